@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let bigInt: Target.Dependency = .product(name: "BigInt", package: "BigInt")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "cotflow",
+    products: [
+        .executable(name: "cotflow", targets: ["CotflowCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.0"),
+    ],
+    targets: [
+        // C bindings: GSL headers, shims for GSL's global step/RNG types, OpenBLAS as the CBLAS.
+        // openblas is listed first so that it, not libgslcblas, serves the cblas_* symbols.
+        .target(
+            name: "CGSL",
+            linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("gsl"), .linkedLibrary("m")]
+        ),
+        // GSL errors and RNG, dense matrices over BLAS, exact rationals, statistics, output helpers.
+        .target(name: "CotflowSupport", dependencies: ["CGSL", bigInt]),
+        // Task (prompts, GD chain), tokens, the one-layer linear transformer, objectives and gradients.
+        .target(name: "CotflowModel", dependencies: ["CotflowSupport"]),
+        // Full-matrix training on sampled batches (SGD, Adam), trajectories.
+        .target(name: "CotflowTraining", dependencies: ["CotflowModel"]),
+        // Exact Wishart moments and the exact population loss of the reduced model.
+        .target(name: "CotflowExact", dependencies: ["CotflowSupport", bigInt]),
+        // Swift wrapper over GSL's odeiv2 drivers.
+        .target(name: "CotflowODE", dependencies: ["CotflowSupport"]),
+        // Reduced gradient flow on eigenvalues: right-hand side, Jacobian, integration.
+        .target(name: "CotflowFlow", dependencies: ["CotflowExact", "CotflowODE"]),
+        // The command-line tool (thin).
+        .executableTarget(
+            name: "CotflowCLI",
+            dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact",
+                           "CotflowODE", "CotflowFlow", argumentParser]
+        ),
+        .testTarget(name: "CotflowSupportTests", dependencies: ["CotflowSupport"]),
+        .testTarget(name: "CotflowModelTests", dependencies: ["CotflowModel"]),
+        .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowTraining"]),
+        .testTarget(name: "CotflowExactTests", dependencies: ["CotflowExact"]),
+        .testTarget(name: "CotflowODETests", dependencies: ["CotflowODE"]),
+        .testTarget(name: "CotflowFlowTests", dependencies: ["CotflowFlow", "CotflowModel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

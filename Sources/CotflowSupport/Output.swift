@@ -1,0 +1,137 @@
+import Foundation
+
+/// A JSON value with key order preserved, for stable, readable machine output.
+public indirect enum JSONValue: Sendable {
+    case number(Double)
+    case int(Int)
+    case string(String)
+    case bool(Bool)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+    case null
+
+    public static func numbers(_ xs: [Double]) -> JSONValue { .array(xs.map { .number($0) }) }
+
+    /// Serialised text. Non-finite numbers, which JSON cannot carry, become null.
+    public func rendered(indent: Int = 0, pretty: Bool = true) -> String {
+        let pad = pretty ? String(repeating: "  ", count: indent + 1) : ""
+        let close = pretty ? String(repeating: "  ", count: indent) : ""
+        let nl = pretty ? "\n" : ""
+        switch self {
+        case .number(let x): return x.isFinite ? JSONValue.format(x) : "null"
+        case .int(let i): return "\(i)"
+        case .string(let s): return JSONValue.quote(s)
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
+        case .array(let xs):
+            if xs.isEmpty { return "[]" }
+            if xs.allSatisfy({ if case .number = $0 { return true }; if case .int = $0 { return true }; return false }) {
+                return "[" + xs.map { $0.rendered() }.joined(separator: ", ") + "]"
+            }
+            return "[" + nl + xs.map { pad + $0.rendered(indent: indent + 1, pretty: pretty) }
+                .joined(separator: "," + nl) + nl + close + "]"
+        case .object(let pairs):
+            if pairs.isEmpty { return "{}" }
+            return "{" + nl + pairs.map { pad + JSONValue.quote($0.0) + ": " + $0.1.rendered(indent: indent + 1, pretty: pretty) }
+                .joined(separator: "," + nl) + nl + close + "}"
+        }
+    }
+
+    static func format(_ x: Double) -> String {
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        return "\(x)"
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A CSV table: a header row and rows of numbers, written with round-trip precision.
+public struct CSVTable: Sendable {
+    public let header: [String]
+    public private(set) var rows: [[Double]] = []
+
+    public init(header: [String]) { self.header = header }
+
+    public mutating func append(_ row: [Double]) {
+        precondition(row.count == header.count, "CSV row has \(row.count) values for \(header.count) columns")
+        rows.append(row)
+    }
+
+    public var text: String {
+        var s = header.joined(separator: ",") + "\n"
+        for row in rows { s += row.map { $0.isFinite ? "\($0)" : "nan" }.joined(separator: ",") + "\n" }
+        return s
+    }
+}
+
+/// Errors for user-facing failures: bad input, unreadable files, failed runs.
+public struct CotflowError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Writes `text` to `path`, creating parent directories.
+public func writeText(_ text: String, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    do {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    } catch {
+        throw CotflowError("cannot write \(path): \(error.localizedDescription)")
+    }
+}
+
+/// A progress bar on stderr, shown only once a run has taken more than `delay` seconds.
+public final class Progress {
+    private let total: Int
+    private let label: String
+    private let start = Date()
+    private var lastPrint = Date.distantPast
+    private let delay: TimeInterval
+    private let enabled: Bool
+    private var shown = false
+    private let isTTY = isatty(2) != 0
+
+    public init(total: Int, label: String, enabled: Bool = true, delay: TimeInterval = 2) {
+        self.total = max(total, 1)
+        self.label = label
+        self.enabled = enabled
+        self.delay = delay
+    }
+
+    public func update(_ done: Int, detail: String = "") {
+        guard enabled else { return }
+        let now = Date()
+        let elapsed = now.timeIntervalSince(start)
+        guard elapsed >= delay, now.timeIntervalSince(lastPrint) >= (isTTY ? 0.2 : 5) else { return }
+        lastPrint = now
+        shown = true
+        let fraction = Double(done) / Double(total)
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        let eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
+        let line = "\(label) [\(bar)] \(done)/\(total) \(String(format: "%.0f", elapsed))s elapsed, ~\(String(format: "%.0f", eta))s left \(detail)"
+        FileHandle.standardError.write(((isTTY ? "\r" : "") + line + (isTTY ? "" : "\n")).data(using: .utf8)!)
+    }
+
+    public func finish() {
+        guard enabled, shown else { return }
+        let elapsed = Date().timeIntervalSince(start)
+        FileHandle.standardError.write(((isTTY ? "\r" : "") + "\(label) done in \(String(format: "%.1f", elapsed))s\n").data(using: .utf8)!)
+    }
+}
