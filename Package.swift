@@ -38,6 +38,13 @@ let package = Package(
             dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact",
                            "CotflowODE", "CotflowFlow", argumentParser]
         ),
+        // Release-build benchmarks: `swift run -c release cotflow-bench [training|exact|flow]`.
+        .executableTarget(
+            name: "cotflow-bench",
+            dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact",
+                           "CotflowODE", "CotflowFlow"],
+            path: "Sources/CotflowBench"
+        ),
         .testTarget(name: "CotflowSupportTests", dependencies: ["CotflowSupport"]),
         .testTarget(name: "CotflowModelTests", dependencies: ["CotflowModel"]),
         .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowTraining"]),

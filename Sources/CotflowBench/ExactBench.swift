@@ -1,0 +1,3 @@
+func benchExact() {
+    print("Exact benchmark: not written yet")
+}

@@ -1,0 +1,3 @@
+func benchFlow() {
+    print("Flow benchmark: not written yet")
+}

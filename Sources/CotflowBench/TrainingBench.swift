@@ -1,0 +1,3 @@
+func benchTraining() {
+    print("Training benchmark: not written yet")
+}
