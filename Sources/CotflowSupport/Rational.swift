@@ -71,14 +71,18 @@ public struct Rational: Hashable, Sendable, Comparable, CustomStringConvertible 
         return r
     }
 
-    /// The nearest double (to within one unit in the last place), without overflow in the parts.
+    /// The nearest double (correctly rounded outside the subnormal range), without overflow in the parts.
     public var doubleValue: Double {
         if numerator == 0 { return 0 }
         let a = numerator.magnitude, b = denominator.magnitude
-        let bitsA = a.bitWidth - a.leadingZeroBitCount, bitsB = b.bitWidth - b.leadingZeroBitCount
-        let shift = 64 + bitsB - bitsA
-        let q = shift >= 0 ? (a << shift) / b : a / (b << -shift)
-        let value = Foundation.scalbn(Double(q), -shift)
+        let bitsA = a.bitWidth, bitsB = b.bitWidth  // significant bits
+        // A quotient of 62 or 63 bits (so it fits UInt64, whose conversion to Double rounds to
+        // nearest), with a sticky bit for a non-zero remainder, is rounded exactly once.
+        let shift = 62 + bitsB - bitsA
+        let (num, den) = shift >= 0 ? (a << shift, b) : (a, b << -shift)
+        var (q, r) = num.quotientAndRemainder(dividingBy: den)
+        if !r.isZero { q |= 1 }
+        let value = Foundation.scalbn(Double(UInt64(q)), -shift)
         return numerator < 0 ? -value : value
     }
 

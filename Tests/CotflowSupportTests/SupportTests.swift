@@ -1,0 +1,98 @@
+import BigInt
+import CGSL
+import XCTest
+@testable import CotflowSupport
+
+final class SupportTests: XCTestCase {
+    func testOpenBLASServesCBLAS() throws {
+        GSL.initialize()
+        // Touch the symbol through the C module so that it is bound in this process.
+        var c = [0.0]
+        let a = [2.0], b = [3.0]
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, 1, 1, 1, a, 1, b, 1, 0, &c, 1)
+        XCTAssertEqual(c[0], 6)
+        let library = try XCTUnwrap(GSL.library(serving: "cblas_dgemm"))
+        XCTAssertTrue(library.contains("openblas"), "cblas_dgemm is served by \(library), not OpenBLAS")
+        XCTAssertEqual(cot_blas_threads(), 1)
+    }
+
+    func testGSLStatusBecomesError() {
+        GSL.initialize()
+        // With the handler off, a singular LU solve returns a status instead of aborting.
+        let m = gsl_matrix_calloc(2, 2)!, p = gsl_permutation_alloc(2)!
+        defer { gsl_matrix_free(m); gsl_permutation_free(p) }
+        var signum: Int32 = 0
+        _ = gsl_linalg_LU_decomp(m, p, &signum)
+        let b = gsl_vector_calloc(2)!, x = gsl_vector_alloc(2)!
+        defer { gsl_vector_free(b); gsl_vector_free(x) }
+        let status = gsl_linalg_LU_solve(m, p, b, x)
+        XCTAssertNotEqual(status, Int32(GSL_SUCCESS))
+        XCTAssertThrowsError(try GSL.check(status, "LU solve")) { error in
+            XCTAssertTrue("\(error)".contains("LU solve"))
+        }
+    }
+
+    func testRationalParsing() throws {
+        XCTAssertEqual(Rational.parse("20/31"), Rational(20, 31))
+        XCTAssertEqual(Rational.parse("0.645"), Rational(129, 200))
+        XCTAssertEqual(Rational.parse("-1.5e-2"), Rational(-3, 200))
+        XCTAssertEqual(Rational.parse("2.5E2"), Rational(250))
+        XCTAssertEqual(Rational.parse("4/-8"), Rational(-1, 2))
+        for bad in ["", "abc", "1/0", "1..2", "1e", "/3", "0x10", "."] {
+            XCTAssertNil(Rational.parse(bad), bad)
+        }
+    }
+
+    func testRationalDoubleConversion() {
+        XCTAssertEqual(Rational(20, 31).doubleValue, 20.0 / 31.0)
+        XCTAssertEqual(Rational(exactly: 0.1).doubleValue, 0.1)
+        XCTAssertEqual(Rational(exactly: -3.25), Rational(-13, 4))
+        // Parts far beyond the double range, quotient of ordinary size.
+        let huge = BigInt(10).power(400)
+        XCTAssertEqual(Rational(huge * 7, huge * 3).doubleValue, 7.0 / 3.0)
+        XCTAssertEqual(Rational(1, huge).doubleValue, 0)
+    }
+
+    func testSummaryFlagsTail() {
+        // 999 values near one and one huge value: the mean is carried by the tail.
+        var values = (0..<999).map { 1 + Double($0 % 7) / 100 }
+        values.append(1e9)
+        let s = SampleSummary(values, divergenceThreshold: 1e6)
+        XCTAssertTrue(s.tailDominated)
+        XCTAssertEqual(s.divergedFraction, 0.001)
+        XCTAssertLessThan(s.median, 1.1)
+        XCTAssertTrue(s.report(name: "x").contains("warning"))
+        let calm = SampleSummary((0..<1000).map { 1 + Double($0 % 7) / 100 })
+        XCTAssertFalse(calm.tailDominated)
+        XCTAssertEqual(SampleSummary.quantile([1, 2, 3, 4], 0.5), 2.5)
+    }
+
+    func testRandomStreamsAreReproducibleAndIndependent() {
+        let a = Random(seed: 7, stream: [1]), b = Random(seed: 7, stream: [1]), c = Random(seed: 7, stream: [2])
+        let xa = (0..<5).map { _ in a.gaussian() }, xb = (0..<5).map { _ in b.gaussian() }
+        let xc = (0..<5).map { _ in c.gaussian() }
+        XCTAssertEqual(xa, xb)
+        XCTAssertNotEqual(xa, xc)
+    }
+
+    func testHaarBasisIsOrthogonal() {
+        let d = 6
+        let init0 = AssumptionInitialisation(d: d, seed: 3, vRange: -0.1 ... -0.05, wRange: 0.05 ... 0.1)
+        let u = init0.basis
+        for i in 0..<d {
+            for j in 0..<d {
+                var s = 0.0
+                for a in 0..<d { s += u[a * d + i] * u[a * d + j] }
+                XCTAssertEqual(s, i == j ? 1 : 0, accuracy: 1e-12)
+            }
+        }
+        XCTAssertTrue(init0.v.allSatisfy { (-0.1 ... -0.05).contains($0) })
+        let eig = try! symmetricPartEigenvalues(init0.matrix(eigenvalues: init0.w), d: d)
+        for (x, y) in zip(eig, init0.w.sorted()) { XCTAssertEqual(x, y, accuracy: 1e-12) }
+    }
+
+    func testJSONRendering() {
+        let v = JSONValue.object([("a", .number(1.5)), ("b", .numbers([1, .nan])), ("c", .string("q\"x"))])
+        XCTAssertEqual(v.rendered(pretty: false), #"{"a": 1.5,"b": [1, null],"c": "q\"x"}"#)
+    }
+}
