@@ -1,0 +1,132 @@
+import ArgumentParser
+import CotflowSupport
+import Foundation
+
+@main
+struct Cotflow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cotflow",
+        abstract: "Simulate how a one-layer linear transformer learns multi-step gradient descent with chain of thought.",
+        discussion: "Huang, Wang, Lee (ICLR 2025). exact: exact population quantities of the reduced model. ode: its gradient flow on eigenvalues. train: full training of the D x D transformer. eval: evaluation of trained or constructed parameters. Conventions: notes/conventions.md.",
+        subcommands: [TrainCommand.self, EvalCommand.self, ExactCommand.self, ODECommand.self]
+    )
+}
+
+/// The task: dimension, context length, chain length, GD step size, seed.
+struct TaskOptions: ParsableArguments {
+    @Option(name: .customLong("d"), help: "Dimension d of x and w*.")
+    var d: Int = 10
+
+    @Option(name: .customLong("n"), help: "Context length n (examples per prompt).")
+    var n: Int = 40
+
+    @Option(name: .customLong("k"), help: "Chain length k (GD steps in the chain of thought).")
+    var k: Int = 5
+
+    @Option(name: .customLong("eta"), help: "GD step size: a decimal or a rational such as 20/31. Default: the paper's n/(n+d+1).")
+    var eta: String?
+
+    @Option(help: "Seed for every random stream of the run.")
+    var seed: UInt64 = 0
+
+    func validateTask() throws {
+        guard d >= 1 else { throw ValidationError("--d must be at least 1 (got \(d))") }
+        guard n >= 1 else { throw ValidationError("--n must be at least 1 (got \(n))") }
+        guard k >= 1 else { throw ValidationError("--k must be at least 1 (got \(k))") }
+        _ = try stepSize()
+    }
+
+    /// The step size as an exact rational.
+    func stepSize() throws -> Rational {
+        guard let text = eta else { return Rational(n) / Rational(n + d + 1) }
+        guard let value = Rational.parse(text) else {
+            throw ValidationError("--eta must be a decimal or a rational such as 20/31 (got '\(text)')")
+        }
+        guard value > Rational.zero else { throw ValidationError("--eta must be positive (got \(text))") }
+        return value
+    }
+}
+
+/// The initialisation shared by `train` and `ode`.
+struct InitOptions: ParsableArguments {
+    @Option(help: "Initialisation: random (iid Gaussian entries of scale --init-scale) or assumption (Assumption 4.1: V31 and W13 share a random eigenbasis).")
+    var `init`: InitKind = .random
+
+    @Option(name: .customLong("init-scale"), help: "Scale sigma of the initialisation. For assumption: v in [-2 sigma, -sigma], w in [sigma, 2 sigma] unless --v-range/--w-range are given.")
+    var initScale: Double = 0.05
+
+    @Option(name: .customLong("v-range"), help: "Range lo,hi of the eigenvalues of V31 at an assumption initialisation.")
+    var vRange: String?
+
+    @Option(name: .customLong("w-range"), help: "Range lo,hi of the eigenvalues of W13 at an assumption initialisation.")
+    var wRange: String?
+
+    func ranges() throws -> (v: ClosedRange<Double>, w: ClosedRange<Double>) {
+        guard initScale.isFinite, initScale > 0 else { throw ValidationError("--init-scale must be positive (got \(initScale))") }
+        let defaults = AssumptionInitialisation.defaultRanges(scale: initScale)
+        return (try parseRange(vRange, name: "--v-range") ?? defaults.v, try parseRange(wRange, name: "--w-range") ?? defaults.w)
+    }
+
+    private func parseRange(_ text: String?, name: String) throws -> ClosedRange<Double>? {
+        guard let text else { return nil }
+        let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo <= hi else {
+            throw ValidationError("\(name) must be two finite numbers lo,hi with lo <= hi (got '\(text)')")
+        }
+        return lo...hi
+    }
+}
+
+enum InitKind: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case random, assumption
+}
+
+/// Where results go and in which form.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Directory for the output files (created if missing).")
+    var out: String?
+
+    @Flag(help: "Print one JSON object on stdout instead of the human-readable report.")
+    var json = false
+
+    @Flag(help: "No progress bar on stderr.")
+    var quiet = false
+
+    /// Writes `text` to `out/name` when `--out` is given.
+    func write(_ text: String, _ name: String) throws {
+        guard let out else { return }
+        try writeText(text, to: (out as NSString).appendingPathComponent(name))
+    }
+
+    /// Prints the JSON object or the human-readable report.
+    func emit(json object: JSONValue, report: @autoclosure () -> String) {
+        if json { print(object.rendered()) } else { print(report()) }
+    }
+}
+
+/// Parses a comma-separated list of exact numbers ("-20/31,0.5,1").
+func parseRationalList(_ text: String, name: String) throws -> [Rational] {
+    let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    var values: [Rational] = []
+    for item in items {
+        guard let r = Rational.parse(item) else {
+            throw ValidationError("\(name) must be a comma-separated list of numbers (bad entry '\(item)')")
+        }
+        values.append(r)
+    }
+    return values
+}
+
+/// Runs `body`, turning library errors into a clear message and a non-zero exit.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ValidationError {
+        throw error
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write("cotflow: error: \(error)\n".data(using: .utf8)!)
+        throw ExitCode.failure
+    }
+}
