@@ -66,6 +66,7 @@ public enum ODE {
                 let fraction = m == 1 ? 1.0 : Double(k) / Double(m - 1)
                 times.append(exp(a + (b - a) * fraction))
             }
+            times[1] = first  // exact, not exp(log(first))
         case .times(let given):
             guard zip(given, given.dropFirst()).allSatisfy({ $0 < $1 }),
                   given.allSatisfy({ $0 >= t0 && $0 <= end }) else {
