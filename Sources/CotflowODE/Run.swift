@@ -133,7 +133,8 @@ struct Run {
                 if status != GSL_SUCCESS {
                     // On failure GSL restores t and y to the start of the step.
                     let reason = context.failure
-                        ?? .gsl(GSLError(status: status, context: "gsl_odeiv2_evolve_apply at t = \(start)"))
+                        ?? .gsl(GSLError(status: status,
+                                         context: "gsl_odeiv2_evolve_apply at t = \(start), step \(hBefore)"))
                     throw failure(reason, lastGood: (start, previous))
                 }
                 statistics.acceptedSteps += 1

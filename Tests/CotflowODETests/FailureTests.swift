@@ -101,11 +101,57 @@ final class FailureTests: XCTestCase {
             XCTAssertGreaterThan(time, 0.99)
             XCTAssertTrue(failure.partial.states.joined().allSatisfy(\.isFinite))
         }
-        // Without a minimum step the blow-up still ends in an error, never in non-finite output.
-        XCTAssertThrowsError(try ODE.solve(Systems.blowUp, from: 0, initial: [1], options: ODEOptions(endTime: 2))) {
-            error in
-            XCTAssertTrue(error is ODEFailure, "\(error)")
-            XCTAssertTrue((error as? ODEFailure)?.partial.states.joined().allSatisfy(\.isFinite) ?? false)
+        // Without a minimum step GSL itself gives up near the singularity ("no progress").
+        for stepper in [Stepper.rkf45, .msbdf, .bsimp] {
+            let options = ODEOptions(endTime: 2, stepper: stepper)
+            XCTAssertThrowsError(try ODE.solve(Systems.blowUp, from: 0, initial: [1], options: options)) { error in
+                guard let failure = error as? ODEFailure, case .gsl(let gslError) = failure.reason else {
+                    return XCTFail("\(error)")
+                }
+                XCTAssertNotEqual(gslError.status, 0)
+                XCTAssertFalse(gslError.reason.isEmpty)
+                XCTAssertTrue(failure.partial.states.joined().allSatisfy(\.isFinite))
+                XCTAssertEqual(failure.partial.finalTime!, 1, accuracy: 1e-4, "\(stepper)")
+            }
+        }
+    }
+
+    /// A finite right-hand side whose state overflows: the non-finite state is caught after the step.
+    func testNonFiniteState() throws {
+        let huge = ODESystem(dimension: 1, rightHandSide: { _, _, dydt in dydt[0] = 1e307 })
+        let options = ODEOptions(endTime: 100, initialStep: 1, grid: .linear(points: 101))
+        XCTAssertThrowsError(try ODE.solve(huge, from: 0, initial: [0], options: options)) { error in
+            guard let failure = error as? ODEFailure, case .nonFiniteState(let time) = failure.reason else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertEqual(failure.partial.finalTime, time)
+            XCTAssertTrue(failure.partial.states.joined().allSatisfy(\.isFinite))
+            XCTAssertGreaterThan(failure.partial.times.count, 2)
+        }
+    }
+
+    func testBadJacobian() throws {
+        struct Singular: Error {}
+        let nanJacobian = ODESystem(
+            dimension: 1, rightHandSide: { _, y, dydt in dydt[0] = -y[0] },
+            jacobian: { _, _, dfdy, _ in dfdy[0] = .nan })
+        let throwingJacobian = ODESystem(
+            dimension: 1, rightHandSide: { _, y, dydt in dydt[0] = -y[0] },
+            jacobian: { _, _, _, _ in throw Singular() })
+        for stepper in [Stepper.bsimp, .msbdf, .rk2imp] {
+            let options = ODEOptions(endTime: 1, stepper: stepper)
+            XCTAssertThrowsError(try ODE.solve(nanJacobian, from: 0, initial: [1], options: options)) { error in
+                guard let failure = error as? ODEFailure, case .nonFiniteJacobian = failure.reason else {
+                    return XCTFail("\(stepper): \(error)")
+                }
+                XCTAssertEqual(failure.partial.times, [0])
+            }
+            XCTAssertThrowsError(try ODE.solve(throwingJacobian, from: 0, initial: [1], options: options)) { error in
+                guard let failure = error as? ODEFailure, case .callbackThrew(let inner) = failure.reason else {
+                    return XCTFail("\(stepper): \(error)")
+                }
+                XCTAssertTrue(inner is Singular)
+            }
         }
     }
 }

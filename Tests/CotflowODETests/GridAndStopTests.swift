@@ -41,6 +41,16 @@ final class GridAndStopTests: XCTestCase {
         XCTAssertTrue(zip(steps.times, steps.times.dropFirst()).allSatisfy { $0 < $1 })
     }
 
+    func testMaximumStep() throws {
+        for stepper in [Stepper.rk8pd, .msbdf] {
+            let options = ODEOptions(endTime: 1, stepper: stepper, maximumStep: 0.01, grid: .everyStep)
+            let solution = try ODE.solve(Systems.decay, from: 0, initial: [1], options: options)
+            let steps = zip(solution.times, solution.times.dropFirst()).map { $1 - $0 }
+            XCTAssertLessThanOrEqual(steps.max()!, 0.01 * (1 + 1e-12), "\(stepper)")
+            XCTAssertGreaterThanOrEqual(solution.statistics.acceptedSteps, 100)
+        }
+    }
+
     func testStopPredicateEndsRunEarly() throws {
         let options = ODEOptions(endTime: 10, grid: .linear(points: 101), stop: { _, y in
             y[0] < 0.1 ? StopDecision("loss below 0.1") : nil
