@@ -1,7 +1,7 @@
 import CotflowSupport
 
 /// Counters of one integration.
-public struct ODEStatistics: Sendable, Equatable {
+public struct ODEStatistics: Sendable, Equatable, CustomStringConvertible {
     /// Steps accepted by the error control.
     public var acceptedSteps = 0
     /// Trial steps rejected by the error control (GSL's `failed_steps`).
@@ -16,6 +16,11 @@ public struct ODEStatistics: Sendable, Equatable {
     public var nextStepSize = 0.0
 
     public init() {}
+
+    public var description: String {
+        "\(acceptedSteps) steps (\(failedSteps) rejected), \(rhsEvaluations) rhs and "
+            + "\(jacobianEvaluations) Jacobian evaluations, last step \(lastStepSize)"
+    }
 }
 
 /// How a run ended.

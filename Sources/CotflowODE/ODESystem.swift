@@ -48,7 +48,8 @@ public struct StopDecision: Sendable, Equatable, CustomStringConvertible {
 
 /// Integration settings.
 public struct ODEOptions: Sendable {
-    /// Evaluated after every accepted step with `(t, y)`; a non-nil decision ends the run early.
+    /// Evaluated after every accepted step with `(t, y)` (except the step reaching the end time);
+    /// a non-nil decision ends the run early, recording `(t, y)` as the last output point.
     public typealias StopPredicate = @Sendable (_ t: Double, _ y: [Double]) -> StopDecision?
 
     public var stepper: Stepper

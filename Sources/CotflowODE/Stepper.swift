@@ -15,14 +15,6 @@ public enum Stepper: String, CaseIterable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// True for the methods meant for stiff problems.
-    public var isStiff: Bool {
-        switch self {
-        case .rk1imp, .rk2imp, .rk4imp, .bsimp, .msbdf: return true
-        default: return false
-        }
-    }
-
     public var description: String {
         switch self {
         case .rk2: return "rk2 (explicit embedded Runge-Kutta (2, 3))"
