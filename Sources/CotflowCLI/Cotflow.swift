@@ -47,12 +47,9 @@ struct TaskOptions: ParsableArguments {
     }
 }
 
-/// The initialisation shared by `train` and `ode`.
-struct InitOptions: ParsableArguments {
-    @Option(help: "Initialisation: random (iid Gaussian entries of scale --init-scale) or assumption (Assumption 4.1: V31 and W13 share a random eigenbasis).")
-    var `init`: InitKind = .random
-
-    @Option(name: .customLong("init-scale"), help: "Scale sigma of the initialisation. For assumption: v in [-2 sigma, -sigma], w in [sigma, 2 sigma] unless --v-range/--w-range are given.")
+/// Eigenvalue ranges of an Assumption 4.1 initialisation, shared by `train` and `ode`.
+struct InitScaleOptions: ParsableArguments {
+    @Option(name: .customLong("init-scale"), help: "Scale sigma of the initialisation. For assumption: v in [-2 sigma, -sigma], w in [sigma, 2 sigma] unless --v-range/--w-range are given; for random: the standard deviation of every entry.")
     var initScale: Double = 0.05
 
     @Option(name: .customLong("v-range"), help: "Range lo,hi of the eigenvalues of V31 at an assumption initialisation.")
@@ -74,6 +71,12 @@ struct InitOptions: ParsableArguments {
             throw ValidationError("\(name) must be two finite numbers lo,hi with lo <= hi (got '\(text)')")
         }
         return lo...hi
+    }
+
+    /// The Assumption 4.1 point that `train --init assumption` starts from for the same seed.
+    func assumption(d: Int, seed: UInt64) throws -> AssumptionInitialisation {
+        let r = try ranges()
+        return AssumptionInitialisation(d: d, seed: seed, vRange: r.v, wRange: r.w)
     }
 }
 

@@ -1,0 +1,139 @@
+import ArgumentParser
+import CotflowExact
+import CotflowSupport
+import Foundation
+
+struct ExactCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exact",
+        abstract: "Exact population quantities (rational arithmetic over Wishart moments).",
+        subcommands: [Moment.self, GDLoss.self, CoTLoss.self, NoCoTOptimum.self]
+    )
+
+    /// Largest total degree of a moment: the recursion visits every partition of the degree.
+    static let maximumDegree = 60
+
+    /// Prints an exact rational result as text or as `{"value", "exact", ...}`.
+    static func emit(_ value: Rational, quantity: String, extra: [(String, JSONValue)] = [], json: Bool, text: String) {
+        if json {
+            print(JSONValue.object([("quantity", .string(quantity)), ("value", .number(value.doubleValue)),
+                                    ("exact", .string(value.description))] + extra).rendered())
+        } else {
+            print(text)
+        }
+    }
+
+    struct Moment: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "E[prod_r tr W^{m_r}] for the real Wishart matrix W = X X^T ~ W_d(n, I).")
+
+        @Option(name: .customLong("d")) var d: Int = 10
+        @Option(name: .customLong("n")) var n: Int = 40
+        @Option(help: "Comma-separated powers m_r, e.g. 2,3 for E[tr W^2 tr W^3].") var powers: String
+        @Flag(help: "Also print the moment as a polynomial in n and d.") var symbolic = false
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() throws {
+            guard d >= 1, n >= 1 else { throw ValidationError("--d and --n must be at least 1") }
+            let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
+            }
+            let list = ms.map { $0! }
+            let degree = list.reduce(0, +)
+            guard degree <= ExactCommand.maximumDegree else {
+                throw ValidationError("total degree \(degree) is above the supported \(ExactCommand.maximumDegree)")
+            }
+            let value = Rational(WishartMoments.shared(n: n, d: d).expectation(powers: list))
+            let name = "E[" + list.map { "tr W^\($0)" }.joined(separator: " ") + "]"
+            var extra: [(String, JSONValue)] = [("powers", .array(list.map { .int($0) })), ("d", .int(d)), ("n", .int(n))]
+            var text = "\(name) at (d, n) = (\(d), \(n)): \(value)"
+            if symbolic {
+                let polynomial = WishartMoments.symbolicExpectation(powers: list)
+                extra.append(("symbolic", .string(polynomial)))
+                text += "\n\(name) = \(polynomial)"
+            }
+            ExactCommand.emit(value, quantity: "moment", extra: extra, json: json, text: text)
+        }
+    }
+
+    struct GDLoss: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gd-loss",
+            abstract: "E || w_k - w* ||^2 = E tr (I - eta S)^{2k}: the evaluation loss of k exact GD steps.")
+
+        @OptionGroup var task: TaskOptions
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() throws {
+            try task.validateTask()
+            let eta = try task.stepSize()
+            guard 2 * task.k <= ExactCommand.maximumDegree else {
+                throw ValidationError("--k must be at most \(ExactCommand.maximumDegree / 2) for exact moments")
+            }
+            let value = gdChainLoss(n: task.n, d: task.d, k: task.k, eta: eta)
+            var text = "E || w_k - w* ||^2 at (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta): \(fmt(value.doubleValue))\n  exact: \(value)"
+            // MODEL.md section 6: the mean of a GD chain grows with k once rare diverging prompts dominate.
+            let previous = gdChainLoss(n: task.n, d: task.d, k: task.k - 1, eta: eta)
+            let growing = task.k > 1 && value > previous
+            if growing {
+                text += "\n  warning: this mean is larger than at k - 1 (\(fmt(previous.doubleValue))): it is carried by the rare prompts with"
+                    + " eta * lambda_max(S) > 2 whose chains diverge; see `cotflow eval --construction` for the median and tail"
+            }
+            ExactCommand.emit(value, quantity: "gd-loss",
+                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+                                      ("grows_with_k", .bool(growing))],
+                              json: json, text: text)
+        }
+    }
+
+    struct CoTLoss: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cot-loss",
+            abstract: "The reduced population CoT loss L(v, w) with V31 = diag(v), W13 = diag(w), W24 = -1.")
+
+        @OptionGroup var task: TaskOptions
+        @Option(help: "Eigenvalues of V31: d comma-separated numbers (decimals or rationals), or one for all.") var v: String
+        @Option(help: "Eigenvalues of W13: d comma-separated numbers, or one for all.") var w: String
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() throws {
+            try task.validateTask()
+            let eta = try task.stepSize()
+            let vs = try broadcast(parseRationalList(v, name: "--v"), name: "--v")
+            let ws = try broadcast(parseRationalList(w, name: "--w"), name: "--w")
+            let value = try reportingErrors {
+                try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta).exactLoss(v: vs, w: ws)
+            }
+            ExactCommand.emit(value, quantity: "cot-loss",
+                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description))],
+                              json: json,
+                              text: "L_CoT(v, w) at (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta): \(fmt(value.doubleValue))\n  exact: \(value)")
+        }
+
+        private func broadcast(_ values: [Rational], name: String) throws -> [Rational] {
+            if values.count == task.d { return values }
+            if values.count == 1 { return Array(repeating: values[0], count: task.d) }
+            throw ValidationError("\(name) needs \(task.d) values (one per dimension) or a single value (got \(values.count))")
+        }
+    }
+
+    struct NoCoTOptimum: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "nocot-optimum",
+            abstract: "Best evaluation loss without CoT, min_c E tr (I - c S)^2 = d(d+1)/(n+d+1) (Theorem 3.1).")
+
+        @Option(name: .customLong("d")) var d: Int = 10
+        @Option(name: .customLong("n")) var n: Int = 40
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() throws {
+            guard d >= 1, n >= 1 else { throw ValidationError("--d and --n must be at least 1") }
+            let value = noCoTOptimum(n: n, d: d), step = noCoTOptimalStep(n: n, d: d)
+            ExactCommand.emit(value, quantity: "nocot-optimum",
+                              extra: [("d", .int(d)), ("n", .int(n)), ("optimal_step", .string(step.description))],
+                              json: json,
+                              text: "no-CoT optimum at (d, n) = (\(d), \(n)): \(fmt(value.doubleValue)) = \(value), at step \(step)")
+        }
+    }
+}

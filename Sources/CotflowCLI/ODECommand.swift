@@ -1,0 +1,141 @@
+import ArgumentParser
+import CotflowExact
+import CotflowFlow
+import CotflowODE
+import CotflowSupport
+import Foundation
+
+struct ODECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ode",
+        abstract: "Integrate the reduced gradient flow on the eigenvalues of V31 and W13 with GSL.",
+        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v0/--w0), and by default runs until the loss is 1e-10 of its start. Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out."
+    )
+
+    @OptionGroup var task: TaskOptions
+    @OptionGroup var scale: InitScaleOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Initial eigenvalues of V31 (d comma-separated numbers); overrides the sampled initialisation.")
+    var v0: String?
+    @Option(help: "Initial eigenvalues of W13 (d comma-separated numbers).")
+    var w0: String?
+
+    @Option(help: "GSL stepper: \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")). Implicit ones and msbdf use the analytic Jacobian.")
+    var stepper: String = "rkf45"
+    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = 1e-10
+    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = 1e-8
+    @Option(name: .customLong("initial-step"), help: "First trial step (default 1e-6 x t-end).") var initialStep: Double?
+    @Option(name: .customLong("min-step"), help: "Fail when the step size falls below this.") var minStep = 0.0
+    @Option(name: .customLong("max-steps"), help: "Fail after this many accepted steps.") var maxSteps = 1_000_000
+    @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = 1e6
+    @Option(help: "Output grid: log, linear or steps (every accepted step).") var grid = "log"
+    @Option(help: "Number of output points of a log or linear grid.") var points = 400
+    @Option(name: .customLong("t-first"), help: "First positive time of the log grid.") var tFirst = 1e-3
+    @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of its initial value (0: never).") var stopLoss = 1e-10
+    @Option(name: .customLong("stop-stall"), help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = 0.0
+
+    func run() throws {
+        try task.validateTask()
+        guard let chosen = Stepper(rawValue: stepper) else {
+            throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(stepper)')")
+        }
+        guard absTol >= 0, relTol >= 0, absTol + relTol > 0 else { throw ValidationError("--abs-tol and --rel-tol must be non-negative and not both zero") }
+        guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive") }
+        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
+        guard stopLoss >= 0, stopLoss < 1, stopStall >= 0 else { throw ValidationError("--stop-loss must be in [0, 1) and --stop-stall non-negative") }
+        var options = FlowOptions()
+        options.stepper = chosen
+        options.absoluteTolerance = absTol
+        options.relativeTolerance = relTol
+        options.initialStep = initialStep
+        options.minimumStep = minStep
+        options.maximumSteps = maxSteps
+        options.endTime = tEnd
+        options.stopRelativeLoss = stopLoss
+        options.stopStall = stopStall
+        switch grid {
+        case "log":
+            guard points >= 2, tFirst > 0, tFirst < tEnd else { throw ValidationError("a log grid needs --points >= 2 and 0 < --t-first < --t-end") }
+            options.grid = .logarithmic(points: points, first: tFirst)
+        case "linear":
+            guard points >= 2 else { throw ValidationError("a linear grid needs --points >= 2") }
+            options.grid = .linear(points: points)
+        case "steps": options.grid = .everyStep
+        default: throw ValidationError("--grid must be log, linear or steps (got '\(grid)')")
+        }
+        let eta = try task.stepSize()
+        let (v, w) = try initialPoint()
+
+        let started = Date()
+        let loss = try reportingErrors { try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta) }
+        let flow = ReducedFlow(loss: loss)
+        let trajectory: FlowTrajectory
+        var failure: String?
+        do {
+            trajectory = try flow.integrate(v0: v, w0: w, options: options)
+        } catch let error as FlowFailure {
+            trajectory = error.partial
+            failure = error.reason
+        } catch {
+            FileHandle.standardError.write("cotflow: error: \(error)\n".data(using: .utf8)!)
+            throw ExitCode.failure
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let summary = self.summary(trajectory, eta: eta, seconds: seconds, failure: failure)
+        try output.write(trajectory.table.text, "trajectory.csv")
+        try output.write(summary.rendered() + "\n", "summary.json")
+        output.emit(json: summary, report: report(trajectory, eta: eta, seconds: seconds, failure: failure))
+        if let failure {
+            FileHandle.standardError.write("cotflow: error: the flow failed: \(failure); the trajectory so far is kept\n".data(using: .utf8)!)
+            throw ExitCode.failure
+        }
+    }
+
+    private func initialPoint() throws -> ([Double], [Double]) {
+        if v0 != nil || w0 != nil {
+            guard let v0, let w0 else { throw ValidationError("give both --v0 and --w0") }
+            let v = try parseRationalList(v0, name: "--v0").map(\.doubleValue)
+            let w = try parseRationalList(w0, name: "--w0").map(\.doubleValue)
+            guard v.count == task.d, w.count == task.d else {
+                throw ValidationError("--v0 and --w0 need \(task.d) values each (got \(v.count) and \(w.count))")
+            }
+            return (v, w)
+        }
+        let start = try scale.assumption(d: task.d, seed: task.seed)
+        return (start.v, start.w)
+    }
+
+    private func summary(_ t: FlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> JSONValue {
+        let s = t.statistics
+        return .object([
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("stepper", .string(stepper)),
+            ("initial_loss", .number(t.losses.first ?? .nan)), ("final_loss", .number(t.finalLoss)),
+            ("t_end", .number(t.finalTime)), ("converged", .bool(t.converged)),
+            ("stop_reason", .string(failure.map { "failed: \($0)" } ?? t.stopReason.description)),
+            ("steps", .int(s.acceptedSteps)), ("failed_steps", .int(s.failedSteps)),
+            ("rhs_evals", .int(s.rhsEvaluations)), ("jacobian_evals", .int(s.jacobianEvaluations)),
+            ("seconds", .number(seconds)),
+            ("v0", .numbers(t.v.first ?? [])), ("w0", .numbers(t.w.first ?? [])),
+            ("v", .numbers(t.v.last ?? [])), ("w", .numbers(t.w.last ?? [])),
+            ("max_abs_v_plus_eta", .number((t.v.last ?? []).map { abs($0 + eta.doubleValue) }.max() ?? .nan)),
+            ("max_abs_w_minus_1", .number((t.w.last ?? []).map { abs($0 - 1) }.max() ?? .nan)),
+        ])
+    }
+
+    private func report(_ t: FlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> String {
+        let s = t.statistics
+        let v = t.v.last ?? [], w = t.w.last ?? []
+        var lines = [
+            "reduced gradient flow, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(stepper)",
+            "loss \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
+                + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
+            "v in [\(fmt(v.min() ?? .nan)), \(fmt(v.max() ?? .nan))] (construction -eta = \(fmt(-eta.doubleValue))), "
+                + "w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))] (construction 1)",
+            "\(s.acceptedSteps) steps, \(s.failedSteps) rejected, \(s.rhsEvaluations) right-hand sides, \(s.jacobianEvaluations) Jacobians, \(String(format: "%.2f", seconds)) s",
+        ]
+        if let out = output.out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json") }
+        return lines.joined(separator: "\n")
+    }
+}
