@@ -113,3 +113,27 @@ final class DoubleConversionTests: XCTestCase {
         XCTAssertEqual(nearestDouble(Rational(BigInt(20), BigInt(31))), 20.0 / 31.0)
     }
 }
+
+final class PatternBruteForceTests: XCTestCase {
+    /// The Haar/sphere-moment derivation of the pattern scalars, checked exactly against a
+    /// direct Wick enumeration of E[S_ab S_bc (S^m)_ca] at small (d, n).
+    func testPatternScalarsExactAgainstWick() {
+        for (d, n) in [(3, 2), (3, 3), (4, 2), (2, 3), (1, 3)] {
+            let moments = WishartMoments(n: n, d: d)
+            for m in 0...3 {
+                let t = patternScalars(power: m, moments: moments)
+                let scale = BigInt(n).power(m + 2)
+                func wick(_ a: Int, _ b: Int, _ c: Int) -> Rational {
+                    Rational(bruteForceTriple(d: d, n: n, a: a, b: b, c: c, m: m), scale)
+                }
+                XCTAssertEqual(t.all, wick(0, 0, 0), "all d=\(d) n=\(n) m=\(m)")
+                if d >= 2 {
+                    XCTAssertEqual(t.ab, wick(0, 0, 1), "ab d=\(d) n=\(n) m=\(m)")
+                    XCTAssertEqual(t.ab, wick(1, 0, 0), "bc d=\(d) n=\(n) m=\(m)")
+                    XCTAssertEqual(t.ac, wick(0, 1, 0), "ac d=\(d) n=\(n) m=\(m)")
+                }
+                if d >= 3 { XCTAssertEqual(t.none, wick(0, 1, 2), "none d=\(d) n=\(n) m=\(m)") }
+            }
+        }
+    }
+}
