@@ -1,20 +1,57 @@
+import BigInt
 import CotflowExact
 import CotflowSupport
 import Foundation
 
-private func seconds(_ body: () -> Void) -> Double {
+private func seconds<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     let t0 = DispatchTime.now().uptimeNanoseconds
-    body()
-    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    let value = try body()
+    return (value, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
 }
 
+private func ms(_ s: Double) -> String { String(format: "%.3f ms", s * 1e3) }
+
 func benchExact() {
-    print("== exact ==")
-    let t1 = seconds {
+    print("== exact (CotflowExact) ==")
+    // 1. Moment table at (d, n) = (10, 20): E tr W^m (m <= 42) and E[p2 pm] (m <= 40), fresh memo.
+    let (memo, tTable) = seconds { () -> Int in
         let m = WishartMoments(n: 20, d: 10)
         for k in 0...42 { _ = m.expectation(powers: [k]) }
         for k in 0...40 { _ = m.expectation(powers: [2, k]) }
-        print("  memo partitions: \(m.memoCount)")
+        return m.memoCount
     }
-    print("  moment table (E tr W^m, m<=42; E[p2 pm], m<=40) at (d,n)=(10,20): \(String(format: "%.3f", t1)) s")
+    print("  moment table, degree 42 at (d,n)=(10,20): \(ms(tTable))  (\(memo) memoised partitions)")
+    let (_, tCheck) = seconds { wishartSingleTraceModPrime(n: 20, d: 10, maxPower: 42) }
+    print("  cross-check table mod p, largest-part order: \(ms(tCheck))")
+
+    // 2. ReducedLoss construction (moments shared per (n, d) after the first use).
+    for (n, d, k) in [(20, 10, 20), (40, 10, 5)] {
+        let eta = paperStepSize(n: n, d: d)
+        let (_, tCold) = seconds { try! ReducedLoss(n: n, d: d, k: k, eta: eta) }
+        let (_, tWarm) = seconds { try! ReducedLoss(n: n, d: d, k: k, eta: eta) }
+        print("  ReducedLoss(n: \(n), d: \(d), k: \(k)): \(ms(tCold)) first, \(ms(tWarm)) with moments cached")
+    }
+
+    // 3. lossAndGradient and hessian at d = 1000.
+    let d = 1000
+    let big = try! ReducedLoss(n: 40, d: d, k: 5, eta: paperStepSize(n: 40, d: d))
+    let rng = Random(seed: 1, stream: [1])
+    let p = (0..<d).map { _ in rng.uniform(-0.01, 0.01) }, q = (0..<d).map { _ in rng.uniform(-0.01, 0.01) }
+    _ = big.lossAndGradient(p: p, q: q)
+    let reps = 1000
+    let (sink, tGrad) = seconds { () -> Double in
+        var s = 0.0
+        for _ in 0..<reps { s += big.lossAndGradient(p: p, q: q).loss }
+        return s
+    }
+    print("  lossAndGradient at d=1000: \(String(format: "%.2f", tGrad / Double(reps) * 1e6)) us per call (loss \(sink / Double(reps)))")
+    let (_, tHess) = seconds { big.hessian(p: p, q: q) }
+    print("  hessian at d=1000 (2000 x 2000): \(ms(tHess))")
+
+    // 4. A few reference values.
+    let eta = paperStepSize(n: 20, d: 10)
+    for k in [1, 5, 10, 20] {
+        print("  E||w_k - w*||^2 at (d,n)=(10,20), eta=20/31, k=\(k): \(nearestDouble(gdChainLoss(n: 20, d: 10, k: k, eta: eta)))")
+    }
+    print("  no-CoT optimum d(d+1)/(n+d+1) at (10,20): \(noCoTOptimum(n: 20, d: 10)) = \(nearestDouble(noCoTOptimum(n: 20, d: 10)))")
 }

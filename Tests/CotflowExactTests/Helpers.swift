@@ -93,3 +93,35 @@ func bruteForceMoment(d: Int, n: Int, powers: [Int]) -> BigInt {
     recurse(0)
     return factor * sum
 }
+
+/// Brute-force E[W_ab W_bc (W^m)_ca] for W = X X^T (fixed a, b, c): sum over the internal row
+/// and column indices of the product of Gaussian moments of the repeated entries of X.
+func bruteForceTriple(d: Int, n: Int, a: Int, b: Int, c: Int, m: Int) -> BigInt {
+    if m == 0 && c != a { return 0 }
+    let internalRows = max(m - 1, 0), columns = 2 + m
+    var rows = [Int](repeating: 0, count: internalRows), cols = [Int](repeating: 0, count: columns)
+    var sum = BigInt(0)
+    func gaussianMoment(_ k: Int) -> Int { k % 2 == 1 ? 0 : stride(from: k - 1, to: 0, by: -2).reduce(1, *) }
+    func evaluate() {
+        // Factors (row, row') per column: W_ab, W_bc, then the chain c -> i1 -> ... -> a.
+        var chain = [c] + rows + [a]
+        if m == 0 { chain = [] }
+        var pairs: [(Int, Int)] = [(a, b), (b, c)]
+        if m > 0 { for t in 0..<m { pairs.append((chain[t], chain[t + 1])) } }
+        var counts: [Int: Int] = [:]
+        for (t, (r, s)) in pairs.enumerated() {
+            counts[r * 1000 + cols[t], default: 0] += 1
+            counts[s * 1000 + cols[t], default: 0] += 1
+        }
+        var prod = 1
+        for k in counts.values { prod *= gaussianMoment(k); if prod == 0 { return } }
+        sum += BigInt(prod)
+    }
+    func recurse(_ pos: Int) {
+        if pos == internalRows + columns { evaluate(); return }
+        if pos < internalRows { for v in 0..<d { rows[pos] = v; recurse(pos + 1) } }
+        else { for v in 0..<n { cols[pos - internalRows] = v; recurse(pos + 1) } }
+    }
+    recurse(0)
+    return sum
+}
