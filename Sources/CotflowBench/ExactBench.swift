@@ -51,7 +51,7 @@ func benchExact() {
     // 4. A few reference values.
     let eta = paperStepSize(n: 20, d: 10)
     for k in [1, 5, 10, 20] {
-        print("  E||w_k - w*||^2 at (d,n)=(10,20), eta=20/31, k=\(k): \(nearestDouble(gdChainLoss(n: 20, d: 10, k: k, eta: eta)))")
+        print("  E||w_k - w*||^2 at (d,n)=(10,20), eta=20/31, k=\(k): \(gdChainLoss(n: 20, d: 10, k: k, eta: eta).doubleValue)")
     }
-    print("  no-CoT optimum d(d+1)/(n+d+1) at (10,20): \(noCoTOptimum(n: 20, d: 10)) = \(nearestDouble(noCoTOptimum(n: 20, d: 10)))")
+    print("  no-CoT optimum d(d+1)/(n+d+1) at (10,20): \(noCoTOptimum(n: 20, d: 10)) = \(noCoTOptimum(n: 20, d: 10).doubleValue)")
 }

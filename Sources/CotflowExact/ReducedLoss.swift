@@ -31,7 +31,7 @@ public final class ReducedLoss: Sendable {
         guard n >= 1, d >= 1, k >= 1 else { throw ExactError.invalidArgument("n, d, k must be >= 1 (got n=\(n), d=\(d), k=\(k))") }
         guard eta > Rational.zero else { throw ExactError.invalidArgument("eta must be > 0 (got \(eta))") }
         self.n = n; self.d = d; self.k = k; self.eta = eta
-        etaDouble = nearestDouble(eta)
+        etaDouble = eta.doubleValue
         let moments = WishartMoments.shared(n: n, d: d)
         let maxPower = 2 * (k - 1)
         // Coefficients of S^m in G1 = sum_{i<k} P^i and G2 = sum_{i<k} P^{2i}.
@@ -67,7 +67,7 @@ public final class ReducedLoss: Sendable {
             half * cTotal,
         ]
         exact = ex
-        let dbl = ex.map(nearestDouble)
+        let dbl = ex.map(\.doubleValue)
         a1 = dbl[0]; a2 = dbl[1]; a3 = dbl[2]; a4 = dbl[3]; b1 = dbl[4]; b2 = dbl[5]; c = dbl[6]
     }
 

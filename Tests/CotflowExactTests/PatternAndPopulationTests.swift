@@ -39,7 +39,7 @@ final class PatternAndPopulationTests: XCTestCase {
         let moments = WishartMoments.shared(n: n, d: d)
         for m in 0...maxM {
             let t = patternScalars(power: m, moments: moments)
-            let exact = [t.all, t.ab, t.ac, t.none].map { nearestDouble($0) }
+            let exact = [t.all, t.ab, t.ac, t.none].map(\.doubleValue)
             for p in 0..<4 {
                 XCTAssertLessThanOrEqual(abs(acc[m][p].mean - exact[p]), 4 * acc[m][p].standardError + 1e-12,
                                   "m=\(m) pattern=\(p) mc=\(acc[m][p].mean) exact=\(exact[p])")
@@ -54,13 +54,13 @@ final class PatternAndPopulationTests: XCTestCase {
             // gdChainLoss with k = 1 at the optimal step is the same quantity.
             XCTAssertEqual(gdChainLoss(n: n, d: d, k: 1, eta: noCoTOptimalStep(n: n, d: d)), noCoTOptimum(n: n, d: d))
         }
-        XCTAssertEqual(nearestDouble(noCoTOptimum(n: 20, d: 10)), 110.0 / 31.0, accuracy: 1e-14)
+        XCTAssertEqual(noCoTOptimum(n: 20, d: 10).doubleValue, 110.0 / 31.0, accuracy: 1e-14)
     }
 
     func testGDChainLossMonteCarlo() {
         let (d, n) = (10, 20)
         let eta = paperStepSize(n: n, d: d)
-        let etaD = nearestDouble(eta)
+        let etaD = eta.doubleValue
         let rng = Random(seed: 4242, stream: [3])
         var acc = [Accumulator(), Accumulator()]
         for _ in 0..<6000 {
@@ -71,7 +71,7 @@ final class PatternAndPopulationTests: XCTestCase {
             acc[1].add((p4 * p * p).trace)
         }
         for (idx, k) in [2, 3].enumerated() {
-            let exact = nearestDouble(gdChainLoss(n: n, d: d, k: k, eta: eta))
+            let exact = gdChainLoss(n: n, d: d, k: k, eta: eta).doubleValue
             XCTAssertLessThan(abs(acc[idx].mean - exact), 4 * acc[idx].standardError, "k=\(k) mc=\(acc[idx].mean) exact=\(exact)")
         }
         XCTAssertEqual(gdChainLoss(n: n, d: d, k: 0, eta: eta), Rational(d))
@@ -97,20 +97,20 @@ final class PatternAndPopulationTests: XCTestCase {
         }
         XCTAssertEqual(acc.value, ModPrime(scaled.numerator).value)
         // The mean is dominated by the tail: enormous but finite and positive.
-        XCTAssertGreaterThan(nearestDouble(exact), 1.2)
-        XCTAssertLessThan(nearestDouble(gdChainLoss(n: n, d: d, k: 5, eta: eta)), 1.2)
+        XCTAssertGreaterThan(exact.doubleValue, 1.2)
+        XCTAssertLessThan(gdChainLoss(n: n, d: d, k: 5, eta: eta).doubleValue, 1.2)
     }
 }
 
 final class DoubleConversionTests: XCTestCase {
-    func testNearestDouble() {
+    func testRationalToDouble() {
         // Numerator and denominator with very different leading-zero counts in their top words.
         let x = Rational(BigInt(401_531) << 91 + 12345, (BigInt(1) << 136) + 7)
-        XCTAssertEqual(nearestDouble(x), Double(x.numerator) / Double(x.denominator), accuracy: 2e-16 * abs(Double(x.numerator) / Double(x.denominator)))
-        XCTAssertEqual(nearestDouble(Rational(BigInt(-1), BigInt(3))), -1.0 / 3.0)
-        XCTAssertEqual(nearestDouble(Rational(BigInt(1) << 2000, (BigInt(3) << 2000))), 1.0 / 3.0)
-        XCTAssertEqual(nearestDouble(.zero), 0)
-        XCTAssertEqual(nearestDouble(Rational(BigInt(20), BigInt(31))), 20.0 / 31.0)
+        XCTAssertEqual(x.doubleValue, Double(x.numerator) / Double(x.denominator), accuracy: 2e-16 * abs(Double(x.numerator) / Double(x.denominator)))
+        XCTAssertEqual(Rational(BigInt(-1), BigInt(3)).doubleValue, -1.0 / 3.0)
+        XCTAssertEqual((Rational(BigInt(1) << 2000, (BigInt(3) << 2000))).doubleValue, 1.0 / 3.0)
+        XCTAssertEqual(Rational.zero.doubleValue, 0)
+        XCTAssertEqual((Rational(BigInt(20), BigInt(31))).doubleValue, 20.0 / 31.0)
     }
 }
 

@@ -69,15 +69,15 @@ final class ReducedLossTests: XCTestCase {
         for c in cases {
             let eta = paperStepSize(n: c.n, d: c.d)
             let loss = try ReducedLoss(n: c.n, d: c.d, k: c.k, eta: eta)
-            let exact = nearestDouble(loss.exactLoss(v: c.v, w: c.w))
-            let vt = Mat.diag(c.v.map { nearestDouble($0) }), wt = Mat.diag(c.w.map { nearestDouble($0) })
+            let exact = loss.exactLoss(v: c.v, w: c.w).doubleValue
+            let vt = Mat.diag(c.v.map(\.doubleValue)), wt = Mat.diag(c.w.map(\.doubleValue))
             let id = Mat.identity(c.d)
             var acc = Accumulator()
             for _ in 0..<20000 {
                 let s = (1.0 / Double(c.n)) * sampleWishart(d: c.d, n: c.n, rng: rng)
-                let p = id - nearestDouble(eta) * s
+                let p = id - eta.doubleValue * s
                 let first = vt * s * (wt - id)
-                let second = vt * s * wt + nearestDouble(eta) * s
+                let second = vt * s * wt + eta.doubleValue * s
                 var pi = id
                 var total = 0.0
                 for _ in 0..<c.k {
@@ -88,8 +88,8 @@ final class ReducedLossTests: XCTestCase {
             }
             XCTAssertLessThan(abs(acc.mean - exact), 4 * acc.standardError, "d=\(c.d) mc=\(acc.mean)±\(acc.standardError) exact=\(exact)")
             // The double path agrees with the exact one.
-            let pD = zip(c.v, [Rational](repeating: eta, count: c.d)).map { nearestDouble($0 + $1) }
-            let qD = c.w.map { nearestDouble($0 - .one) }
+            let pD = zip(c.v, [Rational](repeating: eta, count: c.d)).map { ($0 + $1).doubleValue }
+            let qD = c.w.map { ($0 - .one).doubleValue }
             XCTAssertEqual(loss.loss(p: pD, q: qD), exact, accuracy: 1e-12 * max(1, abs(exact)))
         }
     }
@@ -103,8 +103,8 @@ final class ReducedLossTests: XCTestCase {
                 let p = (0..<d).map { _ in Rational(BigInt(Int((rng.uniform(-1, 1) * scale * 1e6).rounded())), BigInt(1_000_000)) }
                 let q = (0..<d).map { _ in Rational(BigInt(Int((rng.uniform(-1, 1) * scale * 1e6).rounded())), BigInt(1_000_000)) }
                 let v = p.map { $0 - eta }, w = q.map { $0 + .one }
-                let exact = nearestDouble(loss.exactLoss(v: v, w: w))
-                let approx = loss.loss(p: p.map { nearestDouble($0) }, q: q.map { nearestDouble($0) })
+                let exact = loss.exactLoss(v: v, w: w).doubleValue
+                let approx = loss.loss(p: p.map(\.doubleValue), q: q.map(\.doubleValue))
                 XCTAssertEqual(approx, exact, accuracy: 1e-9 * abs(exact), "n=\(n) d=\(d) k=\(k) scale=\(scale)")
                 XCTAssertGreaterThan(exact, 0)
             }
