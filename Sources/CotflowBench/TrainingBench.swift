@@ -1,3 +1,1 @@
-func benchTraining() {
-    print("Training benchmark: not written yet")
-}
+func benchTraining() { print("Training benchmark: not written yet") }
