@@ -27,7 +27,6 @@ func benchTraining() {
                              optimizer: .sgd, learningRate: 1e-6, batchSize: 512, steps: 200, recordEvery: 200,
                              heldOutSize: 256, seed: 1)
     let res = try! Trainer(config: cfg).run()
-    print(res.status, res.trajectory.rows.count)
     print(String(format: "  Trainer.run at (10, 20, 20), batch 512, 200 steps: %.2f s -> %.0f prompt-steps/s end to end",
                  res.seconds, Double(512 * 200) / res.seconds))
 }
