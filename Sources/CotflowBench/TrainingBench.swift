@@ -1,3 +1,87 @@
+import Foundation
+import CGSL
+import CotflowSupport
+import CotflowModel
+import CotflowTraining
+
+/// Training throughput (prompt-steps per second: prompts x optimizer steps per second) of the
+/// CoT objective with full parameters and SGD at a tiny learning rate, the machine's dgemm rate,
+/// and the share of it one training step reaches.
 func benchTraining() {
-    print("Training benchmark: not written yet")
+    GSL.initialize()
+    print("Training benchmark (CoT objective, full parameters, SGD lr 1e-6; \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+    let gemmOne = gemmRate(size: 1500, threads: 1)
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let gemmAll = gemmRate(size: 1500, threads: cores)
+    print(String(format: "  dgemm 1500^3: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads (one dgemm per thread)",
+                 gemmOne, gemmAll, cores))
+    for (d, n, k, batch, seconds) in [(10, 20, 20, 512, 3.0), (50, 200, 20, 256, 4.0)] {
+        let r = throughput(d: d, n: n, k: k, batch: batch, seconds: seconds)
+        let gflops = r.promptSteps * r.flopsPerPrompt / 1e9
+        print(String(format: "  (d, n, k) = (%d, %d, %d), batch %d: %.0f prompt-steps/s; %.0f flop per prompt-step -> %.2f GFLOP/s = %.1f%% of the %d-thread dgemm rate",
+                     d, n, k, batch, r.promptSteps, r.flopsPerPrompt, gflops, 100 * gflops / gemmAll, cores))
+    }
+    // End to end through Trainer (includes two held-out evaluations of 256 prompts).
+    let task = try! TaskConfig(d: 10, n: 20, k: 20, eta: TaskConfig.paperStepSize(d: 10, n: 20))
+    let cfg = TrainingConfig(task: task, objective: .cot, trainable: .full, initialisation: .random,
+                             optimizer: .sgd, learningRate: 1e-6, batchSize: 512, steps: 200, recordEvery: 200,
+                             heldOutSize: 256, seed: 1)
+    let res = try! Trainer(config: cfg).run()
+    print(String(format: "  Trainer.run at (10, 20, 20), batch 512, 200 steps: %.2f s -> %.0f prompt-steps/s end to end",
+                 res.seconds, Double(512 * 200) / res.seconds))
+}
+
+/// Flop count of one CoT prompt-step as implemented (forward, backward, chain, Bartlett sample).
+func cotFlopsPerPrompt(d: Int, k: Int) -> Double {
+    let dim = 2 * d + 2, d1 = d + 1
+    let gemm = k * (2 * dim * d1 + 3 * d * dim)
+    let applyG = 2 * (k * (d * d + d) + d1 * k * (k + 1))
+    let chain = k * d * d
+    let sample = d * (d + 1) * (d + 2) / 6
+    return 2 * Double(gemm + applyG + chain + sample)
+}
+
+func throughput(d: Int, n: Int, k: Int, batch: Int, seconds: Double) -> (promptSteps: Double, flopsPerPrompt: Double) {
+    let task = try! TaskConfig(d: d, n: n, k: k, eta: TaskConfig.paperStepSize(d: d, n: n))
+    var params = TransformerParameters.construction(d: d, eta: task.eta)
+    let r = Random(seed: 9, stream: [7])
+    for i in params.V.indices { params.V[i] += 0.01 * r.gaussian(); params.W[i] += 0.01 * r.gaussian() }
+    let chunks = fixedChunks(batch, size: Objectives.chunkSize)
+    let streams = chunks.indices.map { ChunkLocal(Random(seed: 1, stream: [StreamLabel.training, UInt64($0)])) }
+    let scale = 1 / Double(batch)
+    func step() {
+        let current = params
+        let parts = parallelMap(chunks.count) { c -> ObjectiveChunk in
+            let b = PromptBatch.sample(task: task, count: chunks[c].count, random: streams[c].value, includeData: false)
+            return Objectives.chunk(.cot, parameters: current, task: task, batch: b, range: 0..<b.count, gradScale: scale)
+        }
+        let res = Objectives.combine(parts, gradient: true)
+        for i in params.V.indices {
+            params.V[i] -= 1e-6 * res.gradV![i]
+            params.W[i] -= 1e-6 * res.gradW![i]
+        }
+    }
+    step()  // warm-up
+    var steps = 0
+    let start = Date()
+    while Date().timeIntervalSince(start) < seconds { step(); steps += 1 }
+    let elapsed = Date().timeIntervalSince(start)
+    return (Double(steps * batch) / elapsed, cotFlopsPerPrompt(d: d, k: k))
+}
+
+/// GFLOP/s of `threads` concurrent size^3 dgemms (OpenBLAS is pinned to one thread each).
+func gemmRate(size: Int, threads: Int) -> Double {
+    let a = [Double](repeating: 1.0 / Double(size), count: size * size)
+    let reps = 3
+    let start = Date()
+    _ = parallelMap(threads) { _ -> Double in
+        var c = [Double](repeating: 0, count: size * size)
+        for _ in 0..<reps {
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(size), Int32(size), Int32(size), 1,
+                        a, Int32(size), a, Int32(size), 0, &c, Int32(size))
+        }
+        return c[0]
+    }
+    let elapsed = Date().timeIntervalSince(start)
+    return Double(threads * reps) * 2 * pow(Double(size), 3) / elapsed / 1e9
 }

@@ -1,0 +1,340 @@
+import CGSL
+import CotflowSupport
+
+/// The objectives of MODEL.md section 3.
+///
+/// - `cot`: teacher-forced CoT loss `(1/2) sum_{i<k} ||w^_{i+1}(Z_i) - w_{i+1}||^2` (true chain tokens).
+/// - `eval`: autoregressive, `||w^_k - w*||^2`, each prediction fed back as the next chain token.
+/// - `nocot`: one forward pass on Z_0, `||w^_1 - w*||^2` (the autoregressive loss with k = 1).
+/// - `looped`: the layer applied k times to the whole Z_0, `||w^_k - w*||^2`, w^_k from the last column.
+public enum Objective: String, Sendable, CaseIterable {
+    case cot, eval, nocot, looped
+
+    /// Whether prompts must carry the data matrices X (only the looped layer changes data columns).
+    public var needsData: Bool { self == .looped }
+}
+
+/// Mean loss over a batch, per-prompt losses and (optionally) the gradient of the mean loss
+/// with respect to the full D x D matrices V and W.
+public struct ObjectiveResult: Sendable {
+    public let loss: Double
+    public let perPrompt: [Double]
+    public let gradV: [Double]?
+    public let gradW: [Double]?
+}
+
+/// Per-prompt losses of a chunk and the chunk's contribution to the gradient (already scaled).
+public struct ObjectiveChunk: Sendable {
+    public var losses: [Double]
+    public var gradV: [Double]
+    public var gradW: [Double]
+}
+
+public enum Objectives {
+    /// Prompts per parallel chunk (fixed so that results do not depend on the machine).
+    public static let chunkSize = 64
+
+    /// Mean loss, per-prompt losses and (if `gradient`) the gradient of the mean, over `batch`.
+    public static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                               batch: PromptBatch, gradient: Bool = true) -> ObjectiveResult {
+        precondition(batch.count >= 1 && batch.d == task.d && parameters.d == task.d)
+        let chunks = fixedChunks(batch.count, size: chunkSize)
+        let scale: Double? = gradient ? 1 / Double(batch.count) : nil
+        let parts = parallelMap(chunks.count) { c in
+            chunk(objective, parameters: parameters, task: task, batch: batch, range: chunks[c], gradScale: scale)
+        }
+        return combine(parts, gradient: gradient)
+    }
+
+    /// Sums chunk results in order.
+    public static func combine(_ parts: [ObjectiveChunk], gradient: Bool) -> ObjectiveResult {
+        var losses: [Double] = []
+        for p in parts { losses.append(contentsOf: p.losses) }
+        var gV: [Double]? = nil, gW: [Double]? = nil
+        if gradient, var v = parts.first?.gradV, var w = parts.first?.gradW {
+            for p in parts.dropFirst() {
+                for i in v.indices { v[i] += p.gradV[i] }
+                for i in w.indices { w[i] += p.gradW[i] }
+            }
+            gV = v; gW = w
+        }
+        let mean = losses.reduce(0, +) / Double(max(losses.count, 1))
+        return ObjectiveResult(loss: mean, perPrompt: losses, gradV: gV, gradW: gW)
+    }
+
+    /// Losses of prompts `range` of `batch`; when `gradScale` is given, also `gradScale` times the
+    /// gradient of their summed loss (empty gradient arrays otherwise). Single-threaded.
+    public static func chunk(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                             batch: PromptBatch, range: Range<Int>, gradScale: Double?) -> ObjectiveChunk {
+        GSL.initialize()
+        let dim = task.tokenSize
+        var out = ObjectiveChunk(losses: [Double](repeating: 0, count: range.count),
+                                 gradV: gradScale == nil ? [] : [Double](repeating: 0, count: dim * dim),
+                                 gradW: gradScale == nil ? [] : [Double](repeating: 0, count: dim * dim))
+        parameters.V.withUnsafeBufferPointer { vb in
+            parameters.W.withUnsafeBufferPointer { wb in
+                batch.S.withUnsafeBufferPointer { sb in
+                    batch.wStar.withUnsafeBufferPointer { ws in
+                        out.losses.withUnsafeMutableBufferPointer { lb in
+                            out.gradV.withUnsafeMutableBufferPointer { gvb in
+                                out.gradW.withUnsafeMutableBufferPointer { gwb in
+                                    let ctx = KernelContext(
+                                        d: task.d, n: task.n, k: task.k, eta: task.eta,
+                                        V: vb.baseAddress!, W: wb.baseAddress!, S: sb.baseAddress!, wStar: ws.baseAddress!,
+                                        losses: lb.baseAddress!, gradV: gvb.baseAddress, gradW: gwb.baseAddress,
+                                        scale: gradScale ?? 0)
+                                    switch objective {
+                                    case .cot: cotKernel(ctx, range: range)
+                                    case .eval: autoregressiveKernel(ctx, range: range, steps: task.k)
+                                    case .nocot: autoregressiveKernel(ctx, range: range, steps: 1)
+                                    case .looped:
+                                        guard let x = batch.X else { preconditionFailure("looped objective needs prompts with data X") }
+                                        x.withUnsafeBufferPointer { xb in loopedKernel(ctx, X: xb.baseAddress!, range: range) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+// MARK: - Kernels
+
+struct KernelContext {
+    let d: Int, n: Int, k: Int, eta: Double
+    let V: UnsafePointer<Double>, W: UnsafePointer<Double>
+    let S: UnsafePointer<Double>, wStar: UnsafePointer<Double>
+    let losses: UnsafeMutablePointer<Double>
+    let gradV: UnsafeMutablePointer<Double>?, gradW: UnsafeMutablePointer<Double>?
+    let scale: Double
+    var dim: Int { 2 * d + 2 }
+}
+
+/// Row-major dgemm: C = alpha op(A) op(B) + beta C.
+@inline(__always)
+func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
+          _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
+          _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// A zeroed scratch buffer.
+@inline(__always)
+func scratch(_ count: Int) -> UnsafeMutablePointer<Double> {
+    let p = UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
+    p.initialize(repeating: 0, count: max(count, 1))
+    return p
+}
+
+/// `out = G q` for `G = Z Z^T / n` of a context whose chain tokens (as u_j = (w_j; 1), rows of
+/// length d+1 at `u`) are the first `tokens` ones. The data part of G is
+/// `[[S, S w*], [w*^T S, w*^T S w*]]` on blocks 1,2; the chain part is `(1/n) sum u_j u_j^T` on blocks 3,4.
+@inline(__always)
+func applyG(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: UnsafePointer<Double>,
+            u: UnsafePointer<Double>, tokens: Int, out: UnsafeMutablePointer<Double>, d: Int, invN: Double,
+            a: UnsafeMutablePointer<Double>) {
+    let d1 = d + 1
+    let q2 = q[d]
+    for c in 0..<d { a[c] = q[c] + w[c] * q2 }
+    var ws = 0.0
+    for r in 0..<d {
+        let row = s + r * d
+        var acc = 0.0
+        for c in 0..<d { acc += row[c] * a[c] }
+        out[r] = acc
+        ws += w[r] * acc
+    }
+    out[d] = ws
+    let q34 = q + d1, o34 = out + d1
+    for c in 0..<d1 { o34[c] = 0 }
+    for j in 0..<tokens {
+        let uj = u + j * d1
+        var m = 0.0
+        for c in 0..<d1 { m += uj[c] * q34[c] }
+        m *= invN
+        for c in 0..<d1 { o34[c] += m * uj[c] }
+    }
+}
+
+/// Teacher-forced CoT. With u_i = (w_i; 1) and z_i = (0; 0; w_i; 1): q_i = W[:, 3:4] u_i,
+/// h_i = G_i q_i, w^_{i+1} = w_i + V[3, :] h_i. All prompts and steps of the chunk are stacked as
+/// rows so that the products with V and W are single GEMMs; G_i q_i is a per-prompt loop.
+func cotKernel(_ ctx: KernelContext, range: Range<Int>) {
+    let d = ctx.d, k = ctx.k, dim = ctx.dim, d1 = d + 1, count = range.count, rows = count * k
+    let invN = 1 / Double(ctx.n)
+    let U = scratch(rows * d1), R = scratch(rows * d), Q = scratch(rows * dim), H = scratch(rows * dim)
+    let chain = scratch((k + 1) * d), a = scratch(d)
+    defer { for p in [U, R, Q, H, chain, a] { p.deallocate() } }
+    let V3 = ctx.V + d1 * dim, W34 = ctx.W + d1
+    for (pi, p) in range.enumerated() {
+        gdChain(ctx.S + p * d * d, ctx.wStar + p * d, d: d, eta: ctx.eta, k: k, into: chain)
+        for i in 0..<k {
+            let row = pi * k + i
+            for c in 0..<d {
+                U[row * d1 + c] = chain[i * d + c]
+                R[row * d + c] = chain[i * d + c] - chain[(i + 1) * d + c]  // w_i - w_{i+1}
+            }
+            U[row * d1 + d] = 1
+        }
+    }
+    gemm(false, true, rows, dim, d1, 1, U, d1, W34, dim, 0, Q, dim)
+    for (pi, p) in range.enumerated() {
+        let s = ctx.S + p * d * d, w = ctx.wStar + p * d
+        for i in 0..<k {
+            let row = pi * k + i
+            applyG(s, w, q: Q + row * dim, u: U + pi * k * d1, tokens: i + 1, out: H + row * dim, d: d, invN: invN, a: a)
+        }
+    }
+    // R = w_i + V3 h_i - w_{i+1}.
+    gemm(false, true, rows, d, dim, 1, H, dim, V3, dim, 1, R, d)
+    for pi in 0..<count {
+        var s = 0.0
+        for t in (pi * k * d)..<((pi + 1) * k * d) { s += R[t] * R[t] }
+        ctx.losses[pi] = 0.5 * s
+    }
+    guard let gV = ctx.gradV, let gW = ctx.gradW else { return }
+    for t in 0..<(rows * d) { R[t] *= ctx.scale }
+    gemm(true, false, d, dim, rows, 1, R, d, H, dim, 1, gV + d1 * dim, dim)  // dV3 += R^T H
+    gemm(false, false, rows, dim, d, 1, R, d, V3, dim, 0, Q, dim)            // dH = R V3 (into Q)
+    for (pi, p) in range.enumerated() {                                       // dQ = G dH (into H)
+        let s = ctx.S + p * d * d, w = ctx.wStar + p * d
+        for i in 0..<k {
+            let row = pi * k + i
+            applyG(s, w, q: Q + row * dim, u: U + pi * k * d1, tokens: i + 1, out: H + row * dim, d: d, invN: invN, a: a)
+        }
+    }
+    gemm(true, false, dim, d1, rows, 1, H, dim, U, d1, 1, gW + d1, dim)      // dW34 += dQ^T U
+}
+
+/// Autoregressive chain of `steps` predictions from w^_0 = 0 (eval: steps = k; nocot: steps = 1),
+/// loss `||w^_steps - w*||^2`. Reverse mode runs through the fed-back tokens: w^_j enters the
+/// query of step j and the key/value Gram matrix `C_m = sum_{j<=m} u_j u_j^T` of every later step;
+/// the adjoint of C accumulates as `B = sum_{m>=j} (dh_m q_m^T + q_m dh_m^T)/n` on blocks 3,4.
+func autoregressiveKernel(_ ctx: KernelContext, range: Range<Int>, steps: Int) {
+    let d = ctx.d, dim = ctx.dim, d1 = d + 1
+    let invN = 1 / Double(ctx.n)
+    let u = scratch(steps * d1), q = scratch(steps * dim), h = scratch(steps * dim)
+    let gw = scratch((steps + 1) * d), bAdj = scratch(d1 * d1), dh = scratch(dim), dq = scratch(dim), a = scratch(d)
+    defer { for p in [u, q, h, gw, bAdj, dh, dq, a] { p.deallocate() } }
+    let V3 = ctx.V + d1 * dim
+    for (pi, p) in range.enumerated() {
+        let s = ctx.S + p * d * d, w = ctx.wStar + p * d
+        for c in 0..<d { u[c] = 0 }
+        var last = [Double](repeating: 0, count: d)
+        for m in 0..<steps {
+            let um = u + m * d1, qm = q + m * dim, hm = h + m * dim
+            um[d] = 1
+            for r in 0..<dim {
+                let row = ctx.W + r * dim + d1
+                var acc = 0.0
+                for c in 0..<d1 { acc += row[c] * um[c] }
+                qm[r] = acc
+            }
+            applyG(s, w, q: qm, u: u, tokens: m + 1, out: hm, d: d, invN: invN, a: a)
+            for i in 0..<d {
+                let row = V3 + i * dim
+                var acc = um[i]
+                for c in 0..<dim { acc += row[c] * hm[c] }
+                if m + 1 < steps { u[(m + 1) * d1 + i] = acc } else { last[i] = acc }
+            }
+        }
+        var loss = 0.0
+        for i in 0..<d { let e = last[i] - w[i]; loss += e * e }
+        ctx.losses[pi] = loss
+        guard let gV = ctx.gradV, let gW = ctx.gradW else { continue }
+        for t in 0..<((steps + 1) * d) { gw[t] = 0 }
+        for t in 0..<(d1 * d1) { bAdj[t] = 0 }
+        for i in 0..<d { gw[steps * d + i] = 2 * (last[i] - w[i]) * ctx.scale }
+        for m in stride(from: steps - 1, through: 0, by: -1) {
+            let g = gw + (m + 1) * d, gm = gw + m * d, um = u + m * d1, qm = q + m * dim, hm = h + m * dim
+            for i in 0..<d {
+                let row = gV + (d1 + i) * dim
+                for c in 0..<dim { row[c] += g[i] * hm[c] }
+            }
+            for c in 0..<dim { dh[c] = 0 }
+            for i in 0..<d {
+                let row = V3 + i * dim
+                for c in 0..<dim { dh[c] += row[c] * g[i] }
+            }
+            applyG(s, w, q: dh, u: u, tokens: m + 1, out: dq, d: d, invN: invN, a: a)
+            for r in 0..<dim {
+                let row = gW + r * dim + d1, wrow = ctx.W + r * dim + d1
+                for c in 0..<d1 { row[c] += dq[r] * um[c] }
+                for c in 0..<d { gm[c] += wrow[c] * dq[r] }
+            }
+            for c in 0..<d { gm[c] += g[c] }
+            for x in 0..<d1 {
+                for y in 0..<d1 {
+                    bAdj[x * d1 + y] += (dh[d1 + x] * qm[d1 + y] + qm[d1 + x] * dh[d1 + y]) * invN
+                }
+            }
+            for x in 0..<d {
+                var acc = 0.0
+                for y in 0..<d1 { acc += bAdj[x * d1 + y] * um[y] }
+                gm[x] += acc
+            }
+        }
+    }
+}
+
+/// Looped transformer: `Z_{t+1} = Z_t + (1/n) V G_t W Z_t`, `G_t = Z_t Z_t^T`, t < k, on the full
+/// D x (n+1) matrix; w^_k is the w-block of the last column of Z_k. Per-prompt GEMMs.
+func loopedKernel(_ ctx: KernelContext, X: UnsafePointer<Double>, range: Range<Int>) {
+    let d = ctx.d, n = ctx.n, k = ctx.k, dim = ctx.dim, d1 = d + 1, cols = n + 1, dd = dim * dim
+    let invN = 1 / Double(n)
+    let zs = scratch((k + 1) * dim * cols), gs = scratch(k * dd), ms = scratch(k * dd)
+    let t1 = scratch(dd), e = scratch(dd), gwM = scratch(dd), a1 = scratch(dd), kM = scratch(dd)
+    let dz = scratch(dim * cols), dp = scratch(dim * cols)
+    defer { for p in [zs, gs, ms, t1, e, gwM, a1, kM, dz, dp] { p.deallocate() } }
+    for (pi, p) in range.enumerated() {
+        let x = X + p * d * n, w = ctx.wStar + p * d
+        for t in 0..<(dim * cols) { zs[t] = 0 }
+        for i in 0..<d { for j in 0..<n { zs[i * cols + j] = x[i * n + j] } }
+        for j in 0..<n {
+            var y = 0.0
+            for i in 0..<d { y += w[i] * x[i * n + j] }
+            zs[d * cols + j] = y
+        }
+        zs[(2 * d + 1) * cols + n] = 1
+        for t in 0..<k {
+            let z = zs + t * dim * cols, next = zs + (t + 1) * dim * cols, g = gs + t * dd, m = ms + t * dd
+            gemm(false, true, dim, dim, cols, 1, z, cols, z, cols, 0, g, dim)
+            gemm(false, false, dim, dim, dim, 1, ctx.V, dim, g, dim, 0, t1, dim)
+            gemm(false, false, dim, dim, dim, 1, t1, dim, ctx.W, dim, 0, m, dim)
+            next.update(from: z, count: dim * cols)
+            gemm(false, false, dim, cols, dim, invN, m, dim, z, cols, 1, next, cols)
+        }
+        let zk = zs + k * dim * cols
+        var loss = 0.0
+        for i in 0..<d { let r = zk[(d1 + i) * cols + n] - w[i]; loss += r * r }
+        ctx.losses[pi] = loss
+        guard let gV = ctx.gradV, let gW = ctx.gradW else { continue }
+        for t in 0..<(dim * cols) { dz[t] = 0 }
+        for i in 0..<d { dz[(d1 + i) * cols + n] = 2 * (zk[(d1 + i) * cols + n] - w[i]) * ctx.scale }
+        for t in stride(from: k - 1, through: 0, by: -1) {
+            let z = zs + t * dim * cols, g = gs + t * dd, m = ms + t * dd
+            gemm(false, true, dim, dim, cols, 1, dz, cols, z, cols, 0, e, dim)          // E = dY Z^T
+            gemm(false, false, dim, dim, dim, 1, g, dim, ctx.W, dim, 0, gwM, dim)        // G W
+            gemm(false, true, dim, dim, dim, invN, e, dim, gwM, dim, 1, gV, dim)         // dV += E (G W)^T / n
+            gemm(false, false, dim, dim, dim, 1, ctx.V, dim, g, dim, 0, t1, dim)         // V G
+            gemm(true, false, dim, dim, dim, invN, t1, dim, e, dim, 1, gW, dim)          // dW += (V G)^T E / n
+            gemm(true, false, dim, dim, dim, 1, ctx.V, dim, e, dim, 0, a1, dim)          // V^T E
+            gemm(false, true, dim, dim, dim, 1, a1, dim, ctx.W, dim, 0, kM, dim)         // A = V^T E W^T
+            for r in 0..<dim {                                                           // K = (A + A^T) / n
+                for c in r..<dim {
+                    let v = (kM[r * dim + c] + kM[c * dim + r]) * invN
+                    kM[r * dim + c] = v; kM[c * dim + r] = v
+                }
+            }
+            dp.update(from: dz, count: dim * cols)
+            gemm(false, false, dim, cols, dim, 1, kM, dim, z, cols, 1, dp, cols)         // + K Z
+            gemm(true, false, dim, cols, dim, invN, m, dim, dz, cols, 1, dp, cols)       // + M^T dY / n
+            dz.update(from: dp, count: dim * cols)
+        }
+    }
+}

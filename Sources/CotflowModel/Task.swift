@@ -1,0 +1,212 @@
+import CGSL
+import CotflowSupport
+
+/// The in-context regression task of MODEL.md section 1: dimension `d`, context length `n`,
+/// chain length `k`, GD step size `eta` and the covariance of the inputs (nil = identity).
+public struct TaskConfig: Sendable, Equatable {
+    public let d: Int
+    public let n: Int
+    /// Chain length k (number of GD steps / chain-of-thought tokens).
+    public let k: Int
+    /// GD step size eta.
+    public let eta: Double
+    /// d x d row-major symmetric positive definite input covariance; nil means the identity.
+    public let covariance: [Double]?
+    /// Lower Cholesky factor L of the covariance (Sigma = L L^T), row-major; nil for the identity.
+    public let covarianceFactor: [Double]?
+
+    /// Validates the sizes, the step size and (via Cholesky) that `covariance` is SPD.
+    public init(d: Int, n: Int, k: Int, eta: Double, covariance: [Double]? = nil) throws {
+        guard d >= 1 else { throw CotflowError("task: dimension d must be >= 1 (got \(d))") }
+        guard n >= 1 else { throw CotflowError("task: context length n must be >= 1 (got \(n))") }
+        guard k >= 1 else { throw CotflowError("task: chain length k must be >= 1 (got \(k))") }
+        guard eta.isFinite, eta > 0 else { throw CotflowError("task: step size eta must be finite and > 0 (got \(eta))") }
+        self.d = d; self.n = n; self.k = k; self.eta = eta
+        if let c = covariance {
+            self.covariance = c
+            self.covarianceFactor = try choleskyFactor(c, d: d)
+        } else {
+            self.covariance = nil
+            self.covarianceFactor = nil
+        }
+    }
+
+    /// The paper's step size `n / (n + d + 1)`, the optimal one-step size for isotropic data.
+    public static func paperStepSize(d: Int, n: Int) -> Double { Double(n) / Double(n + d + 1) }
+
+    /// Token height D = 2d + 2.
+    public var tokenSize: Int { 2 * d + 2 }
+
+    /// The same task with another chain length.
+    public func with(k newK: Int) throws -> TaskConfig {
+        try TaskConfig(d: d, n: n, k: newK, eta: eta, covariance: covariance)
+    }
+}
+
+/// Lower Cholesky factor of a d x d row-major matrix; throws unless it is symmetric positive definite.
+func choleskyFactor(_ c: [Double], d: Int) throws -> [Double] {
+    guard c.count == d * d else {
+        throw CotflowError("task: covariance must have d*d = \(d * d) entries (got \(c.count))")
+    }
+    guard c.allSatisfy({ $0.isFinite }) else { throw CotflowError("task: covariance has non-finite entries") }
+    var scale = 0.0
+    for x in c { scale = max(scale, abs(x)) }
+    for i in 0..<d {
+        for j in 0..<i where abs(c[i * d + j] - c[j * d + i]) > 1e-12 * max(scale, 1) {
+            throw CotflowError("task: covariance is not symmetric (entries (\(i),\(j)) and (\(j),\(i)) differ)")
+        }
+    }
+    // Plain Cholesky; a non-positive pivot means the matrix is not positive definite.
+    var l = [Double](repeating: 0, count: d * d)
+    for j in 0..<d {
+        var s = c[j * d + j]
+        for p in 0..<j { s -= l[j * d + p] * l[j * d + p] }
+        guard s > 1e-14 * max(scale, 1e-300) else {
+            throw CotflowError("task: covariance is not positive definite (Cholesky pivot \(j) is \(s))")
+        }
+        let ljj = s.squareRoot()
+        l[j * d + j] = ljj
+        for i in (j + 1)..<max(j + 1, d) {
+            var t = c[i * d + j]
+            for p in 0..<j { t -= l[i * d + p] * l[j * d + p] }
+            l[i * d + j] = t / ljj
+        }
+    }
+    return l
+}
+
+/// A batch of prompts. For the chain objectives only `S` and `w*` matter; the looped objective
+/// also needs the data matrices `X` (every column of Z changes under the looped layer).
+///
+/// Sampling: `w* ~ N(0, I_d)` first, then the data. When `X` is not needed and `n >= d`,
+/// `n S` is drawn directly from the Wishart law by the Bartlett decomposition
+/// (`n S = L A A^T L^T`, A lower triangular with `A_ii = sqrt(chi2(n - i + 1))`, i = 1..d, and
+/// N(0,1) entries below the diagonal; `L` the Cholesky factor of Sigma), which has exactly the law
+/// of `X X^T` and costs O(d^3) instead of O(n d^2). Otherwise `x_j = L g_j`, g_j ~ N(0, I), and
+/// `S = X X^T / n`. The two routes give different prompts for the same stream.
+public struct PromptBatch: Sendable {
+    public let count: Int
+    public let d: Int
+    public let n: Int
+    /// count blocks of d x d row-major sample covariances S.
+    public var S: [Double]
+    /// count blocks of d entries: w*.
+    public var wStar: [Double]
+    /// count blocks of d x n row-major data matrices X (nil when sampled by Bartlett).
+    public var X: [Double]?
+
+    public init(count: Int, d: Int, n: Int, S: [Double], wStar: [Double], X: [Double]?) {
+        precondition(S.count == count * d * d && wStar.count == count * d)
+        precondition(X == nil || X!.count == count * d * n)
+        self.count = count; self.d = d; self.n = n; self.S = S; self.wStar = wStar; self.X = X
+    }
+
+    /// Draws `count` prompts of `task` from `random`; `includeData` forces sampling X.
+    public static func sample(task: TaskConfig, count: Int, random: Random, includeData: Bool) -> PromptBatch {
+        GSL.initialize()
+        let d = task.d, n = task.n
+        let useX = includeData || n < d
+        var S = [Double](repeating: 0, count: count * d * d)
+        var wStar = [Double](repeating: 0, count: count * d)
+        var X: [Double]? = useX ? [Double](repeating: 0, count: count * d * n) : nil
+        var a = [Double](repeating: 0, count: d * d)
+        var g = [Double](repeating: 0, count: d * n)
+        let invN = 1 / Double(n)
+        for p in 0..<count {
+            for i in 0..<d { wStar[p * d + i] = random.gaussian() }
+            if useX {
+                // Row-major X (d x n): draw column by column so that each x_j = L g_j.
+                for j in 0..<n { for i in 0..<d { g[i * n + j] = random.gaussian() } }
+                if let l = task.covarianceFactor {
+                    var lx = [Double](repeating: 0, count: d * n)
+                    for i in 0..<d { for q in 0...i { let lv = l[i * d + q]; for j in 0..<n { lx[i * n + j] += lv * g[q * n + j] } } }
+                    g = lx
+                }
+                for t in 0..<(d * n) { X![p * d * n + t] = g[t] }
+                S.withUnsafeMutableBufferPointer { sb in
+                    g.withUnsafeBufferPointer { gb in
+                        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d), Int32(d), Int32(n), invN,
+                                    gb.baseAddress, Int32(n), gb.baseAddress, Int32(n), 0,
+                                    sb.baseAddress! + p * d * d, Int32(d))
+                    }
+                }
+            } else {
+                // Bartlett: A lower triangular, row-major (0-based row i has n - i degrees of freedom).
+                for i in 0..<d {
+                    for j in 0..<i { a[i * d + j] = random.gaussian() }
+                    a[i * d + i] = random.chiSquared(Double(n - i)).squareRoot()
+                }
+                if let l = task.covarianceFactor {
+                    // A <- L A (still lower triangular).
+                    var la = [Double](repeating: 0, count: d * d)
+                    for i in 0..<d { for j in 0...i { var s = 0.0; for q in j...i { s += l[i * d + q] * a[q * d + j] }; la[i * d + j] = s } }
+                    a = la
+                }
+                // S = A A^T / n using the triangular structure.
+                let base = p * d * d
+                for i in 0..<d {
+                    for j in 0...i {
+                        var s = 0.0
+                        for q in 0...j { s += a[i * d + q] * a[j * d + q] }
+                        S[base + i * d + j] = s * invN
+                        S[base + j * d + i] = s * invN
+                    }
+                }
+            }
+        }
+        return PromptBatch(count: count, d: d, n: n, S: S, wStar: wStar, X: X)
+    }
+
+    /// The prompts `range` as a batch of their own.
+    public func slice(_ range: Range<Int>) -> PromptBatch {
+        PromptBatch(count: range.count, d: d, n: n,
+                    S: Array(S[(range.lowerBound * d * d)..<(range.upperBound * d * d)]),
+                    wStar: Array(wStar[(range.lowerBound * d)..<(range.upperBound * d)]),
+                    X: X.map { Array($0[(range.lowerBound * d * n)..<(range.upperBound * d * n)]) })
+    }
+
+    /// The GD chain `w_{i+1} = w_i - eta S (w_i - w*)`, `w_0 = 0`, for prompt `p`: (k+1) x d row-major.
+    public func chain(prompt p: Int, eta: Double, k: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: (k + 1) * d)
+        out.withUnsafeMutableBufferPointer { o in
+            S.withUnsafeBufferPointer { s in
+                wStar.withUnsafeBufferPointer { w in
+                    gdChain(s.baseAddress! + p * d * d, w.baseAddress! + p * d, d: d, eta: eta, k: k, into: o.baseAddress!)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The GD chain's own loss `||w_k - w*||^2` for every prompt.
+    public func chainLosses(eta: Double, k: Int) -> [Double] {
+        (0..<count).map { p in
+            let c = chain(prompt: p, eta: eta, k: k)
+            var s = 0.0
+            for i in 0..<d { let e = c[k * d + i] - wStar[p * d + i]; s += e * e }
+            return s
+        }
+    }
+
+    /// Largest eigenvalue of S for every prompt.
+    public func largestEigenvalues() throws -> [Double] {
+        try (0..<count).map { p in
+            try symmetricPartEigenvalues(Array(S[(p * d * d)..<((p + 1) * d * d)]), d: d).last!
+        }
+    }
+}
+
+/// Writes the GD chain w_0..w_k (rows of d) for one prompt.
+@inline(__always)
+func gdChain(_ s: UnsafePointer<Double>, _ wStar: UnsafePointer<Double>, d: Int, eta: Double, k: Int,
+             into out: UnsafeMutablePointer<Double>) {
+    for i in 0..<d { out[i] = 0 }
+    for step in 0..<k {
+        let w = out + step * d, next = out + (step + 1) * d
+        for r in 0..<d {
+            var acc = 0.0
+            for c in 0..<d { acc += s[r * d + c] * (w[c] - wStar[c]) }
+            next[r] = w[r] - eta * acc
+        }
+    }
+}

@@ -1,0 +1,345 @@
+import Foundation
+import CotflowSupport
+import CotflowModel
+
+/// The objective a run trains on (MODEL.md section 3).
+public enum TrainingObjective: String, Sendable, CaseIterable {
+    case cot, nocot, looped
+
+    /// The objective minimised on each batch.
+    public var objective: Objective {
+        switch self {
+        case .cot: return .cot
+        case .nocot: return .nocot
+        case .looped: return .looped
+        }
+    }
+
+    /// The held-out test loss reported as `eval_loss_*`: the autoregressive k-step loss for `cot`,
+    /// the one-step loss `||w^_1 - w*||^2` for `nocot`, the looped k-step loss for `looped`.
+    public var testObjective: Objective {
+        switch self {
+        case .cot: return .eval
+        case .nocot: return .nocot
+        case .looped: return .looped
+        }
+    }
+}
+
+/// Which entries of V and W are trained.
+public enum TrainableSet: String, Sendable, CaseIterable {
+    /// Every entry of V and W.
+    case full
+    /// V31 and W13 as full d x d blocks; W24 fixed at -1, everything else fixed at zero.
+    case reduced
+}
+
+/// Initial parameters.
+public enum InitialisationKind: String, Sendable, CaseIterable {
+    /// iid N(0, initScale^2) for every trainable entry (W24 = -1 for `reduced`).
+    case random
+    /// Assumption 4.1: V31 = U diag(v) U^T, W13 = U diag(w) U^T, W24 = -1, all else zero.
+    case assumption
+}
+
+public enum OptimizerKind: String, Sendable, CaseIterable {
+    case sgd
+    /// Adam with beta1 = 0.9, beta2 = 0.999, eps = 1e-8.
+    case adam
+}
+
+/// Options of a training run.
+public struct TrainingConfig: Sendable {
+    public var task: TaskConfig
+    public var objective: TrainingObjective
+    public var trainable: TrainableSet
+    public var initialisation: InitialisationKind
+    /// Standard deviation of `random` initial entries, and the `sigma` of the default Assumption 4.1 ranges.
+    public var initScale: Double
+    public var vRange: ClosedRange<Double>
+    public var wRange: ClosedRange<Double>
+    public var optimizer: OptimizerKind
+    public var learningRate: Double
+    public var batchSize: Int
+    public var steps: Int
+    public var recordEvery: Int
+    /// Size of the fixed held-out set (stream `StreamLabel.heldOut`).
+    public var heldOutSize: Int
+    public var seed: UInt64
+
+    public init(task: TaskConfig, objective: TrainingObjective, trainable: TrainableSet,
+                initialisation: InitialisationKind, initScale: Double = TrainingConfig.defaultInitScale,
+                vRange: ClosedRange<Double>? = nil, wRange: ClosedRange<Double>? = nil,
+                optimizer: OptimizerKind, learningRate: Double, batchSize: Int, steps: Int,
+                recordEvery: Int, heldOutSize: Int, seed: UInt64) {
+        let ranges = AssumptionInitialisation.defaultRanges(scale: initScale)
+        self.task = task; self.objective = objective; self.trainable = trainable
+        self.initialisation = initialisation; self.initScale = initScale
+        self.vRange = vRange ?? ranges.v; self.wRange = wRange ?? ranges.w
+        self.optimizer = optimizer; self.learningRate = learningRate; self.batchSize = batchSize
+        self.steps = steps; self.recordEvery = recordEvery; self.heldOutSize = heldOutSize; self.seed = seed
+    }
+
+    public static let defaultInitScale = 0.05
+
+    /// Default options: Adam, learning rate 0.003, batch 256, 1000 steps, a record every 50 steps and
+    /// 4000 held-out prompts, `full` parameters from a `random` initialisation of scale 0.05.
+    ///
+    /// Why: from a small initialisation the loss sits on a plateau near the saddle at zero, which
+    /// SGD leaves slowly and with a learning rate that must be tuned per (d, n, k); Adam's
+    /// per-coordinate scaling leaves it within a few hundred steps. At lr 0.003 and batch 256 the
+    /// no-CoT run at (d, n) = (10, 20) ends within about 1% of the optimum d(d+1)/(n+d+1) (the noise
+    /// floor of a constant learning rate), and CoT runs, whose loss is zero at the construction for
+    /// every prompt (no gradient noise at the optimum), converge to it. 4000 held-out prompts give
+    /// standard errors of about 1% of the mean no-CoT loss. A default CoT run at (d, n, k) = (10, 40, 5)
+    /// takes about 2 s in a release build on 2 cores.
+    public static func defaults(task: TaskConfig, objective: TrainingObjective = .cot, seed: UInt64 = 1) -> TrainingConfig {
+        TrainingConfig(task: task, objective: objective, trainable: .full, initialisation: .random,
+                       optimizer: .adam, learningRate: 0.003, batchSize: 256, steps: 1000, recordEvery: 50,
+                       heldOutSize: 4000, seed: seed)
+    }
+
+    /// The default task: d = 10, n = 40, k = 5 at the paper's step size n/(n+d+1) (MODEL.md section 6:
+    /// at n close to 2d with long chains a few true chains diverge and dominate means).
+    public static func defaultTask() -> TaskConfig {
+        // Valid by construction.
+        try! TaskConfig(d: 10, n: 40, k: 5, eta: TaskConfig.paperStepSize(d: 10, n: 40))
+    }
+
+    /// Throws a `CotflowError` describing the first invalid option.
+    public func validate() throws {
+        guard learningRate.isFinite, learningRate > 0 else { throw CotflowError("training: learning rate must be finite and > 0 (got \(learningRate))") }
+        guard batchSize >= 1 else { throw CotflowError("training: batch size must be >= 1 (got \(batchSize))") }
+        guard steps >= 0 else { throw CotflowError("training: steps must be >= 0 (got \(steps))") }
+        guard recordEvery >= 1 else { throw CotflowError("training: recordEvery must be >= 1 (got \(recordEvery))") }
+        guard heldOutSize >= 1 else { throw CotflowError("training: held-out size must be >= 1 (got \(heldOutSize))") }
+        guard initScale.isFinite, initScale >= 0 else { throw CotflowError("training: init scale must be finite and >= 0 (got \(initScale))") }
+        for r in [vRange, wRange] where !(r.lowerBound.isFinite && r.upperBound.isFinite) {
+            throw CotflowError("training: initial eigenvalue ranges must be finite")
+        }
+    }
+}
+
+/// How a run ended.
+public enum TrainingStatus: Sendable, Equatable {
+    case completed
+    /// Parameters, gradient or losses became non-finite, or the held-out median CoT loss exceeded
+    /// 1e8 times its initial value, at optimizer step `step`.
+    case diverged(step: Int, reason: String)
+}
+
+public struct TrainingResult: Sendable {
+    public let parameters: TransformerParameters
+    public let initialParameters: TransformerParameters
+    /// One row per record (step 0, every `recordEvery` steps, the last step); see `Trainer.header`.
+    public let trajectory: CSVTable
+    public let status: TrainingStatus
+    /// Wall-clock seconds of the run (held-out evaluations included).
+    public let seconds: Double
+    /// Held-out per-prompt test losses (the objective's `testObjective`) at the final parameters.
+    public let heldOutEval: SampleSummary
+    /// Held-out per-prompt teacher-forced CoT losses at the final parameters.
+    public let heldOutCoT: SampleSummary
+    /// The eigenbasis used for the `v_diag_j`/`w_diag_j` columns (d x d row-major, columns are vectors).
+    public let basis: [Double]
+}
+
+/// Trains a transformer on fresh batches each step.
+///
+/// Determinism: the batch is split into fixed chunks of `Objectives.chunkSize` prompts; chunk c
+/// draws its prompts from its own stream `[StreamLabel.training, c]` of the seed, step after step,
+/// and chunk gradients are summed in chunk order, so a run is bit-identical for the same options
+/// whatever the thread timing.
+public struct Trainer: Sendable {
+    public let config: TrainingConfig
+
+    public init(config: TrainingConfig) throws {
+        try config.validate()
+        self.config = config
+    }
+
+    /// Trajectory header for dimension d.
+    public static func header(d: Int) -> [String] {
+        var h = ["step", "t", "batch_loss", "cot_loss_mean", "cot_loss_median", "eval_loss_mean", "eval_loss_median"]
+        for name in ["v_eig", "w_eig", "v_diag", "w_diag"] { for j in 1...d { h.append("\(name)_\(j)") } }
+        return h + ["w24", "off_block_norm"]
+    }
+
+    /// The initial parameters and the basis of the diagonal columns.
+    public func initialParameters() -> (parameters: TransformerParameters, basis: [Double]) {
+        let d = config.task.d, dim = 2 * d + 2
+        switch config.initialisation {
+        case .random:
+            let r = Random(seed: config.seed, stream: [StreamLabel.initialisation])
+            var p = TransformerParameters.zeros(d: d)
+            switch config.trainable {
+            case .full:
+                for i in 0..<(dim * dim) { p.V[i] = config.initScale * r.gaussian() }
+                for i in 0..<(dim * dim) { p.W[i] = config.initScale * r.gaussian() }
+            case .reduced:
+                p.V31 = (0..<(d * d)).map { _ in config.initScale * r.gaussian() }
+                p.W13 = (0..<(d * d)).map { _ in config.initScale * r.gaussian() }
+                p.W24 = -1
+            }
+            var basis = [Double](repeating: 0, count: d * d)
+            for i in 0..<d { basis[i * d + i] = 1 }
+            return (p, basis)
+        case .assumption:
+            let a = AssumptionInitialisation(d: d, seed: config.seed, vRange: config.vRange, wRange: config.wRange)
+            let p = TransformerParameters.reduced(d: d, v31: a.matrix(eigenvalues: a.v), w13: a.matrix(eigenvalues: a.w))
+            return (p, a.basis)
+        }
+    }
+
+    /// Runs the training. `progress(step, total)` is called after every optimizer step.
+    public func run(progress: ((Int, Int) -> Void)? = nil) throws -> TrainingResult {
+        GSL.initialize()
+        let start = Date()
+        let cfg = config, task = cfg.task, d = task.d, dim = 2 * d + 2
+        let objective = cfg.objective.objective, test = cfg.objective.testObjective
+        let needsData = objective.needsData || test.needsData
+        let (initial, basis) = initialParameters()
+        var params = initial
+
+        // Fixed held-out set.
+        let heldChunks = fixedChunks(cfg.heldOutSize, size: Objectives.chunkSize)
+        let heldParts = parallelMap(heldChunks.count) { c in
+            PromptBatch.sample(task: task, count: heldChunks[c].count,
+                               random: Random(seed: cfg.seed, stream: [StreamLabel.heldOut, UInt64(c)]),
+                               includeData: needsData)
+        }
+        let heldOut = concatenate(heldParts)
+
+        // Trainable mask (nil = everything).
+        let mask: (V: [Bool], W: [Bool])? = cfg.trainable == .reduced
+            ? { let m = TransformerParameters.reducedMasks(d: d); return (m.V, m.W) }() : nil
+
+        let chunks = fixedChunks(cfg.batchSize, size: Objectives.chunkSize)
+        let streams = chunks.indices.map {
+            ChunkLocal(Random(seed: cfg.seed, stream: [StreamLabel.training, UInt64($0)]))
+        }
+        let scale = 1 / Double(cfg.batchSize)
+        var optimizer = OptimizerState(kind: cfg.optimizer, size: 2 * dim * dim, learningRate: cfg.learningRate)
+
+        var table = CSVTable(header: Trainer.header(d: d))
+        var status = TrainingStatus.completed
+        var initialMedian: Double? = nil
+        var lastEval: [Double] = [], lastCoT: [Double] = []
+
+        for step in 0...cfg.steps {
+            let current = params
+            let wantGradient = step < cfg.steps
+            let parts = parallelMap(chunks.count) { c -> ObjectiveChunk in
+                let batch = PromptBatch.sample(task: task, count: chunks[c].count, random: streams[c].value,
+                                               includeData: objective.needsData)
+                return Objectives.chunk(objective, parameters: current, task: task, batch: batch,
+                                        range: 0..<batch.count, gradScale: wantGradient ? scale : nil)
+            }
+            let result = Objectives.combine(parts, gradient: wantGradient)
+
+            if step % cfg.recordEvery == 0 || step == cfg.steps {
+                let cot = Objectives.compute(.cot, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
+                let ev = test == .cot ? cot
+                    : Objectives.compute(test, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
+                lastEval = ev; lastCoT = cot
+                table.append(try row(step: step, batchLoss: result.loss, cot: cot, eval: ev, params: params, basis: basis))
+                let median = SampleSummary(cot).median
+                if initialMedian == nil { initialMedian = median }
+                if let m0 = initialMedian, !(median <= 1e8 * max(m0, .leastNormalMagnitude)) {
+                    status = .diverged(step: step, reason: "held-out median CoT loss \(median) exceeds 1e8 times its initial value \(m0)")
+                    break
+                }
+            }
+            guard result.loss.isFinite, result.perPrompt.allSatisfy({ $0.isFinite }) else {
+                status = .diverged(step: step, reason: "non-finite batch loss")
+                break
+            }
+            if step == cfg.steps { break }
+            var gV = result.gradV!, gW = result.gradW!
+            if let m = mask {
+                for i in gV.indices where !m.V[i] { gV[i] = 0 }
+                for i in gW.indices where !m.W[i] { gW[i] = 0 }
+            }
+            guard gV.allSatisfy({ $0.isFinite }), gW.allSatisfy({ $0.isFinite }) else {
+                status = .diverged(step: step, reason: "non-finite gradient")
+                break
+            }
+            optimizer.update(&params, gradV: gV, gradW: gW)
+            guard params.isFinite else {
+                status = .diverged(step: step + 1, reason: "non-finite parameters")
+                break
+            }
+            progress?(step + 1, cfg.steps)
+        }
+        if case .diverged = status, lastEval.isEmpty {
+            lastEval = [.nan]; lastCoT = [.nan]
+        }
+        return TrainingResult(parameters: params, initialParameters: initial, trajectory: table, status: status,
+                              seconds: Date().timeIntervalSince(start),
+                              heldOutEval: SampleSummary(lastEval), heldOutCoT: SampleSummary(lastCoT), basis: basis)
+    }
+
+    private func row(step: Int, batchLoss: Double, cot: [Double], eval: [Double],
+                     params: TransformerParameters, basis: [Double]) throws -> [Double] {
+        let d = params.d
+        let cs = SampleSummary(cot), es = SampleSummary(eval)
+        let v31 = params.V31, w13 = params.W13
+        let finite = v31.allSatisfy { $0.isFinite } && w13.allSatisfy { $0.isFinite }
+        let nanRow = [Double](repeating: .nan, count: d)
+        let vEig = finite ? try symmetricPartEigenvalues(v31, d: d) : nanRow
+        let wEig = finite ? try symmetricPartEigenvalues(w13, d: d) : nanRow
+        var r = [Double(step), config.learningRate * Double(step), batchLoss, cs.mean, cs.median, es.mean, es.median]
+        r += vEig + wEig + diagonalInBasis(v31, basis: basis, d: d) + diagonalInBasis(w13, basis: basis, d: d)
+        return r + [params.W24, params.offBlockNorm]
+    }
+}
+
+/// `(U^T M U)_jj = u_j^T M u_j` for the columns u_j of `basis`.
+func diagonalInBasis(_ m: [Double], basis: [Double], d: Int) -> [Double] {
+    (0..<d).map { j in
+        var s = 0.0
+        for a in 0..<d { for b in 0..<d { s += basis[a * d + j] * m[a * d + b] * basis[b * d + j] } }
+        return s
+    }
+}
+
+func concatenate(_ parts: [PromptBatch]) -> PromptBatch {
+    let first = parts[0]
+    let x: [Double]? = first.X == nil ? nil : parts.flatMap { $0.X! }
+    return PromptBatch(count: parts.reduce(0) { $0 + $1.count }, d: first.d, n: first.n,
+                       S: parts.flatMap { $0.S }, wStar: parts.flatMap { $0.wStar }, X: x)
+}
+
+/// SGD or Adam (beta1 0.9, beta2 0.999, eps 1e-8, bias-corrected) over (V, W) as one vector.
+struct OptimizerState {
+    let kind: OptimizerKind
+    let learningRate: Double
+    var m: [Double], v: [Double]
+    var t = 0
+    let beta1 = 0.9, beta2 = 0.999, eps = 1e-8
+
+    init(kind: OptimizerKind, size: Int, learningRate: Double) {
+        self.kind = kind; self.learningRate = learningRate
+        m = kind == .adam ? [Double](repeating: 0, count: size) : []
+        v = m
+    }
+
+    mutating func update(_ p: inout TransformerParameters, gradV: [Double], gradW: [Double]) {
+        let half = gradV.count
+        switch kind {
+        case .sgd:
+            for i in 0..<half { p.V[i] -= learningRate * gradV[i] }
+            for i in 0..<half { p.W[i] -= learningRate * gradW[i] }
+        case .adam:
+            t += 1
+            let c1 = 1 - pow(beta1, Double(t)), c2 = 1 - pow(beta2, Double(t))
+            func step(_ i: Int, _ g: Double) -> Double {
+                m[i] = beta1 * m[i] + (1 - beta1) * g
+                v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                return learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+            }
+            for i in 0..<half { p.V[i] -= step(i, gradV[i]) }
+            for i in 0..<half { p.W[i] -= step(half + i, gradW[i]) }
+        }
+    }
+}

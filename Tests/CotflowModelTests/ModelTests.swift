@@ -1,0 +1,235 @@
+import Foundation
+import XCTest
+import CotflowSupport
+@testable import CotflowModel
+
+/// Random parameters with iid N(0, scale^2) entries.
+func randomParameters(d: Int, scale: Double, seed: UInt64) -> TransformerParameters {
+    let r = Random(seed: seed, stream: [99])
+    let dim = 2 * d + 2
+    return TransformerParameters(d: d, V: (0..<(dim * dim)).map { _ in scale * r.gaussian() },
+                                 W: (0..<(dim * dim)).map { _ in scale * r.gaussian() })
+}
+
+/// Brute force: the last column of f(Z) = Z + V Z (Z^T W Z)/n for an explicit D x m matrix Z (row-major).
+func bruteLastColumn(_ p: TransformerParameters, z: [Double], cols: Int, n: Int) -> [Double] {
+    let dim = p.tokenSize
+    let last = (0..<dim).map { z[$0 * cols + cols - 1] }
+    // t = Z^T W last (length cols), then V Z t.
+    var wl = [Double](repeating: 0, count: dim)
+    for r in 0..<dim { for c in 0..<dim { wl[r] += p.W[r * dim + c] * last[c] } }
+    var t = [Double](repeating: 0, count: cols)
+    for j in 0..<cols { for r in 0..<dim { t[j] += z[r * cols + j] * wl[r] } }
+    var zt = [Double](repeating: 0, count: dim)
+    for r in 0..<dim { for j in 0..<cols { zt[r] += z[r * cols + j] * t[j] } }
+    var out = last
+    for r in 0..<dim { for c in 0..<dim { out[r] += p.V[r * dim + c] * zt[c] / Double(n) } }
+    return out
+}
+
+/// Data tokens of prompt `p` followed by the chain tokens (0;0;w;1) for each w in `chain`.
+func contextMatrix(batch: PromptBatch, prompt p: Int, chain: [[Double]]) -> (z: [Double], cols: Int) {
+    let d = batch.d, n = batch.n, dim = 2 * d + 2, cols = n + chain.count
+    var z = [Double](repeating: 0, count: dim * cols)
+    let x = batch.X!
+    for j in 0..<n {
+        var y = 0.0
+        for i in 0..<d { z[i * cols + j] = x[p * d * n + i * n + j]; y += batch.wStar[p * d + i] * x[p * d * n + i * n + j] }
+        z[d * cols + j] = y
+    }
+    for (t, w) in chain.enumerated() {
+        for i in 0..<d { z[(d + 1 + i) * cols + n + t] = w[i] }
+        z[(2 * d + 1) * cols + n + t] = 1
+    }
+    return (z, cols)
+}
+
+final class ModelTests: XCTestCase {
+    let d = 3, n = 5, k = 3
+
+    func task() throws -> TaskConfig { try TaskConfig(d: d, n: n, k: k, eta: TaskConfig.paperStepSize(d: d, n: n)) }
+
+    func batch(_ task: TaskConfig, count: Int, seed: UInt64 = 7) -> PromptBatch {
+        PromptBatch.sample(task: task, count: count, random: Random(seed: seed, stream: [1]), includeData: true)
+    }
+
+    /// Central differences on every entry in `entries` (indices into V then W, offset V.count for W).
+    func checkGradient(_ objective: Objective, _ p: TransformerParameters, entries: [Int], task: TaskConfig,
+                       batch: PromptBatch, file: StaticString = #filePath, line: UInt = #line) {
+        let res = Objectives.compute(objective, parameters: p, task: task, batch: batch)
+        let analytic = res.gradV! + res.gradW!
+        let h = 1e-5
+        var num = [Double](), ana = [Double]()
+        let size = p.V.count
+        for e in entries {
+            var plus = p, minus = p
+            if e < size { plus.V[e] += h; minus.V[e] -= h } else { plus.W[e - size] += h; minus.W[e - size] -= h }
+            let lp = Objectives.compute(objective, parameters: plus, task: task, batch: batch, gradient: false).loss
+            let lm = Objectives.compute(objective, parameters: minus, task: task, batch: batch, gradient: false).loss
+            num.append((lp - lm) / (2 * h))
+            ana.append(analytic[e])
+        }
+        let diff = zip(num, ana).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        let norm = ana.map { $0 * $0 }.reduce(0, +).squareRoot()
+        XCTAssertGreaterThan(norm, 1e-3, "\(objective): gradient should not vanish here", file: file, line: line)
+        // Central differences have error O(h^2 * third derivative) ~ 1e-10 relative; 1e-6 leaves a wide margin.
+        XCTAssertLessThan(diff / norm, 1e-6, "\(objective): relative gradient error", file: file, line: line)
+    }
+
+    func testFullGradientsMatchFiniteDifferences() throws {
+        let t = try task()
+        let b = batch(t, count: 4)
+        let p = randomParameters(d: d, scale: 0.3, seed: 11)
+        let all = Array(0..<(2 * p.V.count))
+        for o in Objective.allCases { checkGradient(o, p, entries: all, task: t, batch: b) }
+    }
+
+    func testReducedGradientsMatchFiniteDifferences() throws {
+        let t = try task()
+        let b = batch(t, count: 4)
+        let r = randomParameters(d: d, scale: 0.4, seed: 12)
+        let p = TransformerParameters.reduced(d: d, v31: r.V31, w13: r.W13)
+        let masks = TransformerParameters.reducedMasks(d: d)
+        let entries = masks.V.indices.filter { masks.V[$0] } + masks.W.indices.filter { masks.W[$0] }.map { $0 + p.V.count }
+        XCTAssertEqual(entries.count, 2 * d * d)
+        for o in Objective.allCases { checkGradient(o, p, entries: entries, task: t, batch: b) }
+    }
+
+    func testStructuredForwardMatchesBruteForce() throws {
+        let t = try task()
+        let b = batch(t, count: 3)
+        let p = randomParameters(d: d, scale: 0.3, seed: 13)
+        let cot = Objectives.compute(.cot, parameters: p, task: t, batch: b, gradient: false).perPrompt
+        let ev = Objectives.compute(.eval, parameters: p, task: t, batch: b, gradient: false).perPrompt
+        let no = Objectives.compute(.nocot, parameters: p, task: t, batch: b, gradient: false).perPrompt
+        let lo = Objectives.compute(.looped, parameters: p, task: t, batch: b, gradient: false).perPrompt
+        for q in 0..<b.count {
+            let chain = b.chain(prompt: q, eta: t.eta, k: k)
+            let w = { (i: Int) in Array(chain[(i * self.d)..<((i + 1) * self.d)]) }
+            let wStar = Array(b.wStar[(q * d)..<((q + 1) * d)])
+            func sq(_ a: [Double], _ c: [Double]) -> Double { zip(a, c).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) }
+            func pred(_ tokens: [[Double]]) -> [Double] {
+                let (z, cols) = contextMatrix(batch: b, prompt: q, chain: tokens)
+                return Array(bruteLastColumn(p, z: z, cols: cols, n: n)[(d + 1)..<(2 * d + 1)])
+            }
+            var cotBrute = 0.0
+            for i in 0..<k { cotBrute += 0.5 * sq(pred((0...i).map(w)), w(i + 1)) }
+            XCTAssertEqual(cot[q], cotBrute, accuracy: 1e-12 * max(1, cotBrute))
+            var tokens = [[Double](repeating: 0, count: d)]
+            for _ in 0..<k { tokens.append(pred(tokens)) }
+            XCTAssertEqual(ev[q], sq(tokens[k], wStar), accuracy: 1e-12 * max(1, ev[q]))
+            XCTAssertEqual(no[q], sq(tokens[1], wStar), accuracy: 1e-12 * max(1, no[q]))
+            // Looped: apply the full layer k times to Z_0.
+            var (z, cols) = contextMatrix(batch: b, prompt: q, chain: [w(0)])
+            let dim = p.tokenSize
+            for _ in 0..<k {
+                var next = z
+                for j in 0..<cols {
+                    // Column j of f(Z) = z_j + V Z (Z^T W z_j) / n.
+                    var wl = [Double](repeating: 0, count: dim)
+                    for r in 0..<dim { for c in 0..<dim { wl[r] += p.W[r * dim + c] * z[c * cols + j] } }
+                    var tt = [Double](repeating: 0, count: cols)
+                    for jj in 0..<cols { for r in 0..<dim { tt[jj] += z[r * cols + jj] * wl[r] } }
+                    var zt = [Double](repeating: 0, count: dim)
+                    for r in 0..<dim { for jj in 0..<cols { zt[r] += z[r * cols + jj] * tt[jj] } }
+                    for r in 0..<dim { var acc = 0.0; for c in 0..<dim { acc += p.V[r * dim + c] * zt[c] }; next[r * cols + j] += acc / Double(n) }
+                }
+                z = next
+            }
+            let wk = (0..<d).map { z[(d + 1 + $0) * cols + cols - 1] }
+            XCTAssertEqual(lo[q], sq(wk, wStar), accuracy: 1e-10 * max(1, lo[q]))
+        }
+    }
+
+    func testConstructionImplementsGradientDescent() throws {
+        let t = try TaskConfig(d: 6, n: 20, k: 5, eta: TaskConfig.paperStepSize(d: 6, n: 20))
+        let p = TransformerParameters.construction(d: 6, eta: t.eta)
+        let b = PromptBatch.sample(task: t, count: 200, random: Random(seed: 3, stream: [1]), includeData: false)
+        let cot = Objectives.compute(.cot, parameters: p, task: t, batch: b, gradient: true)
+        XCTAssertLessThan(cot.perPrompt.max()!, 1e-24)
+        // The construction is a stationary point of the CoT loss.
+        XCTAssertLessThan(cot.gradV!.map(abs).max()!, 1e-12)
+        XCTAssertLessThan(cot.gradW!.map(abs).max()!, 1e-12)
+        let ev = Objectives.compute(.eval, parameters: p, task: t, batch: b, gradient: false).perPrompt
+        let chain = b.chainLosses(eta: t.eta, k: t.k)
+        for q in 0..<b.count { XCTAssertEqual(ev[q], chain[q], accuracy: 1e-12 * max(1, chain[q])) }
+        let res = try evaluate(p, task: t, prompts: 150, seed: 5)
+        for q in 0..<150 { XCTAssertEqual(res.evalLosses[q], res.chainLosses[q], accuracy: 1e-12 * max(1, res.chainLosses[q])) }
+        XCTAssertEqual(res.diverges, res.lambdaMax.map { t.eta * $0 >= 2 })
+    }
+
+    /// The Bartlett sampler has the Wishart mean E S = Sigma; checked entrywise within 5 standard errors.
+    func testBartlettMatchesWishartMoments() throws {
+        let d = 3, n = 5, count = 20000
+        let sigma = [2.0, 0.5, 0, 0.5, 1, 0.3, 0, 0.3, 1.5]
+        let t = try TaskConfig(d: d, n: n, k: 1, eta: 0.5, covariance: sigma)
+        let b = PromptBatch.sample(task: t, count: count, random: Random(seed: 4, stream: [1]), includeData: false)
+        XCTAssertNil(b.X)
+        for e in 0..<(d * d) {
+            let xs = (0..<count).map { b.S[$0 * d * d + e] }
+            let s = SampleSummary(xs)
+            XCTAssertEqual(s.mean, sigma[e], accuracy: 5 * s.standardError + 1e-12, "entry \(e)")
+        }
+        // E tr (nS)^2 = nd(n+d+1) for Sigma = I (MODEL.md).
+        let ti = try TaskConfig(d: d, n: n, k: 1, eta: 0.5)
+        let bi = PromptBatch.sample(task: ti, count: count, random: Random(seed: 5, stream: [1]), includeData: false)
+        let tr2 = (0..<count).map { p -> Double in
+            var s = 0.0
+            for e in 0..<(d * d) { s += bi.S[p * d * d + e] * bi.S[p * d * d + e] }
+            return s * Double(n * n)
+        }
+        let s2 = SampleSummary(tr2)
+        XCTAssertEqual(s2.mean, Double(n * d * (n + d + 1)), accuracy: 5 * s2.standardError)
+    }
+
+    func testBadInputThrows() throws {
+        XCTAssertThrowsError(try TaskConfig(d: 0, n: 5, k: 1, eta: 0.5)) { XCTAssertTrue("\($0)".contains("d must be")) }
+        XCTAssertThrowsError(try TaskConfig(d: 2, n: 5, k: 0, eta: 0.5))
+        XCTAssertThrowsError(try TaskConfig(d: 2, n: 5, k: 1, eta: 0)) { XCTAssertTrue("\($0)".contains("eta")) }
+        XCTAssertThrowsError(try TaskConfig(d: 2, n: 5, k: 1, eta: -1))
+        XCTAssertThrowsError(try TaskConfig(d: 2, n: 5, k: 1, eta: .nan))
+        XCTAssertThrowsError(try TaskConfig(d: 2, n: 5, k: 1, eta: 0.5, covariance: [1, 2, 2, 1])) {
+            XCTAssertTrue("\($0)".contains("positive definite"))
+        }
+        XCTAssertThrowsError(try TaskConfig(d: 2, n: 5, k: 1, eta: 0.5, covariance: [1, 0.2, 0.1, 1])) {
+            XCTAssertTrue("\($0)".contains("symmetric"))
+        }
+        XCTAssertThrowsError(try TaskConfig(d: 2, n: 5, k: 1, eta: 0.5, covariance: [1, 0, 0]))
+        XCTAssertNoThrow(try TaskConfig(d: 2, n: 5, k: 1, eta: 0.5, covariance: [2, 0.3, 0.3, 1]))
+    }
+
+    func testParameterFileRoundTripAndRejection() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cotflow-model-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = randomParameters(d: 2, scale: 0.7, seed: 3)
+        let path = dir.appendingPathComponent("p.json").path
+        try p.save(to: path)
+        XCTAssertEqual(try TransformerParameters.load(from: path), p)
+        let c = TransformerParameters.construction(d: 2, eta: 0.25)
+        XCTAssertEqual(c.V31, [-0.25, 0, 0, -0.25])
+        XCTAssertEqual(c.W13, [1, 0, 0, 1])
+        XCTAssertEqual(c.W24, -1)
+        XCTAssertEqual(c.offBlockNorm, 0)
+        func rejects(_ text: String, _ fragment: String, line: UInt = #line) throws {
+            let bad = dir.appendingPathComponent("bad.json").path
+            try text.write(toFile: bad, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try TransformerParameters.load(from: bad), line: line) {
+                XCTAssertTrue("\($0)".contains(fragment), "\($0)", line: line)
+                print("rejected: \($0)")
+            }
+        }
+        let ones = Array(repeating: "1", count: 36).joined(separator: ",")
+        try rejects("not json", "not valid JSON")
+        try rejects("[1,2]", "JSON object")
+        try rejects("{\"d\": 2.5, \"V\": [], \"W\": []}", "parameter file")
+        try rejects("{\"V\": [], \"W\": []}", "missing key \"d\"")
+        try rejects("{\"d\": 2, \"V\": [1,2], \"W\": [\(ones)]}", "expected D*D = 36")
+        try rejects("{\"d\": 2, \"V\": [\(ones)], \"W\": [\(ones.dropLast()) \"a\"]}", "wrong type")
+        try rejects("{\"d\": 2, \"V\": [\(ones)], \"W\": [\(ones.dropLast())1e999]}", "parameter file")
+        try rejects("{\"d\": 0, \"V\": [], \"W\": []}", "must be >= 1")
+        XCTAssertThrowsError(try TransformerParameters.load(from: dir.appendingPathComponent("missing.json").path)) {
+            XCTAssertTrue("\($0)".contains("cannot read"))
+        }
+    }
+}
