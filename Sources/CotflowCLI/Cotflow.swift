@@ -80,10 +80,6 @@ struct InitScaleOptions: ParsableArguments {
     }
 }
 
-enum InitKind: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case random, assumption
-}
-
 /// Where results go and in which form.
 struct OutputOptions: ParsableArguments {
     @Option(help: "Directory for the output files (created if missing).")

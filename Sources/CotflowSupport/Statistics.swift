@@ -69,7 +69,8 @@ public struct SampleSummary: Sendable, Equatable {
             (prefix + "median", .number(median)), (prefix + "p90", .number(p90)),
             (prefix + "p99", .number(p99)), (prefix + "max", .number(maximum)),
             (prefix + "top1pct_share", .number(topPercentShare)),
-            (prefix + "diverged_fraction", .number(divergedFraction)),
+            // Without a threshold only non-finite values count, so say that instead.
+            (prefix + (divergenceThreshold.isFinite ? "diverged_fraction" : "nonfinite_fraction"), .number(divergedFraction)),
             (prefix + "tail_dominated", .bool(tailDominated)),
         ]
     }

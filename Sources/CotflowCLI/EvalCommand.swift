@@ -1,0 +1,116 @@
+import ArgumentParser
+import CotflowExact
+import CotflowModel
+import CotflowSupport
+import Foundation
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate trained (--load FILE) or constructed (--construction) parameters autoregressively over k steps.",
+        discussion: "Reports the mean, median, 90th and 99th percentiles of E || w^_k - w* ||^2 over fresh prompts, the same for the exact GD chain on the same prompts, and the fraction of prompts whose chain diverges (eta * lambda_max(S) >= 2). Out of distribution: --spectrum, --condition-number or --covariance FILE set the covariance of x. With identity covariance the exact population value of the GD chain is printed beside the Monte Carlo numbers."
+    )
+
+    @OptionGroup var task: TaskOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Parameter file written by `cotflow train` (parameters.json).") var load: String?
+    @Flag(help: "Evaluate the construction of Theorem 3.2 (V31 = -eta I, W13 = I, W24 = -1).") var construction = false
+    @Option(help: "Number of evaluation prompts.") var prompts = 10_000
+    @Option(help: "Eigenvalues of a diagonal covariance of x: d comma-separated positive numbers.") var spectrum: String?
+    @Option(name: .customLong("condition-number"), help: "Diagonal covariance with eigenvalues geometrically spaced from K^(-1/2) to K^(1/2).") var conditionNumber: Double?
+    @Option(help: "JSON file with a d x d covariance (an array of d rows, or of d*d numbers).") var covariance: String?
+
+    func run() throws {
+        try task.validateTask()
+        guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
+        guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1") }
+        guard [spectrum != nil, conditionNumber != nil, covariance != nil].filter({ $0 }).count <= 1 else {
+            throw ValidationError("give at most one of --spectrum, --condition-number and --covariance")
+        }
+        let eta = try task.stepSize()
+        let sigma = try covarianceMatrix()
+        let (result, parameters) = try reportingErrors { () throws -> (EvaluationResult, TransformerParameters) in
+            let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue, covariance: sigma)
+            let parameters = try load.map { try TransformerParameters.load(from: $0) }
+                ?? TransformerParameters.construction(d: task.d, eta: eta.doubleValue)
+            guard parameters.d == task.d else {
+                throw CotflowError("the parameters have d = \(parameters.d); pass --d \(parameters.d)")
+            }
+            return (try evaluate(parameters, task: taskConfig, prompts: prompts, seed: task.seed), parameters)
+        }
+        _ = parameters
+        let model = SampleSummary(result.evalLosses)
+        let chain = SampleSummary(result.chainLosses)
+        let exact: Rational? = sigma == nil && 2 * task.k <= ExactCommand.maximumDegree
+            ? gdChainLoss(n: task.n, d: task.d, k: task.k, eta: eta) : nil
+        var pairs: [(String, JSONValue)] = [
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+            ("prompts", .int(prompts)), ("seed", .int(Int(truncatingIfNeeded: task.seed))),
+            ("source", .string(load ?? "construction")), ("covariance", .string(covarianceDescription)),
+            ("diverged_fraction", .number(result.divergedFraction)),
+        ]
+        pairs += model.json(prefix: "eval_loss_") + chain.json(prefix: "gd_loss_")
+        if let exact { pairs += [("exact_gd_loss", .number(exact.doubleValue)), ("exact_gd_loss_rational", .string(exact.description))] }
+        let summary = JSONValue.object(pairs)
+        try output.write(summary.rendered() + "\n", "summary.json")
+        var table = CSVTable(header: ["prompt", "eval_loss", "gd_loss", "lambda_max", "chain_diverges"])
+        for i in result.evalLosses.indices {
+            table.append([Double(i), result.evalLosses[i], result.chainLosses[i], result.lambdaMax[i], result.diverges[i] ? 1 : 0])
+        }
+        try output.write(table.text, "per_prompt.csv")
+        var lines = [
+            "evaluation of \(load ?? "the construction") over \(prompts) prompts, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta), covariance \(covarianceDescription)",
+            model.report(name: "transformer E||w^_k - w*||^2"),
+            chain.report(name: "GD chain    E||w_k - w*||^2"),
+            "prompts whose GD chain diverges (eta * lambda_max(S) >= 2): \(fmt(100 * result.divergedFraction))%",
+        ]
+        if let exact { lines.append("exact population value of the GD chain: \(fmt(exact.doubleValue)) (= \(exact.description.count > 60 ? "a rational, see --json" : exact.description))") }
+        if let out = output.out { lines.append("wrote \(out)/summary.json and \(out)/per_prompt.csv") }
+        output.emit(json: summary, report: lines.joined(separator: "\n"))
+    }
+
+    private var covarianceDescription: String {
+        if let spectrum { return "diag(\(spectrum))" }
+        if let conditionNumber { return "geometric spectrum, condition number \(conditionNumber)" }
+        if let covariance { return "from \(covariance)" }
+        return "identity"
+    }
+
+    /// The covariance of x (row-major d x d), or nil for the identity.
+    private func covarianceMatrix() throws -> [Double]? {
+        let d = task.d
+        func diagonal(_ values: [Double]) -> [Double] {
+            var m = [Double](repeating: 0, count: d * d)
+            for i in 0..<d { m[i * d + i] = values[i] }
+            return m
+        }
+        if let spectrum {
+            let values = spectrum.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.count == d, values.allSatisfy({ $0 != nil && $0!.isFinite && $0! > 0 }) else {
+                throw ValidationError("--spectrum needs \(d) positive numbers (got '\(spectrum)')")
+            }
+            return diagonal(values.map { $0! })
+        }
+        if let kappa = conditionNumber {
+            guard kappa.isFinite, kappa >= 1 else { throw ValidationError("--condition-number must be at least 1 (got \(kappa))") }
+            let values = (0..<d).map { i in d == 1 ? 1 : pow(kappa, Double(i) / Double(d - 1) - 0.5) }
+            return diagonal(values)
+        }
+        if let covariance {
+            guard let data = FileManager.default.contents(atPath: covariance) else {
+                throw ValidationError("cannot read the covariance file \(covariance)")
+            }
+            guard let object = try? JSONSerialization.jsonObject(with: data) else {
+                throw ValidationError("\(covariance) is not valid JSON")
+            }
+            let flat: [Any] = (object as? [[Any]])?.flatMap { $0 } ?? (object as? [Any]) ?? []
+            let values = flat.compactMap { ($0 as? NSNumber)?.doubleValue }
+            guard values.count == d * d, flat.count == d * d, values.allSatisfy(\.isFinite) else {
+                throw ValidationError("\(covariance) must hold a \(d) x \(d) matrix of finite numbers")
+            }
+            return values
+        }
+        return nil
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import CotflowModel
+import CotflowSupport
+import CotflowTraining
+import Foundation
+
+extension TrainingObjective: ExpressibleByArgument {}
+extension TrainableSet: ExpressibleByArgument {}
+extension InitialisationKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the one-layer linear transformer (full D x D matrices) on freshly sampled prompts.",
+        discussion: "Records a trajectory every --record-every steps: batch loss, held-out CoT and evaluation losses (mean and median), eigenvalues of the symmetric parts of V31 and W13, their diagonals in the initial eigenbasis, W24 and the norm outside those blocks. With --out writes trajectory.csv, summary.json, parameters.json (final) and initial_parameters.json. Time t = learning rate x step matches the flow time of `cotflow ode` for SGD; Adam has no such map."
+    )
+
+    @OptionGroup var task: TaskOptions
+    @OptionGroup var scale: InitScaleOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Training objective: cot (teacher-forced chain), nocot (one step) or looped (the layer applied k times).")
+    var objective: TrainingObjective = .cot
+    @Option(help: "Trainable set: full (every entry of V and W) or reduced (V31 and W13, W24 = -1, the rest zero).")
+    var params: TrainableSet = .full
+    @Option(help: "Initialisation: random (iid N(0, init-scale^2) entries) or assumption (Assumption 4.1).")
+    var `init`: InitialisationKind = .random
+    @Option(help: "Optimizer: sgd or adam.") var optimizer: OptimizerKind = .adam
+    @Option(name: .customLong("learning-rate"), help: "Learning rate (default 0.003).") var learningRate: Double?
+    @Option(name: .customLong("batch-size"), help: "Prompts per step (default 256).") var batchSize: Int?
+    @Option(help: "Optimizer steps (default 1000).") var steps: Int?
+    @Option(name: .customLong("record-every"), help: "Steps between trajectory records (default 50).") var recordEvery: Int?
+    @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set (default 4000).") var heldOut: Int?
+
+    func run() throws {
+        try task.validateTask()
+        let eta = try task.stepSize()
+        let ranges = try scale.ranges()
+        let result: TrainingResult = try reportingErrors {
+            let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue)
+            let defaults = TrainingConfig.defaults(task: taskConfig, objective: objective, seed: task.seed)
+            let config = TrainingConfig(
+                task: taskConfig, objective: objective, trainable: params, initialisation: self.`init`,
+                initScale: scale.initScale, vRange: ranges.v, wRange: ranges.w, optimizer: optimizer,
+                learningRate: learningRate ?? defaults.learningRate, batchSize: batchSize ?? defaults.batchSize,
+                steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery,
+                heldOutSize: heldOut ?? defaults.heldOutSize, seed: task.seed)
+            let trainer = try Trainer(config: config)
+            let bar = Progress(total: config.steps, label: "train", enabled: !output.quiet)
+            defer { bar.finish() }
+            return try trainer.run { done, _ in bar.update(done) }
+        }
+        let summary = self.summary(result, eta: eta)
+        try output.write(result.trajectory.text, "trajectory.csv")
+        try output.write(summary.rendered() + "\n", "summary.json")
+        if let out = output.out {
+            try result.parameters.save(to: (out as NSString).appendingPathComponent("parameters.json"))
+            try result.initialParameters.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"))
+        }
+        output.emit(json: summary, report: report(result, eta: eta))
+        if case .diverged(let step, let reason) = result.status {
+            FileHandle.standardError.write("cotflow: error: training diverged at step \(step): \(reason); the trajectory so far is kept\n".data(using: .utf8)!)
+            throw ExitCode.failure
+        }
+    }
+
+    private var stepsDone: (TrainingResult) -> Int {
+        { result in
+            if case .diverged(let step, _) = result.status { return step }
+            return result.trajectory.rows.last.map { Int($0[0]) } ?? 0
+        }
+    }
+
+    private func summary(_ r: TrainingResult, eta: Rational) -> JSONValue {
+        var status: [(String, JSONValue)] = [("status", .string("completed"))]
+        if case .diverged(let step, let reason) = r.status {
+            status = [("status", .string("diverged")), ("diverged_at_step", .int(step)), ("diverged_reason", .string(reason))]
+        }
+        let p = r.parameters
+        return .object([
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("objective", .string(objective.rawValue)),
+            ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
+            ("optimizer", .string(optimizer.rawValue)),
+            ("steps", .int(stepsDone(r))), ("seconds", .number(r.seconds)),
+            ("final_cot_loss", .number(r.heldOutCoT.mean)),
+        ] + status + r.heldOutEval.json(prefix: "eval_loss_") + r.heldOutCoT.json(prefix: "cot_loss_") + [
+            ("w24", .number(p.W24)), ("off_block_norm", .number(p.offBlockNorm)),
+        ])
+    }
+
+    private func report(_ r: TrainingResult, eta: Rational) -> String {
+        var lines = [
+            "\(objective.rawValue) training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
+                + "\(params.rawValue) parameters, \(self.`init`.rawValue) init, \(optimizer.rawValue)",
+            "\(stepsDone(r)) steps in \(String(format: "%.1f", r.seconds)) s",
+            r.heldOutEval.report(name: "held-out evaluation loss"),
+            r.heldOutCoT.report(name: "held-out CoT loss"),
+        ]
+        if case .diverged(let step, let reason) = r.status { lines.append("DIVERGED at step \(step): \(reason)") }
+        let p = r.parameters
+        if let v = try? symmetricPartEigenvalues(p.V31, d: task.d), let w = try? symmetricPartEigenvalues(p.W13, d: task.d) {
+            lines.append("V31 eigenvalues (symmetric part) in [\(fmt(v.first!)), \(fmt(v.last!))] (construction -eta = \(fmt(-eta.doubleValue))); "
+                + "W13 in [\(fmt(w.first!)), \(fmt(w.last!))] (construction 1); W24 = \(fmt(p.W24)); norm outside the blocks \(fmt(p.offBlockNorm))")
+        }
+        // Predictions are invariant under V31 -> V31 / c, W13 -> c W13, W24 -> c W24; with W24 free
+        // (full parameters) compare the invariant pair (-W24) V31 and W13 / (-W24) with the construction.
+        if abs(p.W24 + 1) > 1e-6, abs(p.W24) > 1e-12 {
+            let c = -p.W24
+            if let v = try? symmetricPartEigenvalues(p.V31.map { $0 * c }, d: task.d),
+               let w = try? symmetricPartEigenvalues(p.W13.map { $0 / c }, d: task.d) {
+                lines.append("rescaled to W24 = -1 (a symmetry of the model): (-W24) V31 eigenvalues in [\(fmt(v.first!)), \(fmt(v.last!))], "
+                    + "W13 / (-W24) in [\(fmt(w.first!)), \(fmt(w.last!))]")
+            }
+        }
+        if let out = output.out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json, initial_parameters.json") }
+        return lines.joined(separator: "\n")
+    }
+}
