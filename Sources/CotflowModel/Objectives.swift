@@ -161,6 +161,30 @@ func applyG(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: UnsafePoi
     }
 }
 
+/// `applyG` for all k steps of one prompt of the teacher-forced chain (step i sees tokens 0...i),
+/// as small GEMMs: the data part `A S` (rows a_i = q1_i + w* q2_i; S is symmetric) and the chain
+/// part `M U` with `M_ij = [j <= i] (q34_i . u_j) / n`. `a` holds k*d and `m` k*k scratch doubles.
+@inline(__always)
+func applyGChain(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: UnsafePointer<Double>,
+                 u: UnsafePointer<Double>, k: Int, out: UnsafeMutablePointer<Double>, d: Int, invN: Double,
+                 a: UnsafeMutablePointer<Double>, m: UnsafeMutablePointer<Double>) {
+    let d1 = d + 1, dim = 2 * d + 2
+    for i in 0..<k {
+        let qi = q + i * dim, ai = a + i * d, q2 = qi[d]
+        for c in 0..<d { ai[c] = qi[c] + w[c] * q2 }
+    }
+    gemm(false, false, k, d, d, 1, a, d, s, d, 0, out, dim)
+    for i in 0..<k {
+        let oi = out + i * dim
+        var acc = 0.0
+        for c in 0..<d { acc += w[c] * oi[c] }
+        oi[d] = acc
+    }
+    gemm(false, true, k, k, d1, invN, q + d1, dim, u, d1, 0, m, k)
+    for i in 0..<k { for j in (i + 1)..<max(i + 1, k) { m[i * k + j] = 0 } }
+    gemm(false, false, k, d1, k, 1, m, k, u, d1, 0, out + d1, dim)
+}
+
 /// Teacher-forced CoT. With u_i = (w_i; 1) and z_i = (0; 0; w_i; 1): q_i = W[:, 3:4] u_i,
 /// h_i = G_i q_i, w^_{i+1} = w_i + V[3, :] h_i. All prompts and steps of the chunk are stacked as
 /// rows so that the products with V and W are single GEMMs; G_i q_i is a per-prompt loop.
@@ -168,8 +192,8 @@ func cotKernel(_ ctx: KernelContext, range: Range<Int>) {
     let d = ctx.d, k = ctx.k, dim = ctx.dim, d1 = d + 1, count = range.count, rows = count * k
     let invN = 1 / Double(ctx.n)
     let U = scratch(rows * d1), R = scratch(rows * d), Q = scratch(rows * dim), H = scratch(rows * dim)
-    let chain = scratch((k + 1) * d), a = scratch(d)
-    defer { for p in [U, R, Q, H, chain, a] { p.deallocate() } }
+    let chain = scratch((k + 1) * d), a = scratch(k * d), mm = scratch(k * k)
+    defer { for p in [U, R, Q, H, chain, a, mm] { p.deallocate() } }
     let V3 = ctx.V + d1 * dim, W34 = ctx.W + d1
     for (pi, p) in range.enumerated() {
         gdChain(ctx.S + p * d * d, ctx.wStar + p * d, d: d, eta: ctx.eta, k: k, into: chain)
@@ -185,10 +209,7 @@ func cotKernel(_ ctx: KernelContext, range: Range<Int>) {
     gemm(false, true, rows, dim, d1, 1, U, d1, W34, dim, 0, Q, dim)
     for (pi, p) in range.enumerated() {
         let s = ctx.S + p * d * d, w = ctx.wStar + p * d
-        for i in 0..<k {
-            let row = pi * k + i
-            applyG(s, w, q: Q + row * dim, u: U + pi * k * d1, tokens: i + 1, out: H + row * dim, d: d, invN: invN, a: a)
-        }
+        applyGChain(s, w, q: Q + pi * k * dim, u: U + pi * k * d1, k: k, out: H + pi * k * dim, d: d, invN: invN, a: a, m: mm)
     }
     // R = w_i + V3 h_i - w_{i+1}.
     gemm(false, true, rows, d, dim, 1, H, dim, V3, dim, 1, R, d)
@@ -203,10 +224,7 @@ func cotKernel(_ ctx: KernelContext, range: Range<Int>) {
     gemm(false, false, rows, dim, d, 1, R, d, V3, dim, 0, Q, dim)            // dH = R V3 (into Q)
     for (pi, p) in range.enumerated() {                                       // dQ = G dH (into H)
         let s = ctx.S + p * d * d, w = ctx.wStar + p * d
-        for i in 0..<k {
-            let row = pi * k + i
-            applyG(s, w, q: Q + row * dim, u: U + pi * k * d1, tokens: i + 1, out: H + row * dim, d: d, invN: invN, a: a)
-        }
+        applyGChain(s, w, q: Q + pi * k * dim, u: U + pi * k * d1, k: k, out: H + pi * k * dim, d: d, invN: invN, a: a, m: mm)
     }
     gemm(true, false, dim, d1, rows, 1, H, dim, U, d1, 1, gW + d1, dim)      // dW34 += dQ^T U
 }

@@ -142,15 +142,14 @@ public struct PromptBatch: Sendable {
                     for i in 0..<d { for j in 0...i { var s = 0.0; for q in j...i { s += l[i * d + q] * a[q * d + j] }; la[i * d + j] = s } }
                     a = la
                 }
-                // S = A A^T / n using the triangular structure.
+                // S = A A^T / n (lower triangle by dsyrk, then mirrored).
                 let base = p * d * d
-                for i in 0..<d {
-                    for j in 0...i {
-                        var s = 0.0
-                        for q in 0...j { s += a[i * d + q] * a[j * d + q] }
-                        S[base + i * d + j] = s * invN
-                        S[base + j * d + i] = s * invN
+                S.withUnsafeMutableBufferPointer { sb in
+                    a.withUnsafeBufferPointer { ab in
+                        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, Int32(d), Int32(d), invN,
+                                    ab.baseAddress, Int32(d), 0, sb.baseAddress! + base, Int32(d))
                     }
+                    for i in 0..<d { for j in 0..<i { sb[base + j * d + i] = sb[base + i * d + j] } }
                 }
             }
         }
@@ -203,10 +202,11 @@ func gdChain(_ s: UnsafePointer<Double>, _ wStar: UnsafePointer<Double>, d: Int,
     for i in 0..<d { out[i] = 0 }
     for step in 0..<k {
         let w = out + step * d, next = out + (step + 1) * d
-        for r in 0..<d {
-            var acc = 0.0
-            for c in 0..<d { acc += s[r * d + c] * (w[c] - wStar[c]) }
-            next[r] = w[r] - eta * acc
+        // next = w - eta S (w - w*), as axpys over the rows of the symmetric S (vectorisable).
+        for r in 0..<d { next[r] = w[r] }
+        for c in 0..<d {
+            let f = -eta * (w[c] - wStar[c]), row = s + c * d
+            for r in 0..<d { next[r] += f * row[r] }
         }
     }
 }

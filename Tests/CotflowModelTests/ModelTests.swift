@@ -156,6 +156,14 @@ final class ModelTests: XCTestCase {
         let res = try evaluate(p, task: t, prompts: 150, seed: 5)
         for q in 0..<150 { XCTAssertEqual(res.evalLosses[q], res.chainLosses[q], accuracy: 1e-12 * max(1, res.chainLosses[q])) }
         XCTAssertEqual(res.diverges, res.lambdaMax.map { t.eta * $0 >= 2 })
+        // Same seed, same prompts.
+        XCTAssertEqual(try evaluate(p, task: t, prompts: 150, seed: 5).evalLosses, res.evalLosses)
+        // Out of distribution (Cholesky path of the sampler): still exactly the GD chain.
+        var sigma = [Double](repeating: 0, count: 36)
+        for i in 0..<6 { sigma[i * 6 + i] = 0.5 + 0.2 * Double(i); if i > 0 { sigma[i * 6 + i - 1] = 0.1; sigma[(i - 1) * 6 + i] = 0.1 } }
+        let ood = try TaskConfig(d: 6, n: 20, k: 5, eta: t.eta, covariance: sigma)
+        let r2 = try evaluate(p, task: ood, prompts: 100, seed: 6)
+        for q in 0..<100 { XCTAssertEqual(r2.evalLosses[q], r2.chainLosses[q], accuracy: 1e-12 * max(1, r2.chainLosses[q])) }
     }
 
     /// The Bartlett sampler has the Wishart mean E S = Sigma; checked entrywise within 5 standard errors.

@@ -96,6 +96,7 @@ final class TrainingTests: XCTestCase {
         cfg.recordEvery = 1
         let res = try Trainer(config: cfg).run()
         guard case .diverged(let step, let reason) = res.status else { return XCTFail("expected divergence, got \(res.status)") }
+        print("diverging run: step \(step), \(reason), \(res.trajectory.rows.count) rows")
         XCTAssertGreaterThan(step, 0)
         XCTAssertLessThan(step, 200)
         XCTAssertFalse(reason.isEmpty)
