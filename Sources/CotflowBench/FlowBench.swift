@@ -1,3 +1,33 @@
+import CotflowExact
+import CotflowFlow
+import CotflowSupport
+import Foundation
+
+/// One reduced flow from the default Assumption 4.1 initialisation (scale 0.05, seed 0) until the
+/// loss is 1e-8 of its start, at d = 10, 100, 1000 with n = 4d, k = 5 and the paper's eta.
+/// Target: under one second at d = 1000 (coefficients included).
 func benchFlow() {
-    print("Flow benchmark: not written yet")
+    print("reduced flow benchmark (release build), n = 4d, k = 5, eta = n/(n+d+1), rkf45, stop at 1e-8 x initial loss")
+    for d in [10, 100, 1000] {
+        let n = 4 * d
+        let started = Date()
+        do {
+            let loss = try ReducedLoss(n: n, d: d, k: 5, eta: paperStepSize(n: n, d: d))
+            let coefficients = Date().timeIntervalSince(started)
+            let ranges = AssumptionInitialisation.defaultRanges(scale: 0.05)
+            let start = AssumptionInitialisation(d: d, seed: 0, vRange: ranges.v, wRange: ranges.w)
+            var options = FlowOptions()
+            options.stopRelativeLoss = 1e-8
+            let flowStart = Date()
+            let result = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+            let flowSeconds = Date().timeIntervalSince(flowStart)
+            let total = Date().timeIntervalSince(started)
+            let s = result.statistics
+            print(String(format: "  d = %4d: coefficients %.3f s, flow %.3f s, total %.3f s; t_end %.3g, %d steps, %d rhs evaluations, converged %@",
+                         d, coefficients, flowSeconds, total, result.finalTime, s.acceptedSteps, s.rhsEvaluations,
+                         result.converged ? "yes" : "no"))
+        } catch {
+            print("  d = \(d): failed: \(error)")
+        }
+    }
 }

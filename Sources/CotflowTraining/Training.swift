@@ -186,8 +186,10 @@ public struct Trainer: Sendable {
             return (p, basis)
         case .assumption:
             let a = AssumptionInitialisation(d: d, seed: config.seed, vRange: config.vRange, wRange: config.wRange)
-            let p = TransformerParameters.reduced(d: d, v31: a.matrix(eigenvalues: a.v), w13: a.matrix(eigenvalues: a.w))
-            return (p, a.basis)
+            let basis = a.basis()
+            let p = TransformerParameters.reduced(d: d, v31: AssumptionInitialisation.matrix(eigenvalues: a.v, basis: basis),
+                                                  w13: AssumptionInitialisation.matrix(eigenvalues: a.w, basis: basis))
+            return (p, basis)
         }
     }
 
