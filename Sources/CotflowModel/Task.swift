@@ -31,6 +31,16 @@ public struct TaskConfig: Sendable, Equatable {
         }
     }
 
+    /// Same as `init(d:n:k:eta:covariance:)`.
+    public init(d: Int, n: Int, chainLength: Int, stepSize: Double, covariance: [Double]? = nil) throws {
+        try self.init(d: d, n: n, k: chainLength, eta: stepSize, covariance: covariance)
+    }
+
+    /// Alias of `k`.
+    public var chainLength: Int { k }
+    /// Alias of `eta`.
+    public var stepSize: Double { eta }
+
     /// The paper's step size `n / (n + d + 1)`, the optimal one-step size for isotropic data.
     public static func paperStepSize(d: Int, n: Int) -> Double { Double(n) / Double(n + d + 1) }
 

@@ -121,11 +121,19 @@ public struct TrainingConfig: Sendable {
 }
 
 /// How a run ended.
-public enum TrainingStatus: Sendable, Equatable {
+public enum TrainingStatus: Sendable, Equatable, CustomStringConvertible {
     case completed
     /// Parameters, gradient or losses became non-finite, or the held-out median CoT loss exceeded
-    /// 1e8 times its initial value, at optimizer step `step`.
+    /// 1e8 times its initial value, at optimizer step `step`. (At long chains and n close to 2d a
+    /// true GD chain can itself overflow; that also shows up as a non-finite batch loss.)
     case diverged(step: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .completed: return "completed"
+        case .diverged(let step, let reason): return "diverged at step \(step): \(reason)"
+        }
+    }
 }
 
 public struct TrainingResult: Sendable {
@@ -136,7 +144,8 @@ public struct TrainingResult: Sendable {
     public let status: TrainingStatus
     /// Wall-clock seconds of the run (held-out evaluations included).
     public let seconds: Double
-    /// Held-out per-prompt test losses (the objective's `testObjective`) at the final parameters.
+    /// Held-out per-prompt test losses (the objective's `testObjective`) at the final parameters
+    /// (for a diverged run: at the last recorded parameters).
     public let heldOutEval: SampleSummary
     /// Held-out per-prompt teacher-forced CoT losses at the final parameters.
     public let heldOutCoT: SampleSummary

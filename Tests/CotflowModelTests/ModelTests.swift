@@ -166,6 +166,18 @@ final class ModelTests: XCTestCase {
         for q in 0..<100 { XCTAssertEqual(r2.evalLosses[q], r2.chainLosses[q], accuracy: 1e-12 * max(1, r2.chainLosses[q])) }
     }
 
+    /// With only V31, W13, W24 non-zero, data tokens never change under the looped layer and chain
+    /// tokens do not enter G W z, so the looped and autoregressive objectives coincide prompt by prompt.
+    func testReducedLoopedEqualsAutoregressive() throws {
+        let t = try TaskConfig(d: 4, n: 12, k: 4, eta: 0.6)
+        let r = randomParameters(d: 4, scale: 0.5, seed: 21)
+        let p = TransformerParameters.reduced(d: 4, v31: r.V31, w13: r.W13)
+        let b = PromptBatch.sample(task: t, count: 50, random: Random(seed: 8, stream: [1]), includeData: true)
+        let ev = Objectives.compute(.eval, parameters: p, task: t, batch: b, gradient: false).perPrompt
+        let lo = Objectives.compute(.looped, parameters: p, task: t, batch: b, gradient: false).perPrompt
+        for q in 0..<b.count { XCTAssertEqual(lo[q], ev[q], accuracy: 1e-11 * max(1, ev[q])) }
+    }
+
     /// The Bartlett sampler has the Wishart mean E S = Sigma; checked entrywise within 5 standard errors.
     func testBartlettMatchesWishartMoments() throws {
         let d = 3, n = 5, count = 20000
