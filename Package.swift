@@ -51,6 +51,8 @@ let package = Package(
         .testTarget(name: "CotflowExactTests", dependencies: ["CotflowExact"]),
         .testTarget(name: "CotflowODETests", dependencies: ["CotflowODE"]),
         .testTarget(name: "CotflowFlowTests", dependencies: ["CotflowFlow", "CotflowModel"]),
+        // End-to-end tests that run the built `cotflow` executable.
+        .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )

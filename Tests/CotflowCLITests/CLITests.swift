@@ -1,0 +1,142 @@
+import Foundation
+import XCTest
+
+/// Runs the `cotflow` executable as a user would.
+final class CLITests: XCTestCase {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:]
+        }
+    }
+
+    /// The built executable, next to the test bundle.
+    private var executable: URL {
+        var dir = Bundle(for: CLITests.self).bundleURL
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("cotflow").path), dir.path != "/" {
+            dir.deleteLastPathComponent()
+        }
+        return dir.appendingPathComponent("cotflow")
+    }
+
+    private func cotflow(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    private func temporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "cotflow-cli-\(UUID().uuidString)"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    func testBadInputGivesAClearMessageAndNonZeroExit() throws {
+        let cases: [([String], String)] = [
+            (["train", "--d", "0"], "--d must be at least 1"),
+            (["train", "--n=-3"], "--n must be at least 1"),
+            (["ode", "--k", "0"], "--k must be at least 1"),
+            (["train", "--eta", "0"], "--eta must be positive"),
+            (["train", "--eta", "abc"], "--eta must be a decimal or a rational"),
+            (["train", "--learning-rate=-1", "--steps", "1"], "learning rate"),
+            (["eval", "--construction", "--d", "2", "--spectrum", "1,-1"], "--spectrum needs 2 positive numbers"),
+            (["eval", "--load", "/nonexistent/parameters.json"], "nonexistent"),
+            (["ode", "--stepper", "euler"], "--stepper must be one of"),
+            (["exact", "moment", "--powers", "2,x"], "--powers must be"),
+            (["exact", "cot-loss", "--d", "3", "--v", "1,2", "--w", "1"], "--v needs 3 values"),
+        ]
+        for (arguments, message) in cases {
+            let run = try cotflow(arguments)
+            XCTAssertNotEqual(run.status, 0, "\(arguments)")
+            XCTAssertTrue((run.stderr + run.stdout).contains(message), "\(arguments): \(run.stderr)")
+            XCTAssertFalse(run.stderr.contains("Fatal error"), "\(arguments) crashed: \(run.stderr)")
+        }
+    }
+
+    func testNonPositiveDefiniteCovarianceIsRefused() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let file = dir + "/sigma.json"
+        try "[[1, 2], [2, 1]]".write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try cotflow(["eval", "--construction", "--d", "2", "--covariance", file, "--prompts", "10"])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("positive definite"), run.stderr)
+    }
+
+    func testDivergingRunStopsAndKeepsItsTrajectory() throws {
+        let dir = temporaryDirectory()
+        let run = try cotflow(["train", "--d", "3", "--n", "10", "--k", "2", "--optimizer", "sgd",
+                               "--learning-rate", "1e6", "--steps", "50", "--record-every", "1",
+                               "--held-out", "64", "--batch-size", "16", "--out", dir, "--quiet"])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("diverged at step"), run.stderr)
+        let trajectory = try String(contentsOfFile: dir + "/trajectory.csv", encoding: .utf8)
+        XCTAssertGreaterThanOrEqual(trajectory.split(separator: "\n").count, 2)
+        XCTAssertFalse(trajectory.lowercased().contains("nan"))
+    }
+
+    func testTrainingIsByteIdenticalForTheSameSeed() throws {
+        let arguments = ["train", "--d", "3", "--n", "12", "--k", "3", "--steps", "40", "--record-every", "10",
+                         "--batch-size", "32", "--held-out", "128", "--seed", "5", "--quiet"]
+        let a = temporaryDirectory(), b = temporaryDirectory(), c = temporaryDirectory()
+        XCTAssertEqual(try cotflow(arguments + ["--out", a]).status, 0)
+        XCTAssertEqual(try cotflow(arguments + ["--out", b]).status, 0)
+        XCTAssertEqual(try cotflow(Array(arguments.dropLast(3)) + ["--seed", "6", "--quiet", "--out", c]).status, 0)
+        for file in ["trajectory.csv", "parameters.json"] {
+            let x = try Data(contentsOf: URL(fileURLWithPath: a + "/" + file))
+            XCTAssertEqual(x, try Data(contentsOf: URL(fileURLWithPath: b + "/" + file)), file)
+            XCTAssertNotEqual(x, try Data(contentsOf: URL(fileURLWithPath: c + "/" + file)), file)
+        }
+    }
+
+    func testODEAndTrainingStartFromTheSamePoint() throws {
+        let common = ["--d", "4", "--n", "16", "--k", "3", "--seed", "9", "--init-scale", "0.1"]
+        let ode = try cotflow(["ode"] + common + ["--json"])
+        XCTAssertEqual(ode.status, 0, ode.stderr)
+        let v0 = try XCTUnwrap(ode.json["v0"] as? [Double]), w0 = try XCTUnwrap(ode.json["w0"] as? [Double])
+        for key in ["final_loss", "t_end", "steps", "rhs_evals", "v", "w"] { XCTAssertNotNil(ode.json[key], key) }
+        XCTAssertEqual(ode.json["converged"] as? Bool, true)
+
+        let dir = temporaryDirectory()
+        let train = try cotflow(["train"] + common + ["--init", "assumption", "--params", "reduced", "--steps", "0",
+                                                     "--held-out", "64", "--out", dir, "--quiet"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let lines = try String(contentsOfFile: dir + "/trajectory.csv", encoding: .utf8).split(separator: "\n")
+        let header = lines[0].split(separator: ",").map(String.init)
+        let first = lines[1].split(separator: ",").map { Double($0)! }
+        for j in 1...4 {
+            // Diagonals of V31 and W13 in the initial eigenbasis are the ODE's eigenvalues.
+            XCTAssertEqual(first[header.firstIndex(of: "v_diag_\(j)")!], v0[j - 1], accuracy: 1e-12)
+            XCTAssertEqual(first[header.firstIndex(of: "w_diag_\(j)")!], w0[j - 1], accuracy: 1e-12)
+        }
+    }
+
+    func testJSONOutputsCarryTheDocumentedKeys() throws {
+        let train = try cotflow(["train", "--d", "3", "--n", "12", "--k", "2", "--steps", "20", "--held-out", "64", "--json", "--quiet"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        for key in ["eval_loss_mean", "eval_loss_median", "final_cot_loss", "steps", "seconds"] {
+            XCTAssertNotNil(train.json[key], key)
+        }
+        let eval = try cotflow(["eval", "--construction", "--d", "3", "--n", "12", "--k", "2", "--prompts", "200", "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        for key in ["eval_loss_mean", "eval_loss_median", "eval_loss_p90", "eval_loss_p99", "diverged_fraction", "exact_gd_loss"] {
+            XCTAssertNotNil(eval.json[key], key)
+        }
+        // The construction runs k exact GD steps: its losses are the GD chain's, prompt by prompt.
+        XCTAssertEqual(eval.json["eval_loss_mean"] as? Double, eval.json["gd_loss_mean"] as? Double)
+        let moment = try cotflow(["exact", "moment", "--d", "3", "--n", "5", "--powers", "4", "--json"])
+        XCTAssertEqual(moment.json["exact"] as? String, "22785")
+        XCTAssertEqual(moment.json["value"] as? Double, 22785)
+    }
+}
