@@ -32,11 +32,20 @@ let package = Package(
         .target(name: "CotflowODE", dependencies: ["CotflowSupport"]),
         // Reduced gradient flow on eigenvalues: right-hand side, Jacobian, integration.
         .target(name: "CotflowFlow", dependencies: ["CotflowExact", "CotflowODE"]),
+        // Stage detection: change points of the log-loss and mechanistic boundaries; stage tables.
+        .target(name: "CotflowStages", dependencies: ["CotflowSupport"]),
+        // Plots through gnuplot (SVG and PNG), or the data and script when gnuplot is missing.
+        .target(name: "CotflowPlot", dependencies: ["CotflowSupport"]),
+        // The reduced flow against full training from the same initial point.
+        .target(name: "CotflowCompare", dependencies: ["CotflowFlow", "CotflowTraining", "CotflowStages"]),
+        // Parameter sweeps over a grid, sharded runs and merging.
+        .target(name: "CotflowSweep", dependencies: ["CotflowSupport"]),
         // The command-line tool (thin).
         .executableTarget(
             name: "CotflowCLI",
             dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact",
-                           "CotflowODE", "CotflowFlow", argumentParser]
+                           "CotflowODE", "CotflowFlow", "CotflowStages", "CotflowPlot", "CotflowCompare",
+                           "CotflowSweep", argumentParser]
         ),
         // Release-build benchmarks: `swift run -c release cotflow-bench [training|exact|flow]`.
         .executableTarget(
@@ -53,6 +62,10 @@ let package = Package(
         .testTarget(name: "CotflowFlowTests", dependencies: ["CotflowFlow", "CotflowModel"]),
         // End-to-end tests that run the built `cotflow` executable.
         .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI"]),
+        .testTarget(name: "CotflowStagesTests", dependencies: ["CotflowStages"]),
+        .testTarget(name: "CotflowPlotTests", dependencies: ["CotflowPlot"]),
+        .testTarget(name: "CotflowCompareTests", dependencies: ["CotflowCompare"]),
+        .testTarget(name: "CotflowSweepTests", dependencies: ["CotflowSweep"]),
     ],
     swiftLanguageModes: [.v6]
 )
