@@ -124,8 +124,10 @@ enum GnuplotScript {
     }
 
     /// Text for a comment line of the data file.
+    /// A trailing backslash would join the next line to the comment, so it gets a space after it.
     static func comment(_ s: String) -> String {
-        String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? " " : $0 }))
+        let text = String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? " " : $0 }))
+        return text.hasSuffix("\\") ? text + " " : text
     }
 
     static func number(_ x: Double) -> String { "\(x)" }
@@ -194,9 +196,10 @@ enum GnuplotScript {
         }
 
         """
-        if let title, panels.count > 1 {
+        let multiplot = title != nil || panels.count > 1
+        if let title {
             s += "set multiplot layout \(panels.count),1 title \(quote(title)) noenhanced\n"
-        } else if panels.count > 1 {
+        } else if multiplot {
             s += "set multiplot layout \(panels.count),1\n"
         }
         // Shared margins keep the x axes of stacked panels aligned; the right one leaves room for the keys.
@@ -210,7 +213,7 @@ enum GnuplotScript {
             s += "set lmargin at screen 0.09\nset rmargin at screen \(String(format: "%.3f", right))\n"
             s += self.panel(panel)
         }
-        if panels.count > 1 { s += "unset multiplot\n" }
+        if multiplot { s += "unset multiplot\n" }
         s += "unset output\n}\n}\n"
         return s
     }

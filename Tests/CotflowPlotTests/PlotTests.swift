@@ -191,6 +191,27 @@ final class PlotTests: XCTestCase {
         if Plotter.gnuplotPath() != nil { XCTAssertTrue(outcome.rendered, outcome.message) }
     }
 
+    func testAwkwardTextIsQuoted() throws {
+        let spec = PlotSpec(title: "ends in a backslash \\", xLabel: "x \\", yLabel: "two\nlines",
+                            series: [PlotSeries(name: "it's \"quoted\" @x $1 \\n", x: [1, 2, 3], y: [3, 1, 2])],
+                            shaded: [ShadedInterval(start: 1, end: 2, label: "stage\twith tab \\")])
+        let b = base("awkward")
+        let options = Plotter.gnuplotPath() == nil ? missing() : Plotter.Options()
+        let outcome = try Plotter.render(panels: [spec], title: "figure title \\", to: b, options: options)
+        let script = try String(contentsOfFile: b + ".gp", encoding: .utf8)
+        XCTAssertTrue(script.contains("# cotflow plot: figure title \\ \n"), script)
+        XCTAssertTrue(script.contains("set multiplot layout 1,1 title 'figure title \\' noenhanced"))
+        XCTAssertTrue(script.contains("set ylabel 'two lines' noenhanced"))
+        XCTAssertTrue(script.contains("title 'it''s \"quoted\" @x $1 \\n' noenhanced"), script)
+        guard Plotter.gnuplotPath() != nil else { return }
+        XCTAssertTrue(outcome.rendered, outcome.message)
+        XCTAssertFalse(outcome.message.contains("gnuplot said"), outcome.message)
+        let svg = try String(contentsOfFile: b + ".svg", encoding: .utf8)
+        XCTAssertTrue(svg.contains("figure title \\"))
+        XCTAssertTrue(svg.contains("ends in a backslash \\"))
+        XCTAssertTrue(svg.contains("it's &quot;quoted&quot; @x $1 \\n") || svg.contains("it's \"quoted\" @x $1 \\n"))
+    }
+
     func testBadSpecsThrow() throws {
         func message(_ body: () throws -> PlotOutcome) -> String {
             do {
