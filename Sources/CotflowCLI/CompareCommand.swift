@@ -2,6 +2,7 @@ import ArgumentParser
 import CotflowCompare
 import CotflowFlow
 import CotflowODE
+import CotflowPlot
 import CotflowSupport
 import CotflowTraining
 import Foundation
@@ -25,9 +26,12 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("record-every"), help: "Steps between records (default 50).") var recordEvery: Int?
     @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss (default 100000).") var heldOut: Int?
     @Option(help: "GSL stepper of the flow.") var stepper: String = "rkf45"
+    @Flag(help: "Render comparison.svg/.png (losses, eigenvalues) with gnuplot into --out; without gnuplot the data and script are written.")
+    var plot = false
 
     func run() throws {
         try task.validateTask()
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let eta = try task.stepSize()
         let ranges = try scale.ranges()
         var config = ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: eta, seed: task.seed)
@@ -63,6 +67,31 @@ struct CompareCommand: ParsableCommand {
         for run in comparison.runs { try output.write(run.result.trajectory.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(comparison))
+        if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k))", output: output) }
+    }
+
+    /// Loss against time (log loss axis) and eigenvalue trajectories, flow and training.
+    private func figure(_ c: Comparison) -> [PlotSpec] {
+        let flowTimes = c.flow.times
+        var losses = [PlotSeries(name: "flow (population)", x: flowTimes, y: c.flow.losses)]
+        var eigen: [PlotSeries] = []
+        for j in 0..<task.d {
+            eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flowTimes, y: c.flow.v.map { $0[j] }))
+            eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flowTimes, y: c.flow.w.map { $0[j] }))
+        }
+        for run in c.runs {
+            let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.recordEvery) }
+            losses.append(PlotSeries(name: "\(run.trainable.rawValue) training (held-out)", x: x, y: run.losses))
+            for j in 0..<task.d {
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }))
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }))
+            }
+        }
+        let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
+        return [
+            PlotSpec(title: "CoT loss", xLabel: xLabel, yLabel: "loss", logY: true, series: losses),
+            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen),
+        ]
     }
 
     private func summary(_ c: Comparison) -> JSONValue {

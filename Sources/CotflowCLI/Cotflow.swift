@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowPlot
 import CotflowSupport
 import Foundation
 
@@ -128,4 +129,11 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         FileHandle.standardError.write("cotflow: error: \(error)\n".data(using: .utf8)!)
         throw ExitCode.failure
     }
+}
+
+/// Renders a figure into the output directory (`--plot`) and says on stderr what was written.
+func renderFigure(_ panels: [PlotSpec], name: String, title: String, output: OutputOptions) throws {
+    guard let out = output.out else { throw ValidationError("--plot needs --out DIR for the figure files") }
+    let outcome = try Plotter.render(panels: panels, to: (out as NSString).appendingPathComponent(name), title: title)
+    FileHandle.standardError.write("plot: \(outcome.message)\n".data(using: .utf8)!)
 }
