@@ -3,17 +3,17 @@ import Foundation
 
 /// Options of the data-driven change-point detector. See notes/stages.md.
 public struct ChangePointOptions: Sendable {
-    /// Penalty per segment in units of ln(loss)^2 summed over the grid; nil = the default
-    /// `penaltyScale * sigma^2 * ln(N) * redundancy` (see `ChangePointDetector`).
+    /// Penalty per segment in units of ln(loss)^2 summed over the (weighted) grid; nil = the
+    /// default `penaltyScale * sigma^2 * ln(N)` (see `ChangePointDetector`).
     public var penalty: Double?
     /// Minimum length of a segment as a fraction of the time span (and at least 3 grid points).
     public var minimumSegmentFraction: Double = 0.05
     /// Floor on the noise level sigma of ln(loss): a tolerance in ln-loss units below which
     /// deviations from a straight line are not worth a new segment.
-    public var noiseFloor: Double = 0.03
+    public var noiseFloor: Double = 0.05
     /// Number of equally spaced times the curve is resampled onto.
     public var gridPoints: Int = 200
-    /// c in the default penalty c * sigma^2 * ln(N) * redundancy.
+    /// c in the default penalty c * sigma^2 * ln(N).
     public var penaltyScale: Double = 8
     /// Adjacent segments whose slopes differ by at most this fraction of the larger magnitude
     /// (or of the flat scale, see `plateauRatio`) are merged after the segmentation.
@@ -42,13 +42,14 @@ public struct Segmentation: Sendable {
 ///
 /// 1. ln(loss) is resampled by linear interpolation onto `gridPoints` equally spaced times, so a
 ///    log-spaced ODE grid and a linearly spaced training record weigh time alike.
-/// 2. Optimal partitioning (exact, O(N^2)) minimises the sum over segments of the least-squares
-///    RSS of a straight line plus `penalty` per segment, with every segment at least
-///    `minimumSegmentFraction` of the span long.
-/// 3. Default penalty: `penaltyScale * sigma^2 * ln(N) * redundancy`, with sigma the larger of
-///    `noiseFloor` and a robust estimate of the noise of ln(loss) (MAD of the normalised second
-///    differences of the original points), and redundancy = N / (number of original points) when
-///    the grid is denser than the data (interpolated points are not independent), else 1.
+///    Where noisy data are sparser than the grid, grid points get weights below 1
+///    (interpolated points are not independent observations; see `weights`).
+/// 2. Optimal partitioning (exact, O(N^2)) minimises the sum over segments of the weighted
+///    least-squares RSS of a straight line plus `penalty` per segment, with every segment at
+///    least `minimumSegmentFraction` of the span long.
+/// 3. Default penalty: `penaltyScale * sigma^2 * ln(N)`, with sigma the larger of `noiseFloor`
+///    and a robust estimate of the noise of ln(loss) (MAD of the normalised second differences
+///    of the original points).
 /// 4. Adjacent segments with nearly equal slopes are merged (`mergeSlopeTolerance`).
 /// 5. Stages are named by rate: see `names(rates:span:options:)`.
 public enum ChangePointDetector {
@@ -100,12 +101,13 @@ public enum ChangePointDetector {
 
         let sigmaHat = noiseLevel(times: curve.t, logLosses: curve.y)
         let sigma = max(sigmaHat, options.noiseFloor)
-        let redundancy = max(1, Double(n) / Double(curve.t.count))
-        let penalty = options.penalty ?? options.penaltyScale * sigma * sigma * Foundation.log(Double(n)) * redundancy
+        let penalty = options.penalty ?? options.penaltyScale * sigma * sigma * Foundation.log(Double(n))
+        let rho = sigmaHat > 0 ? sigmaHat * sigmaHat / (sigmaHat * sigmaHat + options.noiseFloor * options.noiseFloor) : 0
+        let weights = weights(grid: grid, times: curve.t, rho: rho)
 
         let minLength = max(3, Int((options.minimumSegmentFraction * Double(n)).rounded(.up)))
-        var cuts = optimalPartition(y, minLength: minLength, penalty: penalty)
-        cuts = mergeSimilar(y, cuts: cuts, options: options, span: span, n: n)
+        var cuts = optimalPartition(y, weights: weights, minLength: minLength, penalty: penalty)
+        cuts = mergeSimilar(Sums(y, weights: weights), cuts: cuts, options: options, span: span, n: n)
 
         var boundaries = [t0]
         for c in cuts.dropFirst().dropLast() { boundaries.append((grid[c - 1] + grid[c]) / 2) }
@@ -113,36 +115,52 @@ public enum ChangePointDetector {
         return Segmentation(boundaries: boundaries, estimatedNoise: sigmaHat, penalty: penalty)
     }
 
-    /// Prefix sums for O(1) least-squares line costs with abscissa = grid index.
+    /// Weighted prefix sums for O(1) least-squares line costs with abscissa = grid index.
     struct Sums {
-        var x: [Double], y: [Double], xx: [Double], xy: [Double], yy: [Double]
-        init(_ v: [Double]) {
+        var w: [Double], x: [Double], y: [Double], xx: [Double], xy: [Double], yy: [Double]
+        init(_ v: [Double], weights: [Double]) {
             let n = v.count
-            x = [0]; y = [0]; xx = [0]; xy = [0]; yy = [0]
-            x.reserveCapacity(n + 1)
+            w = [0]; x = [0]; y = [0]; xx = [0]; xy = [0]; yy = [0]
             for i in 0..<n {
-                let xi = Double(i), yi = v[i]
-                x.append(x[i] + xi); y.append(y[i] + yi); xx.append(xx[i] + xi * xi)
-                xy.append(xy[i] + xi * yi); yy.append(yy[i] + yi * yi)
+                let wi = weights[i], xi = Double(i), yi = v[i]
+                w.append(w[i] + wi); x.append(x[i] + wi * xi); y.append(y[i] + wi * yi)
+                xx.append(xx[i] + wi * xi * xi); xy.append(xy[i] + wi * xi * yi); yy.append(yy[i] + wi * yi * yi)
             }
         }
-        /// RSS of the least-squares line over points i..<j and its slope per grid step.
+        /// Weighted RSS of the least-squares line over points i..<j and its slope per grid step.
         func fit(_ i: Int, _ j: Int) -> (rss: Double, slope: Double) {
-            let m = Double(j - i)
+            let m = w[j] - w[i]
+            guard m > 0 else { return (0, 0) }
             let sx = x[j] - x[i], sy = y[j] - y[i]
             let sxx = (xx[j] - xx[i]) - sx * sx / m
             let sxy = (xy[j] - xy[i]) - sx * sy / m
             let syy = (yy[j] - yy[i]) - sy * sy / m
-            guard sxx > 0 else { return (max(0, syy), 0) }
+            guard sxx > 1e-12 * m else { return (max(0, syy), 0) }
             return (max(0, syy - sxy * sxy / sxx), sxy / sxx)
         }
     }
 
+    /// Weight of each grid point: 1 / (1 + rho (r - 1)) where r = max(1, data spacing / grid
+    /// spacing) around the point and rho = sigmaHat^2 / (sigmaHat^2 + noiseFloor^2) is the share
+    /// of noise in the variance. Where noisy data are sparser than the grid, the interpolated
+    /// points are not independent and together count as about as many points as the data hold
+    /// there (weight 1 / r); a smooth curve (rho near 0) keeps weight 1 everywhere, since
+    /// interpolating it loses little.
+    static func weights(grid: [Double], times t: [Double], rho: Double) -> [Double] {
+        let h = grid.count > 1 ? grid[1] - grid[0] : 1
+        var i = 0
+        return grid.map { g in
+            while i < t.count - 2, t[i + 1] < g { i += 1 }
+            let r = max(1, (t[i + 1] - t[i]) / h)
+            return 1 / (1 + rho * (r - 1))
+        }
+    }
+
     /// Cut indices [0, c1, ..., N] of the exact minimiser of sum(RSS) + penalty x segments.
-    static func optimalPartition(_ y: [Double], minLength: Int, penalty: Double) -> [Int] {
+    static func optimalPartition(_ y: [Double], weights: [Double], minLength: Int, penalty: Double) -> [Int] {
         let n = y.count
         guard n >= 2 * minLength else { return [0, n] }
-        let sums = Sums(y)
+        let sums = Sums(y, weights: weights)
         var best = [Double](repeating: .infinity, count: n + 1)
         var previous = [Int](repeating: -1, count: n + 1)
         best[0] = 0
@@ -163,8 +181,7 @@ public enum ChangePointDetector {
     }
 
     /// Merges adjacent segments with nearly equal slopes, the closest pair first, until none is left.
-    static func mergeSimilar(_ y: [Double], cuts: [Int], options: ChangePointOptions, span: Double, n: Int) -> [Int] {
-        let sums = Sums(y)
+    static func mergeSimilar(_ sums: Sums, cuts: [Int], options: ChangePointOptions, span: Double, n: Int) -> [Int] {
         let step = span / Double(n - 1)
         var cuts = cuts
         while cuts.count > 2 {
