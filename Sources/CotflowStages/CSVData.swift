@@ -25,9 +25,8 @@ public struct CSVData: Sendable {
 
     /// Parses CSV text; `source` names it in error messages.
     public static func parse(_ text: String, source: String) throws -> CSVData {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        // "\r\n" is one Character in Swift and counts as a newline, like "\n" and "\r".
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         // Blank lines (typically the trailing newline) are skipped; line numbers stay those of the file.
         let numbered = lines.enumerated().filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }
         guard let first = numbered.first else { throw CotflowError("\(source): empty file (expected a header row and numeric rows)") }

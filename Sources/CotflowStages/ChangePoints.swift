@@ -16,7 +16,8 @@ public struct ChangePointOptions: Sendable {
     /// c in the default penalty c * sigma^2 * ln(N).
     public var penaltyScale: Double = 8
     /// Adjacent segments whose slopes differ by at most this fraction of the larger magnitude
-    /// (or of the flat scale, see `plateauRatio`) are merged after the segmentation.
+    /// (or of the flat scale plateauRatio x steepest decay rate, if larger) are merged after the
+    /// segmentation, as are two adjacent flat segments (both slopes within the flat scale).
     public var mergeSlopeTolerance: Double = 0.25
     /// A stage is flat ("plateau" before the steepest stage, "stall" after it) when the magnitude
     /// of its rate is at most this fraction of the steepest decay rate.
@@ -192,7 +193,9 @@ public enum ChangePointDetector {
             for k in 0..<(slopes.count - 1) {
                 let a = slopes[k], b = slopes[k + 1]
                 let scale = max(abs(a), abs(b), flatScale)
-                let score = scale > 0 ? abs(a - b) / scale : 0
+                // Two flat neighbours are one plateau whatever their slopes.
+                let bothFlat = max(abs(a), abs(b)) <= flatScale
+                let score = bothFlat || scale == 0 ? 0 : abs(a - b) / scale
                 if score <= options.mergeSlopeTolerance, score < bestScore { bestScore = score; bestPair = k }
             }
             guard bestPair >= 0 else { break }
