@@ -21,6 +21,8 @@ struct StagesCommand: ParsableCommand {
 
     @Option(help: "Penalty per segment of the change-point fit (default: 8 sigma^2 ln N, see notes/stages.md).") var penalty: Double?
     @Option(name: .customLong("noise-floor"), help: "Floor on the noise level of ln(loss).") var noiseFloor = ChangePointOptions().noiseFloor
+    @Option(name: .customLong("grid-points"), help: "Equally spaced times ln(loss) is resampled onto.") var gridPoints = ChangePointOptions().gridPoints
+    @Option(name: .customLong("min-segment"), help: "Minimum stage length of the change-point fit, as a fraction of the time span.") var minSegment = ChangePointOptions().minimumSegmentFraction
     @Option(name: .customLong("plateau-drop"), help: "The plateau ends when the loss is below (1 - this) x its initial value.") var plateauDrop = MechanisticOptions().plateauDrop
     @Option(name: .customLong("product-tolerance"), help: "Relative tolerance of max_j |v_j w_j + eta| / eta.") var productTolerance = MechanisticOptions().productTolerance
     @Option(name: .customLong("exponential-tolerance"), help: "Relative tolerance of the local slope of ln(loss) against the final rate.") var exponentialTolerance = MechanisticOptions().exponentialTolerance
@@ -28,6 +30,8 @@ struct StagesCommand: ParsableCommand {
     func validate() throws {
         if let penalty { guard penalty.isFinite, penalty >= 0 else { throw ValidationError("--penalty must be non-negative (got \(penalty))") } }
         guard noiseFloor.isFinite, noiseFloor >= 0 else { throw ValidationError("--noise-floor must be non-negative (got \(noiseFloor))") }
+        guard gridPoints >= 10, gridPoints <= 20_000 else { throw ValidationError("--grid-points must be in 10...20000 (got \(gridPoints))") }
+        guard minSegment > 0, minSegment <= 0.5 else { throw ValidationError("--min-segment must be in (0, 0.5] (got \(minSegment))") }
         guard plateauDrop > 0, plateauDrop < 1 else { throw ValidationError("--plateau-drop must be in (0, 1) (got \(plateauDrop))") }
         guard productTolerance.isFinite, productTolerance > 0 else { throw ValidationError("--product-tolerance must be positive (got \(productTolerance))") }
         guard exponentialTolerance.isFinite, exponentialTolerance > 0 else { throw ValidationError("--exponential-tolerance must be positive (got \(exponentialTolerance))") }
@@ -51,6 +55,8 @@ struct StagesCommand: ParsableCommand {
         var cpOptions = ChangePointOptions()
         cpOptions.penalty = penalty
         cpOptions.noiseFloor = noiseFloor
+        cpOptions.gridPoints = gridPoints
+        cpOptions.minimumSegmentFraction = minSegment
         let stages = try ChangePointDetector.stages(times: times, losses: losses, options: cpOptions)
 
         var notes: [String] = []
