@@ -86,6 +86,10 @@ struct ODECommand: ParsableCommand {
         try output.write(trajectory.table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(trajectory, eta: eta, seconds: seconds, failure: failure))
+        if trajectory.times.count < 10 && grid != "steps" {
+            FileHandle.standardError.write(("cotflow: warning: only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
+                + "early on a grid reaching t = \(fmt(tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
+        }
         if let failure {
             FileHandle.standardError.write("cotflow: error: the flow failed: \(failure); the trajectory so far is kept\n".data(using: .utf8)!)
             throw ExitCode.failure
