@@ -102,7 +102,7 @@ public struct SweepAxis: Sendable, Equatable {
             } else {
                 x = lo + t * (hi - lo)
             }
-            values.append(SweepFormat.clean(x))
+            values.append(SweepFormat.clean(x, digits: log ? 12 : 15))
         }
         if let repeated = firstRepeat(values) {
             throw CotflowError("axis '\(name)': the range gives the value \(SweepFormat.number(repeated)) twice (lo == hi with count > 1?)")
@@ -205,14 +205,15 @@ public enum SweepFormat {
         return "\(x)"
     }
 
-    /// Rounds to 15 significant digits so that grid values print as typed (0.3, not 0.30000000000000004).
-    static func clean(_ x: Double) -> Double {
+    /// Rounds to `digits` significant digits so that grid values print as typed (0.3, not
+    /// 0.30000000000000004; 10, not 9.99999999999999 from exp(log 10)).
+    static func clean(_ x: Double, digits: Int = 15) -> Double {
         guard x.isFinite, x != 0 else { return x }
-        return Double(String(format: "%.15g", x)) ?? x
+        return Double(String(format: "%.\(digits)g", x)) ?? x
     }
 
     static func isPlainName(_ s: String) -> Bool {
-        !s.isEmpty && !s.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "=" || $0 == "," })
+        !s.isEmpty && !s.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "=" || $0 == "," || $0 == "\"" })
     }
 
     /// A status or message on one line without tabs.

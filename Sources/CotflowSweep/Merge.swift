@@ -114,7 +114,7 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
     let jsonPath = SweepFiles.path(directory, SweepFiles.mergedJSON)
     let reportPath = SweepFiles.path(directory, SweepFiles.report)
     try SweepFiles.writeAtomically(description.tsv(records), to: tsvPath)
-    try SweepFiles.writeAtomically(description.mergedJSON(records: records, missing: missing).rendered() + "\n", to: jsonPath)
+    try SweepFiles.writeAtomically(description.mergedText(records: records, missing: missing), to: jsonPath)
     try SweepFiles.writeAtomically(report, to: reportPath)
     return MergeOutcome(description: description, shardCount: count, records: records, missing: missing,
                         incompleteShards: incomplete, files: [tsvPath, jsonPath, reportPath], report: report)

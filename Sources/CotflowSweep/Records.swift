@@ -68,18 +68,27 @@ public struct SweepDescription: Sendable {
     // MARK: - Tables
 
     /// Tab-separated values: a header row (`index`, the axis names, the metric names, `status`) and
-    /// one row per record. Non-finite metrics are `nan`, `inf`, `-inf`.
+    /// one row per record. Non-finite metrics are `nan`, `inf`, `-inf`. No field holds a tab, a
+    /// newline or a double quote, so any CSV reader with a tab delimiter reads one value per column.
     public func tsv(_ records: [SweepRecord]) -> String {
-        var s = (["index"] + grid.names + metricNames + ["status"]).joined(separator: "\t") + "\n"
-        for r in records {
-            let fields = [String(r.index)] + r.values.map(SweepFormat.number) + r.metrics.map(SweepFormat.number)
-                + [SweepFormat.oneLine(r.status)]
-            s += fields.joined(separator: "\t") + "\n"
-        }
-        return s
+        tsvText(records.map(tsvLine))
+    }
+
+    var tsvHeader: String { (["index"] + grid.names + metricNames + ["status"]).joined(separator: "\t") }
+
+    func tsvLine(_ r: SweepRecord) -> String {
+        ([String(r.index)] + r.values.map(SweepFormat.number) + r.metrics.map(SweepFormat.number)
+            + [SweepFormat.oneLine(r.status).replacingOccurrences(of: "\"", with: "'")]).joined(separator: "\t")
+    }
+
+    func tsvText(_ lines: [String]) -> String {
+        ([tsvHeader] + lines).joined(separator: "\n") + "\n"
     }
 
     // MARK: - JSON
+    // Files are assembled from records rendered once (`recordText`), so that rewriting a shard's
+    // files after every point costs little more than the write; the bytes are those of
+    // `JSONValue.rendered()` of the whole object.
 
     var gridJSON: JSONValue {
         .array(grid.axes.map { .object([("name", .string($0.name)), ("spec", .string($0.spec)), ("values", .numbers($0.values))]) })
@@ -100,25 +109,34 @@ public struct SweepDescription: Sendable {
         ])
     }
 
-    /// The JSON of one shard's output.
-    func shardJSON(shard: Shard, records: [SweepRecord], complete: Bool) -> JSONValue {
-        .object([("format", .string(SweepFiles.shardFormat))] + headJSON + [
+    /// A record as it appears inside the top-level `records` array.
+    func recordText(_ r: SweepRecord) -> String { recordJSON(r).rendered(indent: 2) }
+
+    /// A top-level object from its pairs and a `records` array of pre-rendered records.
+    private func objectText(_ pairs: [(String, JSONValue)], records: [String]) -> String {
+        let array = records.isEmpty ? "[]" : "[\n" + records.map { "    " + $0 }.joined(separator: ",\n") + "\n  ]"
+        let fields = pairs.map { "  " + JSONValue.string($0.0).rendered() + ": " + $0.1.rendered(indent: 1) }
+            + ["  " + JSONValue.string("records").rendered() + ": " + array]
+        return "{\n" + fields.joined(separator: ",\n") + "\n}\n"
+    }
+
+    /// The JSON text of one shard's output.
+    func shardText(shard: Shard, records: [String], complete: Bool) -> String {
+        objectText([("format", .string(SweepFiles.shardFormat))] + headJSON + [
             ("shard", .object([("index", .int(shard.index)), ("count", .int(shard.count))])),
             ("shard_points", .int(shard.indices(in: grid).count)),
             ("done", .int(records.count)),
             ("complete", .bool(complete)),
-            ("records", .array(records.map(recordJSON))),
-        ])
+        ], records: records)
     }
 
-    /// The JSON of a merged sweep (no trace of how it was sharded).
-    func mergedJSON(records: [SweepRecord], missing: [Int]) -> JSONValue {
-        .object([("format", .string(SweepFiles.mergedFormat))] + headJSON + [
+    /// The JSON text of a merged sweep (no trace of how it was sharded).
+    func mergedText(records: [SweepRecord], missing: [Int]) -> String {
+        objectText([("format", .string(SweepFiles.mergedFormat))] + headJSON + [
             ("complete", .bool(missing.isEmpty)),
             ("missing", .array(missing.map { .int($0) })),
             ("failed", .int(records.filter { !$0.succeeded }.count)),
-            ("records", .array(records.map(recordJSON))),
-        ])
+        ], records: records.map(recordText))
     }
 
     /// Reads the description part of a shard or merged JSON file.

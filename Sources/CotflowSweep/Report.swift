@@ -33,7 +33,11 @@ public func sweepReport(records: [SweepRecord], grid: SweepGrid, metricNames: [S
     if failed.count > 5 { out.append("  ... and \(failed.count - 5) more failed points") }
 
     // Metric values by point (NaN where a record has no value or is missing).
-    func value(_ m: Int, _ index: Int) -> Double? { byIndex[index].map { $0.metrics.indices.contains(m) ? $0.metrics[m] : .nan } }
+    // Failed points count as absent here: they are listed above, and their NaNs are no finding.
+    func value(_ m: Int, _ index: Int) -> Double? {
+        guard let r = byIndex[index], r.succeeded else { return nil }
+        return r.metrics.indices.contains(m) ? r.metrics[m] : .nan
+    }
 
     var binary = [Bool](repeating: false, count: metricNames.count)
     var logScale = [Bool](repeating: false, count: metricNames.count)
@@ -100,7 +104,7 @@ public func sweepReport(records: [SweepRecord], grid: SweepGrid, metricNames: [S
             }
             var summary = "  \(name):"
             if binary[m] {
-                summary += flipEvents.isEmpty ? " no change" : ""
+                summary += flipEvents.isEmpty ? " no change" : " changes at \(flipEvents.count) place\(flipEvents.count == 1 ? "" : "s")"
             } else if let b = biggest {
                 let line = lines[b.line]
                 let x = value(m, line[b.at])!, y = value(m, line[b.at + 1])!
@@ -140,11 +144,14 @@ private func changeText(_ x: Double, _ y: Double) -> String {
     if x == y { return "no change" }
     if (x > 0 && y > 0) || (x < 0 && y < 0) {
         let r = y / x
-        if r >= 2 { return "\(abs(y) > abs(x) ? "grows" : "shrinks") by a factor \(fmt(r))" }
-        if r <= 0.5 { return "\(abs(y) > abs(x) ? "grows" : "shrinks") by a factor \(fmt(1 / r))" }
-        return "\(y > x ? "rises" : "falls") by \(fmt(abs(y - x) / abs(x) * 100))%"
+        if r >= 2 { return "grows by a factor \(short(r))" }
+        if r <= 0.5 { return "shrinks by a factor \(short(1 / r))" }
+        return "\(y > x ? "rises" : "falls") by \(short(abs(y - x) / abs(x) * 100))%"
     }
     if x == 0 { return "from 0" }
     if y == 0 { return "to 0" }
     return "changes sign"
 }
+
+/// Three significant digits.
+private func short(_ x: Double) -> String { String(format: "%.3g", x) }

@@ -84,9 +84,10 @@ public func runSweep(
     }
 
     var records: [SweepRecord] = []
+    var tsvLines: [String] = [], jsonRecords: [String] = []
     func write(complete: Bool) throws {
-        try SweepFiles.writeAtomically(description.tsv(records), to: tsvPath)
-        try SweepFiles.writeAtomically(description.shardJSON(shard: shard, records: records, complete: complete).rendered() + "\n", to: jsonPath)
+        try SweepFiles.writeAtomically(description.tsvText(tsvLines), to: tsvPath)
+        try SweepFiles.writeAtomically(description.shardText(shard: shard, records: jsonRecords, complete: complete), to: jsonPath)
     }
     try write(complete: indices.isEmpty)
 
@@ -115,6 +116,8 @@ public func runSweep(
             }
         }
         records.append(record)
+        tsvLines.append(description.tsvLine(record))
+        jsonRecords.append(description.recordText(record))
         try write(complete: done == indices.count - 1)
         progress?(done + 1, indices.count)
     }
