@@ -207,9 +207,17 @@ struct SweepCommand: ParsableCommand {
         metrics["t_end"] = t.finalTime
         metrics["converged"] = t.converged ? 1 : 0
         metrics["steps"] = Double(t.statistics.acceptedSteps)
+        // The first time the loss is below `fraction` of its start: the first output time below,
+        // refined by linear interpolation of log(loss) in t from the output time before it.
         func firstBelow(_ fraction: Double) -> Double {
-            guard initial.isFinite, let i = t.losses.firstIndex(where: { $0 < fraction * initial }) else { return .nan }
-            return t.times[i]
+            let target = fraction * initial
+            guard initial.isFinite, initial > 0, let i = t.losses.firstIndex(where: { $0 < target }) else { return .nan }
+            guard i > 0 else { return t.times[i] }
+            let (t0, t1) = (t.times[i - 1], t.times[i])
+            let (l0, l1) = (t.losses[i - 1], t.losses[i])
+            guard l0 > 0, l1 > 0, l0 > l1 else { return t1 }
+            let s = (Foundation.log(l0) - Foundation.log(target)) / (Foundation.log(l0) - Foundation.log(l1))
+            return t0 + min(max(s, 0), 1) * (t1 - t0)
         }
         metrics["t_loss_half"] = firstBelow(0.5)
         metrics["t_loss_1e-3"] = firstBelow(1e-3)
