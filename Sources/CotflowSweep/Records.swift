@@ -195,24 +195,41 @@ public enum SweepFiles {
     public static let mergedTSV = "sweep.tsv"
     public static let mergedJSON = "sweep.json"
     public static let report = "report.txt"
+    /// Seconds between fsyncs of a running shard's files (they are renamed into place after every point).
+    public static let syncInterval: TimeInterval = 5
 
     /// Writes `text` to a temporary file next to `path` and renames it over `path`, so that
-    /// `path` holds either its old or its new content, never a partial write.
-    public static func writeAtomically(_ text: String, to path: String) throws {
+    /// `path` holds either its old or its new content, never a partial write, whenever the
+    /// process stops. With `sync` the data are flushed to disk (fsync) before the rename, so the
+    /// file also survives a machine crash; that costs milliseconds on a busy disk, so a sweep
+    /// syncs at most every few seconds and at the end of a shard.
+    public static func writeAtomically(_ text: String, to path: String, sync: Bool = true) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let temp = (dir as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try Data(text.utf8).write(to: URL(fileURLWithPath: temp))
         } catch {
             throw CotflowError("cannot write \(path): \(error.localizedDescription)")
         }
-        guard rename(temp, path) == 0 else {
+        func failure(_ what: String) -> CotflowError {
             let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temp)
-            throw CotflowError("cannot write \(path): \(reason)")
+            unlink(temp)
+            return CotflowError("cannot write \(path): \(what): \(reason)")
         }
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw failure("cannot create \(temp)") }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { close(fd); throw failure("write failed") }
+            written += n
+        }
+        if sync, fsync(fd) != 0 { close(fd); throw failure("fsync failed") }
+        guard close(fd) == 0 else { throw failure("close failed") }
+        guard rename(temp, path) == 0 else { throw failure("rename failed") }
     }
 
     static func read(_ path: String) throws -> String {

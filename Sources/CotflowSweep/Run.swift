@@ -85,9 +85,12 @@ public func runSweep(
 
     var records: [SweepRecord] = []
     var tsvLines: [String] = [], jsonRecords: [String] = []
+    var lastSync = Date.distantPast
     func write(complete: Bool) throws {
-        try SweepFiles.writeAtomically(description.tsvText(tsvLines), to: tsvPath)
-        try SweepFiles.writeAtomically(description.shardText(shard: shard, records: jsonRecords, complete: complete), to: jsonPath)
+        let sync = complete || Date().timeIntervalSince(lastSync) >= SweepFiles.syncInterval
+        try SweepFiles.writeAtomically(description.tsvText(tsvLines), to: tsvPath, sync: sync)
+        try SweepFiles.writeAtomically(description.shardText(shard: shard, records: jsonRecords, complete: complete), to: jsonPath, sync: sync)
+        if sync { lastSync = Date() }
     }
     try write(complete: indices.isEmpty)
 
