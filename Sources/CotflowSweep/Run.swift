@@ -70,6 +70,12 @@ public func runSweep(
     let tsvPath = SweepFiles.path(directory, shard.fileStem + ".tsv")
     let jsonPath = SweepFiles.path(directory, shard.fileStem + ".json")
 
+    // Temporary files left by a run of this shard that was killed in the middle of a write.
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    where name.hasPrefix("." + shard.fileStem + ".") && name.contains(".tmp-") {
+        try? FileManager.default.removeItem(atPath: SweepFiles.path(directory, name))
+    }
+
     var previous: [Int: SweepRecord] = [:]
     if resume, FileManager.default.fileExists(atPath: jsonPath) {
         let json = try JSONReader.parse(try SweepFiles.read(jsonPath))

@@ -32,6 +32,8 @@ final class RunTests: XCTestCase {
     func testUnshardedRunWritesTablesJSONAndMergedFiles() throws {
         let dir = try temporaryDirectory(self)
         let grid = try SweepGrid(specs: ["x=0:5:6", "y=0.5,1"])
+        // A temporary file left by a killed run is cleaned up.
+        try SweepFiles.writeAtomically("partial", to: (dir as NSString).appendingPathComponent(".shard-0-of-1.json.tmp-99999"))
         var calls: [Int] = []
         var progress: [Int] = []
         let outcome = try runSweep(grid: grid, shard: .whole, directory: dir, metricNames: syntheticMetrics,
