@@ -4,6 +4,10 @@ import PackageDescription
 let bigInt: Target.Dependency = .product(name: "BigInt", package: "BigInt")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
+// The numerical kernels are compiled with optimisation in debug builds too, so that the test
+// suite (which runs in debug) exercises them at realistic sizes in reasonable time.
+let optimised: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "cotflow",
     products: [
@@ -21,23 +25,23 @@ let package = Package(
             linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("gsl"), .linkedLibrary("m")]
         ),
         // GSL errors and RNG, dense matrices over BLAS, exact rationals, statistics, output helpers.
-        .target(name: "CotflowSupport", dependencies: ["CGSL", bigInt]),
+        .target(name: "CotflowSupport", dependencies: ["CGSL", bigInt], swiftSettings: optimised),
         // Task (prompts, GD chain), tokens, the one-layer linear transformer, objectives and gradients.
-        .target(name: "CotflowModel", dependencies: ["CotflowSupport"]),
+        .target(name: "CotflowModel", dependencies: ["CotflowSupport"], swiftSettings: optimised),
         // Full-matrix training on sampled batches (SGD, Adam), trajectories.
-        .target(name: "CotflowTraining", dependencies: ["CotflowModel"]),
+        .target(name: "CotflowTraining", dependencies: ["CotflowModel"], swiftSettings: optimised),
         // Exact Wishart moments and the exact population loss of the reduced model.
-        .target(name: "CotflowExact", dependencies: ["CotflowSupport", bigInt]),
+        .target(name: "CotflowExact", dependencies: ["CotflowSupport", bigInt], swiftSettings: optimised),
         // Swift wrapper over GSL's odeiv2 drivers.
         .target(name: "CotflowODE", dependencies: ["CotflowSupport"]),
         // Reduced gradient flow on eigenvalues: right-hand side, Jacobian, integration.
-        .target(name: "CotflowFlow", dependencies: ["CotflowExact", "CotflowODE"]),
+        .target(name: "CotflowFlow", dependencies: ["CotflowExact", "CotflowODE"], swiftSettings: optimised),
         // Stage detection: change points of the log-loss and mechanistic boundaries; stage tables.
         .target(name: "CotflowStages", dependencies: ["CotflowSupport"]),
         // Plots through gnuplot (SVG and PNG), or the data and script when gnuplot is missing.
         .target(name: "CotflowPlot", dependencies: ["CotflowSupport"]),
         // The reduced flow against full training from the same initial point.
-        .target(name: "CotflowCompare", dependencies: ["CotflowFlow", "CotflowTraining", "CotflowStages"]),
+        .target(name: "CotflowCompare", dependencies: ["CotflowFlow", "CotflowTraining", "CotflowStages"], swiftSettings: optimised),
         // Parameter sweeps over a grid, sharded runs and merging.
         .target(name: "CotflowSweep", dependencies: ["CotflowSupport"]),
         // The command-line tool (thin).
@@ -54,6 +58,16 @@ let package = Package(
                            "CotflowODE", "CotflowFlow"],
             path: "Sources/CotflowBench"
         ),
+        // Examples: one executable per claim of the paper (`swift run -c release NAME`), sharing
+        // a small support library; `--quick` runs a reduced size (used by ExamplesTests).
+        .target(name: "CotflowExamplesSupport", dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact", "CotflowFlow", "CotflowStages", "CotflowPlot", "CotflowCompare", "CotflowSweep"], path: "Examples/Support"),
+        .executableTarget(name: "cot-vs-nocot", dependencies: ["CotflowExamplesSupport"], path: "Examples/cot-vs-nocot"),
+        .executableTarget(name: "training-dynamics", dependencies: ["CotflowExamplesSupport"], path: "Examples/training-dynamics"),
+        .executableTarget(name: "weights-heatmap", dependencies: ["CotflowExamplesSupport"], path: "Examples/weights-heatmap"),
+        .executableTarget(name: "ood-generalization", dependencies: ["CotflowExamplesSupport"], path: "Examples/ood-generalization"),
+        .executableTarget(name: "looped-vs-single", dependencies: ["CotflowExamplesSupport"], path: "Examples/looped-vs-single"),
+        .executableTarget(name: "stage-sweep", dependencies: ["CotflowExamplesSupport"], path: "Examples/stage-sweep"),
+        .testTarget(name: "ExamplesTests", dependencies: ["cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep"]),
         .testTarget(name: "CotflowSupportTests", dependencies: ["CotflowSupport"]),
         .testTarget(name: "CotflowModelTests", dependencies: ["CotflowModel"]),
         .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowTraining"]),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowPlot
 import CotflowSupport
 import Foundation
 
@@ -7,8 +8,9 @@ struct Cotflow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cotflow",
         abstract: "Simulate how a one-layer linear transformer learns multi-step gradient descent with chain of thought.",
-        discussion: "Huang, Wang, Lee (ICLR 2025). exact: exact population quantities of the reduced model. ode: its gradient flow on eigenvalues. train: full training of the D x D transformer. eval: evaluation of trained or constructed parameters. Conventions: notes/conventions.md.",
-        subcommands: [TrainCommand.self, EvalCommand.self, ExactCommand.self, ODECommand.self, SweepCommand.self, MergeCommand.self]
+        discussion: "Huang, Wang, Lee (ICLR 2025). exact: exact population quantities of the reduced model. ode: its gradient flow on eigenvalues. train: full training of the D x D transformer. eval: evaluation of trained or constructed parameters. compare: the flow against training. stages: stage tables of any trajectory. Conventions: notes/conventions.md.",
+        subcommands: [TrainCommand.self, EvalCommand.self, ExactCommand.self, ODECommand.self, CompareCommand.self,
+                      StagesCommand.self, SweepCommand.self, MergeCommand.self]
     )
 }
 
@@ -128,4 +130,11 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         FileHandle.standardError.write("cotflow: error: \(error)\n".data(using: .utf8)!)
         throw ExitCode.failure
     }
+}
+
+/// Renders a figure into the output directory (`--plot`) and says on stderr what was written.
+func renderFigure(_ panels: [PlotSpec], name: String, title: String, output: OutputOptions) throws {
+    guard let out = output.out else { throw ValidationError("--plot needs --out DIR for the figure files") }
+    let outcome = try Plotter.render(panels: panels, to: (out as NSString).appendingPathComponent(name), title: title)
+    FileHandle.standardError.write("plot: \(outcome.message)\n".data(using: .utf8)!)
 }

@@ -13,7 +13,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train the one-layer linear transformer (full D x D matrices) on freshly sampled prompts.",
-        discussion: "Records a trajectory every --record-every steps: batch loss, held-out CoT and evaluation losses (mean and median), eigenvalues of the symmetric parts of V31 and W13, their diagonals in the initial eigenbasis, W24 and the norm outside those blocks. With --out writes trajectory.csv, summary.json, parameters.json (final) and initial_parameters.json. Time t = learning rate x step matches the flow time of `cotflow ode` for SGD; Adam has no such map."
+        discussion: "Records a trajectory every --record-every steps: batch loss, held-out CoT and evaluation losses (mean and median), eigenvalues of the symmetric parts of V31 and W13, their diagonals in the initial eigenbasis, W24, the norm outside those blocks, the off-diagonal mass of V31 and W13 in the initial eigenbasis and their commutator norm. With --out writes trajectory.csv, summary.json, parameters.json (final) and initial_parameters.json. Time t = learning rate x step matches the flow time of `cotflow ode` for SGD; Adam has no such map."
     )
 
     @OptionGroup var task: TaskOptions

@@ -171,7 +171,7 @@ public struct Trainer: Sendable {
     public static func header(d: Int) -> [String] {
         var h = ["step", "t", "batch_loss", "cot_loss_mean", "cot_loss_median", "eval_loss_mean", "eval_loss_median"]
         for name in ["v_eig", "w_eig", "v_diag", "w_diag"] { for j in 1...d { h.append("\(name)_\(j)") } }
-        return h + ["w24", "off_block_norm"]
+        return h + ["w24", "off_block_norm", "offdiag_norm", "commutator_norm"]
     }
 
     /// The initial parameters and the basis of the diagonal columns.
@@ -300,18 +300,31 @@ public struct Trainer: Sendable {
         let vEig = finite ? try symmetricPartEigenvalues(v31, d: d) : nanRow
         let wEig = finite ? try symmetricPartEigenvalues(w13, d: d) : nanRow
         var r = [Double(step), config.learningRate * Double(step), batchLoss, cs.mean, cs.median, es.mean, es.median]
-        r += vEig + wEig + diagonalInBasis(v31, basis: basis, d: d) + diagonalInBasis(w13, basis: basis, d: d)
-        return r + [params.W24, params.offBlockNorm]
+        let vInBasis = inBasis(v31, basis: basis, d: d), wInBasis = inBasis(w13, basis: basis, d: d)
+        r += vEig + wEig + (0..<d).map { vInBasis[$0 * d + $0] } + (0..<d).map { wInBasis[$0 * d + $0] }
+        // Distance from the invariant manifold of the reduced flow: off-diagonal mass of V31 and
+        // W13 in the initial eigenbasis, and their non-commutation ||V31 W13 - W13 V31||_F.
+        var offDiagonal = 0.0, commutator = 0.0
+        for i in 0..<d {
+            for j in 0..<d where i != j {
+                offDiagonal += vInBasis[i * d + j] * vInBasis[i * d + j] + wInBasis[i * d + j] * wInBasis[i * d + j]
+            }
+            for j in 0..<d {
+                var c = 0.0
+                for a in 0..<d { c += v31[i * d + a] * w13[a * d + j] - w13[i * d + a] * v31[a * d + j] }
+                commutator += c * c
+            }
+        }
+        return r + [params.W24, params.offBlockNorm, offDiagonal.squareRoot(), commutator.squareRoot()]
     }
 }
 
-/// `(U^T M U)_jj = u_j^T M u_j` for the columns u_j of `basis`.
-func diagonalInBasis(_ m: [Double], basis: [Double], d: Int) -> [Double] {
-    (0..<d).map { j in
-        var s = 0.0
-        for a in 0..<d { for b in 0..<d { s += basis[a * d + j] * m[a * d + b] * basis[b * d + j] } }
-        return s
-    }
+/// `U^T M U` (d x d, row-major) for the orthonormal columns of `basis`.
+func inBasis(_ m: [Double], basis: [Double], d: Int) -> [Double] {
+    var mu = [Double](repeating: 0, count: d * d), out = mu
+    for a in 0..<d { for j in 0..<d { var s = 0.0; for b in 0..<d { s += m[a * d + b] * basis[b * d + j] }; mu[a * d + j] = s } }
+    for i in 0..<d { for j in 0..<d { var s = 0.0; for a in 0..<d { s += basis[a * d + i] * mu[a * d + j] }; out[i * d + j] = s } }
+    return out
 }
 
 func concatenate(_ parts: [PromptBatch]) -> PromptBatch {

@@ -49,7 +49,13 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(res.parameters.offBlockNorm, 0)
         // Trajectory columns: eigenvalues at the end are -eta and 1.
         let h = res.trajectory.header, last = res.trajectory.rows.last!
-        XCTAssertEqual(h.count, 7 + 4 * d + 2)
+        XCTAssertEqual(h.count, 7 + 4 * d + 4)
+        // V31 and W13 start with a shared eigenbasis and end at the construction: on the
+        // invariant manifold at both ends.
+        for row in [res.trajectory.rows.first!, last] {
+            XCTAssertLessThan(row[h.firstIndex(of: "offdiag_norm")!], 1e-6)
+            XCTAssertLessThan(row[h.firstIndex(of: "commutator_norm")!], 1e-6)
+        }
         for j in 1...d {
             XCTAssertEqual(last[h.firstIndex(of: "v_eig_\(j)")!], -task.eta, accuracy: 1e-6)
             XCTAssertEqual(last[h.firstIndex(of: "w_diag_\(j)")!], 1, accuracy: 1e-6)

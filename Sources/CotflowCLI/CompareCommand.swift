@@ -1,0 +1,141 @@
+import ArgumentParser
+import CotflowCompare
+import CotflowFlow
+import CotflowODE
+import CotflowPlot
+import CotflowSupport
+import CotflowTraining
+import Foundation
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "The reduced gradient flow against full training of the transformer from the same initial point.",
+        discussion: "Training starts from the Assumption 4.1 point of --seed and the flow from its eigenvalues. With SGD a training step maps to flow time t = learning rate x step and the flow is evaluated at every record time; Adam has no such map, so only the shapes of the curves (their stages) are compared. The training loss is the teacher-forced CoT loss on a fixed held-out set. Writes comparison.csv (one row per record time) and summary.json with --out."
+    )
+
+    @OptionGroup var task: TaskOptions
+    @OptionGroup var scale: InitScaleOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Trainable sets to run: reduced, full or both.") var params: String = "reduced"
+    @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = .sgd
+    @Option(name: .customLong("learning-rate"), help: "Learning rate (default 0.002).") var learningRate: Double?
+    @Option(name: .customLong("batch-size"), help: "Prompts per step (default 512).") var batchSize: Int?
+    @Option(help: "Training steps (default 2500).") var steps: Int?
+    @Option(name: .customLong("record-every"), help: "Steps between records (default 50).") var recordEvery: Int?
+    @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss (default 100000).") var heldOut: Int?
+    @Option(help: "GSL stepper of the flow.") var stepper: String = "rkf45"
+    @Flag(help: "Render comparison.svg/.png (losses, eigenvalues) with gnuplot into --out; without gnuplot the data and script are written.")
+    var plot = false
+
+    func run() throws {
+        try task.validateTask()
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
+        let eta = try task.stepSize()
+        let ranges = try scale.ranges()
+        var config = ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: eta, seed: task.seed)
+        config.vRange = ranges.v
+        config.wRange = ranges.w
+        switch params {
+        case "reduced": config.trainable = [.reduced]
+        case "full": config.trainable = [.full]
+        case "both": config.trainable = [.reduced, .full]
+        default: throw ValidationError("--params must be reduced, full or both (got '\(params)')")
+        }
+        config.optimizer = optimizer
+        if optimizer == .adam && learningRate == nil { config.learningRate = 0.003 }
+        config.learningRate = learningRate ?? config.learningRate
+        config.batchSize = batchSize ?? config.batchSize
+        config.steps = steps ?? config.steps
+        config.recordEvery = recordEvery ?? config.recordEvery
+        config.heldOutSize = heldOut ?? config.heldOutSize
+        guard let chosen = Stepper(rawValue: stepper) else {
+            throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        config.flow.stepper = chosen
+
+        let comparison: Comparison = try reportingErrors {
+            let bar = Progress(total: config.steps * config.trainable.count, label: "compare", enabled: !output.quiet)
+            defer { bar.finish() }
+            let offsets = Dictionary(uniqueKeysWithValues: config.trainable.enumerated().map { ($1, $0 * config.steps) })
+            return try Comparator.run(config) { trainable, done, _ in bar.update(offsets[trainable]! + done) }
+        }
+        let summary = self.summary(comparison)
+        if let table = comparison.table { try output.write(table.text, "comparison.csv") }
+        try output.write(comparison.flow.table.text, "ode_trajectory.csv")
+        for run in comparison.runs { try output.write(run.result.trajectory.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
+        try output.write(summary.rendered() + "\n", "summary.json")
+        output.emit(json: summary, report: report(comparison))
+        if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k))", output: output) }
+    }
+
+    /// Loss against time (log loss axis) and eigenvalue trajectories, flow and training.
+    private func figure(_ c: Comparison) -> [PlotSpec] {
+        let flowTimes = c.flow.times
+        var losses = [PlotSeries(name: "flow (population)", x: flowTimes, y: c.flow.losses)]
+        var eigen: [PlotSeries] = []
+        for j in 0..<task.d {
+            eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flowTimes, y: c.flow.v.map { $0[j] }))
+            eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flowTimes, y: c.flow.w.map { $0[j] }))
+        }
+        for run in c.runs {
+            let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.recordEvery) }
+            losses.append(PlotSeries(name: "\(run.trainable.rawValue) training (held-out)", x: x, y: run.losses))
+            for j in 0..<task.d {
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }))
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }))
+            }
+        }
+        let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
+        return [
+            PlotSpec(title: "CoT loss", xLabel: xLabel, yLabel: "loss", logY: true, series: losses),
+            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen),
+        ]
+    }
+
+    private func summary(_ c: Comparison) -> JSONValue {
+        var pairs: [(String, JSONValue)] = [
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(c.config.eta.description)),
+            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(c.config.optimizer.rawValue)),
+            ("learning_rate", .number(c.config.learningRate)), ("batch_size", .int(c.config.batchSize)),
+            ("steps", .int(c.config.steps)), ("held_out", .int(c.config.heldOutSize)),
+            ("time_map", .string(c.config.hasTimeMap ? "t = learning_rate x step" : "none (adam): shapes only")),
+            ("deviation_floor", .number(c.config.deviationFloor)),
+            ("ode_initial_loss", .number(c.flow.losses.first ?? .nan)), ("ode_final_loss", .number(c.flow.finalLoss)),
+        ]
+        var runs: [(String, JSONValue)] = []
+        for run in c.runs {
+            runs.append((run.trainable.rawValue, .object([
+                ("max_rel_loss_deviation", run.maxRelativeLossDeviation.map { .number($0) } ?? .null),
+                ("max_eigenvalue_deviation", run.maxEigenvalueDeviation.map { .number($0) } ?? .null),
+                ("final_loss", .number(run.losses.last ?? .nan)),
+                ("max_off_block_norm", .number(run.offBlockNorm.max() ?? .nan)),
+                ("max_offdiag_norm", .number(run.offDiagonalNorm.max() ?? .nan)),
+                ("max_commutator_norm", .number(run.commutatorNorm.max() ?? .nan)),
+            ])))
+        }
+        pairs.append(("runs", .object(runs)))
+        if let first = c.runs.first {
+            pairs.append(("max_rel_loss_deviation", first.maxRelativeLossDeviation.map { .number($0) } ?? .null))
+        }
+        return .object(pairs)
+    }
+
+    private func report(_ c: Comparison) -> String {
+        var lines = ["reduced flow against \(c.config.optimizer.rawValue) training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta), "
+            + "learning rate \(fmt(c.config.learningRate)), batch \(c.config.batchSize), \(c.config.steps) steps, \(c.config.heldOutSize) held-out prompts"]
+        if !c.config.hasTimeMap { lines.append("Adam has no map from steps to flow time: compare the shapes (stages) only") }
+        for run in c.runs {
+            var line = "\(run.trainable.rawValue): final held-out CoT loss \(fmt(run.losses.last ?? .nan))"
+            if let dev = run.maxRelativeLossDeviation {
+                line += ", max relative loss deviation \(fmt(dev)) (where the flow's loss > \(fmt(c.config.deviationFloor)) x its start)"
+            }
+            if let e = run.maxEigenvalueDeviation { line += ", max eigenvalue deviation \(fmt(e))" }
+            line += "; off the manifold: block norm <= \(fmt(run.offBlockNorm.max() ?? .nan)), off-diagonal <= \(fmt(run.offDiagonalNorm.max() ?? .nan)), commutator <= \(fmt(run.commutatorNorm.max() ?? .nan))"
+            lines.append(line)
+        }
+        if let out = output.out { lines.append("wrote \(out)/comparison.csv, ode_trajectory.csv, train_*_trajectory.csv, summary.json") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,180 @@
+import CotflowExact
+import CotflowFlow
+import CotflowModel
+import CotflowODE
+import CotflowSupport
+import CotflowTraining
+import Foundation
+
+/// One configuration and one seed: the reduced flow and full-matrix training from the same
+/// Assumption 4.1 point.
+public struct ComparisonConfig: Sendable {
+    public var d: Int
+    public var n: Int
+    public var k: Int
+    public var eta: Rational
+    public var seed: UInt64
+    public var vRange: ClosedRange<Double>
+    public var wRange: ClosedRange<Double>
+    /// The trainable sets to run (`reduced`, `full` or both).
+    public var trainable: [TrainableSet]
+    public var optimizer: OptimizerKind
+    public var learningRate: Double
+    public var batchSize: Int
+    public var steps: Int
+    public var recordEvery: Int
+    public var heldOutSize: Int
+    public var flow: FlowOptions
+    /// The loss threshold, relative to the initial loss, above which deviations are measured.
+    public var deviationFloor: Double
+
+    /// Defaults that follow the flow: SGD (the only optimizer with a time map, t = lr x step),
+    /// learning rate 0.002 and batch 512, 2500 steps (t = 5), records every 50 steps, 100000
+    /// held-out prompts (at 20000 the held-out loss alone is 2% off the population loss), initial
+    /// scale 0.05.
+    /// See notes/compare.md for how these were chosen.
+    public static func defaults(d: Int, n: Int, k: Int, eta: Rational, seed: UInt64) -> ComparisonConfig {
+        let ranges = AssumptionInitialisation.defaultRanges(scale: 0.05)
+        var flow = FlowOptions()
+        flow.stopRelativeLoss = 0
+        return ComparisonConfig(
+            d: d, n: n, k: k, eta: eta, seed: seed, vRange: ranges.v, wRange: ranges.w,
+            trainable: [.reduced], optimizer: .sgd, learningRate: 0.002, batchSize: 512, steps: 2500,
+            recordEvery: 50, heldOutSize: 100_000, flow: flow, deviationFloor: 1e-3)
+    }
+
+    /// True when training steps map to flow time.
+    public var hasTimeMap: Bool { optimizer == .sgd }
+}
+
+/// One training run set against the flow.
+public struct TrainingComparison: Sendable {
+    public let trainable: TrainableSet
+    public let result: TrainingResult
+    /// Record times t = lr x step (SGD) and the held-out CoT loss (mean) at each.
+    public let times: [Double]
+    public let losses: [Double]
+    /// |train - flow| / flow at each record (nil without a time map).
+    public let relativeLossDeviation: [Double]?
+    /// max_j max(|v_diag_j - v_j|, |w_diag_j - w_j|) at each record (nil without a time map).
+    public let eigenvalueDeviation: [Double]?
+    /// Diagonals of V31 and W13 in the initial eigenbasis, per record.
+    public let v: [[Double]]
+    public let w: [[Double]]
+    /// Distance from the invariant manifold, per record.
+    public let offBlockNorm: [Double]
+    public let offDiagonalNorm: [Double]
+    public let commutatorNorm: [Double]
+    /// The largest relative loss deviation over the records where the flow's loss is above
+    /// `deviationFloor` times its initial value (nil without a time map).
+    public let maxRelativeLossDeviation: Double?
+    public let maxEigenvalueDeviation: Double?
+}
+
+public struct Comparison: Sendable {
+    public let config: ComparisonConfig
+    /// The flow, on the training record times when there is a time map, else on its own grid.
+    public let flow: FlowTrajectory
+    public let runs: [TrainingComparison]
+
+    /// One row per record time, every series a column (only with a time map).
+    public var table: CSVTable? {
+        guard config.hasTimeMap, let first = runs.first else { return nil }
+        let d = config.d
+        var header = ["t", "ode_loss"] + (1...d).map { "ode_v_\($0)" } + (1...d).map { "ode_w_\($0)" }
+        for run in runs {
+            let p = run.trainable.rawValue + "_"
+            header += ["loss", "rel_loss_dev", "eigen_dev", "off_block_norm", "offdiag_norm", "commutator_norm"].map { p + $0 }
+            header += (1...d).map { "\(p)v_\($0)" } + (1...d).map { "\(p)w_\($0)" }
+        }
+        var table = CSVTable(header: header)
+        for i in first.times.indices {
+            var row = [first.times[i], flow.losses[i]] + flow.v[i] + flow.w[i]
+            for run in runs {
+                row += [run.losses[i], run.relativeLossDeviation![i], run.eigenvalueDeviation![i],
+                        run.offBlockNorm[i], run.offDiagonalNorm[i], run.commutatorNorm[i]]
+                row += run.v[i] + run.w[i]
+            }
+            table.append(row)
+        }
+        return table
+    }
+}
+
+public enum Comparator {
+    /// Runs the flow and each training run. `progress(run, step, total)` reports training progress.
+    public static func run(_ config: ComparisonConfig,
+                           progress: ((TrainableSet, Int, Int) -> Void)? = nil) throws -> Comparison {
+        guard !config.trainable.isEmpty else { throw CotflowError("compare: no trainable set to run") }
+        guard config.steps >= 1 else { throw CotflowError("compare: need at least one training step") }
+        let task = try TaskConfig(d: config.d, n: config.n, k: config.k, eta: config.eta.doubleValue)
+        let start = AssumptionInitialisation(d: config.d, seed: config.seed, vRange: config.vRange, wRange: config.wRange)
+
+        var results: [(TrainableSet, TrainingResult)] = []
+        for trainable in config.trainable {
+            let training = TrainingConfig(
+                task: task, objective: .cot, trainable: trainable, initialisation: .assumption,
+                vRange: config.vRange, wRange: config.wRange, optimizer: config.optimizer,
+                learningRate: config.learningRate, batchSize: config.batchSize, steps: config.steps,
+                recordEvery: config.recordEvery, heldOutSize: config.heldOutSize, seed: config.seed)
+            let result = try Trainer(config: training).run { done, total in progress?(trainable, done, total) }
+            if case .diverged(let step, let reason) = result.status {
+                throw CotflowError("compare: \(trainable.rawValue) training diverged at step \(step): \(reason)")
+            }
+            results.append((trainable, result))
+        }
+
+        let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
+        var flowOptions = config.flow
+        let recordTimes = column(results[0].1.trajectory, "t")
+        if config.hasTimeMap {
+            // The flow on exactly the training record times.
+            flowOptions.endTime = recordTimes.last!
+            flowOptions.grid = .times(Array(recordTimes.dropFirst().dropLast()))
+            flowOptions.stopRelativeLoss = 0
+        }
+        let flow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: flowOptions)
+        if config.hasTimeMap && flow.times.count != recordTimes.count {
+            throw CotflowError("compare: the flow stopped at t = \(flow.finalTime) before the last record time \(recordTimes.last!)")
+        }
+
+        let runs = results.map { trainable, result in
+            compare(trainable: trainable, result: result, flow: flow, config: config)
+        }
+        return Comparison(config: config, flow: flow, runs: runs)
+    }
+
+    private static func compare(trainable: TrainableSet, result: TrainingResult, flow: FlowTrajectory,
+                                config: ComparisonConfig) -> TrainingComparison {
+        let t = result.trajectory, d = config.d
+        let times = column(t, "t"), losses = column(t, "cot_loss_mean")
+        let v = rows(t, prefix: "v_diag_", d: d), w = rows(t, prefix: "w_diag_", d: d)
+        var relative: [Double]? = nil, eigen: [Double]? = nil
+        var maxRelative: Double? = nil, maxEigen: Double? = nil
+        if config.hasTimeMap {
+            relative = zip(losses, flow.losses).map { abs($0 - $1) / $1 }
+            eigen = times.indices.map { i in
+                (0..<d).map { max(abs(v[i][$0] - flow.v[i][$0]), abs(w[i][$0] - flow.w[i][$0])) }.max() ?? 0
+            }
+            let floor = config.deviationFloor * flow.losses[0]
+            maxRelative = zip(relative!, flow.losses).filter { $0.1 > floor }.map(\.0).max()
+            maxEigen = eigen!.max()
+        }
+        return TrainingComparison(
+            trainable: trainable, result: result, times: times, losses: losses,
+            relativeLossDeviation: relative, eigenvalueDeviation: eigen, v: v, w: w,
+            offBlockNorm: column(t, "off_block_norm"), offDiagonalNorm: column(t, "offdiag_norm"),
+            commutatorNorm: column(t, "commutator_norm"),
+            maxRelativeLossDeviation: maxRelative, maxEigenvalueDeviation: maxEigen)
+    }
+
+    static func column(_ table: CSVTable, _ name: String) -> [Double] {
+        let j = table.header.firstIndex(of: name)!
+        return table.rows.map { $0[j] }
+    }
+
+    static func rows(_ table: CSVTable, prefix: String, d: Int) -> [[Double]] {
+        let indices = (1...d).map { table.header.firstIndex(of: "\(prefix)\($0)")! }
+        return table.rows.map { row in indices.map { row[$0] } }
+    }
+}

@@ -1,0 +1,52 @@
+import CotflowCompare
+import CotflowExact
+import CotflowSupport
+import CotflowTraining
+import XCTest
+
+final class ComparisonTests: XCTestCase {
+    /// Issue 4's setting: (d, n, k) = (5, 40, 5), the paper's eta, Assumption 4.1 at scale 0.05,
+    /// reduced parameters, the default SGD options; records every 250 steps to keep the test short.
+    func testReducedTrainingFollowsTheFlow() throws {
+        var config = ComparisonConfig.defaults(d: 5, n: 40, k: 5, eta: paperStepSize(n: 40, d: 5), seed: 0)
+        config.recordEvery = 250
+        let comparison = try Comparator.run(config)
+        let run = try XCTUnwrap(comparison.runs.first)
+        XCTAssertEqual(run.times, comparison.flow.times)
+        // At t = 0 the parameters are identical: the gap is the held-out set's own sampling error,
+        // which must be well under the 5% criterion.
+        XCTAssertLessThan(run.relativeLossDeviation![0], 0.01)
+        let deviation = try XCTUnwrap(run.maxRelativeLossDeviation)
+        XCTAssertLessThan(deviation, 0.05)
+        // The run covers the region: the flow's loss falls below 1e-3 of its start by the end.
+        XCTAssertLessThan(comparison.flow.finalLoss, 1e-3 * comparison.flow.losses[0])
+        // Reduced training from a shared eigenbasis stays near the invariant manifold.
+        XCTAssertLessThan(run.maxEigenvalueDeviation!, 0.05)
+        XCTAssertEqual(run.offBlockNorm.max()!, 0)
+        let table = try XCTUnwrap(comparison.table)
+        XCTAssertEqual(table.rows.count, run.times.count)
+        XCTAssertTrue(table.header.contains("reduced_rel_loss_dev"))
+    }
+
+    func testAdamHasNoTimeMap() throws {
+        var config = ComparisonConfig.defaults(d: 3, n: 12, k: 2, eta: paperStepSize(n: 12, d: 3), seed: 1)
+        config.optimizer = .adam
+        config.learningRate = 0.003
+        config.steps = 40
+        config.recordEvery = 20
+        config.heldOutSize = 256
+        config.flow.endTime = 50
+        let comparison = try Comparator.run(config)
+        XCTAssertNil(comparison.table)
+        XCTAssertNil(comparison.runs[0].maxRelativeLossDeviation)
+    }
+
+    func testBadConfigurationIsRefused() {
+        var config = ComparisonConfig.defaults(d: 3, n: 12, k: 2, eta: paperStepSize(n: 12, d: 3), seed: 1)
+        config.trainable = []
+        XCTAssertThrowsError(try Comparator.run(config))
+        config.trainable = [.reduced]
+        config.steps = 0
+        XCTAssertThrowsError(try Comparator.run(config))
+    }
+}
