@@ -2,6 +2,7 @@ import ArgumentParser
 import CotflowExact
 import CotflowFlow
 import CotflowODE
+import CotflowStages
 import CotflowSupport
 import CotflowSweep
 import Foundation
@@ -26,7 +27,8 @@ struct SweepCommand: ParsableCommand {
     static let axisNames = ["d", "n", "k", "eta", "init_scale", "n_over_d", "seed"]
     static let integerAxes: Set<String> = ["d", "n", "k", "seed"]
     static let metricNames = ["initial_loss", "final_loss", "t_end", "converged", "steps",
-                              "t_loss_half", "t_loss_1e-3", "exact_eval_loss"]
+                              "t_loss_half", "t_loss_1e-3", "exact_eval_loss",
+                              "plateau_end", "product_reached", "exponential_start", "stage_count"]
     /// The exact GD-chain loss is skipped (NaN) above this chain length (2k Wishart moments).
     static let exactMaximumK = 30
 
@@ -192,11 +194,25 @@ struct SweepCommand: ParsableCommand {
         do {
             let t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
             trajectoryMetrics(t, into: &metrics)
+            stageMetrics(t, eta: p.eta.doubleValue, into: &metrics)
             return metrics
         } catch let failure as FlowFailure {
             trajectoryMetrics(failure.partial, into: &metrics)
             metrics["converged"] = 0
             throw SweepPointFailure("flow failed: \(failure.reason)", metrics: metrics)
+        }
+    }
+
+    /// Stage boundaries (CotflowStages): the mechanistic ones and the number of change-point
+    /// stages. NaN where the detector finds no such boundary or cannot read the trajectory.
+    private func stageMetrics(_ t: FlowTrajectory, eta: Double, into metrics: inout [String: Double]) {
+        if let b = try? MechanisticDetector.boundaries(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta) {
+            metrics["plateau_end"] = b.plateauEnd ?? .nan
+            metrics["product_reached"] = b.productReached ?? .nan
+            metrics["exponential_start"] = b.exponentialStart ?? .nan
+        }
+        if let stages = try? ChangePointDetector.stages(times: t.times, losses: t.losses) {
+            metrics["stage_count"] = Double(stages.count)
         }
     }
 

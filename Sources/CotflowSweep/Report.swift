@@ -81,7 +81,7 @@ public func sweepReport(records: [SweepRecord], grid: SweepGrid, metricNames: [S
                     let between = "between \(axis.name) = \(SweepFormat.number(axis.values[j])) and \(axis.name) = \(SweepFormat.number(axis.values[j + 1]))"
                     if x.isFinite != y.isFinite {
                         finiteEvents.append(x.isFinite ? "\(name) stops being finite \(between) (\(fmt(x)) -> \(SweepFormat.number(y)))\(context)"
-                                                       : "\(name) becomes finite again \(between)\(context)")
+                                                       : "\(name) becomes finite \(between)\(context)")
                     }
                     guard x.isFinite, y.isFinite else { trend = 0; continue }
                     if binary[m] {
