@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowPlot
 import CotflowStages
 import CotflowSupport
 import Foundation
@@ -14,6 +15,7 @@ struct StagesCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     @Option(name: .customLong("time-column"), help: "Time column.") var timeColumn = "t"
+    @Flag(help: "Render stages.svg/.png (loss on a log axis with the stages shaded; eigenvalue trajectories) into --out.") var plot = false
     @Option(name: .customLong("loss-column"), help: "Loss column (default: loss if present, else cot_loss_mean).") var lossColumn: String?
     @Option(name: .customLong("v-prefix"), help: "Prefix of the eigenvalue columns of V31 (default: v_ if v_1 exists, else v_diag_).") var vPrefix: String?
     @Option(name: .customLong("w-prefix"), help: "Prefix of the eigenvalue columns of W13 (default: w_ if w_1 exists, else w_diag_).") var wPrefix: String?
@@ -43,6 +45,7 @@ struct StagesCommand: ParsableCommand {
     }
 
     func run() throws {
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         try reportingErrors { try analyse() }
     }
 
@@ -78,11 +81,29 @@ struct StagesCommand: ParsableCommand {
             notes.append("no --eta and no eta in summary.json beside \(file): mechanistic stages skipped")
         }
 
-        try output.write(StageTable.csv(stages).text, "stages.csv")
-        if boundaries != nil { try output.write(StageTable.csv(mechanistic).text, "mechanistic_stages.csv") }
+        try output.write(StageTable.csvText(stages), "stages.csv")
+        if boundaries != nil { try output.write(StageTable.csvText(mechanistic), "mechanistic_stages.csv") }
         let object = json(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes)
         try output.write(object.rendered() + "\n", "stages.json")
         output.emit(json: object, report: report(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes))
+        if plot {
+            func shaded(_ list: [Stage]) -> [ShadedInterval] { list.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) } }
+            let curve = [PlotSeries(name: lossName, x: times, y: losses)]
+            var panels = [PlotSpec(title: "change-point stages", xLabel: timeColumn, yLabel: lossName, logY: true,
+                                   series: curve, shaded: shaded(stages))]
+            if !mechanistic.isEmpty {
+                panels.append(PlotSpec(title: "mechanistic stages", xLabel: timeColumn, yLabel: lossName, logY: true,
+                                       series: curve, shaded: shaded(mechanistic)))
+            }
+            if !v.isEmpty && !w.isEmpty {
+                let eigen = (0..<v[0].count).flatMap { j in
+                    [PlotSeries(name: "\(vp)\(j + 1)", x: times, y: v.map { $0[j] }),
+                     PlotSeries(name: "\(wp)\(j + 1)", x: times, y: w.map { $0[j] })]
+                }
+                panels.append(PlotSpec(title: "eigenvalues of V31 (v) and W13 (w)", xLabel: timeColumn, yLabel: "eigenvalue", series: eigen))
+            }
+            try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)", output: output)
+        }
     }
 
     private func chooseLossColumn(_ data: CSVData) throws -> String {
