@@ -173,4 +173,39 @@ final class CLITests: XCTestCase {
         XCTAssertNotNil(boundaries["ode"])
         XCTAssertNotNil(boundaries["reduced"])
     }
+
+    func testShardedSweepMergesToTheUnshardedSweep() throws {
+        let whole = temporaryDirectory(), sharded = temporaryDirectory()
+        let grid = ["--vary", "init_scale=0.02:0.2:5:log", "--vary", "k=2,4", "--d", "4", "--n", "16", "--quiet"]
+        XCTAssertEqual(try cotflow(["sweep"] + grid + ["--out", whole]).status, 0)
+        for i in 0..<3 {
+            let run = try cotflow(["sweep"] + grid + ["--shard", "\(i)/3", "--out", sharded])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let merge = try cotflow(["merge", sharded])
+        XCTAssertEqual(merge.status, 0, merge.stderr)
+        for file in ["sweep.tsv", "sweep.json"] {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: whole + "/" + file)),
+                           try Data(contentsOf: URL(fileURLWithPath: sharded + "/" + file)), file)
+        }
+        let tsv = try String(contentsOfFile: whole + "/sweep.tsv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(tsv.count, 1 + 10)  // header and one row per grid point
+        XCTAssertTrue(tsv[0].contains("plateau_end"))
+    }
+
+    func testSweepBadInput() throws {
+        let dir = temporaryDirectory()
+        let cases: [[String]] = [
+            ["sweep", "--vary", "k=5:1:3", "--out", dir],          // lo > hi: no points
+            ["sweep", "--vary", "k=1,2", "--shard", "3/3", "--out", dir],
+            ["sweep", "--vary", "colour=1,2", "--out", dir],
+            ["merge", dir + "/nothing-here"],
+        ]
+        for arguments in cases {
+            let run = try cotflow(arguments)
+            XCTAssertNotEqual(run.status, 0, "\(arguments)")
+            XCTAssertFalse(run.stderr.isEmpty, "\(arguments)")
+            XCTAssertFalse(run.stderr.contains("Fatal error"), "\(arguments)")
+        }
+    }
 }
