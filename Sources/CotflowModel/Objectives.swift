@@ -81,7 +81,7 @@ public enum Objectives {
                                     let ctx = KernelContext(
                                         d: task.d, n: task.n, k: task.k, eta: task.eta,
                                         V: vb.baseAddress!, W: wb.baseAddress!, S: sb.baseAddress!, wStar: ws.baseAddress!,
-                                        losses: lb.baseAddress!, gradV: gvb.baseAddress, gradW: gwb.baseAddress,
+                                        losses: lb.baseAddress!, gradV: gradientPointer(gvb), gradW: gradientPointer(gwb),
                                         scale: gradScale ?? 0)
                                     switch objective {
                                     case .cot: cotKernel(ctx, range: range)
@@ -103,6 +103,14 @@ public enum Objectives {
 }
 
 // MARK: - Kernels
+
+/// The gradient buffer for a kernel, nil when no gradient is wanted. An empty Swift array's
+/// `baseAddress` is not nil (it points at shared storage of the runtime), so emptiness must be
+/// checked: a kernel writing `0 * inf` there corrupts the process.
+@inline(__always)
+func gradientPointer(_ buffer: UnsafeMutableBufferPointer<Double>) -> UnsafeMutablePointer<Double>? {
+    buffer.isEmpty ? nil : buffer.baseAddress
+}
 
 struct KernelContext {
     let d: Int, n: Int, k: Int, eta: Double

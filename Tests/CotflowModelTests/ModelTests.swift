@@ -253,3 +253,28 @@ final class ModelTests: XCTestCase {
         }
     }
 }
+
+final class GradientBufferTests: XCTestCase {
+    /// Evaluation without a gradient must hand the kernels nil, never the (non-nil) base address
+    /// of an empty array, which points into the Swift runtime.
+    func testEmptyGradientBufferBecomesNil() {
+        var empty: [Double] = []
+        empty.withUnsafeMutableBufferPointer { XCTAssertNil(gradientPointer($0)) }
+        var some = [0.0, 1.0]
+        some.withUnsafeMutableBufferPointer { XCTAssertNotNil(gradientPointer($0)) }
+    }
+
+    /// Infinite losses in an evaluation without gradients leave the process intact.
+    func testEvaluationWithInfiniteLossesDoesNotTouchRuntimeMemory() throws {
+        let task = try TaskConfig(d: 3, n: 8, k: 4, eta: 0.5)
+        var parameters = TransformerParameters.construction(d: 3, eta: 0.5)
+        parameters.V = parameters.V.map { $0 * 1e200 }
+        let batch = PromptBatch.sample(task: task, count: 64, random: Random(seed: 1), includeData: false)
+        let result = Objectives.compute(.eval, parameters: parameters, task: task, batch: batch, gradient: false)
+        XCTAssertTrue(result.perPrompt.contains { !$0.isFinite })
+        XCTAssertNil(result.gradV)
+        // Exercise the runtime's shared storage after the evaluation.
+        let strings = (0..<1000).map { "key \($0)" }
+        XCTAssertEqual(Set(strings).count, 1000)
+    }
+}
