@@ -32,6 +32,8 @@ func losses(_ objective: Objective, _ p: TransformerParameters, task: TaskConfig
     SampleSummary(Objectives.compute(objective, parameters: p, task: task, batch: batch, gradient: true).perPrompt)
 }
 
+func trace(_ m: [Double], d: Int) -> Double { (0..<d).reduce(0) { $0 + m[$1 * d + $1] } }
+
 /// min over c of the exact E tr (I - c S)^{2k} (convex in c), by golden-section search on [0, 2 eta].
 func bestConstantStep(n: Int, d: Int, k: Int, eta: Double) -> (step: Double, loss: Double) {
     func f(_ c: Double) -> Double { gdChainLoss(n: n, d: d, k: k, eta: Rational(exactly: c)).doubleValue }
@@ -60,7 +62,7 @@ ctx.run {
     let d = 5, n = 20
     let etaExact = paperStepSize(n: n, d: d), eta = etaExact.doubleValue
     let ks = ctx.size([1, 2, 3, 4, 6], quick: [1, 3])
-    let loopedSteps = ctx.size(400, quick: 60), otherSteps = ctx.size(1000, quick: 200)
+    let loopedSteps = ctx.size(1000, quick: 60), otherSteps = ctx.size(1000, quick: 200)
     let prompts = ctx.size(4000, quick: 500)
     let optimum = noCoTOptimum(n: n, d: d).doubleValue
     print("d = \(d), n = \(n), eta = \(etaExact); no-CoT optimum d(d+1)/(n+d+1) = \(fmt(optimum)); \(prompts) evaluation prompts,"
@@ -98,11 +100,17 @@ ctx.run {
             print("  " + s.report(name: name).replacingOccurrences(of: "\n", with: "\n  "))
         }
         print("  exact GD at eta: \(fmt(exact)); exact GD at the best constant step \(fmt(best.step)): \(fmt(best.loss))")
+        // w_{t+1} = w_t + V31 S (W13 w_t - w*): with V31 = -a I, W13 = b I this is GD with step a b towards
+        // (at k = 1, W13 multiplies w_0 = 0 and is not identified)
+        // w* / b, a rescaled (shrinkage) target, so the looped model is not bound to the best plain GD.
+        let a = -trace(looped.parameters.V31, d: d) / Double(d), b = trace(looped.parameters.W13, d: d) / Double(d)
+        print("  looped model: -tr(V31)/d = \(fmt(a)), tr(W13)/d = \(fmt(b)) (GD step a b = \(fmt(a * b)) towards w*/b)")
         csv.append([Double(k), l.mean, l.standardError, l.median, l.p90, l.tailDominated ? 1 : 0, c.mean, c.median, g.mean, g.median,
                     exact, best.step, best.loss, nc.mean, nc.standardError, optimum])
         rows.append(.object([("k", .int(k)), ("looped", json(l)), ("cot_model", json(c)), ("gd", json(g)), ("nocot_model", json(nc)),
                              ("exact_gd", .number(exact)), ("best_constant_step", .number(best.step)), ("exact_best_step_gd", .number(best.loss)),
-                             ("looped_training_status", .string(looped.status.description))]))
+                             ("looped_training_status", .string(looped.status.description)),
+                             ("looped_minus_tr_V31_over_d", .number(a)), ("looped_tr_W13_over_d", .number(b))]))
         loopedStats.append(l)
         loopedMedian.append(l.median); loopedMean.append(l.mean); cotMedian.append(c.median)
         gdExact.append(exact); bestGD.append(best.loss); gdMedian.append(g.median)
