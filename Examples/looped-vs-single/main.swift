@@ -61,9 +61,9 @@ func train(_ task: TaskConfig, _ objective: TrainingObjective, trainable: Traina
 ctx.run {
     let d = 5, n = 20
     let etaExact = paperStepSize(n: n, d: d), eta = etaExact.doubleValue
-    let ks = ctx.size([1, 2, 3, 4, 6], quick: [1, 3])
-    let loopedSteps = ctx.size(1000, quick: 60), otherSteps = ctx.size(1000, quick: 200)
-    let prompts = ctx.size(4000, quick: 500)
+    let ks = ctx.size([1, 2, 3, 4, 6], quick: [1, 4])
+    let loopedSteps = ctx.size(1000, quick: 300), otherSteps = ctx.size(1000, quick: 500)
+    let prompts = ctx.size(4000, quick: 1000)
     let optimum = noCoTOptimum(n: n, d: d).doubleValue
     print("d = \(d), n = \(n), eta = \(etaExact); no-CoT optimum d(d+1)/(n+d+1) = \(fmt(optimum)); \(prompts) evaluation prompts,"
         + " the same prompts for every model and the GD chain")
