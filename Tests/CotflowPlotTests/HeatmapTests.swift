@@ -44,7 +44,7 @@ final class HeatmapTests: XCTestCase {
         // Symmetric colour ranges per map, and two block lines per axis per map.
         XCTAssertTrue(script.contains("set cbrange [-0.15:0.15]"), script)
         XCTAssertTrue(script.contains("set cbrange [-2.0:2.0]"), script)
-        XCTAssertEqual(script.components(separatedBy: "set arrow").count - 1, 8)
+        XCTAssertEqual(script.components(separatedBy: "\nset arrow").count - 1, 8)
         XCTAssertTrue(script.contains("'V ''before''  (|max| 0.15)'"), script)
     }
 
