@@ -102,9 +102,23 @@ ctx.run {
         let best = exacts.indices.min { exacts[$0] < exacts[$1] }!
         let below = ks.indices.filter { exacts[$0] < optimum }.map { ks[$0] }
         print("exact GD mean is smallest at k = \(ks[best]) (\(fmt(exacts[best]))); below the no-CoT optimum for k in \(below);"
-            + " at k = \(ks.last!): exact mean \(fmt(exacts.last!)), sampled median \(fmt(gdMedians.last!))")
+            + " at k = \(ks.last!): exact mean \(fmt(exacts.last!)), sampled median \(fmt(gdMedians.last!)),"
+            + " CoT model median \(fmt(cotMedians.last!)) (trained at k = \(trainK))")
+        // Check on the extrapolation in k: at the largest n (few diverging chains), also train at the longest k.
+        var longTrained: JSONValue = .null
+        if n == ns.last!, !ctx.quick {
+            let kMax = ks.last!, longTask = try task.with(k: kMax)
+            var longConfig = TrainingConfig.defaults(task: longTask, objective: .cot, seed: 1)
+            longConfig.steps = steps
+            let long = try Trainer(config: longConfig).run()
+            let r = try evaluateSafely(long.parameters, task: longTask, prompts: prompts, seed: 3)
+            let model = SampleSummary(r.model)
+            print("CoT trained at k = \(kMax) instead: \(long.status), \(fmt(long.seconds)) s")
+            print("  " + model.report(name: "CoT model (trained at k = \(kMax)), k = \(kMax)").replacingOccurrences(of: "\n", with: "\n  "))
+            longTrained = .object([("k", .int(kMax)), ("status", .string(long.status.description)), ("cot_model", json(model))])
+        }
         ctx.record("n\(n)", .object([("eta", .string(etaExact.description)), ("nocot_optimum", .number(optimum)),
-                                     ("cot_training_status", .string(cot.status.description)),
+                                     ("cot_training_status", .string(cot.status.description)), ("trained_at_longest_k", longTrained),
                                      ("nocot_model", json(nocotEval)), ("exact_gd_min_k", .int(ks[best])),
                                      ("k_exact_below_optimum", .array(below.map { .int($0) })), ("by_k", .array(rows))]))
 
