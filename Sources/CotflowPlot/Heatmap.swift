@@ -1,0 +1,147 @@
+import CotflowSupport
+import Foundation
+
+extension Plotter {
+    /// Heatmaps of matrices, side by side (two per row), through gnuplot's `matrix with image`.
+    ///
+    /// Writes `<base>.tsv` (one block per map: `rows` lines of `cols` tab-separated values, blocks
+    /// separated by two blank lines so that `index N` selects map N) and `<base>.gp`, then runs
+    /// gnuplot when it is available to draw `<base>.svg` and `<base>.png`; the same rules as
+    /// `render(panels:to:title:)` (stale figures removed, data and script always written, the outcome
+    /// says what happened). Each map has its own colour range, symmetric around 0 (blue negative,
+    /// white 0, red positive), so that its sign pattern reads at any scale; row 0 is drawn at the top.
+    /// `blockLines` are indices `b` where a block starts: a line is drawn between rows `b - 1` and
+    /// `b` and between columns `b - 1` and `b` (for example `[d, d + 1, 2d + 1]` for the token blocks).
+    /// Non-finite entries are drawn blank and counted in the message.
+    /// Throws `CotflowError` for an unwritable path, no maps, or a map whose size does not match its values.
+    public static func renderHeatmaps(_ maps: [(title: String, rows: Int, cols: Int, values: [Double])],
+                                      to base: String, title: String, blockLines: [Int] = []) throws -> PlotOutcome {
+        try renderHeatmaps(maps, to: base, title: title, blockLines: blockLines, options: Options())
+    }
+
+    static func renderHeatmaps(_ maps: [(title: String, rows: Int, cols: Int, values: [Double])],
+                               to base: String, title: String, blockLines: [Int], options: Options) throws -> PlotOutcome {
+        guard !maps.isEmpty else { throw CotflowError("nothing to plot: no heatmaps") }
+        for m in maps where m.rows < 1 || m.cols < 1 || m.values.count != m.rows * m.cols {
+            throw CotflowError("heatmap '\(m.title)' is \(m.rows) x \(m.cols) but has \(m.values.count) values")
+        }
+        let base = try normalisedBase(base)
+        let stem = URL(fileURLWithPath: base).lastPathComponent
+        let directory = URL(fileURLWithPath: base).deletingLastPathComponent().path
+        let dataPath = base + ".tsv", scriptPath = base + ".gp", svgPath = base + ".svg", pngPath = base + ".png"
+
+        // Data: one matrix block per map.
+        var data = "# cotflow heatmap data: \(GnuplotScript.comment(title))\n"
+        data += "# One block per map (rows of tab-separated values, row 0 first); blocks are separated by two\n"
+        data += "# blank lines, so that gnuplot's `index N matrix` selects map N (counting from 0).\n"
+        var nonFinite = 0
+        for (i, m) in maps.enumerated() {
+            if i > 0 { data += "\n\n" }
+            data += "# index \(i): \(GnuplotScript.comment(m.title)), \(m.rows) x \(m.cols)\n"
+            for r in 0..<m.rows {
+                data += (0..<m.cols).map { c -> String in
+                    let x = m.values[r * m.cols + c]
+                    if !x.isFinite { nonFinite += 1; return "NaN" }
+                    return GnuplotScript.number(x)
+                }.joined(separator: "\t") + "\n"
+            }
+        }
+
+        // Script.
+        let columns = min(maps.count, 2), rows = (maps.count + columns - 1) / columns
+        let width = 520 * columns, height = 60 + 470 * rows
+        var s = """
+        # cotflow heatmaps: \(GnuplotScript.comment(title))
+        # Render with `gnuplot \(GnuplotScript.comment(stem)).gp`; it reads \(GnuplotScript.comment(stem)).tsv next to it
+        # and writes \(GnuplotScript.comment(stem)).svg and \(GnuplotScript.comment(stem)).png there.
+        if (exists("ARG0") && strlen(ARG0) > 0) {
+            cotflow_dir = ""
+            do for [cotflow_i = strlen(ARG0):1:-1] {
+                if (cotflow_dir eq "" && ARG0[cotflow_i:cotflow_i] eq "/") { cotflow_dir = ARG0[1:cotflow_i] }
+            }
+            if (cotflow_dir ne "") { cd cotflow_dir }
+        }
+        cotflow_data = \(GnuplotScript.quote(stem + ".tsv"))
+        cotflow_terminals = " " . GPVAL_TERMINALS . " "
+        cotflow_png = strstrt(cotflow_terminals, " pngcairo ") > 0 ? "pngcairo" : (strstrt(cotflow_terminals, " png ") > 0 ? "png" : "")
+        if (cotflow_png eq "") { print "cotflow: this gnuplot has no PNG terminal (pngcairo or png); writing SVG only" }
+        # Diverging palette, symmetric around 0: blue negative, white zero, red positive.
+        set palette defined (-1 "#2166ac", -0.5 "#92c5de", 0 "#f7f7f7", 0.5 "#f4a582", 1 "#b2182b")
+        set size ratio -1
+        unset key
+        set tics out nomirror font ",8"
+        set cbtics font ",8"
+        set format cb "% h"
+
+        do for [cotflow_format in "svg png"] {
+        if (cotflow_format eq "svg" || cotflow_png ne "") {
+        if (cotflow_format eq "svg") {
+            set terminal svg size \(width),\(height) enhanced font "sans,12" background "#ffffff"
+            set output \(GnuplotScript.quote(stem + ".svg"))
+        } else {
+            if (cotflow_png eq "pngcairo") {
+                set terminal pngcairo size \(width),\(height) enhanced font "sans,10" background "#ffffff"
+            } else {
+                set terminal png size \(width),\(height) enhanced background "#ffffff"
+            }
+            set output \(GnuplotScript.quote(stem + ".png"))
+        }
+        set multiplot layout \(rows),\(columns) title \(GnuplotScript.quote(title)) noenhanced
+
+        """
+        for (i, m) in maps.enumerated() {
+            let finite = m.values.filter { $0.isFinite }
+            let scale = finite.map(abs).max() ?? 0
+            let range = scale > 0 ? scale : 1
+            s += "\n# Map \(i + 1): \(GnuplotScript.comment(m.title))\nunset arrow\n"
+            s += "set title \(GnuplotScript.quote(m.title + "  (|max| \(fmt(scale)))")) noenhanced\n"
+            s += "set xrange [-0.5:\(GnuplotScript.number(Double(m.cols) - 0.5))]\n"
+            s += "set yrange [\(GnuplotScript.number(Double(m.rows) - 0.5)):-0.5]\n"
+            s += "set cbrange [\(GnuplotScript.number(-range)):\(GnuplotScript.number(range))]\n"
+            for b in blockLines {
+                let at = GnuplotScript.number(Double(b) - 0.5)
+                if b > 0 && b < m.cols {
+                    s += "set arrow from \(at), graph 0 to \(at), graph 1 nohead front lw 1.2 lc rgb \"#202020\"\n"
+                }
+                if b > 0 && b < m.rows {
+                    s += "set arrow from graph 0, first \(at) to graph 1, first \(at) nohead front lw 1.2 lc rgb \"#202020\"\n"
+                }
+            }
+            s += "plot cotflow_data index \(i) matrix with image notitle\n"
+        }
+        s += "unset multiplot\nunset output\n}\n}\n"
+
+        try writeText(data, to: dataPath)
+        try writeText(s, to: scriptPath)
+        for stale in [svgPath, pngPath] where FileManager.default.fileExists(atPath: stale) {
+            do { try FileManager.default.removeItem(atPath: stale) } catch {
+                throw CotflowError("cannot replace \(stale): \(error.localizedDescription)")
+            }
+        }
+        var notes: [String] = []
+        if nonFinite > 0 { notes.append("\(nonFinite) non-finite entr\(nonFinite == 1 ? "y" : "ies") drawn blank") }
+        let written = "wrote \(dataPath) and \(scriptPath)"
+        let later = "render later with: gnuplot \(shellQuote(scriptPath))"
+        guard let gnuplot = options.executable ?? gnuplotPath(searchPath: options.searchPath) else {
+            notes.insert("gnuplot was not found on PATH, so no figure was drawn; \(written); install gnuplot "
+                + "(Debian: apt-get install gnuplot-nox) and \(later)", at: 0)
+            return PlotOutcome(files: [dataPath, scriptPath], rendered: false, message: notes.joined(separator: "\n"))
+        }
+        let run = runGnuplot(gnuplot, script: stem + ".gp", directory: directory, timeout: options.timeout)
+        let svgOK = nonEmptyFile(svgPath), pngOK = nonEmptyFile(pngPath)
+        let files = [dataPath, scriptPath] + (svgOK ? [svgPath] : []) + (pngOK ? [pngPath] : [])
+        if let failure = run.failure {
+            notes.insert("\(failure); no figure was drawn; \(written); fix the problem and \(later)", at: 0)
+            return PlotOutcome(files: files, rendered: false, message: notes.joined(separator: "\n"))
+        }
+        guard svgOK else {
+            notes.insert("gnuplot (\(gnuplot)) did not write \(svgPath)\(run.output.isEmpty ? "" : "; it said: \(run.output)"); "
+                + "\(written); \(later)", at: 0)
+            return PlotOutcome(files: files, rendered: false, message: notes.joined(separator: "\n"))
+        }
+        notes.insert(pngOK ? "wrote \(svgPath) and \(pngPath) (data \(dataPath), script \(scriptPath))"
+                           : "wrote \(svgPath) only: gnuplot wrote no PNG; data \(dataPath), script \(scriptPath)", at: 0)
+        if !run.output.isEmpty { notes.append("gnuplot said: \(run.output)") }
+        return PlotOutcome(files: files, rendered: true, message: notes.joined(separator: "\n"))
+    }
+}
