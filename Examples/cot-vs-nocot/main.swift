@@ -18,20 +18,6 @@ let ctx = ExampleContext(name: "cot-vs-nocot",
 /// Summary as a JSON object (mean, stderr, median, quantiles, tail flags).
 func json(_ s: SampleSummary) -> JSONValue { .object(s.json(prefix: "")) }
 
-/// Autoregressive evaluation of `p` and the GD chain on the same `prompts` fresh prompts, and the
-/// fraction of prompts with eta lambda_max(S) >= 2. Not `evaluate(...)`: its loss-only kernels are given
-/// the (non-nil) base address of an empty gradient array, libswiftCore's shared empty-array storage,
-/// and add `0 x (loss terms)` into it; once a loss is non-finite (0 x inf = NaN) that corrupts the
-/// Swift runtime (seen as crashes at (10, 20, 20)). Asking for the gradient gives real buffers.
-func evaluateSafely(_ p: TransformerParameters, task: TaskConfig, prompts: Int, seed: UInt64) throws
-    -> (model: [Double], chain: [Double], divergedFraction: Double) {
-    let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: seed, stream: [StreamLabel.evaluation]),
-                                   includeData: false)
-    let model = Objectives.compute(.eval, parameters: p, task: task, batch: batch, gradient: true).perPrompt
-    let diverging = try batch.largestEigenvalues().filter { !(task.eta * $0 < 2) }.count
-    return (model, batch.chainLosses(eta: task.eta, k: task.k), Double(diverging) / Double(prompts))
-}
-
 ctx.run {
     let d = 10, trainK = 5
     let ns = ctx.size([20, 40, 80], quick: [20, 40])
@@ -62,7 +48,7 @@ ctx.run {
         var nocotConfig = TrainingConfig.defaults(task: try task.with(k: 1), objective: .nocot, seed: 2)
         nocotConfig.steps = steps
         let nocot = try Trainer(config: nocotConfig).run()
-        let nocotEval = SampleSummary(try evaluateSafely(nocot.parameters, task: try task.with(k: 1), prompts: prompts, seed: 3).model)
+        let nocotEval = SampleSummary(try evaluate(nocot.parameters, task: try task.with(k: 1), prompts: prompts, seed: 3).evalLosses)
         print("no-CoT training: \(nocot.status), \(fmt(nocot.seconds)) s")
         print(nocotEval.report(name: "no-CoT model, fresh prompts"))
         // Within 3 standard errors, or 3% (the noise floor of constant-learning-rate Adam).
@@ -76,8 +62,8 @@ ctx.run {
         var cotMeans: [Double] = [], cotMedians: [Double] = [], cotP90s: [Double] = []
         for k in ks {
             let exact = gdChainLoss(n: n, d: d, k: k, eta: etaExact).doubleValue
-            let r = try evaluateSafely(cot.parameters, task: try task.with(k: k), prompts: prompts, seed: 3)
-            let model = SampleSummary(r.model), chain = SampleSummary(r.chain)
+            let r = try evaluate(cot.parameters, task: try task.with(k: k), prompts: prompts, seed: 3)
+            let model = SampleSummary(r.evalLosses), chain = SampleSummary(r.chainLosses)
             print("k = \(k): exact GD mean \(fmt(exact)); chains diverging (eta lambda_max >= 2): \(fmt(100 * r.divergedFraction))%")
             print("  " + chain.report(name: "GD chain (sampled)").replacingOccurrences(of: "\n", with: "\n  "))
             print("  " + model.report(name: "CoT model       ").replacingOccurrences(of: "\n", with: "\n  "))
@@ -111,8 +97,8 @@ ctx.run {
             var longConfig = TrainingConfig.defaults(task: longTask, objective: .cot, seed: 1)
             longConfig.steps = steps
             let long = try Trainer(config: longConfig).run()
-            let r = try evaluateSafely(long.parameters, task: longTask, prompts: prompts, seed: 3)
-            let model = SampleSummary(r.model)
+            let r = try evaluate(long.parameters, task: longTask, prompts: prompts, seed: 3)
+            let model = SampleSummary(r.evalLosses)
             print("CoT trained at k = \(kMax) instead: \(long.status), \(fmt(long.seconds)) s")
             print("  " + model.report(name: "CoT model (trained at k = \(kMax)), k = \(kMax)").replacingOccurrences(of: "\n", with: "\n  "))
             longTrained = .object([("k", .int(kMax)), ("status", .string(long.status.description)), ("cot_model", json(model))])

@@ -24,12 +24,9 @@ let ctx = ExampleContext(name: "looped-vs-single",
 
 func json(_ s: SampleSummary) -> JSONValue { .object(s.json(prefix: "")) }
 
-/// Per-prompt losses of `objective` on `batch`. Asks for the gradient on purpose: the loss-only
-/// kernels (`gradient: false`, as in `evaluate` and the trainer's held-out records) add
-/// `0 x (loss terms)` into the base address of an empty gradient array, libswiftCore's shared
-/// empty-array storage, which corrupts the Swift runtime once a loss is non-finite (0 x inf = NaN).
+/// Per-prompt losses of `objective` on `batch`.
 func losses(_ objective: Objective, _ p: TransformerParameters, task: TaskConfig, batch: PromptBatch) -> SampleSummary {
-    SampleSummary(Objectives.compute(objective, parameters: p, task: task, batch: batch, gradient: true).perPrompt)
+    SampleSummary(Objectives.compute(objective, parameters: p, task: task, batch: batch, gradient: false).perPrompt)
 }
 
 func trace(_ m: [Double], d: Int) -> Double { (0..<d).reduce(0) { $0 + m[$1 * d + $1] } }

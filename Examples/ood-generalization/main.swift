@@ -15,20 +15,6 @@ let ctx = ExampleContext(name: "ood-generalization",
 
 func json(_ s: SampleSummary) -> JSONValue { .object(s.json(prefix: "")) }
 
-/// Autoregressive evaluation of `p` and the GD chain on the same fresh prompts, with lambda_max(S).
-/// Not `evaluate(...)`: its loss-only kernels add `0 x (loss terms)` into the base address of an empty
-/// gradient array (libswiftCore's shared empty storage), which corrupts the Swift runtime once a loss
-/// is non-finite (0 x inf = NaN), as happens far out of distribution. With the gradient the buffers are real.
-func evaluateSafely(_ p: TransformerParameters, task: TaskConfig, prompts: Int, seed: UInt64) throws
-    -> (evalLosses: [Double], chainLosses: [Double], lambdaMax: [Double], divergedFraction: Double) {
-    let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: seed, stream: [StreamLabel.evaluation]),
-                                   includeData: false)
-    let model = Objectives.compute(.eval, parameters: p, task: task, batch: batch, gradient: true).perPrompt
-    let lambda = try batch.largestEigenvalues()
-    let diverging = lambda.filter { !(task.eta * $0 < 2) }.count
-    return (model, batch.chainLosses(eta: task.eta, k: task.k), lambda, Double(diverging) / Double(prompts))
-}
-
 /// Diagonal covariance with eigenvalues geometrically spaced from kappa^(-1/2) to kappa^(1/2).
 func geometricCovariance(d: Int, kappa: Double) -> [Double] {
     var m = [Double](repeating: 0, count: d * d)
@@ -61,7 +47,7 @@ ctx.run {
     var rows: [JSONValue] = []
     for kappa in kappas {
         let ood = try TaskConfig(d: d, n: n, k: k, eta: eta, covariance: geometricCovariance(d: d, kappa: kappa))
-        let r = try evaluateSafely(trained.parameters, task: ood, prompts: prompts, seed: 3)
+        let r = try evaluate(trained.parameters, task: ood, prompts: prompts, seed: 3)
         let model = SampleSummary(r.evalLosses), chain = SampleSummary(r.chainLosses)
         let medianEtaLambda = eta * SampleSummary(r.lambdaMax).median
         print("\nkappa = \(fmt(kappa)) (spectrum \(fmt(1 / kappa.squareRoot()))..\(fmt(kappa.squareRoot()))): "
