@@ -1,0 +1,144 @@
+import ArgumentParser
+import CotflowStages
+import CotflowSupport
+import Foundation
+
+struct StagesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stages",
+        abstract: "Split a loss curve into stages: penalised change points of ln(loss), and mechanistic boundaries of the reduced model.",
+        discussion: "FILE is a CSV with a header row, such as trajectory.csv from `cotflow ode` or `cotflow train`. The data-driven detector fits piecewise-linear segments to ln(loss) against t; the mechanistic one needs the eigenvalue columns and eta (from --eta or summary.json beside FILE). With --out: stages.csv, mechanistic_stages.csv (numeric; the names are in stages.json) and stages.json. Details: notes/stages.md."
+    )
+
+    @Argument(help: "CSV file with a time column and a loss column.") var file: String
+    @OptionGroup var output: OutputOptions
+
+    @Option(name: .customLong("time-column"), help: "Time column.") var timeColumn = "t"
+    @Option(name: .customLong("loss-column"), help: "Loss column (default: loss if present, else cot_loss_mean).") var lossColumn: String?
+    @Option(name: .customLong("v-prefix"), help: "Prefix of the eigenvalue columns of V31 (default: v_ if v_1 exists, else v_diag_).") var vPrefix: String?
+    @Option(name: .customLong("w-prefix"), help: "Prefix of the eigenvalue columns of W13 (default: w_ if w_1 exists, else w_diag_).") var wPrefix: String?
+    @Option(help: "GD step size of the construction: a decimal or a rational such as 40/51 (default: eta from summary.json beside FILE).") var eta: String?
+
+    @Option(help: "Penalty per segment of the change-point fit (default: 8 sigma^2 ln N, see notes/stages.md).") var penalty: Double?
+    @Option(name: .customLong("noise-floor"), help: "Floor on the noise level of ln(loss).") var noiseFloor = ChangePointOptions().noiseFloor
+    @Option(name: .customLong("plateau-drop"), help: "The plateau ends when the loss is below (1 - this) x its initial value.") var plateauDrop = MechanisticOptions().plateauDrop
+    @Option(name: .customLong("product-tolerance"), help: "Relative tolerance of max_j |v_j w_j + eta| / eta.") var productTolerance = MechanisticOptions().productTolerance
+    @Option(name: .customLong("exponential-tolerance"), help: "Relative tolerance of the local slope of ln(loss) against the final rate.") var exponentialTolerance = MechanisticOptions().exponentialTolerance
+
+    func validate() throws {
+        if let penalty { guard penalty.isFinite, penalty >= 0 else { throw ValidationError("--penalty must be non-negative (got \(penalty))") } }
+        guard noiseFloor.isFinite, noiseFloor >= 0 else { throw ValidationError("--noise-floor must be non-negative (got \(noiseFloor))") }
+        guard plateauDrop > 0, plateauDrop < 1 else { throw ValidationError("--plateau-drop must be in (0, 1) (got \(plateauDrop))") }
+        guard productTolerance.isFinite, productTolerance > 0 else { throw ValidationError("--product-tolerance must be positive (got \(productTolerance))") }
+        guard exponentialTolerance.isFinite, exponentialTolerance > 0 else { throw ValidationError("--exponential-tolerance must be positive (got \(exponentialTolerance))") }
+        if let eta {
+            guard let value = Rational.parse(eta), value > Rational.zero else {
+                throw ValidationError("--eta must be a positive decimal or rational such as 40/51 (got '\(eta)')")
+            }
+        }
+    }
+
+    func run() throws {
+        try reportingErrors { try analyse() }
+    }
+
+    private func analyse() throws {
+        let data = try CSVData.load(path: file)
+        let times = try data.column(timeColumn)
+        let lossName = try chooseLossColumn(data)
+        let losses = try data.column(lossName)
+
+        var cpOptions = ChangePointOptions()
+        cpOptions.penalty = penalty
+        cpOptions.noiseFloor = noiseFloor
+        let stages = try ChangePointDetector.stages(times: times, losses: losses, options: cpOptions)
+
+        var notes: [String] = []
+        var mechanistic: [Stage] = []
+        var boundaries: MechanisticBoundaries?
+        let (vp, wp) = prefixes(data)
+        let v = data.rows(prefix: vp), w = data.rows(prefix: wp)
+        let etaValue = try stepSize()
+        if v.isEmpty || w.isEmpty {
+            notes.append("no eigenvalue columns \(vp)1.. and \(wp)1.. in \(file): mechanistic stages skipped")
+        } else if let etaValue {
+            var mOptions = MechanisticOptions()
+            mOptions.plateauDrop = plateauDrop
+            mOptions.productTolerance = productTolerance
+            mOptions.exponentialTolerance = exponentialTolerance
+            boundaries = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: etaValue.value, options: mOptions)
+            mechanistic = try MechanisticDetector.stages(times: times, losses: losses, v: v, w: w, eta: etaValue.value, options: mOptions)
+        } else {
+            notes.append("no --eta and no eta in summary.json beside \(file): mechanistic stages skipped")
+        }
+
+        try output.write(StageTable.csv(stages).text, "stages.csv")
+        if boundaries != nil { try output.write(StageTable.csv(mechanistic).text, "mechanistic_stages.csv") }
+        let object = json(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes)
+        try output.write(object.rendered() + "\n", "stages.json")
+        output.emit(json: object, report: report(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes))
+    }
+
+    private func chooseLossColumn(_ data: CSVData) throws -> String {
+        if let lossColumn { return lossColumn }
+        for name in ["loss", "cot_loss_mean"] where data.hasColumn(name) { return name }
+        throw CotflowError("\(file): no loss or cot_loss_mean column; choose one with --loss-column (columns: \(data.header.joined(separator: ", ")))")
+    }
+
+    private func prefixes(_ data: CSVData) -> (String, String) {
+        let useShort = data.hasColumn("v_1")
+        return (vPrefix ?? (useShort ? "v_" : "v_diag_"), wPrefix ?? (data.hasColumn("w_1") ? "w_" : "w_diag_"))
+    }
+
+    /// eta from --eta, else from summary.json beside the file; nil if neither.
+    private func stepSize() throws -> (value: Double, text: String, source: String)? {
+        if let eta, let r = Rational.parse(eta) { return (r.doubleValue, eta, "--eta") }
+        let summary = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("summary.json")
+        guard let data = FileManager.default.contents(atPath: summary) else { return nil }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw CotflowError("\(summary) is not a JSON object; give --eta")
+        }
+        let text: String?
+        if let s = object["eta"] as? String { text = s } else if let x = object["eta"] as? NSNumber { text = x.stringValue } else { text = nil }
+        guard let text else { return nil }
+        guard let r = Rational.parse(text), r > Rational.zero else { throw CotflowError("\(summary): eta '\(text)' is not a positive number; give --eta") }
+        return (r.doubleValue, text, summary)
+    }
+
+    private func json(_ stages: [Stage], _ mechanistic: [Stage], _ b: MechanisticBoundaries?, loss: String,
+                      eta: (value: Double, text: String, source: String)?, notes: [String]) -> JSONValue {
+        func optional(_ x: Double?) -> JSONValue { x.map { .number($0) } ?? .null }
+        var pairs: [(String, JSONValue)] = [
+            ("file", .string(file)), ("time_column", .string(timeColumn)), ("loss_column", .string(loss)),
+            ("eta", eta.map { .string($0.text) } ?? .null),
+            ("stages", StageTable.json(stages)),
+            ("mechanistic_stages", b == nil ? .null : StageTable.json(mechanistic)),
+        ]
+        if let b {
+            pairs.append(("mechanistic_boundaries", .object([
+                ("plateau_end", optional(b.plateauEnd)), ("product_reached", optional(b.productReached)),
+                ("exponential_start", optional(b.exponentialStart)),
+            ])))
+        } else {
+            pairs.append(("mechanistic_boundaries", .null))
+        }
+        pairs.append(("notes", .array(notes.map { .string($0) })))
+        return .object(pairs)
+    }
+
+    private func report(_ stages: [Stage], _ mechanistic: [Stage], _ b: MechanisticBoundaries?, loss: String,
+                        eta: (value: Double, text: String, source: String)?, notes: [String]) -> String {
+        var lines = [StageTable.text(stages, title: "change-point stages of ln(\(loss)) against \(timeColumn), \(file):")]
+        if let b, let eta {
+            func show(_ x: Double?) -> String { x.map(fmt) ?? "not reached" }
+            lines.append("")
+            lines.append(StageTable.text(mechanistic, title: "mechanistic stages (eta = \(eta.text) from \(eta.source)):"))
+            lines.append("  plateau end \(show(b.plateauEnd)), products v_j w_j at -eta \(show(b.productReached)), exponential from \(show(b.exponentialStart))")
+        }
+        for note in notes { lines.append("note: \(note)") }
+        if let out = output.out {
+            lines.append("wrote \(out)/stages.csv" + (b != nil ? ", \(out)/mechanistic_stages.csv" : "") + " and \(out)/stages.json")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

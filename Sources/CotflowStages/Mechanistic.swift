@@ -1,0 +1,140 @@
+import CotflowSupport
+import Foundation
+
+/// Times at which the reduced model passes the landmarks of its dynamics.
+public struct MechanisticBoundaries: Sendable, Equatable {
+    /// First time the loss is below (1 - plateauDrop) x its initial value.
+    public var plateauEnd: Double?
+    /// First time from which max_j |v_j w_j + eta| <= productTolerance x eta for good.
+    public var productReached: Double?
+    /// First time from which the local slope of ln(loss) stays within exponentialTolerance
+    /// (relative) of the final rate; nil when the curve does not reach such a regime.
+    public var exponentialStart: Double?
+
+    public init(plateauEnd: Double? = nil, productReached: Double? = nil, exponentialStart: Double? = nil) {
+        self.plateauEnd = plateauEnd
+        self.productReached = productReached
+        self.exponentialStart = exponentialStart
+    }
+}
+
+/// Options of the mechanistic detector. See notes/stages.md.
+public struct MechanisticOptions: Sendable {
+    public var plateauDrop = 0.1
+    public var productTolerance = 0.05
+    public var exponentialTolerance = 0.1
+    /// The final rate is the least-squares slope of ln(loss) over this last fraction of the span.
+    public var finalFraction = 0.2
+    /// The local slope at t is the least-squares slope over [t - h, t + h] with h this fraction of
+    /// the span (widened to the neighbouring points where the data are sparser).
+    public var slopeHalfWindowFraction = 0.05
+    public init() {}
+}
+
+/// Stage boundaries read off the mechanism: the end of the initial plateau, the time the
+/// eigenvalue products v_j w_j reach the GD value -eta, and the start of the exponential
+/// (log-linear) convergence.
+public enum MechanisticDetector {
+    public static func boundaries(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double,
+                                  options: MechanisticOptions = MechanisticOptions()) throws -> MechanisticBoundaries {
+        let curve = try LossCurve(times: times, losses: losses)
+        try check(v: v, w: w, count: times.count, eta: eta, options: options)
+        let t = curve.t, y = curve.y
+
+        // Plateau end: the first crossing of ln((1 - drop) L0), interpolated in ln(loss).
+        var plateauEnd: Double?
+        let level = y[0] + Foundation.log(1 - options.plateauDrop)
+        if let i = y.firstIndex(where: { $0 < level }) {
+            plateauEnd = crossing(t[i - 1], y[i - 1], t[i], y[i], level: level)
+        }
+
+        // Products: the last entry into the tolerance band, interpolated; nil if outside at the end.
+        let gap = zip(v, w).map { vs, ws in zip(vs, ws).map { abs($0 * $1 + eta) }.max()! / eta }
+        var productReached: Double?
+        if gap[gap.count - 1] <= options.productTolerance {
+            var i = gap.count - 1
+            while i > 0, gap[i - 1] <= options.productTolerance { i -= 1 }
+            productReached = i == 0 ? t[0] : crossing(t[i - 1], gap[i - 1], t[i], gap[i], level: options.productTolerance)
+        }
+
+        return MechanisticBoundaries(plateauEnd: plateauEnd, productReached: productReached,
+                                     exponentialStart: exponentialStart(curve, options: options))
+    }
+
+    public static func stages(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double,
+                              options: MechanisticOptions = MechanisticOptions()) throws -> [Stage] {
+        let b = try boundaries(times: times, losses: losses, v: v, w: w, eta: eta, options: options)
+        let curve = try LossCurve(times: times, losses: losses)
+        return stages(curve, b)
+    }
+
+    /// Stage names in order and the boundary that opens each of the later ones.
+    static let names = ["plateau", "transition", "alignment", "exponential convergence"]
+
+    /// Cuts [t0, t_end] at the boundaries that are present, strictly inside the span and later
+    /// than the previous cut; each stage is named after the landmark that opens it (t0 opens
+    /// "plateau"). A missing or out-of-order boundary therefore merges its stage into the previous one.
+    static func stages(_ curve: LossCurve, _ b: MechanisticBoundaries) -> [Stage] {
+        var cuts: [(time: Double, name: String)] = [(curve.first, names[0])]
+        for (k, boundary) in [b.plateauEnd, b.productReached, b.exponentialStart].enumerated() {
+            guard let x = boundary, x > cuts[cuts.count - 1].time, x < curve.last else { continue }
+            cuts.append((x, names[k + 1]))
+        }
+        return cuts.enumerated().map { i, cut in
+            let end = i + 1 < cuts.count ? cuts[i + 1].time : curve.last
+            return curve.stage(index: i + 1, name: cut.name, from: cut.time, to: end)
+        }
+    }
+
+    static func check(v: [[Double]], w: [[Double]], count: Int, eta: Double, options: MechanisticOptions) throws {
+        guard eta.isFinite, eta > 0 else { throw CotflowError("eta must be positive and finite (got \(eta))") }
+        guard v.count == count, w.count == count else {
+            throw CotflowError("v and w need one row per time (\(count)); got \(v.count) and \(w.count)")
+        }
+        let d = v[0].count
+        guard d > 0 else { throw CotflowError("v and w rows are empty (no eigenvalue columns)") }
+        for i in 0..<count {
+            guard v[i].count == d, w[i].count == d else {
+                throw CotflowError("row \(i + 1): v has \(v[i].count) and w has \(w[i].count) values, expected \(d) each")
+            }
+            guard v[i].allSatisfy(\.isFinite), w[i].allSatisfy(\.isFinite) else {
+                throw CotflowError("row \(i + 1): v or w is not finite")
+            }
+        }
+        guard options.plateauDrop > 0, options.plateauDrop < 1 else { throw CotflowError("plateauDrop must be in (0, 1) (got \(options.plateauDrop))") }
+        guard options.productTolerance.isFinite, options.productTolerance > 0 else { throw CotflowError("productTolerance must be positive (got \(options.productTolerance))") }
+        guard options.exponentialTolerance.isFinite, options.exponentialTolerance > 0 else { throw CotflowError("exponentialTolerance must be positive (got \(options.exponentialTolerance))") }
+        guard options.finalFraction > 0, options.finalFraction <= 0.5 else { throw CotflowError("finalFraction must be in (0, 0.5] (got \(options.finalFraction))") }
+        guard options.slopeHalfWindowFraction > 0, options.slopeHalfWindowFraction <= 0.5 else {
+            throw CotflowError("slopeHalfWindowFraction must be in (0, 0.5] (got \(options.slopeHalfWindowFraction))")
+        }
+    }
+
+    static func crossing(_ t0: Double, _ y0: Double, _ t1: Double, _ y1: Double, level: Double) -> Double {
+        guard y1 != y0 else { return t1 }
+        let f = min(1, max(0, (level - y0) / (y1 - y0)))
+        return t0 + f * (t1 - t0)
+    }
+
+    /// The final rate is the slope over the last `finalFraction` of the span; the exponential
+    /// regime starts at the first point from which every local slope is within the tolerance of
+    /// it. nil when the final rate is not a decay (>= 0, or |rate| x span <= 0.1), or when the
+    /// regime would start only inside the final window.
+    static func exponentialStart(_ curve: LossCurve, options: MechanisticOptions) -> Double? {
+        let t = curve.t, n = t.count
+        let finalStart = curve.last - options.finalFraction * curve.span
+        let finalRate = curve.rate(from: finalStart, to: curve.last)
+        guard finalRate < 0, -finalRate * curve.span > 0.1 else { return nil }
+        let h = options.slopeHalfWindowFraction * curve.span
+        var start: Int?
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            let lo = min(max(t[0], t[i] - h), i > 0 ? t[i - 1] : t[0])
+            let hi = max(min(curve.last, t[i] + h), i < n - 1 ? t[i + 1] : curve.last)
+            let slope = curve.rate(from: lo, to: hi)
+            guard abs(slope - finalRate) <= options.exponentialTolerance * abs(finalRate) else { break }
+            start = i
+        }
+        guard let s = start, t[s] <= finalStart else { return nil }
+        return t[s]
+    }
+}

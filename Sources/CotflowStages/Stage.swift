@@ -1,0 +1,123 @@
+import CotflowSupport
+import Foundation
+
+/// A stage of a loss curve: a time interval with its loss at both ends and its rate of decay.
+public struct Stage: Sendable, Equatable {
+    public var index: Int            // 1-based
+    public var name: String
+    public var tStart: Double, tEnd: Double
+    public var lossStart: Double, lossEnd: Double
+    /// (ln lossEnd - ln lossStart) / (tEnd - tStart)
+    public var meanLogSlope: Double
+    /// Least-squares slope of ln(loss) against t over the stage's points: the rate estimate.
+    public var rate: Double
+    public var duration: Double { tEnd - tStart }
+
+    public init(index: Int, name: String, tStart: Double, tEnd: Double, lossStart: Double, lossEnd: Double,
+                meanLogSlope: Double, rate: Double) {
+        self.index = index
+        self.name = name
+        self.tStart = tStart
+        self.tEnd = tEnd
+        self.lossStart = lossStart
+        self.lossEnd = lossEnd
+        self.meanLogSlope = meanLogSlope
+        self.rate = rate
+    }
+}
+
+/// A validated loss curve: strictly increasing finite times and positive finite losses.
+struct LossCurve {
+    let t: [Double]
+    /// ln(loss)
+    let y: [Double]
+
+    static let minimumPoints = 5
+
+    init(times: [Double], losses: [Double]) throws {
+        guard times.count == losses.count else {
+            throw CotflowError("times and losses differ in length (\(times.count) and \(losses.count))")
+        }
+        guard times.count >= LossCurve.minimumPoints else {
+            throw CotflowError("stage detection needs at least \(LossCurve.minimumPoints) points (got \(times.count))")
+        }
+        for (i, x) in times.enumerated() {
+            guard x.isFinite else { throw CotflowError("time at row \(i + 1) is not finite (\(x))") }
+            if i > 0, x <= times[i - 1] {
+                throw CotflowError("times must be strictly increasing: row \(i + 1) has t = \(x) after t = \(times[i - 1])")
+            }
+        }
+        for (i, l) in losses.enumerated() {
+            guard l.isFinite, l > 0 else {
+                throw CotflowError("loss at row \(i + 1) (t = \(times[i])) must be positive and finite (got \(l))")
+            }
+        }
+        t = times
+        y = losses.map { Foundation.log($0) }
+    }
+
+    var first: Double { t[0] }
+    var last: Double { t[t.count - 1] }
+    var span: Double { last - first }
+
+    /// ln(loss) at time `x` by linear interpolation (clamped to the ends).
+    func logLoss(at x: Double) -> Double {
+        if x <= t[0] { return y[0] }
+        if x >= t[t.count - 1] { return y[y.count - 1] }
+        var lo = 0, hi = t.count - 1
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if t[mid] <= x { lo = mid } else { hi = mid }
+        }
+        let f = (x - t[lo]) / (t[hi] - t[lo])
+        return y[lo] + f * (y[hi] - y[lo])
+    }
+
+    /// Least-squares slope of ln(loss) against t over [a, b]: the interpolated values at a and b
+    /// and the data points strictly inside, each weighted by the time it represents (trapezoid
+    /// weights), so the estimate does not depend on how densely the curve was sampled.
+    func rate(from a: Double, to b: Double) -> Double {
+        guard b > a else { return 0 }
+        var xs = [a], ys = [logLoss(at: a)]
+        for (x, v) in zip(t, y) where x > a && x < b { xs.append(x); ys.append(v) }
+        xs.append(b); ys.append(logLoss(at: b))
+        return weightedSlope(xs, ys)
+    }
+
+    /// The stage over [a, b].
+    func stage(index: Int, name: String, from a: Double, to b: Double) -> Stage {
+        let ya = logLoss(at: a), yb = logLoss(at: b)
+        return Stage(index: index, name: name, tStart: a, tEnd: b, lossStart: Foundation.exp(ya), lossEnd: Foundation.exp(yb),
+                     meanLogSlope: b > a ? (yb - ya) / (b - a) : 0, rate: rate(from: a, to: b))
+    }
+}
+
+/// Least-squares slope with trapezoid weights over sorted abscissae.
+func weightedSlope(_ xs: [Double], _ ys: [Double]) -> Double {
+    let n = xs.count
+    guard n >= 2 else { return 0 }
+    var weights = [Double](repeating: 0, count: n)
+    for i in 0..<(n - 1) {
+        let h = (xs[i + 1] - xs[i]) / 2
+        weights[i] += h
+        weights[i + 1] += h
+    }
+    var sw = 0.0, sx = 0.0, sy = 0.0
+    for i in 0..<n { sw += weights[i]; sx += weights[i] * xs[i]; sy += weights[i] * ys[i] }
+    guard sw > 0 else { return 0 }
+    let mx = sx / sw, my = sy / sw
+    var sxx = 0.0, sxy = 0.0
+    for i in 0..<n {
+        let dx = xs[i] - mx
+        sxx += weights[i] * dx * dx
+        sxy += weights[i] * dx * (ys[i] - my)
+    }
+    return sxx > 0 ? sxy / sxx : 0
+}
+
+/// Median of a non-empty array.
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    let n = s.count
+    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+}
