@@ -13,6 +13,7 @@ import CotflowExact
 import CotflowExamplesSupport
 import CotflowFlow
 import CotflowPlot
+import CotflowStages
 import CotflowSupport
 import CotflowTraining
 import Foundation
@@ -26,6 +27,56 @@ func fmt(_ x: Double, _ digits: Int = 4) -> String {
     if x != 0, abs(x) < 1e-3 || abs(x) >= 1e5 { return String(format: "%.\(digits - 1)e", x) }
     return String(format: "%.\(digits)g", x)
 }
+
+/// The stages of one loss curve by both detectors.
+struct CurveStages {
+    let label: String
+    let dataDriven: [Stage]
+    let mechanistic: [Stage]
+    let boundaries: MechanisticBoundaries
+}
+
+func curveStages(_ label: String, times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double) throws -> CurveStages {
+    CurveStages(label: label,
+                dataDriven: try ChangePointDetector.stages(times: times, losses: losses),
+                mechanistic: try MechanisticDetector.stages(times: times, losses: losses, v: v, w: w, eta: eta),
+                boundaries: try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta))
+}
+
+/// Whether two stage lists agree: the same stage names in the same order, and every interior
+/// boundary of `other` within `tolerance` (relative) of the matching boundary of `reference`.
+struct StageAgreement {
+    let sameNames: Bool
+    /// max over interior boundaries of |t_other - t_reference| / t_reference (nil if names differ or none).
+    let worstRelativeShift: Double?
+    let lines: [String]
+    func holds(_ tolerance: Double) -> Bool { sameNames && (worstRelativeShift ?? 0) <= tolerance }
+}
+
+func agreement(reference: [Stage], other: [Stage]) -> StageAgreement {
+    let a = reference.map(\.name), b = other.map(\.name)
+    guard a == b else {
+        return StageAgreement(sameNames: false, worstRelativeShift: nil,
+                              lines: ["stage names differ: [\(a.joined(separator: ", "))] vs [\(b.joined(separator: ", "))]"])
+    }
+    var worst: Double? = nil
+    var lines: [String] = []
+    for i in 0..<max(0, reference.count - 1) {
+        let ta = reference[i].tEnd, tb = other[i].tEnd
+        let shift = abs(tb - ta) / ta
+        worst = max(worst ?? 0, shift)
+        lines.append("\(reference[i].name) -> \(reference[i + 1].name): t = \(fmt(ta)) vs \(fmt(tb)) (\(fmt(100 * shift, 3))%)")
+    }
+    return StageAgreement(sameNames: true, worstRelativeShift: worst, lines: lines)
+}
+
+func boundariesJSON(_ b: MechanisticBoundaries) -> JSONValue {
+    .object([("plateau_end", b.plateauEnd.map { .number($0) } ?? .null),
+             ("product_reached", b.productReached.map { .number($0) } ?? .null),
+             ("exponential_start", b.exponentialStart.map { .number($0) } ?? .null)])
+}
+
+func describe(_ x: Double?) -> String { x.map { fmt($0) } ?? "none" }
 
 ctx.run {
     // Task and run sizes. Full: the project's default task (d, n, k) = (10, 40, 5); quick: a
@@ -101,31 +152,63 @@ ctx.run {
         ("final_v", .numbers(finalV)), ("final_w", .numbers(finalW)),
     ]))
 
-    // Figures: losses (log axis) and eigenvalue trajectories.
+    // Stages of every curve on the same time grid (the training record times), by both detectors.
+    // The full-parameter run's mechanistic detector uses the diagonals of V31 and W13 in the
+    // initial eigenbasis; the products v_j w_j it tests are invariant under the rescaling symmetry
+    // V31 -> V31 / c, W13 -> c W13 (notes/conventions.md).
+    var curves = [try curveStages("reduced flow", times: flow.times, losses: flow.losses, v: flow.v, w: flow.w, eta: etaValue)]
+    for run in comparison.runs {
+        curves.append(try curveStages("\(run.trainable.rawValue) SGD", times: run.times, losses: run.losses, v: run.v, w: run.w, eta: etaValue))
+    }
+    var stageText: [String] = []
+    var stageJSON: [(String, JSONValue)] = []
+    for c in curves {
+        stageText.append(StageTable.text(c.dataDriven, title: "\(c.label): data-driven stages (change points of ln loss)"))
+        stageText.append(StageTable.text(c.mechanistic, title: "\(c.label): mechanistic stages (plateau end \(describe(c.boundaries.plateauEnd)), products v_j w_j within 5% of -eta from \(describe(c.boundaries.productReached)), exponential from \(describe(c.boundaries.exponentialStart)))"))
+        stageJSON.append((c.label, .object([("data_driven", StageTable.json(c.dataDriven)), ("mechanistic", StageTable.json(c.mechanistic)),
+                                            ("mechanistic_boundaries", boundariesJSON(c.boundaries))])))
+    }
+    print(stageText.joined(separator: "\n"))
+    try ctx.write(stageText.joined(separator: "\n\n") + "\n", "stages.txt")
+    try ctx.write(JSONValue.object(stageJSON).rendered() + "\n", "stages.json")
+    ctx.record("stages", .object(stageJSON))
+
+    // Figures: losses (log axis) with stages, and eigenvalue trajectories.
     var lossSeries = [PlotSeries(name: "reduced flow (exact population loss)", x: flow.times, y: flow.losses)]
     for run in comparison.runs {
         lossSeries.append(PlotSeries(name: "\(run.trainable.rawValue) SGD (held-out)", x: run.times, y: run.losses))
     }
-    var eigenSeries: [PlotSeries] = []
-    for j in 0..<d {
-        eigenSeries.append(PlotSeries(name: j == 0 ? "flow v_j, w_j" : "", x: flow.times, y: flow.v.map { $0[j] }))
-        eigenSeries.append(PlotSeries(name: "", x: flow.times, y: flow.w.map { $0[j] }))
-    }
-    for run in comparison.runs {
-        for j in 0..<d {
-            eigenSeries.append(PlotSeries(name: j == 0 ? "\(run.trainable.rawValue) SGD v_j, w_j" : "", x: run.times, y: run.v.map { $0[j] }))
-            eigenSeries.append(PlotSeries(name: "", x: run.times, y: run.w.map { $0[j] }))
+    var stageLossPanels: [PlotSpec] = []
+    for (name, path) in [("data-driven", \CurveStages.dataDriven), ("mechanistic", \CurveStages.mechanistic)] {
+        let shaded = curves[0][keyPath: path].map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) }
+        var dashed: [VerticalLine] = []
+        for c in curves.dropFirst() {
+            for stage in c[keyPath: path].dropLast() { dashed.append(VerticalLine(x: stage.tEnd, label: "\(c.label): \(stage.name) end")) }
         }
+        stageLossPanels.append(PlotSpec(title: "\(name) stages: the flow's shaded, training's boundaries dashed", xLabel: "t (= learning rate x step)",
+                                        yLabel: "CoT loss", logY: true, series: lossSeries, shaded: shaded, verticalLines: dashed))
+    }
+    try ctx.plot(stageLossPanels, name: "loss_stages", title: "CoT loss, reduced flow vs SGD, (d, n, k) = (\(d), \(n), \(k)), sigma = \(sigma)")
+
+    func eigenSeries(_ times: [Double], _ v: [[Double]], _ w: [[Double]]) -> [PlotSeries] {
+        (0..<d).map { j in PlotSeries(name: "v_\(j + 1)", x: times, y: v.map { $0[j] }) }
+            + (0..<d).map { j in PlotSeries(name: "w_\(j + 1)", x: times, y: w.map { $0[j] }) }
     }
     let tEnd = flow.times.last!
-    eigenSeries.append(PlotSeries(name: "construction: -eta and 1", x: [0, tEnd], y: [-etaValue, -etaValue]))
-    eigenSeries.append(PlotSeries(name: "", x: [0, tEnd], y: [1, 1]))
-    try ctx.plot([
-        PlotSpec(title: "CoT loss: reduced flow and SGD training", xLabel: "t (= learning rate x step)", yLabel: "loss",
-                 logY: true, series: lossSeries),
-        PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: "t (= learning rate x step)",
-                 yLabel: "eigenvalue", series: eigenSeries),
-    ], name: "dynamics", title: "training dynamics, (d, n, k) = (\(d), \(n), \(k)), sigma = \(sigma)")
+    let construction = [PlotSeries(name: "-eta", x: [0, tEnd], y: [-etaValue, -etaValue]), PlotSeries(name: "1", x: [0, tEnd], y: [1, 1])]
+    var eigenPanels = [PlotSpec(title: "reduced flow: v_j (V31), w_j (W13); construction -eta and 1", xLabel: "t", yLabel: "eigenvalue",
+                                series: eigenSeries(flow.times, flow.v, flow.w) + construction)]
+    for run in comparison.runs {
+        eigenPanels.append(PlotSpec(title: "\(run.trainable.rawValue) SGD: diagonals of V31, W13 in the initial eigenbasis", xLabel: "t (= learning rate x step)",
+                                    yLabel: "eigenvalue", series: eigenSeries(run.times, run.v, run.w) + construction))
+    }
+    eigenPanels.append(PlotSpec(title: "max_j max(|v_j - v_j flow|, |w_j - w_j flow|)", xLabel: "t (= learning rate x step)", yLabel: "deviation",
+                                logY: true, series: comparison.runs.map { run in
+                                    // t = 0 is left out: both start from the same point (deviation 0 up to rounding).
+                                    let i = Array(run.times.indices.dropFirst())
+                                    return PlotSeries(name: "\(run.trainable.rawValue) SGD", x: i.map { run.times[$0] }, y: i.map { (run.eigenvalueDeviation ?? [])[$0] })
+                                }))
+    try ctx.plot(eigenPanels, name: "eigenvalues", title: "eigenvalue trajectories, (d, n, k) = (\(d), \(n), \(k)), sigma = \(sigma)")
 
     // Verdicts.
     let tolerance = 0.10
@@ -135,6 +218,15 @@ ctx.run {
             claim: "\(run.trainable.rawValue)-parameter SGD training follows the reduced flow's loss (max relative deviation <= \(Int(tolerance * 100))%)",
             holds: dev.isFinite ? dev <= tolerance : nil,
             detail: "max |L_train - L_flow| / L_flow = \(fmt(dev)) over \(run.times.count) records up to t = \(fmt(run.times.last!)) (records where the flow's loss > \(fmt(config.deviationFloor)) x its start); held-out set of \(config.heldOutSize) prompts")
+    }
+    for c in curves.dropFirst() {
+        let dd = agreement(reference: curves[0].dataDriven, other: c.dataDriven)
+        let mech = agreement(reference: curves[0].mechanistic, other: c.mechanistic)
+        let detail = "data-driven: " + (dd.lines.isEmpty ? "one stage each" : dd.lines.joined(separator: "; "))
+            + " | mechanistic: " + (mech.lines.isEmpty ? "one stage each" : mech.lines.joined(separator: "; "))
+        ctx.verdict(
+            claim: "\(c.label) training passes through the flow's stages: same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
+            holds: dd.holds(tolerance) && mech.holds(tolerance), detail: detail)
     }
     ctx.verdict(
         claim: "the reduced flow reaches the construction v = -eta, w = 1",
