@@ -90,11 +90,14 @@ ctx.run {
     config.vRange = ranges.v
     config.wRange = ranges.w
     config.trainable = ctx.size([.reduced, .full], quick: [.reduced])
-    config.learningRate = ctx.size(0.002, quick: 0.004)
-    config.steps = ctx.size(4000, quick: 1500)
+    // lr 0.003 x 2000 steps = t 6, where the flow's loss is ~1e-6 of its start. notes/compare.md:
+    // halving the learning rate changes the deviation little; the held-out set's own error is the
+    // larger term (reported below as the deviation at t = 0).
+    config.learningRate = ctx.size(0.003, quick: 0.004)
+    config.steps = ctx.size(2000, quick: 1500)
     config.recordEvery = ctx.size(40, quick: 30)
     config.batchSize = ctx.size(512, quick: 256)
-    config.heldOutSize = ctx.size(100_000, quick: 20_000)
+    config.heldOutSize = ctx.size(50_000, quick: 20_000)
     let etaValue = eta.doubleValue
 
     print("task (d, n, k) = (\(d), \(n), \(k)), eta = \(eta) = \(fmt(etaValue)), seed \(seed), initial scale \(sigma)")
@@ -122,16 +125,50 @@ ctx.run {
     let wError = finalW.map { abs($0 - 1) }.max()!
     print("flow to convergence: \(longFlow.converged ? "converged" : "did not converge") at t = \(fmt(longFlow.finalTime)), loss \(fmt(longFlow.losses[0])) -> \(fmt(longFlow.finalLoss)); max |v_j + eta| = \(fmt(vError)), max |w_j - 1| = \(fmt(wError))")
 
-    // Numbers.
+    // Numbers. Training's eigenvalues are read as the invariant pair (-W24) diag(V31), diag(W13) / (-W24)
+    // (notes/conventions.md): W24 is fixed at -1 for reduced parameters, so this is the raw pair there;
+    // full training moves W24 along the rescaling orbit V31 / c, c W13, c W24, which the loss does not see.
     let flow = comparison.flow
-    var runRecords: [(String, JSONValue)] = []
+    struct RunView {
+        let label: String
+        let run: TrainingComparison
+        let w24: [Double]
+        let v: [[Double]]
+        let w: [[Double]]
+        /// max_j max(|v_j - v_j flow|, |w_j - w_j flow|) per record, on the invariant pair.
+        let eigenDeviation: [Double]
+    }
+    var views: [RunView] = []
     for run in comparison.runs {
+        let table = run.result.trajectory
+        let column = table.header.firstIndex(of: "w24")!
+        let w24 = table.rows.map { $0[column] }
+        let v = zip(run.v, w24).map { row, c in row.map { $0 * -c } }
+        let w = zip(run.w, w24).map { row, c in row.map { $0 / -c } }
+        let deviation = run.times.indices.map { i in
+            (0..<d).map { max(abs(v[i][$0] - flow.v[i][$0]), abs(w[i][$0] - flow.w[i][$0])) }.max()!
+        }
+        views.append(RunView(label: "\(run.trainable.rawValue) SGD", run: run, w24: w24, v: v, w: w, eigenDeviation: deviation))
+    }
+    var runRecords: [(String, JSONValue)] = []
+    for view in views {
+        let run = view.run
         let dev = run.maxRelativeLossDeviation ?? .nan
-        print("\(run.trainable.rawValue) training: held-out CoT loss \(fmt(run.losses.first!)) -> \(fmt(run.losses.last!)) (flow \(fmt(flow.losses.first!)) -> \(fmt(flow.losses.last!))); max relative loss deviation \(fmt(dev)); max eigenvalue deviation \(fmt(run.maxEigenvalueDeviation ?? .nan)); off-manifold: block norm <= \(fmt(run.offBlockNorm.max()!)), off-diagonal <= \(fmt(run.offDiagonalNorm.max()!)), commutator <= \(fmt(run.commutatorNorm.max()!)); \(String(format: "%.1f", run.result.seconds)) s")
+        let dev0 = run.relativeLossDeviation?.first ?? .nan
+        let vEnd = view.v.last!.map { abs($0 + etaValue) }.max()!, wEnd = view.w.last!.map { abs($0 - 1) }.max()!
+        print("\(view.label): held-out CoT loss \(fmt(run.losses.first!)) -> \(fmt(run.losses.last!)) (flow \(fmt(flow.losses.first!)) -> \(fmt(flow.losses.last!))); "
+            + "relative loss deviation \(fmt(dev0)) at t = 0 (held-out error alone), max \(fmt(dev)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!)); "
+            + "W24 \(fmt(view.w24.first!)) -> \(fmt(view.w24.last!)); at the end max |v_j + eta| = \(fmt(vEnd)), max |w_j - 1| = \(fmt(wEnd)); "
+            + "off-manifold: block norm <= \(fmt(run.offBlockNorm.max()!)), off-diagonal <= \(fmt(run.offDiagonalNorm.max()!)), commutator <= \(fmt(run.commutatorNorm.max()!)); "
+            + "\(String(format: "%.1f", run.result.seconds)) s")
         runRecords.append((run.trainable.rawValue, .object([
+            ("rel_loss_deviation_at_t0", .number(dev0)),
             ("max_rel_loss_deviation", .number(dev)),
-            ("max_eigenvalue_deviation", .number(run.maxEigenvalueDeviation ?? .nan)),
+            ("max_eigenvalue_deviation_invariant_pair", .number(view.eigenDeviation.max()!)),
             ("initial_loss", .number(run.losses.first!)), ("final_loss", .number(run.losses.last!)),
+            ("final_time", .number(run.times.last!)), ("flow_loss_at_final_time", .number(flow.losses.last!)),
+            ("w24_final", .number(view.w24.last!)),
+            ("final_max_abs_v_plus_eta", .number(vEnd)), ("final_max_abs_w_minus_1", .number(wEnd)),
             ("max_off_block_norm", .number(run.offBlockNorm.max()!)),
             ("max_offdiag_norm", .number(run.offDiagonalNorm.max()!)),
             ("max_commutator_norm", .number(run.commutatorNorm.max()!)),
@@ -157,8 +194,8 @@ ctx.run {
     // initial eigenbasis; the products v_j w_j it tests are invariant under the rescaling symmetry
     // V31 -> V31 / c, W13 -> c W13 (notes/conventions.md).
     var curves = [try curveStages("reduced flow", times: flow.times, losses: flow.losses, v: flow.v, w: flow.w, eta: etaValue)]
-    for run in comparison.runs {
-        curves.append(try curveStages("\(run.trainable.rawValue) SGD", times: run.times, losses: run.losses, v: run.v, w: run.w, eta: etaValue))
+    for view in views {
+        curves.append(try curveStages(view.label, times: view.run.times, losses: view.run.losses, v: view.v, w: view.w, eta: etaValue))
     }
     var stageText: [String] = []
     var stageJSON: [(String, JSONValue)] = []
@@ -175,8 +212,8 @@ ctx.run {
 
     // Figures: losses (log axis) with stages, and eigenvalue trajectories.
     var lossSeries = [PlotSeries(name: "reduced flow (exact population loss)", x: flow.times, y: flow.losses)]
-    for run in comparison.runs {
-        lossSeries.append(PlotSeries(name: "\(run.trainable.rawValue) SGD (held-out)", x: run.times, y: run.losses))
+    for view in views {
+        lossSeries.append(PlotSeries(name: "\(view.label) (held-out)", x: view.run.times, y: view.run.losses))
     }
     var stageLossPanels: [PlotSpec] = []
     for (name, path) in [("data-driven", \CurveStages.dataDriven), ("mechanistic", \CurveStages.mechanistic)] {
@@ -198,35 +235,47 @@ ctx.run {
     let construction = [PlotSeries(name: "-eta", x: [0, tEnd], y: [-etaValue, -etaValue]), PlotSeries(name: "1", x: [0, tEnd], y: [1, 1])]
     var eigenPanels = [PlotSpec(title: "reduced flow: v_j (V31), w_j (W13); construction -eta and 1", xLabel: "t", yLabel: "eigenvalue",
                                 series: eigenSeries(flow.times, flow.v, flow.w) + construction)]
-    for run in comparison.runs {
-        eigenPanels.append(PlotSpec(title: "\(run.trainable.rawValue) SGD: diagonals of V31, W13 in the initial eigenbasis", xLabel: "t (= learning rate x step)",
-                                    yLabel: "eigenvalue", series: eigenSeries(run.times, run.v, run.w) + construction))
+    for view in views {
+        eigenPanels.append(PlotSpec(title: "\(view.label): diagonals of (-W24) V31, W13 / (-W24) in the initial eigenbasis", xLabel: "t (= learning rate x step)",
+                                    yLabel: "eigenvalue", series: eigenSeries(view.run.times, view.v, view.w) + construction))
     }
+    // t = 0 is left out of the deviation panel: both start from the same point (deviation 0 up to rounding).
+    let deviationSeries = views.map { PlotSeries(name: $0.label, x: Array($0.run.times.dropFirst()), y: Array($0.eigenDeviation.dropFirst())) }
     eigenPanels.append(PlotSpec(title: "max_j max(|v_j - v_j flow|, |w_j - w_j flow|)", xLabel: "t (= learning rate x step)", yLabel: "deviation",
-                                logY: true, series: comparison.runs.map { run in
-                                    // t = 0 is left out: both start from the same point (deviation 0 up to rounding).
-                                    let i = Array(run.times.indices.dropFirst())
-                                    return PlotSeries(name: "\(run.trainable.rawValue) SGD", x: i.map { run.times[$0] }, y: i.map { (run.eigenvalueDeviation ?? [])[$0] })
-                                }))
+                                logY: true, series: deviationSeries))
     try ctx.plot(eigenPanels, name: "eigenvalues", title: "eigenvalue trajectories, (d, n, k) = (\(d), \(n), \(k)), sigma = \(sigma)")
 
     // Verdicts.
     let tolerance = 0.10
-    for run in comparison.runs {
+    for view in views {
+        let run = view.run
         let dev = run.maxRelativeLossDeviation ?? .nan
+        let w24Note = run.trainable == .full
+            ? "; W24 is trained here and moved from \(fmt(view.w24.first!)) to \(fmt(view.w24.last!)) (the reduced flow, like Theorem 4.1, fixes W24 = -1)"
+            : ""
         ctx.verdict(
-            claim: "\(run.trainable.rawValue)-parameter SGD training follows the reduced flow's loss (max relative deviation <= \(Int(tolerance * 100))%)",
+            claim: "\(view.label) training follows the reduced flow's loss (max relative deviation <= \(Int(tolerance * 100))%)",
             holds: dev.isFinite ? dev <= tolerance : nil,
-            detail: "max |L_train - L_flow| / L_flow = \(fmt(dev)) over \(run.times.count) records up to t = \(fmt(run.times.last!)) (records where the flow's loss > \(fmt(config.deviationFloor)) x its start); held-out set of \(config.heldOutSize) prompts")
+            detail: "max |L_train - L_flow| / L_flow = \(fmt(dev)) over the records up to t = \(fmt(run.times.last!)) where the flow's loss > \(fmt(config.deviationFloor)) x its start; "
+                + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)")
     }
     for c in curves.dropFirst() {
         let dd = agreement(reference: curves[0].dataDriven, other: c.dataDriven)
         let mech = agreement(reference: curves[0].mechanistic, other: c.mechanistic)
         let detail = "data-driven: " + (dd.lines.isEmpty ? "one stage each" : dd.lines.joined(separator: "; "))
             + " | mechanistic: " + (mech.lines.isEmpty ? "one stage each" : mech.lines.joined(separator: "; "))
+        let gridStep: Double = tEnd / 199, recordStep: Double = tEnd / Double(flow.times.count - 1)
+        let resolution = " (data-driven boundaries are resolved to the detector's grid, span/199 = \(fmt(gridStep, 3)); mechanistic ones to the record spacing \(fmt(recordStep, 3)))"
         ctx.verdict(
             claim: "\(c.label) training passes through the flow's stages: same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
-            holds: dd.holds(tolerance) && mech.holds(tolerance), detail: detail)
+            holds: dd.holds(tolerance) && mech.holds(tolerance), detail: detail + resolution)
+    }
+    for view in views {
+        let vEnd = view.v.last!.map { abs($0 + etaValue) }.max()!, wEnd = view.w.last!.map { abs($0 - 1) }.max()!
+        ctx.verdict(
+            claim: "\(view.label) training ends at the construction: (-W24) v_j -> -eta, w_j / (-W24) -> 1 within 1e-2",
+            holds: vEnd < 1e-2 && wEnd < 1e-2,
+            detail: "at t = \(fmt(view.run.times.last!)) (held-out loss \(fmt(view.run.losses.last!))): max_j |(-W24) v_j + eta| = \(fmt(vEnd)), max_j |w_j / (-W24) - 1| = \(fmt(wEnd)), W24 = \(fmt(view.w24.last!))")
     }
     ctx.verdict(
         claim: "the reduced flow reaches the construction v = -eta, w = 1",
