@@ -3,6 +3,7 @@ import CotflowCompare
 import CotflowFlow
 import CotflowODE
 import CotflowPlot
+import CotflowStages
 import CotflowSupport
 import CotflowTraining
 import Foundation
@@ -89,7 +90,8 @@ struct CompareCommand: ParsableCommand {
         }
         let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
         return [
-            PlotSpec(title: "CoT loss", xLabel: xLabel, yLabel: "loss", logY: true, series: losses),
+            PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses,
+                     shaded: c.flowStages.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) }),
             PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen),
         ]
     }
@@ -113,9 +115,12 @@ struct CompareCommand: ParsableCommand {
                 ("max_off_block_norm", .number(run.offBlockNorm.max() ?? .nan)),
                 ("max_offdiag_norm", .number(run.offDiagonalNorm.max() ?? .nan)),
                 ("max_commutator_norm", .number(run.commutatorNorm.max() ?? .nan)),
+                ("stage_agreement_change_points", run.changePointAgreement?.json ?? .null),
+                ("stage_agreement_mechanistic", run.mechanisticAgreement?.json ?? .null),
             ])))
         }
         pairs.append(("runs", .object(runs)))
+        pairs.append(("stage_boundaries", .object([("ode", c.flowStages.json)] + c.runs.map { ($0.trainable.rawValue, $0.stages.json) })))
         if let first = c.runs.first {
             pairs.append(("max_rel_loss_deviation", first.maxRelativeLossDeviation.map { .number($0) } ?? .null))
         }
@@ -134,6 +139,18 @@ struct CompareCommand: ParsableCommand {
             if let e = run.maxEigenvalueDeviation { line += ", max eigenvalue deviation \(fmt(e))" }
             line += "; off the manifold: block norm <= \(fmt(run.offBlockNorm.max() ?? .nan)), off-diagonal <= \(fmt(run.offDiagonalNorm.max() ?? .nan)), commutator <= \(fmt(run.commutatorNorm.max() ?? .nan))"
             lines.append(line)
+            for (detector, agreement) in [("change points", run.changePointAgreement), ("mechanistic", run.mechanisticAgreement)] {
+                guard let agreement else { continue }
+                lines.append("  \(detector): " + (agreement.sameStages
+                    ? "same stages as the flow, boundaries within \(fmt(100 * (agreement.maxRelativeBoundaryDifference ?? 0)))%"
+                    : "different stages from the flow"))
+            }
+        }
+        lines.append(StageTable.text(c.flowStages.changePoint, title: "flow, change-point stages"))
+        lines.append(StageTable.text(c.flowStages.mechanistic, title: "flow, mechanistic stages"))
+        for run in c.runs {
+            lines.append(StageTable.text(run.stages.changePoint, title: "\(run.trainable.rawValue) training, change-point stages"))
+            lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages"))
         }
         if let out = output.out { lines.append("wrote \(out)/comparison.csv, ode_trajectory.csv, train_*_trajectory.csv, summary.json") }
         return lines.joined(separator: "\n")

@@ -9,7 +9,7 @@ struct ODECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ode",
         abstract: "Integrate the reduced gradient flow on the eigenvalues of V31 and W13 with GSL.",
-        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v0/--w0), and by default runs until the loss is 1e-10 of its start. Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out."
+        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v0/--w0), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out."
     )
 
     @OptionGroup var task: TaskOptions
@@ -25,14 +25,14 @@ struct ODECommand: ParsableCommand {
     var stepper: String = "rkf45"
     @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = 1e-10
     @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = 1e-8
-    @Option(name: .customLong("initial-step"), help: "First trial step (default 1e-6 x t-end).") var initialStep: Double?
+    @Option(name: .customLong("initial-step"), help: "First trial step (default 0.01 |y0| / |f(y0)|, at most 1e-3).") var initialStep: Double?
     @Option(name: .customLong("min-step"), help: "Fail when the step size falls below this.") var minStep = 0.0
     @Option(name: .customLong("max-steps"), help: "Fail after this many accepted steps.") var maxSteps = 1_000_000
     @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = 1e6
     @Option(help: "Output grid: log, linear or steps (every accepted step).") var grid = "log"
     @Option(help: "Number of output points of a log or linear grid.") var points = 400
     @Option(name: .customLong("t-first"), help: "First positive time of the log grid.") var tFirst = 1e-3
-    @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of its initial value (0: never).") var stopLoss = 1e-10
+    @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = 1e-10
     @Option(name: .customLong("stop-stall"), help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = 0.0
 
     func run() throws {
@@ -86,6 +86,10 @@ struct ODECommand: ParsableCommand {
         try output.write(trajectory.table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(trajectory, eta: eta, seconds: seconds, failure: failure))
+        if trajectory.times.count < 10 && grid != "steps" {
+            FileHandle.standardError.write(("cotflow: warning: only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
+                + "early on a grid reaching t = \(fmt(tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
+        }
         if let failure {
             FileHandle.standardError.write("cotflow: error: the flow failed: \(failure); the trajectory so far is kept\n".data(using: .utf8)!)
             throw ExitCode.failure

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowPlot
 import CotflowStages
 import CotflowSupport
 import Foundation
@@ -14,6 +15,7 @@ struct StagesCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     @Option(name: .customLong("time-column"), help: "Time column.") var timeColumn = "t"
+    @Flag(help: "Render stages.svg/.png (loss on a log axis with the stages shaded; eigenvalue trajectories) into --out.") var plot = false
     @Option(name: .customLong("loss-column"), help: "Loss column (default: loss if present, else cot_loss_mean).") var lossColumn: String?
     @Option(name: .customLong("v-prefix"), help: "Prefix of the eigenvalue columns of V31 (default: v_ if v_1 exists, else v_diag_).") var vPrefix: String?
     @Option(name: .customLong("w-prefix"), help: "Prefix of the eigenvalue columns of W13 (default: w_ if w_1 exists, else w_diag_).") var wPrefix: String?
@@ -21,6 +23,8 @@ struct StagesCommand: ParsableCommand {
 
     @Option(help: "Penalty per segment of the change-point fit (default: 8 sigma^2 ln N, see notes/stages.md).") var penalty: Double?
     @Option(name: .customLong("noise-floor"), help: "Floor on the noise level of ln(loss).") var noiseFloor = ChangePointOptions().noiseFloor
+    @Option(name: .customLong("grid-points"), help: "Equally spaced times ln(loss) is resampled onto.") var gridPoints = ChangePointOptions().gridPoints
+    @Option(name: .customLong("min-segment"), help: "Minimum stage length of the change-point fit, as a fraction of the time span.") var minSegment = ChangePointOptions().minimumSegmentFraction
     @Option(name: .customLong("plateau-drop"), help: "The plateau ends when the loss is below (1 - this) x its initial value.") var plateauDrop = MechanisticOptions().plateauDrop
     @Option(name: .customLong("product-tolerance"), help: "Relative tolerance of max_j |v_j w_j + eta| / eta.") var productTolerance = MechanisticOptions().productTolerance
     @Option(name: .customLong("exponential-tolerance"), help: "Relative tolerance of the local slope of ln(loss) against the final rate.") var exponentialTolerance = MechanisticOptions().exponentialTolerance
@@ -28,6 +32,8 @@ struct StagesCommand: ParsableCommand {
     func validate() throws {
         if let penalty { guard penalty.isFinite, penalty >= 0 else { throw ValidationError("--penalty must be non-negative (got \(penalty))") } }
         guard noiseFloor.isFinite, noiseFloor >= 0 else { throw ValidationError("--noise-floor must be non-negative (got \(noiseFloor))") }
+        guard gridPoints >= 10, gridPoints <= 20_000 else { throw ValidationError("--grid-points must be in 10...20000 (got \(gridPoints))") }
+        guard minSegment > 0, minSegment <= 0.5 else { throw ValidationError("--min-segment must be in (0, 0.5] (got \(minSegment))") }
         guard plateauDrop > 0, plateauDrop < 1 else { throw ValidationError("--plateau-drop must be in (0, 1) (got \(plateauDrop))") }
         guard productTolerance.isFinite, productTolerance > 0 else { throw ValidationError("--product-tolerance must be positive (got \(productTolerance))") }
         guard exponentialTolerance.isFinite, exponentialTolerance > 0 else { throw ValidationError("--exponential-tolerance must be positive (got \(exponentialTolerance))") }
@@ -39,6 +45,7 @@ struct StagesCommand: ParsableCommand {
     }
 
     func run() throws {
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         try reportingErrors { try analyse() }
     }
 
@@ -51,6 +58,8 @@ struct StagesCommand: ParsableCommand {
         var cpOptions = ChangePointOptions()
         cpOptions.penalty = penalty
         cpOptions.noiseFloor = noiseFloor
+        cpOptions.gridPoints = gridPoints
+        cpOptions.minimumSegmentFraction = minSegment
         let stages = try ChangePointDetector.stages(times: times, losses: losses, options: cpOptions)
 
         var notes: [String] = []
@@ -72,11 +81,29 @@ struct StagesCommand: ParsableCommand {
             notes.append("no --eta and no eta in summary.json beside \(file): mechanistic stages skipped")
         }
 
-        try output.write(StageTable.csv(stages).text, "stages.csv")
-        if boundaries != nil { try output.write(StageTable.csv(mechanistic).text, "mechanistic_stages.csv") }
+        try output.write(StageTable.csvText(stages), "stages.csv")
+        if boundaries != nil { try output.write(StageTable.csvText(mechanistic), "mechanistic_stages.csv") }
         let object = json(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes)
         try output.write(object.rendered() + "\n", "stages.json")
         output.emit(json: object, report: report(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes))
+        if plot {
+            func shaded(_ list: [Stage]) -> [ShadedInterval] { list.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) } }
+            let curve = [PlotSeries(name: lossName, x: times, y: losses)]
+            var panels = [PlotSpec(title: "change-point stages", xLabel: timeColumn, yLabel: lossName, logY: true,
+                                   series: curve, shaded: shaded(stages))]
+            if !mechanistic.isEmpty {
+                panels.append(PlotSpec(title: "mechanistic stages", xLabel: timeColumn, yLabel: lossName, logY: true,
+                                       series: curve, shaded: shaded(mechanistic)))
+            }
+            if !v.isEmpty && !w.isEmpty {
+                let eigen = (0..<v[0].count).flatMap { j in
+                    [PlotSeries(name: "\(vp)\(j + 1)", x: times, y: v.map { $0[j] }),
+                     PlotSeries(name: "\(wp)\(j + 1)", x: times, y: w.map { $0[j] })]
+                }
+                panels.append(PlotSpec(title: "eigenvalues of V31 (v) and W13 (w)", xLabel: timeColumn, yLabel: "eigenvalue", series: eigen))
+            }
+            try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)", output: output)
+        }
     }
 
     private func chooseLossColumn(_ data: CSVData) throws -> String {

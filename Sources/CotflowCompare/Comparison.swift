@@ -2,6 +2,7 @@ import CotflowExact
 import CotflowFlow
 import CotflowModel
 import CotflowODE
+import CotflowStages
 import CotflowSupport
 import CotflowTraining
 import Foundation
@@ -69,12 +70,18 @@ public struct TrainingComparison: Sendable {
     /// `deviationFloor` times its initial value (nil without a time map).
     public let maxRelativeLossDeviation: Double?
     public let maxEigenvalueDeviation: Double?
+    /// Stages of the training curve (held-out loss, diagonals in the initial eigenbasis).
+    public let stages: StageAnalysis
+    /// Agreement of the training stages with the flow's, per detector (with a time map).
+    public let changePointAgreement: StageAgreement?
+    public let mechanisticAgreement: StageAgreement?
 }
 
 public struct Comparison: Sendable {
     public let config: ComparisonConfig
     /// The flow, on the training record times when there is a time map, else on its own grid.
     public let flow: FlowTrajectory
+    public let flowStages: StageAnalysis
     public let runs: [TrainingComparison]
 
     /// One row per record time, every series a column (only with a time map).
@@ -107,6 +114,9 @@ public enum Comparator {
                            progress: ((TrainableSet, Int, Int) -> Void)? = nil) throws -> Comparison {
         guard !config.trainable.isEmpty else { throw CotflowError("compare: no trainable set to run") }
         guard config.steps >= 1 else { throw CotflowError("compare: need at least one training step") }
+        guard config.recordEvery >= 1, config.steps / config.recordEvery >= 4 else {
+            throw CotflowError("compare: stage detection needs at least 5 records; use --record-every <= \(max(config.steps / 4, 1)) for \(config.steps) steps")
+        }
         let task = try TaskConfig(d: config.d, n: config.n, k: config.k, eta: config.eta.doubleValue)
         let start = AssumptionInitialisation(d: config.d, seed: config.seed, vRange: config.vRange, wRange: config.wRange)
 
@@ -138,14 +148,16 @@ public enum Comparator {
             throw CotflowError("compare: the flow stopped at t = \(flow.finalTime) before the last record time \(recordTimes.last!)")
         }
 
-        let runs = results.map { trainable, result in
-            compare(trainable: trainable, result: result, flow: flow, config: config)
+        let eta = config.eta.doubleValue
+        let flowStages = try StageAnalysis(times: flow.times, losses: flow.losses, v: flow.v, w: flow.w, eta: eta)
+        let runs = try results.map { trainable, result in
+            try compare(trainable: trainable, result: result, flow: flow, flowStages: flowStages, config: config)
         }
-        return Comparison(config: config, flow: flow, runs: runs)
+        return Comparison(config: config, flow: flow, flowStages: flowStages, runs: runs)
     }
 
     private static func compare(trainable: TrainableSet, result: TrainingResult, flow: FlowTrajectory,
-                                config: ComparisonConfig) -> TrainingComparison {
+                                flowStages: StageAnalysis, config: ComparisonConfig) throws -> TrainingComparison {
         let t = result.trajectory, d = config.d
         let times = column(t, "t"), losses = column(t, "cot_loss_mean")
         let v = rows(t, prefix: "v_diag_", d: d), w = rows(t, prefix: "w_diag_", d: d)
@@ -160,12 +172,15 @@ public enum Comparator {
             maxRelative = zip(relative!, flow.losses).filter { $0.1 > floor }.map(\.0).max()
             maxEigen = eigen!.max()
         }
+        let stages = try StageAnalysis(times: times, losses: losses, v: v, w: w, eta: config.eta.doubleValue)
         return TrainingComparison(
             trainable: trainable, result: result, times: times, losses: losses,
             relativeLossDeviation: relative, eigenvalueDeviation: eigen, v: v, w: w,
             offBlockNorm: column(t, "off_block_norm"), offDiagonalNorm: column(t, "offdiag_norm"),
             commutatorNorm: column(t, "commutator_norm"),
-            maxRelativeLossDeviation: maxRelative, maxEigenvalueDeviation: maxEigen)
+            maxRelativeLossDeviation: maxRelative, maxEigenvalueDeviation: maxEigen, stages: stages,
+            changePointAgreement: config.hasTimeMap ? StageAgreement(stages.changePoint, reference: flowStages.changePoint) : nil,
+            mechanisticAgreement: config.hasTimeMap ? StageAgreement(stages.mechanistic, reference: flowStages.mechanistic) : nil)
     }
 
     static func column(_ table: CSVTable, _ name: String) -> [Double] {

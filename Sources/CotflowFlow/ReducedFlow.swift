@@ -4,11 +4,12 @@ import CotflowSupport
 import Foundation
 
 /// Settings of one reduced gradient-flow run. The defaults run to convergence: the flow stops
-/// when the loss falls below `stopRelativeLoss` times its initial value.
+/// when the loss falls below `stopRelativeLoss` times min(initial loss, d).
 public struct FlowOptions: Sendable {
     public var stepper: Stepper = .rkf45
     public var absoluteTolerance = 1e-10
     public var relativeTolerance = 1e-8
+    /// First trial step; nil: 0.01 |y0| / |f(y0)|, at most 1e-3.
     public var initialStep: Double? = nil
     public var minimumStep = 0.0
     public var maximumSteps = 1_000_000
@@ -16,7 +17,7 @@ public struct FlowOptions: Sendable {
     public var endTime = 1e6
     /// Output grid. Logarithmic by default: the stages of the flow span several decades of time.
     public var grid: OutputGrid = .logarithmic(points: 400, first: 1e-3)
-    /// Stop when loss <= stopRelativeLoss * initial loss (0 disables).
+    /// Stop when loss <= stopRelativeLoss * min(initial loss, d) (0 disables); d = E||w*||^2.
     public var stopRelativeLoss = 1e-10
     /// Stop when the loss changed by less than this relative amount between time t/2 and t (0 disables).
     /// Off by default: a plateau of the flow would trigger it.
@@ -91,7 +92,11 @@ public struct ReducedFlow: Sendable {
         let y0 = v0.map { $0 + eta } + w0.map { $0 - 1 }
         let initialLoss = loss.loss(p: Array(y0[..<d]), q: Array(y0[d...]))
         guard initialLoss.isFinite else { throw CotflowError("the loss at the initial point is not finite") }
-        let threshold = options.stopRelativeLoss * initialLoss
+        // Relative to min(initial loss, d) with d = E||w*||^2: where the initial loss is carried by
+        // a heavy tail (it reaches 1e10 at n = 2d, k = 20), a fraction of it says nothing about
+        // convergence.
+        let reference = min(initialLoss, Double(d))
+        let threshold = options.stopRelativeLoss * reference
         let loss = self.loss
         // Losses at accepted steps, for the stall criterion (the predicate runs on this thread).
         var history: [(t: Double, loss: Double)] = []
@@ -99,7 +104,7 @@ public struct ReducedFlow: Sendable {
             let (p, q) = ReducedFlow.split(y, d)
             let l = loss.loss(p: p, q: q)
             if options.stopRelativeLoss > 0, l <= threshold {
-                return StopDecision("converged: loss \(l) <= \(options.stopRelativeLoss) x initial loss")
+                return StopDecision("converged: loss \(l) <= \(options.stopRelativeLoss) x min(initial loss, d) = \(threshold)")
             }
             if options.stopStall > 0 {
                 history.append((t, l))
@@ -110,17 +115,29 @@ public struct ReducedFlow: Sendable {
             }
             return nil
         }
+        // First trial step from the initial gradient (0.01 |y0| / |f(y0)|, at most 1e-3): where the
+        // population loss is carried by a heavy tail the gradient is huge, and a step sized from
+        // the end time alone overshoots to a non-finite state.
+        let (_, gp, gq) = loss.lossAndGradient(p: Array(y0[..<d]), q: Array(y0[d...]))
+        let gradientNorm = (gp + gq).map { abs($0) }.max() ?? 0
+        let stateNorm = max(y0.map { abs($0) }.max() ?? 0, 1e-3)
+        let initialStep = options.initialStep ?? (gradientNorm > 0 ? min(1e-3, 0.01 * stateNorm / gradientNorm) : 1e-3)
         var odeOptions = ODEOptions(
             endTime: options.endTime, stepper: options.stepper,
             absoluteTolerance: options.absoluteTolerance, relativeTolerance: options.relativeTolerance,
-            initialStep: options.initialStep, minimumStep: options.minimumStep,
+            initialStep: initialStep, minimumStep: options.minimumStep,
             maximumSteps: options.maximumSteps, grid: options.grid)
         odeOptions.stop = nil
         do {
             let solution = try ODE.solve(system, from: 0, initial: y0, options: odeOptions, stop: stop)
             return trajectory(solution)
         } catch let failure as ODEFailure {
-            throw FlowFailure(reason: failure.reason.description, partial: trajectory(failure.partial))
+            var reason = failure.reason.description
+            if case .nonFiniteRightHandSide = failure.reason, !options.stepper.requiresJacobian {
+                reason += "; the flow is stiff here (initial loss \(initialLoss), gradient up to \(gradientNorm)):"
+                    + " use an implicit stepper with the analytic Jacobian (msbdf, bsimp) or a smaller initial step"
+            }
+            throw FlowFailure(reason: reason, partial: trajectory(failure.partial))
         }
     }
 

@@ -23,37 +23,56 @@ public struct CSVData: Sendable {
         return try parse(String(decoding: data, as: UTF8.self), source: path)
     }
 
-    /// Parses CSV text; `source` names it in error messages.
+    /// Parses CSV text; `source` names it in error messages. Lines end with "\n", "\r\n" or "\r";
+    /// blank lines are skipped (line numbers in messages are those of the file).
     public static func parse(_ text: String, source: String) throws -> CSVData {
-        // "\r\n" is one Character in Swift and counts as a newline, like "\n" and "\r".
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-        // Blank lines (typically the trailing newline) are skipped; line numbers stay those of the file.
-        let numbered = lines.enumerated().filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }
-        guard let first = numbered.first else { throw CotflowError("\(source): empty file (expected a header row and numeric rows)") }
-        let header = splitCells(first.element).map(unquote)
+        let bytes = Array(text.utf8)
+        var lines: [(number: Int, range: Range<Int>)] = []
+        var number = 1, start = 0, i = 0
+        while i <= bytes.count {
+            if i == bytes.count || bytes[i] == 0x0A || bytes[i] == 0x0D {
+                let range = start..<i
+                if !bytes[range].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { lines.append((number, range)) }
+                if i < bytes.count, bytes[i] == 0x0D, i + 1 < bytes.count, bytes[i + 1] == 0x0A { i += 1 }
+                number += 1
+                start = i + 1
+            }
+            i += 1
+        }
+        /// The cells of a line, with surrounding spaces and tabs removed.
+        func cells(_ range: Range<Int>) -> [String] {
+            bytes[range].split(separator: 0x2C, omittingEmptySubsequences: false).map { cell in
+                var lo = cell.startIndex, hi = cell.endIndex
+                while lo < hi, bytes[lo] == 0x20 || bytes[lo] == 0x09 { lo += 1 }
+                while hi > lo, bytes[hi - 1] == 0x20 || bytes[hi - 1] == 0x09 { hi -= 1 }
+                return String(decoding: bytes[lo..<hi], as: UTF8.self)
+            }
+        }
+        guard let first = lines.first else { throw CotflowError("\(source): empty file (expected a header row and numeric rows)") }
+        let header = cells(first.range).map(unquote)
         guard !header.contains(where: \.isEmpty) else {
-            throw CotflowError("\(source): line \(first.offset + 1): empty column name in the header")
+            throw CotflowError("\(source): line \(first.number): empty column name in the header")
         }
         var seen = Set<String>()
         for name in header where !seen.insert(name).inserted {
             throw CotflowError("\(source): column '\(name)' appears twice in the header")
         }
         var rows: [[Double]] = []
-        for (offset, line) in numbered.dropFirst() {
-            let cells = splitCells(line)
-            guard cells.count == header.count else {
-                throw CotflowError("\(source): line \(offset + 1) has \(cells.count) cells but the header has \(header.count) columns")
+        rows.reserveCapacity(lines.count - 1)
+        for (number, range) in lines.dropFirst() {
+            let row = cells(range)
+            guard row.count == header.count else {
+                throw CotflowError("\(source): line \(number) has \(row.count) cells but the header has \(header.count) columns")
             }
-            var row: [Double] = []
-            row.reserveCapacity(cells.count)
-            for (column, cell) in cells.enumerated() {
-                let trimmed = cell.trimmingCharacters(in: .whitespaces)
-                guard let value = Double(trimmed) else {
-                    throw CotflowError("\(source): line \(offset + 1), column '\(header[column])': '\(trimmed)' is not a number")
+            var values: [Double] = []
+            values.reserveCapacity(row.count)
+            for (column, cell) in row.enumerated() {
+                guard let value = Double(cell) else {
+                    throw CotflowError("\(source): line \(number), column '\(header[column])': '\(cell)' is not a number")
                 }
-                row.append(value)
+                values.append(value)
             }
-            rows.append(row)
+            rows.append(values)
         }
         guard !rows.isEmpty else { throw CotflowError("\(source): no data rows after the header") }
         return CSVData(header: header, rows: rows, source: source)
@@ -76,10 +95,6 @@ public struct CSVData: Sendable {
         while let index = header.firstIndex(of: "\(prefix)\(indices.count + 1)") { indices.append(index) }
         guard !indices.isEmpty else { return [] }
         return rows.map { row in indices.map { row[$0] } }
-    }
-
-    private static func splitCells(_ line: Substring) -> [String] {
-        line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     }
 
     private static func unquote(_ cell: String) -> String {

@@ -118,7 +118,7 @@ public enum MechanisticDetector {
 
     /// The final rate is the slope over the last `finalFraction` of the span; the exponential
     /// regime starts at the first point from which every local slope is within the tolerance of
-    /// it. nil when the final rate is not a decay (>= 0, or |rate| x span <= 0.1), or when the
+    /// it (records longer than 2000 points are scanned at a stride of n / 2000 points). nil when the final rate is not a decay (>= 0, or |rate| x span <= 0.1), or when the
     /// regime would start only inside the final window.
     static func exponentialStart(_ curve: LossCurve, options: MechanisticOptions) -> Double? {
         let t = curve.t, n = t.count
@@ -127,7 +127,9 @@ public enum MechanisticDetector {
         guard finalRate < 0, -finalRate * curve.span > 0.1 else { return nil }
         let h = options.slopeHalfWindowFraction * curve.span
         var start: Int?
-        for i in stride(from: n - 1, through: 0, by: -1) {
+        // Long records are scanned at a stride, so that at most about 2000 local slopes are fitted.
+        let step = max(1, n / 2000)
+        for i in stride(from: n - 1, through: 0, by: -step) {
             let lo = min(max(t[0], t[i] - h), i > 0 ? t[i - 1] : t[0])
             let hi = max(min(curve.last, t[i] + h), i < n - 1 ? t[i + 1] : curve.last)
             let slope = curve.rate(from: lo, to: hi)

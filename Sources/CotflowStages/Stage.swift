@@ -73,13 +73,24 @@ struct LossCurve {
         return y[lo] + f * (y[hi] - y[lo])
     }
 
+    /// The first index whose time is strictly greater than x (t.count if none).
+    func firstIndex(after x: Double) -> Int {
+        var lo = 0, hi = t.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if t[mid] <= x { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
     /// Least-squares slope of ln(loss) against t over [a, b]: the interpolated values at a and b
     /// and the data points strictly inside, each weighted by the time it represents (trapezoid
     /// weights), so the estimate does not depend on how densely the curve was sampled.
     func rate(from a: Double, to b: Double) -> Double {
         guard b > a else { return 0 }
         var xs = [a], ys = [logLoss(at: a)]
-        for (x, v) in zip(t, y) where x > a && x < b { xs.append(x); ys.append(v) }
+        var i = firstIndex(after: a)
+        while i < t.count, t[i] < b { xs.append(t[i]); ys.append(y[i]); i += 1 }
         xs.append(b); ys.append(logLoss(at: b))
         return weightedSlope(xs, ys)
     }

@@ -139,4 +139,73 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(moment.json["exact"] as? String, "22785")
         XCTAssertEqual(moment.json["value"] as? Double, 22785)
     }
+
+    func testStagesOfAnODETrajectory() throws {
+        let dir = temporaryDirectory()
+        XCTAssertEqual(try cotflow(["ode", "--d", "4", "--n", "16", "--k", "3", "--out", dir]).status, 0)
+        let run = try cotflow(["stages", dir + "/trajectory.csv", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let stages = try XCTUnwrap(run.json["stages"] as? [[String: Any]])
+        let mechanistic = try XCTUnwrap(run.json["mechanistic_stages"] as? [[String: Any]])
+        XCTAssertGreaterThan(stages.count, 1)
+        XCTAssertGreaterThan(mechanistic.count, 1)  // eta read from summary.json beside the file
+        for key in ["t_start", "t_end", "loss_start", "loss_end", "rate", "name"] { XCTAssertNotNil(stages[0][key], key) }
+    }
+
+    func testStagesRejectsMissingAndMalformedFiles() throws {
+        let missing = try cotflow(["stages", "/nonexistent/trajectory.csv"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertFalse(missing.stderr.contains("Fatal error"))
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "t,loss\n0,1\n1,abc\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+        let bad = try cotflow(["stages", dir + "/bad.csv"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("bad.csv"), bad.stderr)
+    }
+
+    func testCompareJSONCarriesDeviationAndStageBoundaries() throws {
+        let run = try cotflow(["compare", "--d", "3", "--n", "16", "--k", "2", "--steps", "400", "--record-every", "40",
+                               "--held-out", "2000", "--learning-rate", "0.005", "--json", "--quiet"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertNotNil(run.json["max_rel_loss_deviation"] as? Double)
+        let boundaries = try XCTUnwrap(run.json["stage_boundaries"] as? [String: Any])
+        XCTAssertNotNil(boundaries["ode"])
+        XCTAssertNotNil(boundaries["reduced"])
+    }
+
+    func testShardedSweepMergesToTheUnshardedSweep() throws {
+        let whole = temporaryDirectory(), sharded = temporaryDirectory()
+        let grid = ["--vary", "init_scale=0.02:0.2:5:log", "--vary", "k=2,4", "--d", "4", "--n", "16", "--quiet"]
+        XCTAssertEqual(try cotflow(["sweep"] + grid + ["--out", whole]).status, 0)
+        for i in 0..<3 {
+            let run = try cotflow(["sweep"] + grid + ["--shard", "\(i)/3", "--out", sharded])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let merge = try cotflow(["merge", sharded])
+        XCTAssertEqual(merge.status, 0, merge.stderr)
+        for file in ["sweep.tsv", "sweep.json"] {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: whole + "/" + file)),
+                           try Data(contentsOf: URL(fileURLWithPath: sharded + "/" + file)), file)
+        }
+        let tsv = try String(contentsOfFile: whole + "/sweep.tsv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(tsv.count, 1 + 10)  // header and one row per grid point
+        XCTAssertTrue(tsv[0].contains("plateau_end"))
+    }
+
+    func testSweepBadInput() throws {
+        let dir = temporaryDirectory()
+        let cases: [[String]] = [
+            ["sweep", "--vary", "k=5:1:3", "--out", dir],          // lo > hi: no points
+            ["sweep", "--vary", "k=1,2", "--shard", "3/3", "--out", dir],
+            ["sweep", "--vary", "colour=1,2", "--out", dir],
+            ["merge", dir + "/nothing-here"],
+        ]
+        for arguments in cases {
+            let run = try cotflow(arguments)
+            XCTAssertNotEqual(run.status, 0, "\(arguments)")
+            XCTAssertFalse(run.stderr.isEmpty, "\(arguments)")
+            XCTAssertFalse(run.stderr.contains("Fatal error"), "\(arguments)")
+        }
+    }
 }

@@ -6,10 +6,10 @@ import XCTest
 
 final class ComparisonTests: XCTestCase {
     /// Issue 4's setting: (d, n, k) = (5, 40, 5), the paper's eta, Assumption 4.1 at scale 0.05,
-    /// reduced parameters, the default SGD options; records every 250 steps to keep the test short.
+    /// reduced parameters, the default SGD options; records every 100 steps to keep the test short.
     func testReducedTrainingFollowsTheFlow() throws {
         var config = ComparisonConfig.defaults(d: 5, n: 40, k: 5, eta: paperStepSize(n: 40, d: 5), seed: 0)
-        config.recordEvery = 250
+        config.recordEvery = 100
         let comparison = try Comparator.run(config)
         let run = try XCTUnwrap(comparison.runs.first)
         XCTAssertEqual(run.times, comparison.flow.times)
@@ -23,6 +23,13 @@ final class ComparisonTests: XCTestCase {
         // Reduced training from a shared eigenbasis stays near the invariant manifold.
         XCTAssertLessThan(run.maxEigenvalueDeviation!, 0.05)
         XCTAssertEqual(run.offBlockNorm.max()!, 0)
+        // Both detectors find the same stages in both curves, boundaries within 10% in time.
+        for agreement in [run.changePointAgreement, run.mechanisticAgreement] {
+            let a = try XCTUnwrap(agreement)
+            XCTAssertTrue(a.agrees(within: 0.10), "\(a.sameStages) \(String(describing: a.maxRelativeBoundaryDifference))")
+        }
+        XCTAssertGreaterThan(comparison.flowStages.changePoint.count, 1)
+        XCTAssertGreaterThan(comparison.flowStages.mechanistic.count, 1)
         let table = try XCTUnwrap(comparison.table)
         XCTAssertEqual(table.rows.count, run.times.count)
         XCTAssertTrue(table.header.contains("reduced_rel_loss_dev"))
@@ -33,7 +40,7 @@ final class ComparisonTests: XCTestCase {
         config.optimizer = .adam
         config.learningRate = 0.003
         config.steps = 40
-        config.recordEvery = 20
+        config.recordEvery = 8
         config.heldOutSize = 256
         config.flow.endTime = 50
         let comparison = try Comparator.run(config)
@@ -48,5 +55,8 @@ final class ComparisonTests: XCTestCase {
         config.trainable = [.reduced]
         config.steps = 0
         XCTAssertThrowsError(try Comparator.run(config))
+        config.steps = 30
+        config.recordEvery = 10
+        XCTAssertThrowsError(try Comparator.run(config)) { XCTAssertTrue("\($0)".contains("at least 5 records")) }
     }
 }

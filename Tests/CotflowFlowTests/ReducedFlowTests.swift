@@ -90,4 +90,21 @@ final class ReducedFlowTests: XCTestCase {
         let (flow, _) = try setting()
         XCTAssertThrowsError(try flow.integrate(v0: [0.1], w0: [0.1]))
     }
+
+    /// MODEL.md section 6 setting: at (d, n, k) = (10, 20, 20) the initial population loss is
+    /// carried by diverging prompts (about 2e10), the flow is stiff, and "converged" must still mean
+    /// at the construction, not a fraction of the tail-dominated start.
+    func testStiffTailDominatedFlowReachesTheConstructionWithAnImplicitStepper() throws {
+        let loss = try ReducedLoss(n: 20, d: 10, k: 20, eta: paperStepSize(n: 20, d: 10))
+        let ranges = AssumptionInitialisation.defaultRanges(scale: 0.05)
+        let start = AssumptionInitialisation(d: 10, seed: 0, vRange: ranges.v, wRange: ranges.w)
+        var options = FlowOptions()
+        options.stepper = .msbdf
+        let result = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+        XCTAssertGreaterThan(result.losses[0], 1e9)
+        XCTAssertTrue(result.converged, "\(result.stopReason)")
+        let eta = loss.etaValue
+        for v in result.v.last! { XCTAssertEqual(v, -eta, accuracy: 1e-4) }
+        for w in result.w.last! { XCTAssertEqual(w, 1, accuracy: 1e-4) }
+    }
 }

@@ -103,6 +103,43 @@ final class ChangePointTests: XCTestCase {
         XCTAssertEqual(a.last?.rate ?? 0, -4.05, accuracy: 0.3)
     }
 
+    /// The same with an integrated flow: RK4 on a' = -(ab - 1) b, b' = -(ab - 1) a from unequal
+    /// small a, b (a saddle plateau, a fast fall, exponential convergence at rate 2(a^2 + b^2) -> 4),
+    /// sampled on a log grid and on a linear grid.
+    func testIntegratedToyFlowIsGridIndependent() throws {
+        func losses(at times: [Double]) -> [Double] {
+            var a = 0.03, b = 0.08, t = 0.0
+            let dt = 1e-3
+            func rhs(_ a: Double, _ b: Double) -> (Double, Double) { let r = a * b - 1; return (-r * b, -r * a) }
+            return times.map { target in
+                while t < target - 1e-12 {
+                    let h = min(dt, target - t)
+                    let k1 = rhs(a, b)
+                    let k2 = rhs(a + h / 2 * k1.0, b + h / 2 * k1.1)
+                    let k3 = rhs(a + h / 2 * k2.0, b + h / 2 * k2.1)
+                    let k4 = rhs(a + h * k3.0, b + h * k3.1)
+                    a += h / 6 * (k1.0 + 2 * k2.0 + 2 * k3.0 + k4.0)
+                    b += h / 6 * (k1.1 + 2 * k2.1 + 2 * k3.1 + k4.1)
+                    t += h
+                }
+                return 0.5 * (a * b - 1) * (a * b - 1)
+            }
+        }
+        let log = Synthetic.logGrid(200, to: 8)
+        let linear = Synthetic.linearGrid(161, to: 8)
+        let a = try ChangePointDetector.stages(times: log, losses: losses(at: log))
+        let b = try ChangePointDetector.stages(times: linear, losses: losses(at: linear))
+        XCTAssertEqual(a.count, b.count, "log grid: \(a.map(\.tEnd)), linear grid: \(b.map(\.tEnd))")
+        XCTAssertGreaterThanOrEqual(a.count, 2)
+        for (x, y) in zip(a, b) {
+            XCTAssertEqual(x.tEnd, y.tEnd, accuracy: 0.1 * y.tEnd)
+            XCTAssertEqual(x.name, y.name)
+            XCTAssertEqual(x.rate, y.rate, accuracy: 0.1 * abs(y.rate) + 0.02)
+        }
+        XCTAssertEqual(a.first?.name, "plateau")
+        XCTAssertEqual(a.last?.rate ?? 0, -4, accuracy: 0.2)
+    }
+
     func testNamesFollowTheRates() {
         XCTAssertEqual(ChangePointDetector.names(rates: [-0.05, -3, -1], span: 10), ["plateau", "descent", "convergence"])
         XCTAssertEqual(ChangePointDetector.names(rates: [-0.05, -1, -3, -0.01], span: 10), ["plateau", "transition", "descent", "stall"])

@@ -1,0 +1,282 @@
+import ArgumentParser
+import CotflowExact
+import CotflowFlow
+import CotflowODE
+import CotflowStages
+import CotflowSupport
+import CotflowSweep
+import Foundation
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run the reduced gradient flow over a grid of 1 or 2 parameters, optionally sharded.",
+        discussion: """
+        Each --vary is name=lo:hi:count (evenly spaced), name=lo:hi:count:log (geometric) or \
+        name=v1,v2,... with name one of \(SweepCommand.axisNames.joined(separator: ", ")) \
+        (n_over_d sets n = round(value x d); d, n, k and seed ranges are rounded to integers). \
+        At each point the flow runs from the Assumption 4.1 point of the seed (by default until the \
+        loss is 1e-10 of its start) and records \(SweepCommand.metricNames.joined(separator: ", ")). \
+        Writes shard-<i>-of-<N>.tsv and .json to --out after every point; an unsharded run also \
+        writes sweep.tsv, sweep.json and report.txt. --shard i/N runs the points with index % N == i \
+        (default: the SLURM array task, from SLURM_ARRAY_TASK_ID, _COUNT and _MIN); `cotflow merge DIR` \
+        combines the shards. See notes/sweeps.md.
+        """
+    )
+
+    static let axisNames = ["d", "n", "k", "eta", "init_scale", "n_over_d", "seed"]
+    static let integerAxes: Set<String> = ["d", "n", "k", "seed"]
+    static let metricNames = ["initial_loss", "final_loss", "t_end", "converged", "steps",
+                              "t_loss_half", "t_loss_1e-3", "exact_eval_loss",
+                              "plateau_end", "product_reached", "exponential_start", "stage_count"]
+    /// The exact GD-chain loss is skipped (NaN) above this chain length (2k Wishart moments).
+    static let exactMaximumK = 30
+
+    @Option(name: .customLong("vary"), help: "An axis of the grid: name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,... (once or twice).")
+    var vary: [String] = []
+
+    @OptionGroup var task: TaskOptions
+    @OptionGroup var scale: InitScaleOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "GSL stepper: \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var stepper: String = "rkf45"
+    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = 1e-10
+    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = 1e-8
+    @Option(name: .customLong("max-steps"), help: "Fail a point after this many accepted steps.") var maxSteps = 1_000_000
+    @Option(name: .customLong("t-end"), help: "Flow time at which a point stops if not converged.") var tEnd = 1e6
+    @Option(name: .customLong("stop-loss"), help: "A point converges when its loss is below this fraction of its initial value.") var stopLoss = 1e-10
+    @Option(help: "Output points of the log time grid of each flow (sets the resolution of t_loss_half and t_loss_1e-3).") var points = 400
+
+    @Option(help: "Run only shard i/N: the points with index % N == i (0 <= i < N). Default: the SLURM array task if any, else 0/1.")
+    var shard: String?
+    @Flag(help: "Keep the finished points of an earlier run of this shard in --out and run only the rest.")
+    var resume = false
+
+    func run() throws {
+        try task.validateTask()
+        guard let out = output.out, !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
+        guard !vary.isEmpty else { throw ValidationError("give at least one --vary name=lo:hi:count (names: \(Self.axisNames.joined(separator: ", ")))") }
+        guard let chosen = Stepper(rawValue: stepper) else {
+            throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(stepper)')")
+        }
+        guard absTol >= 0, relTol >= 0, absTol + relTol > 0 else { throw ValidationError("--abs-tol and --rel-tol must be non-negative and not both zero") }
+        guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive") }
+        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
+        guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1)") }
+        guard points >= 2, 1e-3 < tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
+
+        let grid: SweepGrid
+        let shard: Shard
+        do {
+            grid = try SweepGrid(specs: vary, allowedNames: Self.axisNames, integerNames: Self.integerAxes)
+            shard = try Shard.resolve(self.shard, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let names = Set(grid.names)
+        if names.contains("n"), names.contains("n_over_d") { throw ValidationError("vary n or n_over_d, not both") }
+        if names.contains("init_scale"), scale.vRange != nil || scale.wRange != nil {
+            throw ValidationError("an init_scale axis cannot be combined with --v-range or --w-range")
+        }
+        if names.contains("eta"), task.eta != nil { throw ValidationError("--eta is fixed but eta is also an axis; give one") }
+        _ = try scale.ranges()
+        // Check every point's parameters before running any.
+        for point in grid.points { _ = try parameters(point) }
+
+        var options = FlowOptions()
+        options.stepper = chosen
+        options.absoluteTolerance = absTol
+        options.relativeTolerance = relTol
+        options.maximumSteps = maxSteps
+        options.endTime = tEnd
+        options.stopRelativeLoss = stopLoss
+        options.grid = .logarithmic(points: points, first: 1e-3)
+
+        let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", enabled: !output.quiet)
+        let outcome = try reportingErrors {
+            try runSweep(grid: grid, shard: shard, directory: out, metricNames: Self.metricNames,
+                         settings: settings(names: names), resume: resume,
+                         run: { point in try self.measure(point, options: options) },
+                         progress: { done, total in progress.update(done, detail: "(\(total - done) left)") })
+        }
+        progress.finish()
+
+        let summary: JSONValue = .object([
+            ("grid", .array(grid.axes.map { .object([("name", .string($0.name)), ("spec", .string($0.spec)), ("values", .numbers($0.values))]) })),
+            ("grid_points", .int(grid.count)),
+            ("shard", .object([("index", .int(shard.index)), ("count", .int(shard.count))])),
+            ("records", .int(outcome.records.count)),
+            ("failed", .int(outcome.failed)),
+            ("resumed", .int(outcome.resumed)),
+            ("complete", .bool(outcome.records.count == outcome.shardPoints)),
+            ("files", .array(outcome.files.map { .string($0) })),
+        ])
+        output.emit(json: summary, report: {
+            var lines = ["sweep \(grid.spec): \(grid.count) points; shard \(shard): \(outcome.records.count) points, \(outcome.failed) failed"
+                + (outcome.resumed > 0 ? ", \(outcome.resumed) kept from an earlier run" : "")]
+            if let merged = outcome.merged { lines.append(merged.report.trimmingCharacters(in: .newlines)) }
+            lines.append("wrote " + outcome.files.joined(separator: ", "))
+            if shard.count > 1 { lines.append("when every shard is done: cotflow merge \(out)") }
+            return lines.joined(separator: "\n")
+        }())
+    }
+
+    /// The run parameters at a point: the fixed options overridden by the point's axis values.
+    struct Parameters {
+        var d: Int, n: Int, k: Int, eta: Rational, seed: UInt64, initScale: Double
+    }
+
+    func parameters(_ point: SweepPoint) throws -> Parameters {
+        func integer(_ name: String, _ fallback: Int) throws -> Int {
+            guard let x = point[name] else { return fallback }
+            guard x >= 1, x <= 1_000_000 else { throw ValidationError("grid point \(point.label): \(name) must be an integer from 1 to 1000000") }
+            return Int(x)
+        }
+        let d = try integer("d", task.d)
+        var n = try integer("n", task.n)
+        if let ratio = point["n_over_d"] {
+            guard ratio > 0, ratio * Double(d) < 1e6 else { throw ValidationError("grid point \(point.label): n_over_d must be positive") }
+            n = Int((ratio * Double(d)).rounded())
+            guard n >= 1 else { throw ValidationError("grid point \(point.label): n = round(n_over_d x d) = 0; n must be at least 1") }
+        }
+        let k = try integer("k", task.k)
+        var seed = task.seed
+        if let s = point["seed"] {
+            guard s >= 0, s < 9.0e18 else { throw ValidationError("grid point \(point.label): seed must be a non-negative integer") }
+            seed = UInt64(s)
+        }
+        var eta: Rational
+        if let e = point["eta"] {
+            guard e > 0, let r = Rational.parse(SweepFormat.number(e)) else { throw ValidationError("grid point \(point.label): eta must be positive") }
+            eta = r
+        } else if task.eta != nil {
+            eta = try task.stepSize()
+        } else {
+            eta = paperStepSize(n: n, d: d)
+        }
+        var initScale = scale.initScale
+        if let s = point["init_scale"] {
+            guard s > 0 else { throw ValidationError("grid point \(point.label): init_scale must be positive") }
+            initScale = s
+        }
+        return Parameters(d: d, n: n, k: k, eta: eta, seed: seed, initScale: initScale)
+    }
+
+    /// Settings held fixed across the grid, recorded in the outputs (shards merge only when they agree).
+    func settings(names: Set<String>) throws -> [(String, String)] {
+        var s: [(String, String)] = [("model", "reduced gradient flow from Assumption 4.1")]
+        if !names.contains("d") { s.append(("d", "\(task.d)")) }
+        if !names.contains("n"), !names.contains("n_over_d") { s.append(("n", "\(task.n)")) }
+        if !names.contains("k") { s.append(("k", "\(task.k)")) }
+        if !names.contains("eta") { s.append(("eta", task.eta == nil ? "n/(n+d+1)" : try task.stepSize().description)) }
+        if !names.contains("seed") { s.append(("seed", "\(task.seed)")) }
+        if !names.contains("init_scale") { s.append(("init_scale", SweepFormat.number(scale.initScale))) }
+        if let v = scale.vRange { s.append(("v_range", v)) }
+        if let w = scale.wRange { s.append(("w_range", w)) }
+        s += [("stepper", stepper), ("abs_tol", SweepFormat.number(absTol)), ("rel_tol", SweepFormat.number(relTol)),
+              ("max_steps", "\(maxSteps)"), ("t_end", SweepFormat.number(tEnd)), ("stop_loss", SweepFormat.number(stopLoss)),
+              ("points", "\(points)"), ("exact_eval_loss", "k <= \(Self.exactMaximumK)")]
+        return s
+    }
+
+    /// Runs the reduced flow at one point and returns its metrics.
+    func measure(_ point: SweepPoint, options: FlowOptions) throws -> [String: Double] {
+        let p = try parameters(point)
+        let defaults = AssumptionInitialisation.defaultRanges(scale: p.initScale)
+        let ranges = point["init_scale"] == nil ? try scale.ranges() : defaults
+        let start = AssumptionInitialisation(d: p.d, seed: p.seed, vRange: ranges.v, wRange: ranges.w)
+        let loss = try ReducedLoss(n: p.n, d: p.d, k: p.k, eta: p.eta)
+        var metrics: [String: Double] = [:]
+        if p.k <= Self.exactMaximumK {
+            metrics["exact_eval_loss"] = gdChainLoss(n: p.n, d: p.d, k: p.k, eta: p.eta).doubleValue
+        }
+        do {
+            let t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+            trajectoryMetrics(t, into: &metrics)
+            stageMetrics(t, eta: p.eta.doubleValue, into: &metrics)
+            return metrics
+        } catch let failure as FlowFailure {
+            trajectoryMetrics(failure.partial, into: &metrics)
+            metrics["converged"] = 0
+            throw SweepPointFailure("flow failed: \(failure.reason)", metrics: metrics)
+        }
+    }
+
+    /// Stage boundaries (CotflowStages): the mechanistic ones and the number of change-point
+    /// stages. NaN where the detector finds no such boundary or cannot read the trajectory.
+    private func stageMetrics(_ t: FlowTrajectory, eta: Double, into metrics: inout [String: Double]) {
+        if let b = try? MechanisticDetector.boundaries(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta) {
+            metrics["plateau_end"] = b.plateauEnd ?? .nan
+            metrics["product_reached"] = b.productReached ?? .nan
+            metrics["exponential_start"] = b.exponentialStart ?? .nan
+        }
+        if let stages = try? ChangePointDetector.stages(times: t.times, losses: t.losses) {
+            metrics["stage_count"] = Double(stages.count)
+        }
+    }
+
+    private func trajectoryMetrics(_ t: FlowTrajectory, into metrics: inout [String: Double]) {
+        let initial = t.losses.first ?? .nan
+        metrics["initial_loss"] = initial
+        metrics["final_loss"] = t.finalLoss
+        metrics["t_end"] = t.finalTime
+        metrics["converged"] = t.converged ? 1 : 0
+        metrics["steps"] = Double(t.statistics.acceptedSteps)
+        // The first time the loss is below `fraction` of its start: the first output time below,
+        // refined by linear interpolation of log(loss) in t from the output time before it.
+        func firstBelow(_ fraction: Double) -> Double {
+            let target = fraction * initial
+            guard initial.isFinite, initial > 0, let i = t.losses.firstIndex(where: { $0 < target }) else { return .nan }
+            guard i > 0 else { return t.times[i] }
+            let (t0, t1) = (t.times[i - 1], t.times[i])
+            let (l0, l1) = (t.losses[i - 1], t.losses[i])
+            guard l0 > 0, l1 > 0, l0 > l1 else { return t1 }
+            let s = (Foundation.log(l0) - Foundation.log(target)) / (Foundation.log(l0) - Foundation.log(l1))
+            return t0 + min(max(s, 0), 1) * (t1 - t0)
+        }
+        metrics["t_loss_half"] = firstBelow(0.5)
+        metrics["t_loss_1e-3"] = firstBelow(1e-3)
+    }
+}
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge the shard outputs of a sweep into sweep.tsv, sweep.json and report.txt.",
+        discussion: "Reads every shard-<i>-of-<N>.json in DIR, checks that they describe one grid and that every shard is complete, and writes the merged files (byte-identical to an unsharded run of the grid) to DIR."
+    )
+
+    @Argument(help: "The directory holding the shard files.")
+    var directory: String
+
+    @Flag(name: .customLong("allow-partial"), help: "Merge even when shards or points are missing; the missing points are listed.")
+    var allowPartial = false
+
+    @Flag(help: "Print one JSON object on stdout instead of the report.")
+    var json = false
+
+    func run() throws {
+        let outcome = try reportingErrors { try mergeShards(directory: directory, allowPartial: allowPartial) }
+        let summary: JSONValue = .object([
+            ("grid", .array(outcome.description.grid.axes.map { .object([("name", .string($0.name)), ("spec", .string($0.spec)), ("values", .numbers($0.values))]) })),
+            ("grid_points", .int(outcome.description.grid.count)),
+            ("shards", .int(outcome.shardCount)),
+            ("records", .int(outcome.records.count)),
+            ("failed", .int(outcome.failed)),
+            ("missing", .array(outcome.missing.map { .int($0) })),
+            ("complete", .bool(outcome.missing.isEmpty)),
+            ("files", .array(outcome.files.map { .string($0) })),
+        ])
+        if json {
+            print(summary.rendered())
+        } else {
+            print("merged \(outcome.shardCount) shard\(outcome.shardCount == 1 ? "" : "s") of \(outcome.description.grid.spec): \(outcome.records.count) of \(outcome.description.grid.count) points")
+            print(outcome.report, terminator: "")
+            print("wrote " + outcome.files.joined(separator: ", "))
+        }
+        if !outcome.missing.isEmpty {
+            FileHandle.standardError.write("cotflow: warning: \(outcome.missing.count) points missing from the merge\n".data(using: .utf8)!)
+        }
+    }
+}

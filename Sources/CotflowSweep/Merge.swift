@@ -1,0 +1,137 @@
+import CotflowSupport
+import Foundation
+
+/// What `mergeShards` found and wrote.
+public struct MergeOutcome: Sendable {
+    public let description: SweepDescription
+    public let shardCount: Int
+    /// Every record found, in index order.
+    public let records: [SweepRecord]
+    /// Grid points with no record (empty unless `allowPartial`).
+    public let missing: [Int]
+    /// Shards whose file is missing or not complete (empty unless `allowPartial`).
+    public let incompleteShards: [Int]
+    /// Paths written: `sweep.tsv`, `sweep.json`, `report.txt`.
+    public let files: [String]
+    /// The text written to `report.txt`.
+    public let report: String
+
+    public var failed: Int { records.filter { !$0.succeeded }.count }
+}
+
+/// Merges the shard outputs `shard-<i>-of-<N>.json` in `directory` into `sweep.tsv`, `sweep.json`
+/// and `report.txt`, every point in index order.
+///
+/// All shard files must describe the same grid, metrics and settings, with one shard count N
+/// (pass `shardCount` to pick one when files of several runs share the directory). Missing
+/// shards, incomplete shards and missing points are errors naming them, unless `allowPartial`,
+/// which merges what there is and lists the rest in the outputs. The merged files do not depend
+/// on N: merging the shards of a grid gives the same bytes as the unsharded run.
+@discardableResult
+public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial: Bool = false) throws -> MergeOutcome {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw CotflowError("merge: \(directory) is not a directory")
+    }
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    var found: [(file: String, index: Int, count: Int)] = []
+    for name in names {
+        guard let (i, n) = parseShardFileName(name) else { continue }
+        found.append((name, i, n))
+    }
+    found.sort { ($0.count, $0.index) < ($1.count, $1.index) }
+    if let shardCount { found = found.filter { $0.count == shardCount } }
+    guard !found.isEmpty else {
+        throw CotflowError("merge: no shard files (shard-<i>-of-<N>.json\(shardCount.map { " with N = \($0)" } ?? "")) in \(directory)")
+    }
+    let counts = Array(Set(found.map(\.count))).sorted()
+    guard counts.count == 1, let count = counts.first else {
+        throw CotflowError("merge: \(directory) holds shards of runs with different shard counts (N = \(counts.map(String.init).joined(separator: ", "))); keep one set of shard-<i>-of-<N>.json files")
+    }
+
+    var description: SweepDescription?
+    var firstFile = ""
+    var byIndex: [Int: SweepRecord] = [:]
+    var incomplete: [Int] = []
+    var problems: [String] = []
+    for entry in found {
+        let path = SweepFiles.path(directory, entry.file)
+        let json = try JSONReader.parse(try SweepFiles.read(path))
+        guard json["format"]?.stringValue == SweepFiles.shardFormat else {
+            throw CotflowError("merge: \(entry.file) is not a sweep shard file")
+        }
+        let d = try SweepDescription.decode(json, file: entry.file)
+        guard json["shard"]?["index"]?.intValue == entry.index, json["shard"]?["count"]?.intValue == entry.count else {
+            throw CotflowError("merge: \(entry.file) says it is shard \(json["shard"]?["index"]?.intValue ?? -1)/\(json["shard"]?["count"]?.intValue ?? -1), not \(entry.index)/\(entry.count)")
+        }
+        if let first = description {
+            let differences = d.differences(from: first)
+            guard differences.isEmpty else {
+                throw CotflowError("merge: \(entry.file) and \(firstFile) describe different sweeps: \(differences.joined(separator: "; "))")
+            }
+        } else {
+            description = d
+            firstFile = entry.file
+        }
+        let shard = try Shard(index: entry.index, count: entry.count)
+        let records = try d.decodeRecords(json, file: entry.file)
+        for r in records {
+            guard shard.contains(r.index) else { throw CotflowError("merge: \(entry.file) holds point \(r.index), which is not in shard \(shard)") }
+            guard byIndex[r.index] == nil else { throw CotflowError("merge: point \(r.index) appears twice in \(entry.file)") }
+            byIndex[r.index] = r
+        }
+        let expected = shard.indices(in: d.grid)
+        if json["complete"]?.boolValue != true || records.count != expected.count {
+            incomplete.append(entry.index)
+            let lacking = expected.filter { byIndex[$0] == nil }
+            problems.append("\(entry.file) is incomplete: \(records.count) of \(expected.count) points done"
+                + (lacking.isEmpty ? "" : " (missing points \(listed(lacking)))"))
+        }
+    }
+    guard let description else { throw CotflowError("merge: no shard files in \(directory)") }
+
+    let present = Set(found.map(\.index))
+    let absent = (0..<count).filter { !present.contains($0) }
+    if !absent.isEmpty {
+        incomplete.append(contentsOf: absent)
+        incomplete.sort()
+        problems.insert("missing shard\(absent.count == 1 ? "" : "s") \(listed(absent)) of \(count) (no "
+            + absent.prefix(3).map { "shard-\($0)-of-\(count).json" }.joined(separator: ", ")
+            + (absent.count > 3 ? ", ..." : "") + ")", at: 0)
+    }
+    let missing = (0..<description.grid.count).filter { byIndex[$0] == nil }
+    if !problems.isEmpty, !allowPartial {
+        throw CotflowError("merge: \(directory): " + problems.joined(separator: "; ")
+            + "; \(missing.count) of \(description.grid.count) points missing. Run the missing shards, or merge with --allow-partial")
+    }
+
+    let records = byIndex.keys.sorted().map { byIndex[$0]! }
+    var report = sweepReport(records: records, grid: description.grid, metricNames: description.metricNames)
+    if !missing.isEmpty {
+        report += "incomplete: \(missing.count) of \(description.grid.count) points missing (\(listed(missing)))\n"
+    }
+    let tsvPath = SweepFiles.path(directory, SweepFiles.mergedTSV)
+    let jsonPath = SweepFiles.path(directory, SweepFiles.mergedJSON)
+    let reportPath = SweepFiles.path(directory, SweepFiles.report)
+    try SweepFiles.writeAtomically(description.tsv(records), to: tsvPath)
+    try SweepFiles.writeAtomically(description.mergedText(records: records, missing: missing), to: jsonPath)
+    try SweepFiles.writeAtomically(report, to: reportPath)
+    return MergeOutcome(description: description, shardCount: count, records: records, missing: missing,
+                        incompleteShards: incomplete, files: [tsvPath, jsonPath, reportPath], report: report)
+}
+
+/// (i, N) of a file named `shard-<i>-of-<N>.json`.
+func parseShardFileName(_ name: String) -> (Int, Int)? {
+    guard name.hasPrefix("shard-"), name.hasSuffix(".json") else { return nil }
+    let core = name.dropFirst("shard-".count).dropLast(".json".count)
+    let parts = core.components(separatedBy: "-of-")
+    guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n,
+          parts[0] == String(i), parts[1] == String(n) else { return nil }
+    return (i, n)
+}
+
+/// "3, 7, 11" or "3, 7, 11, ... (40 in all)".
+func listed(_ xs: [Int], limit: Int = 8) -> String {
+    let head = xs.prefix(limit).map(String.init).joined(separator: ", ")
+    return xs.count > limit ? head + ", ... (\(xs.count) in all)" : head
+}
