@@ -106,6 +106,44 @@ func mediansBySetting(_ records: [SweepRecord], grid: SweepGrid) -> [(value: Dou
     }
 }
 
+/// Per prompt (one sampled S each), (1/2) sum_{i<k} ||M_i||_F^2 with
+/// M_i = V S (W - I) - (V S W + eta S) P^i, P = I - eta S, V = diag(v), W = diag(w):
+/// the CoT loss of the prompt averaged over w* (MODEL.md section 5).
+func perPromptLosses(_ batch: PromptBatch, v: [Double], w: [Double], eta e: Double, k: Int) -> [Double] {
+    let d = batch.d
+    var values: [Double] = []
+    values.reserveCapacity(batch.count)
+    var power = [Double](repeating: 0, count: d * d), next = power
+    var a = power, b = power
+    for p in 0..<batch.count {
+        let base = p * d * d
+        for r in 0..<d { for c in 0..<d {
+            let s = batch.S[base + r * d + c]
+            a[r * d + c] = v[r] * s * (w[c] - 1)
+            b[r * d + c] = v[r] * s * w[c] + e * s
+        } }
+        for i in 0..<(d * d) { power[i] = 0 }
+        for r in 0..<d { power[r * d + r] = 1 }
+        var total = 0.0
+        for _ in 0..<k {
+            for r in 0..<d { for c in 0..<d {
+                var bp = 0.0
+                for q in 0..<d { bp += b[r * d + q] * power[q * d + c] }
+                let m = a[r * d + c] - bp
+                total += m * m
+            } }
+            for r in 0..<d { for c in 0..<d {
+                var ps = 0.0
+                for q in 0..<d { ps += power[r * d + q] * batch.S[base + q * d + c] }
+                next[r * d + c] = power[r * d + c] - e * ps
+            } }
+            swap(&power, &next)
+        }
+        values.append(0.5 * total)
+    }
+    return values
+}
+
 ctx.run {
     let d = 10, k = 5
     let seeds = ctx.size("seed=0:4:5", quick: "seed=0,1")
@@ -198,73 +236,63 @@ ctx.run {
     print(ratioReport)
     let byRatio = mediansBySetting(ratioOutcome.records, grid: ratioGrid)
 
-    // The per-prompt CoT loss at the initial point (seed 0), over sampled Wishart S: the tail.
-    let prompts = ctx.size(20_000, quick: 4_000)
-    var tail: [SampleSummary] = []
-    var exactInitial: [Double] = []
+    // The per-prompt CoT loss (1/2) sum_i ||M_i(S)||_F^2 over sampled Wishart S (seed 0), at three
+    // points of the seed-0 flow: the start, the state where the loss has halved, and the state where
+    // it is 1e-3 of its start (late in the transition, heading into the exponential stage).
+    let prompts = ctx.size(20_000, quick: 2_000)
+    let stateNames = ["start", "loss 1/2", "loss 1e-3"]
+    var tail: [[SampleSummary]] = []   // [ratio][state]
+    var exactAt: [[Double]] = []
     for ratio in ratioGrid.axes[0].values {
         let n = Int((ratio * Double(d)).rounded())
         let eta = paperStepSize(n: n, d: d), e = eta.doubleValue
         let ranges = AssumptionInitialisation.defaultRanges(scale: baseSigma)
         let start = AssumptionInitialisation(d: d, seed: 0, vRange: ranges.v, wRange: ranges.w)
-        exactInitial.append(try ReducedLoss(n: n, d: d, k: k, eta: eta).loss(p: start.v.map { $0 + e }, q: start.w.map { $0 - 1 }))
+        let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta)
+        var options = FlowOptions()
+        options.endTime = 1e5
+        options.grid = .logarithmic(points: 2000, first: 1e-3)
+        let flow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+        let states = [0.0, 0.5, 1e-3].map { f in flow.losses.firstIndex { $0 <= f * flow.losses[0] } ?? 0 }
         let task = try TaskConfig(d: d, n: n, k: k, eta: e)
         let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: 0, stream: [StreamLabel.monteCarlo]), includeData: false)
-        var values: [Double] = []
-        values.reserveCapacity(prompts)
-        var power = [Double](repeating: 0, count: d * d), next = power
-        for p in 0..<prompts {
-            let s = Array(batch.S[(p * d * d)..<((p + 1) * d * d)])
-            // M_i = V S (W - I) - (V S W + eta S) P^i, P = I - eta S; per-prompt loss (1/2) sum_i ||M_i||_F^2.
-            var a = [Double](repeating: 0, count: d * d), b = a
-            for r in 0..<d { for c in 0..<d {
-                a[r * d + c] = start.v[r] * s[r * d + c] * (start.w[c] - 1)
-                b[r * d + c] = start.v[r] * s[r * d + c] * start.w[c] + e * s[r * d + c]
-            } }
-            for i in 0..<(d * d) { power[i] = 0 }
-            for r in 0..<d { power[r * d + r] = 1 }
-            var total = 0.0
-            for _ in 0..<k {
-                for r in 0..<d { for c in 0..<d {
-                    var bp = 0.0
-                    for q in 0..<d { bp += b[r * d + q] * power[q * d + c] }
-                    let m = a[r * d + c] - bp
-                    total += m * m
-                } }
-                // power <- power (I - eta S)
-                for r in 0..<d { for c in 0..<d {
-                    var ps = 0.0
-                    for q in 0..<d { ps += power[r * d + q] * s[q * d + c] }
-                    next[r * d + c] = power[r * d + c] - e * ps
-                } }
-                swap(&power, &next)
-            }
-            values.append(0.5 * total)
+        var summaries: [SampleSummary] = [], exact: [Double] = []
+        for i in states {
+            let v = flow.v[i], w = flow.w[i]
+            exact.append(flow.losses[i])
+            summaries.append(SampleSummary(perPromptLosses(batch, v: v, w: w, eta: e, k: k)))
         }
-        tail.append(SampleSummary(values))
+        tail.append(summaries)
+        exactAt.append(exact)
     }
+    let exactInitial = exactAt.map { $0[0] }
 
-    var ratioTable = CSVTable(header: ["n_over_d", "runs_ok"] + metricNames.map { "median_" + $0 }
-                              + ["exact_initial_loss_seed0", "mc_mean", "mc_standard_error", "mc_median", "mc_p99", "mc_top1pct_share"])
+    var header = ["n_over_d", "runs_ok"] + metricNames.map { "median_" + $0 }
+    for name in ["start", "half", "1e-3"] {
+        header += ["exact_loss_at_\(name)", "mc_mean_at_\(name)", "mc_se_at_\(name)", "mc_median_at_\(name)", "mc_p99_at_\(name)", "mc_top1pct_share_at_\(name)"]
+    }
+    var ratioTable = CSVTable(header: header)
     for (i, row) in byRatio.enumerated() {
-        let s = tail[i]
-        ratioTable.append([row.value, Double(row.ok)] + metricNames.map { row.metrics[$0]! }
-                          + [exactInitial[i], s.mean, s.standardError, s.median, s.p99, s.topPercentShare])
+        var cells = [row.value, Double(row.ok)] + metricNames.map { row.metrics[$0]! }
+        for (j, s) in tail[i].enumerated() { cells += [exactAt[i][j], s.mean, s.standardError, s.median, s.p99, s.topPercentShare] }
+        ratioTable.append(cells)
     }
     try ctx.write(ratioTable.text, "n_over_d_medians.csv")
-    print("medians over seeds at d = \(d), k = \(k), sigma = \(baseSigma); per-prompt initial CoT loss over \(prompts) sampled S (seed 0):")
-    print("  n/d  plateau_end  product_reached  exp_start   t_loss_1e-3  exact L0    MC mean (se)          MC median   MC p99      top-1% share")
+    print("medians over seeds at d = \(d), k = \(k), sigma = \(baseSigma):")
+    print("  " + ["n/d", "plateau_end", "product_reached", "exp_start", "t_loss_1e-3"].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
+    for row in byRatio {
+        print("  " + [fmt(row.value, 3), fmt(row.metrics["plateau_end"]!), fmt(row.metrics["product_reached"]!), fmt(row.metrics["exponential_start"]!),
+                      fmt(row.metrics["t_loss_1e-3"]!)].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
+    }
+    print("per-prompt CoT loss over \(prompts) sampled S along the seed-0 flow (exact mean | sampled mean +- se | median | p99 | top-1% share | mean/median):")
     for (i, row) in byRatio.enumerated() {
-        let s = tail[i]
-        let cells = [fmt(row.value, 3), fmt(row.metrics["plateau_end"]!), fmt(row.metrics["product_reached"]!), fmt(row.metrics["exponential_start"]!),
-                     fmt(row.metrics["t_loss_1e-3"]!), fmt(exactInitial[i]), "\(fmt(s.mean)) (\(fmt(s.standardError, 2)))", fmt(s.median), fmt(s.p99),
-                     fmt(s.topPercentShare, 3) + (s.tailDominated ? " TAIL" : "")]
-        print("  " + cells.enumerated().map { $1.padding(toLength: [4, 12, 16, 11, 12, 11, 21, 11, 11, 14][$0], withPad: " ", startingAt: 0) }.joined(separator: " "))
+        for (j, s) in tail[i].enumerated() {
+            print("  n/d = \(fmt(row.value, 3)), \(stateNames[j].padding(toLength: 9, withPad: " ", startingAt: 0)): \(fmt(exactAt[i][j])) | \(fmt(s.mean)) +- \(fmt(s.standardError, 2)) | \(fmt(s.median)) | \(fmt(s.p99)) | \(fmt(s.topPercentShare, 3)) | \(fmt(s.mean / s.median, 3))\(s.tailDominated ? "  TAIL-DOMINATED" : "")")
+        }
     }
 
     // Where does behaviour change along n/d? The largest step (in log) of each boundary time between
-    // adjacent n/d values, the n/d below which the mean initial loss is tail-dominated (top 1% of
-    // prompts carry > 50% or mean > 10 x median), and how far the mean is above the median.
+    // adjacent n/d values, and the tail of the per-prompt loss along the flow.
     let ratios = byRatio.map(\.value)
     func largestLogStep(_ name: String) -> (from: Double, to: Double, factor: Double)? {
         var best: (Double, Double, Double)?
@@ -276,11 +304,22 @@ ctx.run {
         return best.map { (from: $0.0, to: $0.1, factor: $0.2) }
     }
     let plateauStep = largestLogStep("plateau_end"), transitionStep = largestLogStep("product_reached")
-    let meanOverMedian = tail.map { $0.mean / $0.median }
-    let tailDominated = ratios.indices.filter { tail[$0].tailDominated }.map { ratios[$0] }
-    // The n/d where the mean/median ratio of the per-prompt loss falls below 2 (the mean is a fair summary).
-    let fairFrom = ratios.indices.first { i in ratios.indices.filter { $0 >= i }.allSatisfy { meanOverMedian[$0] < 2 } }.map { ratios[$0] }
+    // Tail-dominated (SampleSummary: top 1% carry > 50% of the sum, or mean > 10 x median) at any
+    // of the three states; and a milder criterion, the top 1% carrying more than 10% of the sum.
+    let dominated = ratios.indices.filter { i in tail[i].contains { $0.tailDominated } }.map { ratios[$0] }
+    let heavy = ratios.indices.filter { i in tail[i].contains { $0.topPercentShare > 0.10 } }.map { ratios[$0] }
+    // The n/d from which on no state has a top-1% share above 10%.
+    let lightFrom = ratios.indices.first { i in ratios.indices.filter { $0 >= i }.allSatisfy { !heavy.contains(ratios[$0]) } }.map { ratios[$0] }
 
+    func column(_ j: Int, _ f: (SampleSummary) -> Double) -> JSONValue { .numbers(tail.map { f($0[j]) }) }
+    var tailJSON: [(String, JSONValue)] = []
+    for (j, name) in stateNames.enumerated() {
+        tailJSON.append((name, .object([
+            ("exact_mean", .numbers(exactAt.map { $0[j] })), ("mc_mean", column(j, \.mean)), ("mc_standard_error", column(j, \.standardError)),
+            ("mc_median", column(j, \.median)), ("mc_p99", column(j, \.p99)), ("mc_top1pct_share", column(j, \.topPercentShare)),
+            ("tail_dominated", .array(tail.map { .bool($0[j].tailDominated) })),
+        ])))
+    }
     ctx.record("n_over_d_sweep", .object([
         ("d", .int(d)), ("k", .int(k)), ("init_scale", .number(baseSigma)), ("grid", .string(ratioGrid.spec)), ("runs", .int(ratioGrid.count)),
         ("failed", .int(ratioOutcome.failed)), ("seconds", .number(ratioSeconds)),
@@ -289,69 +328,80 @@ ctx.run {
         ("median_product_reached", .numbers(byRatio.map { $0.metrics["product_reached"]! })),
         ("median_exponential_start", .numbers(byRatio.map { $0.metrics["exponential_start"]! })),
         ("median_t_loss_1e-3", .numbers(byRatio.map { $0.metrics["t_loss_1e-3"]! })),
-        ("exact_initial_loss_seed0", .numbers(exactInitial)),
         ("mc_prompts", .int(prompts)),
-        ("mc_initial_loss_mean", .numbers(tail.map(\.mean))), ("mc_initial_loss_standard_error", .numbers(tail.map(\.standardError))),
-        ("mc_initial_loss_median", .numbers(tail.map(\.median))), ("mc_initial_loss_p99", .numbers(tail.map(\.p99))),
-        ("mc_initial_loss_top1pct_share", .numbers(tail.map(\.topPercentShare))),
-        ("mean_over_median", .numbers(meanOverMedian)),
-        ("tail_dominated_at", .numbers(tailDominated)),
+        ("per_prompt_loss_along_seed0_flow", .object(tailJSON)),
     ]))
 
+    var tailSeries: [PlotSeries] = []
+    for (j, name) in stateNames.enumerated() {
+        tailSeries.append(PlotSeries(name: "top-1% share at \(name)", x: ratios, y: tail.map { $0[j].topPercentShare }))
+    }
+    tailSeries.append(PlotSeries(name: "1% (no tail)", x: [ratios.first!, ratios.last!], y: [0.01, 0.01]))
+    var ratioSeries: [PlotSeries] = []
+    for (j, name) in stateNames.enumerated() {
+        ratioSeries.append(PlotSeries(name: "mean/median at \(name)", x: ratios, y: tail.map { $0[j].mean / $0[j].median }))
+    }
     try ctx.plot([
         PlotSpec(title: "stage boundaries against n/d (medians over seeds), d = \(d), k = \(k), sigma = \(baseSigma)", xLabel: "n/d", yLabel: "flow time",
                  logX: true, logY: true,
                  series: [series(byRatio, "plateau_end", "plateau end"), series(byRatio, "product_reached", "transition: v_j w_j within 5% of -eta"),
                           series(byRatio, "exponential_start", "exponential convergence starts"), series(byRatio, "t_loss_1e-3", "loss < 1e-3 x start")]),
-        PlotSpec(title: "per-prompt CoT loss at the initial point over sampled S: mean (what the flow descends) vs median and p99",
-                 xLabel: "n/d", yLabel: "loss", logX: true, logY: true,
-                 series: [PlotSeries(name: "exact mean L(v0, w0)", x: ratios, y: exactInitial),
-                          PlotSeries(name: "sampled median", x: ratios, y: tail.map(\.median)),
-                          PlotSeries(name: "sampled p99", x: ratios, y: tail.map(\.p99))]),
-        PlotSpec(title: "share of the mean carried by the top 1% of prompts", xLabel: "n/d", yLabel: "share", logX: true,
-                 series: [PlotSeries(name: "top-1% share", x: ratios, y: tail.map(\.topPercentShare)),
-                          PlotSeries(name: "1% (no tail)", x: [ratios.first!, ratios.last!], y: [0.01, 0.01])]),
+        PlotSpec(title: "share of the population loss carried by the top 1% of prompts, along the seed-0 flow", xLabel: "n/d", yLabel: "share",
+                 logX: true, logY: true, series: tailSeries),
+        PlotSpec(title: "mean / median of the per-prompt loss, along the seed-0 flow", xLabel: "n/d", yLabel: "mean / median",
+                 logX: true, logY: true, series: ratioSeries),
     ], name: "n_over_d_sweep", title: "reduced flow: stages and the tail of the population loss against n/d")
 
     // ---- Verdicts.
     let slopeText = "log(plateau_end) = \(fmt(power.intercept)) + \(fmt(power.slope)) log(sigma) (slope +- \(fmt(power.slopeError)), R^2 = \(fmt(power.r2)), \(power.points) values of sigma from \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)), medians over \(sigmaGrid.axes[1].values.count) seeds)"
     let halves = lowFit.flatMap { l in highFit.map { h in "; slope over the smaller sigmas \(fmt(l.slope)) +- \(fmt(l.slopeError)), over the larger \(fmt(h.slope)) +- \(fmt(h.slopeError))" } } ?? ""
     let logLawText = "; the law plateau = a + c log(1/sigma) gives c = \(fmt(logLaw.slope)) +- \(fmt(logLaw.slopeError)), R^2 = \(fmt(logLaw.r2))"
+    let plateauValues = valid.map { $0.metrics["plateau_end"]! }
+    let steps = zip(plateauValues, plateauValues.dropFirst()).map { $1 - $0 }
+    let monotone = steps.allSatisfy { $0 >= 0 } || steps.allSatisfy { $0 <= 0 }
+    let spread = (plateauValues.max() ?? .nan) / (plateauValues.min() ?? .nan)
     let shape: String
-    if abs(power.slope) < 2 * max(power.slopeError, 0.02) {
-        shape = "plateau length does not depend measurably on sigma"
-    } else if power.r2 >= 0.98 && (lowFit == nil || abs(lowFit!.slope - highFit!.slope) < 3 * max(lowFit!.slopeError + highFit!.slopeError, 0.02)) {
-        shape = "plateau length scales as a power of sigma, exponent \(fmt(power.slope, 3))"
+    if !monotone && power.r2 < 0.8, let top = valid.max(by: { $0.metrics["plateau_end"]! < $1.metrics["plateau_end"]! }) {
+        shape = "no power law: the plateau length is not monotone in sigma (it varies by a factor \(fmt(spread, 3)), peaking at \(fmt(top.metrics["plateau_end"]!)) at sigma = \(fmt(top.value, 3)))"
+    } else if spread < 1.2 {
+        shape = "the plateau length barely depends on sigma (it varies by a factor \(fmt(spread, 3)) over the range)"
+    } else if power.r2 >= 0.95 {
+        shape = "plateau length ~ sigma^\(fmt(power.slope, 3)) (power law, R^2 = \(fmt(power.r2, 3)))"
     } else if logLaw.r2 > power.r2 {
-        shape = "plateau length is not a power law in sigma; it is closer to linear in log(1/sigma)"
+        shape = "plateau length is closer to linear in log(1/sigma) than to a power of sigma"
     } else {
         shape = "plateau length is not a single power law in sigma (the local slope changes across the range)"
     }
     ctx.verdict(claim: "how the plateau length scales with the initial scale sigma: \(shape)", holds: power.points >= 3 ? true : nil,
-                detail: slopeText + halves + logLawText + "; transition time: log(product_reached) slope \(fmt(transitionFit.slope)) +- \(fmt(transitionFit.slopeError)) (R^2 = \(fmt(transitionFit.r2)))")
+                detail: slopeText + halves + logLawText + "; transition time: log(product_reached) slope \(fmt(transitionFit.slope)) +- \(fmt(transitionFit.slopeError)) (R^2 = \(fmt(transitionFit.r2))). The plateau ends where the loss first falls below 0.9 x its start (MechanisticDetector defaults)")
 
     var changeDetail = ""
     if let p = plateauStep { changeDetail += "largest change of the plateau end between n/d = \(fmt(p.from, 3)) and \(fmt(p.to, 3)) (x \(fmt(p.factor, 3))); " }
     if let t = transitionStep { changeDetail += "largest change of the transition time between n/d = \(fmt(t.from, 3)) and \(fmt(t.to, 3)) (x \(fmt(t.factor, 3))); " }
-    changeDetail += "mean/median of the per-prompt initial loss: " + ratios.indices.map { "\(fmt(ratios[$0], 3)): \(fmt(meanOverMedian[$0], 3))" }.joined(separator: ", ")
-    changeDetail += "; top-1% share: " + ratios.indices.map { "\(fmt(ratios[$0], 3)): \(fmt(tail[$0].topPercentShare, 3))" }.joined(separator: ", ")
-    changeDetail += tailDominated.isEmpty ? "; the mean is not tail-dominated at any n/d here (criterion: top 1% > 50% of the sum or mean > 10 x median)"
-        : "; tail-dominated (top 1% > 50% of the sum or mean > 10 x median) at n/d = " + tailDominated.map { fmt($0, 3) }.joined(separator: ", ")
-    let claim: String
-    if let f = fairFrom, f > ratios.first! {
-        claim = "along n/d the population loss the flow descends is carried by tail prompts below n/d = \(fmt(f, 3)) (mean/median of the per-prompt loss >= 2 there, < 2 from n/d = \(fmt(f, 3)) on)"
-    } else if fairFrom == ratios.first {
-        claim = "along n/d the mean per-prompt loss stays within 2x its median over the whole range (no tail regime at n/d >= \(fmt(ratios.first!, 3)), k = \(k))"
-    } else {
-        claim = "along n/d the population loss is carried by tail prompts over the whole range (mean/median >= 2 up to n/d = \(fmt(ratios.last!, 3)))"
+    for (j, name) in stateNames.enumerated() {
+        changeDetail += "top-1% share at \(name): " + ratios.indices.map { "\(fmt(ratios[$0], 3)): \(fmt(tail[$0][j].topPercentShare, 2))" }.joined(separator: ", ") + "; "
     }
-    ctx.verdict(claim: claim, holds: tail.allSatisfy { $0.mean.isFinite } ? true : nil, detail: changeDetail)
+    changeDetail += dominated.isEmpty ? "tail-dominated by SampleSummary's criterion (top 1% > 50% of the sum or mean > 10 x median) nowhere"
+        : "tail-dominated by SampleSummary's criterion (top 1% > 50% of the sum or mean > 10 x median) at n/d = " + dominated.map { fmt($0, 3) }.joined(separator: ", ")
+    let claim: String
+    if heavy.isEmpty {
+        claim = "along n/d (k = \(k)) the top 1% of prompts never carry more than 10% of the population loss along the flow: no tail regime at n/d >= \(fmt(ratios.first!, 3))"
+    } else if let f = lightFrom, f > ratios.first! {
+        claim = "along n/d (k = \(k)) behaviour changes between n/d = \(fmt(ratios[ratios.firstIndex(of: f)! - 1], 3)) and \(fmt(f, 3)): below, the top 1% of prompts carry more than 10% of the population loss the flow descends (tail prompts weigh on the flow); from \(fmt(f, 3)) on they do not"
+    } else {
+        claim = "along n/d (k = \(k)) the top 1% of prompts carry more than 10% of the population loss somewhere along the flow at every n/d up to \(fmt(ratios.last!, 3))"
+    }
+    ctx.verdict(claim: claim, holds: true, detail: changeDetail)
 
     // Consistency: the sampled mean of the per-prompt loss against the exact population loss.
-    let z = ratios.indices.map { abs(tail[$0].mean - exactInitial[$0]) / tail[$0].standardError }
+    var zs: [Double] = [], zText: [String] = []
+    for i in ratios.indices { for j in stateNames.indices {
+        let z = abs(tail[i][j].mean - exactAt[i][j]) / tail[i][j].standardError
+        zs.append(z)
+        zText.append("n/d = \(fmt(ratios[i], 3)) \(stateNames[j]): exact \(fmt(exactAt[i][j])), sampled \(fmt(tail[i][j].mean)) +- \(fmt(tail[i][j].standardError, 2)) (\(fmt(z, 2)) se)")
+    } }
     ctx.verdict(claim: "the sampled per-prompt losses average to the exact population loss the flow uses (within 4 standard errors)",
-                holds: z.allSatisfy { $0 <= 4 },
-                detail: ratios.indices.map { "n/d = \(fmt(ratios[$0], 3)): exact \(fmt(exactInitial[$0])), sampled \(fmt(tail[$0].mean)) +- \(fmt(tail[$0].standardError, 2)) (\(fmt(z[$0], 2)) se)" }.joined(separator: "; ")
-                    + " — a heavy tail makes the standard error itself unreliable where the top-1% share is large")
+                holds: zs.allSatisfy { $0 <= 4 },
+                detail: zText.joined(separator: "; ") + " (a heavy tail makes the standard error itself unreliable where the top-1% share is large)")
     try ctx.write(sigmaReport + "\n" + ratioReport, "sweep_reports.txt")
 }
