@@ -45,7 +45,7 @@ func curveStages(_ label: String, times: [Double], losses: [Double], v: [[Double
 
 /// Whether two stage lists agree: the same stage names in the same order, and every interior
 /// boundary of `other` within `tolerance` (relative) of the matching boundary of `reference`.
-struct StageAgreement {
+struct BoundaryMatch {
     let sameNames: Bool
     /// max over interior boundaries of |t_other - t_reference| / t_reference (nil if names differ or none).
     let worstRelativeShift: Double?
@@ -53,10 +53,10 @@ struct StageAgreement {
     func holds(_ tolerance: Double) -> Bool { sameNames && (worstRelativeShift ?? 0) <= tolerance }
 }
 
-func agreement(reference: [Stage], other: [Stage]) -> StageAgreement {
+func agreement(reference: [Stage], other: [Stage]) -> BoundaryMatch {
     let a = reference.map(\.name), b = other.map(\.name)
     guard a == b else {
-        return StageAgreement(sameNames: false, worstRelativeShift: nil,
+        return BoundaryMatch(sameNames: false, worstRelativeShift: nil,
                               lines: ["stage names differ: [\(a.joined(separator: ", "))] vs [\(b.joined(separator: ", "))]"])
     }
     var worst: Double? = nil
@@ -67,7 +67,7 @@ func agreement(reference: [Stage], other: [Stage]) -> StageAgreement {
         worst = max(worst ?? 0, shift)
         lines.append("\(reference[i].name) -> \(reference[i + 1].name): t = \(fmt(ta)) vs \(fmt(tb)) (\(fmt(100 * shift, 3))%)")
     }
-    return StageAgreement(sameNames: true, worstRelativeShift: worst, lines: lines)
+    return BoundaryMatch(sameNames: true, worstRelativeShift: worst, lines: lines)
 }
 
 func boundariesJSON(_ b: MechanisticBoundaries) -> JSONValue {
@@ -173,6 +173,9 @@ ctx.run {
             ("max_offdiag_norm", .number(run.offDiagonalNorm.max()!)),
             ("max_commutator_norm", .number(run.commutatorNorm.max()!)),
             ("seconds", .number(run.result.seconds)),
+            // CotflowCompare's own stage agreement (raw diagonals; the products it tests are the same).
+            ("compare_change_point_agreement", run.changePointAgreement?.json ?? .null),
+            ("compare_mechanistic_agreement", run.mechanisticAgreement?.json ?? .null),
         ])))
     }
     ctx.record("task", .object([("d", .int(d)), ("n", .int(n)), ("k", .int(k)), ("eta", .string(eta.description)),
