@@ -1,1 +1,407 @@
-print("work in progress")
+// stage-sweep: where the stages of the reduced gradient flow move as the initial scale sigma
+// (Assumption 4.1: v_j ~ U[-2 sigma, -sigma], w_j ~ U[sigma, 2 sigma]) and the context ratio
+// n/d change. Each point is one run of the reduced flow from the exact population loss (a few
+// milliseconds), so the sweeps are dense and run over several seeds.
+//
+// Measured per run (CotflowStages, mechanistic detector, default options):
+//   plateau_end        first time the loss is below 0.9 x its start (the end of the initial plateau)
+//   product_reached    first time from which max_j |v_j w_j + eta| <= 0.05 eta (the transition done)
+//   exponential_start  start of the log-linear final convergence
+// and the times the loss falls to 1/2 and 1e-3 of its start. Sweeps go through CotflowSweep
+// (grid specs, runSweep, sweepReport); per-parameter medians over seeds are what is plotted and fitted.
+//
+// Along n/d the population loss itself is also examined (MODEL.md section 6): at the initial point
+// the per-prompt CoT loss (1/2) sum_i ||M_i(S)||_F^2 is sampled over Wishart S, and its median,
+// 99th percentile and the share of the mean carried by the top 1% of prompts are reported next to
+// the exact mean, which the flow descends.
+import CotflowExact
+import CotflowExamplesSupport
+import CotflowFlow
+import CotflowModel
+import CotflowPlot
+import CotflowStages
+import CotflowSupport
+import CotflowSweep
+import Foundation
+
+let ctx = ExampleContext(
+    name: "stage-sweep",
+    summary: "Phase-transition report of the reduced flow: plateau length and transition time against the initial scale sigma and against n/d.")
+
+func fmt(_ x: Double, _ digits: Int = 4) -> String {
+    guard x.isFinite else { return "\(x)" }
+    if x != 0, abs(x) < 1e-3 || abs(x) >= 1e5 { return String(format: "%.\(digits - 1)e", x) }
+    return String(format: "%.\(digits)g", x)
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.filter(\.isFinite).sorted()
+    guard !s.isEmpty else { return .nan }
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Least-squares line y = a + b x with its coefficient of determination and the standard error of b.
+struct LineFit {
+    let intercept: Double, slope: Double, r2: Double, slopeError: Double, points: Int
+    init(_ x: [Double], _ y: [Double]) {
+        let n = Double(x.count)
+        let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
+        var sxx = 0.0, sxy = 0.0, syy = 0.0
+        for (a, b) in zip(x, y) { sxx += (a - mx) * (a - mx); sxy += (a - mx) * (b - my); syy += (b - my) * (b - my) }
+        let b = sxy / sxx, a = my - b * mx
+        slope = b
+        intercept = a
+        let rss = zip(x, y).reduce(0.0) { $0 + pow($1.1 - (a + b * $1.0), 2) }
+        r2 = syy > 0 ? 1 - rss / syy : 1
+        slopeError = x.count > 2 ? (rss / (n - 2) / sxx).squareRoot() : .nan
+        points = x.count
+    }
+}
+
+let metricNames = ["plateau_end", "product_reached", "exponential_start", "t_loss_half", "t_loss_1e-3",
+                   "initial_loss", "converged", "t_end", "stage_count"]
+
+/// One reduced-flow run and its stage metrics.
+func measure(d: Int, n: Int, k: Int, sigma: Double, seed: UInt64) throws -> [String: Double] {
+    let eta = paperStepSize(n: n, d: d)
+    let ranges = AssumptionInitialisation.defaultRanges(scale: sigma)
+    let start = AssumptionInitialisation(d: d, seed: seed, vRange: ranges.v, wRange: ranges.w)
+    let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta)
+    var options = FlowOptions()
+    options.endTime = 1e5
+    options.grid = .logarithmic(points: 600, first: 1e-3)
+    let t: FlowTrajectory
+    do {
+        t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+    } catch is FlowFailure {
+        // Stiff where the loss is carried by a heavy tail: the implicit stepper with the analytic Jacobian.
+        options.stepper = .msbdf
+        t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+    }
+    var m: [String: Double] = ["initial_loss": t.losses[0], "converged": t.converged ? 1 : 0, "t_end": t.finalTime]
+    let b = try MechanisticDetector.boundaries(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta.doubleValue)
+    m["plateau_end"] = b.plateauEnd ?? .nan
+    m["product_reached"] = b.productReached ?? .nan
+    m["exponential_start"] = b.exponentialStart ?? .nan
+    m["stage_count"] = Double(try ChangePointDetector.stages(times: t.times, losses: t.losses).count)
+    func firstBelow(_ fraction: Double) -> Double {
+        let target = fraction * t.losses[0]
+        guard let i = t.losses.firstIndex(where: { $0 < target }) else { return .nan }
+        guard i > 0 else { return t.times[0] }
+        let (l0, l1) = (log(t.losses[i - 1]), log(t.losses[i]))
+        return t.times[i - 1] + (l0 - log(target)) / (l0 - l1) * (t.times[i] - t.times[i - 1])
+    }
+    m["t_loss_half"] = firstBelow(0.5)
+    m["t_loss_1e-3"] = firstBelow(1e-3)
+    return m
+}
+
+/// Medians over seeds, per value of the first axis (the second axis is the seed).
+func mediansBySetting(_ records: [SweepRecord], grid: SweepGrid) -> [(value: Double, metrics: [String: Double], ok: Int)] {
+    grid.axes[0].values.map { value in
+        let rows = records.filter { $0.values[0] == value && $0.succeeded }
+        var m: [String: Double] = [:]
+        for (j, name) in metricNames.enumerated() { m[name] = median(rows.map { $0.metrics[j] }) }
+        return (value, m, rows.count)
+    }
+}
+
+/// Per prompt (one sampled S each), (1/2) sum_{i<k} ||M_i||_F^2 with
+/// M_i = V S (W - I) - (V S W + eta S) P^i, P = I - eta S, V = diag(v), W = diag(w):
+/// the CoT loss of the prompt averaged over w* (MODEL.md section 5).
+func perPromptLosses(_ batch: PromptBatch, v: [Double], w: [Double], eta e: Double, k: Int) -> [Double] {
+    let d = batch.d
+    var values: [Double] = []
+    values.reserveCapacity(batch.count)
+    var power = [Double](repeating: 0, count: d * d), next = power
+    var a = power, b = power
+    for p in 0..<batch.count {
+        let base = p * d * d
+        for r in 0..<d { for c in 0..<d {
+            let s = batch.S[base + r * d + c]
+            a[r * d + c] = v[r] * s * (w[c] - 1)
+            b[r * d + c] = v[r] * s * w[c] + e * s
+        } }
+        for i in 0..<(d * d) { power[i] = 0 }
+        for r in 0..<d { power[r * d + r] = 1 }
+        var total = 0.0
+        for _ in 0..<k {
+            for r in 0..<d { for c in 0..<d {
+                var bp = 0.0
+                for q in 0..<d { bp += b[r * d + q] * power[q * d + c] }
+                let m = a[r * d + c] - bp
+                total += m * m
+            } }
+            for r in 0..<d { for c in 0..<d {
+                var ps = 0.0
+                for q in 0..<d { ps += power[r * d + q] * batch.S[base + q * d + c] }
+                next[r * d + c] = power[r * d + c] - e * ps
+            } }
+            swap(&power, &next)
+        }
+        values.append(0.5 * total)
+    }
+    return values
+}
+
+ctx.run {
+    let d = 10, k = 5
+    let seeds = ctx.size("seed=0:4:5", quick: "seed=0,1")
+    let baseN = 40, baseSigma = 0.05
+
+    // ---- Sweep 1: initial scale sigma at (d, n, k) = (10, 40, 5).
+    let sigmaGrid = try SweepGrid(specs: [ctx.size("init_scale=0.005:0.3:8:log", quick: "init_scale=0.005:0.3:4:log"), seeds],
+                                  integerNames: ["seed"])
+    let started = Date()
+    let sigmaOutcome = try runSweep(
+        grid: sigmaGrid, shard: .whole, directory: ctx.path("sigma"), metricNames: metricNames,
+        settings: [("d", "\(d)"), ("n", "\(baseN)"), ("k", "\(k)"), ("eta", "n/(n+d+1)")],
+        run: { p in try measure(d: d, n: baseN, k: k, sigma: p["init_scale"]!, seed: UInt64(p["seed"]!)) })
+    let sigmaSeconds = Date().timeIntervalSince(started)
+    let sigmaReport = sweepReport(records: sigmaOutcome.records, grid: sigmaGrid, metricNames: metricNames)
+    print("sigma sweep: \(sigmaGrid.count) flows in \(String(format: "%.2f", sigmaSeconds)) s, \(sigmaOutcome.failed) failed (files in \(ctx.path("sigma")))")
+    print(sigmaReport)
+
+    let bySigma = mediansBySetting(sigmaOutcome.records, grid: sigmaGrid)
+    var sigmaTable = CSVTable(header: ["sigma", "runs_ok"] + metricNames.map { "median_" + $0 })
+    for row in bySigma { sigmaTable.append([row.value, Double(row.ok)] + metricNames.map { row.metrics[$0]! }) }
+    try ctx.write(sigmaTable.text, "sigma_medians.csv")
+    print("medians over seeds, (d, n, k) = (\(d), \(baseN), \(k)):")
+    print("  sigma      plateau_end  product_reached  exponential_start  t_loss_1e-3")
+    for row in bySigma {
+        print("  " + [row.value, row.metrics["plateau_end"]!, row.metrics["product_reached"]!, row.metrics["exponential_start"]!, row.metrics["t_loss_1e-3"]!]
+            .map { fmt($0).padding(toLength: 14, withPad: " ", startingAt: 0) }.joined(separator: " "))
+    }
+
+    // Power law plateau ~ sigma^b: fit log plateau on log sigma over the medians; compare with the
+    // linear-in-log(1/sigma) law plateau = a + c log(1/sigma) of an escape from a saddle.
+    let valid = bySigma.filter { ($0.metrics["plateau_end"] ?? .nan).isFinite && $0.metrics["plateau_end"]! > 0 }
+    let xs = valid.map { log($0.value) }, plateaus = valid.map { $0.metrics["plateau_end"]! }
+    let transitions = valid.map { $0.metrics["product_reached"]! }
+    let power = LineFit(xs, plateaus.map { log($0) })
+    let logLaw = LineFit(xs.map { -$0 }, plateaus)
+    let transitionFit = LineFit(xs, transitions.map { log($0) })
+    let half = valid.count / 2
+    let lowFit = half >= 2 ? LineFit(Array(xs.prefix(half)), plateaus.prefix(half).map { log($0) }) : nil
+    let highFit = valid.count - half >= 2 ? LineFit(Array(xs.suffix(valid.count - half)), plateaus.suffix(valid.count - half).map { log($0) }) : nil
+    print("fit log(plateau_end) = a + b log(sigma): b = \(fmt(power.slope)) +- \(fmt(power.slopeError)), a = \(fmt(power.intercept)), R^2 = \(fmt(power.r2)) over \(power.points) sigmas")
+    if let lowFit, let highFit {
+        print("  small-sigma half: b = \(fmt(lowFit.slope)) +- \(fmt(lowFit.slopeError)); large-sigma half: b = \(fmt(highFit.slope)) +- \(fmt(highFit.slopeError))")
+    }
+    print("fit plateau_end = a + c log(1/sigma): c = \(fmt(logLaw.slope)) +- \(fmt(logLaw.slopeError)), a = \(fmt(logLaw.intercept)), R^2 = \(fmt(logLaw.r2))")
+    print("fit log(product_reached) = a + b log(sigma): b = \(fmt(transitionFit.slope)) +- \(fmt(transitionFit.slopeError)), R^2 = \(fmt(transitionFit.r2))")
+
+    func fitJSON(_ f: LineFit) -> JSONValue {
+        .object([("slope", .number(f.slope)), ("slope_standard_error", .number(f.slopeError)), ("intercept", .number(f.intercept)),
+                 ("r2", .number(f.r2)), ("points", .int(f.points))])
+    }
+    ctx.record("sigma_sweep", .object([
+        ("d", .int(d)), ("n", .int(baseN)), ("k", .int(k)), ("grid", .string(sigmaGrid.spec)), ("runs", .int(sigmaGrid.count)),
+        ("failed", .int(sigmaOutcome.failed)), ("seconds", .number(sigmaSeconds)),
+        ("sigma", .numbers(bySigma.map(\.value))),
+        ("median_plateau_end", .numbers(bySigma.map { $0.metrics["plateau_end"]! })),
+        ("median_product_reached", .numbers(bySigma.map { $0.metrics["product_reached"]! })),
+        ("median_exponential_start", .numbers(bySigma.map { $0.metrics["exponential_start"]! })),
+        ("fit_log_plateau_vs_log_sigma", fitJSON(power)),
+        ("fit_log_plateau_vs_log_sigma_small_half", lowFit.map(fitJSON) ?? .null),
+        ("fit_log_plateau_vs_log_sigma_large_half", highFit.map(fitJSON) ?? .null),
+        ("fit_plateau_vs_log_inverse_sigma", fitJSON(logLaw)),
+        ("fit_log_product_reached_vs_log_sigma", fitJSON(transitionFit)),
+    ]))
+
+    let sigmas = bySigma.map(\.value)
+    func series(_ rows: [(value: Double, metrics: [String: Double], ok: Int)], _ name: String, _ label: String) -> PlotSeries {
+        PlotSeries(name: label, x: rows.map(\.value), y: rows.map { $0.metrics[name]! })
+    }
+    let fitLine = PlotSeries(name: "fit sigma^\(fmt(power.slope, 3)) (plateau)", x: sigmas, y: sigmas.map { exp(power.intercept + power.slope * log($0)) })
+    try ctx.plot([
+        PlotSpec(title: "stage boundaries against the initial scale (medians over seeds), (d, n, k) = (\(d), \(baseN), \(k))",
+                 xLabel: "sigma (v ~ U[-2 sigma, -sigma], w ~ U[sigma, 2 sigma])", yLabel: "flow time", logX: true, logY: true,
+                 series: [series(bySigma, "plateau_end", "plateau end (loss < 0.9 x start)"), fitLine,
+                          series(bySigma, "product_reached", "transition: v_j w_j within 5% of -eta"),
+                          series(bySigma, "exponential_start", "exponential convergence starts"),
+                          series(bySigma, "t_loss_1e-3", "loss < 1e-3 x start")]),
+    ], name: "sigma_sweep", title: "reduced flow: plateau and transition against sigma")
+
+    // ---- Sweep 2: n/d at d = 10, sigma = 0.05.
+    let ratioGrid = try SweepGrid(specs: [ctx.size("n_over_d=2,3,4,6,8,12,16", quick: "n_over_d=2,4,8,16"), seeds], integerNames: ["seed"])
+    let started2 = Date()
+    let ratioOutcome = try runSweep(
+        grid: ratioGrid, shard: .whole, directory: ctx.path("n_over_d"), metricNames: metricNames,
+        settings: [("d", "\(d)"), ("k", "\(k)"), ("init_scale", "\(baseSigma)"), ("eta", "n/(n+d+1)")],
+        run: { p in try measure(d: d, n: Int((p["n_over_d"]! * Double(d)).rounded()), k: k, sigma: baseSigma, seed: UInt64(p["seed"]!)) })
+    let ratioSeconds = Date().timeIntervalSince(started2)
+    let ratioReport = sweepReport(records: ratioOutcome.records, grid: ratioGrid, metricNames: metricNames)
+    print("n/d sweep: \(ratioGrid.count) flows in \(String(format: "%.2f", ratioSeconds)) s, \(ratioOutcome.failed) failed (files in \(ctx.path("n_over_d")))")
+    print(ratioReport)
+    let byRatio = mediansBySetting(ratioOutcome.records, grid: ratioGrid)
+
+    // The per-prompt CoT loss (1/2) sum_i ||M_i(S)||_F^2 over sampled Wishart S (seed 0), at three
+    // points of the seed-0 flow: the start, the state where the loss has halved, and the state where
+    // it is 1e-3 of its start (late in the transition, heading into the exponential stage).
+    let prompts = ctx.size(20_000, quick: 2_000)
+    let stateNames = ["start", "loss 1/2", "loss 1e-3"]
+    var tail: [[SampleSummary]] = []   // [ratio][state]
+    var exactAt: [[Double]] = []
+    for ratio in ratioGrid.axes[0].values {
+        let n = Int((ratio * Double(d)).rounded())
+        let eta = paperStepSize(n: n, d: d), e = eta.doubleValue
+        let ranges = AssumptionInitialisation.defaultRanges(scale: baseSigma)
+        let start = AssumptionInitialisation(d: d, seed: 0, vRange: ranges.v, wRange: ranges.w)
+        let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta)
+        var options = FlowOptions()
+        options.endTime = 1e5
+        options.grid = .logarithmic(points: 2000, first: 1e-3)
+        let flow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+        let states = [0.0, 0.5, 1e-3].map { f in flow.losses.firstIndex { $0 <= f * flow.losses[0] } ?? 0 }
+        let task = try TaskConfig(d: d, n: n, k: k, eta: e)
+        let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: 0, stream: [StreamLabel.monteCarlo]), includeData: false)
+        var summaries: [SampleSummary] = [], exact: [Double] = []
+        for i in states {
+            let v = flow.v[i], w = flow.w[i]
+            exact.append(flow.losses[i])
+            summaries.append(SampleSummary(perPromptLosses(batch, v: v, w: w, eta: e, k: k)))
+        }
+        tail.append(summaries)
+        exactAt.append(exact)
+    }
+    let exactInitial = exactAt.map { $0[0] }
+
+    var header = ["n_over_d", "runs_ok"] + metricNames.map { "median_" + $0 }
+    for name in ["start", "half", "1e-3"] {
+        header += ["exact_loss_at_\(name)", "mc_mean_at_\(name)", "mc_se_at_\(name)", "mc_median_at_\(name)", "mc_p99_at_\(name)", "mc_top1pct_share_at_\(name)"]
+    }
+    var ratioTable = CSVTable(header: header)
+    for (i, row) in byRatio.enumerated() {
+        var cells = [row.value, Double(row.ok)] + metricNames.map { row.metrics[$0]! }
+        for (j, s) in tail[i].enumerated() { cells += [exactAt[i][j], s.mean, s.standardError, s.median, s.p99, s.topPercentShare] }
+        ratioTable.append(cells)
+    }
+    try ctx.write(ratioTable.text, "n_over_d_medians.csv")
+    print("medians over seeds at d = \(d), k = \(k), sigma = \(baseSigma):")
+    print("  " + ["n/d", "plateau_end", "product_reached", "exp_start", "t_loss_1e-3"].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
+    for row in byRatio {
+        print("  " + [fmt(row.value, 3), fmt(row.metrics["plateau_end"]!), fmt(row.metrics["product_reached"]!), fmt(row.metrics["exponential_start"]!),
+                      fmt(row.metrics["t_loss_1e-3"]!)].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
+    }
+    print("per-prompt CoT loss over \(prompts) sampled S along the seed-0 flow (exact mean | sampled mean +- se | median | p99 | top-1% share | mean/median):")
+    for (i, row) in byRatio.enumerated() {
+        for (j, s) in tail[i].enumerated() {
+            print("  n/d = \(fmt(row.value, 3)), \(stateNames[j].padding(toLength: 9, withPad: " ", startingAt: 0)): \(fmt(exactAt[i][j])) | \(fmt(s.mean)) +- \(fmt(s.standardError, 2)) | \(fmt(s.median)) | \(fmt(s.p99)) | \(fmt(s.topPercentShare, 3)) | \(fmt(s.mean / s.median, 3))\(s.tailDominated ? "  TAIL-DOMINATED" : "")")
+        }
+    }
+
+    // Where does behaviour change along n/d? The largest step (in log) of each boundary time between
+    // adjacent n/d values, and the tail of the per-prompt loss along the flow.
+    let ratios = byRatio.map(\.value)
+    func largestLogStep(_ name: String) -> (from: Double, to: Double, factor: Double)? {
+        var best: (Double, Double, Double)?
+        for i in 0..<(byRatio.count - 1) {
+            let a = byRatio[i].metrics[name]!, b = byRatio[i + 1].metrics[name]!
+            guard a > 0, b > 0, a.isFinite, b.isFinite else { continue }
+            if abs(log(b / a)) > abs(log(best?.2 ?? 1)) { best = (ratios[i], ratios[i + 1], b / a) }
+        }
+        return best.map { (from: $0.0, to: $0.1, factor: $0.2) }
+    }
+    let plateauStep = largestLogStep("plateau_end"), transitionStep = largestLogStep("product_reached")
+    // Tail-dominated (SampleSummary: top 1% carry > 50% of the sum, or mean > 10 x median) at any
+    // of the three states; and a milder criterion, the top 1% carrying more than 10% of the sum.
+    let dominated = ratios.indices.filter { i in tail[i].contains { $0.tailDominated } }.map { ratios[$0] }
+    let heavy = ratios.indices.filter { i in tail[i].contains { $0.topPercentShare > 0.10 } }.map { ratios[$0] }
+    // The n/d from which on no state has a top-1% share above 10%.
+    let lightFrom = ratios.indices.first { i in ratios.indices.filter { $0 >= i }.allSatisfy { !heavy.contains(ratios[$0]) } }.map { ratios[$0] }
+
+    func column(_ j: Int, _ f: (SampleSummary) -> Double) -> JSONValue { .numbers(tail.map { f($0[j]) }) }
+    var tailJSON: [(String, JSONValue)] = []
+    for (j, name) in stateNames.enumerated() {
+        tailJSON.append((name, .object([
+            ("exact_mean", .numbers(exactAt.map { $0[j] })), ("mc_mean", column(j, \.mean)), ("mc_standard_error", column(j, \.standardError)),
+            ("mc_median", column(j, \.median)), ("mc_p99", column(j, \.p99)), ("mc_top1pct_share", column(j, \.topPercentShare)),
+            ("tail_dominated", .array(tail.map { .bool($0[j].tailDominated) })),
+        ])))
+    }
+    ctx.record("n_over_d_sweep", .object([
+        ("d", .int(d)), ("k", .int(k)), ("init_scale", .number(baseSigma)), ("grid", .string(ratioGrid.spec)), ("runs", .int(ratioGrid.count)),
+        ("failed", .int(ratioOutcome.failed)), ("seconds", .number(ratioSeconds)),
+        ("n_over_d", .numbers(ratios)),
+        ("median_plateau_end", .numbers(byRatio.map { $0.metrics["plateau_end"]! })),
+        ("median_product_reached", .numbers(byRatio.map { $0.metrics["product_reached"]! })),
+        ("median_exponential_start", .numbers(byRatio.map { $0.metrics["exponential_start"]! })),
+        ("median_t_loss_1e-3", .numbers(byRatio.map { $0.metrics["t_loss_1e-3"]! })),
+        ("mc_prompts", .int(prompts)),
+        ("per_prompt_loss_along_seed0_flow", .object(tailJSON)),
+    ]))
+
+    var tailSeries: [PlotSeries] = []
+    for (j, name) in stateNames.enumerated() {
+        tailSeries.append(PlotSeries(name: "top-1% share at \(name)", x: ratios, y: tail.map { $0[j].topPercentShare }))
+    }
+    tailSeries.append(PlotSeries(name: "1% (no tail)", x: [ratios.first!, ratios.last!], y: [0.01, 0.01]))
+    var ratioSeries: [PlotSeries] = []
+    for (j, name) in stateNames.enumerated() {
+        ratioSeries.append(PlotSeries(name: "mean/median at \(name)", x: ratios, y: tail.map { $0[j].mean / $0[j].median }))
+    }
+    try ctx.plot([
+        PlotSpec(title: "stage boundaries against n/d (medians over seeds), d = \(d), k = \(k), sigma = \(baseSigma)", xLabel: "n/d", yLabel: "flow time",
+                 logX: true, logY: true,
+                 series: [series(byRatio, "plateau_end", "plateau end"), series(byRatio, "product_reached", "transition: v_j w_j within 5% of -eta"),
+                          series(byRatio, "exponential_start", "exponential convergence starts"), series(byRatio, "t_loss_1e-3", "loss < 1e-3 x start")]),
+        PlotSpec(title: "share of the population loss carried by the top 1% of prompts, along the seed-0 flow", xLabel: "n/d", yLabel: "share",
+                 logX: true, logY: true, series: tailSeries),
+        PlotSpec(title: "mean / median of the per-prompt loss, along the seed-0 flow", xLabel: "n/d", yLabel: "mean / median",
+                 logX: true, logY: true, series: ratioSeries),
+    ], name: "n_over_d_sweep", title: "reduced flow: stages and the tail of the population loss against n/d")
+
+    // ---- Verdicts.
+    let slopeText = "log(plateau_end) = \(fmt(power.intercept)) + \(fmt(power.slope)) log(sigma) (slope +- \(fmt(power.slopeError)), R^2 = \(fmt(power.r2)), \(power.points) values of sigma from \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)), medians over \(sigmaGrid.axes[1].values.count) seeds)"
+    let halves = lowFit.flatMap { l in highFit.map { h in "; slope over the smaller sigmas \(fmt(l.slope)) +- \(fmt(l.slopeError)), over the larger \(fmt(h.slope)) +- \(fmt(h.slopeError))" } } ?? ""
+    let logLawText = "; the law plateau = a + c log(1/sigma) gives c = \(fmt(logLaw.slope)) +- \(fmt(logLaw.slopeError)), R^2 = \(fmt(logLaw.r2))"
+    let plateauValues = valid.map { $0.metrics["plateau_end"]! }
+    let steps = zip(plateauValues, plateauValues.dropFirst()).map { $1 - $0 }
+    let monotone = steps.allSatisfy { $0 >= 0 } || steps.allSatisfy { $0 <= 0 }
+    let spread = (plateauValues.max() ?? .nan) / (plateauValues.min() ?? .nan)
+    let shape: String
+    if !monotone && power.r2 < 0.8, let top = valid.max(by: { $0.metrics["plateau_end"]! < $1.metrics["plateau_end"]! }) {
+        shape = "no power law: the plateau length is not monotone in sigma (it varies by a factor \(fmt(spread, 3)), peaking at \(fmt(top.metrics["plateau_end"]!)) at sigma = \(fmt(top.value, 3)))"
+    } else if spread < 1.2 {
+        shape = "the plateau length barely depends on sigma (it varies by a factor \(fmt(spread, 3)) over the range)"
+    } else if power.r2 >= 0.95 {
+        shape = "plateau length ~ sigma^\(fmt(power.slope, 3)) (power law, R^2 = \(fmt(power.r2, 3)))"
+    } else if logLaw.r2 > power.r2 {
+        shape = "plateau length is closer to linear in log(1/sigma) than to a power of sigma"
+    } else {
+        shape = "plateau length is not a single power law in sigma (the local slope changes across the range)"
+    }
+    ctx.verdict(claim: "how the plateau length scales with the initial scale sigma: \(shape)", holds: power.points >= 3 ? true : nil,
+                detail: slopeText + halves + logLawText + "; transition time: log(product_reached) slope \(fmt(transitionFit.slope)) +- \(fmt(transitionFit.slopeError)) (R^2 = \(fmt(transitionFit.r2))). The plateau ends where the loss first falls below 0.9 x its start (MechanisticDetector defaults)")
+
+    var changeDetail = ""
+    if let p = plateauStep { changeDetail += "largest change of the plateau end between n/d = \(fmt(p.from, 3)) and \(fmt(p.to, 3)) (x \(fmt(p.factor, 3))); " }
+    if let t = transitionStep { changeDetail += "largest change of the transition time between n/d = \(fmt(t.from, 3)) and \(fmt(t.to, 3)) (x \(fmt(t.factor, 3))); " }
+    for (j, name) in stateNames.enumerated() {
+        changeDetail += "top-1% share at \(name): " + ratios.indices.map { "\(fmt(ratios[$0], 3)): \(fmt(tail[$0][j].topPercentShare, 2))" }.joined(separator: ", ") + "; "
+    }
+    changeDetail += dominated.isEmpty ? "tail-dominated by SampleSummary's criterion (top 1% > 50% of the sum or mean > 10 x median) nowhere"
+        : "tail-dominated by SampleSummary's criterion (top 1% > 50% of the sum or mean > 10 x median) at n/d = " + dominated.map { fmt($0, 3) }.joined(separator: ", ")
+    let claim: String
+    if heavy.isEmpty {
+        claim = "along n/d (k = \(k)) the top 1% of prompts never carry more than 10% of the population loss along the flow: no tail regime at n/d >= \(fmt(ratios.first!, 3))"
+    } else if let f = lightFrom, f > ratios.first! {
+        claim = "along n/d (k = \(k)) behaviour changes between n/d = \(fmt(ratios[ratios.firstIndex(of: f)! - 1], 3)) and \(fmt(f, 3)): below, the top 1% of prompts carry more than 10% of the population loss the flow descends (tail prompts weigh on the flow); from \(fmt(f, 3)) on they do not"
+    } else {
+        claim = "along n/d (k = \(k)) the top 1% of prompts carry more than 10% of the population loss somewhere along the flow at every n/d up to \(fmt(ratios.last!, 3))"
+    }
+    ctx.verdict(claim: claim, holds: true, detail: changeDetail)
+
+    // Consistency: the sampled mean of the per-prompt loss against the exact population loss.
+    var zs: [Double] = [], zText: [String] = []
+    for i in ratios.indices { for j in stateNames.indices {
+        let z = abs(tail[i][j].mean - exactAt[i][j]) / tail[i][j].standardError
+        zs.append(z)
+        zText.append("n/d = \(fmt(ratios[i], 3)) \(stateNames[j]): exact \(fmt(exactAt[i][j])), sampled \(fmt(tail[i][j].mean)) +- \(fmt(tail[i][j].standardError, 2)) (\(fmt(z, 2)) se)")
+    } }
+    ctx.verdict(claim: "the sampled per-prompt losses average to the exact population loss the flow uses (within 4 standard errors)",
+                holds: zs.allSatisfy { $0 <= 4 },
+                detail: zText.joined(separator: "; ") + " (a heavy tail makes the standard error itself unreliable where the top-1% share is large)")
+    try ctx.write(sigmaReport + "\n" + ratioReport, "sweep_reports.txt")
+}

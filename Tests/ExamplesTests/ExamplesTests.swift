@@ -1,0 +1,109 @@
+import Foundation
+import XCTest
+
+/// Runs every example executable as a user would, at its `--quick` size, and checks its outputs:
+/// exit status 0, a `results.json` that parses and carries at least one verdict, at least one
+/// data file (`.tsv` or `.csv`) and, when gnuplot is on PATH, at least one `.svg` figure.
+final class ExamplesTests: XCTestCase {
+    /// Seconds after which a quick run is stopped and the test fails (each should take ~15 s at most
+    /// in a debug build; the whole class should stay under ~90 s).
+    static let timeout: TimeInterval = 60
+
+    struct Missing: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The built executable `name`, found next to the test bundle (walking up from it).
+    private func executable(_ name: String) throws -> URL {
+        var dir = Bundle(for: ExamplesTests.self).bundleURL
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), dir.path != "/" {
+            dir.deleteLastPathComponent()
+        }
+        let url = dir.appendingPathComponent(name)
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            throw Missing(description: "executable '\(name)' not found next to the test bundle \(Bundle(for: ExamplesTests.self).bundleURL.path)")
+        }
+        return url
+    }
+
+    private func temporaryDirectory(_ label: String) -> URL {
+        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cotflow-example-\(label)-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    private static var gnuplotOnPath: Bool {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/gnuplot") }
+    }
+
+    /// Runs `name --quick --out <temp>` and checks what it wrote.
+    private func checkExample(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let exe = try executable(name)
+        let scratch = temporaryDirectory(name)
+        let out = scratch.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        // Output goes to files, not pipes: a chatty example cannot block on a full pipe.
+        let stdoutURL = scratch.appendingPathComponent("stdout.txt"), stderrURL = scratch.appendingPathComponent("stderr.txt")
+        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        let stdoutHandle = try FileHandle(forWritingTo: stdoutURL), stderrHandle = try FileHandle(forWritingTo: stderrURL)
+        defer { try? stdoutHandle.close(); try? stderrHandle.close() }
+
+        let process = Process()
+        process.executableURL = exe
+        process.arguments = ["--quick", "--out", out.path]
+        process.currentDirectoryURL = scratch
+        process.standardOutput = stdoutHandle
+        process.standardError = stderrHandle
+        let started = Date()
+        try process.run()
+        while process.isRunning && Date().timeIntervalSince(started) < Self.timeout { usleep(50_000) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            XCTFail("\(name) --quick did not finish within \(Int(Self.timeout)) s", file: file, line: line)
+            return
+        }
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(started)
+        let stdout = (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? ""
+        let context = "\(name) --quick (\(String(format: "%.1f", seconds)) s)\nstdout:\n\(stdout.suffix(3000))\nstderr:\n\(stderr.suffix(3000))"
+        XCTAssertEqual(process.terminationStatus, 0, "exit status; \(context)", file: file, line: line)
+        XCTAssertFalse(stderr.contains("Fatal error"), "crashed; \(context)", file: file, line: line)
+
+        let resultsURL = out.appendingPathComponent("results.json")
+        guard let data = FileManager.default.contents(atPath: resultsURL.path) else {
+            XCTFail("no results.json in \(out.path); \(context)", file: file, line: line)
+            return
+        }
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            XCTFail("results.json does not parse as a JSON object; \(context)", file: file, line: line)
+            return
+        }
+        XCTAssertEqual(json["example"] as? String, name, file: file, line: line)
+        let verdicts = (json["verdicts"] as? [[String: Any]]) ?? []
+        XCTAssertGreaterThanOrEqual(verdicts.count, 1, "results.json has no verdict; \(context)", file: file, line: line)
+        for verdict in verdicts {
+            XCTAssertNotNil(verdict["claim"] as? String, "verdict without a claim: \(verdict)", file: file, line: line)
+            let word = verdict["verdict"] as? String ?? "nil"
+            XCTAssertTrue(["HOLDS", "DOES NOT HOLD", "INCONCLUSIVE"].contains(word), "unknown verdict word \(word)", file: file, line: line)
+        }
+
+        let files = (FileManager.default.enumerator(atPath: out.path)?.allObjects as? [String]) ?? []
+        let dataFiles = files.filter { $0.hasSuffix(".tsv") || $0.hasSuffix(".csv") }
+        XCTAssertFalse(dataFiles.isEmpty, "no .tsv/.csv data file in \(out.path) (files: \(files))", file: file, line: line)
+        if Self.gnuplotOnPath {
+            XCTAssertTrue(files.contains { $0.hasSuffix(".svg") },
+                          "gnuplot is on PATH but no .svg figure was written (files: \(files)); \(context)", file: file, line: line)
+        }
+    }
+
+    func testCoTVersusNoCoT() throws { try checkExample("cot-vs-nocot") }
+    func testTrainingDynamics() throws { try checkExample("training-dynamics") }
+    func testWeightsHeatmap() throws { try checkExample("weights-heatmap") }
+    func testOODGeneralization() throws { try checkExample("ood-generalization") }
+    func testLoopedVersusSingle() throws { try checkExample("looped-vs-single") }
+    func testStageSweep() throws { try checkExample("stage-sweep") }
+}
