@@ -244,7 +244,9 @@ enum GnuplotScript {
         s += "set ylabel \(quote(spec.yLabel)) noenhanced\n"
         if spec.logX { s += "set logscale x\n" }
         if spec.logY { s += "set logscale y\n" }
-        s += "set format x \"% h\"\nset format y \"% h\"\n"
+        // "% h" picks a fixed format on some log ranges (1000.0000000); mantissa x 10^power is unambiguous.
+        s += spec.logX ? "set format x \"%.0t×10^{%T}\"\n" : "set format x \"% h\"\n"
+        s += spec.logY ? "set format y \"%.0t×10^{%T}\"\n" : "set format y \"% h\"\n"
         if let (lo, hi) = panel.xRange {
             s += "set xrange [\(number(lo)):\(number(hi))]\n"
         } else if panel.series.isEmpty {

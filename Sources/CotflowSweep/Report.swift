@@ -12,7 +12,10 @@ import Foundation
 ///   - where a monotone trend reverses ("final_loss stops falling with k between k = 8 and k = 10");
 ///   - otherwise that it rises, falls or stays constant throughout.
 /// At most three events of a kind are listed per metric and axis.
-public func sweepReport(records: [SweepRecord], grid: SweepGrid, metricNames: [String]) -> String {
+/// Axes named in `replicateAxes` (by default `seed`) have no order: along them only the spread
+/// between replicates is reported, never trends or reversals.
+public func sweepReport(records: [SweepRecord], grid: SweepGrid, metricNames: [String],
+                        replicateAxes: Set<String> = ["seed"]) -> String {
     var byIndex: [Int: SweepRecord] = [:]
     for r in records where r.index >= 0 && r.index < grid.count { byIndex[r.index] = r }
     var out: [String] = []
@@ -66,6 +69,11 @@ public func sweepReport(records: [SweepRecord], grid: SweepGrid, metricNames: [S
                 positions[a] = i
                 return index(of: positions, in: grid)
             })
+        }
+        if replicateAxes.contains(axis.name) {
+            out.append(contentsOf: replicateSpread(axis: axis.name, axisIndex: a, lines: lines, grid: grid,
+                                                   metricNames: metricNames, binary: binary, value: value))
+            continue
         }
         out.append("along \(axis.name):")
         for m in metricNames.indices {
@@ -124,6 +132,35 @@ public func sweepReport(records: [SweepRecord], grid: SweepGrid, metricNames: [S
         }
     }
     return out.joined(separator: "\n") + "\n"
+}
+
+/// For an unordered replicate axis: per metric, the largest spread between replicates at one
+/// setting of the other axes, `(max - min) / max(|max|, |min|)`; for a 0/1 metric, the settings
+/// where replicates disagree.
+private func replicateSpread(axis: String, axisIndex a: Int, lines: [[Int]], grid: SweepGrid, metricNames: [String],
+                             binary: [Bool], value: (Int, Int) -> Double?) -> [String] {
+    var out = ["across \(axis) (replicates, unordered):"]
+    for (m, name) in metricNames.enumerated() {
+        var widest: (spread: Double, lo: Double, hi: Double, line: Int)?
+        var disagreeing = 0
+        for (l, line) in lines.enumerated() {
+            let values = line.compactMap { value(m, $0) }.filter(\.isFinite)
+            guard let lo = values.min(), let hi = values.max(), values.count >= 2 else { continue }
+            if binary[m] {
+                if lo != hi { disagreeing += 1 }
+                continue
+            }
+            let spread = lo == hi ? 0 : (hi - lo) / max(abs(lo), abs(hi))
+            if spread > (widest?.spread ?? -1) { widest = (spread, lo, hi, l) }
+        }
+        if binary[m] {
+            out.append("  \(name): " + (disagreeing == 0 ? "the same for every \(axis)" : "differs between replicates at \(disagreeing) of \(lines.count) settings"))
+        } else if let w = widest {
+            let context = grid.axes.count > 1 ? " at " + otherLabel(grid, lines[w.line][0], excluding: a) : ""
+            out.append("  \(name): spread up to \(short(w.spread * 100))%\(context) (\(fmt(w.lo)) to \(fmt(w.hi)))")
+        }
+    }
+    return out
 }
 
 /// The index of the point at the given positions.

@@ -73,4 +73,24 @@ final class ReportTests: XCTestCase {
         let single = try SweepGrid(specs: ["k=3"])
         XCTAssertTrue(sweepReport(records: records(single, ["m"]) { _ in [1] }, grid: single, metricNames: ["m"]).hasPrefix("sweep over k in {3} (1 value): 1 point"))
     }
+
+    func testSeedIsAReplicateAxis() throws {
+        // Along sigma the metric rises; across seeds it jitters (+-10%) with no order. Trends and
+        // reversals along the seed axis would be noise, so only the spread is reported.
+        let grid = try SweepGrid(specs: ["sigma=1,2,3", "seed=0:3:4"], integerNames: ["seed"])
+        let jitter = [1.0, 1.1, 0.9, 1.05]
+        let report = sweepReport(records: records(grid, ["t", "ok"]) { p in
+            [p["sigma"]! * jitter[Int(p["seed"]!)], p["seed"]! == 2 && p["sigma"]! == 3 ? 0 : 1]
+        }, grid: grid, metricNames: ["t", "ok"])
+        XCTAssertTrue(report.contains("along sigma:"), report)
+        XCTAssertFalse(report.contains("along seed"), report)
+        XCTAssertFalse(report.contains("with seed"), report)
+        XCTAssertTrue(report.contains("across seed (replicates, unordered):"), report)
+        XCTAssertTrue(report.contains("  t: spread up to 18.2% at sigma = 1 (0.9 to 1.1)"), report)
+        XCTAssertTrue(report.contains("  ok: differs between replicates at 1 of 3 settings"), report)
+        // Named otherwise, the same axis is ordered again.
+        let ordered = sweepReport(records: records(grid, ["t", "ok"]) { p in [p["sigma"]! * jitter[Int(p["seed"]!)], 1] },
+                                  grid: grid, metricNames: ["t", "ok"], replicateAxes: [])
+        XCTAssertTrue(ordered.contains("along seed:"), ordered)
+    }
 }

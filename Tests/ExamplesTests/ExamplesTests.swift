@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// Runs every example executable as a user would, at its `--quick` size, and checks its outputs:
-/// exit status 0, a `results.json` that parses and carries at least one verdict, at least one
+/// exit status 0, a `results.json` whose verdicts are the expected findings, at least one
 /// data file (`.tsv` or `.csv`) and, when gnuplot is on PATH, at least one `.svg` figure.
 final class ExamplesTests: XCTestCase {
     /// Seconds after which a quick run is stopped and the test fails (each should take ~15 s at most
@@ -38,15 +38,15 @@ final class ExamplesTests: XCTestCase {
     }
 
     /// Runs `name --quick --out <temp>` and checks what it wrote.
-    private func checkExample(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func checkExample(_ name: String, expected: [(String, String)], file: StaticString = #filePath, line: UInt = #line) throws {
         let exe = try executable(name)
         let scratch = temporaryDirectory(name)
         let out = scratch.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         // Output goes to files, not pipes: a chatty example cannot block on a full pipe.
         let stdoutURL = scratch.appendingPathComponent("stdout.txt"), stderrURL = scratch.appendingPathComponent("stderr.txt")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         let stdoutHandle = try FileHandle(forWritingTo: stdoutURL), stderrHandle = try FileHandle(forWritingTo: stderrURL)
         defer { try? stdoutHandle.close(); try? stderrHandle.close() }
 
@@ -90,6 +90,14 @@ final class ExamplesTests: XCTestCase {
             let word = verdict["verdict"] as? String ?? "nil"
             XCTAssertTrue(["HOLDS", "DOES NOT HOLD", "INCONCLUSIVE"].contains(word), "unknown verdict word \(word)", file: file, line: line)
         }
+        // The findings themselves: each expected claim (by a fragment of its text) is present with its verdict.
+        for (fragment, word) in expected {
+            let matching = verdicts.filter { ($0["claim"] as? String)?.contains(fragment) == true }
+            XCTAssertEqual(matching.count, 1, "expected one verdict whose claim contains '\(fragment)'; \(context)", file: file, line: line)
+            if let v = matching.first {
+                XCTAssertEqual(v["verdict"] as? String, word, "verdict on '\(fragment)': \(v["detail"] as? String ?? "")", file: file, line: line)
+            }
+        }
 
         let files = (FileManager.default.enumerator(atPath: out.path)?.allObjects as? [String]) ?? []
         let dataFiles = files.filter { $0.hasSuffix(".tsv") || $0.hasSuffix(".csv") }
@@ -100,10 +108,33 @@ final class ExamplesTests: XCTestCase {
         }
     }
 
-    func testCoTVersusNoCoT() throws { try checkExample("cot-vs-nocot") }
-    func testTrainingDynamics() throws { try checkExample("training-dynamics") }
-    func testWeightsHeatmap() throws { try checkExample("weights-heatmap") }
-    func testOODGeneralization() throws { try checkExample("ood-generalization") }
-    func testLoopedVersusSingle() throws { try checkExample("looped-vs-single") }
-    func testStageSweep() throws { try checkExample("stage-sweep") }
+    // Expected verdicts at the quick sizes; they agree with the full-size runs (notes/reproduction.md).
+    func testCoTVersusNoCoT() throws {
+        try checkExample("cot-vs-nocot", expected: [("beats the no-CoT optimum", "HOLDS"), ("no-CoT training reaches its optimum", "HOLDS")])
+    }
+    func testTrainingDynamics() throws {
+        try checkExample("training-dynamics", expected: [
+            ("reduced SGD training follows the reduced flow's loss", "HOLDS"),
+            ("reduced SGD training passes through the flow's stages", "HOLDS"),
+            ("reduced SGD training ends at the construction", "HOLDS"),
+            ("the reduced flow reaches the construction", "HOLDS"),
+        ])
+    }
+    func testWeightsHeatmap() throws {
+        try checkExample("weights-heatmap", expected: [("full training at the paper's setting", "DOES NOT HOLD"),
+                                                       ("where training is not tail-dominated", "HOLDS")])
+    }
+    func testOODGeneralization() throws {
+        try checkExample("ood-generalization", expected: [("generalises to well-conditioned Sigma", "HOLDS"),
+                                                          ("it breaks where the GD chain stops contracting", "HOLDS")])
+    }
+    func testLoopedVersusSingle() throws {
+        try checkExample("looped-vs-single", expected: [("significantly improve over the same layer without looping", "HOLDS"),
+                                                        ("from a small random initialisation", "DOES NOT HOLD")])
+    }
+    func testStageSweep() throws {
+        try checkExample("stage-sweep", expected: [("grow without bound like log(1/sigma)", "DOES NOT HOLD"),
+                                                   ("not tail-dominated at any n/d", "HOLDS"),
+                                                   ("average to the exact population loss", "HOLDS")])
+    }
 }
