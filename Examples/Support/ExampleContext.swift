@@ -77,3 +77,10 @@ public final class ExampleContext {
         }
     }
 }
+
+/// `digits` significant digits; scientific notation below 1e-3 and from 1e5.
+public func compact(_ x: Double, _ digits: Int = 4) -> String {
+    guard x.isFinite else { return "\(x)" }
+    if x != 0, abs(x) < 1e-3 || abs(x) >= 1e5 { return String(format: "%.\(digits - 1)e", x) }
+    return String(format: "%.\(digits)g", x)
+}

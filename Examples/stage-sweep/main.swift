@@ -28,12 +28,6 @@ let ctx = ExampleContext(
     name: "stage-sweep",
     summary: "Phase-transition report of the reduced flow: plateau length and transition time against the initial scale sigma and against n/d.")
 
-func fmt(_ x: Double, _ digits: Int = 4) -> String {
-    guard x.isFinite else { return "\(x)" }
-    if x != 0, abs(x) < 1e-3 || abs(x) >= 1e5 { return String(format: "%.\(digits - 1)e", x) }
-    return String(format: "%.\(digits)g", x)
-}
-
 func median(_ xs: [Double]) -> Double {
     let s = xs.filter(\.isFinite).sorted()
     guard !s.isEmpty else { return .nan }
@@ -170,7 +164,7 @@ ctx.run {
     print("  sigma      plateau_end  product_reached  exponential_start  t_loss_1e-3")
     for row in bySigma {
         print("  " + [row.value, row.metrics["plateau_end"]!, row.metrics["product_reached"]!, row.metrics["exponential_start"]!, row.metrics["t_loss_1e-3"]!]
-            .map { fmt($0).padding(toLength: 14, withPad: " ", startingAt: 0) }.joined(separator: " "))
+            .map { compact($0).padding(toLength: 14, withPad: " ", startingAt: 0) }.joined(separator: " "))
     }
 
     // Power law plateau ~ sigma^b: fit log plateau on log sigma over the medians; compare with the
@@ -184,12 +178,12 @@ ctx.run {
     let half = valid.count / 2
     let lowFit = half >= 2 ? LineFit(Array(xs.prefix(half)), plateaus.prefix(half).map { log($0) }) : nil
     let highFit = valid.count - half >= 2 ? LineFit(Array(xs.suffix(valid.count - half)), plateaus.suffix(valid.count - half).map { log($0) }) : nil
-    print("fit log(plateau_end) = a + b log(sigma): b = \(fmt(power.slope)) +- \(fmt(power.slopeError)), a = \(fmt(power.intercept)), R^2 = \(fmt(power.r2)) over \(power.points) sigmas")
+    print("fit log(plateau_end) = a + b log(sigma): b = \(compact(power.slope)) +- \(compact(power.slopeError)), a = \(compact(power.intercept)), R^2 = \(compact(power.r2)) over \(power.points) sigmas")
     if let lowFit, let highFit {
-        print("  small-sigma half: b = \(fmt(lowFit.slope)) +- \(fmt(lowFit.slopeError)); large-sigma half: b = \(fmt(highFit.slope)) +- \(fmt(highFit.slopeError))")
+        print("  small-sigma half: b = \(compact(lowFit.slope)) +- \(compact(lowFit.slopeError)); large-sigma half: b = \(compact(highFit.slope)) +- \(compact(highFit.slopeError))")
     }
-    print("fit plateau_end = a + c log(1/sigma): c = \(fmt(logLaw.slope)) +- \(fmt(logLaw.slopeError)), a = \(fmt(logLaw.intercept)), R^2 = \(fmt(logLaw.r2))")
-    print("fit log(product_reached) = a + b log(sigma): b = \(fmt(transitionFit.slope)) +- \(fmt(transitionFit.slopeError)), R^2 = \(fmt(transitionFit.r2))")
+    print("fit plateau_end = a + c log(1/sigma): c = \(compact(logLaw.slope)) +- \(compact(logLaw.slopeError)), a = \(compact(logLaw.intercept)), R^2 = \(compact(logLaw.r2))")
+    print("fit log(product_reached) = a + b log(sigma): b = \(compact(transitionFit.slope)) +- \(compact(transitionFit.slopeError)), R^2 = \(compact(transitionFit.r2))")
 
     func fitJSON(_ f: LineFit) -> JSONValue {
         .object([("slope", .number(f.slope)), ("slope_standard_error", .number(f.slopeError)), ("intercept", .number(f.intercept)),
@@ -213,7 +207,7 @@ ctx.run {
     func series(_ rows: [(value: Double, metrics: [String: Double], ok: Int)], _ name: String, _ label: String) -> PlotSeries {
         PlotSeries(name: label, x: rows.map(\.value), y: rows.map { $0.metrics[name]! })
     }
-    let fitLine = PlotSeries(name: "fit sigma^\(fmt(power.slope, 3)) (plateau)", x: sigmas, y: sigmas.map { exp(power.intercept + power.slope * log($0)) })
+    let fitLine = PlotSeries(name: "fit sigma^\(compact(power.slope, 3)) (plateau)", x: sigmas, y: sigmas.map { exp(power.intercept + power.slope * log($0)) })
     try ctx.plot([
         PlotSpec(title: "stage boundaries against the initial scale (medians over seeds), (d, n, k) = (\(d), \(baseN), \(k))",
                  xLabel: "sigma (v ~ U[-2 sigma, -sigma], w ~ U[sigma, 2 sigma])", yLabel: "flow time", logX: true, logY: true,
@@ -280,13 +274,13 @@ ctx.run {
     print("medians over seeds at d = \(d), k = \(k), sigma = \(baseSigma):")
     print("  " + ["n/d", "plateau_end", "product_reached", "exp_start", "t_loss_1e-3"].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
     for row in byRatio {
-        print("  " + [fmt(row.value, 3), fmt(row.metrics["plateau_end"]!), fmt(row.metrics["product_reached"]!), fmt(row.metrics["exponential_start"]!),
-                      fmt(row.metrics["t_loss_1e-3"]!)].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
+        print("  " + [compact(row.value, 3), compact(row.metrics["plateau_end"]!), compact(row.metrics["product_reached"]!), compact(row.metrics["exponential_start"]!),
+                      compact(row.metrics["t_loss_1e-3"]!)].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
     }
     print("per-prompt CoT loss over \(prompts) sampled S along the seed-0 flow (exact mean | sampled mean +- se | median | p99 | top-1% share | mean/median):")
     for (i, row) in byRatio.enumerated() {
         for (j, s) in tail[i].enumerated() {
-            print("  n/d = \(fmt(row.value, 3)), \(stateNames[j].padding(toLength: 9, withPad: " ", startingAt: 0)): \(fmt(exactAt[i][j])) | \(fmt(s.mean)) +- \(fmt(s.standardError, 2)) | \(fmt(s.median)) | \(fmt(s.p99)) | \(fmt(s.topPercentShare, 3)) | \(fmt(s.mean / s.median, 3))\(s.tailDominated ? "  TAIL-DOMINATED" : "")")
+            print("  n/d = \(compact(row.value, 3)), \(stateNames[j].padding(toLength: 9, withPad: " ", startingAt: 0)): \(compact(exactAt[i][j])) | \(compact(s.mean)) +- \(compact(s.standardError, 2)) | \(compact(s.median)) | \(compact(s.p99)) | \(compact(s.topPercentShare, 3)) | \(compact(s.mean / s.median, 3))\(s.tailDominated ? "  TAIL-DOMINATED" : "")")
         }
     }
 
@@ -352,9 +346,9 @@ ctx.run {
     ], name: "n_over_d_sweep", title: "reduced flow: stages and the tail of the population loss against n/d")
 
     // ---- Verdicts.
-    let slopeText = "log(plateau_end) = \(fmt(power.intercept)) + \(fmt(power.slope)) log(sigma) (slope +- \(fmt(power.slopeError)), R^2 = \(fmt(power.r2)), \(power.points) values of sigma from \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)), medians over \(sigmaGrid.axes[1].values.count) seeds)"
-    let halves = lowFit.flatMap { l in highFit.map { h in "; slope over the smaller sigmas \(fmt(l.slope)) +- \(fmt(l.slopeError)), over the larger \(fmt(h.slope)) +- \(fmt(h.slopeError))" } } ?? ""
-    let logLawText = "; the law plateau = a + c log(1/sigma) gives c = \(fmt(logLaw.slope)) +- \(fmt(logLaw.slopeError)), R^2 = \(fmt(logLaw.r2))"
+    let slopeText = "log(plateau_end) = \(compact(power.intercept)) + \(compact(power.slope)) log(sigma) (slope +- \(compact(power.slopeError)), R^2 = \(compact(power.r2)), \(power.points) values of sigma from \(compact(sigmas.first!)) to \(compact(sigmas.last!)), medians over \(sigmaGrid.axes[1].values.count) seeds)"
+    let halves = lowFit.flatMap { l in highFit.map { h in "; slope over the smaller sigmas \(compact(l.slope)) +- \(compact(l.slopeError)), over the larger \(compact(h.slope)) +- \(compact(h.slopeError))" } } ?? ""
+    let logLawText = "; the law plateau = a + c log(1/sigma) gives c = \(compact(logLaw.slope)) +- \(compact(logLaw.slopeError)), R^2 = \(compact(logLaw.r2))"
     // A plausible reading of a small-initialisation analysis: the origin is a saddle, so the time to
     // leave it (and with it the transition) grows like log(1/sigma) without bound as sigma -> 0. Test
     // it on the transition time: its local slope -dt/dlog(sigma) between adjacent sigmas should stay
@@ -367,8 +361,8 @@ ctx.run {
     let origin = try ReducedLoss(n: baseN, d: d, k: k, eta: paperStepSize(n: baseN, d: d))
     let etaBase = origin.etaValue
     let atOrigin = origin.lossAndGradient(p: [Double](repeating: etaBase, count: d), q: [Double](repeating: -1, count: d))
-    let slopeList = localSlopes.map { fmt($0, 3) }.joined(separator: ", ")
-    let mechanism = "exact gradient at v = w = 0: dL/dv_j = \(fmt(atOrigin.gradP[0])), dL/dw_j = \(fmt(atOrigin.gradQ[0])) (v leaves the origin at a finite rate, then drives w)"
+    let slopeList = localSlopes.map { compact($0, 3) }.joined(separator: ", ")
+    let mechanism = "exact gradient at v = w = 0: dL/dv_j = \(compact(atOrigin.gradP[0])), dL/dw_j = \(compact(atOrigin.gradQ[0])) (v leaves the origin at a finite rate, then drives w)"
     let saddleHolds: Bool?
     if let smallest = localSlopes.first, let largest = localSlopes.max(), largest > 0, localSlopes.count >= 2 {
         saddleHolds = smallest >= 0.5 * largest ? true : (smallest < 0.25 * largest ? false : nil)
@@ -377,27 +371,27 @@ ctx.run {
     }
     ctx.verdict(claim: "a small initialisation makes the transition time grow without bound like log(1/sigma) as sigma -> 0 (escape from a saddle at the origin)",
                 holds: saddleHolds,
-                detail: "transition time (v_j w_j within 5% of -eta) from sigma = \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)): "
-                    + transitionValues.map { fmt($0) }.joined(separator: ", ")
+                detail: "transition time (v_j w_j within 5% of -eta) from sigma = \(compact(sigmas.first!)) to \(compact(sigmas.last!)): "
+                    + transitionValues.map { compact($0) }.joined(separator: ", ")
                     + "; local slopes -dt/dlog(sigma) from the smallest sigma up: \(slopeList); \(mechanism). Plateau end (loss < 0.9 x start): "
                     + slopeText + halves + logLawText)
 
     var changeDetail = ""
-    if let p = plateauStep { changeDetail += "largest change of the plateau end between n/d = \(fmt(p.from, 3)) and \(fmt(p.to, 3)) (x \(fmt(p.factor, 3))); " }
-    if let t = transitionStep { changeDetail += "largest change of the transition time between n/d = \(fmt(t.from, 3)) and \(fmt(t.to, 3)) (x \(fmt(t.factor, 3))); " }
+    if let p = plateauStep { changeDetail += "largest change of the plateau end between n/d = \(compact(p.from, 3)) and \(compact(p.to, 3)) (x \(compact(p.factor, 3))); " }
+    if let t = transitionStep { changeDetail += "largest change of the transition time between n/d = \(compact(t.from, 3)) and \(compact(t.to, 3)) (x \(compact(t.factor, 3))); " }
     for (j, name) in stateNames.enumerated() {
-        changeDetail += "top-1% share at \(name): " + ratios.indices.map { "\(fmt(ratios[$0], 3)): \(fmt(tail[$0][j].topPercentShare, 2))" }.joined(separator: ", ") + "; "
+        changeDetail += "top-1% share at \(name): " + ratios.indices.map { "\(compact(ratios[$0], 3)): \(compact(tail[$0][j].topPercentShare, 2))" }.joined(separator: ", ") + "; "
     }
     changeDetail += dominated.isEmpty ? "tail-dominated by SampleSummary's criterion (top 1% > 50% of the sum or mean > 10 x median) nowhere"
-        : "tail-dominated by SampleSummary's criterion (top 1% > 50% of the sum or mean > 10 x median) at n/d = " + dominated.map { fmt($0, 3) }.joined(separator: ", ")
+        : "tail-dominated by SampleSummary's criterion (top 1% > 50% of the sum or mean > 10 x median) at n/d = " + dominated.map { compact($0, 3) }.joined(separator: ", ")
     if heavy.isEmpty {
         changeDetail += "; the top 1% of prompts carry at most 10% of the loss at every n/d"
     } else if let f = lightFrom, f > ratios.first! {
-        changeDetail += "; behaviour changes between n/d = \(fmt(ratios[ratios.firstIndex(of: f)! - 1], 3)) and \(fmt(f, 3)): below, the top 1% of prompts carry more than 10% of the loss the flow descends; from \(fmt(f, 3)) on they do not"
+        changeDetail += "; behaviour changes between n/d = \(compact(ratios[ratios.firstIndex(of: f)! - 1], 3)) and \(compact(f, 3)): below, the top 1% of prompts carry more than 10% of the loss the flow descends; from \(compact(f, 3)) on they do not"
     } else {
-        changeDetail += "; the top 1% of prompts carry more than 10% of the loss somewhere along the flow at every n/d up to \(fmt(ratios.last!, 3))"
+        changeDetail += "; the top 1% of prompts carry more than 10% of the loss somewhere along the flow at every n/d up to \(compact(ratios.last!, 3))"
     }
-    let claim = "at k = \(k) the population loss the flow descends is not tail-dominated at any n/d >= \(fmt(ratios.first!, 3)) (the divergent tail of MODEL.md section 6 needs longer chains), so the flow's stage times are meaningful there"
+    let claim = "at k = \(k) the population loss the flow descends is not tail-dominated at any n/d >= \(compact(ratios.first!, 3)) (the divergent tail of MODEL.md section 6 needs longer chains), so the flow's stage times are meaningful there"
     ctx.verdict(claim: claim, holds: dominated.isEmpty, detail: changeDetail)
 
     // Consistency: the sampled mean of the per-prompt loss against the exact population loss.
@@ -405,7 +399,7 @@ ctx.run {
     for i in ratios.indices { for j in stateNames.indices {
         let z = abs(tail[i][j].mean - exactAt[i][j]) / tail[i][j].standardError
         zs.append(z)
-        zText.append("n/d = \(fmt(ratios[i], 3)) \(stateNames[j]): exact \(fmt(exactAt[i][j])), sampled \(fmt(tail[i][j].mean)) +- \(fmt(tail[i][j].standardError, 2)) (\(fmt(z, 2)) se)")
+        zText.append("n/d = \(compact(ratios[i], 3)) \(stateNames[j]): exact \(compact(exactAt[i][j])), sampled \(compact(tail[i][j].mean)) +- \(compact(tail[i][j].standardError, 2)) (\(compact(z, 2)) se)")
     } }
     ctx.verdict(claim: "the sampled per-prompt losses average to the exact population loss the flow uses (within 4 standard errors)",
                 holds: zs.allSatisfy { $0 <= 4 },
