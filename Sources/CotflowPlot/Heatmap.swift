@@ -27,8 +27,6 @@ extension Plotter {
         }
         let base = try normalisedBase(base)
         let stem = URL(fileURLWithPath: base).lastPathComponent
-        let directory = URL(fileURLWithPath: base).deletingLastPathComponent().path
-        let dataPath = base + ".tsv", scriptPath = base + ".gp", svgPath = base + ".svg", pngPath = base + ".png"
 
         // Data: one matrix block per map.
         var data = "# cotflow heatmap data: \(GnuplotScript.comment(title))\n"
@@ -111,37 +109,7 @@ extension Plotter {
         }
         s += "unset multiplot\nunset output\n}\n}\n"
 
-        try writeText(data, to: dataPath)
-        try writeText(s, to: scriptPath)
-        for stale in [svgPath, pngPath] where FileManager.default.fileExists(atPath: stale) {
-            do { try FileManager.default.removeItem(atPath: stale) } catch {
-                throw CotflowError("cannot replace \(stale): \(error.localizedDescription)")
-            }
-        }
-        var notes: [String] = []
-        if nonFinite > 0 { notes.append("\(nonFinite) non-finite entr\(nonFinite == 1 ? "y" : "ies") drawn blank") }
-        let written = "wrote \(dataPath) and \(scriptPath)"
-        let later = "render later with: gnuplot \(shellQuote(scriptPath))"
-        guard let gnuplot = options.executable ?? gnuplotPath(searchPath: options.searchPath) else {
-            notes.insert("gnuplot was not found on PATH, so no figure was drawn; \(written); install gnuplot "
-                + "(Debian: apt-get install gnuplot-nox) and \(later)", at: 0)
-            return PlotOutcome(files: [dataPath, scriptPath], rendered: false, message: notes.joined(separator: "\n"))
-        }
-        let run = runGnuplot(gnuplot, script: stem + ".gp", directory: directory, timeout: options.timeout)
-        let svgOK = nonEmptyFile(svgPath), pngOK = nonEmptyFile(pngPath)
-        let files = [dataPath, scriptPath] + (svgOK ? [svgPath] : []) + (pngOK ? [pngPath] : [])
-        if let failure = run.failure {
-            notes.insert("\(failure); no figure was drawn; \(written); fix the problem and \(later)", at: 0)
-            return PlotOutcome(files: files, rendered: false, message: notes.joined(separator: "\n"))
-        }
-        guard svgOK else {
-            notes.insert("gnuplot (\(gnuplot)) did not write \(svgPath)\(run.output.isEmpty ? "" : "; it said: \(run.output)"); "
-                + "\(written); \(later)", at: 0)
-            return PlotOutcome(files: files, rendered: false, message: notes.joined(separator: "\n"))
-        }
-        notes.insert(pngOK ? "wrote \(svgPath) and \(pngPath) (data \(dataPath), script \(scriptPath))"
-                           : "wrote \(svgPath) only: gnuplot wrote no PNG; data \(dataPath), script \(scriptPath)", at: 0)
-        if !run.output.isEmpty { notes.append("gnuplot said: \(run.output)") }
-        return PlotOutcome(files: files, rendered: true, message: notes.joined(separator: "\n"))
+        let notes = nonFinite > 0 ? ["\(nonFinite) non-finite entr\(nonFinite == 1 ? "y" : "ies") drawn blank"] : []
+        return try writeAndRender(data: data, script: s, base: base, notes: notes, options: options)
     }
 }

@@ -59,23 +59,29 @@ public enum Plotter {
             let name = specs.count == 1 ? "'\(spec.title)'" : "panel \(i + 1) ('\(spec.title)')"
             panels.append(try PreparedPanel(spec, name: name))
         }
+        let stem = URL(fileURLWithPath: base).lastPathComponent
+        let data = GnuplotScript.data(panels: &panels, title: title ?? specs[0].title)
+        let script = GnuplotScript.script(panels: panels, title: title, dataName: stem + ".tsv", stem: stem)
+        let notes = panels.enumerated().compactMap { i, panel in
+            panel.notes(name: specs.count == 1 ? "'\(panel.spec.title)'" : "panel \(i + 1) ('\(panel.spec.title)')")
+        }
+        return try writeAndRender(data: data, script: script, base: base, notes: notes, options: options)
+    }
+
+    /// Writes `<base>.tsv` and `<base>.gp`, runs gnuplot on the script (in its directory) and says
+    /// what was written; without gnuplot, or when it fails, the data and script stay for later.
+    static func writeAndRender(data: String, script: String, base: String, notes: [String], options: Options) throws -> PlotOutcome {
         let baseURL = URL(fileURLWithPath: base)
         let directory = baseURL.deletingLastPathComponent().path
         let stem = baseURL.lastPathComponent
         let dataPath = base + ".tsv", scriptPath = base + ".gp", svgPath = base + ".svg", pngPath = base + ".png"
-
-        let data = GnuplotScript.data(panels: &panels, title: title ?? specs[0].title)
-        let script = GnuplotScript.script(panels: panels, title: title, dataName: stem + ".tsv", stem: stem)
+        var notes = notes
         try writeText(data, to: dataPath)
         try writeText(script, to: scriptPath)
         for stale in [svgPath, pngPath] where FileManager.default.fileExists(atPath: stale) {
             do { try FileManager.default.removeItem(atPath: stale) } catch {
                 throw CotflowError("cannot replace \(stale): \(error.localizedDescription)")
             }
-        }
-
-        var notes = panels.enumerated().compactMap { i, panel in
-            panel.notes(name: specs.count == 1 ? "'\(panel.spec.title)'" : "panel \(i + 1) ('\(panel.spec.title)')")
         }
         let written = "wrote \(dataPath) and \(scriptPath)"
         let later = "render later with: gnuplot \(shellQuote(scriptPath))"
