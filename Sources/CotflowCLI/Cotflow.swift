@@ -1,4 +1,6 @@
 import ArgumentParser
+import CotflowFlow
+import CotflowODE
 import CotflowPlot
 import CotflowSupport
 import Foundation
@@ -79,6 +81,36 @@ struct InitScaleOptions: ParsableArguments {
     func assumption(d: Int, seed: UInt64) throws -> AssumptionInitialisation {
         let r = try ranges()
         return AssumptionInitialisation(d: d, seed: seed, vRange: r.v, wRange: r.w)
+    }
+}
+
+/// The GSL solver and stopping rule of the reduced flow, shared by `ode` and `sweep`.
+struct FlowSolverOptions: ParsableArguments {
+    @Option(help: "GSL stepper: \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")). Implicit ones and msbdf use the analytic Jacobian.")
+    var stepper: String = "rkf45"
+    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = 1e-10
+    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = 1e-8
+    @Option(name: .customLong("max-steps"), help: "Fail after this many accepted steps.") var maxSteps = 1_000_000
+    @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = 1e6
+    @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = 1e-10
+
+    /// Validated flow options with these settings (output grid and the other settings at their defaults).
+    func flowOptions() throws -> FlowOptions {
+        guard let chosen = Stepper(rawValue: stepper) else {
+            throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(stepper)')")
+        }
+        guard absTol >= 0, relTol >= 0, absTol + relTol > 0 else { throw ValidationError("--abs-tol and --rel-tol must be non-negative and not both zero") }
+        guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive") }
+        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
+        guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1)") }
+        var options = FlowOptions()
+        options.stepper = chosen
+        options.absoluteTolerance = absTol
+        options.relativeTolerance = relTol
+        options.maximumSteps = maxSteps
+        options.endTime = tEnd
+        options.stopRelativeLoss = stopLoss
+        return options
     }
 }
 

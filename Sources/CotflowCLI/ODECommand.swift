@@ -15,48 +15,30 @@ struct ODECommand: ParsableCommand {
     @OptionGroup var task: TaskOptions
     @OptionGroup var scale: InitScaleOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var solver: FlowSolverOptions
 
     @Option(help: "Initial eigenvalues of V31 (d comma-separated numbers); overrides the sampled initialisation.")
     var v0: String?
     @Option(help: "Initial eigenvalues of W13 (d comma-separated numbers).")
     var w0: String?
 
-    @Option(help: "GSL stepper: \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")). Implicit ones and msbdf use the analytic Jacobian.")
-    var stepper: String = "rkf45"
-    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = 1e-10
-    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = 1e-8
     @Option(name: .customLong("initial-step"), help: "First trial step (default 0.01 |y0| / |f(y0)|, at most 1e-3).") var initialStep: Double?
     @Option(name: .customLong("min-step"), help: "Fail when the step size falls below this.") var minStep = 0.0
-    @Option(name: .customLong("max-steps"), help: "Fail after this many accepted steps.") var maxSteps = 1_000_000
-    @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = 1e6
     @Option(help: "Output grid: log, linear or steps (every accepted step).") var grid = "log"
     @Option(help: "Number of output points of a log or linear grid.") var points = 400
     @Option(name: .customLong("t-first"), help: "First positive time of the log grid.") var tFirst = 1e-3
-    @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = 1e-10
     @Option(name: .customLong("stop-stall"), help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = 0.0
 
     func run() throws {
         try task.validateTask()
-        guard let chosen = Stepper(rawValue: stepper) else {
-            throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(stepper)')")
-        }
-        guard absTol >= 0, relTol >= 0, absTol + relTol > 0 else { throw ValidationError("--abs-tol and --rel-tol must be non-negative and not both zero") }
-        guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive") }
-        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
-        guard stopLoss >= 0, stopLoss < 1, stopStall >= 0 else { throw ValidationError("--stop-loss must be in [0, 1) and --stop-stall non-negative") }
-        var options = FlowOptions()
-        options.stepper = chosen
-        options.absoluteTolerance = absTol
-        options.relativeTolerance = relTol
+        var options = try solver.flowOptions()
+        guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
         options.initialStep = initialStep
         options.minimumStep = minStep
-        options.maximumSteps = maxSteps
-        options.endTime = tEnd
-        options.stopRelativeLoss = stopLoss
         options.stopStall = stopStall
         switch grid {
         case "log":
-            guard points >= 2, tFirst > 0, tFirst < tEnd else { throw ValidationError("a log grid needs --points >= 2 and 0 < --t-first < --t-end") }
+            guard points >= 2, tFirst > 0, tFirst < solver.tEnd else { throw ValidationError("a log grid needs --points >= 2 and 0 < --t-first < --t-end") }
             options.grid = .logarithmic(points: points, first: tFirst)
         case "linear":
             guard points >= 2 else { throw ValidationError("a linear grid needs --points >= 2") }
@@ -88,7 +70,7 @@ struct ODECommand: ParsableCommand {
         output.emit(json: summary, report: report(trajectory, eta: eta, seconds: seconds, failure: failure))
         if trajectory.times.count < 10 && grid != "steps" {
             FileHandle.standardError.write(("cotflow: warning: only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
-                + "early on a grid reaching t = \(fmt(tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
+                + "early on a grid reaching t = \(fmt(solver.tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
         }
         if let failure {
             FileHandle.standardError.write("cotflow: error: the flow failed: \(failure); the trajectory so far is kept\n".data(using: .utf8)!)
@@ -114,7 +96,7 @@ struct ODECommand: ParsableCommand {
         let s = t.statistics
         return .object([
             ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
-            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("stepper", .string(stepper)),
+            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("stepper", .string(solver.stepper)),
             ("initial_loss", .number(t.losses.first ?? .nan)), ("final_loss", .number(t.finalLoss)),
             ("t_end", .number(t.finalTime)), ("converged", .bool(t.converged)),
             ("stop_reason", .string(failure.map { "failed: \($0)" } ?? t.stopReason.description)),
@@ -132,7 +114,7 @@ struct ODECommand: ParsableCommand {
         let s = t.statistics
         let v = t.v.last ?? [], w = t.w.last ?? []
         var lines = [
-            "reduced gradient flow, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(stepper)",
+            "reduced gradient flow, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(solver.stepper)",
             "loss \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
                 + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
             "v in [\(fmt(v.min() ?? .nan)), \(fmt(v.max() ?? .nan))] (construction -eta = \(fmt(-eta.doubleValue))), "

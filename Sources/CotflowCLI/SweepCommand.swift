@@ -16,7 +16,7 @@ struct SweepCommand: ParsableCommand {
         name=v1,v2,... with name one of \(SweepCommand.axisNames.joined(separator: ", ")) \
         (n_over_d sets n = round(value x d); d, n, k and seed ranges are rounded to integers). \
         At each point the flow runs from the Assumption 4.1 point of the seed (by default until the \
-        loss is 1e-10 of its start) and records \(SweepCommand.metricNames.joined(separator: ", ")). \
+        loss is 1e-10 of min(its start, d)) and records \(SweepCommand.metricNames.joined(separator: ", ")). \
         Writes shard-<i>-of-<N>.tsv and .json to --out after every point; an unsharded run also \
         writes sweep.tsv, sweep.json and report.txt. --shard i/N runs the points with index % N == i \
         (default: the SLURM array task, from SLURM_ARRAY_TASK_ID, _COUNT and _MIN); `cotflow merge DIR` \
@@ -39,13 +39,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var scale: InitScaleOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "GSL stepper: \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var stepper: String = "rkf45"
-    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = 1e-10
-    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = 1e-8
-    @Option(name: .customLong("max-steps"), help: "Fail a point after this many accepted steps.") var maxSteps = 1_000_000
-    @Option(name: .customLong("t-end"), help: "Flow time at which a point stops if not converged.") var tEnd = 1e6
-    @Option(name: .customLong("stop-loss"), help: "A point converges when its loss is below this fraction of its initial value.") var stopLoss = 1e-10
+    @OptionGroup var solver: FlowSolverOptions
     @Option(help: "Output points of the log time grid of each flow (sets the resolution of t_loss_half and t_loss_1e-3).") var points = 400
 
     @Option(help: "Run only shard i/N: the points with index % N == i (0 <= i < N). Default: the SLURM array task if any, else 0/1.")
@@ -57,14 +51,8 @@ struct SweepCommand: ParsableCommand {
         try task.validateTask()
         guard let out = output.out, !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
         guard !vary.isEmpty else { throw ValidationError("give at least one --vary name=lo:hi:count (names: \(Self.axisNames.joined(separator: ", ")))") }
-        guard let chosen = Stepper(rawValue: stepper) else {
-            throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(stepper)')")
-        }
-        guard absTol >= 0, relTol >= 0, absTol + relTol > 0 else { throw ValidationError("--abs-tol and --rel-tol must be non-negative and not both zero") }
-        guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive") }
-        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
-        guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1)") }
-        guard points >= 2, 1e-3 < tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
+        var options = try solver.flowOptions()
+        guard points >= 2, 1e-3 < solver.tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
 
         let grid: SweepGrid
         let shard: Shard
@@ -84,13 +72,6 @@ struct SweepCommand: ParsableCommand {
         // Check every point's parameters before running any.
         for point in grid.points { _ = try parameters(point) }
 
-        var options = FlowOptions()
-        options.stepper = chosen
-        options.absoluteTolerance = absTol
-        options.relativeTolerance = relTol
-        options.maximumSteps = maxSteps
-        options.endTime = tEnd
-        options.stopRelativeLoss = stopLoss
         options.grid = .logarithmic(points: points, first: 1e-3)
 
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", enabled: !output.quiet)
@@ -174,8 +155,8 @@ struct SweepCommand: ParsableCommand {
         if !names.contains("init_scale") { s.append(("init_scale", SweepFormat.number(scale.initScale))) }
         if let v = scale.vRange { s.append(("v_range", v)) }
         if let w = scale.wRange { s.append(("w_range", w)) }
-        s += [("stepper", stepper), ("abs_tol", SweepFormat.number(absTol)), ("rel_tol", SweepFormat.number(relTol)),
-              ("max_steps", "\(maxSteps)"), ("t_end", SweepFormat.number(tEnd)), ("stop_loss", SweepFormat.number(stopLoss)),
+        s += [("stepper", solver.stepper), ("abs_tol", SweepFormat.number(solver.absTol)), ("rel_tol", SweepFormat.number(solver.relTol)),
+              ("max_steps", "\(solver.maxSteps)"), ("t_end", SweepFormat.number(solver.tEnd)), ("stop_loss", SweepFormat.number(solver.stopLoss)),
               ("points", "\(points)"), ("exact_eval_loss", "k <= \(Self.exactMaximumK)")]
         return s
     }
