@@ -84,3 +84,6 @@ public func compact(_ x: Double, _ digits: Int = 4) -> String {
     if x != 0, abs(x) < 1e-3 || abs(x) >= 1e5 { return String(format: "%.\(digits - 1)e", x) }
     return String(format: "%.\(digits)g", x)
 }
+
+/// A sample summary as a JSON object (mean, stderr, median, quantiles, tail share, ...).
+public func json(_ s: SampleSummary) -> JSONValue { .object(s.json(prefix: "")) }

@@ -15,9 +15,6 @@ import Foundation
 let ctx = ExampleContext(name: "cot-vs-nocot",
                          summary: "evaluation loss against chain length k: trained CoT transformer, exact and sampled GD chain, no-CoT optimum")
 
-/// Summary as a JSON object (mean, stderr, median, quantiles, tail flags).
-func json(_ s: SampleSummary) -> JSONValue { .object(s.json(prefix: "")) }
-
 ctx.run {
     let d = 10, trainK = 5
     let ns = ctx.size([20, 40, 80], quick: [20, 40])

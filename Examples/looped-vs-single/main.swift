@@ -22,8 +22,6 @@ import Foundation
 let ctx = ExampleContext(name: "looped-vs-single",
                          summary: "looped transformer trained end to end against the same layer without looping, the CoT model and GD")
 
-func json(_ s: SampleSummary) -> JSONValue { .object(s.json(prefix: "")) }
-
 /// Per-prompt losses of `objective` on `batch`.
 func losses(_ objective: Objective, _ p: TransformerParameters, task: TaskConfig, batch: PromptBatch) -> SampleSummary {
     SampleSummary(Objectives.compute(objective, parameters: p, task: task, batch: batch, gradient: false).perPrompt)

@@ -13,8 +13,6 @@ import Foundation
 let ctx = ExampleContext(name: "ood-generalization",
                          summary: "CoT transformer trained at Sigma = I, evaluated on covariances of growing condition number")
 
-func json(_ s: SampleSummary) -> JSONValue { .object(s.json(prefix: "")) }
-
 /// Diagonal covariance with eigenvalues geometrically spaced from kappa^(-1/2) to kappa^(1/2).
 func geometricCovariance(d: Int, kappa: Double) -> [Double] {
     var m = [Double](repeating: 0, count: d * d)

@@ -22,52 +22,15 @@ let ctx = ExampleContext(
     name: "training-dynamics",
     summary: "Theorem 4.1: SGD training of the transformer follows the reduced gradient flow from the same Assumption 4.1 point, through the same stages, to the construction v = -eta, w = 1.")
 
-/// The stages of one loss curve by both detectors.
-struct CurveStages {
-    let label: String
-    let dataDriven: [Stage]
-    let mechanistic: [Stage]
-    let boundaries: MechanisticBoundaries
-}
-
-func curveStages(_ label: String, times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double) throws -> CurveStages {
-    CurveStages(label: label,
-                dataDriven: try ChangePointDetector.stages(times: times, losses: losses),
-                mechanistic: try MechanisticDetector.stages(times: times, losses: losses, v: v, w: w, eta: eta),
-                boundaries: try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta))
-}
-
-/// Whether two stage lists agree: the same stage names in the same order, and every interior
-/// boundary of `other` within `tolerance` (relative) of the matching boundary of `reference`.
-struct BoundaryMatch {
-    let sameNames: Bool
-    /// max over interior boundaries of |t_other - t_reference| / t_reference (nil if names differ or none).
-    let worstRelativeShift: Double?
-    let lines: [String]
-    func holds(_ tolerance: Double) -> Bool { sameNames && (worstRelativeShift ?? 0) <= tolerance }
-}
-
-func agreement(reference: [Stage], other: [Stage]) -> BoundaryMatch {
+/// "plateau -> transition: t = 1.372 vs 1.402 (2.2%)" for each interior boundary of two stage
+/// lists with the same names (the agreement itself is CotflowCompare.StageAgreement).
+func boundaryLines(reference: [Stage], other: [Stage]) -> [String] {
     let a = reference.map(\.name), b = other.map(\.name)
-    guard a == b else {
-        return BoundaryMatch(sameNames: false, worstRelativeShift: nil,
-                              lines: ["stage names differ: [\(a.joined(separator: ", "))] vs [\(b.joined(separator: ", "))]"])
-    }
-    var worst: Double? = nil
-    var lines: [String] = []
-    for i in 0..<max(0, reference.count - 1) {
+    guard a == b else { return ["stage names differ: [\(a.joined(separator: ", "))] vs [\(b.joined(separator: ", "))]"] }
+    return (0..<max(0, reference.count - 1)).map { i in
         let ta = reference[i].tEnd, tb = other[i].tEnd
-        let shift = abs(tb - ta) / ta
-        worst = max(worst ?? 0, shift)
-        lines.append("\(reference[i].name) -> \(reference[i + 1].name): t = \(compact(ta)) vs \(compact(tb)) (\(compact(100 * shift, 3))%)")
+        return "\(reference[i].name) -> \(reference[i + 1].name): t = \(compact(ta)) vs \(compact(tb)) (\(compact(100 * abs(tb - ta) / ta, 3))%)"
     }
-    return BoundaryMatch(sameNames: true, worstRelativeShift: worst, lines: lines)
-}
-
-func boundariesJSON(_ b: MechanisticBoundaries) -> JSONValue {
-    .object([("plateau_end", b.plateauEnd.map { .number($0) } ?? .null),
-             ("product_reached", b.productReached.map { .number($0) } ?? .null),
-             ("exponential_start", b.exponentialStart.map { .number($0) } ?? .null)])
 }
 
 func describe(_ x: Double?) -> String { x.map { compact($0) } ?? "none" }
@@ -190,17 +153,17 @@ ctx.run {
     // The full-parameter run's mechanistic detector uses the diagonals of V31 and W13 in the
     // initial eigenbasis; the products v_j w_j it tests are invariant under the rescaling symmetry
     // V31 -> V31 / c, W13 -> c W13 (notes/conventions.md).
-    var curves = [try curveStages("reduced flow", times: flow.times, losses: flow.losses, v: flow.v, w: flow.w, eta: etaValue)]
+    var curves = [(label: "reduced flow", stages: try StageAnalysis(times: flow.times, losses: flow.losses, v: flow.v, w: flow.w, eta: etaValue))]
     for view in views {
-        curves.append(try curveStages(view.label, times: view.run.times, losses: view.run.losses, v: view.v, w: view.w, eta: etaValue))
+        curves.append((view.label, try StageAnalysis(times: view.run.times, losses: view.run.losses, v: view.v, w: view.w, eta: etaValue)))
     }
     var stageText: [String] = []
     var stageJSON: [(String, JSONValue)] = []
-    for c in curves {
-        stageText.append(StageTable.text(c.dataDriven, title: "\(c.label): data-driven stages (change points of ln loss)"))
-        stageText.append(StageTable.text(c.mechanistic, title: "\(c.label): mechanistic stages (plateau end \(describe(c.boundaries.plateauEnd)), products v_j w_j within 5% of -eta from \(describe(c.boundaries.productReached)), exponential from \(describe(c.boundaries.exponentialStart)))"))
-        stageJSON.append((c.label, .object([("data_driven", StageTable.json(c.dataDriven)), ("mechanistic", StageTable.json(c.mechanistic)),
-                                            ("mechanistic_boundaries", boundariesJSON(c.boundaries))])))
+    for (label, c) in curves {
+        stageText.append(StageTable.text(c.changePoint, title: "\(label): data-driven stages (change points of ln loss)"))
+        stageText.append(StageTable.text(c.mechanistic, title: "\(label): mechanistic stages (plateau end \(describe(c.boundaries.plateauEnd)), products v_j w_j within 5% of -eta from \(describe(c.boundaries.productReached)), exponential from \(describe(c.boundaries.exponentialStart)))"))
+        stageJSON.append((label, .object([("data_driven", StageTable.json(c.changePoint)), ("mechanistic", StageTable.json(c.mechanistic)),
+                                          ("mechanistic_boundaries", c.boundaries.json)])))
     }
     print(stageText.joined(separator: "\n"))
     try ctx.write(stageText.joined(separator: "\n\n") + "\n", "stages.txt")
@@ -213,11 +176,11 @@ ctx.run {
         lossSeries.append(PlotSeries(name: "\(view.label) (held-out)", x: view.run.times, y: view.run.losses))
     }
     var stageLossPanels: [PlotSpec] = []
-    for (name, path) in [("data-driven", \CurveStages.dataDriven), ("mechanistic", \CurveStages.mechanistic)] {
-        let shaded = curves[0][keyPath: path].map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) }
+    for (name, path) in [("data-driven", \StageAnalysis.changePoint), ("mechanistic", \StageAnalysis.mechanistic)] {
+        let shaded = curves[0].stages[keyPath: path].map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) }
         var dashed: [VerticalLine] = []
-        for c in curves.dropFirst() {
-            for stage in c[keyPath: path].dropLast() { dashed.append(VerticalLine(x: stage.tEnd, label: "\(c.label): \(stage.name) end")) }
+        for (label, c) in curves.dropFirst() {
+            for stage in c[keyPath: path].dropLast() { dashed.append(VerticalLine(x: stage.tEnd, label: "\(label): \(stage.name) end")) }
         }
         stageLossPanels.append(PlotSpec(title: "\(name) stages: the flow's shaded, training's boundaries dashed", xLabel: "t (= learning rate x step)",
                                         yLabel: "CoT loss", logY: true, series: lossSeries, shaded: shaded, verticalLines: dashed))
@@ -256,16 +219,19 @@ ctx.run {
             detail: "max |L_train - L_flow| / L_flow = \(compact(dev)) over the records up to t = \(compact(run.times.last!)) where the flow's loss > \(compact(config.deviationFloor)) x its start; "
                 + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(compact(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(compact(view.eigenDeviation.max()!))\(w24Note)")
     }
-    for c in curves.dropFirst() {
-        let dd = agreement(reference: curves[0].dataDriven, other: c.dataDriven)
-        let mech = agreement(reference: curves[0].mechanistic, other: c.mechanistic)
-        let detail = "data-driven: " + (dd.lines.isEmpty ? "one stage each" : dd.lines.joined(separator: "; "))
-            + " | mechanistic: " + (mech.lines.isEmpty ? "one stage each" : mech.lines.joined(separator: "; "))
+    let flowStages = curves[0].stages
+    for (label, c) in curves.dropFirst() {
+        let dd = StageAgreement(c.changePoint, reference: flowStages.changePoint)
+        let mech = StageAgreement(c.mechanistic, reference: flowStages.mechanistic)
+        let ddLines = boundaryLines(reference: flowStages.changePoint, other: c.changePoint)
+        let mechLines = boundaryLines(reference: flowStages.mechanistic, other: c.mechanistic)
+        let detail = "data-driven: " + (ddLines.isEmpty ? "one stage each" : ddLines.joined(separator: "; "))
+            + " | mechanistic: " + (mechLines.isEmpty ? "one stage each" : mechLines.joined(separator: "; "))
         let gridStep: Double = tEnd / 199, recordStep: Double = tEnd / Double(flow.times.count - 1)
         let resolution = " (data-driven boundaries are resolved to the detector's grid, span/199 = \(compact(gridStep, 3)); mechanistic ones to the record spacing \(compact(recordStep, 3)))"
         ctx.verdict(
-            claim: "\(c.label) training passes through the flow's stages: same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
-            holds: dd.holds(tolerance) && mech.holds(tolerance), detail: detail + resolution)
+            claim: "\(label) training passes through the flow's stages: same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
+            holds: dd.agrees(within: tolerance) && mech.agrees(within: tolerance), detail: detail + resolution)
     }
     for view in views {
         let vEnd = view.v.last!.map { abs($0 + etaValue) }.max()!, wEnd = view.w.last!.map { abs($0 - 1) }.max()!

@@ -17,8 +17,6 @@ import Foundation
 let ctx = ExampleContext(name: "weights-heatmap",
                          summary: "heatmaps of V and W before and after full CoT training from a random start (Figure 1)")
 
-func json(_ s: SampleSummary) -> JSONValue { .object(s.json(prefix: "")) }
-
 /// Norms that say where the weight mass is. The prediction is
 /// `w^_{i+1} = w_i + [V31 V32] G_data [W13 W14; W23 W24] u_i + [V33 V34] C_i [W33 W34; W43 W44] u_i`
 /// (`u_i = (w_i; 1)`, `G_data` the data block of `Z Z^T / n`, `C_i` its chain-token block): a data path

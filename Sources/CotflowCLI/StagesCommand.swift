@@ -134,21 +134,13 @@ struct StagesCommand: ParsableCommand {
 
     private func json(_ stages: [Stage], _ mechanistic: [Stage], _ b: MechanisticBoundaries?, loss: String,
                       eta: (value: Double, text: String, source: String)?, notes: [String]) -> JSONValue {
-        func optional(_ x: Double?) -> JSONValue { x.map { .number($0) } ?? .null }
         var pairs: [(String, JSONValue)] = [
             ("file", .string(file)), ("time_column", .string(timeColumn)), ("loss_column", .string(loss)),
             ("eta", eta.map { .string($0.text) } ?? .null),
             ("stages", StageTable.json(stages)),
             ("mechanistic_stages", b == nil ? .null : StageTable.json(mechanistic)),
+            ("mechanistic_boundaries", b?.json ?? .null),
         ]
-        if let b {
-            pairs.append(("mechanistic_boundaries", .object([
-                ("plateau_end", optional(b.plateauEnd)), ("product_reached", optional(b.productReached)),
-                ("exponential_start", optional(b.exponentialStart)),
-            ])))
-        } else {
-            pairs.append(("mechanistic_boundaries", .null))
-        }
         pairs.append(("notes", .array(notes.map { .string($0) })))
         return .object(pairs)
     }

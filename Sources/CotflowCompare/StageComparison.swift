@@ -17,11 +17,7 @@ public struct StageAnalysis: Sendable {
         .object([
             ("stages", StageTable.json(changePoint)),
             ("mechanistic_stages", StageTable.json(mechanistic)),
-            ("mechanistic_boundaries", .object([
-                ("plateau_end", boundaries.plateauEnd.map { .number($0) } ?? .null),
-                ("product_reached", boundaries.productReached.map { .number($0) } ?? .null),
-                ("exponential_start", boundaries.exponentialStart.map { .number($0) } ?? .null),
-            ])),
+            ("mechanistic_boundaries", boundaries.json),
         ])
     }
 }

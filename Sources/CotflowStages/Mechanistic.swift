@@ -16,6 +16,13 @@ public struct MechanisticBoundaries: Sendable, Equatable {
         self.productReached = productReached
         self.exponentialStart = exponentialStart
     }
+
+    /// `plateau_end`, `product_reached`, `exponential_start` (null where absent).
+    public var json: JSONValue {
+        .object([("plateau_end", plateauEnd.map { .number($0) } ?? .null),
+                 ("product_reached", productReached.map { .number($0) } ?? .null),
+                 ("exponential_start", exponentialStart.map { .number($0) } ?? .null)])
+    }
 }
 
 /// Options of the mechanistic detector. See notes/stages.md.
