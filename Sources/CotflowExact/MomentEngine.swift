@@ -47,10 +47,9 @@ struct MomentEngine<R: MomentRing> {
             let k = Int(parts[pick])
             var rest = parts
             rest.remove(at: pick)
-            // (n + k - 1) E[tr W^{k-1} P]  (k >= 2 here, so k-1 >= 1)
-            var acc = (n + R(integer: k - 1)) * value(Self.inserting(rest, [k - 1]))
-            // sum_{a=1}^{k-1} E[tr W^a tr W^{k-1-a} P]; the a = k-1 term has tr W^0 = d.
-            acc = acc + d * value(Self.inserting(rest, [k - 1]))
+            // (n + k - 1) E[tr W^{k-1} P]  (k >= 2 here, so k-1 >= 1), plus from
+            // sum_{a=1}^{k-1} E[tr W^a tr W^{k-1-a} P] the a = k-1 term, d E[tr W^{k-1} P] (tr W^0 = d).
+            var acc = (n + R(integer: k - 1) + d) * value(Self.inserting(rest, [k - 1]))
             if k >= 3 {
                 // a and k-1-a give the same partition: pair them up.
                 for a in 1...((k - 1) / 2) {

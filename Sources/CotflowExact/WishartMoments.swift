@@ -76,11 +76,6 @@ public final class WishartMoments: @unchecked Sendable {
     public static func symbolicExpectation(powers: [Int]) -> String {
         symbolicPolynomial(powers: powers).description
     }
-
-    /// Same as the static method (the polynomial does not depend on this instance's n, d).
-    public func symbolicExpectation(powers: [Int]) -> String {
-        WishartMoments.symbolicExpectation(powers: powers)
-    }
 }
 
 /// Independent cross-check: moments modulo the prime `ModPrime.modulus`, computed with the

@@ -90,7 +90,7 @@ public struct ReducedFlow: Sendable {
             throw CotflowError("initial eigenvalues must have length d = \(d) (got \(v0.count) and \(w0.count))")
         }
         let y0 = v0.map { $0 + eta } + w0.map { $0 - 1 }
-        let initialLoss = loss.loss(p: Array(y0[..<d]), q: Array(y0[d...]))
+        let (initialLoss, gp, gq) = loss.lossAndGradient(p: Array(y0[..<d]), q: Array(y0[d...]))
         guard initialLoss.isFinite else { throw CotflowError("the loss at the initial point is not finite") }
         // Relative to min(initial loss, d) with d = E||w*||^2: where the initial loss is carried by
         // a heavy tail (it reaches 1e10 at n = 2d, k = 20), a fraction of it says nothing about
@@ -100,10 +100,12 @@ public struct ReducedFlow: Sendable {
         let loss = self.loss
         // Losses at accepted steps, for the stall criterion (the predicate runs on this thread).
         var history: [(t: Double, loss: Double)] = []
+        var converged = false
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
             let (p, q) = ReducedFlow.split(y, d)
             let l = loss.loss(p: p, q: q)
             if options.stopRelativeLoss > 0, l <= threshold {
+                converged = true
                 return StopDecision("converged: loss \(l) <= \(options.stopRelativeLoss) x min(initial loss, d) = \(threshold)")
             }
             if options.stopStall > 0 {
@@ -118,30 +120,28 @@ public struct ReducedFlow: Sendable {
         // First trial step from the initial gradient (0.01 |y0| / |f(y0)|, at most 1e-3): where the
         // population loss is carried by a heavy tail the gradient is huge, and a step sized from
         // the end time alone overshoots to a non-finite state.
-        let (_, gp, gq) = loss.lossAndGradient(p: Array(y0[..<d]), q: Array(y0[d...]))
         let gradientNorm = (gp + gq).map { abs($0) }.max() ?? 0
         let stateNorm = max(y0.map { abs($0) }.max() ?? 0, 1e-3)
         let initialStep = options.initialStep ?? (gradientNorm > 0 ? min(1e-3, 0.01 * stateNorm / gradientNorm) : 1e-3)
-        var odeOptions = ODEOptions(
+        let odeOptions = ODEOptions(
             endTime: options.endTime, stepper: options.stepper,
             absoluteTolerance: options.absoluteTolerance, relativeTolerance: options.relativeTolerance,
             initialStep: initialStep, minimumStep: options.minimumStep,
             maximumSteps: options.maximumSteps, grid: options.grid)
-        odeOptions.stop = nil
         do {
             let solution = try ODE.solve(system, from: 0, initial: y0, options: odeOptions, stop: stop)
-            return trajectory(solution)
+            return trajectory(solution, converged: converged)
         } catch let failure as ODEFailure {
             var reason = failure.reason.description
             if case .nonFiniteRightHandSide = failure.reason, !options.stepper.requiresJacobian {
                 reason += "; the flow is stiff here (initial loss \(initialLoss), gradient up to \(gradientNorm)):"
                     + " use an implicit stepper with the analytic Jacobian (msbdf, bsimp) or a smaller initial step"
             }
-            throw FlowFailure(reason: reason, partial: trajectory(failure.partial))
+            throw FlowFailure(reason: reason, partial: trajectory(failure.partial, converged: false))
         }
     }
 
-    private func trajectory(_ solution: ODESolution) -> FlowTrajectory {
+    private func trajectory(_ solution: ODESolution, converged: Bool) -> FlowTrajectory {
         let d = loss.d, eta = loss.etaValue
         var losses: [Double] = [], v: [[Double]] = [], w: [[Double]] = []
         for y in solution.states {
@@ -150,8 +150,6 @@ public struct ReducedFlow: Sendable {
             v.append(p.map { $0 - eta })
             w.append(q.map { $0 + 1 })
         }
-        var converged = false
-        if case .predicate(let decision) = solution.stopReason { converged = decision.reason.hasPrefix("converged") }
         return FlowTrajectory(times: solution.times, losses: losses, v: v, w: w,
                               stopReason: solution.stopReason, statistics: solution.statistics, converged: converged)
     }

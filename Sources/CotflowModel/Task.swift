@@ -166,14 +166,6 @@ public struct PromptBatch: Sendable {
         return PromptBatch(count: count, d: d, n: n, S: S, wStar: wStar, X: X)
     }
 
-    /// The prompts `range` as a batch of their own.
-    public func slice(_ range: Range<Int>) -> PromptBatch {
-        PromptBatch(count: range.count, d: d, n: n,
-                    S: Array(S[(range.lowerBound * d * d)..<(range.upperBound * d * d)]),
-                    wStar: Array(wStar[(range.lowerBound * d)..<(range.upperBound * d)]),
-                    X: X.map { Array($0[(range.lowerBound * d * n)..<(range.upperBound * d * n)]) })
-    }
-
     /// The GD chain `w_{i+1} = w_i - eta S (w_i - w*)`, `w_0 = 0`, for prompt `p`: (k+1) x d row-major.
     public func chain(prompt p: Int, eta: Double, k: Int) -> [Double] {
         var out = [Double](repeating: 0, count: (k + 1) * d)

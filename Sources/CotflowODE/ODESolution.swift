@@ -63,8 +63,6 @@ public struct ODESolution: Sendable {
 
     public var finalTime: Double? { times.last }
     public var finalState: [Double]? { states.last }
-    /// The trajectory of component `i`.
-    public func component(_ i: Int) -> [Double] { states.map { $0[i] } }
 }
 
 /// Settings refused before integrating.

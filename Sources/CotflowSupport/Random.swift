@@ -37,11 +37,6 @@ public final class Random {
     /// Chi-squared variate with `degrees` degrees of freedom.
     public func chiSquared(_ degrees: Double) -> Double { gsl_ran_chisq(rng, degrees) }
 
-    /// Fills `buffer` with standard normal variates.
-    public func fillGaussian(_ buffer: UnsafeMutableBufferPointer<Double>) {
-        for i in buffer.indices { buffer[i] = gsl_ran_gaussian_ziggurat(rng, 1.0) }
-    }
-
     private static func splitMix(_ state: inout UInt64) -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
