@@ -159,7 +159,8 @@ public struct TransformerParameters: Sendable, Equatable {
     }
 }
 
-func identity(_ d: Int) -> [Double] {
+/// The d x d identity, row-major.
+public func identity(_ d: Int) -> [Double] {
     var m = [Double](repeating: 0, count: d * d)
     for i in 0..<d { m[i * d + i] = 1 }
     return m

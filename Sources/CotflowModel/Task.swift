@@ -135,9 +135,7 @@ public struct PromptBatch: Sendable {
                 for t in 0..<(d * n) { X![p * d * n + t] = g[t] }
                 S.withUnsafeMutableBufferPointer { sb in
                     g.withUnsafeBufferPointer { gb in
-                        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d), Int32(d), Int32(n), invN,
-                                    gb.baseAddress, Int32(n), gb.baseAddress, Int32(n), 0,
-                                    sb.baseAddress! + p * d * d, Int32(d))
+                        gemm(false, true, d, d, n, invN, gb.baseAddress!, n, gb.baseAddress!, n, 0, sb.baseAddress! + p * d * d, d)
                     }
                 }
             } else {

@@ -190,9 +190,7 @@ public struct Trainer: Sendable {
                 p.W13 = (0..<(d * d)).map { _ in config.initScale * r.gaussian() }
                 p.W24 = -1
             }
-            var basis = [Double](repeating: 0, count: d * d)
-            for i in 0..<d { basis[i * d + i] = 1 }
-            return (p, basis)
+            return (p, identity(d))
         case .assumption:
             let a = AssumptionInitialisation(d: d, seed: config.seed, vRange: config.vRange, wRange: config.wRange)
             let basis = a.basis()
@@ -250,18 +248,19 @@ public struct Trainer: Sendable {
 
             if step % cfg.recordEvery == 0 || step == cfg.steps {
                 let cot = Objectives.compute(.cot, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
-                let ev = test == .cot ? cot
-                    : Objectives.compute(test, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
+                let ev = Objectives.compute(test, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
                 lastEval = ev; lastCoT = cot
-                table.append(try row(step: step, batchLoss: result.loss, cot: cot, eval: ev, params: params, basis: basis))
-                let median = SampleSummary(cot).median
+                let cotSummary = SampleSummary(cot)
+                table.append(try row(step: step, batchLoss: result.loss, cot: cotSummary, eval: SampleSummary(ev), params: params, basis: basis))
+                let median = cotSummary.median
                 if initialMedian == nil { initialMedian = median }
                 if let m0 = initialMedian, !(median <= 1e8 * max(m0, .leastNormalMagnitude)) {
                     status = .diverged(step: step, reason: "held-out median CoT loss \(median) exceeds 1e8 times its initial value \(m0)")
                     break
                 }
             }
-            guard result.loss.isFinite, result.perPrompt.allSatisfy({ $0.isFinite }) else {
+            // The mean of the per-prompt losses: non-finite when any of them is.
+            guard result.loss.isFinite else {
                 status = .diverged(step: step, reason: "non-finite batch loss")
                 break
             }
@@ -290,10 +289,9 @@ public struct Trainer: Sendable {
                               heldOutEval: SampleSummary(lastEval), heldOutCoT: SampleSummary(lastCoT), basis: basis)
     }
 
-    private func row(step: Int, batchLoss: Double, cot: [Double], eval: [Double],
+    private func row(step: Int, batchLoss: Double, cot cs: SampleSummary, eval es: SampleSummary,
                      params: TransformerParameters, basis: [Double]) throws -> [Double] {
         let d = params.d
-        let cs = SampleSummary(cot), es = SampleSummary(eval)
         let v31 = params.V31, w13 = params.W13
         let finite = v31.allSatisfy { $0.isFinite } && w13.allSatisfy { $0.isFinite }
         let nanRow = [Double](repeating: .nan, count: d)
