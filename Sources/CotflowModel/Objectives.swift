@@ -313,10 +313,11 @@ func autoregressiveKernel(_ ctx: KernelContext, range: Range<Int>, steps: Int) {
 func loopedKernel(_ ctx: KernelContext, X: UnsafePointer<Double>, range: Range<Int>) {
     let d = ctx.d, n = ctx.n, k = ctx.k, dim = ctx.dim, d1 = d + 1, cols = n + 1, dd = dim * dim
     let invN = 1 / Double(n)
-    let zs = scratch((k + 1) * dim * cols), gs = scratch(k * dd), ms = scratch(k * dd)
-    let t1 = scratch(dd), e = scratch(dd), gwM = scratch(dd), a1 = scratch(dd), kM = scratch(dd)
+    // Per loop step t: Z_t, G_t, V G_t and M_t = V G_t W, kept for the backward pass.
+    let zs = scratch((k + 1) * dim * cols), gs = scratch(k * dd), vgs = scratch(k * dd), ms = scratch(k * dd)
+    let e = scratch(dd), gwM = scratch(dd), a1 = scratch(dd), kM = scratch(dd)
     let dz = scratch(dim * cols), dp = scratch(dim * cols)
-    defer { for p in [zs, gs, ms, t1, e, gwM, a1, kM, dz, dp] { p.deallocate() } }
+    defer { for p in [zs, gs, vgs, ms, e, gwM, a1, kM, dz, dp] { p.deallocate() } }
     for (pi, p) in range.enumerated() {
         let x = X + p * d * n, w = ctx.wStar + p * d
         for t in 0..<(dim * cols) { zs[t] = 0 }
@@ -328,10 +329,10 @@ func loopedKernel(_ ctx: KernelContext, X: UnsafePointer<Double>, range: Range<I
         }
         zs[(2 * d + 1) * cols + n] = 1
         for t in 0..<k {
-            let z = zs + t * dim * cols, next = zs + (t + 1) * dim * cols, g = gs + t * dd, m = ms + t * dd
+            let z = zs + t * dim * cols, next = zs + (t + 1) * dim * cols, g = gs + t * dd, vg = vgs + t * dd, m = ms + t * dd
             gemm(false, true, dim, dim, cols, 1, z, cols, z, cols, 0, g, dim)
-            gemm(false, false, dim, dim, dim, 1, ctx.V, dim, g, dim, 0, t1, dim)
-            gemm(false, false, dim, dim, dim, 1, t1, dim, ctx.W, dim, 0, m, dim)
+            gemm(false, false, dim, dim, dim, 1, ctx.V, dim, g, dim, 0, vg, dim)
+            gemm(false, false, dim, dim, dim, 1, vg, dim, ctx.W, dim, 0, m, dim)
             next.update(from: z, count: dim * cols)
             gemm(false, false, dim, cols, dim, invN, m, dim, z, cols, 1, next, cols)
         }
@@ -343,12 +344,11 @@ func loopedKernel(_ ctx: KernelContext, X: UnsafePointer<Double>, range: Range<I
         for t in 0..<(dim * cols) { dz[t] = 0 }
         for i in 0..<d { dz[(d1 + i) * cols + n] = 2 * (zk[(d1 + i) * cols + n] - w[i]) * ctx.scale }
         for t in stride(from: k - 1, through: 0, by: -1) {
-            let z = zs + t * dim * cols, g = gs + t * dd, m = ms + t * dd
+            let z = zs + t * dim * cols, g = gs + t * dd, vg = vgs + t * dd, m = ms + t * dd
             gemm(false, true, dim, dim, cols, 1, dz, cols, z, cols, 0, e, dim)          // E = dY Z^T
             gemm(false, false, dim, dim, dim, 1, g, dim, ctx.W, dim, 0, gwM, dim)        // G W
             gemm(false, true, dim, dim, dim, invN, e, dim, gwM, dim, 1, gV, dim)         // dV += E (G W)^T / n
-            gemm(false, false, dim, dim, dim, 1, ctx.V, dim, g, dim, 0, t1, dim)         // V G
-            gemm(true, false, dim, dim, dim, invN, t1, dim, e, dim, 1, gW, dim)          // dW += (V G)^T E / n
+            gemm(true, false, dim, dim, dim, invN, vg, dim, e, dim, 1, gW, dim)          // dW += (V G)^T E / n
             gemm(true, false, dim, dim, dim, 1, ctx.V, dim, e, dim, 0, a1, dim)          // V^T E
             gemm(false, true, dim, dim, dim, 1, a1, dim, ctx.W, dim, 0, kM, dim)         // A = V^T E W^T
             for r in 0..<dim {                                                           // K = (A + A^T) / n
