@@ -72,21 +72,12 @@ func measure(d: Int, n: Int, k: Int, sigma: Double, seed: UInt64) throws -> [Str
         options.stepper = .msbdf
         t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
     }
-    var m: [String: Double] = ["initial_loss": t.losses[0], "converged": t.converged ? 1 : 0, "t_end": t.finalTime]
-    let b = try MechanisticDetector.boundaries(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta.doubleValue)
-    m["plateau_end"] = b.plateauEnd ?? .nan
-    m["product_reached"] = b.productReached ?? .nan
-    m["exponential_start"] = b.exponentialStart ?? .nan
-    m["stage_count"] = Double(try ChangePointDetector.stages(times: t.times, losses: t.losses).count)
-    func firstBelow(_ fraction: Double) -> Double {
-        let target = fraction * t.losses[0]
-        guard let i = t.losses.firstIndex(where: { $0 < target }) else { return .nan }
-        guard i > 0 else { return t.times[0] }
-        let (l0, l1) = (log(t.losses[i - 1]), log(t.losses[i]))
-        return t.times[i - 1] + (l0 - log(target)) / (l0 - l1) * (t.times[i] - t.times[i - 1])
-    }
-    m["t_loss_half"] = firstBelow(0.5)
-    m["t_loss_1e-3"] = firstBelow(1e-3)
+    var m = StageMetrics.stages(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta.doubleValue)
+    m["initial_loss"] = t.losses[0]
+    m["converged"] = t.converged ? 1 : 0
+    m["t_end"] = t.finalTime
+    m["t_loss_half"] = StageMetrics.timeBelow(0.5, times: t.times, losses: t.losses)
+    m["t_loss_1e-3"] = StageMetrics.timeBelow(1e-3, times: t.times, losses: t.losses)
     return m
 }
 
@@ -164,7 +155,7 @@ ctx.run {
     print("  sigma      plateau_end  product_reached  exponential_start  t_loss_1e-3")
     for row in bySigma {
         print("  " + [row.value, row.metrics["plateau_end"]!, row.metrics["product_reached"]!, row.metrics["exponential_start"]!, row.metrics["t_loss_1e-3"]!]
-            .map { compact($0).padding(toLength: 14, withPad: " ", startingAt: 0) }.joined(separator: " "))
+            .map { fmt($0).padding(toLength: 14, withPad: " ", startingAt: 0) }.joined(separator: " "))
     }
 
     // Power law plateau ~ sigma^b: fit log plateau on log sigma over the medians; compare with the
@@ -178,12 +169,12 @@ ctx.run {
     let half = valid.count / 2
     let lowFit = half >= 2 ? LineFit(Array(xs.prefix(half)), plateaus.prefix(half).map { log($0) }) : nil
     let highFit = valid.count - half >= 2 ? LineFit(Array(xs.suffix(valid.count - half)), plateaus.suffix(valid.count - half).map { log($0) }) : nil
-    print("fit log(plateau_end) = a + b log(sigma): b = \(compact(power.slope)) +- \(compact(power.slopeError)), a = \(compact(power.intercept)), R^2 = \(compact(power.r2)) over \(power.points) sigmas")
+    print("fit log(plateau_end) = a + b log(sigma): b = \(fmt(power.slope)) +- \(fmt(power.slopeError)), a = \(fmt(power.intercept)), R^2 = \(fmt(power.r2)) over \(power.points) sigmas")
     if let lowFit, let highFit {
-        print("  small-sigma half: b = \(compact(lowFit.slope)) +- \(compact(lowFit.slopeError)); large-sigma half: b = \(compact(highFit.slope)) +- \(compact(highFit.slopeError))")
+        print("  small-sigma half: b = \(fmt(lowFit.slope)) +- \(fmt(lowFit.slopeError)); large-sigma half: b = \(fmt(highFit.slope)) +- \(fmt(highFit.slopeError))")
     }
-    print("fit plateau_end = a + c log(1/sigma): c = \(compact(logLaw.slope)) +- \(compact(logLaw.slopeError)), a = \(compact(logLaw.intercept)), R^2 = \(compact(logLaw.r2))")
-    print("fit log(product_reached) = a + b log(sigma): b = \(compact(transitionFit.slope)) +- \(compact(transitionFit.slopeError)), R^2 = \(compact(transitionFit.r2))")
+    print("fit plateau_end = a + c log(1/sigma): c = \(fmt(logLaw.slope)) +- \(fmt(logLaw.slopeError)), a = \(fmt(logLaw.intercept)), R^2 = \(fmt(logLaw.r2))")
+    print("fit log(product_reached) = a + b log(sigma): b = \(fmt(transitionFit.slope)) +- \(fmt(transitionFit.slopeError)), R^2 = \(fmt(transitionFit.r2))")
 
     func fitJSON(_ f: LineFit) -> JSONValue {
         .object([("slope", .number(f.slope)), ("slope_standard_error", .number(f.slopeError)), ("intercept", .number(f.intercept)),
@@ -274,13 +265,13 @@ ctx.run {
     print("medians over seeds at d = \(d), k = \(k), sigma = \(baseSigma):")
     print("  " + ["n/d", "plateau_end", "product_reached", "exp_start", "t_loss_1e-3"].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
     for row in byRatio {
-        print("  " + [compact(row.value, 3), compact(row.metrics["plateau_end"]!), compact(row.metrics["product_reached"]!), compact(row.metrics["exponential_start"]!),
-                      compact(row.metrics["t_loss_1e-3"]!)].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
+        print("  " + [compact(row.value, 3), fmt(row.metrics["plateau_end"]!), fmt(row.metrics["product_reached"]!), fmt(row.metrics["exponential_start"]!),
+                      fmt(row.metrics["t_loss_1e-3"]!)].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
     }
     print("per-prompt CoT loss over \(prompts) sampled S along the seed-0 flow (exact mean | sampled mean +- se | median | p99 | top-1% share | mean/median):")
     for (i, row) in byRatio.enumerated() {
         for (j, s) in tail[i].enumerated() {
-            print("  n/d = \(compact(row.value, 3)), \(stateNames[j].padding(toLength: 9, withPad: " ", startingAt: 0)): \(compact(exactAt[i][j])) | \(compact(s.mean)) +- \(compact(s.standardError, 2)) | \(compact(s.median)) | \(compact(s.p99)) | \(compact(s.topPercentShare, 3)) | \(compact(s.mean / s.median, 3))\(s.tailDominated ? "  TAIL-DOMINATED" : "")")
+            print("  n/d = \(compact(row.value, 3)), \(stateNames[j].padding(toLength: 9, withPad: " ", startingAt: 0)): \(fmt(exactAt[i][j])) | \(fmt(s.mean)) +- \(compact(s.standardError, 2)) | \(fmt(s.median)) | \(fmt(s.p99)) | \(compact(s.topPercentShare, 3)) | \(compact(s.mean / s.median, 3))\(s.tailDominated ? "  TAIL-DOMINATED" : "")")
         }
     }
 
@@ -346,9 +337,9 @@ ctx.run {
     ], name: "n_over_d_sweep", title: "reduced flow: stages and the tail of the population loss against n/d")
 
     // ---- Verdicts.
-    let slopeText = "log(plateau_end) = \(compact(power.intercept)) + \(compact(power.slope)) log(sigma) (slope +- \(compact(power.slopeError)), R^2 = \(compact(power.r2)), \(power.points) values of sigma from \(compact(sigmas.first!)) to \(compact(sigmas.last!)), medians over \(sigmaGrid.axes[1].values.count) seeds)"
-    let halves = lowFit.flatMap { l in highFit.map { h in "; slope over the smaller sigmas \(compact(l.slope)) +- \(compact(l.slopeError)), over the larger \(compact(h.slope)) +- \(compact(h.slopeError))" } } ?? ""
-    let logLawText = "; the law plateau = a + c log(1/sigma) gives c = \(compact(logLaw.slope)) +- \(compact(logLaw.slopeError)), R^2 = \(compact(logLaw.r2))"
+    let slopeText = "log(plateau_end) = \(fmt(power.intercept)) + \(fmt(power.slope)) log(sigma) (slope +- \(fmt(power.slopeError)), R^2 = \(fmt(power.r2)), \(power.points) values of sigma from \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)), medians over \(sigmaGrid.axes[1].values.count) seeds)"
+    let halves = lowFit.flatMap { l in highFit.map { h in "; slope over the smaller sigmas \(fmt(l.slope)) +- \(fmt(l.slopeError)), over the larger \(fmt(h.slope)) +- \(fmt(h.slopeError))" } } ?? ""
+    let logLawText = "; the law plateau = a + c log(1/sigma) gives c = \(fmt(logLaw.slope)) +- \(fmt(logLaw.slopeError)), R^2 = \(fmt(logLaw.r2))"
     // A plausible reading of a small-initialisation analysis: the origin is a saddle, so the time to
     // leave it (and with it the transition) grows like log(1/sigma) without bound as sigma -> 0. Test
     // it on the transition time: its local slope -dt/dlog(sigma) between adjacent sigmas should stay
@@ -362,7 +353,7 @@ ctx.run {
     let etaBase = origin.etaValue
     let atOrigin = origin.lossAndGradient(p: [Double](repeating: etaBase, count: d), q: [Double](repeating: -1, count: d))
     let slopeList = localSlopes.map { compact($0, 3) }.joined(separator: ", ")
-    let mechanism = "exact gradient at v = w = 0: dL/dv_j = \(compact(atOrigin.gradP[0])), dL/dw_j = \(compact(atOrigin.gradQ[0])) (v leaves the origin at a finite rate, then drives w)"
+    let mechanism = "exact gradient at v = w = 0: dL/dv_j = \(fmt(atOrigin.gradP[0])), dL/dw_j = \(fmt(atOrigin.gradQ[0])) (v leaves the origin at a finite rate, then drives w)"
     let saddleHolds: Bool?
     if let smallest = localSlopes.first, let largest = localSlopes.max(), largest > 0, localSlopes.count >= 2 {
         saddleHolds = smallest >= 0.5 * largest ? true : (smallest < 0.25 * largest ? false : nil)
@@ -371,8 +362,8 @@ ctx.run {
     }
     ctx.verdict(claim: "a small initialisation makes the transition time grow without bound like log(1/sigma) as sigma -> 0 (escape from a saddle at the origin)",
                 holds: saddleHolds,
-                detail: "transition time (v_j w_j within 5% of -eta) from sigma = \(compact(sigmas.first!)) to \(compact(sigmas.last!)): "
-                    + transitionValues.map { compact($0) }.joined(separator: ", ")
+                detail: "transition time (v_j w_j within 5% of -eta) from sigma = \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)): "
+                    + transitionValues.map { fmt($0) }.joined(separator: ", ")
                     + "; local slopes -dt/dlog(sigma) from the smallest sigma up: \(slopeList); \(mechanism). Plateau end (loss < 0.9 x start): "
                     + slopeText + halves + logLawText)
 
@@ -399,7 +390,7 @@ ctx.run {
     for i in ratios.indices { for j in stateNames.indices {
         let z = abs(tail[i][j].mean - exactAt[i][j]) / tail[i][j].standardError
         zs.append(z)
-        zText.append("n/d = \(compact(ratios[i], 3)) \(stateNames[j]): exact \(compact(exactAt[i][j])), sampled \(compact(tail[i][j].mean)) +- \(compact(tail[i][j].standardError, 2)) (\(compact(z, 2)) se)")
+        zText.append("n/d = \(compact(ratios[i], 3)) \(stateNames[j]): exact \(fmt(exactAt[i][j])), sampled \(fmt(tail[i][j].mean)) +- \(compact(tail[i][j].standardError, 2)) (\(compact(z, 2)) se)")
     } }
     ctx.verdict(claim: "the sampled per-prompt losses average to the exact population loss the flow uses (within 4 standard errors)",
                 holds: zs.allSatisfy { $0 <= 4 },

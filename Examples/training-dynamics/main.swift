@@ -29,11 +29,11 @@ func boundaryLines(reference: [Stage], other: [Stage]) -> [String] {
     guard a == b else { return ["stage names differ: [\(a.joined(separator: ", "))] vs [\(b.joined(separator: ", "))]"] }
     return (0..<max(0, reference.count - 1)).map { i in
         let ta = reference[i].tEnd, tb = other[i].tEnd
-        return "\(reference[i].name) -> \(reference[i + 1].name): t = \(compact(ta)) vs \(compact(tb)) (\(compact(100 * abs(tb - ta) / ta, 3))%)"
+        return "\(reference[i].name) -> \(reference[i + 1].name): t = \(fmt(ta)) vs \(fmt(tb)) (\(compact(100 * abs(tb - ta) / ta, 3))%)"
     }
 }
 
-func describe(_ x: Double?) -> String { x.map { compact($0) } ?? "none" }
+func describe(_ x: Double?) -> String { x.map { fmt($0) } ?? "none" }
 
 ctx.run {
     // Task and run sizes. Full: the project's default task (d, n, k) = (10, 40, 5); quick: a
@@ -57,8 +57,8 @@ ctx.run {
     config.heldOutSize = ctx.size(50_000, quick: 20_000)
     let etaValue = eta.doubleValue
 
-    print("task (d, n, k) = (\(d), \(n), \(k)), eta = \(eta) = \(compact(etaValue)), seed \(seed), initial scale \(sigma)")
-    print("SGD: learning rate \(config.learningRate), batch \(config.batchSize), \(config.steps) steps (t up to \(compact(config.learningRate * Double(config.steps)))), held-out \(config.heldOutSize) prompts")
+    print("task (d, n, k) = (\(d), \(n), \(k)), eta = \(eta) = \(fmt(etaValue)), seed \(seed), initial scale \(sigma)")
+    print("SGD: learning rate \(config.learningRate), batch \(config.batchSize), \(config.steps) steps (t up to \(fmt(config.learningRate * Double(config.steps)))), held-out \(config.heldOutSize) prompts")
 
     let started = Date()
     let comparison = try Comparator.run(config)
@@ -80,7 +80,7 @@ ctx.run {
     let finalV = longFlow.v.last!, finalW = longFlow.w.last!
     let vError = finalV.map { abs($0 + etaValue) }.max()!
     let wError = finalW.map { abs($0 - 1) }.max()!
-    print("flow to convergence: \(longFlow.converged ? "converged" : "did not converge") at t = \(compact(longFlow.finalTime)), loss \(compact(longFlow.losses[0])) -> \(compact(longFlow.finalLoss)); max |v_j + eta| = \(compact(vError)), max |w_j - 1| = \(compact(wError))")
+    print("flow to convergence: \(longFlow.converged ? "converged" : "did not converge") at t = \(fmt(longFlow.finalTime)), loss \(fmt(longFlow.losses[0])) -> \(fmt(longFlow.finalLoss)); max |v_j + eta| = \(fmt(vError)), max |w_j - 1| = \(fmt(wError))")
 
     // Numbers. Training's eigenvalues are read as the invariant pair (-W24) diag(V31), diag(W13) / (-W24)
     // (notes/conventions.md): W24 is fixed at -1 for reduced parameters, so this is the raw pair there;
@@ -113,10 +113,10 @@ ctx.run {
         let dev = run.maxRelativeLossDeviation ?? .nan
         let dev0 = run.relativeLossDeviation?.first ?? .nan
         let vEnd = view.v.last!.map { abs($0 + etaValue) }.max()!, wEnd = view.w.last!.map { abs($0 - 1) }.max()!
-        print("\(view.label): held-out CoT loss \(compact(run.losses.first!)) -> \(compact(run.losses.last!)) (flow \(compact(flow.losses.first!)) -> \(compact(flow.losses.last!))); "
-            + "relative loss deviation \(compact(dev0)) at t = 0 (held-out error alone), max \(compact(dev)); max eigenvalue deviation \(compact(view.eigenDeviation.max()!)); "
-            + "W24 \(compact(view.w24.first!)) -> \(compact(view.w24.last!)); at the end max |v_j + eta| = \(compact(vEnd)), max |w_j - 1| = \(compact(wEnd)); "
-            + "off-manifold: block norm <= \(compact(run.offBlockNorm.max()!)), off-diagonal <= \(compact(run.offDiagonalNorm.max()!)), commutator <= \(compact(run.commutatorNorm.max()!)); "
+        print("\(view.label): held-out CoT loss \(fmt(run.losses.first!)) -> \(fmt(run.losses.last!)) (flow \(fmt(flow.losses.first!)) -> \(fmt(flow.losses.last!))); "
+            + "relative loss deviation \(fmt(dev0)) at t = 0 (held-out error alone), max \(fmt(dev)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!)); "
+            + "W24 \(fmt(view.w24.first!)) -> \(fmt(view.w24.last!)); at the end max |v_j + eta| = \(fmt(vEnd)), max |w_j - 1| = \(fmt(wEnd)); "
+            + "off-manifold: block norm <= \(fmt(run.offBlockNorm.max()!)), off-diagonal <= \(fmt(run.offDiagonalNorm.max()!)), commutator <= \(fmt(run.commutatorNorm.max()!)); "
             + "\(String(format: "%.1f", run.result.seconds)) s")
         runRecords.append((run.trainable.rawValue, .object([
             ("rel_loss_deviation_at_t0", .number(dev0)),
@@ -211,13 +211,13 @@ ctx.run {
         let run = view.run
         let dev = run.maxRelativeLossDeviation ?? .nan
         let w24Note = run.trainable == .full
-            ? "; W24 is trained here and moved from \(compact(view.w24.first!)) to \(compact(view.w24.last!)) (the reduced flow, like Theorem 4.1, fixes W24 = -1)"
+            ? "; W24 is trained here and moved from \(fmt(view.w24.first!)) to \(fmt(view.w24.last!)) (the reduced flow, like Theorem 4.1, fixes W24 = -1)"
             : ""
         ctx.verdict(
             claim: "\(view.label) training follows the reduced flow's loss (max relative deviation <= \(Int(tolerance * 100))%)",
             holds: dev.isFinite ? dev <= tolerance : nil,
-            detail: "max |L_train - L_flow| / L_flow = \(compact(dev)) over the records up to t = \(compact(run.times.last!)) where the flow's loss > \(compact(config.deviationFloor)) x its start; "
-                + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(compact(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(compact(view.eigenDeviation.max()!))\(w24Note)")
+            detail: "max |L_train - L_flow| / L_flow = \(fmt(dev)) over the records up to t = \(fmt(run.times.last!)) where the flow's loss > \(fmt(config.deviationFloor)) x its start; "
+                + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)")
     }
     let flowStages = curves[0].stages
     for (label, c) in curves.dropFirst() {
@@ -238,10 +238,10 @@ ctx.run {
         ctx.verdict(
             claim: "\(view.label) training ends at the construction: (-W24) v_j -> -eta, w_j / (-W24) -> 1 within 1e-2",
             holds: vEnd < 1e-2 && wEnd < 1e-2,
-            detail: "at t = \(compact(view.run.times.last!)) (held-out loss \(compact(view.run.losses.last!))): max_j |(-W24) v_j + eta| = \(compact(vEnd)), max_j |w_j / (-W24) - 1| = \(compact(wEnd)), W24 = \(compact(view.w24.last!))")
+            detail: "at t = \(fmt(view.run.times.last!)) (held-out loss \(fmt(view.run.losses.last!))): max_j |(-W24) v_j + eta| = \(fmt(vEnd)), max_j |w_j / (-W24) - 1| = \(fmt(wEnd)), W24 = \(fmt(view.w24.last!))")
     }
     ctx.verdict(
         claim: "the reduced flow reaches the construction v = -eta, w = 1",
         holds: longFlow.converged && vError < 1e-3 && wError < 1e-3,
-        detail: "at t = \(compact(longFlow.finalTime)) the loss is \(compact(longFlow.finalLoss)) (\(compact(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(compact(vError)), max_j |w_j - 1| = \(compact(wError)) (threshold 1e-3)")
+        detail: "at t = \(fmt(longFlow.finalTime)) the loss is \(fmt(longFlow.finalLoss)) (\(fmt(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(fmt(vError)), max_j |w_j - 1| = \(fmt(wError)) (threshold 1e-3)")
 }

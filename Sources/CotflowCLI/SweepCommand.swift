@@ -184,40 +184,18 @@ struct SweepCommand: ParsableCommand {
         }
     }
 
-    /// Stage boundaries (CotflowStages): the mechanistic ones and the number of change-point
-    /// stages. NaN where the detector finds no such boundary or cannot read the trajectory.
     private func stageMetrics(_ t: FlowTrajectory, eta: Double, into metrics: inout [String: Double]) {
-        if let b = try? MechanisticDetector.boundaries(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta) {
-            metrics["plateau_end"] = b.plateauEnd ?? .nan
-            metrics["product_reached"] = b.productReached ?? .nan
-            metrics["exponential_start"] = b.exponentialStart ?? .nan
-        }
-        if let stages = try? ChangePointDetector.stages(times: t.times, losses: t.losses) {
-            metrics["stage_count"] = Double(stages.count)
-        }
+        metrics.merge(StageMetrics.stages(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta)) { $1 }
     }
 
     private func trajectoryMetrics(_ t: FlowTrajectory, into metrics: inout [String: Double]) {
-        let initial = t.losses.first ?? .nan
-        metrics["initial_loss"] = initial
+        metrics["initial_loss"] = t.losses.first ?? .nan
         metrics["final_loss"] = t.finalLoss
         metrics["t_end"] = t.finalTime
         metrics["converged"] = t.converged ? 1 : 0
         metrics["steps"] = Double(t.statistics.acceptedSteps)
-        // The first time the loss is below `fraction` of its start: the first output time below,
-        // refined by linear interpolation of log(loss) in t from the output time before it.
-        func firstBelow(_ fraction: Double) -> Double {
-            let target = fraction * initial
-            guard initial.isFinite, initial > 0, let i = t.losses.firstIndex(where: { $0 < target }) else { return .nan }
-            guard i > 0 else { return t.times[i] }
-            let (t0, t1) = (t.times[i - 1], t.times[i])
-            let (l0, l1) = (t.losses[i - 1], t.losses[i])
-            guard l0 > 0, l1 > 0, l0 > l1 else { return t1 }
-            let s = (Foundation.log(l0) - Foundation.log(target)) / (Foundation.log(l0) - Foundation.log(l1))
-            return t0 + min(max(s, 0), 1) * (t1 - t0)
-        }
-        metrics["t_loss_half"] = firstBelow(0.5)
-        metrics["t_loss_1e-3"] = firstBelow(1e-3)
+        metrics["t_loss_half"] = StageMetrics.timeBelow(0.5, times: t.times, losses: t.losses)
+        metrics["t_loss_1e-3"] = StageMetrics.timeBelow(1e-3, times: t.times, losses: t.losses)
     }
 }
 
