@@ -153,9 +153,12 @@ ctx.run {
     // The full-parameter run's mechanistic detector uses the diagonals of V31 and W13 in the
     // initial eigenbasis; the products v_j w_j it tests are invariant under the rescaling symmetry
     // V31 -> V31 / c, W13 -> c W13 (notes/conventions.md).
-    var curves = [(label: "reduced flow", stages: try StageAnalysis(times: flow.times, losses: flow.losses, v: flow.v, w: flow.w, eta: etaValue))]
+    // With W24 = -1 (reduced parameters) the invariant pair is the raw diagonal, whose stages
+    // CotflowCompare has already found.
+    var curves = [(label: "reduced flow", stages: comparison.flowStages)]
     for view in views {
-        curves.append((view.label, try StageAnalysis(times: view.run.times, losses: view.run.losses, v: view.v, w: view.w, eta: etaValue)))
+        curves.append((view.label, view.run.trainable == .reduced ? view.run.stages
+            : try StageAnalysis(times: view.run.times, losses: view.run.losses, v: view.v, w: view.w, eta: etaValue)))
     }
     var stageText: [String] = []
     var stageJSON: [(String, JSONValue)] = []

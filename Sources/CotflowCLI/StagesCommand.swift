@@ -75,8 +75,9 @@ struct StagesCommand: ParsableCommand {
             mOptions.plateauDrop = plateauDrop
             mOptions.productTolerance = productTolerance
             mOptions.exponentialTolerance = exponentialTolerance
-            boundaries = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: etaValue.value, options: mOptions)
-            mechanistic = try MechanisticDetector.stages(times: times, losses: losses, v: v, w: w, eta: etaValue.value, options: mOptions)
+            let b = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: etaValue.value, options: mOptions)
+            boundaries = b
+            mechanistic = try MechanisticDetector.stages(times: times, losses: losses, boundaries: b)
         } else {
             notes.append("no --eta and no eta in summary.json beside \(file): mechanistic stages skipped")
         }

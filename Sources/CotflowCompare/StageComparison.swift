@@ -9,8 +9,8 @@ public struct StageAnalysis: Sendable {
 
     public init(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double) throws {
         changePoint = try ChangePointDetector.stages(times: times, losses: losses)
-        mechanistic = try MechanisticDetector.stages(times: times, losses: losses, v: v, w: w, eta: eta)
         boundaries = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta)
+        mechanistic = try MechanisticDetector.stages(times: times, losses: losses, boundaries: boundaries)
     }
 
     public var json: JSONValue {

@@ -70,9 +70,12 @@ public enum MechanisticDetector {
 
     public static func stages(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double,
                               options: MechanisticOptions = MechanisticOptions()) throws -> [Stage] {
-        let b = try boundaries(times: times, losses: losses, v: v, w: w, eta: eta, options: options)
-        let curve = try LossCurve(times: times, losses: losses)
-        return stages(curve, b)
+        try stages(times: times, losses: losses, boundaries: boundaries(times: times, losses: losses, v: v, w: w, eta: eta, options: options))
+    }
+
+    /// The stages cut at boundaries already found by `boundaries(...)` on the same curve.
+    public static func stages(times: [Double], losses: [Double], boundaries b: MechanisticBoundaries) throws -> [Stage] {
+        stages(try LossCurve(times: times, losses: losses), b)
     }
 
     /// Stage names in order and the boundary that opens each of the later ones.
