@@ -8,7 +8,7 @@
 //   product_reached    first time from which max_j |v_j w_j + eta| <= 0.05 eta (the transition done)
 //   exponential_start  start of the log-linear final convergence
 // and the times the loss falls to 1/2 and 1e-3 of its start. Sweeps go through CotflowSweep
-// (grid specs, runSweep, sweepReport); per-parameter medians over seeds are what is plotted and fitted.
+// (grid specs, runSweep and the report of its merged output); per-parameter medians over seeds are what is plotted and fitted.
 //
 // Along n/d the population loss itself is also examined (MODEL.md section 6): at the initial point
 // the per-prompt CoT loss (1/2) sum_i ||M_i(S)||_F^2 is sampled over Wishart S, and its median,
@@ -81,6 +81,12 @@ func measure(d: Int, n: Int, k: Int, sigma: Double, seed: UInt64) throws -> [Str
     return m
 }
 
+/// The report `runSweep` wrote for a whole (unsharded) grid.
+func mergedReport(_ outcome: SweepOutcome) throws -> String {
+    guard let merged = outcome.merged else { throw CotflowError("sweep in \(outcome.files.first ?? "?") has no merged report") }
+    return merged.report
+}
+
 /// Medians over seeds, per value of the first axis (the second axis is the seed).
 func mediansBySetting(_ records: [SweepRecord], grid: SweepGrid) -> [(value: Double, metrics: [String: Double], ok: Int)] {
     grid.axes[0].values.map { value in
@@ -143,7 +149,7 @@ ctx.run {
         settings: [("d", "\(d)"), ("n", "\(baseN)"), ("k", "\(k)"), ("eta", "n/(n+d+1)")],
         run: { p in try measure(d: d, n: baseN, k: k, sigma: p["init_scale"]!, seed: UInt64(p["seed"]!)) })
     let sigmaSeconds = Date().timeIntervalSince(started)
-    let sigmaReport = sweepReport(records: sigmaOutcome.records, grid: sigmaGrid, metricNames: metricNames)
+    let sigmaReport = try mergedReport(sigmaOutcome)
     print("sigma sweep: \(sigmaGrid.count) flows in \(String(format: "%.2f", sigmaSeconds)) s, \(sigmaOutcome.failed) failed (files in \(ctx.path("sigma")))")
     print(sigmaReport)
 
@@ -216,7 +222,7 @@ ctx.run {
         settings: [("d", "\(d)"), ("k", "\(k)"), ("init_scale", "\(baseSigma)"), ("eta", "n/(n+d+1)")],
         run: { p in try measure(d: d, n: Int((p["n_over_d"]! * Double(d)).rounded()), k: k, sigma: baseSigma, seed: UInt64(p["seed"]!)) })
     let ratioSeconds = Date().timeIntervalSince(started2)
-    let ratioReport = sweepReport(records: ratioOutcome.records, grid: ratioGrid, metricNames: metricNames)
+    let ratioReport = try mergedReport(ratioOutcome)
     print("n/d sweep: \(ratioGrid.count) flows in \(String(format: "%.2f", ratioSeconds)) s, \(ratioOutcome.failed) failed (files in \(ctx.path("n_over_d")))")
     print(ratioReport)
     let byRatio = mediansBySetting(ratioOutcome.records, grid: ratioGrid)
