@@ -48,21 +48,8 @@ extension Plotter {
         // Script.
         let columns = min(maps.count, 2), rows = (maps.count + columns - 1) / columns
         let width = 520 * columns, height = 60 + 470 * rows
-        var s = """
-        # cotflow heatmaps: \(GnuplotScript.comment(title))
-        # Render with `gnuplot \(GnuplotScript.comment(stem)).gp`; it reads \(GnuplotScript.comment(stem)).tsv next to it
-        # and writes \(GnuplotScript.comment(stem)).svg and \(GnuplotScript.comment(stem)).png there.
-        if (exists("ARG0") && strlen(ARG0) > 0) {
-            cotflow_dir = ""
-            do for [cotflow_i = strlen(ARG0):1:-1] {
-                if (cotflow_dir eq "" && ARG0[cotflow_i:cotflow_i] eq "/") { cotflow_dir = ARG0[1:cotflow_i] }
-            }
-            if (cotflow_dir ne "") { cd cotflow_dir }
-        }
-        cotflow_data = \(GnuplotScript.quote(stem + ".tsv"))
-        cotflow_terminals = " " . GPVAL_TERMINALS . " "
-        cotflow_png = strstrt(cotflow_terminals, " pngcairo ") > 0 ? "pngcairo" : (strstrt(cotflow_terminals, " png ") > 0 ? "png" : "")
-        if (cotflow_png eq "") { print "cotflow: this gnuplot has no PNG terminal (pngcairo or png); writing SVG only" }
+        var s = GnuplotScript.preamble(what: "heatmaps", title: title, dataName: stem + ".tsv", stem: stem)
+        s += """
         # Diverging palette, symmetric around 0: blue negative, white zero, red positive.
         set palette defined (-1 "#2166ac", -0.5 "#92c5de", 0 "#f7f7f7", 0.5 "#f4a582", 1 "#b2182b")
         set size ratio -1
@@ -71,22 +58,10 @@ extension Plotter {
         set cbtics font ",8"
         set format cb "% h"
 
-        do for [cotflow_format in "svg png"] {
-        if (cotflow_format eq "svg" || cotflow_png ne "") {
-        if (cotflow_format eq "svg") {
-            set terminal svg size \(width),\(height) enhanced font "sans,12" background "#ffffff"
-            set output \(GnuplotScript.quote(stem + ".svg"))
-        } else {
-            if (cotflow_png eq "pngcairo") {
-                set terminal pngcairo size \(width),\(height) enhanced font "sans,10" background "#ffffff"
-            } else {
-                set terminal png size \(width),\(height) enhanced background "#ffffff"
-            }
-            set output \(GnuplotScript.quote(stem + ".png"))
-        }
-        set multiplot layout \(rows),\(columns) title \(GnuplotScript.quote(title)) noenhanced
 
         """
+        s += GnuplotScript.outputLoopOpening(stem: stem, width: width, height: height)
+        s += "set multiplot layout \(rows),\(columns) title \(GnuplotScript.quote(title)) noenhanced\n"
         for (i, m) in maps.enumerated() {
             let finite = m.values.filter { $0.isFinite }
             let scale = finite.map(abs).max() ?? 0

@@ -162,40 +162,8 @@ enum GnuplotScript {
     static func script(panels: [PreparedPanel], title: String?, dataName: String, stem: String) -> String {
         let width = 960
         let height = panels.count == 1 ? 560 : 40 + 400 * panels.count
-        var s = """
-        # cotflow plot: \(comment(title ?? panels[0].spec.title))
-        # Render with `gnuplot \(comment(stem)).gp`; it reads \(comment(dataName)) next to it
-        # and writes \(comment(stem)).svg and \(comment(stem)).png there.
-
-        # Work in the directory of this script, so that the relative file names below resolve.
-        if (exists("ARG0") && strlen(ARG0) > 0) {
-            cotflow_dir = ""
-            do for [cotflow_i = strlen(ARG0):1:-1] {
-                if (cotflow_dir eq "" && ARG0[cotflow_i:cotflow_i] eq "/") { cotflow_dir = ARG0[1:cotflow_i] }
-            }
-            if (cotflow_dir ne "") { cd cotflow_dir }
-        }
-
-        cotflow_data = \(quote(dataName))
-        cotflow_terminals = " " . GPVAL_TERMINALS . " "
-        cotflow_png = strstrt(cotflow_terminals, " pngcairo ") > 0 ? "pngcairo" : (strstrt(cotflow_terminals, " png ") > 0 ? "png" : "")
-        if (cotflow_png eq "") { print "cotflow: this gnuplot has no PNG terminal (pngcairo or png); writing SVG only" }
-
-        do for [cotflow_format in "svg png"] {
-        if (cotflow_format eq "svg" || cotflow_png ne "") {
-        if (cotflow_format eq "svg") {
-            set terminal svg size \(width),\(height) enhanced font "sans,12" background "#ffffff"
-            set output \(quote(stem + ".svg"))
-        } else {
-            if (cotflow_png eq "pngcairo") {
-                set terminal pngcairo size \(width),\(height) enhanced font "sans,10" background "#ffffff"
-            } else {
-                set terminal png size \(width),\(height) enhanced background "#ffffff"
-            }
-            set output \(quote(stem + ".png"))
-        }
-
-        """
+        var s = preamble(what: "plot", title: title ?? panels[0].spec.title, dataName: dataName, stem: stem)
+            + outputLoopOpening(stem: stem, width: width, height: height)
         let multiplot = title != nil || panels.count > 1
         if let title {
             s += "set multiplot layout \(panels.count),1 title \(quote(title)) noenhanced\n"
@@ -216,6 +184,53 @@ enum GnuplotScript {
         if multiplot { s += "unset multiplot\n" }
         s += "unset output\n}\n}\n"
         return s
+    }
+
+    /// The opening of every cotflow script: what it is, a change to its own directory (so that
+    /// relative file names resolve), `cotflow_data`, and which PNG terminal this gnuplot has.
+    static func preamble(what: String, title: String, dataName: String, stem: String) -> String {
+        """
+        # cotflow \(what): \(comment(title))
+        # Render with `gnuplot \(comment(stem)).gp`; it reads \(comment(dataName)) next to it
+        # and writes \(comment(stem)).svg and \(comment(stem)).png there.
+
+        # Work in the directory of this script, so that the relative file names below resolve.
+        if (exists("ARG0") && strlen(ARG0) > 0) {
+            cotflow_dir = ""
+            do for [cotflow_i = strlen(ARG0):1:-1] {
+                if (cotflow_dir eq "" && ARG0[cotflow_i:cotflow_i] eq "/") { cotflow_dir = ARG0[1:cotflow_i] }
+            }
+            if (cotflow_dir ne "") { cd cotflow_dir }
+        }
+
+        cotflow_data = \(quote(dataName))
+        cotflow_terminals = " " . GPVAL_TERMINALS . " "
+        cotflow_png = strstrt(cotflow_terminals, " pngcairo ") > 0 ? "pngcairo" : (strstrt(cotflow_terminals, " png ") > 0 ? "png" : "")
+        if (cotflow_png eq "") { print "cotflow: this gnuplot has no PNG terminal (pngcairo or png); writing SVG only" }
+
+
+        """
+    }
+
+    /// Opens the loop that draws the figure once as `<stem>.svg` and once as `<stem>.png` (when
+    /// there is a PNG terminal); the caller closes it with `unset output\n}\n}\n`.
+    static func outputLoopOpening(stem: String, width: Int, height: Int) -> String {
+        """
+        do for [cotflow_format in "svg png"] {
+        if (cotflow_format eq "svg" || cotflow_png ne "") {
+        if (cotflow_format eq "svg") {
+            set terminal svg size \(width),\(height) enhanced font "sans,12" background "#ffffff"
+            set output \(quote(stem + ".svg"))
+        } else {
+            if (cotflow_png eq "pngcairo") {
+                set terminal pngcairo size \(width),\(height) enhanced font "sans,10" background "#ffffff"
+            } else {
+                set terminal png size \(width),\(height) enhanced background "#ffffff"
+            }
+            set output \(quote(stem + ".png"))
+        }
+
+        """
     }
 
     static func hasKey(_ panel: PreparedPanel) -> Bool {
