@@ -51,10 +51,7 @@ struct CompareCommand: ParsableCommand {
         config.steps = steps ?? config.steps
         config.recordEvery = recordEvery ?? config.recordEvery
         config.heldOutSize = heldOut ?? config.heldOutSize
-        guard let chosen = Stepper(rawValue: stepper) else {
-            throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        config.flow.stepper = chosen
+        config.flow.stepper = try parseStepper(stepper)
 
         let comparison: Comparison = try reportingErrors {
             let bar = Progress(total: config.steps * config.trainable.count, label: "compare", enabled: !output.quiet)

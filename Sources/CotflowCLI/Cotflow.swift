@@ -96,9 +96,7 @@ struct FlowSolverOptions: ParsableArguments {
 
     /// Validated flow options with these settings (output grid and the other settings at their defaults).
     func flowOptions() throws -> FlowOptions {
-        guard let chosen = Stepper(rawValue: stepper) else {
-            throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(stepper)')")
-        }
+        let chosen = try parseStepper(stepper)
         guard absTol >= 0, relTol >= 0, absTol + relTol > 0 else { throw ValidationError("--abs-tol and --rel-tol must be non-negative and not both zero") }
         guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive") }
         guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
@@ -112,6 +110,14 @@ struct FlowSolverOptions: ParsableArguments {
         options.stopRelativeLoss = stopLoss
         return options
     }
+}
+
+/// The GSL stepper named by `--stepper`.
+func parseStepper(_ name: String) throws -> Stepper {
+    guard let stepper = Stepper(rawValue: name) else {
+        throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(name)')")
+    }
+    return stepper
 }
 
 /// Where results go and in which form.

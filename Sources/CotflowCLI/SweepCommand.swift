@@ -84,7 +84,7 @@ struct SweepCommand: ParsableCommand {
         progress.finish()
 
         let summary: JSONValue = .object([
-            ("grid", .array(grid.axes.map { .object([("name", .string($0.name)), ("spec", .string($0.spec)), ("values", .numbers($0.values))]) })),
+            ("grid", grid.json),
             ("grid_points", .int(grid.count)),
             ("shard", .object([("index", .int(shard.index)), ("count", .int(shard.count))])),
             ("records", .int(outcome.records.count)),
@@ -218,7 +218,7 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         let outcome = try reportingErrors { try mergeShards(directory: directory, allowPartial: allowPartial) }
         let summary: JSONValue = .object([
-            ("grid", .array(outcome.description.grid.axes.map { .object([("name", .string($0.name)), ("spec", .string($0.spec)), ("values", .numbers($0.values))]) })),
+            ("grid", outcome.description.grid.json),
             ("grid_points", .int(outcome.description.grid.count)),
             ("shards", .int(outcome.shardCount)),
             ("records", .int(outcome.records.count)),

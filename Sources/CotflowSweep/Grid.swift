@@ -133,6 +133,11 @@ public struct SweepGrid: Sendable, Equatable {
     public static let maximumAxes = 2
     public let axes: [SweepAxis]
 
+    /// The axes as JSON: `[{"name", "spec", "values"}, ...]`.
+    public var json: JSONValue {
+        .array(axes.map { .object([("name", .string($0.name)), ("spec", .string($0.spec)), ("values", .numbers($0.values))]) })
+    }
+
     public init(axes: [SweepAxis]) throws {
         guard !axes.isEmpty else { throw CotflowError("empty grid: give at least one axis (name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,...)") }
         guard axes.count <= SweepGrid.maximumAxes else {

@@ -90,12 +90,8 @@ public struct SweepDescription: Sendable {
     // files after every point costs little more than the write; the bytes are those of
     // `JSONValue.rendered()` of the whole object.
 
-    var gridJSON: JSONValue {
-        .array(grid.axes.map { .object([("name", .string($0.name)), ("spec", .string($0.spec)), ("values", .numbers($0.values))]) })
-    }
-
     var headJSON: [(String, JSONValue)] {
-        [("grid", gridJSON), ("grid_points", .int(grid.count)),
+        [("grid", grid.json), ("grid_points", .int(grid.count)),
          ("settings", .object(settings.map { ($0.0, .string($0.1)) })),
          ("metrics", .array(metricNames.map { .string($0) }))]
     }
