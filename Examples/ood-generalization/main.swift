@@ -13,13 +13,6 @@ import Foundation
 let ctx = ExampleContext(name: "ood-generalization",
                          summary: "CoT transformer trained at Sigma = I, evaluated on covariances of growing condition number")
 
-/// Diagonal covariance with eigenvalues geometrically spaced from kappa^(-1/2) to kappa^(1/2).
-func geometricCovariance(d: Int, kappa: Double) -> [Double] {
-    var m = [Double](repeating: 0, count: d * d)
-    for i in 0..<d { m[i * d + i] = d == 1 ? 1 : pow(kappa, Double(i) / Double(d - 1) - 0.5) }
-    return m
-}
-
 ctx.run {
     let d = 10, n = 40, k = 5
     let eta = TaskConfig.paperStepSize(d: d, n: n)
@@ -44,7 +37,7 @@ ctx.run {
     var gdMedian: [Double] = [], gdMean: [Double] = [], diverged: [Double] = [], etaLambda: [Double] = []
     var rows: [JSONValue] = []
     for kappa in kappas {
-        let ood = try TaskConfig(d: d, n: n, k: k, eta: eta, covariance: geometricCovariance(d: d, kappa: kappa))
+        let ood = try TaskConfig(d: d, n: n, k: k, eta: eta, covariance: TaskConfig.geometricCovariance(d: d, kappa: kappa))
         let r = try evaluate(trained.parameters, task: ood, prompts: prompts, seed: 3)
         let model = SampleSummary(r.evalLosses), chain = SampleSummary(r.chainLosses)
         let medianEtaLambda = eta * SampleSummary(r.lambdaMax).median

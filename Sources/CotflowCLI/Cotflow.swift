@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowExact
 import CotflowFlow
 import CotflowODE
 import CotflowPlot
@@ -42,7 +43,7 @@ struct TaskOptions: ParsableArguments {
 
     /// The step size as an exact rational.
     func stepSize() throws -> Rational {
-        guard let text = eta else { return Rational(n) / Rational(n + d + 1) }
+        guard let text = eta else { return paperStepSize(n: n, d: d) }
         guard let value = Rational.parse(text) else {
             throw ValidationError("--eta must be a decimal or a rational such as 20/31 (got '\(text)')")
         }

@@ -30,16 +30,15 @@ struct EvalCommand: ParsableCommand {
         }
         let eta = try task.stepSize()
         let sigma = try covarianceMatrix()
-        let (result, parameters) = try reportingErrors { () throws -> (EvaluationResult, TransformerParameters) in
+        let result = try reportingErrors { () throws -> EvaluationResult in
             let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue, covariance: sigma)
             let parameters = try load.map { try TransformerParameters.load(from: $0) }
                 ?? TransformerParameters.construction(d: task.d, eta: eta.doubleValue)
             guard parameters.d == task.d else {
                 throw CotflowError("the parameters have d = \(parameters.d); pass --d \(parameters.d)")
             }
-            return (try evaluate(parameters, task: taskConfig, prompts: prompts, seed: task.seed), parameters)
+            return try evaluate(parameters, task: taskConfig, prompts: prompts, seed: task.seed)
         }
-        _ = parameters
         let model = SampleSummary(result.evalLosses)
         let chain = SampleSummary(result.chainLosses)
         let exact: Rational? = sigma == nil && 2 * task.k <= ExactCommand.maximumDegree
@@ -94,8 +93,7 @@ struct EvalCommand: ParsableCommand {
         }
         if let kappa = conditionNumber {
             guard kappa.isFinite, kappa >= 1 else { throw ValidationError("--condition-number must be at least 1 (got \(kappa))") }
-            let values = (0..<d).map { i in d == 1 ? 1 : pow(kappa, Double(i) / Double(d - 1) - 0.5) }
-            return diagonal(values)
+            return TaskConfig.geometricCovariance(d: d, kappa: kappa)
         }
         if let covariance {
             guard let data = FileManager.default.contents(atPath: covariance) else {

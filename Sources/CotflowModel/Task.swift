@@ -44,6 +44,14 @@ public struct TaskConfig: Sendable, Equatable {
     /// The paper's step size `n / (n + d + 1)`, the optimal one-step size for isotropic data.
     public static func paperStepSize(d: Int, n: Int) -> Double { Double(n) / Double(n + d + 1) }
 
+    /// Diagonal covariance with condition number `kappa`: eigenvalues geometrically spaced from
+    /// kappa^(-1/2) to kappa^(1/2) (determinant 1), d x d row-major.
+    public static func geometricCovariance(d: Int, kappa: Double) -> [Double] {
+        var m = [Double](repeating: 0, count: d * d)
+        for i in 0..<d { m[i * d + i] = d == 1 ? 1 : pow(kappa, Double(i) / Double(d - 1) - 0.5) }
+        return m
+    }
+
     /// Token height D = 2d + 2.
     public var tokenSize: Int { 2 * d + 2 }
 

@@ -27,8 +27,6 @@ struct PreparedPanel {
     var droppedLines: [String] = []
     var xRange: (Double, Double)?
 
-    var pointCount: Int { series.reduce(0) { $0 + $1.x.count } }
-
     /// Validates `spec` (throws for structural errors) and drops what gnuplot could not draw.
     init(_ spec: PlotSpec, name: String) throws {
         self.spec = spec
