@@ -59,13 +59,18 @@ struct CompareCommand: ParsableCommand {
             let offsets = Dictionary(uniqueKeysWithValues: config.trainable.enumerated().map { ($1, $0 * config.steps) })
             return try Comparator.run(config) { trainable, done, _ in bar.update(offsets[trainable]! + done) }
         }
-        let summary = self.summary(comparison)
+        let settings = task.settings(eta: config.eta) + scale.settings(ranges) + [
+            ("params", .string(params)), ("optimizer", .string(config.optimizer.rawValue)), ("learning_rate", .number(config.learningRate)),
+            ("batch_size", .int(config.batchSize)), ("steps", .int(config.steps)), ("record_every", .int(config.recordEvery)),
+            ("held_out", .int(config.heldOutSize)), ("deviation_floor", .number(config.deviationFloor)),
+        ] + config.flow.settings
+        let summary = withProvenance(Provenance(settings: settings), self.summary(comparison))
         if let table = comparison.table { try output.write(table.text, "comparison.csv") }
         try output.write(comparison.flow.table.text, "ode_trajectory.csv")
         for run in comparison.runs { try output.write(run.result.trajectory.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(comparison))
-        if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k))", output: output) }
+        if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(comparison.config.eta)", output: output) }
     }
 
     /// Loss against time (log loss axis) and eigenvalue trajectories, flow and training.
@@ -74,28 +79,30 @@ struct CompareCommand: ParsableCommand {
         var losses = [PlotSeries(name: "flow (population)", x: flowTimes, y: c.flow.losses)]
         var eigen: [PlotSeries] = []
         for j in 0..<task.d {
-            eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flowTimes, y: c.flow.v.map { $0[j] }))
-            eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flowTimes, y: c.flow.w.map { $0[j] }))
+            eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flowTimes, y: c.flow.v.map { $0[j] }, group: "flow: v_j"))
+            eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flowTimes, y: c.flow.w.map { $0[j] }, group: "flow: w_j"))
         }
         for run in c.runs {
             let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.recordEvery) }
-            losses.append(PlotSeries(name: "\(run.trainable.rawValue) training (held-out)", x: x, y: run.losses))
+            let who = "\(run.trainable.rawValue) training"
+            losses.append(PlotSeries(name: "\(who) (held-out)", x: x, y: run.losses, dashed: true))
             for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }))
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }))
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }, group: "\(who): v_j", dashed: true))
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }, group: "\(who): w_j", dashed: true))
             }
         }
         let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
         return [
             PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses,
                      shaded: c.flowStages.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) }),
-            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen),
+            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen,
+                     horizontalLines: constructionLines(eta: c.config.eta.doubleValue)),
         ]
     }
 
     private func summary(_ c: Comparison) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(c.config.eta.description)),
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(c.config.eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(c.config.optimizer.rawValue)),
             ("learning_rate", .number(c.config.learningRate)), ("batch_size", .int(c.config.batchSize)),
             ("steps", .int(c.config.steps)), ("held_out", .int(c.config.heldOutSize)),

@@ -28,9 +28,12 @@ struct ODECommand: ParsableCommand {
     @Option(help: "Number of output points of a log or linear grid.") var points = 400
     @Option(name: .customLong("t-first"), help: "First positive time of the log grid.") var tFirst = 1e-3
     @Option(name: .customLong("stop-stall"), help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = 0.0
+    @Flag(help: "Render figure.svg/.png (loss; v_j and w_j with the construction's -eta and 1) with gnuplot into --out.")
+    var plot = false
 
     func run() throws {
         try task.validateTask()
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         var options = try solver.flowOptions()
         guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
         options.initialStep = initialStep
@@ -64,10 +67,16 @@ struct ODECommand: ParsableCommand {
             throw ExitCode.failure
         }
         let seconds = Date().timeIntervalSince(started)
-        let summary = self.summary(trajectory, eta: eta, seconds: seconds, failure: failure)
+        let settings = task.settings(eta: eta) + scale.settings(try scale.ranges())
+            + [("v0", v0.map { .string($0) } ?? .null), ("w0", w0.map { .string($0) } ?? .null)] + options.settings
+        let summary = withProvenance(Provenance(settings: settings), self.summary(trajectory, eta: eta, seconds: seconds, failure: failure))
         try output.write(trajectory.table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(trajectory, eta: eta, seconds: seconds, failure: failure))
+        if plot {
+            try renderFigure(flowFigure(trajectory, eta: eta.doubleValue), name: "figure",
+                             title: "reduced gradient flow, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta), stepper \(solver.stepper)", output: output)
+        }
         if trajectory.times.count < 10 && grid != "steps" {
             FileHandle.standardError.write(("cotflow: warning: only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
                 + "early on a grid reaching t = \(fmt(solver.tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
@@ -95,7 +104,7 @@ struct ODECommand: ParsableCommand {
     private func summary(_ t: FlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> JSONValue {
         let s = t.statistics
         return .object([
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("stepper", .string(solver.stepper)),
             ("initial_loss", .number(t.losses.first ?? .nan)), ("final_loss", .number(t.finalLoss)),
             ("t_end", .number(t.finalTime)), ("converged", .bool(t.converged)),
@@ -121,7 +130,7 @@ struct ODECommand: ParsableCommand {
                 + "w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))] (construction 1)",
             "\(s.acceptedSteps) steps, \(s.failedSteps) rejected, \(s.rhsEvaluations) right-hand sides, \(s.jacobianEvaluations) Jacobians, \(String(format: "%.2f", seconds)) s",
         ]
-        if let out = output.out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json") }
+        if let out = output.out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json" + (plot ? " and figure.*" : "")) }
         return lines.joined(separator: "\n")
     }
 }

@@ -8,13 +8,13 @@ struct StagesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stages",
         abstract: "Split a loss curve into stages: penalised change points of ln(loss), and mechanistic boundaries of the reduced model.",
-        discussion: "FILE is a CSV with a header row, such as trajectory.csv from `cotflow ode` or `cotflow train`. The data-driven detector fits piecewise-linear segments to ln(loss) against t; the mechanistic one needs the eigenvalue columns and eta (from --eta or summary.json beside FILE). With --out: stages.csv, mechanistic_stages.csv (numeric; the names are in stages.json) and stages.json. Details: notes/stages.md."
+        discussion: "FILE is a CSV with a header row, such as trajectory.csv from `cotflow ode` or `cotflow train`, or one written by pandas (an unnamed index column and text columns are accepted). The data-driven detector fits piecewise-linear segments to ln(loss) against t; the mechanistic one needs the eigenvalue columns and eta (from --eta or summary.json beside FILE). With --out: stages.csv, mechanistic_stages.csv (index, name, then numbers) and stages.json. Details: notes/stages.md."
     )
 
     @Argument(help: "CSV file with a time column and a loss column.") var file: String
     @OptionGroup var output: OutputOptions
 
-    @Option(name: .customLong("time-column"), help: "Time column.") var timeColumn = "t"
+    @Option(name: .customLong("time-column"), help: "Time column (train's trajectory.csv also has step).") var timeColumn = "t"
     @Flag(help: "Render stages.svg/.png (loss on a log axis with the stages shaded; eigenvalue trajectories) into --out.") var plot = false
     @Option(name: .customLong("loss-column"), help: "Loss column (default: loss if present, else cot_loss_mean).") var lossColumn: String?
     @Option(name: .customLong("v-prefix"), help: "Prefix of the eigenvalue columns of V31 (default: v_ if v_1 exists, else v_diag_).") var vPrefix: String?
@@ -127,7 +127,8 @@ struct StagesCommand: ParsableCommand {
             throw CotflowError("\(summary) is not a JSON object; give --eta")
         }
         let text: String?
-        if let s = object["eta"] as? String { text = s } else if let x = object["eta"] as? NSNumber { text = x.stringValue } else { text = nil }
+        if let s = object["eta_exact"] as? String { text = s } else if let s = object["eta"] as? String { text = s }
+        else if let x = object["eta"] as? NSNumber { text = x.stringValue } else { text = nil }
         guard let text else { return nil }
         guard let r = Rational.parse(text), r > Rational.zero else { throw CotflowError("\(summary): eta '\(text)' is not a positive number; give --eta") }
         return (r.doubleValue, text, summary)
@@ -135,9 +136,16 @@ struct StagesCommand: ParsableCommand {
 
     private func json(_ stages: [Stage], _ mechanistic: [Stage], _ b: MechanisticBoundaries?, loss: String,
                       eta: (value: Double, text: String, source: String)?, notes: [String]) -> JSONValue {
-        var pairs: [(String, JSONValue)] = [
+        let settings: [(String, JSONValue)] = [
             ("file", .string(file)), ("time_column", .string(timeColumn)), ("loss_column", .string(loss)),
-            ("eta", eta.map { .string($0.text) } ?? .null),
+            ("v_prefix", .string(vPrefix ?? "")), ("w_prefix", .string(wPrefix ?? "")), ("eta", eta.map { .string($0.text) } ?? .null),
+            ("penalty", penalty.map { .number($0) } ?? .null), ("noise_floor", .number(noiseFloor)), ("grid_points", .int(gridPoints)),
+            ("min_segment", .number(minSegment)), ("plateau_drop", .number(plateauDrop)),
+            ("product_tolerance", .number(productTolerance)), ("exponential_tolerance", .number(exponentialTolerance)),
+        ]
+        var pairs: [(String, JSONValue)] = Provenance(settings: settings).json + [
+            ("file", .string(file)), ("time_column", .string(timeColumn)), ("loss_column", .string(loss)),
+            ("eta", eta.map { .number($0.value) } ?? .null), ("eta_exact", eta.map { .string($0.text) } ?? .null),
             ("stages", StageTable.json(stages)),
             ("mechanistic_stages", b == nil ? .null : StageTable.json(mechanistic)),
             ("mechanistic_boundaries", b?.json ?? .null),

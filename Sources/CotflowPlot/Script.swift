@@ -7,7 +7,12 @@ struct PreparedPanel {
         var name: String
         var x: [Double]
         var y: [Double]
+        var group: String? = nil
+        var dashed = false
+        var low: [Double]? = nil
+        var high: [Double]? = nil
         var index = 0   // data block in the .tsv
+        var keyName: String { group ?? name }
     }
 
     struct Band {
@@ -25,6 +30,7 @@ struct PreparedPanel {
     var droppedBands: [String] = []
     var lines: [VerticalLine] = []
     var droppedLines: [String] = []
+    var references: [HorizontalLine] = []
     var xRange: (Double, Double)?
 
     /// Validates `spec` (throws for structural errors) and drops what gnuplot could not draw.
@@ -35,17 +41,26 @@ struct PreparedPanel {
             guard s.x.count == s.y.count else {
                 throw CotflowError("series '\(s.name)' of plot \(name) has \(s.x.count) x values but \(s.y.count) y values")
             }
-            var kept = Series(name: s.name, x: [], y: [])
+            let spread = s.low != nil && s.high != nil
+            if spread {
+                guard s.low!.count == s.y.count, s.high!.count == s.y.count else {
+                    throw CotflowError("series '\(s.name)' of plot \(name) has a spread of another length than its \(s.y.count) values")
+                }
+            }
+            var kept = Series(name: s.name, x: [], y: [], group: s.group, dashed: s.dashed,
+                              low: spread ? [] : nil, high: spread ? [] : nil)
             kept.x.reserveCapacity(s.x.count)
             kept.y.reserveCapacity(s.y.count)
-            for (x, y) in zip(s.x, s.y) {
-                if !x.isFinite || !y.isFinite {
+            for (i, (x, y)) in zip(s.x, s.y).enumerated() {
+                let lo = spread ? s.low![i] : y, hi = spread ? s.high![i] : y
+                if !x.isFinite || !y.isFinite || !lo.isFinite || !hi.isFinite {
                     nonFinite += 1
-                } else if (spec.logX && x <= 0) || (spec.logY && y <= 0) {
+                } else if (spec.logX && x <= 0) || (spec.logY && min(y, lo) <= 0) {
                     nonPositive += 1
                 } else {
                     kept.x.append(x)
                     kept.y.append(y)
+                    if spread { kept.low!.append(lo); kept.high!.append(hi) }
                 }
             }
             if kept.x.isEmpty { emptySeries.append(s.name) } else { series.append(kept) }
@@ -66,6 +81,13 @@ struct PreparedPanel {
             }
             if spec.logX && line.x <= 0 { droppedLines.append(line.label); continue }
             lines.append(line)
+        }
+        for line in spec.horizontalLines {
+            guard line.y.isFinite else {
+                throw CotflowError("reference line '\(line.label)' of plot \(name) is at non-finite y = \(line.y)")
+            }
+            if spec.logY && line.y <= 0 { droppedLines.append(line.label); continue }
+            references.append(line)
         }
         // The x range covers the data, the markers and the finite stage bounds.
         var xs = series.flatMap { [$0.x.min()!, $0.x.max()!] } + lines.map(\.x)
@@ -98,7 +120,7 @@ struct PreparedPanel {
         }
         if !emptySeries.isEmpty { parts.append("no plottable points in series \(emptySeries.map { "'\($0)'" }.joined(separator: ", "))") }
         if !droppedBands.isEmpty { parts.append("shaded intervals not drawn (outside the axis): \(droppedBands.map { "'\($0)'" }.joined(separator: ", "))") }
-        if !droppedLines.isEmpty { parts.append("vertical lines at non-positive x not drawn on the log x axis: \(droppedLines.map { "'\($0)'" }.joined(separator: ", "))") }
+        if !droppedLines.isEmpty { parts.append("lines at non-positive positions not drawn on a log axis: \(droppedLines.map { "'\($0)'" }.joined(separator: ", "))") }
         if series.isEmpty { parts.append("the panel is empty") }
         return parts.isEmpty ? nil : "\(name): " + parts.joined(separator: "; ")
     }
@@ -106,8 +128,19 @@ struct PreparedPanel {
 
 enum GnuplotScript {
     static let bandColours = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"]
-    /// Above this many series the key is left out (a note in the title names the first and last).
-    static let maxKeyEntries = 8
+    /// Line colours: saturated enough to read on white (no pale yellow or light grey).
+    static let lineColours = ["#1f5fa8", "#d1495b", "#2a9d3f", "#e07b00", "#7b4fb0", "#8c564b", "#c2378f", "#00838f", "#4d4d4d", "#8a8a00"]
+    /// Above this many key entries (groups of series) the key is left out (a note in the title names the first and last).
+    static let maxKeyEntries = 10
+    /// Curves with at most this many points are drawn with point markers.
+    static let sparsePoints = 40
+
+    /// The key entries of a panel in order of first appearance: a group's name once, or a series' name.
+    static func keyEntries(_ panel: PreparedPanel) -> [String] {
+        var seen = Set<String>(), names: [String] = []
+        for series in panel.series where seen.insert(series.keyName).inserted { names.append(series.keyName) }
+        return names
+    }
 
     /// A gnuplot single-quoted string: no backslash escapes and no backquote command substitution
     /// happen inside it; a quote is doubled; line breaks and other control characters become spaces.
@@ -147,8 +180,13 @@ enum GnuplotScript {
                 panels[p].series[s].index = index
                 if index > 0 { out += "\n\n" }
                 out += "# index \(index): panel \(p + 1) (\(comment(panels[p].spec.title))), series '\(comment(series.name))', \(series.x.count) points\n"
-                out += "# \(comment(panels[p].spec.xLabel.isEmpty ? "x" : panels[p].spec.xLabel))\t\(comment(panels[p].spec.yLabel.isEmpty ? "y" : panels[p].spec.yLabel))\n"
-                for (x, y) in zip(series.x, series.y) { out += number(x) + "\t" + number(y) + "\n" }
+                out += "# \(comment(panels[p].spec.xLabel.isEmpty ? "x" : panels[p].spec.xLabel))\t\(comment(panels[p].spec.yLabel.isEmpty ? "y" : panels[p].spec.yLabel))"
+                    + (series.low != nil ? "\tlow\thigh" : "") + "\n"
+                for i in series.x.indices {
+                    out += number(series.x[i]) + "\t" + number(series.y[i])
+                    if let low = series.low, let high = series.high { out += "\t" + number(low[i]) + "\t" + number(high[i]) }
+                    out += "\n"
+                }
                 index += 1
             }
         }
@@ -169,14 +207,16 @@ enum GnuplotScript {
             s += "set multiplot layout \(panels.count),1\n"
         }
         // Shared margins keep the x axes of stacked panels aligned; the right one leaves room for the keys.
-        let keyNames = panels.filter(hasKey).flatMap { $0.series.map(\.name.unicodeScalars.count) }
+        let keyNames = panels.filter(hasKey).flatMap { panel in
+            (keyEntries(panel) + panel.bands.map(\.label) + panel.references.map(\.label)).map(\.unicodeScalars.count)
+        }
         var right = 0.97
         if let longest = keyNames.max() {
             right = min(0.97, max(0.6, 1 - (Double(longest) * 7.5 + 70) / Double(width)))
         }
         for (p, panel) in panels.enumerated() {
             s += "\n# Panel \(p + 1): \(comment(panel.spec.title))\n"
-            s += "set lmargin at screen 0.09\nset rmargin at screen \(String(format: "%.3f", right))\n"
+            s += "set lmargin at screen 0.11\nset rmargin at screen \(String(format: "%.3f", right))\n"
             s += self.panel(panel)
         }
         if multiplot { s += "unset multiplot\n" }
@@ -232,7 +272,19 @@ enum GnuplotScript {
     }
 
     static func hasKey(_ panel: PreparedPanel) -> Bool {
-        !panel.series.isEmpty && panel.series.count <= maxKeyEntries
+        !panel.series.isEmpty && keyEntries(panel).count <= maxKeyEntries
+    }
+
+    /// Tick format of a log axis over the values `values`: powers of ten as 10^p when the values
+    /// span a decade or more (ticks at powers of ten only), plain numbers otherwise.
+    static func logAxis(_ axis: String, values: [Double]) -> String {
+        let positive = values.filter { $0 > 0 && $0.isFinite }
+        guard let lo = positive.min(), let hi = positive.max(), hi / lo >= 10 else {
+            return "set format \(axis) \"%g\"\n"
+        }
+        let decades = log10(hi / lo)
+        let step = pow(10, max(1, (decades / 8).rounded(.up)))
+        return "set format \(axis) \"10^{%L}\"\nset \(axis)tics \(number(step))\nset m\(axis)tics 10\n"
     }
 
     static func panel(_ panel: PreparedPanel) -> String {
@@ -248,18 +300,19 @@ enum GnuplotScript {
 
         """
         var title = spec.title
-        if panel.series.count > maxKeyEntries {
-            let names = panel.series.map(\.name)
-            title += (title.isEmpty ? "" : " ") + "(\(names.count) series, \(names.first!) ... \(names.last!))"
+        let entries = keyEntries(panel)
+        if entries.count > maxKeyEntries {
+            title += (title.isEmpty ? "" : " ") + "(\(entries.count) series, \(entries.first!) ... \(entries.last!))"
         }
         s += "set title \(quote(title)) noenhanced\n"
         s += "set xlabel \(quote(spec.xLabel)) noenhanced\n"
         s += "set ylabel \(quote(spec.yLabel)) noenhanced\n"
         if spec.logX { s += "set logscale x\n" }
         if spec.logY { s += "set logscale y\n" }
-        // "% h" picks a fixed format on some log ranges (1000.0000000); mantissa x 10^power is unambiguous.
-        s += spec.logX ? "set format x \"%.0t×10^{%T}\"\n" : "set format x \"% h\"\n"
-        s += spec.logY ? "set format y \"%.0t×10^{%T}\"\n" : "set format y \"% h\"\n"
+        // Log axes: 10^p at powers of ten over a decade or more, plain numbers below; linear: % h.
+        s += spec.logX ? logAxis("x", values: panel.series.flatMap(\.x)) : "set format x \"% h\"\nset xtics autofreq\nset mxtics default\n"
+        s += spec.logY ? logAxis("y", values: panel.series.flatMap { $0.y + ($0.low ?? []) + ($0.high ?? []) } + panel.references.map(\.y))
+            : "set format y \"% h\"\nset ytics autofreq\nset mytics default\n"
         if let (lo, hi) = panel.xRange {
             s += "set xrange [\(number(lo)):\(number(hi))]\n"
         } else if panel.series.isEmpty {
@@ -277,9 +330,9 @@ enum GnuplotScript {
             let colour = bandColours[i % bandColours.count]
             s += "set object rect from first \(number(band.start)), graph 0 to first \(number(band.end)), graph 1 "
                 + "behind fillcolor rgb \"\(colour)\" fillstyle transparent solid 0.18 noborder\n"
+            // The band's name is in the key (labels inside narrow bands overlap); its number marks it.
             let mid = spec.logX ? (band.start * band.end).squareRoot() : (band.start + band.end) / 2
-            let height = i % 2 == 0 ? 0.96 : 0.90
-            s += "set label \(quote(band.label)) at first \(number(mid)), graph \(height) center front noenhanced tc rgb \"#202020\"\n"
+            s += "set label \(quote("\(i + 1)")) at first \(number(mid)), graph 0.97 center front noenhanced tc rgb \"#202020\"\n"
         }
         for line in panel.lines {
             s += "set arrow from first \(number(line.x)), graph 0 to first \(number(line.x)), graph 1 nohead front dt 2 lw 1.5 lc rgb \"#333333\"\n"
@@ -291,9 +344,30 @@ enum GnuplotScript {
             return s
         }
         let width = panel.series.count > maxKeyEntries ? 1.2 : 2.0
-        let curves = panel.series.map { series -> String in
-            let style = series.x.count == 1 ? "with points pt 7 ps 0.8" : "with lines lw \(width)"
-            return "cotflow_data index \(series.index) using 1:2 \(style) title \(quote(series.name)) noenhanced"
+        var colourOf: [String: String] = [:]
+        for name in entries { colourOf[name] = lineColours[colourOf.count % lineColours.count] }
+        var titled = Set<String>()
+        var curves = panel.series.map { series -> String in
+            let colour = "lc rgb \"\(colourOf[series.keyName]!)\"" + (series.dashed ? " dt 2" : " dt 1")
+            let style: String
+            if series.low != nil {
+                style = "using 1:2:3:4 with yerrorlines lw \(width) pt 7 ps 0.6 \(colour)"
+            } else if series.x.count == 1 {
+                style = "using 1:2 with points pt 7 ps 0.8 \(colour)"
+            } else if series.x.count <= sparsePoints {
+                style = "using 1:2 with linespoints lw \(width) pt 7 ps 0.6 \(colour)"
+            } else {
+                style = "using 1:2 with lines lw \(width) \(colour)"
+            }
+            let title = titled.insert(series.keyName).inserted && hasKey(panel) ? "title \(quote(series.keyName)) noenhanced" : "notitle"
+            return "cotflow_data index \(series.index) \(style) \(title)"
+        }
+        // Reference lines are constant functions, so that the y range includes them; stages get key entries.
+        for line in panel.references {
+            curves.append("\(number(line.y)) with lines dt 3 lw 1.5 lc rgb \"#505050\" title \(quote(line.label)) noenhanced")
+        }
+        for (i, band) in panel.bands.enumerated() where hasKey(panel) {
+            curves.append("NaN with boxes fillstyle transparent solid 0.18 noborder lc rgb \"\(bandColours[i % bandColours.count])\" title \(quote("\(i + 1): \(band.label)")) noenhanced")
         }
         s += "plot " + curves.joined(separator: ", \\\n     ") + "\n"
         return s
