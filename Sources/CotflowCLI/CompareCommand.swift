@@ -79,16 +79,16 @@ struct CompareCommand: ParsableCommand {
         var losses = [PlotSeries(name: "flow (population)", x: flowTimes, y: c.flow.losses)]
         var eigen: [PlotSeries] = []
         for j in 0..<task.d {
-            eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flowTimes, y: c.flow.v.map { $0[j] }, group: "flow: v_j"))
-            eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flowTimes, y: c.flow.w.map { $0[j] }, group: "flow: w_j"))
+            eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flowTimes, y: c.flow.v.map { $0[j] }, group: "flow: v_j", colourGroup: "v"))
+            eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flowTimes, y: c.flow.w.map { $0[j] }, group: "flow: w_j", colourGroup: "w"))
         }
         for run in c.runs {
             let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.recordEvery) }
             let who = "\(run.trainable.rawValue) training"
             losses.append(PlotSeries(name: "\(who) (held-out)", x: x, y: run.losses, dashed: true))
             for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }, group: "\(who): v_j", dashed: true))
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }, group: "\(who): w_j", dashed: true))
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }, group: "\(who): v_j", dashed: true, colourGroup: c.runs.count == 1 ? "v" : nil))
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }, group: "\(who): w_j", dashed: true, colourGroup: c.runs.count == 1 ? "w" : nil))
             }
         }
         let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"

@@ -60,7 +60,7 @@ func evaluationFigure(_ r: EvaluationResult, exactMean: Double?) -> [PlotSpec] {
     }
     return [PlotSpec(title: "per-prompt loss, sorted (quantile q of the prompts)", xLabel: "quantile q", yLabel: "||w_k - w*||^2", logY: true,
                      series: [quantiles(r.evalLosses, "transformer", dashed: false), quantiles(r.chainLosses, "GD chain", dashed: true)],
-                     horizontalLines: exactMean.map { [HorizontalLine(y: $0, label: "exact population mean of the GD chain = \(fmt($0))")] } ?? [])]
+                     horizontalLines: exactMean.map { [HorizontalLine(y: $0, label: "GD chain, exact mean = \(fmt($0))")] } ?? [])]
 }
 
 /// Writes parameters with the task they were trained on (d, n, k, eta) and the run's provenance;

@@ -35,6 +35,7 @@ extension FlowOptions {
         case .logarithmic(let points, let first): pairs += [("grid", .string("log")), ("points", .int(points)), ("t_first", .number(first))]
         case .linear(let points): pairs += [("grid", .string("linear")), ("points", .int(points))]
         case .everyStep: pairs += [("grid", .string("steps"))]
+        case .times(let times): pairs += [("grid", .string("times")), ("times", .numbers(times))]
         }
         return pairs
     }

@@ -98,10 +98,11 @@ struct StagesCommand: ParsableCommand {
             }
             if !v.isEmpty && !w.isEmpty {
                 let eigen = (0..<v[0].count).flatMap { j in
-                    [PlotSeries(name: "\(vp)\(j + 1)", x: times, y: v.map { $0[j] }),
-                     PlotSeries(name: "\(wp)\(j + 1)", x: times, y: w.map { $0[j] })]
+                    [PlotSeries(name: "\(vp)\(j + 1)", x: times, y: v.map { $0[j] }, group: "\(vp)j (V31)"),
+                     PlotSeries(name: "\(wp)\(j + 1)", x: times, y: w.map { $0[j] }, group: "\(wp)j (W13)")]
                 }
-                panels.append(PlotSpec(title: "eigenvalues of V31 (v) and W13 (w)", xLabel: timeColumn, yLabel: "eigenvalue", series: eigen))
+                panels.append(PlotSpec(title: "eigenvalues of V31 (v) and W13 (w)", xLabel: timeColumn, yLabel: "eigenvalue", series: eigen,
+                                       horizontalLines: etaValue.map { constructionLines(eta: $0.value) } ?? []))
             }
             try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)", output: output)
         }

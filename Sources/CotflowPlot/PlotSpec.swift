@@ -9,12 +9,16 @@ public struct PlotSeries: Sendable {
     public var group: String?
     /// Drawn dashed (for example training next to the flow).
     public var dashed: Bool
+    /// Series with the same colour group share a colour (default: the key entry), so that v is
+    /// one colour for flow and training, told apart by the dash.
+    public var colourGroup: String?
     /// Spread around `y` (for example the minimum and maximum over seeds of a median), drawn as error bars.
     public var low: [Double]?
     public var high: [Double]?
 
     public init(name: String, x: [Double], y: [Double], group: String? = nil, dashed: Bool = false,
-                low: [Double]? = nil, high: [Double]? = nil) {
+                colourGroup: String? = nil, low: [Double]? = nil, high: [Double]? = nil) {
+        self.colourGroup = colourGroup
         self.name = name
         self.x = x
         self.y = y

@@ -9,6 +9,7 @@ struct PreparedPanel {
         var y: [Double]
         var group: String? = nil
         var dashed = false
+        var colourGroup: String? = nil
         var low: [Double]? = nil
         var high: [Double]? = nil
         var index = 0   // data block in the .tsv
@@ -47,7 +48,7 @@ struct PreparedPanel {
                     throw CotflowError("series '\(s.name)' of plot \(name) has a spread of another length than its \(s.y.count) values")
                 }
             }
-            var kept = Series(name: s.name, x: [], y: [], group: s.group, dashed: s.dashed,
+            var kept = Series(name: s.name, x: [], y: [], group: s.group, dashed: s.dashed, colourGroup: s.colourGroup,
                               low: spread ? [] : nil, high: spread ? [] : nil)
             kept.x.reserveCapacity(s.x.count)
             kept.y.reserveCapacity(s.y.count)
@@ -212,7 +213,7 @@ enum GnuplotScript {
         }
         var right = 0.97
         if let longest = keyNames.max() {
-            right = min(0.97, max(0.6, 1 - (Double(longest) * 7.5 + 70) / Double(width)))
+            right = min(0.97, max(0.5, 1 - (Double(longest) * 8.5 + 80) / Double(width)))
         }
         for (p, panel) in panels.enumerated() {
             s += "\n# Panel \(p + 1): \(comment(panel.spec.title))\n"
@@ -320,7 +321,10 @@ enum GnuplotScript {
         } else {
             s += "set xrange [*:*]\n"
         }
-        s += panel.series.isEmpty ? (spec.logY ? "set yrange [1:10]\n" : "set yrange [0:1]\n") : "set yrange [*:*]\n"
+        s += panel.series.isEmpty ? (spec.logY ? "set yrange [1:10]\n" : "set yrange [0:1]\n") : "set yrange [*:*]\n"        // A little room above and below on a linear y axis, so that a reference line at the extreme
+        // value (w = 1 at the end of training) is not hidden by the frame.
+        s += spec.logY || panel.series.isEmpty ? "set offsets 0, 0, 0, 0\n" : "set offsets 0, 0, graph 0.05, graph 0.05\n"
+
         if !hasKey(panel) {
             s += "set key off\n"
         } else {
@@ -345,10 +349,12 @@ enum GnuplotScript {
         }
         let width = panel.series.count > maxKeyEntries ? 1.2 : 2.0
         var colourOf: [String: String] = [:]
-        for name in entries { colourOf[name] = lineColours[colourOf.count % lineColours.count] }
+        for series in panel.series where colourOf[series.colourGroup ?? series.keyName] == nil {
+            colourOf[series.colourGroup ?? series.keyName] = lineColours[colourOf.count % lineColours.count]
+        }
         var titled = Set<String>()
         var curves = panel.series.map { series -> String in
-            let colour = "lc rgb \"\(colourOf[series.keyName]!)\"" + (series.dashed ? " dt 2" : " dt 1")
+            let colour = "lc rgb \"\(colourOf[series.colourGroup ?? series.keyName]!)\"" + (series.dashed ? " dt 2" : " dt 1")
             let style: String
             if series.low != nil {
                 style = "using 1:2:3:4 with yerrorlines lw \(width) pt 7 ps 0.6 \(colour)"
