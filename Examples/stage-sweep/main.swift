@@ -26,7 +26,8 @@ import Foundation
 
 let ctx = ExampleContext(
     name: "stage-sweep",
-    summary: "Phase-transition report of the reduced flow: plateau length and transition time against the initial scale sigma and against n/d.")
+    summary: "Phase-transition report of the reduced flow: plateau length and transition time against the initial scale sigma and against n/d.",
+    sizes: ["d", "n", "k"])
 
 func median(_ xs: [Double]) -> Double {
     let s = xs.filter(\.isFinite).sorted()
@@ -136,9 +137,9 @@ func perPromptLosses(_ batch: PromptBatch, v: [Double], w: [Double], eta e: Doub
 }
 
 ctx.run {
-    let d = 10, k = 5
+    let d = ctx.size("d", 10), k = ctx.size("k", 5)
     let seeds = ctx.size("seed=0:4:5", quick: "seed=0,1")
-    let baseN = 40, baseSigma = 0.05
+    let baseN = ctx.size("n", 40), baseSigma = 0.05
 
     // ---- Sweep 1: initial scale sigma at (d, n, k) = (10, 40, 5).
     let sigmaGrid = try SweepGrid(specs: [ctx.size("init_scale=0.001:0.3:11:log", quick: "init_scale=0.001:0.3:5:log"), seeds],
@@ -147,7 +148,7 @@ ctx.run {
     let sigmaOutcome = try runSweep(
         grid: sigmaGrid, shard: .whole, directory: ctx.path("sigma"), metricNames: metricNames,
         settings: [("d", "\(d)"), ("n", "\(baseN)"), ("k", "\(k)"), ("eta", "n/(n+d+1)")],
-        run: { p in try measure(d: d, n: baseN, k: k, sigma: p["init_scale"]!, seed: UInt64(p["seed"]!)) })
+        run: { p in try measure(d: d, n: baseN, k: k, sigma: p["init_scale"]!, seed: ctx.seed + UInt64(p["seed"]!)) })
     let sigmaSeconds = Date().timeIntervalSince(started)
     let sigmaReport = try mergedReport(sigmaOutcome)
     print("sigma sweep: \(sigmaGrid.count) flows in \(String(format: "%.2f", sigmaSeconds)) s, \(sigmaOutcome.failed) failed (files in \(ctx.path("sigma")))")
@@ -220,7 +221,7 @@ ctx.run {
     let ratioOutcome = try runSweep(
         grid: ratioGrid, shard: .whole, directory: ctx.path("n_over_d"), metricNames: metricNames,
         settings: [("d", "\(d)"), ("k", "\(k)"), ("init_scale", "\(baseSigma)"), ("eta", "n/(n+d+1)")],
-        run: { p in try measure(d: d, n: Int((p["n_over_d"]! * Double(d)).rounded()), k: k, sigma: baseSigma, seed: UInt64(p["seed"]!)) })
+        run: { p in try measure(d: d, n: Int((p["n_over_d"]! * Double(d)).rounded()), k: k, sigma: baseSigma, seed: ctx.seed + UInt64(p["seed"]!)) })
     let ratioSeconds = Date().timeIntervalSince(started2)
     let ratioReport = try mergedReport(ratioOutcome)
     print("n/d sweep: \(ratioGrid.count) flows in \(String(format: "%.2f", ratioSeconds)) s, \(ratioOutcome.failed) failed (files in \(ctx.path("n_over_d")))")
@@ -238,7 +239,7 @@ ctx.run {
         let n = Int((ratio * Double(d)).rounded())
         let eta = paperStepSize(n: n, d: d), e = eta.doubleValue
         let ranges = AssumptionInitialisation.defaultRanges(scale: baseSigma)
-        let start = AssumptionInitialisation(d: d, seed: 0, vRange: ranges.v, wRange: ranges.w)
+        let start = AssumptionInitialisation(d: d, seed: ctx.seed, vRange: ranges.v, wRange: ranges.w)
         let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta)
         var options = FlowOptions()
         options.endTime = 1e5
@@ -246,7 +247,7 @@ ctx.run {
         let flow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
         let states = [0.0, 0.5, 1e-3].map { f in flow.losses.firstIndex { $0 <= f * flow.losses[0] } ?? 0 }
         let task = try TaskConfig(d: d, n: n, k: k, eta: e)
-        let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: 0, stream: [StreamLabel.monteCarlo]), includeData: false)
+        let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: ctx.seed, stream: [StreamLabel.monteCarlo]), includeData: false)
         var summaries: [SampleSummary] = [], exact: [Double] = []
         for i in states {
             let v = flow.v[i], w = flow.w[i]
@@ -371,7 +372,7 @@ ctx.run {
                 detail: "transition time (v_j w_j within 5% of -eta) from sigma = \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)): "
                     + transitionValues.map { fmt($0) }.joined(separator: ", ")
                     + "; local slopes -dt/dlog(sigma) from the smallest sigma up: \(slopeList); \(mechanism). Plateau end (loss < 0.9 x start): "
-                    + slopeText + halves + logLawText)
+                    + slopeText + halves + logLawText, row: 8)
 
     var changeDetail = ""
     if let p = plateauStep { changeDetail += "largest change of the plateau end between n/d = \(compact(p.from, 3)) and \(compact(p.to, 3)) (x \(compact(p.factor, 3))); " }
@@ -389,7 +390,7 @@ ctx.run {
         changeDetail += "; the top 1% of prompts carry more than 10% of the loss somewhere along the flow at every n/d up to \(compact(ratios.last!, 3))"
     }
     let claim = "at k = \(k) the population loss the flow descends is not tail-dominated at any n/d >= \(compact(ratios.first!, 3)) (the divergent tail of MODEL.md section 6 needs longer chains), so the flow's stage times are meaningful there"
-    ctx.verdict(claim: claim, holds: dominated.isEmpty, detail: changeDetail)
+    ctx.verdict(claim: claim, holds: dominated.isEmpty, detail: changeDetail, row: 15)
 
     // Consistency: the sampled mean of the per-prompt loss against the exact population loss.
     var zs: [Double] = [], zText: [String] = []

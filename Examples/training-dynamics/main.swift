@@ -20,7 +20,8 @@ import Foundation
 
 let ctx = ExampleContext(
     name: "training-dynamics",
-    summary: "Theorem 4.1: SGD training of the transformer follows the reduced gradient flow from the same Assumption 4.1 point, through the same stages, to the construction v = -eta, w = 1.")
+    summary: "Theorem 4.1: SGD training of the transformer follows the reduced gradient flow from the same Assumption 4.1 point, through the same stages, to the construction v = -eta, w = 1.",
+    sizes: ["d", "n", "k"])
 
 /// "plateau -> transition: t = 1.372 vs 1.402 (2.2%)" for each interior boundary of two stage
 /// lists with the same names (the agreement itself is CotflowCompare.StageAgreement).
@@ -38,8 +39,8 @@ func describe(_ x: Double?) -> String { x.map { fmt($0) } ?? "none" }
 ctx.run {
     // Task and run sizes. Full: the project's default task (d, n, k) = (10, 40, 5); quick: a
     // small task with a short run (the numerical libraries are optimised in debug builds too).
-    let d = ctx.size(10, quick: 4), n = ctx.size(40, quick: 16), k = ctx.size(5, quick: 3)
-    let seed: UInt64 = 0
+    let d = ctx.size("d", 10, quick: 4), n = ctx.size("n", 40, quick: 16), k = ctx.size("k", 5, quick: 3)
+    let seed: UInt64 = ctx.seed
     let sigma = 0.05
     let eta = paperStepSize(n: n, d: d)
     var config = ComparisonConfig.defaults(d: d, n: n, k: k, eta: eta, seed: seed)
@@ -220,7 +221,7 @@ ctx.run {
             claim: "\(view.label) training follows the reduced flow's loss (max relative deviation <= \(Int(tolerance * 100))%)",
             holds: dev.isFinite ? dev <= tolerance : nil,
             detail: "max |L_train - L_flow| / L_flow = \(fmt(dev)) over the records up to t = \(fmt(run.times.last!)) where the flow's loss > \(fmt(config.deviationFloor)) x its start; "
-                + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)")
+                + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)", row: 7)
     }
     let flowStages = curves[0].stages
     for (label, c) in curves.dropFirst() {
@@ -234,17 +235,17 @@ ctx.run {
         let resolution = " (data-driven boundaries are resolved to the detector's grid, span/199 = \(compact(gridStep, 3)); mechanistic ones to the record spacing \(compact(recordStep, 3)))"
         ctx.verdict(
             claim: "\(label) training passes through the flow's stages: same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
-            holds: dd.agrees(within: tolerance) && mech.agrees(within: tolerance), detail: detail + resolution)
+            holds: dd.agrees(within: tolerance) && mech.agrees(within: tolerance), detail: detail + resolution, row: 7)
     }
     for view in views {
         let vEnd = view.v.last!.map { abs($0 + etaValue) }.max()!, wEnd = view.w.last!.map { abs($0 - 1) }.max()!
         ctx.verdict(
             claim: "\(view.label) training ends at the construction: (-W24) v_j -> -eta, w_j / (-W24) -> 1 within 1e-2",
             holds: vEnd < 1e-2 && wEnd < 1e-2,
-            detail: "at t = \(fmt(view.run.times.last!)) (held-out loss \(fmt(view.run.losses.last!))): max_j |(-W24) v_j + eta| = \(fmt(vEnd)), max_j |w_j / (-W24) - 1| = \(fmt(wEnd)), W24 = \(fmt(view.w24.last!))")
+            detail: "at t = \(fmt(view.run.times.last!)) (held-out loss \(fmt(view.run.losses.last!))): max_j |(-W24) v_j + eta| = \(fmt(vEnd)), max_j |w_j / (-W24) - 1| = \(fmt(wEnd)), W24 = \(fmt(view.w24.last!))", row: 6)
     }
     ctx.verdict(
         claim: "the reduced flow reaches the construction v = -eta, w = 1",
         holds: longFlow.converged && vError < 1e-3 && wError < 1e-3,
-        detail: "at t = \(fmt(longFlow.finalTime)) the loss is \(fmt(longFlow.finalLoss)) (\(fmt(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(fmt(vError)), max_j |w_j - 1| = \(fmt(wError)) (threshold 1e-3)")
+        detail: "at t = \(fmt(longFlow.finalTime)) the loss is \(fmt(longFlow.finalLoss)) (\(fmt(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(fmt(vError)), max_j |w_j - 1| = \(fmt(wError)) (threshold 1e-3)", row: 6)
 }

@@ -21,11 +21,11 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: "Trainable sets to run: reduced, full or both.") var params: String = "reduced"
     @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = .sgd
-    @Option(name: .customLong("learning-rate"), help: "Learning rate (default 0.002).") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step (default 512).") var batchSize: Int?
-    @Option(help: "Training steps (default 2500).") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between records (default 50).") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss (default 100000).") var heldOut: Int?
+    @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.002)") var learningRate: Double?
+    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 512)") var batchSize: Int?
+    @Option(help: "Training steps. (default: 2500)") var steps: Int?
+    @Option(name: .customLong("record-every"), help: "Steps between records. (default: 50)") var recordEvery: Int?
+    @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss. (default: 100000)") var heldOut: Int?
     @Option(help: "GSL stepper of the flow.") var stepper: String = "rkf45"
     @Flag(help: "Render comparison.svg/.png (losses, eigenvalues) with gnuplot into --out; without gnuplot the data and script are written.")
     var plot = false

@@ -9,7 +9,7 @@ struct ODECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ode",
         abstract: "Integrate the reduced gradient flow on the eigenvalues of V31 and W13 with GSL.",
-        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v0/--w0), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out."
+        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v/--w), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out."
     )
 
     @OptionGroup var task: TaskOptions
@@ -17,12 +17,12 @@ struct ODECommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var solver: FlowSolverOptions
 
-    @Option(help: "Initial eigenvalues of V31 (d comma-separated numbers); overrides the sampled initialisation.")
+    @Option(name: .customLong("v"), help: "Eigenvalues v of V31 to start from: d comma-separated numbers (as `exact cot-loss --v`); overrides the sampled initialisation.")
     var v0: String?
-    @Option(help: "Initial eigenvalues of W13 (d comma-separated numbers).")
+    @Option(name: .customLong("w"), help: "Eigenvalues w of W13 to start from: d comma-separated numbers (as `exact cot-loss --w`).")
     var w0: String?
 
-    @Option(name: .customLong("initial-step"), help: "First trial step (default 0.01 |y0| / |f(y0)|, at most 1e-3).") var initialStep: Double?
+    @Option(name: .customLong("initial-step"), help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
     @Option(name: .customLong("min-step"), help: "Fail when the step size falls below this.") var minStep = 0.0
     @Option(help: "Output grid: log, linear or steps (every accepted step).") var grid = "log"
     @Option(help: "Number of output points of a log or linear grid.") var points = 400
@@ -68,7 +68,7 @@ struct ODECommand: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(started)
         let settings = task.settings(eta: eta) + scale.settings(try scale.ranges())
-            + [("v0", v0.map { .string($0) } ?? .null), ("w0", w0.map { .string($0) } ?? .null)] + options.settings
+            + [("v", v0.map { .string($0) } ?? .null), ("w", w0.map { .string($0) } ?? .null)] + options.settings
         let summary = withProvenance(Provenance(settings: settings), self.summary(trajectory, eta: eta, seconds: seconds, failure: failure))
         try output.write(trajectory.table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
@@ -89,11 +89,11 @@ struct ODECommand: ParsableCommand {
 
     private func initialPoint() throws -> ([Double], [Double]) {
         if v0 != nil || w0 != nil {
-            guard let v0, let w0 else { throw ValidationError("give both --v0 and --w0") }
-            let v = try parseRationalList(v0, name: "--v0").map(\.doubleValue)
-            let w = try parseRationalList(w0, name: "--w0").map(\.doubleValue)
+            guard let v0, let w0 else { throw ValidationError("give both --v and --w") }
+            let v = try parseRationalList(v0, name: "--v").map(\.doubleValue)
+            let w = try parseRationalList(w0, name: "--w").map(\.doubleValue)
             guard v.count == task.d, w.count == task.d else {
-                throw ValidationError("--v0 and --w0 need \(task.d) values each (got \(v.count) and \(w.count))")
+                throw ValidationError("--v and --w need \(task.d) values each (got \(v.count) and \(w.count))")
             }
             return (v, w)
         }

@@ -16,12 +16,12 @@ struct StagesCommand: ParsableCommand {
 
     @Option(name: .customLong("time-column"), help: "Time column (train's trajectory.csv also has step).") var timeColumn = "t"
     @Flag(help: "Render stages.svg/.png (loss on a log axis with the stages shaded; eigenvalue trajectories) into --out.") var plot = false
-    @Option(name: .customLong("loss-column"), help: "Loss column (default: loss if present, else cot_loss_mean).") var lossColumn: String?
-    @Option(name: .customLong("v-prefix"), help: "Prefix of the eigenvalue columns of V31 (default: v_ if v_1 exists, else v_diag_).") var vPrefix: String?
-    @Option(name: .customLong("w-prefix"), help: "Prefix of the eigenvalue columns of W13 (default: w_ if w_1 exists, else w_diag_).") var wPrefix: String?
-    @Option(help: "GD step size of the construction: a decimal or a rational such as 40/51 (default: eta from summary.json beside FILE).") var eta: String?
+    @Option(name: .customLong("loss-column"), help: "Loss column. (default: loss if present, else cot_loss_mean)") var lossColumn: String?
+    @Option(name: .customLong("v-prefix"), help: "Prefix of the eigenvalue columns of V31. (default: v_ if v_1 exists, else v_diag_)") var vPrefix: String?
+    @Option(name: .customLong("w-prefix"), help: "Prefix of the eigenvalue columns of W13. (default: w_ if w_1 exists, else w_diag_)") var wPrefix: String?
+    @Option(help: "GD step size of the construction: a decimal or a rational such as 40/51. (default: eta from summary.json beside FILE)") var eta: String?
 
-    @Option(help: "Penalty per segment of the change-point fit (default: 8 sigma^2 ln N, see notes/stages.md).") var penalty: Double?
+    @Option(help: "Penalty per segment of the change-point fit. (default: 8 sigma^2 ln N, see notes/stages.md)") var penalty: Double?
     @Option(name: .customLong("noise-floor"), help: "Floor on the noise level of ln(loss).") var noiseFloor = ChangePointOptions().noiseFloor
     @Option(name: .customLong("grid-points"), help: "Equally spaced times ln(loss) is resampled onto.") var gridPoints = ChangePointOptions().gridPoints
     @Option(name: .customLong("min-segment"), help: "Minimum stage length of the change-point fit, as a fraction of the time span.") var minSegment = ChangePointOptions().minimumSegmentFraction

@@ -42,7 +42,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var solver: FlowSolverOptions
     @Option(help: "Output points of the log time grid of each flow (sets the resolution of t_loss_half and t_loss_1e-3).") var points = 400
 
-    @Option(help: "Run only shard i/N: the points with index % N == i (0 <= i < N). Default: the SLURM array task if any, else 0/1.")
+    @Option(help: "Run only shard i/N: the points with index % N == i (0 <= i < N). (default: the SLURM array task if any, else 0/1)")
     var shard: String?
     @Flag(help: "Keep the finished points of an earlier run of this shard in --out and run only the rest.")
     var resume = false

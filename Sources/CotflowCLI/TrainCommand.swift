@@ -27,11 +27,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Initialisation: random (iid N(0, init-scale^2) entries) or assumption (Assumption 4.1).")
     var `init`: InitialisationKind = .random
     @Option(help: "Optimizer: sgd or adam.") var optimizer: OptimizerKind = .adam
-    @Option(name: .customLong("learning-rate"), help: "Learning rate (default 0.003).") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step (default 256).") var batchSize: Int?
-    @Option(help: "Optimizer steps (default 1000).") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between trajectory records (default 50).") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set (default 4000).") var heldOut: Int?
+    @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.003)") var learningRate: Double?
+    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 256)") var batchSize: Int?
+    @Option(help: "Optimizer steps. (default: 1000)") var steps: Int?
+    @Option(name: .customLong("record-every"), help: "Steps between trajectory records. (default: 50)") var recordEvery: Int?
+    @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set. (default: 4000)") var heldOut: Int?
     @Flag(help: "Render figure.svg/.png (losses; eigenvalues of V31 and W13 with the construction's -eta and 1; W24) with gnuplot into --out.")
     var plot = false
 

@@ -28,7 +28,7 @@ extension CLITests {
         XCTAssertEqual(range.status, 0, range.stderr)
         let v0 = try XCTUnwrap(range.json["v0"] as? [Double])
         XCTAssertTrue(v0.allSatisfy { $0 >= -0.1 && $0 <= -0.05 }, "\(v0)")
-        let initial = try cotflow(["ode", "--d", "2", "--n", "8", "--k", "2", "--v0", "-0.1,-0.2", "--w0", "0.1,0.2", "--json"])
+        let initial = try cotflow(["ode", "--d", "2", "--n", "8", "--k", "2", "--v", "-0.1,-0.2", "--w", "0.1,0.2", "--json"])
         XCTAssertEqual(initial.json["v0"] as? [Double], [-0.1, -0.2])
         // A negative size reaches the range check instead of "Missing value".
         let bad = try cotflow(["train", "--d", "-1"])

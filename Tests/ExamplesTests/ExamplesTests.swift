@@ -99,6 +99,18 @@ final class ExamplesTests: XCTestCase {
             }
         }
 
+        // Claim rows for notes/reproduction.md: well formed, and each a row of the committed table
+        // that names this example.
+        let committed = try ReproductionTests.committedRows()
+        for claim in (json["claims"] as? [[String: Any]]) ?? [] {
+            let row = claim["row"] as? Int ?? 0
+            for key in ["claim", "tested_by", "measured", "verdict"] {
+                XCTAssertFalse((claim[key] as? String ?? "").isEmpty, "claim row \(row) without \(key)", file: file, line: line)
+            }
+            let match = committed.first { $0.row == row }
+            XCTAssertEqual(match?.source, "example:\(name)", "claim row \(row) of \(name) is not a row of notes/reproduction-rows.json for this example", file: file, line: line)
+        }
+
         let files = (FileManager.default.enumerator(atPath: out.path)?.allObjects as? [String]) ?? []
         let dataFiles = files.filter { $0.hasSuffix(".tsv") || $0.hasSuffix(".csv") }
         XCTAssertFalse(dataFiles.isEmpty, "no .tsv/.csv data file in \(out.path) (files: \(files))", file: file, line: line)
