@@ -285,7 +285,9 @@ enum GnuplotScript {
         }
         let decades = log10(hi / lo)
         let step = pow(10, max(1, (decades / 8).rounded(.up)))
-        return "set format \(axis) \"10^{%L}\"\nset \(axis)tics \(number(step))\nset m\(axis)tics 10\n"
+        // Start at a power of ten, so that every tic is one and its label 10^p is exact.
+        let start = pow(10, log10(lo).rounded(.down))
+        return "set format \(axis) \"10^{%L}\"\nset \(axis)tics \(number(start)), \(number(step))\nset m\(axis)tics 10\n"
     }
 
     static func panel(_ panel: PreparedPanel) -> String {

@@ -47,7 +47,7 @@ extension CLITests {
         }
         var types: [String] = []
         for column in header {
-            let d = documented.first { matches($0, column) }
+            let d = documented.first { $0.name == column } ?? documented.first { matches($0, column) }
             XCTAssertNotNil(d, "\(path): column \(column) is not in notes/formats.md (\(section))", file: file, line: line)
             types.append(d?.type ?? "")
         }
@@ -77,7 +77,8 @@ extension CLITests {
             let key = String(raw.dropFirst(3).prefix { $0 != "\"" })
             var value = String(raw.drop { $0 != ":" }.dropFirst()).trimmingCharacters(in: .whitespaces)
             if value.hasSuffix(",") { value.removeLast() }
-            guard let d = documented.first(where: { matches($0, key) }) else {
+            // An exact name wins over a pattern (eval_loss_tail_dominated over eval_loss_*).
+            guard let d = documented.first(where: { $0.name == key }) ?? documented.first(where: { matches($0, key) }) else {
                 XCTFail("\(path): key \(key) is not in notes/formats.md (\(sections))", file: file, line: line)
                 continue
             }

@@ -49,7 +49,7 @@ final class PlotTests: XCTestCase {
         let b = base("loss")
         let outcome = try Plotter.render(panels: [lossSpec()], title: nil, to: b, options: missing())
         XCTAssertFalse(outcome.rendered)
-        XCTAssertEqual(outcome.files, [b + ".tsv", b + ".gp"])
+        XCTAssertEqual(outcome.files, [b + ".tsv", b + ".gp", b + "_data.csv"])
         // 400 points: one zero on the log y axis, one NaN.
         XCTAssertEqual(try dataRows(b + ".tsv"), 398)
         XCTAssertTrue(outcome.message.contains("dropped 1 point with non-positive values on a log axis (x or y)"), outcome.message)
@@ -140,7 +140,7 @@ final class PlotTests: XCTestCase {
         XCTAssertFalse(failed.rendered)
         XCTAssertTrue(failed.message.contains("exit status 1"), failed.message)
         XCTAssertTrue(failed.message.contains("undefined variable"), failed.message)
-        XCTAssertEqual(failed.files, [b + ".tsv", b + ".gp"])
+        XCTAssertEqual(failed.files, [b + ".tsv", b + ".gp", b + "_data.csv"])
 
         // A hang is stopped; stdin is /dev/null, so a reader sees end of file at once.
         let reader = try fakeGnuplot("cat > /dev/null\nexec sleep 30")
