@@ -42,7 +42,7 @@ public final class ExampleContext {
             let sizeText = sizes.isEmpty ? "none" : sizes.map { "--\($0)" }.joined(separator: ", ")
             if arguments.contains("--help") || arguments.contains("-h") {
                 print("\(name): \(summary)\n\n" + ExampleOptions.helpMessage(columns: 100)
-                    .replacingOccurrences(of: "<name>", with: name) + "\n\nMain sizes of this example: \(sizeText).")
+                    .replacingOccurrences(of: "<name>", with: name).replacingOccurrences(of: "USAGE: example ", with: "USAGE: \(name) ") + "\n\nMain sizes of this example: \(sizeText).")
                 exit(0)
             }
             FileHandle.standardError.write("\(name): \(ExampleOptions.message(for: error)) (try --help)\n".data(using: .utf8)!)

@@ -27,7 +27,7 @@ ctx.run {
 
     var csv = CSVTable(header: ["n", "k", "exact_gd_mean", "gd_mean", "gd_stderr", "gd_median", "gd_p90", "gd_p99", "gd_tail_dominated",
                                 "cot_mean", "cot_stderr", "cot_median", "cot_p90", "cot_p99", "cot_tail_dominated",
-                                "diverged_fraction", "nocot_optimum"])
+                                "diverged_fraction", "nocot_optimum"], integerColumns: ["n", "k", "gd_tail_dominated", "cot_tail_dominated"])
     var panels: [PlotSpec] = []
     var beatsByMedian = true, beatsByMean = true, nocotReaches = true
     var medianDetail: [String] = [], nocotDetail: [String] = []

@@ -72,7 +72,7 @@ ctx.run {
 
     var csv = CSVTable(header: ["k", "looped_mean", "looped_stderr", "looped_median", "looped_p90", "looped_tail_dominated",
                                 "cot_mean", "cot_median", "gd_mean", "gd_median", "exact_gd", "best_step", "exact_best_step_gd",
-                                "nocot_mean", "nocot_stderr", "nocot_optimum"])
+                                "nocot_mean", "nocot_stderr", "nocot_optimum"], integerColumns: ["k", "looped_tail_dominated"])
     var loopedMedian: [Double] = [], loopedMean: [Double] = [], cotMedian: [Double] = [], gdExact: [Double] = []
     var bestGD: [Double] = [], gdMedian: [Double] = []
     var rows: [JSONValue] = []

@@ -33,7 +33,7 @@ ctx.run {
 
     var csv = CSVTable(header: ["kappa", "lambda_max_sigma", "diverged_fraction", "median_eta_lambda_max_S",
                                 "model_mean", "model_stderr", "model_median", "model_p90", "model_tail_dominated",
-                                "gd_mean", "gd_stderr", "gd_median", "gd_p90", "gd_tail_dominated"])
+                                "gd_mean", "gd_stderr", "gd_median", "gd_p90", "gd_tail_dominated"], integerColumns: ["model_tail_dominated", "gd_tail_dominated"])
     var modelMedian: [Double] = [], modelMean: [Double] = [], modelP90: [Double] = []
     var gdMedian: [Double] = [], gdMean: [Double] = [], diverged: [Double] = [], etaLambda: [Double] = []
     var rows: [JSONValue] = []

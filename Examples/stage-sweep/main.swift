@@ -155,7 +155,7 @@ ctx.run {
     print(sigmaReport)
 
     let bySigma = mediansBySetting(sigmaOutcome.records, grid: sigmaGrid)
-    var sigmaTable = CSVTable(header: ["sigma", "runs_ok"] + metricNames.map { "median_" + $0 })
+    var sigmaTable = CSVTable(header: ["sigma", "runs_ok"] + metricNames.map { "median_" + $0 }, integerColumns: ["runs_ok"])
     for row in bySigma { sigmaTable.append([row.value, Double(row.ok)] + metricNames.map { row.metrics[$0]! }) }
     try ctx.write(sigmaTable.text, "sigma_medians.csv")
     print("medians over seeds, (d, n, k) = (\(d), \(baseN), \(k)):")
@@ -262,7 +262,7 @@ ctx.run {
     for name in ["start", "half", "1e-3"] {
         header += ["exact_loss_at_\(name)", "mc_mean_at_\(name)", "mc_se_at_\(name)", "mc_median_at_\(name)", "mc_p99_at_\(name)", "mc_top1pct_share_at_\(name)"]
     }
-    var ratioTable = CSVTable(header: header)
+    var ratioTable = CSVTable(header: header, integerColumns: ["runs_ok"])
     for (i, row) in byRatio.enumerated() {
         var cells = [row.value, Double(row.ok)] + metricNames.map { row.metrics[$0]! }
         for (j, s) in tail[i].enumerated() { cells += [exactAt[i][j], s.mean, s.standardError, s.median, s.p99, s.topPercentShare] }
