@@ -79,11 +79,13 @@ public enum ReproductionTable {
         return out.sorted { $0.row < $1.row }
     }
 
+    /// One row from an example's rows with the same number: each measurement and verdict is
+    /// labelled with the example's own claim, so that a reader sees which verdict is which.
     private static func joined(_ rows: [ClaimRow]) -> ClaimRow {
         var first = rows[0]
         if rows.count > 1 {
-            first.measured = rows.map(\.measured).joined(separator: " ")
-            first.verdict = rows.map(\.verdict).joined(separator: "; ")
+            first.measured = rows.map { "*\($0.claim)*: \($0.measured)" }.joined(separator: " ")
+            first.verdict = rows.map { "\($0.verdict) (\($0.claim))" }.joined(separator: "; ")
         }
         return first
     }

@@ -390,7 +390,7 @@ ctx.run {
         changeDetail += "; the top 1% of prompts carry more than 10% of the loss somewhere along the flow at every n/d up to \(compact(ratios.last!, 3))"
     }
     let claim = "at k = \(k) the population loss the flow descends is not tail-dominated at any n/d >= \(compact(ratios.first!, 3)) (the divergent tail of MODEL.md section 6 needs longer chains), so the flow's stage times are meaningful there"
-    ctx.verdict(claim: claim, holds: dominated.isEmpty, detail: changeDetail, row: 15)
+    ctx.verdict(claim: claim, holds: dominated.isEmpty, detail: changeDetail)
 
     // Consistency: the sampled mean of the per-prompt loss against the exact population loss.
     var zs: [Double] = [], zText: [String] = []

@@ -34,12 +34,12 @@ final class ReproductionTests: XCTestCase {
         let rows = ReproductionTable.updating(committed, with: measured)
         XCTAssertEqual(rows.map(\.row), [1, 2, 3])
         XCTAssertEqual(rows[0].claim, "paper claim (abstract)")
-        XCTAssertEqual(rows[0].measured, "a = 1 b = 2")
-        XCTAssertEqual(rows[0].verdict, "**holds**; **does not hold**")
+        XCTAssertEqual(rows[0].measured, "*x's wording*: a = 1 *x's second*: b = 2")
+        XCTAssertEqual(rows[0].verdict, "**holds** (x's wording); **does not hold** (x's second)")
         XCTAssertEqual(rows[1], committed[1])
         let document = "intro\n\(ReproductionTable.begin)\nold table\n\(ReproductionTable.end)\nafter\n"
         let rendered = try ReproductionTable.render(document: document, rows: rows)
-        XCTAssertTrue(rendered.contains("| 1 | paper claim (abstract) | example `x` | a = 1 b = 2 | **holds**; **does not hold** |"), rendered)
+        XCTAssertTrue(rendered.contains("| 1 | paper claim (abstract) | example `x` | *x's wording*: a = 1 *x's second*: b = 2 | **holds** (x's wording); **does not hold** (x's second) |"), rendered)
         XCTAssertFalse(rendered.contains("old table"))
         XCTAssertTrue(rendered.hasSuffix("\(ReproductionTable.end)\nafter\n"))
         // A cell with a pipe stays one cell.
