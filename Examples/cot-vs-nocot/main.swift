@@ -119,7 +119,7 @@ ctx.run {
                      PlotSeries(name: "no-CoT model mean", x: x, y: x.map { _ in nocotEval.mean })]))
     }
     try ctx.write(csv.text, "losses.csv")
-    try ctx.plot(panels, name: "loss_vs_k", title: "Evaluation loss vs chain length (CoT trained at k = \(trainK))")
+    try ctx.plot(panels, name: "loss_vs_k", title: "Evaluation loss vs chain length, d = \(d) (CoT trained at k = \(trainK))")
     print("")
     ctx.verdict(claim: "the trained CoT transformer beats the no-CoT optimum d(d+1)/(n+d+1) (Theorems 3.1, 3.2)",
                 holds: beatsByMedian && beatsByMean,

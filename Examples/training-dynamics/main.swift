@@ -192,16 +192,17 @@ ctx.run {
     try ctx.plot(stageLossPanels, name: "loss_stages", title: "CoT loss, reduced flow vs SGD, (d, n, k) = (\(d), \(n), \(k)), sigma = \(sigma)")
 
     func eigenSeries(_ times: [Double], _ v: [[Double]], _ w: [[Double]]) -> [PlotSeries] {
-        (0..<d).map { j in PlotSeries(name: "v_\(j + 1)", x: times, y: v.map { $0[j] }) }
-            + (0..<d).map { j in PlotSeries(name: "w_\(j + 1)", x: times, y: w.map { $0[j] }) }
+        (0..<d).map { j in PlotSeries(name: "v_\(j + 1)", x: times, y: v.map { $0[j] }, group: "v_j (V31)") }
+            + (0..<d).map { j in PlotSeries(name: "w_\(j + 1)", x: times, y: w.map { $0[j] }, group: "w_j (W13)") }
     }
     let tEnd = flow.times.last!
-    let construction = [PlotSeries(name: "-eta", x: [0, tEnd], y: [-etaValue, -etaValue]), PlotSeries(name: "1", x: [0, tEnd], y: [1, 1])]
-    var eigenPanels = [PlotSpec(title: "reduced flow: v_j (V31), w_j (W13); construction -eta and 1", xLabel: "t", yLabel: "eigenvalue",
-                                series: eigenSeries(flow.times, flow.v, flow.w) + construction)]
+    let construction = [HorizontalLine(y: -etaValue, label: "construction: v = -eta = \(compact(-etaValue))"),
+                        HorizontalLine(y: 1, label: "construction: w = 1")]
+    var eigenPanels = [PlotSpec(title: "reduced flow: v_j (V31), w_j (W13)", xLabel: "t", yLabel: "eigenvalue",
+                                series: eigenSeries(flow.times, flow.v, flow.w), horizontalLines: construction)]
     for view in views {
         eigenPanels.append(PlotSpec(title: "\(view.label): diagonals of (-W24) V31, W13 / (-W24) in the initial eigenbasis", xLabel: "t (= learning rate x step)",
-                                    yLabel: "eigenvalue", series: eigenSeries(view.run.times, view.v, view.w) + construction))
+                                    yLabel: "eigenvalue", series: eigenSeries(view.run.times, view.v, view.w), horizontalLines: construction))
     }
     // t = 0 is left out of the deviation panel: both start from the same point (deviation 0 up to rounding).
     let deviationSeries = views.map { PlotSeries(name: $0.label, x: Array($0.run.times.dropFirst()), y: Array($0.eigenDeviation.dropFirst())) }

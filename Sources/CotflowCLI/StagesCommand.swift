@@ -104,7 +104,7 @@ struct StagesCommand: ParsableCommand {
                 panels.append(PlotSpec(title: "eigenvalues of V31 (v) and W13 (w)", xLabel: timeColumn, yLabel: "eigenvalue", series: eigen,
                                        horizontalLines: etaValue.map { constructionLines(eta: $0.value) } ?? []))
             }
-            try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)", output: output)
+            try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)" + taskBeside(), output: output)
         }
     }
 
@@ -117,6 +117,15 @@ struct StagesCommand: ParsableCommand {
     private func prefixes(_ data: CSVData) -> (String, String) {
         let useShort = data.hasColumn("v_1")
         return (vPrefix ?? (useShort ? "v_" : "v_diag_"), wPrefix ?? (data.hasColumn("w_1") ? "w_" : "w_diag_"))
+    }
+
+    /// ", (d, n, k) = (...)" from summary.json beside the file, or "" when it does not say.
+    private func taskBeside() -> String {
+        let summary = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("summary.json")
+        guard let data = FileManager.default.contents(atPath: summary),
+              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let d = object["d"] as? Int, let n = object["n"] as? Int, let k = object["k"] as? Int else { return "" }
+        return ", (d, n, k) = (\(d), \(n), \(k))"
     }
 
     /// eta from --eta, else from summary.json beside the file; nil if neither.
