@@ -209,7 +209,8 @@ enum GnuplotScript {
         }
         // Shared margins keep the x axes of stacked panels aligned; the right one leaves room for the keys.
         let keyNames = panels.filter(hasKey).flatMap { panel in
-            (keyEntries(panel) + panel.bands.map(\.label) + panel.references.map(\.label)).map(\.unicodeScalars.count)
+            (keyEntries(panel) + (panel.bands.map(\.label) + panel.lines.map(\.label)).map { "A: " + $0 } + panel.references.map(\.label))
+                .map(\.unicodeScalars.count)
         }
         var right = 0.97
         if let longest = keyNames.max() {
@@ -270,6 +271,12 @@ enum GnuplotScript {
         }
 
         """
+    }
+
+    /// A, B, ..., Z, A2, B2, ...: the mark of vertical line i.
+    static func lineLetter(_ i: Int) -> String {
+        let letter = String(UnicodeScalar(UInt8(65 + i % 26)))
+        return i < 26 ? letter : letter + "\(i / 26 + 1)"
     }
 
     static func hasKey(_ panel: PreparedPanel) -> Bool {
@@ -340,9 +347,15 @@ enum GnuplotScript {
             let mid = spec.logX ? (band.start * band.end).squareRoot() : (band.start + band.end) / 2
             s += "set label \(quote("\(i + 1)")) at first \(number(mid)), graph 0.97 center front noenhanced tc rgb \"#202020\"\n"
         }
-        for line in panel.lines {
+        // A vertical line carries a letter; its text is in the key (rotated labels overlapped the
+        // frame, the tic labels and each other).
+        for (i, line) in panel.lines.enumerated() {
             s += "set arrow from first \(number(line.x)), graph 0 to first \(number(line.x)), graph 1 nohead front dt 2 lw 1.5 lc rgb \"#333333\"\n"
-            s += "set label \(quote(line.label)) at first \(number(line.x)), graph 0.04 left rotate by 90 offset character -1.5, 0 front noenhanced tc rgb \"#333333\"\n"
+            if hasKey(panel) {
+                s += "set label \(quote(lineLetter(i))) at first \(number(line.x)), graph 0.88 left offset character 0.3, 0 front noenhanced tc rgb \"#333333\"\n"
+            } else {
+                s += "set label \(quote(line.label)) at first \(number(line.x)), graph 0.04 left rotate by 90 offset character -1.5, 0 front noenhanced tc rgb \"#333333\"\n"
+            }
         }
         if panel.series.isEmpty {
             s += "set label 'no plottable data' at graph 0.5, graph 0.5 center front\n"
@@ -373,6 +386,9 @@ enum GnuplotScript {
         // Reference lines are constant functions, so that the y range includes them; stages get key entries.
         for line in panel.references {
             curves.append("\(number(line.y)) with lines dt 3 lw 1.5 lc rgb \"#505050\" title \(quote(line.label)) noenhanced")
+        }
+        for (i, line) in panel.lines.enumerated() where hasKey(panel) {
+            curves.append("NaN with lines dt 2 lw 1.5 lc rgb \"#333333\" title \(quote("\(lineLetter(i)): \(line.label)")) noenhanced")
         }
         for (i, band) in panel.bands.enumerated() where hasKey(panel) {
             curves.append("NaN with boxes fillstyle transparent solid 0.18 noborder lc rgb \"\(bandColours[i % bandColours.count])\" title \(quote("\(i + 1): \(band.label)")) noenhanced")

@@ -43,6 +43,17 @@ extension PlotTests {
         XCTAssertTrue(csv[1].hasPrefix("1,\"eigenvalues\",\"v_1\",\"v_j\",0.0,"), String(csv[1]))
     }
 
+    func testVerticalLinesAreLetteredWithTheirTextInTheKey() throws {
+        let spec = PlotSpec(title: "loss", xLabel: "t", yLabel: "loss", series: [PlotSeries(name: "flow", x: [0, 1, 2], y: [3, 2, 1])],
+                            verticalLines: [VerticalLine(x: 0.1, label: "SGD: plateau end"), VerticalLine(x: 1.5, label: "SGD: transition end")])
+        let b = base("vertical/lines")
+        _ = try Plotter.render(panels: [spec], title: nil, to: b, options: missing())
+        let script = try String(contentsOfFile: b + ".gp", encoding: .utf8)
+        XCTAssertTrue(script.contains("set label 'A' at first 0.1, graph 0.88"), script)
+        XCTAssertTrue(script.contains("title 'A: SGD: plateau end'") && script.contains("title 'B: SGD: transition end'"), script)
+        XCTAssertFalse(script.contains("rotate by 90"))
+    }
+
     func testLogTicksArePowersOfTenAndSpreadsAreErrorBars() throws {
         let x = [1.0, 10, 100, 1000]
         let spec = PlotSpec(title: "medians over seeds", xLabel: "sigma", yLabel: "time", logX: true, logY: true,
