@@ -208,9 +208,11 @@ enum GnuplotScript {
             s += "set multiplot layout \(panels.count),1\n"
         }
         // Shared margins keep the x axes of stacked panels aligned; the right one leaves room for the keys.
-        let keyNames = panels.filter(hasKey).flatMap { panel in
-            (keyEntries(panel) + (panel.bands.map(\.label) + panel.lines.map(\.label)).map { "A: " + $0 } + panel.references.map(\.label))
-                .map(\.unicodeScalars.count)
+        var keyNames: [Int] = []
+        for panel in panels where hasKey(panel) {
+            let marked: [String] = panel.bands.map(\.label) + panel.lines.map(\.label)
+            let entries: [String] = keyEntries(panel) + marked.map { "A: " + $0 } + panel.references.map(\.label)
+            keyNames += entries.map(\.unicodeScalars.count)
         }
         var right = 0.97
         if let longest = keyNames.max() {
