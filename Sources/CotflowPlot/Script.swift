@@ -334,7 +334,11 @@ enum GnuplotScript {
         }
         s += panel.series.isEmpty ? (spec.logY ? "set yrange [1:10]\n" : "set yrange [0:1]\n") : "set yrange [*:*]\n"        // A little room above and below on a linear y axis, so that a reference line at the extreme
         // value (w = 1 at the end of training) is not hidden by the frame.
-        s += spec.logY || panel.series.isEmpty ? "set offsets 0, 0, 0, 0\n" : "set offsets 0, 0, graph 0.05, graph 0.05\n"
+        // Stage numbers and line letters sit at the top: keep the curves below them.
+        let marked = !panel.bands.isEmpty || !panel.lines.isEmpty
+        let top = panel.series.isEmpty ? 0 : marked ? 0.12 : spec.logY ? 0 : 0.05
+        let bottom = panel.series.isEmpty || spec.logY ? 0 : 0.05
+        s += top == 0 && bottom == 0 ? "set offsets 0, 0, 0, 0\n" : "set offsets 0, 0, graph \(top), graph \(bottom)\n"
 
         if !hasKey(panel) {
             s += "set key off\n"
