@@ -74,7 +74,7 @@ struct SweepCommand: ParsableCommand {
 
         options.grid = .logarithmic(points: points, first: 1e-3)
 
-        let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", enabled: !output.quiet)
+        let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
         let outcome = try reportingErrors {
             try runSweep(grid: grid, shard: shard, directory: out, metricNames: Self.metricNames,
                          settings: settings(names: names), resume: resume,
