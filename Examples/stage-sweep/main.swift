@@ -98,6 +98,15 @@ func mediansBySetting(_ records: [SweepRecord], grid: SweepGrid) -> [(value: Dou
     }
 }
 
+/// The smallest and largest value over seeds of metric `name`, per value of the first axis.
+func seedSpread(_ records: [SweepRecord], grid: SweepGrid, _ name: String) -> (low: [Double], high: [Double]) {
+    let j = metricNames.firstIndex(of: name)!
+    let columns = grid.axes[0].values.map { value in
+        records.filter { $0.values[0] == value && $0.succeeded }.map { $0.metrics[j] }.filter(\.isFinite)
+    }
+    return (columns.map { $0.min() ?? .nan }, columns.map { $0.max() ?? .nan })
+}
+
 /// Per prompt (one sampled S each), (1/2) sum_{i<k} ||M_i||_F^2 with
 /// M_i = V S (W - I) - (V S W + eta S) P^i, P = I - eta S, V = diag(v), W = diag(w):
 /// the CoT loss of the prompt averaged over w* (MODEL.md section 5).
@@ -202,17 +211,19 @@ ctx.run {
     ]))
 
     let sigmas = bySigma.map(\.value)
-    func series(_ rows: [(value: Double, metrics: [String: Double], ok: Int)], _ name: String, _ label: String) -> PlotSeries {
-        PlotSeries(name: label, x: rows.map(\.value), y: rows.map { $0.metrics[name]! })
+    func series(_ rows: [(value: Double, metrics: [String: Double], ok: Int)], _ name: String, _ label: String,
+                _ records: [SweepRecord], _ grid: SweepGrid) -> PlotSeries {
+        let spread = seedSpread(records, grid: grid, name)
+        return PlotSeries(name: label, x: rows.map(\.value), y: rows.map { $0.metrics[name]! }, low: spread.low, high: spread.high)
     }
     let fitLine = PlotSeries(name: "fit sigma^\(compact(power.slope, 3)) (plateau)", x: sigmas, y: sigmas.map { exp(power.intercept + power.slope * log($0)) })
     try ctx.plot([
-        PlotSpec(title: "stage boundaries against the initial scale (medians over seeds), (d, n, k) = (\(d), \(baseN), \(k))",
+        PlotSpec(title: "stage boundaries against sigma: medians over seeds, bars from the smallest to the largest seed, (d, n, k) = (\(d), \(baseN), \(k))",
                  xLabel: "sigma (v ~ U[-2 sigma, -sigma], w ~ U[sigma, 2 sigma])", yLabel: "flow time", logX: true, logY: true,
-                 series: [series(bySigma, "plateau_end", "plateau end (loss < 0.9 x start)"), fitLine,
-                          series(bySigma, "product_reached", "transition: v_j w_j within 5% of -eta"),
-                          series(bySigma, "exponential_start", "exponential convergence starts"),
-                          series(bySigma, "t_loss_1e-3", "loss < 1e-3 x start")]),
+                 series: [series(bySigma, "plateau_end", "plateau end (loss < 0.9 x start)", sigmaOutcome.records, sigmaGrid), fitLine,
+                          series(bySigma, "product_reached", "transition: v_j w_j within 5% of -eta", sigmaOutcome.records, sigmaGrid),
+                          series(bySigma, "exponential_start", "exponential convergence starts", sigmaOutcome.records, sigmaGrid),
+                          series(bySigma, "t_loss_1e-3", "loss < 1e-3 x start", sigmaOutcome.records, sigmaGrid)]),
     ], name: "sigma_sweep", title: "reduced flow: plateau and transition against sigma")
 
     // ---- Sweep 2: n/d at d = 10, sigma = 0.05.
@@ -333,10 +344,10 @@ ctx.run {
         ratioSeries.append(PlotSeries(name: "mean/median at \(name)", x: ratios, y: tail.map { $0[j].mean / $0[j].median }))
     }
     try ctx.plot([
-        PlotSpec(title: "stage boundaries against n/d (medians over seeds), d = \(d), k = \(k), sigma = \(baseSigma)", xLabel: "n/d", yLabel: "flow time",
+        PlotSpec(title: "stage boundaries against n/d: medians over seeds, bars from the smallest to the largest seed, d = \(d), k = \(k), sigma = \(baseSigma)", xLabel: "n/d", yLabel: "flow time",
                  logX: true, logY: true,
-                 series: [series(byRatio, "plateau_end", "plateau end"), series(byRatio, "product_reached", "transition: v_j w_j within 5% of -eta"),
-                          series(byRatio, "exponential_start", "exponential convergence starts"), series(byRatio, "t_loss_1e-3", "loss < 1e-3 x start")]),
+                 series: [series(byRatio, "plateau_end", "plateau end", ratioOutcome.records, ratioGrid), series(byRatio, "product_reached", "transition: v_j w_j within 5% of -eta", ratioOutcome.records, ratioGrid),
+                          series(byRatio, "exponential_start", "exponential convergence starts", ratioOutcome.records, ratioGrid), series(byRatio, "t_loss_1e-3", "loss < 1e-3 x start", ratioOutcome.records, ratioGrid)]),
         PlotSpec(title: "share of the population loss carried by the top 1% of prompts, along the seed-0 flow", xLabel: "n/d", yLabel: "share",
                  logX: true, logY: true, series: tailSeries),
         PlotSpec(title: "mean / median of the per-prompt loss, along the seed-0 flow", xLabel: "n/d", yLabel: "mean / median",

@@ -221,7 +221,7 @@ enum GnuplotScript {
         for (p, panel) in panels.enumerated() {
             s += "\n# Panel \(p + 1): \(comment(panel.spec.title))\n"
             s += "set lmargin at screen 0.11\nset rmargin at screen \(String(format: "%.3f", right))\n"
-            s += self.panel(panel)
+            s += self.panel(panel, titleWidth: Int((right - 0.11) * Double(width) / 7.5))
         }
         if multiplot { s += "unset multiplot\n" }
         s += "unset output\n}\n}\n"
@@ -289,8 +289,28 @@ enum GnuplotScript {
     /// span a decade or more (ticks at powers of ten only), plain numbers otherwise.
     static func logAxis(_ axis: String, values: [Double]) -> String {
         let positive = values.filter { $0 > 0 && $0.isFinite }
-        guard let lo = positive.min(), let hi = positive.max(), hi / lo >= 10 else {
-            return "set format \(axis) \"%g\"\n"
+        guard let lo = positive.min(), let hi = positive.max() else { return "set format \(axis) \"%g\"\nset \(axis)tics autofreq\n" }
+        guard hi / lo >= 10 else {
+            // Less than a decade: gnuplot would label only powers of ten (often none), so list
+            // 1-2-5 values inside the range (every integer mantissa when those are too few).
+            let first = Int(log10(lo).rounded(.down)), last = Int(log10(hi).rounded(.up))
+            func tics(_ mantissas: [Double]) -> [Double] {
+                var out: [Double] = []
+                for p in first...max(first, last) {
+                    let scale: Double = pow(10, Double(p))
+                    for m in mantissas where m * scale >= lo * (1 - 1e-9) && m * scale <= hi * (1 + 1e-9) { out.append(m * scale) }
+                }
+                return out
+            }
+            var list = tics([1, 2, 5])
+            if list.count < 3 { list = tics([1, 2, 3, 4, 5, 6, 7, 8, 9]) }
+            if list.count < 3 {
+                let fine = tics(Array(stride(from: 1.0, to: 10.0, by: 0.1)))
+                let every = max(1, fine.count / 6)
+                list = Swift.stride(from: 0, to: fine.count, by: every).map { fine[$0] }
+            }
+            if list.count < 2 { return "set format \(axis) \"%g\"\nset \(axis)tics autofreq\n" }
+            return "set format \(axis) \"%g\"\nset \(axis)tics (\(list.map { number($0) }.joined(separator: ", ")))\nset m\(axis)tics default\n"
         }
         let decades = log10(hi / lo)
         let step = pow(10, max(1, (decades / 8).rounded(.up)))
@@ -299,7 +319,17 @@ enum GnuplotScript {
         return "set format \(axis) \"10^{%L}\"\nset \(axis)tics \(number(start)), \(number(step))\nset m\(axis)tics 10\n"
     }
 
-    static func panel(_ panel: PreparedPanel) -> String {
+    /// `text` broken at spaces into lines of at most `width` characters (a longer word stays whole).
+    static func wrapped(_ text: String, width: Int) -> [String] {
+        var lines: [String] = [], line = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            if !line.isEmpty, line.count + 1 + word.count > max(width, 10) { lines.append(line); line = String(word) }
+            else { line += (line.isEmpty ? "" : " ") + word }
+        }
+        return lines + [line]
+    }
+
+    static func panel(_ panel: PreparedPanel, titleWidth: Int = 100) -> String {
         let spec = panel.spec
         var s = """
         unset object
@@ -316,7 +346,8 @@ enum GnuplotScript {
         if entries.count > maxKeyEntries {
             title += (title.isEmpty ? "" : " ") + "(\(entries.count) series, \(entries.first!) ... \(entries.last!))"
         }
-        s += "set title \(quote(title)) noenhanced\n"
+        // A title wider than the plot is wrapped, so that it does not spill past the frame.
+        s += "set title " + wrapped(title, width: titleWidth).map(quote).joined(separator: " . \"\\n\" . ") + " noenhanced\n"
         s += "set xlabel \(quote(spec.xLabel)) noenhanced\n"
         s += "set ylabel \(quote(spec.yLabel)) noenhanced\n"
         if spec.logX { s += "set logscale x\n" }
