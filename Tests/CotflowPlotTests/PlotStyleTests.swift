@@ -64,8 +64,21 @@ extension PlotTests {
         XCTAssertTrue(script.contains("set format x \"10^{%L}\""), script)
         XCTAssertFalse(script.contains("×10^"), "no 1x10^0 labels")
         XCTAssertTrue(script.contains("set format y \"%g\""), "y spans less than a decade")
+        XCTAssertTrue(script.contains("set ytics (0.5, 1.0, 2.0)"), script)   // 1-2-5 tics inside [0.5, 4.5]
         XCTAssertTrue(script.contains("using 1:2:3:4 with yerrorlines"), script)
         let data = try String(contentsOfFile: b + ".tsv", encoding: .utf8)
         XCTAssertTrue(data.contains("10.0\t2.0\t1.5\t2.5\n"), data)
+    }
+
+    func testLongPanelTitlesAreWrapped() throws {
+        let title = "stage boundaries against sigma: medians over seeds, bars from the smallest to the largest seed, (d, n, k) = (10, 40, 5)"
+        let spec = PlotSpec(title: title, xLabel: "x", yLabel: "y",
+                            series: [PlotSeries(name: "a series with a rather long name for the key", x: [0, 1], y: [0, 1])])
+        let b = base("wrap/title")
+        _ = try Plotter.render(panels: [spec], title: nil, to: b, options: missing())
+        let script = try String(contentsOfFile: b + ".gp", encoding: .utf8)
+        let line = try XCTUnwrap(script.split(separator: "\n").first { $0.hasPrefix("set title") })
+        XCTAssertTrue(line.contains("' . \"\\n\" . '"), String(line))
+        XCTAssertEqual(line.replacingOccurrences(of: "' . \"\\n\" . '", with: " "), "set title '\(title)' noenhanced")
     }
 }
