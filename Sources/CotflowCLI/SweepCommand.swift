@@ -146,7 +146,7 @@ struct SweepCommand: ParsableCommand {
 
     /// Settings held fixed across the grid, recorded in the outputs (shards merge only when they agree).
     func settings(names: Set<String>) throws -> [(String, String)] {
-        var s: [(String, String)] = [("model", "reduced gradient flow from Assumption 4.1")]
+        var s: [(String, String)] = [("cotflow_version", cotflowVersion), ("model", "reduced gradient flow from Assumption 4.1")]
         if !names.contains("d") { s.append(("d", "\(task.d)")) }
         if !names.contains("n"), !names.contains("n_over_d") { s.append(("n", "\(task.n)")) }
         if !names.contains("k") { s.append(("k", "\(task.k)")) }
