@@ -3,6 +3,7 @@ import CotflowExact
 import CotflowFlow
 import CotflowODE
 import CotflowSupport
+import CotflowTraining
 import Foundation
 
 struct ODECommand: ParsableCommand {
@@ -28,9 +29,16 @@ struct ODECommand: ParsableCommand {
     @Option(help: "Number of output points of a log or linear grid.") var points = 400
     @Option(name: .customLong("t-first"), help: "First positive time of the log grid.") var tFirst = 1e-3
     @Option(name: .customLong("stop-stall"), help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = 0.0
+    @Option(help: "reduced: the flow on the eigenvalues of V31 and W13 (exact population loss). full: the gradient flow of every entry of V and W on the loss of --prompts fixed prompts (notes/full-flow.md).")
+    var params: TrainableSet = .reduced
+    @Option(help: "With --params full: number of fixed prompts, drawn from --seed (the first batch `train --batch-size N` sees).")
+    var prompts = 4096
+    @Option(help: "With --params full: the start, random (iid N(0, init-scale^2) entries, as `train`) or assumption (Assumption 4.1, as `train --init assumption`).")
+    var `init`: InitialisationKind = .random
 
     func run() throws {
         try task.validateTask()
+        if params == .full { return try runFullFlow() }
         var options = try solver.flowOptions()
         guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
         options.initialStep = initialStep
