@@ -60,6 +60,10 @@ extension ODECommand {
         let summary = fullSummary(trajectory, eta: eta, options: options, seconds: seconds, failure: failure)
         try output.write(table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
+        if let out = output.out, let first = trajectory.parameters.first, let last = trajectory.parameters.last {
+            try first.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"))
+            if last.isFinite { try last.save(to: (out as NSString).appendingPathComponent("parameters.json")) }
+        }
         output.emit(json: summary, report: fullReport(trajectory, eta: eta, seconds: seconds, failure: failure))
         if let failure {
             FileHandle.standardError.write("cotflow: error: the full-matrix flow failed: \(failure); the trajectory so far is kept\n".data(using: .utf8)!)
@@ -84,8 +88,10 @@ extension ODECommand {
             ("seconds", .number(seconds)),
             ("w24", .number(last?.W24 ?? .nan)),
             ("off_block_norm", .number(last?.offBlockNorm ?? .nan)),
-            ("block_manifold_distance_initial", .number(first?.blockManifoldDistance ?? .nan)),
-            ("block_manifold_distance", .number(last?.blockManifoldDistance ?? .nan)),
+            ("data_off_block_norm_initial", .number(first?.dataPathOffBlockNorm ?? .nan)),
+            ("data_off_block_norm", .number(last?.dataPathOffBlockNorm ?? .nan)),
+            ("chain_path_norm_product_initial", .number(first?.chainPathNormProduct ?? .nan)),
+            ("chain_path_norm_product", .number(last?.chainPathNormProduct ?? .nan)),
         ])
     }
 
@@ -102,10 +108,11 @@ extension ODECommand {
                 lines.append("V31 eigenvalues (symmetric part) in [\(fmt(v.first!)), \(fmt(v.last!))], W13 in [\(fmt(w.first!)), \(fmt(w.last!))], W24 = \(fmt(p.W24)) "
                     + "(construction up to the rescaling: (-W24) V31 = -eta I = \(fmt(-eta.doubleValue)) I, W13 / (-W24) = I)")
             }
-            lines.append("distance from the block manifold \(fmt(p0.blockManifoldDistance)) -> \(fmt(p.blockManifoldDistance)); norm outside the blocks \(fmt(p0.offBlockNorm)) -> \(fmt(p.offBlockNorm))")
+            lines.append("data path outside the blocks ||(V32, W14, W23)|| \(fmt(p0.dataPathOffBlockNorm)) -> \(fmt(p.dataPathOffBlockNorm)); "
+                + "chain path ||V3{3,4}|| ||W{3,4}{3,4}|| \(fmt(p0.chainPathNormProduct)) -> \(fmt(p.chainPathNormProduct)); all entries outside the blocks \(fmt(p0.offBlockNorm)) -> \(fmt(p.offBlockNorm))")
         }
         lines.append("\(s.acceptedSteps) steps, \(s.failedSteps) rejected, \(s.rhsEvaluations) right-hand sides (full-batch gradients), \(String(format: "%.2f", seconds)) s")
-        if let out = output.out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json") }
+        if let out = output.out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json (final) and initial_parameters.json") }
         return lines.joined(separator: "\n")
     }
 }

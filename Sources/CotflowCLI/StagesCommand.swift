@@ -28,7 +28,7 @@ struct StagesCommand: ParsableCommand {
     @Option(name: .customLong("plateau-drop"), help: "The plateau ends when the loss is below (1 - this) x its initial value.") var plateauDrop = MechanisticOptions().plateauDrop
     @Option(name: .customLong("product-tolerance"), help: "Relative tolerance of max_j |v_j w_j + eta| / eta.") var productTolerance = MechanisticOptions().productTolerance
     @Option(name: .customLong("exponential-tolerance"), help: "Relative tolerance of the local slope of ln(loss) against the final rate.") var exponentialTolerance = MechanisticOptions().exponentialTolerance
-    @Option(name: .customLong("manifold-fraction"), help: "With a block_manifold_distance column (train, ode --params full): the weights are on the block manifold once that distance is at most this fraction of its start.") var manifoldFraction = MechanisticOptions().blockManifoldFraction
+    @Option(name: .customLong("manifold-fraction"), help: "With a data_off_block_norm column (train, ode --params full): the weights are on the block manifold once the norm of the data path outside the V31/W13/W24 blocks is at most this fraction of its start.") var manifoldFraction = MechanisticOptions().blockManifoldFraction
 
     func validate() throws {
         if let penalty { guard penalty.isFinite, penalty >= 0 else { throw ValidationError("--penalty must be non-negative (got \(penalty))") } }
@@ -113,8 +113,8 @@ struct StagesCommand: ParsableCommand {
         }
     }
 
-    /// The distance column of the block-manifold landmark (`TransformerParameters.blockManifoldDistance`).
-    static let manifoldColumn = "block_manifold_distance"
+    /// The column of the block-manifold landmark (`TransformerParameters.dataPathOffBlockNorm`).
+    static let manifoldColumn = "data_off_block_norm"
 
     private func chooseLossColumn(_ data: CSVData) throws -> String {
         if let lossColumn { return lossColumn }

@@ -104,7 +104,7 @@ public struct Comparison: Sendable {
         var header = ["t"]
         if flow != nil { header += ["ode_loss"] + (1...d).map { "ode_v_\($0)" } + (1...d).map { "ode_w_\($0)" } }
         if fullFlow != nil {
-            header += ["full_flow_loss", "full_flow_prompt_loss", "full_flow_block_manifold_distance"]
+            header += ["full_flow_loss", "full_flow_prompt_loss", "full_flow_data_off_block_norm"]
                 + (flow != nil ? ["full_flow_reduction_dev"] : []) + (1...d).map { "full_flow_v_\($0)" } + (1...d).map { "full_flow_w_\($0)" }
         }
         for run in runs {
@@ -231,7 +231,7 @@ public enum Comparator {
             maxEigen = eigen!.max()
         }
         let stages = try StageAnalysis(times: times, losses: losses, v: v, w: w, eta: config.eta.doubleValue,
-                                       manifoldDistance: column(t, "block_manifold_distance"))
+                                       manifoldDistance: column(t, "data_off_block_norm"))
         return TrainingComparison(
             trainable: trainable, result: result, times: times, losses: losses,
             relativeLossDeviation: relative, eigenvalueDeviation: eigen, v: v, w: w,

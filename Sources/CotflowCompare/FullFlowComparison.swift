@@ -73,7 +73,7 @@ extension Comparator {
         }
         let table = try trajectory.table()
         let v = rows(table, prefix: "v_diag_", d: task.d), w = rows(table, prefix: "w_diag_", d: task.d)
-        let distance = column(table, "block_manifold_distance")
+        let distance = column(table, "data_off_block_norm")
         let stages = try StageAnalysis(times: times, losses: heldOutLosses, v: v, w: w, eta: task.eta, manifoldDistance: distance)
         var reduction: [Double]? = nil, maxReduction: Double? = nil
         if let reduced {

@@ -42,8 +42,9 @@ public struct MechanisticOptions: Sendable {
     /// The local slope at t is the least-squares slope over [t - h, t + h] with h this fraction of
     /// the span (widened to the neighbouring points where the data are sparser).
     public var slopeHalfWindowFraction = 0.05
-    /// The weights are on the block manifold once their distance from it
-    /// (`TransformerParameters.blockManifoldDistance`) is at most this fraction of its start.
+    /// The weights are on the block manifold once the norm of the data path outside the blocks
+    /// (`TransformerParameters.dataPathOffBlockNorm`, column `data_off_block_norm`) is at most this
+    /// fraction of its start (notes/full-flow.md: the chain path is not part of this landmark).
     public var blockManifoldFraction = 0.1
     public init() {}
 }
@@ -52,8 +53,8 @@ public struct MechanisticOptions: Sendable {
 /// eigenvalue products v_j w_j reach the GD value -eta, and the start of the exponential
 /// (log-linear) convergence.
 public enum MechanisticDetector {
-    /// - Parameter manifoldDistance: the distance from the block manifold at each time (column
-    ///   `block_manifold_distance`), for the block-manifold landmark of a random start; nil skips it.
+    /// - Parameter manifoldDistance: the norm of the data path outside the blocks at each time (column
+    ///   `data_off_block_norm`), for the block-manifold landmark of a random start; nil skips it.
     public static func boundaries(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double,
                                   options: MechanisticOptions = MechanisticOptions(),
                                   manifoldDistance: [Double]? = nil) throws -> MechanisticBoundaries {

@@ -4,12 +4,13 @@ import CotflowSupport
 /// The trajectory columns that describe the parameters, shared by training and the full-matrix
 /// gradient flow: eigenvalues of the symmetric parts of V31 and W13, their diagonals in a basis
 /// (the initial eigenbasis), W24, the norm outside the V31/W13/W24 blocks, the off-diagonal mass of
-/// V31 and W13 in the basis, their commutator norm and the distance from the block manifold.
+/// V31 and W13 in the basis, their commutator norm, and the data path outside the blocks and the
+/// chain path (`TransformerParameters.dataPathOffBlockNorm`, `chainPathNormProduct`).
 public enum ParameterColumns {
     public static func names(d: Int) -> [String] {
         var h: [String] = []
         for name in ["v_eig", "w_eig", "v_diag", "w_diag"] { for j in 1...d { h.append("\(name)_\(j)") } }
-        return h + ["w24", "off_block_norm", "offdiag_norm", "commutator_norm", "block_manifold_distance"]
+        return h + ["w24", "off_block_norm", "offdiag_norm", "commutator_norm", "data_off_block_norm", "chain_path_norm_product"]
     }
 
     /// The values for `params`, with the diagonals taken in `basis` (d x d row-major, columns are vectors).
@@ -35,7 +36,7 @@ public enum ParameterColumns {
                 commutator += c * c
             }
         }
-        r += [params.W24, params.offBlockNorm, offDiagonal.squareRoot(), commutator.squareRoot(), params.blockManifoldDistance]
+        r += [params.W24, params.offBlockNorm, offDiagonal.squareRoot(), commutator.squareRoot(), params.dataPathOffBlockNorm, params.chainPathNormProduct]
         return r
     }
 }

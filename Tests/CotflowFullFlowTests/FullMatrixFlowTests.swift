@@ -87,21 +87,25 @@ final class FullMatrixFlowTests: XCTestCase {
         options.endTime = 1
         let t = try flow.integrate(from: start, basis: identity(task.d), options: options)
         XCTAssertEqual(t.losses[0], 0, accuracy: 1e-20)
-        XCTAssertEqual(start.blockManifoldDistance, 0)
+        XCTAssertEqual(start.dataPathOffBlockNorm, 0)
     }
 
-    func testBlockManifoldDistanceCountsTheDataPathAndTheChainPathProduct() {
+    func testDataPathAndChainPathNorms() {
         let d = 2, dim = 2 * d + 2
         var p = TransformerParameters.construction(d: d, eta: 0.5)
-        XCTAssertEqual(p.blockManifoldDistance, 0)
+        XCTAssertEqual(p.dataPathOffBlockNorm, 0)
+        XCTAssertEqual(p.chainPathNormProduct, 0)
         p.V[(d + 1) * dim + d] = 3                          // V32
-        XCTAssertEqual(p.blockManifoldDistance, 3, accuracy: 1e-15)
-        p.V[(d + 1) * dim + (d + 1)] = 4                    // V33 (chain path), W_c still zero
-        XCTAssertEqual(p.blockManifoldDistance, 3, accuracy: 1e-15)
-        p.W[(2 * d + 1) * dim + (2 * d + 1)] = 4            // W44 (chain path)
-        XCTAssertEqual(p.blockManifoldDistance, (9.0 + 16.0).squareRoot(), accuracy: 1e-14)
+        p.W[d * dim + (d + 1)] = 4                          // W23
+        XCTAssertEqual(p.dataPathOffBlockNorm, 5, accuracy: 1e-15)
+        p.V[(d + 1) * dim + (d + 1)] = 2                    // V33 (chain path), W_c still zero
+        XCTAssertEqual(p.chainPathNormProduct, 0)
+        p.W[(2 * d + 1) * dim + (2 * d + 1)] = 3            // W44 (chain path)
+        XCTAssertEqual(p.chainPathNormProduct, 6, accuracy: 1e-14)
+        XCTAssertEqual(p.dataPathOffBlockNorm, 5, accuracy: 1e-15)
         p.V[0] = 100                                         // V11: not read by the chain objectives
         p.W[0] = 100                                         // W11: neither
-        XCTAssertEqual(p.blockManifoldDistance, 5, accuracy: 1e-14)
+        XCTAssertEqual(p.dataPathOffBlockNorm, 5, accuracy: 1e-15)
+        XCTAssertEqual(p.chainPathNormProduct, 6, accuracy: 1e-14)
     }
 }
