@@ -85,7 +85,7 @@ ctx.run {
     // Numbers. Training's eigenvalues are read as the invariant pair (-W24) diag(V31), diag(W13) / (-W24)
     // (notes/conventions.md): W24 is fixed at -1 for reduced parameters, so this is the raw pair there;
     // full training moves W24 along the rescaling orbit V31 / c, c W13, c W24, which the loss does not see.
-    let flow = comparison.flow
+    guard let flow = comparison.flow, let reducedStages = comparison.flowStages else { throw CotflowError("compare: no reduced flow from an Assumption 4.1 start") }
     struct RunView {
         let label: String
         let run: TrainingComparison
@@ -155,7 +155,7 @@ ctx.run {
     // V31 -> V31 / c, W13 -> c W13 (notes/conventions.md).
     // With W24 = -1 (reduced parameters) the invariant pair is the raw diagonal, whose stages
     // CotflowCompare has already found.
-    var curves = [(label: "reduced flow", stages: comparison.flowStages)]
+    var curves = [(label: "reduced flow", stages: reducedStages)]
     for view in views {
         curves.append((view.label, view.run.trainable == .reduced ? view.run.stages
             : try StageAnalysis(times: view.run.times, losses: view.run.losses, v: view.v, w: view.w, eta: etaValue)))

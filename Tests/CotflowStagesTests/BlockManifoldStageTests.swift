@@ -7,9 +7,16 @@ import XCTest
 final class BlockManifoldStageTests: XCTestCase {
     let eta = 40.0 / 51.0
 
+    /// MechanisticTests' synthetic curve: plateau end 2.003, products at 1.5 ln 10, exponential after 5.
+    func curve(_ times: [Double]) -> (losses: [Double], v: [[Double]], w: [[Double]]) {
+        let losses = times.map { Foundation.exp(Synthetic.logLoss($0, y0: Foundation.log(4), changePoints: [2, 5], slopes: [-0.05, -2, -3])) }
+        let v = times.map { t in [1.0, 0.5, 0.25].map { scale in -eta * (1 - scale * 0.5 * Foundation.exp(-t / 1.5)) } }
+        return (losses, v, times.map { _ in [1.0, 1.0, 1.0] })
+    }
+
     func testBlockManifoldBoundaryAndStage() throws {
         let times = Synthetic.linearGrid(201, to: 10)
-        let (losses, v, w) = MechanisticTests().synthetic(times: times)
+        let (losses, v, w) = curve(times)
         // distance = 2 e^{-t}: 10% of its start at t = ln 10 = 2.303 (between the plateau end and the products).
         let distance = times.map { 2 * Foundation.exp(-$0) }
         let b = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta, manifoldDistance: distance)
@@ -27,7 +34,7 @@ final class BlockManifoldStageTests: XCTestCase {
 
     func testNoLandmarkOnTheManifoldOrOutsideTheBandAtTheEnd() throws {
         let times = Synthetic.linearGrid(101, to: 10)
-        let (losses, v, w) = MechanisticTests().synthetic(times: times)
+        let (losses, v, w) = curve(times)
         // Starts on the manifold (an Assumption 4.1 point): no landmark.
         let zero = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta,
                                                       manifoldDistance: times.map { _ in 0 })
