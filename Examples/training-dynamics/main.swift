@@ -8,6 +8,7 @@
 // CotflowCompare. Reduced parameters (V31, W13 as full d x d blocks, W24 = -1) always; all of
 // V and W as well unless --quick. Writes the comparison table, the flow run to convergence, the
 // stage tables of both curves (data-driven and mechanistic detectors), figures and verdicts.
+// Then, from a random start (no reduced flow there), full SGD against the full-matrix gradient flow.
 import CotflowCompare
 import CotflowExact
 import CotflowExamplesSupport
@@ -247,4 +248,7 @@ ctx.run {
         claim: "the reduced flow reaches the construction v = -eta, w = 1",
         holds: longFlow.converged && vError < 1e-3 && wError < 1e-3,
         detail: "at t = \(fmt(longFlow.finalTime)) the loss is \(fmt(longFlow.finalLoss)) (\(fmt(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(fmt(vError)), max_j |w_j - 1| = \(fmt(wError)) (threshold 1e-3)")
+
+    // From a random start: full SGD against the full-matrix flow (RandomStart.swift).
+    try randomStartComparison(ctx)
 }
