@@ -44,7 +44,12 @@ extension ODECommand {
         let trajectory: FullFlowTrajectory
         var failure: String?
         do {
-            trajectory = try flow.integrate(from: initial, basis: basis, options: options)
+            let bar = Progress(total: 1000, label: "full-matrix flow", enabled: !output.quiet)
+            defer { bar.finish() }
+            let end = options.endTime
+            trajectory = try flow.integrate(from: initial, basis: basis, options: options) { t in
+                bar.update(Int(1000 * t / end), detail: "t = \(fmt(t))")
+            }
         } catch let error as FullFlowFailure {
             trajectory = error.partial
             failure = error.reason

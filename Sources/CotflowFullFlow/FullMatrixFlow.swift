@@ -128,8 +128,9 @@ public struct FullMatrixFlow: Sendable {
 
     /// Integrates from `initial`; `basis` is recorded for the diagonal columns. The stopping rules
     /// are those of the reduced flow: loss <= stopRelativeLoss x min(initial loss, d), the stall rule,
-    /// the end time.
-    public func integrate(from initial: TransformerParameters, basis: [Double], options: FlowOptions) throws -> FullFlowTrajectory {
+    /// the end time. `progress(t)` is called after every accepted step.
+    public func integrate(from initial: TransformerParameters, basis: [Double], options: FlowOptions,
+                          progress: ((Double) -> Void)? = nil) throws -> FullFlowTrajectory {
         try check(stepper: options.stepper)
         guard initial.d == task.d, initial.isFinite else {
             throw CotflowError("full-matrix flow: the initial parameters must be finite and of dimension d = \(task.d)")
@@ -144,6 +145,7 @@ public struct FullMatrixFlow: Sendable {
         var converged = false
         let useStop = options.stopRelativeLoss > 0 || options.stopStall > 0
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
+            progress?(t)
             guard useStop else { return nil }
             let l = flow.objective(flow.parameters(y), gradient: false).loss
             if options.stopRelativeLoss > 0, l <= threshold {
