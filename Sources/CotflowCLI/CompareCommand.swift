@@ -13,7 +13,7 @@ struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "The reduced gradient flow against full training of the transformer from the same initial point.",
-        discussion: "Training starts from the Assumption 4.1 point of --seed and the flow from its eigenvalues. With SGD a training step maps to flow time t = learning rate x step and the flow is evaluated at every record time; Adam has no such map, so only the shapes of the curves (their stages) are compared. The training loss is the teacher-forced CoT loss on a fixed held-out set. Writes comparison.csv (one row per record time) and summary.json with --out."
+        discussion: "Training starts from the Assumption 4.1 point of --seed and the flow from its eigenvalues. With SGD a training step maps to flow time t = learning rate x step and the flow is evaluated at every record time; Adam has no such map, so only the shapes of the curves (their stages) are compared. The training loss is the teacher-forced CoT loss on a fixed held-out set. With --full-flow the full-matrix gradient flow (every entry of V and W on --prompts fixed prompts) from training's start is a third curve, scored on the same held-out set, and the report splits training's deviation into the reduction's part and sampling's; --init random compares full training with it alone (notes/compare.md). Writes comparison.csv (one row per record time) and summary.json with --out."
     )
 
     @OptionGroup var task: TaskOptions
