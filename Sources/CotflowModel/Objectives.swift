@@ -181,46 +181,17 @@ func applyGChain(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: Unsa
         let qi = q + i * dim, ai = a + i * d, q2 = qi[d]
         for c in 0..<d { ai[c] = qi[c] + w[c] * q2 }
     }
-    if d <= smallProductDimension {
-        // Per-call overhead of BLAS exceeds the work of a k x d x d product at small d.
-        for i in 0..<k {
-            let ai = a + i * d, oi = out + i * dim
-            for r in 0..<d { oi[r] = 0 }
-            for c in 0..<d {
-                let f = ai[c], row = s + c * d
-                for r in 0..<d { oi[r] += f * row[r] }
-            }
-        }
-    } else {
-        gemm(false, false, k, d, d, 1, a, d, s, d, 0, out, dim)
-    }
+    gemm(false, false, k, d, d, 1, a, d, s, d, 0, out, dim)
     for i in 0..<k {
         let oi = out + i * dim
         var acc = 0.0
         for c in 0..<d { acc += w[c] * oi[c] }
         oi[d] = acc
     }
-    if d <= smallProductDimension {
-        for i in 0..<k {
-            let q34 = q + i * dim + d1, o34 = out + i * dim + d1
-            for c in 0..<d1 { o34[c] = 0 }
-            for j in 0...i {
-                let uj = u + j * d1
-                var dot = 0.0
-                for c in 0..<d1 { dot += q34[c] * uj[c] }
-                dot *= invN
-                for c in 0..<d1 { o34[c] += dot * uj[c] }
-            }
-        }
-    } else {
-        gemm(false, true, k, k, d1, invN, q + d1, dim, u, d1, 0, m, k)
-        for i in 0..<k { for j in (i + 1)..<max(i + 1, k) { m[i * k + j] = 0 } }
-        gemm(false, false, k, d1, k, 1, m, k, u, d1, 0, out + d1, dim)
-    }
+    gemm(false, true, k, k, d1, invN, q + d1, dim, u, d1, 0, m, k)
+    for i in 0..<k { for j in (i + 1)..<max(i + 1, k) { m[i * k + j] = 0 } }
+    gemm(false, false, k, d1, k, 1, m, k, u, d1, 0, out + d1, dim)
 }
-
-/// Largest d at which `applyGChain` forms its per-prompt products with loops instead of BLAS calls.
-let smallProductDimension = 16
 
 /// Teacher-forced CoT. With u_i = (w_i; 1) and z_i = (0; 0; w_i; 1): q_i = W[:, 3:4] u_i,
 /// h_i = G_i q_i, w^_{i+1} = w_i + V[3, :] h_i. All prompts and steps of the chunk are stacked as
