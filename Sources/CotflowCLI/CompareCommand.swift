@@ -19,7 +19,7 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var scale: InitScaleOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Trainable sets to run: reduced, full or both.") var params: String = "reduced"
+    @Option(help: "Trainable sets to run: reduced (against the flow with W24 fixed), full (against the flow with W24 free) or both.") var params: String = "reduced"
     @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = .sgd
     @Option(name: .customLong("learning-rate"), help: "Learning rate (default 0.002).") var learningRate: Double?
     @Option(name: .customLong("batch-size"), help: "Prompts per step (default 512).") var batchSize: Int?
@@ -72,6 +72,7 @@ struct CompareCommand: ParsableCommand {
     private func figure(_ c: Comparison) -> [PlotSpec] {
         let flowTimes = c.flow.times
         var losses = [PlotSeries(name: "flow (population)", x: flowTimes, y: c.flow.losses)]
+        if let free = c.freeFlow { losses.append(PlotSeries(name: "flow, W24 free (population)", x: free.times, y: free.losses)) }
         var eigen: [PlotSeries] = []
         for j in 0..<task.d {
             eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flowTimes, y: c.flow.v.map { $0[j] }))
@@ -106,6 +107,7 @@ struct CompareCommand: ParsableCommand {
         var runs: [(String, JSONValue)] = []
         for run in c.runs {
             runs.append((run.trainable.rawValue, .object([
+                ("flow", .string(run.flow.w24.isFree ? "w24_free" : "w24_fixed")),
                 ("max_rel_loss_deviation", run.maxRelativeLossDeviation.map { .number($0) } ?? .null),
                 ("max_eigenvalue_deviation", run.maxEigenvalueDeviation.map { .number($0) } ?? .null),
                 ("final_loss", .number(run.losses.last ?? .nan)),
@@ -114,10 +116,18 @@ struct CompareCommand: ParsableCommand {
                 ("max_commutator_norm", .number(run.commutatorNorm.max() ?? .nan)),
                 ("stage_agreement_change_points", run.changePointAgreement?.json ?? .null),
                 ("stage_agreement_mechanistic", run.mechanisticAgreement?.json ?? .null),
+                ("final_w24", .number(run.w24.last ?? .nan)), ("flow_final_w24", .number(run.flow.u.last ?? .nan)),
+                ("conserved_quantity_initial", .number(run.conservedQuantity.first ?? .nan)),
+                ("conserved_quantity_drift", .number(run.conservedDrift)),
             ])))
         }
         pairs.append(("runs", .object(runs)))
-        pairs.append(("stage_boundaries", .object([("ode", c.flowStages.json)] + c.runs.map { ($0.trainable.rawValue, $0.stages.json) })))
+        if let free = c.freeFlow {
+            pairs.append(("ode_free_initial_loss", .number(free.losses.first ?? .nan)))
+            pairs.append(("ode_free_final_loss", .number(free.finalLoss)))
+        }
+        pairs.append(("stage_boundaries", .object([("ode", c.flowStages.json)] + (c.freeFlowStages.map { [("ode_free", $0.json)] } ?? [])
+            + c.runs.map { ($0.trainable.rawValue, $0.stages.json) })))
         if let first = c.runs.first {
             pairs.append(("max_rel_loss_deviation", first.maxRelativeLossDeviation.map { .number($0) } ?? .null))
         }
@@ -129,13 +139,17 @@ struct CompareCommand: ParsableCommand {
             + "learning rate \(fmt(c.config.learningRate)), batch \(c.config.batchSize), \(c.config.steps) steps, \(c.config.heldOutSize) held-out prompts"]
         if !c.config.hasTimeMap { lines.append("Adam has no map from steps to flow time: compare the shapes (stages) only") }
         for run in c.runs {
-            var line = "\(run.trainable.rawValue): final held-out CoT loss \(fmt(run.losses.last ?? .nan))"
+            var line = "\(run.trainable.rawValue) (against the flow with W24 \(run.flow.w24.isFree ? "free" : "fixed at -1")): final held-out CoT loss \(fmt(run.losses.last ?? .nan))"
             if let dev = run.maxRelativeLossDeviation {
                 line += ", max relative loss deviation \(fmt(dev)) (where the flow's loss > \(fmt(c.config.deviationFloor)) x its start)"
             }
             if let e = run.maxEigenvalueDeviation { line += ", max eigenvalue deviation \(fmt(e))" }
             line += "; off the manifold: block norm <= \(fmt(run.offBlockNorm.max() ?? .nan)), off-diagonal <= \(fmt(run.offDiagonalNorm.max() ?? .nan)), commutator <= \(fmt(run.commutatorNorm.max() ?? .nan))"
             lines.append(line)
+            if run.flow.w24.isFree {
+                lines.append("  W24 \(fmt(run.w24.first ?? .nan)) -> \(fmt(run.w24.last ?? .nan)) (flow: \(fmt(run.flow.u.last ?? .nan))); "
+                    + "||W||_F^2 - ||V||_F^2 = \(fmt(run.conservedQuantity.first ?? .nan)) at the start, drifts by up to \(fmt(run.conservedDrift)) under SGD (conserved by the flow)")
+            }
             for (detector, agreement) in [("change points", run.changePointAgreement), ("mechanistic", run.mechanisticAgreement)] {
                 guard let agreement else { continue }
                 lines.append("  \(detector): " + (agreement.sameStages
@@ -145,6 +159,10 @@ struct CompareCommand: ParsableCommand {
         }
         lines.append(StageTable.text(c.flowStages.changePoint, title: "flow, change-point stages"))
         lines.append(StageTable.text(c.flowStages.mechanistic, title: "flow, mechanistic stages"))
+        if let free = c.freeFlowStages {
+            lines.append(StageTable.text(free.changePoint, title: "flow with W24 free, change-point stages"))
+            lines.append(StageTable.text(free.mechanistic, title: "flow with W24 free, mechanistic stages"))
+        }
         for run in c.runs {
             lines.append(StageTable.text(run.stages.changePoint, title: "\(run.trainable.rawValue) training, change-point stages"))
             lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages"))

@@ -8,7 +8,8 @@ import CotflowTraining
 import Foundation
 
 /// One configuration and one seed: the reduced flow and full-matrix training from the same
-/// Assumption 4.1 point.
+/// Assumption 4.1 point. Reduced training (W24 fixed at -1) is compared with the paper's flow,
+/// full training (which also trains W24) with the flow with W24 free (MODEL.md section 8).
 public struct ComparisonConfig: Sendable {
     public var d: Int
     public var n: Int
@@ -55,6 +56,18 @@ public struct TrainingComparison: Sendable {
     /// Record times t = lr x step (SGD) and the held-out CoT loss (mean) at each.
     public let times: [Double]
     public let losses: [Double]
+    /// The flow this run is compared with (W24 fixed for reduced training, free for full).
+    public let flow: FlowTrajectory
+    /// ||W||_F^2 - ||V||_F^2 of the trained parameters at each record: conserved by gradient flow,
+    /// it drifts under SGD.
+    public let conservedQuantity: [Double]
+    /// max over records of |conservedQuantity - its initial value|.
+    public var conservedDrift: Double {
+        guard let first = conservedQuantity.first else { return .nan }
+        return conservedQuantity.map { abs($0 - first) }.max() ?? .nan
+    }
+    /// W24 of the trained parameters at each record.
+    public let w24: [Double]
     /// |train - flow| / flow at each record (nil without a time map).
     public let relativeLossDeviation: [Double]?
     /// max_j max(|v_diag_j - v_j|, |w_diag_j - w_j|) at each record (nil without a time map).
@@ -79,9 +92,13 @@ public struct TrainingComparison: Sendable {
 
 public struct Comparison: Sendable {
     public let config: ComparisonConfig
-    /// The flow, on the training record times when there is a time map, else on its own grid.
+    /// The paper's flow (W24 fixed at -1), on the training record times when there is a time
+    /// map, else on its own grid.
     public let flow: FlowTrajectory
     public let flowStages: StageAnalysis
+    /// The flow with W24 free, when a full run is compared (same times as `flow`).
+    public let freeFlow: FlowTrajectory?
+    public let freeFlowStages: StageAnalysis?
     public let runs: [TrainingComparison]
 
     /// One row per record time, every series a column (only with a time map).
@@ -89,17 +106,24 @@ public struct Comparison: Sendable {
         guard config.hasTimeMap, let first = runs.first else { return nil }
         let d = config.d
         var header = ["t", "ode_loss"] + (1...d).map { "ode_v_\($0)" } + (1...d).map { "ode_w_\($0)" }
+        if freeFlow != nil {
+            header += ["ode_free_loss"] + (1...d).map { "ode_free_v_\($0)" } + (1...d).map { "ode_free_w_\($0)" }
+                + ["ode_free_w24", "ode_free_conserved"]
+        }
         for run in runs {
             let p = run.trainable.rawValue + "_"
-            header += ["loss", "rel_loss_dev", "eigen_dev", "off_block_norm", "offdiag_norm", "commutator_norm"].map { p + $0 }
+            header += ["loss", "rel_loss_dev", "eigen_dev", "off_block_norm", "offdiag_norm", "commutator_norm", "w24", "w2_minus_v2"].map { p + $0 }
             header += (1...d).map { "\(p)v_\($0)" } + (1...d).map { "\(p)w_\($0)" }
         }
         var table = CSVTable(header: header)
         for i in first.times.indices {
             var row = [first.times[i], flow.losses[i]] + flow.v[i] + flow.w[i]
+            if let free = freeFlow {
+                row += [free.losses[i]] + free.v[i] + free.w[i] + [free.u[i], free.conservedQuantity(at: i)]
+            }
             for run in runs {
                 row += [run.losses[i], run.relativeLossDeviation![i], run.eigenvalueDeviation![i],
-                        run.offBlockNorm[i], run.offDiagonalNorm[i], run.commutatorNorm[i]]
+                        run.offBlockNorm[i], run.offDiagonalNorm[i], run.commutatorNorm[i], run.w24[i], run.conservedQuantity[i]]
                 row += run.v[i] + run.w[i]
             }
             table.append(row)
@@ -143,17 +167,25 @@ public enum Comparator {
             flowOptions.grid = .times(Array(recordTimes.dropFirst().dropLast()))
             flowOptions.stopRelativeLoss = 0
         }
-        let flow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: flowOptions)
-        if config.hasTimeMap && flow.times.count != recordTimes.count {
-            throw CotflowError("compare: the flow stopped at t = \(flow.finalTime) before the last record time \(recordTimes.last!)")
+        func integrate(_ w24: W24Mode) throws -> FlowTrajectory {
+            let flow = try ReducedFlow(loss: loss, w24: w24).integrate(v0: start.v, w0: start.w, options: flowOptions)
+            if config.hasTimeMap && flow.times.count != recordTimes.count {
+                throw CotflowError("compare: the flow stopped at t = \(flow.finalTime) before the last record time \(recordTimes.last!)")
+            }
+            return flow
         }
+        let flow = try integrate(.paper)
+        let freeFlow = config.trainable.contains(.full) ? try integrate(.free(initial: -1)) : nil
 
         let eta = config.eta.doubleValue
         let flowStages = try StageAnalysis(times: flow.times, losses: flow.losses, v: flow.v, w: flow.w, eta: eta)
+        let freeFlowStages = try freeFlow.map { try StageAnalysis(times: $0.times, losses: $0.losses, v: $0.v, w: $0.w, eta: eta) }
         let runs = try results.map { trainable, result in
-            try compare(trainable: trainable, result: result, flow: flow, flowStages: flowStages, config: config)
+            let full = trainable == .full
+            return try compare(trainable: trainable, result: result, flow: full ? freeFlow! : flow,
+                               flowStages: full ? freeFlowStages! : flowStages, config: config)
         }
-        return Comparison(config: config, flow: flow, flowStages: flowStages, runs: runs)
+        return Comparison(config: config, flow: flow, flowStages: flowStages, freeFlow: freeFlow, freeFlowStages: freeFlowStages, runs: runs)
     }
 
     private static func compare(trainable: TrainableSet, result: TrainingResult, flow: FlowTrajectory,
@@ -174,7 +206,8 @@ public enum Comparator {
         }
         let stages = try StageAnalysis(times: times, losses: losses, v: v, w: w, eta: config.eta.doubleValue)
         return TrainingComparison(
-            trainable: trainable, result: result, times: times, losses: losses,
+            trainable: trainable, result: result, times: times, losses: losses, flow: flow,
+            conservedQuantity: column(t, "w2_minus_v2"), w24: column(t, "w24"),
             relativeLossDeviation: relative, eigenvalueDeviation: eigen, v: v, w: w,
             offBlockNorm: column(t, "off_block_norm"), offDiagonalNorm: column(t, "offdiag_norm"),
             commutatorNorm: column(t, "commutator_norm"),

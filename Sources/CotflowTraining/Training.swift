@@ -171,7 +171,7 @@ public struct Trainer: Sendable {
     public static func header(d: Int) -> [String] {
         var h = ["step", "t", "batch_loss", "cot_loss_mean", "cot_loss_median", "eval_loss_mean", "eval_loss_median"]
         for name in ["v_eig", "w_eig", "v_diag", "w_diag"] { for j in 1...d { h.append("\(name)_\(j)") } }
-        return h + ["w24", "off_block_norm", "offdiag_norm", "commutator_norm"]
+        return h + ["w24", "off_block_norm", "offdiag_norm", "commutator_norm", "w2_minus_v2"]
     }
 
     /// The initial parameters and the basis of the diagonal columns.
@@ -313,7 +313,9 @@ public struct Trainer: Sendable {
                 commutator += c * c
             }
         }
-        return r + [params.W24, params.offBlockNorm, offDiagonal.squareRoot(), commutator.squareRoot()]
+        // ||W||_F^2 - ||V||_F^2: conserved by gradient flow (scale symmetry), drifts under SGD.
+        let w2MinusV2 = params.W.reduce(0) { $0 + $1 * $1 } - params.V.reduce(0) { $0 + $1 * $1 }
+        return r + [params.W24, params.offBlockNorm, offDiagonal.squareRoot(), commutator.squareRoot(), w2MinusV2]
     }
 }
 

@@ -1,0 +1,192 @@
+import CotflowSupport
+
+/// One evaluation of the reduced loss with `W24 = u` (MODEL.md section 8) at a point given in
+/// deviations from the zero-loss family, `pi_j = eta - u v_j`, `z_j = w_j + u`.
+public struct ReducedEvaluation: Sendable {
+    /// The loss, never negative, with `|loss - exact loss| <= lossErrorBound`.
+    public let loss: Double
+    public let lossErrorBound: Double
+    /// Gradient in (v, w, u).
+    public let gradientV: [Double]
+    public let gradientW: [Double]
+    public let gradientU: Double
+    /// Gradient-flow velocity of the state (pi, z[, u]): `d pi_j/dt = u g_vj + v_j g_u`,
+    /// `dz_j/dt = -g_wj - g_u`, `du/dt = -g_u` (the u terms only when u is free).
+    public let velocity: [Double]
+    /// Bound on the largest error of a velocity component.
+    public let velocityErrorBound: Double
+    /// True when double-double was not precise enough and exact rationals were used.
+    public let exact: Bool
+}
+
+extension ReducedLoss {
+    /// Relative accuracy below which the double-double result is replaced by the exact one.
+    static let requiredRelativeAccuracy = 1e-12
+
+    /// Loss, gradient and flow velocity with a bounded error: double-double with a running
+    /// error bound, and exact rational arithmetic where the coefficients cancel beyond it.
+    /// `freeU`: u is a state variable (the velocity then has 2d+1 components, else 2d).
+    public func evaluate(pi: [Double], z: [Double], u: Double, freeU: Bool, gradient: Bool = true) -> ReducedEvaluation {
+        precondition(pi.count == d && z.count == d, "pi and z must have length d")
+        let depth = 2 * d + 64
+        let r = evaluatePolynomial(bounded, eta: Bounded(eta), pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
+        let lossBound = r.loss.errorBound(depth: depth)
+        let velocity = r.velocity.map(\.value)
+        let velocityBound = r.velocity.map { $0.errorBound(depth: depth) }.max() ?? 0
+        let velocityScale = velocity.map { abs($0) }.max() ?? 0
+        let accurate = lossBound <= ReducedLoss.requiredRelativeAccuracy * abs(r.loss.value)
+            && velocityBound <= ReducedLoss.requiredRelativeAccuracy * velocityScale
+            && r.loss.value.isFinite && velocity.allSatisfy(\.isFinite)
+        // A double-double overflow is no cancellation: exact evaluation would only produce
+        // the same non-finite numbers more slowly.
+        let finiteInputs = r.loss.m.isFinite && u.isFinite && pi.allSatisfy(\.isFinite) && z.allSatisfy(\.isFinite)
+        if accurate || !finiteInputs {
+            return ReducedEvaluation(loss: max(r.loss.value, 0), lossErrorBound: lossBound,
+                                     gradientV: r.gv.map(\.value), gradientW: r.gw.map(\.value), gradientU: r.gu.value,
+                                     velocity: velocity, velocityErrorBound: velocityBound, exact: false)
+        }
+        let e = evaluatePolynomial(exact, eta: eta, pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
+        let exactVelocity = e.velocity.map(\.doubleValue)
+        return ReducedEvaluation(loss: e.loss.doubleValue, lossErrorBound: abs(e.loss.doubleValue).ulp,
+                                 gradientV: e.gv.map(\.doubleValue), gradientW: e.gw.map(\.doubleValue), gradientU: e.gu.doubleValue,
+                                 velocity: exactVelocity, velocityErrorBound: exactVelocity.map { abs($0).ulp }.max() ?? 0, exact: true)
+    }
+
+    /// The exact loss at the state (pi, z, u), every double taken at its exact value.
+    public func exactLoss(pi: [Double], z: [Double], u: Double) -> Rational {
+        evaluatePolynomial(exact, eta: eta, pi: pi, z: z, u: u, freeU: false, gradient: false).loss
+    }
+
+    /// The exact loss at rational v, w and W24 = u.
+    public func exactLoss(v: [Rational], w: [Rational], u: Rational) -> Rational {
+        precondition(v.count == d && w.count == d, "v and w must have length d")
+        let s = LossSums(v: v, pi: v.map { eta - u * $0 }, z: w.map { $0 + u })
+        return s.value(exact)
+    }
+
+    /// Hessian of the loss in (v_1..v_d, w_1..w_d, u), (2d+1) x (2d+1) row-major, in double
+    /// precision (it serves as the Jacobian of implicit steppers, whose Newton iteration
+    /// tolerates rounding in it).
+    public func hessian(pi: [Double], z: [Double], u: Double) -> [Double] {
+        precondition(pi.count == d && z.count == d, "pi and z must have length d")
+        let e = exact.map(\.doubleValue)
+        let size = 2 * d + 1, iu = 2 * d
+        let v = pi.map { (etaValue - $0) / u }
+        var sq = 0.0, svv = 0.0, sqq = 0.0, sqvv = 0.0, svp = 0.0
+        for j in 0..<d {
+            sq += z[j]; svv += v[j] * v[j]; sqq += z[j] * z[j]; sqvv += z[j] * v[j] * v[j]; svp += v[j] * pi[j]
+        }
+        let fvv = e[0] * sq * sq + e[2] * sqq, fqvv = e[1] * sq, fqq = e[2] * svv, fqqvv = e[3]
+        let fvp = -e[4] * sq, fqvp = -e[5], fpp = e[6]
+        var h = [Double](repeating: 0, count: size * size)
+        // Gradients in (v, w, u) of the sums that enter f nonlinearly.
+        var gq = [Double](repeating: 0, count: size), gvv = gq, gqvv = gq, gqq = gq, gvp = gq
+        for j in 0..<d {
+            gq[d + j] = 1; gq[iu] += 1
+            gvv[j] = 2 * v[j]
+            gqvv[j] = 2 * z[j] * v[j]; gqvv[d + j] = v[j] * v[j]; gqvv[iu] += v[j] * v[j]
+            gqq[d + j] = 2 * z[j]; gqq[iu] += 2 * z[j]
+            gvp[j] = pi[j] - u * v[j]; gvp[iu] -= v[j] * v[j]
+        }
+        func addSym(_ coef: Double, _ x: [Double], _ y: [Double]) {
+            if coef == 0 { return }
+            for i in 0..<size where x[i] != 0 || y[i] != 0 {
+                for j in 0..<size { h[i * size + j] += coef * (x[i] * y[j] + y[i] * x[j]) }
+            }
+        }
+        // Nonzero second partials of f in the sums: (q,q) 2 e0 Svv, (q,vv) 2 e0 Sq, (q,qvv) e1, (q,vp) -e4, (vv,qq) e2.
+        addSym(e[0] * svv, gq, gq)
+        addSym(2 * e[0] * sq, gq, gvv)
+        addSym(e[1], gq, gqvv)
+        addSym(-e[4], gq, gvp)
+        addSym(e[2], gvv, gqq)
+        // Second derivatives of the sums in (v_j, pi_j, z_j), pulled back through
+        // pi_j = eta - u v_j, z_j = w_j + u, plus f_pi_j times the second derivative of pi_j.
+        for j in 0..<d {
+            let vj = v[j], pj = pi[j], qj = z[j]
+            let bvv = 2 * fvv + 2 * fqvv * qj + 2 * fqqvv * qj * qj
+            let bvp = fvp + fqvp * qj
+            let bvq = 2 * fqvv * vj + 4 * fqqvv * qj * vj + fqvp * pj
+            let bpp = 2 * fpp
+            let bpq = fqvp * vj
+            let bqq = 2 * fqq + 2 * fqqvv * vj * vj
+            let b = [[bvv, bvp, bvq], [bvp, bpp, bpq], [bvq, bpq, bqq]]
+            // Rows of d(v_j, pi_j, z_j)/d(v_j, w_j, u).
+            let jac = [[1.0, 0, 0], [-u, 0, -vj], [0, 1.0, 1.0]]
+            let index = [j, d + j, iu]
+            for a in 0..<3 {
+                for c in 0..<3 {
+                    var s = 0.0
+                    for x in 0..<3 { for y in 0..<3 { s += jac[x][a] * b[x][y] * jac[y][c] } }
+                    h[index[a] * size + index[c]] += s
+                }
+            }
+            let fpj = fvp * vj + fqvp * qj * vj + 2 * fpp * pj  // df/dpi_j; d^2 pi_j / dv_j du = -1
+            h[j * size + iu] -= fpj
+            h[iu * size + j] -= fpj
+        }
+        return h
+    }
+}
+
+/// The eight coordinate sums of the reduced loss (see `ReducedLoss`), with q = z, p = pi.
+struct LossSums<T: LossArithmetic> {
+    var sq = T.zero, svv = T.zero, sqvv = T.zero, sqq = T.zero, sqqvv = T.zero, svp = T.zero, sqvp = T.zero, spp = T.zero
+
+    init(v: [T], pi: [T], z: [T]) {
+        for j in v.indices {
+            let vj = v[j], pj = pi[j], qj = z[j]
+            let vv = vj * vj, vp = vj * pj, qq = qj * qj
+            sq = sq + qj; svv = svv + vv; sqvv = sqvv + qj * vv; sqq = sqq + qq; sqqvv = sqqvv + qq * vv
+            svp = svp + vp; sqvp = sqvp + qj * vp; spp = spp + pj * pj
+        }
+    }
+
+    /// `f = e0 Sq² Svv + e1 Sqvv Sq + e2 Svv Sqq + e3 Sqqvv - e4 Sq Svp - e5 Sqvp + e6 Spp`.
+    func value(_ e: [T]) -> T {
+        e[0] * sq * sq * svv + e[1] * sqvv * sq + e[2] * svv * sqq + e[3] * sqqvv
+            - e[4] * sq * svp - e[5] * sqvp + e[6] * spp
+    }
+}
+
+/// Loss, gradient in (v, w, u) and state velocity in arithmetic T (one formula for the exact and
+/// the error-bounded evaluation).
+func evaluatePolynomial<T: LossArithmetic>(_ e: [T], eta: T, pi piD: [Double], z zD: [Double], u uD: Double,
+                                          freeU: Bool, gradient: Bool) -> (loss: T, gv: [T], gw: [T], gu: T, velocity: [T]) {
+    let d = piD.count
+    let u = T.from(uD)
+    let pi = piD.map { T.from($0) }, z = zD.map { T.from($0) }
+    let v = pi.map { (eta - $0) / u }
+    let s = LossSums(v: v, pi: pi, z: z)
+    let loss = s.value(e)
+    guard gradient else { return (loss, [], [], T.zero, []) }
+    let two = T.from(2)
+    // Partial derivatives of f in the sums.
+    let fq = two * e[0] * s.sq * s.svv + e[1] * s.sqvv - e[4] * s.svp
+    let fvv = e[0] * s.sq * s.sq + e[2] * s.sqq
+    let fqvv = e[1] * s.sq, fqq = e[2] * s.svv, fqqvv = e[3]
+    let fvp = T.zero - e[4] * s.sq, fqvp = T.zero - e[5], fpp = e[6]
+    var gv: [T] = [], gw: [T] = [], gu = T.zero
+    gv.reserveCapacity(d); gw.reserveCapacity(d)
+    for j in 0..<d {
+        let vj = v[j], pj = pi[j], qj = z[j]
+        // Derivatives in (v_j, pi_j, z_j), then through pi_j = eta - u v_j, z_j = w_j + u.
+        let dv = two * vj * (fvv + fqvv * qj + fqqvv * qj * qj) + pj * (fvp + fqvp * qj)
+        let dp = vj * (fvp + fqvp * qj) + two * fpp * pj
+        let dq = fq + vj * vj * (fqvv + two * fqqvv * qj) + two * fqq * qj + fqvp * vj * pj
+        gv.append(dv - u * dp)
+        gw.append(dq)
+        gu = gu + (dq - vj * dp)
+    }
+    var velocity: [T] = []
+    velocity.reserveCapacity(2 * d + 1)
+    if freeU {
+        for j in 0..<d { velocity.append(u * gv[j] + v[j] * gu) }
+        for j in 0..<d { velocity.append(T.zero - gw[j] - gu) }
+        velocity.append(T.zero - gu)
+    } else {
+        for j in 0..<d { velocity.append(u * gv[j]) }
+        for j in 0..<d { velocity.append(T.zero - gw[j]) }
+    }
+    return (loss, gv, gw, gu, velocity)
+}
