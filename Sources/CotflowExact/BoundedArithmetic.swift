@@ -73,6 +73,30 @@ struct DoubleDouble: Sendable {
     }
 }
 
+/// A double with the magnitude `m` of the same expression evaluated on absolute values: the
+/// rounding error after at most `h` dependent operations is at most `h * 2^-53 * m` (first order).
+struct BoundedDouble: LossArithmetic, Sendable {
+    var x: Double
+    var m: Double
+
+    /// Per-operation relative error of double arithmetic, with a margin.
+    static let unitRoundoff = 0x1.01p-53
+
+    init(_ x: Double, _ m: Double) { self.x = x; self.m = m }
+    static func from(_ v: Double) -> BoundedDouble { BoundedDouble(v, abs(v)) }
+    static var zero: BoundedDouble { BoundedDouble(0, 0) }
+    @inline(__always) static func + (a: BoundedDouble, b: BoundedDouble) -> BoundedDouble { BoundedDouble(a.x + b.x, a.m + b.m) }
+    @inline(__always) static func - (a: BoundedDouble, b: BoundedDouble) -> BoundedDouble { BoundedDouble(a.x - b.x, a.m + b.m) }
+    @inline(__always) static func * (a: BoundedDouble, b: BoundedDouble) -> BoundedDouble { BoundedDouble(a.x * b.x, a.m * b.m) }
+    @inline(__always) static func / (a: BoundedDouble, b: BoundedDouble) -> BoundedDouble { BoundedDouble(a.x / b.x, a.m / abs(b.x) * (1 + 0x1p-40)) }
+
+    var value: Double { x }
+    func errorBound(depth: Int) -> Double {
+        let g = Double(depth) * BoundedDouble.unitRoundoff
+        return g / (1 - g) * m
+    }
+}
+
 /// A double-double value with the magnitude `m` of the same expression evaluated on absolute
 /// values (Higham's running error analysis): the rounding error of a result computed through at
 /// most `h` dependent operations is at most `h * unitRoundoff * m` (to first order).

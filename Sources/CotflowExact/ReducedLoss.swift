@@ -26,6 +26,8 @@ public final class ReducedLoss: Sendable {
     let exact: [Rational]
     /// The same constants in double-double, for the error-bounded evaluation.
     let bounded: [Bounded]
+    /// And in double, for the first tier.
+    let boundedDouble: [BoundedDouble]
 
     /// - Throws: `ExactError.invalidArgument` unless n, d, k >= 1 and eta > 0.
     public init(n: Int, d: Int, k: Int, eta: Rational) throws {
@@ -69,6 +71,7 @@ public final class ReducedLoss: Sendable {
         ]
         exact = ex
         bounded = ex.map { Bounded($0) }
+        boundedDouble = ex.map { BoundedDouble($0.doubleValue, abs($0.doubleValue)) }
     }
 
     /// Exact rational coefficients: pattern scalars `FA.all`, `FA.ab`, `FA.ac`, `FA.none`

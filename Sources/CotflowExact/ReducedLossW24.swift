@@ -15,41 +15,51 @@ public struct ReducedEvaluation: Sendable {
     public let velocity: [Double]
     /// Bound on the largest error of a velocity component.
     public let velocityErrorBound: Double
-    /// True when double-double was not precise enough and exact rationals were used.
-    public let exact: Bool
+    /// The arithmetic that met the required accuracy.
+    public let tier: EvaluationTier
+}
+
+/// Arithmetic of one evaluation, cheapest first.
+public enum EvaluationTier: Int, Sendable, Comparable {
+    case double, doubleDouble, exact
+    public static func < (a: EvaluationTier, b: EvaluationTier) -> Bool { a.rawValue < b.rawValue }
 }
 
 extension ReducedLoss {
-    /// Relative accuracy below which the double-double result is replaced by the exact one.
-    static let requiredRelativeAccuracy = 1e-12
+    /// Relative accuracy that each evaluation guarantees for the loss and for the velocity (relative
+    /// to its largest component); far below the integrators' tolerances.
+    static let requiredRelativeAccuracy = 1e-10
 
-    /// Loss, gradient and flow velocity with a bounded error: double-double with a running
-    /// error bound, and exact rational arithmetic where the coefficients cancel beyond it.
+    /// Loss, gradient and flow velocity with a bounded error, in three tiers: double with a running
+    /// error bound; double-double where that bound is too large; exact rationals where the
+    /// coefficients cancel beyond double-double (rare: heavy-tailed settings).
     /// `freeU`: u is a state variable (the velocity then has 2d+1 components, else 2d).
     public func evaluate(pi: [Double], z: [Double], u: Double, freeU: Bool, gradient: Bool = true) -> ReducedEvaluation {
         precondition(pi.count == d && z.count == d, "pi and z must have length d")
         let depth = 2 * d + 64
-        let r = evaluatePolynomial(bounded, eta: Bounded(eta), pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
-        let lossBound = r.loss.errorBound(depth: depth)
-        let velocity = r.velocity.map(\.value)
-        let velocityBound = r.velocity.map { $0.errorBound(depth: depth) }.max() ?? 0
-        let velocityScale = velocity.map { abs($0) }.max() ?? 0
-        let accurate = lossBound <= ReducedLoss.requiredRelativeAccuracy * abs(r.loss.value)
-            && velocityBound <= ReducedLoss.requiredRelativeAccuracy * velocityScale
-            && r.loss.value.isFinite && velocity.allSatisfy(\.isFinite)
-        // A double-double overflow is no cancellation: exact evaluation would only produce
-        // the same non-finite numbers more slowly.
-        let finiteInputs = r.loss.m.isFinite && u.isFinite && pi.allSatisfy(\.isFinite) && z.allSatisfy(\.isFinite)
-        if accurate || !finiteInputs {
-            return ReducedEvaluation(loss: max(r.loss.value, 0), lossErrorBound: lossBound,
-                                     gradientV: r.gv.map(\.value), gradientW: r.gw.map(\.value), gradientU: r.gu.value,
-                                     velocity: velocity, velocityErrorBound: velocityBound, exact: false)
+        let finiteInputs = u.isFinite && pi.allSatisfy(\.isFinite) && z.allSatisfy(\.isFinite)
+        func accept<T: LossArithmetic>(_ r: (loss: T, gv: [T], gw: [T], gu: T, velocity: [T]), value: (T) -> Double,
+                                       bound: (T) -> Double, tier: EvaluationTier) -> ReducedEvaluation? {
+            let loss = value(r.loss), lossBound = bound(r.loss)
+            let velocity = r.velocity.map(value)
+            let velocityBound = r.velocity.map(bound).max() ?? 0
+            let scale = velocity.map { abs($0) }.max() ?? 0
+            let finite = loss.isFinite && velocity.allSatisfy(\.isFinite)
+            // Non-finite inputs or an overflow are no cancellation: a higher tier would only
+            // produce the same non-finite numbers more slowly.
+            guard (lossBound <= ReducedLoss.requiredRelativeAccuracy * abs(loss)
+                   && velocityBound <= ReducedLoss.requiredRelativeAccuracy * scale && finite)
+                   || !finiteInputs || !lossBound.isFinite || tier == .exact else { return nil }
+            return ReducedEvaluation(loss: max(loss, 0), lossErrorBound: lossBound,
+                                     gradientV: r.gv.map(value), gradientW: r.gw.map(value), gradientU: value(r.gu),
+                                     velocity: velocity, velocityErrorBound: velocityBound, tier: tier)
         }
-        let e = evaluatePolynomial(exact, eta: eta, pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
-        let exactVelocity = e.velocity.map(\.doubleValue)
-        return ReducedEvaluation(loss: e.loss.doubleValue, lossErrorBound: abs(e.loss.doubleValue).ulp,
-                                 gradientV: e.gv.map(\.doubleValue), gradientW: e.gw.map(\.doubleValue), gradientU: e.gu.doubleValue,
-                                 velocity: exactVelocity, velocityErrorBound: exactVelocity.map { abs($0).ulp }.max() ?? 0, exact: true)
+        let r1 = evaluatePolynomial(boundedDouble, eta: BoundedDouble(etaDouble, etaDouble), pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
+        if let result = accept(r1, value: \.x, bound: { $0.errorBound(depth: depth) }, tier: .double) { return result }
+        let r2 = evaluatePolynomial(bounded, eta: Bounded(eta), pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
+        if let result = accept(r2, value: \.value, bound: { $0.errorBound(depth: depth) }, tier: .doubleDouble) { return result }
+        let r3 = evaluatePolynomial(exact, eta: eta, pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
+        return accept(r3, value: \.doubleValue, bound: { abs($0.doubleValue).ulp }, tier: .exact)!
     }
 
     /// The exact loss at the state (pi, z, u), every double taken at its exact value.

@@ -1,4 +1,6 @@
+import CotflowExact
 import CotflowODE
+import CotflowSupport
 
 /// The message of a failed reduced flow: what went wrong and what would work.
 enum FlowDiagnosis {
@@ -9,5 +11,32 @@ enum FlowDiagnosis {
                 + " use an implicit stepper with the analytic Jacobian (msbdf, bsimp) or a smaller initial step"
         }
         return text
+    }
+}
+
+/// Counts right-hand sides that needed exact rational arithmetic. Their coefficients cancel beyond
+/// double-double (the loss's terms exceed it by more than about 1e18), so the curvature of the loss
+/// spans more orders of magnitude than a double-precision state resolves: such a flow is too stiff
+/// to integrate reliably, and each right-hand side costs milliseconds. Past a small budget the
+/// run fails with that cause instead of crawling (or, as before, converging to a wrong point).
+final class PrecisionMonitor: @unchecked Sendable {
+    struct Exhausted: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static let exactBudget = 3
+    let loss: ReducedLoss
+    private(set) var exactEvaluations = 0
+
+    init(loss: ReducedLoss) { self.loss = loss }
+
+    func record(_ r: ReducedEvaluation, time: Double) throws {
+        guard r.tier == .exact else { return }
+        exactEvaluations += 1
+        guard exactEvaluations > PrecisionMonitor.exactBudget else { return }
+        throw Exhausted(description: "the loss polynomial at (d, n, k) = (\(loss.d), \(loss.n), \(loss.k)), eta = \(loss.eta) cancels beyond double-double precision"
+            + " (\(exactEvaluations) right-hand sides up to t = \(fmt(time)) needed exact rational arithmetic): its curvature spans more orders of magnitude"
+            + " than a double-precision state resolves, so the flow is too stiff to integrate reliably with any stepper."
+            + " The population loss here is dominated by the heavy tail of the largest eigenvalue of S (MODEL.md section 6); a smaller k or eta makes it tractable")
     }
 }

@@ -117,13 +117,16 @@ public struct ReducedFlow: Sendable {
     }
 
     /// The ODE system on the state (pi, z[, u]), with the analytic Jacobian.
-    public var system: ODESystem {
+    public var system: ODESystem { system(monitor: nil) }
+
+    func system(monitor: PrecisionMonitor?) -> ODESystem {
         let flow = self, loss = self.loss, d = loss.d, free = w24.isFree
         return ODESystem(
             dimension: dimension,
-            rightHandSide: { _, y, dydt in
+            rightHandSide: { t, y, dydt in
                 let (pi, z, u) = flow.unpack(y)
                 let r = loss.evaluate(pi: pi, z: z, u: u, freeU: free)
+                try monitor?.record(r, time: t)
                 for i in r.velocity.indices { dydt[i] = r.velocity[i] }
             },
             jacobian: { _, y, dfdy, _ in
@@ -229,10 +232,14 @@ public struct ReducedFlow: Sendable {
             absoluteTolerance: options.absoluteTolerance, relativeTolerance: options.relativeTolerance,
             initialStep: initialStep, minimumStep: options.minimumStep,
             maximumSteps: options.maximumSteps, grid: options.grid)
+        let monitor = PrecisionMonitor(loss: loss)
         do {
-            let solution = try ODE.solve(system, from: 0, initial: y0, options: odeOptions, stop: stop)
+            let solution = try ODE.solve(system(monitor: monitor), from: 0, initial: y0, options: odeOptions, stop: stop)
             return trajectory(solution, converged: converged)
         } catch let failure as ODEFailure {
+            if case .callbackThrew(let error as PrecisionMonitor.Exhausted) = failure.reason {
+                throw FlowFailure(reason: error.description, partial: trajectory(failure.partial, converged: false))
+            }
             throw FlowFailure(reason: FlowDiagnosis.explain(failure.reason, options: options, initialLoss: initialLoss, velocityNorm: gradientNorm),
                               partial: trajectory(failure.partial, converged: false))
         }
