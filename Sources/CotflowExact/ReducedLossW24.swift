@@ -1,3 +1,4 @@
+import BigInt
 import CotflowSupport
 
 /// One evaluation of the reduced loss with `W24 = u` (MODEL.md section 8) at a point given in
@@ -36,7 +37,8 @@ extension ReducedLoss {
     /// `freeU`: u is a state variable (the velocity then has 2d+1 components, else 2d).
     public func evaluate(pi: [Double], z: [Double], u: Double, freeU: Bool, gradient: Bool = true) -> ReducedEvaluation {
         precondition(pi.count == d && z.count == d, "pi and z must have length d")
-        let depth = 2 * d + 64
+        // Operations deep: the sums, the gradient of f in them, the sum for g_u, the velocity.
+        let depth = 2 * pairwiseDepth(d) + 64
         let finiteInputs = u.isFinite && pi.allSatisfy(\.isFinite) && z.allSatisfy(\.isFinite)
         func accept<T: LossArithmetic>(_ r: (loss: T, gv: [T], gw: [T], gu: T, velocity: [T]), value: (T) -> Double,
                                        bound: (T) -> Double, tier: EvaluationTier) -> ReducedEvaluation? {
@@ -63,8 +65,39 @@ extension ReducedLoss {
     }
 
     /// The exact loss at the state (pi, z, u), every double taken at its exact value.
+    /// The sums are accumulated as big integers over one common denominator (doubles are dyadic),
+    /// which costs O(d) big-integer products and no gcd per term.
     public func exactLoss(pi: [Double], z: [Double], u: Double) -> Rational {
-        evaluatePolynomial(exact, eta: eta, pi: pi, z: z, u: u, freeU: false, gradient: false).loss
+        precondition(pi.count == d && z.count == d && u != 0, "pi and z must have length d, u non-zero")
+        // Every double as an integer over 2^scale.
+        func parts(_ x: Double) -> (BigInt, Int) {
+            precondition(x.isFinite, "exact loss needs finite values")
+            if x == 0 { return (0, 0) }
+            let m = BigInt(Int64(x.significandBitPattern | (x.isNormal ? (1 << 52) : 0)))
+            let e = x.isNormal ? Int(x.exponent) - 52 : -1074
+            return (x < 0 ? -m : m, e)
+        }
+        let all = (pi + z + [u]).map(parts)
+        let scale = min(0, all.filter { $0.0 != 0 }.map(\.1).min() ?? 0)
+        let ints = all.map { $0.0 << ($0.1 - scale) }
+        let dn = BigInt(1) << -scale  // pi_j = P_j / dn, z_j = Z_j / dn, u = U / dn
+        let P = Array(ints[0..<d]), Z = Array(ints[d..<(2 * d)]), U = ints[2 * d]
+        let a = eta.numerator, b = eta.denominator
+        // v_j = (eta - pi_j) / u = V_j / (b U) with V_j = a dn - b P_j.
+        let V = P.map { a * dn - b * $0 }
+        var sq = BigInt(0), svv = BigInt(0), sqvv = BigInt(0), sqq = BigInt(0), sqqvv = BigInt(0)
+        var svp = BigInt(0), sqvp = BigInt(0), spp = BigInt(0)
+        for j in 0..<d {
+            let vv = V[j] * V[j], qq = Z[j] * Z[j], vp = V[j] * P[j]
+            sq += Z[j]; svv += vv; sqvv += Z[j] * vv; sqq += qq; sqqvv += qq * vv
+            svp += vp; sqvp += Z[j] * vp; spp += P[j] * P[j]
+        }
+        let bu = b * U
+        var s = LossSums<Rational>(v: [], pi: [], z: [])
+        s.sq = Rational(sq, dn); s.svv = Rational(svv, bu * bu); s.sqvv = Rational(sqvv, dn * bu * bu)
+        s.sqq = Rational(sqq, dn * dn); s.sqqvv = Rational(sqqvv, dn * dn * bu * bu)
+        s.svp = Rational(svp, bu * dn); s.sqvp = Rational(sqvp, dn * dn * bu); s.spp = Rational(spp, dn * dn)
+        return s.value(exact)
     }
 
     /// The exact loss at rational v, w and W24 = u.
@@ -139,17 +172,41 @@ extension ReducedLoss {
     }
 }
 
+/// Sum in pairs (depth ceil(log2 n)), for a small rounding-error bound.
+func pairwiseSum<T: LossArithmetic>(_ xs: [T]) -> T {
+    guard !xs.isEmpty else { return T.zero }
+    var level = xs
+    while level.count > 1 {
+        var next: [T] = []
+        next.reserveCapacity((level.count + 1) / 2)
+        var i = 0
+        while i + 1 < level.count { next.append(level[i] + level[i + 1]); i += 2 }
+        if i < level.count { next.append(level[i]) }
+        level = next
+    }
+    return level[0]
+}
+
+/// Additions deep a pairwise sum of n terms is.
+func pairwiseDepth(_ n: Int) -> Int { n <= 1 ? 0 : Int.bitWidth - (n - 1).leadingZeroBitCount }
+
 /// The eight coordinate sums of the reduced loss (see `ReducedLoss`), with q = z, p = pi.
 struct LossSums<T: LossArithmetic> {
     var sq = T.zero, svv = T.zero, sqvv = T.zero, sqq = T.zero, sqqvv = T.zero, svp = T.zero, sqvp = T.zero, spp = T.zero
 
+    /// Pairwise sums, so that a sum of d terms is at most about log2(d) additions deep.
     init(v: [T], pi: [T], z: [T]) {
-        for j in v.indices {
+        let d = v.count
+        guard d > 0 else { return }
+        var terms = [[T]](repeating: [T](repeating: T.zero, count: d), count: 8)
+        for j in 0..<d {
             let vj = v[j], pj = pi[j], qj = z[j]
             let vv = vj * vj, vp = vj * pj, qq = qj * qj
-            sq = sq + qj; svv = svv + vv; sqvv = sqvv + qj * vv; sqq = sqq + qq; sqqvv = sqqvv + qq * vv
-            svp = svp + vp; sqvp = sqvp + qj * vp; spp = spp + pj * pj
+            terms[0][j] = qj; terms[1][j] = vv; terms[2][j] = qj * vv; terms[3][j] = qq
+            terms[4][j] = qq * vv; terms[5][j] = vp; terms[6][j] = qj * vp; terms[7][j] = pj * pj
         }
+        sq = pairwiseSum(terms[0]); svv = pairwiseSum(terms[1]); sqvv = pairwiseSum(terms[2]); sqq = pairwiseSum(terms[3])
+        sqqvv = pairwiseSum(terms[4]); svp = pairwiseSum(terms[5]); sqvp = pairwiseSum(terms[6]); spp = pairwiseSum(terms[7])
     }
 
     /// `f = e0 Sq² Svv + e1 Sqvv Sq + e2 Svv Sqq + e3 Sqqvv - e4 Sq Svp - e5 Sqvp + e6 Spp`.
@@ -176,8 +233,8 @@ func evaluatePolynomial<T: LossArithmetic>(_ e: [T], eta: T, pi piD: [Double], z
     let fvv = e[0] * s.sq * s.sq + e[2] * s.sqq
     let fqvv = e[1] * s.sq, fqq = e[2] * s.svv, fqqvv = e[3]
     let fvp = T.zero - e[4] * s.sq, fqvp = T.zero - e[5], fpp = e[6]
-    var gv: [T] = [], gw: [T] = [], gu = T.zero
-    gv.reserveCapacity(d); gw.reserveCapacity(d)
+    var gv: [T] = [], gw: [T] = [], guTerms: [T] = []
+    gv.reserveCapacity(d); gw.reserveCapacity(d); guTerms.reserveCapacity(d)
     for j in 0..<d {
         let vj = v[j], pj = pi[j], qj = z[j]
         // Derivatives in (v_j, pi_j, z_j), then through pi_j = eta - u v_j, z_j = w_j + u.
@@ -186,8 +243,9 @@ func evaluatePolynomial<T: LossArithmetic>(_ e: [T], eta: T, pi piD: [Double], z
         let dq = fq + vj * vj * (fqvv + two * fqqvv * qj) + two * fqq * qj + fqvp * vj * pj
         gv.append(dv - u * dp)
         gw.append(dq)
-        gu = gu + (dq - vj * dp)
+        guTerms.append(dq - vj * dp)
     }
+    let gu = pairwiseSum(guTerms)
     var velocity: [T] = []
     velocity.reserveCapacity(2 * d + 1)
     if freeU {
