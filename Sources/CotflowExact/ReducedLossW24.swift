@@ -27,18 +27,20 @@ public enum EvaluationTier: Int, Sendable, Comparable {
 }
 
 extension ReducedLoss {
-    /// Relative accuracy that each evaluation guarantees for the loss and for the velocity (relative
-    /// to its largest component); far below the integrators' tolerances.
+    /// Relative accuracy that each evaluation guarantees for the loss.
     static let requiredRelativeAccuracy = 1e-10
 
     /// Loss, gradient and flow velocity with a bounded error, in three tiers: double with a running
     /// error bound; double-double where that bound is too large; exact rationals where the
     /// coefficients cancel beyond double-double (rare: heavy-tailed settings).
     /// `freeU`: u is a state variable (the velocity then has 2d+1 components, else 2d).
-    public func evaluate(pi: [Double], z: [Double], u: Double, freeU: Bool, gradient: Bool = true) -> ReducedEvaluation {
+    /// `velocityAccuracy`: guaranteed bound on each velocity component's error relative to the
+    /// largest component (the flow uses a tenth of its relative tolerance).
+    public func evaluate(pi: [Double], z: [Double], u: Double, freeU: Bool, gradient: Bool = true,
+                         velocityAccuracy: Double = 1e-10) -> ReducedEvaluation {
         precondition(pi.count == d && z.count == d, "pi and z must have length d")
         // Operations deep: the sums, the gradient of f in them, the sum for g_u, the velocity.
-        let depth = 2 * pairwiseDepth(d) + 64
+        let depth = 2 * summationDepth(d) + 64
         let finiteInputs = u.isFinite && pi.allSatisfy(\.isFinite) && z.allSatisfy(\.isFinite)
         func accept<T: LossArithmetic>(_ r: (loss: T, gv: [T], gw: [T], gu: T, velocity: [T]), value: (T) -> Double,
                                        bound: (T) -> Double, tier: EvaluationTier) -> ReducedEvaluation? {
@@ -50,7 +52,7 @@ extension ReducedLoss {
             // Non-finite inputs or an overflow are no cancellation: a higher tier would only
             // produce the same non-finite numbers more slowly.
             guard (lossBound <= ReducedLoss.requiredRelativeAccuracy * abs(loss)
-                   && velocityBound <= ReducedLoss.requiredRelativeAccuracy * scale && finite)
+                   && velocityBound <= velocityAccuracy * scale && finite)
                    || !finiteInputs || !lossBound.isFinite || tier == .exact else { return nil }
             return ReducedEvaluation(loss: max(loss, 0), lossErrorBound: lossBound,
                                      gradientV: r.gv.map(value), gradientW: r.gw.map(value), gradientU: value(r.gu),
@@ -172,41 +174,41 @@ extension ReducedLoss {
     }
 }
 
-/// Sum in pairs (depth ceil(log2 n)), for a small rounding-error bound.
-func pairwiseSum<T: LossArithmetic>(_ xs: [T]) -> T {
-    guard !xs.isEmpty else { return T.zero }
-    var level = xs
-    while level.count > 1 {
-        var next: [T] = []
-        next.reserveCapacity((level.count + 1) / 2)
-        var i = 0
-        while i + 1 < level.count { next.append(level[i] + level[i + 1]); i += 2 }
-        if i < level.count { next.append(level[i]) }
-        level = next
+/// Blocked summation: terms are added in blocks of about sqrt(n), then the block sums, so a sum of n
+/// terms is at most `summationDepth(n)` additions deep (a small rounding-error bound, no allocation).
+struct BlockedSum<T: LossArithmetic> {
+    let block: Int
+    private var total = T.zero, partial = T.zero, count = 0
+    init(terms n: Int) { block = BlockedSum.blockSize(n) }
+    static func blockSize(_ n: Int) -> Int { max(1, Int(Double(n).squareRoot().rounded(.up))) }
+    mutating func add(_ x: T) {
+        partial = partial + x
+        count += 1
+        if count == block { total = total + partial; partial = T.zero; count = 0 }
     }
-    return level[0]
+    var sum: T { total + partial }
 }
 
-/// Additions deep a pairwise sum of n terms is.
-func pairwiseDepth(_ n: Int) -> Int { n <= 1 ? 0 : Int.bitWidth - (n - 1).leadingZeroBitCount }
+func summationDepth(_ n: Int) -> Int {
+    let b = BlockedSum<Rational>.blockSize(n)
+    return b + (n + b - 1) / b + 1
+}
 
 /// The eight coordinate sums of the reduced loss (see `ReducedLoss`), with q = z, p = pi.
 struct LossSums<T: LossArithmetic> {
     var sq = T.zero, svv = T.zero, sqvv = T.zero, sqq = T.zero, sqqvv = T.zero, svp = T.zero, sqvp = T.zero, spp = T.zero
 
-    /// Pairwise sums, so that a sum of d terms is at most about log2(d) additions deep.
     init(v: [T], pi: [T], z: [T]) {
         let d = v.count
-        guard d > 0 else { return }
-        var terms = [[T]](repeating: [T](repeating: T.zero, count: d), count: 8)
+        var a = [BlockedSum<T>](repeating: BlockedSum(terms: d), count: 8)
         for j in 0..<d {
             let vj = v[j], pj = pi[j], qj = z[j]
             let vv = vj * vj, vp = vj * pj, qq = qj * qj
-            terms[0][j] = qj; terms[1][j] = vv; terms[2][j] = qj * vv; terms[3][j] = qq
-            terms[4][j] = qq * vv; terms[5][j] = vp; terms[6][j] = qj * vp; terms[7][j] = pj * pj
+            a[0].add(qj); a[1].add(vv); a[2].add(qj * vv); a[3].add(qq)
+            a[4].add(qq * vv); a[5].add(vp); a[6].add(qj * vp); a[7].add(pj * pj)
         }
-        sq = pairwiseSum(terms[0]); svv = pairwiseSum(terms[1]); sqvv = pairwiseSum(terms[2]); sqq = pairwiseSum(terms[3])
-        sqqvv = pairwiseSum(terms[4]); svp = pairwiseSum(terms[5]); sqvp = pairwiseSum(terms[6]); spp = pairwiseSum(terms[7])
+        sq = a[0].sum; svv = a[1].sum; sqvv = a[2].sum; sqq = a[3].sum
+        sqqvv = a[4].sum; svp = a[5].sum; sqvp = a[6].sum; spp = a[7].sum
     }
 
     /// `f = e0 Sq² Svv + e1 Sqvv Sq + e2 Svv Sqq + e3 Sqqvv - e4 Sq Svp - e5 Sqvp + e6 Spp`.
@@ -233,8 +235,8 @@ func evaluatePolynomial<T: LossArithmetic>(_ e: [T], eta: T, pi piD: [Double], z
     let fvv = e[0] * s.sq * s.sq + e[2] * s.sqq
     let fqvv = e[1] * s.sq, fqq = e[2] * s.svv, fqqvv = e[3]
     let fvp = T.zero - e[4] * s.sq, fqvp = T.zero - e[5], fpp = e[6]
-    var gv: [T] = [], gw: [T] = [], guTerms: [T] = []
-    gv.reserveCapacity(d); gw.reserveCapacity(d); guTerms.reserveCapacity(d)
+    var gv: [T] = [], gw: [T] = [], gu = BlockedSum<T>(terms: d)
+    gv.reserveCapacity(d); gw.reserveCapacity(d)
     for j in 0..<d {
         let vj = v[j], pj = pi[j], qj = z[j]
         // Derivatives in (v_j, pi_j, z_j), then through pi_j = eta - u v_j, z_j = w_j + u.
@@ -243,9 +245,14 @@ func evaluatePolynomial<T: LossArithmetic>(_ e: [T], eta: T, pi piD: [Double], z
         let dq = fq + vj * vj * (fqvv + two * fqqvv * qj) + two * fqq * qj + fqvp * vj * pj
         gv.append(dv - u * dp)
         gw.append(dq)
-        guTerms.append(dq - vj * dp)
+        gu.add(dq - vj * dp)
     }
-    let gu = pairwiseSum(guTerms)
+    return (loss, gv, gw, gu.sum, velocity(gv: gv, gw: gw, gu: gu.sum, v: v, u: u, freeU: freeU))
+}
+
+/// The state velocity from the gradient in (v, w, u).
+private func velocity<T: LossArithmetic>(gv: [T], gw: [T], gu: T, v: [T], u: T, freeU: Bool) -> [T] {
+    let d = gv.count
     var velocity: [T] = []
     velocity.reserveCapacity(2 * d + 1)
     if freeU {
@@ -256,5 +263,5 @@ func evaluatePolynomial<T: LossArithmetic>(_ e: [T], eta: T, pi piD: [Double], z
         for j in 0..<d { velocity.append(u * gv[j]) }
         for j in 0..<d { velocity.append(T.zero - gw[j]) }
     }
-    return (loss, gv, gw, gu, velocity)
+    return velocity
 }

@@ -117,15 +117,16 @@ public struct ReducedFlow: Sendable {
     }
 
     /// The ODE system on the state (pi, z[, u]), with the analytic Jacobian.
-    public var system: ODESystem { system(monitor: nil) }
+    public var system: ODESystem { system(monitor: nil, velocityAccuracy: 1e-10) }
 
-    func system(monitor: PrecisionMonitor?) -> ODESystem {
+    /// Each right-hand side's error is at most `velocityAccuracy` of its largest component.
+    func system(monitor: PrecisionMonitor?, velocityAccuracy: Double) -> ODESystem {
         let flow = self, loss = self.loss, d = loss.d, free = w24.isFree
         return ODESystem(
             dimension: dimension,
             rightHandSide: { t, y, dydt in
                 let (pi, z, u) = flow.unpack(y)
-                let r = loss.evaluate(pi: pi, z: z, u: u, freeU: free)
+                let r = loss.evaluate(pi: pi, z: z, u: u, freeU: free, velocityAccuracy: velocityAccuracy)
                 try monitor?.record(r, time: t)
                 for i in r.velocity.indices { dydt[i] = r.velocity[i] }
             },
@@ -234,7 +235,10 @@ public struct ReducedFlow: Sendable {
             maximumSteps: options.maximumSteps, grid: options.grid)
         let monitor = PrecisionMonitor(loss: loss)
         do {
-            let solution = try ODE.solve(system(monitor: monitor), from: 0, initial: y0, options: odeOptions, stop: stop)
+            // A tenth of the relative tolerance: the error a right-hand side adds to a step is
+            // then a tenth of what the step control allows for it.
+            let accuracy = min(1e-9, max(1e-14, 0.1 * options.relativeTolerance))
+            let solution = try ODE.solve(system(monitor: monitor, velocityAccuracy: accuracy), from: 0, initial: y0, options: odeOptions, stop: stop)
             return trajectory(solution, converged: converged)
         } catch let failure as ODEFailure {
             if case .callbackThrew(let error as PrecisionMonitor.Exhausted) = failure.reason {
