@@ -210,7 +210,6 @@ final class W24FlowTests: XCTestCase {
             (10, 40, 40, paperStepSize(n: 40, d: 10), .rkf45),
             (5, 40, 5, Rational(100), .msbdf),
             (5, 40, 5, Rational(3), .msbdf),
-            (10, 20, 20, paperStepSize(n: 20, d: 10), .msbdf),
         ]
         var failures = 0, convergences = 0
         for s in settings {
