@@ -114,7 +114,8 @@ ctx.run {
         let vEnd = view.v.last!.map { abs($0 + etaValue) }.max()!, wEnd = view.w.last!.map { abs($0 - 1) }.max()!
         print("\(view.label): held-out CoT loss \(fmt(run.losses.first!)) -> \(fmt(run.losses.last!)) (flow with W24 \(run.flow.w24.isFree ? "free" : "fixed") \(fmt(run.flow.losses.first!)) -> \(fmt(run.flow.losses.last!))); "
             + "relative loss deviation \(fmt(dev0)) at t = 0 (held-out error alone), max \(fmt(dev)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!)); "
-            + "W24 \(fmt(view.w24.first!)) -> \(fmt(view.w24.last!)) (flow \(fmt(run.flow.u.last!))), ||W||^2 - ||V||^2 drifts by \(fmt(run.conservedDrift)); at the end max |v_j + eta| = \(fmt(vEnd)), max |w_j - 1| = \(fmt(wEnd)); "
+            + "W24 \(fmt(view.w24.first!)) -> \(fmt(view.w24.last!)) (flow \(fmt(run.flow.u.last!)))"
+            + (run.flow.w24.isFree ? ", ||W||^2 - ||V||^2 (conserved by the flow) drifts by \(fmt(run.conservedDrift))" : "") + "; at the end max |v_j + eta| = \(fmt(vEnd)), max |w_j - 1| = \(fmt(wEnd)); "
             + "off-manifold: block norm <= \(fmt(run.offBlockNorm.max()!)), off-diagonal <= \(fmt(run.offDiagonalNorm.max()!)), commutator <= \(fmt(run.commutatorNorm.max()!)); "
             + "\(String(format: "%.1f", run.result.seconds)) s")
         runRecords.append((run.trainable.rawValue, .object([
@@ -125,7 +126,7 @@ ctx.run {
             ("flow", .string(run.flow.w24.isFree ? "w24_free" : "w24_fixed")),
             ("final_time", .number(run.times.last!)), ("flow_loss_at_final_time", .number(run.flow.losses.last!)),
             ("w24_final", .number(view.w24.last!)), ("flow_w24_final", .number(run.flow.u.last!)),
-            ("conserved_quantity_drift", .number(run.conservedDrift)),
+            ("conserved_quantity_drift", run.flow.w24.isFree ? .number(run.conservedDrift) : .null),
             ("final_max_abs_v_plus_eta", .number(vEnd)), ("final_max_abs_w_minus_1", .number(wEnd)),
             ("max_off_block_norm", .number(run.offBlockNorm.max()!)),
             ("max_offdiag_norm", .number(run.offDiagonalNorm.max()!)),

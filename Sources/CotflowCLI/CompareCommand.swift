@@ -117,8 +117,9 @@ struct CompareCommand: ParsableCommand {
                 ("stage_agreement_change_points", run.changePointAgreement?.json ?? .null),
                 ("stage_agreement_mechanistic", run.mechanisticAgreement?.json ?? .null),
                 ("final_w24", .number(run.w24.last ?? .nan)), ("flow_final_w24", .number(run.flow.u.last ?? .nan)),
-                ("conserved_quantity_initial", .number(run.conservedQuantity.first ?? .nan)),
-                ("conserved_quantity_drift", .number(run.conservedDrift)),
+                // ||W||^2 - ||V||^2 is conserved by the flow only when W24 is trained too.
+                ("conserved_quantity_initial", run.flow.w24.isFree ? .number(run.conservedQuantity.first ?? .nan) : .null),
+                ("conserved_quantity_drift", run.flow.w24.isFree ? .number(run.conservedDrift) : .null),
             ])))
         }
         pairs.append(("runs", .object(runs)))
