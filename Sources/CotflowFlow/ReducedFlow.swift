@@ -244,7 +244,8 @@ public struct ReducedFlow: Sendable {
             if case .callbackThrew(let error as PrecisionMonitor.Exhausted) = failure.reason {
                 throw FlowFailure(reason: error.description, partial: trajectory(failure.partial, converged: false))
             }
-            throw FlowFailure(reason: FlowDiagnosis.explain(failure.reason, options: options, initialLoss: initialLoss, velocityNorm: gradientNorm),
+            throw FlowFailure(reason: FlowDiagnosis.explain(failure.reason, options: options, initialLoss: initialLoss, velocityNorm: gradientNorm,
+                                                            reached: failure.partial.times.last ?? 0),
                               partial: trajectory(failure.partial, converged: false))
         }
     }
