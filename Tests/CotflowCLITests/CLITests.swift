@@ -194,6 +194,14 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(hard.stderr.contains("cancels beyond double-double"), hard.stderr)
         XCTAssertFalse(hard.stdout.contains("converged"), hard.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/trajectory.csv"))
+
+        // A sweep records such a point as failed, never ok.
+        let sweepDir = temporaryDirectory()
+        _ = try cotflow(["sweep", "--vary", "k=2,40", "--d", "10", "--n", "40", "--quiet", "--out", sweepDir])
+        let rows = try String(contentsOfFile: sweepDir + "/sweep.tsv", encoding: .utf8).split(separator: "\n")
+        let k40 = try XCTUnwrap(rows.first { $0.split(separator: "\t").dropFirst().first == "40" })
+        XCTAssertTrue(k40.contains("flow failed: the loss polynomial"), String(k40))
+        XCTAssertFalse(k40.hasSuffix("\tok"), String(k40))
     }
 
     func testShardedSweepMergesToTheUnshardedSweep() throws {
