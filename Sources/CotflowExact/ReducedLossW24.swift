@@ -45,10 +45,15 @@ extension ReducedLoss {
         func accept<T: LossArithmetic>(_ r: (loss: T, gv: [T], gw: [T], gu: T, velocity: [T]), value: (T) -> Double,
                                        bound: (T) -> Double, tier: EvaluationTier) -> ReducedEvaluation? {
             let loss = value(r.loss), lossBound = bound(r.loss)
-            let velocity = r.velocity.map(value)
-            let velocityBound = r.velocity.map(bound).max() ?? 0
-            let scale = velocity.map { abs($0) }.max() ?? 0
-            let finite = loss.isFinite && velocity.allSatisfy(\.isFinite)
+            var velocity = [Double](repeating: 0, count: r.velocity.count)
+            var velocityBound = 0.0, scale = 0.0, finite = loss.isFinite
+            for (i, x) in r.velocity.enumerated() {
+                let y = value(x)
+                velocity[i] = y
+                velocityBound = max(velocityBound, bound(x))
+                scale = max(scale, abs(y))
+                finite = finite && y.isFinite
+            }
             // Non-finite inputs or an overflow are no cancellation: a higher tier would only
             // produce the same non-finite numbers more slowly.
             guard (lossBound <= ReducedLoss.requiredRelativeAccuracy * abs(loss)
