@@ -205,7 +205,7 @@ public struct ReducedFlow: Sendable {
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
             let (pi, z, u) = flow.unpack(y)
             let l = loss.evaluate(pi: pi, z: z, u: u, freeU: false, gradient: false).loss
-            if options.stopRelativeLoss > 0, l <= threshold {
+            if options.stopRelativeLoss > 0, l <= threshold, u != 0 {
                 // The claim is checked on the exact loss at this state.
                 let exact = loss.exactLoss(pi: pi, z: z, u: u)
                 if exact <= Rational(exactly: threshold) {
@@ -255,7 +255,8 @@ public struct ReducedFlow: Sendable {
         let eta = loss.etaValue
         for (i, y) in solution.states.enumerated() {
             let (pi, z, u) = unpack(y)
-            let last = i == solution.states.count - 1
+            let exactlyEvaluable = u != 0 && y.allSatisfy(\.isFinite)
+            let last = i == solution.states.count - 1 && exactlyEvaluable
             losses.append(last ? loss.exactLoss(pi: pi, z: z, u: u).doubleValue
                                : loss.evaluate(pi: pi, z: z, u: u, freeU: false, gradient: false).loss)
             v.append(pi.map { (eta - $0) / u })
