@@ -23,7 +23,7 @@ struct ODECommand: ParsableCommand {
     var w0: String?
     @Option(help: "W24: fixed (held at --w24-initial, the paper's flow) or free (trained with V31 and W13, as full training does).")
     var w24 = "fixed"
-    @Option(name: .customLong("w24-initial"), help: "Initial (or, with --w24 fixed, held) value of W24; non-zero.")
+    @Option(name: .customLong("w24-initial"), parsing: .unconditional, help: "Initial (or, with --w24 fixed, held) value of W24; non-zero (a negative value may follow the option directly).")
     var w24Initial = -1.0
 
     @Option(name: .customLong("initial-step"), help: "First trial step (default 0.01 |y0| / |f(y0)|, at most 1e-3).") var initialStep: Double?
