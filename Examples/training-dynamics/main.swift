@@ -8,6 +8,7 @@
 // CotflowCompare. Reduced parameters (V31, W13 as full d x d blocks, W24 = -1) always, against the
 // paper's flow; all of V and W as well unless --quick, against the flow with W24 free. Writes the comparison table, the flow run to convergence, the
 // stage tables of both curves (data-driven and mechanistic detectors), figures and verdicts.
+// Then, from a random start (no reduced flow there), full SGD against the full-matrix gradient flow.
 import CotflowCompare
 import CotflowExact
 import CotflowExamplesSupport
@@ -86,7 +87,7 @@ ctx.run {
     // (W24 = -1), full training, which also trains W24, with the flow with W24 free (MODEL.md
     // section 8). The end point is checked on the invariant pair (-W24) diag(V31), diag(W13) / (-W24)
     // (notes/conventions.md), which maps every zero-loss family member to (-eta, 1).
-    let flow = comparison.flow
+    guard let flow = comparison.flow, let reducedStages = comparison.flowStages else { throw CotflowError("compare: no reduced flow from an Assumption 4.1 start") }
     struct RunView {
         let label: String
         let run: TrainingComparison
@@ -112,10 +113,10 @@ ctx.run {
         let dev = run.maxRelativeLossDeviation ?? .nan
         let dev0 = run.relativeLossDeviation?.first ?? .nan
         let vEnd = view.v.last!.map { abs($0 + etaValue) }.max()!, wEnd = view.w.last!.map { abs($0 - 1) }.max()!
-        print("\(view.label): held-out CoT loss \(fmt(run.losses.first!)) -> \(fmt(run.losses.last!)) (flow with W24 \(run.flow.w24.isFree ? "free" : "fixed") \(fmt(run.flow.losses.first!)) -> \(fmt(run.flow.losses.last!))); "
+        print("\(view.label): held-out CoT loss \(fmt(run.losses.first!)) -> \(fmt(run.losses.last!)) (flow with W24 \(run.flow!.w24.isFree ? "free" : "fixed") \(fmt(run.flow!.losses.first!)) -> \(fmt(run.flow!.losses.last!))); "
             + "relative loss deviation \(fmt(dev0)) at t = 0 (held-out error alone), max \(fmt(dev)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!)); "
-            + "W24 \(fmt(view.w24.first!)) -> \(fmt(view.w24.last!)) (flow \(fmt(run.flow.u.last!)))"
-            + (run.flow.w24.isFree ? ", ||W||^2 - ||V||^2 (conserved by the flow) drifts by \(fmt(run.conservedDrift))" : "") + "; at the end max |v_j + eta| = \(fmt(vEnd)), max |w_j - 1| = \(fmt(wEnd)); "
+            + "W24 \(fmt(view.w24.first!)) -> \(fmt(view.w24.last!)) (flow \(fmt(run.flow!.u.last!)))"
+            + (run.flow!.w24.isFree ? ", ||W||^2 - ||V||^2 (conserved by the flow) drifts by \(fmt(run.conservedDrift))" : "") + "; at the end max |v_j + eta| = \(fmt(vEnd)), max |w_j - 1| = \(fmt(wEnd)); "
             + "off-manifold: block norm <= \(fmt(run.offBlockNorm.max()!)), off-diagonal <= \(fmt(run.offDiagonalNorm.max()!)), commutator <= \(fmt(run.commutatorNorm.max()!)); "
             + "\(String(format: "%.1f", run.result.seconds)) s")
         runRecords.append((run.trainable.rawValue, .object([
@@ -123,10 +124,10 @@ ctx.run {
             ("max_rel_loss_deviation", .number(dev)),
             ("max_eigenvalue_deviation_invariant_pair", .number(view.eigenDeviation.max()!)),
             ("initial_loss", .number(run.losses.first!)), ("final_loss", .number(run.losses.last!)),
-            ("flow", .string(run.flow.w24.isFree ? "w24_free" : "w24_fixed")),
-            ("final_time", .number(run.times.last!)), ("flow_loss_at_final_time", .number(run.flow.losses.last!)),
-            ("w24_final", .number(view.w24.last!)), ("flow_w24_final", .number(run.flow.u.last!)),
-            ("conserved_quantity_drift", run.flow.w24.isFree ? .number(run.conservedDrift) : .null),
+            ("flow", .string(run.flow!.w24.isFree ? "w24_free" : "w24_fixed")),
+            ("final_time", .number(run.times.last!)), ("flow_loss_at_final_time", .number(run.flow!.losses.last!)),
+            ("w24_final", .number(view.w24.last!)), ("flow_w24_final", .number(run.flow!.u.last!)),
+            ("conserved_quantity_drift", run.flow!.w24.isFree ? .number(run.conservedDrift) : .null),
             ("final_max_abs_v_plus_eta", .number(vEnd)), ("final_max_abs_w_minus_1", .number(wEnd)),
             ("max_off_block_norm", .number(run.offBlockNorm.max()!)),
             ("max_offdiag_norm", .number(run.offDiagonalNorm.max()!)),
@@ -154,7 +155,7 @@ ctx.run {
     // Stages of every curve on the same time grid (the training record times), by both detectors,
     // as CotflowCompare found them (raw diagonals: the products v_j w_j the mechanistic detector
     // tests are -eta on the whole zero-loss family).
-    var curves = [(label: "reduced flow", stages: comparison.flowStages)]
+    var curves = [(label: "reduced flow", stages: reducedStages)]
     if let free = comparison.freeFlowStages { curves.append(("reduced flow, W24 free", free)) }
     for view in views { curves.append((view.label, view.run.stages)) }
     var stageText: [String] = []
@@ -212,17 +213,17 @@ ctx.run {
         let run = view.run
         let dev = run.maxRelativeLossDeviation ?? .nan
         let w24Note = run.trainable == .full
-            ? "; W24 is trained here and moved from \(fmt(view.w24.first!)) to \(fmt(view.w24.last!)), the flow's to \(fmt(run.flow.u.last!)); ||W||^2 - ||V||^2, conserved by the flow, drifts by \(fmt(run.conservedDrift)) under SGD"
+            ? "; W24 is trained here and moved from \(fmt(view.w24.first!)) to \(fmt(view.w24.last!)), the flow's to \(fmt(run.flow!.u.last!)); ||W||^2 - ||V||^2, conserved by the flow, drifts by \(fmt(run.conservedDrift)) under SGD"
             : ""
         ctx.verdict(
-            claim: "\(view.label) training follows the reduced flow's loss\(run.flow.w24.isFree ? " with W24 free" : "") (max relative deviation <= \(Int(tolerance * 100))%)",
+            claim: "\(view.label) training follows the reduced flow's loss\(run.flow!.w24.isFree ? " with W24 free" : "") (max relative deviation <= \(Int(tolerance * 100))%)",
             holds: dev.isFinite ? dev <= tolerance : nil,
             detail: "max |L_train - L_flow| / L_flow = \(fmt(dev)) over the records up to t = \(fmt(run.times.last!)) where the flow's loss > \(fmt(config.deviationFloor)) x its start; "
                 + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)")
     }
     for view in views {
         let label = view.label, c = view.run.stages
-        let flowStages = view.run.trainable == .full ? comparison.freeFlowStages! : comparison.flowStages
+        let flowStages = view.run.trainable == .full ? comparison.freeFlowStages! : reducedStages
         let dd = StageAgreement(c.changePoint, reference: flowStages.changePoint)
         let mech = StageAgreement(c.mechanistic, reference: flowStages.mechanistic)
         let ddLines = boundaryLines(reference: flowStages.changePoint, other: c.changePoint)
@@ -232,7 +233,7 @@ ctx.run {
         let gridStep: Double = tEnd / 199, recordStep: Double = tEnd / Double(flow.times.count - 1)
         let resolution = " (data-driven boundaries are resolved to the detector's grid, span/199 = \(compact(gridStep, 3)); mechanistic ones to the record spacing \(compact(recordStep, 3)))"
         ctx.verdict(
-            claim: "\(label) training passes through the flow's stages (W24 \(view.run.flow.w24.isFree ? "free" : "fixed")): same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
+            claim: "\(label) training passes through the flow's stages (W24 \(view.run.flow!.w24.isFree ? "free" : "fixed")): same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
             holds: dd.agrees(within: tolerance) && mech.agrees(within: tolerance), detail: detail + resolution)
     }
     for view in views {
@@ -246,4 +247,7 @@ ctx.run {
         claim: "the reduced flow reaches the construction v = -eta, w = 1",
         holds: longFlow.converged && vError < 1e-3 && wError < 1e-3,
         detail: "at t = \(fmt(longFlow.finalTime)) the loss is \(fmt(longFlow.finalLoss)) (\(fmt(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(fmt(vError)), max_j |w_j - 1| = \(fmt(wError)) (threshold 1e-3)")
+
+    // From a random start: full SGD against the full-matrix flow (RandomStart.swift).
+    try randomStartComparison(ctx)
 }
