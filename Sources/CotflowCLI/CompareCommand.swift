@@ -20,7 +20,7 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var scale: InitScaleOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Trainable sets to run: reduced, full or both.") var params: String = "reduced"
+    @Option(help: "Trainable sets to run: reduced (against the flow with W24 fixed), full (against the flow with W24 free) or both.") var params: String = "reduced"
     @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = .sgd
     @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.002)") var learningRate: Double?
     @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 512)") var batchSize: Int?
@@ -106,6 +106,7 @@ struct CompareCommand: ParsableCommand {
                 eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flow.times, y: flow.w.map { $0[j] }, group: "flow: w_j", colourGroup: "w"))
             }
         }
+        if let free = c.freeFlow { losses.append(PlotSeries(name: "flow, W24 free (population)", x: free.times, y: free.losses)) }
         if let full = c.fullFlow {
             let times = full.trajectory.times
             losses.append(PlotSeries(name: "full-matrix flow (held-out)", x: times, y: full.heldOutLosses))
@@ -146,6 +147,7 @@ struct CompareCommand: ParsableCommand {
         var runs: [(String, JSONValue)] = []
         for run in c.runs {
             runs.append((run.trainable.rawValue, .object([
+                ("flow", run.flow.map { .string($0.w24.isFree ? "w24_free" : "w24_fixed") } ?? .null),
                 ("max_rel_loss_deviation", run.maxRelativeLossDeviation.map { .number($0) } ?? .null),
                 ("max_eigenvalue_deviation", run.maxEigenvalueDeviation.map { .number($0) } ?? .null),
                 ("final_loss", .number(run.losses.last ?? .nan)),
@@ -155,11 +157,20 @@ struct CompareCommand: ParsableCommand {
                 ("stage_agreement_change_points", run.changePointAgreement?.json ?? .null),
                 ("stage_agreement_mechanistic", run.mechanisticAgreement?.json ?? .null),
                 ("full_flow", run.fullFlow.map(fullFlowJSON) ?? .null),
+                ("final_w24", .number(run.w24.last ?? .nan)), ("flow_final_w24", run.flow.map { .number($0.u.last ?? .nan) } ?? .null),
+                // ||W||^2 - ||V||^2 is conserved by the flow only when W24 is trained too.
+                ("conserved_quantity_initial", run.trainable == .full ? .number(run.conservedQuantity.first ?? .nan) : .null),
+                ("conserved_quantity_drift", run.trainable == .full ? .number(run.conservedDrift) : .null),
             ])))
         }
         pairs.append(("runs", .object(runs)))
         pairs.append(("full_flow", c.fullFlow.map(fullFlowJSON) ?? .null))
-        pairs.append(("stage_boundaries", .object((c.flowStages.map { [("ode", $0.json)] } ?? []) + (c.fullFlow.map { [("full_flow", $0.stages.json)] } ?? [])
+        if let free = c.freeFlow {
+            pairs.append(("ode_free_initial_loss", .number(free.losses.first ?? .nan)))
+            pairs.append(("ode_free_final_loss", .number(free.finalLoss)))
+        }
+        pairs.append(("stage_boundaries", .object((c.flowStages.map { [("ode", $0.json)] } ?? []) + (c.freeFlowStages.map { [("ode_free", $0.json)] } ?? [])
+            + (c.fullFlow.map { [("full_flow", $0.stages.json)] } ?? [])
             + c.runs.map { ($0.trainable.rawValue, $0.stages.json) })))
         if let first = c.runs.first {
             pairs.append(("max_rel_loss_deviation", first.maxRelativeLossDeviation.map { .number($0) } ?? .null))
@@ -172,13 +183,17 @@ struct CompareCommand: ParsableCommand {
             + "learning rate \(fmt(c.config.learningRate)), batch \(c.config.batchSize), \(c.config.steps) steps, \(c.config.heldOutSize) held-out prompts"]
         if !c.config.hasTimeMap { lines.append("Adam has no map from steps to flow time: compare the shapes (stages) only") }
         for run in c.runs {
-            var line = "\(run.trainable.rawValue): final held-out CoT loss \(fmt(run.losses.last ?? .nan))"
+            var line = "\(run.trainable.rawValue)" + (run.flow.map { " (against the flow with W24 \($0.w24.isFree ? "free" : "fixed at -1"))" } ?? "") + ": final held-out CoT loss \(fmt(run.losses.last ?? .nan))"
             if let dev = run.maxRelativeLossDeviation {
                 line += ", max relative loss deviation \(fmt(dev)) (where the flow's loss > \(fmt(c.config.deviationFloor)) x its start)"
             }
             if let e = run.maxEigenvalueDeviation { line += ", max eigenvalue deviation \(fmt(e))" }
             line += "; off the manifold: block norm <= \(fmt(run.offBlockNorm.max() ?? .nan)), off-diagonal <= \(fmt(run.offDiagonalNorm.max() ?? .nan)), commutator <= \(fmt(run.commutatorNorm.max() ?? .nan))"
             lines.append(line)
+            if run.trainable == .full {
+                lines.append("  W24 \(fmt(run.w24.first ?? .nan)) -> \(fmt(run.w24.last ?? .nan))" + (run.flow.map { " (flow with W24 free: \(fmt($0.u.last ?? .nan)))" } ?? "") + "; "
+                    + "||W||_F^2 - ||V||_F^2 = \(fmt(run.conservedQuantity.first ?? .nan)) at the start, drifts by up to \(fmt(run.conservedDrift)) under SGD (conserved by gradient flow)")
+            }
             lines += fullFlowLines(run, c)
             for (detector, agreement) in [("change points", run.changePointAgreement), ("mechanistic", run.mechanisticAgreement)] {
                 guard let agreement else { continue }
@@ -190,6 +205,10 @@ struct CompareCommand: ParsableCommand {
         if let stages = c.flowStages {
             lines.append(StageTable.text(stages.changePoint, title: "flow, change-point stages"))
             lines.append(StageTable.text(stages.mechanistic, title: "flow, mechanistic stages"))
+        }
+        if let free = c.freeFlowStages {
+            lines.append(StageTable.text(free.changePoint, title: "flow with W24 free, change-point stages"))
+            lines.append(StageTable.text(free.mechanistic, title: "flow with W24 free, mechanistic stages"))
         }
         if let full = c.fullFlow {
             lines.append(StageTable.text(full.stages.changePoint, title: "full-matrix flow, change-point stages"))

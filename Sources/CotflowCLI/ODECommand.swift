@@ -22,6 +22,10 @@ struct ODECommand: ParsableCommand {
     var v0: String?
     @Option(name: .customLong("w"), help: "Eigenvalues w of W13 to start from: d comma-separated numbers (as `exact cot-loss --w`).")
     var w0: String?
+    @Option(help: "W24: fixed (held at --w24-initial, the paper's flow) or free (trained with V31 and W13, as full training does).")
+    var w24 = "fixed"
+    @Option(name: .customLong("w24-initial"), parsing: .unconditional, help: "Initial (or, with --w24 fixed, held) value of W24; non-zero (a negative value may follow the option directly).")
+    var w24Initial = -1.0
 
     @Option(name: .customLong("initial-step"), help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
     @Option(name: .customLong("min-step"), help: "Fail when the step size falls below this.") var minStep = 0.0
@@ -51,10 +55,17 @@ struct ODECommand: ParsableCommand {
         options.grid = try outputGrid()
         let eta = try task.stepSize()
         let (v, w) = try initialPoint()
+        guard w24Initial.isFinite, w24Initial != 0 else { throw ValidationError("--w24-initial must be finite and non-zero (got \(w24Initial)); the paper's value is -1") }
+        let mode: W24Mode
+        switch w24 {
+        case "fixed": mode = .fixed(w24Initial)
+        case "free": mode = .free(initial: w24Initial)
+        default: throw ValidationError("--w24 must be fixed or free (got '\(w24)')")
+        }
 
         let started = Date()
         let loss = try reportingErrors { try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta) }
-        let flow = ReducedFlow(loss: loss)
+        let flow = ReducedFlow(loss: loss, w24: mode)
         let trajectory: FlowTrajectory
         var failure: String?
         do {
@@ -130,20 +141,22 @@ struct ODECommand: ParsableCommand {
             ("v", .numbers(t.v.last ?? [])), ("w", .numbers(t.w.last ?? [])),
             ("max_abs_v_plus_eta", .number((t.v.last ?? []).map { abs($0 + eta.doubleValue) }.max() ?? .nan)),
             ("max_abs_w_minus_1", .number((t.w.last ?? []).map { abs($0 - 1) }.max() ?? .nan)),
-        ])
+            ("w24_mode", .string(w24)), ("w24_initial", .number(w24Initial)), ("w24", .number(t.u.last ?? .nan)),
+        ] + W24Report.json(t))
     }
 
     private func report(_ t: FlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> String {
         let s = t.statistics
         let v = t.v.last ?? [], w = t.w.last ?? []
         var lines = [
-            "reduced gradient flow, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(solver.stepper)",
+            "reduced gradient flow\(t.w24.isFree ? " with W24 free" : ""), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(solver.stepper)",
             "loss \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
                 + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
-            "v in [\(fmt(v.min() ?? .nan)), \(fmt(v.max() ?? .nan))] (construction -eta = \(fmt(-eta.doubleValue))), "
-                + "w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))] (construction 1)",
+            "v in [\(fmt(v.min() ?? .nan)), \(fmt(v.max() ?? .nan))], w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))]"
+                + (t.w24.isFree ? "" : " (construction: v = eta/W24 = \(fmt(eta.doubleValue / w24Initial)), w = -W24 = \(fmt(-w24Initial)))"),
             "\(s.acceptedSteps) steps, \(s.failedSteps) rejected, \(s.rhsEvaluations) right-hand sides, \(s.jacobianEvaluations) Jacobians, \(String(format: "%.2f", seconds)) s",
         ]
+        lines += W24Report.lines(t)
         if let out = output.out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json" + (plot ? " and figure.*" : "")) }
         return lines.joined(separator: "\n")
     }
