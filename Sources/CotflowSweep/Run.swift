@@ -62,8 +62,120 @@ public struct SweepOutcome: Sendable {
 public func runSweep(
     grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
     settings: [(String, String)] = [], resume: Bool = false,
+    reporter: SweepReporter? = nil,
     run: (SweepPoint) throws -> [String: Double],
     progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+) throws -> SweepOutcome {
+    try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, settings: settings,
+                     resume: resume, reporter: reporter, progress: progress) { indices, finish in
+        for index in indices {
+            try finish(index, pointRecord(grid.point(index), metricNames: metricNames, run: run))
+        }
+    }
+}
+
+/// `runSweep` with the shard's points run `jobs` at a time on concurrent threads. The records are
+/// written in index order whatever order the points finish in, so the files have the same bytes as
+/// a serial run (`jobs` = 1) as long as `run` is deterministic per point.
+@discardableResult
+public func runSweep(
+    grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
+    settings: [(String, String)] = [], resume: Bool = false, jobs: Int,
+    reporter: SweepReporter? = nil,
+    run: @escaping @Sendable (SweepPoint) throws -> [String: Double],
+    progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+) throws -> SweepOutcome {
+    guard jobs >= 1 else { throw CotflowError("jobs must be at least 1 (got \(jobs))") }
+    return try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, settings: settings,
+                            resume: resume, reporter: reporter, progress: progress) { indices, finish in
+        if jobs == 1 || indices.count <= 1 {
+            for index in indices { try finish(index, pointRecord(grid.point(index), metricNames: metricNames, run: run)) }
+            return
+        }
+        let state = ParallelState()
+        let workers = min(jobs, indices.count)
+        withoutActuallyEscaping(finish) { finish in
+            let box = UncheckedBox(finish)
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while let position = state.next(limit: indices.count) {
+                    let index = indices[position]
+                    let record: SweepRecord
+                    do {
+                        record = try pointRecord(grid.point(index), metricNames: metricNames, run: run)
+                    } catch {
+                        state.fail(error)
+                        return
+                    }
+                    state.locked {
+                        guard state.error == nil else { return }
+                        do { try box.value(index, record) } catch { state.error = error; state.stopped = true }
+                    }
+                }
+            }
+        }
+        if let error = state.error { throw error }
+    }
+}
+
+/// Work distribution and the first error of a parallel shard; `finish` runs under the lock.
+private final class ParallelState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var position = 0
+    var stopped = false
+    var error: Error?
+
+    func next(limit: Int) -> Int? {
+        locked {
+            guard !stopped, position < limit else { return nil }
+            position += 1
+            return position - 1
+        }
+    }
+
+    func fail(_ e: Error) {
+        locked {
+            if error == nil { error = e }
+            stopped = true
+        }
+    }
+
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
+
+/// A value used only under `ParallelState`'s lock.
+private final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// The record of one point: its metrics, or the failure (interruptions are rethrown).
+private func pointRecord(_ point: SweepPoint, metricNames: [String], run: (SweepPoint) throws -> [String: Double]) throws -> SweepRecord {
+    do {
+        let metrics = try run(point)
+        return SweepRecord(index: point.index, values: point.values,
+                           metrics: metricNames.map { metrics[$0] ?? .nan }, status: SweepRecord.ok)
+    } catch let error as SweepInterrupted {
+        throw error
+    } catch let error as CancellationError {
+        throw error
+    } catch let error as SweepPointFailure {
+        return SweepRecord(index: point.index, values: point.values,
+                           metrics: metricNames.map { error.metrics[$0] ?? .nan }, status: statusText(error.message))
+    } catch {
+        return SweepRecord(index: point.index, values: point.values,
+                           metrics: metricNames.map { _ in .nan }, status: statusText("\(error)"))
+    }
+}
+
+private func runSweepCore(
+    grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
+    settings: [(String, String)], resume: Bool, reporter: SweepReporter?,
+    progress: ((_ done: Int, _ total: Int) -> Void)?,
+    compute: (_ indices: [Int], _ finish: (Int, SweepRecord) throws -> Void) throws -> Void
 ) throws -> SweepOutcome {
     let description = try SweepDescription(grid: grid, metricNames: metricNames, settings: settings)
     let indices = shard.indices(in: grid)
@@ -89,52 +201,41 @@ public func runSweep(
         }
     }
 
-    var records: [SweepRecord] = []
-    var tsvLines: [String] = [], jsonRecords: [String] = []
+    // Finished records by index; the files always hold them in index order.
+    var finished: [Int: (record: SweepRecord, tsv: String, json: String)] = [:]
     var lastSync = Date.distantPast
     func write(complete: Bool) throws {
         let sync = complete || Date().timeIntervalSince(lastSync) >= SweepFiles.syncInterval
-        try SweepFiles.writeAtomically(description.tsvText(tsvLines), to: tsvPath, sync: sync)
-        try SweepFiles.writeAtomically(description.shardText(shard: shard, records: jsonRecords, complete: complete), to: jsonPath, sync: sync)
+        let ordered = finished.keys.sorted().map { finished[$0]! }
+        try SweepFiles.writeAtomically(description.tsvText(ordered.map(\.tsv)), to: tsvPath, sync: sync)
+        try SweepFiles.writeAtomically(description.shardText(shard: shard, records: ordered.map(\.json), complete: complete), to: jsonPath, sync: sync)
         if sync { lastSync = Date() }
+    }
+    func add(_ record: SweepRecord) {
+        finished[record.index] = (record, description.tsvLine(record), description.recordText(record))
     }
     try write(complete: indices.isEmpty)
 
     var resumed = 0
-    for (done, index) in indices.enumerated() {
-        let point = grid.point(index)
-        let record: SweepRecord
-        if let old = previous[index] {
-            record = old
-            resumed += 1
-        } else {
-            do {
-                let metrics = try run(point)
-                record = SweepRecord(index: index, values: point.values,
-                                     metrics: metricNames.map { metrics[$0] ?? .nan }, status: SweepRecord.ok)
-            } catch let error as SweepInterrupted {
-                throw error
-            } catch let error as CancellationError {
-                throw error
-            } catch let error as SweepPointFailure {
-                record = SweepRecord(index: index, values: point.values,
-                                     metrics: metricNames.map { error.metrics[$0] ?? .nan }, status: statusText(error.message))
-            } catch {
-                record = SweepRecord(index: index, values: point.values,
-                                     metrics: metricNames.map { _ in .nan }, status: statusText("\(error)"))
-            }
-        }
-        records.append(record)
-        tsvLines.append(description.tsvLine(record))
-        jsonRecords.append(description.recordText(record))
-        try write(complete: done == indices.count - 1)
-        progress?(done + 1, indices.count)
+    var toRun: [Int] = []
+    for index in indices {
+        if let old = previous[index] { add(old); resumed += 1 } else { toRun.append(index) }
+    }
+    if resumed > 0 {
+        try write(complete: toRun.isEmpty)
+        progress?(resumed, indices.count)
+    }
+    try compute(toRun) { _, record in
+        add(record)
+        try write(complete: finished.count == indices.count)
+        progress?(finished.count, indices.count)
     }
 
+    let records = finished.keys.sorted().map { finished[$0]!.record }
     var files = [tsvPath, jsonPath]
     var merged: MergeOutcome?
     if shard.count == 1 {
-        let m = try mergeShards(directory: directory, shardCount: 1)
+        let m = try mergeShards(directory: directory, shardCount: 1, reporter: reporter)
         files += m.files
         merged = m
     }
