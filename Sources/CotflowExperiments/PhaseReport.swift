@@ -6,6 +6,8 @@ import Foundation
 public enum Regime: String, Sendable, CaseIterable {
     /// To the construction (up to W24's gauge where it is free): the loss met the convergence rule.
     case converged
+    /// The loss met the convergence rule at a point away from the construction (beyond the tolerance).
+    case convergedElsewhere = "converged-elsewhere"
     /// Below the stall fraction of its start but not converged within the budget.
     case unfinished
     /// The loss at the end is above the stall fraction of its start.
@@ -19,6 +21,7 @@ public enum Regime: String, Sendable, CaseIterable {
     public var letter: Character {
         switch self {
         case .converged: return "C"
+        case .convergedElsewhere: return "E"
         case .unfinished: return "U"
         case .stalled: return "S"
         case .diverged: return "D"
@@ -49,9 +52,10 @@ public struct RunRegime: Sendable {
             switch settings.job {
             case .flow:
                 let ratio = value("final_loss") / value("initial_loss")
+                let distance = value("distance_to_construction")
                 if value("converged") == 1 {
-                    regime = .converged
-                    detail = "flow met its stopping loss; distance to the construction \(compactNumber(value("distance_to_construction")))"
+                    regime = distance <= settings.constructionTolerance ? .converged : .convergedElsewhere
+                    detail = "flow met its stopping loss; distance to the construction \(compactNumber(distance))"
                 } else if !(ratio <= stall) {
                     regime = .stalled
                     detail = "final loss \(compactNumber(ratio)) of its start (stalled above \(compactNumber(stall)))"
@@ -66,8 +70,8 @@ public struct RunRegime: Sendable {
                     step = Int(value("diverged_step"))
                     regime = .diverged
                     detail = "diverged at step \(step!)"
-                } else if ratio <= fraction, distance <= settings.constructionTolerance {
-                    regime = .converged
+                } else if ratio <= fraction {
+                    regime = distance <= settings.constructionTolerance ? .converged : .convergedElsewhere
                     detail = "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction"
                 } else if !(ratio <= stall) {
                     regime = .stalled
@@ -268,8 +272,11 @@ public struct PhaseReport: Sendable {
                             let a = values[i], b = values[i + 1]
                             let disjoint = a.max()! < b.min()! || b.max()! < a.min()!
                             guard disjoint else { continue }
+                            // A jump, not a trend: faster than the neighbouring steps and than the line's typical step.
                             let neighbours = [i > 0 ? rates[i - 1] : nil, i + 1 < rates.count ? rates[i + 1] : nil].compactMap { $0 }
-                            guard !neighbours.isEmpty, neighbours.allSatisfy({ abs(rates[i]) > Self.jumpFactor * abs($0) }) else { continue }
+                            let others = rates.indices.filter { $0 != i }.map { abs(rates[$0]) }
+                            guard !neighbours.isEmpty, neighbours.allSatisfy({ abs(rates[i]) > Self.jumpFactor * abs($0) }),
+                                  abs(rates[i]) > Self.jumpFactor * Replicates.median(others) else { continue }
                             transitions.append(Transition(
                                 kind: .metric, axis: axis.name, between: (axis.values[i], axis.values[i + 1]), context: context,
                                 from: compactNumber(Replicates.median(a)), to: compactNumber(Replicates.median(b)), metric: name,
@@ -278,17 +285,19 @@ public struct PhaseReport: Sendable {
                     }
                 }
                 // Scaling of the job's times against this axis (runs in the line's main regime).
-                guard axis.values.count >= 4, axis.values.allSatisfy({ $0 > 0 }) else { continue }
+                guard axis.values.count >= 4, axis.values.allSatisfy({ $0 > 0 }),
+                      let main = modalRegime(lineRegimes.flatMap { $0 }) else { continue }
                 for name in settings.job.timeMetrics {
                     guard let m = metricNames.firstIndex(of: name) else { continue }
                     var xs: [Double] = [], ys: [Double] = []
                     for (i, cell) in line.enumerated() {
-                        for r in cell.compactMap({ byIndex[$0] }) where r.succeeded && r.metrics[m].isFinite && r.metrics[m] > 0 {
+                        for r in cell.compactMap({ byIndex[$0] }) where r.succeeded && regimes[r.index]?.regime == main
+                            && r.metrics[m].isFinite && r.metrics[m] > 0 {
                             xs.append(axis.values[i]); ys.append(r.metrics[m])
                         }
                     }
                     if let analysis = ScalingAnalysis(x: xs, y: ys) {
-                        fits.append(ScalingFinding(quantity: name, axis: axis.name, context: context, analysis: analysis))
+                        fits.append(ScalingFinding(quantity: name + (main == .diverged ? "" : " (\(main.rawValue) runs)"), axis: axis.name, context: context, analysis: analysis))
                     }
                 }
             }
@@ -398,9 +407,9 @@ public struct PhaseReport: Sendable {
     var regimeRule: String {
         switch settings.job {
         case .flow:
-            return "converged: the flow met its stopping loss; stalled: final loss above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
+            return "converged: the flow met its stopping loss within \(compactNumber(settings.constructionTolerance)) of the construction (else converged-elsewhere); stalled: final loss above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
         case .train, .compare:
-            return "converged: final CoT loss at most \(compactNumber(settings.convergedFraction)) of its start and within \(compactNumber(settings.constructionTolerance)) of the construction up to W24's gauge; stalled: above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
+            return "converged: final CoT loss at most \(compactNumber(settings.convergedFraction)) of its start and within \(compactNumber(settings.constructionTolerance)) of the construction up to W24's gauge (else converged-elsewhere); stalled: above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
         case .exact:
             return "diverged: the mean grows with k; converged: at most \(compactNumber(settings.convergedFraction)) of d; stalled: above \(compactNumber(settings.stallFraction)) of d; unfinished: between"
         }
