@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "CotflowSweep", dependencies: ["CotflowSupport"]),
         // Experiments: the jobs a sweep runs (typed metrics per run), regimes, transitions, scaling fits, reports.
         .target(name: "CotflowExperiments", dependencies: ["CGSL", "CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact",
-                                                           "CotflowFlow", "CotflowStages", "CotflowCompare", "CotflowSweep"]),
+                                                           "CotflowODE", "CotflowFlow", "CotflowStages", "CotflowCompare", "CotflowSweep"]),
         // The command-line tool (thin).
         .executableTarget(
             name: "CotflowCLI",

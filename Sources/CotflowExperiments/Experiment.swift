@@ -2,6 +2,7 @@ import CotflowCompare
 import CotflowExact
 import CotflowFlow
 import CotflowModel
+import CotflowODE
 import CotflowStages
 import CotflowSupport
 import CotflowSweep
@@ -80,6 +81,9 @@ public struct ExperimentSettings: Sendable {
     /// The flow (jobs `flow` and `compare`); its output grid is `points` log-spaced times.
     public var flow = FlowOptions()
     public var points = 400
+    /// A stepper to retry a failed flow with (for example msbdf, implicit with the analytic Jacobian,
+    /// where a heavy-tailed loss makes the flow stiff); nil: a failed flow is a failed point.
+    public var fallbackStepper: Stepper?
     // Training (jobs `train` and `compare`); nil: the command's default.
     public var objective: TrainingObjective = .cot
     public var trainable: TrainableSet?
@@ -175,7 +179,7 @@ public struct ExperimentSettings: Sendable {
         switch job {
         case .flow:
             out.append(("model", "reduced gradient flow from Assumption 4.1"))
-            out.append(("stepper", flow.stepper.rawValue))
+            out.append(("stepper", flow.stepper.rawValue + (fallbackStepper.map { ", \($0.rawValue) when it fails" } ?? "")))
             add("abs_tol", SweepFormat.number(flow.absoluteTolerance))
             add("rel_tol", SweepFormat.number(flow.relativeTolerance))
             add("max_steps", "\(flow.maximumSteps)")
@@ -323,7 +327,13 @@ public struct FlowMetrics: SweepMetrics {
         var options = s.flow
         options.grid = .logarithmic(points: s.points, first: 1e-3)
         let start = s.start
-        let t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+        let t: FlowTrajectory
+        do {
+            t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+        } catch is FlowFailure where s.fallbackStepper != nil {
+            options.stepper = s.fallbackStepper!
+            t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+        }
         var m = FlowMetrics(t, eta: eta.doubleValue)
         if s.k <= ExperimentSettings.exactMaximumK { m.exactEvalLoss = gdChainLoss(n: s.n, d: s.d, k: s.k, eta: eta).doubleValue }
         let stages = StageMetrics.stages(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta.doubleValue)

@@ -69,7 +69,8 @@ public struct FitParameter: Sendable {
 /// One law fitted by weighted least squares with relative residuals (weights 1/y^2, so a time that
 /// spans decades is fitted evenly). Exponents are profiled: for each exponent the other parameters are
 /// linear; the exponent's interval is where the residual sum stays within the F-test bound
-/// RSS <= RSS_min (1 + F(0.95; 1, N - P) / (N - P)); linear parameters get t intervals at the best exponent.
+/// RSS <= RSS_min (1 + F(0.95; 1, N - P) / (N - P)); the other parameters get t intervals from the
+/// model linearised in every parameter at the optimum.
 public struct LawFit: Sendable {
     public let law: ScalingLaw
     public let parameters: [FitParameter]
@@ -145,7 +146,9 @@ private func pureError(_ x: [Double], _ y: [Double]) -> (ss: Double, df: Int) {
     var groups: [Double: [Double]] = [:]
     for (a, b) in zip(x, y) { groups[a, default: []].append(b) }
     var ss = 0.0, df = 0
-    for (_, ys) in groups where ys.count >= 2 {
+    for key in groups.keys.sorted() {
+        let ys = groups[key]!
+        guard ys.count >= 2 else { continue }
         let m = ys.reduce(0, +) / Double(ys.count)
         for v in ys { ss += (v - m) * (v - m) / (v * v) }
         df += ys.count - 1
@@ -235,16 +238,43 @@ private func fitLaw(_ law: ScalingLaw, _ x: [Double], _ y: [Double], pure: (ss: 
         fit = f
         exponent = e
         let bound = f.rss * (1 + gsl_cdf_fdist_Pinv(0.95, 1, dof) / dof)
-        let inside = profile.filter { $0.rss <= bound }.map(\.e)
-        // An interval that reaches the edge of the profiled range is open there.
-        let lower = inside.min().map { $0 <= -5.995 ? -Double.infinity : min($0, e) } ?? e
-        let upper = inside.max().map { $0 >= 5.995 ? Double.infinity : max($0, e) } ?? e
-        exponentInterval = (lower, upper)
+        // Walk out from the optimum on the grid to the first point above the bound, then bisect;
+        // an interval that reaches the edge of the profiled range is open there.
+        func edge(_ direction: Double) -> Double {
+            var inside = e
+            var x = e
+            while true {
+                x += 0.01 * direction
+                if abs(x) > 6 { return direction * .infinity }
+                if rss(x) > bound { break }
+                inside = x
+            }
+            var (a, b) = (inside, x)
+            for _ in 0..<40 {
+                let m = (a + b) / 2
+                if rss(m) <= bound { a = m } else { b = m }
+            }
+            return a
+        }
+        exponentInterval = (edge(-1), edge(1))
     }
     let sigma2 = fit.rss / dof
     let t = gsl_cdf_tdist_Pinv(0.975, dof)
+    // Covariance of the linear parameters: with an exponent, from the linearised model in every
+    // parameter (the Jacobian includes d/de a x^e = a x^e ln x), so their intervals carry the
+    // exponent's uncertainty; without one, the linear fit's own.
+    var covariance = fit.covariance
+    if let e = exponent {
+        var columns = design(e)
+        let amplitude = fit.beta[columns.count - 1]
+        columns.append(zip(x, logs).map { amplitude * Foundation.pow($0.0, e) * $0.1 })
+        let p = columns.count
+        var jtj = [[Double]](repeating: [Double](repeating: 0, count: p), count: p)
+        for i in 0..<n { for r in 0..<p { for c in 0..<p { jtj[r][c] += weights[i] * columns[r][i] * columns[c][i] } } }
+        if let inverse = invert(jtj) { covariance = inverse }
+    }
     func linear(_ name: String, _ j: Int) -> FitParameter {
-        let se = (sigma2 * fit.covariance[j][j]).squareRoot()
+        let se = (sigma2 * covariance[j][j]).squareRoot()
         return FitParameter(name: name, value: fit.beta[j], lower: fit.beta[j] - t * se, upper: fit.beta[j] + t * se)
     }
     var parameters: [FitParameter]
