@@ -30,7 +30,15 @@ extension SweepCommand {
         let script = SlurmScript.arrayJob(arguments: [executable, "sweep"] + args.drop(while: { $0 == "sweep" }) + ["--out", absoluteOut],
                                           tasks: min(shards, grid.count), cpusPerTask: cpusPerTask,
                                           workingDirectory: cwd, outputDirectory: absoluteOut)
-        try reportingErrors { try SweepFiles.writeAtomically(script, to: file) }
+        // Slurm opens each task's output file in --out before the task starts: the directory must exist.
+        try reportingErrors {
+            do {
+                try FileManager.default.createDirectory(atPath: absoluteOut, withIntermediateDirectories: true)
+            } catch {
+                throw CotflowError("--out \(out): cannot create the directory: \(error.localizedDescription)")
+            }
+            try SweepFiles.writeAtomically(script, to: file)
+        }
         _ = chmod(file, 0o755)
         print("wrote \(file): \(min(shards, grid.count)) array tasks over \(grid.count) points; submit with `sbatch \(file)`, then `cotflow merge \(absoluteOut)`")
     }
