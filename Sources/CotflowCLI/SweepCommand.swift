@@ -120,7 +120,7 @@ struct SweepCommand: ParsableCommand {
         progress.finish()
         if plot, let merged = outcome.merged {
             let report = PhaseReport(grid: grid, metricNames: job.metricNames, records: merged.records, settings: settings)
-            try renderSweepFigure(report, metric: plotMetric, output: output)
+            try renderSweepFigure(report, metric: plotMetric, directory: out)
         }
 
         let summary: JSONValue = .object([
@@ -235,6 +235,11 @@ struct MergeCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout instead of the report.")
     var json = false
 
+    @Flag(help: "Draw the report's figure (sweep.svg/.png) into DIR, as `sweep --plot` does.")
+    var plot = false
+    @Option(name: .customLong("plot-metric"), help: "The metric of a 2-D heatmap (default: the job's main loss).")
+    var plotMetric: String?
+
     func run() throws {
         let outcome = try reportingErrors { try mergeShards(directory: directory, allowPartial: allowPartial, reporter: PhaseReport.reporter()) }
         let summary: JSONValue = .object([
@@ -253,6 +258,15 @@ struct MergeCommand: ParsableCommand {
             print("merged \(outcome.shardCount) shard\(outcome.shardCount == 1 ? "" : "s") of \(outcome.description.grid.spec): \(outcome.records.count) of \(outcome.description.grid.count) points")
             print(outcome.report, terminator: "")
             print("wrote " + outcome.files.joined(separator: ", "))
+        }
+        if plot {
+            let settings = try reportingErrors { try ExperimentSettings(recorded: outcome.description.settings) }
+            if let m = plotMetric, !outcome.description.metricNames.contains(m) {
+                throw ValidationError("--plot-metric \(m) is not a metric of this sweep (metrics: \(outcome.description.metricNames.joined(separator: ", ")))")
+            }
+            let report = PhaseReport(grid: outcome.description.grid, metricNames: outcome.description.metricNames,
+                                     records: outcome.records, settings: settings)
+            try renderSweepFigure(report, metric: plotMetric, directory: directory)
         }
         if !outcome.missing.isEmpty {
             FileHandle.standardError.write("cotflow: warning: \(outcome.missing.count) points missing from the merge\n".data(using: .utf8)!)

@@ -46,8 +46,7 @@ extension SweepCommand {
 
 /// The sweep's figure: a heatmap of `metric` over two ordered axes with the regime boundaries, or
 /// every metric against the one ordered axis with the replicate range as a band.
-func renderSweepFigure(_ report: PhaseReport, metric: String?, output: OutputOptions) throws {
-    guard let out = output.out else { throw ValidationError("--plot needs --out DIR for the figure files") }
+func renderSweepFigure(_ report: PhaseReport, metric: String?, directory out: String) throws {
     let figure = SweepFigure(report, metric: metric)
     let base = (out as NSString).appendingPathComponent("sweep")
     let outcome: PlotOutcome
