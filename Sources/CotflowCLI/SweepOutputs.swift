@@ -27,6 +27,11 @@ extension SweepCommand {
         let cwd = FileManager.default.currentDirectoryPath
         let absoluteOut = out.hasPrefix("/") ? out : (cwd as NSString).appendingPathComponent(out)
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        // #SBATCH lines take no quoting: paths with white space would split.
+        for (what, path) in [("--out", absoluteOut), ("the working directory", cwd), ("the cotflow executable", executable)]
+        where path.contains(where: \.isWhitespace) {
+            throw ValidationError("--emit-sbatch: \(what) '\(path)' contains white space, which #SBATCH lines cannot hold; use a path without spaces")
+        }
         let script = SlurmScript.arrayJob(arguments: [executable, "sweep"] + args.drop(while: { $0 == "sweep" }) + ["--out", absoluteOut],
                                           tasks: min(shards, grid.count), cpusPerTask: cpusPerTask,
                                           workingDirectory: cwd, outputDirectory: absoluteOut)
@@ -40,7 +45,7 @@ extension SweepCommand {
             try SweepFiles.writeAtomically(script, to: file)
         }
         _ = chmod(file, 0o755)
-        print("wrote \(file): \(min(shards, grid.count)) array tasks over \(grid.count) points; submit with `sbatch \(file)`, then `cotflow merge \(absoluteOut)`")
+        print("wrote \(file): \(min(shards, grid.count)) array tasks over \(grid.count) points; submit with `sbatch \(SlurmScript.quote(file))`, then `cotflow merge \(absoluteOut)`")
     }
 }
 

@@ -383,9 +383,10 @@ public struct PhaseReport: Sendable {
             if c > 0 { counts.append("\(c) \(r.rawValue)") }
         }
         out.append("regimes: " + counts.joined(separator: ", ") + " (\(regimeRule))")
-        for (index, rr) in regimes.sorted(by: { $0.key < $1.key }) where rr.regime == .failed || rr.regime == .diverged {
-            if out.count > 12 { break }
-            out.append("  \(rr.regime.rawValue) at \(grid.point(index).label): \(rr.detail)")
+        for kind in [Regime.failed, .diverged] where kind == .failed || settings.job == .train || settings.job == .compare {
+            let runs = regimes.sorted(by: { $0.key < $1.key }).filter { $0.value.regime == kind }
+            for (index, rr) in runs.prefix(5) { out.append("  \(kind.rawValue) at \(grid.point(index).label): \(rr.detail)") }
+            if runs.count > 5 { out.append("  ... and \(runs.count - 5) more \(kind.rawValue) runs (report.json lists every run)") }
         }
         out.append("regime diagram:")
         out += diagram.map { "  " + $0 }
@@ -394,7 +395,12 @@ public struct PhaseReport: Sendable {
                 : " (no regime changes, and no metric jumps beyond the spread across \(replicateAxes.joined(separator: ", ")))"))
         } else {
             out.append("transitions (\(transitions.count)):")
-            out += transitions.map { "  " + $0.text }
+            // At most 10 per axis here; report.json has them all.
+            for axis in grid.names {
+                let along = transitions.filter { $0.axis == axis }
+                out += along.prefix(10).map { "  " + $0.text }
+                if along.count > 10 { out.append("  ... and \(along.count - 10) more along \(axis) (report.json lists all)") }
+            }
         }
         if !fits.isEmpty {
             out.append("scaling fits (weighted by 1/y^2; 95% intervals; best by AICc among supported laws):")

@@ -85,9 +85,10 @@ public struct LawFit: Sendable {
     /// Weighted R^2.
     public let r2: Double
 
-    /// Supported: the lack-of-fit test does not reject at 1% (with replicates), else R^2 >= 0.99.
+    /// Supported: every parameter has a finite interval (the data determine it), and the lack-of-fit
+    /// test does not reject at 1% (with replicates), else R^2 >= 0.99.
     public var supported: Bool {
-        guard parameters.allSatisfy({ $0.value.isFinite }) else { return false }
+        guard parameters.allSatisfy({ $0.value.isFinite && $0.lower.isFinite && $0.upper.isFinite }) else { return false }
         if let p = lackOfFitP { return p >= 0.01 }
         return r2 >= 0.99
     }

@@ -16,7 +16,7 @@ public enum SlurmScript {
         # A cotflow sweep as a Slurm array job: one task per shard (shard i of \(tasks) runs the grid points
         # with index % \(tasks) == i). Submit with `sbatch THIS_FILE`; when every task is done, merge:
         #   \(merge)
-        # or submit the merge to run after the array: sbatch --dependency=afterok:JOBID --wrap '\(merge)'
+        # or submit the merge to run after the array: sbatch --dependency=afterok:JOBID --wrap "\(merge)"
         # Tasks run with --resume: resubmitting this file after a failure, a time limit or a cancelled
         # task reruns only the points not yet finished (finished points are kept in the shard files).
         # Add #SBATCH --time=..., --partition=..., --account=... as your cluster requires.
