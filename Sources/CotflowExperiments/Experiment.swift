@@ -58,7 +58,7 @@ public enum SweepJob: String, Sendable, CaseIterable {
     /// Metrics that describe the solver or are set by a stopping rule, not the model: never findings.
     public var diagnosticMetrics: Set<String> {
         switch self {
-        case .flow: return ["final_loss", "t_end", "steps", "converged", "stage_count"]
+        case .flow: return ["final_loss", "t_end", "steps", "converged", "stage_count", "distance_to_construction"]
         case .train: return ["diverged_step", "stage_count"]
         case .compare: return ["diverged_step", "stage_count"]
         case .exact: return []
