@@ -235,7 +235,7 @@ struct MergeCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout instead of the report.")
     var json = false
 
-    @Flag(help: "Draw the report's figure (sweep.svg/.png) into DIR, as `sweep --plot` does.")
+    @Flag(help: "Draw the report's figure (sweep_plot.svg/.png) into DIR, as `sweep --plot` does.")
     var plot = false
     @Option(name: .customLong("plot-metric"), help: "The metric of a 2-D heatmap (default: the job's main loss).")
     var plotMetric: String?

@@ -53,7 +53,8 @@ extension SweepCommand {
 /// every metric against the one ordered axis with the replicate range as a band.
 func renderSweepFigure(_ report: PhaseReport, metric: String?, directory out: String) throws {
     let figure = SweepFigure(report, metric: metric)
-    let base = (out as NSString).appendingPathComponent("sweep")
+    // Not "sweep": its data file would overwrite the sweep's own sweep.tsv.
+    let base = (out as NSString).appendingPathComponent("sweep_plot")
     let outcome: PlotOutcome
     switch figure {
     case .lines(let panels, let title):

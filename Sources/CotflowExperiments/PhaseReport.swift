@@ -211,7 +211,9 @@ public struct PhaseReport: Sendable {
         for r in records { byIndex[r.index] = r }
         var notes: [String] = []
         let hasReplicates = replicate.contains { grid.axes[$0].values.count >= 2 }
-        if !hasReplicates {
+        if settings.job == .exact {
+            notes.append("the exact job is deterministic (no seeds): only regime changes are reported")
+        } else if !hasReplicates {
             notes.append("no replicate axis (seed) with two or more values: only regime changes are reported; a metric's change can be judged only against the spread across seeds (add --vary seed=0:4:5)")
         }
 

@@ -232,7 +232,8 @@ final class CLITests: XCTestCase {
         let run = try cotflow(args + ["--plot", "--quiet", "--jobs", "2"])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("converged -> diverged between learning_rate = 0.1 and 1"), run.stdout)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/sweep.gp"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/sweep_plot.gp"))
+        XCTAssertTrue(try String(contentsOfFile: dir + "/out/sweep.tsv", encoding: .utf8).hasPrefix("index\tlearning_rate\tseed\t"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/report.json"))
     }
 }
