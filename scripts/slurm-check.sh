@@ -7,8 +7,9 @@
 # slurmd, slurm-client and munge when missing. Stops the daemons it started, also on failure or
 # interruption, and prints one closing line. Exit 0 only when the check passed.
 #
-# Environment: COTFLOW (the cotflow executable; default .build/release/cotflow, else .build/debug/cotflow,
-# building the debug one if neither exists), SLURM_CHECK_TIMEOUT (seconds for the array, default 300).
+# Environment: COTFLOW (the cotflow executable; default .build/debug/cotflow or .build/release/cotflow
+# when newer than every source, else a fresh debug build), SLURM_CHECK_TIMEOUT (seconds for the
+# array, default 300). Every daemon start and Slurm command has its own time limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -33,10 +34,12 @@ fi
 PATH=/usr/sbin:/usr/bin:$PATH
 
 # 2. The cotflow executable.
+# A built executable is used only when it is newer than every source (so never a stale one).
+fresh() { [ -x "$1" ] && [ -z "$(find Sources Package.swift -newer "$1" -print -quit)" ]; }
 cotflow=${COTFLOW:-}
 if [ -z "$cotflow" ]; then
-    if [ -x .build/release/cotflow ]; then cotflow=$repo/.build/release/cotflow
-    elif [ -x .build/debug/cotflow ]; then cotflow=$repo/.build/debug/cotflow
+    if fresh .build/debug/cotflow; then cotflow=$repo/.build/debug/cotflow
+    elif fresh .build/release/cotflow; then cotflow=$repo/.build/release/cotflow
     else
         swift build --product cotflow >&2 || fail "swift build --product cotflow failed"
         cotflow=$repo/.build/debug/cotflow
@@ -50,7 +53,7 @@ chmod 700 "$run"
 pids=()
 cleanup() {
     local status=$?
-    if [ -n "${SLURM_CONF:-}" ] && [ -n "${jobid:-}" ]; then scancel "$jobid" >/dev/null 2>&1 || true; fi
+    if [ -n "${SLURM_CONF:-}" ] && [ -n "${jobid:-}" ]; then timeout 10 scancel "$jobid" >/dev/null 2>&1 || true; fi
     for f in slurmd.pid slurmctld.pid munged.pid; do
         if [ -s "$run/$f" ]; then kill "$(cat "$run/$f")" 2>/dev/null || true; fi
     done
@@ -99,16 +102,16 @@ export SLURM_CONF=$run/slurm.conf
 
 dd if=/dev/urandom of="$run/munge.key" bs=1024 count=1 status=none
 chmod 400 "$run/munge.key"
-munged --force --key-file="$run/munge.key" --socket="$run/munge.socket" --pid-file="$run/munged.pid" \
+timeout 30 munged --force --key-file="$run/munge.key" --socket="$run/munge.socket" --pid-file="$run/munged.pid" \
     --log-file="$run/munged.log" --seed-file="$run/munged.seed" || fail "munged did not start (see $run/munged.log)"
 
-slurmctld -f "$run/slurm.conf" || fail "slurmctld did not start"
-slurmd -f "$run/slurm.conf" -N cotflow || fail "slurmd did not start"
+timeout 30 slurmctld -f "$run/slurm.conf" || fail "slurmctld did not start"
+timeout 30 slurmd -f "$run/slurm.conf" -N cotflow || fail "slurmd did not start"
 
 # 4. Wait for the controller and the node (30 s).
 ready=0
 for _ in $(seq 1 60); do
-    state=$(sinfo -h -n cotflow -o %T 2>/dev/null || true)
+    state=$(timeout 10 sinfo -h -n cotflow -o %T 2>/dev/null || true)
     case "$state" in idle*|mix*|alloc*) ready=1; break ;; esac
     sleep 0.5
 done
@@ -119,13 +122,13 @@ sweep=(sweep --job train --d 3 --n 12 --k 2 --params reduced --init assumption -
        --steps 200 --batch-size 64 --held-out 500 --vary learning_rate=0.03:3:4:log --vary seed=0,1)
 "$cotflow" "${sweep[@]}" --out "$run/sweep" --emit-sbatch "$run/sweep.sbatch" --shards 4 >/dev/null \
     || fail "cotflow sweep --emit-sbatch failed"
-jobid=$(sbatch --parsable "$run/sweep.sbatch") || fail "sbatch refused the array script"
+jobid=$(timeout 30 sbatch --parsable "$run/sweep.sbatch") || fail "sbatch refused the array script"
 jobid=${jobid%%;*}
 # The unsharded run meanwhile, serially, for the comparison.
 "$cotflow" "${sweep[@]}" --out "$run/whole" --jobs 1 --quiet >/dev/null || fail "the unsharded sweep failed"
 
 deadline=$(( $(date +%s) + timeout_s ))
-while squeue -h -j "$jobid" 2>/dev/null | grep -q .; do
+while timeout 10 squeue -h -j "$jobid" 2>/dev/null | grep -q .; do
     [ "$(date +%s)" -lt "$deadline" ] || fail "array job $jobid did not finish within $timeout_s s"
     sleep 1
 done
