@@ -79,6 +79,9 @@ struct SweepCommand: ParsableCommand {
         if job != .train && job != .compare, let flag = training.givenFlag {
             throw ValidationError("\(flag) applies to --job train and compare, not \(job.rawValue)")
         }
+        if job == .compare, training.objective.map({ $0 != .cot }) ?? false || training.`init`.map({ $0 != .assumption }) ?? false {
+            throw ValidationError("--job compare trains the CoT objective from the Assumption 4.1 point (as `cotflow compare` does): drop --objective and --init")
+        }
     }
 
     func run() throws {

@@ -223,7 +223,7 @@ public struct ExperimentSettings: Sendable {
     static func trainingConfig(_ s: ExperimentSettings) -> TrainingConfig {
         let eta = s.stepSize.doubleValue
         let task = (try? TaskConfig(d: s.d, n: s.n, k: s.k, eta: eta)) ?? TrainingConfig.defaultTask()
-        var c = TrainingConfig.defaults(task: task, objective: s.objective, seed: s.seed)
+        var c = TrainingConfig.defaults(task: task, objective: s.job == .compare ? .cot : s.objective, seed: s.seed)
         if s.job == .compare {
             let compare = ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
             c.trainable = .reduced
@@ -240,7 +240,7 @@ public struct ExperimentSettings: Sendable {
         c.vRange = s.vRange ?? defaults.v
         c.wRange = s.wRange ?? defaults.w
         if let x = s.trainable { c.trainable = x }
-        if let x = s.initialisation { c.initialisation = x }
+        if let x = s.initialisation, s.job == .train { c.initialisation = x }
         if let x = s.optimizer {
             // Adam's default learning rate, as `cotflow compare` sets it.
             if s.job == .compare, x == .adam, s.learningRate == nil { c.learningRate = 0.003 }
@@ -444,7 +444,17 @@ public struct CompareMetrics: SweepMetrics {
         c.recordEvery = t.recordEvery
         c.heldOutSize = t.heldOutSize
         c.flow.stepper = s.flow.stepper
-        let comparison = try Comparator.run(c)
+        let comparison: Comparison
+        do {
+            comparison = try Comparator.run(c)
+        } catch {
+            // The comparison refuses a diverged training run; rerun the training alone (it stops
+            // where it diverged) to record the diverged regime and its step.
+            let result = try Trainer(config: t).run()
+            guard case .diverged = result.status else { throw error }
+            return CompareMetrics(training: TrainMetrics(result, config: t), flowFinalLoss: .nan, maxRelativeLossDeviation: nil,
+                                  maxEigenvalueDeviation: nil, sameMechanisticStages: nil, maxBoundaryDifference: nil)
+        }
         let run = comparison.runs[0]
         let agreement = run.mechanisticAgreement
         return CompareMetrics(training: TrainMetrics(run.result, config: t), flowFinalLoss: comparison.flow.finalLoss,

@@ -117,6 +117,23 @@ final class PhaseReportTests: XCTestCase {
         XCTAssertEqual(metricTransitions { x, s in 2 + x + 0.01 * s }.count, 0)
     }
 
+    /// The compare job: a converging run carries the flow comparison; a diverging one is the
+    /// diverged regime with its step (the comparison itself refuses diverged training).
+    func testCompareJobRecordsDivergedTraining() throws {
+        let dir = try temporaryDirectory(self)
+        var s = ExperimentSettings(job: .compare)
+        s.d = 3; s.n = 12; s.k = 2
+        s.steps = 300; s.batchSize = 128; s.heldOut = 2000
+        let (outcome, report) = try sweep(s, ["learning_rate=0.03,3"], jobs: 2, in: dir)
+        XCTAssertEqual(outcome.failed, 0)
+        XCTAssertEqual(report.regimes[0]?.regime, .converged, report.text)
+        XCTAssertEqual(report.regimes[1]?.regime, .diverged, report.text)
+        XCTAssertNotNil(report.regimes[1]?.divergedStep)
+        let deviation = CompareMetrics.names.firstIndex(of: "max_rel_loss_deviation")!
+        XCTAssertTrue(outcome.records[0].metrics[deviation].isFinite)
+        XCTAssertTrue(outcome.records[1].metrics[deviation].isNaN)
+    }
+
     /// Points run in parallel give the same bytes as a serial run.
     func testParallelPointsWriteTheSameBytesAsSerial() throws {
         let serial = try temporaryDirectory(self), parallel = try temporaryDirectory(self)
