@@ -106,9 +106,12 @@ public func runSweep(
                         state.fail(error)
                         return
                     }
+                    // A point that finishes after another was interrupted is still written (no lost work).
                     state.locked {
-                        guard state.error == nil else { return }
-                        do { try box.value(index, record) } catch { state.error = error; state.stopped = true }
+                        do { try box.value(index, record) } catch {
+                            if state.error == nil { state.error = error }
+                            state.stopped = true
+                        }
                     }
                 }
             }
