@@ -24,12 +24,11 @@ declare -A times
 for r in $(seq 1 "$repeats"); do
     for j in 1 2; do
         rm -rf "$dir/j$j"
-        start=$(date +%s.%N)
-        "$cotflow" "${sweep[@]}" --jobs $j --out "$dir/j$j" >/dev/null
-        end=$(date +%s.%N)
-        t=$(awk "BEGIN { print $end - $start }")
+        TIMEFORMAT='%R %U %S'
+        measured=$( { time "$cotflow" "${sweep[@]}" --jobs $j --out "$dir/j$j" >/dev/null; } 2>&1 )
+        read -r t user sys <<< "$measured"
         times[$j]="${times[$j]:-} $t"
-        printf 'run %d, --jobs %d: %.2f s\n' "$r" "$j" "$t"
+        printf 'run %d, --jobs %d: %.2f s wall, %.2f s CPU (user + sys)\n' "$r" "$j" "$t" "$(awk "BEGIN { print $user + $sys }")"
     done
     for f in sweep.tsv sweep.json report.txt report.json; do
         cmp -s "$dir/j1/$f" "$dir/j2/$f" || { echo "--jobs 1 and --jobs 2 wrote different $f" >&2; exit 1; }
