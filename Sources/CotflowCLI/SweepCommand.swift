@@ -191,9 +191,9 @@ struct SweepCommand: ParsableCommand {
 /// command's default (train: full parameters, random init, Adam at 0.003, batch 256, 1000 steps;
 /// compare: reduced parameters from Assumption 4.1, SGD at 0.002, batch 512, 2500 steps).
 struct SweepTrainingOptions: ParsableArguments {
-    @Option(help: "Training objective (train, compare): cot, nocot or looped.") var objective: TrainingObjective?
+    @Option(help: "Training objective (train): cot, nocot or looped.") var objective: TrainingObjective?
     @Option(help: "Trainable set (train, compare): full or reduced.") var params: TrainableSet?
-    @Option(help: "Initialisation (train, compare): random or assumption.") var `init`: InitialisationKind?
+    @Option(help: "Initialisation (train): random or assumption.") var `init`: InitialisationKind?
     @Option(help: "Optimizer (train, compare): sgd or adam.") var optimizer: OptimizerKind?
     @Option(name: .customLong("learning-rate"), help: "Learning rate (train, compare).") var learningRate: Double?
     @Option(name: .customLong("batch-size"), help: "Prompts per step (train, compare).") var batchSize: Int?
