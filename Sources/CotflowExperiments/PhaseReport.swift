@@ -54,8 +54,9 @@ public struct RunRegime: Sendable {
                 let ratio = value("final_loss") / value("initial_loss")
                 let distance = value("distance_to_construction")
                 if value("converged") == 1 {
-                    regime = distance <= settings.constructionTolerance ? .converged : .convergedElsewhere
-                    detail = "flow met its stopping loss; distance to the construction \(compactNumber(distance))"
+                    // A sweep file without the distance (written before it was recorded) is not judged on it.
+                    regime = distance > settings.constructionTolerance ? .convergedElsewhere : .converged
+                    detail = "flow met its stopping loss" + (distance.isNaN ? "" : "; distance to the construction \(compactNumber(distance))")
                 } else if !(ratio <= stall) {
                     regime = .stalled
                     detail = "final loss \(compactNumber(ratio)) of its start (stalled above \(compactNumber(stall)))"
@@ -71,7 +72,7 @@ public struct RunRegime: Sendable {
                     regime = .diverged
                     detail = "diverged at step \(step!)"
                 } else if ratio <= fraction {
-                    regime = distance <= settings.constructionTolerance ? .converged : .convergedElsewhere
+                    regime = distance > settings.constructionTolerance ? .convergedElsewhere : .converged
                     detail = "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction"
                 } else if !(ratio <= stall) {
                     regime = .stalled
