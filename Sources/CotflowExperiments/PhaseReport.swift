@@ -407,7 +407,10 @@ public struct PhaseReport: Sendable {
         }
         if !fits.isEmpty {
             out.append("scaling fits (weighted by 1/y^2; 95% intervals; best by AICc among supported laws):")
-            out += fits.map { "  " + $0.text }
+            // Boundary fits first; at most 12 here, report.json has them all.
+            let ordered = fits.filter { $0.context.isEmpty && $0.quantity.contains("boundary") } + fits.filter { !($0.context.isEmpty && $0.quantity.contains("boundary")) }
+            out += ordered.prefix(12).map { "  " + $0.text }
+            if ordered.count > 12 { out.append("  ... and \(ordered.count - 12) more fits (report.json lists all)") }
         }
         out += notes.map { "note: " + $0 }
         return out.joined(separator: "\n") + "\n"
