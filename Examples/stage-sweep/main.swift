@@ -7,8 +7,11 @@
 //   plateau_end        first time the loss is below 0.9 x its start (the end of the initial plateau)
 //   product_reached    first time from which max_j |v_j w_j + eta| <= 0.05 eta (the transition done)
 //   exponential_start  start of the log-linear final convergence
-// and the times the loss falls to 1/2 and 1e-3 of its start. Sweeps go through CotflowSweep
-// (grid specs, runSweep and the report of its merged output); per-parameter medians over seeds are what is plotted and fitted.
+// and the times the loss falls to 1/2 and 1e-3 of its start. Each point is CotflowExperiments'
+// flow job run by CotflowSweep's runSweep (seeds in parallel), whose phase report (regimes,
+// transitions beyond the seeds' spread, scaling fits) is printed and written per sweep; the
+// per-parameter medians over seeds are what is plotted, and the report's scaling fit of the
+// transition time against sigma enters the first verdict.
 //
 // Along n/d the population loss itself is also examined (MODEL.md section 6): at the initial point
 // the per-prompt CoT loss (1/2) sum_i ||M_i(S)||_F^2 is sampled over Wishart S, and its median,

@@ -151,7 +151,7 @@ public struct ExperimentSettings: Sendable {
         if let v = try integer("steps", min: 0) { s.steps = v }
         if let v = try integer("record_every") { s.recordEvery = v }
         if let v = try integer("held_out") { s.heldOut = v }
-        if s.job == .exact, 2 * s.k > 60 { throw bad("k = \(s.k) is above the exact limit k <= 30") }
+        if s.job == .exact, s.k > Self.exactMaximumK { throw bad("k = \(s.k) is above the exact limit k <= \(Self.exactMaximumK) (2k Wishart moments)") }
         if s.job == .train || s.job == .compare { try Self.trainingConfig(s).validate() }
         return s
     }
