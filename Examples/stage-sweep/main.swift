@@ -84,7 +84,7 @@ ctx.run {
     sigmaSettings.n = baseN
     let sigmaOutcome = try runSweep(
         grid: sigmaGrid, shard: .whole, directory: ctx.path("sigma"), metricNames: FlowMetrics.names,
-        settings: sigmaSettings.fixedSettings(axes: Set(sigmaGrid.names)), jobs: ProcessInfo.processInfo.activeProcessorCount,
+        settings: try sigmaSettings.fixedSettings(axes: Set(sigmaGrid.names)), jobs: ProcessInfo.processInfo.activeProcessorCount,
         reporter: PhaseReport.reporter(sigmaSettings), run: { [sigmaSettings] p in try sigmaSettings.run(p) })
     let sigmaSeconds = Date().timeIntervalSince(started)
     let sigmaReport = try mergedReport(sigmaOutcome)
@@ -159,7 +159,7 @@ ctx.run {
     ratioSettings.initScale = baseSigma
     let ratioOutcome = try runSweep(
         grid: ratioGrid, shard: .whole, directory: ctx.path("n_over_d"), metricNames: FlowMetrics.names,
-        settings: ratioSettings.fixedSettings(axes: Set(ratioGrid.names)), jobs: ProcessInfo.processInfo.activeProcessorCount,
+        settings: try ratioSettings.fixedSettings(axes: Set(ratioGrid.names)), jobs: ProcessInfo.processInfo.activeProcessorCount,
         reporter: PhaseReport.reporter(ratioSettings), run: { [ratioSettings] p in try ratioSettings.run(p) })
     let ratioSeconds = Date().timeIntervalSince(started2)
     let ratioReport = try mergedReport(ratioOutcome)

@@ -115,7 +115,7 @@ struct SweepCommand: ParsableCommand {
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", enabled: !output.quiet)
         let outcome = try reportingErrors {
             try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames,
-                         settings: settings.fixedSettings(axes: Set(grid.names)), resume: resume, jobs: workers,
+                         settings: try settings.fixedSettings(axes: Set(grid.names)), resume: resume, jobs: workers,
                          reporter: PhaseReport.reporter(settings),
                          run: { point in try settings.run(point) },
                          progress: { done, total in progress.update(done, detail: "(\(total - done) left)") })

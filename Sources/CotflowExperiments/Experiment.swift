@@ -163,7 +163,7 @@ public struct ExperimentSettings: Sendable {
     }
 
     /// The settings held fixed across a grid with these axes, as recorded in the sweep's files.
-    public func fixedSettings(axes: Set<String>) -> [(String, String)] {
+    public func fixedSettings(axes: Set<String>) throws -> [(String, String)] {
         var out: [(String, String)] = [("job", job.rawValue)]
         func add(_ name: String, _ value: @autoclosure () -> String) { if !axes.contains(name) { out.append((name, value())) } }
         add("d", "\(d)")
@@ -188,7 +188,7 @@ public struct ExperimentSettings: Sendable {
             add("points", "\(points)")
             out.append(("exact_eval_loss", "k <= \(Self.exactMaximumK)"))
         case .train, .compare:
-            let c = Self.trainingConfig(self)
+            let c = try Self.trainingConfig(self)
             out.append(("objective", objective.rawValue))
             out.append(("params", c.trainable.rawValue))
             out.append(("init", c.initialisation.rawValue))
@@ -220,9 +220,8 @@ public struct ExperimentSettings: Sendable {
     }
 
     /// The training configuration of the `train` or `compare` job at these settings.
-    static func trainingConfig(_ s: ExperimentSettings) -> TrainingConfig {
-        let eta = s.stepSize.doubleValue
-        let task = (try? TaskConfig(d: s.d, n: s.n, k: s.k, eta: eta)) ?? TrainingConfig.defaultTask()
+    static func trainingConfig(_ s: ExperimentSettings) throws -> TrainingConfig {
+        let task = try TaskConfig(d: s.d, n: s.n, k: s.k, eta: s.stepSize.doubleValue)
         var c = TrainingConfig.defaults(task: task, objective: s.job == .compare ? .cot : s.objective, seed: s.seed)
         if s.job == .compare {
             let compare = ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
@@ -405,7 +404,7 @@ public struct TrainMetrics: SweepMetrics {
     }
 
     static func measure(_ s: ExperimentSettings) throws -> TrainMetrics {
-        let config = ExperimentSettings.trainingConfig(s)
+        let config = try ExperimentSettings.trainingConfig(s)
         let result = try Trainer(config: config).run()
         return TrainMetrics(result, config: config)
     }
@@ -432,7 +431,7 @@ public struct CompareMetrics: SweepMetrics {
                                                    "same_stages", "max_boundary_difference"]
 
     static func measure(_ s: ExperimentSettings) throws -> CompareMetrics {
-        let t = ExperimentSettings.trainingConfig(s)
+        let t = try ExperimentSettings.trainingConfig(s)
         var c = ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
         c.vRange = t.vRange
         c.wRange = t.wRange
