@@ -124,6 +124,8 @@ struct SweepCommand: ParsableCommand {
         if plot, let merged = outcome.merged {
             let report = PhaseReport(grid: grid, metricNames: job.metricNames, records: merged.records, settings: settings)
             try renderSweepFigure(report, metric: plotMetric, directory: out)
+        } else if plot {
+            FileHandle.standardError.write("plot: a shard has no figure; draw it when every shard is done: cotflow merge \(out) --plot\n".data(using: .utf8)!)
         }
 
         let summary: JSONValue = .object([
