@@ -92,67 +92,80 @@ public func runSweep(
             for index in indices { try finish(index, pointRecord(grid.point(index), metricNames: metricNames, run: run)) }
             return
         }
+        // Dedicated threads compute the points (not GCD's pool, which a training point's own
+        // parallelMap uses); this thread writes each record as it arrives.
         let state = ParallelState()
-        let workers = min(jobs, indices.count)
-        withoutActuallyEscaping(finish) { finish in
-            let box = UncheckedBox(finish)
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        let ready = DispatchSemaphore(value: 0)
+        for _ in 0..<min(jobs, indices.count) {
+            let thread = Thread {
                 while let position = state.next(limit: indices.count) {
                     let index = indices[position]
-                    let record: SweepRecord
                     do {
-                        record = try pointRecord(grid.point(index), metricNames: metricNames, run: run)
+                        state.push(.record(index, try pointRecord(grid.point(index), metricNames: metricNames, run: run)))
                     } catch {
-                        state.fail(error)
-                        return
+                        state.push(.failure(error))
                     }
-                    // A point that finishes after another was interrupted is still written (no lost work).
-                    state.locked {
-                        do { try box.value(index, record) } catch {
-                            if state.error == nil { state.error = error }
-                            state.stopped = true
-                        }
-                    }
+                    ready.signal()
                 }
             }
+            thread.stackSize = 16 << 20
+            thread.start()
         }
-        if let error = state.error { throw error }
+        var handled = 0
+        var firstError: Error?
+        while !state.allHandled(handled, limit: indices.count) {
+            ready.wait()
+            handled += 1
+            switch state.pop() {
+            case .record(let index, let record):
+                // A point that finishes after another was interrupted is still written (no lost work).
+                do { try finish(index, record) } catch {
+                    if firstError == nil { firstError = error }
+                    state.stop()
+                }
+            case .failure(let error):
+                if firstError == nil { firstError = error }
+                state.stop()
+            }
+        }
+        if let firstError { throw firstError }
     }
 }
 
-/// Work distribution and the first error of a parallel shard; `finish` runs under the lock.
+/// Work distribution and finished points of a parallel shard.
 private final class ParallelState: @unchecked Sendable {
+    enum Outcome: Sendable {
+        case record(Int, SweepRecord)
+        case failure(Error)
+    }
     private let lock = NSLock()
-    private var position = 0
-    var stopped = false
-    var error: Error?
+    private var taken = 0
+    private var stopped = false
+    private var outcomes: [Outcome] = []
 
+    /// The next position to compute, nil once all are taken or the shard stopped.
     func next(limit: Int) -> Int? {
         locked {
-            guard !stopped, position < limit else { return nil }
-            position += 1
-            return position - 1
+            guard !stopped, taken < limit else { return nil }
+            taken += 1
+            return taken - 1
         }
     }
 
-    func fail(_ e: Error) {
-        locked {
-            if error == nil { error = e }
-            stopped = true
-        }
+    func push(_ outcome: Outcome) { locked { outcomes.append(outcome) } }
+    func pop() -> Outcome { locked { outcomes.removeFirst() } }
+    func stop() { locked { stopped = true } }
+
+    /// True when every position taken has been handled and no more will be taken.
+    func allHandled(_ handled: Int, limit: Int) -> Bool {
+        locked { handled == taken && (stopped || taken == limit) }
     }
 
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body()
     }
-}
-
-/// A value used only under `ParallelState`'s lock.
-private final class UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 /// The record of one point: its metrics, or the failure (interruptions are rethrown).
