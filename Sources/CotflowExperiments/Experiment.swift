@@ -456,7 +456,7 @@ public struct CompareMetrics: SweepMetrics {
         }
         let run = comparison.runs[0]
         let agreement = run.mechanisticAgreement
-        return CompareMetrics(training: TrainMetrics(run.result, config: t), flowFinalLoss: comparison.flow.finalLoss,
+        return CompareMetrics(training: TrainMetrics(run.result, config: t), flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
                               maxRelativeLossDeviation: run.maxRelativeLossDeviation, maxEigenvalueDeviation: run.maxEigenvalueDeviation,
                               sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference)
     }
