@@ -54,19 +54,19 @@ cleanup() {
     local status=$?
     if [ -n "${SLURM_CONF:-}" ] && [ -n "${jobid:-}" ]; then timeout 10 scancel "$jobid" >/dev/null 2>&1 || true; fi
     for f in slurmd.pid slurmctld.pid munged.pid; do
-        if [ -s "$run/$f" ]; then kill "$(cat "$run/$f")" 2>/dev/null || true; fi
+        if [ -s "$run/$f" ]; then kill "$(cat "$run/$f" 2>/dev/null)" 2>/dev/null || true; fi
     done
     # Wait (at most 10 s) for them to exit, then kill what is left, before removing their files.
     for _ in $(seq 1 100); do
         alive=0
         for f in slurmd.pid slurmctld.pid munged.pid; do
-            if [ -s "$run/$f" ] && kill -0 "$(cat "$run/$f")" 2>/dev/null; then alive=1; fi
+            if [ -s "$run/$f" ] && kill -0 "$(cat "$run/$f" 2>/dev/null)" 2>/dev/null; then alive=1; fi
         done
         [ $alive = 0 ] && break
         sleep 0.1
     done
     for f in slurmd.pid slurmctld.pid munged.pid; do
-        if [ -s "$run/$f" ]; then kill -KILL "$(cat "$run/$f")" 2>/dev/null || true; fi
+        if [ -s "$run/$f" ]; then kill -KILL "$(cat "$run/$f" 2>/dev/null)" 2>/dev/null || true; fi
     done
     if [ $status != 0 ] && [ -d "$run" ]; then
         echo "slurm-check: logs kept in $run" >&2
