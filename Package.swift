@@ -46,12 +46,15 @@ let package = Package(
         .target(name: "CotflowCompare", dependencies: ["CotflowFlow", "CotflowFullFlow", "CotflowTraining", "CotflowStages"], swiftSettings: optimised),
         // Parameter sweeps over a grid, sharded runs and merging.
         .target(name: "CotflowSweep", dependencies: ["CotflowSupport"]),
+        // Experiments: the jobs a sweep runs (typed metrics per run), regimes, transitions, scaling fits, reports.
+        .target(name: "CotflowExperiments", dependencies: ["CGSL", "CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact",
+                                                           "CotflowODE", "CotflowFlow", "CotflowStages", "CotflowCompare", "CotflowSweep"]),
         // The command-line tool (thin).
         .executableTarget(
             name: "CotflowCLI",
             dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact",
                            "CotflowODE", "CotflowFlow", "CotflowFullFlow", "CotflowStages", "CotflowPlot", "CotflowCompare",
-                           "CotflowSweep", argumentParser]
+                           "CotflowSweep", "CotflowExperiments", argumentParser]
         ),
         // Release-build benchmarks: `swift run -c release cotflow-bench [training|exact|flow]`.
         .executableTarget(
@@ -62,7 +65,7 @@ let package = Package(
         ),
         // Examples: one executable per claim of the paper (`swift run -c release NAME`), sharing
         // a small support library; `--quick` runs a reduced size (used by ExamplesTests).
-        .target(name: "CotflowExamplesSupport", dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact", "CotflowFlow", "CotflowStages", "CotflowPlot", "CotflowCompare", "CotflowSweep", argumentParser], path: "Examples/Support"),
+        .target(name: "CotflowExamplesSupport", dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact", "CotflowFlow", "CotflowStages", "CotflowPlot", "CotflowCompare", "CotflowSweep", "CotflowExperiments", argumentParser], path: "Examples/Support"),
         .executableTarget(name: "cot-vs-nocot", dependencies: ["CotflowExamplesSupport"], path: "Examples/cot-vs-nocot"),
         .executableTarget(name: "training-dynamics", dependencies: ["CotflowExamplesSupport"], path: "Examples/training-dynamics"),
         .executableTarget(name: "weights-heatmap", dependencies: ["CotflowExamplesSupport"], path: "Examples/weights-heatmap"),
@@ -85,6 +88,7 @@ let package = Package(
         .testTarget(name: "CotflowPlotTests", dependencies: ["CotflowPlot"]),
         .testTarget(name: "CotflowCompareTests", dependencies: ["CotflowCompare"]),
         .testTarget(name: "CotflowSweepTests", dependencies: ["CotflowSweep"]),
+        .testTarget(name: "CotflowExperimentsTests", dependencies: ["CotflowExperiments"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -30,20 +30,6 @@ func losses(_ objective: Objective, _ p: TransformerParameters, task: TaskConfig
 
 func trace(_ m: [Double], d: Int) -> Double { (0..<d).reduce(0) { $0 + m[$1 * d + $1] } }
 
-/// min over c of the exact E tr (I - c S)^{2k} (convex in c), by golden-section search on [0, 2 eta].
-func bestConstantStep(n: Int, d: Int, k: Int, eta: Double) -> (step: Double, loss: Double) {
-    func f(_ c: Double) -> Double { gdChainLoss(n: n, d: d, k: k, eta: Rational(exactly: c)).doubleValue }
-    let g = (5.0.squareRoot() - 1) / 2
-    var (a, b) = (0.0, 2 * eta)
-    var (x1, x2) = (b - g * (b - a), a + g * (b - a))
-    var (f1, f2) = (f(x1), f(x2))
-    for _ in 0..<50 {
-        if f1 < f2 { (b, x2, f2) = (x2, x1, f1); x1 = b - g * (b - a); f1 = f(x1) } else { (a, x1, f1) = (x1, x2, f2); x2 = a + g * (b - a); f2 = f(x2) }
-    }
-    let c = (a + b) / 2
-    return (c, f(c))
-}
-
 /// Trains with Adam at learning rate 0.003 on batches of 256; held-out records only at the first and
 /// last step, on 64 prompts (see `losses` for why the trainer's held-out evaluation is kept small).
 func train(_ task: TaskConfig, _ objective: TrainingObjective, trainable: TrainableSet, initialisation: InitialisationKind,

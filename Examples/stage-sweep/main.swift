@@ -7,8 +7,11 @@
 //   plateau_end        first time the loss is below 0.9 x its start (the end of the initial plateau)
 //   product_reached    first time from which max_j |v_j w_j + eta| <= 0.05 eta (the transition done)
 //   exponential_start  start of the log-linear final convergence
-// and the times the loss falls to 1/2 and 1e-3 of its start. Sweeps go through CotflowSweep
-// (grid specs, runSweep and the report of its merged output); per-parameter medians over seeds are what is plotted and fitted.
+// and the times the loss falls to 1/2 and 1e-3 of its start. Each point is CotflowExperiments'
+// flow job run by CotflowSweep's runSweep (seeds in parallel), whose phase report (regimes,
+// transitions beyond the seeds' spread, scaling fits) is printed and written per sweep; the
+// per-parameter medians over seeds are what is plotted, and the report's scaling fit of the
+// transition time against sigma enters the first verdict.
 //
 // Along n/d the population loss itself is also examined (MODEL.md section 6): at the initial point
 // the per-prompt CoT loss (1/2) sum_i ||M_i(S)||_F^2 is sampled over Wishart S, and its median,
@@ -16,6 +19,7 @@
 // the exact mean, which the flow descends.
 import CotflowExact
 import CotflowExamplesSupport
+import CotflowExperiments
 import CotflowFlow
 import CotflowModel
 import CotflowPlot
@@ -29,57 +33,19 @@ let ctx = ExampleContext(
     summary: "Phase-transition report of the reduced flow: plateau length and transition time against the initial scale sigma and against n/d.",
     sizes: ["d", "n", "k"])
 
-func median(_ xs: [Double]) -> Double {
-    let s = xs.filter(\.isFinite).sorted()
-    guard !s.isEmpty else { return .nan }
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
-
-/// Least-squares line y = a + b x with its coefficient of determination and the standard error of b.
-struct LineFit {
-    let intercept: Double, slope: Double, r2: Double, slopeError: Double, points: Int
-    init(_ x: [Double], _ y: [Double]) {
-        let n = Double(x.count)
-        let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
-        var sxx = 0.0, sxy = 0.0, syy = 0.0
-        for (a, b) in zip(x, y) { sxx += (a - mx) * (a - mx); sxy += (a - mx) * (b - my); syy += (b - my) * (b - my) }
-        let b = sxy / sxx, a = my - b * mx
-        slope = b
-        intercept = a
-        let rss = zip(x, y).reduce(0.0) { $0 + pow($1.1 - (a + b * $1.0), 2) }
-        r2 = syy > 0 ? 1 - rss / syy : 1
-        slopeError = x.count > 2 ? (rss / (n - 2) / sxx).squareRoot() : .nan
-        points = x.count
-    }
-}
-
 let metricNames = ["plateau_end", "product_reached", "exponential_start", "t_loss_half", "t_loss_1e-3",
                    "initial_loss", "converged", "t_end", "stage_count"]
 
-/// One reduced-flow run and its stage metrics.
-func measure(d: Int, n: Int, k: Int, sigma: Double, seed: UInt64) throws -> [String: Double] {
-    let eta = paperStepSize(n: n, d: d)
-    let ranges = AssumptionInitialisation.defaultRanges(scale: sigma)
-    let start = AssumptionInitialisation(d: d, seed: seed, vRange: ranges.v, wRange: ranges.w)
-    let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta)
-    var options = FlowOptions()
-    options.endTime = 1e5
-    options.grid = .logarithmic(points: 600, first: 1e-3)
-    let t: FlowTrajectory
-    do {
-        t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
-    } catch is FlowFailure {
-        // Stiff where the loss is carried by a heavy tail: the implicit stepper with the analytic Jacobian.
-        options.stepper = .msbdf
-        t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
-    }
-    var m = StageMetrics.stages(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta.doubleValue)
-    m["initial_loss"] = t.losses[0]
-    m["converged"] = t.converged ? 1 : 0
-    m["t_end"] = t.finalTime
-    m["t_loss_half"] = StageMetrics.timeBelow(0.5, times: t.times, losses: t.losses)
-    m["t_loss_1e-3"] = StageMetrics.timeBelow(1e-3, times: t.times, losses: t.losses)
-    return m
+/// The flow job of every sweep here: (d, k) = (10, 5), flow time up to 1e5 on 600 log-spaced
+/// points, msbdf (implicit, analytic Jacobian) where the explicit stepper fails on a stiff run.
+func flowSettings(d: Int, k: Int) -> ExperimentSettings {
+    var s = ExperimentSettings(job: .flow)
+    s.d = d
+    s.k = k
+    s.flow.endTime = 1e5
+    s.points = 600
+    s.fallbackStepper = .msbdf
+    return s
 }
 
 /// The report `runSweep` wrote for a whole (unsharded) grid.
@@ -93,56 +59,26 @@ func mediansBySetting(_ records: [SweepRecord], grid: SweepGrid) -> [(value: Dou
     grid.axes[0].values.map { value in
         let rows = records.filter { $0.values[0] == value && $0.succeeded }
         var m: [String: Double] = [:]
-        for (j, name) in metricNames.enumerated() { m[name] = median(rows.map { $0.metrics[j] }) }
+        for name in metricNames {
+            let j = FlowMetrics.names.firstIndex(of: name)!
+            m[name] = Replicates.median(rows.map { $0.metrics[j] })
+        }
         return (value, m, rows.count)
     }
 }
 
 /// The smallest and largest value over seeds of metric `name`, per value of the first axis.
 func seedSpread(_ records: [SweepRecord], grid: SweepGrid, _ name: String) -> (low: [Double], high: [Double]) {
-    let j = metricNames.firstIndex(of: name)!
+    let j = FlowMetrics.names.firstIndex(of: name)!
     let columns = grid.axes[0].values.map { value in
         records.filter { $0.values[0] == value && $0.succeeded }.map { $0.metrics[j] }.filter(\.isFinite)
     }
     return (columns.map { $0.min() ?? .nan }, columns.map { $0.max() ?? .nan })
 }
 
-/// Per prompt (one sampled S each), (1/2) sum_{i<k} ||M_i||_F^2 with
-/// M_i = V S (W - I) - (V S W + eta S) P^i, P = I - eta S, V = diag(v), W = diag(w):
-/// the CoT loss of the prompt averaged over w* (MODEL.md section 5).
+/// Per prompt (one sampled S each) the CoT loss of the reduced parameters (CotflowExact).
 func perPromptLosses(_ batch: PromptBatch, v: [Double], w: [Double], eta e: Double, k: Int) -> [Double] {
-    let d = batch.d
-    var values: [Double] = []
-    values.reserveCapacity(batch.count)
-    var power = [Double](repeating: 0, count: d * d), next = power
-    var a = power, b = power
-    for p in 0..<batch.count {
-        let base = p * d * d
-        for r in 0..<d { for c in 0..<d {
-            let s = batch.S[base + r * d + c]
-            a[r * d + c] = v[r] * s * (w[c] - 1)
-            b[r * d + c] = v[r] * s * w[c] + e * s
-        } }
-        for i in 0..<(d * d) { power[i] = 0 }
-        for r in 0..<d { power[r * d + r] = 1 }
-        var total = 0.0
-        for _ in 0..<k {
-            for r in 0..<d { for c in 0..<d {
-                var bp = 0.0
-                for q in 0..<d { bp += b[r * d + q] * power[q * d + c] }
-                let m = a[r * d + c] - bp
-                total += m * m
-            } }
-            for r in 0..<d { for c in 0..<d {
-                var ps = 0.0
-                for q in 0..<d { ps += power[r * d + q] * batch.S[base + q * d + c] }
-                next[r * d + c] = power[r * d + c] - e * ps
-            } }
-            swap(&power, &next)
-        }
-        values.append(0.5 * total)
-    }
-    return values
+    reducedPromptLosses(covariances: batch.S, count: batch.count, d: batch.d, v: v, w: w, eta: e, k: k)
 }
 
 ctx.run {
@@ -154,12 +90,17 @@ ctx.run {
     let sigmaGrid = try SweepGrid(specs: [ctx.size("init_scale=0.001:0.3:11:log", quick: "init_scale=0.001:0.3:5:log"), seeds],
                                   integerNames: ["seed"])
     let started = Date()
+    var sigmaSettings = flowSettings(d: d, k: k)
+    sigmaSettings.n = baseN
     let sigmaOutcome = try runSweep(
-        grid: sigmaGrid, shard: .whole, directory: ctx.path("sigma"), metricNames: metricNames,
-        settings: [("d", "\(d)"), ("n", "\(baseN)"), ("k", "\(k)"), ("eta", "n/(n+d+1)")],
-        run: { p in try measure(d: d, n: baseN, k: k, sigma: p["init_scale"]!, seed: ctx.seed + UInt64(p["seed"]!)) })
+        grid: sigmaGrid, shard: .whole, directory: ctx.path("sigma"), metricNames: FlowMetrics.names,
+        settings: try sigmaSettings.fixedSettings(axes: Set(sigmaGrid.names)), jobs: ProcessInfo.processInfo.activeProcessorCount,
+        reporter: PhaseReport.reporter(sigmaSettings), run: { [sigmaSettings] p in try sigmaSettings.run(p) })
     let sigmaSeconds = Date().timeIntervalSince(started)
     let sigmaReport = try mergedReport(sigmaOutcome)
+    // The report's scaling fits of the transition time (v_j w_j within 5% of -eta) against sigma.
+    let sigmaPhases = PhaseReport(grid: sigmaGrid, metricNames: FlowMetrics.names, records: sigmaOutcome.records, settings: sigmaSettings)
+    let transitionScaling = sigmaPhases.fits.first { $0.quantity.hasPrefix("product_reached") && $0.axis == "init_scale" }
     print("sigma sweep: \(sigmaGrid.count) flows in \(String(format: "%.2f", sigmaSeconds)) s, \(sigmaOutcome.failed) failed (files in \(ctx.path("sigma")))")
     print(sigmaReport)
 
@@ -192,10 +133,6 @@ ctx.run {
     print("fit plateau_end = a + c log(1/sigma): c = \(fmt(logLaw.slope)) +- \(fmt(logLaw.slopeError)), a = \(fmt(logLaw.intercept)), R^2 = \(fmt(logLaw.r2))")
     print("fit log(product_reached) = a + b log(sigma): b = \(fmt(transitionFit.slope)) +- \(fmt(transitionFit.slopeError)), R^2 = \(fmt(transitionFit.r2))")
 
-    func fitJSON(_ f: LineFit) -> JSONValue {
-        .object([("slope", .number(f.slope)), ("slope_standard_error", .number(f.slopeError)), ("intercept", .number(f.intercept)),
-                 ("r2", .number(f.r2)), ("points", .int(f.points))])
-    }
     ctx.record("sigma_sweep", .object([
         ("d", .int(d)), ("n", .int(baseN)), ("k", .int(k)), ("grid", .string(sigmaGrid.spec)), ("runs", .int(sigmaGrid.count)),
         ("failed", .int(sigmaOutcome.failed)), ("seconds", .number(sigmaSeconds)),
@@ -203,11 +140,12 @@ ctx.run {
         ("median_plateau_end", .numbers(bySigma.map { $0.metrics["plateau_end"]! })),
         ("median_product_reached", .numbers(bySigma.map { $0.metrics["product_reached"]! })),
         ("median_exponential_start", .numbers(bySigma.map { $0.metrics["exponential_start"]! })),
-        ("fit_log_plateau_vs_log_sigma", fitJSON(power)),
-        ("fit_log_plateau_vs_log_sigma_small_half", lowFit.map(fitJSON) ?? .null),
-        ("fit_log_plateau_vs_log_sigma_large_half", highFit.map(fitJSON) ?? .null),
-        ("fit_plateau_vs_log_inverse_sigma", fitJSON(logLaw)),
-        ("fit_log_product_reached_vs_log_sigma", fitJSON(transitionFit)),
+        ("fit_log_plateau_vs_log_sigma", power.json),
+        ("fit_log_plateau_vs_log_sigma_small_half", lowFit.map(\.json) ?? .null),
+        ("fit_log_plateau_vs_log_sigma_large_half", highFit.map(\.json) ?? .null),
+        ("fit_plateau_vs_log_inverse_sigma", logLaw.json),
+        ("fit_log_product_reached_vs_log_sigma", transitionFit.json),
+        ("scaling_product_reached_vs_sigma", transitionScaling?.analysis.json ?? .null),
     ]))
 
     let sigmas = bySigma.map(\.value)
@@ -229,10 +167,12 @@ ctx.run {
     // ---- Sweep 2: n/d at d = 10, sigma = 0.05.
     let ratioGrid = try SweepGrid(specs: [ctx.size("n_over_d=2,3,4,6,8,12,16", quick: "n_over_d=2,4,8,16"), seeds], integerNames: ["seed"])
     let started2 = Date()
+    var ratioSettings = flowSettings(d: d, k: k)
+    ratioSettings.initScale = baseSigma
     let ratioOutcome = try runSweep(
-        grid: ratioGrid, shard: .whole, directory: ctx.path("n_over_d"), metricNames: metricNames,
-        settings: [("d", "\(d)"), ("k", "\(k)"), ("init_scale", "\(baseSigma)"), ("eta", "n/(n+d+1)")],
-        run: { p in try measure(d: d, n: Int((p["n_over_d"]! * Double(d)).rounded()), k: k, sigma: baseSigma, seed: ctx.seed + UInt64(p["seed"]!)) })
+        grid: ratioGrid, shard: .whole, directory: ctx.path("n_over_d"), metricNames: FlowMetrics.names,
+        settings: try ratioSettings.fixedSettings(axes: Set(ratioGrid.names)), jobs: ProcessInfo.processInfo.activeProcessorCount,
+        reporter: PhaseReport.reporter(ratioSettings), run: { [ratioSettings] p in try ratioSettings.run(p) })
     let ratioSeconds = Date().timeIntervalSince(started2)
     let ratioReport = try mergedReport(ratioOutcome)
     print("n/d sweep: \(ratioGrid.count) flows in \(String(format: "%.2f", ratioSeconds)) s, \(ratioOutcome.failed) failed (files in \(ctx.path("n_over_d")))")
@@ -382,7 +322,8 @@ ctx.run {
                 holds: saddleHolds,
                 detail: "transition time (v_j w_j within 5% of -eta) from sigma = \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)): "
                     + transitionValues.map { fmt($0) }.joined(separator: ", ")
-                    + "; local slopes -dt/dlog(sigma) from the smallest sigma up: \(slopeList); \(mechanism). Plateau end (loss < 0.9 x start): "
+                    + "; local slopes -dt/dlog(sigma) from the smallest sigma up: \(slopeList); scaling of the transition time over all runs: "
+                    + (transitionScaling?.analysis.verdict ?? "not fitted") + "; \(mechanism). Plateau end (loss < 0.9 x start): "
                     + slopeText + halves + logLawText, row: 8)
 
     var changeDetail = ""

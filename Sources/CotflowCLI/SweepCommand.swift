@@ -1,38 +1,35 @@
 import ArgumentParser
-import CotflowExact
-import CotflowFlow
-import CotflowODE
-import CotflowStages
+import CotflowExperiments
+import CotflowModel
+import CotflowTraining
 import CotflowSupport
 import CotflowSweep
 import Foundation
 
+extension SweepJob: ExpressibleByArgument {}
+
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Run the reduced gradient flow over a grid of 1 or 2 parameters, optionally sharded.",
+        abstract: "Run a job (flow, train, compare, exact) over a grid of up to 3 parameters, in parallel, optionally sharded; report regimes, transitions and scaling.",
         discussion: """
         Each --vary is name=lo:hi:count (evenly spaced), name=lo:hi:count:log (geometric) or \
-        name=v1,v2,... with name one of \(SweepCommand.axisNames.joined(separator: ", ")) \
-        (n_over_d sets n = round(value x d); d, n, k and seed ranges are rounded to integers). \
-        At each point the flow runs from the Assumption 4.1 point of the seed (by default until the \
-        loss is 1e-10 of min(its start, d)) and records \(SweepCommand.metricNames.joined(separator: ", ")). \
-        Writes shard-<i>-of-<N>.tsv and .json to --out after every point; an unsharded run also \
-        writes sweep.tsv, sweep.json and report.txt. --shard i/N runs the points with index % N == i \
-        (default: the SLURM array task, from SLURM_ARRAY_TASK_ID, _COUNT and _MIN); `cotflow merge DIR` \
-        combines the shards. See notes/sweeps.md.
+        name=v1,v2,... with name a numeric option of the job: flow: \(SweepJob.flow.axisNames.joined(separator: ", ")); \
+        train and compare: \(SweepJob.train.axisNames.joined(separator: ", ")); exact: \(SweepJob.exact.axisNames.joined(separator: ", ")) \
+        (n_over_d sets n = round(value x d); integer options are rounded). seed is a replicate axis: \
+        the report gives the spread across seeds, not trends. Every other option of the job is fixed \
+        by its flag. Writes shard-<i>-of-<N>.tsv and .json to --out after every point; an unsharded \
+        run also writes sweep.tsv, sweep.json, report.txt and report.json (regimes, transitions, scaling fits). \
+        --shard i/N runs the points with index % N == i (default: the SLURM array task, from \
+        SLURM_ARRAY_TASK_ID, _COUNT and _MIN); `cotflow merge DIR` combines the shards; --emit-sbatch \
+        writes a Slurm array script for the grid. See notes/sweeps.md.
         """
     )
 
-    static let axisNames = ["d", "n", "k", "eta", "init_scale", "n_over_d", "seed"]
-    static let integerAxes: Set<String> = ["d", "n", "k", "seed"]
-    static let metricNames = ["initial_loss", "final_loss", "t_end", "converged", "steps",
-                              "t_loss_half", "t_loss_1e-3", "exact_eval_loss",
-                              "plateau_end", "product_reached", "exponential_start", "stage_count"]
-    /// The exact GD-chain loss is skipped (NaN) above this chain length (2k Wishart moments).
-    static let exactMaximumK = 30
+    @Option(help: "What each point runs: flow (reduced gradient flow), train (training), compare (flow against training) or exact (exact GD-chain loss).")
+    var job: SweepJob = .flow
 
-    @Option(name: .customLong("vary"), help: "An axis of the grid: name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,... (once or twice).")
+    @Option(name: .customLong("vary"), help: "An axis of the grid: name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,... (up to 3 times).")
     var vary: [String] = []
 
     @OptionGroup var task: TaskOptions
@@ -42,51 +39,101 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var solver: FlowSolverOptions
     @Option(help: "Output points of the log time grid of each flow (sets the resolution of t_loss_half and t_loss_1e-3).") var points = 400
 
+    @OptionGroup var training: SweepTrainingOptions
+
+    @Option(name: .customLong("stall-fraction"), help: "A run is stalled when its final loss is above this fraction of its start.")
+    var stallFraction = 0.5
+    @Option(name: .customLong("converged-fraction"), help: "A training run (or exact chain) has converged when its final loss is at most this fraction of its start (and, for training, it is within --construction-tolerance of the construction).")
+    var convergedFraction = 1e-2
+    @Option(name: .customLong("construction-tolerance"), help: "Largest relative distance of (-W24) V31 from -eta I and of W13 / (-W24) from I for a converged training run.")
+    var constructionTolerance = 0.1
+
     @Option(help: "Run only shard i/N: the points with index % N == i (0 <= i < N). (default: the SLURM array task if any, else 0/1)")
     var shard: String?
     @Flag(help: "Keep the finished points of an earlier run of this shard in --out and run only the rest.")
     var resume = false
+    @Option(help: "Points run at once (default: every core). The files have the same bytes for any value.")
+    var jobs: Int?
+
+    @Flag(help: "Draw the report's figure into --out (2 ordered axes: a heatmap of --plot-metric with the regime boundaries; 1 axis: every metric against it with replicate bands).")
+    var plot = false
+    @Option(name: .customLong("plot-metric"), help: "The metric of the 2-D heatmap (default: the job's main loss).")
+    var plotMetric: String?
+
+    @Option(name: .customLong("emit-sbatch"), help: "Write a Slurm array-job script for this sweep to FILE (one task per shard) instead of running it.")
+    var emitSbatch: String?
+    @Option(help: "Array tasks (shards) of the --emit-sbatch script.")
+    var shards = 4
+    @Option(name: .customLong("cpus-per-task"), help: "Cores per array task in the --emit-sbatch script (the task runs that many points at once).")
+    var cpusPerTask = 1
+
+    func validate() throws {
+        guard (1...3).contains(vary.count) else {
+            throw ValidationError("give 1 to 3 --vary name=lo:hi:count (names for --job \(job.rawValue): \(job.axisNames.joined(separator: ", ")))")
+        }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+        guard shards >= 1, cpusPerTask >= 1 else { throw ValidationError("--shards and --cpus-per-task must be at least 1") }
+        guard stallFraction > 0, stallFraction <= 1, convergedFraction > 0, convergedFraction < 1, constructionTolerance > 0 else {
+            throw ValidationError("--stall-fraction must be in (0, 1], --converged-fraction in (0, 1) and --construction-tolerance positive")
+        }
+        if job != .train && job != .compare, let flag = training.givenFlag {
+            throw ValidationError("\(flag) applies to --job train and compare, not \(job.rawValue)")
+        }
+        if job == .compare, training.objective.map({ $0 != .cot }) ?? false || training.`init`.map({ $0 != .assumption }) ?? false {
+            throw ValidationError("--job compare trains the CoT objective from the Assumption 4.1 point (as `cotflow compare` does): drop --objective and --init")
+        }
+    }
 
     func run() throws {
         try task.validateTask()
-        guard let out = output.out, !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
-        guard !vary.isEmpty else { throw ValidationError("give at least one --vary name=lo:hi:count (names: \(Self.axisNames.joined(separator: ", ")))") }
-        var options = try solver.flowOptions()
-        guard points >= 2, 1e-3 < solver.tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
-
         let grid: SweepGrid
+        do {
+            grid = try SweepGrid(specs: vary, allowedNames: job.axisNames, integerNames: SweepJob.integerAxes)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let settings = try experimentSettings(axes: Set(grid.names))
+        // Check every point's parameters before running any.
+        for point in grid.points {
+            do { _ = try settings.resolved(at: point) } catch { throw ValidationError("\(error)") }
+        }
+        if let file = emitSbatch {
+            try writeSbatch(to: file, grid: grid)
+            return
+        }
+        guard let out = output.out, !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
+        if plot, let m = plotMetric, !job.metricNames.contains(m) {
+            throw ValidationError("--plot-metric \(m) is not a metric of --job \(job.rawValue) (metrics: \(job.metricNames.joined(separator: ", ")))")
+        }
         let shard: Shard
         do {
-            grid = try SweepGrid(specs: vary, allowedNames: Self.axisNames, integerNames: Self.integerAxes)
             shard = try Shard.resolve(self.shard, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw ValidationError("\(error)")
         }
-        let names = Set(grid.names)
-        if names.contains("n"), names.contains("n_over_d") { throw ValidationError("vary n or n_over_d, not both") }
-        if names.contains("init_scale"), scale.vRange != nil || scale.wRange != nil {
-            throw ValidationError("an init_scale axis cannot be combined with --v-range or --w-range")
-        }
-        if names.contains("eta"), task.eta != nil { throw ValidationError("--eta is fixed but eta is also an axis; give one") }
-        _ = try scale.ranges()
-        // Check every point's parameters before running any.
-        for point in grid.points { _ = try parameters(point) }
-
-        options.grid = .logarithmic(points: points, first: 1e-3)
-
+        let workers = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
         let outcome = try reportingErrors {
-            try runSweep(grid: grid, shard: shard, directory: out, metricNames: Self.metricNames,
-                         settings: settings(names: names), resume: resume,
-                         run: { point in try self.measure(point, options: options) },
+            try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames,
+                         settings: [("cotflow_version", cotflowVersion)] + (try settings.fixedSettings(axes: Set(grid.names))), resume: resume, jobs: workers,
+                         reporter: PhaseReport.reporter(settings),
+                         run: { point in try settings.run(point) },
                          progress: { done, total in progress.update(done, detail: "(\(total - done) left)") })
         }
         progress.finish()
+        if plot, let merged = outcome.merged {
+            let report = PhaseReport(grid: grid, metricNames: job.metricNames, records: merged.records, settings: settings)
+            try renderSweepFigure(report, metric: plotMetric, directory: out)
+        } else if plot {
+            FileHandle.standardError.write("plot: a shard has no figure; draw it when every shard is done: cotflow merge \(out) --plot\n".data(using: .utf8)!)
+        }
 
         let summary: JSONValue = .object([
+            ("job", .string(job.rawValue)),
             ("grid", grid.json),
             ("grid_points", .int(grid.count)),
             ("shard", .object([("index", .int(shard.index)), ("count", .int(shard.count))])),
+            ("jobs", .int(workers)),
             ("records", .int(outcome.records.count)),
             ("failed", .int(outcome.failed)),
             ("resumed", .int(outcome.resumed)),
@@ -94,7 +141,7 @@ struct SweepCommand: ParsableCommand {
             ("files", .array(outcome.files.map { .string($0) })),
         ])
         output.emit(json: summary, report: {
-            var lines = ["sweep \(grid.spec): \(grid.count) points; shard \(shard): \(outcome.records.count) points, \(outcome.failed) failed"
+            var lines = ["\(job.rawValue) sweep \(grid.spec): \(grid.count) points; shard \(shard): \(outcome.records.count) points, \(outcome.failed) failed"
                 + (outcome.resumed > 0 ? ", \(outcome.resumed) kept from an earlier run" : "")]
             if let merged = outcome.merged { lines.append(merged.report.trimmingCharacters(in: .newlines)) }
             lines.append("wrote " + outcome.files.joined(separator: ", "))
@@ -103,106 +150,84 @@ struct SweepCommand: ParsableCommand {
         }())
     }
 
-    /// The run parameters at a point: the fixed options overridden by the point's axis values.
-    struct Parameters {
-        var d: Int, n: Int, k: Int, eta: Rational, seed: UInt64, initScale: Double
-    }
-
-    func parameters(_ point: SweepPoint) throws -> Parameters {
-        func integer(_ name: String, _ fallback: Int) throws -> Int {
-            guard let x = point[name] else { return fallback }
-            guard x >= 1, x <= 1_000_000 else { throw ValidationError("grid point \(point.label): \(name) must be an integer from 1 to 1000000") }
-            return Int(x)
+    /// The fixed settings of every run, from the options.
+    func experimentSettings(axes: Set<String>) throws -> ExperimentSettings {
+        if axes.contains("n"), axes.contains("n_over_d") { throw ValidationError("vary n or n_over_d, not both") }
+        if axes.contains("init_scale"), scale.vRange != nil || scale.wRange != nil {
+            throw ValidationError("an init_scale axis cannot be combined with --v-range or --w-range")
         }
-        let d = try integer("d", task.d)
-        var n = try integer("n", task.n)
-        if let ratio = point["n_over_d"] {
-            guard ratio > 0, ratio * Double(d) < 1e6 else { throw ValidationError("grid point \(point.label): n_over_d must be positive") }
-            n = Int((ratio * Double(d)).rounded())
-            guard n >= 1 else { throw ValidationError("grid point \(point.label): n = round(n_over_d x d) = 0; n must be at least 1") }
+        if axes.contains("eta"), task.eta != nil { throw ValidationError("--eta is fixed but eta is also an axis; give one") }
+        for (name, flag) in training.givenNumeric where axes.contains(name) {
+            throw ValidationError("\(flag) is fixed but \(name) is also an axis; give one")
         }
-        let k = try integer("k", task.k)
-        var seed = task.seed
-        if let s = point["seed"] {
-            guard s >= 0, s < 9.0e18 else { throw ValidationError("grid point \(point.label): seed must be a non-negative integer") }
-            seed = UInt64(s)
-        }
-        var eta: Rational
-        if let e = point["eta"] {
-            guard e > 0, let r = Rational.parse(SweepFormat.number(e)) else { throw ValidationError("grid point \(point.label): eta must be positive") }
-            eta = r
-        } else if task.eta != nil {
-            eta = try task.stepSize()
-        } else {
-            eta = paperStepSize(n: n, d: d)
-        }
-        var initScale = scale.initScale
-        if let s = point["init_scale"] {
-            guard s > 0 else { throw ValidationError("grid point \(point.label): init_scale must be positive") }
-            initScale = s
-        }
-        return Parameters(d: d, n: n, k: k, eta: eta, seed: seed, initScale: initScale)
-    }
-
-    /// Settings held fixed across the grid, recorded in the outputs (shards merge only when they agree).
-    func settings(names: Set<String>) throws -> [(String, String)] {
-        var s: [(String, String)] = [("cotflow_version", cotflowVersion), ("model", "reduced gradient flow from Assumption 4.1")]
-        if !names.contains("d") { s.append(("d", "\(task.d)")) }
-        if !names.contains("n"), !names.contains("n_over_d") { s.append(("n", "\(task.n)")) }
-        if !names.contains("k") { s.append(("k", "\(task.k)")) }
-        if !names.contains("eta") { s.append(("eta", task.eta == nil ? "n/(n+d+1)" : try task.stepSize().description)) }
-        if !names.contains("seed") { s.append(("seed", "\(task.seed)")) }
-        if !names.contains("init_scale") { s.append(("init_scale", SweepFormat.number(scale.initScale))) }
-        if let v = scale.vRange { s.append(("v_range", v)) }
-        if let w = scale.wRange { s.append(("w_range", w)) }
-        s += [("stepper", solver.stepper), ("abs_tol", SweepFormat.number(solver.absTol)), ("rel_tol", SweepFormat.number(solver.relTol)),
-              ("max_steps", "\(solver.maxSteps)"), ("t_end", SweepFormat.number(solver.tEnd)), ("stop_loss", SweepFormat.number(solver.stopLoss)),
-              ("points", "\(points)"), ("exact_eval_loss", "k <= \(Self.exactMaximumK)")]
+        var s = ExperimentSettings(job: job)
+        s.d = task.d
+        s.n = task.n
+        s.k = task.k
+        s.eta = task.eta == nil ? nil : try task.stepSize()
+        s.seed = task.seed
+        s.initScale = scale.initScale
+        let ranges = try scale.ranges()
+        if scale.vRange != nil { s.vRange = ranges.v }
+        if scale.wRange != nil { s.wRange = ranges.w }
+        s.flow = try solver.flowOptions()
+        guard points >= 2, 1e-3 < solver.tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
+        s.points = points
+        if let x = training.objective { s.objective = x }
+        s.trainable = training.params
+        s.initialisation = training.`init`
+        s.optimizer = training.optimizer
+        s.learningRate = training.learningRate
+        s.batchSize = training.batchSize
+        s.steps = training.steps
+        s.recordEvery = training.recordEvery
+        s.heldOut = training.heldOut
+        s.stallFraction = stallFraction
+        s.convergedFraction = convergedFraction
+        s.constructionTolerance = constructionTolerance
         return s
     }
+}
 
-    /// Runs the reduced flow at one point and returns its metrics.
-    func measure(_ point: SweepPoint, options: FlowOptions) throws -> [String: Double] {
-        let p = try parameters(point)
-        let defaults = AssumptionInitialisation.defaultRanges(scale: p.initScale)
-        let ranges = point["init_scale"] == nil ? try scale.ranges() : defaults
-        let start = AssumptionInitialisation(d: p.d, seed: p.seed, vRange: ranges.v, wRange: ranges.w)
-        let loss = try ReducedLoss(n: p.n, d: p.d, k: p.k, eta: p.eta)
-        var metrics: [String: Double] = [:]
-        if p.k <= Self.exactMaximumK {
-            metrics["exact_eval_loss"] = gdChainLoss(n: p.n, d: p.d, k: p.k, eta: p.eta).doubleValue
-        }
-        do {
-            let t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
-            trajectoryMetrics(t, into: &metrics)
-            stageMetrics(t, eta: p.eta.doubleValue, into: &metrics)
-            return metrics
-        } catch let failure as FlowFailure {
-            trajectoryMetrics(failure.partial, into: &metrics)
-            metrics["converged"] = 0
-            throw SweepPointFailure("flow failed: \(failure.reason)", metrics: metrics)
-        }
+/// The options of `train` (and of the training in `compare`) that a sweep can fix; unset: the
+/// command's default (train: full parameters, random init, Adam at 0.003, batch 256, 1000 steps;
+/// compare: reduced parameters from Assumption 4.1, SGD at 0.002, batch 512, 2500 steps).
+struct SweepTrainingOptions: ParsableArguments {
+    @Option(help: "Training objective (train): cot, nocot or looped.") var objective: TrainingObjective?
+    @Option(help: "Trainable set (train, compare): full or reduced.") var params: TrainableSet?
+    @Option(help: "Initialisation (train): random or assumption.") var `init`: InitialisationKind?
+    @Option(help: "Optimizer (train, compare): sgd or adam.") var optimizer: OptimizerKind?
+    @Option(name: .customLong("learning-rate"), help: "Learning rate (train, compare).") var learningRate: Double?
+    @Option(name: .customLong("batch-size"), help: "Prompts per step (train, compare).") var batchSize: Int?
+    @Option(help: "Optimizer steps (train, compare).") var steps: Int?
+    @Option(name: .customLong("record-every"), help: "Steps between trajectory records (train, compare).") var recordEvery: Int?
+    @Option(name: .customLong("held-out"), help: "Held-out prompts (train, compare).") var heldOut: Int?
+
+    /// The first training flag given, for the error when the job does not train.
+    var givenFlag: String? {
+        if objective != nil { return "--objective" }
+        if params != nil { return "--params" }
+        if self.`init` != nil { return "--init" }
+        if optimizer != nil { return "--optimizer" }
+        return givenNumeric.first?.1
     }
 
-    private func stageMetrics(_ t: FlowTrajectory, eta: Double, into metrics: inout [String: Double]) {
-        metrics.merge(StageMetrics.stages(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta)) { $1 }
-    }
-
-    private func trajectoryMetrics(_ t: FlowTrajectory, into metrics: inout [String: Double]) {
-        metrics["initial_loss"] = t.losses.first ?? .nan
-        metrics["final_loss"] = t.finalLoss
-        metrics["t_end"] = t.finalTime
-        metrics["converged"] = t.converged ? 1 : 0
-        metrics["steps"] = Double(t.statistics.acceptedSteps)
-        metrics["t_loss_half"] = StageMetrics.timeBelow(0.5, times: t.times, losses: t.losses)
-        metrics["t_loss_1e-3"] = StageMetrics.timeBelow(1e-3, times: t.times, losses: t.losses)
+    /// Numeric training options given, as (axis name, flag).
+    var givenNumeric: [(String, String)] {
+        var out: [(String, String)] = []
+        if learningRate != nil { out.append(("learning_rate", "--learning-rate")) }
+        if batchSize != nil { out.append(("batch_size", "--batch-size")) }
+        if steps != nil { out.append(("steps", "--steps")) }
+        if recordEvery != nil { out.append(("record_every", "--record-every")) }
+        if heldOut != nil { out.append(("held_out", "--held-out")) }
+        return out
     }
 }
 
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
-        abstract: "Merge the shard outputs of a sweep into sweep.tsv, sweep.json and report.txt.",
+        abstract: "Merge the shard outputs of a sweep into sweep.tsv, sweep.json, report.txt and report.json.",
         discussion: "Reads every shard-<i>-of-<N>.json in DIR, checks that they describe one grid and that every shard is complete, and writes the merged files (byte-identical to an unsharded run of the grid) to DIR."
     )
 
@@ -215,8 +240,13 @@ struct MergeCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout instead of the report.")
     var json = false
 
+    @Flag(help: "Draw the report's figure (sweep_plot.svg/.png) into DIR, as `sweep --plot` does.")
+    var plot = false
+    @Option(name: .customLong("plot-metric"), help: "The metric of a 2-D heatmap (default: the job's main loss).")
+    var plotMetric: String?
+
     func run() throws {
-        let outcome = try reportingErrors { try mergeShards(directory: directory, allowPartial: allowPartial) }
+        let outcome = try reportingErrors { try mergeShards(directory: directory, allowPartial: allowPartial, reporter: PhaseReport.reporter()) }
         let summary: JSONValue = .object([
             ("grid", outcome.description.grid.json),
             ("grid_points", .int(outcome.description.grid.count)),
@@ -233,6 +263,15 @@ struct MergeCommand: ParsableCommand {
             print("merged \(outcome.shardCount) shard\(outcome.shardCount == 1 ? "" : "s") of \(outcome.description.grid.spec): \(outcome.records.count) of \(outcome.description.grid.count) points")
             print(outcome.report, terminator: "")
             print("wrote " + outcome.files.joined(separator: ", "))
+        }
+        if plot {
+            let settings = try reportingErrors { try ExperimentSettings(recorded: outcome.description.settings) }
+            if let m = plotMetric, !outcome.description.metricNames.contains(m) {
+                throw ValidationError("--plot-metric \(m) is not a metric of this sweep (metrics: \(outcome.description.metricNames.joined(separator: ", ")))")
+            }
+            let report = PhaseReport(grid: outcome.description.grid, metricNames: outcome.description.metricNames,
+                                     records: outcome.records, settings: settings)
+            try renderSweepFigure(report, metric: plotMetric, directory: directory)
         }
         if !outcome.missing.isEmpty {
             FileHandle.standardError.write("cotflow: warning: \(outcome.missing.count) points missing from the merge\n".data(using: .utf8)!)

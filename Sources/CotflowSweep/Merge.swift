@@ -28,7 +28,8 @@ public struct MergeOutcome: Sendable {
 /// which merges what there is and lists the rest in the outputs. The merged files do not depend
 /// on N: merging the shards of a grid gives the same bytes as the unsharded run.
 @discardableResult
-public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial: Bool = false) throws -> MergeOutcome {
+public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial: Bool = false,
+                        reporter: SweepReporter? = nil) throws -> MergeOutcome {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
         throw CotflowError("merge: \(directory) is not a directory")
@@ -106,19 +107,33 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
     }
 
     let records = byIndex.keys.sorted().map { byIndex[$0]! }
-    var report = sweepReport(records: records, grid: description.grid, metricNames: description.metricNames)
-    if !missing.isEmpty {
-        report += "incomplete: \(missing.count) of \(description.grid.count) points missing (\(listed(missing)))\n"
+    var reports: [(name: String, text: String)]
+    if let reporter {
+        reports = try reporter(description, records, missing)
+    } else {
+        reports = [(SweepFiles.report, sweepReport(records: records, grid: description.grid, metricNames: description.metricNames))]
+    }
+    if !missing.isEmpty, reports[0].name == SweepFiles.report {
+        reports[0].text += "incomplete: \(missing.count) of \(description.grid.count) points missing (\(listed(missing)))\n"
     }
     let tsvPath = SweepFiles.path(directory, SweepFiles.mergedTSV)
     let jsonPath = SweepFiles.path(directory, SweepFiles.mergedJSON)
-    let reportPath = SweepFiles.path(directory, SweepFiles.report)
     try SweepFiles.writeAtomically(description.tsv(records), to: tsvPath)
     try SweepFiles.writeAtomically(description.mergedText(records: records, missing: missing), to: jsonPath)
-    try SweepFiles.writeAtomically(report, to: reportPath)
+    var files = [tsvPath, jsonPath]
+    for r in reports {
+        let path = SweepFiles.path(directory, r.name)
+        try SweepFiles.writeAtomically(r.text, to: path)
+        files.append(path)
+    }
     return MergeOutcome(description: description, shardCount: count, records: records, missing: missing,
-                        incompleteShards: incomplete, files: [tsvPath, jsonPath, reportPath], report: report)
+                        incompleteShards: incomplete, files: files, report: reports.first?.text ?? "")
 }
+
+/// Builds the report files of a merged sweep from its description, records (index order) and missing
+/// point indices: (file name, text) pairs, `report.txt` first. Without a reporter, `mergeShards`
+/// writes `sweepReport` as `report.txt`.
+public typealias SweepReporter = @Sendable (_ description: SweepDescription, _ records: [SweepRecord], _ missing: [Int]) throws -> [(name: String, text: String)]
 
 /// (i, N) of a file named `shard-<i>-of-<N>.json`.
 func parseShardFileName(_ name: String) -> (Int, Int)? {

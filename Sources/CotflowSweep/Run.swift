@@ -62,8 +62,136 @@ public struct SweepOutcome: Sendable {
 public func runSweep(
     grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
     settings: [(String, String)] = [], resume: Bool = false,
+    reporter: SweepReporter? = nil,
     run: (SweepPoint) throws -> [String: Double],
     progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+) throws -> SweepOutcome {
+    try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, settings: settings,
+                     resume: resume, reporter: reporter, progress: progress) { indices, finish in
+        for index in indices {
+            try finish(index, pointRecord(grid.point(index), metricNames: metricNames, run: run))
+        }
+    }
+}
+
+/// `runSweep` with the shard's points run `jobs` at a time on concurrent threads. The records are
+/// written in index order whatever order the points finish in, so the files have the same bytes as
+/// a serial run (`jobs` = 1) as long as `run` is deterministic per point.
+@discardableResult
+public func runSweep(
+    grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
+    settings: [(String, String)] = [], resume: Bool = false, jobs: Int,
+    reporter: SweepReporter? = nil,
+    run: @escaping @Sendable (SweepPoint) throws -> [String: Double],
+    progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+) throws -> SweepOutcome {
+    guard jobs >= 1 else { throw CotflowError("jobs must be at least 1 (got \(jobs))") }
+    return try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, settings: settings,
+                            resume: resume, reporter: reporter, progress: progress) { indices, finish in
+        if jobs == 1 || indices.count <= 1 {
+            for index in indices { try finish(index, pointRecord(grid.point(index), metricNames: metricNames, run: run)) }
+            return
+        }
+        // Dedicated threads compute the points (not GCD's pool, which a training point's own
+        // parallelMap uses); this thread writes each record as it arrives.
+        let state = ParallelState()
+        let ready = DispatchSemaphore(value: 0)
+        for _ in 0..<min(jobs, indices.count) {
+            let thread = Thread {
+                while let position = state.next(limit: indices.count) {
+                    let index = indices[position]
+                    do {
+                        state.push(.record(index, try pointRecord(grid.point(index), metricNames: metricNames, run: run)))
+                    } catch {
+                        state.push(.failure(error))
+                    }
+                    ready.signal()
+                }
+            }
+            thread.stackSize = 16 << 20
+            thread.start()
+        }
+        var handled = 0
+        var firstError: Error?
+        while !state.allHandled(handled, limit: indices.count) {
+            ready.wait()
+            handled += 1
+            switch state.pop() {
+            case .record(let index, let record):
+                // A point that finishes after another was interrupted is still written (no lost work).
+                do { try finish(index, record) } catch {
+                    if firstError == nil { firstError = error }
+                    state.stop()
+                }
+            case .failure(let error):
+                if firstError == nil { firstError = error }
+                state.stop()
+            }
+        }
+        if let firstError { throw firstError }
+    }
+}
+
+/// Work distribution and finished points of a parallel shard.
+private final class ParallelState: @unchecked Sendable {
+    enum Outcome: Sendable {
+        case record(Int, SweepRecord)
+        case failure(Error)
+    }
+    private let lock = NSLock()
+    private var taken = 0
+    private var stopped = false
+    private var outcomes: [Outcome] = []
+
+    /// The next position to compute, nil once all are taken or the shard stopped.
+    func next(limit: Int) -> Int? {
+        locked {
+            guard !stopped, taken < limit else { return nil }
+            taken += 1
+            return taken - 1
+        }
+    }
+
+    func push(_ outcome: Outcome) { locked { outcomes.append(outcome) } }
+    func pop() -> Outcome { locked { outcomes.removeFirst() } }
+    func stop() { locked { stopped = true } }
+
+    /// True when every position taken has been handled and no more will be taken.
+    func allHandled(_ handled: Int, limit: Int) -> Bool {
+        locked { handled == taken && (stopped || taken == limit) }
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
+
+/// The record of one point: its metrics, or the failure (interruptions are rethrown).
+private func pointRecord(_ point: SweepPoint, metricNames: [String], run: (SweepPoint) throws -> [String: Double]) throws -> SweepRecord {
+    do {
+        let metrics = try run(point)
+        return SweepRecord(index: point.index, values: point.values,
+                           metrics: metricNames.map { metrics[$0] ?? .nan }, status: SweepRecord.ok)
+    } catch let error as SweepInterrupted {
+        throw error
+    } catch let error as CancellationError {
+        throw error
+    } catch let error as SweepPointFailure {
+        return SweepRecord(index: point.index, values: point.values,
+                           metrics: metricNames.map { error.metrics[$0] ?? .nan }, status: statusText(error.message))
+    } catch {
+        return SweepRecord(index: point.index, values: point.values,
+                           metrics: metricNames.map { _ in .nan }, status: statusText("\(error)"))
+    }
+}
+
+private func runSweepCore(
+    grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
+    settings: [(String, String)], resume: Bool, reporter: SweepReporter?,
+    progress: ((_ done: Int, _ total: Int) -> Void)?,
+    compute: (_ indices: [Int], _ finish: (Int, SweepRecord) throws -> Void) throws -> Void
 ) throws -> SweepOutcome {
     let description = try SweepDescription(grid: grid, metricNames: metricNames, settings: settings)
     let indices = shard.indices(in: grid)
@@ -89,52 +217,41 @@ public func runSweep(
         }
     }
 
-    var records: [SweepRecord] = []
-    var tsvLines: [String] = [], jsonRecords: [String] = []
+    // Finished records by index; the files always hold them in index order.
+    var finished: [Int: (record: SweepRecord, tsv: String, json: String)] = [:]
     var lastSync = Date.distantPast
     func write(complete: Bool) throws {
         let sync = complete || Date().timeIntervalSince(lastSync) >= SweepFiles.syncInterval
-        try SweepFiles.writeAtomically(description.tsvText(tsvLines), to: tsvPath, sync: sync)
-        try SweepFiles.writeAtomically(description.shardText(shard: shard, records: jsonRecords, complete: complete), to: jsonPath, sync: sync)
+        let ordered = finished.keys.sorted().map { finished[$0]! }
+        try SweepFiles.writeAtomically(description.tsvText(ordered.map(\.tsv)), to: tsvPath, sync: sync)
+        try SweepFiles.writeAtomically(description.shardText(shard: shard, records: ordered.map(\.json), complete: complete), to: jsonPath, sync: sync)
         if sync { lastSync = Date() }
+    }
+    func add(_ record: SweepRecord) {
+        finished[record.index] = (record, description.tsvLine(record), description.recordText(record))
     }
     try write(complete: indices.isEmpty)
 
     var resumed = 0
-    for (done, index) in indices.enumerated() {
-        let point = grid.point(index)
-        let record: SweepRecord
-        if let old = previous[index] {
-            record = old
-            resumed += 1
-        } else {
-            do {
-                let metrics = try run(point)
-                record = SweepRecord(index: index, values: point.values,
-                                     metrics: metricNames.map { metrics[$0] ?? .nan }, status: SweepRecord.ok)
-            } catch let error as SweepInterrupted {
-                throw error
-            } catch let error as CancellationError {
-                throw error
-            } catch let error as SweepPointFailure {
-                record = SweepRecord(index: index, values: point.values,
-                                     metrics: metricNames.map { error.metrics[$0] ?? .nan }, status: statusText(error.message))
-            } catch {
-                record = SweepRecord(index: index, values: point.values,
-                                     metrics: metricNames.map { _ in .nan }, status: statusText("\(error)"))
-            }
-        }
-        records.append(record)
-        tsvLines.append(description.tsvLine(record))
-        jsonRecords.append(description.recordText(record))
-        try write(complete: done == indices.count - 1)
-        progress?(done + 1, indices.count)
+    var toRun: [Int] = []
+    for index in indices {
+        if let old = previous[index] { add(old); resumed += 1 } else { toRun.append(index) }
+    }
+    if resumed > 0 {
+        try write(complete: toRun.isEmpty)
+        progress?(resumed, indices.count)
+    }
+    try compute(toRun) { _, record in
+        add(record)
+        try write(complete: finished.count == indices.count)
+        progress?(finished.count, indices.count)
     }
 
+    let records = finished.keys.sorted().map { finished[$0]!.record }
     var files = [tsvPath, jsonPath]
     var merged: MergeOutcome?
     if shard.count == 1 {
-        let m = try mergeShards(directory: directory, shardCount: 1)
+        let m = try mergeShards(directory: directory, shardCount: 1, reporter: reporter)
         files += m.files
         merged = m
     }

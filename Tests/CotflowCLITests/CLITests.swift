@@ -219,7 +219,7 @@ final class CLITests: XCTestCase {
         }
         let merge = try cotflow(["merge", sharded])
         XCTAssertEqual(merge.status, 0, merge.stderr)
-        for file in ["sweep.tsv", "sweep.json"] {
+        for file in ["sweep.tsv", "sweep.json", "report.txt", "report.json"] {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: whole + "/" + file)),
                            try Data(contentsOf: URL(fileURLWithPath: sharded + "/" + file)), file)
         }
@@ -235,6 +235,12 @@ final class CLITests: XCTestCase {
             ["sweep", "--vary", "k=1,2", "--shard", "3/3", "--out", dir],
             ["sweep", "--vary", "colour=1,2", "--out", dir],
             ["merge", dir + "/nothing-here"],
+            ["sweep", "--job", "flow", "--learning-rate", "0.1", "--vary", "k=1,2", "--out", dir],   // a training option on the flow job
+            ["sweep", "--job", "flow", "--vary", "learning_rate=0.1,0.2", "--out", dir],             // not an axis of the flow job
+            ["sweep", "--job", "train", "--learning-rate", "0.1", "--vary", "learning_rate=0.1,0.2", "--out", dir],
+            ["sweep", "--vary", "k=1,2", "--vary", "d=2,3", "--vary", "n=9,10", "--vary", "seed=0,1", "--out", dir],
+            ["sweep", "--vary", "k=1,2", "--jobs", "0", "--out", dir],
+            ["sweep", "--job", "exact", "--vary", "k=20,40", "--out", dir],                          // above the exact limit
         ]
         for arguments in cases {
             let run = try cotflow(arguments)
@@ -242,5 +248,27 @@ final class CLITests: XCTestCase {
             XCTAssertFalse(run.stderr.isEmpty, "\(arguments)")
             XCTAssertFalse(run.stderr.contains("Fatal error"), "\(arguments)")
         }
+    }
+
+    func testTrainingSweepEmitsAnSbatchScriptAndPlots() throws {
+        let dir = temporaryDirectory()
+        let script = dir + "/sweep.sbatch"
+        let args = ["sweep", "--job", "train", "--d", "3", "--n", "12", "--k", "2", "--params", "reduced", "--init", "assumption",
+                    "--optimizer", "sgd", "--steps", "100", "--batch-size", "32", "--held-out", "200",
+                    "--vary", "learning_rate=0.1,1,10", "--vary", "seed=0,1", "--out", dir + "/out"]
+        let emit = try cotflow(args + ["--emit-sbatch", script, "--shards", "3"])
+        XCTAssertEqual(emit.status, 0, emit.stderr)
+        let text = try String(contentsOfFile: script, encoding: .utf8)
+        XCTAssertTrue(text.contains("#SBATCH --array=0-2"), text)
+        XCTAssertTrue(text.contains("--vary learning_rate=0.1,1,10 --vary seed=0,1"), text)
+        XCTAssertTrue(text.contains("--resume --quiet --jobs"), text)
+        XCTAssertFalse(text.contains("--emit-sbatch"), text)
+        // Running it here (1-D in learning rate, seeds as replicates) with --plot writes the figure's data and script.
+        let run = try cotflow(args + ["--plot", "--quiet", "--jobs", "2"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("converged -> diverged between learning_rate = 0.1 and 1"), run.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/sweep_plot.gp"))
+        XCTAssertTrue(try String(contentsOfFile: dir + "/out/sweep.tsv", encoding: .utf8).hasPrefix("index\tlearning_rate\tseed\t"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/report.json"))
     }
 }

@@ -70,7 +70,7 @@ final class GridTests: XCTestCase {
     func testGridErrors() throws {
         assertThrows(try SweepGrid(specs: []), containing: "empty grid")
         assertThrows(try SweepGrid(specs: ["k=1,2", "k=3,4"]), containing: "'k' is given twice")
-        assertThrows(try SweepGrid(specs: ["a=1", "b=1", "c=1"]), containing: "at most 2 axes")
+        assertThrows(try SweepGrid(specs: ["a=1", "b=1", "c=1", "e=1"]), containing: "at most 3 axes")
         assertThrows(try SweepGrid(axes: [SweepAxis(name: "a", spec: "a=", values: [])]), containing: "empty grid")
         assertThrows(try SweepGrid(specs: ["z=1"], allowedNames: ["k"]), containing: "unknown axis name 'z'")
         assertThrows(try SweepDescription(grid: SweepGrid(specs: ["k=1"]), metricNames: ["loss", "loss"]), containing: "'loss' is repeated")

@@ -14,6 +14,7 @@
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_odeiv2.h>
+#include <gsl/gsl_cdf.h>
 
 /// Turns GSL's abort-on-error handler off (idempotent) and pins OpenBLAS to one thread,
 /// so that results do not depend on BLAS threading; cotflow parallelises itself.

@@ -1,0 +1,492 @@
+import CotflowCompare
+import CotflowExact
+import CotflowFlow
+import CotflowModel
+import CotflowODE
+import CotflowStages
+import CotflowSupport
+import CotflowSweep
+import CotflowTraining
+import Foundation
+
+/// What one grid point of a sweep runs.
+public enum SweepJob: String, Sendable, CaseIterable {
+    /// The reduced gradient flow from the Assumption 4.1 point (`cotflow ode`).
+    case flow
+    /// Training of the transformer (`cotflow train`).
+    case train
+    /// The reduced flow against training from the same point (`cotflow compare`, one trainable set).
+    case compare
+    /// The exact evaluation loss of k GD steps (`cotflow exact gd-loss`).
+    case exact
+
+    static let taskAxes = ["d", "n", "k", "eta", "n_over_d"]
+    static let trainingAxes = ["init_scale", "learning_rate", "batch_size", "steps", "record_every", "held_out", "seed"]
+
+    /// The numeric options of the job that can be an axis.
+    public var axisNames: [String] {
+        switch self {
+        case .flow: return Self.taskAxes + ["init_scale", "t_end", "stop_loss", "abs_tol", "rel_tol", "max_steps", "points", "seed"]
+        case .train: return Self.taskAxes + Self.trainingAxes
+        case .compare: return Self.taskAxes + Self.trainingAxes
+        case .exact: return Self.taskAxes
+        }
+    }
+
+    /// Axes whose values are integers.
+    public static let integerAxes: Set<String> = ["d", "n", "k", "seed", "batch_size", "steps", "record_every", "held_out", "max_steps", "points"]
+
+    /// The metric columns of the job, in file order.
+    public var metricNames: [String] {
+        switch self {
+        case .flow: return FlowMetrics.names
+        case .train: return TrainMetrics.names
+        case .compare: return CompareMetrics.names
+        case .exact: return ExactMetrics.names
+        }
+    }
+
+    /// Metrics that are times of a stage boundary or transition (candidates for scaling fits).
+    public var timeMetrics: [String] {
+        switch self {
+        case .flow: return ["t_loss_half", "t_loss_1e-3", "plateau_end", "product_reached", "exponential_start"]
+        case .train, .compare: return ["diverged_step", "plateau_end", "product_reached", "exponential_start"]
+        case .exact: return []
+        }
+    }
+
+    /// Metrics that describe the solver or are set by a stopping rule, not the model: never findings.
+    public var diagnosticMetrics: Set<String> {
+        switch self {
+        case .flow: return ["final_loss", "t_end", "steps", "converged", "stage_count", "distance_to_construction"]
+        case .train: return ["diverged_step", "stage_count"]
+        case .compare: return ["diverged_step", "stage_count"]
+        case .exact: return []
+        }
+    }
+}
+
+/// Every setting of one run of a sweep job: the fixed options, overridden at each grid point by the
+/// point's axis values (`resolved(at:)`).
+public struct ExperimentSettings: Sendable {
+    public var job: SweepJob
+    public var d = 10, n = 40, k = 5
+    /// The GD step size; nil: the paper's n/(n+d+1) at each point's n and d.
+    public var eta: Rational?
+    public var seed: UInt64 = 0
+    public var initScale = 0.05
+    /// Eigenvalue ranges of the Assumption 4.1 point; nil: the defaults of `initScale`.
+    public var vRange: ClosedRange<Double>?
+    public var wRange: ClosedRange<Double>?
+    /// The flow (jobs `flow` and `compare`); its output grid is `points` log-spaced times.
+    public var flow = FlowOptions()
+    public var points = 400
+    /// A stepper to retry a failed flow with (for example msbdf, implicit with the analytic Jacobian,
+    /// where a heavy-tailed loss makes the flow stiff); nil: a failed flow is a failed point.
+    public var fallbackStepper: Stepper?
+    // Training (jobs `train` and `compare`); nil: the command's default.
+    public var objective: TrainingObjective = .cot
+    public var trainable: TrainableSet?
+    public var initialisation: InitialisationKind?
+    public var optimizer: OptimizerKind?
+    public var learningRate: Double?
+    public var batchSize: Int?
+    public var steps: Int?
+    public var recordEvery: Int?
+    public var heldOut: Int?
+    /// Regimes: a run is stalled when its final loss is above this fraction of its start.
+    public var stallFraction = 0.5
+    /// A training run (or an exact chain) has converged when its final loss is at most this
+    /// fraction of its start and it is within `constructionTolerance` of the construction.
+    public var convergedFraction = 1e-2
+    public var constructionTolerance = 0.1
+
+    /// The exact GD-chain loss is computed up to this chain length (2k Wishart moments).
+    public static let exactMaximumK = 30
+
+    public init(job: SweepJob) { self.job = job }
+
+    /// The step size at this point.
+    public var stepSize: Rational { eta ?? paperStepSize(n: n, d: d) }
+
+    /// The settings at a grid point (the point's values replace the fixed ones).
+    public func resolved(at point: SweepPoint) throws -> ExperimentSettings {
+        var s = self
+        func bad(_ what: String) -> CotflowError { CotflowError("grid point \(point.label): \(what)") }
+        func integer(_ name: String, min: Int = 1) throws -> Int? {
+            guard let x = point[name] else { return nil }
+            guard x >= Double(min), x <= 1_000_000_000, x == x.rounded() else { throw bad("\(name) must be an integer from \(min) to 1000000000") }
+            return Int(x)
+        }
+        func positive(_ name: String) throws -> Double? {
+            guard let x = point[name] else { return nil }
+            guard x.isFinite, x > 0 else { throw bad("\(name) must be positive") }
+            return x
+        }
+        if let v = try integer("d") { s.d = v }
+        if let v = try integer("n") { s.n = v }
+        if let ratio = point["n_over_d"] {
+            guard ratio > 0, ratio * Double(s.d) < 1e9 else { throw bad("n_over_d must be positive") }
+            s.n = Int((ratio * Double(s.d)).rounded())
+            guard s.n >= 1 else { throw bad("n = round(n_over_d x d) = 0; n must be at least 1") }
+        }
+        if let v = try integer("k") { s.k = v }
+        if let v = try integer("seed", min: 0) { s.seed = UInt64(v) }
+        if let e = point["eta"] {
+            guard e > 0, let r = Rational.parse(SweepFormat.number(e)) else { throw bad("eta must be positive") }
+            s.eta = r
+        }
+        if let v = try positive("init_scale") { s.initScale = v; s.vRange = nil; s.wRange = nil }
+        if let v = try positive("t_end") { s.flow.endTime = v }
+        if let v = point["stop_loss"] {
+            guard v >= 0, v < 1 else { throw bad("stop_loss must be in [0, 1)") }
+            s.flow.stopRelativeLoss = v
+        }
+        if let v = try positive("abs_tol") { s.flow.absoluteTolerance = v }
+        if let v = try positive("rel_tol") { s.flow.relativeTolerance = v }
+        if let v = try integer("max_steps") { s.flow.maximumSteps = v }
+        if let v = try integer("points", min: 2) { s.points = v }
+        if let v = try positive("learning_rate") { s.learningRate = v }
+        if let v = try integer("batch_size") { s.batchSize = v }
+        if let v = try integer("steps", min: 0) { s.steps = v }
+        if let v = try integer("record_every") { s.recordEvery = v }
+        if let v = try integer("held_out") { s.heldOut = v }
+        if s.job == .exact, s.k > Self.exactMaximumK { throw bad("k = \(s.k) is above the exact limit k <= \(Self.exactMaximumK) (2k Wishart moments)") }
+        if s.job == .train || s.job == .compare { try Self.trainingConfig(s).validate() }
+        return s
+    }
+
+    /// The Assumption 4.1 starting point.
+    var start: AssumptionInitialisation {
+        let defaults = AssumptionInitialisation.defaultRanges(scale: initScale)
+        return AssumptionInitialisation(d: d, seed: seed, vRange: vRange ?? defaults.v, wRange: wRange ?? defaults.w)
+    }
+
+    /// The settings held fixed across a grid with these axes, as recorded in the sweep's files.
+    public func fixedSettings(axes: Set<String>) throws -> [(String, String)] {
+        var out: [(String, String)] = [("job", job.rawValue)]
+        func add(_ name: String, _ value: @autoclosure () -> String) { if !axes.contains(name) { out.append((name, value())) } }
+        add("d", "\(d)")
+        if !axes.contains("n_over_d") { add("n", "\(n)") }
+        add("k", "\(k)")
+        add("eta", eta?.description ?? "n/(n+d+1)")
+        if job != .exact {
+            add("seed", "\(seed)")
+            add("init_scale", SweepFormat.number(initScale))
+            if let v = vRange { out.append(("v_range", "\(SweepFormat.number(v.lowerBound)),\(SweepFormat.number(v.upperBound))")) }
+            if let w = wRange { out.append(("w_range", "\(SweepFormat.number(w.lowerBound)),\(SweepFormat.number(w.upperBound))")) }
+        }
+        switch job {
+        case .flow:
+            out.append(("model", "reduced gradient flow from Assumption 4.1"))
+            out.append(("stepper", flow.stepper.rawValue + (fallbackStepper.map { ", \($0.rawValue) when it fails" } ?? "")))
+            add("abs_tol", SweepFormat.number(flow.absoluteTolerance))
+            add("rel_tol", SweepFormat.number(flow.relativeTolerance))
+            add("max_steps", "\(flow.maximumSteps)")
+            add("t_end", SweepFormat.number(flow.endTime))
+            add("stop_loss", SweepFormat.number(flow.stopRelativeLoss))
+            add("points", "\(points)")
+            out.append(("exact_eval_loss", "k <= \(Self.exactMaximumK)"))
+        case .train, .compare:
+            let c = try Self.trainingConfig(self)
+            out.append(("objective", objective.rawValue))
+            out.append(("params", c.trainable.rawValue))
+            out.append(("init", c.initialisation.rawValue))
+            out.append(("optimizer", c.optimizer.rawValue))
+            add("learning_rate", SweepFormat.number(c.learningRate))
+            add("batch_size", "\(c.batchSize)")
+            add("steps", "\(c.steps)")
+            add("record_every", "\(c.recordEvery)")
+            add("held_out", "\(c.heldOutSize)")
+            if job == .compare { out.append(("stepper", flow.stepper.rawValue)) }
+        case .exact:
+            out.append(("quantity", "E||w_k - w*||^2 of k exact GD steps"))
+        }
+        out += [("stall_fraction", SweepFormat.number(stallFraction)), ("converged_fraction", SweepFormat.number(convergedFraction)),
+                ("construction_tolerance", SweepFormat.number(constructionTolerance))]
+        return out
+    }
+
+    /// The regime thresholds and the job recorded in a sweep's settings (for `cotflow merge`).
+    public init(recorded settings: [(String, String)]) throws {
+        let map = Dictionary(settings, uniquingKeysWith: { a, _ in a })
+        guard let jobText = map["job"] ?? (map["model"] != nil ? "flow" : nil), let job = SweepJob(rawValue: jobText) else {
+            throw CotflowError("the sweep's settings name no job")
+        }
+        self.init(job: job)
+        if let s = map["stall_fraction"], let x = Double(s) { stallFraction = x }
+        if let s = map["converged_fraction"], let x = Double(s) { convergedFraction = x }
+        if let s = map["construction_tolerance"], let x = Double(s) { constructionTolerance = x }
+    }
+
+    /// The training configuration of the `train` or `compare` job at these settings.
+    static func trainingConfig(_ s: ExperimentSettings) throws -> TrainingConfig {
+        let task = try TaskConfig(d: s.d, n: s.n, k: s.k, eta: s.stepSize.doubleValue)
+        var c = TrainingConfig.defaults(task: task, objective: s.job == .compare ? .cot : s.objective, seed: s.seed)
+        if s.job == .compare {
+            let compare = ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
+            c.trainable = .reduced
+            c.initialisation = .assumption
+            c.optimizer = compare.optimizer
+            c.learningRate = compare.learningRate
+            c.batchSize = compare.batchSize
+            c.steps = compare.steps
+            c.recordEvery = compare.recordEvery
+            c.heldOutSize = compare.heldOutSize
+        }
+        let defaults = AssumptionInitialisation.defaultRanges(scale: s.initScale)
+        c.initScale = s.initScale
+        c.vRange = s.vRange ?? defaults.v
+        c.wRange = s.wRange ?? defaults.w
+        if let x = s.trainable { c.trainable = x }
+        if let x = s.initialisation, s.job == .train { c.initialisation = x }
+        if let x = s.optimizer {
+            // Adam's default learning rate, as `cotflow compare` sets it.
+            if s.job == .compare, x == .adam, s.learningRate == nil { c.learningRate = 0.003 }
+            c.optimizer = x
+        }
+        if let x = s.learningRate { c.learningRate = x }
+        if let x = s.batchSize { c.batchSize = x }
+        if let x = s.steps { c.steps = x }
+        if let x = s.recordEvery { c.recordEvery = x }
+        if let x = s.heldOut { c.heldOutSize = x }
+        return c
+    }
+
+    /// Runs the job at these (resolved) settings.
+    public func measure() throws -> any SweepMetrics {
+        switch job {
+        case .flow: return try FlowMetrics.measure(self)
+        case .train: return try TrainMetrics.measure(self)
+        case .compare: return try CompareMetrics.measure(self)
+        case .exact: return ExactMetrics.measure(self)
+        }
+    }
+
+    /// Runs the job at a grid point and returns its metric row (a sweep's `run`).
+    public func run(_ point: SweepPoint) throws -> [String: Double] {
+        let s = try resolved(at: point)
+        do {
+            return try s.measure().row
+        } catch let failure as FlowFailure {
+            var partial = FlowMetrics(failure.partial, eta: s.stepSize.doubleValue)
+            partial.converged = false
+            throw SweepPointFailure("flow failed: \(failure.reason)", metrics: partial.row)
+        }
+    }
+}
+
+/// The metrics of one run, typed; `row` is its line in the sweep's files.
+public protocol SweepMetrics: Sendable {
+    static var names: [String] { get }
+    var row: [String: Double] { get }
+}
+
+/// Relative distances of the invariant pair ((-W24) V31, W13 / (-W24)) from (-eta I, I): the
+/// construction up to the W24 gauge (`v` = eigenvalues of V31 in its basis, likewise `w`).
+func constructionDistance(v: [Double], w: [Double], eta: Double, w24: Double = -1) -> Double {
+    let c = -w24
+    guard c != 0, !v.isEmpty else { return .nan }
+    let dv = v.map { abs(c * $0 + eta) / eta }.max() ?? .nan
+    let dw = w.map { abs($0 / c - 1) }.max() ?? .nan
+    return max(dv, dw)
+}
+
+/// One reduced-flow run.
+public struct FlowMetrics: SweepMetrics {
+    public var initialLoss: Double, finalLoss: Double, tEnd: Double
+    public var converged: Bool
+    public var steps: Int
+    public var tLossHalf: Double, tLoss1e3: Double
+    public var exactEvalLoss: Double?
+    public var plateauEnd: Double?, productReached: Double?, exponentialStart: Double?
+    public var stageCount: Int?
+    /// max_j max(|v_j + eta| / eta, |w_j - 1|) at the end.
+    public var distanceToConstruction: Double
+
+    public static let names = ["initial_loss", "final_loss", "t_end", "converged", "steps",
+                               "t_loss_half", "t_loss_1e-3", "exact_eval_loss",
+                               "plateau_end", "product_reached", "exponential_start", "stage_count",
+                               "distance_to_construction"]
+
+    init(_ t: FlowTrajectory, eta: Double) {
+        initialLoss = t.losses.first ?? .nan
+        finalLoss = t.finalLoss
+        tEnd = t.finalTime
+        converged = t.converged
+        steps = t.statistics.acceptedSteps
+        tLossHalf = StageMetrics.timeBelow(0.5, times: t.times, losses: t.losses)
+        tLoss1e3 = StageMetrics.timeBelow(1e-3, times: t.times, losses: t.losses)
+        distanceToConstruction = t.v.last.map { constructionDistance(v: $0, w: t.w.last!, eta: eta) } ?? .nan
+    }
+
+    static func measure(_ s: ExperimentSettings) throws -> FlowMetrics {
+        let eta = s.stepSize
+        let loss = try ReducedLoss(n: s.n, d: s.d, k: s.k, eta: eta)
+        var options = s.flow
+        options.grid = .logarithmic(points: s.points, first: 1e-3)
+        let start = s.start
+        let t: FlowTrajectory
+        do {
+            t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+        } catch is FlowFailure where s.fallbackStepper != nil {
+            options.stepper = s.fallbackStepper!
+            t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+        }
+        var m = FlowMetrics(t, eta: eta.doubleValue)
+        if s.k <= ExperimentSettings.exactMaximumK { m.exactEvalLoss = gdChainLoss(n: s.n, d: s.d, k: s.k, eta: eta).doubleValue }
+        let stages = StageMetrics.stages(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta.doubleValue)
+        m.plateauEnd = stages["plateau_end"]
+        m.productReached = stages["product_reached"]
+        m.exponentialStart = stages["exponential_start"]
+        m.stageCount = stages["stage_count"].map { Int($0) }
+        return m
+    }
+
+    public var row: [String: Double] {
+        ["initial_loss": initialLoss, "final_loss": finalLoss, "t_end": tEnd, "converged": converged ? 1 : 0,
+         "steps": Double(steps), "t_loss_half": tLossHalf, "t_loss_1e-3": tLoss1e3, "exact_eval_loss": exactEvalLoss ?? .nan,
+         "plateau_end": plateauEnd ?? .nan, "product_reached": productReached ?? .nan,
+         "exponential_start": exponentialStart ?? .nan, "stage_count": stageCount.map(Double.init) ?? .nan,
+         "distance_to_construction": distanceToConstruction]
+    }
+}
+
+/// Columns of a training trajectory (until training has a typed trajectory).
+private func column(_ table: CSVTable, _ name: String) -> [Double] {
+    guard let j = table.header.firstIndex(of: name) else { return [] }
+    return table.rows.map { $0[j] }
+}
+
+private func diagonals(_ table: CSVTable, prefix: String, d: Int) -> [[Double]] {
+    let indices = (1...d).compactMap { table.header.firstIndex(of: "\(prefix)\($0)") }
+    guard indices.count == d else { return [] }
+    return table.rows.map { row in indices.map { row[$0] } }
+}
+
+/// One training run.
+public struct TrainMetrics: SweepMetrics {
+    public var initialCoTLoss: Double, finalCoTLoss: Double
+    public var evalMean: Double, evalMedian: Double, evalTopPercentShare: Double
+    /// The optimizer step at which training diverged, nil when it did not.
+    public var divergedStep: Int?
+    /// Relative distance of (-W24) V31 from -eta I and of W13 / (-W24) from I (the larger).
+    public var distanceToConstruction: Double
+    public var w24: Double
+    public var plateauEnd: Double?, productReached: Double?, exponentialStart: Double?
+    public var stageCount: Int?
+
+    public static let names = ["initial_cot_loss", "final_cot_loss", "eval_loss_mean", "eval_loss_median", "eval_loss_top1pct_share",
+                               "diverged_step", "distance_to_construction", "w24",
+                               "plateau_end", "product_reached", "exponential_start", "stage_count"]
+
+    init(_ r: TrainingResult, config: TrainingConfig) {
+        let cot = column(r.trajectory, "cot_loss_mean")
+        initialCoTLoss = cot.first ?? .nan
+        finalCoTLoss = r.heldOutCoT.mean
+        evalMean = r.heldOutEval.mean
+        evalMedian = r.heldOutEval.median
+        evalTopPercentShare = r.heldOutEval.topPercentShare
+        if case .diverged(let step, _) = r.status { divergedStep = step }
+        let mass = WeightMass(r.parameters, eta: config.task.eta)
+        distanceToConstruction = max(mass.vDeviation, mass.wDeviation)
+        w24 = r.parameters.W24
+        let d = config.task.d
+        let times = column(r.trajectory, "t")
+        let v = diagonals(r.trajectory, prefix: "v_diag_", d: d), w = diagonals(r.trajectory, prefix: "w_diag_", d: d)
+        if divergedStep == nil, times.count == cot.count, v.count == cot.count {
+            let stages = StageMetrics.stages(times: times, losses: cot, v: v, w: w, eta: config.task.eta)
+            plateauEnd = stages["plateau_end"]
+            productReached = stages["product_reached"]
+            exponentialStart = stages["exponential_start"]
+            stageCount = stages["stage_count"].map { Int($0) }
+        }
+    }
+
+    static func measure(_ s: ExperimentSettings) throws -> TrainMetrics {
+        let config = try ExperimentSettings.trainingConfig(s)
+        let result = try Trainer(config: config).run()
+        return TrainMetrics(result, config: config)
+    }
+
+    public var row: [String: Double] {
+        ["initial_cot_loss": initialCoTLoss, "final_cot_loss": finalCoTLoss, "eval_loss_mean": evalMean,
+         "eval_loss_median": evalMedian, "eval_loss_top1pct_share": evalTopPercentShare,
+         "diverged_step": divergedStep.map(Double.init) ?? .nan, "distance_to_construction": distanceToConstruction, "w24": w24,
+         "plateau_end": plateauEnd ?? .nan, "product_reached": productReached ?? .nan,
+         "exponential_start": exponentialStart ?? .nan, "stage_count": stageCount.map(Double.init) ?? .nan]
+    }
+}
+
+/// The reduced flow against one training run from the same point.
+public struct CompareMetrics: SweepMetrics {
+    public var training: TrainMetrics
+    public var flowFinalLoss: Double
+    public var maxRelativeLossDeviation: Double?
+    public var maxEigenvalueDeviation: Double?
+    public var sameMechanisticStages: Bool?
+    public var maxBoundaryDifference: Double?
+
+    public static let names = TrainMetrics.names + ["flow_final_loss", "max_rel_loss_deviation", "max_eigenvalue_deviation",
+                                                   "same_stages", "max_boundary_difference"]
+
+    static func measure(_ s: ExperimentSettings) throws -> CompareMetrics {
+        let t = try ExperimentSettings.trainingConfig(s)
+        var c = ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
+        c.vRange = t.vRange
+        c.wRange = t.wRange
+        c.trainable = [t.trainable]
+        c.optimizer = t.optimizer
+        c.learningRate = t.learningRate
+        c.batchSize = t.batchSize
+        c.steps = t.steps
+        c.recordEvery = t.recordEvery
+        c.heldOutSize = t.heldOutSize
+        c.flow.stepper = s.flow.stepper
+        let comparison: Comparison
+        do {
+            comparison = try Comparator.run(c)
+        } catch {
+            // The comparison refuses a diverged training run; rerun the training alone (it stops
+            // where it diverged) to record the diverged regime and its step.
+            let result = try Trainer(config: t).run()
+            guard case .diverged = result.status else { throw error }
+            return CompareMetrics(training: TrainMetrics(result, config: t), flowFinalLoss: .nan, maxRelativeLossDeviation: nil,
+                                  maxEigenvalueDeviation: nil, sameMechanisticStages: nil, maxBoundaryDifference: nil)
+        }
+        let run = comparison.runs[0]
+        let agreement = run.mechanisticAgreement
+        return CompareMetrics(training: TrainMetrics(run.result, config: t), flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
+                              maxRelativeLossDeviation: run.maxRelativeLossDeviation, maxEigenvalueDeviation: run.maxEigenvalueDeviation,
+                              sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference)
+    }
+
+    public var row: [String: Double] {
+        training.row.merging([
+            "flow_final_loss": flowFinalLoss, "max_rel_loss_deviation": maxRelativeLossDeviation ?? .nan,
+            "max_eigenvalue_deviation": maxEigenvalueDeviation ?? .nan,
+            "same_stages": sameMechanisticStages.map { $0 ? 1 : 0 } ?? .nan, "max_boundary_difference": maxBoundaryDifference ?? .nan,
+        ]) { $1 }
+    }
+}
+
+/// The exact evaluation loss E||w_k - w*||^2 of k GD steps from w_0 = 0 (start: E||w*||^2 = d).
+public struct ExactMetrics: SweepMetrics {
+    public var evalLoss: Double
+    /// The loss at k - 1 steps (d at k = 1).
+    public var previousLoss: Double
+    public var relativeLoss: Double
+
+    public static let names = ["exact_eval_loss", "exact_eval_loss_previous_k", "relative_to_start"]
+
+    static func measure(_ s: ExperimentSettings) -> ExactMetrics {
+        let eta = s.stepSize
+        let loss = gdChainLoss(n: s.n, d: s.d, k: s.k, eta: eta).doubleValue
+        let previous = s.k > 1 ? gdChainLoss(n: s.n, d: s.d, k: s.k - 1, eta: eta).doubleValue : Double(s.d)
+        return ExactMetrics(evalLoss: loss, previousLoss: previous, relativeLoss: loss / Double(s.d))
+    }
+
+    public var row: [String: Double] {
+        ["exact_eval_loss": evalLoss, "exact_eval_loss_previous_k": previousLoss, "relative_to_start": relativeLoss]
+    }
+}

@@ -1,0 +1,42 @@
+import CotflowSupport
+import Foundation
+
+/// A Slurm array-job script that runs a sweep's shards, one array task per shard.
+public enum SlurmScript {
+    /// The script text. `arguments` is the sweep's command line (executable first) without any
+    /// `--shard`: each task takes its shard from `SLURM_ARRAY_TASK_ID` and `SLURM_ARRAY_TASK_COUNT`.
+    /// Every task runs with `--resume`, so resubmitting the same script after a failure, a time
+    /// limit or a cancelled task reruns only the points not yet finished.
+    public static func arrayJob(arguments: [String], tasks: Int, cpusPerTask: Int, workingDirectory: String,
+                                outputDirectory: String, jobName: String = "cotflow-sweep") -> String {
+        let command = arguments.map(quote).joined(separator: " ")
+        let merge = [arguments[0], "merge", outputDirectory].map(quote).joined(separator: " ")
+        return """
+        #!/bin/bash
+        # A cotflow sweep as a Slurm array job: one task per shard (shard i of \(tasks) runs the grid points
+        # with index % \(tasks) == i). Submit with `sbatch THIS_FILE`; when every task is done, merge:
+        #   \(merge)
+        # or submit the merge to run after the array: sbatch --dependency=afterok:JOBID --wrap "\(merge)"
+        # Tasks run with --resume: resubmitting this file after a failure, a time limit or a cancelled
+        # task reruns only the points not yet finished (finished points are kept in the shard files).
+        # Add #SBATCH --time=..., --partition=..., --account=... as your cluster requires.
+        #SBATCH --job-name=\(jobName)
+        #SBATCH --array=0-\(tasks - 1)
+        #SBATCH --ntasks=1
+        #SBATCH --cpus-per-task=\(cpusPerTask)
+        #SBATCH --chdir=\(workingDirectory)
+        #SBATCH --output=\(outputDirectory)/slurm-%A_%a.out
+        set -euo pipefail
+        mkdir -p \(quote(outputDirectory))
+        exec \(command) --resume --quiet --jobs "${SLURM_CPUS_PER_TASK:-1}"
+
+        """
+    }
+
+    /// Single-quotes a word for the shell when it holds anything but safe characters.
+    public static func quote(_ word: String) -> String {
+        let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=:/.,+@%")
+        if !word.isEmpty, word.unicodeScalars.allSatisfy({ safe.contains($0) }) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

@@ -1,0 +1,251 @@
+import CotflowExact
+@testable import CotflowExperiments
+import CotflowSupport
+import CotflowSweep
+import Foundation
+import XCTest
+
+func temporaryDirectory(_ test: XCTestCase) throws -> String {
+    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("cotflow-experiments-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    return path
+}
+
+func read(_ dir: String, _ name: String) throws -> String {
+    try String(contentsOfFile: (dir as NSString).appendingPathComponent(name), encoding: .utf8)
+}
+
+/// A small SGD training job on the reduced parameters from Assumption 4.1 (about 0.1 s a point).
+func smallTraining() -> ExperimentSettings {
+    var s = ExperimentSettings(job: .train)
+    s.d = 3; s.n = 12; s.k = 2
+    s.trainable = .reduced
+    s.initialisation = .assumption
+    s.optimizer = .sgd
+    s.steps = 300
+    s.batchSize = 64
+    s.heldOut = 500
+    return s
+}
+
+func sweep(_ settings: ExperimentSettings, _ specs: [String], jobs: Int, in dir: String) throws -> (SweepOutcome, PhaseReport) {
+    let grid = try SweepGrid(specs: specs, allowedNames: settings.job.axisNames, integerNames: SweepJob.integerAxes)
+    let outcome = try runSweep(grid: grid, shard: .whole, directory: dir, metricNames: settings.job.metricNames,
+                               settings: try settings.fixedSettings(axes: Set(grid.names)), jobs: jobs,
+                               reporter: PhaseReport.reporter(settings), run: { try settings.run($0) })
+    return (outcome, PhaseReport(grid: grid, metricNames: settings.job.metricNames, records: outcome.records, settings: settings))
+}
+
+final class PhaseReportTests: XCTestCase {
+    /// Done-when: from stable to divergent learning rates, exactly one transition, between the last
+    /// converging and the first diverging value.
+    func testLearningRateSweepReportsOneTransitionAtTheDivergence() throws {
+        let dir = try temporaryDirectory(self)
+        let (outcome, report) = try sweep(smallTraining(), ["learning_rate=0.03:30:7:log"], jobs: 2, in: dir)
+        let regimes = outcome.records.map { report.regimes[$0.index]!.regime }
+        XCTAssertEqual(regimes.first, .converged)
+        XCTAssertEqual(regimes.last, .diverged)
+        let lastConverged = regimes.lastIndex(of: .converged)!, firstDiverged = regimes.firstIndex(of: .diverged)!
+        XCTAssertEqual(firstDiverged, lastConverged + 1, "regimes \(regimes)")
+        XCTAssertEqual(report.transitions.count, 1, report.text)
+        let t = try XCTUnwrap(report.transitions.first)
+        XCTAssertEqual(t.kind, .regime)
+        XCTAssertEqual(t.axis, "learning_rate")
+        XCTAssertEqual(t.from, "converged")
+        XCTAssertEqual(t.to, "diverged")
+        let lrs = report.grid.axes[0].values
+        XCTAssertEqual(t.between.0, lrs[lastConverged])
+        XCTAssertEqual(t.between.1, lrs[firstDiverged])
+        // Diverged runs name their step; report.json carries the same transition.
+        XCTAssertNotNil(report.regimes[outcome.records[firstDiverged].index]!.divergedStep)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try read(dir, "report.json").utf8)) as? [String: Any])
+        let transitions = try XCTUnwrap(json["transitions"] as? [[String: Any]])
+        XCTAssertEqual(transitions.count, 1)
+        XCTAssertEqual(transitions[0]["axis"] as? String, "learning_rate")
+        XCTAssertEqual(transitions[0]["from"] as? String, "converged")
+        XCTAssertEqual(transitions[0]["to"] as? String, "diverged")
+        XCTAssertEqual(transitions[0]["between"] as? [Double], [lrs[lastConverged], lrs[firstDiverged]])
+        XCTAssertEqual((json["regimes"] as? [Any])?.count, 7)
+        XCTAssertEqual(try read(dir, "report.txt"), report.text)
+    }
+
+    /// Done-when: a flow sweep over k at the default settings, with seeds as replicates, reports no
+    /// metric change that lies within the spread across seeds (the old report listed final_loss and
+    /// stage_count wiggles). The one finding is the regime change at k = 1, where the flow reaches
+    /// a zero-loss point away from the construction (at k = 1 the loss does not pin w to 1).
+    func testFlowSweepOverKReportsNoChangeWithinTheReplicateSpread() throws {
+        let dir = try temporaryDirectory(self)
+        let (_, report) = try sweep(ExperimentSettings(job: .flow), ["k=1:8:8", "seed=0:3:4"], jobs: 2, in: dir)
+        XCTAssertEqual(report.replicateAxes, ["seed"])
+        for t in report.transitions where t.kind == .metric {
+            XCTFail("metric transition reported: \(t.text)")
+        }
+        XCTAssertEqual(report.transitions.map(\.text), ["converged-elsewhere -> converged between k = 1 and 2 (4/4 converged-elsewhere, 4/4 converged); every replicate changes within k in [1, 2]"])
+        XCTAssertFalse(report.text.contains("final_loss"))
+        XCTAssertFalse(report.text.contains("stage_count"))
+    }
+
+    /// The transition rules on synthetic records: a jump beyond the replicate spread is found (and
+    /// bracketed), the same jump within the spread is not, and a smooth trend is not a jump.
+    func testMetricJumpsNeedToLeaveTheReplicateSpread() throws {
+        let grid = try SweepGrid(specs: ["x=1:6:6", "seed=0,1,2"])
+        func records(_ f: (Double, Double) -> Double) -> [SweepRecord] {
+            grid.points.map { p in
+                let y = f(p["x"]!, p["seed"]!)
+                // A converged flow (so every run is in one regime), with `t_loss_half` = y.
+                var row = FlowMetrics.names.map { _ in 1.0 }
+                row[FlowMetrics.names.firstIndex(of: "final_loss")!] = 1e-12
+                row[FlowMetrics.names.firstIndex(of: "distance_to_construction")!] = 0
+                row[FlowMetrics.names.firstIndex(of: "t_loss_half")!] = y
+                return SweepRecord(index: p.index, values: p.values, metrics: row, status: SweepRecord.ok)
+            }
+        }
+        let settings = ExperimentSettings(job: .flow)
+        func metricTransitions(_ f: (Double, Double) -> Double) -> [Transition] {
+            PhaseReport(grid: grid, metricNames: FlowMetrics.names, records: records(f), settings: settings)
+                .transitions.filter { $0.kind == .metric && $0.metric == "t_loss_half" }
+        }
+        // Jump of 1 between x = 3 and 4, seed noise 0.01.
+        let jump = metricTransitions { x, s in 2 + (x >= 4 ? 1 : 0) + 0.01 * s }
+        XCTAssertEqual(jump.count, 1)
+        XCTAssertEqual(jump.first?.between.0, 3)
+        XCTAssertEqual(jump.first?.between.1, 4)
+        // The same jump with seed noise 1.5: within the spread.
+        XCTAssertEqual(metricTransitions { x, s in 5 + (x >= 4 ? 1 : 0) + 1.5 * s }.count, 0)
+        // A steady trend well outside the spread is a trend, not a jump.
+        XCTAssertEqual(metricTransitions { x, s in 2 + x + 0.01 * s }.count, 0)
+    }
+
+    /// The compare job: a converging run carries the flow comparison; a diverging one is the
+    /// diverged regime with its step (the comparison itself refuses diverged training).
+    func testCompareJobRecordsDivergedTraining() throws {
+        let dir = try temporaryDirectory(self)
+        var s = ExperimentSettings(job: .compare)
+        s.d = 3; s.n = 12; s.k = 2
+        s.steps = 300; s.batchSize = 128; s.heldOut = 2000
+        let (outcome, report) = try sweep(s, ["learning_rate=0.03,3"], jobs: 2, in: dir)
+        XCTAssertEqual(outcome.failed, 0)
+        XCTAssertEqual(report.regimes[0]?.regime, .converged, report.text)
+        XCTAssertEqual(report.regimes[1]?.regime, .diverged, report.text)
+        XCTAssertNotNil(report.regimes[1]?.divergedStep)
+        let deviation = CompareMetrics.names.firstIndex(of: "max_rel_loss_deviation")!
+        XCTAssertTrue(outcome.records[0].metrics[deviation].isFinite)
+        XCTAssertTrue(outcome.records[1].metrics[deviation].isNaN)
+    }
+
+    /// Points run in parallel give the same bytes as a serial run.
+    func testParallelPointsWriteTheSameBytesAsSerial() throws {
+        let serial = try temporaryDirectory(self), parallel = try temporaryDirectory(self)
+        var settings = ExperimentSettings(job: .flow)
+        settings.d = 4; settings.n = 16; settings.k = 3
+        _ = try sweep(settings, ["init_scale=0.01:0.2:4:log", "seed=0,1"], jobs: 1, in: serial)
+        _ = try sweep(settings, ["init_scale=0.01:0.2:4:log", "seed=0,1"], jobs: 3, in: parallel)
+        for name in ["sweep.tsv", "sweep.json", "report.txt", "report.json", "shard-0-of-1.json"] {
+            XCTAssertEqual(try read(serial, name), try read(parallel, name), name)
+        }
+    }
+
+    /// A 2-D grid gets a regime diagram with one row per value of the first axis; an exact sweep
+    /// finds where the mean of the GD chain starts to grow with k.
+    func testExactSweepDiagramAndDivergence() throws {
+        let dir = try temporaryDirectory(self)
+        var s = ExperimentSettings(job: .exact)
+        s.d = 10
+        let (_, report) = try sweep(s, ["n=20,40", "k=2:12:6"], jobs: 2, in: dir)
+        let diagram = report.diagram
+        XCTAssertEqual(diagram.count, 1 + 1 + 2) // legend, column header, two rows
+        // At n = 2d the exact mean grows with k from k = 6 on (MODEL.md section 6): a diverged regime.
+        let row20 = try XCTUnwrap(diagram.first { $0.hasPrefix("  20 ") })
+        XCTAssertTrue(row20.hasSuffix("D"), row20)
+        XCTAssertTrue(report.transitions.contains { $0.axis == "k" && $0.to == "diverged" && $0.context.first?.1 == 20 }, report.text)
+    }
+}
+
+final class ScalingFitTests: XCTestCase {
+    /// Deterministic noise: replicate r of point i gets relative noise from a fixed stream.
+    func noisy(_ f: (Double) -> Double, x: [Double], replicates: Int, level: Double) -> ([Double], [Double]) {
+        let random = Random(seed: 7)
+        var xs: [Double] = [], ys: [Double] = []
+        for v in x { for _ in 0..<replicates { xs.append(v); ys.append(f(v) * (1 + level * random.gaussian())) } }
+        return (xs, ys)
+    }
+
+    func widened(_ p: FitParameter) -> ClosedRange<Double> {
+        let f = 3.29 / 1.96
+        return (p.value - f * (p.value - p.lower))...(p.value + f * (p.upper - p.value))
+    }
+
+    func testPowerLawIsChosenWithItsExponentInTheInterval() throws {
+        let x = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1]
+        let (xs, ys) = noisy({ 3 * pow($0, -0.7) }, x: x, replicates: 4, level: 0.01)
+        let a = try XCTUnwrap(ScalingAnalysis(x: xs, y: ys))
+        let power = try XCTUnwrap(a.fits.first { $0.law == .powerLaw })
+        XCTAssertTrue(power.supported)
+        // The true value within the 95% interval widened to 99.9% (x 3.29 / 1.96): one fixed noise draw.
+        XCTAssertTrue(widened(power.parameters[1]).contains(-0.7), a.verdict)
+        XCTAssertFalse(a.fits.first { $0.law == .logarithm }!.supported)
+        // Saturation contains the power law (c = 0); it may tie but must not be chosen by a wide margin.
+        XCTAssertTrue(a.best?.law == .powerLaw || a.best?.law == .saturation)
+    }
+
+    func testSaturationIsChosenForATimeThatLevelsOff() throws {
+        let x = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
+        let (xs, ys) = noisy({ 4 + 5 * pow($0, 0.8) }, x: x, replicates: 4, level: 0.002)
+        let a = try XCTUnwrap(ScalingAnalysis(x: xs, y: ys))
+        XCTAssertEqual(a.best?.law, .saturation, a.verdict)
+        XCTAssertTrue(widened(a.best!.parameters[0]).contains(4), a.verdict)
+        XCTAssertTrue(widened(a.best!.parameters[2]).contains(0.8), a.verdict)
+        XCTAssertFalse(a.fits.first { $0.law == .powerLaw }!.supported, a.verdict)
+    }
+
+    func testNoLawIsSupportedForAnOscillation() throws {
+        let x = (1...10).map(Double.init)
+        let (xs, ys) = noisy({ 3 + sin(2 * $0) }, x: x, replicates: 3, level: 0.001)
+        let a = try XCTUnwrap(ScalingAnalysis(x: xs, y: ys))
+        XCTAssertNil(a.best, a.verdict)
+        XCTAssertTrue(a.verdict.hasPrefix("no law is supported"))
+    }
+
+    func testTooFewValuesGiveNoFit() {
+        XCTAssertNil(ScalingAnalysis(x: [1, 2, 3], y: [1, 2, 3]))
+    }
+}
+
+final class ExactPromptLossTests: XCTestCase {
+    /// The per-prompt losses average to the exact population loss (ReducedLoss) over Wishart S.
+    func testPromptLossesAverageToReducedLoss() throws {
+        let d = 3, n = 12, k = 3
+        let eta = paperStepSize(n: n, d: d)
+        let v = [-0.3, -0.5, -0.1], w = [0.4, 0.9, 0.2]
+        let exact = try ReducedLoss(n: n, d: d, k: k, eta: eta)
+            .loss(p: v.map { $0 + eta.doubleValue }, q: w.map { $0 - 1 })
+        let count = 20_000
+        let random = Random(seed: 3)
+        var s = [Double](repeating: 0, count: count * d * d)
+        var x = [Double](repeating: 0, count: d * n)
+        for p in 0..<count {
+            for i in x.indices { x[i] = random.gaussian() }
+            for r in 0..<d { for c in 0..<d {
+                var sum = 0.0
+                for j in 0..<n { sum += x[r * n + j] * x[c * n + j] }
+                s[p * d * d + r * d + c] = sum / Double(n)
+            } }
+        }
+        let losses = reducedPromptLosses(covariances: s, count: count, d: d, v: v, w: w, eta: eta.doubleValue, k: k)
+        let summary = SampleSummary(losses)
+        XCTAssertLessThan(abs(summary.mean - exact), 5 * summary.standardError, "sampled \(summary.mean) +- \(summary.standardError), exact \(exact)")
+        // At the construction v = -eta, w = 1 every prompt's loss is zero.
+        let zero = reducedPromptLosses(covariances: Array(s.prefix(100 * d * d)), count: 100, d: d, v: [Double](repeating: -eta.doubleValue, count: d),
+                                       w: [1, 1, 1], eta: eta.doubleValue, k: k)
+        XCTAssertLessThan(zero.max()!, 1e-25)
+    }
+
+    /// At k = 1 the best constant step is the paper's n/(n+d+1), and the loss there is the exact no-CoT optimum.
+    func testBestConstantStepAtOneStepIsThePapersStep() {
+        let (n, d) = (20, 10)
+        let best = bestConstantStep(n: n, d: d, k: 1, eta: paperStepSize(n: n, d: d).doubleValue)
+        XCTAssertEqual(best.step, 20.0 / 31, accuracy: 1e-6)
+        XCTAssertEqual(best.loss, 110.0 / 31, accuracy: 1e-9)
+    }
+}
