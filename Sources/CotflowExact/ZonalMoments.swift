@@ -1,0 +1,155 @@
+import BigInt
+import CotflowSupport
+import Foundation
+
+/// Exact single-trace moments `E tr (Sigma W)^m`, m = 0...maxPower, for `W ~ W_d(n, I)`, through
+/// zonal polynomials (Jack polynomials J_kappa at alpha = 2; notes/exact-moments.md, section 7):
+///
+///     E tr (Sigma W)^m = sum_{kappa |- m} theta_kappa prod_{s in kappa} (n + 2 a'(s) - l'(s)) J_kappa(Sigma),
+///     theta_kappa = 2 m prod_{s in kappa, s != (1,1)} (2 a'(s) - l'(s)) / prod_{s in kappa} h^*(s) h_*(s),
+///
+/// (`E[J_kappa(Sigma W)] = prod_s (n + 2a' - l') J_kappa(Sigma)`; theta_kappa is the coefficient of
+/// J_kappa in the power sum p_m). `J_kappa` is evaluated at the eigenvalues by the branching rule
+/// over horizontal strips, one eigenvalue at a time, in exact integers. Partitions with more than d
+/// parts vanish. This is independent of `CovarianceMomentEngine` (the tests compare the two).
+public func singleTraceCovarianceMoments(n: Int, spectrum: CovarianceSpectrum, maxPower: Int) -> [Rational] {
+    precondition(n >= 1 && maxPower >= 0, "n >= 1 and maxPower >= 0 needed")
+    let (x, scale) = spectrum.integerScaled()
+    let d = x.count
+    let table = ZonalTable.make(maxDegree: maxPower, maxLength: d)
+    // J_kappa(x_1..x_t) for every kappa with at most t parts, t = 1...d.
+    var values = [BigInt](repeating: 0, count: table.partitions.count)
+    values[0] = 1  // the empty partition
+    for t in 1...d {
+        var powers: [BigInt] = [1]
+        for _ in 0..<maxPower { powers.append(powers.last! * x[t - 1]) }
+        var next = [BigInt](repeating: 0, count: table.partitions.count)
+        next[0] = 1
+        for (index, kappa) in table.partitions.enumerated() where index > 0 && kappa.count <= t {
+            var sum = BigInt(0)
+            for strip in table.strips[index] where strip.length <= t - 1 {
+                let v = values[strip.mu]
+                if v != 0 { sum += v * powers[strip.exponent] * strip.coefficient }
+            }
+            let (q, r) = sum.quotientAndRemainder(dividingBy: table.denominators[index])
+            precondition(r == 0, "a zonal polynomial at integer points must be an integer")
+            next[index] = q
+        }
+        values = next
+    }
+    var out = [Rational](repeating: .zero, count: maxPower + 1)
+    out[0] = Rational(d)
+    let nn = BigInt(n)
+    for (index, kappa) in table.partitions.enumerated() where index > 0 {
+        let m = kappa.reduce(0) { $0 + Int($1) }
+        var pochhammer = BigInt(1)
+        for (i, row) in kappa.enumerated() { for j in 0..<Int(row) { pochhammer *= nn + BigInt(2 * j - i) } }
+        out[m] += table.theta[index] * Rational(pochhammer * values[index])
+    }
+    for m in 1...max(1, maxPower) where m <= maxPower { out[m] = out[m] / Rational(scale.power(m)) }
+    return out
+}
+
+/// Partitions, horizontal strips and coefficients of the branching rule, per (degree, length).
+struct ZonalTable: @unchecked Sendable {
+    struct Strip { let mu: Int; let exponent: Int; let length: Int; let coefficient: BigInt }
+    /// All partitions of size <= maxDegree with at most maxLength parts (index 0 is the empty one).
+    let partitions: [[UInt8]]
+    /// For each kappa: the mu with kappa/mu a horizontal strip, with `beta * denominators[kappa]` as an integer.
+    let strips: [[Strip]]
+    let denominators: [BigInt]
+    /// theta_kappa: the coefficient of J_kappa in p_{|kappa|}.
+    let theta: [Rational]
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cache: [[Int]: ZonalTable] = [:]
+
+    static func make(maxDegree: Int, maxLength: Int) -> ZonalTable {
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = cache[[maxDegree, maxLength]] { return t }
+        let t = ZonalTable(maxDegree: maxDegree, maxLength: maxLength)
+        cache[[maxDegree, maxLength]] = t
+        return t
+    }
+
+    private init(maxDegree: Int, maxLength: Int) {
+        precondition(maxDegree < 250)
+        var parts: [[UInt8]] = []
+        func generate(_ remaining: Int, _ largest: Int, _ current: inout [UInt8]) {
+            parts.append(current)
+            if current.count == maxLength { return }
+            if remaining == 0 { return }
+            for p in stride(from: min(remaining, largest), through: 1, by: -1) {
+                current.append(UInt8(p))
+                generate(remaining - p, p, &current)
+                current.removeLast()
+            }
+        }
+        var scratch: [UInt8] = []
+        generate(maxDegree, maxDegree, &scratch)
+        parts.sort { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
+        partitions = parts
+        var index: [[UInt8]: Int] = [:]
+        for (i, p) in parts.enumerated() { index[p] = i }
+
+        var allStrips: [[Strip]] = [], dens: [BigInt] = [], thetas: [Rational] = []
+        for kappa in parts {
+            let kc = Self.conjugate(kappa)
+            // Horizontal strips: kappa_{i+1} <= mu_i <= kappa_i.
+            var mus: [[UInt8]] = [[]]
+            for i in kappa.indices {
+                let low = i + 1 < kappa.count ? kappa[i + 1] : 0
+                mus = mus.flatMap { m in (low...kappa[i]).map { m + [$0] } }
+            }
+            var betas: [(Int, Int, Int, BigInt, BigInt)] = []
+            for raw in mus {
+                let mu = Array(raw.prefix { $0 > 0 })
+                guard let mi = index[mu] else { continue }
+                let mc = Self.conjugate(mu)
+                var num = BigInt(1), den = BigInt(1)
+                for (i, row) in kappa.enumerated() {
+                    for j in 0..<Int(row) {
+                        let same = j < mc.count && kc[j] == mc[j]
+                        num *= BigInt(same ? Self.upper(kappa, kc, i, j) : Self.lower(kappa, kc, i, j))
+                    }
+                }
+                for (i, row) in mu.enumerated() {
+                    for j in 0..<Int(row) {
+                        let same = kc[j] == mc[j]
+                        den *= BigInt(same ? Self.upper(mu, mc, i, j) : Self.lower(mu, mc, i, j))
+                    }
+                }
+                let size = kappa.reduce(0) { $0 + Int($1) } - mu.reduce(0) { $0 + Int($1) }
+                let g = BigInt(num.magnitude.greatestCommonDivisor(with: den.magnitude))
+                betas.append((mi, size, mu.count, num / g, den / g))
+            }
+            var l = BigInt(1)
+            for b in betas { l = l / BigInt(l.magnitude.greatestCommonDivisor(with: b.4.magnitude)) * b.4 }
+            allStrips.append(betas.map { Strip(mu: $0.0, exponent: $0.1, length: $0.2, coefficient: $0.3 * (l / $0.4)) })
+            dens.append(l)
+            // theta = 2 m prod'(2 a' - l') / prod(h^* h_*).
+            let m = kappa.reduce(0) { $0 + Int($1) }
+            var top = BigInt(2 * m), bottom = BigInt(1)
+            for (i, row) in kappa.enumerated() {
+                for j in 0..<Int(row) {
+                    if i != 0 || j != 0 { top *= BigInt(2 * j - i) }
+                    bottom *= BigInt(Self.upper(kappa, kc, i, j) * Self.lower(kappa, kc, i, j))
+                }
+            }
+            thetas.append(kappa.isEmpty ? .zero : Rational(top, bottom))
+        }
+        strips = allStrips
+        denominators = dens
+        theta = thetas
+    }
+
+    static func conjugate(_ k: [UInt8]) -> [Int] {
+        guard let first = k.first else { return [] }
+        return (0..<Int(first)).map { j in k.filter { Int($0) > j }.count }
+    }
+    /// Upper hook (alpha = 2), 0-based cell (i, j): l(s) + 2 (a(s) + 1).
+    static func upper(_ k: [UInt8], _ kc: [Int], _ i: Int, _ j: Int) -> Int { (kc[j] - i - 1) + 2 * (Int(k[i]) - j) }
+    /// Lower hook (alpha = 2): l(s) + 1 + 2 a(s).
+    static func lower(_ k: [UInt8], _ kc: [Int], _ i: Int, _ j: Int) -> Int { (kc[j] - i) + 2 * (Int(k[i]) - j - 1) }
+}
