@@ -55,3 +55,23 @@ func benchExact() {
     }
     print("  no-CoT optimum d(d+1)/(n+d+1) at (10,20): \(noCoTOptimum(n: 20, d: 10)) = \(noCoTOptimum(n: 20, d: 10).doubleValue)")
 }
+
+/// Exact moments with a covariance (issue 14): the out-of-distribution GD loss at d = 10, k = 10.
+func benchCovariance() {
+    print("== exact with a covariance (CotflowExact) ==")
+    let eta = paperStepSize(n: 20, d: 10)
+    for kappa in [4.0, 100.0] {
+        let spectrum = try! CovarianceSpectrum.geometric(d: 10, kappa: kappa)
+        let (value, t) = seconds { try! gdChainLoss(n: 20, k: 10, eta: eta, spectrum: spectrum) }
+        print("  gd-loss (d, n, k) = (10, 20, 10), geometric kappa = \(kappa): \(ms(t))  value \(value.value.doubleValue) ± \(value.errorBound.doubleValue)")
+    }
+    let rational = try! CovarianceSpectrum((1...10).map { Rational(BigInt($0), 3) })
+    let (value, t) = seconds { try! gdChainLoss(n: 20, k: 10, eta: eta, spectrum: rational) }
+    print("  gd-loss (10, 20, 10), spectrum 1/3, 2/3, ..., 10/3: \(ms(t))  value \(value.value.doubleValue)")
+    for degree in [8, 10, 12] {
+        let (_, tw) = seconds { covarianceMoment(powers: [degree], n: 20, spectrum: rational) }
+        print("  word recursion E tr (Sigma W)^\(degree), d = 10: \(ms(tw))")
+    }
+    let (_, ts) = seconds { symbolicCovarianceMoment(powers: [8]) }
+    print("  symbolic E tr (Sigma W)^8 in n and p_r: \(ms(ts))")
+}

@@ -4,9 +4,9 @@ import Foundation
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 switch which {
 case "training": benchTraining()
-case "exact": benchExact()
+case "exact": benchExact(); benchCovariance()
 case "flow": benchFlow()
-case "all": benchTraining(); benchExact(); benchFlow()
+case "all": benchTraining(); benchExact(); benchCovariance(); benchFlow()
 default:
     FileHandle.standardError.write("usage: cotflow-bench [training|exact|flow|all]\n".data(using: .utf8)!)
     exit(2)

@@ -21,32 +21,42 @@ public func singleTraceCovarianceMoments(n: Int, spectrum: CovarianceSpectrum, m
     var values = [BigInt](repeating: 0, count: table.partitions.count)
     values[0] = 1  // the empty partition
     for t in 1...d {
-        var powers: [BigInt] = [1]
-        for _ in 0..<maxPower { powers.append(powers.last! * x[t - 1]) }
+        let xt = x[t - 1]
         var next = [BigInt](repeating: 0, count: table.partitions.count)
         next[0] = 1
+        var byExponent = [BigInt](repeating: 0, count: maxPower + 1)
         for (index, kappa) in table.partitions.enumerated() where index > 0 && kappa.count <= t {
-            var sum = BigInt(0)
+            // sum over strips of J_mu x_t^e coefficient, grouped by e and summed by Horner's rule in x_t.
+            for e in byExponent.indices { byExponent[e] = 0 }
+            var top = 0
             for strip in table.strips[index] where strip.length <= t - 1 {
                 let v = values[strip.mu]
-                if v != 0 { sum += v * powers[strip.exponent] * strip.coefficient }
+                if v.isZero { continue }
+                byExponent[strip.exponent] += v * strip.coefficient
+                top = max(top, strip.exponent)
             }
+            var sum = byExponent[top]
+            if top > 0 { for e in stride(from: top - 1, through: 0, by: -1) { sum = sum * xt + byExponent[e] } }
             let (q, r) = sum.quotientAndRemainder(dividingBy: table.denominators[index])
             precondition(r == 0, "a zonal polynomial at integer points must be an integer")
             next[index] = q
         }
         values = next
     }
-    var out = [Rational](repeating: .zero, count: maxPower + 1)
-    out[0] = Rational(d)
+    // E tr (Sigma' W)^m = sum_kappa theta_kappa pochhammer_kappa(n) J_kappa, over a common denominator per m.
+    var numerators = [BigInt](repeating: 0, count: maxPower + 1)
     let nn = BigInt(n)
-    for (index, kappa) in table.partitions.enumerated() where index > 0 {
+    for (index, kappa) in table.partitions.enumerated() where index > 0 && !values[index].isZero {
         let m = kappa.reduce(0) { $0 + Int($1) }
         var pochhammer = BigInt(1)
         for (i, row) in kappa.enumerated() { for j in 0..<Int(row) { pochhammer *= nn + BigInt(2 * j - i) } }
-        out[m] += table.theta[index] * Rational(pochhammer * values[index])
+        let theta = table.theta[index]
+        numerators[m] += theta.numerator * (table.thetaDenominators[m] / theta.denominator) * pochhammer * values[index]
     }
-    for m in 1...max(1, maxPower) where m <= maxPower { out[m] = out[m] / Rational(scale.power(m)) }
+    var out = [Rational(d)]
+    for m in stride(from: 1, through: maxPower, by: 1) {
+        out.append(Rational(numerators[m], table.thetaDenominators[m] * scale.power(m)))
+    }
     return out
 }
 
@@ -60,6 +70,8 @@ struct ZonalTable: @unchecked Sendable {
     let denominators: [BigInt]
     /// theta_kappa: the coefficient of J_kappa in p_{|kappa|}.
     let theta: [Rational]
+    /// The least common denominator of theta over the partitions of each size.
+    let thetaDenominators: [BigInt]
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var cache: [[Int]: ZonalTable] = [:]
@@ -142,6 +154,12 @@ struct ZonalTable: @unchecked Sendable {
         strips = allStrips
         denominators = dens
         theta = thetas
+        var lcms = [BigInt](repeating: 1, count: maxDegree + 1)
+        for (kappa, t) in zip(parts, thetas) where !kappa.isEmpty {
+            let m = kappa.reduce(0) { $0 + Int($1) }
+            lcms[m] = lcms[m] / BigInt(lcms[m].magnitude.greatestCommonDivisor(with: t.denominator.magnitude)) * t.denominator
+        }
+        thetaDenominators = lcms
     }
 
     static func conjugate(_ k: [UInt8]) -> [Int] {
