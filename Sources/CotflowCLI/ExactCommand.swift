@@ -139,8 +139,9 @@ struct ExactCommand: ParsableCommand {
             guard 2 * task.k <= maximumCovarianceDegree else {
                 throw ValidationError("--k must be at most \(maximumCovarianceDegree / 2) for exact moments with a covariance")
             }
-            let value = try reportingErrors { try gdChainLoss(n: task.n, k: task.k, eta: eta, spectrum: spectrum) }
-            let previous = try reportingErrors { try gdChainLoss(n: task.n, k: task.k - 1, eta: eta, spectrum: spectrum) }
+            let moments = CovarianceTraceMoments(n: task.n, spectrum: spectrum, maxPower: 2 * task.k)
+            let value = moments.expectedTrace(polynomial: gdChainErrorPolynomial(k: task.k, eta: eta))
+            let previous = moments.expectedTrace(polynomial: gdChainErrorPolynomial(k: task.k - 1, eta: eta))
             // Growing with k (beyond both error bounds): the mean is carried by prompts whose chain diverges.
             let growing = task.k > 1 && value.value - value.errorBound > previous.value + previous.errorBound
             let fields = boundedFields(value)

@@ -70,8 +70,10 @@ extension ExactCommand {
         @OptionGroup var task: TaskOptions
         @OptionGroup var covariance: CovarianceSpectrumOptions
         @Option(help: "Eigenvalue v of V31 (all equal), a decimal or rational. Default: the construction's -eta.") var v: String?
-        @Option(help: "Eigenvalue w of W13 (all equal). Default 1.") var w: String = "1"
-        @Option(help: "W24 = u. Default -1 (the value the paper's theory fixes).") var u: String = "-1"
+        @Option(help: "Eigenvalue w of W13 (all equal). Default 1.") var w: String?
+        @Option(help: "W24 = u. Default -1 (the value the paper's theory fixes).") var u: String?
+        @Option(name: .customLong("from"), help: "summary.json of `cotflow ode`: evaluate its end point (v, w and, if recorded, u; the eigenvalues must be equal). The doubles are taken exactly.")
+        var from: String?
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
@@ -84,8 +86,12 @@ extension ExactCommand {
                 guard let r = Rational.parse(text) else { throw ValidationError("\(name) must be a decimal or a rational (got '\(text)')") }
                 return r
             }
-            let vv = try v.map { try parse($0, "--v") } ?? -eta
-            let ww = try parse(w, "--w"), uu = try parse(u, "--u")
+            var vv = try v.map { try parse($0, "--v") } ?? -eta
+            var ww = try parse(w ?? "1", "--w"), uu = try parse(u ?? "-1", "--u")
+            if let from {
+                guard v == nil, w == nil else { throw ValidationError("give --from FILE or --v/--w, not both") }
+                (vv, ww, uu) = try endPoint(from, d: task.d, u: u.map { try parse($0, "--u") })
+            }
             let spectrum = try covariance.spectrum(d: task.d) ?? CovarianceSpectrum.identity(d: task.d)
             let value = try reportingErrors { try reducedChainLoss(n: task.n, k: task.k, v: vv, w: ww, u: uu, spectrum: spectrum) }
             let fields = boundedFields(value)
@@ -94,7 +100,36 @@ extension ExactCommand {
                                       ("v", .string(vv.description)), ("w", .string(ww.description)), ("u", .string(uu.description)),
                                       ("covariance", .string(covariance.description))] + fields.json,
                               json: json,
-                              text: "E || w^_k - w* ||^2 of (v, w, u) = (\(vv), \(ww), \(uu)) at (d, n, k) = (\(task.d), \(task.n), \(task.k)), covariance \(covariance.description): \(fields.text)")
+                              text: "E || w^_k - w* ||^2 of (v, w, u) = (\(short(vv)), \(short(ww)), \(short(uu))) at (d, n, k) = (\(task.d), \(task.n), \(task.k)), covariance \(covariance.description): \(fields.text)")
+        }
+    
+        private func short(_ r: Rational) -> String { r.description.count > 24 ? fmt(r.doubleValue) : r.description }
+
+        /// (v, w, u) from a `cotflow ode` summary.json; refuses unequal eigenvalues.
+        private func endPoint(_ path: String, d: Int, u given: Rational?) throws -> (Rational, Rational, Rational) {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--from: cannot read \(path)") }
+            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw ValidationError("--from: \(path) is not a JSON object")
+            }
+            func numbers(_ key: String) throws -> [Double] {
+                guard let list = object[key] as? [Any] else { throw ValidationError("--from: \(path) has no array '\(key)' (expected a `cotflow ode` summary.json)") }
+                let values = list.compactMap { ($0 as? NSNumber)?.doubleValue }
+                guard values.count == list.count, values.allSatisfy(\.isFinite) else { throw ValidationError("--from: '\(key)' in \(path) must hold finite numbers") }
+                return values
+            }
+            let vs = try numbers("v"), ws = try numbers("w")
+            guard vs.count == d, ws.count == d else {
+                throw ValidationError("--from: \(path) has \(vs.count) eigenvalues; pass --d \(vs.count)")
+            }
+            for (name, xs) in [("v", vs), ("w", ws)] where xs.max()! != xs.min()! {
+                throw ValidationError("--from: the eigenvalues '\(name)' in \(path) are not all equal (\(fmt(xs.min()!)) to \(fmt(xs.max()!))); the exact out-of-distribution loss needs V31 = v I and W13 = w I")
+            }
+            var u = given ?? Rational(-1)
+            if given == nil, let recorded = (object["u"] as? NSNumber)?.doubleValue {
+                guard recorded.isFinite else { throw ValidationError("--from: 'u' in \(path) is not finite") }
+                u = Rational(exactly: recorded)
+            }
+            return (Rational(exactly: vs[0]), Rational(exactly: ws[0]), u)
         }
     }
 }

@@ -10,28 +10,49 @@ public struct BoundedValue: Sendable, Equatable {
     public var isExact: Bool { errorBound.isZero }
 }
 
-/// `E tr f(S)` for a polynomial `f(S) = sum_j c_j S^j`, `S = X X^T / n`, `x_i ~ N(0, Sigma)`:
-/// `sum_j c_j E tr (Sigma W)^j / n^j`, exact at `spectrum.eigenvalues`. If the intended eigenvalues
-/// lie within a relative `eps = spectrum.relativeError` of those, each moment moves by at most a
-/// factor `(1 + eps)^j` (its coefficients in the eigenvalues are non-negative: a sum over Wick
-/// pairings), so the error is at most `sum_j |c_j| ((1 + eps)^j - 1) E tr S^j`, computed exactly.
-public func expectedTrace(polynomial c: [Rational], n: Int, spectrum: CovarianceSpectrum) -> BoundedValue {
-    precondition(!c.isEmpty && n >= 1)
-    let moments = singleTraceCovarianceMoments(n: n, spectrum: spectrum, maxPower: c.count - 1)
-    var value = Rational.zero, bound = Rational.zero
-    let grow = Rational.one + spectrum.relativeError
-    var nPower = Rational.one, growth = Rational.one
-    for j in c.indices {
-        let moment = moments[j] / nPower
-        value += c[j] * moment
-        if j > 0 && !spectrum.relativeError.isZero {
-            let magnitude = c[j] < .zero ? -c[j] : c[j]
-            bound += magnitude * (growth - .one) * moment
-        }
-        nPower *= Rational(n)
-        growth *= grow
+/// The exact single-trace moments `E tr S^j`, j = 0...maxPower, of `S = X X^T / n` with
+/// `x_i ~ N(0, Sigma)` at a spectrum, from which expected traces of polynomials in S follow.
+public struct CovarianceTraceMoments: Sendable {
+    public let n: Int
+    public let spectrum: CovarianceSpectrum
+    /// `E tr S^j`.
+    public let moments: [Rational]
+
+    public init(n: Int, spectrum: CovarianceSpectrum, maxPower: Int) {
+        precondition(n >= 1 && maxPower >= 0)
+        self.n = n; self.spectrum = spectrum
+        let raw = singleTraceCovarianceMoments(n: n, spectrum: spectrum, maxPower: maxPower)
+        var nPower = Rational.one
+        var out: [Rational] = []
+        for m in raw { out.append(m / nPower); nPower *= Rational(n) }
+        moments = out
     }
-    return BoundedValue(value: value, errorBound: bound)
+
+    /// `E tr f(S)` for `f(S) = sum_j c_j S^j` (c.count <= moments.count), exact at
+    /// `spectrum.eigenvalues`. If the intended eigenvalues lie within a relative
+    /// `eps = spectrum.relativeError` of those, each moment moves by at most a factor `(1 + eps)^j`
+    /// (its coefficients in the eigenvalues are non-negative: a sum over Wick pairings), so the
+    /// error is at most `sum_j |c_j| ((1 + eps)^j - 1) E tr S^j`, computed exactly.
+    public func expectedTrace(polynomial c: [Rational]) -> BoundedValue {
+        precondition(!c.isEmpty && c.count <= moments.count, "polynomial degree above the moments computed")
+        var value = Rational.zero, bound = Rational.zero
+        let grow = Rational.one + spectrum.relativeError
+        var growth = Rational.one
+        for j in c.indices {
+            value += c[j] * moments[j]
+            if j > 0 && !spectrum.relativeError.isZero {
+                let magnitude = c[j] < .zero ? -c[j] : c[j]
+                bound += magnitude * (growth - .one) * moments[j]
+            }
+            growth *= grow
+        }
+        return BoundedValue(value: value, errorBound: bound)
+    }
+}
+
+/// `E tr f(S)` for a polynomial `f(S) = sum_j c_j S^j` at a spectrum (see `CovarianceTraceMoments`).
+public func expectedTrace(polynomial c: [Rational], n: Int, spectrum: CovarianceSpectrum) -> BoundedValue {
+    CovarianceTraceMoments(n: n, spectrum: spectrum, maxPower: c.count - 1).expectedTrace(polynomial: c)
 }
 
 /// Polynomial helpers on coefficient arrays (index = power of S).
@@ -72,11 +93,16 @@ public func reducedChainLoss(n: Int, k: Int, v: Rational, w: Rational, u: Ration
 public func gdChainLoss(n: Int, k: Int, eta: Rational, spectrum: CovarianceSpectrum) throws -> BoundedValue {
     guard n >= 1, k >= 0 else { throw ExactError.invalidArgument("n must be >= 1 and k >= 0 (got n=\(n), k=\(k))") }
     guard eta > .zero else { throw ExactError.invalidArgument("eta must be > 0 (got \(eta))") }
+    return expectedTrace(polynomial: gdChainErrorPolynomial(k: k, eta: eta), n: n, spectrum: spectrum)
+}
+
+/// Coefficients of `(1 - eta x)^{2k}`: `E tr` of it at S is the GD chain's `E || w_k - w* ||^2`.
+public func gdChainErrorPolynomial(k: Int, eta: Rational) -> [Rational] {
     var c: [Rational] = []
     var etaPower = Rational.one
     for j in 0...(2 * k) {
         c.append(Rational((j % 2 == 0 ? 1 : -1) * binomial(2 * k, j)) * etaPower)
         etaPower *= eta
     }
-    return expectedTrace(polynomial: c, n: n, spectrum: spectrum)
+    return c
 }

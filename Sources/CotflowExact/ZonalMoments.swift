@@ -119,22 +119,23 @@ struct ZonalTable: @unchecked Sendable {
                 let mu = Array(raw.prefix { $0 > 0 })
                 guard let mi = index[mu] else { continue }
                 let mc = Self.conjugate(mu)
-                var num = BigInt(1), den = BigInt(1)
+                // Cells outside the changed rows and columns have equal factors in kappa and mu: they cancel.
+                let changedColumn = (0..<kc.count).map { j in j >= mc.count || kc[j] != mc[j] }
+                let changedRow = kappa.indices.map { i in i >= mu.count || kappa[i] != mu[i] }
+                var tops: [Int] = [], bottoms: [Int] = []
                 for (i, row) in kappa.enumerated() {
-                    for j in 0..<Int(row) {
-                        let same = j < mc.count && kc[j] == mc[j]
-                        num *= BigInt(same ? Self.upper(kappa, kc, i, j) : Self.lower(kappa, kc, i, j))
+                    for j in 0..<Int(row) where changedRow[i] || changedColumn[j] {
+                        tops.append(changedColumn[j] ? Self.lower(kappa, kc, i, j) : Self.upper(kappa, kc, i, j))
                     }
                 }
                 for (i, row) in mu.enumerated() {
-                    for j in 0..<Int(row) {
-                        let same = kc[j] == mc[j]
-                        den *= BigInt(same ? Self.upper(mu, mc, i, j) : Self.lower(mu, mc, i, j))
+                    for j in 0..<Int(row) where changedRow[i] || changedColumn[j] {
+                        bottoms.append(changedColumn[j] ? Self.lower(mu, mc, i, j) : Self.upper(mu, mc, i, j))
                     }
                 }
+                let (num, den) = Self.reducedRatio(tops, bottoms)
                 let size = kappa.reduce(0) { $0 + Int($1) } - mu.reduce(0) { $0 + Int($1) }
-                let g = BigInt(num.magnitude.greatestCommonDivisor(with: den.magnitude))
-                betas.append((mi, size, mu.count, num / g, den / g))
+                betas.append((mi, size, mu.count, num, den))
             }
             var l = BigInt(1)
             for b in betas { l = l / BigInt(l.magnitude.greatestCommonDivisor(with: b.4.magnitude)) * b.4 }
@@ -160,6 +161,26 @@ struct ZonalTable: @unchecked Sendable {
             lcms[m] = lcms[m] / BigInt(lcms[m].magnitude.greatestCommonDivisor(with: t.denominator.magnitude)) * t.denominator
         }
         thetaDenominators = lcms
+    }
+
+    /// prod(tops) / prod(bottoms) in lowest terms (all factors positive), in machine integers when they suffice.
+    static func reducedRatio(_ tops: [Int], _ bottoms: [Int]) -> (BigInt, BigInt) {
+        func gcd(_ a: Int, _ b: Int) -> Int { var (a, b) = (a, b); while b != 0 { (a, b) = (b, a % b) }; return a }
+        var num = 1, den = 1, overflow = false
+        for f in tops {
+            let g = gcd(f, den)
+            let (p, o) = num.multipliedReportingOverflow(by: f / g)
+            den /= g; num = p; overflow = overflow || o
+        }
+        for f in bottoms {
+            let g = gcd(f, num)
+            let (p, o) = den.multipliedReportingOverflow(by: f / g)
+            num /= g; den = p; overflow = overflow || o
+        }
+        if !overflow { return (BigInt(num), BigInt(den)) }
+        let n = tops.reduce(BigInt(1)) { $0 * BigInt($1) }, d = bottoms.reduce(BigInt(1)) { $0 * BigInt($1) }
+        let g = BigInt(n.magnitude.greatestCommonDivisor(with: d.magnitude))
+        return (n / g, d / g)
     }
 
     static func conjugate(_ k: [UInt8]) -> [Int] {
