@@ -97,7 +97,8 @@ ctx.run {
     print("\nexact GD mean: \(kappas.indices.map { "\(fmt(kappas[$0])): \(fmt(gdExact[$0]))" }.joined(separator: ", "))")
     print("the exact mean exceeds d = \(d) (the loss of predicting 0) from kappa = \(crossing.map { fmt($0) } ?? "beyond the grid") on")
     print("the exact mean is more than 10 times the sampled median (tail-dominated) from kappa = \(tailIndex.map { fmt(kappas[$0]) } ?? "beyond the grid")"
-        + (tailIndex.map { " (exact mean \(fmt(gdExact[$0])), median \(fmt(gdMedian[$0])))" } ?? ""))
+        + (tailIndex.map { " (exact mean \(fmt(gdExact[$0])), median \(fmt(gdMedian[$0])))" } ?? "")
+        + (tailIndex.flatMap { $0 > 0 ? " on the grid; the ratio is \(fmt(exactOverMedian[$0 - 1])) at kappa = \(fmt(kappas[$0 - 1]))" : nil } ?? ""))
     ctx.record("exact_gd_mean_by_kappa", .object(kappas.indices.map { (fmt(kappas[$0]), .number(gdExact[$0])) }))
     ctx.record("exact_mean_exceeds_d_at_kappa", crossing.map { .number($0) } ?? .null)
     ctx.record("exact_mean_tail_dominated_from_kappa", tailIndex.map { .number(kappas[$0]) } ?? .null)
@@ -114,12 +115,12 @@ ctx.run {
     try ctx.plot([
         PlotSpec(title: "evaluation loss, k = \(k) (trained at Sigma = I)", xLabel: "condition number kappa", yLabel: "||w_k - w*||^2",
                  logX: true, logY: true,
-                 series: [PlotSeries(name: "CoT model median", x: kappas, y: modelMedian),
-                          PlotSeries(name: "CoT model p90", x: kappas, y: modelP90),
-                          PlotSeries(name: "CoT model mean", x: kappas, y: modelMean),
-                          PlotSeries(name: "GD chain median", x: kappas, y: gdMedian),
-                          PlotSeries(name: "GD chain mean (sampled)", x: kappas, y: gdMean),
-                          PlotSeries(name: "GD chain mean, exact", x: fine, y: fineExact),
+                 series: [PlotSeries(name: "GD chain mean, exact", x: fine, y: fineExact),
+                          PlotSeries(name: "GD chain mean (sampled)", x: kappas, y: gdMean, points: true),
+                          PlotSeries(name: "GD chain median (sampled)", x: kappas, y: gdMedian, points: true),
+                          PlotSeries(name: "CoT model mean", x: kappas, y: modelMean, points: true),
+                          PlotSeries(name: "CoT model median", x: kappas, y: modelMedian, points: true),
+                          PlotSeries(name: "CoT model p90", x: kappas, y: modelP90, points: true),
                           PlotSeries(name: "E||w*||^2 = d (w^ = 0)", x: kappas, y: kappas.map { _ in Double(d) })],
                  verticalLines: lines),
         PlotSpec(title: "prompts whose GD chain does not contract", xLabel: "condition number kappa", yLabel: "fraction",

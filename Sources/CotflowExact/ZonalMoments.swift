@@ -17,28 +17,36 @@ public func singleTraceCovarianceMoments(n: Int, spectrum: CovarianceSpectrum, m
     let (x, scale) = spectrum.integerScaled()
     let d = x.count
     let table = ZonalTable.make(maxDegree: maxPower, maxLength: d)
-    // J_kappa(x_1..x_t) for every kappa with at most t parts, t = 1...d.
-    var values = [BigInt](repeating: 0, count: table.partitions.count)
+    // J_kappa(x_1..x_t) for every kappa with at most t parts, t = 1...d. Every quantity here is a
+    // non-negative integer (positive eigenvalues, positive hooks), so unsigned big integers with
+    // word-sized multipliers where they fit.
+    var values = [BigUInt](repeating: 0, count: table.partitions.count)
     values[0] = 1  // the empty partition
     for t in 1...d {
-        let xt = x[t - 1]
-        var next = [BigInt](repeating: 0, count: table.partitions.count)
+        let xt = x[t - 1].magnitude
+        let xWord: BigUInt.Word? = xt.bitWidth <= BigUInt.Word.bitWidth ? BigUInt.Word(xt) : nil
+        var next = [BigUInt](repeating: 0, count: table.partitions.count)
         next[0] = 1
-        var byExponent = [BigInt](repeating: 0, count: maxPower + 1)
+        var byExponent = [BigUInt](repeating: 0, count: maxPower + 1)
         for (index, kappa) in table.partitions.enumerated() where index > 0 && kappa.count <= t {
             // sum over strips of J_mu x_t^e coefficient, grouped by e and summed by Horner's rule in x_t.
-            for e in byExponent.indices { byExponent[e] = 0 }
-            var top = 0
+            var top = -1
             for strip in table.strips[index] where strip.length <= t - 1 {
                 let v = values[strip.mu]
                 if v.isZero { continue }
-                byExponent[strip.exponent] += v * strip.coefficient
-                top = max(top, strip.exponent)
+                while top < strip.exponent { top += 1; byExponent[top] = 0 }
+                if let w = strip.word { byExponent[strip.exponent].multiplyAndAdd(v, w) } else { byExponent[strip.exponent] += v * strip.coefficient }
             }
+            if top < 0 { continue }
             var sum = byExponent[top]
-            if top > 0 { for e in stride(from: top - 1, through: 0, by: -1) { sum = sum * xt + byExponent[e] } }
+            if top > 0 {
+                for e in stride(from: top - 1, through: 0, by: -1) {
+                    if let w = xWord { sum.multiply(byWord: w) } else { sum = sum * xt }
+                    sum += byExponent[e]
+                }
+            }
             let (q, r) = sum.quotientAndRemainder(dividingBy: table.denominators[index])
-            precondition(r == 0, "a zonal polynomial at integer points must be an integer")
+            precondition(r.isZero, "a zonal polynomial at integer points must be an integer")
             next[index] = q
         }
         values = next
@@ -51,7 +59,7 @@ public func singleTraceCovarianceMoments(n: Int, spectrum: CovarianceSpectrum, m
         var pochhammer = BigInt(1)
         for (i, row) in kappa.enumerated() { for j in 0..<Int(row) { pochhammer *= nn + BigInt(2 * j - i) } }
         let theta = table.theta[index]
-        numerators[m] += theta.numerator * (table.thetaDenominators[m] / theta.denominator) * pochhammer * values[index]
+        numerators[m] += theta.numerator * BigInt(table.thetaDenominators[m].magnitude / theta.denominator.magnitude) * pochhammer * BigInt(values[index])
     }
     var out = [Rational(d)]
     for m in stride(from: 1, through: maxPower, by: 1) {
@@ -62,12 +70,12 @@ public func singleTraceCovarianceMoments(n: Int, spectrum: CovarianceSpectrum, m
 
 /// Partitions, horizontal strips and coefficients of the branching rule, per (degree, length).
 struct ZonalTable: @unchecked Sendable {
-    struct Strip { let mu: Int; let exponent: Int; let length: Int; let coefficient: BigInt }
+    struct Strip { let mu: Int; let exponent: Int; let length: Int; let coefficient: BigUInt; let word: BigUInt.Word? }
     /// All partitions of size <= maxDegree with at most maxLength parts (index 0 is the empty one).
     let partitions: [[UInt8]]
     /// For each kappa: the mu with kappa/mu a horizontal strip, with `beta * denominators[kappa]` as an integer.
     let strips: [[Strip]]
-    let denominators: [BigInt]
+    let denominators: [BigUInt]
     /// theta_kappa: the coefficient of J_kappa in p_{|kappa|}.
     let theta: [Rational]
     /// The least common denominator of theta over the partitions of each size.
@@ -105,7 +113,7 @@ struct ZonalTable: @unchecked Sendable {
         var index: [[UInt8]: Int] = [:]
         for (i, p) in parts.enumerated() { index[p] = i }
 
-        var allStrips: [[Strip]] = [], dens: [BigInt] = [], thetas: [Rational] = []
+        var allStrips: [[Strip]] = [], dens: [BigUInt] = [], thetas: [Rational] = []
         for kappa in parts {
             let kc = Self.conjugate(kappa)
             // Horizontal strips: kappa_{i+1} <= mu_i <= kappa_i.
@@ -139,8 +147,11 @@ struct ZonalTable: @unchecked Sendable {
             }
             var l = BigInt(1)
             for b in betas { l = l / BigInt(l.magnitude.greatestCommonDivisor(with: b.4.magnitude)) * b.4 }
-            allStrips.append(betas.map { Strip(mu: $0.0, exponent: $0.1, length: $0.2, coefficient: $0.3 * (l / $0.4)) })
-            dens.append(l)
+            allStrips.append(betas.map { b in
+                let c = (b.3 * (l / b.4)).magnitude
+                return Strip(mu: b.0, exponent: b.1, length: b.2, coefficient: c, word: c.bitWidth <= BigUInt.Word.bitWidth ? BigUInt.Word(c) : nil)
+            })
+            dens.append(l.magnitude)
             // theta = 2 m prod'(2 a' - l') / prod(h^* h_*).
             let m = kappa.reduce(0) { $0 + Int($1) }
             var top = BigInt(2 * m), bottom = BigInt(1)

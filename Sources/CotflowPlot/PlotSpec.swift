@@ -1,13 +1,16 @@
-/// One curve of a plot: `y` against `x`, drawn as a line and named in the key.
+/// One curve of a plot: `y` against `x`, drawn as a line (or as markers: `points`) and named in the key.
 public struct PlotSeries: Sendable {
     public var name: String
     public var x: [Double]
     public var y: [Double]
+    /// Markers without a line (sampled values drawn over an exact curve).
+    public var points: Bool
 
-    public init(name: String, x: [Double], y: [Double]) {
+    public init(name: String, x: [Double], y: [Double], points: Bool = false) {
         self.name = name
         self.x = x
         self.y = y
+        self.points = points
     }
 }
 

@@ -7,6 +7,7 @@ struct PreparedPanel {
         var name: String
         var x: [Double]
         var y: [Double]
+        var points = false
         var index = 0   // data block in the .tsv
     }
 
@@ -35,7 +36,7 @@ struct PreparedPanel {
             guard s.x.count == s.y.count else {
                 throw CotflowError("series '\(s.name)' of plot \(name) has \(s.x.count) x values but \(s.y.count) y values")
             }
-            var kept = Series(name: s.name, x: [], y: [])
+            var kept = Series(name: s.name, x: [], y: [], points: s.points)
             kept.x.reserveCapacity(s.x.count)
             kept.y.reserveCapacity(s.y.count)
             for (x, y) in zip(s.x, s.y) {
@@ -292,7 +293,7 @@ enum GnuplotScript {
         }
         let width = panel.series.count > maxKeyEntries ? 1.2 : 2.0
         let curves = panel.series.map { series -> String in
-            let style = series.x.count == 1 ? "with points pt 7 ps 0.8" : "with lines lw \(width)"
+            let style = series.x.count == 1 || series.points ? "with points pt 7 ps 0.8" : "with lines lw \(width)"
             return "cotflow_data index \(series.index) using 1:2 \(style) title \(quote(series.name)) noenhanced"
         }
         s += "plot " + curves.joined(separator: ", \\\n     ") + "\n"
