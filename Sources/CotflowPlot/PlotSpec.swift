@@ -6,7 +6,11 @@ public struct PlotSeries: Sendable {
     /// Markers without a line (sampled values drawn over an exact curve).
     public var points: Bool
 
-    public init(name: String, x: [Double], y: [Double], points: Bool = false) {
+    public init(name: String, x: [Double], y: [Double]) {
+        self.init(name: name, x: x, y: y, points: false)
+    }
+
+    public init(name: String, x: [Double], y: [Double], points: Bool) {
         self.name = name
         self.x = x
         self.y = y
