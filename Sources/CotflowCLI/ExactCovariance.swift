@@ -54,7 +54,7 @@ func boundedFields(_ v: BoundedValue) -> (text: String, json: [(String, JSONValu
 }
 
 /// Largest degree of a single trace with a covariance (zonal route: partitions of the degree).
-let maximumCovarianceDegree = 32
+let maximumCovarianceDegree = 28
 /// Largest total degree of a joint moment with a covariance (word recursion: states grow ~3.3x per 2 degrees).
 let maximumJointCovarianceDegree = 16
 /// Largest total degree for the symbolic polynomial in n and p_r.
