@@ -8,6 +8,7 @@ public struct BoundedValue: Sendable, Equatable {
     public let value: Rational
     public let errorBound: Rational
     public var isExact: Bool { errorBound.isZero }
+    public init(value: Rational, errorBound: Rational) { self.value = value; self.errorBound = errorBound }
 }
 
 /// The exact single-trace moments `E tr S^j`, j = 0...maxPower, of `S = X X^T / n` with
