@@ -37,11 +37,7 @@ struct ExactCommand: ParsableCommand {
         func run() throws {
             guard d >= 1, n >= 1 else { throw ValidationError("--d and --n must be at least 1") }
             if covariance.given { return try runWithCovariance() }
-            let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-                throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
-            }
-            let list = ms.map { $0! }
+            let list = try parsedPowers()
             let degree = list.reduce(0, +)
             guard degree <= ExactCommand.maximumDegree else {
                 throw ValidationError("total degree \(degree) is above the supported \(ExactCommand.maximumDegree)")
@@ -58,13 +54,17 @@ struct ExactCommand: ParsableCommand {
             ExactCommand.emit(value, quantity: "moment", extra: extra, json: json, text: text)
         }
 
-        private func runWithCovariance() throws {
-            guard let spectrum = try covariance.spectrum(d: d) else { return }
+        private func parsedPowers() throws -> [Int] {
             let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
                 throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
             }
-            let list = ms.map { $0! }
+            return ms.map { $0! }
+        }
+
+        private func runWithCovariance() throws {
+            guard let spectrum = try covariance.spectrum(d: d) else { return }
+            let list = try parsedPowers()
             let degree = list.reduce(0, +)
             let nonzero = list.filter { $0 > 0 }
             let limit = nonzero.count <= 1 ? maximumCovarianceDegree : maximumJointCovarianceDegree
