@@ -8,8 +8,9 @@ public func geometricSpectrum(d: Int, kappa: Double) -> [Double] {
 }
 
 /// A bound on the relative error of each entry of `geometricSpectrum` against the real number
-/// kappa^(i/(d-1) - 1/2): one rounding of the exponent (its effect is |ln kappa| times a relative
-/// 2^-53 of an exponent at most 1/2) and at most one ulp in `pow`, with a factor 2 to spare.
+/// kappa^(i/(d-1) - 1/2) (kappa taken as the double given): the computed exponent is off by at most
+/// 2^-53 in absolute terms, which moves kappa^e by a relative |ln kappa| 2^-53, and `pow` adds at most
+/// one ulp (2^-52 relative); a factor 2 to spare.
 public func geometricSpectrumRelativeError(kappa: Double) -> Double {
     2 * (1 + abs(log(kappa))) * 0x1p-52
 }
