@@ -85,7 +85,7 @@ ctx.run {
     var crossing: Double? = nil
     if let j = fineExact.indices.dropFirst().first(where: { fineExact[$0 - 1] < Double(d) && fineExact[$0] >= Double(d) }) {
         var (lo, hi) = (log(fine[j - 1]), log(fine[j]))
-        for _ in 0..<40 {
+        for _ in 0..<ctx.size(30, quick: 16) {  // the bracket shrinks to 2^-30 of one grid step
             let mid = (lo + hi) / 2
             if try exactGD(exp(mid)).value < Rational(d) { lo = mid } else { hi = mid }
         }
