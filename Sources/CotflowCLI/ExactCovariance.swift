@@ -67,7 +67,7 @@ extension ExactCommand {
             abstract: "Exact evaluation loss E || w^_k - w* ||^2 of reduced parameters V31 = v I, W13 = w I, W24 = u run autoregressively, in or out of distribution.",
             discussion: "The chain is w^_{i+1} = (I + v w S) w^_i + v u S w* from w^_0 = 0, with x ~ N(0, Sigma) and w* ~ N(0, I) as in `cotflow eval`. (v, w, u) = (-eta, 1, -1) is the construction (k GD steps). Use it on a flow's end point with equal eigenvalues.")
 
-        @OptionGroup var task: TaskOptions
+        @OptionGroup var task: ProblemOptions
         @OptionGroup var covariance: CovarianceSpectrumOptions
         @Option(help: "Eigenvalue v of V31 (all equal), a decimal or rational. Default: the construction's -eta.") var v: String?
         @Option(help: "Eigenvalue w of W13 (all equal). Default 1.") var w: String?
@@ -96,7 +96,7 @@ extension ExactCommand {
             let value = try reportingErrors { try reducedChainLoss(n: task.n, k: task.k, v: vv, w: ww, u: uu, spectrum: spectrum) }
             let fields = boundedFields(value)
             ExactCommand.emit(value.value, quantity: "eval-loss",
-                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
                                       ("v", .string(vv.description)), ("w", .string(ww.description)), ("u", .string(uu.description)),
                                       ("covariance", .string(covariance.description))] + fields.json,
                               json: json,
