@@ -55,3 +55,35 @@ func benchExact() {
     }
     print("  no-CoT optimum d(d+1)/(n+d+1) at (10,20): \(noCoTOptimum(n: 20, d: 10)) = \(noCoTOptimum(n: 20, d: 10).doubleValue)")
 }
+
+/// Exact moments with a covariance (issue 14): the out-of-distribution GD loss at d = 10, k = 10.
+/// Wall-clock and CPU time (the machine is shared; CPU time is the stabler figure).
+func benchCovariance() {
+    print("== exact with a covariance (CotflowExact) ==")
+    func timed<T>(_ body: () throws -> T) rethrows -> (T, Double, Double) {
+        let c0 = clock()
+        let (v, wall) = try seconds(body)
+        return (v, wall, Double(clock() - c0) / Double(CLOCKS_PER_SEC))
+    }
+    func both(_ wall: Double, _ cpu: Double) -> String { "\(ms(wall)) wall, \(ms(cpu)) CPU" }
+    let eta = paperStepSize(n: 20, d: 10)
+    let first = try! CovarianceSpectrum.geometric(d: 10, kappa: 4)
+    let (_, w0, c0) = timed { try! gdChainLoss(n: 20, k: 10, eta: eta, spectrum: first) }
+    print("  gd-loss (d, n, k) = (10, 20, 10), kappa = 4, first call (builds the partition table): \(both(w0, c0))")
+    for kappa in [4.0, 100.0] {
+        let spectrum = try! CovarianceSpectrum.geometric(d: 10, kappa: kappa)
+        let (value, w, c) = timed { try! gdChainLoss(n: 20, k: 10, eta: eta, spectrum: spectrum) }
+        print("  gd-loss (10, 20, 10), geometric kappa = \(kappa): \(both(w, c))  value \(value.value.doubleValue) ± \(value.errorBound.doubleValue)")
+    }
+    let rational = try! CovarianceSpectrum((1...10).map { Rational(BigInt($0), 3) })
+    let (value, w, c) = timed { try! gdChainLoss(n: 20, k: 10, eta: eta, spectrum: rational) }
+    print("  gd-loss (10, 20, 10), spectrum 1/3, 2/3, ..., 10/3: \(both(w, c))  value \(value.value.doubleValue)")
+    let (_, w40, c40) = timed { try! gdChainLoss(n: 40, k: 5, eta: paperStepSize(n: 40, d: 10), spectrum: .geometric(d: 10, kappa: 8)) }
+    print("  gd-loss (10, 40, 5), kappa = 8: \(both(w40, c40))")
+    for degree in [8, 10, 12, 14] {
+        let (_, ww, cw) = timed { covarianceMoment(powers: [degree], n: 20, spectrum: rational) }
+        print("  word recursion E tr (Sigma W)^\(degree), d = 10: \(both(ww, cw))")
+    }
+    let (_, ws, cs) = timed { symbolicCovarianceMoment(powers: [10]) }
+    print("  symbolic E tr (Sigma W)^10 in n and p_r: \(both(ws, cs))")
+}

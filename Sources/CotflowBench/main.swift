@@ -4,10 +4,10 @@ import Foundation
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 switch which {
 case "training": benchTraining()
-case "exact": benchExact()
+case "exact": benchExact(); benchCovariance()
 case "flow": benchFlow()
 case "full-flow": benchFullFlow()
-case "all": benchTraining(); benchExact(); benchFlow(); benchFullFlow()
+case "all": benchTraining(); benchExact(); benchCovariance(); benchFlow(); benchFullFlow()
 default:
     FileHandle.standardError.write("usage: cotflow-bench [training|exact|flow|full-flow|all]\n".data(using: .utf8)!)
     exit(2)

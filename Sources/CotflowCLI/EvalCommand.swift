@@ -8,7 +8,7 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluate trained (--load FILE) or constructed (--construction) parameters autoregressively over k steps.",
-        discussion: "Reports the mean, median, 90th and 99th percentiles of E || w^_k - w* ||^2 over fresh prompts, the same for the exact GD chain on the same prompts, and the fraction of prompts whose chain diverges (eta * lambda_max(S) >= 2). Out of distribution: --spectrum, --condition-number or --covariance FILE set the covariance of x. With identity covariance the exact population value of the GD chain is printed beside the Monte Carlo numbers."
+        discussion: "Reports the mean, median, 90th and 99th percentiles of E || w^_k - w* ||^2 over fresh prompts, the same for the exact GD chain on the same prompts, and the fraction of prompts whose chain diverges (eta * lambda_max(S) >= 2). Out of distribution: --spectrum, --condition-number or --covariance FILE set the covariance of x. With identity or a diagonal covariance (--spectrum, --condition-number) the exact population value of the GD chain is printed beside the Monte Carlo numbers."
     )
 
     @OptionGroup var task: TaskOptions
@@ -44,8 +44,8 @@ struct EvalCommand: ParsableCommand {
         }
         let model = SampleSummary(result.evalLosses)
         let chain = SampleSummary(result.chainLosses)
-        let exact: Rational? = sigma == nil && 2 * k <= ExactCommand.maximumDegree
-            ? gdChainLoss(n: n, d: d, k: k, eta: eta) : nil
+        let exactBounded = try exactGDReference(d: d, n: n, k: k, eta: eta)
+        let exact = exactBounded?.value
         let settings: [(String, JSONValue)] = [("d", .int(d)), ("n", .int(n)), ("k", .int(k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("load", load.map { .string($0) } ?? .null),
             ("construction", .bool(construction)), ("prompts", .int(prompts)),
@@ -60,6 +60,7 @@ struct EvalCommand: ParsableCommand {
         ]
         pairs += model.json(prefix: "eval_loss_") + chain.json(prefix: "gd_loss_")
         if let exact { pairs += [("exact_gd_loss", .number(exact.doubleValue)), ("exact_gd_loss_rational", .string(exact.description))] }
+        if let exactBounded { pairs.append(("exact_gd_loss_error_bound", .number(exactBounded.errorBound.doubleValue))) }
         let summary = JSONValue.object(pairs)
         try output.write(summary.rendered() + "\n", "summary.json")
         var table = CSVTable(header: ["prompt", "eval_loss", "gd_loss", "lambda_max", "chain_diverges"], integerColumns: ["prompt", "chain_diverges"])
@@ -73,7 +74,8 @@ struct EvalCommand: ParsableCommand {
             chain.report(name: "GD chain    E||w_k - w*||^2"),
             "prompts whose GD chain diverges (eta * lambda_max(S) >= 2): \(fmt(100 * result.divergedFraction))%",
         ]
-        if let exact { lines.append("exact population value of the GD chain: \(fmt(exact.doubleValue)) (= \(exact.description.count > 60 ? "a rational, see --json" : exact.description))") }
+        if let exact { lines.append("exact population value of the GD chain: \(fmt(exact.doubleValue)) (= \(exact.description.count > 60 ? "a rational, see --json" : exact.description))"
+            + (exactBounded.map { $0.isExact ? "" : ", within \(String(format: "%.2g", $0.errorBound.doubleValue)) of the value at the real geometric spectrum" } ?? "")) }
         if let out = output.out { lines.append("wrote \(out)/summary.json and \(out)/per_prompt.csv" + (plot ? " and figure.*" : "")) }
         output.emit(json: summary, report: lines.joined(separator: "\n"))
         if plot {
@@ -115,6 +117,25 @@ struct EvalCommand: ParsableCommand {
         }
         guard n >= 1, k >= 1, d >= 1 else { throw ValidationError("\(load): d, n and k must be at least 1 (got \(d), \(n), \(k))") }
         return (d, n, k, eta)
+    }
+
+    /// The exact GD-chain loss for the covariance sampled here: the identity, or a diagonal covariance
+    /// (its double eigenvalues taken exactly; notes/exact-moments.md, section 8). Nil for --covariance FILE
+    /// and for chains beyond the exact limits.
+    private func exactGDReference(d: Int, n: Int, k: Int, eta: Rational) throws -> BoundedValue? {
+        if spectrum == nil && conditionNumber == nil && covariance == nil {
+            guard 2 * k <= ExactCommand.maximumDegree else { return nil }
+            return BoundedValue(value: gdChainLoss(n: n, d: d, k: k, eta: eta), errorBound: .zero)
+        }
+        guard covariance == nil, 2 * k <= maximumCovarianceDegree else { return nil }
+        let exactSpectrum: CovarianceSpectrum
+        if let kappa = conditionNumber {
+            exactSpectrum = try CovarianceSpectrum.geometric(d: d, kappa: kappa)
+        } else {
+            let values = try covarianceMatrix(d: d) ?? []
+            exactSpectrum = try CovarianceSpectrum((0..<d).map { Rational(exactly: values[$0 * d + $0]) })
+        }
+        return try gdChainLoss(n: n, k: k, eta: eta, spectrum: exactSpectrum)
     }
 
     private var covarianceDescription: String {

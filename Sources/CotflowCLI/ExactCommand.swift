@@ -7,7 +7,7 @@ struct ExactCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exact",
         abstract: "Exact population quantities (rational arithmetic over Wishart moments).",
-        subcommands: [Moment.self, GDLoss.self, CoTLoss.self, NoCoTOptimum.self]
+        subcommands: [Moment.self, GDLoss.self, CoTLoss.self, EvalLoss.self, NoCoTOptimum.self]
     )
 
     /// Largest total degree of a moment: the recursion visits every partition of the degree.
@@ -25,21 +25,19 @@ struct ExactCommand: ParsableCommand {
 
     struct Moment: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "E[prod_r tr W^{m_r}] for the real Wishart matrix W = X X^T ~ W_d(n, I).")
+            abstract: "E[prod_r tr W^{m_r}] for the real Wishart matrix W = X X^T ~ W_d(n, I); with --spectrum or --condition-number, E[prod_r tr (Sigma W)^{m_r}].")
 
         @Option(name: .customLong("d"), help: "Dimension d of the Wishart matrix (d x d).") var d: Int = 10
         @Option(name: .customLong("n"), help: "Degrees of freedom n (the number of columns of X).") var n: Int = 40
         @Option(help: "Comma-separated powers m_r, e.g. 2,3 for E[tr W^2 tr W^3].") var powers: String
-        @Flag(help: "Also print the moment as a polynomial in n and d.") var symbolic = false
+        @OptionGroup var covariance: CovarianceSpectrumOptions
+        @Flag(help: "Also print the moment as a polynomial in n and d (with a covariance: in n and p_r = tr Sigma^r).") var symbolic = false
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
             guard d >= 1, n >= 1 else { throw ValidationError("--d and --n must be at least 1") }
-            let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-                throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
-            }
-            let list = ms.map { $0! }
+            if covariance.given { return try runWithCovariance() }
+            let list = try parsedPowers()
             let degree = list.reduce(0, +)
             guard degree <= ExactCommand.maximumDegree else {
                 throw ValidationError("total degree \(degree) is above the supported \(ExactCommand.maximumDegree)")
@@ -55,6 +53,53 @@ struct ExactCommand: ParsableCommand {
             }
             ExactCommand.emit(value, quantity: "moment", extra: extra, json: json, text: text)
         }
+
+        private func parsedPowers() throws -> [Int] {
+            let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
+            }
+            return ms.map { $0! }
+        }
+
+        private func runWithCovariance() throws {
+            guard let spectrum = try covariance.spectrum(d: d) else { return }
+            let list = try parsedPowers()
+            let degree = list.reduce(0, +)
+            let nonzero = list.filter { $0 > 0 }
+            let limit = nonzero.count <= 1 ? maximumCovarianceDegree : maximumJointCovarianceDegree
+            guard degree <= limit else {
+                throw ValidationError("total degree \(degree) is above the supported \(limit) for \(nonzero.count <= 1 ? "a single trace" : "a product of traces") with a covariance")
+            }
+            if symbolic && degree > maximumSymbolicCovarianceDegree {
+                throw ValidationError("--symbolic with a covariance supports total degree up to \(maximumSymbolicCovarianceDegree) (got \(degree))")
+            }
+            // tr (Sigma W)^0 = d; one trace of positive degree goes the zonal route, products the word recursion.
+            var value = Rational(d).power(list.count - nonzero.count)
+            if nonzero.count == 1 {
+                value *= singleTraceCovarianceMoments(n: n, spectrum: spectrum, maxPower: nonzero[0])[nonzero[0]]
+            } else if nonzero.count > 1 {
+                value = covarianceMoment(powers: list, n: n, spectrum: spectrum)
+            }
+            let name = "E[" + list.map { "tr (Sigma W)^\($0)" }.joined(separator: " ") + "]"
+            var extra: [(String, JSONValue)] = [("powers", .array(list.map { .int($0) })), ("d", .int(d)), ("n", .int(n)),
+                                                ("covariance", .string(covariance.description))]
+            var text = "\(name) at (d, n) = (\(d), \(n)), covariance \(covariance.description): "
+            let exact = value.description
+            text += "\(fmt(value.doubleValue))\n  exact: \(exact.count > 400 ? "a rational of \(exact.count) characters, see --json" : exact)"
+            if !spectrum.relativeError.isZero {
+                // Each moment is a polynomial with non-negative coefficients, homogeneous of the total degree.
+                let bound = (value * ((Rational.one + spectrum.relativeError).power(degree) - .one)).doubleValue
+                text += "\n  exact for the double eigenvalues eval samples; within \(String(format: "%.2g", bound)) of the value at the real geometric spectrum"
+                extra.append(("error_bound", .number(bound)))
+            }
+            if symbolic {
+                let polynomial = symbolicCovarianceMoment(powers: list).description
+                extra.append(("symbolic", .string(polynomial)))
+                text += "\n\(name) = \(polynomial)   (p_r = tr Sigma^r, d = p_0)"
+            }
+            ExactCommand.emit(value, quantity: "moment", extra: extra, json: json, text: text)
+        }
     }
 
     struct GDLoss: ParsableCommand {
@@ -63,11 +108,13 @@ struct ExactCommand: ParsableCommand {
             abstract: "E || w_k - w* ||^2 = E tr (I - eta S)^{2k}: the evaluation loss of k exact GD steps.")
 
         @OptionGroup var task: ProblemOptions
+        @OptionGroup var covariance: CovarianceSpectrumOptions
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
             try task.validateTask()
             let eta = try task.stepSize()
+            if covariance.given { return try runWithCovariance(eta: eta) }
             guard 2 * task.k <= ExactCommand.maximumDegree else {
                 throw ValidationError("--k must be at most \(ExactCommand.maximumDegree / 2) for exact moments")
             }
@@ -83,6 +130,29 @@ struct ExactCommand: ParsableCommand {
             ExactCommand.emit(value, quantity: "gd-loss",
                               extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
                                       ("grows_with_k", .bool(growing))],
+                              json: json, text: text)
+        }
+
+        /// Out of distribution: x ~ N(0, Sigma), w* ~ N(0, I), eta at its training value.
+        private func runWithCovariance(eta: Rational) throws {
+            guard let spectrum = try covariance.spectrum(d: task.d) else { return }
+            guard 2 * task.k <= maximumCovarianceDegree else {
+                throw ValidationError("--k must be at most \(maximumCovarianceDegree / 2) for exact moments with a covariance")
+            }
+            let moments = CovarianceTraceMoments(n: task.n, spectrum: spectrum, maxPower: 2 * task.k)
+            let value = moments.expectedTrace(polynomial: gdChainErrorPolynomial(k: task.k, eta: eta))
+            let previous = moments.expectedTrace(polynomial: gdChainErrorPolynomial(k: task.k - 1, eta: eta))
+            // Growing with k (beyond both error bounds): the mean is carried by prompts whose chain diverges.
+            let growing = task.k > 1 && value.value - value.errorBound > previous.value + previous.errorBound
+            let fields = boundedFields(value)
+            var text = "E || w_k - w* ||^2 at (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta), covariance \(covariance.description): \(fields.text)"
+            if growing {
+                text += "\n  warning: this mean is larger than at k - 1 (\(fmt(previous.value.doubleValue))): it is carried by the rare prompts with"
+                    + " eta * lambda_max(S) > 2 whose chains diverge; see `cotflow eval --construction` with the same covariance for the median and tail"
+            }
+            ExactCommand.emit(value.value, quantity: "gd-loss",
+                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
+                                      ("covariance", .string(covariance.description)), ("grows_with_k", .bool(growing))] + fields.json,
                               json: json, text: text)
         }
     }

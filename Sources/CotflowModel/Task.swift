@@ -48,7 +48,7 @@ public struct TaskConfig: Sendable, Equatable {
     /// kappa^(-1/2) to kappa^(1/2) (determinant 1), d x d row-major.
     public static func geometricCovariance(d: Int, kappa: Double) -> [Double] {
         var m = [Double](repeating: 0, count: d * d)
-        for i in 0..<d { m[i * d + i] = d == 1 ? 1 : pow(kappa, Double(i) / Double(d - 1) - 0.5) }
+        for (i, value) in geometricSpectrum(d: d, kappa: kappa).enumerated() { m[i * d + i] = value }
         return m
     }
 

@@ -15,9 +15,12 @@ public struct PlotSeries: Sendable {
     /// Spread around `y` (for example the minimum and maximum over seeds of a median), drawn as error bars.
     public var low: [Double]?
     public var high: [Double]?
+    /// Markers without a line (sampled values drawn over an exact curve).
+    public var points: Bool
 
     public init(name: String, x: [Double], y: [Double], group: String? = nil, dashed: Bool = false,
-                colourGroup: String? = nil, low: [Double]? = nil, high: [Double]? = nil) {
+                colourGroup: String? = nil, low: [Double]? = nil, high: [Double]? = nil, points: Bool = false) {
+        self.points = points
         self.colourGroup = colourGroup
         self.name = name
         self.x = x

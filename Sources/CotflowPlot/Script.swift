@@ -12,6 +12,7 @@ struct PreparedPanel {
         var colourGroup: String? = nil
         var low: [Double]? = nil
         var high: [Double]? = nil
+        var points = false
         var index = 0   // data block in the .tsv
         var keyName: String { group ?? name }
     }
@@ -49,7 +50,7 @@ struct PreparedPanel {
                 }
             }
             var kept = Series(name: s.name, x: [], y: [], group: s.group, dashed: s.dashed, colourGroup: s.colourGroup,
-                              low: spread ? [] : nil, high: spread ? [] : nil)
+                              low: spread ? [] : nil, high: spread ? [] : nil, points: s.points)
             kept.x.reserveCapacity(s.x.count)
             kept.y.reserveCapacity(s.y.count)
             for (i, (x, y)) in zip(s.x, s.y).enumerated() {
@@ -410,7 +411,7 @@ enum GnuplotScript {
             let style: String
             if series.low != nil {
                 style = "using 1:2:3:4 with yerrorlines lw \(width) pt 7 ps 0.6 \(colour)"
-            } else if series.x.count == 1 {
+            } else if series.x.count == 1 || series.points {
                 style = "using 1:2 with points pt 7 ps 0.8 \(colour)"
             } else if series.x.count <= sparsePoints {
                 style = "using 1:2 with linespoints lw \(width) pt 7 ps 0.6 \(colour)"

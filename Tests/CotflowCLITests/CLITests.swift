@@ -271,4 +271,48 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: dir + "/out/sweep.tsv", encoding: .utf8).hasPrefix("index\tlearning_rate\tseed\t"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/report.json"))
     }
+
+    /// Out of distribution (issue 14): the exact GD loss with a spectrum and a condition number, the
+    /// construction's eval-loss equal to it, moments with --symbolic in n and p_r, and bad spectra refused.
+    func testExactWithCovariance() throws {
+        let gd = try cotflow(["exact", "gd-loss", "--d", "3", "--n", "10", "--k", "2", "--spectrum", "1/2,1,2", "--json"])
+        XCTAssertEqual(gd.status, 0, gd.stderr)
+        let construction = try cotflow(["exact", "eval-loss", "--d", "3", "--n", "10", "--k", "2", "--spectrum", "1/2,1,2", "--json"])
+        XCTAssertEqual(construction.status, 0, construction.stderr)
+        XCTAssertNotNil(gd.json["exact"] as? String)
+        XCTAssertEqual(gd.json["exact"] as? String, construction.json["exact"] as? String)
+        XCTAssertEqual(gd.json["error_bound"] as? Double, 0)
+        let identity = try cotflow(["exact", "gd-loss", "--d", "4", "--n", "9", "--k", "3", "--json"])
+        let kappaOne = try cotflow(["exact", "gd-loss", "--d", "4", "--n", "9", "--k", "3", "--condition-number", "1", "--json"])
+        XCTAssertEqual(identity.json["exact"] as? String, kappaOne.json["exact"] as? String)
+        let kappa = try cotflow(["exact", "gd-loss", "--d", "4", "--n", "9", "--k", "3", "--condition-number", "3", "--json"])
+        XCTAssertEqual(kappa.status, 0, kappa.stderr)
+        XCTAssertGreaterThan(kappa.json["error_bound"] as? Double ?? 0, 0)
+        let moment = try cotflow(["exact", "moment", "--d", "3", "--n", "5", "--powers", "2", "--spectrum", "1,2,3", "--symbolic", "--json"])
+        XCTAssertEqual(moment.json["exact"] as? String, "600")  // 25 * 14 + 5 * 36 + 5 * 14
+        XCTAssertEqual(moment.json["symbolic"] as? String, "n^2 p2 + n p1^2 + n p2")
+        // A flow's end point (`cotflow ode` summary.json) with equal eigenvalues, evaluated exactly off distribution.
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let equal = dir + "/equal.json", unequal = dir + "/unequal.json"
+        try #"{"v": [-0.5, -0.5], "w": [1.25, 1.25], "u": -0.75}"#.write(toFile: equal, atomically: true, encoding: .utf8)
+        try #"{"v": [-0.5, -0.4], "w": [1.25, 1.25]}"#.write(toFile: unequal, atomically: true, encoding: .utf8)
+        let fromFile = try cotflow(["exact", "eval-loss", "--d", "2", "--n", "6", "--k", "3", "--spectrum", "1,3", "--from", equal, "--json"])
+        let fromOptions = try cotflow(["exact", "eval-loss", "--d", "2", "--n", "6", "--k", "3", "--spectrum", "1,3",
+                                       "--v=-1/2", "--w", "5/4", "--u=-3/4", "--json"])
+        XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+        XCTAssertNotNil(fromFile.json["exact"] as? String)
+        XCTAssertEqual(fromFile.json["exact"] as? String, fromOptions.json["exact"] as? String)
+        for (arguments, message) in [
+            (["exact", "eval-loss", "--d", "2", "--from", unequal], "not all equal"),
+            (["exact", "gd-loss", "--d", "3", "--spectrum", "1,2"], "--spectrum needs d = 3"),
+            (["exact", "gd-loss", "--d", "2", "--spectrum", "1,-2"], "must be positive"),
+            (["exact", "gd-loss", "--condition-number", "0.5"], "--condition-number must be at least 1"),
+            (["exact", "eval-loss", "--d", "2", "--spectrum", "1,2", "--condition-number", "2"], "at most one of"),
+        ] {
+            let run = try cotflow(arguments)
+            XCTAssertEqual(run.status, 64, "\(arguments)")
+            XCTAssertTrue(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
+    }
 }
