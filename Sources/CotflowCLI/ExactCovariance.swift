@@ -125,8 +125,10 @@ extension ExactCommand {
                 throw ValidationError("--from: the eigenvalues '\(name)' in \(path) are not all equal (\(fmt(xs.min()!)) to \(fmt(xs.max()!))); the exact out-of-distribution loss needs V31 = v I and W13 = w I")
             }
             var u = given ?? Rational(-1)
-            if given == nil, let recorded = (object["u"] as? NSNumber)?.doubleValue {
-                guard recorded.isFinite else { throw ValidationError("--from: 'u' in \(path) is not finite") }
+            // `cotflow ode` records W24 as "w24" (the flow's u); "u" is accepted too.
+            let key = object["w24"] != nil ? "w24" : "u"
+            if given == nil, let recorded = (object[key] as? NSNumber)?.doubleValue {
+                guard recorded.isFinite else { throw ValidationError("--from: '\(key)' in \(path) is not finite") }
                 u = Rational(exactly: recorded)
             }
             return (Rational(exactly: vs[0]), Rational(exactly: ws[0]), u)
