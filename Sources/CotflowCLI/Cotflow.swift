@@ -13,7 +13,7 @@ struct Cotflow: ParsableCommand {
         abstract: "Simulate how a one-layer linear transformer learns multi-step gradient descent with chain of thought.",
         discussion: "Huang, Wang, Lee (ICLR 2025). exact: exact population quantities of the reduced model. ode: its gradient flow on eigenvalues. train: full training of the D x D transformer. eval: evaluation of trained or constructed parameters. compare: the flow against training. stages: stage tables of any trajectory. Conventions: notes/conventions.md.",
         subcommands: [TrainCommand.self, EvalCommand.self, ExactCommand.self, ODECommand.self, CompareCommand.self,
-                      StagesCommand.self, SweepCommand.self, MergeCommand.self]
+                      StagesCommand.self, SweepCommand.self, MergeCommand.self, HessianCommand.self]
     )
 }
 

@@ -32,6 +32,30 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Optimizer steps (default 1000).") var steps: Int?
     @Option(name: .customLong("record-every"), help: "Steps between trajectory records (default 50).") var recordEvery: Int?
     @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set (default 4000).") var heldOut: Int?
+    @Flag(help: "Curriculum (looped: number of loops; cot: chain length): train at --curriculum-start first and grow the length by one in equal stages until it reaches k at step round(--curriculum-ramp x steps), then train at k. Held-out records always use k; batch_loss is at the current length. The stages are in summary.json.")
+    var curriculum = false
+    @Option(name: .customLong("curriculum-start"), help: "First length of the curriculum, 1...k (default 1).") var curriculumStart: Int?
+    @Option(name: .customLong("curriculum-ramp"), help: "Fraction of the steps, in [0, 1), over which the curriculum ramps to k (default 0.5).")
+    var curriculumRamp: Double?
+
+    func validate() throws {
+        if !curriculum, curriculumStart != nil || curriculumRamp != nil {
+            throw ValidationError("--curriculum-start and --curriculum-ramp need --curriculum")
+        }
+        if curriculum, objective == .nocot {
+            throw ValidationError("--curriculum applies to --objective looped or cot (the no-CoT model has one step)")
+        }
+        if let s = curriculumStart, !(1...max(task.k, 1)).contains(s) {
+            throw ValidationError("--curriculum-start must be in 1...k = 1...\(task.k) (got \(s))")
+        }
+        if let f = curriculumRamp, !(f.isFinite && f >= 0 && f < 1) {
+            throw ValidationError("--curriculum-ramp must be a fraction in [0, 1) so that the run ends at k (got \(f))")
+        }
+    }
+
+    private var curriculumConfig: Curriculum? {
+        curriculum ? Curriculum(start: curriculumStart ?? 1, rampFraction: curriculumRamp ?? Curriculum.defaultRampFraction) : nil
+    }
 
     func run() throws {
         try task.validateTask()
@@ -45,7 +69,7 @@ struct TrainCommand: ParsableCommand {
                 initScale: scale.initScale, vRange: ranges.v, wRange: ranges.w, optimizer: optimizer,
                 learningRate: learningRate ?? defaults.learningRate, batchSize: batchSize ?? defaults.batchSize,
                 steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery,
-                heldOutSize: heldOut ?? defaults.heldOutSize, seed: task.seed)
+                heldOutSize: heldOut ?? defaults.heldOutSize, seed: task.seed, curriculum: curriculumConfig)
             let trainer = try Trainer(config: config)
             let bar = Progress(total: config.steps, label: "train", enabled: !output.quiet)
             defer { bar.finish() }
@@ -83,10 +107,20 @@ struct TrainCommand: ParsableCommand {
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("objective", .string(objective.rawValue)),
             ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
             ("optimizer", .string(optimizer.rawValue)),
+            ("curriculum", curriculumJSON(r)),
             ("steps", .int(stepsDone(r))), ("seconds", .number(r.seconds)),
             ("final_cot_loss", .number(r.heldOutCoT.mean)),
         ] + status + r.heldOutEval.json(prefix: "eval_loss_") + r.heldOutCoT.json(prefix: "cot_loss_") + [
             ("w24", .number(p.W24)), ("off_block_norm", .number(p.offBlockNorm)),
+        ])
+    }
+
+    private func curriculumJSON(_ r: TrainingResult) -> JSONValue {
+        guard let c = curriculumConfig else { return .null }
+        return .object([
+            ("over", .string(objective == .looped ? "loops" : "chain_length")),
+            ("start", .int(c.start)), ("ramp_fraction", .number(c.rampFraction)),
+            ("stages", .array(r.curriculumStages.map { .object([("from_step", .int($0.fromStep)), ("length", .int($0.length))]) })),
         ])
     }
 
@@ -95,6 +129,10 @@ struct TrainCommand: ParsableCommand {
             "\(objective.rawValue) training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
                 + "\(params.rawValue) parameters, \(self.`init`.rawValue) init, \(optimizer.rawValue)",
             "\(stepsDone(r)) steps in \(String(format: "%.1f", r.seconds)) s",
+        ] + (r.curriculumStages.isEmpty ? [] : [
+            "curriculum over the \(objective == .looped ? "number of loops" : "chain length"): "
+                + r.curriculumStages.map { "\($0.length) from step \($0.fromStep)" }.joined(separator: ", "),
+        ]) + [
             r.heldOutEval.report(name: "held-out evaluation loss"),
             r.heldOutCoT.report(name: "held-out CoT loss"),
         ]

@@ -66,18 +66,21 @@ public struct TrainingConfig: Sendable {
     /// Size of the fixed held-out set (stream `StreamLabel.heldOut`).
     public var heldOutSize: Int
     public var seed: UInt64
+    /// Curriculum over the number of loops (`looped`) or the chain length (`cot`); nil trains at k throughout.
+    public var curriculum: Curriculum?
 
     public init(task: TaskConfig, objective: TrainingObjective, trainable: TrainableSet,
                 initialisation: InitialisationKind, initScale: Double = TrainingConfig.defaultInitScale,
                 vRange: ClosedRange<Double>? = nil, wRange: ClosedRange<Double>? = nil,
                 optimizer: OptimizerKind, learningRate: Double, batchSize: Int, steps: Int,
-                recordEvery: Int, heldOutSize: Int, seed: UInt64) {
+                recordEvery: Int, heldOutSize: Int, seed: UInt64, curriculum: Curriculum? = nil) {
         let ranges = AssumptionInitialisation.defaultRanges(scale: initScale)
         self.task = task; self.objective = objective; self.trainable = trainable
         self.initialisation = initialisation; self.initScale = initScale
         self.vRange = vRange ?? ranges.v; self.wRange = wRange ?? ranges.w
         self.optimizer = optimizer; self.learningRate = learningRate; self.batchSize = batchSize
         self.steps = steps; self.recordEvery = recordEvery; self.heldOutSize = heldOutSize; self.seed = seed
+        self.curriculum = curriculum
     }
 
     public static let defaultInitScale = 0.05
@@ -117,6 +120,10 @@ public struct TrainingConfig: Sendable {
         for r in [vRange, wRange] where !(r.lowerBound.isFinite && r.upperBound.isFinite) {
             throw CotflowError("training: initial eigenvalue ranges must be finite")
         }
+        if let c = curriculum {
+            guard objective != .nocot else { throw CotflowError("training: a curriculum applies to the looped and cot objectives, not nocot") }
+            try c.validate(k: task.k)
+        }
     }
 }
 
@@ -151,6 +158,8 @@ public struct TrainingResult: Sendable {
     public let heldOutCoT: SampleSummary
     /// The eigenbasis used for the `v_diag_j`/`w_diag_j` columns (d x d row-major, columns are vectors).
     public let basis: [Double]
+    /// The curriculum's stages as run (empty without a curriculum).
+    public let curriculumStages: [Curriculum.Stage]
 }
 
 /// Trains a transformer on fresh batches each step.
@@ -238,10 +247,13 @@ public struct Trainer: Sendable {
         for step in 0...cfg.steps {
             let current = params
             let wantGradient = step < cfg.steps
+            // The batch loss is at the curriculum's length of this step; prompts do not depend on it.
+            let length = cfg.curriculum?.length(step: step, steps: cfg.steps, k: task.k) ?? task.k
+            let stepTask = length == task.k ? task : try task.with(k: length)
             let parts = parallelMap(chunks.count) { c -> ObjectiveChunk in
-                let batch = PromptBatch.sample(task: task, count: chunks[c].count, random: streams[c].value,
+                let batch = PromptBatch.sample(task: stepTask, count: chunks[c].count, random: streams[c].value,
                                                includeData: objective.needsData)
-                return Objectives.chunk(objective, parameters: current, task: task, batch: batch,
+                return Objectives.chunk(objective, parameters: current, task: stepTask, batch: batch,
                                         range: 0..<batch.count, gradScale: wantGradient ? scale : nil)
             }
             let result = Objectives.combine(parts, gradient: wantGradient)
@@ -286,7 +298,8 @@ public struct Trainer: Sendable {
         }
         return TrainingResult(parameters: params, initialParameters: initial, trajectory: table, status: status,
                               seconds: Date().timeIntervalSince(start),
-                              heldOutEval: SampleSummary(lastEval), heldOutCoT: SampleSummary(lastCoT), basis: basis)
+                              heldOutEval: SampleSummary(lastEval), heldOutCoT: SampleSummary(lastCoT), basis: basis,
+                              curriculumStages: cfg.curriculum?.stages(steps: cfg.steps, k: task.k) ?? [])
     }
 
     private func row(step: Int, batchLoss: Double, cot cs: SampleSummary, eval es: SampleSummary,
