@@ -37,6 +37,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("curriculum-start"), help: "First length of the curriculum, 1...k (default 1).") var curriculumStart: Int?
     @Option(name: .customLong("curriculum-ramp"), help: "Fraction of the steps, in [0, 1), over which the curriculum ramps to k (default 0.5).")
     var curriculumRamp: Double?
+    @Option(name: .customLong("clip-norm"), help: "Scale a batch gradient whose Euclidean norm exceeds this down to it (default: no clipping).")
+    var clipNorm: Double?
 
     func validate() throws {
         if !curriculum, curriculumStart != nil || curriculumRamp != nil {
@@ -48,6 +50,7 @@ struct TrainCommand: ParsableCommand {
         if let s = curriculumStart, !(1...max(task.k, 1)).contains(s) {
             throw ValidationError("--curriculum-start must be in 1...k = 1...\(task.k) (got \(s))")
         }
+        if let c = clipNorm, !(c.isFinite && c > 0) { throw ValidationError("--clip-norm must be a positive number (got \(c))") }
         if let f = curriculumRamp, !(f.isFinite && f >= 0 && f < 1) {
             throw ValidationError("--curriculum-ramp must be a fraction in [0, 1) so that the run ends at k (got \(f))")
         }
@@ -69,7 +72,7 @@ struct TrainCommand: ParsableCommand {
                 initScale: scale.initScale, vRange: ranges.v, wRange: ranges.w, optimizer: optimizer,
                 learningRate: learningRate ?? defaults.learningRate, batchSize: batchSize ?? defaults.batchSize,
                 steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery,
-                heldOutSize: heldOut ?? defaults.heldOutSize, seed: task.seed, curriculum: curriculumConfig)
+                heldOutSize: heldOut ?? defaults.heldOutSize, seed: task.seed, curriculum: curriculumConfig, clipNorm: clipNorm)
             let trainer = try Trainer(config: config)
             let bar = Progress(total: config.steps, label: "train", enabled: !output.quiet)
             defer { bar.finish() }
@@ -108,6 +111,7 @@ struct TrainCommand: ParsableCommand {
             ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
             ("optimizer", .string(optimizer.rawValue)),
             ("curriculum", curriculumJSON(r)),
+            ("clip_norm", clipNorm.map { .number($0) } ?? .null), ("clipped_steps", .int(r.clippedSteps)),
             ("steps", .int(stepsDone(r))), ("seconds", .number(r.seconds)),
             ("final_cot_loss", .number(r.heldOutCoT.mean)),
         ] + status + r.heldOutEval.json(prefix: "eval_loss_") + r.heldOutCoT.json(prefix: "cot_loss_") + [

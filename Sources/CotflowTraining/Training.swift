@@ -68,19 +68,22 @@ public struct TrainingConfig: Sendable {
     public var seed: UInt64
     /// Curriculum over the number of loops (`looped`) or the chain length (`cot`); nil trains at k throughout.
     public var curriculum: Curriculum?
+    /// When set, a batch gradient (over the trainable entries) whose Euclidean norm exceeds this is
+    /// scaled down to it before the optimizer step; nil never clips.
+    public var clipNorm: Double?
 
     public init(task: TaskConfig, objective: TrainingObjective, trainable: TrainableSet,
                 initialisation: InitialisationKind, initScale: Double = TrainingConfig.defaultInitScale,
                 vRange: ClosedRange<Double>? = nil, wRange: ClosedRange<Double>? = nil,
                 optimizer: OptimizerKind, learningRate: Double, batchSize: Int, steps: Int,
-                recordEvery: Int, heldOutSize: Int, seed: UInt64, curriculum: Curriculum? = nil) {
+                recordEvery: Int, heldOutSize: Int, seed: UInt64, curriculum: Curriculum? = nil, clipNorm: Double? = nil) {
         let ranges = AssumptionInitialisation.defaultRanges(scale: initScale)
         self.task = task; self.objective = objective; self.trainable = trainable
         self.initialisation = initialisation; self.initScale = initScale
         self.vRange = vRange ?? ranges.v; self.wRange = wRange ?? ranges.w
         self.optimizer = optimizer; self.learningRate = learningRate; self.batchSize = batchSize
         self.steps = steps; self.recordEvery = recordEvery; self.heldOutSize = heldOutSize; self.seed = seed
-        self.curriculum = curriculum
+        self.curriculum = curriculum; self.clipNorm = clipNorm
     }
 
     public static let defaultInitScale = 0.05
@@ -120,6 +123,7 @@ public struct TrainingConfig: Sendable {
         for r in [vRange, wRange] where !(r.lowerBound.isFinite && r.upperBound.isFinite) {
             throw CotflowError("training: initial eigenvalue ranges must be finite")
         }
+        if let c = clipNorm, !(c.isFinite && c > 0) { throw CotflowError("training: the gradient clipping norm must be finite and > 0 (got \(c))") }
         if let c = curriculum {
             guard objective != .nocot else { throw CotflowError("training: a curriculum applies to the looped and cot objectives, not nocot") }
             try c.validate(k: task.k)
@@ -160,6 +164,8 @@ public struct TrainingResult: Sendable {
     public let basis: [Double]
     /// The curriculum's stages as run (empty without a curriculum).
     public let curriculumStages: [Curriculum.Stage]
+    /// Optimizer steps whose batch gradient was clipped (0 without `clipNorm`).
+    public let clippedSteps: Int
 }
 
 /// Trains a transformer on fresh batches each step.
@@ -243,6 +249,7 @@ public struct Trainer: Sendable {
         var status = TrainingStatus.completed
         var initialMedian: Double? = nil
         var lastEval: [Double] = [], lastCoT: [Double] = []
+        var clipped = 0
 
         for step in 0...cfg.steps {
             let current = params
@@ -286,6 +293,14 @@ public struct Trainer: Sendable {
                 status = .diverged(step: step, reason: "non-finite gradient")
                 break
             }
+            if let c = cfg.clipNorm {
+                let norm = (gV.reduce(0) { $0 + $1 * $1 } + gW.reduce(0) { $0 + $1 * $1 }).squareRoot()
+                if norm > c {
+                    clipped += 1
+                    for i in gV.indices { gV[i] *= c / norm }
+                    for i in gW.indices { gW[i] *= c / norm }
+                }
+            }
             optimizer.update(&params, gradV: gV, gradW: gW)
             guard params.isFinite else {
                 status = .diverged(step: step + 1, reason: "non-finite parameters")
@@ -299,7 +314,7 @@ public struct Trainer: Sendable {
         return TrainingResult(parameters: params, initialParameters: initial, trajectory: table, status: status,
                               seconds: Date().timeIntervalSince(start),
                               heldOutEval: SampleSummary(lastEval), heldOutCoT: SampleSummary(lastCoT), basis: basis,
-                              curriculumStages: cfg.curriculum?.stages(steps: cfg.steps, k: task.k) ?? [])
+                              curriculumStages: cfg.curriculum?.stages(steps: cfg.steps, k: task.k) ?? [], clippedSteps: clipped)
     }
 
     private func row(step: Int, batchLoss: Double, cot cs: SampleSummary, eval es: SampleSummary,
