@@ -20,10 +20,15 @@ struct HessianCommand: ParsableCommand {
     @Option(help: "Objective: looped, cot (teacher-forced), eval (autoregressive k steps) or nocot.") var objective: Objective = .looped
     @Option(help: "Differentiated entries: full (every entry of V and W) or reduced (V31 and W13).") var params: TrainableSet = .full
     @Option(help: "Number of fixed prompts in the batch.") var prompts = 2000
+    @Option(help: "Also measure gradient noise over this many independent batches (0: skip).") var batches = 0
+    @Option(name: .customLong("batch-size"), help: "Prompts per batch for --batches.") var batchSize = 256
     @Option(name: .customLong("difference-step"), help: "Step h of the central differences of the gradient.") var differenceStep = 1e-4
 
     func validate() throws {
         guard prompts >= 1, prompts <= 1_000_000 else { throw ValidationError("--prompts must be in 1...1000000 (got \(prompts))") }
+        guard batches >= 0, batches <= 100_000, batchSize >= 1, batchSize <= 1_000_000 else {
+            throw ValidationError("--batches must be in 0...100000 and --batch-size in 1...1000000")
+        }
         guard differenceStep.isFinite, differenceStep > 0, differenceStep < 1 else {
             throw ValidationError("--difference-step must be in (0, 1) (got \(differenceStep))")
         }
@@ -32,7 +37,7 @@ struct HessianCommand: ParsableCommand {
     func run() throws {
         try task.validateTask()
         let eta = try task.stepSize()
-        let (parameters, h) = try reportingErrors { () throws -> (TransformerParameters, FullBatchHessian) in
+        let (parameters, h, noise) = try reportingErrors { () throws -> (TransformerParameters, FullBatchHessian, GradientNoise?) in
             let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue)
             let p = try TransformerParameters.load(from: load)
             guard p.d == task.d else { throw CotflowError("\(load) has d = \(p.d); pass --d \(p.d)") }
@@ -46,8 +51,10 @@ struct HessianCommand: ParsableCommand {
                 let m = TransformerParameters.reducedMasks(d: task.d)
                 entries = m.V.indices.filter { m.V[$0] } + m.W.indices.filter { m.W[$0] }.map { $0 + size }
             }
+            let noise = batches > 0 ? GradientNoise.measure(objective, parameters: p, task: taskConfig, batches: batches,
+                                                            size: batchSize, seed: task.seed, entries: entries) : nil
             return (p, try FullBatchHessian.compute(objective, parameters: p, task: taskConfig, batch: batch,
-                                                     entries: entries, step: differenceStep))
+                                                     entries: entries, step: differenceStep), noise)
         }
         let m = h.entries.count, ev = h.eigenvalues
         // Gradient along each eigenvector.
@@ -75,6 +82,13 @@ struct HessianCommand: ParsableCommand {
             ("block_norms", .object(norms.map { ($0.name, .number($0.norm)) })),
             ("lowest_eigenvector_blocks", .object(shares(0).map { ($0.name, .number($0.share)) })),
             ("highest_eigenvector_blocks", .object(shares(m - 1).map { ($0.name, .number($0.share)) })),
+            ("gradient_noise", noise.map { n in .object([
+                ("batches", .int(batches)), ("batch_size", .int(batchSize)),
+                ("batch_gradient_norm_median", .number(SampleSummary(n.norms).median)),
+                ("batch_gradient_norm_max", .number(n.norms.max()!)),
+                ("mean_gradient_norm", .number(n.meanGradientNorm)),
+                ("adam_ratio", .number(n.adamRatio)), ("clipped_adam_ratio", .number(n.clippedAdamRatio)),
+            ]) } ?? .null),
         ])
         try output.write(summary.rendered() + "\n", "summary.json")
         try output.write(table.text, "eigenvalues.csv")
@@ -89,6 +103,12 @@ struct HessianCommand: ParsableCommand {
             "lowest eigenvector lives in: \(sharesText(0)); gradient component along it \(fmt(along[0]))",
             "highest eigenvector lives in: \(sharesText(m - 1))",
         ]
+        if let n = noise {
+            let s = SampleSummary(n.norms)
+            lines.append("gradient noise over \(batches) batches of \(batchSize): batch gradient norm median \(fmt(s.median)), p90 \(fmt(s.p90)), max \(fmt(n.norms.max()!)); "
+                + "norm of their mean \(fmt(n.meanGradientNorm)); mean over entries of |E g| / sqrt(E g^2) (Adam's step / lr) \(fmt(n.adamRatio)), "
+                + "with each batch gradient scaled to norm 1 \(fmt(n.clippedAdamRatio))")
+        }
         if let out = output.out { lines.append("wrote \(out)/summary.json and \(out)/eigenvalues.csv") }
         output.emit(json: summary, report: lines.joined(separator: "\n"))
     }

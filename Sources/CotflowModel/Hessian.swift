@@ -96,4 +96,43 @@ public struct FullBatchHessian: Sendable {
         }
         return out
     }
+
+}
+
+/// How noisy the batch gradients are at fixed parameters: `count` independent batches of `size`
+/// prompts. Adam's update on coordinate i is about lr E[g_i] / sqrt(E[g_i^2]) once its moment
+/// estimates settle, so `adamRatio` (that ratio averaged over coordinates) is the fraction of
+/// the learning rate Adam moves per step; `clippedAdamRatio` is the same for gradients scaled to
+/// unit norm (what clipping every step gives). notes/looped.md.
+public struct GradientNoise: Sendable {
+    public let norms: [Double]
+    public let meanGradientNorm: Double
+    public let adamRatio: Double
+    public let clippedAdamRatio: Double
+
+    public static func measure(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                               batches count: Int, size: Int, seed: UInt64, entries: [Int]) -> GradientNoise {
+        var grads: [[Double]] = []
+        for b in 0..<count {
+            let batch = PromptBatch.sample(task: task, count: size, random: Random(seed: seed, stream: [StreamLabel.monteCarlo, UInt64(b)]),
+                                           includeData: objective.needsData)
+            let r = Objectives.compute(objective, parameters: parameters, task: task, batch: batch)
+            let all = r.gradV! + r.gradW!
+            grads.append(entries.map { all[$0] })
+        }
+        let norms = grads.map { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+        func ratio(_ gs: [[Double]]) -> Double {
+            let m = entries.count, c = Double(gs.count)
+            var total = 0.0
+            for i in 0..<m {
+                let mean = gs.reduce(0) { $0 + $1[i] } / c, square = gs.reduce(0) { $0 + $1[i] * $1[i] } / c
+                total += square > 0 ? abs(mean) / square.squareRoot() : 0
+            }
+            return total / Double(m)
+        }
+        let mean = (0..<entries.count).map { i in grads.reduce(0) { $0 + $1[i] } / Double(count) }
+        return GradientNoise(norms: norms, meanGradientNorm: mean.reduce(0) { $0 + $1 * $1 }.squareRoot(),
+                             adamRatio: ratio(grads),
+                             clippedAdamRatio: ratio(zip(grads, norms).map { g, n in n > 0 ? g.map { $0 / n } : g }))
+    }
 }
