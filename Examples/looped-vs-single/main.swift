@@ -195,14 +195,13 @@ ctx.run {
                 holds: randomLoss.mean + 3 * randomLoss.standardError < optimum,
                 detail: "mean \(fmt(randomStart.mean)) -> \(fmt(randomLoss.mean)) ± \(fmt(randomLoss.standardError)), median \(fmt(randomLoss.median))"
                     + " after \(loopedSteps) Adam steps (notes/training.md: it stalls)")
-}
     // Judged like the first claim (median, and mean + 3 standard errors unless tail-dominated); the
     // clip-only run is reported beside it so that a reader sees which ingredient does the work.
     func below(_ l: SampleSummary) -> Bool { l.median < optimum && (l.tailDominated || l.mean + 3 * l.standardError < optimum) }
+    let curriculumDetail = "median \(fmt(curriculumLoss.median)), mean \(fmt(curriculumLoss.mean)) ± \(fmt(curriculumLoss.standardError))"
+        + (curriculumLoss.tailDominated ? " (tail-dominated)" : "") + " vs no-CoT optimum \(fmt(optimum)) after \(loopedSteps) Adam steps"
+    let ablationDetail = " (\(schedule); clip norm \(compact(clip))). Clip only: median \(fmt(clipLoss.median)) (\(below(clipLoss) ? "also below" : "not below"));"
+        + " plain: median \(fmt(randomLoss.median)); CoT model median \(fmt(cotRandom.median)); GD median \(fmt(gdRandom.median))"
     ctx.verdict(claim: "with a curriculum over the loops and gradient clipping, looped training of every entry from the same random start gets below the no-CoT optimum (k = \(kRandom))",
-                holds: curriculumRun.status == .completed && below(curriculumLoss),
-                detail: "median \(fmt(curriculumLoss.median)), mean \(fmt(curriculumLoss.mean)) ± \(fmt(curriculumLoss.standardError))"
-                    + (curriculumLoss.tailDominated ? " (tail-dominated)" : "") + " vs no-CoT optimum \(fmt(optimum)) after \(loopedSteps) Adam steps"
-                    + " (\(schedule); clip norm \(compact(clip))). Clip only: median \(fmt(clipLoss.median)) (\(below(clipLoss) ? "also below" : "not below"));"
-                    + " plain: median \(fmt(randomLoss.median)); CoT model median \(fmt(cotRandom.median)); GD median \(fmt(gdRandom.median))")
+                holds: curriculumRun.status == .completed && below(curriculumLoss), detail: curriculumDetail + ablationDetail)
 }
