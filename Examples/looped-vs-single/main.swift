@@ -194,7 +194,7 @@ ctx.run {
     ctx.verdict(claim: "looped training of every entry from a small random initialisation also gets below the no-CoT optimum (k = \(kRandom))",
                 holds: randomLoss.mean + 3 * randomLoss.standardError < optimum,
                 detail: "mean \(fmt(randomStart.mean)) -> \(fmt(randomLoss.mean)) ± \(fmt(randomLoss.standardError)), median \(fmt(randomLoss.median))"
-                    + " after \(loopedSteps) Adam steps (notes/training.md: it stalls)")
+                    + " after \(loopedSteps) Adam steps (plain Adam; notes/looped.md: it stalls)")
     // Judged like the first claim (median, and mean + 3 standard errors unless tail-dominated); the
     // clip-only run is reported beside it so that a reader sees which ingredient does the work.
     func below(_ l: SampleSummary) -> Bool { l.median < optimum && (l.tailDominated || l.mean + 3 * l.standardError < optimum) }

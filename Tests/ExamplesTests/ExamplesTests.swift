@@ -130,7 +130,8 @@ final class ExamplesTests: XCTestCase {
     }
     func testLoopedVersusSingle() throws {
         try checkExample("looped-vs-single", expected: [("significantly improve over the same layer without looping", "HOLDS"),
-                                                        ("from a small random initialisation", "DOES NOT HOLD")])
+                                                        ("from a small random initialisation", "DOES NOT HOLD"),
+                                                        ("with a curriculum over the loops and gradient clipping", "HOLDS")])
     }
     func testStageSweep() throws {
         try checkExample("stage-sweep", expected: [("grow without bound like log(1/sigma)", "DOES NOT HOLD"),
