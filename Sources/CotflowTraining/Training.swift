@@ -162,7 +162,7 @@ public struct TrainingResult: Sendable {
     public let heldOutCoT: SampleSummary
     /// The eigenbasis used for the `v_diag_j`/`w_diag_j` columns (d x d row-major, columns are vectors).
     public let basis: [Double]
-    /// The curriculum's stages as run (empty without a curriculum).
+    /// The curriculum's stages as scheduled over `steps` (empty without a curriculum).
     public let curriculumStages: [Curriculum.Stage]
     /// Optimizer steps whose batch gradient was clipped (0 without `clipNorm`).
     public let clippedSteps: Int
