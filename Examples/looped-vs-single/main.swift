@@ -130,6 +130,10 @@ ctx.run {
     let curriculumLoss = losses(.looped, curriculumRun.parameters, task: randomTask, batch: randomBatch)
     let clipLoss = losses(.looped, clipRun.parameters, task: randomTask, batch: randomBatch)
     let cotRandom = losses(.eval, cot.parameters, task: randomTask, batch: randomBatch)
+    // For a fair comparison, the CoT model trained the same way (curriculum over the chain length, clipping).
+    let cotCurriculum = try train(randomTask, .cot, trainable: .full, initialisation: .random, steps: otherSteps, seed: 1,
+                                  curriculum: curriculum, clipNorm: clip)
+    let cotCurriculumLoss = losses(.eval, cotCurriculum.parameters, task: randomTask, batch: randomBatch)
     let gdRandom = SampleSummary(randomBatch.chainLosses(eta: eta, k: kRandom))
     let schedule = curriculumRun.curriculumStages.map { "\($0.length) from step \($0.fromStep)" }.joined(separator: ", ")
     print("\nrandom start of every entry (seed 1, scale \(TrainingConfig.defaultInitScale), the CoT model's start), k = \(kRandom), \(loopedSteps) Adam steps each:")
@@ -138,12 +142,14 @@ ctx.run {
                       ("looped, curriculum + clip norm \(compact(clip))", curriculumLoss),
                       ("looped, clip norm \(compact(clip)) only        ", clipLoss),
                       ("CoT model (trained at k = \(cotK))      ", cotRandom),
+                      ("CoT model, curriculum + clip norm \(compact(clip))", cotCurriculumLoss),
                       ("GD chain at eta                   ", gdRandom)] {
         print("  " + s.report(name: name).replacingOccurrences(of: "\n", with: "\n  "))
     }
     print("  no-CoT optimum d(d+1)/(n+d+1) = \(fmt(optimum)); curriculum over the loops: \(schedule);"
         + " clipped steps: \(curriculumRun.clippedSteps) (curriculum), \(clipRun.clippedSteps) (clip only)")
-    for (name, r) in [("plain", random), ("curriculum", curriculumRun), ("clip only", clipRun)] where r.status != .completed {
+    for (name, r) in [("plain", random), ("curriculum", curriculumRun), ("clip only", clipRun), ("CoT curriculum", cotCurriculum)]
+        where r.status != .completed {
         print("  \(name) run: \(r.status)")
     }
     print("looped training time: \(fmt(totalLoopedSeconds)) s for \(ks.count) runs of \(loopedSteps) steps")
@@ -161,7 +167,8 @@ ctx.run {
                                                                        ("after", json(curriculumLoss))])),
                                                ("clip_only", .object([("clip_norm", .number(clip)), ("clipped_steps", .int(clipRun.clippedSteps)),
                                                                       ("status", .string(clipRun.status.description)), ("after", json(clipLoss))])),
-                                               ("cot_model", json(cotRandom)), ("gd", json(gdRandom))]))
+                                               ("cot_model", json(cotRandom)), ("cot_model_curriculum_clip", json(cotCurriculumLoss)),
+                                               ("gd", json(gdRandom))]))
 
     let x = ks.map(Double.init)
     try ctx.plot([PlotSpec(
@@ -201,7 +208,7 @@ ctx.run {
     let curriculumDetail = "median \(fmt(curriculumLoss.median)), mean \(fmt(curriculumLoss.mean)) ± \(fmt(curriculumLoss.standardError))"
         + (curriculumLoss.tailDominated ? " (tail-dominated)" : "") + " vs no-CoT optimum \(fmt(optimum)) after \(loopedSteps) Adam steps"
     let ablationDetail = " (\(schedule); clip norm \(compact(clip))). Clip only: median \(fmt(clipLoss.median)) (\(below(clipLoss) ? "also below" : "not below"));"
-        + " plain: median \(fmt(randomLoss.median)); CoT model median \(fmt(cotRandom.median)); GD median \(fmt(gdRandom.median))"
+        + " plain: median \(fmt(randomLoss.median)); CoT model median \(fmt(cotRandom.median)) (curriculum + clip \(fmt(cotCurriculumLoss.median))); GD median \(fmt(gdRandom.median))"
     ctx.verdict(claim: "with a curriculum over the loops and gradient clipping, looped training of every entry from the same random start gets below the no-CoT optimum (k = \(kRandom))",
                 holds: curriculumRun.status == .completed && below(curriculumLoss), detail: curriculumDetail + ablationDetail)
 }
