@@ -31,9 +31,10 @@ public struct Curriculum: Sendable, Equatable {
         }
     }
 
-    /// Step at which the length reaches k.
+    /// Step at which the length reaches k: round(rampFraction * steps), at most steps - 1 so that
+    /// the last optimizer step trains at k.
     public func rampSteps(steps: Int) -> Int {
-        min(steps, max(0, Int((rampFraction * Double(steps)).rounded())))
+        min(max(steps - 1, 0), max(0, Int((rampFraction * Double(steps)).rounded())))
     }
 
     /// The length trained on at optimizer step `step` (0-based) of a run of `steps` steps.

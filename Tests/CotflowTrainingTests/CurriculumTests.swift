@@ -13,7 +13,7 @@ final class CurriculumTests: XCTestCase {
         XCTAssertEqual(lengths[99], 1); XCTAssertEqual(lengths[100], 2); XCTAssertEqual(lengths[499], 5); XCTAssertEqual(lengths[500], 6)
         XCTAssertEqual(lengths, lengths.sorted(), "the length never decreases")
         // Stages agree with the step-by-step lengths for uneven splits and other starts.
-        for (start, f, steps, k) in [(1, 0.3, 37, 4), (2, 0.9, 10, 5), (1, 0.0, 20, 3), (3, 0.5, 100, 3), (1, 0.7, 3, 6)] {
+        for (start, f, steps, k) in [(1, 0.3, 37, 4), (2, 0.9, 10, 5), (1, 0.0, 20, 3), (3, 0.5, 100, 3), (1, 0.7, 3, 6), (1, 0.9, 5, 4), (1, 0.5, 1, 3)] {
             let cur = Curriculum(start: start, rampFraction: f)
             var fromSteps: [Curriculum.Stage] = []
             for s in 0..<steps where fromSteps.last?.length != cur.length(step: s, steps: steps, k: k) {
