@@ -32,7 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Optimizer steps (default 1000).") var steps: Int?
     @Option(name: .customLong("record-every"), help: "Steps between trajectory records (default 50).") var recordEvery: Int?
     @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set (default 4000).") var heldOut: Int?
-    @Flag(help: "Curriculum (looped: number of loops; cot: chain length): train at --curriculum-start first and grow the length by one in equal stages until it reaches k at step round(--curriculum-ramp x steps), then train at k. Stage l (l = start...k-1) covers steps [(l-start) R/(k-start), (l-start+1) R/(k-start)) with R = round(ramp x steps); e.g. the defaults at k = 6 and 1000 steps train 1, 2, ..., 6 loops from steps 0, 100, ..., 500. Held-out records always use k; batch_loss is at the current length. The stages are in summary.json.")
+    @Flag(help: "Curriculum (looped: number of loops; cot: chain length): train at --curriculum-start first and grow the length by one in equal stages until it reaches k at step R = min(round(--curriculum-ramp x steps), steps - 1), then train at k. Stage l (l = start...k-1) covers steps [(l-start) R/(k-start), (l-start+1) R/(k-start)); e.g. the defaults at k = 6 and 1000 steps train 1, 2, ..., 6 loops from steps 0, 100, ..., 500. Held-out records always use k; batch_loss is at the current length. The stages are in summary.json.")
     var curriculum = false
     @Option(name: .customLong("curriculum-start"), help: "First length of the curriculum, 1...k (default 1).") var curriculumStart: Int?
     @Option(name: .customLong("curriculum-ramp"), help: "Fraction of the steps, in [0, 1), over which the curriculum ramps to k (default 0.5).")
