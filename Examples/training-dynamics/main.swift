@@ -5,8 +5,8 @@
 //
 // One seed, one configuration: the reduced flow (exact population loss, GSL ODE solver) against
 // SGD training of the transformer (t = learning rate x step) from the same initial point, through
-// CotflowCompare. Reduced parameters (V31, W13 as full d x d blocks, W24 = -1) always; all of
-// V and W as well unless --quick. Writes the comparison table, the flow run to convergence, the
+// CotflowCompare. Reduced parameters (V31, W13 as full d x d blocks, W24 = -1) always, against the
+// paper's flow; all of V and W as well unless --quick, against the flow with W24 free. Writes the comparison table, the flow run to convergence, the
 // stage tables of both curves (data-driven and mechanistic detectors), figures and verdicts.
 // Then, from a random start (no reduced flow there), full SGD against the full-matrix gradient flow.
 import CotflowCompare
@@ -21,7 +21,8 @@ import Foundation
 
 let ctx = ExampleContext(
     name: "training-dynamics",
-    summary: "Theorem 4.1: SGD training of the transformer follows the reduced gradient flow from the same Assumption 4.1 point, through the same stages, to the construction v = -eta, w = 1.")
+    summary: "Theorem 4.1: SGD training of the transformer follows the reduced gradient flow from the same Assumption 4.1 point, through the same stages, to the construction v = -eta, w = 1.",
+    sizes: ["d", "n", "k"])
 
 /// "plateau -> transition: t = 1.372 vs 1.402 (2.2%)" for each interior boundary of two stage
 /// lists with the same names (the agreement itself is CotflowCompare.StageAgreement).
@@ -39,8 +40,8 @@ func describe(_ x: Double?) -> String { x.map { fmt($0) } ?? "none" }
 ctx.run {
     // Task and run sizes. Full: the project's default task (d, n, k) = (10, 40, 5); quick: a
     // small task with a short run (the numerical libraries are optimised in debug builds too).
-    let d = ctx.size(10, quick: 4), n = ctx.size(40, quick: 16), k = ctx.size(5, quick: 3)
-    let seed: UInt64 = 0
+    let d = ctx.size("d", 10, quick: 4), n = ctx.size("n", 40, quick: 16), k = ctx.size("k", 5, quick: 3)
+    let seed: UInt64 = ctx.seed
     let sigma = 0.05
     let eta = paperStepSize(n: n, d: d)
     var config = ComparisonConfig.defaults(d: d, n: n, k: k, eta: eta, seed: seed)
@@ -83,9 +84,10 @@ ctx.run {
     let wError = finalW.map { abs($0 - 1) }.max()!
     print("flow to convergence: \(longFlow.converged ? "converged" : "did not converge") at t = \(fmt(longFlow.finalTime)), loss \(fmt(longFlow.losses[0])) -> \(fmt(longFlow.finalLoss)); max |v_j + eta| = \(fmt(vError)), max |w_j - 1| = \(fmt(wError))")
 
-    // Numbers. Training's eigenvalues are read as the invariant pair (-W24) diag(V31), diag(W13) / (-W24)
-    // (notes/conventions.md): W24 is fixed at -1 for reduced parameters, so this is the raw pair there;
-    // full training moves W24 along the rescaling orbit V31 / c, c W13, c W24, which the loss does not see.
+    // Numbers. Each run is compared with its own flow: reduced training with the paper's flow
+    // (W24 = -1), full training, which also trains W24, with the flow with W24 free (MODEL.md
+    // section 8). The end point is checked on the invariant pair (-W24) diag(V31), diag(W13) / (-W24)
+    // (notes/conventions.md), which maps every zero-loss family member to (-eta, 1).
     guard let flow = comparison.flow, let reducedStages = comparison.flowStages else { throw CotflowError("compare: no reduced flow from an Assumption 4.1 start") }
     struct RunView {
         let label: String
@@ -93,7 +95,7 @@ ctx.run {
         let w24: [Double]
         let v: [[Double]]
         let w: [[Double]]
-        /// max_j max(|v_j - v_j flow|, |w_j - w_j flow|) per record, on the invariant pair.
+        /// max_j max(|v_j - v_j flow|, |w_j - w_j flow|) per record, against the run's own flow.
         let eigenDeviation: [Double]
     }
     var views: [RunView] = []
@@ -103,9 +105,7 @@ ctx.run {
         let w24 = table.rows.map { $0[column] }
         let v = zip(run.v, w24).map { row, c in row.map { $0 * -c } }
         let w = zip(run.w, w24).map { row, c in row.map { $0 / -c } }
-        let deviation = run.times.indices.map { i in
-            (0..<d).map { max(abs(v[i][$0] - flow.v[i][$0]), abs(w[i][$0] - flow.w[i][$0])) }.max()!
-        }
+        let deviation = run.eigenvalueDeviation ?? []
         views.append(RunView(label: "\(run.trainable.rawValue) SGD", run: run, w24: w24, v: v, w: w, eigenDeviation: deviation))
     }
     var runRecords: [(String, JSONValue)] = []
@@ -114,9 +114,10 @@ ctx.run {
         let dev = run.maxRelativeLossDeviation ?? .nan
         let dev0 = run.relativeLossDeviation?.first ?? .nan
         let vEnd = view.v.last!.map { abs($0 + etaValue) }.max()!, wEnd = view.w.last!.map { abs($0 - 1) }.max()!
-        print("\(view.label): held-out CoT loss \(fmt(run.losses.first!)) -> \(fmt(run.losses.last!)) (flow \(fmt(flow.losses.first!)) -> \(fmt(flow.losses.last!))); "
+        print("\(view.label): held-out CoT loss \(fmt(run.losses.first!)) -> \(fmt(run.losses.last!)) (flow with W24 \(run.flow!.w24.isFree ? "free" : "fixed") \(fmt(run.flow!.losses.first!)) -> \(fmt(run.flow!.losses.last!))); "
             + "relative loss deviation \(fmt(dev0)) at t = 0 (held-out error alone), max \(fmt(dev)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!)); "
-            + "W24 \(fmt(view.w24.first!)) -> \(fmt(view.w24.last!)); at the end max |v_j + eta| = \(fmt(vEnd)), max |w_j - 1| = \(fmt(wEnd)); "
+            + "W24 \(fmt(view.w24.first!)) -> \(fmt(view.w24.last!)) (flow \(fmt(run.flow!.u.last!)))"
+            + (run.flow!.w24.isFree ? ", ||W||^2 - ||V||^2 (conserved by the flow) drifts by \(fmt(run.conservedDrift))" : "") + "; at the end max |v_j + eta| = \(fmt(vEnd)), max |w_j - 1| = \(fmt(wEnd)); "
             + "off-manifold: block norm <= \(fmt(run.offBlockNorm.max()!)), off-diagonal <= \(fmt(run.offDiagonalNorm.max()!)), commutator <= \(fmt(run.commutatorNorm.max()!)); "
             + "\(String(format: "%.1f", run.result.seconds)) s")
         runRecords.append((run.trainable.rawValue, .object([
@@ -124,8 +125,10 @@ ctx.run {
             ("max_rel_loss_deviation", .number(dev)),
             ("max_eigenvalue_deviation_invariant_pair", .number(view.eigenDeviation.max()!)),
             ("initial_loss", .number(run.losses.first!)), ("final_loss", .number(run.losses.last!)),
-            ("final_time", .number(run.times.last!)), ("flow_loss_at_final_time", .number(flow.losses.last!)),
-            ("w24_final", .number(view.w24.last!)),
+            ("flow", .string(run.flow!.w24.isFree ? "w24_free" : "w24_fixed")),
+            ("final_time", .number(run.times.last!)), ("flow_loss_at_final_time", .number(run.flow!.losses.last!)),
+            ("w24_final", .number(view.w24.last!)), ("flow_w24_final", .number(run.flow!.u.last!)),
+            ("conserved_quantity_drift", run.flow!.w24.isFree ? .number(run.conservedDrift) : .null),
             ("final_max_abs_v_plus_eta", .number(vEnd)), ("final_max_abs_w_minus_1", .number(wEnd)),
             ("max_off_block_norm", .number(run.offBlockNorm.max()!)),
             ("max_offdiag_norm", .number(run.offDiagonalNorm.max()!)),
@@ -150,17 +153,12 @@ ctx.run {
         ("final_v", .numbers(finalV)), ("final_w", .numbers(finalW)),
     ]))
 
-    // Stages of every curve on the same time grid (the training record times), by both detectors.
-    // The full-parameter run's mechanistic detector uses the diagonals of V31 and W13 in the
-    // initial eigenbasis; the products v_j w_j it tests are invariant under the rescaling symmetry
-    // V31 -> V31 / c, W13 -> c W13 (notes/conventions.md).
-    // With W24 = -1 (reduced parameters) the invariant pair is the raw diagonal, whose stages
-    // CotflowCompare has already found.
+    // Stages of every curve on the same time grid (the training record times), by both detectors,
+    // as CotflowCompare found them (raw diagonals: the products v_j w_j the mechanistic detector
+    // tests are -eta on the whole zero-loss family).
     var curves = [(label: "reduced flow", stages: reducedStages)]
-    for view in views {
-        curves.append((view.label, view.run.trainable == .reduced ? view.run.stages
-            : try StageAnalysis(times: view.run.times, losses: view.run.losses, v: view.v, w: view.w, eta: etaValue)))
-    }
+    if let free = comparison.freeFlowStages { curves.append(("reduced flow, W24 free", free)) }
+    for view in views { curves.append((view.label, view.run.stages)) }
     var stageText: [String] = []
     var stageJSON: [(String, JSONValue)] = []
     for (label, c) in curves {
@@ -176,6 +174,7 @@ ctx.run {
 
     // Figures: losses (log axis) with stages, and eigenvalue trajectories.
     var lossSeries = [PlotSeries(name: "reduced flow (exact population loss)", x: flow.times, y: flow.losses)]
+    if let free = comparison.freeFlow { lossSeries.append(PlotSeries(name: "reduced flow, W24 free", x: free.times, y: free.losses)) }
     for view in views {
         lossSeries.append(PlotSeries(name: "\(view.label) (held-out)", x: view.run.times, y: view.run.losses))
     }
@@ -192,16 +191,17 @@ ctx.run {
     try ctx.plot(stageLossPanels, name: "loss_stages", title: "CoT loss, reduced flow vs SGD, (d, n, k) = (\(d), \(n), \(k)), sigma = \(sigma)")
 
     func eigenSeries(_ times: [Double], _ v: [[Double]], _ w: [[Double]]) -> [PlotSeries] {
-        (0..<d).map { j in PlotSeries(name: "v_\(j + 1)", x: times, y: v.map { $0[j] }) }
-            + (0..<d).map { j in PlotSeries(name: "w_\(j + 1)", x: times, y: w.map { $0[j] }) }
+        (0..<d).map { j in PlotSeries(name: "v_\(j + 1)", x: times, y: v.map { $0[j] }, group: "v_j (V31)") }
+            + (0..<d).map { j in PlotSeries(name: "w_\(j + 1)", x: times, y: w.map { $0[j] }, group: "w_j (W13)") }
     }
     let tEnd = flow.times.last!
-    let construction = [PlotSeries(name: "-eta", x: [0, tEnd], y: [-etaValue, -etaValue]), PlotSeries(name: "1", x: [0, tEnd], y: [1, 1])]
-    var eigenPanels = [PlotSpec(title: "reduced flow: v_j (V31), w_j (W13); construction -eta and 1", xLabel: "t", yLabel: "eigenvalue",
-                                series: eigenSeries(flow.times, flow.v, flow.w) + construction)]
+    let construction = [HorizontalLine(y: -etaValue, label: "construction: v = -eta = \(compact(-etaValue))"),
+                        HorizontalLine(y: 1, label: "construction: w = 1")]
+    var eigenPanels = [PlotSpec(title: "reduced flow: v_j (V31), w_j (W13)", xLabel: "t", yLabel: "eigenvalue",
+                                series: eigenSeries(flow.times, flow.v, flow.w), horizontalLines: construction)]
     for view in views {
         eigenPanels.append(PlotSpec(title: "\(view.label): diagonals of (-W24) V31, W13 / (-W24) in the initial eigenbasis", xLabel: "t (= learning rate x step)",
-                                    yLabel: "eigenvalue", series: eigenSeries(view.run.times, view.v, view.w) + construction))
+                                    yLabel: "eigenvalue", series: eigenSeries(view.run.times, view.v, view.w), horizontalLines: construction))
     }
     // t = 0 is left out of the deviation panel: both start from the same point (deviation 0 up to rounding).
     let deviationSeries = views.map { PlotSeries(name: $0.label, x: Array($0.run.times.dropFirst()), y: Array($0.eigenDeviation.dropFirst())) }
@@ -215,16 +215,17 @@ ctx.run {
         let run = view.run
         let dev = run.maxRelativeLossDeviation ?? .nan
         let w24Note = run.trainable == .full
-            ? "; W24 is trained here and moved from \(fmt(view.w24.first!)) to \(fmt(view.w24.last!)) (the reduced flow, like Theorem 4.1, fixes W24 = -1)"
+            ? "; W24 is trained here and moved from \(fmt(view.w24.first!)) to \(fmt(view.w24.last!)), the flow's to \(fmt(run.flow!.u.last!)); ||W||^2 - ||V||^2, conserved by the flow, drifts by \(fmt(run.conservedDrift)) under SGD"
             : ""
         ctx.verdict(
-            claim: "\(view.label) training follows the reduced flow's loss (max relative deviation <= \(Int(tolerance * 100))%)",
+            claim: "\(view.label) training follows the reduced flow's loss\(run.flow!.w24.isFree ? " with W24 free" : "") (max relative deviation <= \(Int(tolerance * 100))%)",
             holds: dev.isFinite ? dev <= tolerance : nil,
             detail: "max |L_train - L_flow| / L_flow = \(fmt(dev)) over the records up to t = \(fmt(run.times.last!)) where the flow's loss > \(fmt(config.deviationFloor)) x its start; "
-                + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)")
+                + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)", row: 7)
     }
-    let flowStages = curves[0].stages
-    for (label, c) in curves.dropFirst() {
+    for view in views {
+        let label = view.label, c = view.run.stages
+        let flowStages = view.run.trainable == .full ? comparison.freeFlowStages! : reducedStages
         let dd = StageAgreement(c.changePoint, reference: flowStages.changePoint)
         let mech = StageAgreement(c.mechanistic, reference: flowStages.mechanistic)
         let ddLines = boundaryLines(reference: flowStages.changePoint, other: c.changePoint)
@@ -234,20 +235,20 @@ ctx.run {
         let gridStep: Double = tEnd / 199, recordStep: Double = tEnd / Double(flow.times.count - 1)
         let resolution = " (data-driven boundaries are resolved to the detector's grid, span/199 = \(compact(gridStep, 3)); mechanistic ones to the record spacing \(compact(recordStep, 3)))"
         ctx.verdict(
-            claim: "\(label) training passes through the flow's stages: same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
-            holds: dd.agrees(within: tolerance) && mech.agrees(within: tolerance), detail: detail + resolution)
+            claim: "\(label) training passes through the flow's stages (W24 \(view.run.flow!.w24.isFree ? "free" : "fixed")): same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
+            holds: dd.agrees(within: tolerance) && mech.agrees(within: tolerance), detail: detail + resolution, row: 7)
     }
     for view in views {
         let vEnd = view.v.last!.map { abs($0 + etaValue) }.max()!, wEnd = view.w.last!.map { abs($0 - 1) }.max()!
         ctx.verdict(
             claim: "\(view.label) training ends at the construction: (-W24) v_j -> -eta, w_j / (-W24) -> 1 within 1e-2",
             holds: vEnd < 1e-2 && wEnd < 1e-2,
-            detail: "at t = \(fmt(view.run.times.last!)) (held-out loss \(fmt(view.run.losses.last!))): max_j |(-W24) v_j + eta| = \(fmt(vEnd)), max_j |w_j / (-W24) - 1| = \(fmt(wEnd)), W24 = \(fmt(view.w24.last!))")
+            detail: "at t = \(fmt(view.run.times.last!)) (held-out loss \(fmt(view.run.losses.last!))): max_j |(-W24) v_j + eta| = \(fmt(vEnd)), max_j |w_j / (-W24) - 1| = \(fmt(wEnd)), W24 = \(fmt(view.w24.last!))", row: 6)
     }
     ctx.verdict(
         claim: "the reduced flow reaches the construction v = -eta, w = 1",
         holds: longFlow.converged && vError < 1e-3 && wError < 1e-3,
-        detail: "at t = \(fmt(longFlow.finalTime)) the loss is \(fmt(longFlow.finalLoss)) (\(fmt(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(fmt(vError)), max_j |w_j - 1| = \(fmt(wError)) (threshold 1e-3)")
+        detail: "at t = \(fmt(longFlow.finalTime)) the loss is \(fmt(longFlow.finalLoss)) (\(fmt(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(fmt(vError)), max_j |w_j - 1| = \(fmt(wError)) (threshold 1e-3)", row: 6)
 
     // From a random start: full SGD against the full-matrix flow (RandomStart.swift).
     try randomStartComparison(ctx)

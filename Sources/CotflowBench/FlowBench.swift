@@ -5,9 +5,15 @@ import Foundation
 
 /// One reduced flow from the default Assumption 4.1 initialisation (scale 0.05, seed 0) until the
 /// loss is 1e-8 of min(its start, d) (here its start), at d = 10, 100, 1000 with n = 4d, k = 5 and the paper's eta.
-/// Target: under one second at d = 1000 (coefficients included).
+/// Target: under one second at d = 1000 (coefficients included), with W24 fixed and with W24 free.
 func benchFlow() {
-    print("reduced flow benchmark (release build), n = 4d, k = 5, eta = n/(n+d+1), rkf45, stop at 1e-8 x initial loss")
+    for w24 in [W24Mode.paper, .free(initial: -1)] {
+        benchFlow(w24)
+    }
+}
+
+private func benchFlow(_ w24: W24Mode) {
+    print("reduced flow benchmark (release build), W24 \(w24.isFree ? "free" : "fixed"), n = 4d, k = 5, eta = n/(n+d+1), rkf45, stop at 1e-8 x initial loss")
     for d in [10, 100, 1000] {
         let n = 4 * d
         let started = Date()
@@ -19,7 +25,7 @@ func benchFlow() {
             var options = FlowOptions()
             options.stopRelativeLoss = 1e-8
             let flowStart = Date()
-            let result = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+            let result = try ReducedFlow(loss: loss, w24: w24).integrate(v0: start.v, w0: start.w, options: options)
             let flowSeconds = Date().timeIntervalSince(flowStart)
             let total = Date().timeIntervalSince(started)
             let s = result.statistics

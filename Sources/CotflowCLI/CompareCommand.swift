@@ -20,13 +20,13 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var scale: InitScaleOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Trainable sets to run: reduced, full or both.") var params: String = "reduced"
+    @Option(help: "Trainable sets to run: reduced (against the flow with W24 fixed), full (against the flow with W24 free) or both.") var params: String = "reduced"
     @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = .sgd
-    @Option(name: .customLong("learning-rate"), help: "Learning rate (default 0.002).") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step (default 512).") var batchSize: Int?
-    @Option(help: "Training steps (default 2500).") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between records (default 50).") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss (default 100000).") var heldOut: Int?
+    @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.002)") var learningRate: Double?
+    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 512)") var batchSize: Int?
+    @Option(help: "Training steps. (default: 2500)") var steps: Int?
+    @Option(name: .customLong("record-every"), help: "Steps between records. (default: 50)") var recordEvery: Int?
+    @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss. (default: 100000)") var heldOut: Int?
     @Option(help: "GSL stepper of the flow.") var stepper: String = "rkf45"
     @Flag(help: "Render comparison.svg/.png (losses, eigenvalues) with gnuplot into --out; without gnuplot the data and script are written.")
     var plot = false
@@ -79,14 +79,21 @@ struct CompareCommand: ParsableCommand {
             let offsets = Dictionary(uniqueKeysWithValues: config.trainable.enumerated().map { ($1, $0 * config.steps) })
             return try Comparator.run(config) { trainable, done, _ in bar.update(offsets[trainable]! + done) }
         }
-        let summary = self.summary(comparison)
+        let settings = task.settings(eta: config.eta) + scale.settings(ranges) + [
+            ("params", .string(params)), ("optimizer", .string(config.optimizer.rawValue)), ("learning_rate", .number(config.learningRate)),
+            ("batch_size", .int(config.batchSize)), ("steps", .int(config.steps)), ("record_every", .int(config.recordEvery)),
+            ("held_out", .int(config.heldOutSize)), ("deviation_floor", .number(config.deviationFloor)),
+            ("init", .string(config.initialisation.rawValue)), ("full_flow", .bool(fullFlow)),
+            ("prompts", config.fullFlowPrompts.map { .int($0) } ?? .null),
+        ] + config.flow.settings
+        let summary = withProvenance(Provenance(settings: settings), self.summary(comparison))
         if let table = comparison.table { try output.write(table.text, "comparison.csv") }
         if let flow = comparison.flow { try output.write(flow.table.text, "ode_trajectory.csv") }
         if let full = comparison.fullFlow { try output.write(try reportingErrors { try full.trajectory.table() }.text, "full_flow_trajectory.csv") }
         for run in comparison.runs { try output.write(run.result.trajectory.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(comparison))
-        if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k))", output: output) }
+        if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(comparison.config.eta)", output: output) }
     }
 
     /// Loss against time (log loss axis) and eigenvalue trajectories, flow and training.
@@ -95,37 +102,40 @@ struct CompareCommand: ParsableCommand {
         if let flow = c.flow {
             losses.append(PlotSeries(name: "flow (population)", x: flow.times, y: flow.losses))
             for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flow.times, y: flow.v.map { $0[j] }))
-                eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flow.times, y: flow.w.map { $0[j] }))
+                eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flow.times, y: flow.v.map { $0[j] }, group: "flow: v_j", colourGroup: "v"))
+                eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flow.times, y: flow.w.map { $0[j] }, group: "flow: w_j", colourGroup: "w"))
             }
         }
+        if let free = c.freeFlow { losses.append(PlotSeries(name: "flow, W24 free (population)", x: free.times, y: free.losses)) }
         if let full = c.fullFlow {
             let times = full.trajectory.times
             losses.append(PlotSeries(name: "full-matrix flow (held-out)", x: times, y: full.heldOutLosses))
             for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "full flow v_\(j + 1)", x: times, y: full.v.map { $0[j] }))
-                eigen.append(PlotSeries(name: "full flow w_\(j + 1)", x: times, y: full.w.map { $0[j] }))
+                eigen.append(PlotSeries(name: "full flow v_\(j + 1)", x: times, y: full.v.map { $0[j] }, group: "full-matrix flow: v_j", colourGroup: "v"))
+                eigen.append(PlotSeries(name: "full flow w_\(j + 1)", x: times, y: full.w.map { $0[j] }, group: "full-matrix flow: w_j", colourGroup: "w"))
             }
         }
         for run in c.runs {
             let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.recordEvery) }
-            losses.append(PlotSeries(name: "\(run.trainable.rawValue) training (held-out)", x: x, y: run.losses))
+            let who = "\(run.trainable.rawValue) training"
+            losses.append(PlotSeries(name: "\(who) (held-out)", x: x, y: run.losses, dashed: true))
             for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }))
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }))
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }, group: "\(who): v_j", dashed: true, colourGroup: c.runs.count == 1 ? "v" : nil))
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }, group: "\(who): w_j", dashed: true, colourGroup: c.runs.count == 1 ? "w" : nil))
             }
         }
         let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
         return [
             PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses,
                      shaded: (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) } ?? []),
-            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen),
+            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen,
+                     horizontalLines: constructionLines(eta: c.config.eta.doubleValue)),
         ]
     }
 
     private func summary(_ c: Comparison) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(c.config.eta.description)),
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(c.config.eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(c.config.optimizer.rawValue)),
             ("learning_rate", .number(c.config.learningRate)), ("batch_size", .int(c.config.batchSize)),
             ("steps", .int(c.config.steps)), ("held_out", .int(c.config.heldOutSize)),
@@ -137,6 +147,7 @@ struct CompareCommand: ParsableCommand {
         var runs: [(String, JSONValue)] = []
         for run in c.runs {
             runs.append((run.trainable.rawValue, .object([
+                ("flow", run.flow.map { .string($0.w24.isFree ? "w24_free" : "w24_fixed") } ?? .null),
                 ("max_rel_loss_deviation", run.maxRelativeLossDeviation.map { .number($0) } ?? .null),
                 ("max_eigenvalue_deviation", run.maxEigenvalueDeviation.map { .number($0) } ?? .null),
                 ("final_loss", .number(run.losses.last ?? .nan)),
@@ -146,11 +157,20 @@ struct CompareCommand: ParsableCommand {
                 ("stage_agreement_change_points", run.changePointAgreement?.json ?? .null),
                 ("stage_agreement_mechanistic", run.mechanisticAgreement?.json ?? .null),
                 ("full_flow", run.fullFlow.map(fullFlowJSON) ?? .null),
+                ("final_w24", .number(run.w24.last ?? .nan)), ("flow_final_w24", run.flow.map { .number($0.u.last ?? .nan) } ?? .null),
+                // ||W||^2 - ||V||^2 is conserved by the flow only when W24 is trained too.
+                ("conserved_quantity_initial", run.trainable == .full ? .number(run.conservedQuantity.first ?? .nan) : .null),
+                ("conserved_quantity_drift", run.trainable == .full ? .number(run.conservedDrift) : .null),
             ])))
         }
         pairs.append(("runs", .object(runs)))
         pairs.append(("full_flow", c.fullFlow.map(fullFlowJSON) ?? .null))
-        pairs.append(("stage_boundaries", .object((c.flowStages.map { [("ode", $0.json)] } ?? []) + (c.fullFlow.map { [("full_flow", $0.stages.json)] } ?? [])
+        if let free = c.freeFlow {
+            pairs.append(("ode_free_initial_loss", .number(free.losses.first ?? .nan)))
+            pairs.append(("ode_free_final_loss", .number(free.finalLoss)))
+        }
+        pairs.append(("stage_boundaries", .object((c.flowStages.map { [("ode", $0.json)] } ?? []) + (c.freeFlowStages.map { [("ode_free", $0.json)] } ?? [])
+            + (c.fullFlow.map { [("full_flow", $0.stages.json)] } ?? [])
             + c.runs.map { ($0.trainable.rawValue, $0.stages.json) })))
         if let first = c.runs.first {
             pairs.append(("max_rel_loss_deviation", first.maxRelativeLossDeviation.map { .number($0) } ?? .null))
@@ -163,13 +183,17 @@ struct CompareCommand: ParsableCommand {
             + "learning rate \(fmt(c.config.learningRate)), batch \(c.config.batchSize), \(c.config.steps) steps, \(c.config.heldOutSize) held-out prompts"]
         if !c.config.hasTimeMap { lines.append("Adam has no map from steps to flow time: compare the shapes (stages) only") }
         for run in c.runs {
-            var line = "\(run.trainable.rawValue): final held-out CoT loss \(fmt(run.losses.last ?? .nan))"
+            var line = "\(run.trainable.rawValue)" + (run.flow.map { " (against the flow with W24 \($0.w24.isFree ? "free" : "fixed at -1"))" } ?? "") + ": final held-out CoT loss \(fmt(run.losses.last ?? .nan))"
             if let dev = run.maxRelativeLossDeviation {
                 line += ", max relative loss deviation \(fmt(dev)) (where the flow's loss > \(fmt(c.config.deviationFloor)) x its start)"
             }
             if let e = run.maxEigenvalueDeviation { line += ", max eigenvalue deviation \(fmt(e))" }
             line += "; off the manifold: block norm <= \(fmt(run.offBlockNorm.max() ?? .nan)), off-diagonal <= \(fmt(run.offDiagonalNorm.max() ?? .nan)), commutator <= \(fmt(run.commutatorNorm.max() ?? .nan))"
             lines.append(line)
+            if run.trainable == .full {
+                lines.append("  W24 \(fmt(run.w24.first ?? .nan)) -> \(fmt(run.w24.last ?? .nan))" + (run.flow.map { " (flow with W24 free: \(fmt($0.u.last ?? .nan)))" } ?? "") + "; "
+                    + "||W||_F^2 - ||V||_F^2 = \(fmt(run.conservedQuantity.first ?? .nan)) at the start, drifts by up to \(fmt(run.conservedDrift)) under SGD (conserved by gradient flow)")
+            }
             lines += fullFlowLines(run, c)
             for (detector, agreement) in [("change points", run.changePointAgreement), ("mechanistic", run.mechanisticAgreement)] {
                 guard let agreement else { continue }
@@ -181,6 +205,10 @@ struct CompareCommand: ParsableCommand {
         if let stages = c.flowStages {
             lines.append(StageTable.text(stages.changePoint, title: "flow, change-point stages"))
             lines.append(StageTable.text(stages.mechanistic, title: "flow, mechanistic stages"))
+        }
+        if let free = c.freeFlowStages {
+            lines.append(StageTable.text(free.changePoint, title: "flow with W24 free, change-point stages"))
+            lines.append(StageTable.text(free.mechanistic, title: "flow with W24 free, mechanistic stages"))
         }
         if let full = c.fullFlow {
             lines.append(StageTable.text(full.stages.changePoint, title: "full-matrix flow, change-point stages"))

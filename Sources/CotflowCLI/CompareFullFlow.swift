@@ -35,7 +35,7 @@ extension CompareCommand {
         guard let f = run.fullFlow, let full = c.fullFlow else { return [] }
         var lines: [String] = []
         if let reduction = full.maxReductionDeviation {
-            lines.append("  what the reduction leaves out: reduced flow against the full-matrix flow (\(full.prompts) prompts), max relative loss deviation \(fmt(reduction))")
+            lines.append("  what the reduction leaves out: reduced flow with W24 free against the full-matrix flow (\(full.prompts) prompts), max relative loss deviation \(fmt(reduction))")
         }
         lines.append("  what sampling and the step size add: \(run.trainable.rawValue) SGD against the full-matrix flow, max relative loss deviation "
             + "\(f.maxRelativeLossDeviation.map(fmt) ?? "n/a"), max eigenvalue deviation \(fmt(f.maxEigenvalueDeviation)) (both scored on the held-out set)")

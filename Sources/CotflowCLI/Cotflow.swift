@@ -11,14 +11,31 @@ struct Cotflow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cotflow",
         abstract: "Simulate how a one-layer linear transformer learns multi-step gradient descent with chain of thought.",
-        discussion: "Huang, Wang, Lee (ICLR 2025). exact: exact population quantities of the reduced model. ode: its gradient flow on eigenvalues. train: full training of the D x D transformer. eval: evaluation of trained or constructed parameters. compare: the flow against training. stages: stage tables of any trajectory. Conventions: notes/conventions.md.",
+        discussion: "Huang, Wang, Lee (ICLR 2025). exact: exact population quantities of the reduced model. ode: its gradient flow on eigenvalues. train: full training of the D x D transformer. eval: evaluation of trained or constructed parameters. compare: the flow against training. stages: stage tables of any trajectory. rerun: run a result again from its summary.json. The model: notes/model.md; output files: notes/formats.md.",
+        version: cotflowVersion,
         subcommands: [TrainCommand.self, EvalCommand.self, ExactCommand.self, ODECommand.self, CompareCommand.self,
-                      StagesCommand.self, SweepCommand.self, MergeCommand.self, HessianCommand.self]
+                      StagesCommand.self, SweepCommand.self, MergeCommand.self, RerunCommand.self, HessianCommand.self]
     )
 }
 
-/// The task: dimension, context length, chain length, GD step size, seed.
+/// The task with its random streams: dimension, context length, chain length, GD step size and
+/// the seed (commands that sample; the exact ones take `ProblemOptions` without a seed).
 struct TaskOptions: ParsableArguments {
+    @OptionGroup var problem: ProblemOptions
+
+    @Option(help: "Seed for every random stream of the run.")
+    var seed: UInt64 = 0
+
+    var d: Int { problem.d }
+    var n: Int { problem.n }
+    var k: Int { problem.k }
+    var eta: String? { problem.eta }
+    func validateTask() throws { try problem.validateTask() }
+    func stepSize() throws -> Rational { try problem.stepSize() }
+}
+
+/// The task: dimension, context length, chain length, GD step size.
+struct ProblemOptions: ParsableArguments {
     @Option(name: .customLong("d"), help: "Dimension d of x and w*.")
     var d: Int = 10
 
@@ -28,11 +45,8 @@ struct TaskOptions: ParsableArguments {
     @Option(name: .customLong("k"), help: "Chain length k (GD steps in the chain of thought).")
     var k: Int = 5
 
-    @Option(name: .customLong("eta"), help: "GD step size: a decimal or a rational such as 20/31. Default: the paper's n/(n+d+1).")
+    @Option(name: .customLong("eta"), help: "GD step size: a decimal or a rational such as 20/31. (default: the paper's n/(n+d+1))")
     var eta: String?
-
-    @Option(help: "Seed for every random stream of the run.")
-    var seed: UInt64 = 0
 
     func validateTask() throws {
         guard d >= 1 else { throw ValidationError("--d must be at least 1 (got \(d))") }

@@ -16,7 +16,7 @@ struct ExactCommand: ParsableCommand {
     /// Prints an exact rational result as text or as `{"value", "exact", ...}`.
     static func emit(_ value: Rational, quantity: String, extra: [(String, JSONValue)] = [], json: Bool, text: String) {
         if json {
-            print(JSONValue.object([("quantity", .string(quantity)), ("value", .number(value.doubleValue)),
+            print(JSONValue.object([("cotflow_version", .string(cotflowVersion)), ("quantity", .string(quantity)), ("value", .number(value.doubleValue)),
                                     ("exact", .string(value.description))] + extra).rendered())
         } else {
             print(text)
@@ -27,8 +27,8 @@ struct ExactCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "E[prod_r tr W^{m_r}] for the real Wishart matrix W = X X^T ~ W_d(n, I).")
 
-        @Option(name: .customLong("d")) var d: Int = 10
-        @Option(name: .customLong("n")) var n: Int = 40
+        @Option(name: .customLong("d"), help: "Dimension d of the Wishart matrix (d x d).") var d: Int = 10
+        @Option(name: .customLong("n"), help: "Degrees of freedom n (the number of columns of X).") var n: Int = 40
         @Option(help: "Comma-separated powers m_r, e.g. 2,3 for E[tr W^2 tr W^3].") var powers: String
         @Flag(help: "Also print the moment as a polynomial in n and d.") var symbolic = false
         @Flag(help: "Print one JSON object.") var json = false
@@ -62,7 +62,7 @@ struct ExactCommand: ParsableCommand {
             commandName: "gd-loss",
             abstract: "E || w_k - w* ||^2 = E tr (I - eta S)^{2k}: the evaluation loss of k exact GD steps.")
 
-        @OptionGroup var task: TaskOptions
+        @OptionGroup var task: ProblemOptions
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
@@ -81,7 +81,7 @@ struct ExactCommand: ParsableCommand {
                     + " eta * lambda_max(S) > 2 whose chains diverge; see `cotflow eval --construction` for the median and tail"
             }
             ExactCommand.emit(value, quantity: "gd-loss",
-                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
                                       ("grows_with_k", .bool(growing))],
                               json: json, text: text)
         }
@@ -92,7 +92,7 @@ struct ExactCommand: ParsableCommand {
             commandName: "cot-loss",
             abstract: "The reduced population CoT loss L(v, w) with V31 = diag(v), W13 = diag(w), W24 = -1.")
 
-        @OptionGroup var task: TaskOptions
+        @OptionGroup var task: ProblemOptions
         @Option(help: "Eigenvalues of V31: d comma-separated numbers (decimals or rationals), or one for all.") var v: String
         @Option(help: "Eigenvalues of W13: d comma-separated numbers, or one for all.") var w: String
         @Flag(help: "Print one JSON object.") var json = false
@@ -106,7 +106,7 @@ struct ExactCommand: ParsableCommand {
                 try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta).exactLoss(v: vs, w: ws)
             }
             ExactCommand.emit(value, quantity: "cot-loss",
-                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description))],
+                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta),
                               json: json,
                               text: "L_CoT(v, w) at (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta): \(fmt(value.doubleValue))\n  exact: \(value)")
         }
@@ -123,8 +123,8 @@ struct ExactCommand: ParsableCommand {
             commandName: "nocot-optimum",
             abstract: "Best evaluation loss without CoT, min_c E tr (I - c S)^2 = d(d+1)/(n+d+1) (Theorem 3.1).")
 
-        @Option(name: .customLong("d")) var d: Int = 10
-        @Option(name: .customLong("n")) var n: Int = 40
+        @Option(name: .customLong("d"), help: "Dimension d of x and w*.") var d: Int = 10
+        @Option(name: .customLong("n"), help: "Context length n (examples per prompt).") var n: Int = 40
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {

@@ -10,7 +10,7 @@ struct ODECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ode",
         abstract: "Integrate the reduced gradient flow on the eigenvalues of V31 and W13 with GSL.",
-        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v0/--w0), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out. With --params full: the gradient flow of every entry of V and W on --prompts fixed prompts from --init random|assumption (default t-end 10, tolerances 1e-8/1e-6, explicit steppers only; columns as `train`; notes/full-flow.md)."
+        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v/--w), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out. With --params full: the gradient flow of every entry of V and W on --prompts fixed prompts from --init random|assumption (default t-end 10, tolerances 1e-8/1e-6, explicit steppers only; columns as `train`; notes/full-flow.md)."
     )
 
     @OptionGroup var task: TaskOptions
@@ -18,12 +18,16 @@ struct ODECommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var solver: FlowSolverOptions
 
-    @Option(help: "Initial eigenvalues of V31 (d comma-separated numbers); overrides the sampled initialisation.")
+    @Option(name: .customLong("v"), help: "Eigenvalues v of V31 to start from: d comma-separated numbers (as `exact cot-loss --v`); overrides the sampled initialisation.")
     var v0: String?
-    @Option(help: "Initial eigenvalues of W13 (d comma-separated numbers).")
+    @Option(name: .customLong("w"), help: "Eigenvalues w of W13 to start from: d comma-separated numbers (as `exact cot-loss --w`).")
     var w0: String?
+    @Option(help: "W24: fixed (held at --w24-initial, the paper's flow) or free (trained with V31 and W13, as full training does).")
+    var w24 = "fixed"
+    @Option(name: .customLong("w24-initial"), parsing: .unconditional, help: "Initial (or, with --w24 fixed, held) value of W24; non-zero (a negative value may follow the option directly).")
+    var w24Initial = -1.0
 
-    @Option(name: .customLong("initial-step"), help: "First trial step (default 0.01 |y0| / |f(y0)|, at most 1e-3).") var initialStep: Double?
+    @Option(name: .customLong("initial-step"), help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
     @Option(name: .customLong("min-step"), help: "Fail when the step size falls below this.") var minStep = 0.0
     @Option(help: "Output grid: log, linear or steps (every accepted step).") var grid = "log"
     @Option(help: "Number of output points of a log or linear grid.") var points = 400
@@ -35,9 +39,13 @@ struct ODECommand: ParsableCommand {
     var prompts = 4096
     @Option(help: "With --params full: the start, random (iid N(0, init-scale^2) entries, as `train`) or assumption (Assumption 4.1, as `train --init assumption`).")
     var `init`: InitialisationKind = .random
+    @Flag(help: "Render figure.svg/.png (loss; v_j and w_j with the construction's -eta and 1) with gnuplot into --out (reduced flow).")
+    var plot = false
 
     func run() throws {
         try task.validateTask()
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
+        if plot && params == .full { throw ValidationError("--plot draws the reduced flow; with --params full use `cotflow stages DIR/trajectory.csv --plot`") }
         if params == .full { return try runFullFlow() }
         var options = try solver.flowOptions()
         guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
@@ -47,10 +55,17 @@ struct ODECommand: ParsableCommand {
         options.grid = try outputGrid()
         let eta = try task.stepSize()
         let (v, w) = try initialPoint()
+        guard w24Initial.isFinite, w24Initial != 0 else { throw ValidationError("--w24-initial must be finite and non-zero (got \(w24Initial)); the paper's value is -1") }
+        let mode: W24Mode
+        switch w24 {
+        case "fixed": mode = .fixed(w24Initial)
+        case "free": mode = .free(initial: w24Initial)
+        default: throw ValidationError("--w24 must be fixed or free (got '\(w24)')")
+        }
 
         let started = Date()
         let loss = try reportingErrors { try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta) }
-        let flow = ReducedFlow(loss: loss)
+        let flow = ReducedFlow(loss: loss, w24: mode)
         let trajectory: FlowTrajectory
         var failure: String?
         do {
@@ -63,10 +78,16 @@ struct ODECommand: ParsableCommand {
             throw ExitCode.failure
         }
         let seconds = Date().timeIntervalSince(started)
-        let summary = self.summary(trajectory, eta: eta, seconds: seconds, failure: failure)
+        let settings = task.settings(eta: eta) + scale.settings(try scale.ranges())
+            + [("v", v0.map { .string($0) } ?? .null), ("w", w0.map { .string($0) } ?? .null)] + options.settings
+        let summary = withProvenance(Provenance(settings: settings), self.summary(trajectory, eta: eta, seconds: seconds, failure: failure))
         try output.write(trajectory.table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(trajectory, eta: eta, seconds: seconds, failure: failure))
+        if plot {
+            try renderFigure(flowFigure(trajectory, eta: eta.doubleValue), name: "figure",
+                             title: "reduced gradient flow, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta), stepper \(solver.stepper)", output: output)
+        }
         if trajectory.times.count < 10 && grid != "steps" {
             FileHandle.standardError.write(("cotflow: warning: only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
                 + "early on a grid reaching t = \(fmt(solver.tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
@@ -93,11 +114,11 @@ struct ODECommand: ParsableCommand {
 
     private func initialPoint() throws -> ([Double], [Double]) {
         if v0 != nil || w0 != nil {
-            guard let v0, let w0 else { throw ValidationError("give both --v0 and --w0") }
-            let v = try parseRationalList(v0, name: "--v0").map(\.doubleValue)
-            let w = try parseRationalList(w0, name: "--w0").map(\.doubleValue)
+            guard let v0, let w0 else { throw ValidationError("give both --v and --w") }
+            let v = try parseRationalList(v0, name: "--v").map(\.doubleValue)
+            let w = try parseRationalList(w0, name: "--w").map(\.doubleValue)
             guard v.count == task.d, w.count == task.d else {
-                throw ValidationError("--v0 and --w0 need \(task.d) values each (got \(v.count) and \(w.count))")
+                throw ValidationError("--v and --w need \(task.d) values each (got \(v.count) and \(w.count))")
             }
             return (v, w)
         }
@@ -108,7 +129,7 @@ struct ODECommand: ParsableCommand {
     private func summary(_ t: FlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> JSONValue {
         let s = t.statistics
         return .object([
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("stepper", .string(solver.stepper)),
             ("initial_loss", .number(t.losses.first ?? .nan)), ("final_loss", .number(t.finalLoss)),
             ("t_end", .number(t.finalTime)), ("converged", .bool(t.converged)),
@@ -120,21 +141,23 @@ struct ODECommand: ParsableCommand {
             ("v", .numbers(t.v.last ?? [])), ("w", .numbers(t.w.last ?? [])),
             ("max_abs_v_plus_eta", .number((t.v.last ?? []).map { abs($0 + eta.doubleValue) }.max() ?? .nan)),
             ("max_abs_w_minus_1", .number((t.w.last ?? []).map { abs($0 - 1) }.max() ?? .nan)),
-        ])
+            ("w24_mode", .string(w24)), ("w24_initial", .number(w24Initial)), ("w24", .number(t.u.last ?? .nan)),
+        ] + W24Report.json(t))
     }
 
     private func report(_ t: FlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> String {
         let s = t.statistics
         let v = t.v.last ?? [], w = t.w.last ?? []
         var lines = [
-            "reduced gradient flow, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(solver.stepper)",
+            "reduced gradient flow\(t.w24.isFree ? " with W24 free" : ""), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(solver.stepper)",
             "loss \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
                 + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
-            "v in [\(fmt(v.min() ?? .nan)), \(fmt(v.max() ?? .nan))] (construction -eta = \(fmt(-eta.doubleValue))), "
-                + "w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))] (construction 1)",
+            "v in [\(fmt(v.min() ?? .nan)), \(fmt(v.max() ?? .nan))], w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))]"
+                + (t.w24.isFree ? "" : " (construction: v = eta/W24 = \(fmt(eta.doubleValue / w24Initial)), w = -W24 = \(fmt(-w24Initial)))"),
             "\(s.acceptedSteps) steps, \(s.failedSteps) rejected, \(s.rhsEvaluations) right-hand sides, \(s.jacobianEvaluations) Jacobians, \(String(format: "%.2f", seconds)) s",
         ]
-        if let out = output.out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json") }
+        lines += W24Report.lines(t)
+        if let out = output.out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json" + (plot ? " and figure.*" : "")) }
         return lines.joined(separator: "\n")
     }
 }

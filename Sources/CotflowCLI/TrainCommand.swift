@@ -27,11 +27,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Initialisation: random (iid N(0, init-scale^2) entries) or assumption (Assumption 4.1).")
     var `init`: InitialisationKind = .random
     @Option(help: "Optimizer: sgd or adam.") var optimizer: OptimizerKind = .adam
-    @Option(name: .customLong("learning-rate"), help: "Learning rate (default 0.003).") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step (default 256).") var batchSize: Int?
-    @Option(help: "Optimizer steps (default 1000).") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between trajectory records (default 50).") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set (default 4000).") var heldOut: Int?
+    @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.003)") var learningRate: Double?
+    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 256)") var batchSize: Int?
+    @Option(help: "Optimizer steps. (default: 1000)") var steps: Int?
+    @Option(name: .customLong("record-every"), help: "Steps between trajectory records. (default: 50)") var recordEvery: Int?
+    @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set. (default: 4000)") var heldOut: Int?
+    @Flag(help: "Render figure.svg/.png (losses; eigenvalues of V31 and W13 with the construction's -eta and 1; W24) with gnuplot into --out.")
+    var plot = false
     @Flag(help: "Curriculum (looped: number of loops; cot: chain length): train at --curriculum-start first and grow the length by one in equal stages until it reaches k at step R = min(round(--curriculum-ramp x steps), steps - 1), then train at k. Stage l (l = start...k-1) covers steps [(l-start) R/(k-start), (l-start+1) R/(k-start)); e.g. the defaults at k = 6 and 1000 steps train 1, 2, ..., 6 loops from steps 0, 100, ..., 500. Held-out records always use k; batch_loss is at the current length. The stages are in summary.json.")
     var curriculum = false
     @Option(name: .customLong("curriculum-start"), help: "First length of the curriculum, 1...k (default 1).") var curriculumStart: Int?
@@ -62,8 +64,10 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try task.validateTask()
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let eta = try task.stepSize()
         let ranges = try scale.ranges()
+        var used: TrainingConfig?
         let result: TrainingResult = try reportingErrors {
             let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue)
             let defaults = TrainingConfig.defaults(task: taskConfig, objective: objective, seed: task.seed)
@@ -73,19 +77,26 @@ struct TrainCommand: ParsableCommand {
                 learningRate: learningRate ?? defaults.learningRate, batchSize: batchSize ?? defaults.batchSize,
                 steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery,
                 heldOutSize: heldOut ?? defaults.heldOutSize, seed: task.seed, curriculum: curriculumConfig, clipNorm: clipNorm)
+            used = config
             let trainer = try Trainer(config: config)
             let bar = Progress(total: config.steps, label: "train", enabled: !output.quiet)
             defer { bar.finish() }
-            return try trainer.run { done, _ in bar.update(done) }
+            return try trainer.run(reporting: { done, _, loss in bar.update(done, loss: loss) })
         }
-        let summary = self.summary(result, eta: eta)
+        let provenance = Provenance(settings: settings(used!, eta: eta, ranges: ranges))
+        let summary = withProvenance(provenance, self.summary(result, eta: eta))
         try output.write(result.trajectory.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         if let out = output.out {
-            try result.parameters.save(to: (out as NSString).appendingPathComponent("parameters.json"))
-            try result.initialParameters.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"))
+            let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
+            try saveParameters(result.parameters, to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task)
+            try saveParameters(result.initialParameters, to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
         }
         output.emit(json: summary, report: report(result, eta: eta))
+        if plot {
+            try renderFigure(trainingFigure(result.trajectory, d: task.d, eta: eta.doubleValue), name: "figure",
+                             title: "\(objective.rawValue) training (\(optimizer.rawValue)), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta)", output: output)
+        }
         if case .diverged(let step, let reason) = result.status {
             FileHandle.standardError.write("cotflow: error: training diverged at step \(step): \(reason); the trajectory so far is kept\n".data(using: .utf8)!)
             throw ExitCode.failure
@@ -99,6 +110,19 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// Every setting of the run, defaults resolved.
+    private func settings(_ c: TrainingConfig, eta: Rational, ranges: (v: ClosedRange<Double>, w: ClosedRange<Double>)) -> [(String, JSONValue)] {
+        task.settings(eta: eta) + [
+            ("objective", .string(objective.rawValue)), ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
+        ] + scale.settings(ranges) + [
+            ("optimizer", .string(optimizer.rawValue)), ("learning_rate", .number(c.learningRate)), ("batch_size", .int(c.batchSize)),
+            ("steps", .int(c.steps)), ("record_every", .int(c.recordEvery)), ("held_out", .int(c.heldOutSize)),
+            ("curriculum", .bool(c.curriculum != nil)), ("curriculum_start", c.curriculum.map { .int($0.start) } ?? .null),
+            ("curriculum_ramp", c.curriculum.map { .number($0.rampFraction) } ?? .null),
+            ("clip_norm", c.clipNorm.map { .number($0) } ?? .null),
+        ]
+    }
+
     private func summary(_ r: TrainingResult, eta: Rational) -> JSONValue {
         var status: [(String, JSONValue)] = [("status", .string("completed"))]
         if case .diverged(let step, let reason) = r.status {
@@ -106,7 +130,7 @@ struct TrainCommand: ParsableCommand {
         }
         let p = r.parameters
         return .object([
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("objective", .string(objective.rawValue)),
             ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
             ("optimizer", .string(optimizer.rawValue)),
@@ -156,7 +180,7 @@ struct TrainCommand: ParsableCommand {
                     + "W13 / (-W24) in [\(fmt(w.first!)), \(fmt(w.last!))]")
             }
         }
-        if let out = output.out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json, initial_parameters.json") }
+        if let out = output.out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json, initial_parameters.json" + (plot ? ", figure.*" : "")) }
         return lines.joined(separator: "\n")
     }
 }

@@ -9,7 +9,8 @@ import CotflowTraining
 import Foundation
 
 /// One configuration and one seed: the reduced flow and full-matrix training from the same
-/// Assumption 4.1 point.
+/// Assumption 4.1 point. Reduced training (W24 fixed at -1) is compared with the paper's flow,
+/// full training (which also trains W24) with the flow with W24 free (MODEL.md section 8).
 public struct ComparisonConfig: Sendable {
     public var d: Int
     public var n: Int
@@ -63,6 +64,19 @@ public struct TrainingComparison: Sendable {
     /// Record times t = lr x step (SGD) and the held-out CoT loss (mean) at each.
     public let times: [Double]
     public let losses: [Double]
+    /// The flow this run is compared with (W24 fixed for reduced training, free for full); nil
+    /// from a random start.
+    public let flow: FlowTrajectory?
+    /// ||W||_F^2 - ||V||_F^2 of the trained parameters at each record: conserved by gradient flow,
+    /// it drifts under SGD.
+    public let conservedQuantity: [Double]
+    /// max over records of |conservedQuantity - its initial value|.
+    public var conservedDrift: Double {
+        guard let first = conservedQuantity.first else { return .nan }
+        return conservedQuantity.map { abs($0 - first) }.max() ?? .nan
+    }
+    /// W24 of the trained parameters at each record.
+    public let w24: [Double]
     /// |train - flow| / flow at each record (nil without a time map).
     public let relativeLossDeviation: [Double]?
     /// max_j max(|v_diag_j - v_j|, |w_diag_j - w_j|) at each record (nil without a time map).
@@ -89,10 +103,14 @@ public struct TrainingComparison: Sendable {
 
 public struct Comparison: Sendable {
     public let config: ComparisonConfig
-    /// The reduced flow, on the training record times when there is a time map, else on its own
-    /// grid; nil from a random start.
+    /// The paper's flow (W24 fixed at -1), on the training record times when there is a time map,
+    /// else on its own grid; nil from a random start.
     public let flow: FlowTrajectory?
     public let flowStages: StageAnalysis?
+    /// The flow with W24 free, when full training from the Assumption 4.1 point is compared
+    /// (same times as `flow`).
+    public let freeFlow: FlowTrajectory?
+    public let freeFlowStages: StageAnalysis?
     /// The full-matrix flow on the record times (with `fullFlowPrompts`).
     public let fullFlow: FullFlowCurve?
     public let runs: [TrainingComparison]
@@ -103,6 +121,10 @@ public struct Comparison: Sendable {
         let d = config.d
         var header = ["t"]
         if flow != nil { header += ["ode_loss"] + (1...d).map { "ode_v_\($0)" } + (1...d).map { "ode_w_\($0)" } }
+        if freeFlow != nil {
+            header += ["ode_free_loss"] + (1...d).map { "ode_free_v_\($0)" } + (1...d).map { "ode_free_w_\($0)" }
+                + ["ode_free_w24", "ode_free_conserved"]
+        }
         if fullFlow != nil {
             header += ["full_flow_loss", "full_flow_prompt_loss", "full_flow_data_off_block_norm"]
                 + (flow != nil ? ["full_flow_reduction_dev"] : []) + (1...d).map { "full_flow_v_\($0)" } + (1...d).map { "full_flow_w_\($0)" }
@@ -110,24 +132,27 @@ public struct Comparison: Sendable {
         for run in runs {
             let p = run.trainable.rawValue + "_"
             header += ["loss"].map { p + $0 }
-            if flow != nil { header += ["rel_loss_dev", "eigen_dev"].map { p + $0 } }
+            if run.flow != nil { header += ["rel_loss_dev", "eigen_dev"].map { p + $0 } }
             if fullFlow != nil { header += ["full_flow_rel_loss_dev", "full_flow_eigen_dev"].map { p + $0 } }
-            header += ["off_block_norm", "offdiag_norm", "commutator_norm"].map { p + $0 }
+            header += ["off_block_norm", "offdiag_norm", "commutator_norm", "w24", "w2_minus_v2"].map { p + $0 }
             header += (1...d).map { "\(p)v_\($0)" } + (1...d).map { "\(p)w_\($0)" }
         }
         var table = CSVTable(header: header)
         for i in first.times.indices {
             var row = [first.times[i]]
             if let flow { row += [flow.losses[i]] + flow.v[i] + flow.w[i] }
+            if let free = freeFlow {
+                row += [free.losses[i]] + free.v[i] + free.w[i] + [free.u[i], free.conservedQuantity(at: i)]
+            }
             if let f = fullFlow {
                 row += [f.heldOutLosses[i], f.trajectory.losses[i], f.manifoldDistance[i]] + (f.reductionDeviation.map { [$0[i]] } ?? [])
                 row += f.v[i] + f.w[i]
             }
             for run in runs {
                 row += [run.losses[i]]
-                if flow != nil { row += [run.relativeLossDeviation![i], run.eigenvalueDeviation![i]] }
+                if run.flow != nil { row += [run.relativeLossDeviation![i], run.eigenvalueDeviation![i]] }
                 if let f = run.fullFlow { row += [f.relativeLossDeviation[i], f.eigenvalueDeviation[i]] }
-                row += [run.offBlockNorm[i], run.offDiagonalNorm[i], run.commutatorNorm[i]]
+                row += [run.offBlockNorm[i], run.offDiagonalNorm[i], run.commutatorNorm[i], run.w24[i], run.conservedQuantity[i]]
                 row += run.v[i] + run.w[i]
             }
             table.append(row)
@@ -182,6 +207,7 @@ public enum Comparator {
         }
 
         var flow: FlowTrajectory? = nil, flowStages: StageAnalysis? = nil
+        var freeFlow: FlowTrajectory? = nil, freeFlowStages: StageAnalysis? = nil
         let eta = config.eta.doubleValue
         if config.initialisation == .assumption {
             let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
@@ -193,25 +219,35 @@ public enum Comparator {
                 flowOptions.grid = .times(Array(recordTimes.dropFirst().dropLast()))
                 flowOptions.stopRelativeLoss = 0
             }
-            let reduced = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: flowOptions)
-            if config.hasTimeMap && reduced.times.count != recordTimes.count {
-                throw CotflowError("compare: the flow stopped at t = \(reduced.finalTime) before the last record time \(recordTimes.last!)")
+            func integrate(_ w24: W24Mode) throws -> (FlowTrajectory, StageAnalysis) {
+                let reduced = try ReducedFlow(loss: loss, w24: w24).integrate(v0: start.v, w0: start.w, options: flowOptions)
+                if config.hasTimeMap && reduced.times.count != recordTimes.count {
+                    throw CotflowError("compare: the flow stopped at t = \(reduced.finalTime) before the last record time \(recordTimes.last!)")
+                }
+                return (reduced, try StageAnalysis(times: reduced.times, losses: reduced.losses, v: reduced.v, w: reduced.w, eta: eta))
             }
-            flow = reduced
-            flowStages = try StageAnalysis(times: reduced.times, losses: reduced.losses, v: reduced.v, w: reduced.w, eta: eta)
+            (flow, flowStages) = try integrate(.paper)
+            // Full training and the full-matrix flow also train W24: their reduced flow is the one
+            // with W24 free.
+            if config.trainable.contains(.full) || config.fullFlowPrompts != nil {
+                (freeFlow, freeFlowStages) = try integrate(.free(initial: -1))
+            }
         }
         // The full-matrix flow from training's initial point (the same for every trainable set).
         let full = try config.fullFlowPrompts.map {
-            try fullFlow(config, prompts: $0, training: trainingConfigs[0], result: results[0].1, reduced: flow)
+            try fullFlow(config, prompts: $0, training: trainingConfigs[0], result: results[0].1, reduced: freeFlow ?? flow)
         }
         let runs = try results.map { trainable, result in
-            var run = try compare(trainable: trainable, result: result, flow: flow, flowStages: flowStages, config: config)
+            let isFull = trainable == .full
+            var run = try compare(trainable: trainable, result: result, flow: isFull ? freeFlow : flow,
+                                  flowStages: isFull ? freeFlowStages : flowStages, config: config)
             if let full {
                 run.fullFlow = deviation(losses: run.losses, v: run.v, w: run.w, stages: run.stages, from: full, floorFraction: config.deviationFloor)
             }
             return run
         }
-        return Comparison(config: config, flow: flow, flowStages: flowStages, fullFlow: full, runs: runs)
+        return Comparison(config: config, flow: flow, flowStages: flowStages, freeFlow: freeFlow, freeFlowStages: freeFlowStages,
+                          fullFlow: full, runs: runs)
     }
 
     private static func compare(trainable: TrainableSet, result: TrainingResult, flow: FlowTrajectory?,
@@ -233,7 +269,8 @@ public enum Comparator {
         let stages = try StageAnalysis(times: times, losses: losses, v: v, w: w, eta: config.eta.doubleValue,
                                        manifoldDistance: column(t, "data_off_block_norm"))
         return TrainingComparison(
-            trainable: trainable, result: result, times: times, losses: losses,
+            trainable: trainable, result: result, times: times, losses: losses, flow: flow,
+            conservedQuantity: column(t, "w2_minus_v2"), w24: column(t, "w24"),
             relativeLossDeviation: relative, eigenvalueDeviation: eigen, v: v, w: w,
             offBlockNorm: column(t, "off_block_norm"), offDiagonalNorm: column(t, "offdiag_norm"),
             commutatorNorm: column(t, "commutator_norm"),

@@ -22,7 +22,8 @@ public struct FullFlowCurve: Sendable {
     public let w: [[Double]]
     public let manifoldDistance: [Double]
     public let stages: StageAnalysis
-    /// What the reduction leaves out: |reduced flow - full flow| / reduced flow per record (nil
+    /// What the reduction leaves out: |reduced flow - full flow| / reduced flow per record, the reduced
+    /// flow being the one with W24 free, which the full-matrix flow also trains (nil
     /// without a reduced flow, i.e. from a random start).
     public let reductionDeviation: [Double]?
     /// Its largest value over the records where the reduced flow's loss is above the deviation floor.

@@ -20,11 +20,14 @@ public final class ReducedLoss: Sendable {
     public let eta: Rational
     public var etaValue: Double { etaDouble }
 
-    private let etaDouble: Double
+    let etaDouble: Double
     private let patterns: [String: PatternScalars]
     /// Exact constants of `f = a1 Sq² Svv + a2 Sqvv Sq + a3 Svv Sqq + a4 Sqqvv - b1 Sq Svp - b2 Sqvp + c Spp`.
-    private let exact: [Rational]
-    private let a1, a2, a3, a4, b1, b2, c: Double
+    let exact: [Rational]
+    /// The same constants in double-double, for the error-bounded evaluation.
+    let bounded: [Bounded]
+    /// And in double, for the first tier.
+    let boundedDouble: [BoundedDouble]
 
     /// - Throws: `ExactError.invalidArgument` unless n, d, k >= 1 and eta > 0.
     public init(n: Int, d: Int, k: Int, eta: Rational) throws {
@@ -67,8 +70,8 @@ public final class ReducedLoss: Sendable {
             half * cTotal,
         ]
         exact = ex
-        let dbl = ex.map(\.doubleValue)
-        a1 = dbl[0]; a2 = dbl[1]; a3 = dbl[2]; a4 = dbl[3]; b1 = dbl[4]; b2 = dbl[5]; c = dbl[6]
+        bounded = ex.map { Bounded($0) }
+        boundedDouble = ex.map { BoundedDouble($0.doubleValue, abs($0.doubleValue)) }
     }
 
     /// Exact rational coefficients: pattern scalars `FA.all`, `FA.ab`, `FA.ac`, `FA.none`
@@ -82,111 +85,28 @@ public final class ReducedLoss: Sendable {
         return out
     }
 
-    /// Exact loss at rational v, w (length d each).
+    /// Exact loss at rational v, w (length d each), W24 = -1.
     public func exactLoss(v: [Rational], w: [Rational]) -> Rational {
-        precondition(v.count == d && w.count == d, "v and w must have length d")
-        var sq = Rational.zero, svv = Rational.zero, sqvv = Rational.zero, sqq = Rational.zero
-        var sqqvv = Rational.zero, svp = Rational.zero, sqvp = Rational.zero, spp = Rational.zero
-        for j in 0..<d {
-            let vj = v[j], pj = v[j] + eta, qj = w[j] - Rational.one
-            let vv = vj * vj, vp = vj * pj
-            sq += qj; svv += vv; sqvv += qj * vv; sqq += qj * qj; sqqvv += qj * qj * vv
-            svp += vp; sqvp += qj * vp; spp += pj * pj
-        }
-        let e = exact
-        return e[0] * sq * sq * svv + e[1] * sqvv * sq + e[2] * svv * sqq + e[3] * sqqvv
-            - e[4] * sq * svp - e[5] * sqvp + e[6] * spp
+        exactLoss(v: v, w: w, u: -Rational.one)
     }
 
-    private struct Sums {
-        var sq = 0.0, svv = 0.0, sqvv = 0.0, sqq = 0.0, sqqvv = 0.0, svp = 0.0, sqvp = 0.0, spp = 0.0
+    /// Loss (error-bounded, see `evaluate`) from deviations p = v + eta, q = w - 1 (W24 = -1).
+    public func loss(p: [Double], q: [Double]) -> Double {
+        evaluate(pi: p, z: q, u: -1, freeU: false, gradient: false).loss
     }
 
-    private func sums(_ p: [Double], _ q: [Double]) -> Sums {
-        precondition(p.count == d && q.count == d, "p and q must have length d")
-        var s = Sums()
-        for j in 0..<d {
-            let pj = p[j], qj = q[j], vj = pj - etaDouble
-            let vv = vj * vj, vp = vj * pj
-            s.sq += qj; s.svv += vv; s.sqvv += qj * vv; s.sqq += qj * qj; s.sqqvv += qj * qj * vv
-            s.svp += vp; s.sqvp += qj * vp; s.spp += pj * pj
-        }
-        return s
-    }
-
-    private func value(_ s: Sums) -> Double {
-        a1 * s.sq * s.sq * s.svv + a2 * s.sqvv * s.sq + a3 * s.svv * s.sqq + a4 * s.sqqvv
-            - b1 * s.sq * s.svp - b2 * s.sqvp + c * s.spp
-    }
-
-    /// Loss in double precision from deviations p = v + eta, q = w - 1.
-    public func loss(p: [Double], q: [Double]) -> Double { value(sums(p, q)) }
-
-    /// Partial derivatives of f with respect to the eight sums.
-    private func partials(_ s: Sums) -> (fq: Double, fvv: Double, fqvv: Double, fqq: Double, fqqvv: Double, fvp: Double, fqvp: Double, fpp: Double) {
-        (2 * a1 * s.sq * s.svv + a2 * s.sqvv - b1 * s.svp,
-         a1 * s.sq * s.sq + a3 * s.sqq,
-         a2 * s.sq,
-         a3 * s.svv,
-         a4,
-         -b1 * s.sq,
-         -b2,
-         c)
-    }
-
-    /// Loss and gradient (dL/dp = dL/dv, dL/dq = dL/dw) in O(d) time.
+    /// Loss and gradient (dL/dp = dL/dv, dL/dq = dL/dw) in O(d) time (W24 = -1).
     public func lossAndGradient(p: [Double], q: [Double]) -> (loss: Double, gradP: [Double], gradQ: [Double]) {
-        let s = sums(p, q)
-        let f = partials(s)
-        var gp = [Double](repeating: 0, count: d), gq = [Double](repeating: 0, count: d)
-        for j in 0..<d {
-            let pj = p[j], qj = q[j], vj = pj - etaDouble
-            gp[j] = f.fvv * 2 * vj + f.fqvv * 2 * qj * vj + f.fqqvv * 2 * qj * qj * vj
-                + f.fvp * (vj + pj) + f.fqvp * qj * (vj + pj) + f.fpp * 2 * pj
-            gq[j] = f.fq + f.fqvv * vj * vj + f.fqq * 2 * qj + f.fqqvv * 2 * qj * vj * vj + f.fqvp * vj * pj
-        }
-        return (value(s), gp, gq)
+        let r = evaluate(pi: p, z: q, u: -1, freeU: false)
+        return (r.loss, r.gradientV, r.gradientW)
     }
 
-    /// Hessian of L w.r.t. (p, q), 2d x 2d row-major (order p_1..p_d, q_1..q_d).
+    /// Hessian of L w.r.t. (p, q), 2d x 2d row-major (order p_1..p_d, q_1..q_d), W24 = -1.
     public func hessian(p: [Double], q: [Double]) -> [Double] {
-        let s = sums(p, q)
-        let f = partials(s)
-        let size = 2 * d
+        let full = hessian(pi: p, z: q, u: -1)
+        let size = 2 * d, fullSize = 2 * d + 1
         var h = [Double](repeating: 0, count: size * size)
-        // Gradients of the sums that enter f nonlinearly.
-        var gq = [Double](repeating: 0, count: size), gvv = gq, gqvv = gq, gqq = gq, gvp = gq
-        for j in 0..<d {
-            let pj = p[j], qj = q[j], vj = pj - etaDouble
-            gq[d + j] = 1
-            gvv[j] = 2 * vj
-            gqvv[j] = 2 * qj * vj; gqvv[d + j] = vj * vj
-            gqq[d + j] = 2 * qj
-            gvp[j] = vj + pj
-        }
-        // Nonzero second partials of f: (q,q) 2 a1 Svv, (q,vv) 2 a1 Sq, (q,qvv) a2, (q,vp) -b1, (vv,qq) a3.
-        func addSym(_ coef: Double, _ x: [Double], _ y: [Double]) {
-            if coef == 0 { return }
-            for i in 0..<size where x[i] != 0 || y[i] != 0 {
-                for j in 0..<size { h[i * size + j] += coef * (x[i] * y[j] + y[i] * x[j]) }
-            }
-        }
-        addSym(a1 * s.svv, gq, gq)  // 2 a1 Svv g_q g_q^T, written as coef*(x y^T + y x^T) with x = y
-        addSym(2 * a1 * s.sq, gq, gvv)
-        addSym(a2, gq, gqvv)
-        addSym(-b1, gq, gvp)
-        addSym(a3, gvv, gqq)
-        // Second derivatives of the sums themselves (block diagonal in the coordinate j).
-        for j in 0..<d {
-            let pj = p[j], qj = q[j], vj = pj - etaDouble
-            let pp = f.fvv * 2 + f.fqvv * 2 * qj + f.fqqvv * 2 * qj * qj + f.fvp * 2 + f.fqvp * 2 * qj + f.fpp * 2
-            let pq = f.fqvv * 2 * vj + f.fqqvv * 4 * qj * vj + f.fqvp * (vj + pj)
-            let qq = f.fqq * 2 + f.fqqvv * 2 * vj * vj
-            h[j * size + j] += pp
-            h[j * size + d + j] += pq
-            h[(d + j) * size + j] += pq
-            h[(d + j) * size + d + j] += qq
-        }
+        for i in 0..<size { for j in 0..<size { h[i * size + j] = full[i * fullSize + j] } }
         return h
     }
 }

@@ -5,12 +5,13 @@ import CotflowSupport
 /// gradient flow: eigenvalues of the symmetric parts of V31 and W13, their diagonals in a basis
 /// (the initial eigenbasis), W24, the norm outside the V31/W13/W24 blocks, the off-diagonal mass of
 /// V31 and W13 in the basis, their commutator norm, and the data path outside the blocks and the
-/// chain path (`TransformerParameters.dataPathOffBlockNorm`, `chainPathNormProduct`).
+/// chain path (`TransformerParameters.dataPathOffBlockNorm`, `chainPathNormProduct`), and
+/// `||W||_F^2 - ||V||_F^2` (conserved by gradient flow).
 public enum ParameterColumns {
     public static func names(d: Int) -> [String] {
         var h: [String] = []
         for name in ["v_eig", "w_eig", "v_diag", "w_diag"] { for j in 1...d { h.append("\(name)_\(j)") } }
-        return h + ["w24", "off_block_norm", "offdiag_norm", "commutator_norm", "data_off_block_norm", "chain_path_norm_product"]
+        return h + ["w24", "off_block_norm", "offdiag_norm", "commutator_norm", "data_off_block_norm", "chain_path_norm_product", "w2_minus_v2"]
     }
 
     /// The values for `params`, with the diagonals taken in `basis` (d x d row-major, columns are vectors).
@@ -36,7 +37,9 @@ public enum ParameterColumns {
                 commutator += c * c
             }
         }
-        r += [params.W24, params.offBlockNorm, offDiagonal.squareRoot(), commutator.squareRoot(), params.dataPathOffBlockNorm, params.chainPathNormProduct]
+        // ||W||_F^2 - ||V||_F^2: conserved by gradient flow (scale symmetry), drifts under SGD.
+        let w2MinusV2 = params.W.reduce(0) { $0 + $1 * $1 } - params.V.reduce(0) { $0 + $1 * $1 }
+        r += [params.W24, params.offBlockNorm, offDiagonal.squareRoot(), commutator.squareRoot(), params.dataPathOffBlockNorm, params.chainPathNormProduct, w2MinusV2]
         return r
     }
 }

@@ -13,7 +13,7 @@ final class CLITests: XCTestCase {
     }
 
     /// The built executable, next to the test bundle.
-    private var executable: URL {
+    var executable: URL {
         var dir = Bundle(for: CLITests.self).bundleURL
         while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("cotflow").path), dir.path != "/" {
             dir.deleteLastPathComponent()
@@ -93,11 +93,16 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try cotflow(arguments + ["--out", a]).status, 0)
         XCTAssertEqual(try cotflow(arguments + ["--out", b]).status, 0)
         XCTAssertEqual(try cotflow(Array(arguments.dropLast(3)) + ["--seed", "6", "--quiet", "--out", c]).status, 0)
-        for file in ["trajectory.csv", "parameters.json"] {
-            let x = try Data(contentsOf: URL(fileURLWithPath: a + "/" + file))
-            XCTAssertEqual(x, try Data(contentsOf: URL(fileURLWithPath: b + "/" + file)), file)
-            XCTAssertNotEqual(x, try Data(contentsOf: URL(fileURLWithPath: c + "/" + file)), file)
+        let x = try Data(contentsOf: URL(fileURLWithPath: a + "/trajectory.csv"))
+        XCTAssertEqual(x, try Data(contentsOf: URL(fileURLWithPath: b + "/trajectory.csv")))
+        XCTAssertNotEqual(x, try Data(contentsOf: URL(fileURLWithPath: c + "/trajectory.csv")))
+        // parameters.json also records the command line (with its --out), so compare the matrices.
+        func matrices(_ dir: String) throws -> [[Double]] {
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/parameters.json"))) as? [String: Any])
+            return [try XCTUnwrap(object["V"] as? [Double]), try XCTUnwrap(object["W"] as? [Double])]
         }
+        XCTAssertEqual(try matrices(a), try matrices(b))
+        XCTAssertNotEqual(try matrices(a), try matrices(c))
     }
 
     func testODEAndTrainingStartFromTheSamePoint() throws {
@@ -172,6 +177,36 @@ final class CLITests: XCTestCase {
         let boundaries = try XCTUnwrap(run.json["stage_boundaries"] as? [String: Any])
         XCTAssertNotNil(boundaries["ode"])
         XCTAssertNotNil(boundaries["reduced"])
+    }
+
+    /// `ode --w24 free` reports W24, the conserved quantity at both ends and the family member;
+    /// a setting whose flow cannot be integrated reliably exits 1 with the cause, never "converged".
+    func testODEWithW24FreeAndAnUnreliableSetting() throws {
+        let free = try cotflow(["ode", "--d", "3", "--n", "12", "--k", "3", "--w24", "free", "--json"])
+        XCTAssertEqual(free.status, 0, free.stderr)
+        XCTAssertEqual(free.json["converged"] as? Bool, true)
+        let start = try XCTUnwrap(free.json["conserved_quantity_start"] as? Double)
+        let end = try XCTUnwrap(free.json["conserved_quantity_end"] as? Double)
+        XCTAssertEqual(start, end, accuracy: 1e-6)
+        let member = try XCTUnwrap(free.json["family_member"] as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(free.json["w24"] as? Double), try XCTUnwrap(member["predicted_u"] as? Double), accuracy: 1e-4)
+        XCTAssertNotEqual(try cotflow(["ode", "--w24", "loose"]).status, 0)
+        XCTAssertNotEqual(try cotflow(["ode", "--w24-initial", "0"]).status, 0)
+
+        let dir = temporaryDirectory()
+        let hard = try cotflow(["ode", "--d", "10", "--n", "40", "--k", "40", "--out", dir])
+        XCTAssertEqual(hard.status, 1, hard.stderr)
+        XCTAssertTrue(hard.stderr.contains("cancels beyond double-double"), hard.stderr)
+        XCTAssertFalse(hard.stdout.contains("converged"), hard.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/trajectory.csv"))
+
+        // A sweep records such a point as failed, never ok.
+        let sweepDir = temporaryDirectory()
+        _ = try cotflow(["sweep", "--vary", "k=2,40", "--d", "10", "--n", "40", "--quiet", "--out", sweepDir])
+        let rows = try String(contentsOfFile: sweepDir + "/sweep.tsv", encoding: .utf8).split(separator: "\n")
+        let k40 = try XCTUnwrap(rows.first { $0.split(separator: "\t").dropFirst().first == "40" })
+        XCTAssertTrue(k40.contains("flow failed: the loss polynomial"), String(k40))
+        XCTAssertFalse(k40.hasSuffix("\tok"), String(k40))
     }
 
     func testShardedSweepMergesToTheUnshardedSweep() throws {
