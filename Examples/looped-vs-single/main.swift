@@ -14,9 +14,12 @@ import Foundation
 // autoregressively for k steps; the exact k-step GD chain at the paper's eta and at the best
 // constant step size for that k.
 //
-// What trains (notes/training.md): looped training from a small random initialisation of every
-// entry stalls; from the Assumption 4.1 initialisation with the reduced parameter set (V31, W13
-// trained, W24 = -1) it converges. We train the latter at every k and show one random-init run.
+// What trains (notes/looped.md): from the Assumption 4.1 initialisation with the reduced parameter
+// set (V31, W13 trained, W24 = -1) plain Adam converges; we train it at every k. From a small random
+// initialisation of every entry (the same start as the CoT model) plain Adam stalls: rare prompts on
+// which the k-fold cubic map explodes give batch-loss spikes that inflate Adam's second moments.
+// We show that run, the curriculum over the number of loops (1 -> k over the first half) with the
+// batch gradient clipped to norm 1, and clipping alone (which separates the two ingredients).
 // Looped training is slow (per-prompt GEMMs over all n + 1 columns), hence d = 5.
 
 let ctx = ExampleContext(name: "looped-vs-single",
@@ -33,9 +36,10 @@ func trace(_ m: [Double], d: Int) -> Double { (0..<d).reduce(0) { $0 + m[$1 * d 
 /// Trains with Adam at learning rate 0.003 on batches of 256; held-out records only at the first and
 /// last step, on 64 prompts (see `losses` for why the trainer's held-out evaluation is kept small).
 func train(_ task: TaskConfig, _ objective: TrainingObjective, trainable: TrainableSet, initialisation: InitialisationKind,
-           steps: Int, seed: UInt64) throws -> TrainingResult {
+           steps: Int, seed: UInt64, curriculum: Curriculum? = nil, clipNorm: Double? = nil) throws -> TrainingResult {
     var config = TrainingConfig.defaults(task: task, objective: objective, seed: seed)
     config.trainable = trainable; config.initialisation = initialisation
+    config.curriculum = curriculum; config.clipNorm = clipNorm
     config.steps = steps; config.recordEvery = steps; config.heldOutSize = 64
     return try Trainer(config: config).run()
 }
@@ -105,9 +109,36 @@ ctx.run {
     let randomBatch = PromptBatch.sample(task: randomTask, count: prompts, random: Random(seed: ctx.seed + 3, stream: [StreamLabel.evaluation]), includeData: true)
     let randomLoss = losses(.looped, random.parameters, task: randomTask, batch: randomBatch)
     let randomStart = losses(.looped, random.initialParameters, task: randomTask, batch: randomBatch)
-    print("\nlooped training from a random init of every entry, k = \(kRandom), \(loopedSteps) steps: \(random.status)")
-    print("  " + randomStart.report(name: "before").replacingOccurrences(of: "\n", with: "\n  "))
-    print("  " + randomLoss.report(name: "after ").replacingOccurrences(of: "\n", with: "\n  "))
+    // The same random start (seed + 1, as the CoT model) with the curriculum and gradient clipping, and with clipping alone.
+    let clip = 1.0, curriculum = Curriculum()
+    let curriculumRun = try train(randomTask, .looped, trainable: .full, initialisation: .random, steps: loopedSteps, seed: ctx.seed + 1,
+                                  curriculum: curriculum, clipNorm: clip)
+    let clipRun = try train(randomTask, .looped, trainable: .full, initialisation: .random, steps: loopedSteps, seed: ctx.seed + 1, clipNorm: clip)
+    let curriculumLoss = losses(.looped, curriculumRun.parameters, task: randomTask, batch: randomBatch)
+    let clipLoss = losses(.looped, clipRun.parameters, task: randomTask, batch: randomBatch)
+    let cotRandom = losses(.eval, cot.parameters, task: randomTask, batch: randomBatch)
+    // For a fair comparison, the CoT model trained the same way (curriculum over the chain length, clipping).
+    let cotCurriculum = try train(randomTask, .cot, trainable: .full, initialisation: .random, steps: otherSteps, seed: ctx.seed + 1,
+                                  curriculum: curriculum, clipNorm: clip)
+    let cotCurriculumLoss = losses(.eval, cotCurriculum.parameters, task: randomTask, batch: randomBatch)
+    let gdRandom = SampleSummary(randomBatch.chainLosses(eta: eta, k: kRandom))
+    let schedule = curriculumRun.curriculumStages.map { "\($0.length) from step \($0.fromStep)" }.joined(separator: ", ")
+    print("\nrandom start of every entry (seed \(ctx.seed + 1), scale \(TrainingConfig.defaultInitScale), the CoT model's start), k = \(kRandom), \(loopedSteps) Adam steps each:")
+    for (name, s) in [("looped before training           ", randomStart),
+                      ("looped, plain Adam                ", randomLoss),
+                      ("looped, curriculum + clip norm \(compact(clip))", curriculumLoss),
+                      ("looped, clip norm \(compact(clip)) only        ", clipLoss),
+                      ("CoT model (trained at k = \(cotK))      ", cotRandom),
+                      ("CoT model, curriculum + clip norm \(compact(clip))", cotCurriculumLoss),
+                      ("GD chain at eta                   ", gdRandom)] {
+        print("  " + s.report(name: name).replacingOccurrences(of: "\n", with: "\n  "))
+    }
+    print("  no-CoT optimum d(d+1)/(n+d+1) = \(fmt(optimum)); curriculum over the loops: \(schedule);"
+        + " clipped steps: \(curriculumRun.clippedSteps) (curriculum), \(clipRun.clippedSteps) (clip only)")
+    for (name, r) in [("plain", random), ("curriculum", curriculumRun), ("clip only", clipRun), ("CoT curriculum", cotCurriculum)]
+        where r.status != .completed {
+        print("  \(name) run: \(r.status)")
+    }
     print("looped training time: \(fmt(totalLoopedSeconds)) s for \(ks.count) runs of \(loopedSteps) steps")
 
     try ctx.write(csv.text, "looped.csv")
@@ -115,7 +146,16 @@ ctx.run {
                                    ("looped_steps", .int(loopedSteps)), ("prompts", .int(prompts))]))
     ctx.record("by_k", .array(rows))
     ctx.record("random_init_looped", .object([("k", .int(kRandom)), ("status", .string(random.status.description)),
-                                               ("before", json(randomStart)), ("after", json(randomLoss))]))
+                                               ("before", json(randomStart)), ("after", json(randomLoss)),
+                                               ("curriculum", .object([("start", .int(curriculum.start)), ("ramp_fraction", .number(curriculum.rampFraction)),
+                                                                       ("stages", .string(schedule)), ("clip_norm", .number(clip)),
+                                                                       ("clipped_steps", .int(curriculumRun.clippedSteps)),
+                                                                       ("status", .string(curriculumRun.status.description)),
+                                                                       ("after", json(curriculumLoss))])),
+                                               ("clip_only", .object([("clip_norm", .number(clip)), ("clipped_steps", .int(clipRun.clippedSteps)),
+                                                                      ("status", .string(clipRun.status.description)), ("after", json(clipLoss))])),
+                                               ("cot_model", json(cotRandom)), ("cot_model_curriculum_clip", json(cotCurriculumLoss)),
+                                               ("gd", json(gdRandom))]))
 
     let x = ks.map(Double.init)
     try ctx.plot([PlotSpec(
@@ -127,7 +167,8 @@ ctx.run {
                  PlotSeries(name: "GD exact mean (eta)", x: x, y: gdExact),
                  PlotSeries(name: "GD exact mean (best step)", x: x, y: bestGD),
                  PlotSeries(name: "no-CoT optimum", x: x, y: x.map { _ in optimum }),
-                 PlotSeries(name: "looped, random init (k = \(kRandom))", x: [Double(kRandom)], y: [randomLoss.mean])])],
+                 PlotSeries(name: "looped, random init, median (k = \(kRandom))", x: [Double(kRandom)], y: [randomLoss.median]),
+                 PlotSeries(name: "looped, random init + curriculum + clip, median", x: [Double(kRandom)], y: [curriculumLoss.median])])],
         name: "looped", title: "Looped transformer vs one layer without looping")
 
     // Verdict: for every k >= 2 the trained looped model beats the no-CoT optimum by its median and by
@@ -147,5 +188,14 @@ ctx.run {
     ctx.verdict(claim: "looped training of every entry from a small random initialisation also gets below the no-CoT optimum (k = \(kRandom))",
                 holds: randomLoss.mean + 3 * randomLoss.standardError < optimum,
                 detail: "mean \(fmt(randomStart.mean)) -> \(fmt(randomLoss.mean)) ± \(fmt(randomLoss.standardError)), median \(fmt(randomLoss.median))"
-                    + " after \(loopedSteps) Adam steps (notes/training.md: it stalls)", row: 13)
+                    + " after \(loopedSteps) Adam steps (plain Adam; notes/looped.md: it stalls)", row: 13)
+    // Judged like the first claim (median, and mean + 3 standard errors unless tail-dominated); the
+    // clip-only run is reported beside it so that a reader sees which ingredient does the work.
+    func below(_ l: SampleSummary) -> Bool { l.median < optimum && (l.tailDominated || l.mean + 3 * l.standardError < optimum) }
+    let curriculumDetail = "median \(fmt(curriculumLoss.median)), mean \(fmt(curriculumLoss.mean)) ± \(fmt(curriculumLoss.standardError))"
+        + (curriculumLoss.tailDominated ? " (tail-dominated)" : "") + " vs no-CoT optimum \(fmt(optimum)) after \(loopedSteps) Adam steps"
+    let ablationDetail = " (\(schedule); clip norm \(compact(clip))). Clip only: median \(fmt(clipLoss.median)) (\(below(clipLoss) ? "also below" : "not below"));"
+        + " plain: median \(fmt(randomLoss.median)); CoT model median \(fmt(cotRandom.median)) (curriculum + clip \(fmt(cotCurriculumLoss.median))); GD median \(fmt(gdRandom.median))"
+    ctx.verdict(claim: "with a curriculum over the loops and gradient clipping, looped training of every entry from the same random start gets below the no-CoT optimum (k = \(kRandom))",
+                holds: curriculumRun.status == .completed && below(curriculumLoss), detail: curriculumDetail + ablationDetail, row: 13)
 }

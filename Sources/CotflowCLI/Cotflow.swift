@@ -14,7 +14,7 @@ struct Cotflow: ParsableCommand {
         discussion: "Huang, Wang, Lee (ICLR 2025). exact: exact population quantities of the reduced model. ode: its gradient flow on eigenvalues. train: full training of the D x D transformer. eval: evaluation of trained or constructed parameters. compare: the flow against training. stages: stage tables of any trajectory. rerun: run a result again from its summary.json. The model: notes/model.md; output files: notes/formats.md.",
         version: cotflowVersion,
         subcommands: [TrainCommand.self, EvalCommand.self, ExactCommand.self, ODECommand.self, CompareCommand.self,
-                      StagesCommand.self, SweepCommand.self, MergeCommand.self, RerunCommand.self]
+                      StagesCommand.self, SweepCommand.self, MergeCommand.self, RerunCommand.self, HessianCommand.self]
     )
 }
 

@@ -34,6 +34,33 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set. (default: 4000)") var heldOut: Int?
     @Flag(help: "Render figure.svg/.png (losses; eigenvalues of V31 and W13 with the construction's -eta and 1; W24) with gnuplot into --out.")
     var plot = false
+    @Flag(help: "Curriculum (looped: number of loops; cot: chain length): train at --curriculum-start first and grow the length by one in equal stages until it reaches k at step R = min(round(--curriculum-ramp x steps), steps - 1), then train at k. Stage l (l = start...k-1) covers steps [(l-start) R/(k-start), (l-start+1) R/(k-start)); e.g. the defaults at k = 6 and 1000 steps train 1, 2, ..., 6 loops from steps 0, 100, ..., 500. Held-out records always use k; batch_loss is at the current length. The stages are in summary.json.")
+    var curriculum = false
+    @Option(name: .customLong("curriculum-start"), help: "First length of the curriculum, 1...k (default 1).") var curriculumStart: Int?
+    @Option(name: .customLong("curriculum-ramp"), help: "Fraction of the steps, in [0, 1), over which the curriculum ramps to k (default 0.5).")
+    var curriculumRamp: Double?
+    @Option(name: .customLong("clip-norm"), help: "Scale a batch gradient whose Euclidean norm exceeds this down to it (default: no clipping).")
+    var clipNorm: Double?
+
+    func validate() throws {
+        if !curriculum, curriculumStart != nil || curriculumRamp != nil {
+            throw ValidationError("--curriculum-start and --curriculum-ramp need --curriculum")
+        }
+        if curriculum, objective == .nocot {
+            throw ValidationError("--curriculum applies to --objective looped or cot (the no-CoT model has one step)")
+        }
+        if let s = curriculumStart, !(1...max(task.k, 1)).contains(s) {
+            throw ValidationError("--curriculum-start must be in 1...k = 1...\(task.k) (got \(s))")
+        }
+        if let c = clipNorm, !(c.isFinite && c > 0) { throw ValidationError("--clip-norm must be a positive number (got \(c))") }
+        if let f = curriculumRamp, !(f.isFinite && f >= 0 && f < 1) {
+            throw ValidationError("--curriculum-ramp must be a fraction in [0, 1) so that the run ends at k (got \(f))")
+        }
+    }
+
+    private var curriculumConfig: Curriculum? {
+        curriculum ? Curriculum(start: curriculumStart ?? 1, rampFraction: curriculumRamp ?? Curriculum.defaultRampFraction) : nil
+    }
 
     func run() throws {
         try task.validateTask()
@@ -49,7 +76,7 @@ struct TrainCommand: ParsableCommand {
                 initScale: scale.initScale, vRange: ranges.v, wRange: ranges.w, optimizer: optimizer,
                 learningRate: learningRate ?? defaults.learningRate, batchSize: batchSize ?? defaults.batchSize,
                 steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery,
-                heldOutSize: heldOut ?? defaults.heldOutSize, seed: task.seed)
+                heldOutSize: heldOut ?? defaults.heldOutSize, seed: task.seed, curriculum: curriculumConfig, clipNorm: clipNorm)
             used = config
             let trainer = try Trainer(config: config)
             let bar = Progress(total: config.steps, label: "train", enabled: !output.quiet)
@@ -90,6 +117,9 @@ struct TrainCommand: ParsableCommand {
         ] + scale.settings(ranges) + [
             ("optimizer", .string(optimizer.rawValue)), ("learning_rate", .number(c.learningRate)), ("batch_size", .int(c.batchSize)),
             ("steps", .int(c.steps)), ("record_every", .int(c.recordEvery)), ("held_out", .int(c.heldOutSize)),
+            ("curriculum", .bool(c.curriculum != nil)), ("curriculum_start", c.curriculum.map { .int($0.start) } ?? .null),
+            ("curriculum_ramp", c.curriculum.map { .number($0.rampFraction) } ?? .null),
+            ("clip_norm", c.clipNorm.map { .number($0) } ?? .null),
         ]
     }
 
@@ -104,10 +134,21 @@ struct TrainCommand: ParsableCommand {
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("objective", .string(objective.rawValue)),
             ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
             ("optimizer", .string(optimizer.rawValue)),
+            ("curriculum", curriculumJSON(r)),
+            ("clip_norm", clipNorm.map { .number($0) } ?? .null), ("clipped_steps", .int(r.clippedSteps)),
             ("steps", .int(stepsDone(r))), ("seconds", .number(r.seconds)),
             ("final_cot_loss", .number(r.heldOutCoT.mean)),
         ] + status + r.heldOutEval.json(prefix: "eval_loss_") + r.heldOutCoT.json(prefix: "cot_loss_") + [
             ("w24", .number(p.W24)), ("off_block_norm", .number(p.offBlockNorm)),
+        ])
+    }
+
+    private func curriculumJSON(_ r: TrainingResult) -> JSONValue {
+        guard let c = curriculumConfig else { return .null }
+        return .object([
+            ("over", .string(objective == .looped ? "loops" : "chain_length")),
+            ("start", .int(c.start)), ("ramp_fraction", .number(c.rampFraction)),
+            ("stages", .array(r.curriculumStages.map { .object([("from_step", .int($0.fromStep)), ("length", .int($0.length))]) })),
         ])
     }
 
@@ -116,6 +157,10 @@ struct TrainCommand: ParsableCommand {
             "\(objective.rawValue) training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
                 + "\(params.rawValue) parameters, \(self.`init`.rawValue) init, \(optimizer.rawValue)",
             "\(stepsDone(r)) steps in \(String(format: "%.1f", r.seconds)) s",
+        ] + (r.curriculumStages.isEmpty ? [] : [
+            "curriculum over the \(objective == .looped ? "number of loops" : "chain length"): "
+                + r.curriculumStages.map { "\($0.length) from step \($0.fromStep)" }.joined(separator: ", "),
+        ]) + [
             r.heldOutEval.report(name: "held-out evaluation loss"),
             r.heldOutCoT.report(name: "held-out CoT loss"),
         ]

@@ -66,18 +66,24 @@ public struct TrainingConfig: Sendable {
     /// Size of the fixed held-out set (stream `StreamLabel.heldOut`).
     public var heldOutSize: Int
     public var seed: UInt64
+    /// Curriculum over the number of loops (`looped`) or the chain length (`cot`); nil trains at k throughout.
+    public var curriculum: Curriculum?
+    /// When set, a batch gradient (over the trainable entries) whose Euclidean norm exceeds this is
+    /// scaled down to it before the optimizer step; nil never clips.
+    public var clipNorm: Double?
 
     public init(task: TaskConfig, objective: TrainingObjective, trainable: TrainableSet,
                 initialisation: InitialisationKind, initScale: Double = TrainingConfig.defaultInitScale,
                 vRange: ClosedRange<Double>? = nil, wRange: ClosedRange<Double>? = nil,
                 optimizer: OptimizerKind, learningRate: Double, batchSize: Int, steps: Int,
-                recordEvery: Int, heldOutSize: Int, seed: UInt64) {
+                recordEvery: Int, heldOutSize: Int, seed: UInt64, curriculum: Curriculum? = nil, clipNorm: Double? = nil) {
         let ranges = AssumptionInitialisation.defaultRanges(scale: initScale)
         self.task = task; self.objective = objective; self.trainable = trainable
         self.initialisation = initialisation; self.initScale = initScale
         self.vRange = vRange ?? ranges.v; self.wRange = wRange ?? ranges.w
         self.optimizer = optimizer; self.learningRate = learningRate; self.batchSize = batchSize
         self.steps = steps; self.recordEvery = recordEvery; self.heldOutSize = heldOutSize; self.seed = seed
+        self.curriculum = curriculum; self.clipNorm = clipNorm
     }
 
     public static let defaultInitScale = 0.05
@@ -117,6 +123,11 @@ public struct TrainingConfig: Sendable {
         for r in [vRange, wRange] where !(r.lowerBound.isFinite && r.upperBound.isFinite) {
             throw CotflowError("training: initial eigenvalue ranges must be finite")
         }
+        if let c = clipNorm, !(c.isFinite && c > 0) { throw CotflowError("training: the gradient clipping norm must be finite and > 0 (got \(c))") }
+        if let c = curriculum {
+            guard objective != .nocot else { throw CotflowError("training: a curriculum applies to the looped and cot objectives, not nocot") }
+            try c.validate(k: task.k)
+        }
     }
 }
 
@@ -151,6 +162,10 @@ public struct TrainingResult: Sendable {
     public let heldOutCoT: SampleSummary
     /// The eigenbasis used for the `v_diag_j`/`w_diag_j` columns (d x d row-major, columns are vectors).
     public let basis: [Double]
+    /// The curriculum's stages as scheduled over `steps` (empty without a curriculum).
+    public let curriculumStages: [Curriculum.Stage]
+    /// Optimizer steps whose batch gradient was clipped (0 without `clipNorm`).
+    public let clippedSteps: Int
 }
 
 /// Trains a transformer on fresh batches each step.
@@ -231,14 +246,18 @@ public struct Trainer: Sendable {
         var status = TrainingStatus.completed
         var initialMedian: Double? = nil
         var lastEval: [Double] = [], lastCoT: [Double] = []
+        var clipped = 0
 
         for step in 0...cfg.steps {
             let current = params
             let wantGradient = step < cfg.steps
+            // The batch loss is at the curriculum's length of this step; prompts do not depend on it.
+            let length = cfg.curriculum?.length(step: step, steps: cfg.steps, k: task.k) ?? task.k
+            let stepTask = length == task.k ? task : try task.with(k: length)
             let parts = parallelMap(chunks.count) { c -> ObjectiveChunk in
-                let batch = PromptBatch.sample(task: task, count: chunks[c].count, random: streams[c].value,
+                let batch = PromptBatch.sample(task: stepTask, count: chunks[c].count, random: streams[c].value,
                                                includeData: objective.needsData)
-                return Objectives.chunk(objective, parameters: current, task: task, batch: batch,
+                return Objectives.chunk(objective, parameters: current, task: stepTask, batch: batch,
                                         range: 0..<batch.count, gradScale: wantGradient ? scale : nil)
             }
             let result = Objectives.combine(parts, gradient: wantGradient)
@@ -271,6 +290,14 @@ public struct Trainer: Sendable {
                 status = .diverged(step: step, reason: "non-finite gradient")
                 break
             }
+            if let c = cfg.clipNorm {
+                let norm = (gV.reduce(0) { $0 + $1 * $1 } + gW.reduce(0) { $0 + $1 * $1 }).squareRoot()
+                if norm > c {
+                    clipped += 1
+                    for i in gV.indices { gV[i] *= c / norm }
+                    for i in gW.indices { gW[i] *= c / norm }
+                }
+            }
             optimizer.update(&params, gradV: gV, gradW: gW)
             guard params.isFinite else {
                 status = .diverged(step: step + 1, reason: "non-finite parameters")
@@ -283,7 +310,8 @@ public struct Trainer: Sendable {
         }
         return TrainingResult(parameters: params, initialParameters: initial, trajectory: table, status: status,
                               seconds: Date().timeIntervalSince(start),
-                              heldOutEval: SampleSummary(lastEval), heldOutCoT: SampleSummary(lastCoT), basis: basis)
+                              heldOutEval: SampleSummary(lastEval), heldOutCoT: SampleSummary(lastCoT), basis: basis,
+                              curriculumStages: cfg.curriculum?.stages(steps: cfg.steps, k: task.k) ?? [], clippedSteps: clipped)
     }
 
     private func row(step: Int, batchLoss: Double, cot cs: SampleSummary, eval es: SampleSummary,

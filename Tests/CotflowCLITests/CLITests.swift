@@ -315,4 +315,36 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(run.stderr.contains(message), "\(arguments): \(run.stderr)")
         }
     }
+
+    /// `train --curriculum` records its stages in summary.json; `hessian` reads the parameters back.
+    func testLoopedCurriculumSummaryAndHessian() throws {
+        let dir = temporaryDirectory()
+        let run = try cotflow(["train", "--objective", "looped", "--curriculum", "--curriculum-ramp", "0.6", "--clip-norm", "5",
+                               "--d", "2", "--n", "6", "--k", "3", "--steps", "10", "--batch-size", "64", "--held-out", "20",
+                               "--quiet", "--out", dir])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let curriculum = try XCTUnwrap(summary["curriculum"] as? [String: Any])
+        XCTAssertEqual(curriculum["over"] as? String, "loops")
+        XCTAssertEqual(curriculum["start"] as? Int, 1)
+        let stages = try XCTUnwrap(curriculum["stages"] as? [[String: Any]])
+        XCTAssertEqual(stages.map { $0["from_step"] as? Int }, [0, 3, 6])
+        XCTAssertEqual(stages.map { $0["length"] as? Int }, [1, 2, 3])
+        XCTAssertEqual(summary["clip_norm"] as? Double, 5)
+        XCTAssertNotNil(summary["clipped_steps"] as? Int)
+        let hessian = try cotflow(["hessian", "--load", dir + "/parameters.json", "--d", "2", "--n", "6", "--k", "3",
+                                   "--prompts", "8", "--batches", "3", "--json"])
+        XCTAssertEqual(hessian.status, 0, hessian.stderr)
+        XCTAssertEqual((hessian.json["eigenvalues"] as? [Any])?.count, 2 * 36)
+        for (arguments, message) in [(["train", "--curriculum-ramp", "0.5"], "need --curriculum"),
+                                     (["train", "--objective", "nocot", "--curriculum"], "--curriculum applies to"),
+                                     (["train", "--curriculum", "--curriculum-ramp", "1"], "--curriculum-ramp must be"),
+                                     (["train", "--curriculum", "--k", "3", "--curriculum-start", "4"], "--curriculum-start must be"),
+                                     (["train", "--clip-norm", "0"], "--clip-norm must be")] {
+            let bad = try cotflow(arguments)
+            XCTAssertEqual(bad.status, 64, "\(arguments)")
+            XCTAssertTrue(bad.stderr.contains(message), "\(arguments): \(bad.stderr)")
+        }
+    }
 }

@@ -142,7 +142,8 @@ final class ExamplesTests: XCTestCase {
     }
     func testLoopedVersusSingle() throws {
         try checkExample("looped-vs-single", expected: [("significantly improve over the same layer without looping", "HOLDS"),
-                                                        ("from a small random initialisation", "DOES NOT HOLD")])
+                                                        ("from a small random initialisation", "DOES NOT HOLD"),
+                                                        ("with a curriculum over the loops and gradient clipping", "HOLDS")])
     }
     /// The shared options: --help lists the example's main sizes; a size it does not have is refused.
     func testExampleOptions() throws {
