@@ -21,23 +21,42 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("condition-number"), help: "Diagonal covariance with eigenvalues geometrically spaced from K^(-1/2) to K^(1/2).") var conditionNumber: Double?
     @Option(help: "JSON file with a d x d covariance (an array of d rows, or of d*d numbers).") var covariance: String?
 
+    func validate() throws {
+        guard prompts >= 1, prompts <= 100_000_000 else { throw ValidationError("--prompts must be from 1 to 100000000 (got \(prompts))") }
+        if let conditionNumber { guard conditionNumber.isFinite, conditionNumber >= 1 else { throw ValidationError("--condition-number must be at least 1 and finite (got \(conditionNumber))") } }
+        try readingInput {
+            try ResourceLimit.checkMemory(Limits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
+                                          + 8 * 16 * Double(2 * task.d + 2) * Double(2 * task.d + 2),
+                                          what: "evaluation at --d \(task.d) --n \(task.n) with --prompts \(prompts)")
+        }
+    }
+
     func run() throws {
         try task.validateTask()
         guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
-        guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1") }
         guard [spectrum != nil, conditionNumber != nil, covariance != nil].filter({ $0 }).count <= 1 else {
             throw ValidationError("give at most one of --spectrum, --condition-number and --covariance")
         }
         let eta = try task.stepSize()
         let sigma = try covarianceMatrix()
+        try output.prepare(files: ["summary.json", "per_prompt.csv"])
         let result = try reportingErrors { () throws -> EvaluationResult in
             let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue, covariance: sigma)
             let parameters = try load.map { try TransformerParameters.load(from: $0) }
                 ?? TransformerParameters.construction(d: task.d, eta: eta.doubleValue)
             guard parameters.d == task.d else {
-                throw CotflowError("the parameters have d = \(parameters.d); pass --d \(parameters.d)")
+                throw CotflowError.input("\(load ?? "the parameters") has d = \(parameters.d); pass --d \(parameters.d)")
             }
             return try evaluate(parameters, task: taskConfig, prompts: prompts, seed: task.seed)
+        }
+        // A non-finite loss is never a result: say which side overflowed.
+        for (name, losses) in [("the transformer's", result.evalLosses), ("the GD chain's", result.chainLosses)] {
+            let bad = losses.filter { !$0.isFinite }.count
+            guard bad == 0 else {
+                throw CotflowError("\(name) loss overflowed double precision on \(bad) of \(losses.count) prompts"
+                    + " (\(load.map { "parameters from \($0)" } ?? "the construction") with eta = \(eta)): no finite result; "
+                    + "use smaller parameters, a smaller --eta or a shorter --k")
+            }
         }
         let model = SampleSummary(result.evalLosses)
         let chain = SampleSummary(result.chainLosses)
@@ -96,19 +115,36 @@ struct EvalCommand: ParsableCommand {
             return TaskConfig.geometricCovariance(d: d, kappa: kappa)
         }
         if let covariance {
-            guard let data = FileManager.default.contents(atPath: covariance) else {
-                throw ValidationError("cannot read the covariance file \(covariance)")
-            }
-            guard let object = try? JSONSerialization.jsonObject(with: data) else {
-                throw ValidationError("\(covariance) is not valid JSON")
-            }
-            let flat: [Any] = (object as? [[Any]])?.flatMap { $0 } ?? (object as? [Any]) ?? []
-            let values = flat.compactMap { ($0 as? NSNumber)?.doubleValue }
-            guard values.count == d * d, flat.count == d * d, values.allSatisfy(\.isFinite) else {
-                throw ValidationError("\(covariance) must hold a \(d) x \(d) matrix of finite numbers")
-            }
-            return values
+            return try readCovariance(covariance, d: d)
         }
         return nil
+    }
+}
+
+/// A d x d covariance from a JSON file: an array of d rows of d numbers, or of d*d numbers.
+func readCovariance(_ path: String, d: Int) throws -> [Double] {
+    let object = try JSONInput.object(path, what: "covariance file")
+    let what = "covariance file \(path)"
+    guard let outer = object as? [Any] else {
+        throw CotflowError.input("\(what) holds \(JSONInput.typeName(object)); expected an array of \(d) rows of \(d) numbers (or of \(d * d) numbers)")
+    }
+    var flat: [Any] = []
+    if outer.allSatisfy({ $0 is [Any] }) && !outer.isEmpty {
+        guard outer.count == d else { throw CotflowError.input("\(what) has \(outer.count) rows; expected \(d) for --d \(d)") }
+        for (i, row) in outer.enumerated() {
+            let r = row as! [Any]
+            guard r.count == d else { throw CotflowError.input("\(what): row \(i + 1) has \(r.count) entries; expected \(d)") }
+            flat += r
+        }
+    } else {
+        guard outer.count == d * d else { throw CotflowError.input("\(what) has \(outer.count) entries; expected \(d) rows or \(d * d) numbers for --d \(d)") }
+        flat = outer
+    }
+    return try flat.enumerated().map { i, value in
+        guard let x = JSONInput.number(value) else {
+            throw CotflowError.input("\(what): entry \(i + 1) (row \(i / d + 1), column \(i % d + 1)) is \(JSONInput.typeName(value)), not a number")
+        }
+        guard x.isFinite else { throw CotflowError.input("\(what): entry \(i + 1) is not finite in double precision") }
+        return x
     }
 }

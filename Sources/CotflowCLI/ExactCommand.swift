@@ -34,12 +34,16 @@ struct ExactCommand: ParsableCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
-            guard d >= 1, n >= 1 else { throw ValidationError("--d and --n must be at least 1") }
+            try validateSizes(d: d, n: n)
             let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
                 throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
             }
             let list = ms.map { $0! }
+            // Each power is bounded before the sum, which then cannot overflow.
+            guard list.allSatisfy({ $0 <= ExactCommand.maximumDegree }) else {
+                throw ValidationError("--powers: each power must be at most the supported total degree \(ExactCommand.maximumDegree) (got '\(powers)')")
+            }
             let degree = list.reduce(0, +)
             guard degree <= ExactCommand.maximumDegree else {
                 throw ValidationError("total degree \(degree) is above the supported \(ExactCommand.maximumDegree)")
@@ -100,6 +104,7 @@ struct ExactCommand: ParsableCommand {
         func run() throws {
             try task.validateTask()
             let eta = try task.stepSize()
+            try readingInput { try Limits.checkReducedLoss(k: task.k) }
             let vs = try broadcast(parseRationalList(v, name: "--v"), name: "--v")
             let ws = try broadcast(parseRationalList(w, name: "--w"), name: "--w")
             let value = try reportingErrors {
@@ -128,7 +133,7 @@ struct ExactCommand: ParsableCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
-            guard d >= 1, n >= 1 else { throw ValidationError("--d and --n must be at least 1") }
+            try validateSizes(d: d, n: n)
             let value = noCoTOptimum(n: n, d: d), step = noCoTOptimalStep(n: n, d: d)
             ExactCommand.emit(value, quantity: "nocot-optimum",
                               extra: [("d", .int(d)), ("n", .int(n)), ("optimal_step", .string(step.description))],
@@ -136,4 +141,10 @@ struct ExactCommand: ParsableCommand {
                               text: "no-CoT optimum at (d, n) = (\(d), \(n)): \(fmt(value.doubleValue)) = \(value), at step \(step)")
         }
     }
+}
+
+/// --d and --n of the exact commands that do not take the whole task.
+private func validateSizes(d: Int, n: Int) throws {
+    guard d >= 1, d <= TaskOptions.maximumD else { throw ValidationError("--d must be from 1 to \(TaskOptions.maximumD) (got \(d))") }
+    guard n >= 1, n <= TaskOptions.maximumN else { throw ValidationError("--n must be from 1 to \(TaskOptions.maximumN) (got \(n))") }
 }

@@ -29,10 +29,23 @@ struct ODECommand: ParsableCommand {
     @Option(name: .customLong("t-first"), help: "First positive time of the log grid.") var tFirst = 1e-3
     @Option(name: .customLong("stop-stall"), help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = 0.0
 
+    func validate() throws {
+        guard stopStall.isFinite, stopStall >= 0 else { throw ValidationError("--stop-stall must be finite and non-negative (got \(stopStall))") }
+        guard minStep.isFinite, minStep >= 0 else { throw ValidationError("--min-step must be finite and non-negative (got \(minStep))") }
+        if let initialStep { guard initialStep.isFinite, initialStep > 0 else { throw ValidationError("--initial-step must be positive and finite (got \(initialStep))") } }
+        guard tFirst.isFinite else { throw ValidationError("--t-first must be finite (got \(tFirst))") }
+        let stored = grid == "steps" ? solver.maxSteps : points
+        try readingInput {
+            try Limits.checkReducedLoss(k: task.k)
+            try Limits.checkFlow(d: task.d, points: stored, stepper: parseStepper(solver.stepper),
+                                 what: grid == "steps" ? "--grid steps with --max-steps \(solver.maxSteps) and --d \(task.d)"
+                                                       : "--points \(points) with --d \(task.d)")
+        }
+    }
+
     func run() throws {
         try task.validateTask()
         var options = try solver.flowOptions()
-        guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
         options.initialStep = initialStep
         options.minimumStep = minStep
         options.stopStall = stopStall
@@ -48,6 +61,7 @@ struct ODECommand: ParsableCommand {
         }
         let eta = try task.stepSize()
         let (v, w) = try initialPoint()
+        try output.prepare(files: ["trajectory.csv", "summary.json"])
 
         let started = Date()
         let loss = try reportingErrors { try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta) }
@@ -83,6 +97,7 @@ struct ODECommand: ParsableCommand {
             guard let v0, let w0 else { throw ValidationError("give both --v0 and --w0") }
             let v = try parseRationalList(v0, name: "--v0").map(\.doubleValue)
             let w = try parseRationalList(w0, name: "--w0").map(\.doubleValue)
+            guard (v + w).allSatisfy(\.isFinite) else { throw ValidationError("--v0 and --w0 must be finite in double precision (got '\(v0)' and '\(w0)')") }
             guard v.count == task.d, w.count == task.d else {
                 throw ValidationError("--v0 and --w0 need \(task.d) values each (got \(v.count) and \(w.count))")
             }

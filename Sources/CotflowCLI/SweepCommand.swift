@@ -69,8 +69,32 @@ struct SweepCommand: ParsableCommand {
         }
         if names.contains("eta"), task.eta != nil { throw ValidationError("--eta is fixed but eta is also an axis; give one") }
         _ = try scale.ranges()
-        // Check every point's parameters before running any.
-        for point in grid.points { _ = try parameters(point) }
+        // Check every point's parameters before running any; two points that round to the same
+        // run (an integer axis, or n = round(n_over_d x d)) would be reported as a trend.
+        var seen: [String: SweepPoint] = [:]
+        for point in grid.points {
+            let p = try parameters(point)
+            try readingInput { try Limits.checkReducedLoss(k: p.k, option: "k at grid point \(point.label)") }
+            let key = "d=\(p.d) n=\(p.n) k=\(p.k) eta=\(p.eta) seed=\(p.seed) init_scale=\(p.initScale)"
+            if let other = seen[key] {
+                throw ValidationError("grid points \(other.label) and \(point.label) are the same run (\(key)) after rounding to integers; "
+                    + "choose axis values that differ after rounding")
+            }
+            seen[key] = point
+        }
+        try readingInput {
+            try Limits.checkFlow(d: grid.points.map { (try? parameters($0).d) ?? task.d }.max() ?? task.d, points: points,
+                                 stepper: parseStepper(solver.stepper), what: "--points \(points) of each flow")
+        }
+        // A rerun never discards the finished points of an earlier run: --resume keeps them, --force discards them.
+        var earlier = [shard.fileStem + ".tsv", shard.fileStem + ".json"]
+        if shard.count == 1 { earlier += ["sweep.tsv", "sweep.json", "report.txt"] }
+        do {
+            try OutputDirectory.prepare(out, files: resume ? [] : earlier, force: output.force)
+        } catch let error as CotflowError {
+            throw CotflowError.input(error.description + (resume ? "" : "; or pass --resume to keep the finished points of that run and run only the rest"))
+        }
+        Interruption.install()
 
         options.grid = .logarithmic(points: points, first: 1e-3)
 
@@ -163,6 +187,9 @@ struct SweepCommand: ParsableCommand {
 
     /// Runs the reduced flow at one point and returns its metrics.
     func measure(_ point: SweepPoint, options: FlowOptions) throws -> [String: Double] {
+        if Interruption.requested {
+            throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
+        }
         let p = try parameters(point)
         let defaults = AssumptionInitialisation.defaultRanges(scale: p.initScale)
         let ranges = point["init_scale"] == nil ? try scale.ranges() : defaults

@@ -78,7 +78,7 @@ public func runSweep(
 
     var previous: [Int: SweepRecord] = [:]
     if resume, FileManager.default.fileExists(atPath: jsonPath) {
-        let json = try JSONReader.parse(try SweepFiles.read(jsonPath))
+        let json = try JSONReader.parse(try SweepFiles.read(jsonPath), source: jsonPath)
         let old = try SweepDescription.decode(json, file: jsonPath)
         let differences = old.differences(from: description)
         guard differences.isEmpty else {

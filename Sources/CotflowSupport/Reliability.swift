@@ -1,0 +1,178 @@
+import Foundation
+import Synchronization
+
+// Shared guards of the CLI and library: error text, size limits, output directories, signals.
+// What each guards and what is not yet guarded: notes/reliability.md.
+
+/// A Foundation or system error in words (never "NSCocoaErrorDomain error 512").
+public func describe(_ error: Error) -> String {
+    if let e = error as? CotflowError { return e.description }
+    let ns = error as NSError
+    var reason: String?
+    if ns.domain == NSCocoaErrorDomain {
+        switch ns.code {
+        case NSFileNoSuchFileError, NSFileReadNoSuchFileError: reason = "no such file or directory"
+        case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: reason = "permission denied"
+        case NSFileWriteOutOfSpaceError: reason = "no space left on the device"
+        case NSFileWriteVolumeReadOnlyError: reason = "the file system is read-only"
+        case NSFileReadCorruptFileError: reason = "the file is corrupt or not in the expected format"
+        case NSFileReadInapplicableStringEncodingError: reason = "the file is not valid UTF-8 text"
+        case NSFileWriteFileExistsError: reason = "a file is in the way"
+        case NSFileReadUnknownError, NSFileWriteUnknownError: reason = nil
+        default: reason = nil
+        }
+    }
+    if reason == nil, let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        reason = String(cString: strerror(Int32(underlying.code)))
+    }
+    if reason == nil, ns.domain == NSPOSIXErrorDomain { reason = String(cString: strerror(Int32(ns.code))) }
+    if let reason { return reason }
+    let text = ns.localizedDescription
+    // Foundation's fallback text names only the domain and code; say what we know instead.
+    if text.contains("NSCocoaErrorDomain") || text.contains("The operation could not be completed") {
+        let failure = (ns.userInfo[NSLocalizedFailureReasonErrorKey] as? String) ?? "system error \(ns.code)"
+        return failure
+    }
+    return text
+}
+
+/// Sizes that decide memory: checked before allocation against a stated limit.
+public enum ResourceLimit {
+    /// The environment variable that overrides the memory limit (bytes, or with a suffix K, M, G, T).
+    public static let environmentKey = "COTFLOW_MEMORY_LIMIT"
+
+    /// The memory a run may plan for: `COTFLOW_MEMORY_LIMIT` if set, else 80% of physical memory.
+    public static var memoryBytes: Double {
+        if let text = ProcessInfo.processInfo.environment[environmentKey], let value = parseBytes(text) { return value }
+        return 0.8 * Double(ProcessInfo.processInfo.physicalMemory)
+    }
+
+    static func parseBytes(_ text: String) -> Double? {
+        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let units: [(String, Double)] = [("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)]
+        for (suffix, scale) in units where t.hasSuffix(suffix) || t.hasSuffix(suffix + "B") {
+            let number = t.hasSuffix("B") ? t.dropLast(2) : t.dropLast(1)
+            guard let x = Double(number), x.isFinite, x > 0 else { return nil }
+            return x * scale
+        }
+        guard let x = Double(t), x.isFinite, x > 0 else { return nil }
+        return x
+    }
+
+    /// Human-readable bytes.
+    public static func bytesText(_ bytes: Double) -> String {
+        for (unit, scale) in [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)] where bytes >= scale {
+            return String(format: "%.3g %@", bytes / scale, unit)
+        }
+        return String(format: "%.0f bytes", bytes)
+    }
+
+    /// Throws an input error when `bytes` (an estimate, computed in floating point so that it
+    /// cannot overflow) is above the memory limit. `what` names the options that set the size.
+    public static func checkMemory(_ bytes: Double, what: String) throws {
+        let limit = memoryBytes
+        guard bytes.isFinite, bytes <= limit else {
+            throw CotflowError.input("\(what) needs about \(bytesText(bytes)) of memory, above the limit of \(bytesText(limit)) "
+                + "(80% of this machine's memory unless \(environmentKey) is set); use smaller values, or set "
+                + "\(environmentKey)=<bytes> to go past the limit on a larger machine")
+        }
+    }
+
+    /// Throws an input error when `value` is above `limit`; `reason` says what the limit protects.
+    public static func check(_ value: Int, atMost limit: Int, option: String, reason: String) throws {
+        guard value <= limit else {
+            throw CotflowError.input("\(option) = \(value) is above the limit \(limit): \(reason)")
+        }
+    }
+}
+
+/// Integer arithmetic on option values that reports overflow as an input error instead of trapping.
+public enum Checked {
+    public static func sum(_ values: [Int], what: String) throws -> Int {
+        var total = 0
+        for v in values {
+            let (s, overflow) = total.addingReportingOverflow(v)
+            guard !overflow else { throw CotflowError.input("\(what): the sum overflows a 64-bit integer") }
+            total = s
+        }
+        return total
+    }
+
+    public static func product(_ values: [Int], what: String) throws -> Int {
+        var total = 1
+        for v in values {
+            let (p, overflow) = total.multipliedReportingOverflow(by: v)
+            guard !overflow else { throw CotflowError.input("\(what): the product overflows a 64-bit integer") }
+            total = p
+        }
+        return total
+    }
+}
+
+/// SIGINT and SIGTERM as a request to stop: long runs poll `requested` and write what they have.
+/// A second signal ends the process at once (the default action).
+public enum Interruption {
+    private static let received = Atomic<Int32>(0)
+
+    /// Installs the handlers (idempotent).
+    public static func install() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { s in
+                Interruption.received.store(s, ordering: .relaxed)
+                signal(s, SIG_DFL)
+            }
+        }
+    }
+
+    /// The signal received, if any.
+    public static var signal: Int32? {
+        let s = received.load(ordering: .relaxed)
+        return s == 0 ? nil : s
+    }
+
+    public static var requested: Bool { signal != nil }
+
+    /// "SIGINT" or "SIGTERM".
+    public static var signalName: String {
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case let s?: return "signal \(s)"
+        case nil: return "no signal"
+        }
+    }
+}
+
+/// The output directory of a run: checked writable, and free of another run's files, before any work.
+public enum OutputDirectory {
+    /// Creates `path` if missing and checks that it can be written. Unless `force`, refuses when it
+    /// already holds any of `files` (another run's outputs: writing would mix or overwrite them);
+    /// with `force` those files are removed first, so that old and new outputs never mix.
+    public static func prepare(_ path: String, files: [String], force: Bool, option: String = "--out") throws {
+        guard !path.isEmpty else { throw CotflowError.input("\(option) is empty; give a directory") }
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw CotflowError.input("\(option) \(path) is a file, not a directory") }
+        } else {
+            do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+                throw CotflowError.input("\(option) \(path): cannot create the directory: \(describe(error))")
+            }
+        }
+        let probe = (path as NSString).appendingPathComponent(".cotflow-write-check-\(getpid())")
+        guard fm.createFile(atPath: probe, contents: Data()) else {
+            throw CotflowError.input("\(option) \(path): the directory is not writable (\(String(cString: strerror(errno)))); choose another --out")
+        }
+        try? fm.removeItem(atPath: probe)
+        let present = files.filter { fm.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }
+        if force {
+            // Remove the earlier run's outputs so that none of them is left beside the new ones.
+            for name in present { try? fm.removeItem(atPath: (path as NSString).appendingPathComponent(name)) }
+            return
+        }
+        guard present.isEmpty else {
+            throw CotflowError.input("\(option) \(path) already holds the outputs of another run (\(present.joined(separator: ", "))); "
+                + "choose an empty directory, or pass --force to overwrite them")
+        }
+    }
+}
