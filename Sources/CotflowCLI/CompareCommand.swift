@@ -33,10 +33,11 @@ struct CompareCommand: ParsableCommand {
     func validate() throws {
         try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
         let defaults = ComparisonConfig.defaults(d: 1, n: 1, k: 1, eta: Rational(1), seed: 0)
-        try readingInput {
+        try checkingInput {
             try Limits.checkReducedLoss(k: task.k)
             try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.batchSize,
-                                     heldOut: heldOut ?? defaults.heldOutSize, objective: .cot,
+                                     heldOut: heldOut ?? defaults.heldOutSize,
+                                     steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery, objective: .cot,
                                      what: "compare at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(batchSize ?? defaults.batchSize) and --held-out \(heldOut ?? defaults.heldOutSize)")
         }
     }

@@ -22,22 +22,24 @@ struct Cotflow: ParsableCommand {
         do {
             command = try parseAsRoot()
         } catch {
-            exit(withError: error)
+            exit(withError: error)  // argument-parser's usage errors, --help, --version: its own codes
         }
         do {
             try command.run()
         } catch {
-            let code = exitCode(for: error)
-            if let code { Foundation.exit(code) }
-            type(of: command).exit(withError: error)
+            guard let code = exitCode(for: error) else { exit(withError: error) }
+            Foundation.exit(code)
         }
     }
 
     /// The one place that maps errors to exit codes: 64 bad usage or input, 1 a run that failed
-    /// (README, "Exit codes"). Prints the message; nil leaves usage errors to argument-parser (64).
+    /// (README, "Exit codes"). Prints the message; nil leaves the error to argument-parser.
     static func exitCode(for error: Error) -> Int32? {
         switch error {
-        case is ValidationError, is CleanExit: return nil
+        case is CleanExit: return nil
+        case let e as ValidationError:
+            printError(e.message)
+            return ExitCode.validationFailure.rawValue
         case let code as ExitCode: return code.rawValue
         case let e as CotflowError:
             printError(e.description)
@@ -229,6 +231,11 @@ func parseRationalList(_ text: String, name: String) throws -> [Rational] {
 /// chooses the exit code.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     try body()
+}
+
+/// For `validate()`: a library input error as a ValidationError (usage message, exit 64).
+func checkingInput(_ body: () throws -> Void) throws {
+    do { try body() } catch let error as CotflowError { throw ValidationError(error.description) }
 }
 
 /// Runs `body`, which reads or checks the user's input: its library errors become input errors (exit 64).

@@ -24,10 +24,12 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         guard prompts >= 1, prompts <= 100_000_000 else { throw ValidationError("--prompts must be from 1 to 100000000 (got \(prompts))") }
         if let conditionNumber { guard conditionNumber.isFinite, conditionNumber >= 1 else { throw ValidationError("--condition-number must be at least 1 and finite (got \(conditionNumber))") } }
-        try readingInput {
+        try checkingInput {
             try ResourceLimit.checkMemory(Limits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
                                           + 8 * 16 * Double(2 * task.d + 2) * Double(2 * task.d + 2),
                                           what: "evaluation at --d \(task.d) --n \(task.n) with --prompts \(prompts)")
+            try ResourceLimit.checkWork(Double(prompts) * Limits.promptOperations(d: task.d, n: task.n, k: task.k, data: false),
+                                        what: "evaluation at --d \(task.d) --n \(task.n) --k \(task.k) with --prompts \(prompts)")
         }
     }
 

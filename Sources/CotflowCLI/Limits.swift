@@ -38,9 +38,20 @@ enum Limits {
         return 8 * 16 * dim * dim + prompts + workspace
     }
 
-    static func checkTraining(d: Int, n: Int, k: Int, batch: Int, heldOut: Int, objective: TrainingObjective, what: String) throws {
+    /// Rough operations per prompt: sampling S (d^2 n with X, d^3 by Bartlett) and the k-step
+    /// forward and backward passes over D x D matrices.
+    static func promptOperations(d: Int, n: Int, k: Int, data: Bool) -> Double {
+        let D = Double(d), N = Double(n), dim = 2 * D + 2
+        return D * D * (data || n < d ? N : D) + 4 * Double(k) * dim * dim * dim
+    }
+
+    static func checkTraining(d: Int, n: Int, k: Int, batch: Int, heldOut: Int, steps: Int, recordEvery: Int,
+                              objective: TrainingObjective, what: String) throws {
         let data = objective.objective.needsData || objective.testObjective.needsData
         try ResourceLimit.checkMemory(trainingBytes(d: d, n: n, k: k, batch: batch, heldOut: heldOut, data: data), what: what)
+        let records = Double(steps / max(recordEvery, 1) + 2)
+        let prompts = Double(heldOut) * (1 + 2 * records) + Double(batch) * Double(steps + 1)
+        try ResourceLimit.checkWork(prompts * promptOperations(d: d, n: n, k: k, data: data), what: what)
     }
 
     /// Bytes of a flow: the stored trajectory (points x (2d + 1)) and, for the implicit steppers,

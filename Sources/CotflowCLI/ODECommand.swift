@@ -35,7 +35,7 @@ struct ODECommand: ParsableCommand {
         if let initialStep { guard initialStep.isFinite, initialStep > 0 else { throw ValidationError("--initial-step must be positive and finite (got \(initialStep))") } }
         guard tFirst.isFinite else { throw ValidationError("--t-first must be finite (got \(tFirst))") }
         let stored = grid == "steps" ? solver.maxSteps : points
-        try readingInput {
+        try checkingInput {
             try Limits.checkReducedLoss(k: task.k)
             try Limits.checkFlow(d: task.d, points: stored, stepper: parseStepper(solver.stepper),
                                  what: grid == "steps" ? "--grid steps with --max-steps \(solver.maxSteps) and --d \(task.d)"

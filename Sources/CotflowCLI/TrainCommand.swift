@@ -36,9 +36,10 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
         let defaults = TrainingConfig.defaults(task: try TaskConfig(d: 1, n: 1, k: 1, eta: 0.5), objective: objective, seed: 0)
-        try readingInput {
+        try checkingInput {
             try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.batchSize,
-                                     heldOut: heldOut ?? defaults.heldOutSize, objective: objective,
+                                     heldOut: heldOut ?? defaults.heldOutSize,
+                                     steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery, objective: objective,
                                      what: "training at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(batchSize ?? defaults.batchSize) and --held-out \(heldOut ?? defaults.heldOutSize)")
         }
     }

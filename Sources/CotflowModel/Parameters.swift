@@ -120,9 +120,37 @@ public struct TransformerParameters: Sendable, Equatable {
         try writeText(json.rendered() + "\n", to: path)
     }
 
+    /// Syntax (with Foundation's position and nesting limit) and types, with messages naming the
+    /// file and key; the values are then read exactly by JSONDecoder.
+    private static func checkStructure(_ data: Data, path: String) throws {
+        let what = "parameter file \(path)"
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
+            throw CotflowError.input("\(what) is not valid JSON: \(JSONInput.reason(error))")
+        }
+        guard let dict = object as? [String: Any] else {
+            throw CotflowError.input("\(what) holds \(JSONInput.typeName(object)); expected a JSON object with keys d, V, W")
+        }
+        for key in ["d", "V", "W"] where dict[key] == nil {
+            throw CotflowError.input("\(what): missing key \"\(key)\" (expected d, V, W)")
+        }
+        guard let d = JSONInput.number(dict["d"]!), d == d.rounded(), abs(d) < 1e15 else {
+            throw CotflowError.input("\(what): \"d\" is \(JSONInput.typeName(dict["d"]!))\(JSONInput.number(dict["d"]!).map { " \($0)" } ?? ""), expected an integer")
+        }
+        for key in ["V", "W"] {
+            guard let array = dict[key] as? [Any] else {
+                throw CotflowError.input("\(what): \"\(key)\" is \(JSONInput.typeName(dict[key]!)), expected an array of numbers")
+            }
+            if let i = array.firstIndex(where: { JSONInput.number($0) == nil }) {
+                throw CotflowError.input("\(what): \"\(key)\"[\(i)] is \(JSONInput.typeName(array[i])), not a number")
+            }
+        }
+    }
+
     /// Reads parameters written by `save(to:)`; rejects unreadable files, wrong sizes and non-finite values.
     public static func load(from path: String) throws -> TransformerParameters {
         let data = try JSONInput.data(path, what: "parameter file")
+        try checkStructure(data, path: path)
         // JSONDecoder parses numbers exactly (JSONSerialization may lose the last bit).
         struct File: Decodable { let d: Int; let V: [Double]; let W: [Double] }
         let file: File

@@ -30,8 +30,10 @@ public func describe(_ error: Error) -> String {
     let text = ns.localizedDescription
     // Foundation's fallback text names only the domain and code; say what we know instead.
     if text.contains("NSCocoaErrorDomain") || text.contains("The operation could not be completed") {
-        let failure = (ns.userInfo[NSLocalizedFailureReasonErrorKey] as? String) ?? "system error \(ns.code)"
-        return failure
+        if let failure = ns.userInfo[NSLocalizedFailureReasonErrorKey] as? String { return failure }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? Error { return describe(underlying) }
+        return ns.code >= NSFileWriteUnknownError && ns.code <= 699 ? "the file could not be written (file system error \(ns.code))"
+            : ns.code >= 256 && ns.code < 512 ? "the file could not be read (file system error \(ns.code))" : "system error \(ns.code)"
     }
     return text
 }
@@ -75,6 +77,25 @@ public enum ResourceLimit {
             throw CotflowError.input("\(what) needs about \(bytesText(bytes)) of memory, above the limit of \(bytesText(limit)) "
                 + "(80% of this machine's memory unless \(environmentKey) is set); use smaller values, or set "
                 + "\(environmentKey)=<bytes> to go past the limit on a larger machine")
+        }
+    }
+
+    /// The environment variable that overrides the work limit (floating-point operations).
+    public static let workEnvironmentKey = "COTFLOW_WORK_LIMIT"
+
+    /// Work a run may plan for: `COTFLOW_WORK_LIMIT` if set, else 1e14 operations (hours on 2 cores).
+    public static var workOperations: Double {
+        if let text = ProcessInfo.processInfo.environment[workEnvironmentKey], let value = parseBytes(text) { return value }
+        return 1e14
+    }
+
+    /// Throws an input error when `operations` (a rough count of floating-point operations) is
+    /// above the work limit.
+    public static func checkWork(_ operations: Double, what: String) throws {
+        let limit = workOperations
+        guard operations.isFinite, operations <= limit else {
+            throw CotflowError.input("\(what) needs about \(String(format: "%.2g", operations)) floating-point operations, above the limit of "
+                + "\(String(format: "%.2g", limit)) (hours on a 2-core machine); use smaller values, or set \(workEnvironmentKey)=<operations> to go past it")
         }
     }
 
@@ -125,16 +146,16 @@ public enum Interruption {
     }
 
     /// The signal received, if any.
-    public static var signal: Int32? {
+    public static var signalNumber: Int32? {
         let s = received.load(ordering: .relaxed)
         return s == 0 ? nil : s
     }
 
-    public static var requested: Bool { signal != nil }
+    public static var requested: Bool { signalNumber != nil }
 
     /// "SIGINT" or "SIGTERM".
     public static var signalName: String {
-        switch signal {
+        switch signalNumber {
         case SIGINT: return "SIGINT"
         case SIGTERM: return "SIGTERM"
         case let s?: return "signal \(s)"
@@ -155,6 +176,17 @@ public enum OutputDirectory {
         if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw CotflowError.input("\(option) \(path) is a file, not a directory") }
         } else {
+            // The nearest existing ancestor says why a directory cannot be made there.
+            var ancestor = (path as NSString).deletingLastPathComponent
+            while !ancestor.isEmpty, ancestor != "/", !fm.fileExists(atPath: ancestor) { ancestor = (ancestor as NSString).deletingLastPathComponent }
+            if ancestor.isEmpty { ancestor = "." }
+            var ancestorIsDirectory: ObjCBool = false
+            if fm.fileExists(atPath: ancestor, isDirectory: &ancestorIsDirectory), !ancestorIsDirectory.boolValue {
+                throw CotflowError.input("\(option) \(path): cannot create the directory because \(ancestor) is a file")
+            }
+            if !fm.isWritableFile(atPath: ancestor) {
+                throw CotflowError.input("\(option) \(path): cannot create the directory because \(ancestor) is not writable")
+            }
             do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
                 throw CotflowError.input("\(option) \(path): cannot create the directory: \(describe(error))")
             }
