@@ -73,9 +73,6 @@ struct ODECommand: ParsableCommand {
         } catch let error as FlowFailure {
             trajectory = error.partial
             failure = error.reason
-        } catch {
-            FileHandle.standardError.write("cotflow: error: \(error)\n".data(using: .utf8)!)
-            throw ExitCode.failure
         }
         let seconds = Date().timeIntervalSince(started)
         let summary = self.summary(trajectory, eta: eta, seconds: seconds, failure: failure)
@@ -86,10 +83,7 @@ struct ODECommand: ParsableCommand {
             FileHandle.standardError.write(("cotflow: warning: only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
                 + "early on a grid reaching t = \(fmt(solver.tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
         }
-        if let failure {
-            FileHandle.standardError.write("cotflow: error: the flow failed: \(failure); the trajectory so far is kept\n".data(using: .utf8)!)
-            throw ExitCode.failure
-        }
+        if let failure { throw RunStopped(description: "the flow failed: \(failure); the trajectory so far is kept") }
     }
 
     private func initialPoint() throws -> ([Double], [Double]) {

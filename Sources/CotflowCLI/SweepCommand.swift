@@ -243,7 +243,7 @@ struct MergeCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let outcome = try reportingErrors { try mergeShards(directory: directory, allowPartial: allowPartial) }
+        let outcome = try readingInput { try mergeShards(directory: directory, allowPartial: allowPartial) }
         let summary: JSONValue = .object([
             ("grid", outcome.description.grid.json),
             ("grid_points", .int(outcome.description.grid.count)),

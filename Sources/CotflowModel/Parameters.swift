@@ -149,7 +149,11 @@ public struct TransformerParameters: Sendable, Equatable {
 
     /// Reads parameters written by `save(to:)`; rejects unreadable files, wrong sizes and non-finite values.
     public static func load(from path: String) throws -> TransformerParameters {
-        let data = try JSONInput.data(path, what: "parameter file")
+        try decode(JSONInput.data(path, what: "parameter file"), path: path)
+    }
+
+    /// Parses the bytes of a parameter file; `path` names it in errors.
+    public static func decode(_ data: Data, path: String) throws -> TransformerParameters {
         try checkStructure(data, path: path)
         // JSONDecoder parses numbers exactly (JSONSerialization may lose the last bit).
         struct File: Decodable { let d: Int; let V: [Double]; let W: [Double] }

@@ -8,6 +8,10 @@ import Synchronization
 public func describe(_ error: Error) -> String {
     if let e = error as? CotflowError { return e.description }
     let ns = error as NSError
+    // A Swift error of this project or a library says itself what went wrong.
+    if ns.domain != NSCocoaErrorDomain, ns.domain != NSPOSIXErrorDomain, let e = error as? CustomStringConvertible {
+        return e.description
+    }
     var reason: String?
     if ns.domain == NSCocoaErrorDomain {
         switch ns.code {

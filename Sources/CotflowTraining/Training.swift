@@ -255,7 +255,13 @@ public struct Trainer: Sendable {
                 let ev = Objectives.compute(test, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
                 lastEval = ev; lastCoT = cot
                 let cotSummary = SampleSummary(cot)
-                table.append(try row(step: step, batchLoss: result.loss, cot: cotSummary, eval: SampleSummary(ev), params: params, basis: basis))
+                let record = try row(step: step, batchLoss: result.loss, cot: cotSummary, eval: SampleSummary(ev), params: params, basis: basis)
+                // A record is a result: one with a non-finite value ends the run as diverged instead.
+                if let j = record.firstIndex(where: { !$0.isFinite }) {
+                    status = .diverged(step: step, reason: "non-finite \(Trainer.header(d: d)[j]) in the record of step \(step)")
+                    break
+                }
+                table.append(record)
                 let median = cotSummary.median
                 if initialMedian == nil { initialMedian = median }
                 if let m0 = initialMedian, !(median <= 1e8 * max(m0, .leastNormalMagnitude)) {

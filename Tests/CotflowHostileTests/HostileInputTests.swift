@@ -169,7 +169,7 @@ final class HostileInputTests: XCTestCase {
                 default: return a
                 }
             }
-            guard let run = try? Cotflow.run(args, timeout: 60, environment: ["COTFLOW_MEMORY_LIMIT": "2G"]) else {
+            guard let run = try? Cotflow.run(args, timeout: 60, environment: ["COTFLOW_MEMORY_LIMIT": "2G"], directory: out) else {
                 return failures.add("could not start cotflow \(args)")
             }
             if let problem = Self.problem(run, case: c) { failures.add(problem) }
@@ -192,7 +192,7 @@ final class HostileInputTests: XCTestCase {
         case 1:
             if !run.stderr.contains("error") && !run.stderr.contains("Error") { return "exit 1 without an error message: \(run.summary)" }
         case 64:
-            let named = run.stderr.contains(c.option) || (!c.value.isEmpty && run.stderr.contains(c.value))
+            let named = run.stderr.contains(c.option) || c.option == "positional" && c.value.isEmpty && run.stderr.contains("error") || (!c.value.isEmpty && run.stderr.contains(c.value))
                 || (c.option == "positional" && run.stderr.contains(c.value))
                 || run.stderr.contains(c.option.replacingOccurrences(of: "--", with: ""))
             if !named { return "usage error that names neither \(c.option) nor its value: \(run.summary)" }

@@ -25,10 +25,12 @@ enum Cotflow {
 
     /// Runs cotflow; `onStart` gets the child's PID (for signal tests).
     static func run(_ arguments: [String], timeout: TimeInterval = 30, environment: [String: String]? = nil,
-                    onStart: ((Int32) -> Void)? = nil) throws -> Run {
+                    directory: String? = nil, onStart: ((Int32) -> Void)? = nil) throws -> Run {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        // Relative paths among hostile values ("0", "garbage") land in a temporary directory.
+        process.currentDirectoryURL = URL(fileURLWithPath: directory ?? NSTemporaryDirectory())
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let outFile = temporaryPath("stdout"), errFile = temporaryPath("stderr")
         FileManager.default.createFile(atPath: outFile, contents: nil)
