@@ -122,6 +122,8 @@ struct InitScaleOptions: ParsableArguments {
 
     func ranges() throws -> (v: ClosedRange<Double>, w: ClosedRange<Double>) {
         guard initScale.isFinite, initScale > 0 else { throw ValidationError("--init-scale must be positive (got \(initScale))") }
+        // Assumption 4.1 is a small initialisation; far above 1 the loss grows like sigma^(4k) and the flow crawls.
+        guard initScale <= 100 else { throw ValidationError("--init-scale must be at most 100 (got \(initScale)): the model is studied from a small initialisation") }
         let defaults = AssumptionInitialisation.defaultRanges(scale: initScale)
         return (try parseRange(vRange, name: "--v-range") ?? defaults.v, try parseRange(wRange, name: "--w-range") ?? defaults.w)
     }
@@ -129,8 +131,8 @@ struct InitScaleOptions: ParsableArguments {
     private func parseRange(_ text: String?, name: String) throws -> ClosedRange<Double>? {
         guard let text else { return nil }
         let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo <= hi else {
-            throw ValidationError("\(name) must be two finite numbers lo,hi with lo <= hi (got '\(text)')")
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo <= hi, abs(lo) <= 100, abs(hi) <= 100 else {
+            throw ValidationError("\(name) must be two numbers lo,hi with lo <= hi and |lo|, |hi| <= 100 (got '\(text)')")
         }
         return lo...hi
     }

@@ -23,7 +23,7 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         guard prompts >= 1, prompts <= 100_000_000 else { throw ValidationError("--prompts must be from 1 to 100000000 (got \(prompts))") }
-        if let conditionNumber { guard conditionNumber.isFinite, conditionNumber >= 1 else { throw ValidationError("--condition-number must be at least 1 and finite (got \(conditionNumber))") } }
+        if let conditionNumber { guard conditionNumber.isFinite, conditionNumber >= 1, conditionNumber <= 1e14 else { throw ValidationError("--condition-number must be from 1 to 1e14, the most double precision can factor (got \(conditionNumber))") } }
         try checkingInput {
             try ResourceLimit.checkMemory(Limits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
                                           + 8 * 16 * Double(2 * task.d + 2) * Double(2 * task.d + 2),

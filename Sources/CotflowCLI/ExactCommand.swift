@@ -14,7 +14,10 @@ struct ExactCommand: ParsableCommand {
     static let maximumDegree = 60
 
     /// Prints an exact rational result as text or as `{"value", "exact", ...}`.
-    static func emit(_ value: Rational, quantity: String, extra: [(String, JSONValue)] = [], json: Bool, text: String) {
+    static func emit(_ value: Rational, quantity: String, extra: [(String, JSONValue)] = [], json: Bool, text: String) throws {
+        guard value.doubleValue.isFinite else {
+            throw CotflowError("the \(quantity) is exact but beyond the range of a double (|value| > 1.8e308): \(value.description.prefix(80))\(value.description.count > 80 ? "..." : ""); use smaller inputs")
+        }
         if json {
             print(JSONValue.object([("quantity", .string(quantity)), ("value", .number(value.doubleValue)),
                                     ("exact", .string(value.description))] + extra).rendered())
@@ -57,7 +60,7 @@ struct ExactCommand: ParsableCommand {
                 extra.append(("symbolic", .string(polynomial)))
                 text += "\n\(name) = \(polynomial)"
             }
-            ExactCommand.emit(value, quantity: "moment", extra: extra, json: json, text: text)
+            try ExactCommand.emit(value, quantity: "moment", extra: extra, json: json, text: text)
         }
     }
 
@@ -84,7 +87,7 @@ struct ExactCommand: ParsableCommand {
                 text += "\n  warning: this mean is larger than at k - 1 (\(fmt(previous.doubleValue))): it is carried by the rare prompts with"
                     + " eta * lambda_max(S) > 2 whose chains diverge; see `cotflow eval --construction` for the median and tail"
             }
-            ExactCommand.emit(value, quantity: "gd-loss",
+            try ExactCommand.emit(value, quantity: "gd-loss",
                               extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
                                       ("grows_with_k", .bool(growing))],
                               json: json, text: text)
@@ -110,7 +113,7 @@ struct ExactCommand: ParsableCommand {
             let value = try reportingErrors {
                 try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta).exactLoss(v: vs, w: ws)
             }
-            ExactCommand.emit(value, quantity: "cot-loss",
+            try ExactCommand.emit(value, quantity: "cot-loss",
                               extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description))],
                               json: json,
                               text: "L_CoT(v, w) at (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta): \(fmt(value.doubleValue))\n  exact: \(value)")
@@ -135,7 +138,7 @@ struct ExactCommand: ParsableCommand {
         func run() throws {
             try validateSizes(d: d, n: n)
             let value = noCoTOptimum(n: n, d: d), step = noCoTOptimalStep(n: n, d: d)
-            ExactCommand.emit(value, quantity: "nocot-optimum",
+            try ExactCommand.emit(value, quantity: "nocot-optimum",
                               extra: [("d", .int(d)), ("n", .int(n)), ("optimal_step", .string(step.description))],
                               json: json,
                               text: "no-CoT optimum at (d, n) = (\(d), \(n)): \(fmt(value.doubleValue)) = \(value), at step \(step)")

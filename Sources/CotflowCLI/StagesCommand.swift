@@ -46,7 +46,11 @@ struct StagesCommand: ParsableCommand {
 
     func run() throws {
         if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
-        try readingInput { try analyse() }
+        do {
+            try readingInput { try analyse() }
+        } catch let error as CotflowError where !error.description.contains(file) {
+            throw CotflowError("\(file): \(error.description)", kind: error.kind)
+        }
     }
 
     private func analyse() throws {

@@ -162,7 +162,7 @@ struct SweepCommand: ParsableCommand {
         }
         var initScale = scale.initScale
         if let s = point["init_scale"] {
-            guard s > 0 else { throw ValidationError("grid point \(point.label): init_scale must be positive") }
+            guard s > 0, s <= 100 else { throw ValidationError("grid point \(point.label): init_scale must be in (0, 100]") }
             initScale = s
         }
         return Parameters(d: d, n: n, k: k, eta: eta, seed: seed, initScale: initScale)

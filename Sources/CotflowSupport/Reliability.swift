@@ -181,15 +181,14 @@ public enum OutputDirectory {
             guard isDirectory.boolValue else { throw CotflowError.input("\(option) \(path) is a file, not a directory") }
         } else {
             // The nearest existing ancestor says why a directory cannot be made there.
-            var ancestor = (path as NSString).deletingLastPathComponent
-            while !ancestor.isEmpty, ancestor != "/", !fm.fileExists(atPath: ancestor) { ancestor = (ancestor as NSString).deletingLastPathComponent }
-            if ancestor.isEmpty { ancestor = "." }
+            var ancestor = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent()
+            while ancestor.path != "/", !fm.fileExists(atPath: ancestor.path) { ancestor = ancestor.deletingLastPathComponent() }
             var ancestorIsDirectory: ObjCBool = false
-            if fm.fileExists(atPath: ancestor, isDirectory: &ancestorIsDirectory), !ancestorIsDirectory.boolValue {
-                throw CotflowError.input("\(option) \(path): cannot create the directory because \(ancestor) is a file")
+            if fm.fileExists(atPath: ancestor.path, isDirectory: &ancestorIsDirectory), !ancestorIsDirectory.boolValue {
+                throw CotflowError.input("\(option) \(path): cannot create the directory because \(ancestor.path) is a file")
             }
-            if !fm.isWritableFile(atPath: ancestor) {
-                throw CotflowError.input("\(option) \(path): cannot create the directory because \(ancestor) is not writable")
+            if !fm.isWritableFile(atPath: ancestor.path) {
+                throw CotflowError.input("\(option) \(path): cannot create the directory because \(ancestor.path) is not writable")
             }
             do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
                 throw CotflowError.input("\(option) \(path): cannot create the directory: \(describe(error))")
