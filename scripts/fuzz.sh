@@ -16,7 +16,10 @@ build() {
     rm -rf "$src"; mkdir -p "$src"
     for f in "$@" $support; do sed '/^import Cotflow/d' "$f" > "$src/$(basename "$f")"; done
     cp "Fuzz/$name.swift" "$src/FuzzTarget.swift"
-    swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name Fuzz"$name" "$src"/*.swift -o "$out/fuzz-$name"
+    if ! swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name Fuzz"$name" "$src"/*.swift \
+        -o "$out/fuzz-$name" > "$out/$name-build.log" 2>&1; then
+        grep -v "Cannot export local symbol" "$out/$name-build.log"; echo "fuzz $name: build failed"; exit 1
+    fi
 }
 
 build csv Sources/CotflowStages/CSVData.swift
