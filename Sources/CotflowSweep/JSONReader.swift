@@ -29,7 +29,7 @@ struct JSONReader {
         self.source = source
     }
 
-    private func error(_ what: String) -> CotflowError { CotflowError.input("\(source) is not valid JSON: at byte \(i): \(what)") }
+    private func error(_ what: String) -> CotflowError { CotflowError.input("\(source): invalid JSON at byte \(i): \(what)") }
 
     private mutating func skipSpace() {
         while i < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[i]) { i += 1 }
