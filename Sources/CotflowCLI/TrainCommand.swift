@@ -35,7 +35,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
-        let defaults = TrainingConfig.defaults(task: try TaskConfig(d: 1, n: 1, k: 1, eta: 0.5), objective: objective, seed: 0)
+        let defaults = TrainingConfig.defaults(task: TrainingConfig.defaultTask(), objective: objective)
         try checkingInput {
             try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.batchSize,
                                      heldOut: heldOut ?? defaults.heldOutSize,
