@@ -111,29 +111,6 @@ public enum ResourceLimit {
     }
 }
 
-/// Integer arithmetic on option values that reports overflow as an input error instead of trapping.
-public enum Checked {
-    public static func sum(_ values: [Int], what: String) throws -> Int {
-        var total = 0
-        for v in values {
-            let (s, overflow) = total.addingReportingOverflow(v)
-            guard !overflow else { throw CotflowError.input("\(what): the sum overflows a 64-bit integer") }
-            total = s
-        }
-        return total
-    }
-
-    public static func product(_ values: [Int], what: String) throws -> Int {
-        var total = 1
-        for v in values {
-            let (p, overflow) = total.multipliedReportingOverflow(by: v)
-            guard !overflow else { throw CotflowError.input("\(what): the product overflows a 64-bit integer") }
-            total = p
-        }
-        return total
-    }
-}
-
 /// SIGINT and SIGTERM as a request to stop: long runs poll `requested` and write what they have.
 /// A second signal ends the process at once (the default action).
 public enum Interruption {
