@@ -11,9 +11,9 @@ public enum JSONInput {
     public static func data(_ path: String, what: String) throws -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CotflowError.input("\(what) \(path): no such file")
+            throw CotflowError.input("cannot read \(what) \(path): no such file")
         }
-        guard !isDirectory.boolValue else { throw CotflowError.input("\(what) \(path) is a directory, not a JSON file") }
+        guard !isDirectory.boolValue else { throw CotflowError.input("cannot read \(what) \(path): it is a directory, not a JSON file") }
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > maximumBytes {
             throw CotflowError.input("\(what) \(path) has \(size.intValue) bytes, above the limit of \(maximumBytes)")
         }
