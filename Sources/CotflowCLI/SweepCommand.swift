@@ -87,7 +87,8 @@ struct SweepCommand: ParsableCommand {
                                  stepper: parseStepper(solver.stepper), what: "--points \(points) of each flow")
         }
         // A rerun never discards the finished points of an earlier run: --resume keeps them, --force discards them.
-        var earlier = [shard.fileStem + ".tsv", shard.fileStem + ".json"]
+        let summaryName = shard.count == 1 ? "summary.json" : "summary-\(shard.fileStem).json"
+        var earlier = [shard.fileStem + ".tsv", shard.fileStem + ".json", summaryName]
         if shard.count == 1 { earlier += ["sweep.tsv", "sweep.json", "report.txt"] }
         do {
             try OutputDirectory.prepare(out, files: resume ? [] : earlier, force: output.force)
@@ -99,15 +100,32 @@ struct SweepCommand: ParsableCommand {
         options.grid = .logarithmic(points: points, first: 1e-3)
 
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", enabled: !output.quiet)
-        let outcome = try reportingErrors {
-            try runSweep(grid: grid, shard: shard, directory: out, metricNames: Self.metricNames,
-                         settings: settings(names: names), resume: resume,
-                         run: { point in try self.measure(point, options: options) },
-                         progress: { done, total in progress.update(done, detail: "(\(total - done) left)") })
+        let finished = FinishedPoints()
+        let outcome: SweepOutcome
+        do {
+            outcome = try runSweep(grid: grid, shard: shard, directory: out, metricNames: Self.metricNames,
+                                   settings: settings(names: names), resume: resume,
+                                   run: { point in try self.measure(point, options: options) },
+                                   progress: { done, total in
+                                       finished.count = done
+                                       progress.update(done, detail: "(\(total - done) left)")
+                                   })
+        } catch let stopped as SweepInterrupted {
+            progress.finish()
+            // The shard files already hold every finished point; say so in the summary.
+            let summary: JSONValue = .object([
+                ("status", .string("interrupted")), ("signal", .string(Interruption.signalName)),
+                ("grid", grid.json), ("grid_points", .int(grid.count)),
+                ("shard", .object([("index", .int(shard.index)), ("count", .int(shard.count))])),
+                ("finished_points", .int(finished.count)), ("shard_points", .int(shard.indices(in: grid).count)),
+            ])
+            try output.write(summary.rendered() + "\n", summaryName)
+            throw RunStopped(description: stopped.description)
         }
         progress.finish()
 
         let summary: JSONValue = .object([
+            ("status", .string("completed")),
             ("grid", grid.json),
             ("grid_points", .int(grid.count)),
             ("shard", .object([("index", .int(shard.index)), ("count", .int(shard.count))])),
@@ -117,6 +135,7 @@ struct SweepCommand: ParsableCommand {
             ("complete", .bool(outcome.records.count == outcome.shardPoints)),
             ("files", .array(outcome.files.map { .string($0) })),
         ])
+        try output.write(summary.rendered() + "\n", summaryName)
         output.emit(json: summary, report: {
             var lines = ["sweep \(grid.spec): \(grid.count) points; shard \(shard): \(outcome.records.count) points, \(outcome.failed) failed"
                 + (outcome.resumed > 0 ? ", \(outcome.resumed) kept from an earlier run" : "")]
@@ -126,6 +145,9 @@ struct SweepCommand: ParsableCommand {
             return lines.joined(separator: "\n")
         }())
     }
+
+    /// Points finished so far (counted by the progress callback), for an interrupted sweep's summary.
+    final class FinishedPoints: @unchecked Sendable { var count = 0 }
 
     /// The run parameters at a point: the fixed options overridden by the point's axis values.
     struct Parameters {

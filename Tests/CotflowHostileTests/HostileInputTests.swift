@@ -113,6 +113,7 @@ final class HostileInputTests: XCTestCase {
         XCTAssertFalse(commands.isEmpty)
         let fixtures = try Fixtures()
         var cases: [Case] = []
+        var seen = Set<String>()
         for command in commands {
             let key = command.path.joined(separator: " ")
             guard let base = Self.base[key] else {
@@ -130,7 +131,10 @@ final class HostileInputTests: XCTestCase {
                 }
                 let takesDirectory = help.contains("directory")
                 let takesFile = help.contains("file") && !takesDirectory
-                var values = Self.values
+                // An option shared by several commands (one option group, same help) gets the whole
+                // table once and a few values elsewhere, which check that each command validates it.
+                let key = (argument.name ?? "positional") + argument.help
+                var values = seen.insert(key).inserted ? Self.values : ["-1", "9223372036854775807", "nan", "garbage"]
                 if takesFile { values += fixtures.badFiles }
                 // Output directories get unwritable paths (an existing one would be shared between runs).
                 if takesDirectory { values += argument.name == nil ? fixtures.badDirectories : [fixtures.path("empty"), fixtures.path("empty") + "/sub"] }

@@ -106,6 +106,9 @@ final class LostWorkTests: XCTestCase {
         XCTAssertEqual(shard["complete"] as? Bool, false, run.summary)
         let kept = (shard["records"] as? [Any])?.count ?? 0
         XCTAssertGreaterThan(kept, 0, "points finished before the signal are kept")
+        let summary = json(file(dir, "summary.json"))
+        XCTAssertEqual(summary["status"] as? String, "interrupted")
+        XCTAssertEqual(summary["finished_points"] as? Int, kept)
         XCTAssertEqual(Cotflow.outputProblems(in: dir), [])
         let resumed = try Cotflow.run(args + ["--resume"], timeout: 300)
         XCTAssertEqual(resumed.status, 0, resumed.summary)
