@@ -9,9 +9,7 @@ public func describe(_ error: Error) -> String {
     if let e = error as? CotflowError { return e.description }
     let ns = error as NSError
     // A Swift error of this project or a library says itself what went wrong.
-    if ns.domain != NSCocoaErrorDomain, ns.domain != NSPOSIXErrorDomain, let e = error as? CustomStringConvertible {
-        return e.description
-    }
+    if ns.domain != NSCocoaErrorDomain, ns.domain != NSPOSIXErrorDomain { return String(describing: error) }
     var reason: String?
     if ns.domain == NSCocoaErrorDomain {
         switch ns.code {
