@@ -78,9 +78,6 @@ public struct CSVTable: Sendable {
         return "\(x)"
     }
 
-    /// True when every value is finite.
-    public var isFinite: Bool { rows.allSatisfy { $0.allSatisfy(\.isFinite) } }
-
     public var text: String {
         var s = header.joined(separator: ",") + "\n"
         for row in rows { s += row.map(CSVTable.cell).joined(separator: ",") + "\n" }
