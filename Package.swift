@@ -36,26 +36,28 @@ let package = Package(
         .target(name: "CotflowODE", dependencies: ["CotflowSupport"]),
         // Reduced gradient flow on eigenvalues: right-hand side, Jacobian, integration.
         .target(name: "CotflowFlow", dependencies: ["CotflowExact", "CotflowODE"], swiftSettings: optimised),
+        // Full-matrix gradient flow: every entry of V and W on the loss of a fixed set of prompts.
+        .target(name: "CotflowFullFlow", dependencies: ["CotflowFlow", "CotflowTraining", "CotflowODE"], swiftSettings: optimised),
         // Stage detection: change points of the log-loss and mechanistic boundaries; stage tables.
         .target(name: "CotflowStages", dependencies: ["CotflowSupport"]),
         // Plots through gnuplot (SVG and PNG), or the data and script when gnuplot is missing.
         .target(name: "CotflowPlot", dependencies: ["CotflowSupport"]),
         // The reduced flow against full training from the same initial point.
-        .target(name: "CotflowCompare", dependencies: ["CotflowFlow", "CotflowTraining", "CotflowStages"], swiftSettings: optimised),
+        .target(name: "CotflowCompare", dependencies: ["CotflowFlow", "CotflowFullFlow", "CotflowTraining", "CotflowStages"], swiftSettings: optimised),
         // Parameter sweeps over a grid, sharded runs and merging.
         .target(name: "CotflowSweep", dependencies: ["CotflowSupport"]),
         // The command-line tool (thin).
         .executableTarget(
             name: "CotflowCLI",
             dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact",
-                           "CotflowODE", "CotflowFlow", "CotflowStages", "CotflowPlot", "CotflowCompare",
+                           "CotflowODE", "CotflowFlow", "CotflowFullFlow", "CotflowStages", "CotflowPlot", "CotflowCompare",
                            "CotflowSweep", argumentParser]
         ),
         // Release-build benchmarks: `swift run -c release cotflow-bench [training|exact|flow]`.
         .executableTarget(
             name: "cotflow-bench",
             dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact",
-                           "CotflowODE", "CotflowFlow"],
+                           "CotflowODE", "CotflowFlow", "CotflowFullFlow"],
             path: "Sources/CotflowBench"
         ),
         // Examples: one executable per claim of the paper (`swift run -c release NAME`), sharing
@@ -74,6 +76,7 @@ let package = Package(
         .testTarget(name: "CotflowExactTests", dependencies: ["CotflowExact"]),
         .testTarget(name: "CotflowODETests", dependencies: ["CotflowODE"]),
         .testTarget(name: "CotflowFlowTests", dependencies: ["CotflowFlow", "CotflowModel"]),
+        .testTarget(name: "CotflowFullFlowTests", dependencies: ["CotflowFullFlow"]),
         // End-to-end tests that run the built `cotflow` executable.
         .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI"]),
         // Hostile values for every option of every subcommand, and the lost-work paths (signals included).

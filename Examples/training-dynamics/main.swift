@@ -8,6 +8,7 @@
 // CotflowCompare. Reduced parameters (V31, W13 as full d x d blocks, W24 = -1) always; all of
 // V and W as well unless --quick. Writes the comparison table, the flow run to convergence, the
 // stage tables of both curves (data-driven and mechanistic detectors), figures and verdicts.
+// Then, from a random start (no reduced flow there), full SGD against the full-matrix gradient flow.
 import CotflowCompare
 import CotflowExact
 import CotflowExamplesSupport
@@ -85,7 +86,7 @@ ctx.run {
     // Numbers. Training's eigenvalues are read as the invariant pair (-W24) diag(V31), diag(W13) / (-W24)
     // (notes/conventions.md): W24 is fixed at -1 for reduced parameters, so this is the raw pair there;
     // full training moves W24 along the rescaling orbit V31 / c, c W13, c W24, which the loss does not see.
-    let flow = comparison.flow
+    guard let flow = comparison.flow, let reducedStages = comparison.flowStages else { throw CotflowError("compare: no reduced flow from an Assumption 4.1 start") }
     struct RunView {
         let label: String
         let run: TrainingComparison
@@ -155,7 +156,7 @@ ctx.run {
     // V31 -> V31 / c, W13 -> c W13 (notes/conventions.md).
     // With W24 = -1 (reduced parameters) the invariant pair is the raw diagonal, whose stages
     // CotflowCompare has already found.
-    var curves = [(label: "reduced flow", stages: comparison.flowStages)]
+    var curves = [(label: "reduced flow", stages: reducedStages)]
     for view in views {
         curves.append((view.label, view.run.trainable == .reduced ? view.run.stages
             : try StageAnalysis(times: view.run.times, losses: view.run.losses, v: view.v, w: view.w, eta: etaValue)))
@@ -247,4 +248,7 @@ ctx.run {
         claim: "the reduced flow reaches the construction v = -eta, w = 1",
         holds: longFlow.converged && vError < 1e-3 && wError < 1e-3,
         detail: "at t = \(fmt(longFlow.finalTime)) the loss is \(fmt(longFlow.finalLoss)) (\(fmt(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(fmt(vError)), max_j |w_j - 1| = \(fmt(wError)) (threshold 1e-3)")
+
+    // From a random start: full SGD against the full-matrix flow (RandomStart.swift).
+    try randomStartComparison(ctx)
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CotflowCompare
 import CotflowFlow
+import CotflowFullFlow
 import CotflowODE
 import CotflowPlot
 import CotflowStages
@@ -12,7 +13,7 @@ struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "The reduced gradient flow against full training of the transformer from the same initial point.",
-        discussion: "Training starts from the Assumption 4.1 point of --seed and the flow from its eigenvalues. With SGD a training step maps to flow time t = learning rate x step and the flow is evaluated at every record time; Adam has no such map, so only the shapes of the curves (their stages) are compared. The training loss is the teacher-forced CoT loss on a fixed held-out set. Writes comparison.csv (one row per record time) and summary.json with --out."
+        discussion: "Training starts from the Assumption 4.1 point of --seed and the flow from its eigenvalues. With SGD a training step maps to flow time t = learning rate x step and the flow is evaluated at every record time; Adam has no such map, so only the shapes of the curves (their stages) are compared. The training loss is the teacher-forced CoT loss on a fixed held-out set. With --full-flow the full-matrix gradient flow (every entry of V and W on --prompts fixed prompts) from training's start is a third curve, scored on the same held-out set, and the report splits training's deviation into the reduction's part and sampling's; --init random compares full training with it alone (notes/compare.md). Writes comparison.csv (one row per record time) and summary.json with --out."
     )
 
     @OptionGroup var task: TaskOptions
@@ -29,6 +30,11 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "GSL stepper of the flow.") var stepper: String = "rkf45"
     @Flag(help: "Render comparison.svg/.png (losses, eigenvalues) with gnuplot into --out; without gnuplot the data and script are written.")
     var plot = false
+    @Flag(name: .customLong("full-flow"), help: "Add the full-matrix gradient flow (every entry of V and W on --prompts fixed prompts) from training's start as a third curve, and split training's deviation into the reduction's part and sampling's (notes/compare.md).")
+    var fullFlow = false
+    @Option(help: "Prompts of the full-matrix flow (with --full-flow). Fewer prompts bias the flow (notes/compare.md: 8% at (4, 30, 3) with 16384, 2.6% with 65536).") var prompts = 65536
+    @Option(help: "Training's start: assumption (Assumption 4.1, also the reduced flow's) or random (iid N(0, init-scale^2) entries; needs --params full and --full-flow: no reduced flow then).")
+    var `init`: InitialisationKind = .assumption
 
     func validate() throws {
         try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
@@ -64,7 +70,21 @@ struct CompareCommand: ParsableCommand {
         config.recordEvery = recordEvery ?? config.recordEvery
         config.heldOutSize = heldOut ?? config.heldOutSize
         config.flow.stepper = try parseStepper(stepper)
-        try output.prepare(files: ["comparison.csv", "ode_trajectory.csv", "summary.json", "comparison.svg", "comparison.png"]
+        config.initialisation = self.`init`
+        config.initScale = scale.initScale
+        if fullFlow {
+            guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
+            guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }
+            guard !config.flow.stepper.requiresJacobian else {
+                throw ValidationError("--stepper \(stepper): \(FullFlowConfigurationError.implicitStepper(config.flow.stepper, dimension: 2 * (2 * task.d + 2) * (2 * task.d + 2)))")
+            }
+            config.fullFlowPrompts = prompts
+        }
+        if self.`init` == .random {
+            guard config.trainable == [.full] else { throw ValidationError("--init random needs --params full: a random start is off the reduced model") }
+            guard fullFlow else { throw ValidationError("--init random has no reduced flow to compare with; add --full-flow") }
+        }
+        try output.prepare(files: ["comparison.csv", "ode_trajectory.csv", "full_flow_trajectory.csv", "summary.json", "comparison.svg", "comparison.png"]
                            + TrainableSet.allCases.map { "train_\($0.rawValue)_trajectory.csv" })
         Interruption.install()
 
@@ -92,7 +112,8 @@ struct CompareCommand: ParsableCommand {
         }
         let summary = self.summary(comparison)
         if let table = comparison.table { try output.write(table.text, "comparison.csv") }
-        try output.write(comparison.flow.table.text, "ode_trajectory.csv")
+        if let flow = comparison.flow { try output.write(flow.table.text, "ode_trajectory.csv") }
+        if let full = comparison.fullFlow { try output.write(try reportingErrors { try full.trajectory.table() }.text, "full_flow_trajectory.csv") }
         for run in comparison.runs { try output.write(run.result.trajectory.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(comparison))
@@ -101,12 +122,21 @@ struct CompareCommand: ParsableCommand {
 
     /// Loss against time (log loss axis) and eigenvalue trajectories, flow and training.
     private func figure(_ c: Comparison) -> [PlotSpec] {
-        let flowTimes = c.flow.times
-        var losses = [PlotSeries(name: "flow (population)", x: flowTimes, y: c.flow.losses)]
-        var eigen: [PlotSeries] = []
-        for j in 0..<task.d {
-            eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flowTimes, y: c.flow.v.map { $0[j] }))
-            eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flowTimes, y: c.flow.w.map { $0[j] }))
+        var losses: [PlotSeries] = [], eigen: [PlotSeries] = []
+        if let flow = c.flow {
+            losses.append(PlotSeries(name: "flow (population)", x: flow.times, y: flow.losses))
+            for j in 0..<task.d {
+                eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flow.times, y: flow.v.map { $0[j] }))
+                eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flow.times, y: flow.w.map { $0[j] }))
+            }
+        }
+        if let full = c.fullFlow {
+            let times = full.trajectory.times
+            losses.append(PlotSeries(name: "full-matrix flow (held-out)", x: times, y: full.heldOutLosses))
+            for j in 0..<task.d {
+                eigen.append(PlotSeries(name: "full flow v_\(j + 1)", x: times, y: full.v.map { $0[j] }))
+                eigen.append(PlotSeries(name: "full flow w_\(j + 1)", x: times, y: full.w.map { $0[j] }))
+            }
         }
         for run in c.runs {
             let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.recordEvery) }
@@ -119,7 +149,7 @@ struct CompareCommand: ParsableCommand {
         let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
         return [
             PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses,
-                     shaded: c.flowStages.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) }),
+                     shaded: (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) } ?? []),
             PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen),
         ]
     }
@@ -137,7 +167,8 @@ struct CompareCommand: ParsableCommand {
 
     private func summary(_ c: Comparison) -> JSONValue {
         var pairs: [(String, JSONValue)] = commonSummary(c.config) + [("status", .string("completed"))] + [
-            ("ode_initial_loss", .number(c.flow.losses.first ?? .nan)), ("ode_final_loss", .number(c.flow.finalLoss)),
+            ("init", .string(c.config.initialisation.rawValue)), ("init_scale", .number(c.config.initScale)),
+            ("ode_initial_loss", c.flow.map { .number($0.losses.first ?? .nan) } ?? .null), ("ode_final_loss", c.flow.map { .number($0.finalLoss) } ?? .null),
         ]
         var runs: [(String, JSONValue)] = []
         for run in c.runs {
@@ -150,10 +181,13 @@ struct CompareCommand: ParsableCommand {
                 ("max_commutator_norm", .number(run.commutatorNorm.max() ?? .nan)),
                 ("stage_agreement_change_points", run.changePointAgreement?.json ?? .null),
                 ("stage_agreement_mechanistic", run.mechanisticAgreement?.json ?? .null),
+                ("full_flow", run.fullFlow.map(fullFlowJSON) ?? .null),
             ])))
         }
         pairs.append(("runs", .object(runs)))
-        pairs.append(("stage_boundaries", .object([("ode", c.flowStages.json)] + c.runs.map { ($0.trainable.rawValue, $0.stages.json) })))
+        pairs.append(("full_flow", c.fullFlow.map(fullFlowJSON) ?? .null))
+        pairs.append(("stage_boundaries", .object((c.flowStages.map { [("ode", $0.json)] } ?? []) + (c.fullFlow.map { [("full_flow", $0.stages.json)] } ?? [])
+            + c.runs.map { ($0.trainable.rawValue, $0.stages.json) })))
         if let first = c.runs.first {
             pairs.append(("max_rel_loss_deviation", first.maxRelativeLossDeviation.map { .number($0) } ?? .null))
         }
@@ -161,7 +195,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     private func report(_ c: Comparison) -> String {
-        var lines = ["reduced flow against \(c.config.optimizer.rawValue) training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta), "
+        var lines = ["\(c.flow == nil ? "full-matrix flow" : c.fullFlow == nil ? "reduced flow" : "reduced and full-matrix flows") against \(c.config.optimizer.rawValue) training from \(c.config.initialisation == .random ? "a random start (scale \(fmt(c.config.initScale)))" : "the Assumption 4.1 point"), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta), "
             + "learning rate \(fmt(c.config.learningRate)), batch \(c.config.batchSize), \(c.config.steps) steps, \(c.config.heldOutSize) held-out prompts"]
         if !c.config.hasTimeMap { lines.append("Adam has no map from steps to flow time: compare the shapes (stages) only") }
         for run in c.runs {
@@ -172,6 +206,7 @@ struct CompareCommand: ParsableCommand {
             if let e = run.maxEigenvalueDeviation { line += ", max eigenvalue deviation \(fmt(e))" }
             line += "; off the manifold: block norm <= \(fmt(run.offBlockNorm.max() ?? .nan)), off-diagonal <= \(fmt(run.offDiagonalNorm.max() ?? .nan)), commutator <= \(fmt(run.commutatorNorm.max() ?? .nan))"
             lines.append(line)
+            lines += fullFlowLines(run, c)
             for (detector, agreement) in [("change points", run.changePointAgreement), ("mechanistic", run.mechanisticAgreement)] {
                 guard let agreement else { continue }
                 lines.append("  \(detector): " + (agreement.sameStages
@@ -179,13 +214,21 @@ struct CompareCommand: ParsableCommand {
                     : "different stages from the flow"))
             }
         }
-        lines.append(StageTable.text(c.flowStages.changePoint, title: "flow, change-point stages"))
-        lines.append(StageTable.text(c.flowStages.mechanistic, title: "flow, mechanistic stages"))
+        if let stages = c.flowStages {
+            lines.append(StageTable.text(stages.changePoint, title: "flow, change-point stages"))
+            lines.append(StageTable.text(stages.mechanistic, title: "flow, mechanistic stages"))
+        }
+        if let full = c.fullFlow {
+            lines.append(StageTable.text(full.stages.changePoint, title: "full-matrix flow, change-point stages"))
+            lines.append(StageTable.text(full.stages.mechanistic, title: "full-matrix flow, mechanistic stages" + blockManifoldNote(full.stages.boundaries)))
+        }
         for run in c.runs {
             lines.append(StageTable.text(run.stages.changePoint, title: "\(run.trainable.rawValue) training, change-point stages"))
-            lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages"))
+            lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages" + blockManifoldNote(run.stages.boundaries)))
         }
-        if let out = output.out { lines.append("wrote \(out)/comparison.csv, ode_trajectory.csv, train_*_trajectory.csv, summary.json") }
+        if let out = output.out {
+            lines.append("wrote \(out)/comparison.csv, " + (c.flow != nil ? "ode_trajectory.csv, " : "") + (c.fullFlow != nil ? "full_flow_trajectory.csv, " : "") + "train_*_trajectory.csv, summary.json")
+        }
         return lines.joined(separator: "\n")
     }
 }

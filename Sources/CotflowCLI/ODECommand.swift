@@ -3,13 +3,14 @@ import CotflowExact
 import CotflowFlow
 import CotflowODE
 import CotflowSupport
+import CotflowTraining
 import Foundation
 
 struct ODECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ode",
         abstract: "Integrate the reduced gradient flow on the eigenvalues of V31 and W13 with GSL.",
-        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v0/--w0), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out."
+        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v0/--w0), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out. With --params full: the gradient flow of every entry of V and W on --prompts fixed prompts from --init random|assumption (default t-end 10, tolerances 1e-8/1e-6, explicit steppers only; columns as `train`; notes/full-flow.md)."
     )
 
     @OptionGroup var task: TaskOptions
@@ -28,6 +29,12 @@ struct ODECommand: ParsableCommand {
     @Option(help: "Number of output points of a log or linear grid.") var points = 400
     @Option(name: .customLong("t-first"), help: "First positive time of the log grid.") var tFirst = 1e-3
     @Option(name: .customLong("stop-stall"), help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = 0.0
+    @Option(help: "reduced: the flow on the eigenvalues of V31 and W13 (exact population loss). full: the gradient flow of every entry of V and W on the loss of --prompts fixed prompts (notes/full-flow.md).")
+    var params: TrainableSet = .reduced
+    @Option(help: "With --params full: number of fixed prompts, drawn from --seed (the first batch `train --batch-size N` sees).")
+    var prompts = 4096
+    @Option(help: "With --params full: the start, random (iid N(0, init-scale^2) entries, as `train`) or assumption (Assumption 4.1, as `train --init assumption`).")
+    var `init`: InitialisationKind = .random
 
     func validate() throws {
         guard stopStall.isFinite, stopStall >= 0 else { throw ValidationError("--stop-stall must be finite and non-negative (got \(stopStall))") }
@@ -45,20 +52,12 @@ struct ODECommand: ParsableCommand {
 
     func run() throws {
         try task.validateTask()
+        if params == .full { return try runFullFlow() }
         var options = try solver.flowOptions()
         options.initialStep = initialStep
         options.minimumStep = minStep
         options.stopStall = stopStall
-        switch grid {
-        case "log":
-            guard points >= 2, tFirst > 0, tFirst < solver.tEnd else { throw ValidationError("a log grid needs --points >= 2 and 0 < --t-first < --t-end") }
-            options.grid = .logarithmic(points: points, first: tFirst)
-        case "linear":
-            guard points >= 2 else { throw ValidationError("a linear grid needs --points >= 2") }
-            options.grid = .linear(points: points)
-        case "steps": options.grid = .everyStep
-        default: throw ValidationError("--grid must be log, linear or steps (got '\(grid)')")
-        }
+        options.grid = try outputGrid()
         let eta = try task.stepSize()
         let (v, w) = try initialPoint()
         try output.prepare(files: ["trajectory.csv", "summary.json"])
@@ -84,6 +83,20 @@ struct ODECommand: ParsableCommand {
                 + "early on a grid reaching t = \(fmt(solver.tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
         }
         if let failure { throw RunStopped(description: "the flow failed: \(failure); the trajectory so far is kept") }
+    }
+
+    /// The output grid of --grid, --points and --t-first.
+    func outputGrid() throws -> OutputGrid {
+        switch grid {
+        case "log":
+            guard points >= 2, tFirst > 0, tFirst < solver.tEnd else { throw ValidationError("a log grid needs --points >= 2 and 0 < --t-first < --t-end") }
+            return .logarithmic(points: points, first: tFirst)
+        case "linear":
+            guard points >= 2 else { throw ValidationError("a linear grid needs --points >= 2") }
+            return .linear(points: points)
+        case "steps": return .everyStep
+        default: throw ValidationError("--grid must be log, linear or steps (got '\(grid)')")
+        }
     }
 
     private func initialPoint() throws -> ([Double], [Double]) {

@@ -28,6 +28,7 @@ struct StagesCommand: ParsableCommand {
     @Option(name: .customLong("plateau-drop"), help: "The plateau ends when the loss is below (1 - this) x its initial value.") var plateauDrop = MechanisticOptions().plateauDrop
     @Option(name: .customLong("product-tolerance"), help: "Relative tolerance of max_j |v_j w_j + eta| / eta.") var productTolerance = MechanisticOptions().productTolerance
     @Option(name: .customLong("exponential-tolerance"), help: "Relative tolerance of the local slope of ln(loss) against the final rate.") var exponentialTolerance = MechanisticOptions().exponentialTolerance
+    @Option(name: .customLong("manifold-fraction"), help: "With a data_off_block_norm column (train, ode --params full): the weights are on the block manifold once the norm of the data path outside the V31/W13/W24 blocks is at most this fraction of its start.") var manifoldFraction = MechanisticOptions().blockManifoldFraction
 
     func validate() throws {
         if let penalty { guard penalty.isFinite, penalty >= 0 else { throw ValidationError("--penalty must be non-negative (got \(penalty))") } }
@@ -37,6 +38,7 @@ struct StagesCommand: ParsableCommand {
         guard plateauDrop > 0, plateauDrop < 1 else { throw ValidationError("--plateau-drop must be in (0, 1) (got \(plateauDrop))") }
         guard productTolerance.isFinite, productTolerance > 0 else { throw ValidationError("--product-tolerance must be positive (got \(productTolerance))") }
         guard exponentialTolerance.isFinite, exponentialTolerance > 0 else { throw ValidationError("--exponential-tolerance must be positive (got \(exponentialTolerance))") }
+        guard manifoldFraction > 0, manifoldFraction < 1 else { throw ValidationError("--manifold-fraction must be in (0, 1) (got \(manifoldFraction))") }
         if let eta {
             guard let value = Rational.parse(eta), value > Rational.zero else {
                 throw ValidationError("--eta must be a positive decimal or rational such as 40/51 (got '\(eta)')")
@@ -79,7 +81,10 @@ struct StagesCommand: ParsableCommand {
             mOptions.plateauDrop = plateauDrop
             mOptions.productTolerance = productTolerance
             mOptions.exponentialTolerance = exponentialTolerance
-            let b = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: etaValue.value, options: mOptions)
+            mOptions.blockManifoldFraction = manifoldFraction
+            let distance = data.hasColumn(Self.manifoldColumn) ? try data.column(Self.manifoldColumn) : nil
+            let b = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: etaValue.value, options: mOptions,
+                                                       manifoldDistance: distance)
             boundaries = b
             mechanistic = try MechanisticDetector.stages(times: times, losses: losses, boundaries: b)
         } else {
@@ -100,7 +105,8 @@ struct StagesCommand: ParsableCommand {
         if boundaries != nil { try output.write(StageTable.csvText(mechanistic), "mechanistic_stages.csv") }
         let object = json(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes)
         try output.write(object.rendered() + "\n", "stages.json")
-        output.emit(json: object, report: report(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes))
+        output.emit(json: object, report: report(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes,
+                                                        manifold: data.hasColumn(Self.manifoldColumn)))
         if plot {
             func shaded(_ list: [Stage]) -> [ShadedInterval] { list.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) } }
             let curve = [PlotSeries(name: lossName, x: times, y: losses)]
@@ -120,6 +126,9 @@ struct StagesCommand: ParsableCommand {
             try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)", output: output)
         }
     }
+
+    /// The column of the block-manifold landmark (`TransformerParameters.dataPathOffBlockNorm`).
+    static let manifoldColumn = "data_off_block_norm"
 
     private func chooseLossColumn(_ data: CSVData) throws -> String {
         if let lossColumn { return lossColumn }
@@ -162,13 +171,14 @@ struct StagesCommand: ParsableCommand {
     }
 
     private func report(_ stages: [Stage], _ mechanistic: [Stage], _ b: MechanisticBoundaries?, loss: String,
-                        eta: (value: Double, text: String, source: String)?, notes: [String]) -> String {
+                        eta: (value: Double, text: String, source: String)?, notes: [String], manifold: Bool) -> String {
         var lines = [StageTable.text(stages, title: "change-point stages of ln(\(loss)) against \(timeColumn), \(file):")]
         if let b, let eta {
             func show(_ x: Double?) -> String { x.map(fmt) ?? "not reached" }
             lines.append("")
             lines.append(StageTable.text(mechanistic, title: "mechanistic stages (eta = \(eta.text) from \(eta.source)):"))
-            lines.append("  plateau end \(show(b.plateauEnd)), products v_j w_j at -eta \(show(b.productReached)), exponential from \(show(b.exponentialStart))")
+            lines.append("  plateau end \(show(b.plateauEnd)), products v_j w_j at -eta \(show(b.productReached)), exponential from \(show(b.exponentialStart))"
+                + (manifold ? ", on the block manifold (\(Self.manifoldColumn) <= \(fmt(manifoldFraction)) x its start) from \(show(b.blockManifoldReached))" : ""))
         }
         for note in notes { lines.append("note: \(note)") }
         if let out = output.out {

@@ -1,5 +1,6 @@
 import CotflowExact
 import CotflowFlow
+import CotflowFullFlow
 import CotflowModel
 import CotflowODE
 import CotflowStages
@@ -28,6 +29,13 @@ public struct ComparisonConfig: Sendable {
     public var flow: FlowOptions
     /// The loss threshold, relative to the initial loss, above which deviations are measured.
     public var deviationFloor: Double
+    /// Training's start: `assumption` (the reduced flow's point) or `random` (full parameters and
+    /// the full-matrix flow only: a random start has no reduced flow).
+    public var initialisation: InitialisationKind = .assumption
+    /// Standard deviation of the entries of a random start.
+    public var initScale: Double = TrainingConfig.defaultInitScale
+    /// Prompts of the full-matrix flow added as a third curve (nil: no full-matrix flow).
+    public var fullFlowPrompts: Int? = nil
 
     /// Defaults that follow the flow: SGD (the only optimizer with a time map, t = lr x step),
     /// learning rate 0.002 and batch 512, 2500 steps (t = 5), records every 50 steps, 100000
@@ -75,31 +83,51 @@ public struct TrainingComparison: Sendable {
     /// Agreement of the training stages with the flow's, per detector (with a time map).
     public let changePointAgreement: StageAgreement?
     public let mechanisticAgreement: StageAgreement?
+    /// This run against the full-matrix flow (with `fullFlowPrompts`).
+    public internal(set) var fullFlow: FullFlowDeviation? = nil
 }
 
 public struct Comparison: Sendable {
     public let config: ComparisonConfig
-    /// The flow, on the training record times when there is a time map, else on its own grid.
-    public let flow: FlowTrajectory
-    public let flowStages: StageAnalysis
+    /// The reduced flow, on the training record times when there is a time map, else on its own
+    /// grid; nil from a random start.
+    public let flow: FlowTrajectory?
+    public let flowStages: StageAnalysis?
+    /// The full-matrix flow on the record times (with `fullFlowPrompts`).
+    public let fullFlow: FullFlowCurve?
     public let runs: [TrainingComparison]
 
     /// One row per record time, every series a column (only with a time map).
     public var table: CSVTable? {
         guard config.hasTimeMap, let first = runs.first else { return nil }
         let d = config.d
-        var header = ["t", "ode_loss"] + (1...d).map { "ode_v_\($0)" } + (1...d).map { "ode_w_\($0)" }
+        var header = ["t"]
+        if flow != nil { header += ["ode_loss"] + (1...d).map { "ode_v_\($0)" } + (1...d).map { "ode_w_\($0)" } }
+        if fullFlow != nil {
+            header += ["full_flow_loss", "full_flow_prompt_loss", "full_flow_data_off_block_norm"]
+                + (flow != nil ? ["full_flow_reduction_dev"] : []) + (1...d).map { "full_flow_v_\($0)" } + (1...d).map { "full_flow_w_\($0)" }
+        }
         for run in runs {
             let p = run.trainable.rawValue + "_"
-            header += ["loss", "rel_loss_dev", "eigen_dev", "off_block_norm", "offdiag_norm", "commutator_norm"].map { p + $0 }
+            header += ["loss"].map { p + $0 }
+            if flow != nil { header += ["rel_loss_dev", "eigen_dev"].map { p + $0 } }
+            if fullFlow != nil { header += ["full_flow_rel_loss_dev", "full_flow_eigen_dev"].map { p + $0 } }
+            header += ["off_block_norm", "offdiag_norm", "commutator_norm"].map { p + $0 }
             header += (1...d).map { "\(p)v_\($0)" } + (1...d).map { "\(p)w_\($0)" }
         }
         var table = CSVTable(header: header)
         for i in first.times.indices {
-            var row = [first.times[i], flow.losses[i]] + flow.v[i] + flow.w[i]
+            var row = [first.times[i]]
+            if let flow { row += [flow.losses[i]] + flow.v[i] + flow.w[i] }
+            if let f = fullFlow {
+                row += [f.heldOutLosses[i], f.trajectory.losses[i], f.manifoldDistance[i]] + (f.reductionDeviation.map { [$0[i]] } ?? [])
+                row += f.v[i] + f.w[i]
+            }
             for run in runs {
-                row += [run.losses[i], run.relativeLossDeviation![i], run.eigenvalueDeviation![i],
-                        run.offBlockNorm[i], run.offDiagonalNorm[i], run.commutatorNorm[i]]
+                row += [run.losses[i]]
+                if flow != nil { row += [run.relativeLossDeviation![i], run.eigenvalueDeviation![i]] }
+                if let f = run.fullFlow { row += [f.relativeLossDeviation[i], f.eigenvalueDeviation[i]] }
+                row += [run.offBlockNorm[i], run.offDiagonalNorm[i], run.commutatorNorm[i]]
                 row += run.v[i] + run.w[i]
             }
             table.append(row)
@@ -126,55 +154,85 @@ public enum Comparator {
         guard config.recordEvery >= 1, config.steps / config.recordEvery >= 4 else {
             throw CotflowError("compare: stage detection needs at least 5 records; use --record-every <= \(max(config.steps / 4, 1)) for \(config.steps) steps")
         }
+        if let prompts = config.fullFlowPrompts {
+            guard prompts >= 1 else { throw CotflowError("compare: the full-matrix flow needs at least one prompt (got \(prompts))") }
+            guard config.hasTimeMap else {
+                throw CotflowError("compare: the full-matrix flow is compared on the time map t = learning rate x step, which only SGD has; use --optimizer sgd")
+            }
+            guard !config.flow.stepper.requiresJacobian else {
+                throw FullFlowConfigurationError.implicitStepper(config.flow.stepper, dimension: 2 * (2 * config.d + 2) * (2 * config.d + 2))
+            }
+        }
+        if config.initialisation == .random {
+            guard config.trainable == [.full] else {
+                throw CotflowError("compare: a random start is off the reduced model (V31 and W13 have no shared eigenbasis, every block is non-zero): use --params full")
+            }
+            guard config.fullFlowPrompts != nil else {
+                throw CotflowError("compare: a random start has no reduced flow to compare with; add --full-flow to compare training with the full-matrix flow")
+            }
+        }
         let task = try TaskConfig(d: config.d, n: config.n, k: config.k, eta: config.eta.doubleValue)
         let start = AssumptionInitialisation(d: config.d, seed: config.seed, vRange: config.vRange, wRange: config.wRange)
 
         var results: [(TrainableSet, TrainingResult)] = []
+        var trainingConfigs: [TrainingConfig] = []
         for trainable in config.trainable {
             let training = TrainingConfig(
-                task: task, objective: .cot, trainable: trainable, initialisation: .assumption,
+                task: task, objective: .cot, trainable: trainable, initialisation: config.initialisation, initScale: config.initScale,
                 vRange: config.vRange, wRange: config.wRange, optimizer: config.optimizer,
                 learningRate: config.learningRate, batchSize: config.batchSize, steps: config.steps,
                 recordEvery: config.recordEvery, heldOutSize: config.heldOutSize, seed: config.seed)
             let result = try Trainer(config: training).run { done, total in progress?(trainable, done, total) }
             results.append((trainable, result))
+            trainingConfigs.append(training)
             if result.status != .completed { throw ComparisonStopped(runs: results) }
         }
 
-        let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
-        var flowOptions = config.flow
-        let recordTimes = column(results[0].1.trajectory, "t")
-        if config.hasTimeMap {
-            // The flow on exactly the training record times.
-            flowOptions.endTime = recordTimes.last!
-            flowOptions.grid = .times(Array(recordTimes.dropFirst().dropLast()))
-            flowOptions.stopRelativeLoss = 0
-        } else if flowOptions.stopRelativeLoss == 0 {
-            // No record times to reach: stop at the flow's usual converged loss, not at t_end,
-            // where ln(loss) near 1e-22 is round-off whose wiggles the detectors would name.
-            flowOptions.stopRelativeLoss = FlowOptions().stopRelativeLoss
-        }
-        let flow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: flowOptions)
-        if config.hasTimeMap && flow.times.count != recordTimes.count {
-            throw CotflowError("compare: the flow stopped at t = \(flow.finalTime) before the last record time \(recordTimes.last!)")
-        }
-
+        var flow: FlowTrajectory? = nil, flowStages: StageAnalysis? = nil
         let eta = config.eta.doubleValue
-        let flowStages = try StageAnalysis(times: flow.times, losses: flow.losses, v: flow.v, w: flow.w, eta: eta)
-        let runs = try results.map { trainable, result in
-            try compare(trainable: trainable, result: result, flow: flow, flowStages: flowStages, config: config)
+        if config.initialisation == .assumption {
+            let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
+            var flowOptions = config.flow
+            let recordTimes = column(results[0].1.trajectory, "t")
+            if config.hasTimeMap {
+                // The flow on exactly the training record times.
+                flowOptions.endTime = recordTimes.last!
+                flowOptions.grid = .times(Array(recordTimes.dropFirst().dropLast()))
+                flowOptions.stopRelativeLoss = 0
+            } else if flowOptions.stopRelativeLoss == 0 {
+                // No record times to reach: stop at the flow's usual converged loss, not at t_end,
+                // where ln(loss) near 1e-22 is round-off whose wiggles the detectors would name.
+                flowOptions.stopRelativeLoss = FlowOptions().stopRelativeLoss
+            }
+            let reduced = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: flowOptions)
+            if config.hasTimeMap && reduced.times.count != recordTimes.count {
+                throw CotflowError("compare: the flow stopped at t = \(reduced.finalTime) before the last record time \(recordTimes.last!)")
+            }
+            flow = reduced
+            flowStages = try StageAnalysis(times: reduced.times, losses: reduced.losses, v: reduced.v, w: reduced.w, eta: eta)
         }
-        return Comparison(config: config, flow: flow, flowStages: flowStages, runs: runs)
+        // The full-matrix flow from training's initial point (the same for every trainable set).
+        let full = try config.fullFlowPrompts.map {
+            try fullFlow(config, prompts: $0, training: trainingConfigs[0], result: results[0].1, reduced: flow)
+        }
+        let runs = try results.map { trainable, result in
+            var run = try compare(trainable: trainable, result: result, flow: flow, flowStages: flowStages, config: config)
+            if let full {
+                run.fullFlow = deviation(losses: run.losses, v: run.v, w: run.w, stages: run.stages, from: full, floorFraction: config.deviationFloor)
+            }
+            return run
+        }
+        return Comparison(config: config, flow: flow, flowStages: flowStages, fullFlow: full, runs: runs)
     }
 
-    private static func compare(trainable: TrainableSet, result: TrainingResult, flow: FlowTrajectory,
-                                flowStages: StageAnalysis, config: ComparisonConfig) throws -> TrainingComparison {
+    private static func compare(trainable: TrainableSet, result: TrainingResult, flow: FlowTrajectory?,
+                                flowStages: StageAnalysis?, config: ComparisonConfig) throws -> TrainingComparison {
         let t = result.trajectory, d = config.d
         let times = column(t, "t"), losses = column(t, "cot_loss_mean")
         let v = rows(t, prefix: "v_diag_", d: d), w = rows(t, prefix: "w_diag_", d: d)
         var relative: [Double]? = nil, eigen: [Double]? = nil
         var maxRelative: Double? = nil, maxEigen: Double? = nil
-        if config.hasTimeMap {
+        if config.hasTimeMap, let flow {
             relative = zip(losses, flow.losses).map { abs($0 - $1) / $1 }
             eigen = times.indices.map { i in
                 (0..<d).map { max(abs(v[i][$0] - flow.v[i][$0]), abs(w[i][$0] - flow.w[i][$0])) }.max() ?? 0
@@ -183,15 +241,16 @@ public enum Comparator {
             maxRelative = zip(relative!, flow.losses).filter { $0.1 > floor }.map(\.0).max()
             maxEigen = eigen!.max()
         }
-        let stages = try StageAnalysis(times: times, losses: losses, v: v, w: w, eta: config.eta.doubleValue)
+        let stages = try StageAnalysis(times: times, losses: losses, v: v, w: w, eta: config.eta.doubleValue,
+                                       manifoldDistance: column(t, "data_off_block_norm"))
         return TrainingComparison(
             trainable: trainable, result: result, times: times, losses: losses,
             relativeLossDeviation: relative, eigenvalueDeviation: eigen, v: v, w: w,
             offBlockNorm: column(t, "off_block_norm"), offDiagonalNorm: column(t, "offdiag_norm"),
             commutatorNorm: column(t, "commutator_norm"),
             maxRelativeLossDeviation: maxRelative, maxEigenvalueDeviation: maxEigen, stages: stages,
-            changePointAgreement: config.hasTimeMap ? StageAgreement(stages.changePoint, reference: flowStages.changePoint) : nil,
-            mechanisticAgreement: config.hasTimeMap ? StageAgreement(stages.mechanistic, reference: flowStages.mechanistic) : nil)
+            changePointAgreement: config.hasTimeMap ? flowStages.map { StageAgreement(stages.changePoint, reference: $0.changePoint) } : nil,
+            mechanisticAgreement: config.hasTimeMap ? flowStages.map { StageAgreement(stages.mechanistic, reference: $0.mechanistic) } : nil)
     }
 
     static func column(_ table: CSVTable, _ name: String) -> [Double] {

@@ -7,9 +7,10 @@ public struct StageAnalysis: Sendable {
     public let mechanistic: [Stage]
     public let boundaries: MechanisticBoundaries
 
-    public init(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double) throws {
+    /// `manifoldDistance`: the distance from the block manifold per time, for the landmark of a random start.
+    public init(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double, manifoldDistance: [Double]? = nil) throws {
         changePoint = try ChangePointDetector.stages(times: times, losses: losses)
-        boundaries = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta)
+        boundaries = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta, manifoldDistance: manifoldDistance)
         mechanistic = try MechanisticDetector.stages(times: times, losses: losses, boundaries: boundaries)
     }
 

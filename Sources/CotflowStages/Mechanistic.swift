@@ -10,18 +10,25 @@ public struct MechanisticBoundaries: Sendable, Equatable {
     /// First time from which the local slope of ln(loss) stays within exponentialTolerance
     /// (relative) of the final rate; nil when the curve does not reach such a regime.
     public var exponentialStart: Double?
+    /// First time from which the distance from the block manifold stays at or below
+    /// blockManifoldFraction x its initial value (a random start); nil when no distance was given,
+    /// the curve starts on the manifold (distance 0) or is outside the band at the end.
+    public var blockManifoldReached: Double?
 
-    public init(plateauEnd: Double? = nil, productReached: Double? = nil, exponentialStart: Double? = nil) {
+    public init(plateauEnd: Double? = nil, productReached: Double? = nil, exponentialStart: Double? = nil,
+                blockManifoldReached: Double? = nil) {
         self.plateauEnd = plateauEnd
         self.productReached = productReached
         self.exponentialStart = exponentialStart
+        self.blockManifoldReached = blockManifoldReached
     }
 
-    /// `plateau_end`, `product_reached`, `exponential_start` (null where absent).
+    /// `plateau_end`, `product_reached`, `exponential_start`, `block_manifold_reached` (null where absent).
     public var json: JSONValue {
         .object([("plateau_end", plateauEnd.map { .number($0) } ?? .null),
                  ("product_reached", productReached.map { .number($0) } ?? .null),
-                 ("exponential_start", exponentialStart.map { .number($0) } ?? .null)])
+                 ("exponential_start", exponentialStart.map { .number($0) } ?? .null),
+                 ("block_manifold_reached", blockManifoldReached.map { .number($0) } ?? .null)])
     }
 }
 
@@ -35,6 +42,10 @@ public struct MechanisticOptions: Sendable {
     /// The local slope at t is the least-squares slope over [t - h, t + h] with h this fraction of
     /// the span (widened to the neighbouring points where the data are sparser).
     public var slopeHalfWindowFraction = 0.05
+    /// The weights are on the block manifold once the norm of the data path outside the blocks
+    /// (`TransformerParameters.dataPathOffBlockNorm`, column `data_off_block_norm`) is at most this
+    /// fraction of its start (notes/full-flow.md: the chain path is not part of this landmark).
+    public var blockManifoldFraction = 0.1
     public init() {}
 }
 
@@ -42,8 +53,11 @@ public struct MechanisticOptions: Sendable {
 /// eigenvalue products v_j w_j reach the GD value -eta, and the start of the exponential
 /// (log-linear) convergence.
 public enum MechanisticDetector {
+    /// - Parameter manifoldDistance: the norm of the data path outside the blocks at each time (column
+    ///   `data_off_block_norm`), for the block-manifold landmark of a random start; nil skips it.
     public static func boundaries(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double,
-                                  options: MechanisticOptions = MechanisticOptions()) throws -> MechanisticBoundaries {
+                                  options: MechanisticOptions = MechanisticOptions(),
+                                  manifoldDistance: [Double]? = nil) throws -> MechanisticBoundaries {
         let curve = try LossCurve(times: times, losses: losses)
         try check(v: v, w: w, count: times.count, eta: eta, options: options)
         let t = curve.t, y = curve.y
@@ -65,7 +79,27 @@ public enum MechanisticDetector {
         }
 
         return MechanisticBoundaries(plateauEnd: plateauEnd, productReached: productReached,
-                                     exponentialStart: exponentialStart(curve, options: options))
+                                     exponentialStart: exponentialStart(curve, options: options),
+                                     blockManifoldReached: try blockManifold(times: times, distance: manifoldDistance, curve: curve, options: options))
+    }
+
+    /// The last entry of the distance into [0, fraction x its start], interpolated; nil as documented
+    /// on `MechanisticBoundaries.blockManifoldReached`.
+    static func blockManifold(times: [Double], distance: [Double]?, curve: LossCurve, options: MechanisticOptions) throws -> Double? {
+        guard let m = distance else { return nil }
+        guard m.count == times.count else {
+            throw CotflowError("the block-manifold distance needs one value per time (\(times.count)); got \(m.count)")
+        }
+        guard options.blockManifoldFraction > 0, options.blockManifoldFraction < 1 else {
+            throw CotflowError("blockManifoldFraction must be in (0, 1) (got \(options.blockManifoldFraction))")
+        }
+        if let i = m.firstIndex(where: { !$0.isFinite || $0 < 0 }) { throw CotflowError("row \(i + 1): the block-manifold distance is not a finite non-negative number") }
+        guard let m0 = m.first, m0 > 0 else { return nil }
+        let level = options.blockManifoldFraction * m0
+        guard m[m.count - 1] <= level else { return nil }
+        var i = m.count - 1
+        while i > 0, m[i - 1] <= level { i -= 1 }
+        return i == 0 ? curve.t[0] : crossing(curve.t[i - 1], m[i - 1], curve.t[i], m[i], level: level)
     }
 
     public static func stages(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double,
@@ -80,6 +114,8 @@ public enum MechanisticDetector {
 
     /// Stage names in order and the boundary that opens each of the later ones.
     static let names = ["plateau", "transition", "alignment", "exponential convergence"]
+    /// The stage opened by the block-manifold landmark (a random start), placed at its time.
+    static let blockManifoldName = "block manifold"
 
     /// Cuts [t0, t_end] at the boundaries that are present, strictly inside the span and later
     /// than the previous cut; each stage is named after the landmark that opens it (t0 opens
@@ -89,6 +125,9 @@ public enum MechanisticDetector {
         for (k, boundary) in [b.plateauEnd, b.productReached, b.exponentialStart].enumerated() {
             guard let x = boundary, x > cuts[cuts.count - 1].time, x < curve.last else { continue }
             cuts.append((x, names[k + 1]))
+        }
+        if let x = b.blockManifoldReached, x > curve.first, x < curve.last, !cuts.contains(where: { $0.time == x }) {
+            cuts.insert((x, blockManifoldName), at: cuts.firstIndex(where: { $0.time > x }) ?? cuts.count)
         }
         return cuts.enumerated().map { i, cut in
             let end = i + 1 < cuts.count ? cuts[i + 1].time : curve.last

@@ -172,9 +172,8 @@ public struct Trainer: Sendable {
 
     /// Trajectory header for dimension d.
     public static func header(d: Int) -> [String] {
-        var h = ["step", "t", "batch_loss", "cot_loss_mean", "cot_loss_median", "eval_loss_mean", "eval_loss_median"]
-        for name in ["v_eig", "w_eig", "v_diag", "w_diag"] { for j in 1...d { h.append("\(name)_\(j)") } }
-        return h + ["w24", "off_block_norm", "offdiag_norm", "commutator_norm"]
+        ["step", "t", "batch_loss", "cot_loss_mean", "cot_loss_median", "eval_loss_mean", "eval_loss_median"]
+            + ParameterColumns.names(d: d)
     }
 
     /// The initial parameters and the basis of the diagonal columns.
@@ -209,18 +208,11 @@ public struct Trainer: Sendable {
         let start = Date()
         let cfg = config, task = cfg.task, d = task.d, dim = 2 * d + 2
         let objective = cfg.objective.objective, test = cfg.objective.testObjective
-        let needsData = objective.needsData || test.needsData
         let (initial, basis) = initialParameters()
         var params = initial
 
         // Fixed held-out set.
-        let heldChunks = fixedChunks(cfg.heldOutSize, size: Objectives.chunkSize)
-        let heldParts = parallelMap(heldChunks.count) { c in
-            PromptBatch.sample(task: task, count: heldChunks[c].count,
-                               random: Random(seed: cfg.seed, stream: [StreamLabel.heldOut, UInt64(c)]),
-                               includeData: needsData)
-        }
-        let heldOut = concatenate(heldParts)
+        let heldOut = PromptSets.heldOut(cfg)
 
         // Trainable mask (nil = everything).
         let mask: (V: [Bool], W: [Bool])? = cfg.trainable == .reduced
@@ -305,29 +297,8 @@ public struct Trainer: Sendable {
 
     private func row(step: Int, batchLoss: Double, cot cs: SampleSummary, eval es: SampleSummary,
                      params: TransformerParameters, basis: [Double]) throws -> [Double] {
-        let d = params.d
-        let v31 = params.V31, w13 = params.W13
-        let finite = v31.allSatisfy { $0.isFinite } && w13.allSatisfy { $0.isFinite }
-        let nanRow = [Double](repeating: .nan, count: d)
-        let vEig = finite ? try symmetricPartEigenvalues(v31, d: d) : nanRow
-        let wEig = finite ? try symmetricPartEigenvalues(w13, d: d) : nanRow
-        var r = [Double(step), config.learningRate * Double(step), batchLoss, cs.mean, cs.median, es.mean, es.median]
-        let vInBasis = inBasis(v31, basis: basis, d: d), wInBasis = inBasis(w13, basis: basis, d: d)
-        r += vEig + wEig + (0..<d).map { vInBasis[$0 * d + $0] } + (0..<d).map { wInBasis[$0 * d + $0] }
-        // Distance from the invariant manifold of the reduced flow: off-diagonal mass of V31 and
-        // W13 in the initial eigenbasis, and their non-commutation ||V31 W13 - W13 V31||_F.
-        var offDiagonal = 0.0, commutator = 0.0
-        for i in 0..<d {
-            for j in 0..<d where i != j {
-                offDiagonal += vInBasis[i * d + j] * vInBasis[i * d + j] + wInBasis[i * d + j] * wInBasis[i * d + j]
-            }
-            for j in 0..<d {
-                var c = 0.0
-                for a in 0..<d { c += v31[i * d + a] * w13[a * d + j] - w13[i * d + a] * v31[a * d + j] }
-                commutator += c * c
-            }
-        }
-        return r + [params.W24, params.offBlockNorm, offDiagonal.squareRoot(), commutator.squareRoot()]
+        [Double(step), config.learningRate * Double(step), batchLoss, cs.mean, cs.median, es.mean, es.median]
+            + (try ParameterColumns.values(params, basis: basis))
     }
 }
 

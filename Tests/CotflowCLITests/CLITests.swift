@@ -21,7 +21,7 @@ final class CLITests: XCTestCase {
         return dir.appendingPathComponent("cotflow")
     }
 
-    private func cotflow(_ arguments: [String]) throws -> Run {
+    func cotflow(_ arguments: [String]) throws -> Run {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -36,7 +36,7 @@ final class CLITests: XCTestCase {
                    stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    private func temporaryDirectory() -> String {
+    func temporaryDirectory() -> String {
         let path = NSTemporaryDirectory() + "cotflow-cli-\(UUID().uuidString)"
         addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
         return path

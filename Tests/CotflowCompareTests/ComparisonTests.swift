@@ -12,14 +12,15 @@ final class ComparisonTests: XCTestCase {
         config.recordEvery = 100
         let comparison = try Comparator.run(config)
         let run = try XCTUnwrap(comparison.runs.first)
-        XCTAssertEqual(run.times, comparison.flow.times)
+        let flow = try XCTUnwrap(comparison.flow), flowStages = try XCTUnwrap(comparison.flowStages)
+        XCTAssertEqual(run.times, flow.times)
         // At t = 0 the parameters are identical: the gap is the held-out set's own sampling error,
         // which must be well under the 5% criterion.
         XCTAssertLessThan(run.relativeLossDeviation![0], 0.01)
         let deviation = try XCTUnwrap(run.maxRelativeLossDeviation)
         XCTAssertLessThan(deviation, 0.05)
         // The run covers the region: the flow's loss falls below 1e-3 of its start by the end.
-        XCTAssertLessThan(comparison.flow.finalLoss, 1e-3 * comparison.flow.losses[0])
+        XCTAssertLessThan(flow.finalLoss, 1e-3 * flow.losses[0])
         // Reduced training from a shared eigenbasis stays near the invariant manifold.
         XCTAssertLessThan(run.maxEigenvalueDeviation!, 0.05)
         XCTAssertEqual(run.offBlockNorm.max()!, 0)
@@ -28,8 +29,8 @@ final class ComparisonTests: XCTestCase {
             let a = try XCTUnwrap(agreement)
             XCTAssertTrue(a.agrees(within: 0.10), "\(a.sameStages) \(String(describing: a.maxRelativeBoundaryDifference))")
         }
-        XCTAssertGreaterThan(comparison.flowStages.changePoint.count, 1)
-        XCTAssertGreaterThan(comparison.flowStages.mechanistic.count, 1)
+        XCTAssertGreaterThan(flowStages.changePoint.count, 1)
+        XCTAssertGreaterThan(flowStages.mechanistic.count, 1)
         let table = try XCTUnwrap(comparison.table)
         XCTAssertEqual(table.rows.count, run.times.count)
         XCTAssertTrue(table.header.contains("reduced_rel_loss_dev"))

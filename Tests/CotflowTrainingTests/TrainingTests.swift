@@ -49,7 +49,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(res.parameters.offBlockNorm, 0)
         // Trajectory columns: eigenvalues at the end are -eta and 1.
         let h = res.trajectory.header, last = res.trajectory.rows.last!
-        XCTAssertEqual(h.count, 7 + 4 * d + 4)
+        XCTAssertEqual(h.count, 7 + 4 * d + 6)
         // V31 and W13 start with a shared eigenbasis and end at the construction: on the
         // invariant manifold at both ends.
         for row in [res.trajectory.rows.first!, last] {

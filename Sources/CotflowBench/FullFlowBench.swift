@@ -1,0 +1,51 @@
+import CotflowFlow
+import CotflowFullFlow
+import CotflowModel
+import CotflowODE
+import CotflowSupport
+import CotflowTraining
+import Foundation
+
+/// The full-matrix gradient flow at (d, n, k) = (10, 40, 5), paper's eta, 16384 prompts, from the
+/// random initialisation of `train` (scale 0.05, seed 0) to t = 10 with rkf45 and the full-flow
+/// defaults of `cotflow ode --params full`, and with msadams. Target: under 60 s (issue 9). The CPU time
+/// (both threads) is printed beside the wall time: on a machine shared with other jobs the wall
+/// time says little, and an idle 2-core machine runs the flow in about CPU / 2.
+func benchFullFlow() {
+    print("full-matrix flow benchmark (release build), (d, n, k) = (10, 40, 5), eta = 40/51, 16384 prompts, random start (scale 0.05), to t = 10")
+    do {
+        let task = try TaskConfig(d: 10, n: 40, k: 5, eta: 40.0 / 51.0)
+        let started = Date()
+        let flow = try FullMatrixFlow(task: task, promptCount: 16384, seed: 0)
+        let sampled = Date().timeIntervalSince(started)
+        let config = TrainingConfig(task: task, objective: .cot, trainable: .full, initialisation: .random,
+                                    optimizer: .sgd, learningRate: 1, batchSize: 1, steps: 0, recordEvery: 1, heldOutSize: 1, seed: 0)
+        let (initial, basis) = try Trainer(config: config).initialParameters()
+        let gradientStart = Date()
+        _ = flow.objective(initial, gradient: true)
+        let oneGradient = Date().timeIntervalSince(gradientStart)
+        for stepper in [Stepper.rkf45, .msadams] {
+            var options = FullMatrixFlow.defaultOptions
+            options.stepper = stepper
+            options.endTime = 10
+            options.grid = .linear(points: 51)
+            let cpuStart = cpuSeconds(), flowStart = Date()
+            let result = try flow.integrate(from: initial, basis: basis, options: options)
+            let seconds = Date().timeIntervalSince(flowStart), cpu = cpuSeconds() - cpuStart
+            let s = result.statistics
+            print(String(format: "  %@: flow %.2f s wall, %.2f s CPU (prompts sampled in %.3f s, one gradient %.4f s wall); t_end %.3g, %d steps (%d rejected), %d rhs evaluations; loss %.4g -> %.4g",
+                         stepper.rawValue, seconds, cpu, sampled, oneGradient, result.finalTime, s.acceptedSteps, s.failedSteps,
+                         s.rhsEvaluations, result.losses.first ?? .nan, result.finalLoss))
+        }
+    } catch {
+        print("  failed: \(error)")
+    }
+}
+
+/// User plus system CPU seconds of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}

@@ -1,0 +1,201 @@
+import CotflowFlow
+import CotflowModel
+import CotflowODE
+import CotflowSupport
+import CotflowTraining
+import Foundation
+
+/// A trajectory of the full-matrix gradient flow: every entry of V and W at each output time, the
+/// mean and median CoT loss on the flow's prompts there, and the basis of the diagonal columns.
+public struct FullFlowTrajectory: Sendable {
+    public let times: [Double]
+    public let parameters: [TransformerParameters]
+    /// Mean teacher-forced CoT loss on the flow's fixed prompts (the function the flow descends).
+    public let losses: [Double]
+    public let medians: [Double]
+    /// Basis of the `v_diag_j`/`w_diag_j` columns (the initial eigenbasis; identity for a random start).
+    public let basis: [Double]
+    public let stopReason: StopReason
+    public let statistics: ODEStatistics
+    /// True when the run ended by reaching the loss threshold (checked at the end point).
+    public let converged: Bool
+
+    public var finalLoss: Double { losses.last ?? .nan }
+    public var finalTime: Double { times.last ?? .nan }
+
+    /// Trajectory header: `t, loss, loss_median` and the parameter columns of `train`.
+    public static func header(d: Int) -> [String] { ["t", "loss", "loss_median"] + ParameterColumns.names(d: d) }
+
+    /// One row per output time, with the same parameter columns as a training trajectory.
+    public func table() throws -> CSVTable {
+        var table = CSVTable(header: Self.header(d: parameters.first?.d ?? 1))
+        for i in times.indices {
+            table.append([times[i], losses[i], medians[i]] + (try ParameterColumns.values(parameters[i], basis: basis)))
+        }
+        return table
+    }
+}
+
+/// A run that failed part-way, with the trajectory up to the last good state.
+public struct FullFlowFailure: Error, CustomStringConvertible, Sendable {
+    public let reason: String
+    public let partial: FullFlowTrajectory
+    public var description: String { "full-matrix flow failed: \(reason)" }
+}
+
+/// Settings refused before integrating.
+public enum FullFlowConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// An implicit stepper: it needs the Jacobian, which this flow does not provide.
+    case implicitStepper(Stepper, dimension: Int)
+
+    public var description: String {
+        switch self {
+        case .implicitStepper(let s, let n):
+            return "stepper \(s.rawValue) needs the Jacobian of the right-hand side, which the full-matrix flow does not provide "
+                + "(it would be the \(n) x \(n) Hessian of the loss on every prompt at each evaluation); "
+                + "use an explicit stepper: rkf45 (the default), rkck, rk8pd, rk2, rk4 or msadams"
+        }
+    }
+}
+
+/// The gradient flow of every entry of V and W on the mean teacher-forced CoT loss of a fixed set
+/// of prompts (MODEL.md section 8): `dV/dt = -dL_N/dV`, `dW/dt = -dL_N/dW`, the same prompts at
+/// every right-hand side (common random numbers). The state is `(V, W)` row-major, 2 D^2 numbers;
+/// the gradient is the one `train` uses (`Objectives`, batched through BLAS, fixed chunks, so
+/// results do not depend on the thread timing). Explicit steppers only (no Jacobian).
+public struct FullMatrixFlow: Sendable {
+    public let task: TaskConfig
+    public let prompts: PromptBatch
+
+    public init(task: TaskConfig, prompts: PromptBatch) throws {
+        guard prompts.count >= 1, prompts.d == task.d, prompts.n == task.n else {
+            throw CotflowError("full-matrix flow: need at least one prompt of the task's d and n")
+        }
+        self.task = task
+        self.prompts = prompts
+    }
+
+    /// The flow on `count` prompts of `seed`: the first batch that `train` with `--batch-size count`
+    /// and the same seed trains on.
+    public init(task: TaskConfig, promptCount count: Int, seed: UInt64) throws {
+        guard count >= 1 else { throw CotflowError("full-matrix flow: the number of prompts must be at least 1 (got \(count))") }
+        try self.init(task: task, prompts: PromptSets.firstTrainingBatch(task: task, count: count, seed: seed))
+    }
+
+    /// Defaults of `cotflow ode --params full`: rkf45 with tolerances 1e-8 absolute, 1e-6 relative,
+    /// to t = 10 (the loss of a random start falls by orders of magnitude there, but the chain path
+    /// decays only polynomially, so the flow need not reach the reduced flow's threshold), a
+    /// logarithmic grid of 200 points from t = 1e-3, and the reduced flow's stopping rules.
+    /// See notes/full-flow.md.
+    public static var defaultOptions: FlowOptions {
+        var options = FlowOptions()
+        options.absoluteTolerance = 1e-8
+        options.relativeTolerance = 1e-6
+        options.endTime = 10
+        options.grid = .logarithmic(points: 200, first: 1e-3)
+        return options
+    }
+
+    /// Number of state variables, 2 D^2.
+    public var dimension: Int { 2 * task.tokenSize * task.tokenSize }
+
+    /// The parameters in state `y`.
+    public func parameters<C: Collection<Double>>(_ y: C) -> TransformerParameters {
+        let half = task.tokenSize * task.tokenSize
+        let all = Array(y)
+        return TransformerParameters(d: task.d, V: Array(all[..<half]), W: Array(all[half...]))
+    }
+
+    /// Mean CoT loss on the prompts (with its gradient when `gradient`).
+    public func objective(_ p: TransformerParameters, gradient: Bool) -> ObjectiveResult {
+        Objectives.compute(.cot, parameters: p, task: task, batch: prompts, gradient: gradient)
+    }
+
+    /// The ODE system: `f(y) = -grad L_N(y)`, no Jacobian.
+    public var system: ODESystem {
+        let flow = self, half = task.tokenSize * task.tokenSize
+        return ODESystem(dimension: dimension, rightHandSide: { _, y, dydt in
+            let r = flow.objective(flow.parameters(y), gradient: true)
+            let gV = r.gradV!, gW = r.gradW!
+            for i in 0..<half { dydt[i] = -gV[i]; dydt[half + i] = -gW[i] }
+        })
+    }
+
+    /// Throws `FullFlowConfigurationError.implicitStepper` for a stepper that needs a Jacobian.
+    public func check(stepper: Stepper) throws {
+        if stepper.requiresJacobian { throw FullFlowConfigurationError.implicitStepper(stepper, dimension: dimension) }
+    }
+
+    /// Integrates from `initial`; `basis` is recorded for the diagonal columns. The stopping rules
+    /// are those of the reduced flow: loss <= stopRelativeLoss x min(initial loss, d), the stall rule,
+    /// the end time. `progress(t)` is called after every accepted step.
+    public func integrate(from initial: TransformerParameters, basis: [Double], options: FlowOptions,
+                          progress: ((Double) -> Void)? = nil) throws -> FullFlowTrajectory {
+        try check(stepper: options.stepper)
+        guard initial.d == task.d, initial.isFinite else {
+            throw CotflowError("full-matrix flow: the initial parameters must be finite and of dimension d = \(task.d)")
+        }
+        let y0 = initial.V + initial.W
+        let start = objective(initial, gradient: true)
+        guard start.loss.isFinite else { throw CotflowError("full-matrix flow: the loss at the initial point is not finite") }
+        let reference = min(start.loss, Double(task.d))
+        let threshold = options.stopRelativeLoss * reference
+        let flow = self
+        var history: [(t: Double, loss: Double)] = []
+        var converged = false
+        let useStop = options.stopRelativeLoss > 0 || options.stopStall > 0
+        let stop: (Double, [Double]) -> StopDecision? = { t, y in
+            progress?(t)
+            guard useStop else { return nil }
+            let l = flow.objective(flow.parameters(y), gradient: false).loss
+            if options.stopRelativeLoss > 0, l <= threshold {
+                converged = true
+                return StopDecision("converged: loss \(l) <= \(options.stopRelativeLoss) x min(initial loss, d) = \(threshold)")
+            }
+            if options.stopStall > 0 {
+                history.append((t, l))
+                if let old = history.last(where: { $0.t <= t / 2 }), old.t > 0,
+                   abs(old.loss - l) <= options.stopStall * max(abs(l), .leastNormalMagnitude) {
+                    return StopDecision("stalled: loss changed by less than \(options.stopStall) (relative) between t = \(old.t) and t = \(t)")
+                }
+            }
+            return nil
+        }
+        // First trial step as in the reduced flow: 0.01 |y0| / |f(y0)|, at most 1e-3.
+        let gradientNorm = (start.gradV! + start.gradW!).map { abs($0) }.max() ?? 0
+        let stateNorm = max(y0.map { abs($0) }.max() ?? 0, 1e-3)
+        let initialStep = options.initialStep ?? (gradientNorm > 0 ? min(1e-3, 0.01 * stateNorm / gradientNorm) : 1e-3)
+        let odeOptions = ODEOptions(
+            endTime: options.endTime, stepper: options.stepper,
+            absoluteTolerance: options.absoluteTolerance, relativeTolerance: options.relativeTolerance,
+            initialStep: initialStep, minimumStep: options.minimumStep,
+            maximumSteps: options.maximumSteps, grid: options.grid)
+        do {
+            let solution = try ODE.solve(system, from: 0, initial: y0, options: odeOptions, stop: stop)
+            let result = trajectory(solution, basis: basis, converged: converged)
+            // `converged` is a statement about the recorded end point: check it there.
+            if converged && !(result.finalLoss <= threshold) {
+                throw FullFlowFailure(reason: "the loss at the end point (\(result.finalLoss)) is above the threshold \(threshold) that stopped the run",
+                                      partial: trajectory(solution, basis: basis, converged: false))
+            }
+            return result
+        } catch let failure as ODEFailure {
+            throw FullFlowFailure(reason: failure.reason.description,
+                                  partial: trajectory(failure.partial, basis: basis, converged: false))
+        }
+    }
+
+    /// The losses at the recorded states.
+    private func trajectory(_ solution: ODESolution, basis: [Double], converged: Bool) -> FullFlowTrajectory {
+        var losses: [Double] = [], medians: [Double] = [], params: [TransformerParameters] = []
+        for y in solution.states {
+            let p = parameters(y)
+            let r = objective(p, gradient: false)
+            params.append(p)
+            losses.append(r.loss)
+            medians.append(SampleSummary(r.perPrompt).median)
+        }
+        return FullFlowTrajectory(times: solution.times, parameters: params, losses: losses, medians: medians, basis: basis,
+                                  stopReason: solution.stopReason, statistics: solution.statistics, converged: converged)
+    }
+}
