@@ -16,7 +16,7 @@ final class HostileInputTests: XCTestCase {
         "exact cot-loss": ["--d", "2", "--n", "4", "--k", "2", "--v", "0.5", "--w", "1"],
         "exact nocot-optimum": ["--d", "2", "--n", "4"],
         "ode": ["--d", "2", "--n", "4", "--k", "2", "--points", "20", "--t-end", "100", "--quiet", "--out", "{OUT}"],
-        "compare": ["--d", "2", "--n", "6", "--k", "2", "--steps", "20", "--record-every", "2", "--batch-size", "16", "--held-out", "64", "--quiet", "--out", "{OUT}"],
+        "compare": ["--d", "2", "--n", "6", "--k", "2", "--steps", "20", "--record-every", "2", "--batch-size", "16", "--held-out", "64", "--prompts", "64", "--quiet", "--out", "{OUT}"],
         "stages": ["{CSV}", "--out", "{OUT}"],
         "sweep": ["--vary", "d=2,3", "--n", "6", "--k", "2", "--points", "20", "--t-end", "100", "--quiet", "--out", "{OUT}"],
         "merge": ["{SWEEP}"],
