@@ -62,14 +62,16 @@ let package = Package(
         ),
         // Examples: one executable per claim of the paper (`swift run -c release NAME`), sharing
         // a small support library; `--quick` runs a reduced size (used by ExamplesTests).
-        .target(name: "CotflowExamplesSupport", dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact", "CotflowFlow", "CotflowStages", "CotflowPlot", "CotflowCompare", "CotflowSweep"], path: "Examples/Support"),
+        .target(name: "CotflowExamplesSupport", dependencies: ["CotflowSupport", "CotflowModel", "CotflowTraining", "CotflowExact", "CotflowFlow", "CotflowStages", "CotflowPlot", "CotflowCompare", "CotflowSweep", argumentParser], path: "Examples/Support"),
         .executableTarget(name: "cot-vs-nocot", dependencies: ["CotflowExamplesSupport"], path: "Examples/cot-vs-nocot"),
         .executableTarget(name: "training-dynamics", dependencies: ["CotflowExamplesSupport"], path: "Examples/training-dynamics"),
         .executableTarget(name: "weights-heatmap", dependencies: ["CotflowExamplesSupport"], path: "Examples/weights-heatmap"),
         .executableTarget(name: "ood-generalization", dependencies: ["CotflowExamplesSupport"], path: "Examples/ood-generalization"),
         .executableTarget(name: "looped-vs-single", dependencies: ["CotflowExamplesSupport"], path: "Examples/looped-vs-single"),
         .executableTarget(name: "stage-sweep", dependencies: ["CotflowExamplesSupport"], path: "Examples/stage-sweep"),
-        .testTarget(name: "ExamplesTests", dependencies: ["cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep"]),
+        // Writes the table of notes/reproduction.md from the examples' results.json.
+        .executableTarget(name: "reproduction-table", dependencies: ["CotflowExamplesSupport", argumentParser], path: "Examples/reproduction-table"),
+        .testTarget(name: "ExamplesTests", dependencies: ["CotflowExamplesSupport", "cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep"]),
         .testTarget(name: "CotflowSupportTests", dependencies: ["CotflowSupport"]),
         .testTarget(name: "CotflowModelTests", dependencies: ["CotflowModel"]),
         .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowTraining"]),

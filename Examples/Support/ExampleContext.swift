@@ -1,37 +1,83 @@
+import ArgumentParser
 import CotflowPlot
 import CotflowSupport
 import Foundation
 
-/// What every example shares: `--quick` (a reduced size, used by the tests), `--out DIR`
-/// (default `out/examples/<name>`), text and figure output, and a verdict on the claim.
+/// The options every example shares: `--quick`, `--out`, `--seed` and its main sizes.
+public struct ExampleOptions: ParsableArguments {
+    @Flag(help: "Reduced size (seconds; used by the tests).") public var quick = false
+    @Option(help: "Output directory. (default: out/examples/<name>)") public var out: String?
+    @Option(help: "Added to every seed of the example (0 gives the published numbers).") public var seed: UInt64 = 0
+    @Option(name: .customLong("d"), help: "Dimension d (examples that have one main d).") public var d: Int?
+    @Option(name: .customLong("n"), help: "Context length n (examples that have one main n).") public var n: Int?
+    @Option(name: .customLong("k"), help: "Chain length k (examples that have one main k).") public var k: Int?
+
+    public init() {}
+}
+
+/// What every example shares: the options of `ExampleOptions` (`--quick`, a reduced size used by
+/// the tests; `--out DIR`, default `out/examples/<name>`; `--seed`; the main sizes it declares),
+/// text and figure output, verdicts and claim rows for notes/reproduction.md.
 public final class ExampleContext {
     public let name: String
     public let quick: Bool
     public let outputDirectory: String
+    /// Added to every seed the example uses.
+    public let seed: UInt64
+    private let declared: [String]
+    private let given: [String: Int]
+    private var sizes: [String: Int] = [:]
     private var results: [(String, JSONValue)] = []
+    private var claims: [JSONValue] = []
     private let started = Date()
 
-    /// Parses `--quick`, `--out DIR` and `--help` from the command line.
-    public init(name: String, summary: String, arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
+    /// Parses the shared options; `sizes` names the main sizes this example takes (`d`, `n`, `k`).
+    /// A size the example does not have is refused.
+    public init(name: String, summary: String, sizes: [String] = [], arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
         self.name = name
-        var quick = false, out = "out/examples/\(name)"
-        var i = 0
-        while i < arguments.count {
-            switch arguments[i] {
-            case "--quick": quick = true
-            case "--out" where i + 1 < arguments.count: out = arguments[i + 1]; i += 1
-            case "--help", "-h":
-                print("usage: \(name) [--quick] [--out DIR]\n\(summary)\n  --quick    reduced size (seconds; used by the tests)\n  --out DIR  output directory (default out/examples/\(name))")
+        let options: ExampleOptions
+        do {
+            options = try ExampleOptions.parse(arguments)
+        } catch {
+            let sizeText = sizes.isEmpty ? "none" : sizes.map { "--\($0)" }.joined(separator: ", ")
+            if arguments.contains("--help") || arguments.contains("-h") {
+                print("\(name): \(summary)\n\n" + ExampleOptions.helpMessage(columns: 100)
+                    .replacingOccurrences(of: "<name>", with: name).replacingOccurrences(of: "USAGE: example ", with: "USAGE: \(name) ") + "\n\nMain sizes of this example: \(sizeText).")
                 exit(0)
-            default:
-                FileHandle.standardError.write("\(name): unknown argument '\(arguments[i])' (try --help)\n".data(using: .utf8)!)
-                exit(2)
             }
-            i += 1
+            FileHandle.standardError.write("\(name): \(ExampleOptions.message(for: error)) (try --help)\n".data(using: .utf8)!)
+            exit(64)
         }
-        self.quick = quick
-        self.outputDirectory = out
-        print("\(name)\(quick ? " (quick)" : ""): \(summary)")
+        var chosen: [String: Int] = [:]
+        for (key, value) in [("d", options.d), ("n", options.n), ("k", options.k)] {
+            guard let value else { continue }
+            guard sizes.contains(key) else {
+                let have = sizes.isEmpty ? "none" : sizes.map { "--\($0)" }.joined(separator: ", ")
+                FileHandle.standardError.write("\(name): --\(key) is not a size of this example (its sizes: \(have))\n".data(using: .utf8)!)
+                exit(64)
+            }
+            guard value >= 1 else {
+                FileHandle.standardError.write("\(name): --\(key) must be at least 1 (got \(value))\n".data(using: .utf8)!)
+                exit(64)
+            }
+            chosen[key] = value
+        }
+        self.declared = sizes
+        self.given = chosen
+        self.quick = options.quick
+        self.seed = options.seed
+        self.outputDirectory = options.out ?? "out/examples/\(name)"
+        let sizeText = chosen.keys.sorted().map { "--\($0) \(chosen[$0]!)" }.joined(separator: ", ")
+        print("\(name)\(quick ? " (quick)" : ""): \(summary)" + (sizeText.isEmpty ? "" : " [\(sizeText)]") + (seed == 0 ? "" : " [seed offset \(seed)]"))
+    }
+
+    /// The main size `key` (`d`, `n` or `k`): the option's value if given, else `full`
+    /// (`reduced` with `--quick`).
+    public func size(_ key: String, _ full: Int, quick reduced: Int? = nil) -> Int {
+        precondition(declared.contains(key), "\(name) declares no size \(key)")
+        let value = given[key] ?? (quick ? reduced ?? full : full)
+        sizes[key] = value
+        return value
     }
 
     /// `full` normally, `reduced` with `--quick`.
@@ -51,11 +97,17 @@ public final class ExampleContext {
     /// Records a number for results.json (and so for notes/reproduction.md).
     public func record(_ key: String, _ value: JSONValue) { results.append((key, value)) }
 
-    /// Prints and records the verdict on the claim; `holds == nil` means inconclusive.
-    public func verdict(claim: String, holds: Bool?, detail: String) {
+    /// Prints and records the verdict on the claim; `holds == nil` means inconclusive. With `row`,
+    /// also a claim row of notes/reproduction.md (`testedBy` defaults to the example's name).
+    public func verdict(claim: String, holds: Bool?, detail: String, row: Int? = nil, testedBy: String? = nil) {
         let word = holds.map { $0 ? "HOLDS" : "DOES NOT HOLD" } ?? "INCONCLUSIVE"
         print("VERDICT: \(word): \(claim)\n  \(detail)")
         results.append(("verdicts", .object([("claim", .string(claim)), ("verdict", .string(word)), ("detail", .string(detail))])))
+        if let row {
+            let table = holds.map { $0 ? "**holds**" : "**does not hold**" } ?? "inconclusive"
+            claims.append(ClaimRow(row: row, claim: claim, testedBy: testedBy ?? "example `\(name)`", measured: detail,
+                                   verdict: table, source: "example:\(name)").json)
+        }
     }
 
     /// Runs the example's body; writes results.json; turns errors into a message and exit code 1.
@@ -66,8 +118,11 @@ public final class ExampleContext {
             let verdicts = results.filter { $0.0 == "verdicts" }.map(\.1)
             let others = results.filter { $0.0 != "verdicts" }
             let seconds = Date().timeIntervalSince(started)
-            let json = JSONValue.object([("example", .string(name)), ("quick", .bool(quick)), ("seconds", .number(seconds))]
-                                        + others + [("verdicts", .array(verdicts))])
+            let settings: [(String, JSONValue)] = [("quick", .bool(quick)), ("seed", .int(Int(truncatingIfNeeded: seed)))]
+                + sizes.keys.sorted().map { ($0, JSONValue.int(sizes[$0]!)) }
+            let json = JSONValue.object(Provenance(settings: settings).json
+                                        + [("example", .string(name)), ("quick", .bool(quick)), ("seconds", .number(seconds))]
+                                        + others + [("verdicts", .array(verdicts)), ("claims", .array(claims))])
             try write(json.rendered() + "\n", "results.json")
             print("wrote \(outputDirectory) in \(String(format: "%.1f", seconds)) s")
             exit(0)

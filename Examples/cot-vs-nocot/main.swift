@@ -13,10 +13,11 @@ import Foundation
 // the same prompts and its exact population loss E tr (I - eta S)^{2k}.
 
 let ctx = ExampleContext(name: "cot-vs-nocot",
-                         summary: "evaluation loss against chain length k: trained CoT transformer, exact and sampled GD chain, no-CoT optimum")
+                         summary: "evaluation loss against chain length k: trained CoT transformer, exact and sampled GD chain, no-CoT optimum",
+                         sizes: ["d"])
 
 ctx.run {
-    let d = 10, trainK = 5
+    let d = ctx.size("d", 10), trainK = 5
     let ns = ctx.size([20, 40, 80], quick: [20, 40])
     let ks = ctx.size([1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20], quick: [1, 2, 5, 10, 20])
     let prompts = ctx.size(20_000, quick: 2_000)
@@ -26,7 +27,7 @@ ctx.run {
 
     var csv = CSVTable(header: ["n", "k", "exact_gd_mean", "gd_mean", "gd_stderr", "gd_median", "gd_p90", "gd_p99", "gd_tail_dominated",
                                 "cot_mean", "cot_stderr", "cot_median", "cot_p90", "cot_p99", "cot_tail_dominated",
-                                "diverged_fraction", "nocot_optimum"])
+                                "diverged_fraction", "nocot_optimum"], integerColumns: ["n", "k", "gd_tail_dominated", "cot_tail_dominated"])
     var panels: [PlotSpec] = []
     var beatsByMedian = true, beatsByMean = true, nocotReaches = true
     var medianDetail: [String] = [], nocotDetail: [String] = []
@@ -37,15 +38,15 @@ ctx.run {
         let task = try TaskConfig(d: d, n: n, k: trainK, eta: eta)
         print("\n== n = \(n), eta = \(etaExact) = \(fmt(eta)), no-CoT optimum d(d+1)/(n+d+1) = \(fmt(optimum))")
 
-        var cotConfig = TrainingConfig.defaults(task: task, objective: .cot, seed: 1)
+        var cotConfig = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed + 1)
         cotConfig.steps = steps
         let cot = try Trainer(config: cotConfig).run()
         print("CoT training: \(cot.status), \(fmt(cot.seconds)) s; held-out teacher-forced CoT loss median \(fmt(cot.heldOutCoT.median))")
 
-        var nocotConfig = TrainingConfig.defaults(task: try task.with(k: 1), objective: .nocot, seed: 2)
+        var nocotConfig = TrainingConfig.defaults(task: try task.with(k: 1), objective: .nocot, seed: ctx.seed + 2)
         nocotConfig.steps = steps
         let nocot = try Trainer(config: nocotConfig).run()
-        let nocotEval = SampleSummary(try evaluate(nocot.parameters, task: try task.with(k: 1), prompts: prompts, seed: 3).evalLosses)
+        let nocotEval = SampleSummary(try evaluate(nocot.parameters, task: try task.with(k: 1), prompts: prompts, seed: ctx.seed + 3).evalLosses)
         print("no-CoT training: \(nocot.status), \(fmt(nocot.seconds)) s")
         print(nocotEval.report(name: "no-CoT model, fresh prompts"))
         // Within 3 standard errors, or 3% (the noise floor of constant-learning-rate Adam).
@@ -59,7 +60,7 @@ ctx.run {
         var cotMeans: [Double] = [], cotMedians: [Double] = [], cotP90s: [Double] = []
         for k in ks {
             let exact = gdChainLoss(n: n, d: d, k: k, eta: etaExact).doubleValue
-            let r = try evaluate(cot.parameters, task: try task.with(k: k), prompts: prompts, seed: 3)
+            let r = try evaluate(cot.parameters, task: try task.with(k: k), prompts: prompts, seed: ctx.seed + 3)
             let model = SampleSummary(r.evalLosses), chain = SampleSummary(r.chainLosses)
             print("k = \(k): exact GD mean \(fmt(exact)); chains diverging (eta lambda_max >= 2): \(fmt(100 * r.divergedFraction))%")
             print("  " + chain.report(name: "GD chain (sampled)").replacingOccurrences(of: "\n", with: "\n  "))
@@ -91,10 +92,10 @@ ctx.run {
         var longTrained: JSONValue = .null
         if n == ns.last!, !ctx.quick {
             let kMax = ks.last!, longTask = try task.with(k: kMax)
-            var longConfig = TrainingConfig.defaults(task: longTask, objective: .cot, seed: 1)
+            var longConfig = TrainingConfig.defaults(task: longTask, objective: .cot, seed: ctx.seed + 1)
             longConfig.steps = steps
             let long = try Trainer(config: longConfig).run()
-            let r = try evaluate(long.parameters, task: longTask, prompts: prompts, seed: 3)
+            let r = try evaluate(long.parameters, task: longTask, prompts: prompts, seed: ctx.seed + 3)
             let model = SampleSummary(r.evalLosses)
             print("CoT trained at k = \(kMax) instead: \(long.status), \(fmt(long.seconds)) s")
             print("  " + model.report(name: "CoT model (trained at k = \(kMax)), k = \(kMax)").replacingOccurrences(of: "\n", with: "\n  "))
@@ -118,11 +119,11 @@ ctx.run {
                      PlotSeries(name: "no-CoT model mean", x: x, y: x.map { _ in nocotEval.mean })]))
     }
     try ctx.write(csv.text, "losses.csv")
-    try ctx.plot(panels, name: "loss_vs_k", title: "Evaluation loss vs chain length (CoT trained at k = \(trainK))")
+    try ctx.plot(panels, name: "loss_vs_k", title: "Evaluation loss vs chain length, d = \(d) (CoT trained at k = \(trainK))")
     print("")
     ctx.verdict(claim: "the trained CoT transformer beats the no-CoT optimum d(d+1)/(n+d+1) (Theorems 3.1, 3.2)",
                 holds: beatsByMedian && beatsByMean,
-                detail: medianDetail.joined(separator: "; "))
+                detail: medianDetail.joined(separator: "; "), row: 5)
     ctx.verdict(claim: "no-CoT training reaches its optimum d(d+1)/(n+d+1) (within 3 standard errors or 3%)",
-                holds: nocotReaches, detail: nocotDetail.joined(separator: "; "))
+                holds: nocotReaches, detail: nocotDetail.joined(separator: "; "), row: 1)
 }

@@ -20,7 +20,8 @@ import Foundation
 // Looped training is slow (per-prompt GEMMs over all n + 1 columns), hence d = 5.
 
 let ctx = ExampleContext(name: "looped-vs-single",
-                         summary: "looped transformer trained end to end against the same layer without looping, the CoT model and GD")
+                         summary: "looped transformer trained end to end against the same layer without looping, the CoT model and GD",
+                         sizes: ["d", "n"])
 
 /// Per-prompt losses of `objective` on `batch`.
 func losses(_ objective: Objective, _ p: TransformerParameters, task: TaskConfig, batch: PromptBatch) -> SampleSummary {
@@ -54,7 +55,7 @@ func train(_ task: TaskConfig, _ objective: TrainingObjective, trainable: Traina
 }
 
 ctx.run {
-    let d = 5, n = 20
+    let d = ctx.size("d", 5), n = ctx.size("n", 20)
     let etaExact = paperStepSize(n: n, d: d), eta = etaExact.doubleValue
     let ks = ctx.size([1, 2, 3, 4, 6], quick: [1, 4])
     let loopedSteps = ctx.size(1000, quick: 300), otherSteps = ctx.size(1000, quick: 500)
@@ -64,14 +65,14 @@ ctx.run {
         + " the same prompts for every model and the GD chain")
 
     let base = try TaskConfig(d: d, n: n, k: 1, eta: eta)
-    let nocot = try train(base, .nocot, trainable: .full, initialisation: .random, steps: otherSteps, seed: 2)
+    let nocot = try train(base, .nocot, trainable: .full, initialisation: .random, steps: otherSteps, seed: ctx.seed + 2)
     let cotK = ks.max()!
-    let cot = try train(try base.with(k: cotK), .cot, trainable: .full, initialisation: .random, steps: otherSteps, seed: 1)
+    let cot = try train(try base.with(k: cotK), .cot, trainable: .full, initialisation: .random, steps: otherSteps, seed: ctx.seed + 1)
     print("no-CoT model (full, random init, \(otherSteps) Adam steps): \(nocot.status); CoT model (trained at k = \(cotK)): \(cot.status)")
 
     var csv = CSVTable(header: ["k", "looped_mean", "looped_stderr", "looped_median", "looped_p90", "looped_tail_dominated",
                                 "cot_mean", "cot_median", "gd_mean", "gd_median", "exact_gd", "best_step", "exact_best_step_gd",
-                                "nocot_mean", "nocot_stderr", "nocot_optimum"])
+                                "nocot_mean", "nocot_stderr", "nocot_optimum"], integerColumns: ["k", "looped_tail_dominated"])
     var loopedMedian: [Double] = [], loopedMean: [Double] = [], cotMedian: [Double] = [], gdExact: [Double] = []
     var bestGD: [Double] = [], gdMedian: [Double] = []
     var rows: [JSONValue] = []
@@ -80,9 +81,9 @@ ctx.run {
     var totalLoopedSeconds = 0.0
     for k in ks {
         let task = try base.with(k: k)
-        let looped = try train(task, .looped, trainable: .reduced, initialisation: .assumption, steps: loopedSteps, seed: 1)
+        let looped = try train(task, .looped, trainable: .reduced, initialisation: .assumption, steps: loopedSteps, seed: ctx.seed + 1)
         totalLoopedSeconds += looped.seconds
-        let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: 3, stream: [StreamLabel.evaluation]), includeData: true)
+        let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: ctx.seed + 3, stream: [StreamLabel.evaluation]), includeData: true)
         let l = losses(.looped, looped.parameters, task: task, batch: batch)
         let c = losses(.eval, cot.parameters, task: task, batch: batch)
         let nc = losses(.nocot, nocot.parameters, task: task, batch: batch)
@@ -114,8 +115,8 @@ ctx.run {
     // The known limitation, shown: every entry trained from a small random initialisation.
     let kRandom = ks.max()!
     let randomTask = try base.with(k: kRandom)
-    let random = try train(randomTask, .looped, trainable: .full, initialisation: .random, steps: loopedSteps, seed: 1)
-    let randomBatch = PromptBatch.sample(task: randomTask, count: prompts, random: Random(seed: 3, stream: [StreamLabel.evaluation]), includeData: true)
+    let random = try train(randomTask, .looped, trainable: .full, initialisation: .random, steps: loopedSteps, seed: ctx.seed + 1)
+    let randomBatch = PromptBatch.sample(task: randomTask, count: prompts, random: Random(seed: ctx.seed + 3, stream: [StreamLabel.evaluation]), includeData: true)
     let randomLoss = losses(.looped, random.parameters, task: randomTask, batch: randomBatch)
     let randomStart = losses(.looped, random.initialParameters, task: randomTask, batch: randomBatch)
     print("\nlooped training from a random init of every entry, k = \(kRandom), \(loopedSteps) steps: \(random.status)")
@@ -156,9 +157,9 @@ ctx.run {
                 detail: multi.map { "k=\(ks[$0]): mean \(fmt(loopedStats[$0].mean)) ± \(fmt(loopedStats[$0].standardError)), median \(fmt(loopedStats[$0].median))"
                     + (loopedStats[$0].tailDominated ? " (tail-dominated)" : "") }
                     .joined(separator: "; ") + " vs no-CoT optimum \(fmt(optimum)) (trained no-CoT model \(fmt(nocotSummary?.mean ?? .nan)));"
-                    + " improvement factor at k = \(ks.last!): \(String(format: "%.2f", factor)). Trained from the Assumption 4.1 init with V31, W13 only")
+                    + " improvement factor at k = \(ks.last!): \(String(format: "%.2f", factor)). Trained from the Assumption 4.1 init with V31, W13 only", row: 13)
     ctx.verdict(claim: "looped training of every entry from a small random initialisation also gets below the no-CoT optimum (k = \(kRandom))",
                 holds: randomLoss.mean + 3 * randomLoss.standardError < optimum,
                 detail: "mean \(fmt(randomStart.mean)) -> \(fmt(randomLoss.mean)) ± \(fmt(randomLoss.standardError)), median \(fmt(randomLoss.median))"
-                    + " after \(loopedSteps) Adam steps (notes/training.md: it stalls)")
+                    + " after \(loopedSteps) Adam steps (notes/training.md: it stalls)", row: 13)
 }

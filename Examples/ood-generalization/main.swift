@@ -11,16 +11,17 @@ import Foundation
 // (as `cotflow eval --condition-number`), next to the GD chain on the same prompts.
 
 let ctx = ExampleContext(name: "ood-generalization",
-                         summary: "CoT transformer trained at Sigma = I, evaluated on covariances of growing condition number")
+                         summary: "CoT transformer trained at Sigma = I, evaluated on covariances of growing condition number",
+                         sizes: ["d", "n", "k"])
 
 ctx.run {
-    let d = 10, n = 40, k = 5
+    let d = ctx.size("d", 10), n = ctx.size("n", 40), k = ctx.size("k", 5)
     let eta = TaskConfig.paperStepSize(d: d, n: n)
     let kappas = ctx.size([1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128], quick: [1, 4, 16, 64])
     let prompts = ctx.size(20_000, quick: 2_000)
     let task = try TaskConfig(d: d, n: n, k: k, eta: eta)
 
-    var config = TrainingConfig.defaults(task: task, objective: .cot, seed: 1)
+    var config = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed + 1)
     config.steps = ctx.size(1000, quick: 300)
     let trained = try Trainer(config: config).run()
     print("trained at Sigma = I, (d, n, k) = (\(d), \(n), \(k)), eta = \(n)/\(n + d + 1): \(trained.status), \(fmt(trained.seconds)) s;"
@@ -32,13 +33,13 @@ ctx.run {
 
     var csv = CSVTable(header: ["kappa", "lambda_max_sigma", "diverged_fraction", "median_eta_lambda_max_S",
                                 "model_mean", "model_stderr", "model_median", "model_p90", "model_tail_dominated",
-                                "gd_mean", "gd_stderr", "gd_median", "gd_p90", "gd_tail_dominated"])
+                                "gd_mean", "gd_stderr", "gd_median", "gd_p90", "gd_tail_dominated"], integerColumns: ["model_tail_dominated", "gd_tail_dominated"])
     var modelMedian: [Double] = [], modelMean: [Double] = [], modelP90: [Double] = []
     var gdMedian: [Double] = [], gdMean: [Double] = [], diverged: [Double] = [], etaLambda: [Double] = []
     var rows: [JSONValue] = []
     for kappa in kappas {
         let ood = try TaskConfig(d: d, n: n, k: k, eta: eta, covariance: TaskConfig.geometricCovariance(d: d, kappa: kappa))
-        let r = try evaluate(trained.parameters, task: ood, prompts: prompts, seed: 3)
+        let r = try evaluate(trained.parameters, task: ood, prompts: prompts, seed: ctx.seed + 3)
         let model = SampleSummary(r.evalLosses), chain = SampleSummary(r.chainLosses)
         let medianEtaLambda = eta * SampleSummary(r.lambdaMax).median
         print("\nkappa = \(fmt(kappa)) (spectrum \(fmt(1 / kappa.squareRoot()))..\(fmt(kappa.squareRoot()))): "
@@ -93,7 +94,7 @@ ctx.run {
                 holds: good.isEmpty ? nil : tracks,
                 detail: "where < 5% of chains fail to contract (kappa <= \(good.last.map { fmt(kappas[$0]) } ?? "-")): model median / GD median = "
                     + good.map { String(format: "%.2f", modelMedian[$0] / gdMedian[$0]) }.joined(separator: ", ")
-                    + "; model median up to \(fmt(good.map { modelMedian[$0] }.max() ?? .nan)) (d = \(d) is the loss of predicting 0)")
+                    + "; model median up to \(fmt(good.map { modelMedian[$0] }.max() ?? .nan)) (d = \(d) is the loss of predicting 0)", row: 11)
     // Breakdown: the model's median loss exceeds d = E||w*||^2, the loss of predicting w^ = 0. Claim: below
     // the kappa where half of the chains stop contracting it stays below d; above the population
     // contraction limit 4/eta^2 it is above d.
@@ -106,5 +107,5 @@ ctx.run {
                 holds: above.isEmpty || sampleLimit == nil ? nil : breaks,
                 detail: "model median \(below.map { fmt(modelMedian[$0]) }.joined(separator: ", ")) for kappa < \(sampleLimit.map(fmt) ?? "-");"
                     + " \(above.map { fmt(modelMedian[$0]) }.joined(separator: ", ")) for kappa > \(fmt(populationLimit)); d = \(d)."
-                    + " Model median / GD median at every kappa: \(ratios) (the model keeps implementing GD; it fails because GD does)")
+                    + " Model median / GD median at every kappa: \(ratios) (the model keeps implementing GD; it fails because GD does)", row: 12)
 }

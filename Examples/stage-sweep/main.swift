@@ -26,7 +26,8 @@ import Foundation
 
 let ctx = ExampleContext(
     name: "stage-sweep",
-    summary: "Phase-transition report of the reduced flow: plateau length and transition time against the initial scale sigma and against n/d.")
+    summary: "Phase-transition report of the reduced flow: plateau length and transition time against the initial scale sigma and against n/d.",
+    sizes: ["d", "n", "k"])
 
 func median(_ xs: [Double]) -> Double {
     let s = xs.filter(\.isFinite).sorted()
@@ -97,6 +98,15 @@ func mediansBySetting(_ records: [SweepRecord], grid: SweepGrid) -> [(value: Dou
     }
 }
 
+/// The smallest and largest value over seeds of metric `name`, per value of the first axis.
+func seedSpread(_ records: [SweepRecord], grid: SweepGrid, _ name: String) -> (low: [Double], high: [Double]) {
+    let j = metricNames.firstIndex(of: name)!
+    let columns = grid.axes[0].values.map { value in
+        records.filter { $0.values[0] == value && $0.succeeded }.map { $0.metrics[j] }.filter(\.isFinite)
+    }
+    return (columns.map { $0.min() ?? .nan }, columns.map { $0.max() ?? .nan })
+}
+
 /// Per prompt (one sampled S each), (1/2) sum_{i<k} ||M_i||_F^2 with
 /// M_i = V S (W - I) - (V S W + eta S) P^i, P = I - eta S, V = diag(v), W = diag(w):
 /// the CoT loss of the prompt averaged over w* (MODEL.md section 5).
@@ -136,9 +146,9 @@ func perPromptLosses(_ batch: PromptBatch, v: [Double], w: [Double], eta e: Doub
 }
 
 ctx.run {
-    let d = 10, k = 5
+    let d = ctx.size("d", 10), k = ctx.size("k", 5)
     let seeds = ctx.size("seed=0:4:5", quick: "seed=0,1")
-    let baseN = 40, baseSigma = 0.05
+    let baseN = ctx.size("n", 40), baseSigma = 0.05
 
     // ---- Sweep 1: initial scale sigma at (d, n, k) = (10, 40, 5).
     let sigmaGrid = try SweepGrid(specs: [ctx.size("init_scale=0.001:0.3:11:log", quick: "init_scale=0.001:0.3:5:log"), seeds],
@@ -147,14 +157,14 @@ ctx.run {
     let sigmaOutcome = try runSweep(
         grid: sigmaGrid, shard: .whole, directory: ctx.path("sigma"), metricNames: metricNames,
         settings: [("d", "\(d)"), ("n", "\(baseN)"), ("k", "\(k)"), ("eta", "n/(n+d+1)")],
-        run: { p in try measure(d: d, n: baseN, k: k, sigma: p["init_scale"]!, seed: UInt64(p["seed"]!)) })
+        run: { p in try measure(d: d, n: baseN, k: k, sigma: p["init_scale"]!, seed: ctx.seed + UInt64(p["seed"]!)) })
     let sigmaSeconds = Date().timeIntervalSince(started)
     let sigmaReport = try mergedReport(sigmaOutcome)
     print("sigma sweep: \(sigmaGrid.count) flows in \(String(format: "%.2f", sigmaSeconds)) s, \(sigmaOutcome.failed) failed (files in \(ctx.path("sigma")))")
     print(sigmaReport)
 
     let bySigma = mediansBySetting(sigmaOutcome.records, grid: sigmaGrid)
-    var sigmaTable = CSVTable(header: ["sigma", "runs_ok"] + metricNames.map { "median_" + $0 })
+    var sigmaTable = CSVTable(header: ["sigma", "runs_ok"] + metricNames.map { "median_" + $0 }, integerColumns: ["runs_ok"])
     for row in bySigma { sigmaTable.append([row.value, Double(row.ok)] + metricNames.map { row.metrics[$0]! }) }
     try ctx.write(sigmaTable.text, "sigma_medians.csv")
     print("medians over seeds, (d, n, k) = (\(d), \(baseN), \(k)):")
@@ -201,17 +211,19 @@ ctx.run {
     ]))
 
     let sigmas = bySigma.map(\.value)
-    func series(_ rows: [(value: Double, metrics: [String: Double], ok: Int)], _ name: String, _ label: String) -> PlotSeries {
-        PlotSeries(name: label, x: rows.map(\.value), y: rows.map { $0.metrics[name]! })
+    func series(_ rows: [(value: Double, metrics: [String: Double], ok: Int)], _ name: String, _ label: String,
+                _ records: [SweepRecord], _ grid: SweepGrid) -> PlotSeries {
+        let spread = seedSpread(records, grid: grid, name)
+        return PlotSeries(name: label, x: rows.map(\.value), y: rows.map { $0.metrics[name]! }, low: spread.low, high: spread.high)
     }
     let fitLine = PlotSeries(name: "fit sigma^\(compact(power.slope, 3)) (plateau)", x: sigmas, y: sigmas.map { exp(power.intercept + power.slope * log($0)) })
     try ctx.plot([
-        PlotSpec(title: "stage boundaries against the initial scale (medians over seeds), (d, n, k) = (\(d), \(baseN), \(k))",
+        PlotSpec(title: "stage boundaries against sigma: medians over seeds, bars from the smallest to the largest seed, (d, n, k) = (\(d), \(baseN), \(k))",
                  xLabel: "sigma (v ~ U[-2 sigma, -sigma], w ~ U[sigma, 2 sigma])", yLabel: "flow time", logX: true, logY: true,
-                 series: [series(bySigma, "plateau_end", "plateau end (loss < 0.9 x start)"), fitLine,
-                          series(bySigma, "product_reached", "transition: v_j w_j within 5% of -eta"),
-                          series(bySigma, "exponential_start", "exponential convergence starts"),
-                          series(bySigma, "t_loss_1e-3", "loss < 1e-3 x start")]),
+                 series: [series(bySigma, "plateau_end", "plateau end (loss < 0.9 x start)", sigmaOutcome.records, sigmaGrid), fitLine,
+                          series(bySigma, "product_reached", "transition: v_j w_j within 5% of -eta", sigmaOutcome.records, sigmaGrid),
+                          series(bySigma, "exponential_start", "exponential convergence starts", sigmaOutcome.records, sigmaGrid),
+                          series(bySigma, "t_loss_1e-3", "loss < 1e-3 x start", sigmaOutcome.records, sigmaGrid)]),
     ], name: "sigma_sweep", title: "reduced flow: plateau and transition against sigma")
 
     // ---- Sweep 2: n/d at d = 10, sigma = 0.05.
@@ -220,7 +232,7 @@ ctx.run {
     let ratioOutcome = try runSweep(
         grid: ratioGrid, shard: .whole, directory: ctx.path("n_over_d"), metricNames: metricNames,
         settings: [("d", "\(d)"), ("k", "\(k)"), ("init_scale", "\(baseSigma)"), ("eta", "n/(n+d+1)")],
-        run: { p in try measure(d: d, n: Int((p["n_over_d"]! * Double(d)).rounded()), k: k, sigma: baseSigma, seed: UInt64(p["seed"]!)) })
+        run: { p in try measure(d: d, n: Int((p["n_over_d"]! * Double(d)).rounded()), k: k, sigma: baseSigma, seed: ctx.seed + UInt64(p["seed"]!)) })
     let ratioSeconds = Date().timeIntervalSince(started2)
     let ratioReport = try mergedReport(ratioOutcome)
     print("n/d sweep: \(ratioGrid.count) flows in \(String(format: "%.2f", ratioSeconds)) s, \(ratioOutcome.failed) failed (files in \(ctx.path("n_over_d")))")
@@ -238,7 +250,7 @@ ctx.run {
         let n = Int((ratio * Double(d)).rounded())
         let eta = paperStepSize(n: n, d: d), e = eta.doubleValue
         let ranges = AssumptionInitialisation.defaultRanges(scale: baseSigma)
-        let start = AssumptionInitialisation(d: d, seed: 0, vRange: ranges.v, wRange: ranges.w)
+        let start = AssumptionInitialisation(d: d, seed: ctx.seed, vRange: ranges.v, wRange: ranges.w)
         let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta)
         var options = FlowOptions()
         options.endTime = 1e5
@@ -246,7 +258,7 @@ ctx.run {
         let flow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
         let states = [0.0, 0.5, 1e-3].map { f in flow.losses.firstIndex { $0 <= f * flow.losses[0] } ?? 0 }
         let task = try TaskConfig(d: d, n: n, k: k, eta: e)
-        let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: 0, stream: [StreamLabel.monteCarlo]), includeData: false)
+        let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: ctx.seed, stream: [StreamLabel.monteCarlo]), includeData: false)
         var summaries: [SampleSummary] = [], exact: [Double] = []
         for i in states {
             let v = flow.v[i], w = flow.w[i]
@@ -261,7 +273,7 @@ ctx.run {
     for name in ["start", "half", "1e-3"] {
         header += ["exact_loss_at_\(name)", "mc_mean_at_\(name)", "mc_se_at_\(name)", "mc_median_at_\(name)", "mc_p99_at_\(name)", "mc_top1pct_share_at_\(name)"]
     }
-    var ratioTable = CSVTable(header: header)
+    var ratioTable = CSVTable(header: header, integerColumns: ["runs_ok"])
     for (i, row) in byRatio.enumerated() {
         var cells = [row.value, Double(row.ok)] + metricNames.map { row.metrics[$0]! }
         for (j, s) in tail[i].enumerated() { cells += [exactAt[i][j], s.mean, s.standardError, s.median, s.p99, s.topPercentShare] }
@@ -332,10 +344,10 @@ ctx.run {
         ratioSeries.append(PlotSeries(name: "mean/median at \(name)", x: ratios, y: tail.map { $0[j].mean / $0[j].median }))
     }
     try ctx.plot([
-        PlotSpec(title: "stage boundaries against n/d (medians over seeds), d = \(d), k = \(k), sigma = \(baseSigma)", xLabel: "n/d", yLabel: "flow time",
+        PlotSpec(title: "stage boundaries against n/d: medians over seeds, bars from the smallest to the largest seed, d = \(d), k = \(k), sigma = \(baseSigma)", xLabel: "n/d", yLabel: "flow time",
                  logX: true, logY: true,
-                 series: [series(byRatio, "plateau_end", "plateau end"), series(byRatio, "product_reached", "transition: v_j w_j within 5% of -eta"),
-                          series(byRatio, "exponential_start", "exponential convergence starts"), series(byRatio, "t_loss_1e-3", "loss < 1e-3 x start")]),
+                 series: [series(byRatio, "plateau_end", "plateau end", ratioOutcome.records, ratioGrid), series(byRatio, "product_reached", "transition: v_j w_j within 5% of -eta", ratioOutcome.records, ratioGrid),
+                          series(byRatio, "exponential_start", "exponential convergence starts", ratioOutcome.records, ratioGrid), series(byRatio, "t_loss_1e-3", "loss < 1e-3 x start", ratioOutcome.records, ratioGrid)]),
         PlotSpec(title: "share of the population loss carried by the top 1% of prompts, along the seed-0 flow", xLabel: "n/d", yLabel: "share",
                  logX: true, logY: true, series: tailSeries),
         PlotSpec(title: "mean / median of the per-prompt loss, along the seed-0 flow", xLabel: "n/d", yLabel: "mean / median",
@@ -371,7 +383,7 @@ ctx.run {
                 detail: "transition time (v_j w_j within 5% of -eta) from sigma = \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)): "
                     + transitionValues.map { fmt($0) }.joined(separator: ", ")
                     + "; local slopes -dt/dlog(sigma) from the smallest sigma up: \(slopeList); \(mechanism). Plateau end (loss < 0.9 x start): "
-                    + slopeText + halves + logLawText)
+                    + slopeText + halves + logLawText, row: 8)
 
     var changeDetail = ""
     if let p = plateauStep { changeDetail += "largest change of the plateau end between n/d = \(compact(p.from, 3)) and \(compact(p.to, 3)) (x \(compact(p.factor, 3))); " }

@@ -15,7 +15,7 @@ import Foundation
 func randomStartComparison(_ ctx: ExampleContext) throws {
     let d = ctx.size(4, quick: 2), n = ctx.size(30, quick: 40), k = ctx.size(3, quick: 2)
     let eta = paperStepSize(n: n, d: d)
-    var config = ComparisonConfig.defaults(d: d, n: n, k: k, eta: eta, seed: 0)
+    var config = ComparisonConfig.defaults(d: d, n: n, k: k, eta: eta, seed: ctx.seed)
     config.trainable = [.full]
     config.initialisation = .random
     config.initScale = 0.05

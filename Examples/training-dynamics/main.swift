@@ -21,7 +21,8 @@ import Foundation
 
 let ctx = ExampleContext(
     name: "training-dynamics",
-    summary: "Theorem 4.1: SGD training of the transformer follows the reduced gradient flow from the same Assumption 4.1 point, through the same stages, to the construction v = -eta, w = 1.")
+    summary: "Theorem 4.1: SGD training of the transformer follows the reduced gradient flow from the same Assumption 4.1 point, through the same stages, to the construction v = -eta, w = 1.",
+    sizes: ["d", "n", "k"])
 
 /// "plateau -> transition: t = 1.372 vs 1.402 (2.2%)" for each interior boundary of two stage
 /// lists with the same names (the agreement itself is CotflowCompare.StageAgreement).
@@ -39,8 +40,8 @@ func describe(_ x: Double?) -> String { x.map { fmt($0) } ?? "none" }
 ctx.run {
     // Task and run sizes. Full: the project's default task (d, n, k) = (10, 40, 5); quick: a
     // small task with a short run (the numerical libraries are optimised in debug builds too).
-    let d = ctx.size(10, quick: 4), n = ctx.size(40, quick: 16), k = ctx.size(5, quick: 3)
-    let seed: UInt64 = 0
+    let d = ctx.size("d", 10, quick: 4), n = ctx.size("n", 40, quick: 16), k = ctx.size("k", 5, quick: 3)
+    let seed: UInt64 = ctx.seed
     let sigma = 0.05
     let eta = paperStepSize(n: n, d: d)
     var config = ComparisonConfig.defaults(d: d, n: n, k: k, eta: eta, seed: seed)
@@ -192,16 +193,17 @@ ctx.run {
     try ctx.plot(stageLossPanels, name: "loss_stages", title: "CoT loss, reduced flow vs SGD, (d, n, k) = (\(d), \(n), \(k)), sigma = \(sigma)")
 
     func eigenSeries(_ times: [Double], _ v: [[Double]], _ w: [[Double]]) -> [PlotSeries] {
-        (0..<d).map { j in PlotSeries(name: "v_\(j + 1)", x: times, y: v.map { $0[j] }) }
-            + (0..<d).map { j in PlotSeries(name: "w_\(j + 1)", x: times, y: w.map { $0[j] }) }
+        (0..<d).map { j in PlotSeries(name: "v_\(j + 1)", x: times, y: v.map { $0[j] }, group: "v_j (V31)") }
+            + (0..<d).map { j in PlotSeries(name: "w_\(j + 1)", x: times, y: w.map { $0[j] }, group: "w_j (W13)") }
     }
     let tEnd = flow.times.last!
-    let construction = [PlotSeries(name: "-eta", x: [0, tEnd], y: [-etaValue, -etaValue]), PlotSeries(name: "1", x: [0, tEnd], y: [1, 1])]
-    var eigenPanels = [PlotSpec(title: "reduced flow: v_j (V31), w_j (W13); construction -eta and 1", xLabel: "t", yLabel: "eigenvalue",
-                                series: eigenSeries(flow.times, flow.v, flow.w) + construction)]
+    let construction = [HorizontalLine(y: -etaValue, label: "construction: v = -eta = \(compact(-etaValue))"),
+                        HorizontalLine(y: 1, label: "construction: w = 1")]
+    var eigenPanels = [PlotSpec(title: "reduced flow: v_j (V31), w_j (W13)", xLabel: "t", yLabel: "eigenvalue",
+                                series: eigenSeries(flow.times, flow.v, flow.w), horizontalLines: construction)]
     for view in views {
         eigenPanels.append(PlotSpec(title: "\(view.label): diagonals of (-W24) V31, W13 / (-W24) in the initial eigenbasis", xLabel: "t (= learning rate x step)",
-                                    yLabel: "eigenvalue", series: eigenSeries(view.run.times, view.v, view.w) + construction))
+                                    yLabel: "eigenvalue", series: eigenSeries(view.run.times, view.v, view.w), horizontalLines: construction))
     }
     // t = 0 is left out of the deviation panel: both start from the same point (deviation 0 up to rounding).
     let deviationSeries = views.map { PlotSeries(name: $0.label, x: Array($0.run.times.dropFirst()), y: Array($0.eigenDeviation.dropFirst())) }
@@ -221,7 +223,7 @@ ctx.run {
             claim: "\(view.label) training follows the reduced flow's loss (max relative deviation <= \(Int(tolerance * 100))%)",
             holds: dev.isFinite ? dev <= tolerance : nil,
             detail: "max |L_train - L_flow| / L_flow = \(fmt(dev)) over the records up to t = \(fmt(run.times.last!)) where the flow's loss > \(fmt(config.deviationFloor)) x its start; "
-                + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)")
+                + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)", row: 7)
     }
     let flowStages = curves[0].stages
     for (label, c) in curves.dropFirst() {
@@ -235,19 +237,19 @@ ctx.run {
         let resolution = " (data-driven boundaries are resolved to the detector's grid, span/199 = \(compact(gridStep, 3)); mechanistic ones to the record spacing \(compact(recordStep, 3)))"
         ctx.verdict(
             claim: "\(label) training passes through the flow's stages: same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
-            holds: dd.agrees(within: tolerance) && mech.agrees(within: tolerance), detail: detail + resolution)
+            holds: dd.agrees(within: tolerance) && mech.agrees(within: tolerance), detail: detail + resolution, row: 7)
     }
     for view in views {
         let vEnd = view.v.last!.map { abs($0 + etaValue) }.max()!, wEnd = view.w.last!.map { abs($0 - 1) }.max()!
         ctx.verdict(
             claim: "\(view.label) training ends at the construction: (-W24) v_j -> -eta, w_j / (-W24) -> 1 within 1e-2",
             holds: vEnd < 1e-2 && wEnd < 1e-2,
-            detail: "at t = \(fmt(view.run.times.last!)) (held-out loss \(fmt(view.run.losses.last!))): max_j |(-W24) v_j + eta| = \(fmt(vEnd)), max_j |w_j / (-W24) - 1| = \(fmt(wEnd)), W24 = \(fmt(view.w24.last!))")
+            detail: "at t = \(fmt(view.run.times.last!)) (held-out loss \(fmt(view.run.losses.last!))): max_j |(-W24) v_j + eta| = \(fmt(vEnd)), max_j |w_j / (-W24) - 1| = \(fmt(wEnd)), W24 = \(fmt(view.w24.last!))", row: 6)
     }
     ctx.verdict(
         claim: "the reduced flow reaches the construction v = -eta, w = 1",
         holds: longFlow.converged && vError < 1e-3 && wError < 1e-3,
-        detail: "at t = \(fmt(longFlow.finalTime)) the loss is \(fmt(longFlow.finalLoss)) (\(fmt(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(fmt(vError)), max_j |w_j - 1| = \(fmt(wError)) (threshold 1e-3)")
+        detail: "at t = \(fmt(longFlow.finalTime)) the loss is \(fmt(longFlow.finalLoss)) (\(fmt(longFlow.finalLoss / longFlow.losses[0])) of its start); max_j |v_j + eta| = \(fmt(vError)), max_j |w_j - 1| = \(fmt(wError)) (threshold 1e-3)", row: 6)
 
     // From a random start: full SGD against the full-matrix flow (RandomStart.swift).
     try randomStartComparison(ctx)

@@ -15,7 +15,8 @@ import Foundation
 // off-block share both over all entries and over the entries that can learn.
 
 let ctx = ExampleContext(name: "weights-heatmap",
-                         summary: "heatmaps of V and W before and after full CoT training from a random start (Figure 1)")
+                         summary: "heatmaps of V and W before and after full CoT training from a random start (Figure 1)",
+                         sizes: ["k"])
 
 /// Norms that say where the weight mass is. The prediction is
 /// `w^_{i+1} = w_i + [V31 V32] G_data [W13 W14; W23 W24] u_i + [V33 V34] C_i [W33 W34; W43 W44] u_i`
@@ -96,14 +97,14 @@ func heldOutSummaries(_ p: TransformerParameters, task: TaskConfig, prompts: Int
 /// One full training run; prints and records what happened; draws before/after heatmaps.
 @MainActor func run(label: String, n: Int, eta: Double, etaText: String, d: Int, k: Int, steps: Int) throws -> (status: TrainingStatus, after: Mass, cot: SampleSummary) {
     let task = try TaskConfig(d: d, n: n, k: k, eta: eta)
-    var config = TrainingConfig.defaults(task: task, objective: .cot, seed: 1)
+    var config = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed + 1)
     config.steps = steps
     // Only the first and last records are needed; 4000 fresh prompts are evaluated below.
     config.recordEvery = steps
     config.heldOutSize = 1
     let result = try Trainer(config: config).run()
     let before = Mass(result.initialParameters, eta: eta), after = Mass(result.parameters, eta: eta)
-    let (cot, eval, diverging) = try heldOutSummaries(result.parameters, task: task, prompts: 4000, seed: 3)
+    let (cot, eval, diverging) = try heldOutSummaries(result.parameters, task: task, prompts: 4000, seed: ctx.seed + 3)
     print("\n== \(label): (d, n, k) = (\(d), \(n), \(k)), eta = \(etaText); \(fmt(100 * diverging))% of prompts have eta lambda_max(S) >= 2")
     print("training (Adam, full V and W, random init scale \(config.initScale), \(steps) steps): \(result.status), \(fmt(result.seconds)) s")
     print("  " + cot.report(name: "teacher-forced CoT loss").replacingOccurrences(of: "\n", with: "\n  "))
@@ -128,7 +129,7 @@ func heldOutSummaries(_ p: TransformerParameters, task: TaskConfig, prompts: Int
 }
 
 ctx.run {
-    let d = 10, k = 20
+    let d = 10, k = ctx.size("k", 20)
     let steps = ctx.size(1500, quick: 600)
     let paper = TaskConfig.paperStepSize(d: d, n: 20)
     // 1. The paper's setting: n = 20 and its eta (some chains diverge: MODEL.md section 6).
@@ -144,7 +145,7 @@ ctx.run {
     ctx.verdict(claim: "full training at the paper's setting (d, n, k) = (10, 20, \(k)), eta = 20/31, learns undisturbed by the GD chain's tail",
                 holds: paperOK && a.after.vDeviation < 0.05,
                 detail: "status \(a.status); CoT loss mean \(fmt(a.cot.mean)), median \(fmt(a.cot.median))"
-                    + (a.cot.tailDominated ? " (tail-dominated)" : "") + "; (-W24) V31 is \(fmt(a.after.vDeviation)) (relative) from -eta I")
+                    + (a.cot.tailDominated ? " (tail-dominated)" : "") + "; (-W24) V31 is \(fmt(a.after.vDeviation)) (relative) from -eta I", row: 9)
     // Block structure, judged only on runs whose training is not tail-dominated.
     let runs = [("eta = 20/31, n = 20", a), ("eta = 10/31, n = 20", b)] + (c.map { [("eta = 40/51, n = 40", $0)] } ?? [])
     let clean = runs.filter { $0.1.status == .completed && !$0.1.cot.tailDominated }
@@ -158,5 +159,5 @@ ctx.run {
                         + " chain path \(pct($0.1.after.chainPathRatio)), deviations \(fmt($0.1.after.vDeviation)) (V31), \(fmt($0.1.after.wDeviation)) (W13)"
                 }.joined(separator: "; ") + ". Entries outside the V block-3 rows and W block-3/4 columns get no gradient and keep their"
                     + " initial values; W{3,4}{3,4} gets gradient only through V3{3,4} and stops decaying once V3{3,4} ~ 0 (off-block share of all entries: "
-                    + runs.map { pct($0.1.after.offBlock / $0.1.after.total) }.joined(separator: ", ") + ")")
+                    + runs.map { pct($0.1.after.offBlock / $0.1.after.total) }.joined(separator: ", ") + ")", row: 9)
 }

@@ -22,11 +22,11 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: "Trainable sets to run: reduced, full or both.") var params: String = "reduced"
     @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = .sgd
-    @Option(name: .customLong("learning-rate"), help: "Learning rate (default 0.002).") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step (default 512).") var batchSize: Int?
-    @Option(help: "Training steps (default 2500).") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between records (default 50).") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss (default 100000).") var heldOut: Int?
+    @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.002)") var learningRate: Double?
+    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 512)") var batchSize: Int?
+    @Option(help: "Training steps. (default: 2500)") var steps: Int?
+    @Option(name: .customLong("record-every"), help: "Steps between records. (default: 50)") var recordEvery: Int?
+    @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss. (default: 100000)") var heldOut: Int?
     @Option(help: "GSL stepper of the flow.") var stepper: String = "rkf45"
     @Flag(help: "Render comparison.svg/.png (losses, eigenvalues) with gnuplot into --out; without gnuplot the data and script are written.")
     var plot = false
@@ -110,14 +110,21 @@ struct CompareCommand: ParsableCommand {
             throw RunStopped(description: stopped.description + "; the training trajectories so far are kept"
                              + (output.out.map { " in \($0)" } ?? " (give --out DIR to keep them)"))
         }
-        let summary = self.summary(comparison)
+        let settings = task.settings(eta: config.eta) + scale.settings(ranges) + [
+            ("params", .string(params)), ("optimizer", .string(config.optimizer.rawValue)), ("learning_rate", .number(config.learningRate)),
+            ("batch_size", .int(config.batchSize)), ("steps", .int(config.steps)), ("record_every", .int(config.recordEvery)),
+            ("held_out", .int(config.heldOutSize)), ("deviation_floor", .number(config.deviationFloor)),
+            ("init", .string(config.initialisation.rawValue)), ("full_flow", .bool(fullFlow)),
+            ("prompts", config.fullFlowPrompts.map { .int($0) } ?? .null),
+        ] + config.flow.settings
+        let summary = withProvenance(Provenance(settings: settings), self.summary(comparison))
         if let table = comparison.table { try output.write(table.text, "comparison.csv") }
         if let flow = comparison.flow { try output.write(flow.table.text, "ode_trajectory.csv") }
         if let full = comparison.fullFlow { try output.write(try reportingErrors { try full.trajectory.table() }.text, "full_flow_trajectory.csv") }
         for run in comparison.runs { try output.write(run.result.trajectory.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(comparison))
-        if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k))", output: output) }
+        if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(comparison.config.eta)", output: output) }
     }
 
     /// Loss against time (log loss axis) and eigenvalue trajectories, flow and training.
@@ -126,37 +133,39 @@ struct CompareCommand: ParsableCommand {
         if let flow = c.flow {
             losses.append(PlotSeries(name: "flow (population)", x: flow.times, y: flow.losses))
             for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flow.times, y: flow.v.map { $0[j] }))
-                eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flow.times, y: flow.w.map { $0[j] }))
+                eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flow.times, y: flow.v.map { $0[j] }, group: "flow: v_j", colourGroup: "v"))
+                eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flow.times, y: flow.w.map { $0[j] }, group: "flow: w_j", colourGroup: "w"))
             }
         }
         if let full = c.fullFlow {
             let times = full.trajectory.times
             losses.append(PlotSeries(name: "full-matrix flow (held-out)", x: times, y: full.heldOutLosses))
             for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "full flow v_\(j + 1)", x: times, y: full.v.map { $0[j] }))
-                eigen.append(PlotSeries(name: "full flow w_\(j + 1)", x: times, y: full.w.map { $0[j] }))
+                eigen.append(PlotSeries(name: "full flow v_\(j + 1)", x: times, y: full.v.map { $0[j] }, group: "full-matrix flow: v_j", colourGroup: "v"))
+                eigen.append(PlotSeries(name: "full flow w_\(j + 1)", x: times, y: full.w.map { $0[j] }, group: "full-matrix flow: w_j", colourGroup: "w"))
             }
         }
         for run in c.runs {
             let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.recordEvery) }
-            losses.append(PlotSeries(name: "\(run.trainable.rawValue) training (held-out)", x: x, y: run.losses))
+            let who = "\(run.trainable.rawValue) training"
+            losses.append(PlotSeries(name: "\(who) (held-out)", x: x, y: run.losses, dashed: true))
             for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }))
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }))
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }, group: "\(who): v_j", dashed: true, colourGroup: c.runs.count == 1 ? "v" : nil))
+                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }, group: "\(who): w_j", dashed: true, colourGroup: c.runs.count == 1 ? "w" : nil))
             }
         }
         let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
         return [
             PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses,
                      shaded: (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) } ?? []),
-            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen),
+            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen,
+                     horizontalLines: constructionLines(eta: c.config.eta.doubleValue)),
         ]
     }
 
     private func commonSummary(_ config: ComparisonConfig) -> [(String, JSONValue)] {
         [
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(config.eta.description)),
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(config.eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(config.optimizer.rawValue)),
             ("learning_rate", .number(config.learningRate)), ("batch_size", .int(config.batchSize)),
             ("steps", .int(config.steps)), ("held_out", .int(config.heldOutSize)),

@@ -11,16 +11,18 @@ struct Cotflow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cotflow",
         abstract: "Simulate how a one-layer linear transformer learns multi-step gradient descent with chain of thought.",
-        discussion: "Huang, Wang, Lee (ICLR 2025). exact: exact population quantities of the reduced model. ode: its gradient flow on eigenvalues. train: full training of the D x D transformer. eval: evaluation of trained or constructed parameters. compare: the flow against training. stages: stage tables of any trajectory. Conventions: notes/conventions.md.",
+        discussion: "Huang, Wang, Lee (ICLR 2025). exact: exact population quantities of the reduced model. ode: its gradient flow on eigenvalues. train: full training of the D x D transformer. eval: evaluation of trained or constructed parameters. compare: the flow against training. stages: stage tables of any trajectory. rerun: run a result again from its summary.json. The model: notes/model.md; output files: notes/formats.md.",
+        version: cotflowVersion,
         subcommands: [TrainCommand.self, EvalCommand.self, ExactCommand.self, ODECommand.self, CompareCommand.self,
-                      StagesCommand.self, SweepCommand.self, MergeCommand.self]
+                      StagesCommand.self, SweepCommand.self, MergeCommand.self, RerunCommand.self]
     )
 
-    /// Parses and runs the command; every error leaves through `exitCode(for:)`.
+    /// Parses (negative numbers allowed as option values) and runs the command; every error
+    /// leaves through `exitCode(for:)`.
     static func main() {
         var command: ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
         } catch {
             exit(withError: error)  // argument-parser's usage errors, --help, --version: its own codes
         }
@@ -63,8 +65,24 @@ struct RunStopped: Error, CustomStringConvertible {
     let description: String
 }
 
-/// The task: dimension, context length, chain length, GD step size, seed.
+/// The task with its random streams: dimension, context length, chain length, GD step size and
+/// the seed (commands that sample; the exact ones take `ProblemOptions` without a seed).
 struct TaskOptions: ParsableArguments {
+    @OptionGroup var problem: ProblemOptions
+
+    @Option(help: "Seed for every random stream of the run.")
+    var seed: UInt64 = 0
+
+    var d: Int { problem.d }
+    var n: Int { problem.n }
+    var k: Int { problem.k }
+    var eta: String? { problem.eta }
+    func validateTask() throws { try problem.validateTask() }
+    func stepSize() throws -> Rational { try problem.stepSize() }
+}
+
+/// The task: dimension, context length, chain length, GD step size.
+struct ProblemOptions: ParsableArguments {
     @Option(name: .customLong("d"), help: "Dimension d of x and w*.")
     var d: Int = 10
 
@@ -74,11 +92,8 @@ struct TaskOptions: ParsableArguments {
     @Option(name: .customLong("k"), help: "Chain length k (GD steps in the chain of thought).")
     var k: Int = 5
 
-    @Option(name: .customLong("eta"), help: "GD step size: a decimal or a rational such as 20/31. Default: the paper's n/(n+d+1).")
+    @Option(name: .customLong("eta"), help: "GD step size: a decimal or a rational such as 20/31. (default: the paper's n/(n+d+1))")
     var eta: String?
-
-    @Option(help: "Seed for every random stream of the run.")
-    var seed: UInt64 = 0
 
     /// Largest d, n and k: beyond them the arithmetic on sizes (n + d + 1, (2d + 2)^2, 2k) could
     /// overflow, and every command's memory or time would be out of reach anyway.

@@ -20,6 +20,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Eigenvalues of a diagonal covariance of x: d comma-separated positive numbers.") var spectrum: String?
     @Option(name: .customLong("condition-number"), help: "Diagonal covariance with eigenvalues geometrically spaced from K^(-1/2) to K^(1/2).") var conditionNumber: Double?
     @Option(help: "JSON file with a d x d covariance (an array of d rows, or of d*d numbers).") var covariance: String?
+    @Flag(help: "Render figure.svg/.png (sorted per-prompt losses of the transformer and the GD chain) with gnuplot into --out.")
+    var plot = false
 
     func validate() throws {
         guard prompts >= 1, prompts <= 100_000_000 else { throw ValidationError("--prompts must be from 1 to 100000000 (got \(prompts))") }
@@ -36,18 +38,20 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         try task.validateTask()
         guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
+        let (d, n, k, eta) = try resolvedTask()
+        guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1") }
         guard [spectrum != nil, conditionNumber != nil, covariance != nil].filter({ $0 }).count <= 1 else {
             throw ValidationError("give at most one of --spectrum, --condition-number and --covariance")
         }
-        let eta = try task.stepSize()
-        let sigma = try covarianceMatrix()
+        let sigma = try covarianceMatrix(d: d)
         try output.prepare(files: ["summary.json", "per_prompt.csv"])
         let result = try reportingErrors { () throws -> EvaluationResult in
-            let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue, covariance: sigma)
+            let taskConfig = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue, covariance: sigma)
             let parameters = try load.map { try TransformerParameters.load(from: $0) }
-                ?? TransformerParameters.construction(d: task.d, eta: eta.doubleValue)
-            guard parameters.d == task.d else {
-                throw CotflowError.input("\(load ?? "the parameters") has d = \(parameters.d); pass --d \(parameters.d)")
+                ?? TransformerParameters.construction(d: d, eta: eta.doubleValue)
+            guard parameters.d == d else {
+                throw CotflowError.input("the parameters have d = \(parameters.d); pass --d \(parameters.d)")
             }
             return try evaluate(parameters, task: taskConfig, prompts: prompts, seed: task.seed)
         }
@@ -62,10 +66,16 @@ struct EvalCommand: ParsableCommand {
         }
         let model = SampleSummary(result.evalLosses)
         let chain = SampleSummary(result.chainLosses)
-        let exact: Rational? = sigma == nil && 2 * task.k <= ExactCommand.maximumDegree
-            ? gdChainLoss(n: task.n, d: task.d, k: task.k, eta: eta) : nil
-        var pairs: [(String, JSONValue)] = [
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+        let exact: Rational? = sigma == nil && 2 * k <= ExactCommand.maximumDegree
+            ? gdChainLoss(n: n, d: d, k: k, eta: eta) : nil
+        let settings: [(String, JSONValue)] = [("d", .int(d)), ("n", .int(n)), ("k", .int(k))] + etaFields(eta) + [
+            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("load", load.map { .string($0) } ?? .null),
+            ("construction", .bool(construction)), ("prompts", .int(prompts)),
+            ("spectrum", spectrum.map { .string($0) } ?? .null), ("condition_number", conditionNumber.map { .number($0) } ?? .null),
+            ("covariance", covariance.map { .string($0) } ?? .null),
+        ]
+        var pairs: [(String, JSONValue)] = Provenance(settings: settings).json + [
+            ("d", .int(d)), ("n", .int(n)), ("k", .int(k))] + etaFields(eta) + [
             ("prompts", .int(prompts)), ("seed", .int(Int(truncatingIfNeeded: task.seed))),
             ("source", .string(load ?? "construction")), ("covariance", .string(covarianceDescription)),
             ("diverged_fraction", .number(result.divergedFraction)),
@@ -74,20 +84,59 @@ struct EvalCommand: ParsableCommand {
         if let exact { pairs += [("exact_gd_loss", .number(exact.doubleValue)), ("exact_gd_loss_rational", .string(exact.description))] }
         let summary = JSONValue.object(pairs)
         try output.write(summary.rendered() + "\n", "summary.json")
-        var table = CSVTable(header: ["prompt", "eval_loss", "gd_loss", "lambda_max", "chain_diverges"])
+        var table = CSVTable(header: ["prompt", "eval_loss", "gd_loss", "lambda_max", "chain_diverges"], integerColumns: ["prompt", "chain_diverges"])
         for i in result.evalLosses.indices {
             table.append([Double(i), result.evalLosses[i], result.chainLosses[i], result.lambdaMax[i], result.diverges[i] ? 1 : 0])
         }
         try output.write(table.text, "per_prompt.csv")
         var lines = [
-            "evaluation of \(load ?? "the construction") over \(prompts) prompts, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta), covariance \(covarianceDescription)",
+            "evaluation of \(load ?? "the construction") over \(prompts) prompts, (d, n, k) = (\(d), \(n), \(k)), eta = \(eta), covariance \(covarianceDescription)",
             model.report(name: "transformer E||w^_k - w*||^2"),
             chain.report(name: "GD chain    E||w_k - w*||^2"),
             "prompts whose GD chain diverges (eta * lambda_max(S) >= 2): \(fmt(100 * result.divergedFraction))%",
         ]
         if let exact { lines.append("exact population value of the GD chain: \(fmt(exact.doubleValue)) (= \(exact.description.count > 60 ? "a rational, see --json" : exact.description))") }
-        if let out = output.out { lines.append("wrote \(out)/summary.json and \(out)/per_prompt.csv") }
+        if let out = output.out { lines.append("wrote \(out)/summary.json and \(out)/per_prompt.csv" + (plot ? " and figure.*" : "")) }
         output.emit(json: summary, report: lines.joined(separator: "\n"))
+        if plot {
+            try renderFigure(evaluationFigure(result, exactMean: exact?.doubleValue), name: "figure",
+                             title: "evaluation of \(load.map { ($0 as NSString).lastPathComponent } ?? "the construction"), (d, n, k) = (\(d), \(n), \(k)), eta = \(eta), covariance \(covarianceDescription)",
+                             output: output)
+        }
+    }
+
+    /// d, n, k and eta: from the parameter file of --load where it records them (an option given
+    /// on the command line wins, with a warning), else from the options.
+    private func resolvedTask() throws -> (d: Int, n: Int, k: Int, eta: Rational) {
+        var d = task.d, n = task.n, k = task.k
+        var eta = try task.stepSize()
+        guard let load else { return (d, n, k, eta) }
+        let recorded = try ParameterFileTask.read(load)
+        func pick(_ option: String, _ current: inout Int, _ fromFile: Int?) {
+            guard let fromFile else { return }
+            if optionGiven(option) {
+                if fromFile != current { warn("--\(option) \(current) overrides \(option) = \(fromFile) recorded in \(load)") }
+            } else {
+                current = fromFile
+            }
+        }
+        pick("d", &d, recorded.d)
+        pick("n", &n, recorded.n)
+        pick("k", &k, recorded.k)
+        if let fileEta = recorded.eta {
+            if optionGiven("eta") {
+                if fileEta != eta { warn("--eta \(eta) overrides eta = \(fileEta) recorded in \(load)") }
+            } else {
+                eta = fileEta
+            }
+        } else if !optionGiven("eta") {
+            eta = paperStepSize(n: n, d: d)
+        }
+        if recorded.n == nil || recorded.k == nil || recorded.eta == nil {
+            warn("\(load) does not record n, k and eta (written by an older cotflow?): evaluating at n = \(n), k = \(k), eta = \(eta) from the options")
+        }
+        guard n >= 1, k >= 1, d >= 1 else { throw ValidationError("\(load): d, n and k must be at least 1 (got \(d), \(n), \(k))") }
+        return (d, n, k, eta)
     }
 
     private var covarianceDescription: String {
@@ -98,8 +147,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     /// The covariance of x (row-major d x d), or nil for the identity.
-    private func covarianceMatrix() throws -> [Double]? {
-        let d = task.d
+    private func covarianceMatrix(d: Int) throws -> [Double]? {
         func diagonal(_ values: [Double]) -> [Double] {
             var m = [Double](repeating: 0, count: d * d)
             for i in 0..<d { m[i * d + i] = values[i] }

@@ -19,7 +19,7 @@ struct ExactCommand: ParsableCommand {
             throw CotflowError("the \(quantity) is exact but beyond the range of a double (|value| > 1.8e308): \(value.description.prefix(80))\(value.description.count > 80 ? "..." : ""); use smaller inputs")
         }
         if json {
-            print(JSONValue.object([("quantity", .string(quantity)), ("value", .number(value.doubleValue)),
+            print(JSONValue.object([("cotflow_version", .string(cotflowVersion)), ("quantity", .string(quantity)), ("value", .number(value.doubleValue)),
                                     ("exact", .string(value.description))] + extra).rendered())
         } else {
             print(text)
@@ -30,8 +30,8 @@ struct ExactCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "E[prod_r tr W^{m_r}] for the real Wishart matrix W = X X^T ~ W_d(n, I).")
 
-        @Option(name: .customLong("d")) var d: Int = 10
-        @Option(name: .customLong("n")) var n: Int = 40
+        @Option(name: .customLong("d"), help: "Dimension d of the Wishart matrix (d x d).") var d: Int = 10
+        @Option(name: .customLong("n"), help: "Degrees of freedom n (the number of columns of X).") var n: Int = 40
         @Option(help: "Comma-separated powers m_r, e.g. 2,3 for E[tr W^2 tr W^3].") var powers: String
         @Flag(help: "Also print the moment as a polynomial in n and d.") var symbolic = false
         @Flag(help: "Print one JSON object.") var json = false
@@ -69,7 +69,7 @@ struct ExactCommand: ParsableCommand {
             commandName: "gd-loss",
             abstract: "E || w_k - w* ||^2 = E tr (I - eta S)^{2k}: the evaluation loss of k exact GD steps.")
 
-        @OptionGroup var task: TaskOptions
+        @OptionGroup var task: ProblemOptions
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
@@ -88,7 +88,7 @@ struct ExactCommand: ParsableCommand {
                     + " eta * lambda_max(S) > 2 whose chains diverge; see `cotflow eval --construction` for the median and tail"
             }
             try ExactCommand.emit(value, quantity: "gd-loss",
-                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
                                       ("grows_with_k", .bool(growing))],
                               json: json, text: text)
         }
@@ -99,7 +99,7 @@ struct ExactCommand: ParsableCommand {
             commandName: "cot-loss",
             abstract: "The reduced population CoT loss L(v, w) with V31 = diag(v), W13 = diag(w), W24 = -1.")
 
-        @OptionGroup var task: TaskOptions
+        @OptionGroup var task: ProblemOptions
         @Option(help: "Eigenvalues of V31: d comma-separated numbers (decimals or rationals), or one for all.") var v: String
         @Option(help: "Eigenvalues of W13: d comma-separated numbers, or one for all.") var w: String
         @Flag(help: "Print one JSON object.") var json = false
@@ -114,7 +114,7 @@ struct ExactCommand: ParsableCommand {
                 try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta).exactLoss(v: vs, w: ws)
             }
             try ExactCommand.emit(value, quantity: "cot-loss",
-                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description))],
+                              extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta),
                               json: json,
                               text: "L_CoT(v, w) at (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta): \(fmt(value.doubleValue))\n  exact: \(value)")
         }
@@ -131,8 +131,8 @@ struct ExactCommand: ParsableCommand {
             commandName: "nocot-optimum",
             abstract: "Best evaluation loss without CoT, min_c E tr (I - c S)^2 = d(d+1)/(n+d+1) (Theorem 3.1).")
 
-        @Option(name: .customLong("d")) var d: Int = 10
-        @Option(name: .customLong("n")) var n: Int = 40
+        @Option(name: .customLong("d"), help: "Dimension d of x and w*.") var d: Int = 10
+        @Option(name: .customLong("n"), help: "Context length n (examples per prompt).") var n: Int = 40
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
@@ -148,6 +148,6 @@ struct ExactCommand: ParsableCommand {
 
 /// --d and --n of the exact commands that do not take the whole task.
 private func validateSizes(d: Int, n: Int) throws {
-    guard d >= 1, d <= TaskOptions.maximumD else { throw ValidationError("--d must be from 1 to \(TaskOptions.maximumD) (got \(d))") }
-    guard n >= 1, n <= TaskOptions.maximumN else { throw ValidationError("--n must be from 1 to \(TaskOptions.maximumN) (got \(n))") }
+    guard d >= 1, d <= ProblemOptions.maximumD else { throw ValidationError("--d must be from 1 to \(ProblemOptions.maximumD) (got \(d))") }
+    guard n >= 1, n <= ProblemOptions.maximumN else { throw ValidationError("--n must be from 1 to \(ProblemOptions.maximumN) (got \(n))") }
 }

@@ -10,7 +10,7 @@ struct ODECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ode",
         abstract: "Integrate the reduced gradient flow on the eigenvalues of V31 and W13 with GSL.",
-        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v0/--w0), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out. With --params full: the gradient flow of every entry of V and W on --prompts fixed prompts from --init random|assumption (default t-end 10, tolerances 1e-8/1e-6, explicit steppers only; columns as `train`; notes/full-flow.md)."
+        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v/--w), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out. With --params full: the gradient flow of every entry of V and W on --prompts fixed prompts from --init random|assumption (default t-end 10, tolerances 1e-8/1e-6, explicit steppers only; columns as `train`; notes/full-flow.md)."
     )
 
     @OptionGroup var task: TaskOptions
@@ -18,12 +18,12 @@ struct ODECommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var solver: FlowSolverOptions
 
-    @Option(help: "Initial eigenvalues of V31 (d comma-separated numbers); overrides the sampled initialisation.")
+    @Option(name: .customLong("v"), help: "Eigenvalues v of V31 to start from: d comma-separated numbers (as `exact cot-loss --v`); overrides the sampled initialisation.")
     var v0: String?
-    @Option(help: "Initial eigenvalues of W13 (d comma-separated numbers).")
+    @Option(name: .customLong("w"), help: "Eigenvalues w of W13 to start from: d comma-separated numbers (as `exact cot-loss --w`).")
     var w0: String?
 
-    @Option(name: .customLong("initial-step"), help: "First trial step (default 0.01 |y0| / |f(y0)|, at most 1e-3).") var initialStep: Double?
+    @Option(name: .customLong("initial-step"), help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
     @Option(name: .customLong("min-step"), help: "Fail when the step size falls below this.") var minStep = 0.0
     @Option(help: "Output grid: log, linear or steps (every accepted step).") var grid = "log"
     @Option(help: "Number of output points of a log or linear grid.") var points = 400
@@ -35,6 +35,8 @@ struct ODECommand: ParsableCommand {
     var prompts = 4096
     @Option(help: "With --params full: the start, random (iid N(0, init-scale^2) entries, as `train`) or assumption (Assumption 4.1, as `train --init assumption`).")
     var `init`: InitialisationKind = .random
+    @Flag(help: "Render figure.svg/.png (loss; v_j and w_j with the construction's -eta and 1) with gnuplot into --out (reduced flow).")
+    var plot = false
 
     func validate() throws {
         guard stopStall.isFinite, stopStall >= 0 else { throw ValidationError("--stop-stall must be finite and non-negative (got \(stopStall))") }
@@ -52,6 +54,8 @@ struct ODECommand: ParsableCommand {
 
     func run() throws {
         try task.validateTask()
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
+        if plot && params == .full { throw ValidationError("--plot draws the reduced flow; with --params full use `cotflow stages DIR/trajectory.csv --plot`") }
         if params == .full { return try runFullFlow() }
         var options = try solver.flowOptions()
         options.initialStep = initialStep
@@ -74,10 +78,16 @@ struct ODECommand: ParsableCommand {
             failure = error.reason
         }
         let seconds = Date().timeIntervalSince(started)
-        let summary = self.summary(trajectory, eta: eta, seconds: seconds, failure: failure)
+        let settings = task.settings(eta: eta) + scale.settings(try scale.ranges())
+            + [("v", v0.map { .string($0) } ?? .null), ("w", w0.map { .string($0) } ?? .null)] + options.settings
+        let summary = withProvenance(Provenance(settings: settings), self.summary(trajectory, eta: eta, seconds: seconds, failure: failure))
         try output.write(trajectory.table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(trajectory, eta: eta, seconds: seconds, failure: failure))
+        if plot {
+            try renderFigure(flowFigure(trajectory, eta: eta.doubleValue), name: "figure",
+                             title: "reduced gradient flow, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta), stepper \(solver.stepper)", output: output)
+        }
         if trajectory.times.count < 10 && grid != "steps" {
             FileHandle.standardError.write(("cotflow: warning: only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
                 + "early on a grid reaching t = \(fmt(solver.tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
@@ -101,12 +111,12 @@ struct ODECommand: ParsableCommand {
 
     private func initialPoint() throws -> ([Double], [Double]) {
         if v0 != nil || w0 != nil {
-            guard let v0, let w0 else { throw ValidationError("give both --v0 and --w0") }
-            let v = try parseRationalList(v0, name: "--v0").map(\.doubleValue)
-            let w = try parseRationalList(w0, name: "--w0").map(\.doubleValue)
-            guard (v + w).allSatisfy(\.isFinite) else { throw ValidationError("--v0 and --w0 must be finite in double precision (got '\(v0)' and '\(w0)')") }
+            guard let v0, let w0 else { throw ValidationError("give both --v and --w") }
+            let v = try parseRationalList(v0, name: "--v").map(\.doubleValue)
+            let w = try parseRationalList(w0, name: "--w").map(\.doubleValue)
+            guard (v + w).allSatisfy(\.isFinite) else { throw ValidationError("--v and --w must be finite in double precision (got '\(v0)' and '\(w0)')") }
             guard v.count == task.d, w.count == task.d else {
-                throw ValidationError("--v0 and --w0 need \(task.d) values each (got \(v.count) and \(w.count))")
+                throw ValidationError("--v and --w need \(task.d) values each (got \(v.count) and \(w.count))")
             }
             return (v, w)
         }
@@ -117,7 +127,7 @@ struct ODECommand: ParsableCommand {
     private func summary(_ t: FlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> JSONValue {
         let s = t.statistics
         return .object([
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("stepper", .string(solver.stepper)),
             ("initial_loss", .number(t.losses.first ?? .nan)), ("final_loss", .number(t.finalLoss)),
             ("t_end", .number(t.finalTime)), ("converged", .bool(t.converged)),
@@ -143,7 +153,7 @@ struct ODECommand: ParsableCommand {
                 + "w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))] (construction 1)",
             "\(s.acceptedSteps) steps, \(s.failedSteps) rejected, \(s.rhsEvaluations) right-hand sides, \(s.jacobianEvaluations) Jacobians, \(String(format: "%.2f", seconds)) s",
         ]
-        if let out = output.out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json") }
+        if let out = output.out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json" + (plot ? " and figure.*" : "")) }
         return lines.joined(separator: "\n")
     }
 }

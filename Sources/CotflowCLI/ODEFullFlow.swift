@@ -59,12 +59,16 @@ extension ODECommand {
         }
         let seconds = Date().timeIntervalSince(started)
         let table = try reportingErrors { try trajectory.table() }
-        let summary = fullSummary(trajectory, eta: eta, options: options, seconds: seconds, failure: failure)
+        let settings = task.settings(eta: eta) + [("params", .string("full")), ("prompts", .int(prompts)), ("init", .string(self.`init`.rawValue))]
+            + scale.settings(ranges) + options.settings
+        let provenance = Provenance(settings: settings)
+        let summary = withProvenance(provenance, fullSummary(trajectory, eta: eta, options: options, seconds: seconds, failure: failure))
         try output.write(table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         if let out = output.out, let first = trajectory.parameters.first, let last = trajectory.parameters.last {
-            try first.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"))
-            if last.isFinite { try last.save(to: (out as NSString).appendingPathComponent("parameters.json")) }
+            let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
+            try saveParameters(first, to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
+            if last.isFinite { try saveParameters(last, to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task) }
         }
         output.emit(json: summary, report: fullReport(trajectory, eta: eta, seconds: seconds, failure: failure))
         if let failure {
@@ -77,7 +81,7 @@ extension ODECommand {
         let s = t.statistics
         let last = t.parameters.last, first = t.parameters.first
         return .object([
-            ("params", .string("full")), ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+            ("params", .string("full")), ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("prompts", .int(prompts)), ("init", .string(self.`init`.rawValue)),
             ("init_scale", .number(scale.initScale)), ("stepper", .string(solver.stepper)),
             ("abs_tol", .number(options.absoluteTolerance)), ("rel_tol", .number(options.relativeTolerance)),

@@ -8,20 +8,20 @@ struct StagesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stages",
         abstract: "Split a loss curve into stages: penalised change points of ln(loss), and mechanistic boundaries of the reduced model.",
-        discussion: "FILE is a CSV with a header row, such as trajectory.csv from `cotflow ode` or `cotflow train`. The data-driven detector fits piecewise-linear segments to ln(loss) against t; the mechanistic one needs the eigenvalue columns and eta (from --eta or summary.json beside FILE). With --out: stages.csv, mechanistic_stages.csv (numeric; the names are in stages.json) and stages.json. Details: notes/stages.md."
+        discussion: "FILE is a CSV with a header row, such as trajectory.csv from `cotflow ode` or `cotflow train`, or one written by pandas (an unnamed index column and text columns are accepted). The data-driven detector fits piecewise-linear segments to ln(loss) against t; the mechanistic one needs the eigenvalue columns and eta (from --eta or summary.json beside FILE). With --out: stages.csv, mechanistic_stages.csv (index, name, then numbers) and stages.json. Details: notes/stages.md."
     )
 
     @Argument(help: "CSV file with a time column and a loss column.") var file: String
     @OptionGroup var output: OutputOptions
 
-    @Option(name: .customLong("time-column"), help: "Time column.") var timeColumn = "t"
+    @Option(name: .customLong("time-column"), help: "Time column (train's trajectory.csv also has step).") var timeColumn = "t"
     @Flag(help: "Render stages.svg/.png (loss on a log axis with the stages shaded; eigenvalue trajectories) into --out.") var plot = false
-    @Option(name: .customLong("loss-column"), help: "Loss column (default: loss if present, else cot_loss_mean).") var lossColumn: String?
-    @Option(name: .customLong("v-prefix"), help: "Prefix of the eigenvalue columns of V31 (default: v_ if v_1 exists, else v_diag_).") var vPrefix: String?
-    @Option(name: .customLong("w-prefix"), help: "Prefix of the eigenvalue columns of W13 (default: w_ if w_1 exists, else w_diag_).") var wPrefix: String?
-    @Option(help: "GD step size of the construction: a decimal or a rational such as 40/51 (default: eta from summary.json beside FILE).") var eta: String?
+    @Option(name: .customLong("loss-column"), help: "Loss column. (default: loss if present, else cot_loss_mean)") var lossColumn: String?
+    @Option(name: .customLong("v-prefix"), help: "Prefix of the eigenvalue columns of V31. (default: v_ if v_1 exists, else v_diag_)") var vPrefix: String?
+    @Option(name: .customLong("w-prefix"), help: "Prefix of the eigenvalue columns of W13. (default: w_ if w_1 exists, else w_diag_)") var wPrefix: String?
+    @Option(help: "GD step size of the construction: a decimal or a rational such as 40/51. (default: eta from summary.json beside FILE)") var eta: String?
 
-    @Option(help: "Penalty per segment of the change-point fit (default: 8 sigma^2 ln N, see notes/stages.md).") var penalty: Double?
+    @Option(help: "Penalty per segment of the change-point fit. (default: 8 sigma^2 ln N, see notes/stages.md)") var penalty: Double?
     @Option(name: .customLong("noise-floor"), help: "Floor on the noise level of ln(loss).") var noiseFloor = ChangePointOptions().noiseFloor
     @Option(name: .customLong("grid-points"), help: "Equally spaced times ln(loss) is resampled onto.") var gridPoints = ChangePointOptions().gridPoints
     @Option(name: .customLong("min-segment"), help: "Minimum stage length of the change-point fit, as a fraction of the time span.") var minSegment = ChangePointOptions().minimumSegmentFraction
@@ -118,12 +118,13 @@ struct StagesCommand: ParsableCommand {
             }
             if !v.isEmpty && !w.isEmpty {
                 let eigen = (0..<v[0].count).flatMap { j in
-                    [PlotSeries(name: "\(vp)\(j + 1)", x: times, y: v.map { $0[j] }),
-                     PlotSeries(name: "\(wp)\(j + 1)", x: times, y: w.map { $0[j] })]
+                    [PlotSeries(name: "\(vp)\(j + 1)", x: times, y: v.map { $0[j] }, group: "\(vp)j (V31)"),
+                     PlotSeries(name: "\(wp)\(j + 1)", x: times, y: w.map { $0[j] }, group: "\(wp)j (W13)")]
                 }
-                panels.append(PlotSpec(title: "eigenvalues of V31 (v) and W13 (w)", xLabel: timeColumn, yLabel: "eigenvalue", series: eigen))
+                panels.append(PlotSpec(title: "eigenvalues of V31 (v) and W13 (w)", xLabel: timeColumn, yLabel: "eigenvalue", series: eigen,
+                                       horizontalLines: etaValue.map { constructionLines(eta: $0.value) } ?? []))
             }
-            try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)", output: output)
+            try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)" + taskBeside(), output: output)
         }
     }
 
@@ -141,6 +142,15 @@ struct StagesCommand: ParsableCommand {
         return (vPrefix ?? (useShort ? "v_" : "v_diag_"), wPrefix ?? (data.hasColumn("w_1") ? "w_" : "w_diag_"))
     }
 
+    /// ", (d, n, k) = (...)" from summary.json beside the file, or "" when it does not say.
+    private func taskBeside() -> String {
+        let summary = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("summary.json")
+        guard let data = FileManager.default.contents(atPath: summary),
+              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let d = object["d"] as? Int, let n = object["n"] as? Int, let k = object["k"] as? Int else { return "" }
+        return ", (d, n, k) = (\(d), \(n), \(k))"
+    }
+
     /// eta from --eta, else from summary.json beside the file; nil if neither.
     private func stepSize() throws -> (value: Double, text: String, source: String)? {
         if let eta, let r = Rational.parse(eta) { return (r.doubleValue, eta, "--eta") }
@@ -151,7 +161,8 @@ struct StagesCommand: ParsableCommand {
             throw CotflowError.input("summary file \(summary) holds \(JSONInput.typeName(parsed)), not a JSON object; give --eta")
         }
         let text: String?
-        if let s = object["eta"] as? String { text = s } else if let x = object["eta"] as? NSNumber { text = x.stringValue } else { text = nil }
+        if let s = object["eta_exact"] as? String { text = s } else if let s = object["eta"] as? String { text = s }
+        else if let x = object["eta"] as? NSNumber { text = x.stringValue } else { text = nil }
         guard let text else { return nil }
         guard let r = Rational.parse(text), r > Rational.zero else { throw CotflowError.input("\(summary): eta '\(text)' is not a positive number; give --eta") }
         return (r.doubleValue, text, summary)
@@ -159,9 +170,16 @@ struct StagesCommand: ParsableCommand {
 
     private func json(_ stages: [Stage], _ mechanistic: [Stage], _ b: MechanisticBoundaries?, loss: String,
                       eta: (value: Double, text: String, source: String)?, notes: [String]) -> JSONValue {
-        var pairs: [(String, JSONValue)] = [
+        let settings: [(String, JSONValue)] = [
             ("file", .string(file)), ("time_column", .string(timeColumn)), ("loss_column", .string(loss)),
-            ("eta", eta.map { .string($0.text) } ?? .null),
+            ("v_prefix", .string(vPrefix ?? "")), ("w_prefix", .string(wPrefix ?? "")), ("eta", eta.map { .string($0.text) } ?? .null),
+            ("penalty", penalty.map { .number($0) } ?? .null), ("noise_floor", .number(noiseFloor)), ("grid_points", .int(gridPoints)),
+            ("min_segment", .number(minSegment)), ("plateau_drop", .number(plateauDrop)),
+            ("product_tolerance", .number(productTolerance)), ("exponential_tolerance", .number(exponentialTolerance)),
+        ]
+        var pairs: [(String, JSONValue)] = Provenance(settings: settings).json + [
+            ("file", .string(file)), ("time_column", .string(timeColumn)), ("loss_column", .string(loss)),
+            ("eta", eta.map { .number($0.value) } ?? .null), ("eta_exact", eta.map { .string($0.text) } ?? .null),
             ("stages", StageTable.json(stages)),
             ("mechanistic_stages", b == nil ? .null : StageTable.json(mechanistic)),
             ("mechanistic_boundaries", b?.json ?? .null),

@@ -42,7 +42,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var solver: FlowSolverOptions
     @Option(help: "Output points of the log time grid of each flow (sets the resolution of t_loss_half and t_loss_1e-3).") var points = 400
 
-    @Option(help: "Run only shard i/N: the points with index % N == i (0 <= i < N). Default: the SLURM array task if any, else 0/1.")
+    @Option(help: "Run only shard i/N: the points with index % N == i (0 <= i < N). (default: the SLURM array task if any, else 0/1)")
     var shard: String?
     @Flag(help: "Keep the finished points of an earlier run of this shard in --out and run only the rest.")
     var resume = false
@@ -99,7 +99,7 @@ struct SweepCommand: ParsableCommand {
 
         options.grid = .logarithmic(points: points, first: 1e-3)
 
-        let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", enabled: !output.quiet)
+        let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
         let finished = FinishedPoints()
         let outcome: SweepOutcome
         do {
@@ -192,7 +192,7 @@ struct SweepCommand: ParsableCommand {
 
     /// Settings held fixed across the grid, recorded in the outputs (shards merge only when they agree).
     func settings(names: Set<String>) throws -> [(String, String)] {
-        var s: [(String, String)] = [("model", "reduced gradient flow from Assumption 4.1")]
+        var s: [(String, String)] = [("cotflow_version", cotflowVersion), ("model", "reduced gradient flow from Assumption 4.1")]
         if !names.contains("d") { s.append(("d", "\(task.d)")) }
         if !names.contains("n"), !names.contains("n_over_d") { s.append(("n", "\(task.n)")) }
         if !names.contains("k") { s.append(("k", "\(task.k)")) }

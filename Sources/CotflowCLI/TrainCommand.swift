@@ -27,11 +27,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Initialisation: random (iid N(0, init-scale^2) entries) or assumption (Assumption 4.1).")
     var `init`: InitialisationKind = .random
     @Option(help: "Optimizer: sgd or adam.") var optimizer: OptimizerKind = .adam
-    @Option(name: .customLong("learning-rate"), help: "Learning rate (default 0.003).") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step (default 256).") var batchSize: Int?
-    @Option(help: "Optimizer steps (default 1000).") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between trajectory records (default 50).") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set (default 4000).") var heldOut: Int?
+    @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.003)") var learningRate: Double?
+    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 256)") var batchSize: Int?
+    @Option(help: "Optimizer steps. (default: 1000)") var steps: Int?
+    @Option(name: .customLong("record-every"), help: "Steps between trajectory records. (default: 50)") var recordEvery: Int?
+    @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set. (default: 4000)") var heldOut: Int?
+    @Flag(help: "Render figure.svg/.png (losses; eigenvalues of V31 and W13 with the construction's -eta and 1; W24) with gnuplot into --out.")
+    var plot = false
 
     func validate() throws {
         try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
@@ -46,8 +48,10 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try task.validateTask()
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let eta = try task.stepSize()
         let ranges = try scale.ranges()
+        var used: TrainingConfig?
         try output.prepare(files: ["trajectory.csv", "summary.json", "parameters.json", "initial_parameters.json"])
         Interruption.install()
         let result: TrainingResult = try reportingErrors {
@@ -59,22 +63,29 @@ struct TrainCommand: ParsableCommand {
                 learningRate: learningRate ?? defaults.learningRate, batchSize: batchSize ?? defaults.batchSize,
                 steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery,
                 heldOutSize: heldOut ?? defaults.heldOutSize, seed: task.seed)
+            used = config
             let trainer = try Trainer(config: config)
             let bar = Progress(total: config.steps, label: "train", enabled: !output.quiet)
             defer { bar.finish() }
-            return try trainer.run { done, _ in bar.update(done) }
+            return try trainer.run(reporting: { done, _, loss in bar.update(done, loss: loss) })
         }
-        let summary = self.summary(result, eta: eta)
+        let provenance = Provenance(settings: settings(used!, eta: eta, ranges: ranges))
+        let summary = withProvenance(provenance, self.summary(result, eta: eta))
         try output.write(result.trajectory.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         if let out = output.out {
+            let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
             // A diverged run's parameters may be non-finite: then only the initial ones are saved.
             if result.parameters.isFinite || result.status == .completed {
-                try result.parameters.save(to: (out as NSString).appendingPathComponent("parameters.json"))
+                try saveParameters(result.parameters, to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task)
             }
-            try result.initialParameters.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"))
+            try saveParameters(result.initialParameters, to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
         }
         output.emit(json: summary, report: report(result, eta: eta))
+        if plot {
+            try renderFigure(trainingFigure(result.trajectory, d: task.d, eta: eta.doubleValue), name: "figure",
+                             title: "\(objective.rawValue) training (\(optimizer.rawValue)), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta)", output: output)
+        }
         if result.status != .completed {
             throw RunStopped(description: "training \(result.status); the trajectory so far is kept" + (output.out.map { " in \($0)" } ?? ""))
         }
@@ -89,11 +100,21 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// Every setting of the run, defaults resolved.
+    private func settings(_ c: TrainingConfig, eta: Rational, ranges: (v: ClosedRange<Double>, w: ClosedRange<Double>)) -> [(String, JSONValue)] {
+        task.settings(eta: eta) + [
+            ("objective", .string(objective.rawValue)), ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
+        ] + scale.settings(ranges) + [
+            ("optimizer", .string(optimizer.rawValue)), ("learning_rate", .number(c.learningRate)), ("batch_size", .int(c.batchSize)),
+            ("steps", .int(c.steps)), ("record_every", .int(c.recordEvery)), ("held_out", .int(c.heldOutSize)),
+        ]
+    }
+
     private func summary(_ r: TrainingResult, eta: Rational) -> JSONValue {
         let status = runStatusJSON(r.status)
         let p = r.parameters
         return .object([
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k)), ("eta", .string(eta.description)),
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("objective", .string(objective.rawValue)),
             ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
             ("optimizer", .string(optimizer.rawValue)),
@@ -129,7 +150,7 @@ struct TrainCommand: ParsableCommand {
                     + "W13 / (-W24) in [\(fmt(w.first!)), \(fmt(w.last!))]")
             }
         }
-        if let out = output.out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json, initial_parameters.json") }
+        if let out = output.out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json, initial_parameters.json" + (plot ? ", figure.*" : "")) }
         return lines.joined(separator: "\n")
     }
 }

@@ -1,13 +1,46 @@
 /// One curve of a plot: `y` against `x`, drawn as a line and named in the key.
+/// Series with the same `group` share one colour and dash pattern and one key entry (the group's
+/// name), so that d eigenvalue curves read as "v" or "w"; curves with few points get markers.
 public struct PlotSeries: Sendable {
     public var name: String
     public var x: [Double]
     public var y: [Double]
+    /// The key entry shared with the other series of this group; nil: the series is its own entry.
+    public var group: String?
+    /// Drawn dashed (for example training next to the flow).
+    public var dashed: Bool
+    /// Series with the same colour group share a colour (default: the key entry), so that v is
+    /// one colour for flow and training, told apart by the dash.
+    public var colourGroup: String?
+    /// Spread around `y` (for example the minimum and maximum over seeds of a median), drawn as error bars.
+    public var low: [Double]?
+    public var high: [Double]?
 
-    public init(name: String, x: [Double], y: [Double]) {
+    public init(name: String, x: [Double], y: [Double], group: String? = nil, dashed: Bool = false,
+                colourGroup: String? = nil, low: [Double]? = nil, high: [Double]? = nil) {
+        self.colourGroup = colourGroup
         self.name = name
         self.x = x
         self.y = y
+        self.group = group
+        self.dashed = dashed
+        self.low = low
+        self.high = high
+    }
+
+    /// The key entry this series contributes to.
+    public var keyName: String { group ?? name }
+}
+
+/// A dotted horizontal reference line across a panel (for example the construction's value -eta),
+/// named in the key.
+public struct HorizontalLine: Sendable {
+    public var y: Double
+    public var label: String
+
+    public init(y: Double, label: String) {
+        self.y = y
+        self.label = label
     }
 }
 
@@ -48,9 +81,13 @@ public struct PlotSpec: Sendable {
     public var shaded: [ShadedInterval]
     /// Dashed vertical lines with labels.
     public var verticalLines: [VerticalLine]
+    /// Dotted horizontal reference lines, named in the key.
+    public var horizontalLines: [HorizontalLine]
 
     public init(title: String, xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false,
-                series: [PlotSeries], shaded: [ShadedInterval] = [], verticalLines: [VerticalLine] = []) {
+                series: [PlotSeries], shaded: [ShadedInterval] = [], verticalLines: [VerticalLine] = [],
+                horizontalLines: [HorizontalLine] = []) {
+        self.horizontalLines = horizontalLines
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel

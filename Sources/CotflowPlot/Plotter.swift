@@ -65,7 +65,28 @@ public enum Plotter {
         let notes = panels.enumerated().compactMap { i, panel in
             panel.notes(name: specs.count == 1 ? "'\(panel.spec.title)'" : "panel \(i + 1) ('\(panel.spec.title)')")
         }
-        return try writeAndRender(data: data, script: script, base: base, notes: notes, options: options)
+        // The same points as one tidy CSV for pandas and friends (the .tsv is in gnuplot's block form).
+        try writeText(tidyCSV(panels), to: base + "_data.csv")
+        var outcome = try writeAndRender(data: data, script: script, base: base, notes: notes, options: options)
+        outcome.files.append(base + "_data.csv")
+        return outcome
+    }
+
+    /// One row per plotted point: `panel,panel_title,series,group,x,y,low,high` (low and high empty
+    /// without a spread); text fields quoted as in RFC 4180. See notes/formats.md.
+    static func tidyCSV(_ panels: [PreparedPanel]) -> String {
+        func text(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        var out = "panel,panel_title,series,group,x,y,low,high\n"
+        for (p, panel) in panels.enumerated() {
+            for series in panel.series {
+                let prefix = "\(p + 1),\(text(panel.spec.title)),\(text(series.name)),\(text(series.keyName)),"
+                for i in series.x.indices {
+                    out += prefix + "\(series.x[i]),\(series.y[i]),"
+                        + (series.low.map { "\($0[i])" } ?? "") + "," + (series.high.map { "\($0[i])" } ?? "") + "\n"
+                }
+            }
+        }
+        return out
     }
 
     /// Writes `<base>.tsv` and `<base>.gp`, runs gnuplot on the script (in its directory) and says

@@ -1,16 +1,23 @@
 import CotflowSupport
 import Foundation
 
-/// A numeric CSV file with a header row.
+/// A CSV file with a header row, its numeric columns as numbers.
 ///
 /// Cells are parsed with `Double(_:)` after trimming spaces (so `nan` and `inf`, which `CSVTable`
-/// writes for non-finite values, are read back as numbers); a header cell may be quoted.
+/// writes for non-finite values, are read back as numbers); an empty cell is NaN (pandas writes
+/// missing values so). Cells may be quoted (RFC 4180, commas inside quotes). A column with a
+/// non-numeric cell is a text column: it is kept out of `column(_:)` but does not stop the file
+/// from loading. An empty first header cell, as pandas' default `to_csv` writes for its index, names
+/// the index column `index` (or `Unnamed: 0`, pandas' own name, if `index` is taken).
 public struct CSVData: Sendable {
     public let header: [String]
-    /// The data rows, each with one value per header column.
+    /// The data rows, each with one value per header column (NaN in text columns).
     public let rows: [[Double]]
     /// Where the data came from (a path or a label), used in error messages.
     public let source: String
+    /// Columns with at least one non-numeric cell, each with where its first such cell is.
+    public var textCells: [String: String] = [:]
+    public var textColumns: Set<String> { Set(textCells.keys) }
 
     /// Reads and parses the file at `path`.
     public static func load(path: String) throws -> CSVData {
@@ -39,17 +46,24 @@ public struct CSVData: Sendable {
             }
             i += 1
         }
-        /// The cells of a line, with surrounding spaces and tabs removed.
+        /// The cells of a line, split at commas outside double quotes, with surrounding spaces and
+        /// tabs removed (a quoted cell keeps its quotes here; `unquote` removes them).
         func cells(_ range: Range<Int>) -> [String] {
-            bytes[range].split(separator: 0x2C, omittingEmptySubsequences: false).map { cell in
-                var lo = cell.startIndex, hi = cell.endIndex
+            var pieces: [Range<Int>] = [], start = range.lowerBound, quoted = false
+            for j in range {
+                if bytes[j] == 0x22 { quoted.toggle() } else if bytes[j] == 0x2C, !quoted { pieces.append(start..<j); start = j + 1 }
+            }
+            pieces.append(start..<range.upperBound)
+            return pieces.map { cell in
+                var lo = cell.lowerBound, hi = cell.upperBound
                 while lo < hi, bytes[lo] == 0x20 || bytes[lo] == 0x09 { lo += 1 }
                 while hi > lo, bytes[hi - 1] == 0x20 || bytes[hi - 1] == 0x09 { hi -= 1 }
                 return String(decoding: bytes[lo..<hi], as: UTF8.self)
             }
         }
         guard let first = lines.first else { throw CotflowError.input("\(source): empty file (expected a header row and numeric rows)") }
-        let header = cells(first.range).map(unquote)
+        var header = cells(first.range).map(unquote)
+        if header.count > 1, header[0].isEmpty { header[0] = header.contains("index") ? "Unnamed: 0" : "index" }
         guard !header.contains(where: \.isEmpty) else {
             throw CotflowError.input("\(source): line \(first.number): empty column name in the header")
         }
@@ -58,6 +72,7 @@ public struct CSVData: Sendable {
             throw CotflowError.input("\(source): column '\(name)' appears twice in the header")
         }
         var rows: [[Double]] = []
+        var text: [String: String] = [:]
         rows.reserveCapacity(lines.count - 1)
         for (number, range) in lines.dropFirst() {
             let row = cells(range)
@@ -67,24 +82,34 @@ public struct CSVData: Sendable {
             var values: [Double] = []
             values.reserveCapacity(row.count)
             for (column, cell) in row.enumerated() {
-                guard let value = Double(cell) else {
-                    throw CotflowError.input("\(source): line \(number), column '\(header[column])': '\(cell)' is not a number")
+                if let value = Double(cell.hasPrefix("\"") ? unquote(cell) : cell) {
+                    values.append(value)
+                } else if cell.isEmpty {
+                    values.append(.nan)
+                } else {
+                    if text[header[column]] == nil { text[header[column]] = "'\(cell)' on line \(number)" }
+                    values.append(.nan)
                 }
-                values.append(value)
             }
             rows.append(values)
         }
         guard !rows.isEmpty else { throw CotflowError.input("\(source): no data rows after the header") }
-        return CSVData(header: header, rows: rows, source: source)
+        return CSVData(header: header, rows: rows, source: source, textCells: text)
     }
 
-    /// The values of one column; the error names the available columns.
+    /// The values of one numeric column; the error names the available numeric columns.
     public func column(_ name: String) throws -> [Double] {
         guard let index = header.firstIndex(of: name) else {
-            throw CotflowError.input("\(source): no column '\(name)' (columns: \(header.joined(separator: ", ")))")
+            throw CotflowError.input("\(source): no column '\(name)' (numeric columns: \(numericColumns.joined(separator: ", ")))")
+        }
+        if let cell = textCells[name] {
+            throw CotflowError.input("\(source): column '\(name)' holds text, not numbers (\(cell)); numeric columns: \(numericColumns.joined(separator: ", "))")
         }
         return rows.map { $0[index] }
     }
+
+    /// The columns whose every cell is a number (or empty).
+    public var numericColumns: [String] { header.filter { !textColumns.contains($0) } }
 
     public func hasColumn(_ name: String) -> Bool { header.contains(name) }
 
@@ -92,7 +117,7 @@ public struct CSVData: Sendable {
     /// The columns are taken in numeric order up to the first missing index.
     public func rows(prefix: String) -> [[Double]] {
         var indices: [Int] = []
-        while let index = header.firstIndex(of: "\(prefix)\(indices.count + 1)") { indices.append(index) }
+        while let index = header.firstIndex(of: "\(prefix)\(indices.count + 1)"), !textColumns.contains(header[index]) { indices.append(index) }
         guard !indices.isEmpty else { return [] }
         return rows.map { row in indices.map { row[$0] } }
     }

@@ -30,7 +30,7 @@ public enum StageTable {
     /// Numeric table (the name, which is text, is left out; `csvText` has it):
     /// index,t_start,t_end,loss_start,loss_end,mean_log_slope,rate,duration.
     public static func csv(_ stages: [Stage]) -> CSVTable {
-        var table = CSVTable(header: ["index", "t_start", "t_end", "loss_start", "loss_end", "mean_log_slope", "rate", "duration"])
+        var table = CSVTable(header: ["index", "t_start", "t_end", "loss_start", "loss_end", "mean_log_slope", "rate", "duration"], integerColumns: ["index"])
         for s in stages { table.append([Double(s.index)] + values(s)) }
         return table
     }

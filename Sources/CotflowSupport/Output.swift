@@ -37,10 +37,9 @@ public indirect enum JSONValue: Sendable {
         }
     }
 
-    static func format(_ x: Double) -> String {
-        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
-        return "\(x)"
-    }
+    /// A float always renders as a float (`1000.0`, `1e-05`), so that a field keeps one JSON type
+    /// from run to run; counts are `.int`.
+    static func format(_ x: Double) -> String { "\(x)" }
 
     static func quote(_ s: String) -> String {
         var out = "\""
@@ -60,11 +59,16 @@ public indirect enum JSONValue: Sendable {
 }
 
 /// A CSV table: a header row and rows of numbers, written with round-trip precision.
+/// Columns named in `integerColumns` (steps, counts, indices, 0/1 flags) are written as integers.
 public struct CSVTable: Sendable {
     public let header: [String]
     public private(set) var rows: [[Double]] = []
+    public let integerColumns: Set<String>
 
-    public init(header: [String]) { self.header = header }
+    public init(header: [String], integerColumns: Set<String> = []) {
+        self.header = header
+        self.integerColumns = integerColumns
+    }
 
     public mutating func append(_ row: [Double]) {
         precondition(row.count == header.count, "CSV row has \(row.count) values for \(header.count) columns")
@@ -80,7 +84,13 @@ public struct CSVTable: Sendable {
 
     public var text: String {
         var s = header.joined(separator: ",") + "\n"
-        for row in rows { s += row.map(CSVTable.cell).joined(separator: ",") + "\n" }
+        let integer = header.map { integerColumns.contains($0) }
+        for row in rows {
+            s += row.enumerated().map { i, x in
+                guard x.isFinite else { return CSVTable.cell(x) }
+                return integer[i] && x == x.rounded() && abs(x) < 9e15 ? String(Int64(x)) : "\(x)"
+            }.joined(separator: ",") + "\n"
+        }
         return s
     }
 }
@@ -111,6 +121,8 @@ public func writeText(_ text: String, to path: String) throws {
 }
 
 /// A progress bar on stderr, shown only once a run has taken more than `delay` seconds.
+/// On a terminal one line is redrawn in place (count, steps per second, time left, the latest
+/// loss) and cleared at the end; otherwise one plain line is written every 5 seconds.
 public final class Progress {
     private let total: Int
     private let label: String
@@ -119,34 +131,54 @@ public final class Progress {
     private let delay: TimeInterval
     private let enabled: Bool
     private var shown = false
+    private var lastDone = 0
     private let isTTY = isatty(2) != 0
+    private let unit: String
 
-    public init(total: Int, label: String, enabled: Bool = true, delay: TimeInterval = 2) {
+    /// `unit` names what is counted (steps, points) in the rate.
+    public init(total: Int, label: String, unit: String = "steps", enabled: Bool = true, delay: TimeInterval = 2) {
         self.total = max(total, 1)
         self.label = label
+        self.unit = unit
         self.enabled = enabled
         self.delay = delay
     }
 
-    public func update(_ done: Int, detail: String = "") {
+    /// Reports `done` of `total` steps; `loss` is the latest loss, shown when finite.
+    public func update(_ done: Int, loss: Double? = nil, detail: String = "") {
         guard enabled else { return }
+        lastDone = done
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
         guard elapsed >= delay, now.timeIntervalSince(lastPrint) >= (isTTY ? 0.2 : 5) else { return }
         lastPrint = now
         shown = true
-        let fraction = Double(done) / Double(total)
-        let width = 30
-        let filled = Int(fraction * Double(width))
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
-        let line = "\(label) [\(bar)] \(done)/\(total) \(String(format: "%.0f", elapsed))s elapsed, ~\(String(format: "%.0f", eta))s left \(detail)"
-        FileHandle.standardError.write(((isTTY ? "\r" : "") + line + (isTTY ? "" : "\n")).data(using: .utf8)!)
+        let line = Progress.line(label: label, done: done, total: total, unit: unit, elapsed: elapsed, loss: loss, detail: detail, bar: isTTY)
+        // "\r" returns to the start of the line and ESC[K clears what an earlier, longer line left.
+        FileHandle.standardError.write(((isTTY ? "\r" : "") + line + (isTTY ? "\u{1B}[K" : "\n")).data(using: .utf8)!)
     }
 
+    /// The progress text: `label [####----] done/total rate unit/s, elapsed, ~left, loss x`.
+    public static func line(label: String, done: Int, total: Int, unit: String = "steps", elapsed: TimeInterval, loss: Double?, detail: String = "", bar: Bool) -> String {
+        let fraction = min(max(Double(done) / Double(max(total, 1)), 0), 1)
+        let width = 24
+        let filled = Int(fraction * Double(width))
+        let barText = bar ? "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " : ""
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let left = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
+        var line = "\(label) \(barText)\(done)/\(total) \(String(format: rate >= 100 ? "%.0f" : "%.1f", rate)) \(unit)/s, "
+            + "\(String(format: "%.0f", elapsed))s elapsed, ~\(String(format: "%.0f", left))s left"
+        if let loss, loss.isFinite { line += ", loss \(String(format: "%.4g", loss))" }
+        if !detail.isEmpty { line += " \(detail)" }
+        return line
+    }
+
+    /// Clears the bar on a terminal, then one line with the count, time and rate (only if a bar was shown).
     public func finish() {
         guard enabled, shown else { return }
         let elapsed = Date().timeIntervalSince(start)
-        FileHandle.standardError.write(((isTTY ? "\r" : "") + "\(label) done in \(String(format: "%.1f", elapsed))s\n").data(using: .utf8)!)
+        let rate = elapsed > 0 ? Double(lastDone) / elapsed : 0
+        let text = "\(label) done: \(lastDone) \(unit) in \(String(format: "%.1f", elapsed))s (\(String(format: "%.1f", rate)) \(unit)/s)\n"
+        FileHandle.standardError.write(((isTTY ? "\r\u{1B}[K" : "") + text).data(using: .utf8)!)
     }
 }

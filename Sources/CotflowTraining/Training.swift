@@ -204,6 +204,11 @@ public struct Trainer: Sendable {
 
     /// Runs the training. `progress(step, total)` is called after every optimizer step.
     public func run(progress: ((Int, Int) -> Void)? = nil) throws -> TrainingResult {
+        try run(reporting: progress.map { report in { step, total, _ in report(step, total) } })
+    }
+
+    /// Runs the training; `reporting(step, total, batchLoss)` is called after every optimizer step.
+    public func run(reporting progress: ((Int, Int, Double) -> Void)?) throws -> TrainingResult {
         GSL.initialize()
         let start = Date()
         let cfg = config, task = cfg.task, d = task.d, dim = 2 * d + 2
@@ -225,7 +230,7 @@ public struct Trainer: Sendable {
         let scale = 1 / Double(cfg.batchSize)
         var optimizer = OptimizerState(kind: cfg.optimizer, size: 2 * dim * dim, learningRate: cfg.learningRate)
 
-        var table = CSVTable(header: Trainer.header(d: d))
+        var table = CSVTable(header: Trainer.header(d: d), integerColumns: ["step"])
         var status = TrainingStatus.completed
         var initialMedian: Double? = nil
         var lastEval: [Double] = [], lastCoT: [Double] = []
@@ -285,7 +290,7 @@ public struct Trainer: Sendable {
                 status = .diverged(step: step + 1, reason: "non-finite parameters")
                 break
             }
-            progress?(step + 1, cfg.steps)
+            progress?(step + 1, cfg.steps, result.loss)
         }
         if case .diverged = status, lastEval.isEmpty {
             lastEval = [.nan]; lastCoT = [.nan]

@@ -13,7 +13,7 @@ final class CLITests: XCTestCase {
     }
 
     /// The built executable, next to the test bundle.
-    private var executable: URL {
+    var executable: URL {
         var dir = Bundle(for: CLITests.self).bundleURL
         while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("cotflow").path), dir.path != "/" {
             dir.deleteLastPathComponent()
@@ -93,11 +93,16 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try cotflow(arguments + ["--out", a]).status, 0)
         XCTAssertEqual(try cotflow(arguments + ["--out", b]).status, 0)
         XCTAssertEqual(try cotflow(Array(arguments.dropLast(3)) + ["--seed", "6", "--quiet", "--out", c]).status, 0)
-        for file in ["trajectory.csv", "parameters.json"] {
-            let x = try Data(contentsOf: URL(fileURLWithPath: a + "/" + file))
-            XCTAssertEqual(x, try Data(contentsOf: URL(fileURLWithPath: b + "/" + file)), file)
-            XCTAssertNotEqual(x, try Data(contentsOf: URL(fileURLWithPath: c + "/" + file)), file)
+        let x = try Data(contentsOf: URL(fileURLWithPath: a + "/trajectory.csv"))
+        XCTAssertEqual(x, try Data(contentsOf: URL(fileURLWithPath: b + "/trajectory.csv")))
+        XCTAssertNotEqual(x, try Data(contentsOf: URL(fileURLWithPath: c + "/trajectory.csv")))
+        // parameters.json also records the command line (with its --out), so compare the matrices.
+        func matrices(_ dir: String) throws -> [[Double]] {
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/parameters.json"))) as? [String: Any])
+            return [try XCTUnwrap(object["V"] as? [Double]), try XCTUnwrap(object["W"] as? [Double])]
         }
+        XCTAssertEqual(try matrices(a), try matrices(b))
+        XCTAssertNotEqual(try matrices(a), try matrices(c))
     }
 
     func testODEAndTrainingStartFromTheSamePoint() throws {

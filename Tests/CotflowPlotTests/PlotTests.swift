@@ -49,7 +49,7 @@ final class PlotTests: XCTestCase {
         let b = base("loss")
         let outcome = try Plotter.render(panels: [lossSpec()], title: nil, to: b, options: missing())
         XCTAssertFalse(outcome.rendered)
-        XCTAssertEqual(outcome.files, [b + ".tsv", b + ".gp"])
+        XCTAssertEqual(outcome.files, [b + ".tsv", b + ".gp", b + "_data.csv"])
         // 400 points: one zero on the log y axis, one NaN.
         XCTAssertEqual(try dataRows(b + ".tsv"), 398)
         XCTAssertTrue(outcome.message.contains("dropped 1 point with non-positive values on a log axis (x or y)"), outcome.message)
@@ -89,7 +89,7 @@ final class PlotTests: XCTestCase {
         let b = base("rendered figure ü 图/loss")
         let outcome = try Plotter.render(lossSpec(), to: b)
         XCTAssertTrue(outcome.rendered, outcome.message)
-        XCTAssertEqual(outcome.files, [b + ".tsv", b + ".gp", b + ".svg", b + ".png"])
+        XCTAssertEqual(outcome.files, [b + ".tsv", b + ".gp", b + ".svg", b + ".png", b + "_data.csv"])
         let svg = try String(contentsOfFile: b + ".svg", encoding: .utf8)
         XCTAssertTrue(svg.contains("<svg"))
         XCTAssertTrue(svg.contains("stage 2"))
@@ -101,7 +101,7 @@ final class PlotTests: XCTestCase {
         XCTAssertGreaterThan(png.count, 1000)
         let script = try String(contentsOfFile: b + ".gp", encoding: .utf8)
         XCTAssertEqual(script.components(separatedBy: "set object rect").count - 1, 3)
-        XCTAssertTrue(script.contains("set label 'stage 1'"))
+        XCTAssertTrue(script.contains("title '1: stage 1'"), script)   // stage names are in the key
         XCTAssertFalse(outcome.message.contains("gnuplot said"), outcome.message)
 
         // The script renders again from another directory, and a stale figure is replaced.
@@ -140,7 +140,7 @@ final class PlotTests: XCTestCase {
         XCTAssertFalse(failed.rendered)
         XCTAssertTrue(failed.message.contains("exit status 1"), failed.message)
         XCTAssertTrue(failed.message.contains("undefined variable"), failed.message)
-        XCTAssertEqual(failed.files, [b + ".tsv", b + ".gp"])
+        XCTAssertEqual(failed.files, [b + ".tsv", b + ".gp", b + "_data.csv"])
 
         // A hang is stopped; stdin is /dev/null, so a reader sees end of file at once.
         let reader = try fakeGnuplot("cat > /dev/null\nexec sleep 30")

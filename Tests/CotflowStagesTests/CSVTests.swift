@@ -16,6 +16,21 @@ final class CSVTests: XCTestCase {
         return "no error"
     }
 
+    /// pandas' default `to_csv`: an unnamed index column, empty cells for NaN, quoted text with commas.
+    func testReadsPandasDefaultCSVWithIndexAndTextColumns() throws {
+        let text = ",t,loss,stage,v_1\n0,0.0,4.5,\"plateau, early\",-0.1\n1,1.0,3.0,decay,\n"
+        let data = try CSVData.parse(text, source: "pandas.csv")
+        XCTAssertEqual(data.header, ["index", "t", "loss", "stage", "v_1"])
+        XCTAssertEqual(try data.column("index"), [0, 1])
+        XCTAssertEqual(try data.column("loss"), [4.5, 3.0])
+        XCTAssertEqual(data.textColumns, ["stage"])
+        XCTAssertEqual(data.numericColumns, ["index", "t", "loss", "v_1"])
+        XCTAssertTrue(try data.column("v_1")[1].isNaN)
+        XCTAssertTrue(message { _ = try data.column("stage") }.contains("'stage' holds text"))
+        // A file with its own index column keeps it; pandas' unnamed one becomes "Unnamed: 0".
+        XCTAssertEqual(try CSVData.parse(",index,loss\n0,5,1.0\n", source: "x").header, ["Unnamed: 0", "index", "loss"])
+    }
+
     func testLoadsAGoodFile() throws {
         let path = try temporaryFile("t,loss,v_1,v_2,w_1,w_2\r\n0,4.5,-0.1,-0.2,0.1,0.2\n1, 3.0 ,-0.3,-0.4,0.3,nan\n\n")
         let data = try CSVData.load(path: path)
@@ -35,7 +50,7 @@ final class CSVTests: XCTestCase {
         XCTAssertTrue(message { _ = try CSVData.load(path: try self.temporaryFile("")) }.contains("empty file"))
         XCTAssertTrue(message { _ = try CSVData.load(path: NSTemporaryDirectory()) }.contains("is a directory"))
         XCTAssertTrue(message { _ = try CSVData.parse("t,loss\n0,1\n1,2,3\n", source: "x.csv") }.contains("x.csv: line 3 has 3 cells but the header has 2 columns"))
-        XCTAssertTrue(message { _ = try CSVData.parse("t,loss\n0,1\n1,abc\n", source: "x.csv") }.contains("x.csv: line 3, column 'loss': 'abc' is not a number"))
+        XCTAssertTrue(message { _ = try CSVData.parse("t,loss\n0,1\n1,abc\n", source: "x.csv").column("loss") }.contains("x.csv: column 'loss' holds text, not numbers ('abc' on line 3)"))
         XCTAssertTrue(message { _ = try CSVData.parse("t,loss\n", source: "x.csv") }.contains("no data rows"))
         XCTAssertTrue(message { _ = try CSVData.parse("t,t\n0,1\n", source: "x.csv") }.contains("appears twice"))
     }

@@ -93,6 +93,22 @@ final class SupportTests: XCTestCase {
 
     func testJSONRendering() {
         let v = JSONValue.object([("a", .number(1.5)), ("b", .numbers([1, .nan])), ("c", .string("q\"x"))])
-        XCTAssertEqual(v.rendered(pretty: false), #"{"a": 1.5,"b": [1, null],"c": "q\"x"}"#)
+        // A float stays a float when it is whole (one JSON type per key); counts are .int.
+        XCTAssertEqual(v.rendered(pretty: false), #"{"a": 1.5,"b": [1.0, null],"c": "q\"x"}"#)
+        XCTAssertEqual(JSONValue.array([.int(1000), .number(1000), .number(1e-10), .number(1e20)]).rendered(), "[1000, 1000.0, 1e-10, 1e+20]")
+    }
+
+    func testIntegerColumnsAreWrittenAsIntegers() {
+        var table = CSVTable(header: ["step", "t", "flag"], integerColumns: ["step", "flag"])
+        table.append([1000, 2.0, 1])
+        table.append([1001, .nan, 0])
+        XCTAssertEqual(table.text, "step,t,flag\n1000,2.0,1\n1001,nan,0\n")
+    }
+
+    func testProgressLineShowsRateAndLoss() {
+        let line = Progress.line(label: "train", done: 50, total: 100, elapsed: 2, loss: 0.125, bar: true)
+        XCTAssertTrue(line.hasPrefix("train [############------------] 50/100 25.0 steps/s"), line)
+        XCTAssertTrue(line.hasSuffix("~2s left, loss 0.125"), line)
+        XCTAssertFalse(Progress.line(label: "sweep", done: 3, total: 9, unit: "points", elapsed: 1, loss: nil, bar: false).contains("["))
     }
 }

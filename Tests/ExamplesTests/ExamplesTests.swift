@@ -99,6 +99,18 @@ final class ExamplesTests: XCTestCase {
             }
         }
 
+        // Claim rows for notes/reproduction.md: well formed, and each a row of the committed table
+        // that names this example.
+        let committed = try ReproductionTests.committedRows()
+        for claim in (json["claims"] as? [[String: Any]]) ?? [] {
+            let row = claim["row"] as? Int ?? 0
+            for key in ["claim", "tested_by", "measured", "verdict"] {
+                XCTAssertFalse((claim[key] as? String ?? "").isEmpty, "claim row \(row) without \(key)", file: file, line: line)
+            }
+            let match = committed.first { $0.row == row }
+            XCTAssertEqual(match?.source, "example:\(name)", "claim row \(row) of \(name) is not a row of notes/reproduction-rows.json for this example", file: file, line: line)
+        }
+
         let files = (FileManager.default.enumerator(atPath: out.path)?.allObjects as? [String]) ?? []
         let dataFiles = files.filter { $0.hasSuffix(".tsv") || $0.hasSuffix(".csv") }
         XCTAssertFalse(dataFiles.isEmpty, "no .tsv/.csv data file in \(out.path) (files: \(files))", file: file, line: line)
@@ -132,6 +144,31 @@ final class ExamplesTests: XCTestCase {
         try checkExample("looped-vs-single", expected: [("significantly improve over the same layer without looping", "HOLDS"),
                                                         ("from a small random initialisation", "DOES NOT HOLD")])
     }
+    /// The shared options: --help lists the example's main sizes; a size it does not have is refused.
+    func testExampleOptions() throws {
+        func run(_ name: String, _ arguments: [String]) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = try executable(name)
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        let help = try run("cot-vs-nocot", ["--help"])
+        XCTAssertEqual(help.0, 0)
+        XCTAssertTrue(help.1.contains("USAGE: cot-vs-nocot") && help.1.contains("--seed") && help.1.contains("Main sizes of this example: --d."), help.1)
+        let refused = try run("cot-vs-nocot", ["--k", "3"])
+        XCTAssertEqual(refused.0, 64)
+        XCTAssertTrue(refused.1.contains("--k is not a size of this example (its sizes: --d)"), refused.1)
+        let bad = try run("ood-generalization", ["--d", "0"])
+        XCTAssertEqual(bad.0, 64)
+        XCTAssertTrue(bad.1.contains("--d must be at least 1"), bad.1)
+    }
+
     func testStageSweep() throws {
         try checkExample("stage-sweep", expected: [("grow without bound like log(1/sigma)", "DOES NOT HOLD"),
                                                    ("not tail-dominated at any n/d", "HOLDS"),

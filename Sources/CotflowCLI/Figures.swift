@@ -1,0 +1,73 @@
+import CotflowFlow
+import CotflowModel
+import CotflowPlot
+import CotflowSupport
+import Foundation
+
+// The figures of `--plot` for ode, train and eval (compare and stages build theirs in place).
+
+/// Reference lines at the construction of Theorem 3.2: V31 = -eta I, W13 = I (and W24 = -1).
+func constructionLines(eta: Double, w24: Bool = false) -> [HorizontalLine] {
+    [HorizontalLine(y: -eta, label: "construction: v = -eta = \(fmt(-eta))"), HorizontalLine(y: 1, label: "construction: w = 1")]
+        + (w24 ? [HorizontalLine(y: -1, label: "construction: W24 = -1")] : [])
+}
+
+/// `cotflow ode --plot`: the loss on log axes, and v_j, w_j against t with the construction's values.
+func flowFigure(_ t: FlowTrajectory, eta: Double) -> [PlotSpec] {
+    let d = t.v.first?.count ?? 0
+    let eigen = (0..<d).flatMap { j in
+        [PlotSeries(name: "v_\(j + 1)", x: t.times, y: t.v.map { $0[j] }, group: "v_j (eigenvalues of V31)"),
+         PlotSeries(name: "w_\(j + 1)", x: t.times, y: t.w.map { $0[j] }, group: "w_j (eigenvalues of W13)")]
+    }
+    return [
+        PlotSpec(title: "population CoT loss L(v, w)", xLabel: "flow time t", yLabel: "loss", logX: true, logY: true,
+                 series: [PlotSeries(name: "reduced flow", x: t.times, y: t.losses)]),
+        PlotSpec(title: "eigenvalues of V31 and W13 (W24 = -1)", xLabel: "flow time t", yLabel: "eigenvalue", logX: true,
+                 series: eigen, horizontalLines: constructionLines(eta: eta)),
+    ]
+}
+
+/// `cotflow train --plot`: losses against the step, and the eigenvalues of the symmetric parts of
+/// V31 and W13 with W24 and the construction's values.
+func trainingFigure(_ table: CSVTable, d: Int, eta: Double) -> [PlotSpec] {
+    func column(_ name: String) -> [Double] {
+        guard let i = table.header.firstIndex(of: name) else { return [] }
+        return table.rows.map { $0[i] }
+    }
+    let steps = column("step")
+    let losses = [("batch_loss", "batch loss (training objective)"), ("cot_loss_mean", "held-out CoT loss, mean"),
+                  ("cot_loss_median", "held-out CoT loss, median"), ("eval_loss_mean", "held-out evaluation loss, mean")]
+        .map { PlotSeries(name: $0.1, x: steps, y: column($0.0)) }
+    var eigen = (1...max(d, 1)).prefix(d).flatMap { j in
+        [PlotSeries(name: "v_eig_\(j)", x: steps, y: column("v_eig_\(j)"), group: "v: eigenvalues of sym(V31)"),
+         PlotSeries(name: "w_eig_\(j)", x: steps, y: column("w_eig_\(j)"), group: "w: eigenvalues of sym(W13)")]
+    }
+    eigen.append(PlotSeries(name: "W24", x: steps, y: column("w24"), dashed: true))
+    return [
+        PlotSpec(title: "losses", xLabel: "step", yLabel: "loss", logY: true, series: losses),
+        PlotSpec(title: "V31, W13 and W24", xLabel: "step", yLabel: "value", series: eigen,
+                 horizontalLines: constructionLines(eta: eta, w24: true)),
+    ]
+}
+
+/// `cotflow eval --plot`: the per-prompt losses of the transformer and the GD chain, sorted
+/// (a quantile plot on a log axis), with the exact population mean of the chain when known.
+func evaluationFigure(_ r: EvaluationResult, exactMean: Double?) -> [PlotSpec] {
+    func quantiles(_ xs: [Double], _ name: String, dashed: Bool) -> PlotSeries {
+        let sorted = xs.sorted()
+        let q = sorted.indices.map { (Double($0) + 0.5) / Double(sorted.count) }
+        return PlotSeries(name: name, x: q, y: sorted, dashed: dashed)
+    }
+    return [PlotSpec(title: "per-prompt loss, sorted (quantile q of the prompts)", xLabel: "quantile q", yLabel: "||w_k - w*||^2", logY: true,
+                     series: [quantiles(r.evalLosses, "transformer", dashed: false), quantiles(r.chainLosses, "GD chain", dashed: true)],
+                     horizontalLines: exactMean.map { [HorizontalLine(y: $0, label: "GD chain, exact mean = \(fmt($0))")] } ?? [])]
+}
+
+/// Writes parameters with the task they were trained on (d, n, k, eta) and the run's provenance;
+/// `TransformerParameters.load` reads d, V and W and ignores the rest.
+func saveParameters(_ p: TransformerParameters, to path: String, provenance: Provenance, task: [(String, JSONValue)]) throws {
+    guard p.isFinite else { throw CotflowError("cannot save parameters to \(path): they contain non-finite values") }
+    guard case .object(let pairs) = p.json else { return }
+    let object = JSONValue.object(provenance.json + task + pairs.filter { $0.0 != "d" })
+    try writeText(object.rendered() + "\n", to: path)
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import CotflowSupport
+import Foundation
+
+struct RerunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rerun",
+        abstract: "Run a result again from the command line recorded in its summary.json, and check that it reproduces.",
+        discussion: "Reads DIR/summary.json (written by ode, train, eval or compare), runs the recorded arguments again with --out replaced by a new directory (default DIR/rerun), and compares every JSON and CSV file both runs wrote: JSON numbers and CSV cells within --tolerance (relative), everything else exactly. Timings (seconds), the command line and the output directory are not compared. Exit status 0 when everything reproduces, 1 when something differs."
+    )
+
+    @Argument(help: "Directory of an earlier run (with summary.json).") var directory: String
+    @Option(help: "Directory for the new run. (default: DIR/rerun; must not exist yet)") var out: String?
+    @Option(help: "Largest relative difference of a number counted as equal. (default: 0, bit-for-bit)") var tolerance = 0.0
+    @Flag(help: "Print one JSON object on stdout instead of the report.") var json = false
+
+    /// Keys that differ between runs by nature.
+    static let ignoredKeys: Set<String> = ["seconds", "command", "arguments", "out"]
+
+    func run() throws {
+        guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a non-negative number (got \(tolerance))") }
+        let summaryPath = (directory as NSString).appendingPathComponent("summary.json")
+        guard let data = FileManager.default.contents(atPath: summaryPath) else {
+            throw ValidationError("\(summaryPath): no such file; give a directory written by cotflow ode, train, eval or compare with --out")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let arguments = object["arguments"] as? [String], let version = object["cotflow_version"] as? String else {
+            throw ValidationError("\(summaryPath) records no command line (\"arguments\" and \"cotflow_version\"); it was written by a cotflow older than 0.5.0")
+        }
+        if version != cotflowVersion {
+            warn("\(summaryPath) was written by cotflow \(version), this is \(cotflowVersion): differences may come from the versions")
+        }
+        let target = out ?? (directory as NSString).appendingPathComponent("rerun")
+        guard !FileManager.default.fileExists(atPath: target) else {
+            throw ValidationError("--out \(target) exists already; remove it or give another --out")
+        }
+        let rerunArguments = Self.replacingOut(arguments, with: target)
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        FileHandle.standardError.write("rerun: \((["cotflow"] + rerunArguments).map(shellQuoted).joined(separator: " "))\n".data(using: .utf8)!)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = rerunArguments
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        process.waitUntilExit()
+        guard FileManager.default.fileExists(atPath: (target as NSString).appendingPathComponent("summary.json")) else {
+            throw CotflowError("the rerun (exit status \(process.terminationStatus)) wrote no summary.json into \(target)")
+        }
+
+        var differences: [String] = []
+        var compared: [String] = []
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        for name in names where (name.hasSuffix(".json") || name.hasSuffix(".csv")) && !name.hasSuffix("_data.csv") {
+            let a = (directory as NSString).appendingPathComponent(name), b = (target as NSString).appendingPathComponent(name)
+            guard let left = FileManager.default.contents(atPath: a) else { continue }
+            guard let right = FileManager.default.contents(atPath: b) else { differences.append("\(name): not written by the rerun"); continue }
+            compared.append(name)
+            if name.hasSuffix(".json") {
+                let l = try? JSONSerialization.jsonObject(with: left), r = try? JSONSerialization.jsonObject(with: right)
+                guard let l, let r else { differences.append("\(name): not valid JSON"); continue }
+                compareJSON(l, r, path: name, into: &differences)
+            } else {
+                compareCSV(String(decoding: left, as: UTF8.self), String(decoding: right, as: UTF8.self), name: name, into: &differences)
+            }
+        }
+        let reproduces = differences.isEmpty
+        if json {
+            print(JSONValue.object([("cotflow_version", .string(cotflowVersion)), ("directory", .string(directory)), ("rerun", .string(target)),
+                                    ("recorded_version", .string(version)), ("tolerance", .number(tolerance)),
+                                    ("files", .array(compared.map { .string($0) })), ("reproduces", .bool(reproduces)),
+                                    ("differences", .array(differences.prefix(100).map { .string($0) }))]).rendered())
+        } else {
+            print("reran \(directory) into \(target) (cotflow \(cotflowVersion); recorded by \(version))")
+            print("compared \(compared.joined(separator: ", "))" + (tolerance > 0 ? " within relative tolerance \(tolerance)" : " bit for bit"))
+            if reproduces {
+                print("REPRODUCES: every number and field agrees")
+            } else {
+                print("DOES NOT REPRODUCE: \(differences.count) difference\(differences.count == 1 ? "" : "s")")
+                for line in differences.prefix(20) { print("  \(line)") }
+                if differences.count > 20 { print("  ... (\(differences.count - 20) more)") }
+            }
+        }
+        if !reproduces { throw ExitCode.failure }
+    }
+
+    /// The arguments with every `--out X` / `--out=X` replaced by `--out target` (added when absent).
+    static func replacingOut(_ arguments: [String], with target: String) -> [String] {
+        var out: [String] = [], i = 0, replaced = false
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--out" { out += ["--out", target]; i += 2; replaced = true; continue }
+            if a.hasPrefix("--out=") { out += ["--out", target]; i += 1; replaced = true; continue }
+            out.append(a)
+            i += 1
+        }
+        return replaced ? out : out + ["--out", target]
+    }
+
+    private func equal(_ a: Double, _ b: Double) -> Bool {
+        if a == b || (a.isNaN && b.isNaN) { return true }
+        return abs(a - b) <= tolerance * max(abs(a), abs(b))
+    }
+
+    private func compareJSON(_ a: Any, _ b: Any, path: String, into differences: inout [String]) {
+        switch (a, b) {
+        case let (x as [String: Any], y as [String: Any]):
+            for key in Set(x.keys).union(y.keys).sorted() where !Self.ignoredKeys.contains(key) {
+                guard let xv = x[key], let yv = y[key] else { differences.append("\(path).\(key): present in only one run"); continue }
+                compareJSON(xv, yv, path: "\(path).\(key)", into: &differences)
+            }
+        case let (x as [Any], y as [Any]):
+            guard x.count == y.count else { differences.append("\(path): \(x.count) against \(y.count) entries"); return }
+            for i in x.indices { compareJSON(x[i], y[i], path: "\(path)[\(i)]", into: &differences) }
+        case let (x as String, y as String):
+            if x != y { differences.append("\(path): \"\(x)\" against \"\(y)\"") }
+        case let (x as NSNumber, y as NSNumber):
+            if !equal(x.doubleValue, y.doubleValue) { differences.append("\(path): \(x) against \(y)") }
+        case (is NSNull, is NSNull):
+            break
+        default:
+            differences.append("\(path): \(a) against \(b)")
+        }
+    }
+
+    private func compareCSV(_ a: String, _ b: String, name: String, into differences: inout [String]) {
+        let x = a.split(separator: "\n", omittingEmptySubsequences: false), y = b.split(separator: "\n", omittingEmptySubsequences: false)
+        guard x.count == y.count else { differences.append("\(name): \(x.count) against \(y.count) lines"); return }
+        for (line, (l, r)) in zip(x, y).enumerated() where l != r {
+            let lc = l.split(separator: ",", omittingEmptySubsequences: false), rc = r.split(separator: ",", omittingEmptySubsequences: false)
+            let same = lc.count == rc.count && zip(lc, rc).allSatisfy { p, q in
+                p == q || { if let u = Double(p), let v = Double(q) { return equal(u, v) }; return false }()
+            }
+            if !same { differences.append("\(name), line \(line + 1): '\(l.prefix(80))' against '\(r.prefix(80))'") }
+        }
+    }
+}
