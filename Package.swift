@@ -84,6 +84,8 @@ let package = Package(
         .testTarget(name: "CotflowFullFlowTests", dependencies: ["CotflowFullFlow"]),
         // End-to-end tests that run the built `cotflow` executable.
         .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI"]),
+        // Hostile values for every option of every subcommand, and the lost-work paths (signals included).
+        .testTarget(name: "CotflowHostileTests", dependencies: ["CotflowCLI"]),
         .testTarget(name: "CotflowStagesTests", dependencies: ["CotflowStages"]),
         .testTarget(name: "CotflowPlotTests", dependencies: ["CotflowPlot"]),
         .testTarget(name: "CotflowCompareTests", dependencies: ["CotflowCompare"]),

@@ -2,11 +2,6 @@ import ArgumentParser
 import Foundation
 
 extension Cotflow {
-    /// Parses the command line with negative numbers allowed as option values, then runs.
-    static func main() {
-        main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
-    }
-
     /// `--v -0.5` and `--v-range -0.1,-0.05` become `--v=-0.5` and `--v-range=-0.1,-0.05`:
     /// argument-parser reads a token that starts with `-` as an option, so a negative number after
     /// `--name` is joined to it. Only tokens that are numbers or lists of numbers (digits, `.`, `e`,

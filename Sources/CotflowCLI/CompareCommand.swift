@@ -36,6 +36,18 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Training's start: assumption (Assumption 4.1, also the reduced flow's) or random (iid N(0, init-scale^2) entries; needs --params full and --full-flow: no reduced flow then).")
     var `init`: InitialisationKind = .assumption
 
+    func validate() throws {
+        try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
+        let defaults = ComparisonConfig.defaults(d: 1, n: 1, k: 1, eta: Rational(1), seed: 0)
+        try checkingInput {
+            try Limits.checkReducedLoss(k: task.k)
+            try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.batchSize,
+                                     heldOut: heldOut ?? defaults.heldOutSize,
+                                     steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery, objective: .cot,
+                                     what: "compare at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(batchSize ?? defaults.batchSize) and --held-out \(heldOut ?? defaults.heldOutSize)")
+        }
+    }
+
     func run() throws {
         try task.validateTask()
         if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
@@ -72,12 +84,31 @@ struct CompareCommand: ParsableCommand {
             guard config.trainable == [.full] else { throw ValidationError("--init random needs --params full: a random start is off the reduced model") }
             guard fullFlow else { throw ValidationError("--init random has no reduced flow to compare with; add --full-flow") }
         }
+        try output.prepare(files: ["comparison.csv", "ode_trajectory.csv", "full_flow_trajectory.csv", "summary.json", "comparison.svg", "comparison.png"]
+                           + TrainableSet.allCases.map { "train_\($0.rawValue)_trajectory.csv" })
+        Interruption.install()
 
-        let comparison: Comparison = try reportingErrors {
+        let comparison: Comparison
+        do {
             let bar = Progress(total: config.steps * config.trainable.count, label: "compare", enabled: !output.quiet)
             defer { bar.finish() }
             let offsets = Dictionary(uniqueKeysWithValues: config.trainable.enumerated().map { ($1, $0 * config.steps) })
-            return try Comparator.run(config) { trainable, done, _ in bar.update(offsets[trainable]! + done) }
+            comparison = try Comparator.run(config) { trainable, done, _ in bar.update(offsets[trainable]! + done) }
+        } catch let stopped as ComparisonStopped {
+            // Write the training runs computed so far, marked in summary.json.
+            for (trainable, result) in stopped.runs {
+                try output.write(result.trajectory.text, "train_\(trainable.rawValue)_trajectory.csv")
+            }
+            let last = stopped.runs.last!.1
+            let summary = JSONValue.object(commonSummary(config) + runStatusJSON(last.status) + [
+                ("stopped_run", .string(stopped.runs.last!.0.rawValue)),
+                ("runs", .object(stopped.runs.map { ($0.0.rawValue, .object(runStatusJSON($0.1.status) + [
+                    ("final_loss", .number($0.1.heldOutCoT.mean))])) })),
+            ])
+            try output.write(summary.rendered() + "\n", "summary.json")
+            if output.json { print(summary.rendered()) }
+            throw RunStopped(description: stopped.description + "; the training trajectories so far are kept"
+                             + (output.out.map { " in \($0)" } ?? " (give --out DIR to keep them)"))
         }
         let settings = task.settings(eta: config.eta) + scale.settings(ranges) + [
             ("params", .string(params)), ("optimizer", .string(config.optimizer.rawValue)), ("learning_rate", .number(config.learningRate)),
@@ -133,14 +164,19 @@ struct CompareCommand: ParsableCommand {
         ]
     }
 
+    private func commonSummary(_ config: ComparisonConfig) -> [(String, JSONValue)] {
+        [
+            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(config.eta) + [
+            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(config.optimizer.rawValue)),
+            ("learning_rate", .number(config.learningRate)), ("batch_size", .int(config.batchSize)),
+            ("steps", .int(config.steps)), ("held_out", .int(config.heldOutSize)),
+            ("time_map", .string(config.hasTimeMap ? "t = learning_rate x step" : "none (adam): shapes only")),
+            ("deviation_floor", .number(config.deviationFloor)),
+        ]
+    }
+
     private func summary(_ c: Comparison) -> JSONValue {
-        var pairs: [(String, JSONValue)] = [
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(c.config.eta) + [
-            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(c.config.optimizer.rawValue)),
-            ("learning_rate", .number(c.config.learningRate)), ("batch_size", .int(c.config.batchSize)),
-            ("steps", .int(c.config.steps)), ("held_out", .int(c.config.heldOutSize)),
-            ("time_map", .string(c.config.hasTimeMap ? "t = learning_rate x step" : "none (adam): shapes only")),
-            ("deviation_floor", .number(c.config.deviationFloor)),
+        var pairs: [(String, JSONValue)] = commonSummary(c.config) + [("status", .string("completed"))] + [
             ("init", .string(c.config.initialisation.rawValue)), ("init_scale", .number(c.config.initScale)),
             ("ode_initial_loss", c.flow.map { .number($0.losses.first ?? .nan) } ?? .null), ("ode_final_loss", c.flow.map { .number($0.finalLoss) } ?? .null),
         ]

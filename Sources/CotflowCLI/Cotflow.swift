@@ -16,6 +16,53 @@ struct Cotflow: ParsableCommand {
         subcommands: [TrainCommand.self, EvalCommand.self, ExactCommand.self, ODECommand.self, CompareCommand.self,
                       StagesCommand.self, SweepCommand.self, MergeCommand.self, RerunCommand.self, HessianCommand.self]
     )
+
+    /// Parses (negative numbers allowed as option values) and runs the command; every error
+    /// leaves through `exitCode(for:)`.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+        } catch {
+            exit(withError: error)  // argument-parser's usage errors, --help, --version: its own codes
+        }
+        do {
+            try command.run()
+        } catch {
+            guard let code = exitCode(for: error) else { exit(withError: error) }
+            Foundation.exit(code)
+        }
+    }
+
+    /// The one place that maps errors to exit codes: 64 bad usage or input, 1 a run that failed
+    /// (README, "Exit codes"). Prints the message; nil leaves the error to argument-parser.
+    static func exitCode(for error: Error) -> Int32? {
+        switch error {
+        case is CleanExit: return nil
+        case let e as ValidationError:
+            printError(e.message)
+            return ExitCode.validationFailure.rawValue
+        case let code as ExitCode: return code.rawValue
+        case let e as CotflowError:
+            printError(e.description)
+            return e.kind == .input ? ExitCode.validationFailure.rawValue : ExitCode.failure.rawValue
+        case let e as RunStopped:
+            printError(e.description)
+            return ExitCode.failure.rawValue
+        default:
+            printError(describe(error))
+            return ExitCode.failure.rawValue
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write("cotflow: error: \(message)\n".data(using: .utf8)!)
+}
+
+/// A run that stopped early (interrupted or diverged) after writing what it had computed.
+struct RunStopped: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// The task with its random streams: dimension, context length, chain length, GD step size and
@@ -48,10 +95,16 @@ struct ProblemOptions: ParsableArguments {
     @Option(name: .customLong("eta"), help: "GD step size: a decimal or a rational such as 20/31. (default: the paper's n/(n+d+1))")
     var eta: String?
 
+    /// Largest d, n and k: beyond them the arithmetic on sizes (n + d + 1, (2d + 2)^2, 2k) could
+    /// overflow, and every command's memory or time would be out of reach anyway.
+    static let maximumD = 100_000, maximumN = 1_000_000_000, maximumK = 1_000_000
+
+    func validate() throws { try validateTask() }
+
     func validateTask() throws {
-        guard d >= 1 else { throw ValidationError("--d must be at least 1 (got \(d))") }
-        guard n >= 1 else { throw ValidationError("--n must be at least 1 (got \(n))") }
-        guard k >= 1 else { throw ValidationError("--k must be at least 1 (got \(k))") }
+        guard d >= 1, d <= Self.maximumD else { throw ValidationError("--d must be from 1 to \(Self.maximumD) (got \(d))") }
+        guard n >= 1, n <= Self.maximumN else { throw ValidationError("--n must be from 1 to \(Self.maximumN) (got \(n))") }
+        guard k >= 1, k <= Self.maximumK else { throw ValidationError("--k must be from 1 to \(Self.maximumK) (got \(k))") }
         _ = try stepSize()
     }
 
@@ -62,6 +115,9 @@ struct ProblemOptions: ParsableArguments {
             throw ValidationError("--eta must be a decimal or a rational such as 20/31 (got '\(text)')")
         }
         guard value > Rational.zero else { throw ValidationError("--eta must be positive (got \(text))") }
+        guard value.doubleValue.isFinite, value.doubleValue >= 1e-300, value.doubleValue <= 1e300 else {
+            throw ValidationError("--eta = \(text) is outside [1e-300, 1e300]: not representable in double precision")
+        }
         return value
     }
 }
@@ -77,8 +133,12 @@ struct InitScaleOptions: ParsableArguments {
     @Option(name: .customLong("w-range"), help: "Range lo,hi of the eigenvalues of W13 at an assumption initialisation.")
     var wRange: String?
 
+    func validate() throws { _ = try ranges() }
+
     func ranges() throws -> (v: ClosedRange<Double>, w: ClosedRange<Double>) {
         guard initScale.isFinite, initScale > 0 else { throw ValidationError("--init-scale must be positive (got \(initScale))") }
+        // Assumption 4.1 is a small initialisation; far above 1 the loss grows like sigma^(4k) and the flow crawls.
+        guard initScale <= 100 else { throw ValidationError("--init-scale must be at most 100 (got \(initScale)): the model is studied from a small initialisation") }
         let defaults = AssumptionInitialisation.defaultRanges(scale: initScale)
         return (try parseRange(vRange, name: "--v-range") ?? defaults.v, try parseRange(wRange, name: "--w-range") ?? defaults.w)
     }
@@ -86,8 +146,8 @@ struct InitScaleOptions: ParsableArguments {
     private func parseRange(_ text: String?, name: String) throws -> ClosedRange<Double>? {
         guard let text else { return nil }
         let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo <= hi else {
-            throw ValidationError("\(name) must be two finite numbers lo,hi with lo <= hi (got '\(text)')")
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo <= hi, abs(lo) <= 100, abs(hi) <= 100 else {
+            throw ValidationError("\(name) must be two numbers lo,hi with lo <= hi and |lo|, |hi| <= 100 (got '\(text)')")
         }
         return lo...hi
     }
@@ -109,13 +169,17 @@ struct FlowSolverOptions: ParsableArguments {
     @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = 1e6
     @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = 1e-10
 
+    func validate() throws { _ = try flowOptions() }
+
     /// Validated flow options with these settings (output grid and the other settings at their defaults).
     func flowOptions() throws -> FlowOptions {
         let chosen = try parseStepper(stepper)
-        guard absTol >= 0, relTol >= 0, absTol + relTol > 0 else { throw ValidationError("--abs-tol and --rel-tol must be non-negative and not both zero") }
+        guard absTol.isFinite, relTol.isFinite, absTol >= 0, relTol >= 0, absTol + relTol > 0 else {
+            throw ValidationError("--abs-tol and --rel-tol must be finite, non-negative and not both zero (got \(absTol) and \(relTol))")
+        }
         guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive") }
         guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
-        guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1)") }
+        guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1) (got \(stopLoss))") }
         var options = FlowOptions()
         options.stepper = chosen
         options.absoluteTolerance = absTol
@@ -146,6 +210,15 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "No progress bar on stderr.")
     var quiet = false
 
+    @Flag(help: "Overwrite the outputs of an earlier run in --out (they are removed first, so that none is left beside the new ones).")
+    var force = false
+
+    /// Before any work: `--out` is created and writable, and holds none of `files` unless `--force`.
+    func prepare(files: [String]) throws {
+        guard let out else { return }
+        try OutputDirectory.prepare(out, files: files, force: force)
+    }
+
     /// Writes `text` to `out/name` when `--out` is given.
     func write(_ text: String, _ name: String) throws {
         guard let out else { return }
@@ -171,17 +244,23 @@ func parseRationalList(_ text: String, name: String) throws -> [Rational] {
     return values
 }
 
-/// Runs `body`, turning library errors into a clear message and a non-zero exit.
+/// Runs `body`; its errors reach `Cotflow.exitCode(for:)`, the one place that prints them and
+/// chooses the exit code.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    try body()
+}
+
+/// For `validate()`: a library input error as a ValidationError (usage message, exit 64).
+func checkingInput(_ body: () throws -> Void) throws {
+    do { try body() } catch let error as CotflowError { throw ValidationError(error.description) }
+}
+
+/// Runs `body`, which reads or checks the user's input: its library errors become input errors (exit 64).
+func readingInput<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as ValidationError {
-        throw error
-    } catch let error as ExitCode {
-        throw error
-    } catch {
-        FileHandle.standardError.write("cotflow: error: \(error)\n".data(using: .utf8)!)
-        throw ExitCode.failure
+    } catch let error as CotflowError {
+        throw CotflowError.input(error.description)
     }
 }
 

@@ -23,6 +23,18 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Render figure.svg/.png (sorted per-prompt losses of the transformer and the GD chain) with gnuplot into --out.")
     var plot = false
 
+    func validate() throws {
+        guard prompts >= 1, prompts <= 100_000_000 else { throw ValidationError("--prompts must be from 1 to 100000000 (got \(prompts))") }
+        if let conditionNumber { guard conditionNumber.isFinite, conditionNumber >= 1, conditionNumber <= 1e14 else { throw ValidationError("--condition-number must be from 1 to 1e14, the most double precision can factor (got \(conditionNumber))") } }
+        try checkingInput {
+            try ResourceLimit.checkMemory(Limits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
+                                          + 8 * 16 * Double(2 * task.d + 2) * Double(2 * task.d + 2),
+                                          what: "evaluation at --d \(task.d) --n \(task.n) with --prompts \(prompts)")
+            try ResourceLimit.checkWork(Double(prompts) * Limits.promptOperations(d: task.d, n: task.n, k: task.k, data: false),
+                                        what: "evaluation at --d \(task.d) --n \(task.n) --k \(task.k) with --prompts \(prompts)")
+        }
+    }
+
     func run() throws {
         try task.validateTask()
         guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
@@ -33,14 +45,24 @@ struct EvalCommand: ParsableCommand {
             throw ValidationError("give at most one of --spectrum, --condition-number and --covariance")
         }
         let sigma = try covarianceMatrix(d: d)
+        try output.prepare(files: ["summary.json", "per_prompt.csv"])
         let result = try reportingErrors { () throws -> EvaluationResult in
             let taskConfig = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue, covariance: sigma)
             let parameters = try load.map { try TransformerParameters.load(from: $0) }
                 ?? TransformerParameters.construction(d: d, eta: eta.doubleValue)
             guard parameters.d == d else {
-                throw CotflowError("the parameters have d = \(parameters.d); pass --d \(parameters.d)")
+                throw CotflowError.input("the parameters have d = \(parameters.d); pass --d \(parameters.d)")
             }
             return try evaluate(parameters, task: taskConfig, prompts: prompts, seed: task.seed)
+        }
+        // A non-finite loss is never a result: say which side overflowed.
+        for (name, losses) in [("the transformer's", result.evalLosses), ("the GD chain's", result.chainLosses)] {
+            let bad = losses.filter { !$0.isFinite }.count
+            guard bad == 0 else {
+                throw CotflowError("\(name) loss overflowed double precision on \(bad) of \(losses.count) prompts"
+                    + " (\(load.map { "parameters from \($0)" } ?? "the construction") with eta = \(eta)): no finite result; "
+                    + "use smaller parameters, a smaller --eta or a shorter --k")
+            }
         }
         let model = SampleSummary(result.evalLosses)
         let chain = SampleSummary(result.chainLosses)
@@ -164,19 +186,36 @@ struct EvalCommand: ParsableCommand {
             return TaskConfig.geometricCovariance(d: d, kappa: kappa)
         }
         if let covariance {
-            guard let data = FileManager.default.contents(atPath: covariance) else {
-                throw ValidationError("cannot read the covariance file \(covariance)")
-            }
-            guard let object = try? JSONSerialization.jsonObject(with: data) else {
-                throw ValidationError("\(covariance) is not valid JSON")
-            }
-            let flat: [Any] = (object as? [[Any]])?.flatMap { $0 } ?? (object as? [Any]) ?? []
-            let values = flat.compactMap { ($0 as? NSNumber)?.doubleValue }
-            guard values.count == d * d, flat.count == d * d, values.allSatisfy(\.isFinite) else {
-                throw ValidationError("\(covariance) must hold a \(d) x \(d) matrix of finite numbers")
-            }
-            return values
+            return try readCovariance(covariance, d: d)
         }
         return nil
+    }
+}
+
+/// A d x d covariance from a JSON file: an array of d rows of d numbers, or of d*d numbers.
+func readCovariance(_ path: String, d: Int) throws -> [Double] {
+    let object = try JSONInput.object(path, what: "covariance file")
+    let what = "covariance file \(path)"
+    guard let outer = object as? [Any] else {
+        throw CotflowError.input("\(what) holds \(JSONInput.typeName(object)); expected an array of \(d) rows of \(d) numbers (or of \(d * d) numbers)")
+    }
+    var flat: [Any] = []
+    if outer.allSatisfy({ $0 is [Any] }) && !outer.isEmpty {
+        guard outer.count == d else { throw CotflowError.input("\(what) has \(outer.count) rows; expected \(d) for --d \(d)") }
+        for (i, row) in outer.enumerated() {
+            let r = row as! [Any]
+            guard r.count == d else { throw CotflowError.input("\(what): row \(i + 1) has \(r.count) entries; expected \(d)") }
+            flat += r
+        }
+    } else {
+        guard outer.count == d * d else { throw CotflowError.input("\(what) has \(outer.count) entries; expected \(d) rows or \(d * d) numbers for --d \(d)") }
+        flat = outer
+    }
+    return try flat.enumerated().map { i, value in
+        guard let x = JSONInput.number(value) else {
+            throw CotflowError.input("\(what): entry \(i + 1) (row \(i / d + 1), column \(i % d + 1)) is \(JSONInput.typeName(value)), not a number")
+        }
+        guard x.isFinite else { throw CotflowError.input("\(what): entry \(i + 1) is not finite in double precision") }
+        return x
     }
 }

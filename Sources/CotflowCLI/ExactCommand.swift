@@ -14,7 +14,10 @@ struct ExactCommand: ParsableCommand {
     static let maximumDegree = 60
 
     /// Prints an exact rational result as text or as `{"value", "exact", ...}`.
-    static func emit(_ value: Rational, quantity: String, extra: [(String, JSONValue)] = [], json: Bool, text: String) {
+    static func emit(_ value: Rational, quantity: String, extra: [(String, JSONValue)] = [], json: Bool, text: String) throws {
+        guard value.doubleValue.isFinite else {
+            throw CotflowError("the \(quantity) is exact but beyond the range of a double (|value| > 1.8e308): \(value.description.prefix(80))\(value.description.count > 80 ? "..." : ""); use smaller inputs")
+        }
         if json {
             print(JSONValue.object([("cotflow_version", .string(cotflowVersion)), ("quantity", .string(quantity)), ("value", .number(value.doubleValue)),
                                     ("exact", .string(value.description))] + extra).rendered())
@@ -35,7 +38,7 @@ struct ExactCommand: ParsableCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
-            guard d >= 1, n >= 1 else { throw ValidationError("--d and --n must be at least 1") }
+            try validateSizes(d: d, n: n)
             if covariance.given { return try runWithCovariance() }
             let list = try parsedPowers()
             let degree = list.reduce(0, +)
@@ -51,13 +54,17 @@ struct ExactCommand: ParsableCommand {
                 extra.append(("symbolic", .string(polynomial)))
                 text += "\n\(name) = \(polynomial)"
             }
-            ExactCommand.emit(value, quantity: "moment", extra: extra, json: json, text: text)
+            try ExactCommand.emit(value, quantity: "moment", extra: extra, json: json, text: text)
         }
 
         private func parsedPowers() throws -> [Int] {
             let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
                 throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
+            }
+            // Each power is bounded before any sum, which then cannot overflow.
+            guard ms.allSatisfy({ $0! <= ExactCommand.maximumDegree }) else {
+                throw ValidationError("--powers: each power must be at most the supported total degree \(ExactCommand.maximumDegree) (got '\(powers)')")
             }
             return ms.map { $0! }
         }
@@ -127,7 +134,7 @@ struct ExactCommand: ParsableCommand {
                 text += "\n  warning: this mean is larger than at k - 1 (\(fmt(previous.doubleValue))): it is carried by the rare prompts with"
                     + " eta * lambda_max(S) > 2 whose chains diverge; see `cotflow eval --construction` for the median and tail"
             }
-            ExactCommand.emit(value, quantity: "gd-loss",
+            try ExactCommand.emit(value, quantity: "gd-loss",
                               extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
                                       ("grows_with_k", .bool(growing))],
                               json: json, text: text)
@@ -170,12 +177,13 @@ struct ExactCommand: ParsableCommand {
         func run() throws {
             try task.validateTask()
             let eta = try task.stepSize()
+            try readingInput { try Limits.checkReducedLoss(k: task.k) }
             let vs = try broadcast(parseRationalList(v, name: "--v"), name: "--v")
             let ws = try broadcast(parseRationalList(w, name: "--w"), name: "--w")
             let value = try reportingErrors {
                 try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta).exactLoss(v: vs, w: ws)
             }
-            ExactCommand.emit(value, quantity: "cot-loss",
+            try ExactCommand.emit(value, quantity: "cot-loss",
                               extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta),
                               json: json,
                               text: "L_CoT(v, w) at (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta): \(fmt(value.doubleValue))\n  exact: \(value)")
@@ -198,12 +206,18 @@ struct ExactCommand: ParsableCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
-            guard d >= 1, n >= 1 else { throw ValidationError("--d and --n must be at least 1") }
+            try validateSizes(d: d, n: n)
             let value = noCoTOptimum(n: n, d: d), step = noCoTOptimalStep(n: n, d: d)
-            ExactCommand.emit(value, quantity: "nocot-optimum",
+            try ExactCommand.emit(value, quantity: "nocot-optimum",
                               extra: [("d", .int(d)), ("n", .int(n)), ("optimal_step", .string(step.description))],
                               json: json,
                               text: "no-CoT optimum at (d, n) = (\(d), \(n)): \(fmt(value.doubleValue)) = \(value), at step \(step)")
         }
     }
+}
+
+/// --d and --n of the exact commands that do not take the whole task.
+private func validateSizes(d: Int, n: Int) throws {
+    guard d >= 1, d <= ProblemOptions.maximumD else { throw ValidationError("--d must be from 1 to \(ProblemOptions.maximumD) (got \(d))") }
+    guard n >= 1, n <= ProblemOptions.maximumN else { throw ValidationError("--n must be from 1 to \(ProblemOptions.maximumN) (got \(n))") }
 }

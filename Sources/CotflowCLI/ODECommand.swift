@@ -42,13 +42,26 @@ struct ODECommand: ParsableCommand {
     @Flag(help: "Render figure.svg/.png (loss; v_j and w_j with the construction's -eta and 1) with gnuplot into --out (reduced flow).")
     var plot = false
 
+    func validate() throws {
+        guard stopStall.isFinite, stopStall >= 0 else { throw ValidationError("--stop-stall must be finite and non-negative (got \(stopStall))") }
+        guard minStep.isFinite, minStep >= 0 else { throw ValidationError("--min-step must be finite and non-negative (got \(minStep))") }
+        if let initialStep { guard initialStep.isFinite, initialStep > 0 else { throw ValidationError("--initial-step must be positive and finite (got \(initialStep))") } }
+        guard tFirst.isFinite else { throw ValidationError("--t-first must be finite (got \(tFirst))") }
+        let stored = grid == "steps" ? solver.maxSteps : points
+        try checkingInput {
+            try Limits.checkReducedLoss(k: task.k)
+            try Limits.checkFlow(d: task.d, points: stored, stepper: parseStepper(solver.stepper),
+                                 what: grid == "steps" ? "--grid steps with --max-steps \(solver.maxSteps) and --d \(task.d)"
+                                                       : "--points \(points) with --d \(task.d)")
+        }
+    }
+
     func run() throws {
         try task.validateTask()
         if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         if plot && params == .full { throw ValidationError("--plot draws the reduced flow; with --params full use `cotflow stages DIR/trajectory.csv --plot`") }
         if params == .full { return try runFullFlow() }
         var options = try solver.flowOptions()
-        guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
         options.initialStep = initialStep
         options.minimumStep = minStep
         options.stopStall = stopStall
@@ -62,6 +75,7 @@ struct ODECommand: ParsableCommand {
         case "free": mode = .free(initial: w24Initial)
         default: throw ValidationError("--w24 must be fixed or free (got '\(w24)')")
         }
+        try output.prepare(files: ["trajectory.csv", "summary.json"])
 
         let started = Date()
         let loss = try reportingErrors { try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta) }
@@ -73,9 +87,6 @@ struct ODECommand: ParsableCommand {
         } catch let error as FlowFailure {
             trajectory = error.partial
             failure = error.reason
-        } catch {
-            FileHandle.standardError.write("cotflow: error: \(error)\n".data(using: .utf8)!)
-            throw ExitCode.failure
         }
         let seconds = Date().timeIntervalSince(started)
         let settings = task.settings(eta: eta) + scale.settings(try scale.ranges())
@@ -92,10 +103,7 @@ struct ODECommand: ParsableCommand {
             FileHandle.standardError.write(("cotflow: warning: only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
                 + "early on a grid reaching t = \(fmt(solver.tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
         }
-        if let failure {
-            FileHandle.standardError.write("cotflow: error: the flow failed: \(failure); the trajectory so far is kept\n".data(using: .utf8)!)
-            throw ExitCode.failure
-        }
+        if let failure { throw RunStopped(description: "the flow failed: \(failure); the trajectory so far is kept") }
     }
 
     /// The output grid of --grid, --points and --t-first.
@@ -117,6 +125,7 @@ struct ODECommand: ParsableCommand {
             guard let v0, let w0 else { throw ValidationError("give both --v and --w") }
             let v = try parseRationalList(v0, name: "--v").map(\.doubleValue)
             let w = try parseRationalList(w0, name: "--w").map(\.doubleValue)
+            guard (v + w).allSatisfy(\.isFinite) else { throw ValidationError("--v and --w must be finite in double precision (got '\(v0)' and '\(w0)')") }
             guard v.count == task.d, w.count == task.d else {
                 throw ValidationError("--v and --w need \(task.d) values each (got \(v.count) and \(w.count))")
             }

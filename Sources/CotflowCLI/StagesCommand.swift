@@ -48,7 +48,11 @@ struct StagesCommand: ParsableCommand {
 
     func run() throws {
         if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
-        try reportingErrors { try analyse() }
+        do {
+            try readingInput { try analyse() }
+        } catch let error as CotflowError where !error.description.contains(file) {
+            throw CotflowError("\(file): \(error.description)", kind: error.kind)
+        }
     }
 
     private func analyse() throws {
@@ -87,6 +91,16 @@ struct StagesCommand: ParsableCommand {
             notes.append("no --eta and no eta in summary.json beside \(file): mechanistic stages skipped")
         }
 
+        // A stage with a non-finite time, loss or rate is not a result (times near the range of a double).
+        for stage in stages + mechanistic {
+            let fields = [("t_start", stage.tStart), ("t_end", stage.tEnd), ("loss_start", stage.lossStart), ("loss_end", stage.lossEnd),
+                          ("mean_log_slope", stage.meanLogSlope), ("rate", stage.rate), ("duration", stage.duration)]
+            if let bad = fields.first(where: { !$0.1.isFinite }) {
+                throw CotflowError.input("\(file): stage \(stage.index) (\(stage.name)) has \(bad.0) = \(bad.1): the times or losses are too extreme "
+                    + "for double precision (time span \(times.first ?? .nan) to \(times.last ?? .nan)); rescale the \(timeColumn) column")
+            }
+        }
+        try output.prepare(files: ["stages.csv", "mechanistic_stages.csv", "stages.json", "stages.svg", "stages.png"])
         try output.write(StageTable.csvText(stages), "stages.csv")
         if boundaries != nil { try output.write(StageTable.csvText(mechanistic), "mechanistic_stages.csv") }
         let object = json(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes)
@@ -120,7 +134,7 @@ struct StagesCommand: ParsableCommand {
     private func chooseLossColumn(_ data: CSVData) throws -> String {
         if let lossColumn { return lossColumn }
         for name in ["loss", "cot_loss_mean"] where data.hasColumn(name) { return name }
-        throw CotflowError("\(file): no loss or cot_loss_mean column; choose one with --loss-column (columns: \(data.header.joined(separator: ", ")))")
+        throw CotflowError.input("\(file): no loss or cot_loss_mean column; choose one with --loss-column (columns: \(data.header.joined(separator: ", ")))")
     }
 
     private func prefixes(_ data: CSVData) -> (String, String) {
@@ -141,15 +155,16 @@ struct StagesCommand: ParsableCommand {
     private func stepSize() throws -> (value: Double, text: String, source: String)? {
         if let eta, let r = Rational.parse(eta) { return (r.doubleValue, eta, "--eta") }
         let summary = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("summary.json")
-        guard let data = FileManager.default.contents(atPath: summary) else { return nil }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw CotflowError("\(summary) is not a JSON object; give --eta")
+        guard FileManager.default.fileExists(atPath: summary) else { return nil }
+        let parsed = try JSONInput.object(summary, what: "summary file")
+        guard let object = parsed as? [String: Any] else {
+            throw CotflowError.input("summary file \(summary) holds \(JSONInput.typeName(parsed)), not a JSON object; give --eta")
         }
         let text: String?
         if let s = object["eta_exact"] as? String { text = s } else if let s = object["eta"] as? String { text = s }
         else if let x = object["eta"] as? NSNumber { text = x.stringValue } else { text = nil }
         guard let text else { return nil }
-        guard let r = Rational.parse(text), r > Rational.zero else { throw CotflowError("\(summary): eta '\(text)' is not a positive number; give --eta") }
+        guard let r = Rational.parse(text), r > Rational.zero else { throw CotflowError.input("\(summary): eta '\(text)' is not a positive number; give --eta") }
         return (r.doubleValue, text, summary)
     }
 

@@ -93,9 +93,28 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         let settings = try experimentSettings(axes: Set(grid.names))
-        // Check every point's parameters before running any.
+        // Check every point's parameters before running any; two points that round to the same
+        // run (an integer axis, or n = round(n_over_d x d)) would be reported as a trend.
+        var seen: [String: SweepPoint] = [:]
+        var maxD = 1
         for point in grid.points {
-            do { _ = try settings.resolved(at: point) } catch { throw ValidationError("\(error)") }
+            let resolved: ExperimentSettings
+            do { resolved = try settings.resolved(at: point) } catch { throw ValidationError("\(error)") }
+            if job == .flow {
+                try readingInput { try Limits.checkReducedLoss(k: resolved.k, option: "k at grid point \(point.label)") }
+            }
+            let key = try resolved.fixedSettings(axes: []).map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+            if let other = seen[key] {
+                throw ValidationError("grid points \(other.label) and \(point.label) are the same run after rounding to integers; "
+                    + "choose axis values that differ after rounding")
+            }
+            seen[key] = point
+            maxD = max(maxD, resolved.d)
+        }
+        if job == .flow {
+            try readingInput {
+                try Limits.checkFlow(d: maxD, points: points, stepper: parseStepper(solver.stepper), what: "--points \(points) of each flow")
+            }
         }
         if let file = emitSbatch {
             try writeSbatch(to: file, grid: grid)
@@ -111,14 +130,43 @@ struct SweepCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        // A rerun never discards the finished points of an earlier run: --resume keeps them, --force discards them.
+        let summaryName = shard.count == 1 ? "summary.json" : "summary-\(shard.fileStem).json"
+        var earlier = [shard.fileStem + ".tsv", shard.fileStem + ".json", summaryName]
+        if shard.count == 1 { earlier += ["sweep.tsv", "sweep.json", "report.txt", "report.json"] }
+        do {
+            try OutputDirectory.prepare(out, files: resume ? [] : earlier, force: output.force)
+        } catch let error as CotflowError {
+            throw CotflowError.input(error.description + (resume ? "" : "; or pass --resume to keep the finished points of that run and run only the rest"))
+        }
+        Interruption.install()
+
         let workers = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
-        let outcome = try reportingErrors {
-            try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames,
-                         settings: [("cotflow_version", cotflowVersion)] + (try settings.fixedSettings(axes: Set(grid.names))), resume: resume, jobs: workers,
-                         reporter: PhaseReport.reporter(settings),
-                         run: { point in try settings.run(point) },
-                         progress: { done, total in progress.update(done, detail: "(\(total - done) left)") })
+        let finished = FinishedPoints()
+        let outcome: SweepOutcome
+        do {
+            outcome = try reportingErrors {
+                try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames,
+                             settings: [("cotflow_version", cotflowVersion)] + (try settings.fixedSettings(axes: Set(grid.names))), resume: resume, jobs: workers,
+                             reporter: PhaseReport.reporter(settings),
+                             run: { point in try settings.run(point) },
+                             progress: { done, total in
+                                 finished.count = done
+                                 progress.update(done, detail: "(\(total - done) left)")
+                             })
+            }
+        } catch let stopped as SweepInterrupted {
+            progress.finish()
+            // The shard files already hold every finished point; say so in the summary.
+            let summary: JSONValue = .object([
+                ("status", .string("interrupted")), ("signal", .string(Interruption.signalName)),
+                ("job", .string(job.rawValue)), ("grid", grid.json), ("grid_points", .int(grid.count)),
+                ("shard", .object([("index", .int(shard.index)), ("count", .int(shard.count))])),
+                ("finished_points", .int(finished.count)), ("shard_points", .int(shard.indices(in: grid).count)),
+            ])
+            try output.write(summary.rendered() + "\n", summaryName)
+            throw RunStopped(description: stopped.description)
         }
         progress.finish()
         if plot, let merged = outcome.merged {
@@ -129,6 +177,7 @@ struct SweepCommand: ParsableCommand {
         }
 
         let summary: JSONValue = .object([
+            ("status", .string("completed")),
             ("job", .string(job.rawValue)),
             ("grid", grid.json),
             ("grid_points", .int(grid.count)),
@@ -140,6 +189,7 @@ struct SweepCommand: ParsableCommand {
             ("complete", .bool(outcome.records.count == outcome.shardPoints)),
             ("files", .array(outcome.files.map { .string($0) })),
         ])
+        try output.write(summary.rendered() + "\n", summaryName)
         output.emit(json: summary, report: {
             var lines = ["\(job.rawValue) sweep \(grid.spec): \(grid.count) points; shard \(shard): \(outcome.records.count) points, \(outcome.failed) failed"
                 + (outcome.resumed > 0 ? ", \(outcome.resumed) kept from an earlier run" : "")]
@@ -149,6 +199,9 @@ struct SweepCommand: ParsableCommand {
             return lines.joined(separator: "\n")
         }())
     }
+
+    /// Points finished so far (counted by the progress callback), for an interrupted sweep's summary.
+    final class FinishedPoints: @unchecked Sendable { var count = 0 }
 
     /// The fixed settings of every run, from the options.
     func experimentSettings(axes: Set<String>) throws -> ExperimentSettings {

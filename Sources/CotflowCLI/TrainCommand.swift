@@ -62,12 +62,25 @@ struct TrainCommand: ParsableCommand {
         curriculum ? Curriculum(start: curriculumStart ?? 1, rampFraction: curriculumRamp ?? Curriculum.defaultRampFraction) : nil
     }
 
+    func validate() throws {
+        try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
+        let defaults = TrainingConfig.defaults(task: TrainingConfig.defaultTask(), objective: objective)
+        try checkingInput {
+            try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.batchSize,
+                                     heldOut: heldOut ?? defaults.heldOutSize,
+                                     steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery, objective: objective,
+                                     what: "training at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(batchSize ?? defaults.batchSize) and --held-out \(heldOut ?? defaults.heldOutSize)")
+        }
+    }
+
     func run() throws {
         try task.validateTask()
         if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let eta = try task.stepSize()
         let ranges = try scale.ranges()
         var used: TrainingConfig?
+        try output.prepare(files: ["trajectory.csv", "summary.json", "parameters.json", "initial_parameters.json"])
+        Interruption.install()
         let result: TrainingResult = try reportingErrors {
             let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue)
             let defaults = TrainingConfig.defaults(task: taskConfig, objective: objective, seed: task.seed)
@@ -89,7 +102,10 @@ struct TrainCommand: ParsableCommand {
         try output.write(summary.rendered() + "\n", "summary.json")
         if let out = output.out {
             let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
-            try saveParameters(result.parameters, to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task)
+            // A diverged run's parameters may be non-finite: then only the initial ones are saved.
+            if result.parameters.isFinite || result.status == .completed {
+                try saveParameters(result.parameters, to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task)
+            }
             try saveParameters(result.initialParameters, to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
         }
         output.emit(json: summary, report: report(result, eta: eta))
@@ -97,16 +113,17 @@ struct TrainCommand: ParsableCommand {
             try renderFigure(trainingFigure(result.trajectory, d: task.d, eta: eta.doubleValue), name: "figure",
                              title: "\(objective.rawValue) training (\(optimizer.rawValue)), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta)", output: output)
         }
-        if case .diverged(let step, let reason) = result.status {
-            FileHandle.standardError.write("cotflow: error: training diverged at step \(step): \(reason); the trajectory so far is kept\n".data(using: .utf8)!)
-            throw ExitCode.failure
+        if result.status != .completed {
+            throw RunStopped(description: "training \(result.status); the trajectory so far is kept" + (output.out.map { " in \($0)" } ?? ""))
         }
     }
 
     private var stepsDone: (TrainingResult) -> Int {
         { result in
-            if case .diverged(let step, _) = result.status { return step }
-            return result.trajectory.rows.last.map { Int($0[0]) } ?? 0
+            switch result.status {
+            case .diverged(let step, _), .interrupted(let step, _): return step
+            case .completed: return result.trajectory.rows.last.map { Int($0[0]) } ?? 0
+            }
         }
     }
 
@@ -124,10 +141,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     private func summary(_ r: TrainingResult, eta: Rational) -> JSONValue {
-        var status: [(String, JSONValue)] = [("status", .string("completed"))]
-        if case .diverged(let step, let reason) = r.status {
-            status = [("status", .string("diverged")), ("diverged_at_step", .int(step)), ("diverged_reason", .string(reason))]
-        }
+        let status = runStatusJSON(r.status)
         let p = r.parameters
         return .object([
             ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
@@ -165,6 +179,7 @@ struct TrainCommand: ParsableCommand {
             r.heldOutCoT.report(name: "held-out CoT loss"),
         ]
         if case .diverged(let step, let reason) = r.status { lines.append("DIVERGED at step \(step): \(reason)") }
+        if case .interrupted(let step, let signal) = r.status { lines.append("INTERRUPTED by \(signal) at step \(step)") }
         let p = r.parameters
         if let v = try? symmetricPartEigenvalues(p.V31, d: task.d), let w = try? symmetricPartEigenvalues(p.W13, d: task.d) {
             lines.append("V31 eigenvalues (symmetric part) in [\(fmt(v.first!)), \(fmt(v.last!))] (construction -eta = \(fmt(-eta.doubleValue))); "

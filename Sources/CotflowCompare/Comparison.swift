@@ -161,6 +161,15 @@ public struct Comparison: Sendable {
     }
 }
 
+/// A comparison whose training diverged or was interrupted: the training runs so far (the last
+/// one stopped early, see its `status`), for the caller to write.
+public struct ComparisonStopped: Error, CustomStringConvertible, Sendable {
+    public let runs: [(TrainableSet, TrainingResult)]
+    public var description: String {
+        "compare: \(runs.last.map { "\($0.0.rawValue) training \($0.1.status)" } ?? "stopped")"
+    }
+}
+
 public enum Comparator {
     /// Runs the flow and each training run. `progress(run, step, total)` reports training progress.
     public static func run(_ config: ComparisonConfig,
@@ -199,11 +208,9 @@ public enum Comparator {
                 learningRate: config.learningRate, batchSize: config.batchSize, steps: config.steps,
                 recordEvery: config.recordEvery, heldOutSize: config.heldOutSize, seed: config.seed)
             let result = try Trainer(config: training).run { done, total in progress?(trainable, done, total) }
-            if case .diverged(let step, let reason) = result.status {
-                throw CotflowError("compare: \(trainable.rawValue) training diverged at step \(step): \(reason)")
-            }
             results.append((trainable, result))
             trainingConfigs.append(training)
+            if result.status != .completed { throw ComparisonStopped(runs: results) }
         }
 
         var flow: FlowTrajectory? = nil, flowStages: StageAnalysis? = nil
@@ -218,6 +225,10 @@ public enum Comparator {
                 flowOptions.endTime = recordTimes.last!
                 flowOptions.grid = .times(Array(recordTimes.dropFirst().dropLast()))
                 flowOptions.stopRelativeLoss = 0
+            } else if flowOptions.stopRelativeLoss == 0 {
+                // No record times to reach: stop at the flow's usual converged loss, not at t_end,
+                // where ln(loss) near 1e-22 is round-off whose wiggles the detectors would name.
+                flowOptions.stopRelativeLoss = FlowOptions().stopRelativeLoss
             }
             func integrate(_ w24: W24Mode) throws -> (FlowTrajectory, StageAnalysis) {
                 let reduced = try ReducedFlow(loss: loss, w24: w24).integrate(v0: start.v, w0: start.w, options: flowOptions)

@@ -120,38 +120,67 @@ public struct TransformerParameters: Sendable, Equatable {
         try writeText(json.rendered() + "\n", to: path)
     }
 
+    /// Syntax (with Foundation's position and nesting limit) and types, with messages naming the
+    /// file and key; the values are then read exactly by JSONDecoder.
+    private static func checkStructure(_ data: Data, path: String) throws {
+        let what = "parameter file \(path)"
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
+            throw CotflowError.input("\(what) is not valid JSON: \(JSONInput.reason(error))")
+        }
+        guard let dict = object as? [String: Any] else {
+            throw CotflowError.input("\(what) holds \(JSONInput.typeName(object)); expected a JSON object with keys d, V, W")
+        }
+        for key in ["d", "V", "W"] where dict[key] == nil {
+            throw CotflowError.input("\(what): missing key \"\(key)\" (expected d, V, W)")
+        }
+        guard let d = JSONInput.number(dict["d"]!), d == d.rounded(), abs(d) < 1e15 else {
+            throw CotflowError.input("\(what): \"d\" is \(JSONInput.typeName(dict["d"]!))\(JSONInput.number(dict["d"]!).map { " \($0)" } ?? ""), expected an integer")
+        }
+        for key in ["V", "W"] {
+            guard let array = dict[key] as? [Any] else {
+                throw CotflowError.input("\(what): \"\(key)\" is \(JSONInput.typeName(dict[key]!)), expected an array of numbers")
+            }
+            if let i = array.firstIndex(where: { JSONInput.number($0) == nil }) {
+                throw CotflowError.input("\(what): \"\(key)\"[\(i)] is \(JSONInput.typeName(array[i])), not a number")
+            }
+        }
+    }
+
     /// Reads parameters written by `save(to:)`; rejects unreadable files, wrong sizes and non-finite values.
     public static func load(from path: String) throws -> TransformerParameters {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CotflowError("cannot read parameter file \(path): \(error.localizedDescription)")
-        }
+        try decode(JSONInput.data(path, what: "parameter file"), path: path)
+    }
+
+    /// Parses the bytes of a parameter file; `path` names it in errors.
+    public static func decode(_ data: Data, path: String) throws -> TransformerParameters {
+        try checkStructure(data, path: path)
         // JSONDecoder parses numbers exactly (JSONSerialization may lose the last bit).
         struct File: Decodable { let d: Int; let V: [Double]; let W: [Double] }
         let file: File
         do { file = try JSONDecoder().decode(File.self, from: data) } catch let error as DecodingError {
             switch error {
             case .dataCorrupted(let c) where c.codingPath.isEmpty:
-                throw CotflowError("parameter file \(path) is not valid JSON or holds a malformed value (\(c.debugDescription))")
+                throw CotflowError.input("parameter file \(path) is not valid JSON: \(JSONInput.reason(error))")
             case .keyNotFound(let key, _):
-                throw CotflowError("parameter file \(path): missing key \"\(key.stringValue)\" (expected d, V, W)")
+                throw CotflowError.input("parameter file \(path): missing key \"\(key.stringValue)\" (expected d, V, W)")
             case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
                 let where_ = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined()
-                throw CotflowError("parameter file \(path): \(where_.isEmpty ? "expected a JSON object with keys d, V, W" : "\(where_) has the wrong type (expected an integer d and arrays of numbers V, W)")")
+                throw CotflowError.input("parameter file \(path): \(where_.isEmpty ? "expected a JSON object with keys d, V, W" : "\(where_) has the wrong type (expected an integer d and arrays of numbers V, W)")")
             @unknown default:
-                throw CotflowError("parameter file \(path): \(error)")
+                throw CotflowError.input("parameter file \(path): \(error)")
             }
         } catch {
-            throw CotflowError("parameter file \(path) is not valid JSON")
+            throw CotflowError.input("parameter file \(path) is not valid JSON")
         }
         let d = file.d, dim = 2 * d + 2
-        guard d >= 1, d <= 100_000 else { throw CotflowError("parameter file \(path): \"d\" must be >= 1 (got \(d))") }
+        guard d >= 1, d <= 100_000 else { throw CotflowError.input("parameter file \(path): \"d\" must be from 1 to 100000 (got \(d))") }
         func matrix(_ key: String, _ values: [Double]) throws -> [Double] {
             guard values.count == dim * dim else {
-                throw CotflowError("parameter file \(path): \"\(key)\" has \(values.count) entries, expected D*D = \(dim * dim) for d = \(d)")
+                throw CotflowError.input("parameter file \(path): \"\(key)\" has \(values.count) entries, expected D*D = \(dim * dim) for d = \(d)")
             }
             if let i = values.firstIndex(where: { !$0.isFinite }) {
-                throw CotflowError("parameter file \(path): \"\(key)\"[\(i)] is not finite")
+                throw CotflowError.input("parameter file \(path): \"\(key)\"[\(i)] is not finite")
             }
             return values
         }

@@ -80,7 +80,10 @@ func choleskyFactor(_ c: [Double], d: Int) throws -> [Double] {
         var s = c[j * d + j]
         for p in 0..<j { s -= l[j * d + p] * l[j * d + p] }
         guard s > 1e-14 * max(scale, 1e-300) else {
-            throw CotflowError("task: covariance is not positive definite (Cholesky pivot \(j) is \(s))")
+            let ratio = s > 0 ? scale / s : Double.infinity
+            throw CotflowError.input(s > 0 || ratio.isInfinite && s > -1e-14 * scale
+                ? "task: the covariance's condition number (at least \(ratio.isFinite ? String(format: "%.3g", ratio) : "1e16")) is beyond what double precision can factor (about 1e14); give a better conditioned covariance"
+                : "task: the covariance is not positive definite (Cholesky pivot \(j) is \(s) < 0)")
         }
         let ljj = s.squareRoot()
         l[j * d + j] = ljj

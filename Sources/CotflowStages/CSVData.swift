@@ -23,10 +23,10 @@ public struct CSVData: Sendable {
     public static func load(path: String) throws -> CSVData {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CotflowError("\(path): no such file")
+            throw CotflowError.input("\(path): no such file")
         }
-        guard !isDirectory.boolValue else { throw CotflowError("\(path) is a directory, not a CSV file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw CotflowError("cannot read \(path)") }
+        guard !isDirectory.boolValue else { throw CotflowError.input("\(path) is a directory, not a CSV file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CotflowError.input("cannot read \(path)") }
         return try parse(String(decoding: data, as: UTF8.self), source: path)
     }
 
@@ -61,15 +61,15 @@ public struct CSVData: Sendable {
                 return String(decoding: bytes[lo..<hi], as: UTF8.self)
             }
         }
-        guard let first = lines.first else { throw CotflowError("\(source): empty file (expected a header row and numeric rows)") }
+        guard let first = lines.first else { throw CotflowError.input("\(source): empty file (expected a header row and numeric rows)") }
         var header = cells(first.range).map(unquote)
         if header.count > 1, header[0].isEmpty { header[0] = header.contains("index") ? "Unnamed: 0" : "index" }
         guard !header.contains(where: \.isEmpty) else {
-            throw CotflowError("\(source): line \(first.number): empty column name in the header")
+            throw CotflowError.input("\(source): line \(first.number): empty column name in the header")
         }
         var seen = Set<String>()
         for name in header where !seen.insert(name).inserted {
-            throw CotflowError("\(source): column '\(name)' appears twice in the header")
+            throw CotflowError.input("\(source): column '\(name)' appears twice in the header")
         }
         var rows: [[Double]] = []
         var text: [String: String] = [:]
@@ -77,7 +77,7 @@ public struct CSVData: Sendable {
         for (number, range) in lines.dropFirst() {
             let row = cells(range)
             guard row.count == header.count else {
-                throw CotflowError("\(source): line \(number) has \(row.count) cells but the header has \(header.count) columns")
+                throw CotflowError.input("\(source): line \(number) has \(row.count) cells but the header has \(header.count) columns")
             }
             var values: [Double] = []
             values.reserveCapacity(row.count)
@@ -93,17 +93,17 @@ public struct CSVData: Sendable {
             }
             rows.append(values)
         }
-        guard !rows.isEmpty else { throw CotflowError("\(source): no data rows after the header") }
+        guard !rows.isEmpty else { throw CotflowError.input("\(source): no data rows after the header") }
         return CSVData(header: header, rows: rows, source: source, textCells: text)
     }
 
     /// The values of one numeric column; the error names the available numeric columns.
     public func column(_ name: String) throws -> [Double] {
         guard let index = header.firstIndex(of: name) else {
-            throw CotflowError("\(source): no column '\(name)' (numeric columns: \(numericColumns.joined(separator: ", ")))")
+            throw CotflowError.input("\(source): no column '\(name)' (numeric columns: \(numericColumns.joined(separator: ", ")))")
         }
         if let cell = textCells[name] {
-            throw CotflowError("\(source): column '\(name)' holds text, not numbers (\(cell)); numeric columns: \(numericColumns.joined(separator: ", "))")
+            throw CotflowError.input("\(source): column '\(name)' holds text, not numbers (\(cell)); numeric columns: \(numericColumns.joined(separator: ", "))")
         }
         return rows.map { $0[index] }
     }

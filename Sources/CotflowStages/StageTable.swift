@@ -41,7 +41,7 @@ public enum StageTable {
         var s = columns.joined(separator: ",") + "\n"
         for stage in stages {
             let name = "\"" + stage.name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            s += (["\(stage.index)", name] + values(stage).map { $0.isFinite ? "\($0)" : "nan" }).joined(separator: ",") + "\n"
+            s += (["\(stage.index)", name] + values(stage).map(CSVTable.cell)).joined(separator: ",") + "\n"
         }
         return s
     }

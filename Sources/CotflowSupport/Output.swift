@@ -75,12 +75,19 @@ public struct CSVTable: Sendable {
         rows.append(row)
     }
 
+    /// A value as written: round-trip decimal, and `inf`, `-inf`, `nan` (never one for another).
+    public static func cell(_ x: Double) -> String {
+        if x.isNaN { return "nan" }
+        if x.isInfinite { return x > 0 ? "inf" : "-inf" }
+        return "\(x)"
+    }
+
     public var text: String {
         var s = header.joined(separator: ",") + "\n"
         let integer = header.map { integerColumns.contains($0) }
         for row in rows {
             s += row.enumerated().map { i, x in
-                guard x.isFinite else { return "nan" }
+                guard x.isFinite else { return CSVTable.cell(x) }
                 return integer[i] && x == x.rounded() && abs(x) < 9e15 ? String(Int64(x)) : "\(x)"
             }.joined(separator: ",") + "\n"
         }
@@ -88,10 +95,18 @@ public struct CSVTable: Sendable {
     }
 }
 
-/// Errors for user-facing failures: bad input, unreadable files, failed runs.
+/// Errors for user-facing failures: bad input, unreadable files, failed runs. The kind decides
+/// the exit code (`cotflow` maps it in one place: input 64, failed 1).
 public struct CotflowError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case input, failed }
     public let description: String
-    public init(_ description: String) { self.description = description }
+    public let kind: Kind
+    public init(_ description: String, kind: Kind = .failed) {
+        self.description = description
+        self.kind = kind
+    }
+    /// An error in what the user gave: an option, a file to read, a configuration.
+    public static func input(_ description: String) -> CotflowError { CotflowError(description, kind: .input) }
 }
 
 /// Writes `text` to `path`, creating parent directories.
@@ -101,7 +116,7 @@ public func writeText(_ text: String, to path: String) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try text.write(to: url, atomically: true, encoding: .utf8)
     } catch {
-        throw CotflowError("cannot write \(path): \(error.localizedDescription)")
+        throw CotflowError("cannot write \(path): \(describe(error))")
     }
 }
 

@@ -42,6 +42,8 @@ public struct Rational: Hashable, Sendable, Comparable, CustomStringConvertible 
     public static func parse(_ text: String) -> Rational? {
         let s = text.trimmingCharacters(in: .whitespaces)
         if let slash = s.firstIndex(of: "/") {
+            // One slash: "1/2/3" is ambiguous and refused, not read as 1/(2/3).
+            guard s[s.index(after: slash)...].firstIndex(of: "/") == nil else { return nil }
             guard let a = parse(String(s[..<slash])), let b = parse(String(s[s.index(after: slash)...])),
                   !b.isZero else { return nil }
             return a / b

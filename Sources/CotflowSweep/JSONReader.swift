@@ -4,12 +4,19 @@ import Foundation
 /// A small JSON reader into `JSONValue` that keeps the order of object keys and reads numbers
 /// with `Double(String)` (exact round trip of what `JSONValue` writes), so that merged outputs
 /// are byte-identical whatever process wrote the shards.
+///
+/// Nesting deeper than `maximumDepth` is an error, not a stack overflow; errors name `source`.
 struct JSONReader {
-    private let bytes: [UInt8]
-    private var i = 0
+    /// Sweep files nest 4 deep; this leaves room and keeps the recursion far from the stack's end.
+    static let maximumDepth = 64
 
-    static func parse(_ text: String) throws -> JSONValue {
-        var reader = JSONReader(bytes: Array(text.utf8))
+    private let bytes: [UInt8]
+    private let source: String
+    private var i = 0
+    private var depth = 0
+
+    static func parse(_ text: String, source: String = "JSON text") throws -> JSONValue {
+        var reader = JSONReader(bytes: Array(text.utf8), source: source)
         reader.skipSpace()
         let value = try reader.value()
         reader.skipSpace()
@@ -17,9 +24,12 @@ struct JSONReader {
         return value
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: [UInt8], source: String) {
+        self.bytes = bytes
+        self.source = source
+    }
 
-    private func error(_ what: String) -> CotflowError { CotflowError("invalid JSON at byte \(i): \(what)") }
+    private func error(_ what: String) -> CotflowError { CotflowError.input("\(source): invalid JSON at byte \(i): \(what)") }
 
     private mutating func skipSpace() {
         while i < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[i]) { i += 1 }
@@ -33,6 +43,9 @@ struct JSONReader {
 
     private mutating func value() throws -> JSONValue {
         guard i < bytes.count else { throw error("unexpected end") }
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth) levels") }
         switch bytes[i] {
         case UInt8(ascii: "{"):
             i += 1

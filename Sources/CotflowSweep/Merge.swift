@@ -57,7 +57,7 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
     var problems: [String] = []
     for entry in found {
         let path = SweepFiles.path(directory, entry.file)
-        let json = try JSONReader.parse(try SweepFiles.read(path))
+        let json = try JSONReader.parse(try SweepFiles.read(path), source: path)
         guard json["format"]?.stringValue == SweepFiles.shardFormat else {
             throw CotflowError("merge: \(entry.file) is not a sweep shard file")
         }

@@ -206,7 +206,7 @@ public enum SweepFiles {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
-            throw CotflowError("cannot write \(path): \(error.localizedDescription)")
+            throw CotflowError("cannot write \(path): \(describe(error))")
         }
         func failure(_ what: String) -> CotflowError {
             let reason = String(cString: strerror(errno))

@@ -206,7 +206,7 @@ private func runSweepCore(
 
     var previous: [Int: SweepRecord] = [:]
     if resume, FileManager.default.fileExists(atPath: jsonPath) {
-        let json = try JSONReader.parse(try SweepFiles.read(jsonPath))
+        let json = try JSONReader.parse(try SweepFiles.read(jsonPath), source: jsonPath)
         let old = try SweepDescription.decode(json, file: jsonPath)
         let differences = old.differences(from: description)
         guard differences.isEmpty else {

@@ -138,11 +138,14 @@ public enum TrainingStatus: Sendable, Equatable, CustomStringConvertible {
     /// 1e8 times its initial value, at optimizer step `step`. (At long chains and n close to 2d a
     /// true GD chain can itself overflow; that also shows up as a non-finite batch loss.)
     case diverged(step: Int, reason: String)
+    /// Stopped by SIGINT or SIGTERM (`Interruption`) at optimizer step `step`, which is recorded.
+    case interrupted(step: Int, signal: String)
 
     public var description: String {
         switch self {
         case .completed: return "completed"
         case .diverged(let step, let reason): return "diverged at step \(step): \(reason)"
+        case .interrupted(let step, let signal): return "interrupted by \(signal) at step \(step)"
         }
     }
 }
@@ -262,18 +265,29 @@ public struct Trainer: Sendable {
             }
             let result = Objectives.combine(parts, gradient: wantGradient)
 
-            if step % cfg.recordEvery == 0 || step == cfg.steps {
+            let stopping = Interruption.requested
+            if step % cfg.recordEvery == 0 || step == cfg.steps || stopping {
                 let cot = Objectives.compute(.cot, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
                 let ev = Objectives.compute(test, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
                 lastEval = ev; lastCoT = cot
                 let cotSummary = SampleSummary(cot)
-                table.append(try row(step: step, batchLoss: result.loss, cot: cotSummary, eval: SampleSummary(ev), params: params, basis: basis))
+                let record = try row(step: step, batchLoss: result.loss, cot: cotSummary, eval: SampleSummary(ev), params: params, basis: basis)
+                // A record is a result: one with a non-finite value ends the run as diverged instead.
+                if let j = record.firstIndex(where: { !$0.isFinite }) {
+                    status = .diverged(step: step, reason: "non-finite \(Trainer.header(d: d)[j]) in the record of step \(step)")
+                    break
+                }
+                table.append(record)
                 let median = cotSummary.median
                 if initialMedian == nil { initialMedian = median }
                 if let m0 = initialMedian, !(median <= 1e8 * max(m0, .leastNormalMagnitude)) {
                     status = .diverged(step: step, reason: "held-out median CoT loss \(median) exceeds 1e8 times its initial value \(m0)")
                     break
                 }
+            }
+            if stopping, step < cfg.steps {
+                status = .interrupted(step: step, signal: Interruption.signalName)
+                break
             }
             // The mean of the per-prompt losses: non-finite when any of them is.
             guard result.loss.isFinite else {

@@ -44,12 +44,12 @@ final class CLITests: XCTestCase {
 
     func testBadInputGivesAClearMessageAndNonZeroExit() throws {
         let cases: [([String], String)] = [
-            (["train", "--d", "0"], "--d must be at least 1"),
-            (["train", "--n=-3"], "--n must be at least 1"),
-            (["ode", "--k", "0"], "--k must be at least 1"),
+            (["train", "--d", "0"], "--d must be from 1 to"),
+            (["train", "--n=-3"], "--n must be from 1 to"),
+            (["ode", "--k", "0"], "--k must be from 1 to"),
             (["train", "--eta", "0"], "--eta must be positive"),
             (["train", "--eta", "abc"], "--eta must be a decimal or a rational"),
-            (["train", "--learning-rate=-1", "--steps", "1"], "learning rate"),
+            (["train", "--learning-rate=-1", "--steps", "1"], "--learning-rate must be positive"),
             (["eval", "--construction", "--d", "2", "--spectrum", "1,-1"], "--spectrum needs 2 positive numbers"),
             (["eval", "--load", "/nonexistent/parameters.json"], "nonexistent"),
             (["ode", "--stepper", "euler"], "--stepper must be one of"),

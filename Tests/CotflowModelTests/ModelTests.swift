@@ -245,9 +245,9 @@ final class ModelTests: XCTestCase {
         try rejects("{\"d\": 2.5, \"V\": [], \"W\": []}", "parameter file")
         try rejects("{\"V\": [], \"W\": []}", "missing key \"d\"")
         try rejects("{\"d\": 2, \"V\": [1,2], \"W\": [\(ones)]}", "expected D*D = 36")
-        try rejects("{\"d\": 2, \"V\": [\(ones)], \"W\": [\(ones.dropLast()) \"a\"]}", "wrong type")
+        try rejects("{\"d\": 2, \"V\": [\(ones)], \"W\": [\(ones.dropLast()) \"a\"]}", "is a string, not a number")
         try rejects("{\"d\": 2, \"V\": [\(ones)], \"W\": [\(ones.dropLast())1e999]}", "parameter file")
-        try rejects("{\"d\": 0, \"V\": [], \"W\": []}", "must be >= 1")
+        try rejects("{\"d\": 0, \"V\": [], \"W\": []}", "must be from 1 to")
         XCTAssertThrowsError(try TransformerParameters.load(from: dir.appendingPathComponent("missing.json").path)) {
             XCTAssertTrue("\($0)".contains("cannot read"))
         }

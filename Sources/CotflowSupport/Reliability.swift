@@ -1,0 +1,188 @@
+import Foundation
+import Synchronization
+
+// Shared guards of the CLI and library: error text, size limits, output directories, signals.
+// What each guards and what is not yet guarded: notes/reliability.md.
+
+/// A Foundation or system error in words (never "NSCocoaErrorDomain error 512").
+public func describe(_ error: Error) -> String {
+    if let e = error as? CotflowError { return e.description }
+    let ns = error as NSError
+    // A Swift error of this project or a library says itself what went wrong.
+    if ns.domain != NSCocoaErrorDomain, ns.domain != NSPOSIXErrorDomain { return String(describing: error) }
+    var reason: String?
+    if ns.domain == NSCocoaErrorDomain {
+        switch ns.code {
+        case NSFileNoSuchFileError, NSFileReadNoSuchFileError: reason = "no such file or directory"
+        case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: reason = "permission denied"
+        case NSFileWriteOutOfSpaceError: reason = "no space left on the device"
+        case NSFileWriteVolumeReadOnlyError: reason = "the file system is read-only"
+        case NSFileReadCorruptFileError: reason = "the file is corrupt or not in the expected format"
+        case NSFileReadInapplicableStringEncodingError: reason = "the file is not valid UTF-8 text"
+        case NSFileWriteFileExistsError: reason = "a file is in the way"
+        case NSFileReadUnknownError, NSFileWriteUnknownError: reason = nil
+        default: reason = nil
+        }
+    }
+    if reason == nil, let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        reason = String(cString: strerror(Int32(underlying.code)))
+    }
+    if reason == nil, ns.domain == NSPOSIXErrorDomain { reason = String(cString: strerror(Int32(ns.code))) }
+    if let reason { return reason }
+    let text = ns.localizedDescription
+    // Foundation's fallback text names only the domain and code; say what we know instead.
+    if text.contains("NSCocoaErrorDomain") || text.contains("The operation could not be completed") {
+        if let failure = ns.userInfo[NSLocalizedFailureReasonErrorKey] as? String { return failure }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? Error { return describe(underlying) }
+        return ns.code >= NSFileWriteUnknownError && ns.code <= 699 ? "the file could not be written (file system error \(ns.code))"
+            : ns.code >= 256 && ns.code < 512 ? "the file could not be read (file system error \(ns.code))" : "system error \(ns.code)"
+    }
+    return text
+}
+
+/// Sizes that decide memory: checked before allocation against a stated limit.
+public enum ResourceLimit {
+    /// The environment variable that overrides the memory limit (bytes, or with a suffix K, M, G, T).
+    public static let environmentKey = "COTFLOW_MEMORY_LIMIT"
+
+    /// The memory a run may plan for: `COTFLOW_MEMORY_LIMIT` if set, else 80% of physical memory.
+    public static var memoryBytes: Double {
+        if let text = ProcessInfo.processInfo.environment[environmentKey], let value = parseBytes(text) { return value }
+        return 0.8 * Double(ProcessInfo.processInfo.physicalMemory)
+    }
+
+    static func parseBytes(_ text: String) -> Double? {
+        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let units: [(String, Double)] = [("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)]
+        for (suffix, scale) in units where t.hasSuffix(suffix) || t.hasSuffix(suffix + "B") {
+            let number = t.hasSuffix("B") ? t.dropLast(2) : t.dropLast(1)
+            guard let x = Double(number), x.isFinite, x > 0 else { return nil }
+            return x * scale
+        }
+        guard let x = Double(t), x.isFinite, x > 0 else { return nil }
+        return x
+    }
+
+    /// Human-readable bytes.
+    public static func bytesText(_ bytes: Double) -> String {
+        for (unit, scale) in [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)] where bytes >= scale {
+            return String(format: "%.3g %@", bytes / scale, unit)
+        }
+        return String(format: "%.0f bytes", bytes)
+    }
+
+    /// Throws an input error when `bytes` (an estimate, computed in floating point so that it
+    /// cannot overflow) is above the memory limit. `what` names the options that set the size.
+    public static func checkMemory(_ bytes: Double, what: String) throws {
+        let limit = memoryBytes
+        guard bytes.isFinite, bytes <= limit else {
+            throw CotflowError.input("\(what) needs about \(bytesText(bytes)) of memory, above the limit of \(bytesText(limit)) "
+                + "(80% of this machine's memory unless \(environmentKey) is set); use smaller values, or set "
+                + "\(environmentKey)=<bytes> to go past the limit on a larger machine")
+        }
+    }
+
+    /// The environment variable that overrides the work limit (floating-point operations).
+    public static let workEnvironmentKey = "COTFLOW_WORK_LIMIT"
+
+    /// Work a run may plan for: `COTFLOW_WORK_LIMIT` if set, else 1e14 operations (hours on 2 cores).
+    public static var workOperations: Double {
+        if let text = ProcessInfo.processInfo.environment[workEnvironmentKey], let value = parseBytes(text) { return value }
+        return 1e14
+    }
+
+    /// Throws an input error when `operations` (a rough count of floating-point operations) is
+    /// above the work limit.
+    public static func checkWork(_ operations: Double, what: String) throws {
+        let limit = workOperations
+        guard operations.isFinite, operations <= limit else {
+            throw CotflowError.input("\(what) needs about \(String(format: "%.2g", operations)) floating-point operations, above the limit of "
+                + "\(String(format: "%.2g", limit)) (hours on a 2-core machine); use smaller values, or set \(workEnvironmentKey)=<operations> to go past it")
+        }
+    }
+
+    /// Throws an input error when `value` is above `limit`; `reason` says what the limit protects.
+    public static func check(_ value: Int, atMost limit: Int, option: String, reason: String) throws {
+        guard value <= limit else {
+            throw CotflowError.input("\(option) = \(value) is above the limit \(limit): \(reason)")
+        }
+    }
+}
+
+/// SIGINT and SIGTERM as a request to stop: long runs poll `requested` and write what they have.
+/// A second signal ends the process at once (the default action).
+public enum Interruption {
+    private static let received = Atomic<Int32>(0)
+
+    /// Installs the handlers (idempotent).
+    public static func install() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { s in
+                Interruption.received.store(s, ordering: .relaxed)
+                signal(s, SIG_DFL)
+            }
+        }
+    }
+
+    /// The signal received, if any.
+    public static var signalNumber: Int32? {
+        let s = received.load(ordering: .relaxed)
+        return s == 0 ? nil : s
+    }
+
+    public static var requested: Bool { signalNumber != nil }
+
+    /// "SIGINT" or "SIGTERM".
+    public static var signalName: String {
+        switch signalNumber {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case let s?: return "signal \(s)"
+        case nil: return "no signal"
+        }
+    }
+}
+
+/// The output directory of a run: checked writable, and free of another run's files, before any work.
+public enum OutputDirectory {
+    /// Creates `path` if missing and checks that it can be written. Unless `force`, refuses when it
+    /// already holds any of `files` (another run's outputs: writing would mix or overwrite them);
+    /// with `force` those files are removed first, so that old and new outputs never mix.
+    public static func prepare(_ path: String, files: [String], force: Bool, option: String = "--out") throws {
+        guard !path.isEmpty else { throw CotflowError.input("\(option) is empty; give a directory") }
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw CotflowError.input("\(option) \(path) is a file, not a directory") }
+        } else {
+            // The nearest existing ancestor says why a directory cannot be made there.
+            var ancestor = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent()
+            while ancestor.path != "/", !fm.fileExists(atPath: ancestor.path) { ancestor = ancestor.deletingLastPathComponent() }
+            var ancestorIsDirectory: ObjCBool = false
+            if fm.fileExists(atPath: ancestor.path, isDirectory: &ancestorIsDirectory), !ancestorIsDirectory.boolValue {
+                throw CotflowError.input("\(option) \(path): cannot create the directory because \(ancestor.path) is a file")
+            }
+            if !fm.isWritableFile(atPath: ancestor.path) {
+                throw CotflowError.input("\(option) \(path): cannot create the directory because \(ancestor.path) is not writable")
+            }
+            do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+                throw CotflowError.input("\(option) \(path): cannot create the directory: \(describe(error))")
+            }
+        }
+        let probe = (path as NSString).appendingPathComponent(".cotflow-write-check-\(getpid())")
+        guard fm.createFile(atPath: probe, contents: Data()) else {
+            throw CotflowError.input("\(option) \(path): the directory is not writable (\(String(cString: strerror(errno)))); choose another --out")
+        }
+        try? fm.removeItem(atPath: probe)
+        let present = files.filter { fm.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }
+        if force {
+            // Remove the earlier run's outputs so that none of them is left beside the new ones.
+            for name in present { try? fm.removeItem(atPath: (path as NSString).appendingPathComponent(name)) }
+            return
+        }
+        guard present.isEmpty else {
+            throw CotflowError.input("\(option) \(path) already holds the outputs of another run (\(present.joined(separator: ", "))); "
+                + "choose an empty directory, or pass --force to overwrite them")
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import XCTest
+
+/// Running the built `cotflow` as a user would, with a timeout, and checking its outputs.
+enum Cotflow {
+    struct Run {
+        let arguments: [String]
+        let status: Int32
+        /// True when the process ended by a signal (a crash, or our timeout).
+        let signaled: Bool
+        let timedOut: Bool
+        let stdout: String
+        let stderr: String
+        var seconds = 0.0
+        var summary: String { "cotflow \(arguments.joined(separator: " ")) -> \(signaled ? "signal" : "exit") \(status)\(timedOut ? " (timed out)" : "")\nstderr: \(stderr.prefix(600))" }
+    }
+
+    /// The built executable, next to the test bundle.
+    static var executable: URL {
+        var dir = Bundle(for: HostileInputTests.self).bundleURL
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("cotflow").path), dir.path != "/" {
+            dir.deleteLastPathComponent()
+        }
+        return dir.appendingPathComponent("cotflow")
+    }
+
+    /// Runs cotflow; `onStart` gets the child's PID (for signal tests).
+    static func run(_ arguments: [String], timeout: TimeInterval = 30, environment: [String: String]? = nil,
+                    directory: String? = nil, onStart: ((Int32) -> Void)? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        // Relative paths among hostile values ("0", "garbage") land in a temporary directory.
+        process.currentDirectoryURL = URL(fileURLWithPath: directory ?? NSTemporaryDirectory())
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        let outFile = temporaryPath("stdout"), errFile = temporaryPath("stderr")
+        FileManager.default.createFile(atPath: outFile, contents: nil)
+        FileManager.default.createFile(atPath: errFile, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outFile); try? FileManager.default.removeItem(atPath: errFile) }
+        let out = FileHandle(forWritingAtPath: outFile)!, err = FileHandle(forWritingAtPath: errFile)!
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let done = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in done.signal() }
+        let started = Date()
+        try process.run()
+        onStart?(process.processIdentifier)
+        var timedOut = false
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            timedOut = true
+            kill(process.processIdentifier, SIGKILL)
+            done.wait()
+        }
+        try? out.close(); try? err.close()
+        let stdout = (try? String(contentsOfFile: outFile, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
+        return Run(arguments: arguments, status: process.terminationStatus,
+                   signaled: process.terminationReason == .uncaughtSignal, timedOut: timedOut,
+                   stdout: stdout, stderr: stderr, seconds: Date().timeIntervalSince(started))
+    }
+
+    static func temporaryPath(_ label: String) -> String {
+        NSTemporaryDirectory() + "cotflow-hostile-\(label)-\(UUID().uuidString)"
+    }
+
+    static func temporaryDirectory(_ label: String = "dir") -> String {
+        let path = temporaryPath(label)
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Problems with the files in `directory`: a non-finite number in a CSV/TSV cell or a JSON
+    /// number position, a JSON file that does not parse, or a temporary file left half-written.
+    static func outputProblems(in directory: String) -> [String] {
+        var problems: [String] = []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            if name.contains(".tmp") || name.hasPrefix(".") && !name.hasPrefix(".cotflow") { problems.append("\(name): temporary file left behind") }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            if name.hasSuffix(".csv") || name.hasSuffix(".tsv") {
+                let separator: Character = name.hasSuffix(".csv") ? "," : "\t"
+                for (i, line) in text.split(separator: "\n").enumerated().dropFirst() {
+                    for cell in line.split(separator: separator, omittingEmptySubsequences: false) {
+                        let c = cell.trimmingCharacters(in: .whitespaces).lowercased()
+                        // Sweep tables mark a metric that was not reached as nan (notes/sweeps.md).
+                        let missingAllowed = name.hasSuffix(".tsv") && c == "nan"
+                        if ["nan", "inf", "-inf", "+inf", "infinity", "-infinity"].contains(c), !missingAllowed {
+                            problems.append("\(name): line \(i + 1) has the non-finite cell '\(cell)'")
+                            break
+                        }
+                    }
+                }
+            } else if name.hasSuffix(".json") {
+                if (try? JSONSerialization.jsonObject(with: Data(text.utf8))) == nil { problems.append("\(name): not valid JSON") }
+                if text.range(of: #"(:|\[|,)\s*-?(nan|inf|infinity)\b"#, options: [.regularExpression, .caseInsensitive]) != nil {
+                    problems.append("\(name): non-finite number")
+                }
+            }
+        }
+        return problems
+    }
+
+    /// A non-finite number printed as a result on stdout.
+    static func nonFiniteInReport(_ text: String) -> String? {
+        guard let r = text.range(of: #"(^|[\s=(:,\[])[-+]?(nan|inf|infinity)\b"#, options: [.regularExpression, .caseInsensitive]) else { return nil }
+        return String(text[r])
+    }
+}
+
+/// Runs `body` over `items` with `width` at a time.
+func concurrently<T: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) -> Void) {
+    let semaphore = DispatchSemaphore(value: width)
+    let group = DispatchGroup()
+    let queue = DispatchQueue(label: "hostile", attributes: .concurrent)
+    for item in items {
+        semaphore.wait()
+        queue.async(group: group) {
+            body(item)
+            semaphore.signal()
+        }
+    }
+    group.wait()
+}
