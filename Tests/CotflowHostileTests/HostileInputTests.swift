@@ -20,6 +20,9 @@ final class HostileInputTests: XCTestCase {
         "stages": ["{CSV}", "--out", "{OUT}"],
         "sweep": ["--vary", "d=2,3", "--n", "6", "--k", "2", "--points", "20", "--t-end", "100", "--quiet", "--out", "{OUT}"],
         "merge": ["{SWEEP}"],
+        "rerun": ["{RUN}", "--out", "{OUT}"],
+        "hessian": ["--load", "{PARAMS}", "--d", "2", "--n", "4", "--k", "2", "--prompts", "8"],
+        "exact eval-loss": ["--d", "2", "--n", "4", "--k", "2"],
     ]
     /// Options that exclude one of the base arguments (the flag is removed when the option is tested).
     static let excludes: [String: String] = ["--load": "--construction", "--covariance": "", "--spectrum": "", "--condition-number": ""]
@@ -57,7 +60,7 @@ final class HostileInputTests: XCTestCase {
     /// Bad files of each kind the tool reads, and a good CSV and sweep directory for the base runs.
     final class Fixtures: @unchecked Sendable {
         let dir = Cotflow.temporaryDirectory("fixtures")
-        var csv = "", sweep = ""
+        var csv = "", sweep = "", run = "", parameters = ""
         var badFiles: [String] = [], badDirectories: [String] = []
 
         func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
@@ -72,6 +75,12 @@ final class HostileInputTests: XCTestCase {
             let o = try Cotflow.run(["ode", "--d", "2", "--n", "4", "--k", "2", "--points", "40", "--quiet", "--out", ode])
             XCTAssertEqual(o.status, 0, o.summary)
             csv = (ode as NSString).appendingPathComponent("trajectory.csv")
+            run = ode
+            let train = path("train")
+            let t = try Cotflow.run(["train", "--d", "2", "--n", "4", "--k", "2", "--steps", "4", "--record-every", "2", "--batch-size", "8",
+                                     "--held-out", "16", "--quiet", "--out", train])
+            XCTAssertEqual(t.status, 0, t.summary)
+            parameters = (train as NSString).appendingPathComponent("parameters.json")
             sweep = path("sweep")
             let s = try Cotflow.run(["sweep", "--vary", "d=2,3", "--n", "6", "--k", "2", "--points", "20", "--quiet", "--out", sweep])
             XCTAssertEqual(s.status, 0, s.summary)
@@ -166,6 +175,12 @@ final class HostileInputTests: XCTestCase {
                 switch a {
                 case "{OUT}": return (out as NSString).appendingPathComponent("run")
                 case "{CSV}": return fixtures.csv
+                case "{PARAMS}": return fixtures.parameters
+                case "{RUN}":
+                    // A copy, so that reruns never write into the shared fixture.
+                    let copy = (out as NSString).appendingPathComponent("earlier")
+                    try? FileManager.default.copyItem(atPath: fixtures.run, toPath: copy)
+                    return copy
                 case "{SWEEP}":
                     let copy = (out as NSString).appendingPathComponent("sweep")
                     try? FileManager.default.copyItem(atPath: fixtures.sweep, toPath: copy)
