@@ -105,7 +105,7 @@ struct ExactCommand: ParsableCommand {
                 extra.append(("symbolic", .string(polynomial)))
                 text += "\n\(name) = \(polynomial)   (p_r = tr Sigma^r, d = p_0)"
             }
-            ExactCommand.emit(value, quantity: "moment", extra: extra, json: json, text: text)
+            try ExactCommand.emit(value, quantity: "moment", extra: extra, json: json, text: text)
         }
     }
 
@@ -157,7 +157,7 @@ struct ExactCommand: ParsableCommand {
                 text += "\n  warning: this mean is larger than at k - 1 (\(fmt(previous.value.doubleValue))): it is carried by the rare prompts with"
                     + " eta * lambda_max(S) > 2 whose chains diverge; see `cotflow eval --construction` with the same covariance for the median and tail"
             }
-            ExactCommand.emit(value.value, quantity: "gd-loss",
+            try ExactCommand.emit(value.value, quantity: "gd-loss",
                               extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
                                       ("covariance", .string(covariance.description)), ("grows_with_k", .bool(growing))] + fields.json,
                               json: json, text: text)

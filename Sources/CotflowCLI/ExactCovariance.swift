@@ -95,7 +95,7 @@ extension ExactCommand {
             let spectrum = try covariance.spectrum(d: task.d) ?? CovarianceSpectrum.identity(d: task.d)
             let value = try reportingErrors { try reducedChainLoss(n: task.n, k: task.k, v: vv, w: ww, u: uu, spectrum: spectrum) }
             let fields = boundedFields(value)
-            ExactCommand.emit(value.value, quantity: "eval-loss",
+            try ExactCommand.emit(value.value, quantity: "eval-loss",
                               extra: [("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
                                       ("v", .string(vv.description)), ("w", .string(ww.description)), ("u", .string(uu.description)),
                                       ("covariance", .string(covariance.description))] + fields.json,

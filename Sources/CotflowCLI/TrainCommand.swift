@@ -42,6 +42,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("clip-norm"), help: "Scale a batch gradient whose Euclidean norm exceeds this down to it (default: no clipping).")
     var clipNorm: Double?
 
+    private var curriculumConfig: Curriculum? {
+        curriculum ? Curriculum(start: curriculumStart ?? 1, rampFraction: curriculumRamp ?? Curriculum.defaultRampFraction) : nil
+    }
+
     func validate() throws {
         if !curriculum, curriculumStart != nil || curriculumRamp != nil {
             throw ValidationError("--curriculum-start and --curriculum-ramp need --curriculum")
@@ -56,13 +60,6 @@ struct TrainCommand: ParsableCommand {
         if let f = curriculumRamp, !(f.isFinite && f >= 0 && f < 1) {
             throw ValidationError("--curriculum-ramp must be a fraction in [0, 1) so that the run ends at k (got \(f))")
         }
-    }
-
-    private var curriculumConfig: Curriculum? {
-        curriculum ? Curriculum(start: curriculumStart ?? 1, rampFraction: curriculumRamp ?? Curriculum.defaultRampFraction) : nil
-    }
-
-    func validate() throws {
         try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
         let defaults = TrainingConfig.defaults(task: TrainingConfig.defaultTask(), objective: objective)
         try checkingInput {
