@@ -68,7 +68,9 @@ struct ODECommand: ParsableCommand {
         options.grid = try outputGrid()
         let eta = try task.stepSize()
         let (v, w) = try initialPoint()
-        guard w24Initial.isFinite, w24Initial != 0 else { throw ValidationError("--w24-initial must be finite and non-zero (got \(w24Initial)); the paper's value is -1") }
+        guard w24Initial.isFinite, abs(w24Initial) >= 1e-3, abs(w24Initial) <= 1e3 else {
+            throw ValidationError("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24Initial)); the paper's value is -1")
+        }
         let mode: W24Mode
         switch w24 {
         case "fixed": mode = .fixed(w24Initial)

@@ -73,8 +73,8 @@ struct SweepCommand: ParsableCommand {
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
         guard shards >= 1, cpusPerTask >= 1 else { throw ValidationError("--shards and --cpus-per-task must be at least 1") }
-        guard stallFraction > 0, stallFraction <= 1, convergedFraction > 0, convergedFraction < 1, constructionTolerance > 0 else {
-            throw ValidationError("--stall-fraction must be in (0, 1], --converged-fraction in (0, 1) and --construction-tolerance positive")
+        guard stallFraction > 0, stallFraction <= 1, convergedFraction > 0, convergedFraction < 1, constructionTolerance > 0, constructionTolerance.isFinite else {
+            throw ValidationError("--stall-fraction must be in (0, 1], --converged-fraction in (0, 1) and --construction-tolerance a positive finite number")
         }
         if job != .train && job != .compare, let flag = training.givenFlag {
             throw ValidationError("\(flag) applies to --job train and compare, not \(job.rawValue)")
@@ -150,7 +150,13 @@ struct SweepCommand: ParsableCommand {
                 try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames,
                              settings: [("cotflow_version", cotflowVersion)] + (try settings.fixedSettings(axes: Set(grid.names))), resume: resume, jobs: workers,
                              reporter: PhaseReport.reporter(settings),
-                             run: { point in try settings.run(point) },
+                             run: { point in
+                                 // A signal stops the sweep between points; finished points stay in the shard files.
+                                 if Interruption.requested {
+                                     throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
+                                 }
+                                 return try settings.run(point)
+                             },
                              progress: { done, total in
                                  finished.count = done
                                  progress.update(done, detail: "(\(total - done) left)")

@@ -35,7 +35,7 @@ extension CLITests {
         // A negative size reaches the range check instead of "Missing value".
         let bad = try cotflow(["train", "--d", "-1"])
         XCTAssertEqual(bad.status, 64)
-        XCTAssertTrue(bad.stderr.contains("--d must be at least 1 (got -1)"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--d must be from 1 to") && bad.stderr.contains("(got -1)"), bad.stderr)
     }
 
     func testSummariesRecordEverySettingAndRerunReproduces() throws {

@@ -98,7 +98,7 @@ final class LostWorkTests: XCTestCase {
 
     func testSignalToSweepKeepsFinishedPointsAndResumes() throws {
         let dir = Cotflow.temporaryDirectory()
-        let args = ["sweep", "--vary", "seed=0:100:101", "--d", "2", "--n", "6", "--k", "2", "--points", "20", "--quiet", "--out", dir]
+        let args = ["sweep", "--vary", "seed=0:400:401", "--d", "2", "--n", "6", "--k", "2", "--points", "20", "--quiet", "--out", dir]
         let run = try interrupted(args, signal: SIGINT, after: 1.5)
         XCTAssertEqual(run.status, 1, run.summary)
         XCTAssertTrue(run.stderr.contains("SIGINT"), run.stderr)
