@@ -200,7 +200,7 @@ public struct ReducedFlow: Sendable {
         let threshold = options.stopRelativeLoss * reference
         let loss = self.loss, flow = self
         // Losses at accepted steps, for the stall criterion (the predicate runs on this thread).
-        var history: [(t: Double, loss: Double)] = []
+        var stall = StallRule(tolerance: options.stopStall)
         var converged = false
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
             let (pi, z, u) = flow.unpack(y)
@@ -213,13 +213,7 @@ public struct ReducedFlow: Sendable {
                     return StopDecision("converged: exact loss \(exact.doubleValue) <= \(options.stopRelativeLoss) x min(initial loss, d) = \(threshold)")
                 }
             }
-            if options.stopStall > 0 {
-                history.append((t, l))
-                if let old = history.last(where: { $0.t <= t / 2 }), old.t > 0,
-                   abs(old.loss - l) <= options.stopStall * max(abs(l), .leastNormalMagnitude) {
-                    return StopDecision("stalled: loss changed by less than \(options.stopStall) (relative) between t = \(old.t) and t = \(t)")
-                }
-            }
+            if options.stopStall > 0, let stalled = stall.check(t: t, loss: l) { return stalled }
             return nil
         }
         // First trial step from the initial velocity (0.01 |y0| / |f(y0)|, at most 1e-3): where the

@@ -141,7 +141,7 @@ public struct FullMatrixFlow: Sendable {
         let reference = min(start.loss, Double(task.d))
         let threshold = options.stopRelativeLoss * reference
         let flow = self
-        var history: [(t: Double, loss: Double)] = []
+        var stall = StallRule(tolerance: options.stopStall)
         var converged = false
         let useStop = options.stopRelativeLoss > 0 || options.stopStall > 0
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
@@ -152,13 +152,7 @@ public struct FullMatrixFlow: Sendable {
                 converged = true
                 return StopDecision("converged: loss \(l) <= \(options.stopRelativeLoss) x min(initial loss, d) = \(threshold)")
             }
-            if options.stopStall > 0 {
-                history.append((t, l))
-                if let old = history.last(where: { $0.t <= t / 2 }), old.t > 0,
-                   abs(old.loss - l) <= options.stopStall * max(abs(l), .leastNormalMagnitude) {
-                    return StopDecision("stalled: loss changed by less than \(options.stopStall) (relative) between t = \(old.t) and t = \(t)")
-                }
-            }
+            if options.stopStall > 0, let stalled = stall.check(t: t, loss: l) { return stalled }
             return nil
         }
         // First trial step as in the reduced flow: 0.01 |y0| / |f(y0)|, at most 1e-3.
