@@ -1,9 +1,10 @@
 import CotflowCompare
 import CotflowExact
 import CotflowExamplesSupport
+import CotflowIO
 import CotflowPlot
 import CotflowStages
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -13,9 +13,10 @@ import CotflowCompare
 import CotflowExact
 import CotflowExamplesSupport
 import CotflowFlow
+import CotflowIO
 import CotflowPlot
 import CotflowStages
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -2,10 +2,12 @@ import ArgumentParser
 import CotflowCompare
 import CotflowFlow
 import CotflowFullFlow
+import CotflowIO
+import CotflowNumerics
 import CotflowODE
 import CotflowPlot
 import CotflowStages
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -1,6 +1,6 @@
 import CotflowCompare
+import CotflowIO
 import CotflowStages
-import CotflowSupport
 
 /// The full-matrix flow's part of `cotflow compare --full-flow` output.
 extension CompareCommand {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import CotflowExact
+import CotflowIO
 import CotflowModel
-import CotflowSupport
+import CotflowNumerics
+import CotflowTask
 import Foundation
 
 struct EvalCommand: ParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
+import CotflowIO
 import CotflowModel
 import CotflowODE
-import CotflowSupport
 import CotflowTraining
 import Foundation
 

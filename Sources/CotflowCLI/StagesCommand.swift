@@ -1,7 +1,8 @@
 import ArgumentParser
+import CotflowIO
+import CotflowNumerics
 import CotflowPlot
 import CotflowStages
-import CotflowSupport
 import Foundation
 
 struct StagesCommand: ParsableCommand {

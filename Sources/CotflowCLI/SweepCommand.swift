@@ -1,9 +1,9 @@
 import ArgumentParser
 import CotflowExperiments
+import CotflowIO
 import CotflowModel
-import CotflowTraining
-import CotflowSupport
 import CotflowSweep
+import CotflowTraining
 import Foundation
 
 extension SweepJob: ExpressibleByArgument {}

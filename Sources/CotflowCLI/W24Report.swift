@@ -1,5 +1,5 @@
 import CotflowFlow
-import CotflowSupport
+import CotflowIO
 
 /// What `ode` reports about W24: with W24 free, the conserved quantity and the zero-loss family
 /// member reached (MODEL.md section 8).

@@ -1,4 +1,5 @@
-import CotflowSupport
+import CotflowIO
+import CotflowNumerics
 import CotflowSweep
 import Foundation
 

@@ -1,5 +1,7 @@
 import CGSL
-import CotflowSupport
+import CotflowGSL
+import CotflowNumerics
+import CotflowTask
 
 /// The objectives of MODEL.md section 3.
 ///
@@ -120,15 +122,6 @@ struct KernelContext {
     let gradV: UnsafeMutablePointer<Double>?, gradW: UnsafeMutablePointer<Double>?
     let scale: Double
     var dim: Int { 2 * d + 2 }
-}
-
-/// Row-major dgemm: C = alpha op(A) op(B) + beta C.
-@inline(__always)
-func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
-          _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
-          _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// A zeroed scratch buffer.

@@ -1,5 +1,5 @@
+import CotflowIO
 import Foundation
-import CotflowSupport
 
 /// Parameters of the one-layer linear transformer `f(Z) = Z + V Z (Z^T W Z) / n`:
 /// full D x D matrices `V` and `W` (row-major, D = 2d + 2).

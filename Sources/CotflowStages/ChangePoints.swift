@@ -1,4 +1,5 @@
-import CotflowSupport
+import CotflowIO
+import CotflowNumerics
 import Foundation
 
 /// Options of the data-driven change-point detector. See notes/stages.md.

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// Times at which the reduced model passes the landmarks of its dynamics.

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// A stage of a loss curve: a time interval with its loss at both ends and its rate of decay.
@@ -124,11 +124,4 @@ func weightedSlope(_ xs: [Double], _ ys: [Double]) -> Double {
         sxy += weights[i] * dx * (ys[i] - my)
     }
     return sxx > 0 ? sxy / sxx : 0
-}
-
-/// Median of a non-empty array.
-func median(_ xs: [Double]) -> Double {
-    let s = xs.sorted()
-    let n = s.count
-    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
 }

@@ -1,7 +1,9 @@
 import CotflowExact
 @testable import CotflowExperiments
-import CotflowSupport
+import CotflowGSL
+import CotflowNumerics
 import CotflowSweep
+import CotflowTask
 import Foundation
 import XCTest
 

@@ -1,5 +1,5 @@
+import CotflowIO
 import CotflowStages
-import CotflowSupport
 import Foundation
 import XCTest
 

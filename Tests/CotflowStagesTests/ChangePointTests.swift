@@ -1,5 +1,5 @@
+import CotflowGSL
 import CotflowStages
-import CotflowSupport
 import Foundation
 import XCTest
 

@@ -26,11 +26,6 @@ public struct Provenance: Sendable {
     }
 }
 
-/// `eta` as a number and as its exact string (`"eta": 0.784..., "eta_exact": "40/51"`).
-public func etaFields(_ eta: Rational) -> [(String, JSONValue)] {
-    [("eta", .number(eta.doubleValue)), ("eta_exact", .string(eta.description))]
-}
-
 /// `s` quoted for a POSIX shell when it needs it.
 public func shellQuoted(_ s: String) -> String {
     let plain = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+,=:@%")
