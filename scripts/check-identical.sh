@@ -3,7 +3,8 @@
 # the working tree in release mode, runs the README's commands (every `$B ...` line of its code
 # blocks) and every example at --quick size with each build, from the same directory and through
 # the same path (so recorded command lines agree), and compares stdout, stderr and every file they
-# write, byte for byte, after blanking timings (JSON keys naming seconds, "... s" and rates in text).
+# write, byte for byte, after blanking timings (JSON keys naming seconds, "... s" and rates in text;
+# progress lines on stderr, which are printed at timed intervals, are dropped).
 # Usage: scripts/check-identical.sh [BASE] ; prints one closing line; exit 0 when identical, 1 when not.
 # KEEP=1 keeps the run directory (its path is printed).
 set -euo pipefail
@@ -37,7 +38,8 @@ commands=$(awk '
             if (line ~ /\$B / && line !~ /swift build/ && line !~ /generate-completion-script/) print line }
 ' README.md)
 
-normalise() { # dir: blank timings in place
+normalise() { # dir: blank timings in place; progress lines (printed at timed intervals) dropped
+    find "$1" -type f -name '*.err' -print0 | xargs -0 -r sed -i -E '/ elapsed/d'
     find "$1" -type f \( -name '*.json' -o -name '*.txt' -o -name '*.csv' -o -name '*.out' -o -name '*.err' -o -name '*.md' \) -print0 |
         xargs -0 -r sed -i -E \
             -e 's/("[a-z_]*seconds[a-z_]*"): *[-0-9.eE+]+/\1: T/g' \
