@@ -12,7 +12,7 @@ package func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha:
 
 /// A Haar-distributed orthogonal matrix (d x d, row-major): QR of a Gaussian matrix with the
 /// signs of R's diagonal moved into Q (Mezzadri's recipe).
-public func haarOrthogonal(d: Int, random: Random) -> [Double] {
+package func haarOrthogonal(d: Int, random: Random) -> [Double] {
     GSL.initialize()
     let a = gsl_matrix_alloc(d, d)!, q = gsl_matrix_alloc(d, d)!, r = gsl_matrix_alloc(d, d)!
     let tau = gsl_vector_alloc(d)!
@@ -30,7 +30,7 @@ public func haarOrthogonal(d: Int, random: Random) -> [Double] {
 }
 
 /// Eigenvalues (ascending) of the symmetric part `(A + A^T)/2` of a d x d row-major matrix.
-public func symmetricPartEigenvalues(_ a: [Double], d: Int) throws -> [Double] {
+package func symmetricPartEigenvalues(_ a: [Double], d: Int) throws -> [Double] {
     GSL.initialize()
     let m = gsl_matrix_alloc(d, d)!, eval = gsl_vector_alloc(d)!, work = gsl_eigen_symm_alloc(d)!
     defer { gsl_matrix_free(m); gsl_vector_free(eval); gsl_eigen_symm_free(work) }

@@ -54,7 +54,7 @@ public struct AssumptionInitialisation: Sendable, Equatable {
 }
 
 /// Labels of independent random streams derived from one user seed.
-public enum StreamLabel {
+package enum StreamLabel {
     public static let initialisation: UInt64 = 1
     public static let heldOut: UInt64 = 2
     public static let training: UInt64 = 3

@@ -7,7 +7,7 @@ import CotflowNumerics
 public func paperStepSize(n: Int, d: Int) -> Rational { Rational(BigInt(n), BigInt(n + d + 1)) }
 
 /// `eta` as a number and as its exact string (`"eta": 0.784..., "eta_exact": "40/51"`).
-public func etaFields(_ eta: Rational) -> [(String, JSONValue)] {
+package func etaFields(_ eta: Rational) -> [(String, JSONValue)] {
     [("eta", .number(eta.doubleValue)), ("eta_exact", .string(eta.description))]
 }
 
