@@ -4,6 +4,20 @@ import CotflowTask
 import Foundation
 import XCTest
 
+/// Runs `url` with `arguments`; the exit status and stdout and stderr together.
+func runExecutable(_ url: URL, _ arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = url
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
+
 /// Examples/library-api, the program that uses the library directly: it runs, exits 0, and prints
 /// the exact loss that `ReducedLoss` gives here, a converged flow and a completed training.
 final class LibraryAPITests: XCTestCase {
@@ -12,15 +26,8 @@ final class LibraryAPITests: XCTestCase {
         while !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("library-api").path), dir.path != "/" {
             dir.deleteLastPathComponent()
         }
-        let process = Process()
-        process.executableURL = dir.appendingPathComponent("library-api")
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let (status, text) = try runExecutable(dir.appendingPathComponent("library-api"), [])
+        XCTAssertEqual(status, 0, text)
 
         let eta = paperStepSize(n: 10, d: 3)
         let v = Rational.parse("-0.5")!, w = Rational.parse("0.9")!
