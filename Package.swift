@@ -90,8 +90,6 @@ let package = Package(
         ),
         // Examples: one executable per claim of the paper (`swift run -c release NAME`), sharing
         // a small support library; `--quick` runs a reduced size (used by ExamplesTests).
-        // Examples: one executable per claim of the paper (`swift run -c release NAME`), sharing
-        // a small support library; `--quick` runs a reduced size (used by ExamplesTests).
         .target(name: "CotflowExamplesSupport", dependencies: ["CotflowIO", "CotflowNumerics", "CotflowPlot", argumentParser], path: "Examples/Support"),
         .executableTarget(name: "cot-vs-nocot", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/cot-vs-nocot"),
         .executableTarget(name: "training-dynamics", dependencies: ["CotflowExamplesSupport", "CotflowCompare", "CotflowExact", "CotflowFlow", "CotflowIO", "CotflowPlot", "CotflowStages", "CotflowTask", "CotflowTraining"], path: "Examples/training-dynamics"),
