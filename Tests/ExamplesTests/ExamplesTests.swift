@@ -6,7 +6,7 @@ import XCTest
 /// data file (`.tsv` or `.csv`) and, when gnuplot is on PATH, at least one `.svg` figure.
 final class ExamplesTests: XCTestCase {
     /// Seconds after which a quick run is stopped and the test fails (each should take ~15 s at most
-    /// in a debug build; the whole class should stay under ~90 s).
+    /// in the optimised test build; the whole class should stay under ~90 s).
     static let timeout: TimeInterval = 60
 
     struct Missing: Error, CustomStringConvertible {
