@@ -32,7 +32,7 @@ func smallTraining() -> ExperimentSettings {
 func sweep(_ settings: ExperimentSettings, _ specs: [String], jobs: Int, in dir: String) throws -> (SweepOutcome, PhaseReport) {
     let grid = try SweepGrid(specs: specs, allowedNames: settings.job.axisNames, integerNames: SweepJob.integerAxes)
     let outcome = try runSweep(grid: grid, shard: .whole, directory: dir, metricNames: settings.job.metricNames,
-                               settings: try settings.fixedSettings(axes: Set(grid.names)), jobs: jobs,
+                               integerMetrics: settings.job.integerMetrics, settings: try settings.fixedSettings(axes: Set(grid.names)), jobs: jobs,
                                reporter: PhaseReport.reporter(settings), run: { try settings.run($0) })
     return (outcome, PhaseReport(grid: grid, metricNames: settings.job.metricNames, records: outcome.records, settings: settings))
 }
