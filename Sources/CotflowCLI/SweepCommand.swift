@@ -87,7 +87,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("--stall-fraction must be in (0, 1], --converged-fraction in (0, 1) and --construction-tolerance a positive finite number")
         }
         if job != .flow, w24 != .fixed || w24Initial != nil {
-            throw ValidationError("--w24 and --w24-initial apply to --job flow: " + (job.refusal(axis: "w24_initial") ?? ""))
+            throw ValidationError("--w24 and --w24-initial apply to --job flow only (\(job.refusal(axis: "w24_initial") ?? "no W24 here"))")
         }
         if let w24Initial, !(w24Initial.isFinite && ExperimentSettings.w24Range.contains(abs(w24Initial))) {
             throw ValidationError("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24Initial)); the paper's value is -1")

@@ -43,7 +43,7 @@ public enum SweepJob: String, Sendable, CaseIterable {
         case (.flow, "w24"):
             return "w24 is the flow's final W24 (a metric); the initial W24 is the axis w24_initial (as `cotflow ode --w24-initial`)"
         case (.train, "w24"), (.train, "w24_initial"), (.compare, "w24"), (.compare, "w24_initial"):
-            return "\(name) is an axis of --job flow only: training starts with W24 = -1 (--init assumption, --params reduced) or drawn with the other entries (--init random), and `cotflow train` has no option for it"
+            return "\(name) is an axis of --job flow only: training starts with W24 = -1 (--init assumption, or --params reduced) or draws it with the other entries (--init random --params full), and `cotflow train` has no option for it"
         case (.exact, "w24"), (.exact, "w24_initial"):
             return "\(name) is not an axis of --job exact: the GD chain has no W24"
         default:
