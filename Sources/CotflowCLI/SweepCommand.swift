@@ -162,6 +162,11 @@ struct SweepCommand: ParsableCommand {
         Interruption.install()
 
         let workers = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        // summary.json records the command line and every setting, so that `cotflow rerun DIR` can run it again.
+        let provenance = Provenance(settings: try settings.fixedSettings(axes: Set(grid.names)) + [
+            ("vary", .array(grid.axes.map { .string($0.spec) })), ("shard", .string(shard.description)), ("jobs", .int(workers)),
+            ("resume", .bool(resume)), ("plot", .bool(plot)), ("plot_metric", plotMetric.map { .string($0) } ?? .null),
+        ]).json
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
         let finished = FinishedPoints()
         let outcome: SweepOutcome
@@ -185,7 +190,7 @@ struct SweepCommand: ParsableCommand {
         } catch let stopped as SweepInterrupted {
             progress.finish()
             // The shard files already hold every finished point; say so in the summary.
-            let summary: JSONValue = .object([
+            let summary: JSONValue = .object(provenance + [
                 ("status", .string("interrupted")), ("signal", .string(Interruption.signalName)),
                 ("job", .string(job.rawValue)), ("grid", grid.json), ("grid_points", .int(grid.count)),
                 ("shard", .object([("index", .int(shard.index)), ("count", .int(shard.count))])),
@@ -202,7 +207,7 @@ struct SweepCommand: ParsableCommand {
             FileHandle.standardError.write("plot: a shard has no figure; draw it when every shard is done: cotflow merge \(out) --plot\n".data(using: .utf8)!)
         }
 
-        let summary: JSONValue = .object([
+        let summary: JSONValue = .object(provenance + [
             ("status", .string("completed")),
             ("job", .string(job.rawValue)),
             ("grid", grid.json),
@@ -213,7 +218,8 @@ struct SweepCommand: ParsableCommand {
             ("failed", .int(outcome.failed)),
             ("resumed", .int(outcome.resumed)),
             ("complete", .bool(outcome.records.count == outcome.shardPoints)),
-            ("files", .array(outcome.files.map { .string($0) })),
+            // Names in --out (not paths), so that a rerun into another directory writes the same summary.
+            ("files", .array(outcome.files.map { .string(($0 as NSString).lastPathComponent) })),
         ])
         try output.write(summary.rendered() + "\n", summaryName)
         output.emit(json: summary, report: {

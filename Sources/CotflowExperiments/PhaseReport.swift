@@ -440,7 +440,7 @@ public struct PhaseReport: Sendable {
             return .object(pairs)
         }
         return .object([
-            ("format", .string("cotflow-sweep-report 1")),
+            ("format", .string("cotflow-sweep-report 2")),
             ("job", .string(settings.job.rawValue)),
             ("grid", grid.json),
             ("replicate_axes", .array(replicateAxes.map { .string($0) })),
