@@ -1,7 +1,8 @@
 // exact-chain: the exact evaluation loss E||w_k - w*||^2 of k GD steps with the paper's step
 // eta = n/(n+d+1) (rational arithmetic over Wishart moments, no sampling error), as the exact
 // job of a phase-transition sweep over d, n/d and k, for the claims about the step size and the
-// number of CoT steps (notes/reproduction.md rows 2, 14, 15 and 16). Next to the exact mean, the
+// number of CoT steps (notes/reproduction.md rows 2, 14, 15 and 16); and the construction of
+// Theorem 3.2 run autoregressively against the GD chain (row 3). Next to the exact mean, the
 // median of the sampled GD chain at (d, n) = (10, 20), where a few prompts carry the mean.
 import CotflowExact
 import CotflowExamplesSupport
@@ -34,6 +35,21 @@ ctx.run {
     ctx.verdict(claim: "eta = n/(n+d+1) is the optimal one-step step size: its exact loss is below the neighbouring steps (n +- 1)/(n+d+1) and equals the no-CoT optimum d(d+1)/(n+d+1)",
                 holds: oneStepHolds, detail: oneStep.joined(separator: "; "), row: 2,
                 testedBy: "example `exact-chain`; `cotflow exact gd-loss --d 10 --n 20 --k 1 --eta 19/31`, then `20/31` and `21/31`")
+
+    // ---- Row 3: the construction V31 = -eta I, W13 = I, W24 = -1 run autoregressively is the GD chain.
+    let (dc, nc, kc) = (10, 40, 5)
+    let etaC = paperStepSize(n: nc, d: dc)
+    let evaluated = try evaluate(TransformerParameters.construction(d: dc, eta: etaC.doubleValue),
+                                 task: try TaskConfig(d: dc, n: nc, k: kc, eta: etaC.doubleValue), prompts: ctx.size(10_000, quick: 2_000), seed: ctx.seed)
+    let modelC = SampleSummary(evaluated.evalLosses), chainC = SampleSummary(evaluated.chainLosses)
+    let gap = zip(evaluated.evalLosses, evaluated.chainLosses).map { abs($0 - $1) / max(abs($1), 1e-300) }.max() ?? .nan
+    let cotAtConstruction = try ReducedLoss(n: nc, d: dc, k: kc, eta: etaC)
+        .exactLoss(v: [Rational](repeating: -etaC, count: dc), w: [Rational](repeating: Rational(1), count: dc))
+    ctx.verdict(claim: "the construction of Theorem 3.2 (V31 = -eta I, W13 = I, W24 = -1) runs k steps of GD autoregressively: its evaluation loss is the GD chain's on every prompt, and its CoT loss is exactly 0",
+                holds: gap <= 1e-10 && cotAtConstruction == Rational(0),
+                detail: "at (d, n, k) = (\(dc), \(nc), \(kc)), eta = \(etaC), on the same \(evaluated.evalLosses.count) prompts: evaluation loss \(modelC.mean) for the construction and \(chainC.mean) for the GD chain "
+                    + "(largest relative difference on one prompt \(compact(gap, 2))); exact population CoT loss at the construction: \(cotAtConstruction)",
+                row: 3, testedBy: "example `exact-chain`; `cotflow eval --construction --d 10 --n 40 --k 5 --json`; unit tests in `CotflowModelTests`")
 
     // ---- The exact sweep: k x d x n/d (the regime diagram: rows k, columns d, one table per n/d),
     // the paper's step at every point.

@@ -172,6 +172,7 @@ final class ExamplesTests: XCTestCase {
 
     func testExactChain() throws {
         try checkExample("exact-chain", expected: [("optimal one-step step size", "HOLDS"),
+                                                   ("the construction of Theorem 3.2", "HOLDS"),
                                                    ("k = Theta(log d) CoT steps bring the exact mean loss", "HOLDS"),
                                                    ("also reaches 0.1 at d = 10", "DOES NOT HOLD"),
                                                    ("exact mean loss of the GD chain falls with every step", "DOES NOT HOLD"),
