@@ -153,7 +153,7 @@ public struct SweepDescription: Sendable {
     static func decode(_ json: JSONValue, file: String) throws -> SweepDescription {
         func bad(_ what: String) -> CotflowError { CotflowError("\(file): not a sweep output (\(what))") }
         if let format = json["format"]?.stringValue, SweepFiles.olderFormats.contains(format) {
-            throw CotflowError.input("\(file) is in the older format '\(format)' (settings stored as strings, written by cotflow before 0.5.0's typed sweep files); "
+            throw CotflowError.input("\(file) is in the older format '\(format)' (written by an earlier cotflow, which stored the settings as strings); "
                 + "merge or resume it with the cotflow that wrote it, or rerun the sweep (--force)")
         }
         guard let axesJSON = json["grid"]?.arrayValue else { throw bad("no grid") }
