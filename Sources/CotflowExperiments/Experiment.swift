@@ -266,7 +266,9 @@ public struct ExperimentSettings: Sendable {
         if let x = number("stall_fraction") { stallFraction = x }
         if let x = number("converged_fraction") { convergedFraction = x }
         if let x = number("construction_tolerance") { constructionTolerance = x }
-        if case .string("free")? = map["w24"] { w24 = .free(initial: number("w24_initial") ?? -1) }
+        // The W24 mode and value as the sweep ran them (an axis w24_initial is not a setting).
+        let u = number("w24_initial") ?? -1
+        if case .string("free")? = map["w24"] { w24 = .free(initial: u) } else { w24 = .fixed(u) }
     }
 
     /// The training configuration of the `train` or `compare` job at these settings.

@@ -1,3 +1,4 @@
+import CotflowFlow
 import CotflowSupport
 import CotflowSweep
 import Foundation
@@ -422,7 +423,8 @@ public struct PhaseReport: Sendable {
     var regimeRule: String {
         switch settings.job {
         case .flow:
-            return "converged: the flow met its stopping loss within \(compactNumber(settings.constructionTolerance)) of the construction (else converged-elsewhere); stalled: final loss above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
+            let gauge = settings.w24 != .paper || grid.names.contains("w24_initial") ? " up to W24's gauge (v = eta/W24, w = -W24)" : ""
+            return "converged: the flow met its stopping loss within \(compactNumber(settings.constructionTolerance)) of the construction\(gauge) (else converged-elsewhere); stalled: final loss above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
         case .train, .compare:
             return "converged: final CoT loss at most \(compactNumber(settings.convergedFraction)) of its start and within \(compactNumber(settings.constructionTolerance)) of the construction up to W24's gauge (else converged-elsewhere); stalled: above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
         case .exact:

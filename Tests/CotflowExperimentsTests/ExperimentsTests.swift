@@ -114,6 +114,18 @@ final class PhaseReportTests: XCTestCase {
         }
         // Free W24 ends elsewhere than it started: the axis changes the run.
         XCTAssertNotEqual(freeOutcome.records[0].metrics[w24], -2)
+        XCTAssertTrue(freeReport.text.contains("up to W24's gauge"), freeReport.text)
+        // Shards merged by `cotflow merge` (the report rebuilt from the recorded settings) give the same bytes.
+        let sharded = try temporaryDirectory(self)
+        let grid = try SweepGrid(specs: ["w24_initial=-2,-1,-0.5"], allowedNames: s.job.axisNames, integerNames: SweepJob.integerAxes)
+        for i in 0..<2 {
+            try runSweep(grid: grid, shard: try Shard(index: i, count: 2), directory: sharded, metricNames: s.job.metricNames,
+                         integerMetrics: s.job.integerMetrics, settings: try s.fixedSettings(axes: Set(grid.names)), run: { [s] p in try s.run(p) })
+        }
+        try mergeShards(directory: sharded, reporter: PhaseReport.reporter())
+        for name in ["sweep.tsv", "sweep.json", "report.txt", "report.json"] {
+            XCTAssertEqual(try read(sharded, name), try read(dir, name), name)
+        }
         let json = try read(dir, "sweep.json")
         XCTAssertTrue(json.contains("\"w24\": \"free\""), json)
         XCTAssertTrue(json.contains("\"type\": \"float\",\n      \"values\": [-2.0, -1.0, -0.5]"), json)
