@@ -10,7 +10,7 @@ import Foundation
 /// `cotflow ode --params full`: the full-matrix gradient flow.
 extension ODECommand {
     func runFullFlow() throws {
-        if v0 != nil || w0 != nil { throw ValidationError("--v/--w set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
+        if v0 != nil || w0 != nil { throw ValidationError("--v0/--w0 set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
         guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
         guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
         var options = try solver.flowOptions()
