@@ -247,6 +247,21 @@ final class PhaseReportTests: XCTestCase {
         }
     }
 
+    /// The same for training points (each of which splits its batch over threads itself) and a
+    /// free-W24 flow: --jobs changes nothing in the files.
+    func testParallelTrainingAndW24PointsWriteTheSameBytesAsSerial() throws {
+        var flow = ExperimentSettings(job: .flow)
+        flow.d = 3; flow.n = 12; flow.k = 2; flow.w24 = .free(initial: -1)
+        for (settings, specs) in [(smallTraining(), ["learning_rate=0.03:30:4:log", "seed=0,1"]), (flow, ["w24_initial=-2,-1,-0.5", "seed=0,1"])] {
+            let serial = try temporaryDirectory(self), parallel = try temporaryDirectory(self)
+            _ = try sweep(settings, specs, jobs: 1, in: serial)
+            _ = try sweep(settings, specs, jobs: 3, in: parallel)
+            for name in ["sweep.tsv", "sweep.json", "report.txt", "report.json"] {
+                XCTAssertEqual(try read(serial, name), try read(parallel, name), "\(settings.job) \(name)")
+            }
+        }
+    }
+
     /// A 2-D grid gets a regime diagram with one row per value of the first axis; an exact sweep
     /// finds where the mean of the GD chain starts to grow with k.
     func testExactSweepDiagramAndDivergence() throws {
