@@ -97,11 +97,12 @@ let package = Package(
         .executableTarget(name: "ood-generalization", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/ood-generalization"),
         .executableTarget(name: "looped-vs-single", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/looped-vs-single"),
         .executableTarget(name: "stage-sweep", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowExperiments", "CotflowFlow", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowStages", "CotflowSweep", "CotflowTask"], path: "Examples/stage-sweep"),
+        .executableTarget(name: "exact-chain", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowExperiments", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowSweep", "CotflowTask"], path: "Examples/exact-chain"),
         // A program that uses the library directly (`import Cotflow`): exact loss, a flow, a short training run.
         .executableTarget(name: "library-api", dependencies: ["Cotflow"], path: "Examples/library-api"),
         // Writes the table of notes/reproduction.md from the examples' results.json.
         .executableTarget(name: "reproduction-table", dependencies: ["CotflowExamplesSupport", argumentParser], path: "Examples/reproduction-table"),
-        .testTarget(name: "ExamplesTests", dependencies: ["CotflowExamplesSupport", "cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep",
+        .testTarget(name: "ExamplesTests", dependencies: ["CotflowExamplesSupport", "cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep", "exact-chain",
                                                      "library-api", "CotflowExact", "CotflowNumerics", "CotflowTask"]),
         // The base layer: IO, GSL, numerics, the task.
         .testTarget(name: "CotflowBaseTests", dependencies: ["CGSL", "CotflowGSL", "CotflowIO", "CotflowNumerics", "CotflowTask", bigInt]),
