@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "CotflowPlotTests", dependencies: ["CotflowPlot"]),
         .testTarget(name: "CotflowCompareTests", dependencies: ["CotflowCompare", "CotflowExact", "CotflowTask", "CotflowTraining"]),
         .testTarget(name: "CotflowSweepTests", dependencies: ["CotflowIO", "CotflowSweep"]),
-        .testTarget(name: "CotflowExperimentsTests", dependencies: ["CotflowExact", "CotflowExperiments", "CotflowGSL", "CotflowNumerics", "CotflowSweep", "CotflowTask"]),
+        .testTarget(name: "CotflowExperimentsTests", dependencies: ["CotflowExact", "CotflowExperiments", "CotflowFlow", "CotflowGSL", "CotflowNumerics", "CotflowSweep", "CotflowTask"]),
     ],
     swiftLanguageModes: [.v6]
 )
