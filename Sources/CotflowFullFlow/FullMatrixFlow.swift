@@ -112,10 +112,14 @@ public struct FullMatrixFlow: Sendable {
     }
 
     /// The ODE system: `f(y) = -grad L_N(y)`, no Jacobian.
-    public var system: ODESystem {
+    public var system: ODESystem { system(cache: nil) }
+
+    /// With a cache: a right-hand side at the state whose gradient the stopping rule just computed
+    /// (the first stage of the next step, at the accepted state) reuses it.
+    func system(cache: GradientCache?) -> ODESystem {
         let flow = self, half = task.tokenSize * task.tokenSize
         return ODESystem(dimension: dimension, rightHandSide: { _, y, dydt in
-            let r = flow.objective(flow.parameters(y), gradient: true)
+            let r = cache?.take(at: y) ?? flow.objective(flow.parameters(y), gradient: true)
             let gV = r.gradV!, gW = r.gradW!
             for i in 0..<half { dydt[i] = -gV[i]; dydt[half + i] = -gW[i] }
         })
@@ -144,10 +148,14 @@ public struct FullMatrixFlow: Sendable {
         var stall = StallRule(tolerance: options.stopStall)
         var converged = false
         let useStop = options.stopRelativeLoss > 0 || options.stopStall > 0
+        let cache = GradientCache()
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
             progress?(t)
             guard useStop else { return nil }
-            let l = flow.objective(flow.parameters(y), gradient: false).loss
+            // With the gradient (the same loss): the next step starts with a right-hand side here.
+            let r = flow.objective(flow.parameters(y), gradient: true)
+            cache.store(r, at: y)
+            let l = r.loss
             if options.stopRelativeLoss > 0, l <= threshold {
                 converged = true
                 return StopDecision("converged: loss \(l) <= \(options.stopRelativeLoss) x min(initial loss, d) = \(threshold)")
@@ -165,7 +173,7 @@ public struct FullMatrixFlow: Sendable {
             initialStep: initialStep, minimumStep: options.minimumStep,
             maximumSteps: options.maximumSteps, grid: options.grid)
         do {
-            let solution = try ODE.solve(system, from: 0, initial: y0, options: odeOptions, stop: stop)
+            let solution = try ODE.solve(system(cache: cache), from: 0, initial: y0, options: odeOptions, stop: stop)
             let result = trajectory(solution, basis: basis, converged: converged)
             // `converged` is a statement about the recorded end point: check it there.
             if converged && !(result.finalLoss <= threshold) {
@@ -191,5 +199,22 @@ public struct FullMatrixFlow: Sendable {
         }
         return FullFlowTrajectory(times: solution.times, parameters: params, losses: losses, medians: medians, basis: basis,
                                   stopReason: solution.stopReason, statistics: solution.statistics, converged: converged)
+    }
+}
+
+/// The gradient at one state, kept for the next right-hand side at exactly that state (the
+/// integration runs on one thread; the stopping rule stores, the right-hand side takes).
+final class GradientCache: @unchecked Sendable {
+    private var state: [Double] = []
+    private var result: ObjectiveResult?
+
+    func store(_ r: ObjectiveResult, at y: [Double]) { state = y; result = r }
+
+    /// The stored result if `y` is bit for bit the stored state; the entry is used once.
+    func take(at y: UnsafeBufferPointer<Double>) -> ObjectiveResult? {
+        guard let r = result, state.count == y.count else { return nil }
+        for i in 0..<y.count where state[i].bitPattern != y[i].bitPattern { return nil }
+        result = nil
+        return r
     }
 }

@@ -139,6 +139,12 @@ func scratch(_ count: Int) -> UnsafeMutablePointer<Double> {
     return p
 }
 
+/// A scratch buffer that the caller writes in full before reading (dgemm with beta = 0 does not read C).
+@inline(__always)
+func uninitializedScratch(_ count: Int) -> UnsafeMutablePointer<Double> {
+    UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
+}
+
 /// `out = G q` for `G = Z Z^T / n` of a context whose chain tokens (as u_j = (w_j; 1), rows of
 /// length d+1 at `u`) are the first `tokens` ones. The data part of G is
 /// `[[S, S w*], [w*^T S, w*^T S w*]]` on blocks 1,2; the chain part is `(1/n) sum u_j u_j^T` on blocks 3,4.
@@ -199,8 +205,10 @@ func applyGChain(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: Unsa
 func cotKernel(_ ctx: KernelContext, range: Range<Int>) {
     let d = ctx.d, k = ctx.k, dim = ctx.dim, d1 = d + 1, count = range.count, rows = count * k
     let invN = 1 / Double(ctx.n)
-    let U = scratch(rows * d1), R = scratch(rows * d), Q = scratch(rows * dim), H = scratch(rows * dim)
-    let chain = scratch((k + 1) * d), a = scratch(k * d), mm = scratch(k * k)
+    // Every entry is written before it is read (U, R, chain, a by loops; Q, H, mm by dgemm with beta = 0).
+    let U = uninitializedScratch(rows * d1), R = uninitializedScratch(rows * d)
+    let Q = uninitializedScratch(rows * dim), H = uninitializedScratch(rows * dim)
+    let chain = uninitializedScratch((k + 1) * d), a = uninitializedScratch(k * d), mm = uninitializedScratch(k * k)
     defer { for p in [U, R, Q, H, chain, a, mm] { p.deallocate() } }
     let V3 = ctx.V + d1 * dim, W34 = ctx.W + d1
     for (pi, p) in range.enumerated() {
