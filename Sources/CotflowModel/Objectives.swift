@@ -37,14 +37,9 @@ public enum Objectives {
     public static let chunkSize = 64
 
     /// Mean loss, per-prompt losses and (if `gradient`) the gradient of the mean, over `batch`.
+    /// `chains`: the batch's GD chains computed once (`cot` only; a fixed batch evaluated many times).
     public static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
-                               batch: PromptBatch, gradient: Bool = true) -> ObjectiveResult {
-        compute(objective, parameters: parameters, task: task, batch: batch, gradient: gradient, chains: nil)
-    }
-
-    /// The same with the batch's GD chains computed once (`cot` only; a fixed batch evaluated many times).
-    public static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
-                               batch: PromptBatch, gradient: Bool, chains: GDChains?) -> ObjectiveResult {
+                               batch: PromptBatch, gradient: Bool = true, chains: GDChains? = nil) -> ObjectiveResult {
         precondition(batch.count >= 1 && batch.d == task.d && parameters.d == task.d)
         precondition(chains == nil || (objective == .cot && chains!.matches(task: task, batch: batch)), "chains of another task or batch")
         let chunks = fixedChunks(batch.count, size: chunkSize)
@@ -74,13 +69,7 @@ public enum Objectives {
     /// Losses of prompts `range` of `batch`; when `gradScale` is given, also `gradScale` times the
     /// gradient of their summed loss (empty gradient arrays otherwise). Single-threaded.
     public static func chunk(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
-                             batch: PromptBatch, range: Range<Int>, gradScale: Double?) -> ObjectiveChunk {
-        chunk(objective, parameters: parameters, task: task, batch: batch, range: range, gradScale: gradScale, chains: nil)
-    }
-
-    /// The same with the batch's GD chains computed once (`cot` only).
-    public static func chunk(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
-                             batch: PromptBatch, range: Range<Int>, gradScale: Double?, chains: GDChains?) -> ObjectiveChunk {
+                             batch: PromptBatch, range: Range<Int>, gradScale: Double?, chains: GDChains? = nil) -> ObjectiveChunk {
         GSL.initialize()
         let dim = task.tokenSize
         var out = ObjectiveChunk(losses: [Double](repeating: 0, count: range.count),
