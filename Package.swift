@@ -6,7 +6,7 @@ let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package
 
 // Layers, bottom to top, and what each target may import: notes/architecture.md. Every target
 // lists every module its files import (no reliance on transitive dependencies).
-// No unsafeFlags (SwiftPM refuses them in a dependency): the tests run an optimised build
+// No unsafe compiler flags (SwiftPM refuses them in a dependency): the tests run an optimised build
 // instead (scripts/test.sh: `swift build -c release --build-tests -Xswiftc -enable-testing`).
 
 /// The modules of the library, bottom to top; each is a product, and `Cotflow` re-exports them all.
