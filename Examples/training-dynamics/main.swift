@@ -68,7 +68,7 @@ ctx.run {
     print("comparison done in \(String(format: "%.1f", compareSeconds)) s")
     if let table = comparison.table { try ctx.write(table.text, "comparison.csv") }
     for run in comparison.runs {
-        try ctx.write(run.result.trajectory.text, "train_\(run.trainable.rawValue)_trajectory.csv")
+        try ctx.write(run.result.trajectory.table.text, "train_\(run.trainable.rawValue)_trajectory.csv")
     }
 
     // The flow alone, run to convergence (loss 1e-12 of its start) from the same point.
@@ -100,11 +100,8 @@ ctx.run {
     }
     var views: [RunView] = []
     for run in comparison.runs {
-        let table = run.result.trajectory
-        let column = table.header.firstIndex(of: "w24")!
-        let w24 = table.rows.map { $0[column] }
-        let v = zip(run.v, w24).map { row, c in row.map { $0 * -c } }
-        let w = zip(run.w, w24).map { row, c in row.map { $0 / -c } }
+        let pairs = run.result.trajectory.invariantPairs
+        let w24 = run.result.trajectory.w24, v = pairs.map(\.v), w = pairs.map(\.w)
         let deviation = run.eigenvalueDeviation ?? []
         views.append(RunView(label: "\(run.trainable.rawValue) SGD", run: run, w24: w24, v: v, w: w, eigenDeviation: deviation))
     }

@@ -97,7 +97,7 @@ struct CompareCommand: ParsableCommand {
         } catch let stopped as ComparisonStopped {
             // Write the training runs computed so far, marked in summary.json.
             for (trainable, result) in stopped.runs {
-                try output.write(result.trajectory.text, "train_\(trainable.rawValue)_trajectory.csv")
+                try output.write(result.trajectory.table.text, "train_\(trainable.rawValue)_trajectory.csv")
             }
             let last = stopped.runs.last!.1
             let summary = JSONValue.object(commonSummary(config) + runStatusJSON(last.status) + [
@@ -121,7 +121,7 @@ struct CompareCommand: ParsableCommand {
         if let table = comparison.table { try output.write(table.text, "comparison.csv") }
         if let flow = comparison.flow { try output.write(flow.table.text, "ode_trajectory.csv") }
         if let full = comparison.fullFlow { try output.write(try reportingErrors { try full.trajectory.table() }.text, "full_flow_trajectory.csv") }
-        for run in comparison.runs { try output.write(run.result.trajectory.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
+        for run in comparison.runs { try output.write(run.result.trajectory.table.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(comparison))
         if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(comparison.config.eta)", output: output) }

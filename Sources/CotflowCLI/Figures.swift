@@ -2,6 +2,7 @@ import CotflowFlow
 import CotflowModel
 import CotflowPlot
 import CotflowSupport
+import CotflowTraining
 import Foundation
 
 // The figures of `--plot` for ode, train and eval (compare and stages build theirs in place).
@@ -29,20 +30,16 @@ func flowFigure(_ t: FlowTrajectory, eta: Double) -> [PlotSpec] {
 
 /// `cotflow train --plot`: losses against the step, and the eigenvalues of the symmetric parts of
 /// V31 and W13 with W24 and the construction's values.
-func trainingFigure(_ table: CSVTable, d: Int, eta: Double) -> [PlotSpec] {
-    func column(_ name: String) -> [Double] {
-        guard let i = table.header.firstIndex(of: name) else { return [] }
-        return table.rows.map { $0[i] }
+func trainingFigure(_ t: TrainingTrajectory, eta: Double) -> [PlotSpec] {
+    let steps = t.steps.map(Double.init), p = t.parameters
+    let losses = [("batch loss (training objective)", t.batchLosses), ("held-out CoT loss, mean", t.cotLossMeans),
+                  ("held-out CoT loss, median", t.cotLossMedians), ("held-out evaluation loss, mean", t.evalLossMeans)]
+        .map { PlotSeries(name: $0.0, x: steps, y: $0.1) }
+    var eigen = (0..<t.d).flatMap { j in
+        [PlotSeries(name: "v_eig_\(j + 1)", x: steps, y: p.map { $0.vEigenvalues[j] }, group: "v: eigenvalues of sym(V31)"),
+         PlotSeries(name: "w_eig_\(j + 1)", x: steps, y: p.map { $0.wEigenvalues[j] }, group: "w: eigenvalues of sym(W13)")]
     }
-    let steps = column("step")
-    let losses = [("batch_loss", "batch loss (training objective)"), ("cot_loss_mean", "held-out CoT loss, mean"),
-                  ("cot_loss_median", "held-out CoT loss, median"), ("eval_loss_mean", "held-out evaluation loss, mean")]
-        .map { PlotSeries(name: $0.1, x: steps, y: column($0.0)) }
-    var eigen = (1...max(d, 1)).prefix(d).flatMap { j in
-        [PlotSeries(name: "v_eig_\(j)", x: steps, y: column("v_eig_\(j)"), group: "v: eigenvalues of sym(V31)"),
-         PlotSeries(name: "w_eig_\(j)", x: steps, y: column("w_eig_\(j)"), group: "w: eigenvalues of sym(W13)")]
-    }
-    eigen.append(PlotSeries(name: "W24", x: steps, y: column("w24"), dashed: true))
+    eigen.append(PlotSeries(name: "W24", x: steps, y: p.map(\.w24), dashed: true))
     return [
         PlotSpec(title: "losses", xLabel: "step", yLabel: "loss", logY: true, series: losses),
         PlotSpec(title: "V31, W13 and W24", xLabel: "step", yLabel: "value", series: eigen,

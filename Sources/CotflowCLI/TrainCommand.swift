@@ -95,7 +95,7 @@ struct TrainCommand: ParsableCommand {
         }
         let provenance = Provenance(settings: settings(used!, eta: eta, ranges: ranges))
         let summary = withProvenance(provenance, self.summary(result, eta: eta))
-        try output.write(result.trajectory.text, "trajectory.csv")
+        try output.write(result.trajectory.table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         if let out = output.out {
             let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
@@ -107,7 +107,7 @@ struct TrainCommand: ParsableCommand {
         }
         output.emit(json: summary, report: report(result, eta: eta))
         if plot {
-            try renderFigure(trainingFigure(result.trajectory, d: task.d, eta: eta.doubleValue), name: "figure",
+            try renderFigure(trainingFigure(result.trajectory, eta: eta.doubleValue), name: "figure",
                              title: "\(objective.rawValue) training (\(optimizer.rawValue)), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta)", output: output)
         }
         if result.status != .completed {
@@ -119,7 +119,7 @@ struct TrainCommand: ParsableCommand {
         { result in
             switch result.status {
             case .diverged(let step, _), .interrupted(let step, _): return step
-            case .completed: return result.trajectory.rows.last.map { Int($0[0]) } ?? 0
+            case .completed: return result.trajectory.records.last?.step ?? 0
             }
         }
     }

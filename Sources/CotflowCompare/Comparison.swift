@@ -219,7 +219,7 @@ public enum Comparator {
         if config.initialisation == .assumption {
             let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
             var flowOptions = config.flow
-            let recordTimes = column(results[0].1.trajectory, "t")
+            let recordTimes = results[0].1.trajectory.times
             if config.hasTimeMap {
                 // The flow on exactly the training record times.
                 flowOptions.endTime = recordTimes.last!
@@ -263,9 +263,9 @@ public enum Comparator {
 
     private static func compare(trainable: TrainableSet, result: TrainingResult, flow: FlowTrajectory?,
                                 flowStages: StageAnalysis?, config: ComparisonConfig) throws -> TrainingComparison {
-        let t = result.trajectory, d = config.d
-        let times = column(t, "t"), losses = column(t, "cot_loss_mean")
-        let v = rows(t, prefix: "v_diag_", d: d), w = rows(t, prefix: "w_diag_", d: d)
+        let t = result.trajectory, d = config.d, columns = t.parameters
+        let times = t.times, losses = t.cotLossMeans
+        let v = t.vDiagonals, w = t.wDiagonals
         var relative: [Double]? = nil, eigen: [Double]? = nil
         var maxRelative: Double? = nil, maxEigen: Double? = nil
         if config.hasTimeMap, let flow {
@@ -278,25 +278,15 @@ public enum Comparator {
             maxEigen = eigen!.max()
         }
         let stages = try StageAnalysis(times: times, losses: losses, v: v, w: w, eta: config.eta.doubleValue,
-                                       manifoldDistance: column(t, "data_off_block_norm"))
+                                       manifoldDistance: columns.map(\.dataOffBlockNorm))
         return TrainingComparison(
             trainable: trainable, result: result, times: times, losses: losses, flow: flow,
-            conservedQuantity: column(t, "w2_minus_v2"), w24: column(t, "w24"),
+            conservedQuantity: columns.map(\.w2MinusV2), w24: columns.map(\.w24),
             relativeLossDeviation: relative, eigenvalueDeviation: eigen, v: v, w: w,
-            offBlockNorm: column(t, "off_block_norm"), offDiagonalNorm: column(t, "offdiag_norm"),
-            commutatorNorm: column(t, "commutator_norm"),
+            offBlockNorm: columns.map(\.offBlockNorm), offDiagonalNorm: columns.map(\.offDiagonalNorm),
+            commutatorNorm: columns.map(\.commutatorNorm),
             maxRelativeLossDeviation: maxRelative, maxEigenvalueDeviation: maxEigen, stages: stages,
             changePointAgreement: config.hasTimeMap ? flowStages.map { StageAgreement(stages.changePoint, reference: $0.changePoint) } : nil,
             mechanisticAgreement: config.hasTimeMap ? flowStages.map { StageAgreement(stages.mechanistic, reference: $0.mechanistic) } : nil)
-    }
-
-    static func column(_ table: CSVTable, _ name: String) -> [Double] {
-        let j = table.header.firstIndex(of: name)!
-        return table.rows.map { $0[j] }
-    }
-
-    static func rows(_ table: CSVTable, prefix: String, d: Int) -> [[Double]] {
-        let indices = (1...d).map { table.header.firstIndex(of: "\(prefix)\($0)")! }
-        return table.rows.map { row in indices.map { row[$0] } }
     }
 }

@@ -352,18 +352,6 @@ public struct FlowMetrics: SweepMetrics {
     }
 }
 
-/// Columns of a training trajectory (until training has a typed trajectory).
-private func column(_ table: CSVTable, _ name: String) -> [Double] {
-    guard let j = table.header.firstIndex(of: name) else { return [] }
-    return table.rows.map { $0[j] }
-}
-
-private func diagonals(_ table: CSVTable, prefix: String, d: Int) -> [[Double]] {
-    let indices = (1...d).compactMap { table.header.firstIndex(of: "\(prefix)\($0)") }
-    guard indices.count == d else { return [] }
-    return table.rows.map { row in indices.map { row[$0] } }
-}
-
 /// One training run.
 public struct TrainMetrics: SweepMetrics {
     public var initialCoTLoss: Double, finalCoTLoss: Double
@@ -381,7 +369,7 @@ public struct TrainMetrics: SweepMetrics {
                                "plateau_end", "product_reached", "exponential_start", "stage_count"]
 
     init(_ r: TrainingResult, config: TrainingConfig) {
-        let cot = column(r.trajectory, "cot_loss_mean")
+        let cot = r.trajectory.cotLossMeans
         initialCoTLoss = cot.first ?? .nan
         finalCoTLoss = r.heldOutCoT.mean
         evalMean = r.heldOutEval.mean
@@ -391,11 +379,9 @@ public struct TrainMetrics: SweepMetrics {
         let mass = WeightMass(r.parameters, eta: config.task.eta)
         distanceToConstruction = max(mass.vDeviation, mass.wDeviation)
         w24 = r.parameters.W24
-        let d = config.task.d
-        let times = column(r.trajectory, "t")
-        let v = diagonals(r.trajectory, prefix: "v_diag_", d: d), w = diagonals(r.trajectory, prefix: "w_diag_", d: d)
-        if divergedStep == nil, times.count == cot.count, v.count == cot.count {
-            let stages = StageMetrics.stages(times: times, losses: cot, v: v, w: w, eta: config.task.eta)
+        if divergedStep == nil {
+            let t = r.trajectory
+            let stages = StageMetrics.stages(times: t.times, losses: cot, v: t.vDiagonals, w: t.wDiagonals, eta: config.task.eta)
             plateauEnd = stages["plateau_end"]
             productReached = stages["product_reached"]
             exponentialStart = stages["exponential_start"]

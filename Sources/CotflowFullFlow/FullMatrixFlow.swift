@@ -26,11 +26,16 @@ public struct FullFlowTrajectory: Sendable {
     /// Trajectory header: `t, loss, loss_median` and the parameter columns of `train`.
     public static func header(d: Int) -> [String] { ["t", "loss", "loss_median"] + ParameterColumns.names(d: d) }
 
-    /// One row per output time, with the same parameter columns as a training trajectory.
+    /// The parameter columns at each output time (diagonals in `basis`), as a training trajectory records them.
+    public func parameterColumns() throws -> [ParameterColumns] {
+        try parameters.map { try ParameterColumns($0, basis: basis) }
+    }
+
+    /// One row per output time, with the same parameter columns as a training trajectory (output only).
     public func table() throws -> CSVTable {
         var table = CSVTable(header: Self.header(d: parameters.first?.d ?? 1))
-        for i in times.indices {
-            table.append([times[i], losses[i], medians[i]] + (try ParameterColumns.values(parameters[i], basis: basis)))
+        for (i, columns) in try parameterColumns().enumerated() {
+            table.append([times[i], losses[i], medians[i]] + columns.values)
         }
         return table
     }

@@ -76,7 +76,7 @@ final class FullMatrixFlowTests: XCTestCase {
         XCTAssertFalse(t.converged)
         let table = try t.table()
         for name in ParameterColumns.names(d: task.d) { XCTAssertTrue(table.header.contains(name), name) }
-        XCTAssertEqual(Array(Trainer.header(d: task.d).suffix(ParameterColumns.names(d: task.d).count)), ParameterColumns.names(d: task.d))
+        XCTAssertEqual(Array(TrainingTrajectory.header(d: task.d).suffix(ParameterColumns.names(d: task.d).count)), ParameterColumns.names(d: task.d))
     }
 
     /// The construction has CoT loss 0 on every prompt: started there the flow stays and says so.
