@@ -42,7 +42,7 @@ func flowSettings(d: Int, k: Int) -> ExperimentSettings {
     var s = ExperimentSettings(job: .flow)
     s.d = d
     s.k = k
-    s.flow.endTime = 1e5
+    s.flow.ode.endTime = 1e5
     s.points = 600
     s.fallbackStepper = .msbdf
     return s
@@ -193,8 +193,8 @@ ctx.run {
         let start = AssumptionInitialisation(d: d, seed: ctx.seed, vRange: ranges.v, wRange: ranges.w)
         let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta)
         var options = FlowOptions()
-        options.endTime = 1e5
-        options.grid = .logarithmic(points: 2000, first: 1e-3)
+        options.ode.endTime = 1e5
+        options.ode.grid = .logarithmic(points: 2000, first: 1e-3)
         let flow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
         let states = [0.0, 0.5, 1e-3].map { f in flow.losses.firstIndex { $0 <= f * flow.losses[0] } ?? 0 }
         let task = try TaskConfig(d: d, n: n, k: k, eta: e)

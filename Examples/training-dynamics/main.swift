@@ -76,7 +76,7 @@ ctx.run {
     let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta)
     var long = FlowOptions()
     long.stopRelativeLoss = 1e-12
-    long.endTime = 1e4
+    long.ode.endTime = 1e4
     let longFlow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: long)
     try ctx.write(longFlow.table.text, "flow_to_convergence.csv")
     let finalV = longFlow.v.last!, finalW = longFlow.w.last!

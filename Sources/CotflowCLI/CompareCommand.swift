@@ -69,14 +69,14 @@ struct CompareCommand: ParsableCommand {
         config.steps = steps ?? config.steps
         config.recordEvery = recordEvery ?? config.recordEvery
         config.heldOutSize = heldOut ?? config.heldOutSize
-        config.flow.stepper = try parseStepper(stepper)
+        config.flow.ode.stepper = try parseStepper(stepper)
         config.initialisation = self.`init`
         config.initScale = scale.initScale
         if fullFlow {
             guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
             guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }
-            guard !config.flow.stepper.requiresJacobian else {
-                throw ValidationError("--stepper \(stepper): \(FullFlowConfigurationError.implicitStepper(config.flow.stepper, dimension: 2 * (2 * task.d + 2) * (2 * task.d + 2)))")
+            guard !config.flow.ode.stepper.requiresJacobian else {
+                throw ValidationError("--stepper \(stepper): \(FullFlowConfigurationError.implicitStepper(config.flow.ode.stepper, dimension: 2 * (2 * task.d + 2) * (2 * task.d + 2)))")
             }
             config.fullFlowPrompts = prompts
         }

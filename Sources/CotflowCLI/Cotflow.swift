@@ -181,11 +181,11 @@ struct FlowSolverOptions: ParsableArguments {
         guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
         guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1) (got \(stopLoss))") }
         var options = FlowOptions()
-        options.stepper = chosen
-        options.absoluteTolerance = absTol
-        options.relativeTolerance = relTol
-        options.maximumSteps = maxSteps
-        options.endTime = tEnd
+        options.ode.stepper = chosen
+        options.ode.absoluteTolerance = absTol
+        options.ode.relativeTolerance = relTol
+        options.ode.maximumSteps = maxSteps
+        options.ode.endTime = tEnd
         options.stopRelativeLoss = stopLoss
         return options
     }

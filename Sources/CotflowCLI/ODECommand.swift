@@ -62,10 +62,10 @@ struct ODECommand: ParsableCommand {
         if plot && params == .full { throw ValidationError("--plot draws the reduced flow; with --params full use `cotflow stages DIR/trajectory.csv --plot`") }
         if params == .full { return try runFullFlow() }
         var options = try solver.flowOptions()
-        options.initialStep = initialStep
-        options.minimumStep = minStep
+        options.ode.initialStep = initialStep
+        options.ode.minimumStep = minStep
         options.stopStall = stopStall
-        options.grid = try outputGrid()
+        options.ode.grid = try outputGrid()
         let eta = try task.stepSize()
         let (v, w) = try initialPoint()
         guard w24Initial.isFinite, abs(w24Initial) >= 1e-3, abs(w24Initial) <= 1e3 else {
@@ -88,7 +88,7 @@ struct ODECommand: ParsableCommand {
             trajectory = try flow.integrate(v0: v, w0: w, options: options)
         } catch let error as FlowFailure {
             trajectory = error.partial
-            failure = error.reason
+            failure = error.reason.description
         }
         let seconds = Date().timeIntervalSince(started)
         let settings = task.settings(eta: eta) + scale.settings(try scale.ranges())

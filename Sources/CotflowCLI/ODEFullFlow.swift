@@ -14,7 +14,7 @@ extension ODECommand {
         guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
         guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
         var options = try solver.flowOptions()
-        let stepper = options.stepper
+        let stepper = options.ode.stepper
         let eta = try task.stepSize()
         let taskConfig = try reportingErrors { try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue) }
         guard 2 * taskConfig.tokenSize * taskConfig.tokenSize <= 2_000_000 else { throw ValidationError("--d \(task.d) is too large for the full-matrix flow (2 D^2 state variables)") }
@@ -22,17 +22,17 @@ extension ODECommand {
         do { try flow.check(stepper: stepper) } catch { throw ValidationError("--stepper: \(error)") }
         // The tolerances of the full-matrix flow's defaults where the user kept the reduced flow's.
         let defaults = FullMatrixFlow.defaultOptions, reducedDefaults = FlowOptions()
-        if solver.absTol == reducedDefaults.absoluteTolerance { options.absoluteTolerance = defaults.absoluteTolerance }
-        if solver.relTol == reducedDefaults.relativeTolerance { options.relativeTolerance = defaults.relativeTolerance }
+        if solver.absTol == reducedDefaults.ode.absoluteTolerance { options.ode.absoluteTolerance = defaults.ode.absoluteTolerance }
+        if solver.relTol == reducedDefaults.ode.relativeTolerance { options.ode.relativeTolerance = defaults.ode.relativeTolerance }
         // --t-end defaults to the reduced flow's 1e6, a run to convergence; the full-matrix flow from a
         // random start decays slowly in its chain path (notes/full-flow.md), so its default is its own.
-        if !CommandLine.arguments.contains(where: { $0 == "--t-end" || $0.hasPrefix("--t-end=") }) { options.endTime = defaults.endTime }
-        options.initialStep = initialStep
-        options.minimumStep = minStep
+        if !CommandLine.arguments.contains(where: { $0 == "--t-end" || $0.hasPrefix("--t-end=") }) { options.ode.endTime = defaults.ode.endTime }
+        options.ode.initialStep = initialStep
+        options.ode.minimumStep = minStep
         options.stopStall = stopStall
-        options.grid = try outputGrid()
-        if case .logarithmic(_, let first) = options.grid, first >= options.endTime {
-            throw ValidationError("a log grid needs 0 < --t-first < --t-end (\(fmt(options.endTime)))")
+        options.ode.grid = try outputGrid()
+        if case .logarithmic(_, let first) = options.ode.grid, first >= options.ode.endTime {
+            throw ValidationError("a log grid needs 0 < --t-first < --t-end (\(fmt(options.ode.endTime)))")
         }
         let ranges = try scale.ranges()
         let training = TrainingConfig(task: taskConfig, objective: .cot, trainable: .full, initialisation: self.`init`,
@@ -46,13 +46,13 @@ extension ODECommand {
         do {
             let bar = Progress(total: 1000, label: "full-matrix flow", enabled: !output.quiet)
             defer { bar.finish() }
-            let end = options.endTime
+            let end = options.ode.endTime
             trajectory = try flow.integrate(from: initial, basis: basis, options: options) { t in
                 bar.update(Int(1000 * t / end), detail: "t = \(fmt(t))")
             }
         } catch let error as FullFlowFailure {
             trajectory = error.partial
-            failure = error.reason
+            failure = error.reason.description
         } catch {
             FileHandle.standardError.write("cotflow: error: \(error)\n".data(using: .utf8)!)
             throw ExitCode.failure
@@ -84,7 +84,7 @@ extension ODECommand {
             ("params", .string("full")), ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("prompts", .int(prompts)), ("init", .string(self.`init`.rawValue)),
             ("init_scale", .number(scale.initScale)), ("stepper", .string(solver.stepper)),
-            ("abs_tol", .number(options.absoluteTolerance)), ("rel_tol", .number(options.relativeTolerance)),
+            ("abs_tol", .number(options.ode.absoluteTolerance)), ("rel_tol", .number(options.ode.relativeTolerance)),
             ("stop_loss", .number(options.stopRelativeLoss)),
             ("initial_loss", .number(t.losses.first ?? .nan)), ("final_loss", .number(t.finalLoss)),
             ("final_loss_median", .number(t.medians.last ?? .nan)),

@@ -184,8 +184,8 @@ public enum Comparator {
             guard config.hasTimeMap else {
                 throw CotflowError("compare: the full-matrix flow is compared on the time map t = learning rate x step, which only SGD has; use --optimizer sgd")
             }
-            guard !config.flow.stepper.requiresJacobian else {
-                throw FullFlowConfigurationError.implicitStepper(config.flow.stepper, dimension: 2 * (2 * config.d + 2) * (2 * config.d + 2))
+            guard !config.flow.ode.stepper.requiresJacobian else {
+                throw FullFlowConfigurationError.implicitStepper(config.flow.ode.stepper, dimension: 2 * (2 * config.d + 2) * (2 * config.d + 2))
             }
         }
         if config.initialisation == .random {
@@ -222,8 +222,8 @@ public enum Comparator {
             let recordTimes = results[0].1.trajectory.times
             if config.hasTimeMap {
                 // The flow on exactly the training record times.
-                flowOptions.endTime = recordTimes.last!
-                flowOptions.grid = .times(Array(recordTimes.dropFirst().dropLast()))
+                flowOptions.ode.endTime = recordTimes.last!
+                flowOptions.ode.grid = .times(Array(recordTimes.dropFirst().dropLast()))
                 flowOptions.stopRelativeLoss = 0
             } else if flowOptions.stopRelativeLoss == 0 {
                 // No record times to reach: stop at the flow's usual converged loss, not at t_end,

@@ -55,9 +55,9 @@ extension Comparator {
         let times = result.trajectory.times
         let flow = try FullMatrixFlow(task: task, promptCount: prompts, seed: config.seed)
         var options = FullMatrixFlow.defaultOptions
-        options.stepper = config.flow.stepper
-        options.endTime = times.last!
-        options.grid = .times(Array(times.dropFirst().dropLast()))
+        options.ode.stepper = config.flow.ode.stepper
+        options.ode.endTime = times.last!
+        options.ode.grid = .times(Array(times.dropFirst().dropLast()))
         options.stopRelativeLoss = 0
         let trajectory: FullFlowTrajectory
         do {

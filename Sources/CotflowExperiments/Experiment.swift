@@ -137,14 +137,14 @@ public struct ExperimentSettings: Sendable {
             s.eta = r
         }
         if let v = try positive("init_scale") { s.initScale = v; s.vRange = nil; s.wRange = nil }
-        if let v = try positive("t_end") { s.flow.endTime = v }
+        if let v = try positive("t_end") { s.flow.ode.endTime = v }
         if let v = point["stop_loss"] {
             guard v >= 0, v < 1 else { throw bad("stop_loss must be in [0, 1)") }
             s.flow.stopRelativeLoss = v
         }
-        if let v = try positive("abs_tol") { s.flow.absoluteTolerance = v }
-        if let v = try positive("rel_tol") { s.flow.relativeTolerance = v }
-        if let v = try integer("max_steps") { s.flow.maximumSteps = v }
+        if let v = try positive("abs_tol") { s.flow.ode.absoluteTolerance = v }
+        if let v = try positive("rel_tol") { s.flow.ode.relativeTolerance = v }
+        if let v = try integer("max_steps") { s.flow.ode.maximumSteps = v }
         if let v = try integer("points", min: 2) { s.points = v }
         if let v = try positive("learning_rate") { s.learningRate = v }
         if let v = try integer("batch_size") { s.batchSize = v }
@@ -179,11 +179,11 @@ public struct ExperimentSettings: Sendable {
         switch job {
         case .flow:
             out.append(("model", "reduced gradient flow from Assumption 4.1"))
-            out.append(("stepper", flow.stepper.rawValue + (fallbackStepper.map { ", \($0.rawValue) when it fails" } ?? "")))
-            add("abs_tol", SweepFormat.number(flow.absoluteTolerance))
-            add("rel_tol", SweepFormat.number(flow.relativeTolerance))
-            add("max_steps", "\(flow.maximumSteps)")
-            add("t_end", SweepFormat.number(flow.endTime))
+            out.append(("stepper", flow.ode.stepper.rawValue + (fallbackStepper.map { ", \($0.rawValue) when it fails" } ?? "")))
+            add("abs_tol", SweepFormat.number(flow.ode.absoluteTolerance))
+            add("rel_tol", SweepFormat.number(flow.ode.relativeTolerance))
+            add("max_steps", "\(flow.ode.maximumSteps)")
+            add("t_end", SweepFormat.number(flow.ode.endTime))
             add("stop_loss", SweepFormat.number(flow.stopRelativeLoss))
             add("points", "\(points)")
             out.append(("exact_eval_loss", "k <= \(Self.exactMaximumK)"))
@@ -198,7 +198,7 @@ public struct ExperimentSettings: Sendable {
             add("steps", "\(c.steps)")
             add("record_every", "\(c.recordEvery)")
             add("held_out", "\(c.heldOutSize)")
-            if job == .compare { out.append(("stepper", flow.stepper.rawValue)) }
+            if job == .compare { out.append(("stepper", flow.ode.stepper.rawValue)) }
         case .exact:
             out.append(("quantity", "E||w_k - w*||^2 of k exact GD steps"))
         }
@@ -324,13 +324,13 @@ public struct FlowMetrics: SweepMetrics {
         let eta = s.stepSize
         let loss = try ReducedLoss(n: s.n, d: s.d, k: s.k, eta: eta)
         var options = s.flow
-        options.grid = .logarithmic(points: s.points, first: 1e-3)
+        options.ode.grid = .logarithmic(points: s.points, first: 1e-3)
         let start = s.start
         let t: FlowTrajectory
         do {
             t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
         } catch is FlowFailure where s.fallbackStepper != nil {
-            options.stepper = s.fallbackStepper!
+            options.ode.stepper = s.fallbackStepper!
             t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
         }
         var m = FlowMetrics(t, eta: eta.doubleValue)
@@ -428,7 +428,7 @@ public struct CompareMetrics: SweepMetrics {
         c.steps = t.steps
         c.recordEvery = t.recordEvery
         c.heldOutSize = t.heldOutSize
-        c.flow.stepper = s.flow.stepper
+        c.flow.ode.stepper = s.flow.ode.stepper
         let comparison: Comparison
         do {
             comparison = try Comparator.run(c)

@@ -6,8 +6,10 @@ import Foundation
 public enum ODE {
     /// Integrates `system` from `(t0, y0)` to `options.endTime`.
     ///
-    /// - Parameter stop: an extra stopping predicate, checked after `options.stop`; unlike the one
-    ///   in the options it need not be `Sendable`, so it may keep state (e.g. the previous loss).
+    /// - Parameter stop: the stopping rule, evaluated after every accepted step with `(t, y)` (except
+    ///   the step reaching the end time); a non-nil decision ends the run early, recording `(t, y)` as
+    ///   the last output point. It may keep state (e.g. the previous loss); a caller with several
+    ///   rules composes them into this one.
     /// - Returns: the solution on the output grid, ending at the end time or where a predicate fired.
     /// - Throws: `ODEConfigurationError` for refused settings (before integrating),
     ///   `ODEFailure` (with the partial trajectory) when the integration fails.

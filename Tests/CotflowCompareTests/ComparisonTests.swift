@@ -43,7 +43,7 @@ final class ComparisonTests: XCTestCase {
         config.steps = 40
         config.recordEvery = 8
         config.heldOutSize = 256
-        config.flow.endTime = 50
+        config.flow.ode.endTime = 50
         let comparison = try Comparator.run(config)
         XCTAssertNil(comparison.table)
         XCTAssertNil(comparison.runs[0].maxRelativeLossDeviation)

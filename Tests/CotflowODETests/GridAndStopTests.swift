@@ -52,10 +52,10 @@ final class GridAndStopTests: XCTestCase {
     }
 
     func testStopPredicateEndsRunEarly() throws {
-        let options = ODEOptions(endTime: 10, grid: .linear(points: 101), stop: { _, y in
+        let options = ODEOptions(endTime: 10, grid: .linear(points: 101))
+        let solution = try ODE.solve(Systems.decay, from: 0, initial: [1], options: options, stop: { _, y in
             y[0] < 0.1 ? StopDecision("loss below 0.1") : nil
         })
-        let solution = try ODE.solve(Systems.decay, from: 0, initial: [1], options: options)
         guard case .predicate(let decision) = solution.stopReason else {
             return XCTFail("\(solution.stopReason)")
         }
@@ -69,7 +69,7 @@ final class GridAndStopTests: XCTestCase {
         XCTAssertEqual(solution.times.filter { $0 <= log(10) }.count, 24)
     }
 
-    /// The solve-level predicate may keep state: stop once the loss stopped changing.
+    /// The predicate may keep state: stop once the loss stopped changing.
     func testStatefulStopPredicate() throws {
         var previousLoss = Double.infinity
         let solution = try ODE.solve(
