@@ -38,13 +38,13 @@ struct CompareCommand: ParsableCommand {
 
     func validate() throws {
         try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
-        let defaults = ComparisonConfig.defaults(d: 1, n: 1, k: 1, eta: Rational(1), seed: 0)
+        let defaults = try ComparisonConfig.defaults(d: 1, n: 1, k: 1, eta: Rational(1), seed: 0)
         try checkingInput {
             try Limits.checkReducedLoss(k: task.k)
-            try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.batchSize,
-                                     heldOut: heldOut ?? defaults.heldOutSize,
-                                     steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery, objective: .cot,
-                                     what: "compare at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(batchSize ?? defaults.batchSize) and --held-out \(heldOut ?? defaults.heldOutSize)")
+            try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.training.batchSize,
+                                     heldOut: heldOut ?? defaults.training.heldOutSize,
+                                     steps: steps ?? defaults.training.steps, recordEvery: recordEvery ?? defaults.training.recordEvery, objective: .cot,
+                                     what: "compare at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(batchSize ?? defaults.training.batchSize) and --held-out \(heldOut ?? defaults.training.heldOutSize)")
         }
     }
 
@@ -53,25 +53,25 @@ struct CompareCommand: ParsableCommand {
         if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let eta = try task.stepSize()
         let ranges = try scale.ranges()
-        var config = ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: eta, seed: task.seed)
-        config.vRange = ranges.v
-        config.wRange = ranges.w
+        var config = try ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: eta, seed: task.seed)
+        config.training.vRange = ranges.v
+        config.training.wRange = ranges.w
         switch params {
         case "reduced": config.trainable = [.reduced]
         case "full": config.trainable = [.full]
         case "both": config.trainable = [.reduced, .full]
         default: throw ValidationError("--params must be reduced, full or both (got '\(params)')")
         }
-        config.optimizer = optimizer
-        if optimizer == .adam && learningRate == nil { config.learningRate = 0.003 }
-        config.learningRate = learningRate ?? config.learningRate
-        config.batchSize = batchSize ?? config.batchSize
-        config.steps = steps ?? config.steps
-        config.recordEvery = recordEvery ?? config.recordEvery
-        config.heldOutSize = heldOut ?? config.heldOutSize
+        config.training.optimizer = optimizer
+        if optimizer == .adam && learningRate == nil { config.training.learningRate = 0.003 }
+        config.training.learningRate = learningRate ?? config.training.learningRate
+        config.training.batchSize = batchSize ?? config.training.batchSize
+        config.training.steps = steps ?? config.training.steps
+        config.training.recordEvery = recordEvery ?? config.training.recordEvery
+        config.training.heldOutSize = heldOut ?? config.training.heldOutSize
         config.flow.ode.stepper = try parseStepper(stepper)
-        config.initialisation = self.`init`
-        config.initScale = scale.initScale
+        config.training.initialisation = self.`init`
+        config.training.initScale = scale.initScale
         if fullFlow {
             guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
             guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }
@@ -90,9 +90,9 @@ struct CompareCommand: ParsableCommand {
 
         let comparison: Comparison
         do {
-            let bar = Progress(total: config.steps * config.trainable.count, label: "compare", enabled: !output.quiet)
+            let bar = Progress(total: config.training.steps * config.trainable.count, label: "compare", enabled: !output.quiet)
             defer { bar.finish() }
-            let offsets = Dictionary(uniqueKeysWithValues: config.trainable.enumerated().map { ($1, $0 * config.steps) })
+            let offsets = Dictionary(uniqueKeysWithValues: config.trainable.enumerated().map { ($1, $0 * config.training.steps) })
             comparison = try Comparator.run(config) { trainable, done, _ in bar.update(offsets[trainable]! + done) }
         } catch let stopped as ComparisonStopped {
             // Write the training runs computed so far, marked in summary.json.
@@ -111,10 +111,10 @@ struct CompareCommand: ParsableCommand {
                              + (output.out.map { " in \($0)" } ?? " (give --out DIR to keep them)"))
         }
         let settings = task.settings(eta: config.eta) + scale.settings(ranges) + [
-            ("params", .string(params)), ("optimizer", .string(config.optimizer.rawValue)), ("learning_rate", .number(config.learningRate)),
-            ("batch_size", .int(config.batchSize)), ("steps", .int(config.steps)), ("record_every", .int(config.recordEvery)),
-            ("held_out", .int(config.heldOutSize)), ("deviation_floor", .number(config.deviationFloor)),
-            ("init", .string(config.initialisation.rawValue)), ("full_flow", .bool(fullFlow)),
+            ("params", .string(params)), ("optimizer", .string(config.training.optimizer.rawValue)), ("learning_rate", .number(config.training.learningRate)),
+            ("batch_size", .int(config.training.batchSize)), ("steps", .int(config.training.steps)), ("record_every", .int(config.training.recordEvery)),
+            ("held_out", .int(config.training.heldOutSize)), ("deviation_floor", .number(config.deviationFloor)),
+            ("init", .string(config.training.initialisation.rawValue)), ("full_flow", .bool(fullFlow)),
             ("prompts", config.fullFlowPrompts.map { .int($0) } ?? .null),
         ] + config.flow.settings
         let summary = withProvenance(Provenance(settings: settings), self.summary(comparison))
@@ -147,7 +147,7 @@ struct CompareCommand: ParsableCommand {
             }
         }
         for run in c.runs {
-            let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.recordEvery) }
+            let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.training.recordEvery) }
             let who = "\(run.trainable.rawValue) training"
             losses.append(PlotSeries(name: "\(who) (held-out)", x: x, y: run.losses, dashed: true))
             for j in 0..<task.d {
@@ -167,9 +167,9 @@ struct CompareCommand: ParsableCommand {
     private func commonSummary(_ config: ComparisonConfig) -> [(String, JSONValue)] {
         [
             ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(config.eta) + [
-            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(config.optimizer.rawValue)),
-            ("learning_rate", .number(config.learningRate)), ("batch_size", .int(config.batchSize)),
-            ("steps", .int(config.steps)), ("held_out", .int(config.heldOutSize)),
+            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(config.training.optimizer.rawValue)),
+            ("learning_rate", .number(config.training.learningRate)), ("batch_size", .int(config.training.batchSize)),
+            ("steps", .int(config.training.steps)), ("held_out", .int(config.training.heldOutSize)),
             ("time_map", .string(config.hasTimeMap ? "t = learning_rate x step" : "none (adam): shapes only")),
             ("deviation_floor", .number(config.deviationFloor)),
         ]
@@ -177,7 +177,7 @@ struct CompareCommand: ParsableCommand {
 
     private func summary(_ c: Comparison) -> JSONValue {
         var pairs: [(String, JSONValue)] = commonSummary(c.config) + [("status", .string("completed"))] + [
-            ("init", .string(c.config.initialisation.rawValue)), ("init_scale", .number(c.config.initScale)),
+            ("init", .string(c.config.training.initialisation.rawValue)), ("init_scale", .number(c.config.training.initScale)),
             ("ode_initial_loss", c.flow.map { .number($0.losses.first ?? .nan) } ?? .null), ("ode_final_loss", c.flow.map { .number($0.finalLoss) } ?? .null),
         ]
         var runs: [(String, JSONValue)] = []
@@ -215,8 +215,8 @@ struct CompareCommand: ParsableCommand {
     }
 
     private func report(_ c: Comparison) -> String {
-        var lines = ["\(c.flow == nil ? "full-matrix flow" : c.fullFlow == nil ? "reduced flow" : "reduced and full-matrix flows") against \(c.config.optimizer.rawValue) training from \(c.config.initialisation == .random ? "a random start (scale \(fmt(c.config.initScale)))" : "the Assumption 4.1 point"), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta), "
-            + "learning rate \(fmt(c.config.learningRate)), batch \(c.config.batchSize), \(c.config.steps) steps, \(c.config.heldOutSize) held-out prompts"]
+        var lines = ["\(c.flow == nil ? "full-matrix flow" : c.fullFlow == nil ? "reduced flow" : "reduced and full-matrix flows") against \(c.config.training.optimizer.rawValue) training from \(c.config.training.initialisation == .random ? "a random start (scale \(fmt(c.config.training.initScale)))" : "the Assumption 4.1 point"), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta), "
+            + "learning rate \(fmt(c.config.training.learningRate)), batch \(c.config.training.batchSize), \(c.config.training.steps) steps, \(c.config.training.heldOutSize) held-out prompts"]
         if !c.config.hasTimeMap { lines.append("Adam has no map from steps to flow time: compare the shapes (stages) only") }
         for run in c.runs {
             var line = "\(run.trainable.rawValue)" + (run.flow.map { " (against the flow with W24 \($0.w24.isFree ? "free" : "fixed at -1"))" } ?? "") + ": final held-out CoT loss \(fmt(run.losses.last ?? .nan))"

@@ -221,18 +221,13 @@ public struct ExperimentSettings: Sendable {
 
     /// The training configuration of the `train` or `compare` job at these settings.
     static func trainingConfig(_ s: ExperimentSettings) throws -> TrainingConfig {
-        let task = try TaskConfig(d: s.d, n: s.n, k: s.k, eta: s.stepSize.doubleValue)
-        var c = TrainingConfig.defaults(task: task, objective: s.job == .compare ? .cot : s.objective, seed: s.seed)
+        var c: TrainingConfig
         if s.job == .compare {
-            let compare = ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
-            c.trainable = .reduced
-            c.initialisation = .assumption
-            c.optimizer = compare.optimizer
-            c.learningRate = compare.learningRate
-            c.batchSize = compare.batchSize
-            c.steps = compare.steps
-            c.recordEvery = compare.recordEvery
-            c.heldOutSize = compare.heldOutSize
+            // The comparison's training: SGD on the reduced model from the Assumption 4.1 point.
+            c = try ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed).training
+        } else {
+            let task = try TaskConfig(d: s.d, n: s.n, k: s.k, eta: s.stepSize.doubleValue)
+            c = TrainingConfig.defaults(task: task, objective: s.objective, seed: s.seed)
         }
         let defaults = AssumptionInitialisation.defaultRanges(scale: s.initScale)
         c.initScale = s.initScale
@@ -418,16 +413,9 @@ public struct CompareMetrics: SweepMetrics {
 
     static func measure(_ s: ExperimentSettings) throws -> CompareMetrics {
         let t = try ExperimentSettings.trainingConfig(s)
-        var c = ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
-        c.vRange = t.vRange
-        c.wRange = t.wRange
+        var c = try ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
+        c.training = t
         c.trainable = [t.trainable]
-        c.optimizer = t.optimizer
-        c.learningRate = t.learningRate
-        c.batchSize = t.batchSize
-        c.steps = t.steps
-        c.recordEvery = t.recordEvery
-        c.heldOutSize = t.heldOutSize
         c.flow.ode.stepper = s.flow.ode.stepper
         let comparison: Comparison
         do {
