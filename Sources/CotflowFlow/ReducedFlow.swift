@@ -187,7 +187,8 @@ public struct ReducedFlow: Sendable {
             // A tenth of the relative tolerance: the error a right-hand side adds to a step is
             // then a tenth of what the step control allows for it.
             let accuracy = min(1e-9, max(1e-14, 0.1 * options.ode.relativeTolerance))
-            let solution = try ODE.solve(system(monitor: monitor, velocityAccuracy: accuracy), from: 0, initial: y0, options: odeOptions, stop: stop)
+            let problem = ODEProblem(system(monitor: monitor, velocityAccuracy: accuracy), initial: y0, options: odeOptions)
+            let solution = try ODE.solve(problem, stop: stop)
             return trajectory(solution, converged: rule.converged)
         } catch let failure as ODEFailure {
             if case .callbackThrew(let error as PrecisionMonitor.Exhausted) = failure.reason {

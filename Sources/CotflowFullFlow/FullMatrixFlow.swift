@@ -151,7 +151,7 @@ public struct FullMatrixFlow: Sendable {
         }
         let odeOptions = options.odeOptions(initial: y0, velocity: start.gradV! + start.gradW!)
         do {
-            let solution = try ODE.solve(system, from: 0, initial: y0, options: odeOptions, stop: stop)
+            let solution = try ODE.solve(ODEProblem(system, initial: y0, options: odeOptions), stop: stop)
             let result = trajectory(solution, basis: basis, converged: rule.converged)
             // `converged` is a statement about the recorded end point: check it there.
             if rule.converged && !(result.finalLoss <= rule.threshold) {

@@ -87,3 +87,20 @@ public struct ODEOptions: Sendable {
         self.grid = grid
     }
 }
+
+/// An initial value problem, as SciML's `ODEProblem`: the system, the initial time and state, and
+/// the integration settings (GSL's step, control and evolve: stepper, tolerances, steps, end
+/// time, output grid). `ODE.solve(_:stop:)` integrates it.
+public struct ODEProblem: Sendable {
+    public var system: ODESystem
+    public var t0: Double
+    public var initial: [Double]
+    public var options: ODEOptions
+
+    public init(_ system: ODESystem, from t0: Double = 0, initial: [Double], options: ODEOptions) {
+        self.system = system
+        self.t0 = t0
+        self.initial = initial
+        self.options = options
+    }
+}

@@ -31,10 +31,35 @@ func smallTraining() -> ExperimentSettings {
 
 func sweep(_ settings: ExperimentSettings, _ specs: [String], jobs: Int, in dir: String) throws -> (SweepOutcome, PhaseReport) {
     let grid = try SweepGrid(specs: specs, allowedNames: settings.job.axisNames, integerNames: SweepJob.integerAxes)
-    let outcome = try runSweep(grid: grid, shard: .whole, directory: dir, metricNames: settings.job.metricNames,
-                               settings: try settings.fixedSettings(axes: Set(grid.names)), jobs: jobs,
-                               reporter: PhaseReport.reporter(settings), run: { try settings.run($0) })
+    let outcome = try settings.sweep(grid, directory: dir, jobs: jobs)
     return (outcome, PhaseReport(grid: grid, metricNames: settings.job.metricNames, records: outcome.records, settings: settings))
+}
+
+final class FlowStageMediansTests: XCTestCase {
+    /// Medians and spreads over the seeds at each value of the first axis, failed runs left out.
+    func testMediansAndSpreadOverSeeds() throws {
+        let grid = try SweepGrid(specs: ["init_scale=0.1,0.2", "seed=0:2:3"], integerNames: ["seed"])
+        let plateau = FlowMetrics.names.firstIndex(of: "plateau_end")!, converged = FlowMetrics.names.firstIndex(of: "converged")!
+        let records = grid.points.map { p -> SweepRecord in
+            var metrics = [Double](repeating: .nan, count: FlowMetrics.names.count)
+            metrics[plateau] = 10 * p.values[0] + p.values[1]
+            metrics[converged] = 1
+            // The last seed at the second value failed.
+            let failed = p.values[0] == 0.2 && p.values[1] == 2
+            return SweepRecord(index: p.index, values: p.values, metrics: metrics, status: failed ? "flow failed" : SweepRecord.ok)
+        }
+        let medians = FlowStageMedians.bySetting(records, grid: grid)
+        XCTAssertEqual(medians.map(\.value), [0.1, 0.2])
+        XCTAssertEqual(medians.map(\.runs), [3, 2])
+        XCTAssertEqual(medians[0][.plateauEnd], 2, accuracy: 1e-12)
+        XCTAssertEqual(medians[1][.plateauEnd], 2.5, accuracy: 1e-12)
+        XCTAssertEqual(medians[0][.converged], 1)
+        XCTAssertTrue(medians[0][.tLossHalf].isNaN)
+        XCTAssertEqual(medians[0].values.count, FlowStageMetric.allCases.count)
+        let spread = FlowStageMedians.spread(records, grid: grid, .plateauEnd)
+        XCTAssertEqual(spread.low[0], 1, accuracy: 1e-12); XCTAssertEqual(spread.high[0], 3, accuracy: 1e-12)
+        XCTAssertEqual(spread.low[1], 2, accuracy: 1e-12); XCTAssertEqual(spread.high[1], 3, accuracy: 1e-12)
+    }
 }
 
 final class PhaseReportTests: XCTestCase {

@@ -69,6 +69,17 @@ final class GridAndStopTests: XCTestCase {
         XCTAssertEqual(solution.times.filter { $0 <= log(10) }.count, 24)
     }
 
+    /// A problem value integrates as its parts do, bit for bit.
+    func testProblemValueSolvesAsItsParts() throws {
+        let options = ODEOptions(endTime: 2, stepper: .rk8pd, grid: .linear(points: 5))
+        let a = try ODE.solve(ODEProblem(Systems.decay, from: 0.5, initial: [2], options: options))
+        let b = try ODE.solve(Systems.decay, from: 0.5, initial: [2], options: options)
+        XCTAssertEqual(a.times, b.times)
+        XCTAssertEqual(a.states, b.states)
+        XCTAssertEqual(a.times.first, 0.5)
+        XCTAssertEqual(a.statistics, b.statistics)
+    }
+
     /// The predicate may keep state: stop once the loss stopped changing.
     func testStatefulStopPredicate() throws {
         var previousLoss = Double.infinity
