@@ -45,10 +45,17 @@ func flowSettings(d: Int, k: Int) -> ExperimentSettings {
     return s
 }
 
-/// The report `runSweep` wrote for a whole (unsharded) grid.
-func mergedReport(_ outcome: SweepOutcome) throws -> String {
+/// Runs the flow job over `grid` into `directory` (points in parallel) and prints its line and the
+/// phase report written for the whole grid.
+@MainActor func flowSweep(_ settings: ExperimentSettings, _ grid: SweepGrid, directory: String, label: String) throws
+    -> (outcome: SweepOutcome, report: String, seconds: Double) {
+    let started = Date()
+    let outcome = try settings.sweep(grid, directory: ctx.path(directory), jobs: ProcessInfo.processInfo.activeProcessorCount)
+    let seconds = Date().timeIntervalSince(started)
     guard let merged = outcome.merged else { throw CotflowError("sweep in \(outcome.files.first ?? "?") has no merged report") }
-    return merged.report
+    print("\(label) sweep: \(grid.count) flows in \(String(format: "%.2f", seconds)) s, \(outcome.failed) failed (files in \(ctx.path(directory)))")
+    print(merged.report)
+    return (outcome, merged.report, seconds)
 }
 
 ctx.run {
@@ -59,17 +66,12 @@ ctx.run {
     // ---- Sweep 1: initial scale sigma at (d, n, k) = (10, 40, 5).
     let sigmaGrid = try SweepGrid(specs: [ctx.size("init_scale=0.001:0.3:11:log", quick: "init_scale=0.001:0.3:5:log"), seeds],
                                   integerNames: ["seed"])
-    let started = Date()
     var sigmaSettings = flowSettings(d: d, k: k)
     sigmaSettings.n = baseN
-    let sigmaOutcome = try sigmaSettings.sweep(sigmaGrid, directory: ctx.path("sigma"), jobs: ProcessInfo.processInfo.activeProcessorCount)
-    let sigmaSeconds = Date().timeIntervalSince(started)
-    let sigmaReport = try mergedReport(sigmaOutcome)
+    let (sigmaOutcome, sigmaReport, sigmaSeconds) = try flowSweep(sigmaSettings, sigmaGrid, directory: "sigma", label: "sigma")
     // The report's scaling fits of the transition time (v_j w_j within 5% of -eta) against sigma.
     let sigmaPhases = PhaseReport(grid: sigmaGrid, metricNames: FlowMetrics.names, records: sigmaOutcome.records, settings: sigmaSettings)
     let transitionScaling = sigmaPhases.fits.first { $0.quantity.hasPrefix("product_reached") && $0.axis == "init_scale" }
-    print("sigma sweep: \(sigmaGrid.count) flows in \(String(format: "%.2f", sigmaSeconds)) s, \(sigmaOutcome.failed) failed (files in \(ctx.path("sigma")))")
-    print(sigmaReport)
 
     let bySigma = FlowStageMedians.bySetting(sigmaOutcome.records, grid: sigmaGrid)
     var sigmaTable = CSVTable(header: ["sigma", "runs_ok"] + FlowStageMetric.allCases.map { "median_" + $0.rawValue }, integerColumns: ["runs_ok"])
@@ -133,14 +135,9 @@ ctx.run {
 
     // ---- Sweep 2: n/d at d = 10, sigma = 0.05.
     let ratioGrid = try SweepGrid(specs: [ctx.size("n_over_d=2,3,4,6,8,12,16", quick: "n_over_d=2,4,8,16"), seeds], integerNames: ["seed"])
-    let started2 = Date()
     var ratioSettings = flowSettings(d: d, k: k)
     ratioSettings.initScale = baseSigma
-    let ratioOutcome = try ratioSettings.sweep(ratioGrid, directory: ctx.path("n_over_d"), jobs: ProcessInfo.processInfo.activeProcessorCount)
-    let ratioSeconds = Date().timeIntervalSince(started2)
-    let ratioReport = try mergedReport(ratioOutcome)
-    print("n/d sweep: \(ratioGrid.count) flows in \(String(format: "%.2f", ratioSeconds)) s, \(ratioOutcome.failed) failed (files in \(ctx.path("n_over_d")))")
-    print(ratioReport)
+    let (ratioOutcome, ratioReport, ratioSeconds) = try flowSweep(ratioSettings, ratioGrid, directory: "n_over_d", label: "n/d")
     let byRatio = FlowStageMedians.bySetting(ratioOutcome.records, grid: ratioGrid)
 
     // The per-prompt CoT loss (1/2) sum_i ||M_i(S)||_F^2 over sampled Wishart S (seed 0), at three

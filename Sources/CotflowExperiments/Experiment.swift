@@ -331,10 +331,10 @@ public struct FlowMetrics: SweepMetrics {
         var m = FlowMetrics(t, eta: eta.doubleValue)
         if s.k <= ExperimentSettings.exactMaximumK { m.exactEvalLoss = gdChainLoss(n: s.n, d: s.d, k: s.k, eta: eta).doubleValue }
         let stages = StageMetrics.stages(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta.doubleValue)
-        m.plateauEnd = stages["plateau_end"]
-        m.productReached = stages["product_reached"]
-        m.exponentialStart = stages["exponential_start"]
-        m.stageCount = stages["stage_count"].map { Int($0) }
+        m.plateauEnd = stages.plateauEnd
+        m.productReached = stages.productReached
+        m.exponentialStart = stages.exponentialStart
+        m.stageCount = stages.stageCount
         return m
     }
 
@@ -377,10 +377,10 @@ public struct TrainMetrics: SweepMetrics {
         if divergedStep == nil {
             let t = r.trajectory
             let stages = StageMetrics.stages(times: t.times, losses: cot, v: t.vDiagonals, w: t.wDiagonals, eta: config.task.eta)
-            plateauEnd = stages["plateau_end"]
-            productReached = stages["product_reached"]
-            exponentialStart = stages["exponential_start"]
-            stageCount = stages["stage_count"].map { Int($0) }
+            plateauEnd = stages.plateauEnd
+            productReached = stages.productReached
+            exponentialStart = stages.exponentialStart
+            stageCount = stages.stageCount
         }
     }
 
