@@ -255,3 +255,20 @@ final class PromptLossAlongFlowTests: XCTestCase {
         }
     }
 }
+
+final class VerdictTests: XCTestCase {
+    /// Below a level by the median and the mean's 3-standard-error bound; a tail-dominated mean is not asked.
+    func testBelowByMedianAndMeanUnlessTailDominated() {
+        let flat = SampleSummary((0..<100).map { 1 + 0.01 * Double($0 % 3) })
+        XCTAssertTrue(flat.isBelow(1.5))
+        XCTAssertFalse(flat.isBelow(1.0))
+        let heavy = SampleSummary([Double](repeating: 0.1, count: 199) + [1e6])
+        XCTAssertTrue(heavy.tailDominated)
+        XCTAssertTrue(heavy.isBelow(1))
+        XCTAssertFalse(heavy.isBelow(0.05))
+        // Median below, mean's bound not: not below.
+        let skewed = SampleSummary([Double](repeating: 0.5, count: 60) + [Double](repeating: 2, count: 40))
+        XCTAssertFalse(skewed.tailDominated)
+        XCTAssertFalse(skewed.isBelow(1))
+    }
+}
