@@ -55,7 +55,7 @@ extension ExperimentSettings {
     /// Runs the job at every point of `grid` (the whole grid, `jobs` points at a time) into
     /// `directory`, with the phase report of these settings.
     public func sweep(_ grid: SweepGrid, directory: String, jobs: Int) throws -> SweepOutcome {
-        try runSweep(grid: grid, shard: .whole, directory: directory, metricNames: job.metricNames,
+        try runSweep(grid: grid, shard: .whole, directory: directory, metricNames: job.metricNames, integerMetrics: job.integerMetrics,
                      settings: try fixedSettings(axes: Set(grid.names)), jobs: jobs,
                      reporter: PhaseReport.reporter(self), run: { [self] point in try self.run(point) })
     }
