@@ -102,10 +102,9 @@ public struct ReducedFlow: Sendable {
         return ODESystem(
             dimension: dimension,
             rightHandSide: { t, y, dydt in
-                let (pi, z, u) = flow.unpack(y)
-                let r = loss.evaluate(pi: pi, z: z, u: u, freeU: free, velocityAccuracy: velocityAccuracy)
-                try monitor?.record(r, time: t)
-                for i in r.velocity.indices { dydt[i] = r.velocity[i] }
+                let state = y.baseAddress!, u = free ? y[2 * d] : flow.w24.initial
+                let tier = loss.velocity(pi: state, z: state + d, u: u, freeU: free, velocityAccuracy: velocityAccuracy, into: dydt.baseAddress!)
+                try monitor?.record(tier, time: t)
             },
             jacobian: { _, y, dfdy, _ in
                 let (pi, z, u) = flow.unpack(y)
@@ -174,9 +173,11 @@ public struct ReducedFlow: Sendable {
         // Convergence is confirmed on the exact loss at the state (the stop runs on this thread).
         let rule = FlowStop(options: options, initialLoss: initialLoss, d: d)
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
-            let (pi, z, u) = flow.unpack(y)
-            return rule.decision(t: t, loss: { loss.evaluate(pi: pi, z: z, u: u, freeU: false, gradient: false).loss }, confirm: { _ in
+            let u = flow.w24.isFree ? y[2 * d] : flow.w24.initial
+            return rule.decision(t: t, loss: { y.withUnsafeBufferPointer { loss.lossValue(pi: $0.baseAddress!, z: $0.baseAddress! + d, u: u) } }, confirm: { _ in
                 guard u != 0 else { return nil }
+                let (pi, z, _) = flow.unpack(y)
+                // The claim is checked on the exact loss at this state.
                 let exact = loss.exactLoss(pi: pi, z: z, u: u)
                 return exact <= Rational(exactly: rule.threshold) ? "exact loss \(exact.doubleValue)" : nil
             })
