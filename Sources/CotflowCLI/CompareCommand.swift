@@ -20,70 +20,61 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var scale: InitScaleOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Trainable sets to run: reduced (against the flow with W24 fixed), full (against the flow with W24 free) or both.") var params: String = "reduced"
-    @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = .sgd
-    @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.002)") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 512)") var batchSize: Int?
-    @Option(help: "Training steps. (default: 2500)") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between records. (default: 50)") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss. (default: 100000)") var heldOut: Int?
-    @Option(help: "GSL stepper of the flow.") var stepper: String = "rkf45"
+    @Option(help: "Trainable sets to run: reduced (against the flow with W24 fixed), full (against the flow with W24 free) or both.")
+    var params: ComparedSets = .reduced
+    @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = TrainingRunOptions.compare.optimizer
+    @OptionGroup var training: TrainingRunOptions
+    @Option(help: "GSL stepper of the flow.") var stepper: Stepper = TrainingRunOptions.compare.flow.stepper
     @Flag(help: "Render comparison.svg/.png (losses, eigenvalues) with gnuplot into --out; without gnuplot the data and script are written.")
     var plot = false
     @Flag(name: .customLong("full-flow"), help: "Add the full-matrix gradient flow (every entry of V and W on --prompts fixed prompts) from training's start as a third curve, and split training's deviation into the reduction's part and sampling's (notes/compare.md).")
     var fullFlow = false
     @Option(help: "Prompts of the full-matrix flow (with --full-flow). Fewer prompts bias the flow (notes/compare.md: 8% at (4, 30, 3) with 16384, 2.6% with 65536).") var prompts = 65536
     @Option(help: "Training's start: assumption (Assumption 4.1, also the reduced flow's) or random (iid N(0, init-scale^2) entries; needs --params full and --full-flow: no reduced flow then).")
-    var `init`: InitialisationKind = .assumption
+    var `init`: InitialisationKind = TrainingRunOptions.compare.initialisation
+
+    /// The defaults of the training in `compare`: the comparison's, except Adam's learning rate, which is training's.
+    private var defaultSizes: TrainingSizes {
+        var sizes = TrainingSizes(TrainingRunOptions.compare)
+        if optimizer == .adam { sizes.learningRate = TrainingRunOptions.train.learningRate }
+        return sizes
+    }
 
     func validate() throws {
-        try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
-        let defaults = ComparisonConfig.defaults(d: 1, n: 1, k: 1, eta: Rational(1), seed: 0)
-        try checkingInput {
-            try Limits.checkReducedLoss(k: task.k)
-            try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.batchSize,
-                                     heldOut: heldOut ?? defaults.heldOutSize,
-                                     steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery, objective: .cot,
-                                     what: "compare at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(batchSize ?? defaults.batchSize) and --held-out \(heldOut ?? defaults.heldOutSize)")
+        try checkingInput { try Limits.checkReducedLoss(k: task.k) }
+        try training.checkLimits(task, training.resolved(over: defaultSizes), objective: .cot, command: "compare")
+        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
+        if fullFlow {
+            guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
+            guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }
+            guard !stepper.requiresJacobian else {
+                throw ValidationError("--stepper \(stepper.rawValue): \(FullFlowConfigurationError.implicitStepper(stepper, dimension: 2 * (2 * task.d + 2) * (2 * task.d + 2)))")
+            }
+        }
+        if self.`init` == .random {
+            guard params == .full else { throw ValidationError("--init random needs --params full: a random start is off the reduced model") }
+            guard fullFlow else { throw ValidationError("--init random has no reduced flow to compare with; add --full-flow") }
         }
     }
 
     func run() throws {
-        try task.validateTask()
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let eta = try task.stepSize()
         let ranges = try scale.ranges()
         var config = ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: eta, seed: task.seed)
         config.vRange = ranges.v
         config.wRange = ranges.w
-        switch params {
-        case "reduced": config.trainable = [.reduced]
-        case "full": config.trainable = [.full]
-        case "both": config.trainable = [.reduced, .full]
-        default: throw ValidationError("--params must be reduced, full or both (got '\(params)')")
-        }
+        config.trainable = params.trainable
         config.optimizer = optimizer
-        if optimizer == .adam && learningRate == nil { config.learningRate = 0.003 }
-        config.learningRate = learningRate ?? config.learningRate
-        config.batchSize = batchSize ?? config.batchSize
-        config.steps = steps ?? config.steps
-        config.recordEvery = recordEvery ?? config.recordEvery
-        config.heldOutSize = heldOut ?? config.heldOutSize
-        config.flow.stepper = try parseStepper(stepper)
+        let sizes = training.resolved(over: defaultSizes)
+        config.learningRate = sizes.learningRate
+        config.batchSize = sizes.batchSize
+        config.steps = sizes.steps
+        config.recordEvery = sizes.recordEvery
+        config.heldOutSize = sizes.heldOut
+        config.flow.stepper = stepper
         config.initialisation = self.`init`
         config.initScale = scale.initScale
-        if fullFlow {
-            guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
-            guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }
-            guard !config.flow.stepper.requiresJacobian else {
-                throw ValidationError("--stepper \(stepper): \(FullFlowConfigurationError.implicitStepper(config.flow.stepper, dimension: 2 * (2 * task.d + 2) * (2 * task.d + 2)))")
-            }
-            config.fullFlowPrompts = prompts
-        }
-        if self.`init` == .random {
-            guard config.trainable == [.full] else { throw ValidationError("--init random needs --params full: a random start is off the reduced model") }
-            guard fullFlow else { throw ValidationError("--init random has no reduced flow to compare with; add --full-flow") }
-        }
+        if fullFlow { config.fullFlowPrompts = prompts }
         try output.prepare(files: ["comparison.csv", "ode_trajectory.csv", "full_flow_trajectory.csv", "summary.json", "comparison.svg", "comparison.png"]
                            + TrainableSet.allCases.map { "train_\($0.rawValue)_trajectory.csv" })
         Interruption.install()
@@ -111,7 +102,7 @@ struct CompareCommand: ParsableCommand {
                              + (output.out.map { " in \($0)" } ?? " (give --out DIR to keep them)"))
         }
         let settings = task.settings(eta: config.eta) + scale.settings(ranges) + [
-            ("params", .string(params)), ("optimizer", .string(config.optimizer.rawValue)), ("learning_rate", .number(config.learningRate)),
+            ("params", .string(params.rawValue)), ("optimizer", .string(config.optimizer.rawValue)), ("learning_rate", .number(config.learningRate)),
             ("batch_size", .int(config.batchSize)), ("steps", .int(config.steps)), ("record_every", .int(config.recordEvery)),
             ("held_out", .int(config.heldOutSize)), ("deviation_floor", .number(config.deviationFloor)),
             ("init", .string(config.initialisation.rawValue)), ("full_flow", .bool(fullFlow)),

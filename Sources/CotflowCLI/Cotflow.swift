@@ -37,6 +37,8 @@ struct Cotflow: ParsableCommand {
     /// The one place that maps errors to exit codes: 64 bad usage or input, 1 a run that failed
     /// (README, "Exit codes"). Prints the message; nil leaves the error to argument-parser.
     static func exitCode(for error: Error) -> Int32? {
+        // argument-parser's own errors (`cotflow help ode`, `cotflow ode --help` reach `run()` as them): its messages and codes.
+        if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { return nil }
         switch error {
         case is CleanExit: return nil
         case let e as ValidationError:
@@ -161,19 +163,21 @@ struct InitScaleOptions: ParsableArguments {
 
 /// The GSL solver and stopping rule of the reduced flow, shared by `ode` and `sweep`.
 struct FlowSolverOptions: ParsableArguments {
-    @Option(help: "GSL stepper: \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")). Implicit ones and msbdf use the analytic Jacobian.")
-    var stepper: String = "rkf45"
-    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = 1e-10
-    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = 1e-8
-    @Option(name: .customLong("max-steps"), help: "Fail after this many accepted steps.") var maxSteps = 1_000_000
-    @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = 1e6
-    @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = 1e-10
+    /// The flow's defaults, shown in the help.
+    static let defaults = FlowOptions()
+
+    @Option(help: "GSL stepper; implicit ones and msbdf use the analytic Jacobian.")
+    var stepper: Stepper = defaults.stepper
+    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = defaults.absoluteTolerance
+    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = defaults.relativeTolerance
+    @Option(name: .customLong("max-steps"), help: "Fail after this many accepted steps.") var maxSteps = defaults.maximumSteps
+    @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = defaults.endTime
+    @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = defaults.stopRelativeLoss
 
     func validate() throws { _ = try flowOptions() }
 
     /// Validated flow options with these settings (output grid and the other settings at their defaults).
     func flowOptions() throws -> FlowOptions {
-        let chosen = try parseStepper(stepper)
         guard absTol.isFinite, relTol.isFinite, absTol >= 0, relTol >= 0, absTol + relTol > 0 else {
             throw ValidationError("--abs-tol and --rel-tol must be finite, non-negative and not both zero (got \(absTol) and \(relTol))")
         }
@@ -181,7 +185,7 @@ struct FlowSolverOptions: ParsableArguments {
         guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
         guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1) (got \(stopLoss))") }
         var options = FlowOptions()
-        options.stepper = chosen
+        options.stepper = stepper
         options.absoluteTolerance = absTol
         options.relativeTolerance = relTol
         options.maximumSteps = maxSteps
@@ -189,14 +193,6 @@ struct FlowSolverOptions: ParsableArguments {
         options.stopRelativeLoss = stopLoss
         return options
     }
-}
-
-/// The GSL stepper named by `--stepper`.
-func parseStepper(_ name: String) throws -> Stepper {
-    guard let stepper = Stepper(rawValue: name) else {
-        throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(name)')")
-    }
-    return stepper
 }
 
 /// Where results go and in which form.

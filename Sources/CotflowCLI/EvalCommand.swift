@@ -36,7 +36,6 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        try task.validateTask()
         guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
         if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let (d, n, k, eta) = try resolvedTask()

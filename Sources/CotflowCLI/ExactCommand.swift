@@ -119,7 +119,6 @@ struct ExactCommand: ParsableCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
-            try task.validateTask()
             let eta = try task.stepSize()
             if covariance.given { return try runWithCovariance(eta: eta) }
             guard 2 * task.k <= ExactCommand.maximumDegree else {
@@ -175,7 +174,6 @@ struct ExactCommand: ParsableCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
-            try task.validateTask()
             let eta = try task.stepSize()
             try readingInput { try Limits.checkReducedLoss(k: task.k) }
             let vs = try broadcast(parseRationalList(v, name: "--v"), name: "--v")

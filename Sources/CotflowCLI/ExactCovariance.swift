@@ -77,7 +77,6 @@ extension ExactCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {
-            try task.validateTask()
             let eta = try task.stepSize()
             guard 2 * task.k <= maximumCovarianceDegree else {
                 throw ValidationError("--k must be at most \(maximumCovarianceDegree / 2) for exact moments with a covariance")

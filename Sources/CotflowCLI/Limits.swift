@@ -68,15 +68,6 @@ enum Limits {
     }
 }
 
-/// Checks of the training options shared by `train` and `compare`, naming the option.
-func validateTrainingOptions(learningRate: Double?, batchSize: Int?, steps: Int?, recordEvery: Int?, heldOut: Int?) throws {
-    if let learningRate { guard learningRate.isFinite, learningRate > 0 else { throw ValidationError("--learning-rate must be positive and finite (got \(learningRate))") } }
-    if let batchSize { guard batchSize >= 1, batchSize <= 100_000_000 else { throw ValidationError("--batch-size must be from 1 to 100000000 (got \(batchSize))") } }
-    if let steps { guard steps >= 0, steps <= 1_000_000_000 else { throw ValidationError("--steps must be from 0 to 1000000000 (got \(steps))") } }
-    if let recordEvery { guard recordEvery >= 1 else { throw ValidationError("--record-every must be at least 1 (got \(recordEvery))") } }
-    if let heldOut { guard heldOut >= 1, heldOut <= 100_000_000 else { throw ValidationError("--held-out must be from 1 to 100000000 (got \(heldOut))") } }
-}
-
 /// The run's status in summary.json: "completed", or "diverged" / "interrupted" with the step.
 func runStatusJSON(_ status: TrainingStatus) -> [(String, JSONValue)] {
     switch status {

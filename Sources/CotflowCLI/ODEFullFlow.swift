@@ -10,9 +10,6 @@ import Foundation
 /// `cotflow ode --params full`: the full-matrix gradient flow.
 extension ODECommand {
     func runFullFlow() throws {
-        if v0 != nil || w0 != nil { throw ValidationError("--v0/--w0 set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
-        guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
-        guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
         var options = try solver.flowOptions()
         let stepper = options.stepper
         let eta = try task.stepSize()
@@ -83,7 +80,7 @@ extension ODECommand {
         return .object([
             ("params", .string("full")), ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("prompts", .int(prompts)), ("init", .string(self.`init`.rawValue)),
-            ("init_scale", .number(scale.initScale)), ("stepper", .string(solver.stepper)),
+            ("init_scale", .number(scale.initScale)), ("stepper", .string(solver.stepper.rawValue)),
             ("abs_tol", .number(options.absoluteTolerance)), ("rel_tol", .number(options.relativeTolerance)),
             ("stop_loss", .number(options.stopRelativeLoss)),
             ("initial_loss", .number(t.losses.first ?? .nan)), ("final_loss", .number(t.finalLoss)),
@@ -105,7 +102,7 @@ extension ODECommand {
         let s = t.statistics
         var lines = [
             "full-matrix gradient flow (every entry of V and W), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
-                + "\(prompts) fixed prompts of seed \(task.seed), \(self.`init`.rawValue) start (scale \(fmt(scale.initScale))), stepper \(solver.stepper)",
+                + "\(prompts) fixed prompts of seed \(task.seed), \(self.`init`.rawValue) start (scale \(fmt(scale.initScale))), stepper \(solver.stepper.rawValue)",
             "mean CoT loss on the prompts \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
                 + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
         ]

@@ -6,8 +6,6 @@ import CotflowSupport
 import CotflowSweep
 import Foundation
 
-extension SweepJob: ExpressibleByArgument {}
-
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
@@ -40,6 +38,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Output points of the log time grid of each flow (sets the resolution of t_loss_half and t_loss_1e-3).") var points = 400
 
     @OptionGroup var training: SweepTrainingOptions
+    @OptionGroup var sizes: TrainingRunOptions
 
     @Option(name: .customLong("stall-fraction"), help: "A run is stalled when its final loss is above this fraction of its start.")
     var stallFraction = 0.5
@@ -76,7 +75,7 @@ struct SweepCommand: ParsableCommand {
         guard stallFraction > 0, stallFraction <= 1, convergedFraction > 0, convergedFraction < 1, constructionTolerance > 0, constructionTolerance.isFinite else {
             throw ValidationError("--stall-fraction must be in (0, 1], --converged-fraction in (0, 1) and --construction-tolerance a positive finite number")
         }
-        if job != .train && job != .compare, let flag = training.givenFlag {
+        if job != .train && job != .compare, let flag = training.givenFlag ?? sizes.given.first?.1 {
             throw ValidationError("\(flag) applies to --job train and compare, not \(job.rawValue)")
         }
         if job == .compare, training.objective.map({ $0 != .cot }) ?? false || training.`init`.map({ $0 != .assumption }) ?? false {
@@ -85,7 +84,6 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
-        try task.validateTask()
         let grid: SweepGrid
         do {
             grid = try SweepGrid(specs: vary, allowedNames: job.axisNames, integerNames: SweepJob.integerAxes)
@@ -113,7 +111,7 @@ struct SweepCommand: ParsableCommand {
         }
         if job == .flow {
             try readingInput {
-                try Limits.checkFlow(d: maxD, points: points, stepper: parseStepper(solver.stepper), what: "--points \(points) of each flow")
+                try Limits.checkFlow(d: maxD, points: points, stepper: solver.stepper, what: "--points \(points) of each flow")
             }
         }
         if let file = emitSbatch {
@@ -216,7 +214,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("an init_scale axis cannot be combined with --v-range or --w-range")
         }
         if axes.contains("eta"), task.eta != nil { throw ValidationError("--eta is fixed but eta is also an axis; give one") }
-        for (name, flag) in training.givenNumeric where axes.contains(name) {
+        for (name, flag) in sizes.given where axes.contains(name) {
             throw ValidationError("\(flag) is fixed but \(name) is also an axis; give one")
         }
         var s = ExperimentSettings(job: job)
@@ -236,11 +234,7 @@ struct SweepCommand: ParsableCommand {
         s.trainable = training.params
         s.initialisation = training.`init`
         s.optimizer = training.optimizer
-        s.learningRate = training.learningRate
-        s.batchSize = training.batchSize
-        s.steps = training.steps
-        s.recordEvery = training.recordEvery
-        s.heldOut = training.heldOut
+        (s.learningRate, s.batchSize, s.steps, s.recordEvery, s.heldOut) = (sizes.learningRate, sizes.batchSize, sizes.steps, sizes.recordEvery, sizes.heldOut)
         s.stallFraction = stallFraction
         s.convergedFraction = convergedFraction
         s.constructionTolerance = constructionTolerance
@@ -248,19 +242,14 @@ struct SweepCommand: ParsableCommand {
     }
 }
 
-/// The options of `train` (and of the training in `compare`) that a sweep can fix; unset: the
-/// command's default (train: full parameters, random init, Adam at 0.003, batch 256, 1000 steps;
-/// compare: reduced parameters from Assumption 4.1, SGD at 0.002, batch 512, 2500 steps).
+/// The kind options of `train` (and of the training in `compare`) that a sweep can fix; unset: the
+/// command's default (train: full parameters, random init, Adam; compare: reduced parameters from
+/// Assumption 4.1, SGD). The sizes are `TrainingRunOptions`.
 struct SweepTrainingOptions: ParsableArguments {
     @Option(help: "Training objective (train): cot, nocot or looped.") var objective: TrainingObjective?
     @Option(help: "Trainable set (train, compare): full or reduced.") var params: TrainableSet?
     @Option(help: "Initialisation (train): random or assumption.") var `init`: InitialisationKind?
     @Option(help: "Optimizer (train, compare): sgd or adam.") var optimizer: OptimizerKind?
-    @Option(name: .customLong("learning-rate"), help: "Learning rate (train, compare).") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step (train, compare).") var batchSize: Int?
-    @Option(help: "Optimizer steps (train, compare).") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between trajectory records (train, compare).") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Held-out prompts (train, compare).") var heldOut: Int?
 
     /// The first training flag given, for the error when the job does not train.
     var givenFlag: String? {
@@ -268,18 +257,7 @@ struct SweepTrainingOptions: ParsableArguments {
         if params != nil { return "--params" }
         if self.`init` != nil { return "--init" }
         if optimizer != nil { return "--optimizer" }
-        return givenNumeric.first?.1
-    }
-
-    /// Numeric training options given, as (axis name, flag).
-    var givenNumeric: [(String, String)] {
-        var out: [(String, String)] = []
-        if learningRate != nil { out.append(("learning_rate", "--learning-rate")) }
-        if batchSize != nil { out.append(("batch_size", "--batch-size")) }
-        if steps != nil { out.append(("steps", "--steps")) }
-        if recordEvery != nil { out.append(("record_every", "--record-every")) }
-        if heldOut != nil { out.append(("held_out", "--held-out")) }
-        return out
+        return nil
     }
 }
 

@@ -52,7 +52,7 @@ final class CLITests: XCTestCase {
             (["train", "--learning-rate=-1", "--steps", "1"], "--learning-rate must be positive"),
             (["eval", "--construction", "--d", "2", "--spectrum", "1,-1"], "--spectrum needs 2 positive numbers"),
             (["eval", "--load", "/nonexistent/parameters.json"], "nonexistent"),
-            (["ode", "--stepper", "euler"], "--stepper must be one of"),
+            (["ode", "--stepper", "euler"], "is invalid for '--stepper <stepper>'. Please provide one of"),
             (["exact", "moment", "--powers", "2,x"], "--powers must be"),
             (["exact", "cot-loss", "--d", "3", "--v", "1,2", "--w", "1"], "--v needs 3 values"),
         ]
