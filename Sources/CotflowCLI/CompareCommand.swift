@@ -1,5 +1,6 @@
 import ArgumentParser
 import CotflowCompare
+import CotflowExact
 import CotflowFlow
 import CotflowFullFlow
 import CotflowODE
@@ -41,7 +42,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func validate() throws {
-        try checkingInput { try Limits.checkReducedLoss(k: task.k) }
+        try checkingInput { try ReducedLoss.checkSize(k: task.k) }
         try training.checkLimits(task, training.resolved(over: defaultSizes), objective: .cot, command: "compare")
         if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         if fullFlow {
@@ -91,9 +92,9 @@ struct CompareCommand: ParsableCommand {
                 try output.write(result.trajectory.text, "train_\(trainable.rawValue)_trajectory.csv")
             }
             let last = stopped.runs.last!.1
-            let summary = JSONValue.object(commonSummary(config) + runStatusJSON(last.status) + [
+            let summary = JSONValue.object(commonSummary(config) + last.status.json + [
                 ("stopped_run", .string(stopped.runs.last!.0.rawValue)),
-                ("runs", .object(stopped.runs.map { ($0.0.rawValue, .object(runStatusJSON($0.1.status) + [
+                ("runs", .object(stopped.runs.map { ($0.0.rawValue, .object($0.1.status.json + [
                     ("final_loss", .number($0.1.heldOutCoT.mean))])) })),
             ])
             try output.write(summary.rendered() + "\n", "summary.json")
@@ -183,7 +184,7 @@ struct CompareCommand: ParsableCommand {
                 ("max_commutator_norm", .number(run.commutatorNorm.max() ?? .nan)),
                 ("stage_agreement_change_points", run.changePointAgreement?.json ?? .null),
                 ("stage_agreement_mechanistic", run.mechanisticAgreement?.json ?? .null),
-                ("full_flow", run.fullFlow.map(fullFlowJSON) ?? .null),
+                ("full_flow", run.fullFlow.map(\.json) ?? .null),
                 ("final_w24", .number(run.w24.last ?? .nan)), ("flow_final_w24", run.flow.map { .number($0.u.last ?? .nan) } ?? .null),
                 // ||W||^2 - ||V||^2 is conserved by the flow only when W24 is trained too.
                 ("conserved_quantity_initial", run.trainable == .full ? .number(run.conservedQuantity.first ?? .nan) : .null),
@@ -191,7 +192,7 @@ struct CompareCommand: ParsableCommand {
             ])))
         }
         pairs.append(("runs", .object(runs)))
-        pairs.append(("full_flow", c.fullFlow.map(fullFlowJSON) ?? .null))
+        pairs.append(("full_flow", c.fullFlow.map(\.json) ?? .null))
         if let free = c.freeFlow {
             pairs.append(("ode_free_initial_loss", .number(free.losses.first ?? .nan)))
             pairs.append(("ode_free_final_loss", .number(free.finalLoss)))
@@ -221,7 +222,7 @@ struct CompareCommand: ParsableCommand {
                 lines.append("  W24 \(fmt(run.w24.first ?? .nan)) -> \(fmt(run.w24.last ?? .nan))" + (run.flow.map { " (flow with W24 free: \(fmt($0.u.last ?? .nan)))" } ?? "") + "; "
                     + "||W||_F^2 - ||V||_F^2 = \(fmt(run.conservedQuantity.first ?? .nan)) at the start, drifts by up to \(fmt(run.conservedDrift)) under SGD (conserved by gradient flow)")
             }
-            lines += fullFlowLines(run, c)
+            lines += run.fullFlowLines(c)
             for (detector, agreement) in [("change points", run.changePointAgreement), ("mechanistic", run.mechanisticAgreement)] {
                 guard let agreement else { continue }
                 lines.append("  \(detector): " + (agreement.sameStages
@@ -239,11 +240,11 @@ struct CompareCommand: ParsableCommand {
         }
         if let full = c.fullFlow {
             lines.append(StageTable.text(full.stages.changePoint, title: "full-matrix flow, change-point stages"))
-            lines.append(StageTable.text(full.stages.mechanistic, title: "full-matrix flow, mechanistic stages" + blockManifoldNote(full.stages.boundaries)))
+            lines.append(StageTable.text(full.stages.mechanistic, title: "full-matrix flow, mechanistic stages" + full.stages.boundaries.blockManifoldNote))
         }
         for run in c.runs {
             lines.append(StageTable.text(run.stages.changePoint, title: "\(run.trainable.rawValue) training, change-point stages"))
-            lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages" + blockManifoldNote(run.stages.boundaries)))
+            lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages" + run.stages.boundaries.blockManifoldNote))
         }
         if let out = output.out {
             lines.append("wrote \(out)/comparison.csv, " + (c.flow != nil ? "ode_trajectory.csv, " : "") + (c.fullFlow != nil ? "full_flow_trajectory.csv, " : "") + "train_*_trajectory.csv, summary.json")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CotflowExact
 import CotflowModel
+import CotflowTraining
 import CotflowSupport
 import Foundation
 
@@ -27,10 +28,10 @@ struct EvalCommand: ParsableCommand {
         guard prompts >= 1, prompts <= 100_000_000 else { throw ValidationError("--prompts must be from 1 to 100000000 (got \(prompts))") }
         if let conditionNumber { guard conditionNumber.isFinite, conditionNumber >= 1, conditionNumber <= 1e14 else { throw ValidationError("--condition-number must be from 1 to 1e14, the most double precision can factor (got \(conditionNumber))") } }
         try checkingInput {
-            try ResourceLimit.checkMemory(Limits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
+            try ResourceLimit.checkMemory(TrainingLimits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
                                           + 8 * 16 * Double(2 * task.d + 2) * Double(2 * task.d + 2),
                                           what: "evaluation at --d \(task.d) --n \(task.n) with --prompts \(prompts)")
-            try ResourceLimit.checkWork(Double(prompts) * Limits.promptOperations(d: task.d, n: task.n, k: task.k, data: false),
+            try ResourceLimit.checkWork(Double(prompts) * TrainingLimits.promptOperations(d: task.d, n: task.n, k: task.k, data: false),
                                         what: "evaluation at --d \(task.d) --n \(task.n) --k \(task.k) with --prompts \(prompts)")
         }
     }

@@ -175,7 +175,7 @@ struct ExactCommand: ParsableCommand {
 
         func run() throws {
             let eta = try task.stepSize()
-            try readingInput { try Limits.checkReducedLoss(k: task.k) }
+            try readingInput { try ReducedLoss.checkSize(k: task.k) }
             let vs = try broadcast(parseRationalList(v, name: "--v"), name: "--v")
             let ws = try broadcast(parseRationalList(w, name: "--w"), name: "--w")
             let value = try reportingErrors {

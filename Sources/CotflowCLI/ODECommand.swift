@@ -49,8 +49,8 @@ struct ODECommand: ParsableCommand {
         guard tFirst.isFinite else { throw ValidationError("--t-first must be finite (got \(tFirst))") }
         let stored = grid == .steps ? solver.maxSteps : points
         try checkingInput {
-            try Limits.checkReducedLoss(k: task.k)
-            try Limits.checkFlow(d: task.d, points: stored, stepper: solver.stepper,
+            try ReducedLoss.checkSize(k: task.k)
+            try FlowLimits.checkFlow(d: task.d, points: stored, stepper: solver.stepper,
                                  what: grid == .steps ? "--grid steps with --max-steps \(solver.maxSteps) and --d \(task.d)"
                                                       : "--points \(points) with --d \(task.d)")
         }

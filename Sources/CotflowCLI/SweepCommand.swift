@@ -1,5 +1,7 @@
 import ArgumentParser
+import CotflowExact
 import CotflowExperiments
+import CotflowFlow
 import CotflowModel
 import CotflowTraining
 import CotflowSupport
@@ -99,7 +101,7 @@ struct SweepCommand: ParsableCommand {
             let resolved: ExperimentSettings
             do { resolved = try settings.resolved(at: point) } catch { throw ValidationError("\(error)") }
             if job == .flow {
-                try readingInput { try Limits.checkReducedLoss(k: resolved.k, option: "k at grid point \(point.label)") }
+                try readingInput { try ReducedLoss.checkSize(k: resolved.k, option: "k at grid point \(point.label)") }
             }
             let key = try resolved.fixedSettings(axes: []).map { "\($0.0)=\($0.1)" }.joined(separator: " ")
             if let other = seen[key] {
@@ -111,7 +113,7 @@ struct SweepCommand: ParsableCommand {
         }
         if job == .flow {
             try readingInput {
-                try Limits.checkFlow(d: maxD, points: points, stepper: solver.stepper, what: "--points \(points) of each flow")
+                try FlowLimits.checkFlow(d: maxD, points: points, stepper: solver.stepper, what: "--points \(points) of each flow")
             }
         }
         if let file = emitSbatch {

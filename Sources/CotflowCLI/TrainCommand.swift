@@ -120,7 +120,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     private func summary(_ r: TrainingResult, eta: Rational) -> JSONValue {
-        let status = runStatusJSON(r.status)
+        let status = r.status.json
         let p = r.parameters
         return .object([
             ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [

@@ -39,7 +39,7 @@ struct TrainingRunOptions: ParsableArguments {
     /// Memory and work of a run at these sizes, checked before any allocation (usage error).
     func checkLimits(_ task: TaskOptions, _ sizes: TrainingSizes, objective: TrainingObjective, command: String) throws {
         try checkingInput {
-            try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: sizes.batchSize, heldOut: sizes.heldOut,
+            try TrainingLimits.checkTraining(d: task.d, n: task.n, k: task.k, batch: sizes.batchSize, heldOut: sizes.heldOut,
                                      steps: sizes.steps, recordEvery: sizes.recordEvery, objective: objective,
                                      what: "\(command) at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(sizes.batchSize) and --held-out \(sizes.heldOut)")
         }
