@@ -45,7 +45,7 @@ struct Cotflow: ParsableCommand {
             printError(e.message)
             return ExitCode.validationFailure.rawValue
         case let code as ExitCode: return code.rawValue
-        case let e as CotflowError:
+        case let e as ReportableError:
             printError(e.description)
             return e.kind == .input ? ExitCode.validationFailure.rawValue : ExitCode.failure.rawValue
         case let e as RunStopped:
@@ -248,14 +248,14 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 
 /// For `validate()`: a library input error as a ValidationError (usage message, exit 64).
 func checkingInput(_ body: () throws -> Void) throws {
-    do { try body() } catch let error as CotflowError { throw ValidationError(error.description) }
+    do { try body() } catch let error as ReportableError { throw ValidationError(error.description) }
 }
 
 /// Runs `body`, which reads or checks the user's input: its library errors become input errors (exit 64).
 func readingInput<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as CotflowError {
+    } catch let error as ReportableError {
         throw CotflowError.input(error.description)
     }
 }

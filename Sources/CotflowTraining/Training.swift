@@ -112,20 +112,20 @@ public struct TrainingConfig: Sendable {
         try! TaskConfig(d: 10, n: 40, k: 5, eta: TaskConfig.paperStepSize(d: 10, n: 40))
     }
 
-    /// Throws a `CotflowError` describing the first invalid option.
+    /// Throws a `TrainingError` naming the first invalid option.
     public func validate() throws {
-        guard learningRate.isFinite, learningRate > 0 else { throw CotflowError("training: learning rate must be finite and > 0 (got \(learningRate))") }
-        guard batchSize >= 1 else { throw CotflowError("training: batch size must be >= 1 (got \(batchSize))") }
-        guard steps >= 0 else { throw CotflowError("training: steps must be >= 0 (got \(steps))") }
-        guard recordEvery >= 1 else { throw CotflowError("training: recordEvery must be >= 1 (got \(recordEvery))") }
-        guard heldOutSize >= 1 else { throw CotflowError("training: held-out size must be >= 1 (got \(heldOutSize))") }
-        guard initScale.isFinite, initScale >= 0 else { throw CotflowError("training: init scale must be finite and >= 0 (got \(initScale))") }
+        guard learningRate.isFinite, learningRate > 0 else { throw TrainingError.learningRate(learningRate) }
+        guard batchSize >= 1 else { throw TrainingError.batchSize(batchSize) }
+        guard steps >= 0 else { throw TrainingError.steps(steps) }
+        guard recordEvery >= 1 else { throw TrainingError.recordEvery(recordEvery) }
+        guard heldOutSize >= 1 else { throw TrainingError.heldOutSize(heldOutSize) }
+        guard initScale.isFinite, initScale >= 0 else { throw TrainingError.initScale(initScale) }
         for r in [vRange, wRange] where !(r.lowerBound.isFinite && r.upperBound.isFinite) {
-            throw CotflowError("training: initial eigenvalue ranges must be finite")
+            throw TrainingError.nonFiniteRanges
         }
-        if let c = clipNorm, !(c.isFinite && c > 0) { throw CotflowError("training: the gradient clipping norm must be finite and > 0 (got \(c))") }
+        if let c = clipNorm, !(c.isFinite && c > 0) { throw TrainingError.clipNorm(c) }
         if let c = curriculum {
-            guard objective != .nocot else { throw CotflowError("training: a curriculum applies to the looped and cot objectives, not nocot") }
+            guard objective != .nocot else { throw TrainingError.curriculumWithoutChain }
             try c.validate(k: task.k)
         }
     }
