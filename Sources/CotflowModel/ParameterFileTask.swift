@@ -11,15 +11,15 @@ public struct ParameterFileTask: Sendable {
 
     public static func read(_ path: String) throws -> ParameterFileTask {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CotflowError("cannot read parameter file \(path)")
+            throw ParameterFileError.unreadable(path: path)
         }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw CotflowError("parameter file \(path) is not a JSON object")
+            throw ParameterFileError.notAnObject(path: path)
         }
         func integer(_ key: String) throws -> Int? {
             guard let value = object[key] else { return nil }
             guard let number = value as? NSNumber, let i = Int(exactly: number.doubleValue) else {
-                throw CotflowError("parameter file \(path): \"\(key)\" must be an integer")
+                throw ParameterFileError.taskInteger(path: path, key: key)
             }
             return i
         }
@@ -27,7 +27,7 @@ public struct ParameterFileTask: Sendable {
         for key in ["eta_exact", "eta"] where eta == nil {
             if let text = object[key] as? String { eta = Rational.parse(text) } else if let x = object[key] as? NSNumber { eta = Rational.parse(x.stringValue) }
             if object[key] != nil, eta == nil || !(eta! > Rational.zero) {
-                throw CotflowError("parameter file \(path): \"\(key)\" is not a positive number")
+                throw ParameterFileError.taskStepSize(path: path, key: key)
             }
         }
         return ParameterFileTask(d: try integer("d"), n: try integer("n"), k: try integer("k"), eta: eta)
