@@ -44,7 +44,7 @@ struct CompareCommand: ParsableCommand {
     func validate() throws {
         try checkingInput { try ReducedLoss.checkSize(k: task.k) }
         try training.checkLimits(task, training.resolved(over: defaultSizes), objective: .cot, command: "compare")
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
+        try output.checkPlot(plot)
         if fullFlow {
             guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
             guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }

@@ -215,6 +215,11 @@ struct OutputOptions: ParsableArguments {
         try OutputDirectory.prepare(out, files: files, force: force)
     }
 
+    /// `--plot` writes its figure files into `--out`.
+    func checkPlot(_ plot: Bool) throws {
+        if plot && out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
+    }
+
     /// Writes `text` to `out/name` when `--out` is given.
     func write(_ text: String, _ name: String) throws {
         guard let out else { return }

@@ -34,16 +34,15 @@ struct EvalCommand: ParsableCommand {
             try ResourceLimit.checkWork(Double(prompts) * TrainingLimits.promptOperations(d: task.d, n: task.n, k: task.k, data: false),
                                         what: "evaluation at --d \(task.d) --n \(task.n) --k \(task.k) with --prompts \(prompts)")
         }
-    }
-
-    func run() throws {
         guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
-        let (d, n, k, eta) = try resolvedTask()
-        guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1") }
+        try output.checkPlot(plot)
         guard [spectrum != nil, conditionNumber != nil, covariance != nil].filter({ $0 }).count <= 1 else {
             throw ValidationError("give at most one of --spectrum, --condition-number and --covariance")
         }
+    }
+
+    func run() throws {
+        let (d, n, k, eta) = try resolvedTask()
         let sigma = try covarianceMatrix(d: d)
         try output.prepare(files: ["summary.json", "per_prompt.csv"])
         let result = try reportingErrors { () throws -> EvaluationResult in

@@ -62,12 +62,3 @@ func evaluationFigure(_ r: EvaluationResult, exactMean: Double?) -> [PlotSpec] {
                      series: [quantiles(r.evalLosses, "transformer", dashed: false), quantiles(r.chainLosses, "GD chain", dashed: true)],
                      horizontalLines: exactMean.map { [HorizontalLine(y: $0, label: "GD chain, exact mean = \(fmt($0))")] } ?? [])]
 }
-
-/// Writes parameters with the task they were trained on (d, n, k, eta) and the run's provenance;
-/// `TransformerParameters.load` reads d, V and W and ignores the rest.
-func saveParameters(_ p: TransformerParameters, to path: String, provenance: Provenance, task: [(String, JSONValue)]) throws {
-    guard p.isFinite else { throw CotflowError("cannot save parameters to \(path): they contain non-finite values") }
-    guard case .object(let pairs) = p.json else { return }
-    let object = JSONValue.object(provenance.json + task + pairs.filter { $0.0 != "d" })
-    try writeText(object.rendered() + "\n", to: path)
-}

@@ -54,7 +54,7 @@ struct ODECommand: ParsableCommand {
                                  what: grid == .steps ? "--grid steps with --max-steps \(solver.maxSteps) and --d \(task.d)"
                                                       : "--points \(points) with --d \(task.d)")
         }
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
+        try output.checkPlot(plot)
         if plot && params == .full { throw ValidationError("--plot draws the reduced flow; with --params full use `cotflow stages DIR/trajectory.csv --plot`") }
         _ = try outputGrid()
         if params == .reduced {

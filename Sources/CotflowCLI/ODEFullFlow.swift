@@ -64,8 +64,8 @@ extension ODECommand {
         try output.write(summary.rendered() + "\n", "summary.json")
         if let out = output.out, let first = trajectory.parameters.first, let last = trajectory.parameters.last {
             let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
-            try saveParameters(first, to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
-            if last.isFinite { try saveParameters(last, to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task) }
+            try first.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
+            if last.isFinite { try last.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task) }
         }
         output.emit(json: summary, report: fullReport(trajectory, eta: eta, seconds: seconds, failure: failure))
         if let failure {

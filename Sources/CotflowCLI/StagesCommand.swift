@@ -44,10 +44,10 @@ struct StagesCommand: ParsableCommand {
                 throw ValidationError("--eta must be a positive decimal or rational such as 40/51 (got '\(eta)')")
             }
         }
+        try output.checkPlot(plot)
     }
 
     func run() throws {
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         do {
             try readingInput { try analyse() }
         } catch let error as CotflowError where !error.description.contains(file) {

@@ -52,7 +52,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--curriculum-ramp must be a fraction in [0, 1) so that the run ends at k (got \(f))")
         }
         try training.checkLimits(task, training.resolved(over: TrainingSizes(TrainingRunOptions.train)), objective: objective, command: "training")
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
+        try output.checkPlot(plot)
     }
 
     func run() throws {
@@ -83,9 +83,9 @@ struct TrainCommand: ParsableCommand {
             let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
             // A diverged run's parameters may be non-finite: then only the initial ones are saved.
             if result.parameters.isFinite || result.status == .completed {
-                try saveParameters(result.parameters, to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task)
+                try result.parameters.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task)
             }
-            try saveParameters(result.initialParameters, to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
+            try result.initialParameters.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
         }
         output.emit(json: summary, report: report(result, eta: eta))
         if plot {

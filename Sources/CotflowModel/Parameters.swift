@@ -120,6 +120,15 @@ public struct TransformerParameters: Sendable, Equatable {
         try writeText(json.rendered() + "\n", to: path)
     }
 
+    /// Writes the parameters with the run's provenance and the task they were trained on (d, n,
+    /// k, eta) first; `load(from:)` reads d, V and W and ignores the rest.
+    public func save(to path: String, provenance: Provenance, task: [(String, JSONValue)]) throws {
+        guard isFinite else { throw ParameterFileError.cannotSave(path: path) }
+        guard case .object(let pairs) = json else { return }
+        let object = JSONValue.object(provenance.json + task + pairs.filter { $0.0 != "d" })
+        try writeText(object.rendered() + "\n", to: path)
+    }
+
     /// Syntax (with Foundation's position and nesting limit) and types, with messages naming the
     /// file and key; the values are then read exactly by JSONDecoder.
     private static func checkStructure(_ data: Data, path: String) throws {
