@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Checks that a change keeps every result the same: builds BASE (a git revision, default main) and
+# the working tree in release mode, runs the README's commands (every `$B ...` line of its code
+# blocks) and every example at --quick size with each build, from the same directory and through
+# the same path (so recorded command lines agree), and compares stdout, stderr and every file they
+# write, byte for byte, after blanking timings (JSON keys naming seconds, "... s" and rates in text).
+# Usage: scripts/check-identical.sh [BASE] ; prints one closing line; exit 0 when identical, 1 when not.
+# KEEP=1 keeps the run directory (its path is printed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+base=${1:-main}
+rev=$(git rev-parse --verify "$base^{commit}") || { echo "check-identical: '$base' is not a revision" >&2; exit 64; }
+run=$(mktemp -d /tmp/check-identical.XXXXXX)
+cleanup() {
+    git -C "$root" worktree remove --force "$run/base-tree" >/dev/null 2>&1 || true
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $run"; else rm -rf "$run"; fi
+}
+trap cleanup EXIT
+
+examples=(cot-vs-nocot training-dynamics weights-heatmap ood-generalization looped-vs-single stage-sweep)
+build() { # tree -> builds cotflow and the examples in release mode
+    local tree=$1
+    (cd "$tree" && swift build -c release --product cotflow >/dev/null)
+    for e in "${examples[@]}"; do (cd "$tree" && swift build -c release --product "$e" >/dev/null); done
+}
+echo "building $base ($rev) and the working tree (release)"
+git worktree add --detach "$run/base-tree" "$rev" >/dev/null 2>&1
+build "$run/base-tree"
+build "$root"
+
+# The README's commands: code-block lines that call $B (continuations joined), minus the build
+# line and completion scripts written to system paths.
+commands=$(awk '
+    /^    / { line = substr($0, 5); if (cont != "") { line = cont " " line; cont = "" }
+            if (line ~ /\\$/) { sub(/\\$/, "", line); cont = line; next }
+            if (line ~ /\$B / && line !~ /swift build/ && line !~ /generate-completion-script/) print line }
+' README.md)
+
+normalise() { # dir: blank timings in place
+    find "$1" -type f \( -name '*.json' -o -name '*.txt' -o -name '*.csv' -o -name '*.out' -o -name '*.err' -o -name '*.md' \) -print0 |
+        xargs -0 -r sed -i -E \
+            -e 's/("[a-z_]*seconds[a-z_]*"): *[-0-9.eE+]+/\1: T/g' \
+            -e 's/[0-9]+(\.[0-9]+)? ?(s|ms|µs)\b/T s/g' \
+            -e 's/[0-9.]+ *(steps|points|it|RHS)\/s/T \1\/s/g'
+}
+
+execute() { # label bindir tree
+    local label=$1 bindir=$2 tree=$3 work="$run/work" i=0
+    rm -rf "$work"; mkdir -p "$work" "$run/bin"
+    ln -sfn "$bindir/cotflow" "$run/bin/cotflow"
+    for e in "${examples[@]}"; do ln -sfn "$bindir/$e" "$run/bin/$e"; done
+    while IFS= read -r cmd; do
+        i=$((i + 1))
+        (cd "$work" && B="$run/bin/cotflow" && eval "$cmd") >"$work/cmd$i.out" 2>"$work/cmd$i.err" || echo "exit $?" >>"$work/cmd$i.out"
+    done <<< "$commands"
+    for e in "${examples[@]}"; do
+        (cd "$work" && "$run/bin/$e" --quick --out "ex/$e") >"$work/ex-$e.out" 2>"$work/ex-$e.err" || echo "exit $?" >>"$work/ex-$e.out"
+    done
+    normalise "$work"
+    mv "$work" "$run/$label"
+    echo "$label: $i README commands, ${#examples[@]} examples"
+}
+execute base "$run/base-tree/.build/release" "$run/base-tree"
+execute new "$root/.build/release" "$root"
+
+if diff -r "$run/base" "$run/new" >"$run/diff.txt"; then
+    echo "identical: every README command and example (--quick) gives the same bytes as $base (timings aside)"
+else
+    KEEP=1
+    head -60 "$run/diff.txt"
+    echo "DIFFERENT from $base: $(grep -c '^diff\|^Only' "$run/diff.txt") files differ (full diff: $run/diff.txt)"
+    exit 1
+fi
