@@ -4,6 +4,7 @@ import CotflowFlow
 import CotflowODE
 import CotflowPlot
 import CotflowSupport
+import CotflowTraining
 import Foundation
 
 @main
@@ -86,13 +87,13 @@ struct TaskOptions: ParsableArguments {
 /// The task: dimension, context length, chain length, GD step size.
 struct ProblemOptions: ParsableArguments {
     @Option(name: .customLong("d"), help: "Dimension d of x and w*.")
-    var d: Int = 10
+    var d: Int = TrainingConfig.defaultTask().d
 
     @Option(name: .customLong("n"), help: "Context length n (examples per prompt).")
-    var n: Int = 40
+    var n: Int = TrainingConfig.defaultTask().n
 
     @Option(name: .customLong("k"), help: "Chain length k (GD steps in the chain of thought).")
-    var k: Int = 5
+    var k: Int = TrainingConfig.defaultTask().k
 
     @Option(name: .customLong("eta"), help: "GD step size: a decimal or a rational such as 20/31. (default: the paper's n/(n+d+1))")
     var eta: String?
@@ -127,7 +128,7 @@ struct ProblemOptions: ParsableArguments {
 /// Eigenvalue ranges of an Assumption 4.1 initialisation, shared by `train` and `ode`.
 struct InitScaleOptions: ParsableArguments {
     @Option(name: .customLong("init-scale"), help: "Scale sigma of the initialisation. For assumption: v in [-2 sigma, -sigma], w in [sigma, 2 sigma] unless --v-range/--w-range are given; for random: the standard deviation of every entry.")
-    var initScale: Double = 0.05
+    var initScale: Double = TrainingConfig.defaultInitScale
 
     @Option(name: .customLong("v-range"), help: "Range lo,hi of the eigenvalues of V31 at an assumption initialisation.")
     var vRange: String?
