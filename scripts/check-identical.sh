@@ -3,7 +3,8 @@
 # the working tree in release mode, runs the README's commands (every `$B ...` line of its code
 # blocks) and every example at --quick size with each build, from the same directory and through
 # the same path (so recorded command lines agree), and compares stdout, stderr and every file they
-# write, byte for byte, after blanking timings (JSON keys naming seconds, "... s" and rates in text).
+# write, byte for byte, after blanking timings (JSON keys naming seconds, "... s" and rates in text;
+# progress lines on stderr, which are printed at timed intervals, are dropped).
 # Usage: scripts/check-identical.sh [BASE] ; prints one closing line; exit 0 when identical, 1 when not.
 # KEEP=1 keeps the run directory (its path is printed).
 set -euo pipefail
@@ -12,8 +13,9 @@ root=$(pwd)
 base=${1:-main}
 rev=$(git rev-parse --verify "$base^{commit}") || { echo "check-identical: '$base' is not a revision" >&2; exit 64; }
 run=$(mktemp -d /tmp/check-identical.XXXXXX)
+# The base revision's tree and release build are kept (one per revision) for the next check.
+basetree=${TMPDIR:-/tmp}/cotflow-base-${rev:0:12}
 cleanup() {
-    git -C "$root" worktree remove --force "$run/base-tree" >/dev/null 2>&1 || true
     if [ "${KEEP:-0}" = 1 ]; then echo "kept $run"; else rm -rf "$run"; fi
 }
 trap cleanup EXIT
@@ -25,8 +27,10 @@ build() { # tree -> builds cotflow and the examples in release mode
     for e in "${examples[@]}"; do (cd "$tree" && swift build -c release --product "$e" >/dev/null); done
 }
 echo "building $base ($rev) and the working tree (release)"
-git worktree add --detach "$run/base-tree" "$rev" >/dev/null 2>&1
-build "$run/base-tree"
+exec 9>"$basetree.lock"; flock 9
+[ -d "$basetree" ] || git archive --format=tar --prefix=tree/ "$rev" | tar -x -C "$(dirname "$basetree")" --transform "s|^tree|$(basename "$basetree")|"
+build "$basetree"
+flock -u 9
 build "$root"
 
 # The README's commands: code-block lines that call $B (continuations joined), minus the build
@@ -37,7 +41,8 @@ commands=$(awk '
             if (line ~ /\$B / && line !~ /swift build/ && line !~ /generate-completion-script/) print line }
 ' README.md)
 
-normalise() { # dir: blank timings in place
+normalise() { # dir: blank timings in place; progress lines (printed at timed intervals) dropped
+    find "$1" -type f -name '*.err' -print0 | xargs -0 -r sed -i -E '/ elapsed/d'
     find "$1" -type f \( -name '*.json' -o -name '*.txt' -o -name '*.csv' -o -name '*.out' -o -name '*.err' -o -name '*.md' \) -print0 |
         xargs -0 -r sed -i -E \
             -e 's/("[a-z_]*seconds[a-z_]*"): *[-0-9.eE+]+/\1: T/g' \
@@ -61,7 +66,7 @@ execute() { # label bindir tree
     mv "$work" "$run/$label"
     echo "$label: $i README commands, ${#examples[@]} examples"
 }
-execute base "$run/base-tree/.build/release" "$run/base-tree"
+execute base "$basetree/.build/release" "$basetree"
 execute new "$root/.build/release" "$root"
 
 if diff -r "$run/base" "$run/new" >"$run/diff.txt"; then
