@@ -72,9 +72,10 @@ let package = Package(
         .executableTarget(name: "ood-generalization", dependencies: ["CotflowExamplesSupport"], path: "Examples/ood-generalization"),
         .executableTarget(name: "looped-vs-single", dependencies: ["CotflowExamplesSupport"], path: "Examples/looped-vs-single"),
         .executableTarget(name: "stage-sweep", dependencies: ["CotflowExamplesSupport"], path: "Examples/stage-sweep"),
+        .executableTarget(name: "exact-chain", dependencies: ["CotflowExamplesSupport"], path: "Examples/exact-chain"),
         // Writes the table of notes/reproduction.md from the examples' results.json.
         .executableTarget(name: "reproduction-table", dependencies: ["CotflowExamplesSupport", argumentParser], path: "Examples/reproduction-table"),
-        .testTarget(name: "ExamplesTests", dependencies: ["CotflowExamplesSupport", "cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep"]),
+        .testTarget(name: "ExamplesTests", dependencies: ["CotflowExamplesSupport", "cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep", "exact-chain"]),
         .testTarget(name: "CotflowSupportTests", dependencies: ["CotflowSupport"]),
         .testTarget(name: "CotflowModelTests", dependencies: ["CotflowModel"]),
         .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowTraining"]),

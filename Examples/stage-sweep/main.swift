@@ -93,7 +93,7 @@ ctx.run {
     var sigmaSettings = flowSettings(d: d, k: k)
     sigmaSettings.n = baseN
     let sigmaOutcome = try runSweep(
-        grid: sigmaGrid, shard: .whole, directory: ctx.path("sigma"), metricNames: FlowMetrics.names,
+        grid: sigmaGrid, shard: .whole, directory: ctx.path("sigma"), metricNames: FlowMetrics.names, integerMetrics: SweepJob.flow.integerMetrics,
         settings: try sigmaSettings.fixedSettings(axes: Set(sigmaGrid.names)), jobs: ProcessInfo.processInfo.activeProcessorCount,
         reporter: PhaseReport.reporter(sigmaSettings), run: { [sigmaSettings] p in try sigmaSettings.run(p) })
     let sigmaSeconds = Date().timeIntervalSince(started)
@@ -170,7 +170,7 @@ ctx.run {
     var ratioSettings = flowSettings(d: d, k: k)
     ratioSettings.initScale = baseSigma
     let ratioOutcome = try runSweep(
-        grid: ratioGrid, shard: .whole, directory: ctx.path("n_over_d"), metricNames: FlowMetrics.names,
+        grid: ratioGrid, shard: .whole, directory: ctx.path("n_over_d"), metricNames: FlowMetrics.names, integerMetrics: SweepJob.flow.integerMetrics,
         settings: try ratioSettings.fixedSettings(axes: Set(ratioGrid.names)), jobs: ProcessInfo.processInfo.activeProcessorCount,
         reporter: PhaseReport.reporter(ratioSettings), run: { [ratioSettings] p in try ratioSettings.run(p) })
     let ratioSeconds = Date().timeIntervalSince(started2)

@@ -63,7 +63,7 @@ struct ODECommand: ParsableCommand {
             }
             _ = try givenPoint()
         } else {
-            if v0 != nil || w0 != nil { throw ValidationError("--v0/--w0 set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
+            if v0 != nil || w0 != nil { throw ValidationError("--v/--w set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
             guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
         }
     }

@@ -6,7 +6,7 @@ struct RerunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rerun",
         abstract: "Run a result again from the command line recorded in its summary.json, and check that it reproduces.",
-        discussion: "Reads DIR/summary.json (written by ode, train, eval or compare), runs the recorded arguments again with --out replaced by a new directory (default DIR/rerun), and compares every JSON and CSV file both runs wrote: JSON numbers and CSV cells within --tolerance (relative), everything else exactly. Timings (seconds), the command line and the output directory are not compared. Exit status 0 when everything reproduces, 1 when something differs."
+        discussion: "Reads DIR/summary.json (written by ode, train, eval, compare or sweep), runs the recorded arguments again with --out replaced by a new directory (default DIR/rerun), and compares every JSON and CSV file both runs wrote: JSON numbers and CSV cells within --tolerance (relative), everything else exactly. Timings (seconds), the command line and the output directory are not compared. Exit status 0 when everything reproduces, 1 when something differs."
     )
 
     @Argument(help: "Directory of an earlier run (with summary.json).") var directory: String
@@ -24,7 +24,7 @@ struct RerunCommand: ParsableCommand {
     func run() throws {
         let summaryPath = (directory as NSString).appendingPathComponent("summary.json")
         guard let data = FileManager.default.contents(atPath: summaryPath) else {
-            throw ValidationError("\(summaryPath): no such file; give a directory written by cotflow ode, train, eval or compare with --out")
+            throw ValidationError("\(summaryPath): no such file; give a directory written by cotflow ode, train, eval, compare or sweep with --out")
         }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let arguments = object["arguments"] as? [String], let version = object["cotflow_version"] as? String else {

@@ -38,6 +38,10 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var solver: FlowSolverOptions
     @Option(help: "Output points of the log time grid of each flow (sets the resolution of t_loss_half and t_loss_1e-3).") var points = 400
+    @Option(help: "W24 in the flow (as `cotflow ode --w24`): fixed (held at --w24-initial, the paper's flow) or free (trained with V31 and W13).")
+    var w24: W24Choice = .fixed
+    @Option(name: .customLong("w24-initial"), parsing: .unconditional, help: "Initial (with --w24 fixed: held) W24 of the flow, 1e-3 <= |W24| <= 1e3; the axis w24_initial varies it.")
+    var w24Initial: Double?
 
     @OptionGroup var training: SweepTrainingOptions
     @OptionGroup var sizes: TrainingRunOptions
@@ -77,6 +81,12 @@ struct SweepCommand: ParsableCommand {
         guard stallFraction > 0, stallFraction <= 1, convergedFraction > 0, convergedFraction < 1, constructionTolerance > 0, constructionTolerance.isFinite else {
             throw ValidationError("--stall-fraction must be in (0, 1], --converged-fraction in (0, 1) and --construction-tolerance a positive finite number")
         }
+        if job != .flow, w24 != .fixed || w24Initial != nil {
+            throw ValidationError("--w24 and --w24-initial apply to --job flow only (\(job.refusal(axis: "w24_initial") ?? "no W24 here"))")
+        }
+        if let w24Initial, !(w24Initial.isFinite && ExperimentSettings.w24Range.contains(abs(w24Initial))) {
+            throw ValidationError("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24Initial)); the paper's value is -1")
+        }
         if job != .train && job != .compare, let flag = training.givenFlag ?? sizes.given.first?.1 {
             throw ValidationError("\(flag) applies to --job train and compare, not \(job.rawValue)")
         }
@@ -87,6 +97,10 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         let grid: SweepGrid
+        for spec in vary {
+            let name = String(spec.filter { !$0.isWhitespace }.prefix { $0 != "=" })
+            if !job.axisNames.contains(name), let reason = job.refusal(axis: name) { throw ValidationError("axis '\(name)': \(reason)") }
+        }
         do {
             grid = try SweepGrid(specs: vary, allowedNames: job.axisNames, integerNames: SweepJob.integerAxes)
         } catch {
@@ -103,7 +117,7 @@ struct SweepCommand: ParsableCommand {
             if job == .flow {
                 try readingInput { try ReducedLoss.checkSize(k: resolved.k, option: "k at grid point \(point.label)") }
             }
-            let key = try resolved.fixedSettings(axes: []).map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+            let key = try resolved.fixedSettings(axes: []).map { "\($0.0)=\($0.1.rendered(pretty: false))" }.joined(separator: " ")
             if let other = seen[key] {
                 throw ValidationError("grid points \(other.label) and \(point.label) are the same run after rounding to integers; "
                     + "choose axis values that differ after rounding")
@@ -142,13 +156,18 @@ struct SweepCommand: ParsableCommand {
         Interruption.install()
 
         let workers = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        // summary.json records the command line and every setting, so that `cotflow rerun DIR` can run it again.
+        let provenance = Provenance(settings: try settings.fixedSettings(axes: Set(grid.names)) + [
+            ("vary", .array(grid.axes.map { .string($0.spec) })), ("shard", .string(shard.description)), ("jobs", .int(workers)),
+            ("resume", .bool(resume)), ("plot", .bool(plot)), ("plot_metric", plotMetric.map { .string($0) } ?? .null),
+        ]).json
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
         let finished = FinishedPoints()
         let outcome: SweepOutcome
         do {
             outcome = try reportingErrors {
-                try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames,
-                             settings: [("cotflow_version", cotflowVersion)] + (try settings.fixedSettings(axes: Set(grid.names))), resume: resume, jobs: workers,
+                try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames, integerMetrics: job.integerMetrics,
+                             settings: [("cotflow_version", .string(cotflowVersion))] + (try settings.fixedSettings(axes: Set(grid.names))), resume: resume, jobs: workers,
                              reporter: PhaseReport.reporter(settings),
                              run: { point in
                                  // A signal stops the sweep between points; finished points stay in the shard files.
@@ -165,7 +184,7 @@ struct SweepCommand: ParsableCommand {
         } catch let stopped as SweepInterrupted {
             progress.finish()
             // The shard files already hold every finished point; say so in the summary.
-            let summary: JSONValue = .object([
+            let summary: JSONValue = .object(provenance + [
                 ("status", .string("interrupted")), ("signal", .string(Interruption.signalName)),
                 ("job", .string(job.rawValue)), ("grid", grid.json), ("grid_points", .int(grid.count)),
                 ("shard", .object([("index", .int(shard.index)), ("count", .int(shard.count))])),
@@ -182,7 +201,7 @@ struct SweepCommand: ParsableCommand {
             FileHandle.standardError.write("plot: a shard has no figure; draw it when every shard is done: cotflow merge \(out) --plot\n".data(using: .utf8)!)
         }
 
-        let summary: JSONValue = .object([
+        let summary: JSONValue = .object(provenance + [
             ("status", .string("completed")),
             ("job", .string(job.rawValue)),
             ("grid", grid.json),
@@ -193,7 +212,8 @@ struct SweepCommand: ParsableCommand {
             ("failed", .int(outcome.failed)),
             ("resumed", .int(outcome.resumed)),
             ("complete", .bool(outcome.records.count == outcome.shardPoints)),
-            ("files", .array(outcome.files.map { .string($0) })),
+            // Names in --out (not paths), so that a rerun into another directory writes the same summary.
+            ("files", .array(outcome.files.map { .string(($0 as NSString).lastPathComponent) })),
         ])
         try output.write(summary.rendered() + "\n", summaryName)
         output.emit(json: summary, report: {
@@ -230,6 +250,8 @@ struct SweepCommand: ParsableCommand {
         if scale.vRange != nil { s.vRange = ranges.v }
         if scale.wRange != nil { s.wRange = ranges.w }
         s.flow = try solver.flowOptions()
+        if axes.contains("w24_initial"), w24Initial != nil { throw ValidationError("--w24-initial is fixed but w24_initial is also an axis; give one") }
+        s.w24 = w24 == .free ? .free(initial: w24Initial ?? -1) : .fixed(w24Initial ?? -1)
         guard points >= 2, 1e-3 < solver.tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
         s.points = points
         if let x = training.objective { s.objective = x }

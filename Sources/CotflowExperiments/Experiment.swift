@@ -26,7 +26,7 @@ public enum SweepJob: String, Sendable, CaseIterable {
     /// The numeric options of the job that can be an axis.
     public var axisNames: [String] {
         switch self {
-        case .flow: return Self.taskAxes + ["init_scale", "t_end", "stop_loss", "abs_tol", "rel_tol", "max_steps", "points", "seed"]
+        case .flow: return Self.taskAxes + ["init_scale", "w24_initial", "t_end", "stop_loss", "abs_tol", "rel_tol", "max_steps", "points", "seed"]
         case .train: return Self.taskAxes + Self.trainingAxes
         case .compare: return Self.taskAxes + Self.trainingAxes
         case .exact: return Self.taskAxes
@@ -36,6 +36,21 @@ public enum SweepJob: String, Sendable, CaseIterable {
     /// Axes whose values are integers.
     public static let integerAxes: Set<String> = ["d", "n", "k", "seed", "batch_size", "steps", "record_every", "held_out", "max_steps", "points"]
 
+    /// Why `name` is not an axis of this job, when it is a known name that the job cannot vary
+    /// (nil otherwise: then the list of axes says it all).
+    public func refusal(axis name: String) -> String? {
+        switch (self, name) {
+        case (.flow, "w24"):
+            return "w24 is the flow's final W24 (a metric); the initial W24 is the axis w24_initial (as `cotflow ode --w24-initial`)"
+        case (.train, "w24"), (.train, "w24_initial"), (.compare, "w24"), (.compare, "w24_initial"):
+            return "\(name) is an axis of --job flow only: training starts with W24 = -1 (--init assumption, or --params reduced) or draws it with the other entries (--init random --params full), and `cotflow train` has no option for it"
+        case (.exact, "w24"), (.exact, "w24_initial"):
+            return "\(name) is not an axis of --job exact: the GD chain has no W24"
+        default:
+            return nil
+        }
+    }
+
     /// The metric columns of the job, in file order.
     public var metricNames: [String] {
         switch self {
@@ -43,6 +58,16 @@ public enum SweepJob: String, Sendable, CaseIterable {
         case .train: return TrainMetrics.names
         case .compare: return CompareMetrics.names
         case .exact: return ExactMetrics.names
+        }
+    }
+
+    /// Metrics whose values are integers (counts, steps, 0/1 flags), written as JSON integers.
+    public var integerMetrics: Set<String> {
+        switch self {
+        case .flow: return ["converged", "steps", "stage_count"]
+        case .train: return ["diverged_step", "stage_count"]
+        case .compare: return ["diverged_step", "stage_count", "same_stages"]
+        case .exact: return []
         }
     }
 
@@ -58,7 +83,7 @@ public enum SweepJob: String, Sendable, CaseIterable {
     /// Metrics that describe the solver or are set by a stopping rule, not the model: never findings.
     public var diagnosticMetrics: Set<String> {
         switch self {
-        case .flow: return ["final_loss", "t_end", "steps", "converged", "stage_count", "distance_to_construction"]
+        case .flow: return ["final_loss", "t_end", "steps", "converged", "stage_count", "distance_to_construction", "w24"]
         case .train: return ["diverged_step", "stage_count"]
         case .compare: return ["diverged_step", "stage_count"]
         case .exact: return []
@@ -80,6 +105,8 @@ public struct ExperimentSettings: Sendable {
     public var wRange: ClosedRange<Double>?
     /// The flow (jobs `flow` and `compare`); its output grid is `points` log-spaced times.
     public var flow = FlowOptions()
+    /// W24 in the flow job: held (the paper's flow, at -1) or trained from its initial value.
+    public var w24: W24Mode = .paper
     public var points = 400
     /// A stepper to retry a failed flow with (for example msbdf, implicit with the analytic Jacobian,
     /// where a heavy-tailed loss makes the flow stiff); nil: a failed flow is a failed point.
@@ -100,6 +127,9 @@ public struct ExperimentSettings: Sendable {
     /// fraction of its start and it is within `constructionTolerance` of the construction.
     public var convergedFraction = 1e-2
     public var constructionTolerance = 0.1
+
+    /// Allowed |W24| of the flow (as `cotflow ode --w24-initial`): a huge or tiny W24 makes the flow crawl.
+    public static let w24Range: ClosedRange<Double> = 1e-3...1e3
 
     /// The exact GD-chain loss is computed up to this chain length (2k Wishart moments).
     public static let exactMaximumK = 30
@@ -137,6 +167,11 @@ public struct ExperimentSettings: Sendable {
             s.eta = r
         }
         if let v = try positive("init_scale") { s.initScale = v; s.vRange = nil; s.wRange = nil }
+        if let u = point["w24_initial"] {
+            guard s.job == .flow else { throw bad(s.job.refusal(axis: "w24_initial") ?? "w24_initial is not an axis of this job") }
+            guard Self.w24Range.contains(abs(u)) else { throw bad("w24_initial must satisfy 1e-3 <= |W24| <= 1e3 (got \(SweepFormat.number(u)))") }
+            s.w24 = s.w24.isFree ? .free(initial: u) : .fixed(u)
+        }
         if let v = try positive("t_end") { s.flow.endTime = v }
         if let v = point["stop_loss"] {
             guard v >= 0, v < 1 else { throw bad("stop_loss must be in [0, 1)") }
@@ -162,61 +197,78 @@ public struct ExperimentSettings: Sendable {
         return AssumptionInitialisation(d: d, seed: seed, vRange: vRange ?? defaults.v, wRange: wRange ?? defaults.w)
     }
 
-    /// The settings held fixed across a grid with these axes, as recorded in the sweep's files.
-    public func fixedSettings(axes: Set<String>) throws -> [(String, String)] {
-        var out: [(String, String)] = [("job", job.rawValue)]
-        func add(_ name: String, _ value: @autoclosure () -> String) { if !axes.contains(name) { out.append((name, value())) } }
-        add("d", "\(d)")
-        if !axes.contains("n_over_d") { add("n", "\(n)") }
-        add("k", "\(k)")
-        add("eta", eta?.description ?? "n/(n+d+1)")
+    /// The settings held fixed across a grid with these axes, as recorded in the sweep's files:
+    /// keyed by option name (`_` for `-`), integers as JSON integers, numbers as floats. `eta` is
+    /// the float and `eta_exact` its exact value where one step size holds for the whole grid;
+    /// `eta_rule` says where it comes from (`given` or `n/(n+d+1)`).
+    public func fixedSettings(axes: Set<String>) throws -> [(String, JSONValue)] {
+        var out: [(String, JSONValue)] = [("job", .string(job.rawValue))]
+        func add(_ name: String, _ value: @autoclosure () -> JSONValue) { if !axes.contains(name) { out.append((name, value())) } }
+        add("d", .int(d))
+        if !axes.contains("n_over_d") { add("n", .int(n)) }
+        add("k", .int(k))
+        if !axes.contains("eta") {
+            out.append(("eta_rule", .string(eta == nil ? "n/(n+d+1)" : "given")))
+            // Without a given eta, each point's n and d set it; it is one number when neither varies.
+            if eta != nil || axes.isDisjoint(with: ["d", "n", "n_over_d"]) { out += etaFields(stepSize) }
+        }
         if job != .exact {
-            add("seed", "\(seed)")
-            add("init_scale", SweepFormat.number(initScale))
-            if let v = vRange { out.append(("v_range", "\(SweepFormat.number(v.lowerBound)),\(SweepFormat.number(v.upperBound))")) }
-            if let w = wRange { out.append(("w_range", "\(SweepFormat.number(w.lowerBound)),\(SweepFormat.number(w.upperBound))")) }
+            add("seed", .int(Int(seed)))
+            add("init_scale", .number(initScale))
+            if let v = vRange { out.append(("v_range", .numbers([v.lowerBound, v.upperBound]))) }
+            if let w = wRange { out.append(("w_range", .numbers([w.lowerBound, w.upperBound]))) }
         }
         switch job {
         case .flow:
-            out.append(("model", "reduced gradient flow from Assumption 4.1"))
-            out.append(("stepper", flow.stepper.rawValue + (fallbackStepper.map { ", \($0.rawValue) when it fails" } ?? "")))
-            add("abs_tol", SweepFormat.number(flow.absoluteTolerance))
-            add("rel_tol", SweepFormat.number(flow.relativeTolerance))
-            add("max_steps", "\(flow.maximumSteps)")
-            add("t_end", SweepFormat.number(flow.endTime))
-            add("stop_loss", SweepFormat.number(flow.stopRelativeLoss))
-            add("points", "\(points)")
-            out.append(("exact_eval_loss", "k <= \(Self.exactMaximumK)"))
+            out.append(("model", .string("reduced gradient flow from Assumption 4.1")))
+            out.append(("w24", .string(w24.isFree ? "free" : "fixed")))
+            add("w24_initial", .number(w24.initial))
+            out.append(("stepper", .string(flow.stepper.rawValue)))
+            out.append(("fallback_stepper", fallbackStepper.map { .string($0.rawValue) } ?? .null))
+            add("abs_tol", .number(flow.absoluteTolerance))
+            add("rel_tol", .number(flow.relativeTolerance))
+            add("max_steps", .int(flow.maximumSteps))
+            add("t_end", .number(flow.endTime))
+            add("stop_loss", .number(flow.stopRelativeLoss))
+            add("points", .int(points))
+            out.append(("exact_eval_loss_max_k", .int(Self.exactMaximumK)))
         case .train, .compare:
             let c = try Self.trainingConfig(self)
-            out.append(("objective", objective.rawValue))
-            out.append(("params", c.trainable.rawValue))
-            out.append(("init", c.initialisation.rawValue))
-            out.append(("optimizer", c.optimizer.rawValue))
-            add("learning_rate", SweepFormat.number(c.learningRate))
-            add("batch_size", "\(c.batchSize)")
-            add("steps", "\(c.steps)")
-            add("record_every", "\(c.recordEvery)")
-            add("held_out", "\(c.heldOutSize)")
-            if job == .compare { out.append(("stepper", flow.stepper.rawValue)) }
+            out.append(("objective", .string(c.objective.rawValue)))
+            out.append(("params", .string(c.trainable.rawValue)))
+            out.append(("init", .string(c.initialisation.rawValue)))
+            out.append(("optimizer", .string(c.optimizer.rawValue)))
+            add("learning_rate", .number(c.learningRate))
+            add("batch_size", .int(c.batchSize))
+            add("steps", .int(c.steps))
+            add("record_every", .int(c.recordEvery))
+            add("held_out", .int(c.heldOutSize))
+            if job == .compare { out.append(("stepper", .string(flow.stepper.rawValue))) }
         case .exact:
-            out.append(("quantity", "E||w_k - w*||^2 of k exact GD steps"))
+            out.append(("quantity", .string("E||w_k - w*||^2 of k exact GD steps")))
+            out.append(("exact_max_k", .int(Self.exactMaximumK)))
         }
-        out += [("stall_fraction", SweepFormat.number(stallFraction)), ("converged_fraction", SweepFormat.number(convergedFraction)),
-                ("construction_tolerance", SweepFormat.number(constructionTolerance))]
+        out += [("stall_fraction", .number(stallFraction)), ("converged_fraction", .number(convergedFraction)),
+                ("construction_tolerance", .number(constructionTolerance))]
         return out
     }
 
     /// The regime thresholds and the job recorded in a sweep's settings (for `cotflow merge`).
-    public init(recorded settings: [(String, String)]) throws {
+    public init(recorded settings: [(String, JSONValue)]) throws {
         let map = Dictionary(settings, uniquingKeysWith: { a, _ in a })
-        guard let jobText = map["job"] ?? (map["model"] != nil ? "flow" : nil), let job = SweepJob(rawValue: jobText) else {
+        guard case .string(let jobText)? = map["job"], let job = SweepJob(rawValue: jobText) else {
             throw CotflowError("the sweep's settings name no job")
         }
         self.init(job: job)
-        if let s = map["stall_fraction"], let x = Double(s) { stallFraction = x }
-        if let s = map["converged_fraction"], let x = Double(s) { convergedFraction = x }
-        if let s = map["construction_tolerance"], let x = Double(s) { constructionTolerance = x }
+        func number(_ key: String) -> Double? {
+            switch map[key] { case .number(let x)?: return x; case .int(let i)?: return Double(i); default: return nil }
+        }
+        if let x = number("stall_fraction") { stallFraction = x }
+        if let x = number("converged_fraction") { convergedFraction = x }
+        if let x = number("construction_tolerance") { constructionTolerance = x }
+        // The W24 mode and value as the sweep ran them (an axis w24_initial is not a setting).
+        let u = number("w24_initial") ?? -1
+        if case .string("free")? = map["w24"] { w24 = .free(initial: u) } else { w24 = .fixed(u) }
     }
 
     /// The training configuration of the `train` or `compare` job at these settings.
@@ -301,13 +353,16 @@ public struct FlowMetrics: SweepMetrics {
     public var exactEvalLoss: Double?
     public var plateauEnd: Double?, productReached: Double?, exponentialStart: Double?
     public var stageCount: Int?
-    /// max_j max(|v_j + eta| / eta, |w_j - 1|) at the end.
+    /// max_j max(|u v_j - eta| / eta, |w_j / (-u) - 1|) at the end, u = W24 there: the distance
+    /// from the construction up to W24's gauge (u = -1: max_j max(|v_j + eta| / eta, |w_j - 1|)).
     public var distanceToConstruction: Double
+    /// W24 at the end (the held value when it is fixed).
+    public var w24: Double
 
     public static let names = ["initial_loss", "final_loss", "t_end", "converged", "steps",
                                "t_loss_half", "t_loss_1e-3", "exact_eval_loss",
                                "plateau_end", "product_reached", "exponential_start", "stage_count",
-                               "distance_to_construction"]
+                               "distance_to_construction", "w24"]
 
     init(_ t: FlowTrajectory, eta: Double) {
         initialLoss = t.losses.first ?? .nan
@@ -317,7 +372,9 @@ public struct FlowMetrics: SweepMetrics {
         steps = t.statistics.acceptedSteps
         tLossHalf = StageMetrics.timeBelow(0.5, times: t.times, losses: t.losses)
         tLoss1e3 = StageMetrics.timeBelow(1e-3, times: t.times, losses: t.losses)
-        distanceToConstruction = t.v.last.map { constructionDistance(v: $0, w: t.w.last!, eta: eta) } ?? .nan
+        let u = t.u.last ?? .nan
+        w24 = u
+        distanceToConstruction = t.v.last.map { constructionDistance(v: $0, w: t.w.last!, eta: eta, w24: u) } ?? .nan
     }
 
     static func measure(_ s: ExperimentSettings) throws -> FlowMetrics {
@@ -328,10 +385,10 @@ public struct FlowMetrics: SweepMetrics {
         let start = s.start
         let t: FlowTrajectory
         do {
-            t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+            t = try ReducedFlow(loss: loss, w24: s.w24).integrate(v0: start.v, w0: start.w, options: options)
         } catch is FlowFailure where s.fallbackStepper != nil {
             options.stepper = s.fallbackStepper!
-            t = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+            t = try ReducedFlow(loss: loss, w24: s.w24).integrate(v0: start.v, w0: start.w, options: options)
         }
         var m = FlowMetrics(t, eta: eta.doubleValue)
         if s.k <= ExperimentSettings.exactMaximumK { m.exactEvalLoss = gdChainLoss(n: s.n, d: s.d, k: s.k, eta: eta).doubleValue }
@@ -348,7 +405,7 @@ public struct FlowMetrics: SweepMetrics {
          "steps": Double(steps), "t_loss_half": tLossHalf, "t_loss_1e-3": tLoss1e3, "exact_eval_loss": exactEvalLoss ?? .nan,
          "plateau_end": plateauEnd ?? .nan, "product_reached": productReached ?? .nan,
          "exponential_start": exponentialStart ?? .nan, "stage_count": stageCount.map(Double.init) ?? .nan,
-         "distance_to_construction": distanceToConstruction]
+         "distance_to_construction": distanceToConstruction, "w24": w24]
     }
 }
 

@@ -1,3 +1,4 @@
+import CotflowFlow
 import CotflowSupport
 import CotflowSweep
 import Foundation
@@ -147,13 +148,15 @@ public struct Transition: Sendable {
         }
     }
 
-    public var json: JSONValue {
+    /// As JSON; axis values are integers on the grid's integer axes.
+    public func json(in grid: SweepGrid) -> JSONValue {
+        let value = axisValue(in: grid)
         var pairs: [(String, JSONValue)] = [("kind", .string(kind.rawValue)), ("axis", .string(axis)),
-                                            ("between", .numbers([between.0, between.1]))]
-        if !context.isEmpty { pairs.append(("at", .object(context.map { ($0.0, .number($0.1)) }))) }
+                                            ("between", .array([value(axis, between.0), value(axis, between.1)]))]
+        if !context.isEmpty { pairs.append(("at", .object(context.map { ($0.0, value($0.0, $0.1)) }))) }
         if let metric { pairs.append(("metric", .string(metric))) }
         pairs += [("from", .string(from)), ("to", .string(to))]
-        if let interval { pairs.append(("interval", .numbers([interval.0, interval.1]))) }
+        if let interval { pairs.append(("interval", .array([value(axis, interval.0), value(axis, interval.1)]))) }
         if let fromShare, let toShare { pairs.append(("replicates", .object([("from", .string(fromShare)), ("to", .string(toShare))]))) }
         if let a = fromRange, let b = toRange { pairs.append(("replicate_ranges", .object([("from", .numbers([a.0, a.1])), ("to", .numbers([b.0, b.1]))]))) }
         pairs.append(("text", .string(text)))
@@ -173,9 +176,10 @@ public struct ScalingFinding: Sendable {
         return "\(quantity) against \(axis)\(at), \(analysis.distinctX) values: \(analysis.verdict)"
     }
 
-    public var json: JSONValue {
+    public func json(in grid: SweepGrid) -> JSONValue {
+        let value = axisValue(in: grid)
         var pairs: [(String, JSONValue)] = [("quantity", .string(quantity)), ("axis", .string(axis))]
-        if !context.isEmpty { pairs.append(("at", .object(context.map { ($0.0, .number($0.1)) }))) }
+        if !context.isEmpty { pairs.append(("at", .object(context.map { ($0.0, value($0.0, $0.1)) }))) }
         return .object(pairs + [("analysis", analysis.json), ("text", .string(text))])
     }
 }
@@ -419,7 +423,8 @@ public struct PhaseReport: Sendable {
     var regimeRule: String {
         switch settings.job {
         case .flow:
-            return "converged: the flow met its stopping loss within \(compactNumber(settings.constructionTolerance)) of the construction (else converged-elsewhere); stalled: final loss above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
+            let gauge = settings.w24 != .paper || grid.names.contains("w24_initial") ? " up to W24's gauge (v = eta/W24, w = -W24)" : ""
+            return "converged: the flow met its stopping loss within \(compactNumber(settings.constructionTolerance)) of the construction\(gauge) (else converged-elsewhere); stalled: final loss above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
         case .train, .compare:
             return "converged: final CoT loss at most \(compactNumber(settings.convergedFraction)) of its start and within \(compactNumber(settings.constructionTolerance)) of the construction up to W24's gauge (else converged-elsewhere); stalled: above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
         case .exact:
@@ -431,21 +436,21 @@ public struct PhaseReport: Sendable {
         let runs: [JSONValue] = records.map { r in
             let rr = regimes[r.index]!
             var pairs: [(String, JSONValue)] = [("index", .int(r.index)),
-                                                ("point", .object(zip(grid.names, r.values).map { ($0, .number($1)) })),
+                                                ("point", .object(zip(grid.axes, r.values).map { ($0.name, $0.json($1)) })),
                                                 ("regime", .string(rr.regime.rawValue)), ("detail", .string(rr.detail))]
             if let s = rr.divergedStep { pairs.append(("diverged_step", .int(s))) }
             return .object(pairs)
         }
         return .object([
-            ("format", .string("cotflow-sweep-report 1")),
+            ("format", .string("cotflow-sweep-report 2")),
             ("job", .string(settings.job.rawValue)),
             ("grid", grid.json),
             ("replicate_axes", .array(replicateAxes.map { .string($0) })),
             ("regime_rule", .string(regimeRule)),
             ("regimes", .array(runs)),
             ("regime_diagram", .array(diagram.map { .string($0) })),
-            ("transitions", .array(transitions.map(\.json))),
-            ("fits", .array(fits.map(\.json))),
+            ("transitions", .array(transitions.map { $0.json(in: grid) })),
+            ("fits", .array(fits.map { $0.json(in: grid) })),
             ("notes", .array(notes.map { .string($0) })),
         ])
     }
@@ -459,6 +464,11 @@ public struct PhaseReport: Sendable {
             return [(SweepFiles.report, report.text), ("report.json", report.json.rendered() + "\n")]
         }
     }
+}
+
+/// A value of the named axis as JSON (an integer on an integer axis).
+private func axisValue(in grid: SweepGrid) -> (String, Double) -> JSONValue {
+    { name, x in grid.axes.first { $0.name == name }?.json(x) ?? .number(x) }
 }
 
 /// The most common regime (ties: the first in `Regime.allCases`), nil for no runs.

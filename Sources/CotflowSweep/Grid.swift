@@ -10,11 +10,19 @@ public struct SweepAxis: Sendable, Equatable {
     /// The spec text the axis was parsed from (whitespace removed).
     public let spec: String
     public let values: [Double]
+    /// The axis takes integers: its values are written as JSON integers.
+    public let integer: Bool
 
-    public init(name: String, spec: String, values: [Double]) {
+    public init(name: String, spec: String, values: [Double], integer: Bool = false) {
         self.name = name
         self.spec = spec
         self.values = values
+        self.integer = integer
+    }
+
+    /// A value of this axis as JSON: an integer on an integer axis, else a float.
+    public func json(_ x: Double) -> JSONValue {
+        integer && x == x.rounded() && abs(x) < 1e15 ? .int(Int(x)) : .number(x)
     }
 
     /// Parses `name=lo:hi:count[:log]` or `name=v1,v2,...`.
@@ -53,7 +61,7 @@ public struct SweepAxis: Sendable, Equatable {
                 throw CotflowError("axis '\(name)' lists the value \(SweepFormat.number(repeated)) twice")
             }
         }
-        return SweepAxis(name: name, spec: spec, values: values)
+        return SweepAxis(name: name, spec: spec, values: values, integer: integer)
     }
 
     private static func number(_ s: Substring, name: String, what: String) throws -> Double {
@@ -133,9 +141,12 @@ public struct SweepGrid: Sendable, Equatable {
     public static let maximumAxes = 3
     public let axes: [SweepAxis]
 
-    /// The axes as JSON: `[{"name", "spec", "values"}, ...]`.
+    /// The axes as JSON: `[{"name", "spec", "type", "values"}, ...]`, `type` `int` or `float`.
     public var json: JSONValue {
-        .array(axes.map { .object([("name", .string($0.name)), ("spec", .string($0.spec)), ("values", .numbers($0.values))]) })
+        .array(axes.map { a in
+            .object([("name", .string(a.name)), ("spec", .string(a.spec)), ("type", .string(a.integer ? "int" : "float")),
+                     ("values", .array(a.values.map(a.json)))])
+        })
     }
 
     public init(axes: [SweepAxis]) throws {
@@ -208,6 +219,12 @@ public enum SweepFormat {
         if x.isInfinite { return x > 0 ? "inf" : "-inf" }
         if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
         return "\(x)"
+    }
+
+    /// A metric cell of a sweep table: `number(x)`, and an empty cell for NaN (not reached or not
+    /// measured), which pandas and Python's csv module read as a missing value.
+    public static func cell(_ x: Double) -> String {
+        x.isNaN ? "" : number(x)
     }
 
     /// Rounds to `digits` significant digits so that grid values print as typed (0.3, not

@@ -58,7 +58,8 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
     for entry in found {
         let path = SweepFiles.path(directory, entry.file)
         let json = try JSONReader.parse(try SweepFiles.read(path), source: path)
-        guard json["format"]?.stringValue == SweepFiles.shardFormat else {
+        let format = json["format"]?.stringValue ?? ""
+        guard format == SweepFiles.shardFormat || SweepFiles.olderFormats.contains(format) else {
             throw CotflowError("merge: \(entry.file) is not a sweep shard file")
         }
         let d = try SweepDescription.decode(json, file: entry.file)

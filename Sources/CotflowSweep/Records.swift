@@ -28,9 +28,12 @@ public struct SweepRecord: Sendable {
 public struct SweepDescription: Sendable {
     public let grid: SweepGrid
     public let metricNames: [String]
-    public let settings: [(String, String)]
+    /// Metrics whose values are integers (counts, steps, 0/1 flags): written as JSON integers.
+    public let integerMetrics: Set<String>
+    /// The fixed settings, typed: integers as JSON integers, numbers as floats, names as strings.
+    public let settings: [(String, JSONValue)]
 
-    public init(grid: SweepGrid, metricNames: [String], settings: [(String, String)] = []) throws {
+    public init(grid: SweepGrid, metricNames: [String], integerMetrics: Set<String> = [], settings: [(String, JSONValue)] = []) throws {
         var seen = Set(["index", "status"])
         for name in grid.names {
             guard seen.insert(name).inserted else { throw CotflowError("axis name '\(name)' is reserved") }
@@ -39,8 +42,12 @@ public struct SweepDescription: Sendable {
             guard SweepFormat.isPlainName(name) else { throw CotflowError("metric name '\(name)' must not be empty or contain tabs, newlines, '=' or commas") }
             guard seen.insert(name).inserted else { throw CotflowError("metric name '\(name)' is repeated or clashes with an axis or column name") }
         }
+        if let unknown = integerMetrics.subtracting(metricNames).sorted().first {
+            throw CotflowError("integer metric '\(unknown)' is not a metric of the sweep")
+        }
         self.grid = grid
         self.metricNames = metricNames
+        self.integerMetrics = integerMetrics
         self.settings = settings
     }
 
@@ -56,8 +63,10 @@ public struct SweepDescription: Sendable {
         }
         if metricNames != other.metricNames {
             out.append("metrics \(metricNames.joined(separator: ",")) vs \(other.metricNames.joined(separator: ","))")
+        } else if integerMetrics != other.integerMetrics {
+            out.append("integer metrics \(integerMetrics.sorted().joined(separator: ",")) vs \(other.integerMetrics.sorted().joined(separator: ","))")
         }
-        let mine = settings.map { "\($0.0)=\($0.1)" }, theirs = other.settings.map { "\($0.0)=\($0.1)" }
+        let mine = settings.map { "\($0.0)=\($0.1.rendered(pretty: false))" }, theirs = other.settings.map { "\($0.0)=\($0.1.rendered(pretty: false))" }
         if mine != theirs {
             let onlyMine = mine.filter { !theirs.contains($0) }, onlyTheirs = theirs.filter { !mine.contains($0) }
             out.append("settings \(onlyMine.joined(separator: " ")) vs \(onlyTheirs.joined(separator: " "))")
@@ -68,8 +77,9 @@ public struct SweepDescription: Sendable {
     // MARK: - Tables
 
     /// Tab-separated values: a header row (`index`, the axis names, the metric names, `status`) and
-    /// one row per record. Non-finite metrics are `nan`, `inf`, `-inf`. No field holds a tab, a
-    /// newline or a double quote, so any CSV reader with a tab delimiter reads one value per column.
+    /// one row per record. A metric not reached or not measured (NaN) is an empty cell; infinities
+    /// are `inf`, `-inf`. No field holds a tab, a newline or a double quote, so any CSV reader with
+    /// a tab delimiter reads one value per column (pandas reads an empty cell as NaN).
     public func tsv(_ records: [SweepRecord]) -> String {
         tsvText(records.map(tsvLine))
     }
@@ -77,7 +87,7 @@ public struct SweepDescription: Sendable {
     var tsvHeader: String { (["index"] + grid.names + metricNames + ["status"]).joined(separator: "\t") }
 
     func tsvLine(_ r: SweepRecord) -> String {
-        ([String(r.index)] + r.values.map(SweepFormat.number) + r.metrics.map(SweepFormat.number)
+        ([String(r.index)] + r.values.map(SweepFormat.number) + r.metrics.map(SweepFormat.cell)
             + [SweepFormat.oneLine(r.status).replacingOccurrences(of: "\"", with: "'")]).joined(separator: "\t")
     }
 
@@ -92,15 +102,18 @@ public struct SweepDescription: Sendable {
 
     var headJSON: [(String, JSONValue)] {
         [("grid", grid.json), ("grid_points", .int(grid.count)),
-         ("settings", .object(settings.map { ($0.0, .string($0.1)) })),
-         ("metrics", .array(metricNames.map { .string($0) }))]
+         ("settings", .object(settings)),
+         ("metrics", .array(metricNames.map { .string($0) })),
+         ("integer_metrics", .array(metricNames.filter(integerMetrics.contains).map { .string($0) }))]
     }
 
     func recordJSON(_ r: SweepRecord) -> JSONValue {
         .object([
             ("index", .int(r.index)),
-            ("point", .object(zip(grid.names, r.values).map { ($0, .number($1)) })),
-            ("metrics", .object(zip(metricNames, r.metrics).map { ($0, JSONValue.lossless($1)) })),
+            ("point", .object(zip(grid.axes, r.values).map { ($0.name, $0.json($1)) })),
+            ("metrics", .object(zip(metricNames, r.metrics).map { name, x in
+                (name, integerMetrics.contains(name) && x.isFinite && x == x.rounded() && abs(x) < 1e15 ? .int(Int(x)) : JSONValue.lossless(x))
+            })),
             ("status", .string(SweepFormat.oneLine(r.status))),
         ])
     }
@@ -135,25 +148,29 @@ public struct SweepDescription: Sendable {
         ], records: records.map(recordText))
     }
 
-    /// Reads the description part of a shard or merged JSON file.
+    /// Reads the description part of a shard or merged JSON file (format 2). A file of format 1
+    /// (cotflow before typed settings) is refused, saying so.
     static func decode(_ json: JSONValue, file: String) throws -> SweepDescription {
         func bad(_ what: String) -> CotflowError { CotflowError("\(file): not a sweep output (\(what))") }
+        if let format = json["format"]?.stringValue, SweepFiles.olderFormats.contains(format) {
+            throw CotflowError.input("\(file) is in the older format '\(format)' (written by an earlier cotflow, which stored the settings as strings); "
+                + "merge or resume it with the cotflow that wrote it, or rerun the sweep (--force)")
+        }
         guard let axesJSON = json["grid"]?.arrayValue else { throw bad("no grid") }
         var axes: [SweepAxis] = []
         for a in axesJSON {
             guard let name = a["name"]?.stringValue, let spec = a["spec"]?.stringValue,
-                  let values = a["values"]?.arrayValue?.compactMap(\.doubleValue) else { throw bad("bad axis") }
-            axes.append(SweepAxis(name: name, spec: spec, values: values))
+                  let type = a["type"]?.stringValue, type == "int" || type == "float",
+                  let items = a["values"]?.arrayValue else { throw bad("bad axis") }
+            let values = items.compactMap(\.doubleValue)
+            guard values.count == items.count, values.allSatisfy(\.isFinite) else { throw bad("axis \(name) has a value that is not a finite number") }
+            axes.append(SweepAxis(name: name, spec: spec, values: values, integer: type == "int"))
         }
         guard let metricNames = json["metrics"]?.arrayValue?.compactMap(\.stringValue) else { throw bad("no metrics") }
-        guard let settingsJSON = json["settings"]?.objectValue else { throw bad("no settings") }
-        var settings: [(String, String)] = []
-        for (k, v) in settingsJSON {
-            guard let s = v.stringValue else { throw bad("setting \(k) is not a string") }
-            settings.append((k, s))
-        }
+        guard let integerMetrics = json["integer_metrics"]?.arrayValue?.compactMap(\.stringValue) else { throw bad("no integer_metrics") }
+        guard let settings = json["settings"]?.objectValue else { throw bad("no settings") }
         do {
-            return try SweepDescription(grid: SweepGrid(axes: axes), metricNames: metricNames, settings: settings)
+            return try SweepDescription(grid: SweepGrid(axes: axes), metricNames: metricNames, integerMetrics: Set(integerMetrics), settings: settings)
         } catch {
             throw bad("\(error)")
         }
@@ -186,8 +203,10 @@ public struct SweepDescription: Sendable {
 
 /// File names and the atomic writer of sweep outputs.
 public enum SweepFiles {
-    static let shardFormat = "cotflow-sweep-shard 1"
-    static let mergedFormat = "cotflow-sweep 1"
+    static let shardFormat = "cotflow-sweep-shard 2"
+    static let mergedFormat = "cotflow-sweep 2"
+    /// Formats that stored the settings as strings.
+    static let olderFormats: Set<String> = ["cotflow-sweep-shard 1", "cotflow-sweep 1"]
     public static let mergedTSV = "sweep.tsv"
     public static let mergedJSON = "sweep.json"
     public static let report = "report.txt"

@@ -56,17 +56,18 @@ public struct SweepOutcome: Sendable {
 /// - Parameters:
 ///   - metricNames: the columns recorded; keys of `run`'s result not among them are ignored,
 ///     missing ones are NaN.
-///   - settings: fixed settings written into the outputs; shards merge only when they agree.
+///   - integerMetrics: metrics written as JSON integers (counts, steps, 0/1 flags).
+///   - settings: fixed settings written into the outputs, typed; shards merge only when they agree.
 ///   - progress: called with (points done, points in the shard) after each point.
 @discardableResult
 public func runSweep(
     grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
-    settings: [(String, String)] = [], resume: Bool = false,
+    integerMetrics: Set<String> = [], settings: [(String, JSONValue)] = [], resume: Bool = false,
     reporter: SweepReporter? = nil,
     run: (SweepPoint) throws -> [String: Double],
     progress: ((_ done: Int, _ total: Int) -> Void)? = nil
 ) throws -> SweepOutcome {
-    try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, settings: settings,
+    try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, integerMetrics: integerMetrics, settings: settings,
                      resume: resume, reporter: reporter, progress: progress) { indices, finish in
         for index in indices {
             try finish(index, pointRecord(grid.point(index), metricNames: metricNames, run: run))
@@ -80,13 +81,13 @@ public func runSweep(
 @discardableResult
 public func runSweep(
     grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
-    settings: [(String, String)] = [], resume: Bool = false, jobs: Int,
+    integerMetrics: Set<String> = [], settings: [(String, JSONValue)] = [], resume: Bool = false, jobs: Int,
     reporter: SweepReporter? = nil,
     run: @escaping @Sendable (SweepPoint) throws -> [String: Double],
     progress: ((_ done: Int, _ total: Int) -> Void)? = nil
 ) throws -> SweepOutcome {
     guard jobs >= 1 else { throw CotflowError("jobs must be at least 1 (got \(jobs))") }
-    return try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, settings: settings,
+    return try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, integerMetrics: integerMetrics, settings: settings,
                             resume: resume, reporter: reporter, progress: progress) { indices, finish in
         if jobs == 1 || indices.count <= 1 {
             for index in indices { try finish(index, pointRecord(grid.point(index), metricNames: metricNames, run: run)) }
@@ -189,11 +190,11 @@ private func pointRecord(_ point: SweepPoint, metricNames: [String], run: (Sweep
 
 private func runSweepCore(
     grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
-    settings: [(String, String)], resume: Bool, reporter: SweepReporter?,
+    integerMetrics: Set<String>, settings: [(String, JSONValue)], resume: Bool, reporter: SweepReporter?,
     progress: ((_ done: Int, _ total: Int) -> Void)?,
     compute: (_ indices: [Int], _ finish: (Int, SweepRecord) throws -> Void) throws -> Void
 ) throws -> SweepOutcome {
-    let description = try SweepDescription(grid: grid, metricNames: metricNames, settings: settings)
+    let description = try SweepDescription(grid: grid, metricNames: metricNames, integerMetrics: integerMetrics, settings: settings)
     let indices = shard.indices(in: grid)
     let tsvPath = SweepFiles.path(directory, shard.fileStem + ".tsv")
     let jsonPath = SweepFiles.path(directory, shard.fileStem + ".json")

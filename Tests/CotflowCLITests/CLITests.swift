@@ -269,6 +269,19 @@ final class CLITests: XCTestCase {
             XCTAssertFalse(run.stderr.isEmpty, "\(arguments)")
             XCTAssertFalse(run.stderr.contains("Fatal error"), "\(arguments)")
         }
+        // W24: the initial value is the flow's axis w24_initial; the other jobs refuse it, saying why.
+        let w24Cases: [([String], String)] = [
+            (["sweep", "--vary", "w24=-2,-1", "--out", dir], "the initial W24 is the axis w24_initial"),
+            (["sweep", "--job", "train", "--vary", "w24_initial=-2,-1", "--out", dir], "axis of --job flow only"),
+            (["sweep", "--job", "compare", "--w24", "free", "--vary", "k=2,3", "--out", dir], "apply to --job flow only"),
+            (["sweep", "--w24-initial", "-1", "--vary", "w24_initial=-2,-1", "--out", dir], "give one"),
+            (["sweep", "--vary", "w24_initial=0,1", "--out", dir], "1e-3 <= |W24| <= 1e3"),
+        ]
+        for (arguments, message) in w24Cases {
+            let run = try cotflow(arguments)
+            XCTAssertEqual(run.status, 64, "\(arguments)")
+            XCTAssertTrue(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
     }
 
     func testTrainingSweepEmitsAnSbatchScriptAndPlots() throws {

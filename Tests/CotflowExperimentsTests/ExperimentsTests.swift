@@ -1,4 +1,5 @@
 import CotflowExact
+import CotflowFlow
 @testable import CotflowExperiments
 import CotflowSupport
 import CotflowSweep
@@ -32,7 +33,7 @@ func smallTraining() -> ExperimentSettings {
 func sweep(_ settings: ExperimentSettings, _ specs: [String], jobs: Int, in dir: String) throws -> (SweepOutcome, PhaseReport) {
     let grid = try SweepGrid(specs: specs, allowedNames: settings.job.axisNames, integerNames: SweepJob.integerAxes)
     let outcome = try runSweep(grid: grid, shard: .whole, directory: dir, metricNames: settings.job.metricNames,
-                               settings: try settings.fixedSettings(axes: Set(grid.names)), jobs: jobs,
+                               integerMetrics: settings.job.integerMetrics, settings: try settings.fixedSettings(axes: Set(grid.names)), jobs: jobs,
                                reporter: PhaseReport.reporter(settings), run: { try settings.run($0) })
     return (outcome, PhaseReport(grid: grid, metricNames: settings.job.metricNames, records: outcome.records, settings: settings))
 }
@@ -84,6 +85,106 @@ final class PhaseReportTests: XCTestCase {
         XCTAssertEqual(report.transitions.map(\.text), ["converged-elsewhere -> converged between k = 1 and 2 (4/4 converged-elsewhere, 4/4 converged); every replicate changes within k in [1, 2]"])
         XCTAssertFalse(report.text.contains("final_loss"))
         XCTAssertFalse(report.text.contains("stage_count"))
+    }
+
+    /// The initial W24 as an axis of the flow job. Held (fixed) at -2 or -0.5 the flow converges to
+    /// the construction in W24's gauge (v = eta/W24, w = -W24), so the regime is converged, not
+    /// converged-elsewhere; trained (free) it ends on the zero-loss family member that the
+    /// conserved quantity sum w_j^2 + u^2 - sum v_j^2 of its start predicts.
+    func testW24InitialAxisOfTheFlowJob() throws {
+        var s = ExperimentSettings(job: .flow)
+        s.d = 3; s.n = 12; s.k = 2
+        let w24 = FlowMetrics.names.firstIndex(of: "w24")!, distance = FlowMetrics.names.firstIndex(of: "distance_to_construction")!
+        let (fixedOutcome, fixedReport) = try sweep(s, ["w24_initial=-2,-1,-0.5"], jobs: 2, in: try temporaryDirectory(self))
+        for r in fixedOutcome.records {
+            XCTAssertEqual(r.metrics[w24], r.values[0], "held W24")
+            XCTAssertEqual(fixedReport.regimes[r.index]?.regime, .converged, fixedReport.text)
+            XCTAssertLessThan(r.metrics[distance], 1e-3)
+        }
+        s.w24 = .free(initial: -1)
+        let dir = try temporaryDirectory(self)
+        let (freeOutcome, freeReport) = try sweep(s, ["w24_initial=-2,-1,-0.5"], jobs: 2, in: dir)
+        let e = s.stepSize.doubleValue
+        for r in freeOutcome.records {
+            XCTAssertEqual(freeReport.regimes[r.index]?.regime, .converged, freeReport.text)
+            let u0 = r.values[0], start = s.start
+            let c = FlowTrajectory.conservedQuantity(v: start.v, w: start.w, u: u0)
+            let predicted = FlowTrajectory.familyMember(conserved: c, d: s.d, eta: e, sign: u0)
+            XCTAssertEqual(r.metrics[w24], predicted, accuracy: 1e-4 * abs(predicted), "W24 from \(u0)")
+        }
+        // Free W24 ends elsewhere than it started: the axis changes the run.
+        XCTAssertNotEqual(freeOutcome.records[0].metrics[w24], -2)
+        XCTAssertTrue(freeReport.text.contains("up to W24's gauge"), freeReport.text)
+        // Shards merged by `cotflow merge` (the report rebuilt from the recorded settings) give the same bytes.
+        let sharded = try temporaryDirectory(self)
+        let grid = try SweepGrid(specs: ["w24_initial=-2,-1,-0.5"], allowedNames: s.job.axisNames, integerNames: SweepJob.integerAxes)
+        for i in 0..<2 {
+            try runSweep(grid: grid, shard: try Shard(index: i, count: 2), directory: sharded, metricNames: s.job.metricNames,
+                         integerMetrics: s.job.integerMetrics, settings: try s.fixedSettings(axes: Set(grid.names)), run: { [s] p in try s.run(p) })
+        }
+        try mergeShards(directory: sharded, reporter: PhaseReport.reporter())
+        for name in ["sweep.tsv", "sweep.json", "report.txt", "report.json"] {
+            XCTAssertEqual(try read(sharded, name), try read(dir, name), name)
+        }
+        let json = try read(dir, "sweep.json")
+        XCTAssertTrue(json.contains("\"w24\": \"free\""), json)
+        XCTAssertTrue(json.contains("\"type\": \"float\",\n      \"values\": [-2.0, -1.0, -0.5]"), json)
+        // Not an axis of the jobs without a W24 option.
+        for job in [SweepJob.train, .compare, .exact] {
+            XCTAssertFalse(job.axisNames.contains("w24_initial"))
+            XCTAssertNotNil(job.refusal(axis: "w24_initial"))
+        }
+        XCTAssertNotNil(SweepJob.flow.refusal(axis: "w24"))
+    }
+
+    /// sweep.json keeps every value's type: integer settings, axes and metrics as JSON integers,
+    /// numbers as floats, eta as a float with its exact value; a file of the old format (settings
+    /// as strings) is refused by merge and resume, saying so.
+    func testSweepFilesAreTyped() throws {
+        let dir = try temporaryDirectory(self)
+        var s = ExperimentSettings(job: .flow)
+        s.d = 3; s.n = 12
+        _ = try sweep(s, ["k=1,2", "seed=0,1"], jobs: 1, in: dir)
+        let text = try read(dir, "sweep.json")
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let settings = try XCTUnwrap(object["settings"] as? [String: Any])
+        // The JSON type of `"key": value` as written (the first occurrence): int (digits only) or float.
+        func written(_ key: String, in text: String) -> String? {
+            guard let r = text.range(of: "\"\(key)\": ") else { return nil }
+            let value = text[r.upperBound...].prefix { $0 != "," && $0 != "\n" && $0 != "}" }
+            if value.range(of: "^-?[0-9]+$", options: .regularExpression) != nil { return "int" }
+            if Double(value) != nil { return "float" }
+            return String(value)
+        }
+        for key in ["d", "n", "max_steps", "points", "exact_eval_loss_max_k"] { XCTAssertEqual(written(key, in: text), "int", key) }
+        for key in ["eta", "init_scale", "t_end", "abs_tol", "stall_fraction"] { XCTAssertEqual(written(key, in: text), "float", key) }
+        XCTAssertEqual(settings["eta_exact"] as? String, "3/4")
+        XCTAssertEqual(settings["eta_rule"] as? String, "n/(n+d+1)")
+        XCTAssertNil(settings["k"])  // an axis, not a setting
+        let recordsStart: Range<String.Index>? = text.range(of: "\"records\": [")
+        let firstRecord = String(text[try XCTUnwrap(recordsStart).upperBound...])
+        for key in ["k", "seed", "steps", "converged", "stage_count"] { XCTAssertEqual(written(key, in: firstRecord), "int", key) }
+        for key in ["final_loss", "t_end", "w24"] { XCTAssertEqual(written(key, in: firstRecord), "float", key) }
+        // eta varies with an n axis: no single eta is recorded, only its rule.
+        let nDir = try temporaryDirectory(self)
+        _ = try sweep(s, ["n=12,16"], jobs: 1, in: nDir)
+        let nSettings = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(try read(nDir, "sweep.json").utf8)) as? [String: Any])?["settings"] as? [String: Any])
+        XCTAssertNil(nSettings["eta"])
+        XCTAssertEqual(nSettings["eta_rule"] as? String, "n/(n+d+1)")
+        // The merge reads the typed files back (the merged bytes are those of the run), and recovers the report's settings.
+        let merged = try mergeShards(directory: dir, reporter: PhaseReport.reporter())
+        XCTAssertEqual(merged.records.count, 4)
+        XCTAssertEqual(try ExperimentSettings(recorded: merged.description.settings).job, .flow)
+        // A shard file of the old format (settings as strings).
+        let shard = (dir as NSString).appendingPathComponent("shard-0-of-1.json")
+        let old = try String(contentsOfFile: shard, encoding: .utf8).replacingOccurrences(of: "cotflow-sweep-shard 2", with: "cotflow-sweep-shard 1")
+        try old.write(toFile: shard, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try mergeShards(directory: dir)) { XCTAssertTrue("\($0)".contains("older format"), "\($0)") }
+        let grid = try SweepGrid(specs: ["k=1,2", "seed=0,1"], allowedNames: s.job.axisNames, integerNames: SweepJob.integerAxes)
+        XCTAssertThrowsError(try runSweep(grid: grid, shard: .whole, directory: dir, metricNames: s.job.metricNames, integerMetrics: s.job.integerMetrics,
+                                          settings: try s.fixedSettings(axes: Set(grid.names)), resume: true, run: { try s.run($0) })) {
+            XCTAssertTrue("\($0)".contains("older format"), "\($0)")
+        }
     }
 
     /// The transition rules on synthetic records: a jump beyond the replicate spread is found (and
@@ -143,6 +244,21 @@ final class PhaseReportTests: XCTestCase {
         _ = try sweep(settings, ["init_scale=0.01:0.2:4:log", "seed=0,1"], jobs: 3, in: parallel)
         for name in ["sweep.tsv", "sweep.json", "report.txt", "report.json", "shard-0-of-1.json"] {
             XCTAssertEqual(try read(serial, name), try read(parallel, name), name)
+        }
+    }
+
+    /// The same for training points (each of which splits its batch over threads itself) and a
+    /// free-W24 flow: --jobs changes nothing in the files.
+    func testParallelTrainingAndW24PointsWriteTheSameBytesAsSerial() throws {
+        var flow = ExperimentSettings(job: .flow)
+        flow.d = 3; flow.n = 12; flow.k = 2; flow.w24 = .free(initial: -1)
+        for (settings, specs) in [(smallTraining(), ["learning_rate=0.03:30:4:log", "seed=0,1"]), (flow, ["w24_initial=-2,-1,-0.5", "seed=0,1"])] {
+            let serial = try temporaryDirectory(self), parallel = try temporaryDirectory(self)
+            _ = try sweep(settings, specs, jobs: 1, in: serial)
+            _ = try sweep(settings, specs, jobs: 3, in: parallel)
+            for name in ["sweep.tsv", "sweep.json", "report.txt", "report.json"] {
+                XCTAssertEqual(try read(serial, name), try read(parallel, name), "\(settings.job) \(name)")
+            }
         }
     }
 

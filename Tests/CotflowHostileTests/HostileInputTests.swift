@@ -210,10 +210,8 @@ final class HostileInputTests: XCTestCase {
         if c.mustSucceed, run.status != 0 { return "valid invocation failed: \(run.summary)" }
         switch run.status {
         case 0:
-            // Paths in "wrote ..." lines may be named nan; sweep reports mark a metric not reached as nan.
-            let sweeping = c.command.first == "sweep" || c.command.first == "merge"
-            let report = run.stdout.split(separator: "\n").filter { !$0.hasPrefix("wrote") }
-                .map { sweeping ? $0.replacingOccurrences(of: "nan", with: "-") : String($0) }
+            // Paths in "wrote ..." lines may be named nan; sweep reports never print nan (a metric not reached is no finding).
+            let report = run.stdout.split(separator: "\n").filter { !$0.hasPrefix("wrote") }.map(String.init)
                 // An output directory named `inf` or `nan` is a path, not a result.
                 .map { c.option == "--out" && !c.value.isEmpty ? $0.replacingOccurrences(of: c.value, with: "DIR") : $0 }
                 .joined(separator: "\n")

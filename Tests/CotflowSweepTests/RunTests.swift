@@ -37,7 +37,7 @@ final class RunTests: XCTestCase {
         var calls: [Int] = []
         var progress: [Int] = []
         let outcome = try runSweep(grid: grid, shard: .whole, directory: dir, metricNames: syntheticMetrics,
-                                   settings: [("mode", "test")],
+                                   settings: [("mode", .string("test"))],
                                    run: { calls.append($0.index); return try syntheticRun($0) },
                                    progress: { done, total in XCTAssertEqual(total, 12); progress.append(done) })
         XCTAssertEqual(calls, Array(0..<12))
@@ -128,8 +128,10 @@ final class RunTests: XCTestCase {
         XCTAssertTrue(outcome.records[4].metrics[1].isNaN)
         XCTAssertTrue(outcome.records[5].succeeded)
         let rows = try readText(dir, "sweep.tsv").split(separator: "\n")
-        XCTAssertEqual(rows[3], "2\t2\tnan\tnan\tnan\tnan\tnan\tbad point here")
-        XCTAssertEqual(rows[5], "4\t4\t99\tnan\tnan\tnan\tnan\tpartly done")
+        // A metric not measured is an empty cell (never the text nan); in JSON it is null.
+        XCTAssertEqual(rows[3], "2\t2\t\t\t\t\t\tbad point here")
+        XCTAssertEqual(rows[5], "4\t4\t99\t\t\t\t\tpartly done")
+        XCTAssertEqual(try readJSON(dir, "sweep.json")["records"]?.arrayValue?[4]["metrics"]?["third"]?.rendered(), "null")
         XCTAssertEqual(try readJSON(dir, "sweep.json")["failed"]?.intValue, 2)
         let report = try readText(dir, "report.txt")
         XCTAssertTrue(report.contains("4 ok, 2 failed"), report)
@@ -139,14 +141,14 @@ final class RunTests: XCTestCase {
     func testMergingShardsGivesTheBytesOfTheUnshardedRun() throws {
         let grid = try SweepGrid(specs: ["x=0:6:7", "y=1:100:3:log"])
         let whole = try temporaryDirectory(self)
-        try runSweep(grid: grid, shard: .whole, directory: whole, metricNames: syntheticMetrics, settings: [("s", "1")], run: syntheticRun)
+        try runSweep(grid: grid, shard: .whole, directory: whole, metricNames: syntheticMetrics, settings: [("s", .string("1"))], run: syntheticRun)
         for count in [2, 3, 5, 30] {
             let dir = try temporaryDirectory(self)
             // Shards run in any order, each writing its own files.
             for i in (0..<count).reversed() {
                 let shard = try Shard(index: i, count: count)
                 let outcome = try runSweep(grid: grid, shard: shard, directory: dir, metricNames: syntheticMetrics,
-                                           settings: [("s", "1")], run: { p in
+                                           settings: [("s", .string("1"))], run: { p in
                     XCTAssertTrue(shard.contains(p.index))
                     return try syntheticRun(p)
                 })
@@ -189,7 +191,7 @@ final class RunTests: XCTestCase {
                      metricNames: ["square"], run: syntheticRun)
         assertThrows(try mergeShards(directory: dir), containing: "describe different sweeps", "x=0:5:7 vs x=0:5:6")
         try runSweep(grid: grid, shard: try Shard(index: 1, count: 4), directory: dir, metricNames: ["square"],
-                     settings: [("d", "3")], run: syntheticRun)
+                     settings: [("d", .string("3"))], run: syntheticRun)
         assertThrows(try mergeShards(directory: dir), containing: "describe different sweeps", "settings")
         try runSweep(grid: grid, shard: try Shard(index: 1, count: 4), directory: dir, metricNames: ["third"], run: syntheticRun)
         assertThrows(try mergeShards(directory: dir), containing: "describe different sweeps", "metrics")
@@ -253,7 +255,15 @@ final class RunTests: XCTestCase {
         assert header[:3] == ['index', 'x', 'y'] and header[-1] == 'status', header
         assert len(body) == 10 and all(len(r) == len(header) for r in body)
         for r in body:
-            [float(v) for v in r[1:-1]]
+            [float(v) if v != '' else math.nan for v in r[1:-1]]
+        assert all(v == '' for v in body[3][3:-1]), body[3]
+        try:
+            import pandas as pd
+            df = pd.read_csv(sys.argv[1], sep='\t')
+            assert df.iloc[3, 3:-1].isna().all() and not df.iloc[0, 3:-1].isna().any(), df
+            assert str(df['index'].dtype) == 'int64', df['index'].dtype
+        except ImportError:
+            pass
         print(len(body), body[3][-1])
         """
         let process = Process()

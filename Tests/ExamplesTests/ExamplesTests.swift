@@ -170,6 +170,15 @@ final class ExamplesTests: XCTestCase {
         XCTAssertTrue(bad.1.contains("--d must be at least 1"), bad.1)
     }
 
+    func testExactChain() throws {
+        try checkExample("exact-chain", expected: [("optimal one-step step size", "HOLDS"),
+                                                   ("the construction of Theorem 3.2", "HOLDS"),
+                                                   ("k = Theta(log d) CoT steps bring the exact mean loss", "HOLDS"),
+                                                   ("also reaches 0.1 at d = 10", "DOES NOT HOLD"),
+                                                   ("exact mean loss of the GD chain falls with every step", "DOES NOT HOLD"),
+                                                   ("median loss of the GD chain falls with every step", "HOLDS"),
+                                                   ("long chain below that of a short one", "DOES NOT HOLD")])
+    }
     func testStageSweep() throws {
         try checkExample("stage-sweep", expected: [("grow without bound like log(1/sigma)", "DOES NOT HOLD"),
                                                    ("not tail-dominated at any n/d", "HOLDS"),
