@@ -42,7 +42,7 @@ commands=$(awk '
 ' README.md)
 
 normalise() { # dir: blank timings in place; progress lines (printed at timed intervals) dropped
-    find "$1" -type f -name '*.err' -print0 | xargs -0 -r sed -i -E '/ elapsed/d'
+    find "$1" -type f -name '*.err' -print0 | xargs -0 -r sed -i -E -e '/ elapsed/d' -e '/^[a-z -]+ done: /d'
     find "$1" -type f \( -name '*.json' -o -name '*.txt' -o -name '*.csv' -o -name '*.out' -o -name '*.err' -o -name '*.md' \) -print0 |
         xargs -0 -r sed -i -E \
             -e 's/("[a-z_]*seconds[a-z_]*"): *[-0-9.eE+]+/\1: T/g' \

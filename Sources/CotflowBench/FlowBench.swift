@@ -24,13 +24,13 @@ private func benchFlow(_ w24: W24Mode) {
             let start = AssumptionInitialisation(d: d, seed: 0, vRange: ranges.v, wRange: ranges.w)
             var options = FlowOptions()
             options.stopRelativeLoss = 1e-8
-            let flowStart = Date()
+            let flowStart = Date(), cpuStart = cpuSeconds()
             let result = try ReducedFlow(loss: loss, w24: w24).integrate(v0: start.v, w0: start.w, options: options)
-            let flowSeconds = Date().timeIntervalSince(flowStart)
+            let flowSeconds = Date().timeIntervalSince(flowStart), flowCPU = cpuSeconds() - cpuStart
             let total = Date().timeIntervalSince(started)
             let s = result.statistics
-            print(String(format: "  d = %4d: coefficients %.3f s, flow %.3f s, total %.3f s; t_end %.3g, %d steps, %d rhs evaluations, converged %@",
-                         d, coefficients, flowSeconds, total, result.finalTime, s.acceptedSteps, s.rhsEvaluations,
+            print(String(format: "  d = %4d: coefficients %.3f s, flow %.3f s (CPU %.3f s), total %.3f s; t_end %.3g, %d steps, %d rhs evaluations, converged %@",
+                         d, coefficients, flowSeconds, flowCPU, total, result.finalTime, s.acceptedSteps, s.rhsEvaluations,
                          result.converged ? "yes" : "no"))
         } catch {
             print("  d = \(d): failed: \(error)")

@@ -11,7 +11,7 @@ import Foundation
 /// defaults of `cotflow ode --params full`, and with msadams. Target: under 60 s (issue 9). The CPU time
 /// (both threads) is printed beside the wall time: on a machine shared with other jobs the wall
 /// time says little, and an idle 2-core machine runs the flow in about CPU / 2.
-func benchFullFlow() {
+func benchFullFlow(steppers: [Stepper] = [.rkf45, .msadams]) {
     print("full-matrix flow benchmark (release build), (d, n, k) = (10, 40, 5), eta = 40/51, 16384 prompts, random start (scale 0.05), to t = 10")
     do {
         let task = try TaskConfig(d: 10, n: 40, k: 5, eta: 40.0 / 51.0)
@@ -24,7 +24,7 @@ func benchFullFlow() {
         let gradientStart = Date()
         _ = flow.objective(initial, gradient: true)
         let oneGradient = Date().timeIntervalSince(gradientStart)
-        for stepper in [Stepper.rkf45, .msadams] {
+        for stepper in steppers {
             var options = FullMatrixFlow.defaultOptions
             options.stepper = stepper
             options.endTime = 10
@@ -36,6 +36,40 @@ func benchFullFlow() {
             print(String(format: "  %@: flow %.2f s wall, %.2f s CPU (prompts sampled in %.3f s, one gradient %.4f s wall); t_end %.3g, %d steps (%d rejected), %d rhs evaluations; loss %.4g -> %.4g",
                          stepper.rawValue, seconds, cpu, sampled, oneGradient, result.finalTime, s.acceptedSteps, s.failedSteps,
                          s.rhsEvaluations, result.losses.first ?? .nan, result.finalLoss))
+        }
+    } catch {
+        print("  failed: \(error)")
+    }
+}
+
+/// The cost of one right-hand side of the full-matrix flow of `benchFullFlow` (the mean CoT loss
+/// and its gradient on 16384 prompts) and of one loss-only evaluation (the stopping rule's), at the
+/// random start: `repeats` evaluations each, wall and CPU time per evaluation.
+func benchFullFlowRightHandSide(repeats: Int = 20) {
+    print("full-matrix flow right-hand side (release build), (d, n, k) = (10, 40, 5), 16384 prompts, \(repeats) evaluations")
+    do {
+        let task = try TaskConfig(d: 10, n: 40, k: 5, eta: 40.0 / 51.0)
+        let flow = try FullMatrixFlow(task: task, promptCount: 16384, seed: 0)
+        let config = TrainingConfig(task: task, objective: .cot, trainable: .full, initialisation: .random,
+                                    optimizer: .sgd, learningRate: 1, batchSize: 1, steps: 0, recordEvery: 1, heldOutSize: 1, seed: 0)
+        let (initial, _) = try Trainer(config: config).initialParameters()
+        let y = initial.V + initial.W
+        var dydt = [Double](repeating: 0, count: flow.dimension)
+        let system = flow.system
+        for gradient in [true, false] {
+            let cpuStart = cpuSeconds(), start = Date()
+            var check = 0.0
+            for _ in 0..<repeats {
+                if gradient {
+                    try y.withUnsafeBufferPointer { yb in try dydt.withUnsafeMutableBufferPointer { try system.rightHandSide(0, yb, $0) } }
+                    check += dydt.reduce(0, +)
+                } else {
+                    check += flow.objective(initial, gradient: false).loss
+                }
+            }
+            let wall = Date().timeIntervalSince(start) / Double(repeats), cpu = (cpuSeconds() - cpuStart) / Double(repeats)
+            print(String(format: "  %@: %.2f ms wall, %.2f ms CPU per evaluation (checksum %.17g)",
+                         gradient ? "loss and gradient" : "loss only", 1000 * wall, 1000 * cpu, check))
         }
     } catch {
         print("  failed: \(error)")

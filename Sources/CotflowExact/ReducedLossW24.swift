@@ -63,12 +63,206 @@ extension ReducedLoss {
                                      gradientV: r.gv.map(value), gradientW: r.gw.map(value), gradientU: value(r.gu),
                                      velocity: velocity, velocityErrorBound: velocityBound, tier: tier)
         }
-        let r1 = evaluatePolynomial(boundedDouble, eta: BoundedDouble(etaDouble, etaDouble), pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
-        if let result = accept(r1, value: \.x, bound: { $0.errorBound(depth: depth) }, tier: .double) { return result }
+        let size = gradient ? d : 0, velocitySize = gradient ? 2 * d + (freeU ? 1 : 0) : 0
+        var gv = [Double](repeating: 0, count: size), gw = gv, velocity = [Double](repeating: 0, count: velocitySize)
+        let r1 = pi.withUnsafeBufferPointer { p in
+            z.withUnsafeBufferPointer { q in
+                gv.withUnsafeMutableBufferPointer { gvb in
+                    gw.withUnsafeMutableBufferPointer { gwb in
+                        velocity.withUnsafeMutableBufferPointer { vb in
+                            doubleTier(pi: p.baseAddress!, z: q.baseAddress!, u: u, freeU: freeU, gradient: gradient,
+                                       gv: gvb.baseAddress, gw: gwb.baseAddress, velocity: vb.baseAddress,
+                                       velocityAccuracy: velocityAccuracy, finiteInputs: finiteInputs)
+                        }
+                    }
+                }
+            }
+        }
+        if let r = r1 {
+            return ReducedEvaluation(loss: max(r.loss, 0), lossErrorBound: r.lossBound, gradientV: gv, gradientW: gw, gradientU: r.gu,
+                                     velocity: velocity, velocityErrorBound: r.velocityBound, tier: .double)
+        }
         let r2 = evaluatePolynomial(bounded, eta: Bounded(eta), pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
         if let result = accept(r2, value: \.value, bound: { $0.errorBound(depth: depth) }, tier: .doubleDouble) { return result }
         let r3 = evaluatePolynomial(exact, eta: eta, pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
         return accept(r3, value: \.doubleValue, bound: { abs($0.doubleValue).ulp }, tier: .exact)!
+    }
+
+    /// The flow's right-hand side: the velocity of `evaluate` (the same numbers) written to `out`
+    /// (2d components, 2d+1 when `freeU`), without intermediate arrays where double precision
+    /// suffices. Returns the tier that met the accuracy.
+    public func velocity(pi: UnsafePointer<Double>, z: UnsafePointer<Double>, u: Double, freeU: Bool,
+                         velocityAccuracy: Double, into out: UnsafeMutablePointer<Double>) -> EvaluationTier {
+        var finiteInputs = u.isFinite
+        for j in 0..<d where !(pi[j].isFinite && z[j].isFinite) { finiteInputs = false }
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 2 * d)
+        defer { scratch.deallocate() }
+        if doubleTier(pi: pi, z: z, u: u, freeU: freeU, gradient: true, gv: scratch, gw: scratch + d, velocity: out,
+                      velocityAccuracy: velocityAccuracy, finiteInputs: finiteInputs) != nil {
+            return .double
+        }
+        let r = evaluate(pi: Array(UnsafeBufferPointer(start: pi, count: d)), z: Array(UnsafeBufferPointer(start: z, count: d)),
+                         u: u, freeU: freeU, velocityAccuracy: velocityAccuracy)
+        for i in r.velocity.indices { out[i] = r.velocity[i] }
+        return r.tier
+    }
+
+    /// The loss of `evaluate(pi:z:u:freeU:gradient: false)` (the same number), without intermediate
+    /// arrays where double precision suffices.
+    public func lossValue(pi: UnsafePointer<Double>, z: UnsafePointer<Double>, u: Double) -> Double {
+        var finiteInputs = u.isFinite
+        for j in 0..<d where !(pi[j].isFinite && z[j].isFinite) { finiteInputs = false }
+        if let r = doubleTier(pi: pi, z: z, u: u, freeU: false, gradient: false, gv: nil, gw: nil, velocity: nil,
+                              velocityAccuracy: 1e-10, finiteInputs: finiteInputs) {
+            return max(r.loss, 0)
+        }
+        return evaluate(pi: Array(UnsafeBufferPointer(start: pi, count: d)), z: Array(UnsafeBufferPointer(start: z, count: d)),
+                        u: u, freeU: false, gradient: false).loss
+    }
+
+    /// Tier 1 of `evaluate` in three passes over the coordinates and no arrays: the operations of
+    /// `evaluatePolynomial` on `BoundedDouble`, in the same order (so the same values and bounds),
+    /// and the acceptance test of `evaluate`. Writes the gradient (x parts) to `gv`, `gw` (needed
+    /// when `gradient`; their magnitudes go to a scratch buffer) and the velocity to `velocity`;
+    /// returns nil where the bound calls for a higher tier.
+    func doubleTier(pi: UnsafePointer<Double>, z: UnsafePointer<Double>, u uD: Double, freeU: Bool, gradient: Bool,
+                    gv: UnsafeMutablePointer<Double>?, gw: UnsafeMutablePointer<Double>?, velocity: UnsafeMutablePointer<Double>?,
+                    velocityAccuracy: Double, finiteInputs: Bool) -> (loss: Double, lossBound: Double, gu: Double, velocityBound: Double)? {
+        typealias B = BoundedDouble
+        let depth = 2 * summationDepth(d) + 64
+        let g = Double(depth) * BoundedDouble.unitRoundoff
+        func bound(_ m: Double) -> Double { g / (1 - g) * m }
+        let c = boundedDouble
+        let e0 = c[0], e1 = c[1], e2 = c[2], e3 = c[3], e4 = c[4], e5 = c[5], e6 = c[6]
+        let eta = B(etaDouble, etaDouble), u = B.from(uD)
+        // v_j (value, magnitude), computed once.
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 4 * d)
+        defer { scratch.deallocate() }
+        let vx = scratch, vm = scratch + d
+        // The eight sums of `LossSums` in the blocks of `BlockedSum` (partial sums of `block`
+        // consecutive terms, added to the total in block order), values and magnitudes as lanes.
+        // Two blocks at a time: their partial sums are independent, so the additions overlap.
+        let block = BlockedSum<B>.blockSize(d)
+        @inline(__always) func terms(_ j: Int) -> (SIMD8<Double>, SIMD8<Double>) {
+            let pj = B.from(pi[j]), qj = B.from(z[j])
+            let vj = (eta - pj) / u
+            vx[j] = vj.x; vm[j] = vj.m
+            let vv = vj * vj, vp = vj * pj, qq = qj * qj
+            let t1 = qj * vv, t4 = qq * vv, t6 = qj * vp, t7 = pj * pj
+            return (SIMD8(qj.x, vv.x, t1.x, qq.x, t4.x, vp.x, t6.x, t7.x), SIMD8(qj.m, vv.m, t1.m, qq.m, t4.m, vp.m, t6.m, t7.m))
+        }
+        var totalX = SIMD8<Double>(), totalM = SIMD8<Double>()
+        var partialX = SIMD8<Double>(), partialM = SIMD8<Double>()
+        var blockStart = 0
+        while blockStart + 2 * block <= d {
+            var ax = SIMD8<Double>(), am = SIMD8<Double>(), bx = SIMD8<Double>(), bm = SIMD8<Double>()
+            for i in 0..<block {
+                let (x1, m1) = terms(blockStart + i), (x2, m2) = terms(blockStart + block + i)
+                ax += x1; am += m1; bx += x2; bm += m2
+            }
+            totalX += ax; totalM += am
+            totalX += bx; totalM += bm
+            blockStart += 2 * block
+        }
+        while blockStart < d {
+            let blockEnd = min(blockStart + block, d)
+            partialX = SIMD8<Double>(); partialM = SIMD8<Double>()
+            for j in blockStart..<blockEnd {
+                let (x, m) = terms(j)
+                partialX += x; partialM += m
+            }
+            if blockEnd - blockStart == block {
+                totalX += partialX; totalM += partialM
+                partialX = SIMD8<Double>(); partialM = SIMD8<Double>()
+            }
+            blockStart = blockEnd
+        }
+        totalX += partialX; totalM += partialM
+        let sq = B(totalX[0], totalM[0]), svv = B(totalX[1], totalM[1]), sqvv = B(totalX[2], totalM[2])
+        let sqq = B(totalX[3], totalM[3]), sqqvv = B(totalX[4], totalM[4]), svp = B(totalX[5], totalM[5])
+        let sqvp = B(totalX[6], totalM[6]), spp = B(totalX[7], totalM[7])
+        let loss = e0 * sq * sq * svv + e1 * sqvv * sq + e2 * svv * sqq + e3 * sqqvv - e4 * sq * svp - e5 * sqvp + e6 * spp
+        let lossBound = bound(loss.m)
+        func accepted(_ velocityBound: Double, _ scale: Double, _ finite: Bool) -> Bool {
+            (lossBound <= ReducedLoss.requiredRelativeAccuracy * abs(loss.x) && velocityBound <= velocityAccuracy * scale && finite)
+                || !finiteInputs || !lossBound.isFinite
+        }
+        guard gradient, let gv, let gw, let velocity else {
+            return accepted(0, 0, loss.x.isFinite) ? (loss.x, lossBound, 0, 0) : nil
+        }
+        let two = B.from(2)
+        let fq = two * e0 * sq * svv + e1 * sqvv - e4 * svp
+        let fvv = e0 * sq * sq + e2 * sqq
+        let fqvv = e1 * sq, fqq = e2 * svv, fqqvv = e3
+        let fvp = B.zero - e4 * sq, fqvp = B.zero - e5, fpp = e6
+        let twoFqqvv = two * fqqvv, twoFpp = two * fpp, twoFqq = two * fqq
+        // Magnitudes of the gradient components, for the velocity's bound.
+        let mv = scratch + 2 * d, mw = scratch + 3 * d
+        var guTotal = B.zero, guPartial = B.zero
+        blockStart = 0
+        while blockStart < d {
+            let blockEnd = min(blockStart + block, d)
+            guPartial = B.zero
+            for j in blockStart..<blockEnd {
+                let pj = B.from(pi[j]), qj = B.from(z[j]), vj = B(vx[j], vm[j])
+                let dv = two * vj * (fvv + fqvv * qj + fqqvv * qj * qj) + pj * (fvp + fqvp * qj)
+                let dp = vj * (fvp + fqvp * qj) + twoFpp * pj
+                let dq = fq + vj * vj * (fqvv + twoFqqvv * qj) + twoFqq * qj + fqvp * vj * pj
+                let gvj = dv - u * dp
+                gv[j] = gvj.x; mv[j] = gvj.m
+                gw[j] = dq.x; mw[j] = dq.m
+                guPartial = guPartial + (dq - vj * dp)
+            }
+            if blockEnd - blockStart == block { guTotal = guTotal + guPartial; guPartial = B.zero }
+            blockStart = blockEnd
+        }
+        let gU = guTotal + guPartial
+        // The velocity; the largest magnitude and |value| (maxima do not depend on the order, and
+        // bound() is monotone, so this is the bound of `evaluate`), NaNs skipped as by `max`.
+        // Magnitudes of the components go to mv/mw (no longer needed as such).
+        let count = freeU ? 2 * d + 1 : 2 * d
+        if freeU {
+            for j in 0..<d {
+                let y = u * B(gv[j], mv[j]) + B(vx[j], vm[j]) * gU
+                velocity[j] = y.x; mv[j] = y.m
+            }
+            for j in 0..<d {
+                let y = B.zero - B(gw[j], mw[j]) - gU
+                velocity[d + j] = y.x; mw[j] = y.m
+            }
+        } else {
+            for j in 0..<d {
+                let y = u * B(gv[j], mv[j])
+                velocity[j] = y.x; mv[j] = y.m
+            }
+            for j in 0..<d {
+                let y = B.zero - B(gw[j], mw[j])
+                velocity[d + j] = y.x; mw[j] = y.m
+            }
+        }
+        if freeU { velocity[2 * d] = (B.zero - gU).x }
+        var largestM = SIMD4<Double>(), largestX = SIMD4<Double>(), finiteCheck = SIMD4<Double>()
+        var i = 0
+        @inline(__always) func larger(_ a: Double, _ b: Double) -> Double { b > a ? b : a }
+        while i + 4 <= 2 * d {
+            for l in 0..<4 {
+                let x = velocity[i + l]
+                largestM[l] = larger(largestM[l], mv[i + l])
+                largestX[l] = larger(largestX[l], abs(x))
+                finiteCheck[l] += x * 0
+            }
+            i += 4
+        }
+        var m = 0.0, scale = 0.0, nonFinite = finiteCheck.sum() != 0 || !loss.x.isFinite
+        for l in 0..<4 { m = larger(m, largestM[l]); scale = larger(scale, largestX[l]) }
+        while i < count {
+            let x = velocity[i], mi = i < 2 * d ? mv[i] : (B.zero - gU).m
+            m = larger(m, mi); scale = larger(scale, abs(x))
+            nonFinite = nonFinite || !x.isFinite
+            i += 1
+        }
+        let velocityBound = bound(m)
+        return accepted(velocityBound, scale, !nonFinite) ? (loss.x, lossBound, gU.x, velocityBound) : nil
     }
 
     /// The exact loss at the state (pi, z, u), every double taken at its exact value.

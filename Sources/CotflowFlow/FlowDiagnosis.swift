@@ -38,8 +38,8 @@ final class PrecisionMonitor: @unchecked Sendable {
 
     init(loss: ReducedLoss) { self.loss = loss }
 
-    func record(_ r: ReducedEvaluation, time: Double) throws {
-        guard r.tier == .exact else { return }
+    func record(_ tier: EvaluationTier, time: Double) throws {
+        guard tier == .exact else { return }
         exactEvaluations += 1
         guard exactEvaluations > PrecisionMonitor.exactBudget else { return }
         throw Exhausted(description: "the loss polynomial at (d, n, k) = (\(loss.d), \(loss.n), \(loss.k)), eta = \(loss.eta) cancels beyond double-double precision"

@@ -125,10 +125,9 @@ public struct ReducedFlow: Sendable {
         return ODESystem(
             dimension: dimension,
             rightHandSide: { t, y, dydt in
-                let (pi, z, u) = flow.unpack(y)
-                let r = loss.evaluate(pi: pi, z: z, u: u, freeU: free, velocityAccuracy: velocityAccuracy)
-                try monitor?.record(r, time: t)
-                for i in r.velocity.indices { dydt[i] = r.velocity[i] }
+                let state = y.baseAddress!, u = free ? y[2 * d] : flow.w24.initial
+                let tier = loss.velocity(pi: state, z: state + d, u: u, freeU: free, velocityAccuracy: velocityAccuracy, into: dydt.baseAddress!)
+                try monitor?.record(tier, time: t)
             },
             jacobian: { _, y, dfdy, _ in
                 let (pi, z, u) = flow.unpack(y)
@@ -203,9 +202,10 @@ public struct ReducedFlow: Sendable {
         var stall = StallRule(tolerance: options.stopStall)
         var converged = false
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
-            let (pi, z, u) = flow.unpack(y)
-            let l = loss.evaluate(pi: pi, z: z, u: u, freeU: false, gradient: false).loss
+            let u = flow.w24.isFree ? y[2 * d] : flow.w24.initial
+            let l = y.withUnsafeBufferPointer { loss.lossValue(pi: $0.baseAddress!, z: $0.baseAddress! + d, u: u) }
             if options.stopRelativeLoss > 0, l <= threshold, u != 0 {
+                let (pi, z, _) = flow.unpack(y)
                 // The claim is checked on the exact loss at this state.
                 let exact = loss.exactLoss(pi: pi, z: z, u: u)
                 if exact <= Rational(exactly: threshold) {

@@ -66,6 +66,8 @@ public enum FullFlowConfigurationError: Error, CustomStringConvertible, Sendable
 public struct FullMatrixFlow: Sendable {
     public let task: TaskConfig
     public let prompts: PromptBatch
+    /// The prompts' GD chains, computed once (the same prompts enter every right-hand side).
+    let chains: GDChains
 
     public init(task: TaskConfig, prompts: PromptBatch) throws {
         guard prompts.count >= 1, prompts.d == task.d, prompts.n == task.n else {
@@ -73,6 +75,7 @@ public struct FullMatrixFlow: Sendable {
         }
         self.task = task
         self.prompts = prompts
+        self.chains = GDChains(task: task, batch: prompts)
     }
 
     /// The flow on `count` prompts of `seed`: the first batch that `train` with `--batch-size count`
@@ -108,14 +111,19 @@ public struct FullMatrixFlow: Sendable {
 
     /// Mean CoT loss on the prompts (with its gradient when `gradient`).
     public func objective(_ p: TransformerParameters, gradient: Bool) -> ObjectiveResult {
-        Objectives.compute(.cot, parameters: p, task: task, batch: prompts, gradient: gradient)
+        Objectives.compute(.cot, parameters: p, task: task, batch: prompts, gradient: gradient, chains: chains)
     }
 
     /// The ODE system: `f(y) = -grad L_N(y)`, no Jacobian.
-    public var system: ODESystem {
+    public var system: ODESystem { system(cache: nil) }
+
+    /// With a cache: each right-hand side keeps its objective, so that the stopping rule at an
+    /// accepted state can take the loss from the right-hand side the stepper evaluated there.
+    func system(cache: ObjectiveCache?) -> ODESystem {
         let flow = self, half = task.tokenSize * task.tokenSize
         return ODESystem(dimension: dimension, rightHandSide: { _, y, dydt in
             let r = flow.objective(flow.parameters(y), gradient: true)
+            cache?.store(r, at: y)
             let gV = r.gradV!, gW = r.gradW!
             for i in 0..<half { dydt[i] = -gV[i]; dydt[half + i] = -gW[i] }
         })
@@ -144,10 +152,13 @@ public struct FullMatrixFlow: Sendable {
         var stall = StallRule(tolerance: options.stopStall)
         var converged = false
         let useStop = options.stopRelativeLoss > 0 || options.stopStall > 0
+        let cache = ObjectiveCache()
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
             progress?(t)
             guard useStop else { return nil }
-            let l = flow.objective(flow.parameters(y), gradient: false).loss
+            // The explicit Runge-Kutta steppers end each step with a right-hand side at the new
+            // state (for the next step's first stage): its loss is the loss there.
+            let l = cache.objective(at: y)?.loss ?? flow.objective(flow.parameters(y), gradient: false).loss
             if options.stopRelativeLoss > 0, l <= threshold {
                 converged = true
                 return StopDecision("converged: loss \(l) <= \(options.stopRelativeLoss) x min(initial loss, d) = \(threshold)")
@@ -165,7 +176,7 @@ public struct FullMatrixFlow: Sendable {
             initialStep: initialStep, minimumStep: options.minimumStep,
             maximumSteps: options.maximumSteps, grid: options.grid)
         do {
-            let solution = try ODE.solve(system, from: 0, initial: y0, options: odeOptions, stop: stop)
+            let solution = try ODE.solve(system(cache: cache), from: 0, initial: y0, options: odeOptions, stop: stop)
             let result = trajectory(solution, basis: basis, converged: converged)
             // `converged` is a statement about the recorded end point: check it there.
             if converged && !(result.finalLoss <= threshold) {
@@ -191,5 +202,25 @@ public struct FullMatrixFlow: Sendable {
         }
         return FullFlowTrajectory(times: solution.times, parameters: params, losses: losses, medians: medians, basis: basis,
                                   stopReason: solution.stopReason, statistics: solution.statistics, converged: converged)
+    }
+}
+
+/// The objective (loss and gradient) of the latest right-hand side and its state. The integration
+/// runs on one thread: the right-hand side stores, the stopping rule reads.
+final class ObjectiveCache: @unchecked Sendable {
+    private var state: [Double] = []
+    private var result: ObjectiveResult?
+
+    func store(_ r: ObjectiveResult, at y: UnsafeBufferPointer<Double>) {
+        state.removeAll(keepingCapacity: true)
+        state.append(contentsOf: y)
+        result = r
+    }
+
+    /// The stored objective if `y` is bit for bit its state.
+    func objective(at y: [Double]) -> ObjectiveResult? {
+        guard let r = result, state.count == y.count else { return nil }
+        for i in 0..<y.count where state[i].bitPattern != y[i].bitPattern { return nil }
+        return r
     }
 }

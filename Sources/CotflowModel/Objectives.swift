@@ -37,11 +37,18 @@ public enum Objectives {
     /// Mean loss, per-prompt losses and (if `gradient`) the gradient of the mean, over `batch`.
     public static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
                                batch: PromptBatch, gradient: Bool = true) -> ObjectiveResult {
+        compute(objective, parameters: parameters, task: task, batch: batch, gradient: gradient, chains: nil)
+    }
+
+    /// The same with the batch's GD chains computed once (`cot` only; a fixed batch evaluated many times).
+    public static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                               batch: PromptBatch, gradient: Bool, chains: GDChains?) -> ObjectiveResult {
         precondition(batch.count >= 1 && batch.d == task.d && parameters.d == task.d)
+        precondition(chains == nil || (objective == .cot && chains!.matches(task: task, batch: batch)), "chains of another task or batch")
         let chunks = fixedChunks(batch.count, size: chunkSize)
         let scale: Double? = gradient ? 1 / Double(batch.count) : nil
         let parts = parallelMap(chunks.count) { c in
-            chunk(objective, parameters: parameters, task: task, batch: batch, range: chunks[c], gradScale: scale)
+            chunk(objective, parameters: parameters, task: task, batch: batch, range: chunks[c], gradScale: scale, chains: chains)
         }
         return combine(parts, gradient: gradient)
     }
@@ -66,6 +73,12 @@ public enum Objectives {
     /// gradient of their summed loss (empty gradient arrays otherwise). Single-threaded.
     public static func chunk(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
                              batch: PromptBatch, range: Range<Int>, gradScale: Double?) -> ObjectiveChunk {
+        chunk(objective, parameters: parameters, task: task, batch: batch, range: range, gradScale: gradScale, chains: nil)
+    }
+
+    /// The same with the batch's GD chains computed once (`cot` only).
+    public static func chunk(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                             batch: PromptBatch, range: Range<Int>, gradScale: Double?, chains: GDChains?) -> ObjectiveChunk {
         GSL.initialize()
         let dim = task.tokenSize
         var out = ObjectiveChunk(losses: [Double](repeating: 0, count: range.count),
@@ -84,7 +97,12 @@ public enum Objectives {
                                         losses: lb.baseAddress!, gradV: gradientPointer(gvb), gradW: gradientPointer(gwb),
                                         scale: gradScale ?? 0)
                                     switch objective {
-                                    case .cot: cotKernel(ctx, range: range)
+                                    case .cot:
+                                        if let chains {
+                                            chains.values.withUnsafeBufferPointer { cotKernel(ctx, range: range, chains: $0.baseAddress!) }
+                                        } else {
+                                            cotKernel(ctx, range: range)
+                                        }
                                     case .eval: autoregressiveKernel(ctx, range: range, steps: task.k)
                                     case .nocot: autoregressiveKernel(ctx, range: range, steps: 1)
                                     case .looped:
@@ -137,6 +155,12 @@ func scratch(_ count: Int) -> UnsafeMutablePointer<Double> {
     let p = UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
     p.initialize(repeating: 0, count: max(count, 1))
     return p
+}
+
+/// A scratch buffer that the caller writes in full before reading (dgemm with beta = 0 does not read C).
+@inline(__always)
+func uninitializedScratch(_ count: Int) -> UnsafeMutablePointer<Double> {
+    UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
 }
 
 /// `out = G q` for `G = Z Z^T / n` of a context whose chain tokens (as u_j = (w_j; 1), rows of
@@ -193,18 +217,53 @@ func applyGChain(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: Unsa
     gemm(false, false, k, d1, k, 1, m, k, u, d1, 0, out + d1, dim)
 }
 
+/// The GD chains w_0..w_k of every prompt of a fixed batch (they depend on the prompts, eta and k
+/// only), computed once by the kernel's own `gdChain`, so the CoT objective is the same to the bit.
+public struct GDChains: Sendable {
+    public let d: Int, k: Int, count: Int
+    public let eta: Double
+    /// count blocks of (k+1) x d.
+    let values: [Double]
+
+    public init(task: TaskConfig, batch: PromptBatch) {
+        precondition(batch.d == task.d)
+        let d = task.d, k = task.k, size = (k + 1) * d
+        var values = [Double](repeating: 0, count: batch.count * size)
+        batch.S.withUnsafeBufferPointer { s in
+            batch.wStar.withUnsafeBufferPointer { w in
+                values.withUnsafeMutableBufferPointer { out in
+                    for p in 0..<batch.count {
+                        gdChain(s.baseAddress! + p * d * d, w.baseAddress! + p * d, d: d, eta: task.eta, k: k, into: out.baseAddress! + p * size)
+                    }
+                }
+            }
+        }
+        self.d = d; self.k = k; self.count = batch.count; self.eta = task.eta; self.values = values
+    }
+
+    func matches(task: TaskConfig, batch: PromptBatch) -> Bool {
+        d == task.d && k == task.k && eta == task.eta && count == batch.count
+    }
+}
+
 /// Teacher-forced CoT. With u_i = (w_i; 1) and z_i = (0; 0; w_i; 1): q_i = W[:, 3:4] u_i,
 /// h_i = G_i q_i, w^_{i+1} = w_i + V[3, :] h_i. All prompts and steps of the chunk are stacked as
 /// rows so that the products with V and W are single GEMMs; G_i q_i is a per-prompt loop.
-func cotKernel(_ ctx: KernelContext, range: Range<Int>) {
+func cotKernel(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePointer<Double>? = nil) {
     let d = ctx.d, k = ctx.k, dim = ctx.dim, d1 = d + 1, count = range.count, rows = count * k
     let invN = 1 / Double(ctx.n)
-    let U = scratch(rows * d1), R = scratch(rows * d), Q = scratch(rows * dim), H = scratch(rows * dim)
-    let chain = scratch((k + 1) * d), a = scratch(k * d), mm = scratch(k * k)
-    defer { for p in [U, R, Q, H, chain, a, mm] { p.deallocate() } }
+    // Every entry is written before it is read (U, R, chain, a by loops; Q, H, mm by dgemm with beta = 0).
+    let U = uninitializedScratch(rows * d1), R = uninitializedScratch(rows * d)
+    let Q = uninitializedScratch(rows * dim), H = uninitializedScratch(rows * dim)
+    let chainScratch = uninitializedScratch((k + 1) * d), a = uninitializedScratch(k * d), mm = uninitializedScratch(k * k)
+    defer { for p in [U, R, Q, H, chainScratch, a, mm] { p.deallocate() } }
     let V3 = ctx.V + d1 * dim, W34 = ctx.W + d1
     for (pi, p) in range.enumerated() {
-        gdChain(ctx.S + p * d * d, ctx.wStar + p * d, d: d, eta: ctx.eta, k: k, into: chain)
+        let chain: UnsafePointer<Double>
+        if let chains { chain = chains + p * (k + 1) * d } else {
+            gdChain(ctx.S + p * d * d, ctx.wStar + p * d, d: d, eta: ctx.eta, k: k, into: chainScratch)
+            chain = UnsafePointer(chainScratch)
+        }
         for i in 0..<k {
             let row = pi * k + i
             for c in 0..<d {
