@@ -1,8 +1,10 @@
-import CotflowExamplesSupport
 import CotflowExact
+import CotflowExamplesSupport
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowPlot
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

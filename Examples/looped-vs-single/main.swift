@@ -1,8 +1,11 @@
-import CotflowExamplesSupport
 import CotflowExact
+import CotflowExamplesSupport
+import CotflowGSL
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowPlot
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -3,10 +3,12 @@ import CotflowCompare
 import CotflowExact
 import CotflowFlow
 import CotflowFullFlow
+import CotflowIO
+import CotflowNumerics
 import CotflowODE
 import CotflowPlot
 import CotflowStages
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 
@@ -150,7 +152,7 @@ struct CompareCommand: ParsableCommand {
         let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
         return [
             PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses,
-                     shaded: (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) } ?? []),
+                     shaded: (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) } ?? []),
             PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen,
                      horizontalLines: constructionLines(eta: c.config.eta.doubleValue)),
         ]

@@ -1,9 +1,11 @@
 import ArgumentParser
 import CotflowExact
 import CotflowFlow
+import CotflowIO
+import CotflowNumerics
 import CotflowODE
 import CotflowPlot
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

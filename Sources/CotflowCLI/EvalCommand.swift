@@ -1,8 +1,10 @@
 import ArgumentParser
 import CotflowExact
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
+import CotflowTask
 import CotflowTraining
-import CotflowSupport
 import Foundation
 
 struct EvalCommand: ParsableCommand {

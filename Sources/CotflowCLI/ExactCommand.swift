@@ -1,6 +1,8 @@
 import ArgumentParser
 import CotflowExact
-import CotflowSupport
+import CotflowIO
+import CotflowNumerics
+import CotflowTask
 import Foundation
 
 struct ExactCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import CotflowExact
-import CotflowSupport
+import CotflowIO
+import CotflowNumerics
+import CotflowTask
 import Foundation
 
 /// The covariance of x for exact out-of-distribution quantities (MODEL.md sections 7 and 9).

@@ -1,7 +1,7 @@
 import CotflowFlow
+import CotflowIO
 import CotflowModel
 import CotflowPlot
-import CotflowSupport
 import Foundation
 
 // The figures of `--plot` for ode, train and eval (compare and stages build theirs in place).

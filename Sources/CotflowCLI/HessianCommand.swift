@@ -1,6 +1,9 @@
 import ArgumentParser
+import CotflowGSL
+import CotflowIO
 import CotflowModel
-import CotflowSupport
+import CotflowNumerics
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -1,8 +1,10 @@
 import ArgumentParser
 import CotflowExact
 import CotflowFlow
+import CotflowIO
+import CotflowNumerics
 import CotflowODE
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -1,9 +1,11 @@
 import ArgumentParser
 import CotflowFlow
 import CotflowFullFlow
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowODE
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 struct RerunCommand: ParsableCommand {

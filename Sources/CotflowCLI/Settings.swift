@@ -1,7 +1,9 @@
 import ArgumentParser
 import CotflowFlow
+import CotflowIO
+import CotflowNumerics
 import CotflowODE
-import CotflowSupport
+import CotflowTask
 import Foundation
 
 // The settings each option group contributes to the provenance of summary.json and parameter

@@ -2,10 +2,10 @@ import ArgumentParser
 import CotflowExact
 import CotflowExperiments
 import CotflowFlow
+import CotflowIO
 import CotflowModel
-import CotflowTraining
-import CotflowSupport
 import CotflowSweep
+import CotflowTraining
 import Foundation
 
 struct SweepCommand: ParsableCommand {

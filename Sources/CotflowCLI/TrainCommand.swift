@@ -1,6 +1,8 @@
 import ArgumentParser
+import CotflowIO
 import CotflowModel
-import CotflowSupport
+import CotflowNumerics
+import CotflowTask
 import CotflowTraining
 import Foundation
 

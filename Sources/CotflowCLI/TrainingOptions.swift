@@ -1,6 +1,7 @@
 import ArgumentParser
 import CotflowCompare
-import CotflowSupport
+import CotflowIO
+import CotflowNumerics
 import CotflowTraining
 
 /// The sizes of a training run, shared by `train`, `compare` and `sweep` (train and compare

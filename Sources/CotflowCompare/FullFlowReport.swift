@@ -1,5 +1,5 @@
 import CotflowStages
-import CotflowSupport
+import CotflowIO
 
 // The full-matrix flow's part of the comparison's summary.json and report (`cotflow compare --full-flow`).
 

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 
 /// A start the reduced flow refuses before integrating (`ReducedFlow.integrate`).
 public enum FlowConfigurationError: ReportableError, Equatable {

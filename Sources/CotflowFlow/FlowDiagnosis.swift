@@ -1,6 +1,6 @@
 import CotflowExact
+import CotflowIO
 import CotflowODE
-import CotflowSupport
 
 /// The message of a failed reduced flow: what went wrong and what would work.
 enum FlowDiagnosis {

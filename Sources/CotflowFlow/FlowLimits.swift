@@ -1,5 +1,5 @@
 import CotflowODE
-import CotflowSupport
+import CotflowIO
 
 // Estimates of a reduced flow's memory from its sizes, checked before any allocation
 // (notes/reliability.md).

@@ -1,5 +1,5 @@
 import CotflowODE
-import CotflowSupport
+import CotflowIO
 
 extension FlowOptions {
     /// The solver and stopping settings of a flow (`cotflow ode`, `sweep`, `compare`).

@@ -1,6 +1,7 @@
 import CotflowExact
+import CotflowIO
+import CotflowNumerics
 import CotflowODE
-import CotflowSupport
 import Foundation
 
 /// Settings of one reduced gradient-flow run. The defaults run to convergence: the flow stops

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 
 /// What `cotflow ode` reports about W24: with W24 free, the conserved quantity and the zero-loss family
 /// member reached (MODEL.md section 8).

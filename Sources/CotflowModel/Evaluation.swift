@@ -1,4 +1,7 @@
-import CotflowSupport
+import CotflowGSL
+import CotflowIO
+import CotflowNumerics
+import CotflowTask
 
 /// Per-prompt evaluation of a transformer against the GD chain on the same prompts.
 public struct EvaluationResult: Sendable {

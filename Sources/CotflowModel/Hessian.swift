@@ -1,5 +1,7 @@
 import CGSL
-import CotflowSupport
+import CotflowGSL
+import CotflowIO
+import CotflowTask
 
 /// The Hessian of an objective's mean loss over a fixed batch (the full-batch loss of N prompts,
 /// common random numbers), with respect to chosen entries of V and W: central differences of the

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 
 /// What is wrong with a parameter file (`TransformerParameters.load`, `ParameterFileTask.read`)
 /// or with saving parameters; every case names the file.

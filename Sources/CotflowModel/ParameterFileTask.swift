@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowNumerics
 import Foundation
 
 /// The task a parameter file was trained on: d, n, k and eta where it records them

@@ -1,5 +1,5 @@
+import CotflowIO
 import Foundation
-import CotflowSupport
 
 /// Parameters of the one-layer linear transformer `f(Z) = Z + V Z (Z^T W Z) / n`:
 /// full D x D matrices `V` and `W` (row-major, D = 2d + 2).
@@ -122,7 +122,7 @@ public struct TransformerParameters: Sendable, Equatable {
 
     /// Writes the parameters with the run's provenance and the task they were trained on (d, n,
     /// k, eta) first; `load(from:)` reads d, V and W and ignores the rest.
-    public func save(to path: String, provenance: Provenance, task: [(String, JSONValue)]) throws {
+    package func save(to path: String, provenance: Provenance, task: [(String, JSONValue)]) throws {
         guard isFinite else { throw ParameterFileError.cannotSave(path: path) }
         guard case .object(let pairs) = json else { return }
         let object = JSONValue.object(provenance.json + task + pairs.filter { $0.0 != "d" })

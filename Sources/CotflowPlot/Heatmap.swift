@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 extension Plotter {

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 
 /// What can be wrong with a figure asked of `Plotter`: the panels given, or where they go.
 public enum PlotError: ReportableError, Equatable {

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// Plots through gnuplot: writes the data (`<base>.tsv`) and a self-contained script (`<base>.gp`),

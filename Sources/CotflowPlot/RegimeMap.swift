@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// A regime diagram over two axes: a heatmap of one metric per grid cell, the regime's letter in each

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// A panel after validation: the plottable points of each series and what was dropped.

@@ -1,4 +1,5 @@
-import CotflowSupport
+import CotflowIO
+import CotflowNumerics
 import Foundation
 
 /// Options of the data-driven change-point detector. See notes/stages.md.
@@ -210,17 +211,17 @@ public enum ChangePointDetector {
     /// - a rising, not flat stage: "rise";
     /// - the steepest decaying stage: "descent";
     /// - other decaying stages: "transition" before the steepest, "convergence" after it.
-    public static func names(rates: [Double], span: Double, options: ChangePointOptions = ChangePointOptions()) -> [String] {
+    public static func names(rates: [Double], span: Double, options: ChangePointOptions = ChangePointOptions()) -> [StageName] {
         guard !rates.isEmpty else { return [] }
         let steepestRate = rates.min()!
         let steepest = rates.firstIndex(of: steepestRate)!
         let decay = max(0, -steepestRate)
         func isFlat(_ r: Double) -> Bool { abs(r) <= options.plateauRatio * decay || abs(r) * span <= options.flatLogChange }
         return rates.enumerated().map { i, r in
-            if isFlat(r) { return i <= steepest ? "plateau" : "stall" }
-            if r > 0 { return "rise" }
-            if i == steepest { return "descent" }
-            return i < steepest ? "transition" : "convergence"
+            if isFlat(r) { return i <= steepest ? .plateau : .stall }
+            if r > 0 { return .rise }
+            if i == steepest { return .descent }
+            return i < steepest ? .transition : .convergence
         }
     }
 }

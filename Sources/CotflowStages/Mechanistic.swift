@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// Times at which the reduced model passes the landmarks of its dynamics.
@@ -113,15 +113,15 @@ public enum MechanisticDetector {
     }
 
     /// Stage names in order and the boundary that opens each of the later ones.
-    static let names = ["plateau", "transition", "alignment", "exponential convergence"]
+    static let names: [StageName] = [.plateau, .transition, .alignment, .exponentialConvergence]
     /// The stage opened by the block-manifold landmark (a random start), placed at its time.
-    static let blockManifoldName = "block manifold"
+    static let blockManifoldName = StageName.blockManifold
 
     /// Cuts [t0, t_end] at the boundaries that are present, strictly inside the span and later
     /// than the previous cut; each stage is named after the landmark that opens it (t0 opens
     /// "plateau"). A missing or out-of-order boundary therefore merges its stage into the previous one.
     static func stages(_ curve: LossCurve, _ b: MechanisticBoundaries) -> [Stage] {
-        var cuts: [(time: Double, name: String)] = [(curve.first, names[0])]
+        var cuts: [(time: Double, name: StageName)] = [(curve.first, names[0])]
         for (k, boundary) in [b.plateauEnd, b.productReached, b.exponentialStart].enumerated() {
             guard let x = boundary, x > cuts[cuts.count - 1].time, x < curve.last else { continue }
             cuts.append((x, names[k + 1]))

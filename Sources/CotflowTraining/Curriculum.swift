@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 
 /// A curriculum over the number of loops (`looped`) or the chain length (`cot`): training starts at
 /// `start` and the length grows by one in equal stages until it reaches the task's k at step

@@ -1,6 +1,9 @@
-import Foundation
-import CotflowSupport
+import CotflowGSL
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
+import CotflowTask
+import Foundation
 
 /// The objective a run trains on (MODEL.md section 3).
 public enum TrainingObjective: String, Sendable, CaseIterable {
@@ -109,7 +112,7 @@ public struct TrainingConfig: Sendable {
     /// at n close to 2d with long chains a few true chains diverge and dominate means).
     public static func defaultTask() -> TaskConfig {
         // Valid by construction.
-        try! TaskConfig(d: 10, n: 40, k: 5, eta: TaskConfig.paperStepSize(d: 10, n: 40))
+        try! TaskConfig(d: 10, n: 40, k: 5, eta: paperStepSize(n: 40, d: 10).doubleValue)
     }
 
     /// Throws a `TrainingError` naming the first invalid option.

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 
 /// An invalid training configuration (`TrainingConfig.validate()`, `Curriculum.validate(k:)`).
 public enum TrainingError: ReportableError, Equatable {

@@ -1,5 +1,5 @@
 import CotflowModel
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 // Estimates of a training run's memory and time from its sizes, checked before any allocation

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 
 extension TrainingStatus {
     /// The run's status in summary.json: "completed", or "diverged" / "interrupted" with the step.

@@ -1,6 +1,6 @@
 import CotflowCompare
 import CotflowExact
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import XCTest
 

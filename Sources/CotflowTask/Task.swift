@@ -1,5 +1,7 @@
 import CGSL
-import CotflowSupport
+import CotflowGSL
+import CotflowIO
+import CotflowNumerics
 
 /// The in-context regression task of MODEL.md section 1: dimension `d`, context length `n`,
 /// chain length `k`, GD step size `eta` and the covariance of the inputs (nil = identity).
@@ -41,8 +43,6 @@ public struct TaskConfig: Sendable, Equatable {
     /// Alias of `eta`.
     public var stepSize: Double { eta }
 
-    /// The paper's step size `n / (n + d + 1)`, the optimal one-step size for isotropic data.
-    public static func paperStepSize(d: Int, n: Int) -> Double { Double(n) / Double(n + d + 1) }
 
     /// Diagonal covariance with condition number `kappa`: eigenvalues geometrically spaced from
     /// kappa^(-1/2) to kappa^(1/2) (determinant 1), d x d row-major.
@@ -62,7 +62,7 @@ public struct TaskConfig: Sendable, Equatable {
 }
 
 /// Lower Cholesky factor of a d x d row-major matrix; throws unless it is symmetric positive definite.
-func choleskyFactor(_ c: [Double], d: Int) throws -> [Double] {
+package func choleskyFactor(_ c: [Double], d: Int) throws -> [Double] {
     guard c.count == d * d else {
         throw TaskError.covarianceSize(expected: d * d, got: c.count)
     }
@@ -206,8 +206,8 @@ public struct PromptBatch: Sendable {
 }
 
 /// Writes the GD chain w_0..w_k (rows of d) for one prompt.
-@inline(__always)
-func gdChain(_ s: UnsafePointer<Double>, _ wStar: UnsafePointer<Double>, d: Int, eta: Double, k: Int,
+@inlinable
+package func gdChain(_ s: UnsafePointer<Double>, _ wStar: UnsafePointer<Double>, d: Int, eta: Double, k: Int,
              into out: UnsafeMutablePointer<Double>) {
     for i in 0..<d { out[i] = 0 }
     for step in 0..<k {

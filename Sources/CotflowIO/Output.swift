@@ -124,7 +124,7 @@ public struct CotflowError: ReportableError {
 }
 
 /// Writes `text` to `path`, creating parent directories.
-public func writeText(_ text: String, to path: String) throws {
+package func writeText(_ text: String, to path: String) throws {
     let url = URL(fileURLWithPath: path)
     do {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -137,7 +137,7 @@ public func writeText(_ text: String, to path: String) throws {
 /// A progress bar on stderr, shown only once a run has taken more than `delay` seconds.
 /// On a terminal one line is redrawn in place (count, steps per second, time left, the latest
 /// loss) and cleared at the end; otherwise one plain line is written every 5 seconds.
-public final class Progress {
+package final class Progress {
     private let total: Int
     private let label: String
     private let start = Date()
