@@ -50,8 +50,8 @@ normalise() { # dir: blank timings in place; progress lines (printed at timed in
             -e 's/[0-9.]+ *(steps|points|it|RHS)\/s/T \1\/s/g'
 }
 
-execute() { # label bindir tree
-    local label=$1 bindir=$2 tree=$3 work="$run/work" i=0
+execute() { # label bindir
+    local label=$1 bindir=$2 work="$run/work" i=0
     rm -rf "$work"; mkdir -p "$work" "$run/bin"
     ln -sfn "$bindir/cotflow" "$run/bin/cotflow"
     for e in "${examples[@]}"; do ln -sfn "$bindir/$e" "$run/bin/$e"; done
@@ -66,8 +66,8 @@ execute() { # label bindir tree
     mv "$work" "$run/$label"
     echo "$label: $i README commands, ${#examples[@]} examples"
 }
-execute base "$basetree/.build/release" "$basetree"
-execute new "$root/.build/release" "$root"
+execute base "$basetree/.build/release"
+execute new "$root/.build/release"
 
 if diff -r "$run/base" "$run/new" >"$run/diff.txt"; then
     echo "identical: every README command and example (--quick) gives the same bytes as $base (timings aside)"

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # libFuzzer (swiftc -sanitize=fuzzer,address) over the file parsers: the CSV reader of `stages`,
 # the parameter JSON of `eval --load`, the sweep shard JSON of `merge` and `sweep --resume`.
-# Each target compiles its parser's sources with the few CotflowSupport files they use.
+# Each target compiles its parser's sources with the few CotflowIO/CotflowNumerics files they use.
 # Not part of CI; scripts/bench.sh runs it with a fixed budget. Usage: bash scripts/fuzz.sh [seconds per target]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-60}
 out=.build/fuzz
 mkdir -p "$out"
-support="Sources/CotflowSupport/Output.swift Sources/CotflowSupport/Reliability.swift Sources/CotflowSupport/JSONInput.swift Sources/CotflowSupport/Statistics.swift"
+support="Sources/CotflowIO/Output.swift Sources/CotflowIO/Reliability.swift Sources/CotflowIO/JSONInput.swift Sources/CotflowIO/JSONReader.swift Sources/CotflowIO/Format.swift Sources/CotflowNumerics/Statistics.swift"
 
 build() {
     local name=$1; shift
@@ -16,13 +16,13 @@ build() {
     rm -rf "$src"; mkdir -p "$src"
     for f in "$@" $support; do sed '/^import Cotflow/d' "$f" > "$src/$(basename "$f")"; done
     cp "Fuzz/$name.swift" "$src/FuzzTarget.swift"
-    if ! swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name Fuzz"$name" "$src"/*.swift \
+    if ! swiftc -O -sanitize=fuzzer,address -parse-as-library -package-name cotflow -module-name Fuzz"$name" "$src"/*.swift \
         -o "$out/fuzz-$name" > "$out/$name-build.log" 2>&1; then
         grep -v "Cannot export local symbol" "$out/$name-build.log"; echo "fuzz $name: build failed"; exit 1
     fi
 }
 
-build csv Sources/CotflowStages/CSVData.swift
+build csv Sources/CotflowIO/CSVData.swift
 build parameters Sources/CotflowModel/Parameters.swift
 build shard Sources/CotflowSweep/*.swift
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing system packages, builds, runs every test (XCTest).
+# The tests run an optimised build (the numerical tests need realistic sizes in reasonable time);
+# -enable-testing keeps @testable imports working in release. Package.swift has no unsafeFlags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-packages.sh
-swift build --build-tests
+swift build -c release --build-tests -Xswiftc -enable-testing
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" || status=$?
+swift test -c release -Xswiftc -enable-testing --skip-build --disable-swift-testing 2>&1 | tee "$log" || status=$?
 # A plain closing line: the totals of XCTest's last summary.
 summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1 || true)
 if [ -n "$summary" ]; then

@@ -1,6 +1,7 @@
 import ArgumentParser
+import CotflowIO
+import CotflowNumerics
 import CotflowPlot
-import CotflowSupport
 import Foundation
 
 /// The options every example shares: `--quick`, `--out`, `--seed` and its main sizes.

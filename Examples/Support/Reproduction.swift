@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// One row of the reproduction table in notes/reproduction.md: a claim of the paper, what tests

@@ -1,9 +1,11 @@
-import CotflowExamplesSupport
 import CotflowExact
+import CotflowExamplesSupport
 import CotflowExperiments
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowPlot
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -7,10 +7,13 @@
 import CotflowExact
 import CotflowExamplesSupport
 import CotflowExperiments
+import CotflowGSL
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowPlot
-import CotflowSupport
 import CotflowSweep
+import CotflowTask
 import Foundation
 
 let ctx = ExampleContext(

@@ -1,8 +1,10 @@
 import CotflowExact
 import CotflowExamplesSupport
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowPlot
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 
@@ -18,7 +20,7 @@ let ctx = ExampleContext(name: "ood-generalization",
 
 ctx.run {
     let d = ctx.size("d", 10), n = ctx.size("n", 40), k = ctx.size("k", 5)
-    let eta = TaskConfig.paperStepSize(d: d, n: n)
+    let eta = paperStepSize(n: n, d: d).doubleValue
     let kappas = ctx.size([1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128], quick: [1, 4, 16, 64])
     let prompts = ctx.size(20_000, quick: 2_000)
     let task = try TaskConfig(d: d, n: n, k: k, eta: eta)

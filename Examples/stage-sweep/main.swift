@@ -21,11 +21,14 @@ import CotflowExact
 import CotflowExamplesSupport
 import CotflowExperiments
 import CotflowFlow
+import CotflowGSL
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowPlot
 import CotflowStages
-import CotflowSupport
 import CotflowSweep
+import CotflowTask
 import Foundation
 
 let ctx = ExampleContext(

@@ -1,9 +1,10 @@
 import CotflowCompare
 import CotflowExact
 import CotflowExamplesSupport
+import CotflowIO
 import CotflowPlot
 import CotflowStages
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 
@@ -61,7 +62,7 @@ func randomStartComparison(_ ctx: ExampleContext) throws {
     ctx.record("random_start", .object(setting + numbers + boundaries))
     let series = [PlotSeries(name: "full-matrix flow (\(config.fullFlowPrompts!) prompts)", x: flow.trajectory.times, y: flow.heldOutLosses),
                   PlotSeries(name: "full SGD", x: run.times, y: run.losses)]
-    let shaded = flow.stages.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) }
+    let shaded = flow.stages.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) }
     try ctx.plot([PlotSpec(title: "random start: full SGD and the full-matrix flow (held-out CoT loss)", xLabel: "t (= learning rate x step)",
                            yLabel: "CoT loss", logY: true, series: series, shaded: shaded)],
                  name: "random_start", title: "random start, (d, n, k) = (\(d), \(n), \(k))")

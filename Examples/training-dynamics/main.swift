@@ -13,9 +13,10 @@ import CotflowCompare
 import CotflowExact
 import CotflowExamplesSupport
 import CotflowFlow
+import CotflowIO
 import CotflowPlot
 import CotflowStages
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 
@@ -27,7 +28,7 @@ let ctx = ExampleContext(
 /// "plateau -> transition: t = 1.372 vs 1.402 (2.2%)" for each interior boundary of two stage
 /// lists with the same names (the agreement itself is CotflowCompare.StageAgreement).
 func boundaryLines(reference: [Stage], other: [Stage]) -> [String] {
-    let a = reference.map(\.name), b = other.map(\.name)
+    let a = reference.map(\.name.rawValue), b = other.map(\.name.rawValue)
     guard a == b else { return ["stage names differ: [\(a.joined(separator: ", "))] vs [\(b.joined(separator: ", "))]"] }
     return (0..<max(0, reference.count - 1)).map { i in
         let ta = reference[i].tEnd, tb = other[i].tEnd
@@ -177,7 +178,7 @@ ctx.run {
     }
     var stageLossPanels: [PlotSpec] = []
     for (name, path) in [("data-driven", \StageAnalysis.changePoint), ("mechanistic", \StageAnalysis.mechanistic)] {
-        let shaded = curves[0].stages[keyPath: path].map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) }
+        let shaded = curves[0].stages[keyPath: path].map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) }
         var dashed: [VerticalLine] = []
         for (label, c) in curves.dropFirst() {
             for stage in c[keyPath: path].dropLast() { dashed.append(VerticalLine(x: stage.tEnd, label: "\(label): \(stage.name) end")) }

@@ -1,8 +1,11 @@
 import CotflowExamplesSupport
 import CotflowExperiments
+import CotflowGSL
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowPlot
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 
@@ -70,14 +73,14 @@ func heldOutSummaries(_ p: TransformerParameters, task: TaskConfig, prompts: Int
 ctx.run {
     let d = 10, k = ctx.size("k", 20)
     let steps = ctx.size(1500, quick: 600)
-    let paper = TaskConfig.paperStepSize(d: d, n: 20)
+    let paper = paperStepSize(n: 20, d: d).doubleValue
     // 1. The paper's setting: n = 20 and its eta (some chains diverge: MODEL.md section 6).
     let a = try run(label: "paper_n20", n: 20, eta: paper, etaText: "20/31", d: d, k: k, steps: steps)
     // 2. Same n, half the step size: eta lambda_max(S) >= 2 becomes a far tail.
     let b = try run(label: "half_eta_n20", n: 20, eta: paper / 2, etaText: "10/31", d: d, k: k, steps: steps)
     // 3. The paper's eta at n = 40.
     // (Skipped with --quick.)
-    let c = ctx.quick ? nil : try run(label: "paper_n40", n: 40, eta: TaskConfig.paperStepSize(d: d, n: 40), etaText: "40/51", d: d, k: k, steps: steps)
+    let c = ctx.quick ? nil : try run(label: "paper_n40", n: 40, eta: paperStepSize(n: 40, d: d).doubleValue, etaText: "40/51", d: d, k: k, steps: steps)
 
     print("")
     let paperOK = a.status == .completed && !a.cot.tailDominated

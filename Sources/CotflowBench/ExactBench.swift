@@ -1,6 +1,8 @@
 import BigInt
 import CotflowExact
-import CotflowSupport
+import CotflowGSL
+import CotflowNumerics
+import CotflowTask
 import Foundation
 
 private func seconds<T>(_ body: () throws -> T) rethrows -> (T, Double) {

@@ -2,7 +2,7 @@ import CotflowFlow
 import CotflowFullFlow
 import CotflowModel
 import CotflowODE
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -1,8 +1,10 @@
-import Foundation
 import CGSL
-import CotflowSupport
+import CotflowGSL
 import CotflowModel
+import CotflowNumerics
+import CotflowTask
 import CotflowTraining
+import Foundation
 
 /// Training throughput (prompt-steps per second: prompts x optimizer steps per second) of the
 /// CoT objective with full parameters and SGD at a tiny learning rate, the machine's dgemm rate,
@@ -23,7 +25,7 @@ func benchTraining() {
                      d, n, k, batch, r.promptSteps, r.flopsPerPrompt, gflops, 100 * gflops / gemmAll, cores))
     }
     // End to end through Trainer (includes two held-out evaluations of 256 prompts).
-    let task = try! TaskConfig(d: 10, n: 20, k: 20, eta: TaskConfig.paperStepSize(d: 10, n: 20) / 2)
+    let task = try! TaskConfig(d: 10, n: 20, k: 20, eta: paperStepSize(n: 20, d: 10).doubleValue / 2)
     let cfg = TrainingConfig(task: task, objective: .cot, trainable: .full, initialisation: .random,
                              optimizer: .sgd, learningRate: 1e-6, batchSize: 512, steps: 200, recordEvery: 200,
                              heldOutSize: 256, seed: 1)
@@ -44,7 +46,7 @@ func cotFlopsPerPrompt(d: Int, k: Int) -> Double {
 }
 
 func throughput(d: Int, n: Int, k: Int, batch: Int, seconds: Double) -> (promptSteps: Double, flopsPerPrompt: Double) {
-    let task = try! TaskConfig(d: d, n: n, k: k, eta: TaskConfig.paperStepSize(d: d, n: n) / 2)
+    let task = try! TaskConfig(d: d, n: n, k: k, eta: paperStepSize(n: n, d: d).doubleValue / 2)
     var params = TransformerParameters.construction(d: d, eta: task.eta)
     let r = Random(seed: 9, stream: [7])
     for i in params.V.indices { params.V[i] += 0.01 * r.gaussian(); params.W[i] += 0.01 * r.gaussian() }

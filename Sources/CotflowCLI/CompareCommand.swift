@@ -1,11 +1,14 @@
 import ArgumentParser
 import CotflowCompare
+import CotflowExact
 import CotflowFlow
 import CotflowFullFlow
+import CotflowIO
+import CotflowNumerics
 import CotflowODE
 import CotflowPlot
 import CotflowStages
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 
@@ -20,70 +23,61 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var scale: InitScaleOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Trainable sets to run: reduced (against the flow with W24 fixed), full (against the flow with W24 free) or both.") var params: String = "reduced"
-    @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = .sgd
-    @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.002)") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 512)") var batchSize: Int?
-    @Option(help: "Training steps. (default: 2500)") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between records. (default: 50)") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss. (default: 100000)") var heldOut: Int?
-    @Option(help: "GSL stepper of the flow.") var stepper: String = "rkf45"
+    @Option(help: "Trainable sets to run: reduced (against the flow with W24 fixed), full (against the flow with W24 free) or both.")
+    var params: ComparedSets = .reduced
+    @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = TrainingRunOptions.compare.training.optimizer
+    @OptionGroup var training: TrainingRunOptions
+    @Option(help: "GSL stepper of the flow.") var stepper: Stepper = TrainingRunOptions.compare.flow.ode.stepper
     @Flag(help: "Render comparison.svg/.png (losses, eigenvalues) with gnuplot into --out; without gnuplot the data and script are written.")
     var plot = false
     @Flag(name: .customLong("full-flow"), help: "Add the full-matrix gradient flow (every entry of V and W on --prompts fixed prompts) from training's start as a third curve, and split training's deviation into the reduction's part and sampling's (notes/compare.md).")
     var fullFlow = false
     @Option(help: "Prompts of the full-matrix flow (with --full-flow). Fewer prompts bias the flow (notes/compare.md: 8% at (4, 30, 3) with 16384, 2.6% with 65536).") var prompts = 65536
     @Option(help: "Training's start: assumption (Assumption 4.1, also the reduced flow's) or random (iid N(0, init-scale^2) entries; needs --params full and --full-flow: no reduced flow then).")
-    var `init`: InitialisationKind = .assumption
+    var `init`: InitialisationKind = TrainingRunOptions.compare.training.initialisation
+
+    /// The defaults of the training in `compare`: the comparison's, except Adam's learning rate, which is training's.
+    private var defaultSizes: TrainingSizes {
+        var sizes = TrainingSizes(TrainingRunOptions.compare)
+        if optimizer == .adam { sizes.learningRate = TrainingRunOptions.train.learningRate }
+        return sizes
+    }
 
     func validate() throws {
-        try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
-        let defaults = try ComparisonConfig.defaults(d: 1, n: 1, k: 1, eta: Rational(1), seed: 0)
-        try checkingInput {
-            try Limits.checkReducedLoss(k: task.k)
-            try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.training.batchSize,
-                                     heldOut: heldOut ?? defaults.training.heldOutSize,
-                                     steps: steps ?? defaults.training.steps, recordEvery: recordEvery ?? defaults.training.recordEvery, objective: .cot,
-                                     what: "compare at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(batchSize ?? defaults.training.batchSize) and --held-out \(heldOut ?? defaults.training.heldOutSize)")
+        try checkingInput { try ReducedLoss.checkSize(k: task.k) }
+        try training.checkLimits(task, training.resolved(over: defaultSizes), objective: .cot, command: "compare")
+        try output.checkPlot(plot)
+        if fullFlow {
+            guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
+            guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }
+            guard !stepper.requiresJacobian else {
+                throw ValidationError("--stepper \(stepper.rawValue): \(FullFlowConfigurationError.implicitStepper(stepper, dimension: 2 * (2 * task.d + 2) * (2 * task.d + 2)))")
+            }
+        }
+        if self.`init` == .random {
+            guard params == .full else { throw ValidationError("--init random needs --params full: a random start is off the reduced model") }
+            guard fullFlow else { throw ValidationError("--init random has no reduced flow to compare with; add --full-flow") }
         }
     }
 
     func run() throws {
-        try task.validateTask()
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let eta = try task.stepSize()
         let ranges = try scale.ranges()
         var config = try ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: eta, seed: task.seed)
         config.training.vRange = ranges.v
         config.training.wRange = ranges.w
-        switch params {
-        case "reduced": config.trainable = [.reduced]
-        case "full": config.trainable = [.full]
-        case "both": config.trainable = [.reduced, .full]
-        default: throw ValidationError("--params must be reduced, full or both (got '\(params)')")
-        }
+        config.trainable = params.trainable
         config.training.optimizer = optimizer
-        if optimizer == .adam && learningRate == nil { config.training.learningRate = 0.003 }
-        config.training.learningRate = learningRate ?? config.training.learningRate
-        config.training.batchSize = batchSize ?? config.training.batchSize
-        config.training.steps = steps ?? config.training.steps
-        config.training.recordEvery = recordEvery ?? config.training.recordEvery
-        config.training.heldOutSize = heldOut ?? config.training.heldOutSize
-        config.flow.ode.stepper = try parseStepper(stepper)
+        let sizes = training.resolved(over: defaultSizes)
+        config.training.learningRate = sizes.learningRate
+        config.training.batchSize = sizes.batchSize
+        config.training.steps = sizes.steps
+        config.training.recordEvery = sizes.recordEvery
+        config.training.heldOutSize = sizes.heldOut
+        config.flow.ode.stepper = stepper
         config.training.initialisation = self.`init`
         config.training.initScale = scale.initScale
-        if fullFlow {
-            guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
-            guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }
-            guard !config.flow.ode.stepper.requiresJacobian else {
-                throw ValidationError("--stepper \(stepper): \(FullFlowConfigurationError.implicitStepper(config.flow.ode.stepper, dimension: 2 * (2 * task.d + 2) * (2 * task.d + 2)))")
-            }
-            config.fullFlowPrompts = prompts
-        }
-        if self.`init` == .random {
-            guard config.trainable == [.full] else { throw ValidationError("--init random needs --params full: a random start is off the reduced model") }
-            guard fullFlow else { throw ValidationError("--init random has no reduced flow to compare with; add --full-flow") }
-        }
+        if fullFlow { config.fullFlowPrompts = prompts }
         try output.prepare(files: ["comparison.csv", "ode_trajectory.csv", "full_flow_trajectory.csv", "summary.json", "comparison.svg", "comparison.png"]
                            + TrainableSet.allCases.map { "train_\($0.rawValue)_trajectory.csv" })
         Interruption.install()
@@ -100,9 +94,9 @@ struct CompareCommand: ParsableCommand {
                 try output.write(result.trajectory.table.text, "train_\(trainable.rawValue)_trajectory.csv")
             }
             let last = stopped.runs.last!.1
-            let summary = JSONValue.object(commonSummary(config) + runStatusJSON(last.status) + [
+            let summary = JSONValue.object(commonSummary(config) + last.status.json + [
                 ("stopped_run", .string(stopped.runs.last!.0.rawValue)),
-                ("runs", .object(stopped.runs.map { ($0.0.rawValue, .object(runStatusJSON($0.1.status) + [
+                ("runs", .object(stopped.runs.map { ($0.0.rawValue, .object($0.1.status.json + [
                     ("final_loss", .number($0.1.heldOutCoT.mean))])) })),
             ])
             try output.write(summary.rendered() + "\n", "summary.json")
@@ -111,7 +105,7 @@ struct CompareCommand: ParsableCommand {
                              + (output.out.map { " in \($0)" } ?? " (give --out DIR to keep them)"))
         }
         let settings = task.settings(eta: config.eta) + scale.settings(ranges) + [
-            ("params", .string(params)), ("optimizer", .string(config.training.optimizer.rawValue)), ("learning_rate", .number(config.training.learningRate)),
+            ("params", .string(params.rawValue)), ("optimizer", .string(config.training.optimizer.rawValue)), ("learning_rate", .number(config.training.learningRate)),
             ("batch_size", .int(config.training.batchSize)), ("steps", .int(config.training.steps)), ("record_every", .int(config.training.recordEvery)),
             ("held_out", .int(config.training.heldOutSize)), ("deviation_floor", .number(config.deviationFloor)),
             ("init", .string(config.training.initialisation.rawValue)), ("full_flow", .bool(fullFlow)),
@@ -158,7 +152,7 @@ struct CompareCommand: ParsableCommand {
         let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
         return [
             PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses,
-                     shaded: (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) } ?? []),
+                     shaded: (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) } ?? []),
             PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen,
                      horizontalLines: constructionLines(eta: c.config.eta.doubleValue)),
         ]
@@ -192,7 +186,7 @@ struct CompareCommand: ParsableCommand {
                 ("max_commutator_norm", .number(run.commutatorNorm.max() ?? .nan)),
                 ("stage_agreement_change_points", run.changePointAgreement?.json ?? .null),
                 ("stage_agreement_mechanistic", run.mechanisticAgreement?.json ?? .null),
-                ("full_flow", run.fullFlow.map(fullFlowJSON) ?? .null),
+                ("full_flow", run.fullFlow.map(\.json) ?? .null),
                 ("final_w24", .number(run.w24.last ?? .nan)), ("flow_final_w24", run.flow.map { .number($0.u.last ?? .nan) } ?? .null),
                 // ||W||^2 - ||V||^2 is conserved by the flow only when W24 is trained too.
                 ("conserved_quantity_initial", run.trainable == .full ? .number(run.conservedQuantity.first ?? .nan) : .null),
@@ -200,7 +194,7 @@ struct CompareCommand: ParsableCommand {
             ])))
         }
         pairs.append(("runs", .object(runs)))
-        pairs.append(("full_flow", c.fullFlow.map(fullFlowJSON) ?? .null))
+        pairs.append(("full_flow", c.fullFlow.map(\.json) ?? .null))
         if let free = c.freeFlow {
             pairs.append(("ode_free_initial_loss", .number(free.losses.first ?? .nan)))
             pairs.append(("ode_free_final_loss", .number(free.finalLoss)))
@@ -230,7 +224,7 @@ struct CompareCommand: ParsableCommand {
                 lines.append("  W24 \(fmt(run.w24.first ?? .nan)) -> \(fmt(run.w24.last ?? .nan))" + (run.flow.map { " (flow with W24 free: \(fmt($0.u.last ?? .nan)))" } ?? "") + "; "
                     + "||W||_F^2 - ||V||_F^2 = \(fmt(run.conservedQuantity.first ?? .nan)) at the start, drifts by up to \(fmt(run.conservedDrift)) under SGD (conserved by gradient flow)")
             }
-            lines += fullFlowLines(run, c)
+            lines += run.fullFlowLines(c)
             for (detector, agreement) in [("change points", run.changePointAgreement), ("mechanistic", run.mechanisticAgreement)] {
                 guard let agreement else { continue }
                 lines.append("  \(detector): " + (agreement.sameStages
@@ -248,11 +242,11 @@ struct CompareCommand: ParsableCommand {
         }
         if let full = c.fullFlow {
             lines.append(StageTable.text(full.stages.changePoint, title: "full-matrix flow, change-point stages"))
-            lines.append(StageTable.text(full.stages.mechanistic, title: "full-matrix flow, mechanistic stages" + blockManifoldNote(full.stages.boundaries)))
+            lines.append(StageTable.text(full.stages.mechanistic, title: "full-matrix flow, mechanistic stages" + full.stages.boundaries.blockManifoldNote))
         }
         for run in c.runs {
             lines.append(StageTable.text(run.stages.changePoint, title: "\(run.trainable.rawValue) training, change-point stages"))
-            lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages" + blockManifoldNote(run.stages.boundaries)))
+            lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages" + run.stages.boundaries.blockManifoldNote))
         }
         if let out = output.out {
             lines.append("wrote \(out)/comparison.csv, " + (c.flow != nil ? "ode_trajectory.csv, " : "") + (c.fullFlow != nil ? "full_flow_trajectory.csv, " : "") + "train_*_trajectory.csv, summary.json")

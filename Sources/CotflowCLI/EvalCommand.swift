@@ -1,7 +1,10 @@
 import ArgumentParser
 import CotflowExact
+import CotflowIO
 import CotflowModel
-import CotflowSupport
+import CotflowNumerics
+import CotflowTask
+import CotflowTraining
 import Foundation
 
 struct EvalCommand: ParsableCommand {
@@ -27,23 +30,21 @@ struct EvalCommand: ParsableCommand {
         guard prompts >= 1, prompts <= 100_000_000 else { throw ValidationError("--prompts must be from 1 to 100000000 (got \(prompts))") }
         if let conditionNumber { guard conditionNumber.isFinite, conditionNumber >= 1, conditionNumber <= 1e14 else { throw ValidationError("--condition-number must be from 1 to 1e14, the most double precision can factor (got \(conditionNumber))") } }
         try checkingInput {
-            try ResourceLimit.checkMemory(Limits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
+            try ResourceLimit.checkMemory(TrainingLimits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
                                           + 8 * 16 * Double(2 * task.d + 2) * Double(2 * task.d + 2),
                                           what: "evaluation at --d \(task.d) --n \(task.n) with --prompts \(prompts)")
-            try ResourceLimit.checkWork(Double(prompts) * Limits.promptOperations(d: task.d, n: task.n, k: task.k, data: false),
+            try ResourceLimit.checkWork(Double(prompts) * TrainingLimits.promptOperations(d: task.d, n: task.n, k: task.k, data: false),
                                         what: "evaluation at --d \(task.d) --n \(task.n) --k \(task.k) with --prompts \(prompts)")
+        }
+        guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
+        try output.checkPlot(plot)
+        guard [spectrum != nil, conditionNumber != nil, covariance != nil].filter({ $0 }).count <= 1 else {
+            throw ValidationError("give at most one of --spectrum, --condition-number and --covariance")
         }
     }
 
     func run() throws {
-        try task.validateTask()
-        guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let (d, n, k, eta) = try resolvedTask()
-        guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1") }
-        guard [spectrum != nil, conditionNumber != nil, covariance != nil].filter({ $0 }).count <= 1 else {
-            throw ValidationError("give at most one of --spectrum, --condition-number and --covariance")
-        }
         let sigma = try covarianceMatrix(d: d)
         try output.prepare(files: ["summary.json", "per_prompt.csv"])
         let result = try reportingErrors { () throws -> EvaluationResult in

@@ -1,7 +1,7 @@
 import CotflowFlow
+import CotflowIO
 import CotflowModel
 import CotflowPlot
-import CotflowSupport
 import CotflowTraining
 import Foundation
 
@@ -58,13 +58,4 @@ func evaluationFigure(_ r: EvaluationResult, exactMean: Double?) -> [PlotSpec] {
     return [PlotSpec(title: "per-prompt loss, sorted (quantile q of the prompts)", xLabel: "quantile q", yLabel: "||w_k - w*||^2", logY: true,
                      series: [quantiles(r.evalLosses, "transformer", dashed: false), quantiles(r.chainLosses, "GD chain", dashed: true)],
                      horizontalLines: exactMean.map { [HorizontalLine(y: $0, label: "GD chain, exact mean = \(fmt($0))")] } ?? [])]
-}
-
-/// Writes parameters with the task they were trained on (d, n, k, eta) and the run's provenance;
-/// `TransformerParameters.load` reads d, V and W and ignores the rest.
-func saveParameters(_ p: TransformerParameters, to path: String, provenance: Provenance, task: [(String, JSONValue)]) throws {
-    guard p.isFinite else { throw CotflowError("cannot save parameters to \(path): they contain non-finite values") }
-    guard case .object(let pairs) = p.json else { return }
-    let object = JSONValue.object(provenance.json + task + pairs.filter { $0.0 != "d" })
-    try writeText(object.rendered() + "\n", to: path)
 }

@@ -1,10 +1,11 @@
 import ArgumentParser
+import CotflowGSL
+import CotflowIO
 import CotflowModel
-import CotflowSupport
+import CotflowNumerics
+import CotflowTask
 import CotflowTraining
 import Foundation
-
-extension Objective: ExpressibleByArgument {}
 
 struct HessianCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +36,6 @@ struct HessianCommand: ParsableCommand {
     }
 
     func run() throws {
-        try task.validateTask()
         let eta = try task.stepSize()
         let (parameters, h, noise) = try reportingErrors { () throws -> (TransformerParameters, FullBatchHessian, GradientNoise?) in
             let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue)

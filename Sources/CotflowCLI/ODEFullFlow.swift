@@ -1,18 +1,17 @@
 import ArgumentParser
 import CotflowFlow
 import CotflowFullFlow
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowODE
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 
 /// `cotflow ode --params full`: the full-matrix gradient flow.
 extension ODECommand {
     func runFullFlow() throws {
-        if v0 != nil || w0 != nil { throw ValidationError("--v0/--w0 set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
-        guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
-        guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
         var options = try solver.flowOptions()
         let stepper = options.ode.stepper
         let eta = try task.stepSize()
@@ -67,8 +66,8 @@ extension ODECommand {
         try output.write(summary.rendered() + "\n", "summary.json")
         if let out = output.out, let first = trajectory.parameters.first, let last = trajectory.parameters.last {
             let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
-            try saveParameters(first, to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
-            if last.isFinite { try saveParameters(last, to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task) }
+            try first.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
+            if last.isFinite { try last.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task) }
         }
         output.emit(json: summary, report: fullReport(trajectory, eta: eta, seconds: seconds, failure: failure))
         if let failure {
@@ -83,7 +82,7 @@ extension ODECommand {
         return .object([
             ("params", .string("full")), ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("prompts", .int(prompts)), ("init", .string(self.`init`.rawValue)),
-            ("init_scale", .number(scale.initScale)), ("stepper", .string(solver.stepper)),
+            ("init_scale", .number(scale.initScale)), ("stepper", .string(solver.stepper.rawValue)),
             ("abs_tol", .number(options.ode.absoluteTolerance)), ("rel_tol", .number(options.ode.relativeTolerance)),
             ("stop_loss", .number(options.stopRelativeLoss)),
             ("initial_loss", .number(t.losses.first ?? .nan)), ("final_loss", .number(t.finalLoss)),
@@ -105,7 +104,7 @@ extension ODECommand {
         let s = t.statistics
         var lines = [
             "full-matrix gradient flow (every entry of V and W), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
-                + "\(prompts) fixed prompts of seed \(task.seed), \(self.`init`.rawValue) start (scale \(fmt(scale.initScale))), stepper \(solver.stepper)",
+                + "\(prompts) fixed prompts of seed \(task.seed), \(self.`init`.rawValue) start (scale \(fmt(scale.initScale))), stepper \(solver.stepper.rawValue)",
             "mean CoT loss on the prompts \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
                 + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
         ]

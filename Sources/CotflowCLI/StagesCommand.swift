@@ -1,7 +1,8 @@
 import ArgumentParser
+import CotflowIO
+import CotflowNumerics
 import CotflowPlot
 import CotflowStages
-import CotflowSupport
 import Foundation
 
 struct StagesCommand: ParsableCommand {
@@ -44,10 +45,10 @@ struct StagesCommand: ParsableCommand {
                 throw ValidationError("--eta must be a positive decimal or rational such as 40/51 (got '\(eta)')")
             }
         }
+        try output.checkPlot(plot)
     }
 
     func run() throws {
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         do {
             try readingInput { try analyse() }
         } catch let error as CotflowError where !error.description.contains(file) {
@@ -108,7 +109,7 @@ struct StagesCommand: ParsableCommand {
         output.emit(json: object, report: report(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes,
                                                         manifold: data.hasColumn(Self.manifoldColumn)))
         if plot {
-            func shaded(_ list: [Stage]) -> [ShadedInterval] { list.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name) } }
+            func shaded(_ list: [Stage]) -> [ShadedInterval] { list.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) } }
             let curve = [PlotSeries(name: lossName, x: times, y: losses)]
             var panels = [PlotSpec(title: "change-point stages", xLabel: timeColumn, yLabel: lossName, logY: true,
                                    series: curve, shaded: shaded(stages))]

@@ -1,7 +1,8 @@
 import ArgumentParser
 import CotflowExperiments
+import CotflowIO
+import CotflowNumerics
 import CotflowPlot
-import CotflowSupport
 import CotflowSweep
 import Foundation
 

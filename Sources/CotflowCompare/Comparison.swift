@@ -1,10 +1,12 @@
 import CotflowExact
 import CotflowFlow
 import CotflowFullFlow
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowODE
 import CotflowStages
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -1,9 +1,9 @@
 import CotflowFlow
 import CotflowFullFlow
+import CotflowIO
 import CotflowModel
 import CotflowODE
 import CotflowStages
-import CotflowSupport
 import CotflowTraining
 import Foundation
 

@@ -1,5 +1,5 @@
+import CotflowIO
 import CotflowStages
-import CotflowSupport
 
 /// The stages of one curve by both detectors.
 public struct StageAnalysis: Sendable {

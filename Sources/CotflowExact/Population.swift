@@ -1,5 +1,5 @@
 import BigInt
-import CotflowSupport
+import CotflowNumerics
 
 /// Binomial coefficient C(a, b) as a big integer (0 when b < 0 or b > a).
 func binomial(_ a: Int, _ b: Int) -> BigInt {
@@ -41,5 +41,3 @@ public func noCoTOptimalStep(n: Int, d: Int) -> Rational {
     return m.sExpectation(powers: [1]) / m.sExpectation(powers: [2])
 }
 
-/// The paper's step size `eta = n/(n+d+1)`.
-public func paperStepSize(n: Int, d: Int) -> Rational { Rational(BigInt(n), BigInt(n + d + 1)) }

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowNumerics
 import Foundation
 
 /// The CoT loss of the reduced model for single prompts: for each sample covariance S,

@@ -1,5 +1,5 @@
 import BigInt
-import CotflowSupport
+import CotflowNumerics
 import Foundation
 
 /// Errors from invalid parameters.

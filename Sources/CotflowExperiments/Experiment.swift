@@ -1,11 +1,13 @@
 import CotflowCompare
 import CotflowExact
 import CotflowFlow
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowODE
 import CotflowStages
-import CotflowSupport
 import CotflowSweep
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -1,5 +1,6 @@
 import CotflowFlow
-import CotflowSupport
+import CotflowIO
+import CotflowNumerics
 import CotflowSweep
 import Foundation
 

@@ -1,5 +1,6 @@
 import CGSL
-import CotflowSupport
+import CotflowIO
+import CotflowNumerics
 import Foundation
 
 /// Least-squares line y = a + b x with its coefficient of determination and the standard error of b.
@@ -30,9 +31,7 @@ public struct LineFit: Sendable {
 public enum Replicates {
     /// The median of the finite values (NaN when there are none).
     public static func median(_ xs: [Double]) -> Double {
-        let s = xs.filter(\.isFinite).sorted()
-        guard !s.isEmpty else { return .nan }
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        CotflowNumerics.median(xs.filter(\.isFinite))
     }
 }
 

@@ -1,7 +1,9 @@
 import CotflowExact
 import CotflowFlow
 import CotflowModel
-import CotflowSupport
+import CotflowGSL
+import CotflowNumerics
+import CotflowTask
 import CotflowSweep
 
 /// The stage and loss metrics of a reduced-flow run that a sweep summarises over seeds

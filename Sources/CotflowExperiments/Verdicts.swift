@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowNumerics
 
 extension SampleSummary {
     /// True when these per-prompt losses are below `level` by their median, and by their mean (its

@@ -1,5 +1,5 @@
+import CotflowIO
 import CotflowModel
-import CotflowSupport
 import Foundation
 
 /// Norms that say where the weight mass is. The prediction is

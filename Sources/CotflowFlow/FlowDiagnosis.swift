@@ -1,6 +1,6 @@
 import CotflowExact
+import CotflowIO
 import CotflowODE
-import CotflowSupport
 
 /// What would work after a failed reduced flow (nil: no advice).
 enum FlowDiagnosis {

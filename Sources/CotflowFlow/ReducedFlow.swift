@@ -1,6 +1,7 @@
 import CotflowExact
+import CotflowIO
+import CotflowNumerics
 import CotflowODE
-import CotflowSupport
 import Foundation
 
 /// How the flow treats `W24` (MODEL.md section 8).
@@ -160,15 +161,15 @@ public struct ReducedFlow: Sendable {
     public func integrate(v0: [Double], w0: [Double], options: FlowOptions = FlowOptions()) throws -> FlowTrajectory {
         let d = loss.d
         guard v0.count == d, w0.count == d else {
-            throw CotflowError("initial eigenvalues must have length d = \(d) (got \(v0.count) and \(w0.count))")
+            throw FlowConfigurationError.eigenvalueCount(d: d, v: v0.count, w: w0.count)
         }
         let u0 = w24.initial
-        guard u0.isFinite, u0 != 0 else { throw CotflowError("the initial W24 must be finite and non-zero (got \(u0)): the state uses v = (eta - pi) / u") }
+        guard u0.isFinite, u0 != 0 else { throw FlowConfigurationError.initialW24(u0) }
         let y0 = state(v: v0, w: w0, u: u0)
         let start = unpack(y0)
         let first = loss.evaluate(pi: start.pi, z: start.z, u: start.u, freeU: w24.isFree)
         let initialLoss = first.loss
-        guard initialLoss.isFinite else { throw CotflowError("the loss at the initial point is not finite") }
+        guard initialLoss.isFinite else { throw FlowConfigurationError.initialLossNotFinite }
         let loss = self.loss, flow = self
         // Convergence is confirmed on the exact loss at the state (the stop runs on this thread).
         let rule = FlowStop(options: options, initialLoss: initialLoss, d: d)

@@ -1,7 +1,9 @@
 import CotflowFlow
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
 import CotflowODE
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import Foundation
 

@@ -1,5 +1,7 @@
 import CGSL
-import CotflowSupport
+import CotflowGSL
+import CotflowNumerics
+import CotflowTask
 
 /// The objectives of MODEL.md section 3.
 ///
@@ -35,14 +37,9 @@ public enum Objectives {
     public static let chunkSize = 64
 
     /// Mean loss, per-prompt losses and (if `gradient`) the gradient of the mean, over `batch`.
+    /// `chains`: the batch's GD chains computed once (`cot` only; a fixed batch evaluated many times).
     public static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
-                               batch: PromptBatch, gradient: Bool = true) -> ObjectiveResult {
-        compute(objective, parameters: parameters, task: task, batch: batch, gradient: gradient, chains: nil)
-    }
-
-    /// The same with the batch's GD chains computed once (`cot` only; a fixed batch evaluated many times).
-    public static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
-                               batch: PromptBatch, gradient: Bool, chains: GDChains?) -> ObjectiveResult {
+                               batch: PromptBatch, gradient: Bool = true, chains: GDChains? = nil) -> ObjectiveResult {
         precondition(batch.count >= 1 && batch.d == task.d && parameters.d == task.d)
         precondition(chains == nil || (objective == .cot && chains!.matches(task: task, batch: batch)), "chains of another task or batch")
         let chunks = fixedChunks(batch.count, size: chunkSize)
@@ -72,13 +69,7 @@ public enum Objectives {
     /// Losses of prompts `range` of `batch`; when `gradScale` is given, also `gradScale` times the
     /// gradient of their summed loss (empty gradient arrays otherwise). Single-threaded.
     public static func chunk(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
-                             batch: PromptBatch, range: Range<Int>, gradScale: Double?) -> ObjectiveChunk {
-        chunk(objective, parameters: parameters, task: task, batch: batch, range: range, gradScale: gradScale, chains: nil)
-    }
-
-    /// The same with the batch's GD chains computed once (`cot` only).
-    public static func chunk(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
-                             batch: PromptBatch, range: Range<Int>, gradScale: Double?, chains: GDChains?) -> ObjectiveChunk {
+                             batch: PromptBatch, range: Range<Int>, gradScale: Double?, chains: GDChains? = nil) -> ObjectiveChunk {
         GSL.initialize()
         let dim = task.tokenSize
         var out = ObjectiveChunk(losses: [Double](repeating: 0, count: range.count),
@@ -138,15 +129,6 @@ struct KernelContext {
     let gradV: UnsafeMutablePointer<Double>?, gradW: UnsafeMutablePointer<Double>?
     let scale: Double
     var dim: Int { 2 * d + 2 }
-}
-
-/// Row-major dgemm: C = alpha op(A) op(B) + beta C.
-@inline(__always)
-func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
-          _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
-          _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// A zeroed scratch buffer.

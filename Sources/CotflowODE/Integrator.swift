@@ -1,5 +1,5 @@
 import CGSL
-import CotflowSupport
+import CotflowGSL
 import Foundation
 
 /// Integration of `ODESystem`s with GSL's odeiv2 (evolve + standard control).

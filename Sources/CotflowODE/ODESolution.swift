@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowGSL
 
 /// Counters of one integration.
 public struct ODEStatistics: Sendable, Equatable, CustomStringConvertible {

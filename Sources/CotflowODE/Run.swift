@@ -1,5 +1,5 @@
 import CGSL
-import CotflowSupport
+import CotflowGSL
 
 /// State shared with the C callbacks through GSL's `params` pointer: the system, counters and
 /// the first error a callback met (GSL only sees `GSL_EBADFUNC`).

@@ -1,10 +1,21 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
+
+/// The name of a stage, in the words of notes/stages.md: change-point stages are named by their
+/// rates (plateau, stall, rise, descent, transition, convergence), mechanistic stages by the landmark
+/// that opens them (plateau, transition, alignment, exponential convergence, block manifold).
+public enum StageName: String, Sendable, CaseIterable, CustomStringConvertible {
+    case plateau, stall, rise, descent, transition, convergence, alignment
+    case exponentialConvergence = "exponential convergence"
+    case blockManifold = "block manifold"
+
+    public var description: String { rawValue }
+}
 
 /// A stage of a loss curve: a time interval with its loss at both ends and its rate of decay.
 public struct Stage: Sendable, Equatable {
     public var index: Int            // 1-based
-    public var name: String
+    public var name: StageName
     public var tStart: Double, tEnd: Double
     public var lossStart: Double, lossEnd: Double
     /// (ln lossEnd - ln lossStart) / (tEnd - tStart)
@@ -13,7 +24,7 @@ public struct Stage: Sendable, Equatable {
     public var rate: Double
     public var duration: Double { tEnd - tStart }
 
-    public init(index: Int, name: String, tStart: Double, tEnd: Double, lossStart: Double, lossEnd: Double,
+    public init(index: Int, name: StageName, tStart: Double, tEnd: Double, lossStart: Double, lossEnd: Double,
                 meanLogSlope: Double, rate: Double) {
         self.index = index
         self.name = name
@@ -36,20 +47,20 @@ struct LossCurve {
 
     init(times: [Double], losses: [Double]) throws {
         guard times.count == losses.count else {
-            throw CotflowError("times and losses differ in length (\(times.count) and \(losses.count))")
+            throw StageError.lengths(times: times.count, losses: losses.count)
         }
         guard times.count >= LossCurve.minimumPoints else {
-            throw CotflowError("stage detection needs at least \(LossCurve.minimumPoints) points (got \(times.count))")
+            throw StageError.tooFewPoints(minimum: LossCurve.minimumPoints, got: times.count)
         }
         for (i, x) in times.enumerated() {
-            guard x.isFinite else { throw CotflowError("time at row \(i + 1) is not finite (\(x))") }
+            guard x.isFinite else { throw StageError.timeNotFinite(row: i + 1, value: x) }
             if i > 0, x <= times[i - 1] {
-                throw CotflowError("times must be strictly increasing: row \(i + 1) has t = \(x) after t = \(times[i - 1])")
+                throw StageError.timesNotIncreasing(row: i + 1, t: x, previous: times[i - 1])
             }
         }
         for (i, l) in losses.enumerated() {
             guard l.isFinite, l > 0 else {
-                throw CotflowError("loss at row \(i + 1) (t = \(times[i])) must be positive and finite (got \(l))")
+                throw StageError.lossNotPositive(row: i + 1, t: times[i], value: l)
             }
         }
         t = times
@@ -96,7 +107,7 @@ struct LossCurve {
     }
 
     /// The stage over [a, b].
-    func stage(index: Int, name: String, from a: Double, to b: Double) -> Stage {
+    func stage(index: Int, name: StageName, from a: Double, to b: Double) -> Stage {
         let ya = logLoss(at: a), yb = logLoss(at: b)
         return Stage(index: index, name: name, tStart: a, tEnd: b, lossStart: Foundation.exp(ya), lossEnd: Foundation.exp(yb),
                      meanLogSlope: b > a ? (yb - ya) / (b - a) : 0, rate: rate(from: a, to: b))
@@ -124,11 +135,4 @@ func weightedSlope(_ xs: [Double], _ ys: [Double]) -> Double {
         sxy += weights[i] * dx * (ys[i] - my)
     }
     return sxx > 0 ? sxy / sxx : 0
-}
-
-/// Median of a non-empty array.
-func median(_ xs: [Double]) -> Double {
-    let s = xs.sorted()
-    let n = s.count
-    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
 }

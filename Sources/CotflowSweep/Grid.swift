@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// One axis of a sweep grid: a name and its values, in the order they are swept.

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// The result of one grid point: its axis values, one value per metric (NaN when missing) and a

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// A short human-readable report of where behaviour changes across a sweep.

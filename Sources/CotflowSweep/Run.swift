@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// Thrown by a point's `run` to stop the sweep (as an interruption would): the point is not

@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 import Foundation
 
 /// A shard `i/N` of a sweep: the points with `index % N == i` (0 <= i < N).

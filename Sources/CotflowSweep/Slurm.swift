@@ -1,4 +1,3 @@
-import CotflowSupport
 import Foundation
 
 /// A Slurm array-job script that runs a sweep's shards, one array task per shard.

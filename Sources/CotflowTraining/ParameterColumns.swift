@@ -1,5 +1,5 @@
 import CotflowModel
-import CotflowSupport
+import CotflowNumerics
 
 /// What a trajectory records about the parameters, shared by training and the full-matrix
 /// gradient flow: eigenvalues of the symmetric parts of V31 and W13, their diagonals in a basis

@@ -1,5 +1,7 @@
+import CotflowGSL
 import CotflowModel
-import CotflowSupport
+import CotflowNumerics
+import CotflowTask
 
 /// The fixed prompt sets of a run, drawn in chunks of `Objectives.chunkSize`: chunk c is the first
 /// draw of stream `[label, c]` of the seed.

@@ -1,6 +1,9 @@
-import Foundation
-import CotflowSupport
+import CotflowGSL
+import CotflowIO
 import CotflowModel
+import CotflowNumerics
+import CotflowTask
+import Foundation
 
 /// The objective a run trains on (MODEL.md section 3).
 public enum TrainingObjective: String, Sendable, CaseIterable {
@@ -109,23 +112,23 @@ public struct TrainingConfig: Sendable {
     /// at n close to 2d with long chains a few true chains diverge and dominate means).
     public static func defaultTask() -> TaskConfig {
         // Valid by construction.
-        try! TaskConfig(d: 10, n: 40, k: 5, eta: TaskConfig.paperStepSize(d: 10, n: 40))
+        try! TaskConfig(d: 10, n: 40, k: 5, eta: paperStepSize(n: 40, d: 10).doubleValue)
     }
 
-    /// Throws a `CotflowError` describing the first invalid option.
+    /// Throws a `TrainingError` naming the first invalid option.
     public func validate() throws {
-        guard learningRate.isFinite, learningRate > 0 else { throw CotflowError("training: learning rate must be finite and > 0 (got \(learningRate))") }
-        guard batchSize >= 1 else { throw CotflowError("training: batch size must be >= 1 (got \(batchSize))") }
-        guard steps >= 0 else { throw CotflowError("training: steps must be >= 0 (got \(steps))") }
-        guard recordEvery >= 1 else { throw CotflowError("training: recordEvery must be >= 1 (got \(recordEvery))") }
-        guard heldOutSize >= 1 else { throw CotflowError("training: held-out size must be >= 1 (got \(heldOutSize))") }
-        guard initScale.isFinite, initScale >= 0 else { throw CotflowError("training: init scale must be finite and >= 0 (got \(initScale))") }
+        guard learningRate.isFinite, learningRate > 0 else { throw TrainingError.learningRate(learningRate) }
+        guard batchSize >= 1 else { throw TrainingError.batchSize(batchSize) }
+        guard steps >= 0 else { throw TrainingError.steps(steps) }
+        guard recordEvery >= 1 else { throw TrainingError.recordEvery(recordEvery) }
+        guard heldOutSize >= 1 else { throw TrainingError.heldOutSize(heldOutSize) }
+        guard initScale.isFinite, initScale >= 0 else { throw TrainingError.initScale(initScale) }
         for r in [vRange, wRange] where !(r.lowerBound.isFinite && r.upperBound.isFinite) {
-            throw CotflowError("training: initial eigenvalue ranges must be finite")
+            throw TrainingError.nonFiniteRanges
         }
-        if let c = clipNorm, !(c.isFinite && c > 0) { throw CotflowError("training: the gradient clipping norm must be finite and > 0 (got \(c))") }
+        if let c = clipNorm, !(c.isFinite && c > 0) { throw TrainingError.clipNorm(c) }
         if let c = curriculum {
-            guard objective != .nocot else { throw CotflowError("training: a curriculum applies to the looped and cot objectives, not nocot") }
+            guard objective != .nocot else { throw TrainingError.curriculumWithoutChain }
             try c.validate(k: task.k)
         }
     }

@@ -1,6 +1,7 @@
 import CotflowCompare
 import CotflowExact
-import CotflowSupport
+import CotflowNumerics
+import CotflowTask
 import CotflowTraining
 import XCTest
 

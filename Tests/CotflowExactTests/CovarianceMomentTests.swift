@@ -1,6 +1,8 @@
 import BigInt
-import CotflowSupport
 @testable import CotflowExact
+import CotflowGSL
+import CotflowNumerics
+import CotflowTask
 import XCTest
 
 /// Moments with a covariance (notes/exact-moments.md, sections 6-8).

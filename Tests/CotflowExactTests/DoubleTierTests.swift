@@ -1,6 +1,7 @@
-import CotflowSupport
-import XCTest
 @testable import CotflowExact
+import CotflowGSL
+import CotflowTask
+import XCTest
 
 /// The fused double tier of `ReducedLoss.evaluate` (and the flow's in-place `velocity`/`lossValue`)
 /// performs the operations of the generic `evaluatePolynomial` on `BoundedDouble` in the same order:

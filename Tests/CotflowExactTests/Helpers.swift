@@ -1,5 +1,5 @@
 import BigInt
-import CotflowSupport
+import CotflowGSL
 import Foundation
 
 /// Small dense square matrices (row-major) for test Monte Carlo.

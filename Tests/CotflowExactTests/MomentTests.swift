@@ -1,6 +1,7 @@
 import BigInt
-import CotflowSupport
 @testable import CotflowExact
+import CotflowGSL
+import CotflowNumerics
 import XCTest
 
 final class MomentTests: XCTestCase {

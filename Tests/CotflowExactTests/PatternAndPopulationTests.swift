@@ -1,6 +1,8 @@
 import BigInt
-import CotflowSupport
 @testable import CotflowExact
+import CotflowGSL
+import CotflowNumerics
+import CotflowTask
 import XCTest
 
 final class PatternAndPopulationTests: XCTestCase {

@@ -1,5 +1,7 @@
 import CotflowExact
-import CotflowSupport
+import CotflowGSL
+import CotflowNumerics
+import CotflowTask
 import XCTest
 
 /// The per-prompt reduced loss and the best constant GD step (CotflowExact/PromptLoss.swift),

@@ -1,8 +1,10 @@
 import CotflowExact
 import CotflowFlow
 @testable import CotflowExperiments
-import CotflowSupport
+import CotflowGSL
+import CotflowNumerics
 import CotflowSweep
+import CotflowTask
 import Foundation
 import XCTest
 

@@ -1,6 +1,8 @@
 import CotflowExact
+import CotflowGSL
 import CotflowModel
-import CotflowSupport
+import CotflowNumerics
+import CotflowTask
 import XCTest
 
 /// The exact reduced loss L(v, w) and its gradient against Monte Carlo averages of the full

@@ -1,8 +1,8 @@
 import CotflowExact
-import CotflowODE
-import CotflowSupport
-import XCTest
 @testable import CotflowFlow
+import CotflowODE
+import CotflowTask
+import XCTest
 
 final class ReducedFlowTests: XCTestCase {
     /// (d, n, k) = (5, 40, 5) with the paper's eta and an Assumption 4.1 initialisation at scale 0.05.

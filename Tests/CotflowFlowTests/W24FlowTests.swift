@@ -1,9 +1,11 @@
 import CotflowExact
-import CotflowModel
-import CotflowODE
-import CotflowSupport
-import XCTest
 @testable import CotflowFlow
+import CotflowGSL
+import CotflowModel
+import CotflowNumerics
+import CotflowODE
+import CotflowTask
+import XCTest
 
 /// The reduced flow with W24 = u free (MODEL.md section 8).
 final class W24FlowTests: XCTestCase {

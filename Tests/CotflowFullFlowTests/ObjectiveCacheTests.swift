@@ -1,9 +1,9 @@
+@testable import CotflowFullFlow
 import CotflowModel
 import CotflowODE
-import CotflowSupport
+import CotflowTask
 import CotflowTraining
 import XCTest
-@testable import CotflowFullFlow
 
 /// Shortcuts of the full-matrix flow that must not change a bit: the GD chains of its fixed prompts
 /// computed once, and the stopping rule's loss taken from the right-hand side at the same state.

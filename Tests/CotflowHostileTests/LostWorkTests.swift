@@ -98,7 +98,9 @@ final class LostWorkTests: XCTestCase {
 
     func testSignalToSweepKeepsFinishedPointsAndResumes() throws {
         let dir = Cotflow.temporaryDirectory()
-        let args = ["sweep", "--vary", "seed=0:400:401", "--d", "2", "--n", "6", "--k", "2", "--points", "20", "--quiet", "--out", dir]
+        // 10000 output points per flow: the optimised build runs these 401 flows in about 6 s of one
+        // core (1.2 s at 20 points, which could finish before the signal).
+        let args = ["sweep", "--vary", "seed=0:400:401", "--d", "2", "--n", "6", "--k", "2", "--points", "10000", "--quiet", "--out", dir]
         let run = try interrupted(args, signal: SIGINT, after: 1.5)
         XCTAssertEqual(run.status, 1, run.summary)
         XCTAssertTrue(run.stderr.contains("SIGINT"), run.stderr)

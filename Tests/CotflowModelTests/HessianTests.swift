@@ -1,6 +1,7 @@
-import XCTest
-import CotflowSupport
+import CotflowGSL
 @testable import CotflowModel
+import CotflowTask
+import XCTest
 
 final class HessianTests: XCTestCase {
     /// The difference Hessian of the looped loss is symmetric to difference accuracy, and its
@@ -8,7 +9,7 @@ final class HessianTests: XCTestCase {
     /// = e^2/2 u^T H u + O(e^3), checked at two e (the O(e^3) remainder shrinks 8-fold).
     func testLoopedHessianPredictsSecondOrderChange() throws {
         let d = 2, n = 6
-        let task = try TaskConfig(d: d, n: n, k: 3, eta: TaskConfig.paperStepSize(d: d, n: n))
+        let task = try TaskConfig(d: d, n: n, k: 3, eta: paperStepSize(n: n, d: d).doubleValue)
         let batch = PromptBatch.sample(task: task, count: 16, random: Random(seed: 3, stream: [1]), includeData: true)
         let r = Random(seed: 8, stream: [2])
         let dim = 2 * d + 2

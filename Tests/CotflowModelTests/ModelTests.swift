@@ -1,7 +1,9 @@
+import CotflowGSL
+@testable import CotflowModel
+import CotflowNumerics
+import CotflowTask
 import Foundation
 import XCTest
-import CotflowSupport
-@testable import CotflowModel
 
 /// Random parameters with iid N(0, scale^2) entries.
 func randomParameters(d: Int, scale: Double, seed: UInt64) -> TransformerParameters {
@@ -47,7 +49,7 @@ func contextMatrix(batch: PromptBatch, prompt p: Int, chain: [[Double]]) -> (z: 
 final class ModelTests: XCTestCase {
     let d = 3, n = 5, k = 3
 
-    func task() throws -> TaskConfig { try TaskConfig(d: d, n: n, k: k, eta: TaskConfig.paperStepSize(d: d, n: n)) }
+    func task() throws -> TaskConfig { try TaskConfig(d: d, n: n, k: k, eta: paperStepSize(n: n, d: d).doubleValue) }
 
     func batch(_ task: TaskConfig, count: Int, seed: UInt64 = 7) -> PromptBatch {
         PromptBatch.sample(task: task, count: count, random: Random(seed: seed, stream: [1]), includeData: true)
@@ -142,7 +144,7 @@ final class ModelTests: XCTestCase {
     }
 
     func testConstructionImplementsGradientDescent() throws {
-        let t = try TaskConfig(d: 6, n: 20, k: 5, eta: TaskConfig.paperStepSize(d: 6, n: 20))
+        let t = try TaskConfig(d: 6, n: 20, k: 5, eta: paperStepSize(n: 20, d: 6).doubleValue)
         let p = TransformerParameters.construction(d: 6, eta: t.eta)
         let b = PromptBatch.sample(task: t, count: 200, random: Random(seed: 3, stream: [1]), includeData: false)
         let cot = Objectives.compute(.cot, parameters: p, task: t, batch: b, gradient: true)

@@ -1,7 +1,6 @@
-import CotflowSupport
+@testable import CotflowPlot
 import Foundation
 import XCTest
-@testable import CotflowPlot
 
 final class HeatmapTests: XCTestCase {
     var directory: URL!

@@ -1,7 +1,6 @@
-import CotflowSupport
+@testable import CotflowPlot
 import Foundation
 import XCTest
-@testable import CotflowPlot
 
 /// Key entries per group, reference lines, markers on sparse curves, log ticks and the tidy CSV.
 extension PlotTests {

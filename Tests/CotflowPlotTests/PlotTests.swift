@@ -1,7 +1,6 @@
-import CotflowSupport
+@testable import CotflowPlot
 import Foundation
 import XCTest
-@testable import CotflowPlot
 
 final class PlotTests: XCTestCase {
     var directory: URL!

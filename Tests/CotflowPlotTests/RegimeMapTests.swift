@@ -1,7 +1,6 @@
-import CotflowSupport
+@testable import CotflowPlot
 import Foundation
 import XCTest
-@testable import CotflowPlot
 
 final class RegimeMapTests: XCTestCase {
     /// A 2 x 3 map: log10 data row by row, one label per cell and one boundary segment per pair of

@@ -24,7 +24,7 @@ final class BlockManifoldStageTests: XCTestCase {
         // Linear interpolation of an exponential on a grid of step 0.05: within 0.05 of ln 10.
         XCTAssertEqual(reached, Foundation.log(10), accuracy: 0.05)
         let stages = try MechanisticDetector.stages(times: times, losses: losses, boundaries: b)
-        XCTAssertEqual(stages.map(\.name), ["plateau", "transition", "block manifold", "alignment", "exponential convergence"])
+        XCTAssertEqual(stages.map(\.name), [.plateau, .transition, .blockManifold, .alignment, .exponentialConvergence])
         XCTAssertEqual(stages[2].tStart, reached)
         // Without a distance the stages are the reduced model's.
         let plain = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta)

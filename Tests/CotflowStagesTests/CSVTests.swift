@@ -1,5 +1,5 @@
+import CotflowIO
 import CotflowStages
-import CotflowSupport
 import Foundation
 import XCTest
 
@@ -59,7 +59,7 @@ final class CSVTests: XCTestCase {
         let times = Synthetic.linearGrid(101, to: 10)
         let losses = times.map { Foundation.exp(Synthetic.logLoss($0, y0: 1.5, changePoints: [4], slopes: [-0.05, -3])) }
         let stages = try ChangePointDetector.stages(times: times, losses: losses)
-        XCTAssertEqual(stages.map(\.name), ["plateau", "descent"])
+        XCTAssertEqual(stages.map(\.name), [.plateau, .descent])
 
         let table = StageTable.csv(stages)
         let reread = try CSVData.parse(table.text, source: "stages.csv")

@@ -1,5 +1,5 @@
+import CotflowGSL
 import CotflowStages
-import CotflowSupport
 import Foundation
 import XCTest
 
@@ -73,7 +73,7 @@ final class ChangePointTests: XCTestCase {
                 let stages = try ChangePointDetector.stages(times: times, losses: losses)
                 XCTAssertEqual(stages.count, 1, "noise \(noise), slope \(slope): \(stages)")
                 XCTAssertEqual(stages[0].rate, slope, accuracy: 0.05)
-                XCTAssertEqual(stages[0].name, slope == 0 ? "plateau" : "descent")
+                XCTAssertEqual(stages[0].name, slope == 0 ? .plateau : .descent)
             }
         }
     }
@@ -99,7 +99,7 @@ final class ChangePointTests: XCTestCase {
             XCTAssertEqual(x.tEnd, y.tEnd, accuracy: 0.1 * y.tEnd)
             XCTAssertEqual(x.name, y.name)
         }
-        XCTAssertEqual(a.first?.name, "plateau")
+        XCTAssertEqual(a.first?.name, .plateau)
         XCTAssertEqual(a.last?.rate ?? 0, -4.05, accuracy: 0.3)
     }
 
@@ -136,15 +136,15 @@ final class ChangePointTests: XCTestCase {
             XCTAssertEqual(x.name, y.name)
             XCTAssertEqual(x.rate, y.rate, accuracy: 0.1 * abs(y.rate) + 0.02)
         }
-        XCTAssertEqual(a.first?.name, "plateau")
+        XCTAssertEqual(a.first?.name, .plateau)
         XCTAssertEqual(a.last?.rate ?? 0, -4, accuracy: 0.2)
     }
 
     func testNamesFollowTheRates() {
-        XCTAssertEqual(ChangePointDetector.names(rates: [-0.05, -3, -1], span: 10), ["plateau", "descent", "convergence"])
-        XCTAssertEqual(ChangePointDetector.names(rates: [-0.05, -1, -3, -0.01], span: 10), ["plateau", "transition", "descent", "stall"])
-        XCTAssertEqual(ChangePointDetector.names(rates: [0.001], span: 10), ["plateau"])
-        XCTAssertEqual(ChangePointDetector.names(rates: [-2, 1], span: 10), ["descent", "rise"])
+        XCTAssertEqual(ChangePointDetector.names(rates: [-0.05, -3, -1], span: 10), [.plateau, .descent, .convergence])
+        XCTAssertEqual(ChangePointDetector.names(rates: [-0.05, -1, -3, -0.01], span: 10), [.plateau, .transition, .descent, .stall])
+        XCTAssertEqual(ChangePointDetector.names(rates: [0.001], span: 10), [.plateau])
+        XCTAssertEqual(ChangePointDetector.names(rates: [-2, 1], span: 10), [.descent, .rise])
     }
 
     func testNoiseEstimateAndPenalty() throws {

@@ -28,7 +28,7 @@ final class MechanisticTests: XCTestCase {
         XCTAssertLessThanOrEqual(start, 5.5)
 
         let stages = try MechanisticDetector.stages(times: times, losses: losses, v: v, w: w, eta: eta)
-        XCTAssertEqual(stages.map(\.name), ["plateau", "transition", "alignment", "exponential convergence"])
+        XCTAssertEqual(stages.map(\.name), [.plateau, .transition, .alignment, .exponentialConvergence])
         XCTAssertEqual(stages.map(\.tEnd), [b.plateauEnd!, b.productReached!, start, 10])
         XCTAssertEqual(stages.map(\.tStart), [0, b.plateauEnd!, b.productReached!, start])
         XCTAssertEqual(stages[3].rate, -3, accuracy: 1e-9)
@@ -73,7 +73,7 @@ final class MechanisticTests: XCTestCase {
         XCTAssertNil(b.exponentialStart)
         XCTAssertEqual(b.plateauEnd ?? .nan, (10 * -Foundation.log(0.9)).squareRoot(), accuracy: 0.01)
         let stages = try MechanisticDetector.stages(times: times, losses: losses, v: v, w: w, eta: eta)
-        XCTAssertEqual(stages.map(\.name), ["plateau", "transition"])
+        XCTAssertEqual(stages.map(\.name), [.plateau, .transition])
         XCTAssertEqual(stages.last?.tEnd, 10)
 
         // A flat curve: no boundary at all, one plateau stage.
@@ -81,7 +81,7 @@ final class MechanisticTests: XCTestCase {
         let b2 = try MechanisticDetector.boundaries(times: times, losses: flat, v: v, w: w, eta: eta)
         XCTAssertEqual(b2, MechanisticBoundaries())
         let one = try MechanisticDetector.stages(times: times, losses: flat, v: v, w: w, eta: eta)
-        XCTAssertEqual(one.map(\.name), ["plateau"])
+        XCTAssertEqual(one.map(\.name), [.plateau])
         XCTAssertEqual(one[0].rate, 0, accuracy: 1e-12)
 
         // Products reached (at t0) before the plateau ends: that boundary is dropped (out of
@@ -91,7 +91,7 @@ final class MechanisticTests: XCTestCase {
         let b4 = try MechanisticDetector.boundaries(times: times, losses: l3, v: v4, w: w, eta: eta)
         XCTAssertEqual(b4.productReached, 0)
         let s4 = try MechanisticDetector.stages(times: times, losses: l3, v: v4, w: w, eta: eta)
-        XCTAssertEqual(s4.map(\.name), ["plateau", "transition", "exponential convergence"])
+        XCTAssertEqual(s4.map(\.name), [.plateau, .transition, .exponentialConvergence])
         XCTAssertEqual(s4.map(\.tEnd), [b4.plateauEnd!, b4.exponentialStart!, 10])
     }
 

@@ -1,4 +1,3 @@
-import CotflowSupport
 @testable import CotflowSweep
 import XCTest
 

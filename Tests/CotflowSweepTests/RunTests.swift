@@ -1,4 +1,4 @@
-import CotflowSupport
+import CotflowIO
 @testable import CotflowSweep
 import Foundation
 import XCTest

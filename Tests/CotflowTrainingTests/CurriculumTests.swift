@@ -1,7 +1,7 @@
-import XCTest
-import CotflowSupport
 import CotflowModel
+import CotflowTask
 @testable import CotflowTraining
+import XCTest
 
 final class CurriculumTests: XCTestCase {
     /// The schedule: equal stages 1...k-1 over the ramp, then k; deterministic integer arithmetic.
@@ -29,7 +29,7 @@ final class CurriculumTests: XCTestCase {
     }
 
     func config(_ objective: TrainingObjective, k: Int, curriculum: Curriculum?) throws -> TrainingConfig {
-        let task = try TaskConfig(d: 2, n: 6, k: k, eta: TaskConfig.paperStepSize(d: 2, n: 6))
+        let task = try TaskConfig(d: 2, n: 6, k: k, eta: paperStepSize(n: 6, d: 2).doubleValue)
         var cfg = TrainingConfig.defaults(task: task, objective: objective, seed: 4)
         cfg.steps = 10; cfg.recordEvery = 1; cfg.batchSize = 70; cfg.heldOutSize = 20; cfg.curriculum = curriculum
         return cfg

@@ -1,8 +1,8 @@
+import CotflowModel
+import CotflowTask
+@testable import CotflowTraining
 import Foundation
 import XCTest
-import CotflowSupport
-import CotflowModel
-@testable import CotflowTraining
 
 final class TrainingTests: XCTestCase {
     /// Theorem 3.1: no one-layer linear transformer beats one GD step with eta = n/(n+d+1) on the
@@ -10,7 +10,7 @@ final class TrainingTests: XCTestCase {
     /// must get within 3% of it on a held-out set whose standard error is well below 3%.
     func testNoCoTTrainingReachesTheorem31Optimum() throws {
         let d = 10, n = 20
-        let task = try TaskConfig(d: d, n: n, k: 1, eta: TaskConfig.paperStepSize(d: d, n: n))
+        let task = try TaskConfig(d: d, n: n, k: 1, eta: paperStepSize(n: n, d: d).doubleValue)
         var cfg = TrainingConfig.defaults(task: task, objective: .nocot, seed: 1)
         cfg.heldOutSize = 20000
         cfg.recordEvery = cfg.steps
@@ -32,7 +32,7 @@ final class TrainingTests: XCTestCase {
     /// error, which Adam drives to about 1e-10 in these 1000 steps.
     func testCoTTrainingFromAssumptionReachesConstruction() throws {
         let d = 5, n = 40
-        let task = try TaskConfig(d: d, n: n, k: 5, eta: TaskConfig.paperStepSize(d: d, n: n))
+        let task = try TaskConfig(d: d, n: n, k: 5, eta: paperStepSize(n: n, d: d).doubleValue)
         var cfg = TrainingConfig.defaults(task: task, objective: .cot, seed: 2)
         cfg.trainable = .reduced
         cfg.initialisation = .assumption
@@ -76,7 +76,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func smallConfig(seed: UInt64, objective: TrainingObjective = .cot) throws -> TrainingConfig {
-        let task = try TaskConfig(d: 3, n: 8, k: 3, eta: TaskConfig.paperStepSize(d: 3, n: 8))
+        let task = try TaskConfig(d: 3, n: 8, k: 3, eta: paperStepSize(n: 8, d: 3).doubleValue)
         var cfg = TrainingConfig.defaults(task: task, objective: objective, seed: seed)
         cfg.steps = 30; cfg.recordEvery = 10; cfg.batchSize = 200; cfg.heldOutSize = 150
         return cfg

@@ -6,7 +6,7 @@ import XCTest
 /// data file (`.tsv` or `.csv`) and, when gnuplot is on PATH, at least one `.svg` figure.
 final class ExamplesTests: XCTestCase {
     /// Seconds after which a quick run is stopped and the test fails (each should take ~15 s at most
-    /// in a debug build; the whole class should stay under ~90 s).
+    /// in the optimised test build; the whole class should stay under ~90 s).
     static let timeout: TimeInterval = 60
 
     struct Missing: Error, CustomStringConvertible {
@@ -148,16 +148,7 @@ final class ExamplesTests: XCTestCase {
     /// The shared options: --help lists the example's main sizes; a size it does not have is refused.
     func testExampleOptions() throws {
         func run(_ name: String, _ arguments: [String]) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = try executable(name)
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, text)
+            try runExecutable(executable(name), arguments)
         }
         let help = try run("cot-vs-nocot", ["--help"])
         XCTAssertEqual(help.0, 0)

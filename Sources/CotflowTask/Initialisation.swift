@@ -1,4 +1,6 @@
 import CGSL
+import CotflowGSL
+import CotflowNumerics
 
 /// The initialisation of Assumption 4.1: `V31 = U diag(v) U^T`, `W13 = U diag(w) U^T` with a
 /// Haar-random orthonormal basis `U` shared by both. Training (`--init assumption`) and the
@@ -52,39 +54,10 @@ public struct AssumptionInitialisation: Sendable, Equatable {
 }
 
 /// Labels of independent random streams derived from one user seed.
-public enum StreamLabel {
+package enum StreamLabel {
     public static let initialisation: UInt64 = 1
     public static let heldOut: UInt64 = 2
     public static let training: UInt64 = 3
     public static let evaluation: UInt64 = 4
     public static let monteCarlo: UInt64 = 5
-}
-
-/// A Haar-distributed orthogonal matrix (d x d, row-major): QR of a Gaussian matrix with the
-/// signs of R's diagonal moved into Q (Mezzadri's recipe).
-public func haarOrthogonal(d: Int, random: Random) -> [Double] {
-    GSL.initialize()
-    let a = gsl_matrix_alloc(d, d)!, q = gsl_matrix_alloc(d, d)!, r = gsl_matrix_alloc(d, d)!
-    let tau = gsl_vector_alloc(d)!
-    defer { gsl_matrix_free(a); gsl_matrix_free(q); gsl_matrix_free(r); gsl_vector_free(tau) }
-    for i in 0..<d { for j in 0..<d { gsl_matrix_set(a, i, j, random.gaussian()) } }
-    // A Gaussian matrix is non-singular with probability one; QR does not fail on it.
-    _ = gsl_linalg_QR_decomp(a, tau)
-    _ = gsl_linalg_QR_unpack(a, tau, q, r)
-    var out = [Double](repeating: 0, count: d * d)
-    for j in 0..<d {
-        let sign: Double = gsl_matrix_get(r, j, j) < 0 ? -1 : 1
-        for i in 0..<d { out[i * d + j] = sign * gsl_matrix_get(q, i, j) }
-    }
-    return out
-}
-
-/// Eigenvalues (ascending) of the symmetric part `(A + A^T)/2` of a d x d row-major matrix.
-public func symmetricPartEigenvalues(_ a: [Double], d: Int) throws -> [Double] {
-    GSL.initialize()
-    let m = gsl_matrix_alloc(d, d)!, eval = gsl_vector_alloc(d)!, work = gsl_eigen_symm_alloc(d)!
-    defer { gsl_matrix_free(m); gsl_vector_free(eval); gsl_eigen_symm_free(work) }
-    for i in 0..<d { for j in 0..<d { gsl_matrix_set(m, i, j, 0.5 * (a[i * d + j] + a[j * d + i])) } }
-    try GSL.check(gsl_eigen_symm(m, eval, work), "symmetric eigenvalues")
-    return (0..<d).map { gsl_vector_get(eval, $0) }.sorted()
 }

@@ -3,7 +3,7 @@ import Foundation
 /// Reading the JSON files a user gives (covariances, parameters, summaries): every error names
 /// the file and says what is wrong. Parsing is Foundation's (JSONSerialization / JSONDecoder),
 /// which limits nesting depth instead of overflowing the stack.
-public enum JSONInput {
+package enum JSONInput {
     /// Largest JSON file read (a parameter file at d = 2000 is about 1 GB).
     public static let maximumBytes = 2_000_000_000
 

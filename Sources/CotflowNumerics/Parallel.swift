@@ -18,7 +18,7 @@ private final class Slots<T>: @unchecked Sendable {
 /// Runs `body(i)` for `i in 0..<count` concurrently and returns the results in index order.
 /// Callers split work into FIXED chunks (independent of the machine) and combine the results
 /// in index order, so that outputs are bit-identical whatever the scheduling.
-public func parallelMap<T>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+package func parallelMap<T>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
     if count == 0 { return [] }
     if count == 1 { return [body(0)] }
     let slots = Slots<T>(count)
@@ -30,12 +30,12 @@ public func parallelMap<T>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
 
 /// Boxes a non-Sendable value that the caller guarantees is used by one thread at a time
 /// (e.g. one random stream per chunk, each chunk processed by exactly one iteration).
-public final class ChunkLocal<T>: @unchecked Sendable {
+package final class ChunkLocal<T>: @unchecked Sendable {
     public var value: T
     public init(_ value: T) { self.value = value }
 }
 
 /// Fixed chunks of `count` items of at most `size` each.
-public func fixedChunks(_ count: Int, size: Int) -> [Range<Int>] {
+package func fixedChunks(_ count: Int, size: Int) -> [Range<Int>] {
     stride(from: 0, to: count, by: size).map { $0..<min($0 + size, count) }
 }

@@ -1,7 +1,10 @@
 import BigInt
 import CGSL
+@testable import CotflowGSL
+@testable import CotflowIO
+@testable import CotflowNumerics
+@testable import CotflowTask
 import XCTest
-@testable import CotflowSupport
 
 final class SupportTests: XCTestCase {
     func testOpenBLASServesCBLAS() throws {

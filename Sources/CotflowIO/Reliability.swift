@@ -6,7 +6,7 @@ import Synchronization
 
 /// A Foundation or system error in words (never "NSCocoaErrorDomain error 512").
 public func describe(_ error: Error) -> String {
-    if let e = error as? CotflowError { return e.description }
+    if let e = error as? ReportableError { return e.description }
     let ns = error as NSError
     // A Swift error of this project or a library says itself what went wrong.
     if ns.domain != NSCocoaErrorDomain, ns.domain != NSPOSIXErrorDomain { return String(describing: error) }
@@ -41,7 +41,7 @@ public func describe(_ error: Error) -> String {
 }
 
 /// Sizes that decide memory: checked before allocation against a stated limit.
-public enum ResourceLimit {
+package enum ResourceLimit {
     /// The environment variable that overrides the memory limit (bytes, or with a suffix K, M, G, T).
     public static let environmentKey = "COTFLOW_MEMORY_LIMIT"
 
@@ -111,7 +111,7 @@ public enum ResourceLimit {
 
 /// SIGINT and SIGTERM as a request to stop: long runs poll `requested` and write what they have.
 /// A second signal ends the process at once (the default action).
-public enum Interruption {
+package enum Interruption {
     private static let received = Atomic<Int32>(0)
 
     /// Installs the handlers (idempotent).
@@ -144,7 +144,7 @@ public enum Interruption {
 }
 
 /// The output directory of a run: checked writable, and free of another run's files, before any work.
-public enum OutputDirectory {
+package enum OutputDirectory {
     /// Creates `path` if missing and checks that it can be written. Unless `force`, refuses when it
     /// already holds any of `files` (another run's outputs: writing would mix or overwrite them);
     /// with `force` those files are removed first, so that old and new outputs never mix.

@@ -95,10 +95,24 @@ public struct CSVTable: Sendable {
     }
 }
 
-/// Errors for user-facing failures: bad input, unreadable files, failed runs. The kind decides
-/// the exit code (`cotflow` maps it in one place: input 64, failed 1).
-public struct CotflowError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case input, failed }
+/// Who is at fault for an error: the user's input (an option, a file to read, a configuration)
+/// or the run. It decides the exit code (`cotflow` maps it in one place: input 64, failed 1).
+public enum ErrorKind: Sendable { case input, failed }
+
+/// An error of this project that says what went wrong (`description`, the message printed) and
+/// whose fault it is. Each module throws its own enum (`TaskError`, `TrainingError`, `PlotError`,
+/// ...); `CotflowError` carries a message where no enum is written yet.
+public protocol ReportableError: Error, CustomStringConvertible, Sendable {
+    var kind: ErrorKind { get }
+}
+
+extension ReportableError {
+    public var kind: ErrorKind { .failed }
+}
+
+/// An error with a message and a kind, for the places not yet converted to a module's enum.
+public struct CotflowError: ReportableError {
+    public typealias Kind = ErrorKind
     public let description: String
     public let kind: Kind
     public init(_ description: String, kind: Kind = .failed) {
@@ -110,7 +124,7 @@ public struct CotflowError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Writes `text` to `path`, creating parent directories.
-public func writeText(_ text: String, to path: String) throws {
+package func writeText(_ text: String, to path: String) throws {
     let url = URL(fileURLWithPath: path)
     do {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -123,7 +137,7 @@ public func writeText(_ text: String, to path: String) throws {
 /// A progress bar on stderr, shown only once a run has taken more than `delay` seconds.
 /// On a terminal one line is redrawn in place (count, steps per second, time left, the latest
 /// loss) and cleared at the end; otherwise one plain line is written every 5 seconds.
-public final class Progress {
+package final class Progress {
     private let total: Int
     private let label: String
     private let start = Date()

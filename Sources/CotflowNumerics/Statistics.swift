@@ -1,3 +1,4 @@
+import CotflowIO
 import Foundation
 
 /// Summary of a sample of per-prompt losses that cannot hide a heavy tail behind its mean
@@ -88,9 +89,10 @@ public struct SampleSummary: Sendable, Equatable {
     }
 }
 
-/// Compact number formatting for human-readable output.
-public func fmt(_ x: Double) -> String {
-    if !x.isFinite { return "\(x)" }
-    if x != 0 && (abs(x) < 1e-3 || abs(x) >= 1e6) { return String(format: "%.4e", x) }
-    return String(format: "%.6g", x)
+/// The median of `xs` (the mean of the two middle values for an even count); NaN when empty.
+public func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    let n = s.count
+    guard n > 0 else { return .nan }
+    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
 }

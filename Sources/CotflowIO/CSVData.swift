@@ -1,4 +1,3 @@
-import CotflowSupport
 import Foundation
 
 /// A CSV file with a header row, its numeric columns as numbers.

@@ -1,4 +1,3 @@
-import CotflowSupport
 import Foundation
 
 /// A small JSON reader into `JSONValue` that keeps the order of object keys and reads numbers
@@ -6,16 +5,16 @@ import Foundation
 /// are byte-identical whatever process wrote the shards.
 ///
 /// Nesting deeper than `maximumDepth` is an error, not a stack overflow; errors name `source`.
-struct JSONReader {
+package struct JSONReader {
     /// Sweep files nest 4 deep; this leaves room and keeps the recursion far from the stack's end.
-    static let maximumDepth = 64
+    package static let maximumDepth = 64
 
     private let bytes: [UInt8]
     private let source: String
     private var i = 0
     private var depth = 0
 
-    static func parse(_ text: String, source: String = "JSON text") throws -> JSONValue {
+    package static func parse(_ text: String, source: String = "JSON text") throws -> JSONValue {
         var reader = JSONReader(bytes: Array(text.utf8), source: source)
         reader.skipSpace()
         let value = try reader.value()
@@ -145,16 +144,16 @@ struct JSONReader {
 }
 
 extension JSONValue {
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let pairs) = self { return pairs.first(where: { $0.0 == key })?.1 }
         return nil
     }
 
-    var arrayValue: [JSONValue]? { if case .array(let xs) = self { return xs }; return nil }
-    var objectValue: [(String, JSONValue)]? { if case .object(let p) = self { return p }; return nil }
-    var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
-    var intValue: Int? {
+    package var arrayValue: [JSONValue]? { if case .array(let xs) = self { return xs }; return nil }
+    package var objectValue: [(String, JSONValue)]? { if case .object(let p) = self { return p }; return nil }
+    package var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    package var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    package var intValue: Int? {
         switch self {
         case .int(let n): return n
         case .number(let x) where x == x.rounded() && abs(x) < 1e15: return Int(x)
@@ -163,7 +162,7 @@ extension JSONValue {
     }
 
     /// A number; `null` is NaN and the strings "inf", "-inf", "nan" are the non-finite values.
-    var doubleValue: Double? {
+    package var doubleValue: Double? {
         switch self {
         case .int(let n): return Double(n)
         case .number(let x): return x
@@ -176,7 +175,7 @@ extension JSONValue {
     }
 
     /// A number that survives the trip through JSON: non-finite values become "inf", "-inf" or null.
-    static func lossless(_ x: Double) -> JSONValue {
+    package static func lossless(_ x: Double) -> JSONValue {
         if x.isNaN { return .null }
         if x.isInfinite { return .string(x > 0 ? "inf" : "-inf") }
         return .number(x)

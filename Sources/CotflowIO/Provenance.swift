@@ -6,7 +6,7 @@ public let cotflowVersion = "0.5.0"
 /// Where a result came from: the tool's version, the command line that made it and every
 /// setting it used (defaults included), written at the top of summary.json and parameter files
 /// so that `cotflow rerun DIR` can run the same command again and compare.
-public struct Provenance: Sendable {
+package struct Provenance: Sendable {
     /// The arguments after the executable's name, as given.
     public var arguments: [String]
     /// Every setting of the run, option defaults included, keyed by option name without dashes.
@@ -26,13 +26,8 @@ public struct Provenance: Sendable {
     }
 }
 
-/// `eta` as a number and as its exact string (`"eta": 0.784..., "eta_exact": "40/51"`).
-public func etaFields(_ eta: Rational) -> [(String, JSONValue)] {
-    [("eta", .number(eta.doubleValue)), ("eta_exact", .string(eta.description))]
-}
-
 /// `s` quoted for a POSIX shell when it needs it.
-public func shellQuoted(_ s: String) -> String {
+package func shellQuoted(_ s: String) -> String {
     let plain = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+,=:@%")
     if !s.isEmpty, s.unicodeScalars.allSatisfy({ plain.contains($0) }) { return s }
     return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
