@@ -14,7 +14,7 @@ let libraryModules = [
     "CotflowIO", "CotflowGSL", "CotflowNumerics", "CotflowTask",
     "CotflowExact", "CotflowODE", "CotflowModel",
     "CotflowTraining", "CotflowFlow", "CotflowFullFlow",
-    "CotflowStages", "CotflowCompare", "CotflowSweep", "CotflowExperiments", "CotflowPlot",
+    "CotflowStages", "CotflowCompare", "CotflowSweep", "CotflowExperiments", "CotflowPlot", "CotflowFigures",
 ]
 
 let package = Package(
@@ -72,13 +72,16 @@ let package = Package(
                                                            "CotflowSweep", "CotflowTask", "CotflowTraining"]),
         // Plots through gnuplot (SVG and PNG), or the data and script when gnuplot is missing.
         .target(name: "CotflowPlot", dependencies: ["CotflowIO"]),
+        // The panels of each command's --plot: which series, reference lines and stages a result is drawn with.
+        .target(name: "CotflowFigures", dependencies: ["CotflowCompare", "CotflowExperiments", "CotflowFlow", "CotflowIO", "CotflowModel",
+                                                       "CotflowPlot", "CotflowStages", "CotflowSweep", "CotflowTraining"]),
         // The umbrella: `import Cotflow` re-exports every library module.
         .target(name: "Cotflow", dependencies: libraryModules.map { .target(name: $0) }),
         // The command-line tool (thin).
         .executableTarget(
             name: "CotflowCLI",
             dependencies: ["CotflowCompare", "CotflowExact", "CotflowExperiments", "CotflowFlow", "CotflowFullFlow", "CotflowGSL",
-                           "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowPlot", "CotflowStages",
+                           "CotflowFigures", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowPlot", "CotflowStages",
                            "CotflowSweep", "CotflowTask", "CotflowTraining", argumentParser]
         ),
         // Release-build benchmarks: `swift run -c release cotflow-bench [training|exact|flow]`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CotflowCompare
 import CotflowExact
+import CotflowFigures
 import CotflowFlow
 import CotflowFullFlow
 import CotflowIO
@@ -118,44 +119,7 @@ struct CompareCommand: ParsableCommand {
         for run in comparison.runs { try output.write(run.result.trajectory.table.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(comparison))
-        if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(comparison.config.eta)", output: output) }
-    }
-
-    /// Loss against time (log loss axis) and eigenvalue trajectories, flow and training.
-    private func figure(_ c: Comparison) -> [PlotSpec] {
-        var losses: [PlotSeries] = [], eigen: [PlotSeries] = []
-        if let flow = c.flow {
-            losses.append(PlotSeries(name: "flow (population)", x: flow.times, y: flow.losses))
-            for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flow.times, y: flow.v.map { $0[j] }, group: "flow: v_j", colourGroup: "v"))
-                eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flow.times, y: flow.w.map { $0[j] }, group: "flow: w_j", colourGroup: "w"))
-            }
-        }
-        if let free = c.freeFlow { losses.append(PlotSeries(name: "flow, W24 free (population)", x: free.times, y: free.losses)) }
-        if let full = c.fullFlow {
-            let times = full.trajectory.times
-            losses.append(PlotSeries(name: "full-matrix flow (held-out)", x: times, y: full.heldOutLosses))
-            for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "full flow v_\(j + 1)", x: times, y: full.v.map { $0[j] }, group: "full-matrix flow: v_j", colourGroup: "v"))
-                eigen.append(PlotSeries(name: "full flow w_\(j + 1)", x: times, y: full.w.map { $0[j] }, group: "full-matrix flow: w_j", colourGroup: "w"))
-            }
-        }
-        for run in c.runs {
-            let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.training.recordEvery) }
-            let who = "\(run.trainable.rawValue) training"
-            losses.append(PlotSeries(name: "\(who) (held-out)", x: x, y: run.losses, dashed: true))
-            for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }, group: "\(who): v_j", dashed: true, colourGroup: c.runs.count == 1 ? "v" : nil))
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }, group: "\(who): w_j", dashed: true, colourGroup: c.runs.count == 1 ? "w" : nil))
-            }
-        }
-        let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
-        return [
-            PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses,
-                     shaded: (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) } ?? []),
-            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen,
-                     horizontalLines: constructionLines(eta: c.config.eta.doubleValue)),
-        ]
+        if plot { try renderFigure(Figures.comparison(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(comparison.config.eta)", output: output) }
     }
 
     private func commonSummary(_ config: ComparisonConfig) -> [(String, JSONValue)] {

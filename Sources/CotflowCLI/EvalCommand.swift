@@ -1,5 +1,6 @@
 import ArgumentParser
 import CotflowExact
+import CotflowFigures
 import CotflowIO
 import CotflowModel
 import CotflowNumerics
@@ -102,7 +103,7 @@ struct EvalCommand: ParsableCommand {
         if let out = output.out { lines.append("wrote \(out)/summary.json and \(out)/per_prompt.csv" + (plot ? " and figure.*" : "")) }
         output.emit(json: summary, report: lines.joined(separator: "\n"))
         if plot {
-            try renderFigure(evaluationFigure(result, exactMean: exact?.doubleValue), name: "figure",
+            try renderFigure(Figures.evaluation(result, exactMean: exact?.doubleValue), name: "figure",
                              title: "evaluation of \(load.map { ($0 as NSString).lastPathComponent } ?? "the construction"), (d, n, k) = (\(d), \(n), \(k)), eta = \(eta), covariance \(covarianceDescription)",
                              output: output)
         }

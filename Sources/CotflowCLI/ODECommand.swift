@@ -1,5 +1,6 @@
 import ArgumentParser
 import CotflowExact
+import CotflowFigures
 import CotflowFlow
 import CotflowIO
 import CotflowNumerics
@@ -101,7 +102,7 @@ struct ODECommand: ParsableCommand {
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(trajectory, eta: eta, seconds: seconds, failure: failure))
         if plot {
-            try renderFigure(flowFigure(trajectory, eta: eta.doubleValue), name: "figure",
+            try renderFigure(Figures.flow(trajectory, eta: eta.doubleValue), name: "figure",
                              title: "reduced gradient flow, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta), stepper \(solver.stepper.rawValue)", output: output)
         }
         if trajectory.times.count < 10 && grid != .steps {

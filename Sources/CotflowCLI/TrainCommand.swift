@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowFigures
 import CotflowIO
 import CotflowModel
 import CotflowNumerics
@@ -91,7 +92,7 @@ struct TrainCommand: ParsableCommand {
         }
         output.emit(json: summary, report: report(result, eta: eta))
         if plot {
-            try renderFigure(trainingFigure(result.trajectory, eta: eta.doubleValue), name: "figure",
+            try renderFigure(Figures.training(result.trajectory, eta: eta.doubleValue), name: "figure",
                              title: "\(objective.rawValue) training (\(optimizer.rawValue)), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta)", output: output)
         }
         if result.status != .completed {
