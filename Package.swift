@@ -14,7 +14,7 @@ let libraryModules = [
     "CotflowIO", "CotflowGSL", "CotflowNumerics", "CotflowTask",
     "CotflowExact", "CotflowODE", "CotflowModel",
     "CotflowTraining", "CotflowFlow", "CotflowFullFlow",
-    "CotflowStages", "CotflowCompare", "CotflowSweep", "CotflowExperiments", "CotflowPlot",
+    "CotflowStages", "CotflowCompare", "CotflowSweep", "CotflowExperiments", "CotflowPlot", "CotflowFigures",
 ]
 
 let package = Package(
@@ -47,7 +47,7 @@ let package = Package(
         // The task: TaskConfig, prompts, the GD chain, the paper's step size, the Assumption 4.1 initialisation.
         .target(name: "CotflowTask", dependencies: ["CGSL", "CotflowGSL", "CotflowIO", "CotflowNumerics", bigInt]),
         // Exact Wishart moments and the exact population loss of the reduced model.
-        .target(name: "CotflowExact", dependencies: ["CotflowNumerics", bigInt]),
+        .target(name: "CotflowExact", dependencies: ["CotflowIO", "CotflowNumerics", bigInt]),
         // Swift wrapper over GSL's odeiv2 drivers.
         .target(name: "CotflowODE", dependencies: ["CGSL", "CotflowGSL"]),
         // Tokens, the one-layer linear transformer, objectives and gradients, Hessians.
@@ -67,18 +67,21 @@ let package = Package(
         // Parameter sweeps over a grid, sharded runs and merging.
         .target(name: "CotflowSweep", dependencies: ["CotflowIO"]),
         // Experiments: the jobs a sweep runs (typed metrics per run), regimes, transitions, scaling fits, reports.
-        .target(name: "CotflowExperiments", dependencies: ["CGSL", "CotflowCompare", "CotflowExact", "CotflowFlow", "CotflowIO",
+        .target(name: "CotflowExperiments", dependencies: ["CGSL", "CotflowCompare", "CotflowExact", "CotflowFlow", "CotflowGSL", "CotflowIO",
                                                            "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowStages",
                                                            "CotflowSweep", "CotflowTask", "CotflowTraining"]),
         // Plots through gnuplot (SVG and PNG), or the data and script when gnuplot is missing.
         .target(name: "CotflowPlot", dependencies: ["CotflowIO"]),
+        // The panels of each command's --plot: which series, reference lines and stages a result is drawn with.
+        .target(name: "CotflowFigures", dependencies: ["CotflowCompare", "CotflowExperiments", "CotflowFlow", "CotflowIO", "CotflowModel",
+                                                       "CotflowPlot", "CotflowStages", "CotflowSweep", "CotflowTraining"]),
         // The umbrella: `import Cotflow` re-exports every library module.
         .target(name: "Cotflow", dependencies: libraryModules.map { .target(name: $0) }),
         // The command-line tool (thin).
         .executableTarget(
             name: "CotflowCLI",
             dependencies: ["CotflowCompare", "CotflowExact", "CotflowExperiments", "CotflowFlow", "CotflowFullFlow", "CotflowGSL",
-                           "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowPlot", "CotflowStages",
+                           "CotflowFigures", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowPlot", "CotflowStages",
                            "CotflowSweep", "CotflowTask", "CotflowTraining", argumentParser]
         ),
         // Release-build benchmarks: `swift run -c release cotflow-bench [training|exact|flow]`.
@@ -91,11 +94,11 @@ let package = Package(
         // Examples: one executable per claim of the paper (`swift run -c release NAME`), sharing
         // a small support library; `--quick` runs a reduced size (used by ExamplesTests).
         .target(name: "CotflowExamplesSupport", dependencies: ["CotflowIO", "CotflowNumerics", "CotflowPlot", argumentParser], path: "Examples/Support"),
-        .executableTarget(name: "cot-vs-nocot", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/cot-vs-nocot"),
+        .executableTarget(name: "cot-vs-nocot", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowExperiments", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/cot-vs-nocot"),
         .executableTarget(name: "training-dynamics", dependencies: ["CotflowExamplesSupport", "CotflowCompare", "CotflowExact", "CotflowFlow", "CotflowIO", "CotflowPlot", "CotflowStages", "CotflowTask", "CotflowTraining"], path: "Examples/training-dynamics"),
         .executableTarget(name: "weights-heatmap", dependencies: ["CotflowExamplesSupport", "CotflowExperiments", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/weights-heatmap"),
         .executableTarget(name: "ood-generalization", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/ood-generalization"),
-        .executableTarget(name: "looped-vs-single", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/looped-vs-single"),
+        .executableTarget(name: "looped-vs-single", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowExperiments", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/looped-vs-single"),
         .executableTarget(name: "stage-sweep", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowExperiments", "CotflowFlow", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowStages", "CotflowSweep", "CotflowTask"], path: "Examples/stage-sweep"),
         .executableTarget(name: "exact-chain", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowExperiments", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowSweep", "CotflowTask"], path: "Examples/exact-chain"),
         // A program that uses the library directly (`import Cotflow`): exact loss, a flow, a short training run.
@@ -118,7 +121,7 @@ let package = Package(
         .testTarget(name: "CotflowHostileTests", dependencies: ["CotflowCLI"]),
         .testTarget(name: "CotflowStagesTests", dependencies: ["CotflowGSL", "CotflowIO", "CotflowStages"]),
         .testTarget(name: "CotflowPlotTests", dependencies: ["CotflowPlot"]),
-        .testTarget(name: "CotflowCompareTests", dependencies: ["CotflowCompare", "CotflowExact", "CotflowTask", "CotflowTraining"]),
+        .testTarget(name: "CotflowCompareTests", dependencies: ["CotflowCompare", "CotflowExact", "CotflowNumerics", "CotflowTask", "CotflowTraining"]),
         .testTarget(name: "CotflowSweepTests", dependencies: ["CotflowIO", "CotflowSweep"]),
         .testTarget(name: "CotflowExperimentsTests", dependencies: ["CotflowExact", "CotflowExperiments", "CotflowFlow", "CotflowGSL", "CotflowNumerics", "CotflowSweep", "CotflowTask"]),
     ],

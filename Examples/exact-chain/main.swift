@@ -63,10 +63,7 @@ ctx.run {
     let grid = try SweepGrid(specs: ["k=1:\(maxK):\(maxK)", "d=" + ds.map(String.init).joined(separator: ","), "n_over_d=2,4"],
                              allowedNames: SweepJob.exact.axisNames, integerNames: SweepJob.integerAxes)
     let started = Date()
-    let outcome = try runSweep(grid: grid, shard: .whole, directory: ctx.path("sweep"), metricNames: SweepJob.exact.metricNames,
-                               integerMetrics: SweepJob.exact.integerMetrics, settings: try settings.fixedSettings(axes: Set(grid.names)),
-                               jobs: ProcessInfo.processInfo.activeProcessorCount, reporter: PhaseReport.reporter(settings),
-                               run: { [settings] p in try settings.run(p) })
+    let outcome = try settings.sweep(grid, directory: ctx.path("sweep"), jobs: ProcessInfo.processInfo.activeProcessorCount)
     guard outcome.failed == 0, let merged = outcome.merged else { throw CotflowError("the exact sweep has \(outcome.failed) failed points") }
     print("exact sweep \(grid.spec): \(grid.count) exact losses in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
     print(merged.report)

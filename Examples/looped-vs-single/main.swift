@@ -1,5 +1,6 @@
 import CotflowExact
 import CotflowExamplesSupport
+import CotflowExperiments
 import CotflowGSL
 import CotflowIO
 import CotflowModel
@@ -177,10 +178,7 @@ ctx.run {
     // Verdict: for every k >= 2 the trained looped model beats the no-CoT optimum by its median and by
     // its mean (3 standard errors); "significantly" is read as at least a factor 2 at the largest k.
     let multi = ks.indices.filter { ks[$0] >= 2 }
-    let beats = !multi.isEmpty && multi.allSatisfy {
-        let l = loopedStats[$0]
-        return l.median < optimum && (l.tailDominated || l.mean + 3 * l.standardError < optimum)
-    }
+    let beats = !multi.isEmpty && multi.allSatisfy { loopedStats[$0].isBelow(optimum) }
     let factor = optimum / loopedStats.last!.mean
     ctx.verdict(claim: "looped transformers (trained end to end) significantly improve over the same layer without looping",
                 holds: multi.isEmpty ? nil : beats && factor >= 2,
@@ -194,11 +192,10 @@ ctx.run {
                     + " after \(loopedSteps) Adam steps (plain Adam; notes/looped.md: it stalls)", row: 13)
     // Judged like the first claim (median, and mean + 3 standard errors unless tail-dominated); the
     // clip-only run is reported beside it so that a reader sees which ingredient does the work.
-    func below(_ l: SampleSummary) -> Bool { l.median < optimum && (l.tailDominated || l.mean + 3 * l.standardError < optimum) }
     let curriculumDetail = "median \(fmt(curriculumLoss.median)), mean \(fmt(curriculumLoss.mean)) ± \(fmt(curriculumLoss.standardError))"
         + (curriculumLoss.tailDominated ? " (tail-dominated)" : "") + " vs no-CoT optimum \(fmt(optimum)) after \(loopedSteps) Adam steps"
-    let ablationDetail = " (\(schedule); clip norm \(compact(clip))). Clip only: median \(fmt(clipLoss.median)) (\(below(clipLoss) ? "also below" : "not below"));"
+    let ablationDetail = " (\(schedule); clip norm \(compact(clip))). Clip only: median \(fmt(clipLoss.median)) (\(clipLoss.isBelow(optimum) ? "also below" : "not below"));"
         + " plain: median \(fmt(randomLoss.median)); CoT model median \(fmt(cotRandom.median)) (curriculum + clip \(fmt(cotCurriculumLoss.median))); GD median \(fmt(gdRandom.median))"
     ctx.verdict(claim: "with a curriculum over the loops and gradient clipping, looped training of every entry from the same random start gets below the no-CoT optimum (k = \(kRandom))",
-                holds: curriculumRun.status == .completed && below(curriculumLoss), detail: curriculumDetail + ablationDetail, row: 13)
+                holds: curriculumRun.status == .completed && curriculumLoss.isBelow(optimum), detail: curriculumDetail + ablationDetail, row: 13)
 }

@@ -36,52 +36,29 @@ let ctx = ExampleContext(
     summary: "Phase-transition report of the reduced flow: plateau length and transition time against the initial scale sigma and against n/d.",
     sizes: ["d", "n", "k"])
 
-let metricNames = ["plateau_end", "product_reached", "exponential_start", "t_loss_half", "t_loss_1e-3",
-                   "initial_loss", "converged", "t_end", "stage_count"]
-
 /// The flow job of every sweep here: (d, k) = (10, 5), flow time up to 1e5 on 600 log-spaced
 /// points, msbdf (implicit, analytic Jacobian) where the explicit stepper fails on a stiff run.
 func flowSettings(d: Int, k: Int) -> ExperimentSettings {
     var s = ExperimentSettings(job: .flow)
     s.d = d
     s.k = k
-    s.flow.endTime = 1e5
+    s.flow.ode.endTime = 1e5
     s.points = 600
     s.fallbackStepper = .msbdf
     return s
 }
 
-/// The report `runSweep` wrote for a whole (unsharded) grid.
-func mergedReport(_ outcome: SweepOutcome) throws -> String {
+/// Runs the flow job over `grid` into `directory` (points in parallel) and prints its line and the
+/// phase report written for the whole grid.
+@MainActor func flowSweep(_ settings: ExperimentSettings, _ grid: SweepGrid, directory: String, label: String) throws
+    -> (outcome: SweepOutcome, report: String, seconds: Double) {
+    let started = Date()
+    let outcome = try settings.sweep(grid, directory: ctx.path(directory), jobs: ProcessInfo.processInfo.activeProcessorCount)
+    let seconds = Date().timeIntervalSince(started)
     guard let merged = outcome.merged else { throw CotflowError("sweep in \(outcome.files.first ?? "?") has no merged report") }
-    return merged.report
-}
-
-/// Medians over seeds, per value of the first axis (the second axis is the seed).
-func mediansBySetting(_ records: [SweepRecord], grid: SweepGrid) -> [(value: Double, metrics: [String: Double], ok: Int)] {
-    grid.axes[0].values.map { value in
-        let rows = records.filter { $0.values[0] == value && $0.succeeded }
-        var m: [String: Double] = [:]
-        for name in metricNames {
-            let j = FlowMetrics.names.firstIndex(of: name)!
-            m[name] = Replicates.median(rows.map { $0.metrics[j] })
-        }
-        return (value, m, rows.count)
-    }
-}
-
-/// The smallest and largest value over seeds of metric `name`, per value of the first axis.
-func seedSpread(_ records: [SweepRecord], grid: SweepGrid, _ name: String) -> (low: [Double], high: [Double]) {
-    let j = FlowMetrics.names.firstIndex(of: name)!
-    let columns = grid.axes[0].values.map { value in
-        records.filter { $0.values[0] == value && $0.succeeded }.map { $0.metrics[j] }.filter(\.isFinite)
-    }
-    return (columns.map { $0.min() ?? .nan }, columns.map { $0.max() ?? .nan })
-}
-
-/// Per prompt (one sampled S each) the CoT loss of the reduced parameters (CotflowExact).
-func perPromptLosses(_ batch: PromptBatch, v: [Double], w: [Double], eta e: Double, k: Int) -> [Double] {
-    reducedPromptLosses(covariances: batch.S, count: batch.count, d: batch.d, v: v, w: w, eta: e, k: k)
+    print("\(label) sweep: \(grid.count) flows in \(String(format: "%.2f", seconds)) s, \(outcome.failed) failed (files in \(ctx.path(directory)))")
+    print(merged.report)
+    return (outcome, merged.report, seconds)
 }
 
 ctx.run {
@@ -92,37 +69,29 @@ ctx.run {
     // ---- Sweep 1: initial scale sigma at (d, n, k) = (10, 40, 5).
     let sigmaGrid = try SweepGrid(specs: [ctx.size("init_scale=0.001:0.3:11:log", quick: "init_scale=0.001:0.3:5:log"), seeds],
                                   integerNames: ["seed"])
-    let started = Date()
     var sigmaSettings = flowSettings(d: d, k: k)
     sigmaSettings.n = baseN
-    let sigmaOutcome = try runSweep(
-        grid: sigmaGrid, shard: .whole, directory: ctx.path("sigma"), metricNames: FlowMetrics.names, integerMetrics: SweepJob.flow.integerMetrics,
-        settings: try sigmaSettings.fixedSettings(axes: Set(sigmaGrid.names)), jobs: ProcessInfo.processInfo.activeProcessorCount,
-        reporter: PhaseReport.reporter(sigmaSettings), run: { [sigmaSettings] p in try sigmaSettings.run(p) })
-    let sigmaSeconds = Date().timeIntervalSince(started)
-    let sigmaReport = try mergedReport(sigmaOutcome)
+    let (sigmaOutcome, sigmaReport, sigmaSeconds) = try flowSweep(sigmaSettings, sigmaGrid, directory: "sigma", label: "sigma")
     // The report's scaling fits of the transition time (v_j w_j within 5% of -eta) against sigma.
     let sigmaPhases = PhaseReport(grid: sigmaGrid, metricNames: FlowMetrics.names, records: sigmaOutcome.records, settings: sigmaSettings)
     let transitionScaling = sigmaPhases.fits.first { $0.quantity.hasPrefix("product_reached") && $0.axis == "init_scale" }
-    print("sigma sweep: \(sigmaGrid.count) flows in \(String(format: "%.2f", sigmaSeconds)) s, \(sigmaOutcome.failed) failed (files in \(ctx.path("sigma")))")
-    print(sigmaReport)
 
-    let bySigma = mediansBySetting(sigmaOutcome.records, grid: sigmaGrid)
-    var sigmaTable = CSVTable(header: ["sigma", "runs_ok"] + metricNames.map { "median_" + $0 }, integerColumns: ["runs_ok"])
-    for row in bySigma { sigmaTable.append([row.value, Double(row.ok)] + metricNames.map { row.metrics[$0]! }) }
+    let bySigma = FlowStageMedians.bySetting(sigmaOutcome.records, grid: sigmaGrid)
+    var sigmaTable = CSVTable(header: ["sigma", "runs_ok"] + FlowStageMetric.allCases.map { "median_" + $0.rawValue }, integerColumns: ["runs_ok"])
+    for row in bySigma { sigmaTable.append([row.value, Double(row.runs)] + row.values) }
     try ctx.write(sigmaTable.text, "sigma_medians.csv")
     print("medians over seeds, (d, n, k) = (\(d), \(baseN), \(k)):")
     print("  sigma      plateau_end  product_reached  exponential_start  t_loss_1e-3")
     for row in bySigma {
-        print("  " + [row.value, row.metrics["plateau_end"]!, row.metrics["product_reached"]!, row.metrics["exponential_start"]!, row.metrics["t_loss_1e-3"]!]
+        print("  " + [row.value, row[.plateauEnd], row[.productReached], row[.exponentialStart], row[.tLoss1e3]]
             .map { fmt($0).padding(toLength: 14, withPad: " ", startingAt: 0) }.joined(separator: " "))
     }
 
     // Power law plateau ~ sigma^b: fit log plateau on log sigma over the medians; compare with the
     // linear-in-log(1/sigma) law plateau = a + c log(1/sigma) of an escape from a saddle.
-    let valid = bySigma.filter { ($0.metrics["plateau_end"] ?? .nan).isFinite && $0.metrics["plateau_end"]! > 0 }
-    let xs = valid.map { log($0.value) }, plateaus = valid.map { $0.metrics["plateau_end"]! }
-    let transitions = valid.map { $0.metrics["product_reached"]! }
+    let valid = bySigma.filter { $0[.plateauEnd].isFinite && $0[.plateauEnd] > 0 }
+    let xs = valid.map { log($0.value) }, plateaus = valid.map { $0[.plateauEnd] }
+    let transitions = valid.map { $0[.productReached] }
     let power = LineFit(xs, plateaus.map { log($0) })
     let logLaw = LineFit(xs.map { -$0 }, plateaus)
     let transitionFit = LineFit(xs, transitions.map { log($0) })
@@ -140,9 +109,9 @@ ctx.run {
         ("d", .int(d)), ("n", .int(baseN)), ("k", .int(k)), ("grid", .string(sigmaGrid.spec)), ("runs", .int(sigmaGrid.count)),
         ("failed", .int(sigmaOutcome.failed)), ("seconds", .number(sigmaSeconds)),
         ("sigma", .numbers(bySigma.map(\.value))),
-        ("median_plateau_end", .numbers(bySigma.map { $0.metrics["plateau_end"]! })),
-        ("median_product_reached", .numbers(bySigma.map { $0.metrics["product_reached"]! })),
-        ("median_exponential_start", .numbers(bySigma.map { $0.metrics["exponential_start"]! })),
+        ("median_plateau_end", .numbers(bySigma.map { $0[.plateauEnd] })),
+        ("median_product_reached", .numbers(bySigma.map { $0[.productReached] })),
+        ("median_exponential_start", .numbers(bySigma.map { $0[.exponentialStart] })),
         ("fit_log_plateau_vs_log_sigma", power.json),
         ("fit_log_plateau_vs_log_sigma_small_half", lowFit.map(\.json) ?? .null),
         ("fit_log_plateau_vs_log_sigma_large_half", highFit.map(\.json) ?? .null),
@@ -152,35 +121,27 @@ ctx.run {
     ]))
 
     let sigmas = bySigma.map(\.value)
-    func series(_ rows: [(value: Double, metrics: [String: Double], ok: Int)], _ name: String, _ label: String,
+    func series(_ rows: [FlowStageMedians], _ metric: FlowStageMetric, _ label: String,
                 _ records: [SweepRecord], _ grid: SweepGrid) -> PlotSeries {
-        let spread = seedSpread(records, grid: grid, name)
-        return PlotSeries(name: label, x: rows.map(\.value), y: rows.map { $0.metrics[name]! }, low: spread.low, high: spread.high)
+        let spread = FlowStageMedians.spread(records, grid: grid, metric)
+        return PlotSeries(name: label, x: rows.map(\.value), y: rows.map { $0[metric] }, low: spread.low, high: spread.high)
     }
     let fitLine = PlotSeries(name: "fit sigma^\(compact(power.slope, 3)) (plateau)", x: sigmas, y: sigmas.map { exp(power.intercept + power.slope * log($0)) })
     try ctx.plot([
         PlotSpec(title: "stage boundaries against sigma: medians over seeds, bars from the smallest to the largest seed, (d, n, k) = (\(d), \(baseN), \(k))",
                  xLabel: "sigma (v ~ U[-2 sigma, -sigma], w ~ U[sigma, 2 sigma])", yLabel: "flow time", logX: true, logY: true,
-                 series: [series(bySigma, "plateau_end", "plateau end (loss < 0.9 x start)", sigmaOutcome.records, sigmaGrid), fitLine,
-                          series(bySigma, "product_reached", "transition: v_j w_j within 5% of -eta", sigmaOutcome.records, sigmaGrid),
-                          series(bySigma, "exponential_start", "exponential convergence starts", sigmaOutcome.records, sigmaGrid),
-                          series(bySigma, "t_loss_1e-3", "loss < 1e-3 x start", sigmaOutcome.records, sigmaGrid)]),
+                 series: [series(bySigma, .plateauEnd, "plateau end (loss < 0.9 x start)", sigmaOutcome.records, sigmaGrid), fitLine,
+                          series(bySigma, .productReached, "transition: v_j w_j within 5% of -eta", sigmaOutcome.records, sigmaGrid),
+                          series(bySigma, .exponentialStart, "exponential convergence starts", sigmaOutcome.records, sigmaGrid),
+                          series(bySigma, .tLoss1e3, "loss < 1e-3 x start", sigmaOutcome.records, sigmaGrid)]),
     ], name: "sigma_sweep", title: "reduced flow: plateau and transition against sigma")
 
     // ---- Sweep 2: n/d at d = 10, sigma = 0.05.
     let ratioGrid = try SweepGrid(specs: [ctx.size("n_over_d=2,3,4,6,8,12,16", quick: "n_over_d=2,4,8,16"), seeds], integerNames: ["seed"])
-    let started2 = Date()
     var ratioSettings = flowSettings(d: d, k: k)
     ratioSettings.initScale = baseSigma
-    let ratioOutcome = try runSweep(
-        grid: ratioGrid, shard: .whole, directory: ctx.path("n_over_d"), metricNames: FlowMetrics.names, integerMetrics: SweepJob.flow.integerMetrics,
-        settings: try ratioSettings.fixedSettings(axes: Set(ratioGrid.names)), jobs: ProcessInfo.processInfo.activeProcessorCount,
-        reporter: PhaseReport.reporter(ratioSettings), run: { [ratioSettings] p in try ratioSettings.run(p) })
-    let ratioSeconds = Date().timeIntervalSince(started2)
-    let ratioReport = try mergedReport(ratioOutcome)
-    print("n/d sweep: \(ratioGrid.count) flows in \(String(format: "%.2f", ratioSeconds)) s, \(ratioOutcome.failed) failed (files in \(ctx.path("n_over_d")))")
-    print(ratioReport)
-    let byRatio = mediansBySetting(ratioOutcome.records, grid: ratioGrid)
+    let (ratioOutcome, ratioReport, ratioSeconds) = try flowSweep(ratioSettings, ratioGrid, directory: "n_over_d", label: "n/d")
+    let byRatio = FlowStageMedians.bySetting(ratioOutcome.records, grid: ratioGrid)
 
     // The per-prompt CoT loss (1/2) sum_i ||M_i(S)||_F^2 over sampled Wishart S (seed 0), at three
     // points of the seed-0 flow: the start, the state where the loss has halved, and the state where
@@ -190,35 +151,19 @@ ctx.run {
     var tail: [[SampleSummary]] = []   // [ratio][state]
     var exactAt: [[Double]] = []
     for ratio in ratioGrid.axes[0].values {
-        let n = Int((ratio * Double(d)).rounded())
-        let eta = paperStepSize(n: n, d: d), e = eta.doubleValue
-        let ranges = AssumptionInitialisation.defaultRanges(scale: baseSigma)
-        let start = AssumptionInitialisation(d: d, seed: ctx.seed, vRange: ranges.v, wRange: ranges.w)
-        let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta)
-        var options = FlowOptions()
-        options.endTime = 1e5
-        options.grid = .logarithmic(points: 2000, first: 1e-3)
-        let flow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
-        let states = [0.0, 0.5, 1e-3].map { f in flow.losses.firstIndex { $0 <= f * flow.losses[0] } ?? 0 }
-        let task = try TaskConfig(d: d, n: n, k: k, eta: e)
-        let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: ctx.seed, stream: [StreamLabel.monteCarlo]), includeData: false)
-        var summaries: [SampleSummary] = [], exact: [Double] = []
-        for i in states {
-            let v = flow.v[i], w = flow.w[i]
-            exact.append(flow.losses[i])
-            summaries.append(SampleSummary(perPromptLosses(batch, v: v, w: w, eta: e, k: k)))
-        }
-        tail.append(summaries)
-        exactAt.append(exact)
+        let along = try PromptLossAlongFlow.measure(d: d, n: Int((ratio * Double(d)).rounded()), k: k, sigma: baseSigma, seed: ctx.seed,
+                                                    prompts: prompts, fractions: [0.0, 0.5, 1e-3])
+        tail.append(along.sampled)
+        exactAt.append(along.exact)
     }
 
-    var header = ["n_over_d", "runs_ok"] + metricNames.map { "median_" + $0 }
+    var header = ["n_over_d", "runs_ok"] + FlowStageMetric.allCases.map { "median_" + $0.rawValue }
     for name in ["start", "half", "1e-3"] {
         header += ["exact_loss_at_\(name)", "mc_mean_at_\(name)", "mc_se_at_\(name)", "mc_median_at_\(name)", "mc_p99_at_\(name)", "mc_top1pct_share_at_\(name)"]
     }
     var ratioTable = CSVTable(header: header, integerColumns: ["runs_ok"])
     for (i, row) in byRatio.enumerated() {
-        var cells = [row.value, Double(row.ok)] + metricNames.map { row.metrics[$0]! }
+        var cells = [row.value, Double(row.runs)] + row.values
         for (j, s) in tail[i].enumerated() { cells += [exactAt[i][j], s.mean, s.standardError, s.median, s.p99, s.topPercentShare] }
         ratioTable.append(cells)
     }
@@ -226,8 +171,8 @@ ctx.run {
     print("medians over seeds at d = \(d), k = \(k), sigma = \(baseSigma):")
     print("  " + ["n/d", "plateau_end", "product_reached", "exp_start", "t_loss_1e-3"].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
     for row in byRatio {
-        print("  " + [compact(row.value, 3), fmt(row.metrics["plateau_end"]!), fmt(row.metrics["product_reached"]!), fmt(row.metrics["exponential_start"]!),
-                      fmt(row.metrics["t_loss_1e-3"]!)].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
+        print("  " + [compact(row.value, 3), fmt(row[.plateauEnd]), fmt(row[.productReached]), fmt(row[.exponentialStart]),
+                      fmt(row[.tLoss1e3])].map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined(separator: " "))
     }
     print("per-prompt CoT loss over \(prompts) sampled S along the seed-0 flow (exact mean | sampled mean +- se | median | p99 | top-1% share | mean/median):")
     for (i, row) in byRatio.enumerated() {
@@ -239,16 +184,16 @@ ctx.run {
     // Where does behaviour change along n/d? The largest step (in log) of each boundary time between
     // adjacent n/d values, and the tail of the per-prompt loss along the flow.
     let ratios = byRatio.map(\.value)
-    func largestLogStep(_ name: String) -> (from: Double, to: Double, factor: Double)? {
+    func largestLogStep(_ metric: FlowStageMetric) -> (from: Double, to: Double, factor: Double)? {
         var best: (Double, Double, Double)?
         for i in 0..<(byRatio.count - 1) {
-            let a = byRatio[i].metrics[name]!, b = byRatio[i + 1].metrics[name]!
+            let a = byRatio[i][metric], b = byRatio[i + 1][metric]
             guard a > 0, b > 0, a.isFinite, b.isFinite else { continue }
             if abs(log(b / a)) > abs(log(best?.2 ?? 1)) { best = (ratios[i], ratios[i + 1], b / a) }
         }
         return best.map { (from: $0.0, to: $0.1, factor: $0.2) }
     }
-    let plateauStep = largestLogStep("plateau_end"), transitionStep = largestLogStep("product_reached")
+    let plateauStep = largestLogStep(.plateauEnd), transitionStep = largestLogStep(.productReached)
     // Tail-dominated (SampleSummary: top 1% carry > 50% of the sum, or mean > 10 x median) at any
     // of the three states; and a milder criterion, the top 1% carrying more than 10% of the sum.
     let dominated = ratios.indices.filter { i in tail[i].contains { $0.tailDominated } }.map { ratios[$0] }
@@ -269,10 +214,10 @@ ctx.run {
         ("d", .int(d)), ("k", .int(k)), ("init_scale", .number(baseSigma)), ("grid", .string(ratioGrid.spec)), ("runs", .int(ratioGrid.count)),
         ("failed", .int(ratioOutcome.failed)), ("seconds", .number(ratioSeconds)),
         ("n_over_d", .numbers(ratios)),
-        ("median_plateau_end", .numbers(byRatio.map { $0.metrics["plateau_end"]! })),
-        ("median_product_reached", .numbers(byRatio.map { $0.metrics["product_reached"]! })),
-        ("median_exponential_start", .numbers(byRatio.map { $0.metrics["exponential_start"]! })),
-        ("median_t_loss_1e-3", .numbers(byRatio.map { $0.metrics["t_loss_1e-3"]! })),
+        ("median_plateau_end", .numbers(byRatio.map { $0[.plateauEnd] })),
+        ("median_product_reached", .numbers(byRatio.map { $0[.productReached] })),
+        ("median_exponential_start", .numbers(byRatio.map { $0[.exponentialStart] })),
+        ("median_t_loss_1e-3", .numbers(byRatio.map { $0[.tLoss1e3] })),
         ("mc_prompts", .int(prompts)),
         ("per_prompt_loss_along_seed0_flow", .object(tailJSON)),
     ]))
@@ -289,8 +234,8 @@ ctx.run {
     try ctx.plot([
         PlotSpec(title: "stage boundaries against n/d: medians over seeds, bars from the smallest to the largest seed, d = \(d), k = \(k), sigma = \(baseSigma)", xLabel: "n/d", yLabel: "flow time",
                  logX: true, logY: true,
-                 series: [series(byRatio, "plateau_end", "plateau end", ratioOutcome.records, ratioGrid), series(byRatio, "product_reached", "transition: v_j w_j within 5% of -eta", ratioOutcome.records, ratioGrid),
-                          series(byRatio, "exponential_start", "exponential convergence starts", ratioOutcome.records, ratioGrid), series(byRatio, "t_loss_1e-3", "loss < 1e-3 x start", ratioOutcome.records, ratioGrid)]),
+                 series: [series(byRatio, .plateauEnd, "plateau end", ratioOutcome.records, ratioGrid), series(byRatio, .productReached, "transition: v_j w_j within 5% of -eta", ratioOutcome.records, ratioGrid),
+                          series(byRatio, .exponentialStart, "exponential convergence starts", ratioOutcome.records, ratioGrid), series(byRatio, .tLoss1e3, "loss < 1e-3 x start", ratioOutcome.records, ratioGrid)]),
         PlotSpec(title: "share of the population loss carried by the top 1% of prompts, along the seed-0 flow", xLabel: "n/d", yLabel: "share",
                  logX: true, logY: true, series: tailSeries),
         PlotSpec(title: "mean / median of the per-prompt loss, along the seed-0 flow", xLabel: "n/d", yLabel: "mean / median",
@@ -306,7 +251,7 @@ ctx.run {
     // it on the transition time: its local slope -dt/dlog(sigma) between adjacent sigmas should stay
     // roughly constant down to the smallest sigma. Saturation (the slope at the smallest sigmas below
     // a quarter of its largest value) means the flow leaves the origin at a finite rate instead.
-    let transitionValues = valid.map { $0.metrics["product_reached"]! }
+    let transitionValues = valid.map { $0[.productReached] }
     let localSlopes = zip(zip(transitionValues, transitionValues.dropFirst()), zip(xs, xs.dropFirst())).map { pair in
         -(pair.0.1 - pair.0.0) / (pair.1.1 - pair.1.0)
     }

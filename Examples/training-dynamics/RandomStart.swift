@@ -16,17 +16,17 @@ import Foundation
 func randomStartComparison(_ ctx: ExampleContext) throws {
     let d = ctx.size(4, quick: 2), n = ctx.size(30, quick: 40), k = ctx.size(3, quick: 2)
     let eta = paperStepSize(n: n, d: d)
-    var config = ComparisonConfig.defaults(d: d, n: n, k: k, eta: eta, seed: ctx.seed)
+    var config = try ComparisonConfig.defaults(d: d, n: n, k: k, eta: eta, seed: ctx.seed)
     config.trainable = [.full]
-    config.initialisation = .random
-    config.initScale = 0.05
+    config.training.initialisation = .random
+    config.training.initScale = 0.05
     config.fullFlowPrompts = ctx.size(65536, quick: 4096)
-    config.learningRate = ctx.size(0.002, quick: 0.005)
-    config.steps = ctx.size(2500, quick: 1000)
-    config.recordEvery = ctx.size(50, quick: 25)
-    config.heldOutSize = ctx.size(100_000, quick: 20_000)
-    print("random start: (d, n, k) = (\(d), \(n), \(k)), eta = \(eta), entries N(0, 0.05^2), full SGD (lr \(config.learningRate), batch \(config.batchSize), "
-        + "\(config.steps) steps) against the full-matrix flow on \(config.fullFlowPrompts!) prompts")
+    config.training.learningRate = ctx.size(0.002, quick: 0.005)
+    config.training.steps = ctx.size(2500, quick: 1000)
+    config.training.recordEvery = ctx.size(50, quick: 25)
+    config.training.heldOutSize = ctx.size(100_000, quick: 20_000)
+    print("random start: (d, n, k) = (\(d), \(n), \(k)), eta = \(eta), entries N(0, 0.05^2), full SGD (lr \(config.training.learningRate), batch \(config.training.batchSize), "
+        + "\(config.training.steps) steps) against the full-matrix flow on \(config.fullFlowPrompts!) prompts")
     let started = Date()
     let comparison = try Comparator.run(config)
     guard let flow = comparison.fullFlow, let run = comparison.runs.first, let dev = run.fullFlow else {
@@ -57,7 +57,7 @@ func randomStartComparison(_ ctx: ExampleContext) throws {
     ]
     let setting: [(String, JSONValue)] = [
         ("d", .int(d)), ("n", .int(n)), ("k", .int(k)), ("eta", .string(eta.description)), ("prompts", .int(config.fullFlowPrompts!)),
-        ("learning_rate", .number(config.learningRate)), ("steps", .int(config.steps)), ("held_out", .int(config.heldOutSize)),
+        ("learning_rate", .number(config.training.learningRate)), ("steps", .int(config.training.steps)), ("held_out", .int(config.training.heldOutSize)),
     ]
     ctx.record("random_start", .object(setting + numbers + boundaries))
     let series = [PlotSeries(name: "full-matrix flow (\(config.fullFlowPrompts!) prompts)", x: flow.trajectory.times, y: flow.heldOutLosses),

@@ -45,23 +45,23 @@ ctx.run {
     let seed: UInt64 = ctx.seed
     let sigma = 0.05
     let eta = paperStepSize(n: n, d: d)
-    var config = ComparisonConfig.defaults(d: d, n: n, k: k, eta: eta, seed: seed)
+    var config = try ComparisonConfig.defaults(d: d, n: n, k: k, eta: eta, seed: seed)
     let ranges = AssumptionInitialisation.defaultRanges(scale: sigma)
-    config.vRange = ranges.v
-    config.wRange = ranges.w
+    config.training.vRange = ranges.v
+    config.training.wRange = ranges.w
     config.trainable = ctx.size([.reduced, .full], quick: [.reduced])
     // lr 0.003 x 2000 steps = t 6, where the flow's loss is ~1e-6 of its start. notes/compare.md:
     // halving the learning rate changes the deviation little; the held-out set's own error is the
     // larger term (reported below as the deviation at t = 0).
-    config.learningRate = ctx.size(0.003, quick: 0.004)
-    config.steps = ctx.size(2000, quick: 1500)
-    config.recordEvery = ctx.size(40, quick: 30)
-    config.batchSize = ctx.size(512, quick: 256)
-    config.heldOutSize = ctx.size(50_000, quick: 20_000)
+    config.training.learningRate = ctx.size(0.003, quick: 0.004)
+    config.training.steps = ctx.size(2000, quick: 1500)
+    config.training.recordEvery = ctx.size(40, quick: 30)
+    config.training.batchSize = ctx.size(512, quick: 256)
+    config.training.heldOutSize = ctx.size(50_000, quick: 20_000)
     let etaValue = eta.doubleValue
 
     print("task (d, n, k) = (\(d), \(n), \(k)), eta = \(eta) = \(fmt(etaValue)), seed \(seed), initial scale \(sigma)")
-    print("SGD: learning rate \(config.learningRate), batch \(config.batchSize), \(config.steps) steps (t up to \(fmt(config.learningRate * Double(config.steps)))), held-out \(config.heldOutSize) prompts")
+    print("SGD: learning rate \(config.training.learningRate), batch \(config.training.batchSize), \(config.training.steps) steps (t up to \(fmt(config.training.learningRate * Double(config.training.steps)))), held-out \(config.training.heldOutSize) prompts")
 
     let started = Date()
     let comparison = try Comparator.run(config)
@@ -69,15 +69,15 @@ ctx.run {
     print("comparison done in \(String(format: "%.1f", compareSeconds)) s")
     if let table = comparison.table { try ctx.write(table.text, "comparison.csv") }
     for run in comparison.runs {
-        try ctx.write(run.result.trajectory.text, "train_\(run.trainable.rawValue)_trajectory.csv")
+        try ctx.write(run.result.trajectory.table.text, "train_\(run.trainable.rawValue)_trajectory.csv")
     }
 
     // The flow alone, run to convergence (loss 1e-12 of its start) from the same point.
-    let start = AssumptionInitialisation(d: d, seed: seed, vRange: config.vRange, wRange: config.wRange)
+    let start = AssumptionInitialisation(d: d, seed: seed, vRange: config.training.vRange, wRange: config.training.wRange)
     let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta)
     var long = FlowOptions()
     long.stopRelativeLoss = 1e-12
-    long.endTime = 1e4
+    long.ode.endTime = 1e4
     let longFlow = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: long)
     try ctx.write(longFlow.table.text, "flow_to_convergence.csv")
     let finalV = longFlow.v.last!, finalW = longFlow.w.last!
@@ -101,11 +101,8 @@ ctx.run {
     }
     var views: [RunView] = []
     for run in comparison.runs {
-        let table = run.result.trajectory
-        let column = table.header.firstIndex(of: "w24")!
-        let w24 = table.rows.map { $0[column] }
-        let v = zip(run.v, w24).map { row, c in row.map { $0 * -c } }
-        let w = zip(run.w, w24).map { row, c in row.map { $0 / -c } }
+        let pairs = run.result.trajectory.invariantPairs
+        let w24 = run.result.trajectory.w24, v = pairs.map(\.v), w = pairs.map(\.w)
         let deviation = run.eigenvalueDeviation ?? []
         views.append(RunView(label: "\(run.trainable.rawValue) SGD", run: run, w24: w24, v: v, w: w, eigenDeviation: deviation))
     }
@@ -142,9 +139,9 @@ ctx.run {
     }
     ctx.record("task", .object([("d", .int(d)), ("n", .int(n)), ("k", .int(k)), ("eta", .string(eta.description)),
                                 ("seed", .int(Int(seed))), ("init_scale", .number(sigma))]))
-    ctx.record("training", .object([("optimizer", .string("sgd")), ("learning_rate", .number(config.learningRate)),
-                                    ("batch_size", .int(config.batchSize)), ("steps", .int(config.steps)),
-                                    ("record_every", .int(config.recordEvery)), ("held_out", .int(config.heldOutSize)),
+    ctx.record("training", .object([("optimizer", .string("sgd")), ("learning_rate", .number(config.training.learningRate)),
+                                    ("batch_size", .int(config.training.batchSize)), ("steps", .int(config.training.steps)),
+                                    ("record_every", .int(config.training.recordEvery)), ("held_out", .int(config.training.heldOutSize)),
                                     ("deviation_floor", .number(config.deviationFloor))]))
     ctx.record("runs", .object(runRecords))
     ctx.record("flow_to_convergence", .object([
@@ -222,7 +219,7 @@ ctx.run {
             claim: "\(view.label) training follows the reduced flow's loss\(run.flow!.w24.isFree ? " with W24 free" : "") (max relative deviation <= \(Int(tolerance * 100))%)",
             holds: dev.isFinite ? dev <= tolerance : nil,
             detail: "max |L_train - L_flow| / L_flow = \(fmt(dev)) over the records up to t = \(fmt(run.times.last!)) where the flow's loss > \(fmt(config.deviationFloor)) x its start; "
-                + "at t = 0 (held-out error of \(config.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)", row: 7)
+                + "at t = 0 (held-out error of \(config.training.heldOutSize) prompts alone) \(fmt(run.relativeLossDeviation?.first ?? .nan)); max eigenvalue deviation \(fmt(view.eigenDeviation.max()!))\(w24Note)", row: 7)
     }
     for view in views {
         let label = view.label, c = view.run.stages

@@ -22,8 +22,6 @@ let ctx = ExampleContext(name: "weights-heatmap",
                          summary: "heatmaps of V and W before and after full CoT training from a random start (Figure 1)",
                          sizes: ["k"])
 
-typealias Mass = WeightMass
-
 func pct(_ x: Double) -> String { String(format: "%.2f%%", 100 * x) }
 
 /// Teacher-forced CoT and autoregressive k-step losses of `p` on fresh prompts, and the fraction of
@@ -39,7 +37,7 @@ func heldOutSummaries(_ p: TransformerParameters, task: TaskConfig, prompts: Int
 }
 
 /// One full training run; prints and records what happened; draws before/after heatmaps.
-@MainActor func run(label: String, n: Int, eta: Double, etaText: String, d: Int, k: Int, steps: Int) throws -> (status: TrainingStatus, after: Mass, cot: SampleSummary) {
+@MainActor func run(label: String, n: Int, eta: Double, etaText: String, d: Int, k: Int, steps: Int) throws -> (status: TrainingStatus, after: WeightMass, cot: SampleSummary) {
     let task = try TaskConfig(d: d, n: n, k: k, eta: eta)
     var config = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed + 1)
     config.steps = steps
@@ -47,7 +45,7 @@ func heldOutSummaries(_ p: TransformerParameters, task: TaskConfig, prompts: Int
     config.recordEvery = steps
     config.heldOutSize = 1
     let result = try Trainer(config: config).run()
-    let before = Mass(result.initialParameters, eta: eta), after = Mass(result.parameters, eta: eta)
+    let before = WeightMass(result.initialParameters, eta: eta), after = WeightMass(result.parameters, eta: eta)
     let (cot, eval, diverging) = try heldOutSummaries(result.parameters, task: task, prompts: 4000, seed: ctx.seed + 3)
     print("\n== \(label): (d, n, k) = (\(d), \(n), \(k)), eta = \(etaText); \(fmt(100 * diverging))% of prompts have eta lambda_max(S) >= 2")
     print("training (Adam, full V and W, random init scale \(config.initScale), \(steps) steps): \(result.status), \(fmt(result.seconds)) s")

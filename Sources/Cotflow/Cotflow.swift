@@ -15,3 +15,4 @@
 @_exported import CotflowSweep
 @_exported import CotflowExperiments
 @_exported import CotflowPlot
+@_exported import CotflowFigures

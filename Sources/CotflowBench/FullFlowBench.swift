@@ -26,9 +26,9 @@ func benchFullFlow(steppers: [Stepper] = [.rkf45, .msadams]) {
         let oneGradient = Date().timeIntervalSince(gradientStart)
         for stepper in steppers {
             var options = FullMatrixFlow.defaultOptions
-            options.stepper = stepper
-            options.endTime = 10
-            options.grid = .linear(points: 51)
+            options.ode.stepper = stepper
+            options.ode.endTime = 10
+            options.ode.grid = .linear(points: 51)
             let cpuStart = cpuSeconds(), flowStart = Date()
             let result = try flow.integrate(from: initial, basis: basis, options: options)
             let seconds = Date().timeIntervalSince(flowStart), cpu = cpuSeconds() - cpuStart

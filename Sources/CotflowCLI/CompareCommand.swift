@@ -1,5 +1,7 @@
 import ArgumentParser
 import CotflowCompare
+import CotflowExact
+import CotflowFigures
 import CotflowFlow
 import CotflowFullFlow
 import CotflowIO
@@ -22,89 +24,80 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var scale: InitScaleOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Trainable sets to run: reduced (against the flow with W24 fixed), full (against the flow with W24 free) or both.") var params: String = "reduced"
-    @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = .sgd
-    @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.002)") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 512)") var batchSize: Int?
-    @Option(help: "Training steps. (default: 2500)") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between records. (default: 50)") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Held-out prompts for the training loss. (default: 100000)") var heldOut: Int?
-    @Option(help: "GSL stepper of the flow.") var stepper: String = "rkf45"
+    @Option(help: "Trainable sets to run: reduced (against the flow with W24 fixed), full (against the flow with W24 free) or both.")
+    var params: ComparedSets = .reduced
+    @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = TrainingRunOptions.compare.training.optimizer
+    @OptionGroup var training: TrainingRunOptions
+    @Option(help: "GSL stepper of the flow.") var stepper: Stepper = TrainingRunOptions.compare.flow.ode.stepper
     @Flag(help: "Render comparison.svg/.png (losses, eigenvalues) with gnuplot into --out; without gnuplot the data and script are written.")
     var plot = false
     @Flag(name: .customLong("full-flow"), help: "Add the full-matrix gradient flow (every entry of V and W on --prompts fixed prompts) from training's start as a third curve, and split training's deviation into the reduction's part and sampling's (notes/compare.md).")
     var fullFlow = false
     @Option(help: "Prompts of the full-matrix flow (with --full-flow). Fewer prompts bias the flow (notes/compare.md: 8% at (4, 30, 3) with 16384, 2.6% with 65536).") var prompts = 65536
     @Option(help: "Training's start: assumption (Assumption 4.1, also the reduced flow's) or random (iid N(0, init-scale^2) entries; needs --params full and --full-flow: no reduced flow then).")
-    var `init`: InitialisationKind = .assumption
+    var `init`: InitialisationKind = TrainingRunOptions.compare.training.initialisation
+
+    /// The defaults of the training in `compare`: the comparison's, except Adam's learning rate, which is training's.
+    private var defaultSizes: TrainingSizes {
+        var sizes = TrainingSizes(TrainingRunOptions.compare)
+        if optimizer == .adam { sizes.learningRate = TrainingRunOptions.train.learningRate }
+        return sizes
+    }
 
     func validate() throws {
-        try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
-        let defaults = ComparisonConfig.defaults(d: 1, n: 1, k: 1, eta: Rational(1), seed: 0)
-        try checkingInput {
-            try Limits.checkReducedLoss(k: task.k)
-            try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.batchSize,
-                                     heldOut: heldOut ?? defaults.heldOutSize,
-                                     steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery, objective: .cot,
-                                     what: "compare at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(batchSize ?? defaults.batchSize) and --held-out \(heldOut ?? defaults.heldOutSize)")
+        try checkingInput { try ReducedLoss.checkSize(k: task.k) }
+        try training.checkLimits(task, training.resolved(over: defaultSizes), objective: .cot, command: "compare")
+        try output.checkPlot(plot)
+        if fullFlow {
+            guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
+            guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }
+            guard !stepper.requiresJacobian else {
+                throw ValidationError("--stepper \(stepper.rawValue): \(FullFlowConfigurationError.implicitStepper(stepper, dimension: 2 * (2 * task.d + 2) * (2 * task.d + 2)))")
+            }
+        }
+        if self.`init` == .random {
+            guard params == .full else { throw ValidationError("--init random needs --params full: a random start is off the reduced model") }
+            guard fullFlow else { throw ValidationError("--init random has no reduced flow to compare with; add --full-flow") }
         }
     }
 
     func run() throws {
-        try task.validateTask()
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let eta = try task.stepSize()
         let ranges = try scale.ranges()
-        var config = ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: eta, seed: task.seed)
-        config.vRange = ranges.v
-        config.wRange = ranges.w
-        switch params {
-        case "reduced": config.trainable = [.reduced]
-        case "full": config.trainable = [.full]
-        case "both": config.trainable = [.reduced, .full]
-        default: throw ValidationError("--params must be reduced, full or both (got '\(params)')")
-        }
-        config.optimizer = optimizer
-        if optimizer == .adam && learningRate == nil { config.learningRate = 0.003 }
-        config.learningRate = learningRate ?? config.learningRate
-        config.batchSize = batchSize ?? config.batchSize
-        config.steps = steps ?? config.steps
-        config.recordEvery = recordEvery ?? config.recordEvery
-        config.heldOutSize = heldOut ?? config.heldOutSize
-        config.flow.stepper = try parseStepper(stepper)
-        config.initialisation = self.`init`
-        config.initScale = scale.initScale
-        if fullFlow {
-            guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
-            guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }
-            guard !config.flow.stepper.requiresJacobian else {
-                throw ValidationError("--stepper \(stepper): \(FullFlowConfigurationError.implicitStepper(config.flow.stepper, dimension: 2 * (2 * task.d + 2) * (2 * task.d + 2)))")
-            }
-            config.fullFlowPrompts = prompts
-        }
-        if self.`init` == .random {
-            guard config.trainable == [.full] else { throw ValidationError("--init random needs --params full: a random start is off the reduced model") }
-            guard fullFlow else { throw ValidationError("--init random has no reduced flow to compare with; add --full-flow") }
-        }
+        var config = try ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: eta, seed: task.seed)
+        config.training.vRange = ranges.v
+        config.training.wRange = ranges.w
+        config.trainable = params.trainable
+        config.training.optimizer = optimizer
+        let sizes = training.resolved(over: defaultSizes)
+        config.training.learningRate = sizes.learningRate
+        config.training.batchSize = sizes.batchSize
+        config.training.steps = sizes.steps
+        config.training.recordEvery = sizes.recordEvery
+        config.training.heldOutSize = sizes.heldOut
+        config.flow.ode.stepper = stepper
+        config.training.initialisation = self.`init`
+        config.training.initScale = scale.initScale
+        if fullFlow { config.fullFlowPrompts = prompts }
         try output.prepare(files: ["comparison.csv", "ode_trajectory.csv", "full_flow_trajectory.csv", "summary.json", "comparison.svg", "comparison.png"]
                            + TrainableSet.allCases.map { "train_\($0.rawValue)_trajectory.csv" })
         Interruption.install()
 
         let comparison: Comparison
         do {
-            let bar = Progress(total: config.steps * config.trainable.count, label: "compare", enabled: !output.quiet)
+            let bar = Progress(total: config.training.steps * config.trainable.count, label: "compare", enabled: !output.quiet)
             defer { bar.finish() }
-            let offsets = Dictionary(uniqueKeysWithValues: config.trainable.enumerated().map { ($1, $0 * config.steps) })
+            let offsets = Dictionary(uniqueKeysWithValues: config.trainable.enumerated().map { ($1, $0 * config.training.steps) })
             comparison = try Comparator.run(config) { trainable, done, _ in bar.update(offsets[trainable]! + done) }
         } catch let stopped as ComparisonStopped {
             // Write the training runs computed so far, marked in summary.json.
             for (trainable, result) in stopped.runs {
-                try output.write(result.trajectory.text, "train_\(trainable.rawValue)_trajectory.csv")
+                try output.write(result.trajectory.table.text, "train_\(trainable.rawValue)_trajectory.csv")
             }
             let last = stopped.runs.last!.1
-            let summary = JSONValue.object(commonSummary(config) + runStatusJSON(last.status) + [
+            let summary = JSONValue.object(commonSummary(config) + last.status.json + [
                 ("stopped_run", .string(stopped.runs.last!.0.rawValue)),
-                ("runs", .object(stopped.runs.map { ($0.0.rawValue, .object(runStatusJSON($0.1.status) + [
+                ("runs", .object(stopped.runs.map { ($0.0.rawValue, .object($0.1.status.json + [
                     ("final_loss", .number($0.1.heldOutCoT.mean))])) })),
             ])
             try output.write(summary.rendered() + "\n", "summary.json")
@@ -113,65 +106,28 @@ struct CompareCommand: ParsableCommand {
                              + (output.out.map { " in \($0)" } ?? " (give --out DIR to keep them)"))
         }
         let settings = task.settings(eta: config.eta) + scale.settings(ranges) + [
-            ("params", .string(params)), ("optimizer", .string(config.optimizer.rawValue)), ("learning_rate", .number(config.learningRate)),
-            ("batch_size", .int(config.batchSize)), ("steps", .int(config.steps)), ("record_every", .int(config.recordEvery)),
-            ("held_out", .int(config.heldOutSize)), ("deviation_floor", .number(config.deviationFloor)),
-            ("init", .string(config.initialisation.rawValue)), ("full_flow", .bool(fullFlow)),
+            ("params", .string(params.rawValue)), ("optimizer", .string(config.training.optimizer.rawValue)), ("learning_rate", .number(config.training.learningRate)),
+            ("batch_size", .int(config.training.batchSize)), ("steps", .int(config.training.steps)), ("record_every", .int(config.training.recordEvery)),
+            ("held_out", .int(config.training.heldOutSize)), ("deviation_floor", .number(config.deviationFloor)),
+            ("init", .string(config.training.initialisation.rawValue)), ("full_flow", .bool(fullFlow)),
             ("prompts", config.fullFlowPrompts.map { .int($0) } ?? .null),
         ] + config.flow.settings
         let summary = withProvenance(Provenance(settings: settings), self.summary(comparison))
         if let table = comparison.table { try output.write(table.text, "comparison.csv") }
         if let flow = comparison.flow { try output.write(flow.table.text, "ode_trajectory.csv") }
         if let full = comparison.fullFlow { try output.write(try reportingErrors { try full.trajectory.table() }.text, "full_flow_trajectory.csv") }
-        for run in comparison.runs { try output.write(run.result.trajectory.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
+        for run in comparison.runs { try output.write(run.result.trajectory.table.text, "train_\(run.trainable.rawValue)_trajectory.csv") }
         try output.write(summary.rendered() + "\n", "summary.json")
         output.emit(json: summary, report: report(comparison))
-        if plot { try renderFigure(figure(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(comparison.config.eta)", output: output) }
-    }
-
-    /// Loss against time (log loss axis) and eigenvalue trajectories, flow and training.
-    private func figure(_ c: Comparison) -> [PlotSpec] {
-        var losses: [PlotSeries] = [], eigen: [PlotSeries] = []
-        if let flow = c.flow {
-            losses.append(PlotSeries(name: "flow (population)", x: flow.times, y: flow.losses))
-            for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "flow v_\(j + 1)", x: flow.times, y: flow.v.map { $0[j] }, group: "flow: v_j", colourGroup: "v"))
-                eigen.append(PlotSeries(name: "flow w_\(j + 1)", x: flow.times, y: flow.w.map { $0[j] }, group: "flow: w_j", colourGroup: "w"))
-            }
-        }
-        if let free = c.freeFlow { losses.append(PlotSeries(name: "flow, W24 free (population)", x: free.times, y: free.losses)) }
-        if let full = c.fullFlow {
-            let times = full.trajectory.times
-            losses.append(PlotSeries(name: "full-matrix flow (held-out)", x: times, y: full.heldOutLosses))
-            for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "full flow v_\(j + 1)", x: times, y: full.v.map { $0[j] }, group: "full-matrix flow: v_j", colourGroup: "v"))
-                eigen.append(PlotSeries(name: "full flow w_\(j + 1)", x: times, y: full.w.map { $0[j] }, group: "full-matrix flow: w_j", colourGroup: "w"))
-            }
-        }
-        for run in c.runs {
-            let x = c.config.hasTimeMap ? run.times : run.times.indices.map { Double($0 * c.config.recordEvery) }
-            let who = "\(run.trainable.rawValue) training"
-            losses.append(PlotSeries(name: "\(who) (held-out)", x: x, y: run.losses, dashed: true))
-            for j in 0..<task.d {
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) v_\(j + 1)", x: x, y: run.v.map { $0[j] }, group: "\(who): v_j", dashed: true, colourGroup: c.runs.count == 1 ? "v" : nil))
-                eigen.append(PlotSeries(name: "\(run.trainable.rawValue) w_\(j + 1)", x: x, y: run.w.map { $0[j] }, group: "\(who): w_j", dashed: true, colourGroup: c.runs.count == 1 ? "w" : nil))
-            }
-        }
-        let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
-        return [
-            PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses,
-                     shaded: (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) } ?? []),
-            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen,
-                     horizontalLines: constructionLines(eta: c.config.eta.doubleValue)),
-        ]
+        if plot { try renderFigure(Figures.comparison(comparison), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(comparison.config.eta)", output: output) }
     }
 
     private func commonSummary(_ config: ComparisonConfig) -> [(String, JSONValue)] {
         [
             ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(config.eta) + [
-            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(config.optimizer.rawValue)),
-            ("learning_rate", .number(config.learningRate)), ("batch_size", .int(config.batchSize)),
-            ("steps", .int(config.steps)), ("held_out", .int(config.heldOutSize)),
+            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(config.training.optimizer.rawValue)),
+            ("learning_rate", .number(config.training.learningRate)), ("batch_size", .int(config.training.batchSize)),
+            ("steps", .int(config.training.steps)), ("held_out", .int(config.training.heldOutSize)),
             ("time_map", .string(config.hasTimeMap ? "t = learning_rate x step" : "none (adam): shapes only")),
             ("deviation_floor", .number(config.deviationFloor)),
         ]
@@ -179,7 +135,7 @@ struct CompareCommand: ParsableCommand {
 
     private func summary(_ c: Comparison) -> JSONValue {
         var pairs: [(String, JSONValue)] = commonSummary(c.config) + [("status", .string("completed"))] + [
-            ("init", .string(c.config.initialisation.rawValue)), ("init_scale", .number(c.config.initScale)),
+            ("init", .string(c.config.training.initialisation.rawValue)), ("init_scale", .number(c.config.training.initScale)),
             ("ode_initial_loss", c.flow.map { .number($0.losses.first ?? .nan) } ?? .null), ("ode_final_loss", c.flow.map { .number($0.finalLoss) } ?? .null),
         ]
         var runs: [(String, JSONValue)] = []
@@ -194,7 +150,7 @@ struct CompareCommand: ParsableCommand {
                 ("max_commutator_norm", .number(run.commutatorNorm.max() ?? .nan)),
                 ("stage_agreement_change_points", run.changePointAgreement?.json ?? .null),
                 ("stage_agreement_mechanistic", run.mechanisticAgreement?.json ?? .null),
-                ("full_flow", run.fullFlow.map(fullFlowJSON) ?? .null),
+                ("full_flow", run.fullFlow.map(\.json) ?? .null),
                 ("final_w24", .number(run.w24.last ?? .nan)), ("flow_final_w24", run.flow.map { .number($0.u.last ?? .nan) } ?? .null),
                 // ||W||^2 - ||V||^2 is conserved by the flow only when W24 is trained too.
                 ("conserved_quantity_initial", run.trainable == .full ? .number(run.conservedQuantity.first ?? .nan) : .null),
@@ -202,7 +158,7 @@ struct CompareCommand: ParsableCommand {
             ])))
         }
         pairs.append(("runs", .object(runs)))
-        pairs.append(("full_flow", c.fullFlow.map(fullFlowJSON) ?? .null))
+        pairs.append(("full_flow", c.fullFlow.map(\.json) ?? .null))
         if let free = c.freeFlow {
             pairs.append(("ode_free_initial_loss", .number(free.losses.first ?? .nan)))
             pairs.append(("ode_free_final_loss", .number(free.finalLoss)))
@@ -217,8 +173,8 @@ struct CompareCommand: ParsableCommand {
     }
 
     private func report(_ c: Comparison) -> String {
-        var lines = ["\(c.flow == nil ? "full-matrix flow" : c.fullFlow == nil ? "reduced flow" : "reduced and full-matrix flows") against \(c.config.optimizer.rawValue) training from \(c.config.initialisation == .random ? "a random start (scale \(fmt(c.config.initScale)))" : "the Assumption 4.1 point"), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta), "
-            + "learning rate \(fmt(c.config.learningRate)), batch \(c.config.batchSize), \(c.config.steps) steps, \(c.config.heldOutSize) held-out prompts"]
+        var lines = ["\(c.flow == nil ? "full-matrix flow" : c.fullFlow == nil ? "reduced flow" : "reduced and full-matrix flows") against \(c.config.training.optimizer.rawValue) training from \(c.config.training.initialisation == .random ? "a random start (scale \(fmt(c.config.training.initScale)))" : "the Assumption 4.1 point"), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta), "
+            + "learning rate \(fmt(c.config.training.learningRate)), batch \(c.config.training.batchSize), \(c.config.training.steps) steps, \(c.config.training.heldOutSize) held-out prompts"]
         if !c.config.hasTimeMap { lines.append("Adam has no map from steps to flow time: compare the shapes (stages) only") }
         for run in c.runs {
             var line = "\(run.trainable.rawValue)" + (run.flow.map { " (against the flow with W24 \($0.w24.isFree ? "free" : "fixed at -1"))" } ?? "") + ": final held-out CoT loss \(fmt(run.losses.last ?? .nan))"
@@ -232,7 +188,7 @@ struct CompareCommand: ParsableCommand {
                 lines.append("  W24 \(fmt(run.w24.first ?? .nan)) -> \(fmt(run.w24.last ?? .nan))" + (run.flow.map { " (flow with W24 free: \(fmt($0.u.last ?? .nan)))" } ?? "") + "; "
                     + "||W||_F^2 - ||V||_F^2 = \(fmt(run.conservedQuantity.first ?? .nan)) at the start, drifts by up to \(fmt(run.conservedDrift)) under SGD (conserved by gradient flow)")
             }
-            lines += fullFlowLines(run, c)
+            lines += run.fullFlowLines(c)
             for (detector, agreement) in [("change points", run.changePointAgreement), ("mechanistic", run.mechanisticAgreement)] {
                 guard let agreement else { continue }
                 lines.append("  \(detector): " + (agreement.sameStages
@@ -250,11 +206,11 @@ struct CompareCommand: ParsableCommand {
         }
         if let full = c.fullFlow {
             lines.append(StageTable.text(full.stages.changePoint, title: "full-matrix flow, change-point stages"))
-            lines.append(StageTable.text(full.stages.mechanistic, title: "full-matrix flow, mechanistic stages" + blockManifoldNote(full.stages.boundaries)))
+            lines.append(StageTable.text(full.stages.mechanistic, title: "full-matrix flow, mechanistic stages" + full.stages.boundaries.blockManifoldNote))
         }
         for run in c.runs {
             lines.append(StageTable.text(run.stages.changePoint, title: "\(run.trainable.rawValue) training, change-point stages"))
-            lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages" + blockManifoldNote(run.stages.boundaries)))
+            lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages" + run.stages.boundaries.blockManifoldNote))
         }
         if let out = output.out {
             lines.append("wrote \(out)/comparison.csv, " + (c.flow != nil ? "ode_trajectory.csv, " : "") + (c.fullFlow != nil ? "full_flow_trajectory.csv, " : "") + "train_*_trajectory.csv, summary.json")

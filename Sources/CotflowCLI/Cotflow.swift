@@ -6,6 +6,7 @@ import CotflowNumerics
 import CotflowODE
 import CotflowPlot
 import CotflowTask
+import CotflowTraining
 import Foundation
 
 @main
@@ -39,13 +40,15 @@ struct Cotflow: ParsableCommand {
     /// The one place that maps errors to exit codes: 64 bad usage or input, 1 a run that failed
     /// (README, "Exit codes"). Prints the message; nil leaves the error to argument-parser.
     static func exitCode(for error: Error) -> Int32? {
+        // argument-parser's own errors (`cotflow help ode`, `cotflow ode --help` reach `run()` as them): its messages and codes.
+        if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { return nil }
         switch error {
         case is CleanExit: return nil
         case let e as ValidationError:
             printError(e.message)
             return ExitCode.validationFailure.rawValue
         case let code as ExitCode: return code.rawValue
-        case let e as CotflowError:
+        case let e as ReportableError:
             printError(e.description)
             return e.kind == .input ? ExitCode.validationFailure.rawValue : ExitCode.failure.rawValue
         case let e as RunStopped:
@@ -86,13 +89,13 @@ struct TaskOptions: ParsableArguments {
 /// The task: dimension, context length, chain length, GD step size.
 struct ProblemOptions: ParsableArguments {
     @Option(name: .customLong("d"), help: "Dimension d of x and w*.")
-    var d: Int = 10
+    var d: Int = TrainingConfig.defaultTask().d
 
     @Option(name: .customLong("n"), help: "Context length n (examples per prompt).")
-    var n: Int = 40
+    var n: Int = TrainingConfig.defaultTask().n
 
     @Option(name: .customLong("k"), help: "Chain length k (GD steps in the chain of thought).")
-    var k: Int = 5
+    var k: Int = TrainingConfig.defaultTask().k
 
     @Option(name: .customLong("eta"), help: "GD step size: a decimal or a rational such as 20/31. (default: the paper's n/(n+d+1))")
     var eta: String?
@@ -127,7 +130,7 @@ struct ProblemOptions: ParsableArguments {
 /// Eigenvalue ranges of an Assumption 4.1 initialisation, shared by `train` and `ode`.
 struct InitScaleOptions: ParsableArguments {
     @Option(name: .customLong("init-scale"), help: "Scale sigma of the initialisation. For assumption: v in [-2 sigma, -sigma], w in [sigma, 2 sigma] unless --v-range/--w-range are given; for random: the standard deviation of every entry.")
-    var initScale: Double = 0.05
+    var initScale: Double = TrainingConfig.defaultInitScale
 
     @Option(name: .customLong("v-range"), help: "Range lo,hi of the eigenvalues of V31 at an assumption initialisation.")
     var vRange: String?
@@ -163,19 +166,21 @@ struct InitScaleOptions: ParsableArguments {
 
 /// The GSL solver and stopping rule of the reduced flow, shared by `ode` and `sweep`.
 struct FlowSolverOptions: ParsableArguments {
-    @Option(help: "GSL stepper: \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")). Implicit ones and msbdf use the analytic Jacobian.")
-    var stepper: String = "rkf45"
-    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = 1e-10
-    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = 1e-8
-    @Option(name: .customLong("max-steps"), help: "Fail after this many accepted steps.") var maxSteps = 1_000_000
-    @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = 1e6
-    @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = 1e-10
+    /// The flow's defaults, shown in the help.
+    static let defaults = FlowOptions()
+
+    @Option(help: "GSL stepper; implicit ones and msbdf use the analytic Jacobian.")
+    var stepper: Stepper = defaults.ode.stepper
+    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = defaults.ode.absoluteTolerance
+    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = defaults.ode.relativeTolerance
+    @Option(name: .customLong("max-steps"), help: "Fail after this many accepted steps.") var maxSteps = defaults.ode.maximumSteps
+    @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = defaults.ode.endTime
+    @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = defaults.stopRelativeLoss
 
     func validate() throws { _ = try flowOptions() }
 
     /// Validated flow options with these settings (output grid and the other settings at their defaults).
     func flowOptions() throws -> FlowOptions {
-        let chosen = try parseStepper(stepper)
         guard absTol.isFinite, relTol.isFinite, absTol >= 0, relTol >= 0, absTol + relTol > 0 else {
             throw ValidationError("--abs-tol and --rel-tol must be finite, non-negative and not both zero (got \(absTol) and \(relTol))")
         }
@@ -183,22 +188,14 @@ struct FlowSolverOptions: ParsableArguments {
         guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
         guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1) (got \(stopLoss))") }
         var options = FlowOptions()
-        options.stepper = chosen
-        options.absoluteTolerance = absTol
-        options.relativeTolerance = relTol
-        options.maximumSteps = maxSteps
-        options.endTime = tEnd
+        options.ode.stepper = stepper
+        options.ode.absoluteTolerance = absTol
+        options.ode.relativeTolerance = relTol
+        options.ode.maximumSteps = maxSteps
+        options.ode.endTime = tEnd
         options.stopRelativeLoss = stopLoss
         return options
     }
-}
-
-/// The GSL stepper named by `--stepper`.
-func parseStepper(_ name: String) throws -> Stepper {
-    guard let stepper = Stepper(rawValue: name) else {
-        throw ValidationError("--stepper must be one of \(Stepper.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(name)')")
-    }
-    return stepper
 }
 
 /// Where results go and in which form.
@@ -219,6 +216,11 @@ struct OutputOptions: ParsableArguments {
     func prepare(files: [String]) throws {
         guard let out else { return }
         try OutputDirectory.prepare(out, files: files, force: force)
+    }
+
+    /// `--plot` writes its figure files into `--out`.
+    func checkPlot(_ plot: Bool) throws {
+        if plot && out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
     }
 
     /// Writes `text` to `out/name` when `--out` is given.
@@ -254,14 +256,14 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 
 /// For `validate()`: a library input error as a ValidationError (usage message, exit 64).
 func checkingInput(_ body: () throws -> Void) throws {
-    do { try body() } catch let error as CotflowError { throw ValidationError(error.description) }
+    do { try body() } catch let error as ReportableError { throw ValidationError(error.description) }
 }
 
 /// Runs `body`, which reads or checks the user's input: its library errors become input errors (exit 64).
 func readingInput<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as CotflowError {
+    } catch let error as ReportableError {
         throw CotflowError.input(error.description)
     }
 }

@@ -1,9 +1,11 @@
 import ArgumentParser
 import CotflowExact
+import CotflowFigures
 import CotflowIO
 import CotflowModel
 import CotflowNumerics
 import CotflowTask
+import CotflowTraining
 import Foundation
 
 struct EvalCommand: ParsableCommand {
@@ -29,23 +31,21 @@ struct EvalCommand: ParsableCommand {
         guard prompts >= 1, prompts <= 100_000_000 else { throw ValidationError("--prompts must be from 1 to 100000000 (got \(prompts))") }
         if let conditionNumber { guard conditionNumber.isFinite, conditionNumber >= 1, conditionNumber <= 1e14 else { throw ValidationError("--condition-number must be from 1 to 1e14, the most double precision can factor (got \(conditionNumber))") } }
         try checkingInput {
-            try ResourceLimit.checkMemory(Limits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
+            try ResourceLimit.checkMemory(TrainingLimits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
                                           + 8 * 16 * Double(2 * task.d + 2) * Double(2 * task.d + 2),
                                           what: "evaluation at --d \(task.d) --n \(task.n) with --prompts \(prompts)")
-            try ResourceLimit.checkWork(Double(prompts) * Limits.promptOperations(d: task.d, n: task.n, k: task.k, data: false),
+            try ResourceLimit.checkWork(Double(prompts) * TrainingLimits.promptOperations(d: task.d, n: task.n, k: task.k, data: false),
                                         what: "evaluation at --d \(task.d) --n \(task.n) --k \(task.k) with --prompts \(prompts)")
+        }
+        guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
+        try output.checkPlot(plot)
+        guard [spectrum != nil, conditionNumber != nil, covariance != nil].filter({ $0 }).count <= 1 else {
+            throw ValidationError("give at most one of --spectrum, --condition-number and --covariance")
         }
     }
 
     func run() throws {
-        try task.validateTask()
-        guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let (d, n, k, eta) = try resolvedTask()
-        guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1") }
-        guard [spectrum != nil, conditionNumber != nil, covariance != nil].filter({ $0 }).count <= 1 else {
-            throw ValidationError("give at most one of --spectrum, --condition-number and --covariance")
-        }
         let sigma = try covarianceMatrix(d: d)
         try output.prepare(files: ["summary.json", "per_prompt.csv"])
         let result = try reportingErrors { () throws -> EvaluationResult in
@@ -103,7 +103,7 @@ struct EvalCommand: ParsableCommand {
         if let out = output.out { lines.append("wrote \(out)/summary.json and \(out)/per_prompt.csv" + (plot ? " and figure.*" : "")) }
         output.emit(json: summary, report: lines.joined(separator: "\n"))
         if plot {
-            try renderFigure(evaluationFigure(result, exactMean: exact?.doubleValue), name: "figure",
+            try renderFigure(Figures.evaluation(result, exactMean: exact?.doubleValue), name: "figure",
                              title: "evaluation of \(load.map { ($0 as NSString).lastPathComponent } ?? "the construction"), (d, n, k) = (\(d), \(n), \(k)), eta = \(eta), covariance \(covarianceDescription)",
                              output: output)
         }

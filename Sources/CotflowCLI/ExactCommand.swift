@@ -120,13 +120,15 @@ struct ExactCommand: ParsableCommand {
         @OptionGroup var covariance: CovarianceSpectrumOptions
         @Flag(help: "Print one JSON object.") var json = false
 
-        func run() throws {
-            try task.validateTask()
-            let eta = try task.stepSize()
-            if covariance.given { return try runWithCovariance(eta: eta) }
-            guard 2 * task.k <= ExactCommand.maximumDegree else {
+        func validate() throws {
+            guard covariance.given || 2 * task.k <= ExactCommand.maximumDegree else {
                 throw ValidationError("--k must be at most \(ExactCommand.maximumDegree / 2) for exact moments")
             }
+        }
+
+        func run() throws {
+            let eta = try task.stepSize()
+            if covariance.given { return try runWithCovariance(eta: eta) }
             let value = gdChainLoss(n: task.n, d: task.d, k: task.k, eta: eta)
             var text = "E || w_k - w* ||^2 at (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta): \(fmt(value.doubleValue))\n  exact: \(value)"
             // MODEL.md section 6: the mean of a GD chain grows with k once rare diverging prompts dominate.
@@ -176,10 +178,12 @@ struct ExactCommand: ParsableCommand {
         @Option(help: "Eigenvalues of W13: d comma-separated numbers, or one for all.") var w: String
         @Flag(help: "Print one JSON object.") var json = false
 
+        func validate() throws {
+            try checkingInput { try ReducedLoss.checkSize(k: task.k) }
+        }
+
         func run() throws {
-            try task.validateTask()
             let eta = try task.stepSize()
-            try readingInput { try Limits.checkReducedLoss(k: task.k) }
             let vs = try broadcast(parseRationalList(v, name: "--v"), name: "--v")
             let ws = try broadcast(parseRationalList(w, name: "--w"), name: "--w")
             let value = try reportingErrors {

@@ -78,12 +78,14 @@ extension ExactCommand {
         var from: String?
         @Flag(help: "Print one JSON object.") var json = false
 
-        func run() throws {
-            try task.validateTask()
-            let eta = try task.stepSize()
+        func validate() throws {
             guard 2 * task.k <= maximumCovarianceDegree else {
                 throw ValidationError("--k must be at most \(maximumCovarianceDegree / 2) for exact moments with a covariance")
             }
+        }
+
+        func run() throws {
+            let eta = try task.stepSize()
             func parse(_ text: String, _ name: String) throws -> Rational {
                 guard let r = Rational.parse(text) else { throw ValidationError("\(name) must be a decimal or a rational (got '\(text)')") }
                 return r

@@ -7,8 +7,6 @@ import CotflowTask
 import CotflowTraining
 import Foundation
 
-extension Objective: ExpressibleByArgument {}
-
 struct HessianCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hessian",
@@ -38,7 +36,6 @@ struct HessianCommand: ParsableCommand {
     }
 
     func run() throws {
-        try task.validateTask()
         let eta = try task.stepSize()
         let (parameters, h, noise) = try reportingErrors { () throws -> (TransformerParameters, FullBatchHessian, GradientNoise?) in
             let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue)

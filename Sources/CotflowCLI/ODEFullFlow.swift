@@ -12,11 +12,8 @@ import Foundation
 /// `cotflow ode --params full`: the full-matrix gradient flow.
 extension ODECommand {
     func runFullFlow() throws {
-        if v0 != nil || w0 != nil { throw ValidationError("--v0/--w0 set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
-        guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
-        guard stopStall >= 0 else { throw ValidationError("--stop-stall must be non-negative") }
         var options = try solver.flowOptions()
-        let stepper = options.stepper
+        let stepper = options.ode.stepper
         let eta = try task.stepSize()
         let taskConfig = try reportingErrors { try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue) }
         guard 2 * taskConfig.tokenSize * taskConfig.tokenSize <= 2_000_000 else { throw ValidationError("--d \(task.d) is too large for the full-matrix flow (2 D^2 state variables)") }
@@ -24,17 +21,17 @@ extension ODECommand {
         do { try flow.check(stepper: stepper) } catch { throw ValidationError("--stepper: \(error)") }
         // The tolerances of the full-matrix flow's defaults where the user kept the reduced flow's.
         let defaults = FullMatrixFlow.defaultOptions, reducedDefaults = FlowOptions()
-        if solver.absTol == reducedDefaults.absoluteTolerance { options.absoluteTolerance = defaults.absoluteTolerance }
-        if solver.relTol == reducedDefaults.relativeTolerance { options.relativeTolerance = defaults.relativeTolerance }
+        if solver.absTol == reducedDefaults.ode.absoluteTolerance { options.ode.absoluteTolerance = defaults.ode.absoluteTolerance }
+        if solver.relTol == reducedDefaults.ode.relativeTolerance { options.ode.relativeTolerance = defaults.ode.relativeTolerance }
         // --t-end defaults to the reduced flow's 1e6, a run to convergence; the full-matrix flow from a
         // random start decays slowly in its chain path (notes/full-flow.md), so its default is its own.
-        if !CommandLine.arguments.contains(where: { $0 == "--t-end" || $0.hasPrefix("--t-end=") }) { options.endTime = defaults.endTime }
-        options.initialStep = initialStep
-        options.minimumStep = minStep
+        if !CommandLine.arguments.contains(where: { $0 == "--t-end" || $0.hasPrefix("--t-end=") }) { options.ode.endTime = defaults.ode.endTime }
+        options.ode.initialStep = initialStep
+        options.ode.minimumStep = minStep
         options.stopStall = stopStall
-        options.grid = try outputGrid()
-        if case .logarithmic(_, let first) = options.grid, first >= options.endTime {
-            throw ValidationError("a log grid needs 0 < --t-first < --t-end (\(fmt(options.endTime)))")
+        options.ode.grid = try outputGrid()
+        if case .logarithmic(_, let first) = options.ode.grid, first >= options.ode.endTime {
+            throw ValidationError("a log grid needs 0 < --t-first < --t-end (\(fmt(options.ode.endTime)))")
         }
         let ranges = try scale.ranges()
         let training = TrainingConfig(task: taskConfig, objective: .cot, trainable: .full, initialisation: self.`init`,
@@ -48,13 +45,13 @@ extension ODECommand {
         do {
             let bar = Progress(total: 1000, label: "full-matrix flow", enabled: !output.quiet)
             defer { bar.finish() }
-            let end = options.endTime
+            let end = options.ode.endTime
             trajectory = try flow.integrate(from: initial, basis: basis, options: options) { t in
                 bar.update(Int(1000 * t / end), detail: "t = \(fmt(t))")
             }
         } catch let error as FullFlowFailure {
             trajectory = error.partial
-            failure = error.reason
+            failure = error.reason.description
         } catch {
             FileHandle.standardError.write("cotflow: error: \(error)\n".data(using: .utf8)!)
             throw ExitCode.failure
@@ -69,8 +66,8 @@ extension ODECommand {
         try output.write(summary.rendered() + "\n", "summary.json")
         if let out = output.out, let first = trajectory.parameters.first, let last = trajectory.parameters.last {
             let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
-            try saveParameters(first, to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
-            if last.isFinite { try saveParameters(last, to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task) }
+            try first.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
+            if last.isFinite { try last.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task) }
         }
         output.emit(json: summary, report: fullReport(trajectory, eta: eta, seconds: seconds, failure: failure))
         if let failure {
@@ -85,8 +82,8 @@ extension ODECommand {
         return .object([
             ("params", .string("full")), ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("prompts", .int(prompts)), ("init", .string(self.`init`.rawValue)),
-            ("init_scale", .number(scale.initScale)), ("stepper", .string(solver.stepper)),
-            ("abs_tol", .number(options.absoluteTolerance)), ("rel_tol", .number(options.relativeTolerance)),
+            ("init_scale", .number(scale.initScale)), ("stepper", .string(solver.stepper.rawValue)),
+            ("abs_tol", .number(options.ode.absoluteTolerance)), ("rel_tol", .number(options.ode.relativeTolerance)),
             ("stop_loss", .number(options.stopRelativeLoss)),
             ("initial_loss", .number(t.losses.first ?? .nan)), ("final_loss", .number(t.finalLoss)),
             ("final_loss_median", .number(t.medians.last ?? .nan)),
@@ -107,7 +104,7 @@ extension ODECommand {
         let s = t.statistics
         var lines = [
             "full-matrix gradient flow (every entry of V and W), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
-                + "\(prompts) fixed prompts of seed \(task.seed), \(self.`init`.rawValue) start (scale \(fmt(scale.initScale))), stepper \(solver.stepper)",
+                + "\(prompts) fixed prompts of seed \(task.seed), \(self.`init`.rawValue) start (scale \(fmt(scale.initScale))), stepper \(solver.stepper.rawValue)",
             "mean CoT loss on the prompts \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
                 + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
         ]

@@ -17,8 +17,11 @@ struct RerunCommand: ParsableCommand {
     /// Keys that differ between runs by nature.
     static let ignoredKeys: Set<String> = ["seconds", "command", "arguments", "out"]
 
-    func run() throws {
+    func validate() throws {
         guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a non-negative number (got \(tolerance))") }
+    }
+
+    func run() throws {
         let summaryPath = (directory as NSString).appendingPathComponent("summary.json")
         guard let data = FileManager.default.contents(atPath: summaryPath) else {
             throw ValidationError("\(summaryPath): no such file; give a directory written by cotflow ode, train, eval, compare or sweep with --out")

@@ -23,26 +23,6 @@ extension InitScaleOptions {
     }
 }
 
-extension FlowOptions {
-    /// The solver and stopping settings of a flow (`cotflow ode`, `sweep`, `compare`).
-    var settings: [(String, JSONValue)] {
-        var pairs: [(String, JSONValue)] = [
-            ("stepper", .string(stepper.rawValue)), ("abs_tol", .number(absoluteTolerance)),
-            ("rel_tol", .number(relativeTolerance)), ("max_steps", .int(maximumSteps)),
-            ("t_end", .number(endTime)), ("stop_loss", .number(stopRelativeLoss)),
-            ("stop_stall", .number(stopStall)), ("min_step", .number(minimumStep)),
-            ("initial_step", initialStep.map { .number($0) } ?? .null),
-        ]
-        switch grid {
-        case .logarithmic(let points, let first): pairs += [("grid", .string("log")), ("points", .int(points)), ("t_first", .number(first))]
-        case .linear(let points): pairs += [("grid", .string("linear")), ("points", .int(points))]
-        case .everyStep: pairs += [("grid", .string("steps"))]
-        case .times(let times): pairs += [("grid", .string("times")), ("times", .numbers(times))]
-        }
-        return pairs
-    }
-}
-
 extension OutputOptions {
     /// Writes `object` with the provenance first, as `name` in --out.
     func write(summary object: JSONValue, _ name: String = "summary.json") throws {
@@ -65,37 +45,4 @@ func optionGiven(_ name: String, arguments: [String] = CommandLine.arguments) ->
 /// Prints `cotflow: warning: text` on stderr.
 func warn(_ text: String) {
     FileHandle.standardError.write("cotflow: warning: \(text)\n".data(using: .utf8)!)
-}
-
-/// The task a parameter file was trained on: d, n, k and eta where it records them
-/// (`eta_exact` first, else `eta` as a string or number).
-struct ParameterFileTask {
-    var d: Int?
-    var n: Int?
-    var k: Int?
-    var eta: Rational?
-
-    static func read(_ path: String) throws -> ParameterFileTask {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CotflowError("cannot read parameter file \(path)")
-        }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw CotflowError("parameter file \(path) is not a JSON object")
-        }
-        func integer(_ key: String) throws -> Int? {
-            guard let value = object[key] else { return nil }
-            guard let number = value as? NSNumber, let i = Int(exactly: number.doubleValue) else {
-                throw CotflowError("parameter file \(path): \"\(key)\" must be an integer")
-            }
-            return i
-        }
-        var eta: Rational?
-        for key in ["eta_exact", "eta"] where eta == nil {
-            if let text = object[key] as? String { eta = Rational.parse(text) } else if let x = object[key] as? NSNumber { eta = Rational.parse(x.stringValue) }
-            if object[key] != nil, eta == nil || !(eta! > Rational.zero) {
-                throw CotflowError("parameter file \(path): \"\(key)\" is not a positive number")
-            }
-        }
-        return ParameterFileTask(d: try integer("d"), n: try integer("n"), k: try integer("k"), eta: eta)
-    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowFigures
 import CotflowIO
 import CotflowNumerics
 import CotflowPlot
@@ -45,10 +46,10 @@ struct StagesCommand: ParsableCommand {
                 throw ValidationError("--eta must be a positive decimal or rational such as 40/51 (got '\(eta)')")
             }
         }
+        try output.checkPlot(plot)
     }
 
     func run() throws {
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         do {
             try readingInput { try analyse() }
         } catch let error as CotflowError where !error.description.contains(file) {
@@ -109,22 +110,8 @@ struct StagesCommand: ParsableCommand {
         output.emit(json: object, report: report(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes,
                                                         manifold: data.hasColumn(Self.manifoldColumn)))
         if plot {
-            func shaded(_ list: [Stage]) -> [ShadedInterval] { list.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) } }
-            let curve = [PlotSeries(name: lossName, x: times, y: losses)]
-            var panels = [PlotSpec(title: "change-point stages", xLabel: timeColumn, yLabel: lossName, logY: true,
-                                   series: curve, shaded: shaded(stages))]
-            if !mechanistic.isEmpty {
-                panels.append(PlotSpec(title: "mechanistic stages", xLabel: timeColumn, yLabel: lossName, logY: true,
-                                       series: curve, shaded: shaded(mechanistic)))
-            }
-            if !v.isEmpty && !w.isEmpty {
-                let eigen = (0..<v[0].count).flatMap { j in
-                    [PlotSeries(name: "\(vp)\(j + 1)", x: times, y: v.map { $0[j] }, group: "\(vp)j (V31)"),
-                     PlotSeries(name: "\(wp)\(j + 1)", x: times, y: w.map { $0[j] }, group: "\(wp)j (W13)")]
-                }
-                panels.append(PlotSpec(title: "eigenvalues of V31 (v) and W13 (w)", xLabel: timeColumn, yLabel: "eigenvalue", series: eigen,
-                                       horizontalLines: etaValue.map { constructionLines(eta: $0.value) } ?? []))
-            }
+            let panels = Figures.stages(times: times, losses: losses, lossName: lossName, timeColumn: timeColumn, changePoint: stages,
+                                        mechanistic: mechanistic, eigenvalues: (v: v, w: w, vPrefix: vp, wPrefix: wp), eta: etaValue?.value)
             try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)" + taskBeside(), output: output)
         }
     }

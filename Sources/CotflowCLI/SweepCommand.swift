@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowExact
 import CotflowExperiments
 import CotflowFlow
 import CotflowIO
@@ -6,13 +7,6 @@ import CotflowModel
 import CotflowSweep
 import CotflowTraining
 import Foundation
-
-extension SweepJob: ExpressibleByArgument {}
-
-/// `--w24 fixed|free` of the flow job.
-enum W24Setting: String, ExpressibleByArgument, CaseIterable {
-    case fixed, free
-}
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,11 +39,12 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var solver: FlowSolverOptions
     @Option(help: "Output points of the log time grid of each flow (sets the resolution of t_loss_half and t_loss_1e-3).") var points = 400
     @Option(help: "W24 in the flow (as `cotflow ode --w24`): fixed (held at --w24-initial, the paper's flow) or free (trained with V31 and W13).")
-    var w24: W24Setting = .fixed
+    var w24: W24Choice = .fixed
     @Option(name: .customLong("w24-initial"), parsing: .unconditional, help: "Initial (with --w24 fixed: held) W24 of the flow, 1e-3 <= |W24| <= 1e3; the axis w24_initial varies it.")
     var w24Initial: Double?
 
     @OptionGroup var training: SweepTrainingOptions
+    @OptionGroup var sizes: TrainingRunOptions
 
     @Option(name: .customLong("stall-fraction"), help: "A run is stalled when its final loss is above this fraction of its start.")
     var stallFraction = 0.5
@@ -92,7 +87,7 @@ struct SweepCommand: ParsableCommand {
         if let w24Initial, !(w24Initial.isFinite && ExperimentSettings.w24Range.contains(abs(w24Initial))) {
             throw ValidationError("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24Initial)); the paper's value is -1")
         }
-        if job != .train && job != .compare, let flag = training.givenFlag {
+        if job != .train && job != .compare, let flag = training.givenFlag ?? sizes.given.first?.1 {
             throw ValidationError("\(flag) applies to --job train and compare, not \(job.rawValue)")
         }
         if job == .compare, training.objective.map({ $0 != .cot }) ?? false || training.`init`.map({ $0 != .assumption }) ?? false {
@@ -101,7 +96,6 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
-        try task.validateTask()
         let grid: SweepGrid
         for spec in vary {
             let name = String(spec.filter { !$0.isWhitespace }.prefix { $0 != "=" })
@@ -121,7 +115,7 @@ struct SweepCommand: ParsableCommand {
             let resolved: ExperimentSettings
             do { resolved = try settings.resolved(at: point) } catch { throw ValidationError("\(error)") }
             if job == .flow {
-                try readingInput { try Limits.checkReducedLoss(k: resolved.k, option: "k at grid point \(point.label)") }
+                try readingInput { try ReducedLoss.checkSize(k: resolved.k, option: "k at grid point \(point.label)") }
             }
             let key = try resolved.fixedSettings(axes: []).map { "\($0.0)=\($0.1.rendered(pretty: false))" }.joined(separator: " ")
             if let other = seen[key] {
@@ -133,7 +127,7 @@ struct SweepCommand: ParsableCommand {
         }
         if job == .flow {
             try readingInput {
-                try Limits.checkFlow(d: maxD, points: points, stepper: parseStepper(solver.stepper), what: "--points \(points) of each flow")
+                try FlowLimits.checkFlow(d: maxD, points: points, stepper: solver.stepper, what: "--points \(points) of each flow")
             }
         }
         if let file = emitSbatch {
@@ -242,7 +236,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("an init_scale axis cannot be combined with --v-range or --w-range")
         }
         if axes.contains("eta"), task.eta != nil { throw ValidationError("--eta is fixed but eta is also an axis; give one") }
-        for (name, flag) in training.givenNumeric where axes.contains(name) {
+        for (name, flag) in sizes.given where axes.contains(name) {
             throw ValidationError("\(flag) is fixed but \(name) is also an axis; give one")
         }
         var s = ExperimentSettings(job: job)
@@ -264,11 +258,7 @@ struct SweepCommand: ParsableCommand {
         s.trainable = training.params
         s.initialisation = training.`init`
         s.optimizer = training.optimizer
-        s.learningRate = training.learningRate
-        s.batchSize = training.batchSize
-        s.steps = training.steps
-        s.recordEvery = training.recordEvery
-        s.heldOut = training.heldOut
+        (s.learningRate, s.batchSize, s.steps, s.recordEvery, s.heldOut) = (sizes.learningRate, sizes.batchSize, sizes.steps, sizes.recordEvery, sizes.heldOut)
         s.stallFraction = stallFraction
         s.convergedFraction = convergedFraction
         s.constructionTolerance = constructionTolerance
@@ -276,19 +266,14 @@ struct SweepCommand: ParsableCommand {
     }
 }
 
-/// The options of `train` (and of the training in `compare`) that a sweep can fix; unset: the
-/// command's default (train: full parameters, random init, Adam at 0.003, batch 256, 1000 steps;
-/// compare: reduced parameters from Assumption 4.1, SGD at 0.002, batch 512, 2500 steps).
+/// The kind options of `train` (and of the training in `compare`) that a sweep can fix; unset: the
+/// command's default (train: full parameters, random init, Adam; compare: reduced parameters from
+/// Assumption 4.1, SGD). The sizes are `TrainingRunOptions`.
 struct SweepTrainingOptions: ParsableArguments {
     @Option(help: "Training objective (train): cot, nocot or looped.") var objective: TrainingObjective?
     @Option(help: "Trainable set (train, compare): full or reduced.") var params: TrainableSet?
     @Option(help: "Initialisation (train): random or assumption.") var `init`: InitialisationKind?
     @Option(help: "Optimizer (train, compare): sgd or adam.") var optimizer: OptimizerKind?
-    @Option(name: .customLong("learning-rate"), help: "Learning rate (train, compare).") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step (train, compare).") var batchSize: Int?
-    @Option(help: "Optimizer steps (train, compare).") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between trajectory records (train, compare).") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Held-out prompts (train, compare).") var heldOut: Int?
 
     /// The first training flag given, for the error when the job does not train.
     var givenFlag: String? {
@@ -296,18 +281,7 @@ struct SweepTrainingOptions: ParsableArguments {
         if params != nil { return "--params" }
         if self.`init` != nil { return "--init" }
         if optimizer != nil { return "--optimizer" }
-        return givenNumeric.first?.1
-    }
-
-    /// Numeric training options given, as (axis name, flag).
-    var givenNumeric: [(String, String)] {
-        var out: [(String, String)] = []
-        if learningRate != nil { out.append(("learning_rate", "--learning-rate")) }
-        if batchSize != nil { out.append(("batch_size", "--batch-size")) }
-        if steps != nil { out.append(("steps", "--steps")) }
-        if recordEvery != nil { out.append(("record_every", "--record-every")) }
-        if heldOut != nil { out.append(("held_out", "--held-out")) }
-        return out
+        return nil
     }
 }
 

@@ -1,15 +1,11 @@
 import ArgumentParser
+import CotflowFigures
 import CotflowIO
 import CotflowModel
 import CotflowNumerics
 import CotflowTask
 import CotflowTraining
 import Foundation
-
-extension TrainingObjective: ExpressibleByArgument {}
-extension TrainableSet: ExpressibleByArgument {}
-extension InitialisationKind: ExpressibleByArgument {}
-extension OptimizerKind: ExpressibleByArgument {}
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,23 +25,19 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Initialisation: random (iid N(0, init-scale^2) entries) or assumption (Assumption 4.1).")
     var `init`: InitialisationKind = .random
     @Option(help: "Optimizer: sgd or adam.") var optimizer: OptimizerKind = .adam
-    @Option(name: .customLong("learning-rate"), help: "Learning rate. (default: 0.003)") var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: 256)") var batchSize: Int?
-    @Option(help: "Optimizer steps. (default: 1000)") var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between trajectory records. (default: 50)") var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set. (default: 4000)") var heldOut: Int?
+    @OptionGroup var training: TrainingRunOptions
     @Flag(help: "Render figure.svg/.png (losses; eigenvalues of V31 and W13 with the construction's -eta and 1; W24) with gnuplot into --out.")
     var plot = false
     @Flag(help: "Curriculum (looped: number of loops; cot: chain length): train at --curriculum-start first and grow the length by one in equal stages until it reaches k at step R = min(round(--curriculum-ramp x steps), steps - 1), then train at k. Stage l (l = start...k-1) covers steps [(l-start) R/(k-start), (l-start+1) R/(k-start)); e.g. the defaults at k = 6 and 1000 steps train 1, 2, ..., 6 loops from steps 0, 100, ..., 500. Held-out records always use k; batch_loss is at the current length. The stages are in summary.json.")
     var curriculum = false
-    @Option(name: .customLong("curriculum-start"), help: "First length of the curriculum, 1...k (default 1).") var curriculumStart: Int?
-    @Option(name: .customLong("curriculum-ramp"), help: "Fraction of the steps, in [0, 1), over which the curriculum ramps to k (default 0.5).")
+    @Option(name: .customLong("curriculum-start"), help: "First length of the curriculum, 1...k (default \(Curriculum().start)).") var curriculumStart: Int?
+    @Option(name: .customLong("curriculum-ramp"), help: "Fraction of the steps, in [0, 1), over which the curriculum ramps to k (default \(Curriculum.defaultRampFraction)).")
     var curriculumRamp: Double?
     @Option(name: .customLong("clip-norm"), help: "Scale a batch gradient whose Euclidean norm exceeds this down to it (default: no clipping).")
     var clipNorm: Double?
 
     private var curriculumConfig: Curriculum? {
-        curriculum ? Curriculum(start: curriculumStart ?? 1, rampFraction: curriculumRamp ?? Curriculum.defaultRampFraction) : nil
+        curriculum ? Curriculum(start: curriculumStart ?? Curriculum().start, rampFraction: curriculumRamp ?? Curriculum.defaultRampFraction) : nil
     }
 
     func validate() throws {
@@ -62,19 +54,11 @@ struct TrainCommand: ParsableCommand {
         if let f = curriculumRamp, !(f.isFinite && f >= 0 && f < 1) {
             throw ValidationError("--curriculum-ramp must be a fraction in [0, 1) so that the run ends at k (got \(f))")
         }
-        try validateTrainingOptions(learningRate: learningRate, batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut)
-        let defaults = TrainingConfig.defaults(task: TrainingConfig.defaultTask(), objective: objective)
-        try checkingInput {
-            try Limits.checkTraining(d: task.d, n: task.n, k: task.k, batch: batchSize ?? defaults.batchSize,
-                                     heldOut: heldOut ?? defaults.heldOutSize,
-                                     steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery, objective: objective,
-                                     what: "training at --d \(task.d) --n \(task.n) --k \(task.k) with --batch-size \(batchSize ?? defaults.batchSize) and --held-out \(heldOut ?? defaults.heldOutSize)")
-        }
+        try training.checkLimits(task, training.resolved(over: TrainingSizes(TrainingRunOptions.train)), objective: objective, command: "training")
+        try output.checkPlot(plot)
     }
 
     func run() throws {
-        try task.validateTask()
-        if plot && output.out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
         let eta = try task.stepSize()
         let ranges = try scale.ranges()
         var used: TrainingConfig?
@@ -82,13 +66,12 @@ struct TrainCommand: ParsableCommand {
         Interruption.install()
         let result: TrainingResult = try reportingErrors {
             let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue)
-            let defaults = TrainingConfig.defaults(task: taskConfig, objective: objective, seed: task.seed)
+            let sizes = training.resolved(over: TrainingSizes(TrainingConfig.defaults(task: taskConfig, objective: objective, seed: task.seed)))
             let config = TrainingConfig(
                 task: taskConfig, objective: objective, trainable: params, initialisation: self.`init`,
                 initScale: scale.initScale, vRange: ranges.v, wRange: ranges.w, optimizer: optimizer,
-                learningRate: learningRate ?? defaults.learningRate, batchSize: batchSize ?? defaults.batchSize,
-                steps: steps ?? defaults.steps, recordEvery: recordEvery ?? defaults.recordEvery,
-                heldOutSize: heldOut ?? defaults.heldOutSize, seed: task.seed, curriculum: curriculumConfig, clipNorm: clipNorm)
+                learningRate: sizes.learningRate, batchSize: sizes.batchSize, steps: sizes.steps, recordEvery: sizes.recordEvery,
+                heldOutSize: sizes.heldOut, seed: task.seed, curriculum: curriculumConfig, clipNorm: clipNorm)
             used = config
             let trainer = try Trainer(config: config)
             let bar = Progress(total: config.steps, label: "train", enabled: !output.quiet)
@@ -97,19 +80,19 @@ struct TrainCommand: ParsableCommand {
         }
         let provenance = Provenance(settings: settings(used!, eta: eta, ranges: ranges))
         let summary = withProvenance(provenance, self.summary(result, eta: eta))
-        try output.write(result.trajectory.text, "trajectory.csv")
+        try output.write(result.trajectory.table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         if let out = output.out {
             let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
             // A diverged run's parameters may be non-finite: then only the initial ones are saved.
             if result.parameters.isFinite || result.status == .completed {
-                try saveParameters(result.parameters, to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task)
+                try result.parameters.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task)
             }
-            try saveParameters(result.initialParameters, to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
+            try result.initialParameters.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
         }
         output.emit(json: summary, report: report(result, eta: eta))
         if plot {
-            try renderFigure(trainingFigure(result.trajectory, d: task.d, eta: eta.doubleValue), name: "figure",
+            try renderFigure(Figures.training(result.trajectory, eta: eta.doubleValue), name: "figure",
                              title: "\(objective.rawValue) training (\(optimizer.rawValue)), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta)", output: output)
         }
         if result.status != .completed {
@@ -121,7 +104,7 @@ struct TrainCommand: ParsableCommand {
         { result in
             switch result.status {
             case .diverged(let step, _), .interrupted(let step, _): return step
-            case .completed: return result.trajectory.rows.last.map { Int($0[0]) } ?? 0
+            case .completed: return result.trajectory.records.last?.step ?? 0
             }
         }
     }
@@ -140,7 +123,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     private func summary(_ r: TrainingResult, eta: Rational) -> JSONValue {
-        let status = runStatusJSON(r.status)
+        let status = r.status.json
         let p = r.parameters
         return .object([
             ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [

@@ -14,49 +14,42 @@ import Foundation
 /// Assumption 4.1 point. Reduced training (W24 fixed at -1) is compared with the paper's flow,
 /// full training (which also trains W24) with the flow with W24 free (MODEL.md section 8).
 public struct ComparisonConfig: Sendable {
-    public var d: Int
-    public var n: Int
-    public var k: Int
+    /// Training of every run: task, start (`assumption`, the reduced flow's point, or `random`: full
+    /// parameters and the full-matrix flow only), optimizer, learning rate, batch, steps, records,
+    /// held-out set, seed. Its objective is cot; its trainable set is replaced by each of `trainable`.
+    public var training: TrainingConfig
+    /// The step size, exact (the flow's loss polynomial); `training.task.eta` is its double.
     public var eta: Rational
-    public var seed: UInt64
-    public var vRange: ClosedRange<Double>
-    public var wRange: ClosedRange<Double>
     /// The trainable sets to run (`reduced`, `full` or both).
     public var trainable: [TrainableSet]
-    public var optimizer: OptimizerKind
-    public var learningRate: Double
-    public var batchSize: Int
-    public var steps: Int
-    public var recordEvery: Int
-    public var heldOutSize: Int
     public var flow: FlowOptions
     /// The loss threshold, relative to the initial loss, above which deviations are measured.
     public var deviationFloor: Double
-    /// Training's start: `assumption` (the reduced flow's point) or `random` (full parameters and
-    /// the full-matrix flow only: a random start has no reduced flow).
-    public var initialisation: InitialisationKind = .assumption
-    /// Standard deviation of the entries of a random start.
-    public var initScale: Double = TrainingConfig.defaultInitScale
     /// Prompts of the full-matrix flow added as a third curve (nil: no full-matrix flow).
     public var fullFlowPrompts: Int? = nil
+
+    public var d: Int { training.task.d }
+    public var n: Int { training.task.n }
+    public var k: Int { training.task.k }
+    public var seed: UInt64 { training.seed }
 
     /// Defaults that follow the flow: SGD (the only optimizer with a time map, t = lr x step),
     /// learning rate 0.002 and batch 512, 2500 steps (t = 5), records every 50 steps, 100000
     /// held-out prompts (at 20000 the held-out loss alone is 2% off the population loss), initial
     /// scale 0.05.
     /// See notes/compare.md for how these were chosen.
-    public static func defaults(d: Int, n: Int, k: Int, eta: Rational, seed: UInt64) -> ComparisonConfig {
-        let ranges = AssumptionInitialisation.defaultRanges(scale: 0.05)
+    public static func defaults(d: Int, n: Int, k: Int, eta: Rational, seed: UInt64) throws -> ComparisonConfig {
+        let task = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue)
+        let training = TrainingConfig(
+            task: task, objective: .cot, trainable: .reduced, initialisation: .assumption, initScale: TrainingConfig.defaultInitScale,
+            optimizer: .sgd, learningRate: 0.002, batchSize: 512, steps: 2500, recordEvery: 50, heldOutSize: 100_000, seed: seed)
         var flow = FlowOptions()
         flow.stopRelativeLoss = 0
-        return ComparisonConfig(
-            d: d, n: n, k: k, eta: eta, seed: seed, vRange: ranges.v, wRange: ranges.w,
-            trainable: [.reduced], optimizer: .sgd, learningRate: 0.002, batchSize: 512, steps: 2500,
-            recordEvery: 50, heldOutSize: 100_000, flow: flow, deviationFloor: 1e-3)
+        return ComparisonConfig(training: training, eta: eta, trainable: [.reduced], flow: flow, deviationFloor: 1e-3)
     }
 
     /// True when training steps map to flow time.
-    public var hasTimeMap: Bool { optimizer == .sgd }
+    public var hasTimeMap: Bool { training.optimizer == .sgd }
 }
 
 /// One training run set against the flow.
@@ -176,21 +169,26 @@ public enum Comparator {
     /// Runs the flow and each training run. `progress(run, step, total)` reports training progress.
     public static func run(_ config: ComparisonConfig,
                            progress: ((TrainableSet, Int, Int) -> Void)? = nil) throws -> Comparison {
+        let training = config.training
         guard !config.trainable.isEmpty else { throw CotflowError("compare: no trainable set to run") }
-        guard config.steps >= 1 else { throw CotflowError("compare: need at least one training step") }
-        guard config.recordEvery >= 1, config.steps / config.recordEvery >= 4 else {
-            throw CotflowError("compare: stage detection needs at least 5 records; use --record-every <= \(max(config.steps / 4, 1)) for \(config.steps) steps")
+        guard training.objective == .cot else { throw CotflowError("compare: the flows descend the CoT loss; training's objective must be cot (got \(training.objective.rawValue))") }
+        guard training.task.eta == config.eta.doubleValue else {
+            throw CotflowError("compare: training's step size \(training.task.eta) is not eta = \(config.eta)")
+        }
+        guard training.steps >= 1 else { throw CotflowError("compare: need at least one training step") }
+        guard training.recordEvery >= 1, training.steps / training.recordEvery >= 4 else {
+            throw CotflowError("compare: stage detection needs at least 5 records; use --record-every <= \(max(training.steps / 4, 1)) for \(training.steps) steps")
         }
         if let prompts = config.fullFlowPrompts {
             guard prompts >= 1 else { throw CotflowError("compare: the full-matrix flow needs at least one prompt (got \(prompts))") }
             guard config.hasTimeMap else {
                 throw CotflowError("compare: the full-matrix flow is compared on the time map t = learning rate x step, which only SGD has; use --optimizer sgd")
             }
-            guard !config.flow.stepper.requiresJacobian else {
-                throw FullFlowConfigurationError.implicitStepper(config.flow.stepper, dimension: 2 * (2 * config.d + 2) * (2 * config.d + 2))
+            guard !config.flow.ode.stepper.requiresJacobian else {
+                throw FullFlowConfigurationError.implicitStepper(config.flow.ode.stepper, dimension: 2 * (2 * config.d + 2) * (2 * config.d + 2))
             }
         }
-        if config.initialisation == .random {
+        if training.initialisation == .random {
             guard config.trainable == [.full] else {
                 throw CotflowError("compare: a random start is off the reduced model (V31 and W13 have no shared eigenbasis, every block is non-zero): use --params full")
             }
@@ -198,34 +196,30 @@ public enum Comparator {
                 throw CotflowError("compare: a random start has no reduced flow to compare with; add --full-flow to compare training with the full-matrix flow")
             }
         }
-        let task = try TaskConfig(d: config.d, n: config.n, k: config.k, eta: config.eta.doubleValue)
-        let start = AssumptionInitialisation(d: config.d, seed: config.seed, vRange: config.vRange, wRange: config.wRange)
+        let start = AssumptionInitialisation(d: config.d, seed: config.seed, vRange: training.vRange, wRange: training.wRange)
 
         var results: [(TrainableSet, TrainingResult)] = []
         var trainingConfigs: [TrainingConfig] = []
         for trainable in config.trainable {
-            let training = TrainingConfig(
-                task: task, objective: .cot, trainable: trainable, initialisation: config.initialisation, initScale: config.initScale,
-                vRange: config.vRange, wRange: config.wRange, optimizer: config.optimizer,
-                learningRate: config.learningRate, batchSize: config.batchSize, steps: config.steps,
-                recordEvery: config.recordEvery, heldOutSize: config.heldOutSize, seed: config.seed)
-            let result = try Trainer(config: training).run { done, total in progress?(trainable, done, total) }
+            var run = training
+            run.trainable = trainable
+            let result = try Trainer(config: run).run { done, total in progress?(trainable, done, total) }
             results.append((trainable, result))
-            trainingConfigs.append(training)
+            trainingConfigs.append(run)
             if result.status != .completed { throw ComparisonStopped(runs: results) }
         }
 
         var flow: FlowTrajectory? = nil, flowStages: StageAnalysis? = nil
         var freeFlow: FlowTrajectory? = nil, freeFlowStages: StageAnalysis? = nil
         let eta = config.eta.doubleValue
-        if config.initialisation == .assumption {
+        if training.initialisation == .assumption {
             let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
             var flowOptions = config.flow
-            let recordTimes = column(results[0].1.trajectory, "t")
+            let recordTimes = results[0].1.trajectory.times
             if config.hasTimeMap {
                 // The flow on exactly the training record times.
-                flowOptions.endTime = recordTimes.last!
-                flowOptions.grid = .times(Array(recordTimes.dropFirst().dropLast()))
+                flowOptions.ode.endTime = recordTimes.last!
+                flowOptions.ode.grid = .times(Array(recordTimes.dropFirst().dropLast()))
                 flowOptions.stopRelativeLoss = 0
             } else if flowOptions.stopRelativeLoss == 0 {
                 // No record times to reach: stop at the flow's usual converged loss, not at t_end,
@@ -265,9 +259,9 @@ public enum Comparator {
 
     private static func compare(trainable: TrainableSet, result: TrainingResult, flow: FlowTrajectory?,
                                 flowStages: StageAnalysis?, config: ComparisonConfig) throws -> TrainingComparison {
-        let t = result.trajectory, d = config.d
-        let times = column(t, "t"), losses = column(t, "cot_loss_mean")
-        let v = rows(t, prefix: "v_diag_", d: d), w = rows(t, prefix: "w_diag_", d: d)
+        let t = result.trajectory, d = config.d, columns = t.parameters
+        let times = t.times, losses = t.cotLossMeans
+        let v = t.vDiagonals, w = t.wDiagonals
         var relative: [Double]? = nil, eigen: [Double]? = nil
         var maxRelative: Double? = nil, maxEigen: Double? = nil
         if config.hasTimeMap, let flow {
@@ -280,25 +274,15 @@ public enum Comparator {
             maxEigen = eigen!.max()
         }
         let stages = try StageAnalysis(times: times, losses: losses, v: v, w: w, eta: config.eta.doubleValue,
-                                       manifoldDistance: column(t, "data_off_block_norm"))
+                                       manifoldDistance: columns.map(\.dataOffBlockNorm))
         return TrainingComparison(
             trainable: trainable, result: result, times: times, losses: losses, flow: flow,
-            conservedQuantity: column(t, "w2_minus_v2"), w24: column(t, "w24"),
+            conservedQuantity: columns.map(\.w2MinusV2), w24: columns.map(\.w24),
             relativeLossDeviation: relative, eigenvalueDeviation: eigen, v: v, w: w,
-            offBlockNorm: column(t, "off_block_norm"), offDiagonalNorm: column(t, "offdiag_norm"),
-            commutatorNorm: column(t, "commutator_norm"),
+            offBlockNorm: columns.map(\.offBlockNorm), offDiagonalNorm: columns.map(\.offDiagonalNorm),
+            commutatorNorm: columns.map(\.commutatorNorm),
             maxRelativeLossDeviation: maxRelative, maxEigenvalueDeviation: maxEigen, stages: stages,
             changePointAgreement: config.hasTimeMap ? flowStages.map { StageAgreement(stages.changePoint, reference: $0.changePoint) } : nil,
             mechanisticAgreement: config.hasTimeMap ? flowStages.map { StageAgreement(stages.mechanistic, reference: $0.mechanistic) } : nil)
-    }
-
-    static func column(_ table: CSVTable, _ name: String) -> [Double] {
-        let j = table.header.firstIndex(of: name)!
-        return table.rows.map { $0[j] }
-    }
-
-    static func rows(_ table: CSVTable, prefix: String, d: Int) -> [[Double]] {
-        let indices = (1...d).map { table.header.firstIndex(of: "\(prefix)\($0)")! }
-        return table.rows.map { row in indices.map { row[$0] } }
     }
 }

@@ -52,12 +52,12 @@ extension Comparator {
                          reduced: FlowTrajectory?) throws -> FullFlowCurve {
         let started = Date()
         let task = training.task
-        let times = column(result.trajectory, "t")
+        let times = result.trajectory.times
         let flow = try FullMatrixFlow(task: task, promptCount: prompts, seed: config.seed)
         var options = FullMatrixFlow.defaultOptions
-        options.stepper = config.flow.stepper
-        options.endTime = times.last!
-        options.grid = .times(Array(times.dropFirst().dropLast()))
+        options.ode.stepper = config.flow.ode.stepper
+        options.ode.endTime = times.last!
+        options.ode.grid = .times(Array(times.dropFirst().dropLast()))
         options.stopRelativeLoss = 0
         let trajectory: FullFlowTrajectory
         do {
@@ -72,9 +72,9 @@ extension Comparator {
         let heldOutLosses = trajectory.parameters.map {
             Objectives.compute(.cot, parameters: $0, task: task, batch: heldOut, gradient: false).loss
         }
-        let table = try trajectory.table()
-        let v = rows(table, prefix: "v_diag_", d: task.d), w = rows(table, prefix: "w_diag_", d: task.d)
-        let distance = column(table, "data_off_block_norm")
+        let columns = try trajectory.parameterColumns()
+        let v = columns.map(\.vDiagonal), w = columns.map(\.wDiagonal)
+        let distance = columns.map(\.dataOffBlockNorm)
         let stages = try StageAnalysis(times: times, losses: heldOutLosses, v: v, w: w, eta: task.eta, manifoldDistance: distance)
         var reduction: [Double]? = nil, maxReduction: Double? = nil
         if let reduced {

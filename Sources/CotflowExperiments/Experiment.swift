@@ -174,14 +174,14 @@ public struct ExperimentSettings: Sendable {
             guard Self.w24Range.contains(abs(u)) else { throw bad("w24_initial must satisfy 1e-3 <= |W24| <= 1e3 (got \(SweepFormat.number(u)))") }
             s.w24 = s.w24.isFree ? .free(initial: u) : .fixed(u)
         }
-        if let v = try positive("t_end") { s.flow.endTime = v }
+        if let v = try positive("t_end") { s.flow.ode.endTime = v }
         if let v = point["stop_loss"] {
             guard v >= 0, v < 1 else { throw bad("stop_loss must be in [0, 1)") }
             s.flow.stopRelativeLoss = v
         }
-        if let v = try positive("abs_tol") { s.flow.absoluteTolerance = v }
-        if let v = try positive("rel_tol") { s.flow.relativeTolerance = v }
-        if let v = try integer("max_steps") { s.flow.maximumSteps = v }
+        if let v = try positive("abs_tol") { s.flow.ode.absoluteTolerance = v }
+        if let v = try positive("rel_tol") { s.flow.ode.relativeTolerance = v }
+        if let v = try integer("max_steps") { s.flow.ode.maximumSteps = v }
         if let v = try integer("points", min: 2) { s.points = v }
         if let v = try positive("learning_rate") { s.learningRate = v }
         if let v = try integer("batch_size") { s.batchSize = v }
@@ -225,12 +225,12 @@ public struct ExperimentSettings: Sendable {
             out.append(("model", .string("reduced gradient flow from Assumption 4.1")))
             out.append(("w24", .string(w24.isFree ? "free" : "fixed")))
             add("w24_initial", .number(w24.initial))
-            out.append(("stepper", .string(flow.stepper.rawValue)))
+            out.append(("stepper", .string(flow.ode.stepper.rawValue)))
             out.append(("fallback_stepper", fallbackStepper.map { .string($0.rawValue) } ?? .null))
-            add("abs_tol", .number(flow.absoluteTolerance))
-            add("rel_tol", .number(flow.relativeTolerance))
-            add("max_steps", .int(flow.maximumSteps))
-            add("t_end", .number(flow.endTime))
+            add("abs_tol", .number(flow.ode.absoluteTolerance))
+            add("rel_tol", .number(flow.ode.relativeTolerance))
+            add("max_steps", .int(flow.ode.maximumSteps))
+            add("t_end", .number(flow.ode.endTime))
             add("stop_loss", .number(flow.stopRelativeLoss))
             add("points", .int(points))
             out.append(("exact_eval_loss_max_k", .int(Self.exactMaximumK)))
@@ -245,7 +245,7 @@ public struct ExperimentSettings: Sendable {
             add("steps", .int(c.steps))
             add("record_every", .int(c.recordEvery))
             add("held_out", .int(c.heldOutSize))
-            if job == .compare { out.append(("stepper", .string(flow.stepper.rawValue))) }
+            if job == .compare { out.append(("stepper", .string(flow.ode.stepper.rawValue))) }
         case .exact:
             out.append(("quantity", .string("E||w_k - w*||^2 of k exact GD steps")))
             out.append(("exact_max_k", .int(Self.exactMaximumK)))
@@ -275,18 +275,13 @@ public struct ExperimentSettings: Sendable {
 
     /// The training configuration of the `train` or `compare` job at these settings.
     static func trainingConfig(_ s: ExperimentSettings) throws -> TrainingConfig {
-        let task = try TaskConfig(d: s.d, n: s.n, k: s.k, eta: s.stepSize.doubleValue)
-        var c = TrainingConfig.defaults(task: task, objective: s.job == .compare ? .cot : s.objective, seed: s.seed)
+        var c: TrainingConfig
         if s.job == .compare {
-            let compare = ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
-            c.trainable = .reduced
-            c.initialisation = .assumption
-            c.optimizer = compare.optimizer
-            c.learningRate = compare.learningRate
-            c.batchSize = compare.batchSize
-            c.steps = compare.steps
-            c.recordEvery = compare.recordEvery
-            c.heldOutSize = compare.heldOutSize
+            // The comparison's training: SGD on the reduced model from the Assumption 4.1 point.
+            c = try ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed).training
+        } else {
+            let task = try TaskConfig(d: s.d, n: s.n, k: s.k, eta: s.stepSize.doubleValue)
+            c = TrainingConfig.defaults(task: task, objective: s.objective, seed: s.seed)
         }
         let defaults = AssumptionInitialisation.defaultRanges(scale: s.initScale)
         c.initScale = s.initScale
@@ -383,22 +378,22 @@ public struct FlowMetrics: SweepMetrics {
         let eta = s.stepSize
         let loss = try ReducedLoss(n: s.n, d: s.d, k: s.k, eta: eta)
         var options = s.flow
-        options.grid = .logarithmic(points: s.points, first: 1e-3)
+        options.ode.grid = .logarithmic(points: s.points, first: 1e-3)
         let start = s.start
         let t: FlowTrajectory
         do {
             t = try ReducedFlow(loss: loss, w24: s.w24).integrate(v0: start.v, w0: start.w, options: options)
         } catch is FlowFailure where s.fallbackStepper != nil {
-            options.stepper = s.fallbackStepper!
+            options.ode.stepper = s.fallbackStepper!
             t = try ReducedFlow(loss: loss, w24: s.w24).integrate(v0: start.v, w0: start.w, options: options)
         }
         var m = FlowMetrics(t, eta: eta.doubleValue)
         if s.k <= ExperimentSettings.exactMaximumK { m.exactEvalLoss = gdChainLoss(n: s.n, d: s.d, k: s.k, eta: eta).doubleValue }
         let stages = StageMetrics.stages(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta.doubleValue)
-        m.plateauEnd = stages["plateau_end"]
-        m.productReached = stages["product_reached"]
-        m.exponentialStart = stages["exponential_start"]
-        m.stageCount = stages["stage_count"].map { Int($0) }
+        m.plateauEnd = stages.plateauEnd
+        m.productReached = stages.productReached
+        m.exponentialStart = stages.exponentialStart
+        m.stageCount = stages.stageCount
         return m
     }
 
@@ -409,18 +404,6 @@ public struct FlowMetrics: SweepMetrics {
          "exponential_start": exponentialStart ?? .nan, "stage_count": stageCount.map(Double.init) ?? .nan,
          "distance_to_construction": distanceToConstruction, "w24": w24]
     }
-}
-
-/// Columns of a training trajectory (until training has a typed trajectory).
-private func column(_ table: CSVTable, _ name: String) -> [Double] {
-    guard let j = table.header.firstIndex(of: name) else { return [] }
-    return table.rows.map { $0[j] }
-}
-
-private func diagonals(_ table: CSVTable, prefix: String, d: Int) -> [[Double]] {
-    let indices = (1...d).compactMap { table.header.firstIndex(of: "\(prefix)\($0)") }
-    guard indices.count == d else { return [] }
-    return table.rows.map { row in indices.map { row[$0] } }
 }
 
 /// One training run.
@@ -440,7 +423,7 @@ public struct TrainMetrics: SweepMetrics {
                                "plateau_end", "product_reached", "exponential_start", "stage_count"]
 
     init(_ r: TrainingResult, config: TrainingConfig) {
-        let cot = column(r.trajectory, "cot_loss_mean")
+        let cot = r.trajectory.cotLossMeans
         initialCoTLoss = cot.first ?? .nan
         finalCoTLoss = r.heldOutCoT.mean
         evalMean = r.heldOutEval.mean
@@ -450,15 +433,13 @@ public struct TrainMetrics: SweepMetrics {
         let mass = WeightMass(r.parameters, eta: config.task.eta)
         distanceToConstruction = max(mass.vDeviation, mass.wDeviation)
         w24 = r.parameters.W24
-        let d = config.task.d
-        let times = column(r.trajectory, "t")
-        let v = diagonals(r.trajectory, prefix: "v_diag_", d: d), w = diagonals(r.trajectory, prefix: "w_diag_", d: d)
-        if divergedStep == nil, times.count == cot.count, v.count == cot.count {
-            let stages = StageMetrics.stages(times: times, losses: cot, v: v, w: w, eta: config.task.eta)
-            plateauEnd = stages["plateau_end"]
-            productReached = stages["product_reached"]
-            exponentialStart = stages["exponential_start"]
-            stageCount = stages["stage_count"].map { Int($0) }
+        if divergedStep == nil {
+            let t = r.trajectory
+            let stages = StageMetrics.stages(times: t.times, losses: cot, v: t.vDiagonals, w: t.wDiagonals, eta: config.task.eta)
+            plateauEnd = stages.plateauEnd
+            productReached = stages.productReached
+            exponentialStart = stages.exponentialStart
+            stageCount = stages.stageCount
         }
     }
 
@@ -491,17 +472,10 @@ public struct CompareMetrics: SweepMetrics {
 
     static func measure(_ s: ExperimentSettings) throws -> CompareMetrics {
         let t = try ExperimentSettings.trainingConfig(s)
-        var c = ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
-        c.vRange = t.vRange
-        c.wRange = t.wRange
+        var c = try ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
+        c.training = t
         c.trainable = [t.trainable]
-        c.optimizer = t.optimizer
-        c.learningRate = t.learningRate
-        c.batchSize = t.batchSize
-        c.steps = t.steps
-        c.recordEvery = t.recordEvery
-        c.heldOutSize = t.heldOutSize
-        c.flow.stepper = s.flow.stepper
+        c.flow.ode.stepper = s.flow.ode.stepper
         let comparison: Comparison
         do {
             comparison = try Comparator.run(c)

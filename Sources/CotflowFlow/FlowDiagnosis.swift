@@ -2,23 +2,23 @@ import CotflowExact
 import CotflowIO
 import CotflowODE
 
-/// The message of a failed reduced flow: what went wrong and what would work.
+/// What would work after a failed reduced flow (nil: no advice).
 enum FlowDiagnosis {
-    static func explain(_ reason: ODEFailure.Reason, options: FlowOptions, initialLoss: Double, velocityNorm: Double,
-                        reached: Double) -> String {
-        var text = reason.description
+    static func advice(_ reason: ODEFailure.Reason, options: FlowOptions, initialLoss: Double, velocityNorm: Double,
+                       reached: Double) -> String? {
+        var text = ""
         // Explicit steppers crawl where the flow is stiff (the heavy-tailed settings of MODEL.md
         // section 6): msbdf and bsimp converge at (10, 20, 20) and at (5, 40, 5) with eta = 10,
         // where rkf45 reaches t = 6e-5 in 200,000 steps.
-        if case .maximumStepsExceeded(let steps) = reason, !options.stepper.requiresJacobian, reached < 1 {
+        if case .maximumStepsExceeded(let steps) = reason, !options.ode.stepper.requiresJacobian, reached < 1 {
             text += "; the flow is stiff here (average step \(fmt(reached / Double(steps))) up to t = \(fmt(reached)), initial loss \(fmt(initialLoss))):"
                 + " use an implicit stepper with the analytic Jacobian (--stepper msbdf or bsimp)"
         }
-        if case .nonFiniteRightHandSide = reason, !options.stepper.requiresJacobian {
+        if case .nonFiniteRightHandSide = reason, !options.ode.stepper.requiresJacobian {
             text += "; the flow is stiff here (initial loss \(initialLoss), gradient up to \(velocityNorm)):"
                 + " use an implicit stepper with the analytic Jacobian (msbdf, bsimp) or a smaller initial step"
         }
-        return text
+        return text.isEmpty ? nil : text
     }
 }
 

@@ -4,29 +4,6 @@ import CotflowNumerics
 import CotflowODE
 import Foundation
 
-/// Settings of one reduced gradient-flow run. The defaults run to convergence: the flow stops
-/// when the loss falls below `stopRelativeLoss` times min(initial loss, d).
-public struct FlowOptions: Sendable {
-    public var stepper: Stepper = .rkf45
-    public var absoluteTolerance = 1e-10
-    public var relativeTolerance = 1e-8
-    /// First trial step; nil: 0.01 |y0| / |f(y0)|, at most 1e-3.
-    public var initialStep: Double? = nil
-    public var minimumStep = 0.0
-    public var maximumSteps = 1_000_000
-    /// Flow time at which the run ends if it has not converged.
-    public var endTime = 1e6
-    /// Output grid. Logarithmic by default: the stages of the flow span several decades of time.
-    public var grid: OutputGrid = .logarithmic(points: 400, first: 1e-3)
-    /// Stop when loss <= stopRelativeLoss * min(initial loss, d) (0 disables); d = E||w*||^2.
-    public var stopRelativeLoss = 1e-10
-    /// Stop when the loss changed by less than this relative amount between time t/2 and t (0 disables).
-    /// Off by default: a plateau of the flow would trigger it.
-    public var stopStall = 0.0
-
-    public init() {}
-}
-
 /// How the flow treats `W24` (MODEL.md section 8).
 public enum W24Mode: Sendable, Equatable {
     /// Held at this value (the paper's flow: -1).
@@ -92,7 +69,7 @@ public struct FlowTrajectory: Sendable {
 
 /// A run that failed part-way, with the trajectory up to the last good state.
 public struct FlowFailure: Error, CustomStringConvertible, Sendable {
-    public let reason: String
+    public let reason: FlowFailureReason
     public let partial: FlowTrajectory
     public var description: String { "reduced flow failed: \(reason)" }
 }
@@ -184,63 +161,44 @@ public struct ReducedFlow: Sendable {
     public func integrate(v0: [Double], w0: [Double], options: FlowOptions = FlowOptions()) throws -> FlowTrajectory {
         let d = loss.d
         guard v0.count == d, w0.count == d else {
-            throw CotflowError("initial eigenvalues must have length d = \(d) (got \(v0.count) and \(w0.count))")
+            throw FlowConfigurationError.eigenvalueCount(d: d, v: v0.count, w: w0.count)
         }
         let u0 = w24.initial
-        guard u0.isFinite, u0 != 0 else { throw CotflowError("the initial W24 must be finite and non-zero (got \(u0)): the state uses v = (eta - pi) / u") }
+        guard u0.isFinite, u0 != 0 else { throw FlowConfigurationError.initialW24(u0) }
         let y0 = state(v: v0, w: w0, u: u0)
         let start = unpack(y0)
         let first = loss.evaluate(pi: start.pi, z: start.z, u: start.u, freeU: w24.isFree)
         let initialLoss = first.loss
-        guard initialLoss.isFinite else { throw CotflowError("the loss at the initial point is not finite") }
-        // Relative to min(initial loss, d) with d = E||w*||^2: where the initial loss is carried by
-        // a heavy tail (it reaches 1e10 at n = 2d, k = 20), a fraction of it says nothing about
-        // convergence.
-        let reference = min(initialLoss, Double(d))
-        let threshold = options.stopRelativeLoss * reference
+        guard initialLoss.isFinite else { throw FlowConfigurationError.initialLossNotFinite }
         let loss = self.loss, flow = self
-        // Losses at accepted steps, for the stall criterion (the predicate runs on this thread).
-        var stall = StallRule(tolerance: options.stopStall)
-        var converged = false
+        // Convergence is confirmed on the exact loss at the state (the stop runs on this thread).
+        let rule = FlowStop(options: options, initialLoss: initialLoss, d: d)
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
             let u = flow.w24.isFree ? y[2 * d] : flow.w24.initial
-            let l = y.withUnsafeBufferPointer { loss.lossValue(pi: $0.baseAddress!, z: $0.baseAddress! + d, u: u) }
-            if options.stopRelativeLoss > 0, l <= threshold, u != 0 {
+            return rule.decision(t: t, loss: { y.withUnsafeBufferPointer { loss.lossValue(pi: $0.baseAddress!, z: $0.baseAddress! + d, u: u) } }, confirm: { _ in
+                guard u != 0 else { return nil }
                 let (pi, z, _) = flow.unpack(y)
                 // The claim is checked on the exact loss at this state.
                 let exact = loss.exactLoss(pi: pi, z: z, u: u)
-                if exact <= Rational(exactly: threshold) {
-                    converged = true
-                    return StopDecision("converged: exact loss \(exact.doubleValue) <= \(options.stopRelativeLoss) x min(initial loss, d) = \(threshold)")
-                }
-            }
-            if options.stopStall > 0, let stalled = stall.check(t: t, loss: l) { return stalled }
-            return nil
+                return exact <= Rational(exactly: rule.threshold) ? "exact loss \(exact.doubleValue)" : nil
+            })
         }
-        // First trial step from the initial velocity (0.01 |y0| / |f(y0)|, at most 1e-3): where the
-        // population loss is carried by a heavy tail the gradient is huge, and a step sized from
-        // the end time alone overshoots to a non-finite state.
-        let gradientNorm = first.velocity.map { abs($0) }.max() ?? 0
-        let stateNorm = max(y0.map { abs($0) }.max() ?? 0, 1e-3)
-        let initialStep = options.initialStep ?? (gradientNorm > 0 ? min(1e-3, 0.01 * stateNorm / gradientNorm) : 1e-3)
-        let odeOptions = ODEOptions(
-            endTime: options.endTime, stepper: options.stepper,
-            absoluteTolerance: options.absoluteTolerance, relativeTolerance: options.relativeTolerance,
-            initialStep: initialStep, minimumStep: options.minimumStep,
-            maximumSteps: options.maximumSteps, grid: options.grid)
+        let odeOptions = options.odeOptions(initial: y0, velocity: first.velocity)
         let monitor = PrecisionMonitor(loss: loss)
         do {
             // A tenth of the relative tolerance: the error a right-hand side adds to a step is
             // then a tenth of what the step control allows for it.
-            let accuracy = min(1e-9, max(1e-14, 0.1 * options.relativeTolerance))
-            let solution = try ODE.solve(system(monitor: monitor, velocityAccuracy: accuracy), from: 0, initial: y0, options: odeOptions, stop: stop)
-            return trajectory(solution, converged: converged)
+            let accuracy = min(1e-9, max(1e-14, 0.1 * options.ode.relativeTolerance))
+            let problem = ODEProblem(system(monitor: monitor, velocityAccuracy: accuracy), initial: y0, options: odeOptions)
+            let solution = try ODE.solve(problem, stop: stop)
+            return trajectory(solution, converged: rule.converged)
         } catch let failure as ODEFailure {
             if case .callbackThrew(let error as PrecisionMonitor.Exhausted) = failure.reason {
-                throw FlowFailure(reason: error.description, partial: trajectory(failure.partial, converged: false))
+                throw FlowFailure(reason: .precisionExhausted(error.description), partial: trajectory(failure.partial, converged: false))
             }
-            throw FlowFailure(reason: FlowDiagnosis.explain(failure.reason, options: options, initialLoss: initialLoss, velocityNorm: gradientNorm,
-                                                            reached: failure.partial.times.last ?? 0),
+            let velocityNorm = first.velocity.map { abs($0) }.max() ?? 0
+            throw FlowFailure(reason: .integration(failure.reason, advice: FlowDiagnosis.advice(failure.reason, options: options, initialLoss: initialLoss,
+                                                                                                velocityNorm: velocityNorm, reached: failure.partial.times.last ?? 0)),
                               partial: trajectory(failure.partial, converged: false))
         }
     }

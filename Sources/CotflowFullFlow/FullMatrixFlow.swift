@@ -28,11 +28,16 @@ public struct FullFlowTrajectory: Sendable {
     /// Trajectory header: `t, loss, loss_median` and the parameter columns of `train`.
     public static func header(d: Int) -> [String] { ["t", "loss", "loss_median"] + ParameterColumns.names(d: d) }
 
-    /// One row per output time, with the same parameter columns as a training trajectory.
+    /// The parameter columns at each output time (diagonals in `basis`), as a training trajectory records them.
+    public func parameterColumns() throws -> [ParameterColumns] {
+        try parameters.map { try ParameterColumns($0, basis: basis) }
+    }
+
+    /// One row per output time, with the same parameter columns as a training trajectory (output only).
     public func table() throws -> CSVTable {
         var table = CSVTable(header: Self.header(d: parameters.first?.d ?? 1))
-        for i in times.indices {
-            table.append([times[i], losses[i], medians[i]] + (try ParameterColumns.values(parameters[i], basis: basis)))
+        for (i, columns) in try parameterColumns().enumerated() {
+            table.append([times[i], losses[i], medians[i]] + columns.values)
         }
         return table
     }
@@ -40,7 +45,7 @@ public struct FullFlowTrajectory: Sendable {
 
 /// A run that failed part-way, with the trajectory up to the last good state.
 public struct FullFlowFailure: Error, CustomStringConvertible, Sendable {
-    public let reason: String
+    public let reason: FlowFailureReason
     public let partial: FullFlowTrajectory
     public var description: String { "full-matrix flow failed: \(reason)" }
 }
@@ -94,10 +99,10 @@ public struct FullMatrixFlow: Sendable {
     /// See notes/full-flow.md.
     public static var defaultOptions: FlowOptions {
         var options = FlowOptions()
-        options.absoluteTolerance = 1e-8
-        options.relativeTolerance = 1e-6
-        options.endTime = 10
-        options.grid = .logarithmic(points: 200, first: 1e-3)
+        options.ode.absoluteTolerance = 1e-8
+        options.ode.relativeTolerance = 1e-6
+        options.ode.endTime = 10
+        options.ode.grid = .logarithmic(points: 200, first: 1e-3)
         return options
     }
 
@@ -141,53 +146,35 @@ public struct FullMatrixFlow: Sendable {
     /// the end time. `progress(t)` is called after every accepted step.
     public func integrate(from initial: TransformerParameters, basis: [Double], options: FlowOptions,
                           progress: ((Double) -> Void)? = nil) throws -> FullFlowTrajectory {
-        try check(stepper: options.stepper)
+        try check(stepper: options.ode.stepper)
         guard initial.d == task.d, initial.isFinite else {
             throw CotflowError("full-matrix flow: the initial parameters must be finite and of dimension d = \(task.d)")
         }
         let y0 = initial.V + initial.W
         let start = objective(initial, gradient: true)
         guard start.loss.isFinite else { throw CotflowError("full-matrix flow: the loss at the initial point is not finite") }
-        let reference = min(start.loss, Double(task.d))
-        let threshold = options.stopRelativeLoss * reference
         let flow = self
-        var stall = StallRule(tolerance: options.stopStall)
-        var converged = false
-        let useStop = options.stopRelativeLoss > 0 || options.stopStall > 0
+        let rule = FlowStop(options: options, initialLoss: start.loss, d: task.d)
         let cache = ObjectiveCache()
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
             progress?(t)
-            guard useStop else { return nil }
             // The explicit Runge-Kutta steppers end each step with a right-hand side at the new
             // state (for the next step's first stage): its loss is the loss there.
-            let l = cache.objective(at: y)?.loss ?? flow.objective(flow.parameters(y), gradient: false).loss
-            if options.stopRelativeLoss > 0, l <= threshold {
-                converged = true
-                return StopDecision("converged: loss \(l) <= \(options.stopRelativeLoss) x min(initial loss, d) = \(threshold)")
-            }
-            if options.stopStall > 0, let stalled = stall.check(t: t, loss: l) { return stalled }
-            return nil
+            return rule.decision(t: t, loss: { cache.objective(at: y)?.loss ?? flow.objective(flow.parameters(y), gradient: false).loss },
+                                 confirm: { "loss \($0)" })
         }
-        // First trial step as in the reduced flow: 0.01 |y0| / |f(y0)|, at most 1e-3.
-        let gradientNorm = (start.gradV! + start.gradW!).map { abs($0) }.max() ?? 0
-        let stateNorm = max(y0.map { abs($0) }.max() ?? 0, 1e-3)
-        let initialStep = options.initialStep ?? (gradientNorm > 0 ? min(1e-3, 0.01 * stateNorm / gradientNorm) : 1e-3)
-        let odeOptions = ODEOptions(
-            endTime: options.endTime, stepper: options.stepper,
-            absoluteTolerance: options.absoluteTolerance, relativeTolerance: options.relativeTolerance,
-            initialStep: initialStep, minimumStep: options.minimumStep,
-            maximumSteps: options.maximumSteps, grid: options.grid)
+        let odeOptions = options.odeOptions(initial: y0, velocity: start.gradV! + start.gradW!)
         do {
-            let solution = try ODE.solve(system(cache: cache), from: 0, initial: y0, options: odeOptions, stop: stop)
-            let result = trajectory(solution, basis: basis, converged: converged)
+            let solution = try ODE.solve(ODEProblem(system(cache: cache), initial: y0, options: odeOptions), stop: stop)
+            let result = trajectory(solution, basis: basis, converged: rule.converged)
             // `converged` is a statement about the recorded end point: check it there.
-            if converged && !(result.finalLoss <= threshold) {
-                throw FullFlowFailure(reason: "the loss at the end point (\(result.finalLoss)) is above the threshold \(threshold) that stopped the run",
+            if rule.converged && !(result.finalLoss <= rule.threshold) {
+                throw FullFlowFailure(reason: .endPointAboveThreshold(loss: result.finalLoss, threshold: rule.threshold),
                                       partial: trajectory(solution, basis: basis, converged: false))
             }
             return result
         } catch let failure as ODEFailure {
-            throw FullFlowFailure(reason: failure.reason.description,
+            throw FullFlowFailure(reason: .integration(failure.reason, advice: nil),
                                   partial: trajectory(failure.partial, basis: basis, converged: false))
         }
     }

@@ -95,10 +95,24 @@ public struct CSVTable: Sendable {
     }
 }
 
-/// Errors for user-facing failures: bad input, unreadable files, failed runs. The kind decides
-/// the exit code (`cotflow` maps it in one place: input 64, failed 1).
-public struct CotflowError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case input, failed }
+/// Who is at fault for an error: the user's input (an option, a file to read, a configuration)
+/// or the run. It decides the exit code (`cotflow` maps it in one place: input 64, failed 1).
+public enum ErrorKind: Sendable { case input, failed }
+
+/// An error of this project that says what went wrong (`description`, the message printed) and
+/// whose fault it is. Each module throws its own enum (`TaskError`, `TrainingError`, `PlotError`,
+/// ...); `CotflowError` carries a message where no enum is written yet.
+public protocol ReportableError: Error, CustomStringConvertible, Sendable {
+    var kind: ErrorKind { get }
+}
+
+extension ReportableError {
+    public var kind: ErrorKind { .failed }
+}
+
+/// An error with a message and a kind, for the places not yet converted to a module's enum.
+public struct CotflowError: ReportableError {
+    public typealias Kind = ErrorKind
     public let description: String
     public let kind: Kind
     public init(_ description: String, kind: Kind = .failed) {

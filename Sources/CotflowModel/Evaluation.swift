@@ -24,9 +24,9 @@ public struct EvaluationResult: Sendable {
 /// `[StreamLabel.evaluation, chunk]` of `seed` in fixed chunks of `Objectives.chunkSize`.
 public func evaluate(_ parameters: TransformerParameters, task: TaskConfig, prompts: Int,
                      seed: UInt64) throws -> EvaluationResult {
-    guard prompts >= 1 else { throw CotflowError("evaluate: number of prompts must be >= 1 (got \(prompts))") }
+    guard prompts >= 1 else { throw ModelError.evaluationPrompts(prompts) }
     guard parameters.d == task.d else {
-        throw CotflowError("evaluate: parameters have d = \(parameters.d) but the task has d = \(task.d)")
+        throw ModelError.dimensionMismatch(parameters: parameters.d, task: task.d)
     }
     let chunks = fixedChunks(prompts, size: Objectives.chunkSize)
     let parts = parallelMap(chunks.count) { c -> (ObjectiveChunk, [Double], [Double]) in

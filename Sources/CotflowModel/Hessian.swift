@@ -34,9 +34,9 @@ public struct FullBatchHessian: Sendable {
                                batch: PromptBatch, entries: [Int], step h: Double = 1e-4) throws -> FullBatchHessian {
         let size = parameters.V.count, m = entries.count
         guard m >= 1, entries.allSatisfy({ $0 >= 0 && $0 < 2 * size }) else {
-            throw CotflowError("hessian: entries must be indices into V and W (0..<\(2 * size))")
+            throw ModelError.hessianEntries(count: 2 * size)
         }
-        guard h.isFinite, h > 0 else { throw CotflowError("hessian: the difference step must be finite and > 0 (got \(h))") }
+        guard h.isFinite, h > 0 else { throw ModelError.hessianStep(h) }
         func grad(_ p: TransformerParameters) -> (loss: Double, g: [Double]) {
             let r = Objectives.compute(objective, parameters: p, task: task, batch: batch)
             let all = r.gradV! + r.gradW!
@@ -44,7 +44,7 @@ public struct FullBatchHessian: Sendable {
         }
         let center = grad(parameters)
         guard center.loss.isFinite, center.g.allSatisfy({ $0.isFinite }) else {
-            throw CotflowError("hessian: the loss or gradient at the given parameters is not finite")
+            throw ModelError.hessianNotFiniteAtPoint
         }
         var H = [Double](repeating: 0, count: m * m)
         for (col, e) in entries.enumerated() {
@@ -53,7 +53,7 @@ public struct FullBatchHessian: Sendable {
             let gp = grad(plus).g, gm = grad(minus).g
             for row in 0..<m { H[row * m + col] = (gp[row] - gm[row]) / (2 * h) }
         }
-        guard H.allSatisfy({ $0.isFinite }) else { throw CotflowError("hessian: a difference of gradients is not finite") }
+        guard H.allSatisfy({ $0.isFinite }) else { throw ModelError.hessianNotFinite }
         var asym = 0.0, scale = 0.0
         for i in 0..<m { for j in 0..<m {
             asym = max(asym, abs(H[i * m + j] - H[j * m + i])); scale = max(scale, abs(H[i * m + j]))

@@ -116,33 +116,41 @@ public struct TransformerParameters: Sendable, Equatable {
 
     /// Writes the parameters as JSON.
     public func save(to path: String) throws {
-        guard isFinite else { throw CotflowError("cannot save parameters to \(path): they contain non-finite values") }
+        guard isFinite else { throw ParameterFileError.cannotSave(path: path) }
         try writeText(json.rendered() + "\n", to: path)
+    }
+
+    /// Writes the parameters with the run's provenance and the task they were trained on (d, n,
+    /// k, eta) first; `load(from:)` reads d, V and W and ignores the rest.
+    package func save(to path: String, provenance: Provenance, task: [(String, JSONValue)]) throws {
+        guard isFinite else { throw ParameterFileError.cannotSave(path: path) }
+        guard case .object(let pairs) = json else { return }
+        let object = JSONValue.object(provenance.json + task + pairs.filter { $0.0 != "d" })
+        try writeText(object.rendered() + "\n", to: path)
     }
 
     /// Syntax (with Foundation's position and nesting limit) and types, with messages naming the
     /// file and key; the values are then read exactly by JSONDecoder.
     private static func checkStructure(_ data: Data, path: String) throws {
-        let what = "parameter file \(path)"
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
-            throw CotflowError.input("\(what) is not valid JSON: \(JSONInput.reason(error))")
+            throw ParameterFileError.notJSON(path: path, reason: JSONInput.reason(error))
         }
         guard let dict = object as? [String: Any] else {
-            throw CotflowError.input("\(what) holds \(JSONInput.typeName(object)); expected a JSON object with keys d, V, W")
+            throw ParameterFileError.topLevelType(path: path, type: JSONInput.typeName(object))
         }
         for key in ["d", "V", "W"] where dict[key] == nil {
-            throw CotflowError.input("\(what): missing key \"\(key)\" (expected d, V, W)")
+            throw ParameterFileError.missingKey(path: path, key: key)
         }
         guard let d = JSONInput.number(dict["d"]!), d == d.rounded(), abs(d) < 1e15 else {
-            throw CotflowError.input("\(what): \"d\" is \(JSONInput.typeName(dict["d"]!))\(JSONInput.number(dict["d"]!).map { " \($0)" } ?? ""), expected an integer")
+            throw ParameterFileError.dType(path: path, type: JSONInput.typeName(dict["d"]!), value: JSONInput.number(dict["d"]!).map { "\($0)" })
         }
         for key in ["V", "W"] {
             guard let array = dict[key] as? [Any] else {
-                throw CotflowError.input("\(what): \"\(key)\" is \(JSONInput.typeName(dict[key]!)), expected an array of numbers")
+                throw ParameterFileError.notAnArray(path: path, key: key, type: JSONInput.typeName(dict[key]!))
             }
             if let i = array.firstIndex(where: { JSONInput.number($0) == nil }) {
-                throw CotflowError.input("\(what): \"\(key)\"[\(i)] is \(JSONInput.typeName(array[i])), not a number")
+                throw ParameterFileError.notANumber(path: path, key: key, index: i, type: JSONInput.typeName(array[i]))
             }
         }
     }
@@ -161,26 +169,26 @@ public struct TransformerParameters: Sendable, Equatable {
         do { file = try JSONDecoder().decode(File.self, from: data) } catch let error as DecodingError {
             switch error {
             case .dataCorrupted(let c) where c.codingPath.isEmpty:
-                throw CotflowError.input("parameter file \(path) is not valid JSON: \(JSONInput.reason(error))")
+                throw ParameterFileError.notJSON(path: path, reason: JSONInput.reason(error))
             case .keyNotFound(let key, _):
-                throw CotflowError.input("parameter file \(path): missing key \"\(key.stringValue)\" (expected d, V, W)")
+                throw ParameterFileError.missingKey(path: path, key: key.stringValue)
             case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
                 let where_ = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined()
-                throw CotflowError.input("parameter file \(path): \(where_.isEmpty ? "expected a JSON object with keys d, V, W" : "\(where_) has the wrong type (expected an integer d and arrays of numbers V, W)")")
+                throw ParameterFileError.wrongType(path: path, at: where_)
             @unknown default:
-                throw CotflowError.input("parameter file \(path): \(error)")
+                throw ParameterFileError.decoding(path: path, message: "\(error)")
             }
         } catch {
-            throw CotflowError.input("parameter file \(path) is not valid JSON")
+            throw ParameterFileError.notJSON(path: path, reason: nil)
         }
         let d = file.d, dim = 2 * d + 2
-        guard d >= 1, d <= 100_000 else { throw CotflowError.input("parameter file \(path): \"d\" must be from 1 to 100000 (got \(d))") }
+        guard d >= 1, d <= 100_000 else { throw ParameterFileError.dRange(path: path, d: d) }
         func matrix(_ key: String, _ values: [Double]) throws -> [Double] {
             guard values.count == dim * dim else {
-                throw CotflowError.input("parameter file \(path): \"\(key)\" has \(values.count) entries, expected D*D = \(dim * dim) for d = \(d)")
+                throw ParameterFileError.entryCount(path: path, key: key, count: values.count, expected: dim * dim, d: d)
             }
             if let i = values.firstIndex(where: { !$0.isFinite }) {
-                throw CotflowError.input("parameter file \(path): \"\(key)\"[\(i)] is not finite")
+                throw ParameterFileError.notFinite(path: path, key: key, index: i)
             }
             return values
         }

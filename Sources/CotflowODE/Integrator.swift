@@ -4,13 +4,27 @@ import Foundation
 
 /// Integration of `ODESystem`s with GSL's odeiv2 (evolve + standard control).
 public enum ODE {
-    /// Integrates `system` from `(t0, y0)` to `options.endTime`.
+    /// Integrates the problem's system from `(t0, initial)` to `options.endTime`.
     ///
-    /// - Parameter stop: an extra stopping predicate, checked after `options.stop`; unlike the one
-    ///   in the options it need not be `Sendable`, so it may keep state (e.g. the previous loss).
+    /// - Parameter stop: the stopping rule, evaluated after every accepted step with `(t, y)` (except
+    ///   the step reaching the end time); a non-nil decision ends the run early, recording `(t, y)` as
+    ///   the last output point. It may keep state (e.g. the previous loss); a caller with several
+    ///   rules composes them into this one.
     /// - Returns: the solution on the output grid, ending at the end time or where a predicate fired.
     /// - Throws: `ODEConfigurationError` for refused settings (before integrating),
     ///   `ODEFailure` (with the partial trajectory) when the integration fails.
+    public static func solve(
+        _ problem: ODEProblem,
+        stop: ((_ t: Double, _ y: [Double]) -> StopDecision?)? = nil
+    ) throws -> ODESolution {
+        let (system, t0, y0, options) = (problem.system, problem.t0, problem.initial, problem.options)
+        try validate(system, t0: t0, y0: y0, options: options)
+        let grid = try outputTimes(options.grid, t0: t0, end: options.endTime)
+        GSL.initialize()
+        return try Run(system: system, t0: t0, y0: y0, options: options, grid: grid, stop: stop).execute()
+    }
+
+    /// `solve(ODEProblem(system, from: t0, initial: y0, options: options), stop: stop)`.
     public static func solve(
         _ system: ODESystem,
         from t0: Double,
@@ -18,10 +32,7 @@ public enum ODE {
         options: ODEOptions,
         stop: ((_ t: Double, _ y: [Double]) -> StopDecision?)? = nil
     ) throws -> ODESolution {
-        try validate(system, t0: t0, y0: y0, options: options)
-        let grid = try outputTimes(options.grid, t0: t0, end: options.endTime)
-        GSL.initialize()
-        return try Run(system: system, t0: t0, y0: y0, options: options, grid: grid, stop: stop).execute()
+        try solve(ODEProblem(system, from: t0, initial: y0, options: options), stop: stop)
     }
 
     static func validate(_ system: ODESystem, t0: Double, y0: [Double], options: ODEOptions) throws {

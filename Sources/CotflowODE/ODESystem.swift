@@ -46,12 +46,9 @@ public struct StopDecision: Sendable, Equatable, CustomStringConvertible {
     public var description: String { reason }
 }
 
-/// Integration settings.
+/// Integration settings. The stopping rule is not one of them: it is the one `stop` callback of
+/// `ODE.solve`, which may keep state.
 public struct ODEOptions: Sendable {
-    /// Evaluated after every accepted step with `(t, y)` (except the step reaching the end time);
-    /// a non-nil decision ends the run early, recording `(t, y)` as the last output point.
-    public typealias StopPredicate = @Sendable (_ t: Double, _ y: [Double]) -> StopDecision?
-
     public var stepper: Stepper
     /// Standard GSL control on y: the local error of y_i must stay below
     /// absoluteTolerance + relativeTolerance * |y_i|.
@@ -67,7 +64,6 @@ public struct ODEOptions: Sendable {
     public var maximumSteps: Int
     public var endTime: Double
     public var grid: OutputGrid
-    public var stop: StopPredicate?
 
     public init(
         endTime: Double,
@@ -78,8 +74,7 @@ public struct ODEOptions: Sendable {
         minimumStep: Double = 0,
         maximumStep: Double? = nil,
         maximumSteps: Int = 1_000_000,
-        grid: OutputGrid = .linear(points: 101),
-        stop: StopPredicate? = nil
+        grid: OutputGrid = .linear(points: 101)
     ) {
         self.endTime = endTime
         self.stepper = stepper
@@ -90,6 +85,22 @@ public struct ODEOptions: Sendable {
         self.maximumStep = maximumStep
         self.maximumSteps = maximumSteps
         self.grid = grid
-        self.stop = stop
+    }
+}
+
+/// An initial value problem, as SciML's `ODEProblem`: the system, the initial time and state, and
+/// the integration settings (GSL's step, control and evolve: stepper, tolerances, steps, end
+/// time, output grid). `ODE.solve(_:stop:)` integrates it.
+public struct ODEProblem: Sendable {
+    public var system: ODESystem
+    public var t0: Double
+    public var initial: [Double]
+    public var options: ODEOptions
+
+    public init(_ system: ODESystem, from t0: Double = 0, initial: [Double], options: ODEOptions) {
+        self.system = system
+        self.t0 = t0
+        self.initial = initial
+        self.options = options
     }
 }

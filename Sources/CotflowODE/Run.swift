@@ -157,11 +157,9 @@ struct Run {
                     throw failure(.stepBelowMinimum(step: h, minimum: options.minimumStep, time: t),
                                   lastGood: (t, y))
                 }
-                if options.stop != nil || stop != nil {
-                    if let decision = options.stop?(t, y) ?? stop?(t, y) {
-                        record(t, y)
-                        return snapshot(.predicate(decision))
-                    }
+                if let decision = stop?(t, y) {
+                    record(t, y)
+                    return snapshot(.predicate(decision))
                 }
             }
         }

@@ -13,7 +13,7 @@ extension Plotter {
     /// `blockLines` are indices `b` where a block starts: a line is drawn between rows `b - 1` and
     /// `b` and between columns `b - 1` and `b` (for example `[d, d + 1, 2d + 1]` for the token blocks).
     /// Non-finite entries are drawn blank and counted in the message.
-    /// Throws `CotflowError` for an unwritable path, no maps, or a map whose size does not match its values.
+    /// Throws `PlotError` (or a write error) for an unwritable path, no maps, or a map whose size does not match its values.
     public static func renderHeatmaps(_ maps: [(title: String, rows: Int, cols: Int, values: [Double])],
                                       to base: String, title: String, blockLines: [Int] = []) throws -> PlotOutcome {
         try renderHeatmaps(maps, to: base, title: title, blockLines: blockLines, options: Options())
@@ -21,9 +21,9 @@ extension Plotter {
 
     static func renderHeatmaps(_ maps: [(title: String, rows: Int, cols: Int, values: [Double])],
                                to base: String, title: String, blockLines: [Int], options: Options) throws -> PlotOutcome {
-        guard !maps.isEmpty else { throw CotflowError("nothing to plot: no heatmaps") }
+        guard !maps.isEmpty else { throw PlotError.noHeatmaps }
         for m in maps where m.rows < 1 || m.cols < 1 || m.values.count != m.rows * m.cols {
-            throw CotflowError("heatmap '\(m.title)' is \(m.rows) x \(m.cols) but has \(m.values.count) values")
+            throw PlotError.heatmapSize(title: m.title, rows: m.rows, cols: m.cols, values: m.values.count)
         }
         let base = try normalisedBase(base)
         let stem = URL(fileURLWithPath: base).lastPathComponent

@@ -40,7 +40,7 @@ public enum Plotter {
     /// Non-finite points, and non-positive values on a log axis, are dropped and counted in the message.
     /// When gnuplot is missing, fails or hangs (stopped after 30 s), the data and the script are still
     /// written and `rendered` is false; the message says why and how to render later.
-    /// Throws `CotflowError` for an unwritable path or an invalid spec (no series, x and y of
+    /// Throws `PlotError` (or a write error) for an unwritable path or an invalid spec (no series, x and y of
     /// different lengths, a shaded interval with a NaN bound or start after end).
     public static func render(_ spec: PlotSpec, to base: String) throws -> PlotOutcome {
         try render(panels: [spec], title: nil, to: base, options: Options())
@@ -52,7 +52,7 @@ public enum Plotter {
     }
 
     static func render(panels specs: [PlotSpec], title: String?, to base: String, options: Options) throws -> PlotOutcome {
-        guard !specs.isEmpty else { throw CotflowError("nothing to plot: no panels") }
+        guard !specs.isEmpty else { throw PlotError.noPanels }
         let base = try normalisedBase(base)
         var panels: [PreparedPanel] = []
         for (i, spec) in specs.enumerated() {
@@ -101,7 +101,7 @@ public enum Plotter {
         try writeText(script, to: scriptPath)
         for stale in [svgPath, pngPath] where FileManager.default.fileExists(atPath: stale) {
             do { try FileManager.default.removeItem(atPath: stale) } catch {
-                throw CotflowError("cannot replace \(stale): \(error.localizedDescription)")
+                throw PlotError.cannotReplace(path: stale, reason: error.localizedDescription)
             }
         }
         let written = "wrote \(dataPath) and \(scriptPath)"
@@ -145,11 +145,11 @@ public enum Plotter {
         }
         guard !base.isEmpty, !base.hasSuffix("/"), URL(fileURLWithPath: base).lastPathComponent != ".",
               URL(fileURLWithPath: base).lastPathComponent != ".." else {
-            throw CotflowError("invalid plot path '\(base)': give a file name without extension, such as out/loss")
+            throw PlotError.invalidPath(base)
         }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: base, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw CotflowError("invalid plot path '\(base)': it is a directory; give a file name such as \(base)/plot")
+            throw PlotError.pathIsDirectory(base)
         }
         return base
     }

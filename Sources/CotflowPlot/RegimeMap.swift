@@ -38,7 +38,7 @@ extension Plotter {
     static func renderRegimeMap(_ map: RegimeMap, to base: String, options: Options) throws -> PlotOutcome {
         let rows = map.rowValues.count, cols = map.columnValues.count
         guard rows >= 1, cols >= 1, map.values.count == rows * cols, map.regimes.count == rows * cols else {
-            throw CotflowError("regime map '\(map.title)': \(rows) x \(cols) cells but \(map.values.count) values and \(map.regimes.count) regimes")
+            throw PlotError.regimeMapSize(title: map.title, rows: rows, cols: cols, values: map.values.count, regimes: map.regimes.count)
         }
         let base = try normalisedBase(base)
         let stem = URL(fileURLWithPath: base).lastPathComponent

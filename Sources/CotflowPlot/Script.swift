@@ -38,15 +38,15 @@ struct PreparedPanel {
     /// Validates `spec` (throws for structural errors) and drops what gnuplot could not draw.
     init(_ spec: PlotSpec, name: String) throws {
         self.spec = spec
-        guard !spec.series.isEmpty else { throw CotflowError("plot \(name) has no series") }
+        guard !spec.series.isEmpty else { throw PlotError.noSeries(plot: name) }
         for s in spec.series {
             guard s.x.count == s.y.count else {
-                throw CotflowError("series '\(s.name)' of plot \(name) has \(s.x.count) x values but \(s.y.count) y values")
+                throw PlotError.seriesLengths(series: s.name, plot: name, x: s.x.count, y: s.y.count)
             }
             let spread = s.low != nil && s.high != nil
             if spread {
                 guard s.low!.count == s.y.count, s.high!.count == s.y.count else {
-                    throw CotflowError("series '\(s.name)' of plot \(name) has a spread of another length than its \(s.y.count) values")
+                    throw PlotError.spreadLength(series: s.name, plot: name, values: s.y.count)
                 }
             }
             var kept = Series(name: s.name, x: [], y: [], group: s.group, dashed: s.dashed, colourGroup: s.colourGroup,
@@ -69,24 +69,24 @@ struct PreparedPanel {
         }
         for band in spec.shaded {
             guard !band.start.isNaN, !band.end.isNaN else {
-                throw CotflowError("shaded interval '\(band.label)' of plot \(name) has a NaN bound")
+                throw PlotError.nanBound(band: band.label, plot: name)
             }
             guard band.start <= band.end else {
-                throw CotflowError("shaded interval '\(band.label)' of plot \(name) starts at \(band.start) after its end \(band.end)")
+                throw PlotError.bandReversed(band: band.label, plot: name, start: band.start, end: band.end)
             }
             if spec.logX && band.end <= 0 { droppedBands.append(band.label); continue }
             bands.append(Band(start: band.start, end: band.end, label: band.label))
         }
         for line in spec.verticalLines {
             guard line.x.isFinite else {
-                throw CotflowError("vertical line '\(line.label)' of plot \(name) is at non-finite x = \(line.x)")
+                throw PlotError.verticalLine(label: line.label, plot: name, x: line.x)
             }
             if spec.logX && line.x <= 0 { droppedLines.append(line.label); continue }
             lines.append(line)
         }
         for line in spec.horizontalLines {
             guard line.y.isFinite else {
-                throw CotflowError("reference line '\(line.label)' of plot \(name) is at non-finite y = \(line.y)")
+                throw PlotError.referenceLine(label: line.label, plot: name, y: line.y)
             }
             if spec.logY && line.y <= 0 { droppedLines.append(line.label); continue }
             references.append(line)

@@ -87,14 +87,14 @@ public enum ChangePointDetector {
     }
 
     static func segment(_ curve: LossCurve, options: ChangePointOptions) throws -> Segmentation {
-        guard options.gridPoints >= 10 else { throw CotflowError("gridPoints must be at least 10 (got \(options.gridPoints))") }
+        guard options.gridPoints >= 10 else { throw StageError.setting(name: "gridPoints", requirement: "at least 10", value: "\(options.gridPoints)") }
         guard options.minimumSegmentFraction.isFinite, options.minimumSegmentFraction > 0, options.minimumSegmentFraction <= 0.5 else {
-            throw CotflowError("minimumSegmentFraction must be in (0, 0.5] (got \(options.minimumSegmentFraction))")
+            throw StageError.setting(name: "minimumSegmentFraction", requirement: "in (0, 0.5]", value: "\(options.minimumSegmentFraction)")
         }
-        guard options.noiseFloor.isFinite, options.noiseFloor >= 0 else { throw CotflowError("noiseFloor must be non-negative (got \(options.noiseFloor))") }
-        if let p = options.penalty, !(p.isFinite && p >= 0) { throw CotflowError("penalty must be non-negative and finite (got \(p))") }
-        guard options.penaltyScale.isFinite, options.penaltyScale >= 0 else { throw CotflowError("penaltyScale must be non-negative (got \(options.penaltyScale))") }
-        guard options.mergeSlopeTolerance.isFinite, options.mergeSlopeTolerance >= 0 else { throw CotflowError("mergeSlopeTolerance must be non-negative") }
+        guard options.noiseFloor.isFinite, options.noiseFloor >= 0 else { throw StageError.setting(name: "noiseFloor", requirement: "non-negative", value: "\(options.noiseFloor)") }
+        if let p = options.penalty, !(p.isFinite && p >= 0) { throw StageError.setting(name: "penalty", requirement: "non-negative and finite", value: "\(p)") }
+        guard options.penaltyScale.isFinite, options.penaltyScale >= 0 else { throw StageError.setting(name: "penaltyScale", requirement: "non-negative", value: "\(options.penaltyScale)") }
+        guard options.mergeSlopeTolerance.isFinite, options.mergeSlopeTolerance >= 0 else { throw StageError.setting(name: "mergeSlopeTolerance", requirement: "non-negative", value: nil) }
 
         let n = options.gridPoints
         let t0 = curve.first, span = curve.span

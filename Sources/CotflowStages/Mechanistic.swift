@@ -88,12 +88,12 @@ public enum MechanisticDetector {
     static func blockManifold(times: [Double], distance: [Double]?, curve: LossCurve, options: MechanisticOptions) throws -> Double? {
         guard let m = distance else { return nil }
         guard m.count == times.count else {
-            throw CotflowError("the block-manifold distance needs one value per time (\(times.count)); got \(m.count)")
+            throw StageError.manifoldDistanceCount(times: times.count, got: m.count)
         }
         guard options.blockManifoldFraction > 0, options.blockManifoldFraction < 1 else {
-            throw CotflowError("blockManifoldFraction must be in (0, 1) (got \(options.blockManifoldFraction))")
+            throw StageError.setting(name: "blockManifoldFraction", requirement: "in (0, 1)", value: "\(options.blockManifoldFraction)")
         }
-        if let i = m.firstIndex(where: { !$0.isFinite || $0 < 0 }) { throw CotflowError("row \(i + 1): the block-manifold distance is not a finite non-negative number") }
+        if let i = m.firstIndex(where: { !$0.isFinite || $0 < 0 }) { throw StageError.manifoldDistanceNotFinite(row: i + 1) }
         guard let m0 = m.first, m0 > 0 else { return nil }
         let level = options.blockManifoldFraction * m0
         guard m[m.count - 1] <= level else { return nil }
@@ -136,26 +136,26 @@ public enum MechanisticDetector {
     }
 
     static func check(v: [[Double]], w: [[Double]], count: Int, eta: Double, options: MechanisticOptions) throws {
-        guard eta.isFinite, eta > 0 else { throw CotflowError("eta must be positive and finite (got \(eta))") }
+        guard eta.isFinite, eta > 0 else { throw StageError.setting(name: "eta", requirement: "positive and finite", value: "\(eta)") }
         guard v.count == count, w.count == count else {
-            throw CotflowError("v and w need one row per time (\(count)); got \(v.count) and \(w.count)")
+            throw StageError.eigenvalueRows(times: count, v: v.count, w: w.count)
         }
         let d = v[0].count
-        guard d > 0 else { throw CotflowError("v and w rows are empty (no eigenvalue columns)") }
+        guard d > 0 else { throw StageError.noEigenvalues }
         for i in 0..<count {
             guard v[i].count == d, w[i].count == d else {
-                throw CotflowError("row \(i + 1): v has \(v[i].count) and w has \(w[i].count) values, expected \(d) each")
+                throw StageError.eigenvalueCount(row: i + 1, v: v[i].count, w: w[i].count, d: d)
             }
             guard v[i].allSatisfy(\.isFinite), w[i].allSatisfy(\.isFinite) else {
-                throw CotflowError("row \(i + 1): v or w is not finite")
+                throw StageError.eigenvalueNotFinite(row: i + 1)
             }
         }
-        guard options.plateauDrop > 0, options.plateauDrop < 1 else { throw CotflowError("plateauDrop must be in (0, 1) (got \(options.plateauDrop))") }
-        guard options.productTolerance.isFinite, options.productTolerance > 0 else { throw CotflowError("productTolerance must be positive (got \(options.productTolerance))") }
-        guard options.exponentialTolerance.isFinite, options.exponentialTolerance > 0 else { throw CotflowError("exponentialTolerance must be positive (got \(options.exponentialTolerance))") }
-        guard options.finalFraction > 0, options.finalFraction <= 0.5 else { throw CotflowError("finalFraction must be in (0, 0.5] (got \(options.finalFraction))") }
+        guard options.plateauDrop > 0, options.plateauDrop < 1 else { throw StageError.setting(name: "plateauDrop", requirement: "in (0, 1)", value: "\(options.plateauDrop)") }
+        guard options.productTolerance.isFinite, options.productTolerance > 0 else { throw StageError.setting(name: "productTolerance", requirement: "positive", value: "\(options.productTolerance)") }
+        guard options.exponentialTolerance.isFinite, options.exponentialTolerance > 0 else { throw StageError.setting(name: "exponentialTolerance", requirement: "positive", value: "\(options.exponentialTolerance)") }
+        guard options.finalFraction > 0, options.finalFraction <= 0.5 else { throw StageError.setting(name: "finalFraction", requirement: "in (0, 0.5]", value: "\(options.finalFraction)") }
         guard options.slopeHalfWindowFraction > 0, options.slopeHalfWindowFraction <= 0.5 else {
-            throw CotflowError("slopeHalfWindowFraction must be in (0, 0.5] (got \(options.slopeHalfWindowFraction))")
+            throw StageError.setting(name: "slopeHalfWindowFraction", requirement: "in (0, 0.5]", value: "\(options.slopeHalfWindowFraction)")
         }
     }
 

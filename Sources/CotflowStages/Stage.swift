@@ -47,20 +47,20 @@ struct LossCurve {
 
     init(times: [Double], losses: [Double]) throws {
         guard times.count == losses.count else {
-            throw CotflowError("times and losses differ in length (\(times.count) and \(losses.count))")
+            throw StageError.lengths(times: times.count, losses: losses.count)
         }
         guard times.count >= LossCurve.minimumPoints else {
-            throw CotflowError("stage detection needs at least \(LossCurve.minimumPoints) points (got \(times.count))")
+            throw StageError.tooFewPoints(minimum: LossCurve.minimumPoints, got: times.count)
         }
         for (i, x) in times.enumerated() {
-            guard x.isFinite else { throw CotflowError("time at row \(i + 1) is not finite (\(x))") }
+            guard x.isFinite else { throw StageError.timeNotFinite(row: i + 1, value: x) }
             if i > 0, x <= times[i - 1] {
-                throw CotflowError("times must be strictly increasing: row \(i + 1) has t = \(x) after t = \(times[i - 1])")
+                throw StageError.timesNotIncreasing(row: i + 1, t: x, previous: times[i - 1])
             }
         }
         for (i, l) in losses.enumerated() {
             guard l.isFinite, l > 0 else {
-                throw CotflowError("loss at row \(i + 1) (t = \(times[i])) must be positive and finite (got \(l))")
+                throw StageError.lossNotPositive(row: i + 1, t: times[i], value: l)
             }
         }
         t = times

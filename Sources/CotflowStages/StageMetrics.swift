@@ -1,20 +1,29 @@
 import Foundation
 
+/// The stage landmarks of one trajectory, as a sweep records them per grid point: the mechanistic
+/// boundaries (nil where the detector finds no such boundary or cannot read the trajectory) and the
+/// number of change-point stages (nil where that detector cannot read it).
+public struct StageLandmarks: Sendable, Equatable {
+    public var plateauEnd: Double?
+    public var productReached: Double?
+    public var exponentialStart: Double?
+    public var stageCount: Int?
+}
+
 /// Scalar stage metrics of one trajectory, as a sweep records them per grid point.
 public enum StageMetrics {
-    /// The mechanistic boundaries and the number of change-point stages; NaN where a detector
-    /// finds no such boundary or cannot read the trajectory.
-    public static func stages(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double) -> [String: Double] {
-        var metrics: [String: Double] = [:]
+    /// The mechanistic boundaries and the number of change-point stages.
+    public static func stages(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double) -> StageLandmarks {
+        var landmarks = StageLandmarks()
         if let b = try? MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta) {
-            metrics["plateau_end"] = b.plateauEnd ?? .nan
-            metrics["product_reached"] = b.productReached ?? .nan
-            metrics["exponential_start"] = b.exponentialStart ?? .nan
+            landmarks.plateauEnd = b.plateauEnd
+            landmarks.productReached = b.productReached
+            landmarks.exponentialStart = b.exponentialStart
         }
         if let stages = try? ChangePointDetector.stages(times: times, losses: losses) {
-            metrics["stage_count"] = Double(stages.count)
+            landmarks.stageCount = stages.count
         }
-        return metrics
+        return landmarks
     }
 
     /// The first time the loss is below `fraction` of its start: the first record below, refined

@@ -19,10 +19,10 @@ public struct TaskConfig: Sendable, Equatable {
 
     /// Validates the sizes, the step size and (via Cholesky) that `covariance` is SPD.
     public init(d: Int, n: Int, k: Int, eta: Double, covariance: [Double]? = nil) throws {
-        guard d >= 1 else { throw CotflowError("task: dimension d must be >= 1 (got \(d))") }
-        guard n >= 1 else { throw CotflowError("task: context length n must be >= 1 (got \(n))") }
-        guard k >= 1 else { throw CotflowError("task: chain length k must be >= 1 (got \(k))") }
-        guard eta.isFinite, eta > 0 else { throw CotflowError("task: step size eta must be finite and > 0 (got \(eta))") }
+        guard d >= 1 else { throw TaskError.dimension(d) }
+        guard n >= 1 else { throw TaskError.contextLength(n) }
+        guard k >= 1 else { throw TaskError.chainLength(k) }
+        guard eta.isFinite, eta > 0 else { throw TaskError.stepSize(eta) }
         self.d = d; self.n = n; self.k = k; self.eta = eta
         if let c = covariance {
             self.covariance = c
@@ -64,14 +64,14 @@ public struct TaskConfig: Sendable, Equatable {
 /// Lower Cholesky factor of a d x d row-major matrix; throws unless it is symmetric positive definite.
 package func choleskyFactor(_ c: [Double], d: Int) throws -> [Double] {
     guard c.count == d * d else {
-        throw CotflowError("task: covariance must have d*d = \(d * d) entries (got \(c.count))")
+        throw TaskError.covarianceSize(expected: d * d, got: c.count)
     }
-    guard c.allSatisfy({ $0.isFinite }) else { throw CotflowError("task: covariance has non-finite entries") }
+    guard c.allSatisfy({ $0.isFinite }) else { throw TaskError.covarianceNotFinite }
     var scale = 0.0
     for x in c { scale = max(scale, abs(x)) }
     for i in 0..<d {
         for j in 0..<i where abs(c[i * d + j] - c[j * d + i]) > 1e-12 * max(scale, 1) {
-            throw CotflowError("task: covariance is not symmetric (entries (\(i),\(j)) and (\(j),\(i)) differ)")
+            throw TaskError.covarianceNotSymmetric(i: i, j: j)
         }
     }
     // Plain Cholesky; a non-positive pivot means the matrix is not positive definite.
@@ -81,9 +81,8 @@ package func choleskyFactor(_ c: [Double], d: Int) throws -> [Double] {
         for p in 0..<j { s -= l[j * d + p] * l[j * d + p] }
         guard s > 1e-14 * max(scale, 1e-300) else {
             let ratio = s > 0 ? scale / s : Double.infinity
-            throw CotflowError.input(s > 0 || ratio.isInfinite && s > -1e-14 * scale
-                ? "task: the covariance's condition number (at least \(ratio.isFinite ? String(format: "%.3g", ratio) : "1e16")) is beyond what double precision can factor (about 1e14); give a better conditioned covariance"
-                : "task: the covariance is not positive definite (Cholesky pivot \(j) is \(s) < 0)")
+            throw s > 0 || ratio.isInfinite && s > -1e-14 * scale
+                ? TaskError.covarianceIllConditioned(ratio: ratio) : TaskError.covarianceNotPositiveDefinite(pivot: j, value: s)
         }
         let ljj = s.squareRoot()
         l[j * d + j] = ljj

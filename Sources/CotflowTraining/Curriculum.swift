@@ -24,10 +24,10 @@ public struct Curriculum: Sendable, Equatable {
 
     public func validate(k: Int) throws {
         guard start >= 1, start <= k else {
-            throw CotflowError("curriculum: the start length must be in 1...k = 1...\(k) (got \(start))")
+            throw TrainingError.curriculumStart(start, k: k)
         }
         guard rampFraction.isFinite, rampFraction >= 0, rampFraction < 1 else {
-            throw CotflowError("curriculum: the ramp fraction must be in [0, 1) so that the run ends at k (got \(rampFraction))")
+            throw TrainingError.curriculumRamp(rampFraction)
         }
     }
 

@@ -115,20 +115,20 @@ public struct TrainingConfig: Sendable {
         try! TaskConfig(d: 10, n: 40, k: 5, eta: paperStepSize(n: 40, d: 10).doubleValue)
     }
 
-    /// Throws a `CotflowError` describing the first invalid option.
+    /// Throws a `TrainingError` naming the first invalid option.
     public func validate() throws {
-        guard learningRate.isFinite, learningRate > 0 else { throw CotflowError("training: learning rate must be finite and > 0 (got \(learningRate))") }
-        guard batchSize >= 1 else { throw CotflowError("training: batch size must be >= 1 (got \(batchSize))") }
-        guard steps >= 0 else { throw CotflowError("training: steps must be >= 0 (got \(steps))") }
-        guard recordEvery >= 1 else { throw CotflowError("training: recordEvery must be >= 1 (got \(recordEvery))") }
-        guard heldOutSize >= 1 else { throw CotflowError("training: held-out size must be >= 1 (got \(heldOutSize))") }
-        guard initScale.isFinite, initScale >= 0 else { throw CotflowError("training: init scale must be finite and >= 0 (got \(initScale))") }
+        guard learningRate.isFinite, learningRate > 0 else { throw TrainingError.learningRate(learningRate) }
+        guard batchSize >= 1 else { throw TrainingError.batchSize(batchSize) }
+        guard steps >= 0 else { throw TrainingError.steps(steps) }
+        guard recordEvery >= 1 else { throw TrainingError.recordEvery(recordEvery) }
+        guard heldOutSize >= 1 else { throw TrainingError.heldOutSize(heldOutSize) }
+        guard initScale.isFinite, initScale >= 0 else { throw TrainingError.initScale(initScale) }
         for r in [vRange, wRange] where !(r.lowerBound.isFinite && r.upperBound.isFinite) {
-            throw CotflowError("training: initial eigenvalue ranges must be finite")
+            throw TrainingError.nonFiniteRanges
         }
-        if let c = clipNorm, !(c.isFinite && c > 0) { throw CotflowError("training: the gradient clipping norm must be finite and > 0 (got \(c))") }
+        if let c = clipNorm, !(c.isFinite && c > 0) { throw TrainingError.clipNorm(c) }
         if let c = curriculum {
-            guard objective != .nocot else { throw CotflowError("training: a curriculum applies to the looped and cot objectives, not nocot") }
+            guard objective != .nocot else { throw TrainingError.curriculumWithoutChain }
             try c.validate(k: task.k)
         }
     }
@@ -153,11 +153,68 @@ public enum TrainingStatus: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// One record of a training run: the losses at a step and what the parameters look like there.
+public struct TrainingRecord: Sendable, Equatable {
+    /// Optimizer steps taken.
+    public let step: Int
+    /// Flow time t = learning rate x step (the time map of SGD).
+    public let time: Double
+    /// Loss of the batch of this step (the training objective, at the curriculum's length).
+    public let batchLoss: Double
+    /// Held-out teacher-forced CoT loss, mean and median.
+    public let cotLossMean: Double
+    public let cotLossMedian: Double
+    /// Held-out test loss (the objective's `testObjective`), mean and median.
+    public let evalLossMean: Double
+    public let evalLossMedian: Double
+    public let parameters: ParameterColumns
+
+    /// The row of the trajectory table, in the order of `TrainingTrajectory.header(d:)`.
+    public var values: [Double] {
+        [Double(step), time, batchLoss, cotLossMean, cotLossMedian, evalLossMean, evalLossMedian] + parameters.values
+    }
+}
+
+/// A training trajectory: one record at step 0, every `recordEvery` steps and the last step.
+public struct TrainingTrajectory: Sendable, Equatable {
+    /// The task's dimension d (the number of eigenvalue columns).
+    public let d: Int
+    public internal(set) var records: [TrainingRecord]
+
+    public init(d: Int, records: [TrainingRecord] = []) { self.d = d; self.records = records }
+
+    /// Trajectory header for dimension d.
+    public static func header(d: Int) -> [String] {
+        ["step", "t", "batch_loss", "cot_loss_mean", "cot_loss_median", "eval_loss_mean", "eval_loss_median"]
+            + ParameterColumns.names(d: d)
+    }
+
+    public var steps: [Int] { records.map(\.step) }
+    public var times: [Double] { records.map(\.time) }
+    public var batchLosses: [Double] { records.map(\.batchLoss) }
+    public var cotLossMeans: [Double] { records.map(\.cotLossMean) }
+    public var cotLossMedians: [Double] { records.map(\.cotLossMedian) }
+    public var evalLossMeans: [Double] { records.map(\.evalLossMean) }
+    public var parameters: [ParameterColumns] { records.map(\.parameters) }
+    /// Diagonals of V31 and W13 in the run's basis, per record.
+    public var vDiagonals: [[Double]] { records.map(\.parameters.vDiagonal) }
+    public var wDiagonals: [[Double]] { records.map(\.parameters.wDiagonal) }
+    public var w24: [Double] { records.map(\.parameters.w24) }
+    /// The invariant pair ((-W24) diag V31, diag W13 / (-W24)) per record (`ParameterColumns.invariantPair`).
+    public var invariantPairs: [(v: [Double], w: [Double])] { records.map(\.parameters.invariantPair) }
+
+    /// The table written as `trajectory.csv` (output only).
+    public var table: CSVTable {
+        var table = CSVTable(header: Self.header(d: d), integerColumns: ["step"])
+        for r in records { table.append(r.values) }
+        return table
+    }
+}
+
 public struct TrainingResult: Sendable {
     public let parameters: TransformerParameters
     public let initialParameters: TransformerParameters
-    /// One row per record (step 0, every `recordEvery` steps, the last step); see `Trainer.header`.
-    public let trajectory: CSVTable
+    public let trajectory: TrainingTrajectory
     public let status: TrainingStatus
     /// Wall-clock seconds of the run (held-out evaluations included).
     public let seconds: Double
@@ -186,12 +243,6 @@ public struct Trainer: Sendable {
     public init(config: TrainingConfig) throws {
         try config.validate()
         self.config = config
-    }
-
-    /// Trajectory header for dimension d.
-    public static func header(d: Int) -> [String] {
-        ["step", "t", "batch_loss", "cot_loss_mean", "cot_loss_median", "eval_loss_mean", "eval_loss_median"]
-            + ParameterColumns.names(d: d)
     }
 
     /// The initial parameters and the basis of the diagonal columns.
@@ -248,7 +299,7 @@ public struct Trainer: Sendable {
         let scale = 1 / Double(cfg.batchSize)
         var optimizer = OptimizerState(kind: cfg.optimizer, size: 2 * dim * dim, learningRate: cfg.learningRate)
 
-        var table = CSVTable(header: Trainer.header(d: d), integerColumns: ["step"])
+        var trajectory = TrainingTrajectory(d: d)
         var status = TrainingStatus.completed
         var initialMedian: Double? = nil
         var lastEval: [Double] = [], lastCoT: [Double] = []
@@ -274,13 +325,18 @@ public struct Trainer: Sendable {
                 let ev = Objectives.compute(test, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
                 lastEval = ev; lastCoT = cot
                 let cotSummary = SampleSummary(cot)
-                let record = try row(step: step, batchLoss: result.loss, cot: cotSummary, eval: SampleSummary(ev), params: params, basis: basis)
+                let evalSummary = SampleSummary(ev)
+                let record = TrainingRecord(
+                    step: step, time: cfg.learningRate * Double(step), batchLoss: result.loss,
+                    cotLossMean: cotSummary.mean, cotLossMedian: cotSummary.median,
+                    evalLossMean: evalSummary.mean, evalLossMedian: evalSummary.median,
+                    parameters: try ParameterColumns(params, basis: basis))
                 // A record is a result: one with a non-finite value ends the run as diverged instead.
-                if let j = record.firstIndex(where: { !$0.isFinite }) {
-                    status = .diverged(step: step, reason: "non-finite \(Trainer.header(d: d)[j]) in the record of step \(step)")
+                if let j = record.values.firstIndex(where: { !$0.isFinite }) {
+                    status = .diverged(step: step, reason: "non-finite \(TrainingTrajectory.header(d: d)[j]) in the record of step \(step)")
                     break
                 }
-                table.append(record)
+                trajectory.records.append(record)
                 let median = cotSummary.median
                 if initialMedian == nil { initialMedian = median }
                 if let m0 = initialMedian, !(median <= 1e8 * max(m0, .leastNormalMagnitude)) {
@@ -325,16 +381,10 @@ public struct Trainer: Sendable {
         if case .diverged = status, lastEval.isEmpty {
             lastEval = [.nan]; lastCoT = [.nan]
         }
-        return TrainingResult(parameters: params, initialParameters: initial, trajectory: table, status: status,
+        return TrainingResult(parameters: params, initialParameters: initial, trajectory: trajectory, status: status,
                               seconds: Date().timeIntervalSince(start),
                               heldOutEval: SampleSummary(lastEval), heldOutCoT: SampleSummary(lastCoT), basis: basis,
                               curriculumStages: cfg.curriculum?.stages(steps: cfg.steps, k: task.k) ?? [], clippedSteps: clipped)
-    }
-
-    private func row(step: Int, batchLoss: Double, cot cs: SampleSummary, eval es: SampleSummary,
-                     params: TransformerParameters, basis: [Double]) throws -> [Double] {
-        [Double(step), config.learningRate * Double(step), batchLoss, cs.mean, cs.median, es.mean, es.median]
-            + (try ParameterColumns.values(params, basis: basis))
     }
 }
 

@@ -42,6 +42,27 @@ final class CLITests: XCTestCase {
         return path
     }
 
+    /// Help reaches argument-parser (it printed a CommandError), enumerated options list their
+    /// values, and the one error mapping gives 64 for bad input, including a parameter file's task fields.
+    func testHelpListsValuesAndErrorsMapToExitCodes() throws {
+        for arguments in [["ode", "--help"], ["help", "ode"]] {
+            let help = try cotflow(arguments)
+            XCTAssertEqual(help.status, 0, "\(arguments): \(help.stderr)")
+            XCTAssertTrue(help.stdout.contains("values: rk2, rk4, rkf45"), help.stdout)
+            XCTAssertTrue(help.stdout.contains("values: log, linear, steps; default: log"), help.stdout)
+        }
+        let grid = try cotflow(["ode", "--grid", "weekly"])
+        XCTAssertEqual(grid.status, 64)
+        XCTAssertTrue(grid.stderr.contains("Please provide one of 'log', 'linear' or 'steps'"), grid.stderr)
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let file = dir + "/parameters.json"
+        try #"{"d": "2", "V": [], "W": []}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        let eval = try cotflow(["eval", "--load", file, "--prompts", "4"])
+        XCTAssertEqual(eval.status, 64, eval.stderr)
+        XCTAssertTrue(eval.stderr.contains(#""d" must be an integer"#), eval.stderr)
+    }
+
     func testBadInputGivesAClearMessageAndNonZeroExit() throws {
         let cases: [([String], String)] = [
             (["train", "--d", "0"], "--d must be from 1 to"),
@@ -52,7 +73,7 @@ final class CLITests: XCTestCase {
             (["train", "--learning-rate=-1", "--steps", "1"], "--learning-rate must be positive"),
             (["eval", "--construction", "--d", "2", "--spectrum", "1,-1"], "--spectrum needs 2 positive numbers"),
             (["eval", "--load", "/nonexistent/parameters.json"], "nonexistent"),
-            (["ode", "--stepper", "euler"], "--stepper must be one of"),
+            (["ode", "--stepper", "euler"], "is invalid for '--stepper <stepper>'. Please provide one of"),
             (["exact", "moment", "--powers", "2,x"], "--powers must be"),
             (["exact", "cot-loss", "--d", "3", "--v", "1,2", "--w", "1"], "--v needs 3 values"),
         ]

@@ -1,5 +1,6 @@
 import CotflowCompare
 import CotflowExact
+import CotflowNumerics
 import CotflowTask
 import CotflowTraining
 import XCTest
@@ -8,8 +9,8 @@ final class ComparisonTests: XCTestCase {
     /// Issue 4's setting: (d, n, k) = (5, 40, 5), the paper's eta, Assumption 4.1 at scale 0.05,
     /// reduced parameters, the default SGD options; records every 100 steps to keep the test short.
     func testReducedTrainingFollowsTheFlow() throws {
-        var config = ComparisonConfig.defaults(d: 5, n: 40, k: 5, eta: paperStepSize(n: 40, d: 5), seed: 0)
-        config.recordEvery = 100
+        var config = try ComparisonConfig.defaults(d: 5, n: 40, k: 5, eta: paperStepSize(n: 40, d: 5), seed: 0)
+        config.training.recordEvery = 100
         let comparison = try Comparator.run(config)
         let run = try XCTUnwrap(comparison.runs.first)
         let flow = try XCTUnwrap(comparison.flow), flowStages = try XCTUnwrap(comparison.flowStages)
@@ -37,27 +38,34 @@ final class ComparisonTests: XCTestCase {
     }
 
     func testAdamHasNoTimeMap() throws {
-        var config = ComparisonConfig.defaults(d: 3, n: 12, k: 2, eta: paperStepSize(n: 12, d: 3), seed: 1)
-        config.optimizer = .adam
-        config.learningRate = 0.003
-        config.steps = 40
-        config.recordEvery = 8
-        config.heldOutSize = 256
-        config.flow.endTime = 50
+        var config = try ComparisonConfig.defaults(d: 3, n: 12, k: 2, eta: paperStepSize(n: 12, d: 3), seed: 1)
+        config.training.optimizer = .adam
+        config.training.learningRate = 0.003
+        config.training.steps = 40
+        config.training.recordEvery = 8
+        config.training.heldOutSize = 256
+        config.flow.ode.endTime = 50
         let comparison = try Comparator.run(config)
         XCTAssertNil(comparison.table)
         XCTAssertNil(comparison.runs[0].maxRelativeLossDeviation)
     }
 
-    func testBadConfigurationIsRefused() {
-        var config = ComparisonConfig.defaults(d: 3, n: 12, k: 2, eta: paperStepSize(n: 12, d: 3), seed: 1)
+    func testBadConfigurationIsRefused() throws {
+        var config = try ComparisonConfig.defaults(d: 3, n: 12, k: 2, eta: paperStepSize(n: 12, d: 3), seed: 1)
         config.trainable = []
         XCTAssertThrowsError(try Comparator.run(config))
         config.trainable = [.reduced]
-        config.steps = 0
+        config.training.steps = 0
         XCTAssertThrowsError(try Comparator.run(config))
-        config.steps = 30
-        config.recordEvery = 10
+        config.training.steps = 30
+        config.training.recordEvery = 10
         XCTAssertThrowsError(try Comparator.run(config)) { XCTAssertTrue("\($0)".contains("at least 5 records")) }
+        // The flows descend the CoT loss at the exact eta: training must match both.
+        var other = try ComparisonConfig.defaults(d: 3, n: 12, k: 2, eta: paperStepSize(n: 12, d: 3), seed: 1)
+        other.training.objective = .nocot
+        XCTAssertThrowsError(try Comparator.run(other)) { XCTAssertTrue("\($0)".contains("objective must be cot")) }
+        other = try ComparisonConfig.defaults(d: 3, n: 12, k: 2, eta: paperStepSize(n: 12, d: 3), seed: 1)
+        other.eta = Rational(1, 2)
+        XCTAssertThrowsError(try Comparator.run(other)) { XCTAssertTrue("\($0)".contains("is not eta = 1/2")) }
     }
 }

@@ -34,10 +34,35 @@ func smallTraining() -> ExperimentSettings {
 
 func sweep(_ settings: ExperimentSettings, _ specs: [String], jobs: Int, in dir: String) throws -> (SweepOutcome, PhaseReport) {
     let grid = try SweepGrid(specs: specs, allowedNames: settings.job.axisNames, integerNames: SweepJob.integerAxes)
-    let outcome = try runSweep(grid: grid, shard: .whole, directory: dir, metricNames: settings.job.metricNames,
-                               integerMetrics: settings.job.integerMetrics, settings: try settings.fixedSettings(axes: Set(grid.names)), jobs: jobs,
-                               reporter: PhaseReport.reporter(settings), run: { try settings.run($0) })
+    let outcome = try settings.sweep(grid, directory: dir, jobs: jobs)
     return (outcome, PhaseReport(grid: grid, metricNames: settings.job.metricNames, records: outcome.records, settings: settings))
+}
+
+final class FlowStageMediansTests: XCTestCase {
+    /// Medians and spreads over the seeds at each value of the first axis, failed runs left out.
+    func testMediansAndSpreadOverSeeds() throws {
+        let grid = try SweepGrid(specs: ["init_scale=0.1,0.2", "seed=0:2:3"], integerNames: ["seed"])
+        let plateau = FlowMetrics.names.firstIndex(of: "plateau_end")!, converged = FlowMetrics.names.firstIndex(of: "converged")!
+        let records = grid.points.map { p -> SweepRecord in
+            var metrics = [Double](repeating: .nan, count: FlowMetrics.names.count)
+            metrics[plateau] = 10 * p.values[0] + p.values[1]
+            metrics[converged] = 1
+            // The last seed at the second value failed.
+            let failed = p.values[0] == 0.2 && p.values[1] == 2
+            return SweepRecord(index: p.index, values: p.values, metrics: metrics, status: failed ? "flow failed" : SweepRecord.ok)
+        }
+        let medians = FlowStageMedians.bySetting(records, grid: grid)
+        XCTAssertEqual(medians.map(\.value), [0.1, 0.2])
+        XCTAssertEqual(medians.map(\.runs), [3, 2])
+        XCTAssertEqual(medians[0][.plateauEnd], 2, accuracy: 1e-12)
+        XCTAssertEqual(medians[1][.plateauEnd], 2.5, accuracy: 1e-12)
+        XCTAssertEqual(medians[0][.converged], 1)
+        XCTAssertTrue(medians[0][.tLossHalf].isNaN)
+        XCTAssertEqual(medians[0].values.count, FlowStageMetric.allCases.count)
+        let spread = FlowStageMedians.spread(records, grid: grid, .plateauEnd)
+        XCTAssertEqual(spread.low[0], 1, accuracy: 1e-12); XCTAssertEqual(spread.high[0], 3, accuracy: 1e-12)
+        XCTAssertEqual(spread.low[1], 2, accuracy: 1e-12); XCTAssertEqual(spread.high[1], 3, accuracy: 1e-12)
+    }
 }
 
 final class PhaseReportTests: XCTestCase {
@@ -330,40 +355,38 @@ final class ScalingFitTests: XCTestCase {
     }
 }
 
-final class ExactPromptLossTests: XCTestCase {
-    /// The per-prompt losses average to the exact population loss (ReducedLoss) over Wishart S.
-    func testPromptLossesAverageToReducedLoss() throws {
-        let d = 3, n = 12, k = 3
+final class PromptLossAlongFlowTests: XCTestCase {
+    /// At the start the flow's loss is the exact loss at the Assumption 4.1 point, the sampled
+    /// per-prompt losses average to it, and later states have smaller losses.
+    func testSampledLossesAverageToTheFlowsLoss() throws {
+        let (d, n, k) = (3, 12, 2)
+        let along = try PromptLossAlongFlow.measure(d: d, n: n, k: k, sigma: 0.05, seed: 1, prompts: 4000, fractions: [0.0, 0.5])
         let eta = paperStepSize(n: n, d: d)
-        let v = [-0.3, -0.5, -0.1], w = [0.4, 0.9, 0.2]
-        let exact = try ReducedLoss(n: n, d: d, k: k, eta: eta)
-            .loss(p: v.map { $0 + eta.doubleValue }, q: w.map { $0 - 1 })
-        let count = 20_000
-        let random = Random(seed: 3)
-        var s = [Double](repeating: 0, count: count * d * d)
-        var x = [Double](repeating: 0, count: d * n)
-        for p in 0..<count {
-            for i in x.indices { x[i] = random.gaussian() }
-            for r in 0..<d { for c in 0..<d {
-                var sum = 0.0
-                for j in 0..<n { sum += x[r * n + j] * x[c * n + j] }
-                s[p * d * d + r * d + c] = sum / Double(n)
-            } }
+        let ranges = AssumptionInitialisation.defaultRanges(scale: 0.05)
+        let start = AssumptionInitialisation(d: d, seed: 1, vRange: ranges.v, wRange: ranges.w)
+        let exact = try ReducedLoss(n: n, d: d, k: k, eta: eta).loss(p: start.v.map { $0 + eta.doubleValue }, q: start.w.map { $0 - 1 })
+        XCTAssertEqual(along.exact[0], exact, accuracy: 1e-9 * exact)
+        XCTAssertLessThanOrEqual(along.exact[1], 0.5 * along.exact[0])
+        for (s, e) in zip(along.sampled, along.exact) {
+            XCTAssertEqual(s.count, 4000)
+            XCTAssertLessThan(abs(s.mean - e), 5 * s.standardError, "sampled \(s.mean) +- \(s.standardError), exact \(e)")
         }
-        let losses = reducedPromptLosses(covariances: s, count: count, d: d, v: v, w: w, eta: eta.doubleValue, k: k)
-        let summary = SampleSummary(losses)
-        XCTAssertLessThan(abs(summary.mean - exact), 5 * summary.standardError, "sampled \(summary.mean) +- \(summary.standardError), exact \(exact)")
-        // At the construction v = -eta, w = 1 every prompt's loss is zero.
-        let zero = reducedPromptLosses(covariances: Array(s.prefix(100 * d * d)), count: 100, d: d, v: [Double](repeating: -eta.doubleValue, count: d),
-                                       w: [1, 1, 1], eta: eta.doubleValue, k: k)
-        XCTAssertLessThan(zero.max()!, 1e-25)
     }
+}
 
-    /// At k = 1 the best constant step is the paper's n/(n+d+1), and the loss there is the exact no-CoT optimum.
-    func testBestConstantStepAtOneStepIsThePapersStep() {
-        let (n, d) = (20, 10)
-        let best = bestConstantStep(n: n, d: d, k: 1, eta: paperStepSize(n: n, d: d).doubleValue)
-        XCTAssertEqual(best.step, 20.0 / 31, accuracy: 1e-6)
-        XCTAssertEqual(best.loss, 110.0 / 31, accuracy: 1e-9)
+final class VerdictTests: XCTestCase {
+    /// Below a level by the median and the mean's 3-standard-error bound; a tail-dominated mean is not asked.
+    func testBelowByMedianAndMeanUnlessTailDominated() {
+        let flat = SampleSummary((0..<100).map { 1 + 0.01 * Double($0 % 3) })
+        XCTAssertTrue(flat.isBelow(1.5))
+        XCTAssertFalse(flat.isBelow(1.0))
+        let heavy = SampleSummary([Double](repeating: 0.1, count: 199) + [1e6])
+        XCTAssertTrue(heavy.tailDominated)
+        XCTAssertTrue(heavy.isBelow(1))
+        XCTAssertFalse(heavy.isBelow(0.05))
+        // Median below, mean's bound not: not below.
+        let skewed = SampleSummary([Double](repeating: 0.5, count: 60) + [Double](repeating: 2, count: 40))
+        XCTAssertFalse(skewed.tailDominated)
+        XCTAssertFalse(skewed.isBelow(1))
     }
 }

@@ -32,14 +32,14 @@ final class ReducedFlowTests: XCTestCase {
     func testSteppersAgreeToTheirTolerances() throws {
         let (flow, start) = try setting()
         var options = FlowOptions()
-        options.endTime = 20
-        options.grid = .linear(points: 21)
+        options.ode.endTime = 20
+        options.ode.grid = .linear(points: 21)
         options.stopRelativeLoss = 0
-        options.absoluteTolerance = 1e-10
-        options.relativeTolerance = 1e-10
+        options.ode.absoluteTolerance = 1e-10
+        options.ode.relativeTolerance = 1e-10
         var results: [Stepper: FlowTrajectory] = [:]
         for stepper in [Stepper.rkf45, .rk8pd, .msbdf] {
-            options.stepper = stepper
+            options.ode.stepper = stepper
             results[stepper] = try flow.integrate(v0: start.v, w0: start.w, options: options)
         }
         let reference = results[.rk8pd]!
@@ -99,7 +99,7 @@ final class ReducedFlowTests: XCTestCase {
         let ranges = AssumptionInitialisation.defaultRanges(scale: 0.05)
         let start = AssumptionInitialisation(d: 10, seed: 0, vRange: ranges.v, wRange: ranges.w)
         var options = FlowOptions()
-        options.stepper = .msbdf
+        options.ode.stepper = .msbdf
         let result = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
         XCTAssertGreaterThan(result.losses[0], 1e9)
         XCTAssertTrue(result.converged, "\(result.stopReason)")

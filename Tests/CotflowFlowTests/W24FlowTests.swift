@@ -148,15 +148,15 @@ final class W24FlowTests: XCTestCase {
             }
         }
         var options = FlowOptions()
-        options.endTime = 10
-        options.grid = .linear(points: 11)
+        options.ode.endTime = 10
+        options.ode.grid = .linear(points: 11)
         options.stopRelativeLoss = 0
-        options.initialStep = 1e-3
+        options.ode.initialStep = 1e-3
         let flowResult = try flow.integrate(v0: start.v, w0: start.w, options: options)
         let y0 = start.v.map { $0 + eta } + start.w.map { $0 - 1 }
         let ode = try ODE.solve(reference, from: 0, initial: y0, options: ODEOptions(
-            endTime: 10, stepper: options.stepper, absoluteTolerance: options.absoluteTolerance,
-            relativeTolerance: options.relativeTolerance, initialStep: 1e-3, grid: .linear(points: 11)))
+            endTime: 10, stepper: options.ode.stepper, absoluteTolerance: options.ode.absoluteTolerance,
+            relativeTolerance: options.ode.relativeTolerance, initialStep: 1e-3, grid: .linear(points: 11)))
         XCTAssertEqual(flowResult.times, ode.times)
         for (i, y) in ode.states.enumerated() {
             XCTAssertEqual(flowResult.u[i], -1)
@@ -174,11 +174,11 @@ final class W24FlowTests: XCTestCase {
     func testConservedQuantityIsConstantAlongTheFlow() throws {
         let (flow, start) = try setting(.free(initial: -1))
         var options = FlowOptions()
-        options.endTime = 20
-        options.grid = .linear(points: 41)
+        options.ode.endTime = 20
+        options.ode.grid = .linear(points: 41)
         options.stopRelativeLoss = 0
-        options.absoluteTolerance = 1e-12
-        options.relativeTolerance = 1e-12
+        options.ode.absoluteTolerance = 1e-12
+        options.ode.relativeTolerance = 1e-12
         let result = try flow.integrate(v0: start.v, w0: start.w, options: options)
         let c0 = result.conservedQuantity(at: 0)
         // Local error 1e-12 per step over some hundred steps.
@@ -219,7 +219,7 @@ final class W24FlowTests: XCTestCase {
             let ranges = AssumptionInitialisation.defaultRanges(scale: 0.05)
             let start = AssumptionInitialisation(d: s.d, seed: 0, vRange: ranges.v, wRange: ranges.w)
             var options = FlowOptions()
-            options.stepper = s.stepper
+            options.ode.stepper = s.stepper
             do {
                 let r = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
                 XCTAssertTrue(r.converged, "\(s): \(r.stopReason)")
@@ -229,7 +229,7 @@ final class W24FlowTests: XCTestCase {
                 XCTAssertLessThanOrEqual(r.finalLoss, 1e-10 * min(r.losses[0], Double(s.d)) * (1 + 1e-12))
                 convergences += 1
             } catch let failure as FlowFailure {
-                XCTAssertTrue(failure.reason.contains("cancels beyond double-double"), "\(s): \(failure.reason)")
+                XCTAssertTrue(failure.reason.description.contains("cancels beyond double-double"), "\(s): \(failure.reason)")
                 XCTAssertFalse(failure.partial.converged)
                 XCTAssertTrue(failure.partial.losses.allSatisfy { $0 >= 0 })
                 failures += 1
@@ -247,12 +247,12 @@ final class W24FlowTests: XCTestCase {
         let ranges = AssumptionInitialisation.defaultRanges(scale: 0.05)
         let start = AssumptionInitialisation(d: 10, seed: 0, vRange: ranges.v, wRange: ranges.w)
         var options = FlowOptions()
-        options.maximumSteps = 2000
+        options.ode.maximumSteps = 2000
         XCTAssertThrowsError(try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)) { error in
             XCTAssertTrue("\(error)".contains("--stepper msbdf or bsimp"), "\(error)")
         }
-        options.maximumSteps = 1_000_000
-        options.stepper = .bsimp
+        options.ode.maximumSteps = 1_000_000
+        options.ode.stepper = .bsimp
         let result = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
         XCTAssertTrue(result.converged, "\(result.stopReason)")
     }

@@ -47,9 +47,9 @@ final class FullMatrixFlowTests: XCTestCase {
         let (p0, basis) = try Trainer(config: trainingConfig(prompts: 64, initialisation: .random)).initialParameters()
         for stepper in Stepper.allCases {
             var options = FullMatrixFlow.defaultOptions
-            options.stepper = stepper
-            options.endTime = 0.01
-            options.grid = .linear(points: 3)
+            options.ode.stepper = stepper
+            options.ode.endTime = 0.01
+            options.ode.grid = .linear(points: 3)
             if stepper.requiresJacobian {
                 XCTAssertThrowsError(try flow.integrate(from: p0, basis: basis, options: options)) { error in
                     XCTAssertEqual(error as? FullFlowConfigurationError, .implicitStepper(stepper, dimension: flow.dimension))
@@ -67,8 +67,8 @@ final class FullMatrixFlowTests: XCTestCase {
         let flow = try FullMatrixFlow(task: task, promptCount: 128, seed: 3)
         let (p0, basis) = try Trainer(config: trainingConfig(prompts: 128, initialisation: .random)).initialParameters()
         var options = FullMatrixFlow.defaultOptions
-        options.endTime = 3
-        options.grid = .linear(points: 31)
+        options.ode.endTime = 3
+        options.ode.grid = .linear(points: 31)
         let t = try flow.integrate(from: p0, basis: basis, options: options)
         XCTAssertEqual(t.times.count, 31)
         for i in 1..<t.losses.count { XCTAssertLessThanOrEqual(t.losses[i], t.losses[i - 1] * (1 + 1e-6), "record \(i)") }
@@ -76,7 +76,7 @@ final class FullMatrixFlowTests: XCTestCase {
         XCTAssertFalse(t.converged)
         let table = try t.table()
         for name in ParameterColumns.names(d: task.d) { XCTAssertTrue(table.header.contains(name), name) }
-        XCTAssertEqual(Array(Trainer.header(d: task.d).suffix(ParameterColumns.names(d: task.d).count)), ParameterColumns.names(d: task.d))
+        XCTAssertEqual(Array(TrainingTrajectory.header(d: task.d).suffix(ParameterColumns.names(d: task.d).count)), ParameterColumns.names(d: task.d))
     }
 
     /// The construction has CoT loss 0 on every prompt: started there the flow stays and says so.
@@ -84,7 +84,7 @@ final class FullMatrixFlowTests: XCTestCase {
         let flow = try FullMatrixFlow(task: task, promptCount: 64, seed: 3)
         let start = TransformerParameters.construction(d: task.d, eta: task.eta)
         var options = FullMatrixFlow.defaultOptions
-        options.endTime = 1
+        options.ode.endTime = 1
         let t = try flow.integrate(from: start, basis: identity(task.d), options: options)
         XCTAssertEqual(t.losses[0], 0, accuracy: 1e-20)
         XCTAssertEqual(start.dataPathOffBlockNorm, 0)

@@ -52,10 +52,10 @@ final class GridAndStopTests: XCTestCase {
     }
 
     func testStopPredicateEndsRunEarly() throws {
-        let options = ODEOptions(endTime: 10, grid: .linear(points: 101), stop: { _, y in
+        let options = ODEOptions(endTime: 10, grid: .linear(points: 101))
+        let solution = try ODE.solve(Systems.decay, from: 0, initial: [1], options: options, stop: { _, y in
             y[0] < 0.1 ? StopDecision("loss below 0.1") : nil
         })
-        let solution = try ODE.solve(Systems.decay, from: 0, initial: [1], options: options)
         guard case .predicate(let decision) = solution.stopReason else {
             return XCTFail("\(solution.stopReason)")
         }
@@ -69,7 +69,18 @@ final class GridAndStopTests: XCTestCase {
         XCTAssertEqual(solution.times.filter { $0 <= log(10) }.count, 24)
     }
 
-    /// The solve-level predicate may keep state: stop once the loss stopped changing.
+    /// A problem value integrates as its parts do, bit for bit.
+    func testProblemValueSolvesAsItsParts() throws {
+        let options = ODEOptions(endTime: 2, stepper: .rk8pd, grid: .linear(points: 5))
+        let a = try ODE.solve(ODEProblem(Systems.decay, from: 0.5, initial: [2], options: options))
+        let b = try ODE.solve(Systems.decay, from: 0.5, initial: [2], options: options)
+        XCTAssertEqual(a.times, b.times)
+        XCTAssertEqual(a.states, b.states)
+        XCTAssertEqual(a.times.first, 0.5)
+        XCTAssertEqual(a.statistics, b.statistics)
+    }
+
+    /// The predicate may keep state: stop once the loss stopped changing.
     func testStatefulStopPredicate() throws {
         var previousLoss = Double.infinity
         let solution = try ODE.solve(

@@ -49,15 +49,15 @@ final class CurriculumTests: XCTestCase {
             let plain = try Trainer(config: config(objective, k: 3, curriculum: nil)).run()
             XCTAssertEqual(withCurriculum.curriculumStages, stages)
             XCTAssertTrue(plain.curriculumStages.isEmpty)
-            let batchLoss = 2
+            let curriculumRecords = withCurriculum.trajectory.records, atOneRecords = atOne.trajectory.records
             for step in 0..<firstStage {
-                XCTAssertEqual(withCurriculum.trajectory.rows[step][batchLoss], atOne.trajectory.rows[step][batchLoss], "\(objective) step \(step)")
+                XCTAssertEqual(curriculumRecords[step].batchLoss, atOneRecords[step].batchLoss, "\(objective) step \(step)")
             }
-            XCTAssertNotEqual(withCurriculum.trajectory.rows[0][batchLoss], plain.trajectory.rows[0][batchLoss], "\(objective)")
+            XCTAssertNotEqual(curriculumRecords[0].batchLoss, plain.trajectory.records[0].batchLoss, "\(objective)")
             // From the second stage on the run trains at length 2, no longer the k = 1 run.
-            XCTAssertNotEqual(withCurriculum.trajectory.rows[firstStage + 1][batchLoss], atOne.trajectory.rows[firstStage + 1][batchLoss])
+            XCTAssertNotEqual(curriculumRecords[firstStage + 1].batchLoss, atOneRecords[firstStage + 1].batchLoss)
             // Held-out records always use k: at step 0 (same parameters) they equal the plain run's.
-            XCTAssertEqual(withCurriculum.trajectory.rows[0][5], plain.trajectory.rows[0][5])
+            XCTAssertEqual(curriculumRecords[0].evalLossMean, plain.trajectory.records[0].evalLossMean)
             // Deterministic.
             let again = try Trainer(config: config(objective, k: 3, curriculum: curriculum)).run()
             XCTAssertEqual(again.parameters, withCurriculum.parameters)

@@ -21,7 +21,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertLessThan(s.standardError / optimum, 0.006, "held-out set too small for a 3% check")
         XCTAssertLessThan(abs(s.mean - optimum) / optimum, 0.03, "held-out no-CoT loss \(s.mean) vs optimum \(optimum)")
         // The trajectory holds step 0 and the last step.
-        XCTAssertEqual(res.trajectory.rows.map { $0[0] }, [0, Double(cfg.steps)])
+        XCTAssertEqual(res.trajectory.steps, [0, cfg.steps])
     }
 
     /// CoT training of the reduced model (V31, W13; W24 = -1) from Assumption 4.1 at (5, 40, 5) and the
@@ -47,25 +47,31 @@ final class TrainingTests: XCTestCase {
         XCTAssertLessThan(wDev, 1e-6)
         XCTAssertEqual(res.parameters.W24, -1)
         XCTAssertEqual(res.parameters.offBlockNorm, 0)
-        // Trajectory columns: eigenvalues at the end are -eta and 1.
-        let h = res.trajectory.header, last = res.trajectory.rows.last!
-        XCTAssertEqual(h.count, 7 + 4 * d + 7)
+        // Trajectory: eigenvalues at the end are -eta and 1.
+        let last = res.trajectory.records.last!.parameters
+        // The table view: the header and one row of values per record, in the same order.
+        let table = res.trajectory.table
+        XCTAssertEqual(table.header.count, 7 + 4 * d + 7)
+        XCTAssertEqual(table.header, TrainingTrajectory.header(d: d))
+        XCTAssertEqual(table.rows, res.trajectory.records.map(\.values))
+        XCTAssertEqual(table.rows.last![table.header.firstIndex(of: "v_eig_1")!], last.vEigenvalues[0])
+        XCTAssertEqual(table.rows.last![table.header.firstIndex(of: "w2_minus_v2")!], last.w2MinusV2)
         // V31 and W13 start with a shared eigenbasis and end at the construction: on the
         // invariant manifold at both ends.
-        for row in [res.trajectory.rows.first!, last] {
-            XCTAssertLessThan(row[h.firstIndex(of: "offdiag_norm")!], 1e-6)
-            XCTAssertLessThan(row[h.firstIndex(of: "commutator_norm")!], 1e-6)
+        for p in [res.trajectory.records.first!.parameters, last] {
+            XCTAssertLessThan(p.offDiagonalNorm, 1e-6)
+            XCTAssertLessThan(p.commutatorNorm, 1e-6)
         }
-        for j in 1...d {
-            XCTAssertEqual(last[h.firstIndex(of: "v_eig_\(j)")!], -task.eta, accuracy: 1e-6)
-            XCTAssertEqual(last[h.firstIndex(of: "w_diag_\(j)")!], 1, accuracy: 1e-6)
+        for j in 0..<d {
+            XCTAssertEqual(last.vEigenvalues[j], -task.eta, accuracy: 1e-6)
+            XCTAssertEqual(last.wDiagonal[j], 1, accuracy: 1e-6)
         }
         // At step 0 the diagonals in the initial eigenbasis are the drawn eigenvalues.
         let a = AssumptionInitialisation(d: d, seed: 2, vRange: cfg.vRange, wRange: cfg.wRange)
-        let first = res.trajectory.rows[0]
+        let first = res.trajectory.records[0].parameters
         for j in 0..<d {
-            XCTAssertEqual(first[h.firstIndex(of: "v_diag_\(j + 1)")!], a.v[j], accuracy: 1e-12)
-            XCTAssertEqual(first[h.firstIndex(of: "w_diag_\(j + 1)")!], a.w[j], accuracy: 1e-12)
+            XCTAssertEqual(first.vDiagonal[j], a.v[j], accuracy: 1e-12)
+            XCTAssertEqual(first.wDiagonal[j], a.w[j], accuracy: 1e-12)
         }
     }
 
@@ -81,12 +87,12 @@ final class TrainingTests: XCTestCase {
             let a = try Trainer(config: smallConfig(seed: 5, objective: objective)).run()
             let b = try Trainer(config: smallConfig(seed: 5, objective: objective)).run()
             let c = try Trainer(config: smallConfig(seed: 6, objective: objective)).run()
-            XCTAssertEqual(a.trajectory.rows, b.trajectory.rows, "\(objective)")
+            XCTAssertEqual(a.trajectory, b.trajectory, "\(objective)")
             XCTAssertEqual(a.parameters, b.parameters, "\(objective)")
-            XCTAssertNotEqual(a.trajectory.rows, c.trajectory.rows, "\(objective)")
+            XCTAssertNotEqual(a.trajectory, c.trajectory, "\(objective)")
             XCTAssertNotEqual(a.parameters, c.parameters, "\(objective)")
-            XCTAssertEqual(a.trajectory.rows.map { $0[0] }, [0, 10, 20, 30])
-            XCTAssertEqual(a.trajectory.rows[1][1], 10 * (try smallConfig(seed: 5)).learningRate)
+            XCTAssertEqual(a.trajectory.steps, [0, 10, 20, 30])
+            XCTAssertEqual(a.trajectory.records[1].time, 10 * (try smallConfig(seed: 5)).learningRate)
         }
         // Progress callback sees every step.
         var seen: [Int] = []
@@ -102,13 +108,13 @@ final class TrainingTests: XCTestCase {
         cfg.recordEvery = 1
         let res = try Trainer(config: cfg).run()
         guard case .diverged(let step, let reason) = res.status else { return XCTFail("expected divergence, got \(res.status)") }
-        print("diverging run: step \(step), \(reason), \(res.trajectory.rows.count) rows")
+        print("diverging run: step \(step), \(reason), \(res.trajectory.records.count) records")
         XCTAssertGreaterThan(step, 0)
         XCTAssertLessThan(step, 200)
         XCTAssertFalse(reason.isEmpty)
-        XCTAssertGreaterThanOrEqual(res.trajectory.rows.count, 1)
-        XCTAssertEqual(res.trajectory.rows[0][0], 0)
-        XCTAssertLessThanOrEqual(Int(res.trajectory.rows.last![0]), step)
+        XCTAssertGreaterThanOrEqual(res.trajectory.records.count, 1)
+        XCTAssertEqual(res.trajectory.records[0].step, 0)
+        XCTAssertLessThanOrEqual(res.trajectory.records.last!.step, step)
     }
 
     func testBadOptionsThrow() throws {

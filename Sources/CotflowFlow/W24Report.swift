@@ -1,19 +1,18 @@
-import CotflowFlow
 import CotflowIO
 
-/// What `ode` reports about W24: with W24 free, the conserved quantity and the zero-loss family
+/// What `cotflow ode` reports about W24: with W24 free, the conserved quantity and the zero-loss family
 /// member reached (MODEL.md section 8).
-enum W24Report {
+public enum W24Report {
     /// The family member `Vt = (eta/u) I`, `Wt = -u I` at the end, the member the conserved
     /// quantity at the start predicts, and the end point's distance from them.
-    struct Family {
-        let conservedStart: Double, conservedEnd: Double
-        let reachedU: Double, predictedU: Double
+    public struct Family: Sendable {
+        public let conservedStart: Double, conservedEnd: Double
+        public let reachedU: Double, predictedU: Double
         /// max_j max(|v_j - eta/u|, |w_j + u|) at the end, u the final W24.
-        let distance: Double
+        public let distance: Double
     }
 
-    static func family(_ t: FlowTrajectory) -> Family? {
+    public static func family(_ t: FlowTrajectory) -> Family? {
         guard t.w24.isFree, let v = t.v.last, let w = t.w.last, let u = t.u.last, !t.times.isEmpty else { return nil }
         let start = t.conservedQuantity(at: 0), end = t.conservedQuantity(at: t.times.count - 1)
         let predicted = FlowTrajectory.familyMember(conserved: start, d: v.count, eta: t.eta, sign: t.u[0])
@@ -21,7 +20,7 @@ enum W24Report {
         return Family(conservedStart: start, conservedEnd: end, reachedU: u, predictedU: predicted, distance: distance)
     }
 
-    static func json(_ t: FlowTrajectory) -> [(String, JSONValue)] {
+    public static func json(_ t: FlowTrajectory) -> [(String, JSONValue)] {
         guard let f = family(t) else { return [] }
         return [
             ("conserved_quantity_start", .number(f.conservedStart)), ("conserved_quantity_end", .number(f.conservedEnd)),
@@ -33,7 +32,7 @@ enum W24Report {
         ]
     }
 
-    static func lines(_ t: FlowTrajectory) -> [String] {
+    public static func lines(_ t: FlowTrajectory) -> [String] {
         guard let f = family(t) else { return [] }
         return [
             "W24 free: u = \(fmt(t.u.first ?? .nan)) -> \(fmt(f.reachedU)); conserved sum w_j^2 + u^2 - sum v_j^2 = \(fmt(f.conservedStart)) at t = 0, \(fmt(f.conservedEnd)) at the end",

@@ -1,0 +1,35 @@
+import CotflowIO
+
+/// What the stage detectors refuse: a curve they cannot read, or a setting out of its range.
+public enum StageError: ReportableError, Equatable {
+    /// A detector setting outside its range: "`name` must be `requirement` (got `value`)".
+    case setting(name: String, requirement: String, value: String?)
+    case lengths(times: Int, losses: Int)
+    case tooFewPoints(minimum: Int, got: Int)
+    case timeNotFinite(row: Int, value: Double)
+    case timesNotIncreasing(row: Int, t: Double, previous: Double)
+    case lossNotPositive(row: Int, t: Double, value: Double)
+    case manifoldDistanceCount(times: Int, got: Int)
+    case manifoldDistanceNotFinite(row: Int)
+    case eigenvalueRows(times: Int, v: Int, w: Int)
+    case noEigenvalues
+    case eigenvalueCount(row: Int, v: Int, w: Int, d: Int)
+    case eigenvalueNotFinite(row: Int)
+
+    public var description: String {
+        switch self {
+        case let .setting(name, requirement, value): return "\(name) must be \(requirement)" + (value.map { " (got \($0))" } ?? "")
+        case let .lengths(times, losses): return "times and losses differ in length (\(times) and \(losses))"
+        case let .tooFewPoints(minimum, got): return "stage detection needs at least \(minimum) points (got \(got))"
+        case let .timeNotFinite(row, value): return "time at row \(row) is not finite (\(value))"
+        case let .timesNotIncreasing(row, t, previous): return "times must be strictly increasing: row \(row) has t = \(t) after t = \(previous)"
+        case let .lossNotPositive(row, t, value): return "loss at row \(row) (t = \(t)) must be positive and finite (got \(value))"
+        case let .manifoldDistanceCount(times, got): return "the block-manifold distance needs one value per time (\(times)); got \(got)"
+        case let .manifoldDistanceNotFinite(row): return "row \(row): the block-manifold distance is not a finite non-negative number"
+        case let .eigenvalueRows(times, v, w): return "v and w need one row per time (\(times)); got \(v) and \(w)"
+        case .noEigenvalues: return "v and w rows are empty (no eigenvalue columns)"
+        case let .eigenvalueCount(row, v, w, d): return "row \(row): v has \(v) and w has \(w) values, expected \(d) each"
+        case let .eigenvalueNotFinite(row): return "row \(row): v or w is not finite"
+        }
+    }
+}
