@@ -55,13 +55,6 @@ func boundedFields(_ v: BoundedValue) -> (text: String, json: [(String, JSONValu
             [("error_bound", .number(bound))])
 }
 
-/// Largest degree of a single trace with a covariance (zonal route: partitions of the degree).
-let maximumCovarianceDegree = 28
-/// Largest total degree of a joint moment with a covariance (word recursion: states grow ~3.3x per 2 degrees).
-let maximumJointCovarianceDegree = 16
-/// Largest total degree for the symbolic polynomial in n and p_r.
-let maximumSymbolicCovarianceDegree = 12
-
 extension ExactCommand {
     struct EvalLoss: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -79,8 +72,8 @@ extension ExactCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func validate() throws {
-            guard 2 * task.k <= maximumCovarianceDegree else {
-                throw ValidationError("--k must be at most \(maximumCovarianceDegree / 2) for exact moments with a covariance")
+            guard 2 * task.k <= ExactLimits.covarianceDegree else {
+                throw ValidationError("--k must be at most \(ExactLimits.covarianceDegree / 2) for exact moments with a covariance")
             }
         }
 

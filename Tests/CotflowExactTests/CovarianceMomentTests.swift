@@ -141,4 +141,14 @@ final class CovarianceMomentTests: XCTestCase {
         XCTAssertThrowsError(try CovarianceSpectrum([r("1"), r("-2")]))
         XCTAssertThrowsError(try CovarianceSpectrum.geometric(d: 3, kappa: 0.5))
     }
+
+    /// The GD reference of an evaluation: the identity's loss, a spectrum's, nil beyond the limits.
+    func testGDChainReference() throws {
+        let eta = Rational(2, 5)
+        XCTAssertEqual(try gdChainReference(n: 8, d: 3, k: 4, eta: eta, spectrum: nil), BoundedValue(value: gdChainLoss(n: 8, d: 3, k: 4, eta: eta), errorBound: .zero))
+        XCTAssertNil(try gdChainReference(n: 8, d: 3, k: ExactLimits.degree / 2 + 1, eta: eta, spectrum: nil))
+        let spectrum = try CovarianceSpectrum([Rational(1, 2), Rational(1), Rational(2)])
+        XCTAssertEqual(try gdChainReference(n: 8, d: 3, k: 4, eta: eta, spectrum: spectrum), try gdChainLoss(n: 8, k: 4, eta: eta, spectrum: spectrum))
+        XCTAssertNil(try gdChainReference(n: 8, d: 3, k: ExactLimits.covarianceDegree / 2 + 1, eta: eta, spectrum: spectrum))
+    }
 }
