@@ -212,9 +212,9 @@ public struct SweepPoint: Sendable, Equatable {
 }
 
 /// Number and name formatting shared by the TSV, JSON and report outputs.
-public enum SweepFormat {
+package enum SweepFormat {
     /// Shortest round-trip text; integers without a decimal point; `nan`, `inf`, `-inf`.
-    public static func number(_ x: Double) -> String {
+    package static func number(_ x: Double) -> String {
         if x.isNaN { return "nan" }
         if x.isInfinite { return x > 0 ? "inf" : "-inf" }
         if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
@@ -223,7 +223,7 @@ public enum SweepFormat {
 
     /// A metric cell of a sweep table: `number(x)`, and an empty cell for NaN (not reached or not
     /// measured), which pandas and Python's csv module read as a missing value.
-    public static func cell(_ x: Double) -> String {
+    package static func cell(_ x: Double) -> String {
         x.isNaN ? "" : number(x)
     }
 

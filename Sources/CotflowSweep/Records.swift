@@ -202,23 +202,23 @@ public struct SweepDescription: Sendable {
 }
 
 /// File names and the atomic writer of sweep outputs.
-public enum SweepFiles {
+package enum SweepFiles {
     static let shardFormat = "cotflow-sweep-shard 2"
     static let mergedFormat = "cotflow-sweep 2"
     /// Formats that stored the settings as strings.
     static let olderFormats: Set<String> = ["cotflow-sweep-shard 1", "cotflow-sweep 1"]
-    public static let mergedTSV = "sweep.tsv"
-    public static let mergedJSON = "sweep.json"
-    public static let report = "report.txt"
+    package static let mergedTSV = "sweep.tsv"
+    package static let mergedJSON = "sweep.json"
+    package static let report = "report.txt"
     /// Seconds between fsyncs of a running shard's files (they are renamed into place after every point).
-    public static let syncInterval: TimeInterval = 5
+    package static let syncInterval: TimeInterval = 5
 
     /// Writes `text` to a temporary file next to `path` and renames it over `path`, so that
     /// `path` holds either its old or its new content, never a partial write, whenever the
     /// process stops. With `sync` the data are flushed to disk (fsync) before the rename, so the
     /// file also survives a machine crash; that costs milliseconds on a busy disk, so a sweep
     /// syncs at most every few seconds and at the end of a shard.
-    public static func writeAtomically(_ text: String, to path: String, sync: Bool = true) throws {
+    package static func writeAtomically(_ text: String, to path: String, sync: Bool = true) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let temp = (dir as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
