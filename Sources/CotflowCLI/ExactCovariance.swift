@@ -115,12 +115,8 @@ extension ExactCommand {
                 return values
             }
             let vs = try numbers("v"), ws = try numbers("w")
-            guard vs.count == d, ws.count == d else {
-                throw ValidationError("--from: \(path) has \(vs.count) eigenvalues; pass --d \(vs.count)")
-            }
-            for (name, xs) in [("v", vs), ("w", ws)] where xs.max()! != xs.min()! {
-                throw ValidationError("--from: the eigenvalues '\(name)' in \(path) are not all equal (\(fmt(xs.min()!)) to \(fmt(xs.max()!))); the exact out-of-distribution loss needs V31 = v I and W13 = w I")
-            }
+            let point: ReducedChainPoint
+            do { point = try ReducedChainPoint(eigenvalues: vs, ws, d: d, source: path) } catch { throw ValidationError("--from: \(error)") }
             var u = given ?? Rational(-1)
             // `cotflow ode` records W24 as "w24" (the flow's u); "u" is accepted too.
             let key = object["w24"] != nil ? "w24" : "u"
@@ -128,7 +124,7 @@ extension ExactCommand {
                 guard recorded.isFinite else { throw ValidationError("--from: '\(key)' in \(path) is not finite") }
                 u = Rational(exactly: recorded)
             }
-            return (Rational(exactly: vs[0]), Rational(exactly: ws[0]), u)
+            return (point.v, point.w, u)
         }
     }
 }

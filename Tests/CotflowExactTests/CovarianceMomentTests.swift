@@ -151,4 +151,18 @@ final class CovarianceMomentTests: XCTestCase {
         XCTAssertEqual(try gdChainReference(n: 8, d: 3, k: 4, eta: eta, spectrum: spectrum), try gdChainLoss(n: 8, k: 4, eta: eta, spectrum: spectrum))
         XCTAssertNil(try gdChainReference(n: 8, d: 3, k: ExactLimits.covarianceDegree / 2 + 1, eta: eta, spectrum: spectrum))
     }
+
+    /// A flow's end point with equal eigenvalues, taken exactly; unequal ones or another d refused.
+    func testReducedChainPoint() throws {
+        let p = try ReducedChainPoint(eigenvalues: [-0.7, -0.7], [1.25, 1.25], d: 2, source: "s.json")
+        XCTAssertEqual(p.v, Rational(exactly: -0.7))
+        XCTAssertEqual(p.w, Rational(5, 4))
+        XCTAssertThrowsError(try ReducedChainPoint(eigenvalues: [1, 1, 1], [1, 1, 1], d: 2, source: "s.json")) { error in
+            XCTAssertEqual(error as? ReducedChainPointError, .eigenvalueCount(source: "s.json", got: 3))
+            XCTAssertEqual("\(error)", "s.json has 3 eigenvalues; pass --d 3")
+        }
+        XCTAssertThrowsError(try ReducedChainPoint(eigenvalues: [1, 1], [0.5, 2], d: 2, source: "s.json")) { error in
+            XCTAssertEqual("\(error)", "the eigenvalues 'w' in s.json are not all equal (0.5 to 2); the exact out-of-distribution loss needs V31 = v I and W13 = w I")
+        }
+    }
 }
