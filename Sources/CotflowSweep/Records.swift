@@ -36,14 +36,14 @@ public struct SweepDescription: Sendable {
     public init(grid: SweepGrid, metricNames: [String], integerMetrics: Set<String> = [], settings: [(String, JSONValue)] = []) throws {
         var seen = Set(["index", "status"])
         for name in grid.names {
-            guard seen.insert(name).inserted else { throw CotflowError("axis name '\(name)' is reserved") }
+            guard seen.insert(name).inserted else { throw SweepDescriptionError.reservedAxisName(name) }
         }
         for name in metricNames {
-            guard SweepFormat.isPlainName(name) else { throw CotflowError("metric name '\(name)' must not be empty or contain tabs, newlines, '=' or commas") }
-            guard seen.insert(name).inserted else { throw CotflowError("metric name '\(name)' is repeated or clashes with an axis or column name") }
+            guard SweepFormat.isPlainName(name) else { throw SweepDescriptionError.metricName(name) }
+            guard seen.insert(name).inserted else { throw SweepDescriptionError.metricRepeated(name) }
         }
         if let unknown = integerMetrics.subtracting(metricNames).sorted().first {
-            throw CotflowError("integer metric '\(unknown)' is not a metric of the sweep")
+            throw SweepDescriptionError.unknownIntegerMetric(unknown)
         }
         self.grid = grid
         self.metricNames = metricNames
@@ -153,8 +153,7 @@ public struct SweepDescription: Sendable {
     static func decode(_ json: JSONValue, file: String) throws -> SweepDescription {
         func bad(_ what: String) -> CotflowError { CotflowError("\(file): not a sweep output (\(what))") }
         if let format = json["format"]?.stringValue, SweepFiles.olderFormats.contains(format) {
-            throw CotflowError.input("\(file) is in the older format '\(format)' (written by an earlier cotflow, which stored the settings as strings); "
-                + "merge or resume it with the cotflow that wrote it, or rerun the sweep (--force)")
+            throw SweepDescriptionError.olderFormat(file: file, format: format)
         }
         guard let axesJSON = json["grid"]?.arrayValue else { throw bad("no grid") }
         var axes: [SweepAxis] = []

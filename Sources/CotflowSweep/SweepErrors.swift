@@ -119,3 +119,30 @@ public enum MergeError: ReportableError, Equatable {
         }()
     }
 }
+
+/// What `SweepDescription` refuses: names that clash or cannot be written, and files of an older format.
+public enum SweepDescriptionError: ReportableError, Equatable {
+    case reservedAxisName(String)
+    case metricName(String)
+    case metricRepeated(String)
+    case unknownIntegerMetric(String)
+    /// A shard or merged file of format 1 (settings stored as strings).
+    case olderFormat(file: String, format: String)
+
+    public var kind: ErrorKind {
+        if case .olderFormat = self { return .input }
+        return .failed
+    }
+
+    public var description: String {
+        switch self {
+        case .reservedAxisName(let name): return "axis name '\(name)' is reserved"
+        case .metricName(let name): return "metric name '\(name)' must not be empty or contain tabs, newlines, '=' or commas"
+        case .metricRepeated(let name): return "metric name '\(name)' is repeated or clashes with an axis or column name"
+        case .unknownIntegerMetric(let name): return "integer metric '\(name)' is not a metric of the sweep"
+        case let .olderFormat(file, format):
+            return "\(file) is in the older format '\(format)' (written by an earlier cotflow, which stored the settings as strings); "
+                + "merge or resume it with the cotflow that wrote it, or rerun the sweep (--force)"
+        }
+    }
+}

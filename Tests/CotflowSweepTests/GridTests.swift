@@ -171,6 +171,15 @@ final class ShardTests: XCTestCase {
         XCTAssertThrowsError(try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_COUNT": "2"])) { error in
             XCTAssertEqual("\(error)", "from SLURM_ARRAY_TASK_ID = 5, SLURM_ARRAY_TASK_MIN = 0, SLURM_ARRAY_TASK_COUNT = 2: shard index 5 is out of range for 2 shards (0-based: 0 <= i < 2)")
         }
+        let grid = try! SweepGrid(specs: ["d=1,2"])
+        XCTAssertThrowsError(try SweepDescription(grid: grid, metricNames: ["loss", "d"])) { error in
+            XCTAssertEqual(error as? SweepDescriptionError, .metricRepeated("d"))
+            XCTAssertEqual("\(error)", "metric name 'd' is repeated or clashes with an axis or column name")
+        }
+        XCTAssertThrowsError(try SweepDescription(grid: grid, metricNames: ["loss"], integerMetrics: ["steps"])) { error in
+            XCTAssertEqual(error as? SweepDescriptionError, .unknownIntegerMetric("steps"))
+        }
+        XCTAssertEqual(SweepDescriptionError.olderFormat(file: "f", format: "1").kind, .input)
         XCTAssertThrowsError(try mergeShards(directory: "/nonexistent-cotflow-dir")) { error in
             XCTAssertEqual(error as? MergeError, .notADirectory("/nonexistent-cotflow-dir"))
             XCTAssertEqual("\(error)", "merge: /nonexistent-cotflow-dir is not a directory")
