@@ -143,23 +143,18 @@ struct EvalCommand: ParsableCommand {
         return (d, n, k, eta)
     }
 
-    /// The exact GD-chain loss for the covariance sampled here: the identity, or a diagonal covariance
-    /// (its double eigenvalues taken exactly; notes/exact-moments.md, section 8). Nil for --covariance FILE
-    /// and for chains beyond the exact limits.
+    /// The exact GD-chain loss for the covariance sampled here: the identity, or a diagonal covariance.
+    /// Nil for --covariance FILE and for chains beyond the exact limits.
     private func exactGDReference(d: Int, n: Int, k: Int, eta: Rational) throws -> BoundedValue? {
-        if spectrum == nil && conditionNumber == nil && covariance == nil {
-            guard 2 * k <= ExactCommand.maximumDegree else { return nil }
-            return BoundedValue(value: gdChainLoss(n: n, d: d, k: k, eta: eta), errorBound: .zero)
-        }
-        guard covariance == nil, 2 * k <= maximumCovarianceDegree else { return nil }
-        let exactSpectrum: CovarianceSpectrum
+        guard covariance == nil else { return nil }
+        var exactSpectrum: CovarianceSpectrum?
         if let kappa = conditionNumber {
             exactSpectrum = try CovarianceSpectrum.geometric(d: d, kappa: kappa)
-        } else {
+        } else if spectrum != nil {
             let values = try covarianceMatrix(d: d) ?? []
             exactSpectrum = try CovarianceSpectrum((0..<d).map { Rational(exactly: values[$0 * d + $0]) })
         }
-        return try gdChainLoss(n: n, k: k, eta: eta, spectrum: exactSpectrum)
+        return try gdChainReference(n: n, d: d, k: k, eta: eta, spectrum: exactSpectrum)
     }
 
     private var covarianceDescription: String {

@@ -12,9 +12,6 @@ struct ExactCommand: ParsableCommand {
         subcommands: [Moment.self, GDLoss.self, CoTLoss.self, EvalLoss.self, NoCoTOptimum.self]
     )
 
-    /// Largest total degree of a moment: the recursion visits every partition of the degree.
-    static let maximumDegree = 60
-
     /// Prints an exact rational result as text or as `{"value", "exact", ...}`.
     static func emit(_ value: Rational, quantity: String, extra: [(String, JSONValue)] = [], json: Bool, text: String) throws {
         guard value.doubleValue.isFinite else {
@@ -44,8 +41,8 @@ struct ExactCommand: ParsableCommand {
             if covariance.given { return try runWithCovariance() }
             let list = try parsedPowers()
             let degree = list.reduce(0, +)
-            guard degree <= ExactCommand.maximumDegree else {
-                throw ValidationError("total degree \(degree) is above the supported \(ExactCommand.maximumDegree)")
+            guard degree <= ExactLimits.degree else {
+                throw ValidationError("total degree \(degree) is above the supported \(ExactLimits.degree)")
             }
             let value = Rational(WishartMoments.shared(n: n, d: d).expectation(powers: list))
             let name = "E[" + list.map { "tr W^\($0)" }.joined(separator: " ") + "]"
@@ -65,8 +62,8 @@ struct ExactCommand: ParsableCommand {
                 throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
             }
             // Each power is bounded before any sum, which then cannot overflow.
-            guard ms.allSatisfy({ $0! <= ExactCommand.maximumDegree }) else {
-                throw ValidationError("--powers: each power must be at most the supported total degree \(ExactCommand.maximumDegree) (got '\(powers)')")
+            guard ms.allSatisfy({ $0! <= ExactLimits.degree }) else {
+                throw ValidationError("--powers: each power must be at most the supported total degree \(ExactLimits.degree) (got '\(powers)')")
             }
             return ms.map { $0! }
         }
@@ -76,12 +73,12 @@ struct ExactCommand: ParsableCommand {
             let list = try parsedPowers()
             let degree = list.reduce(0, +)
             let nonzero = list.filter { $0 > 0 }
-            let limit = nonzero.count <= 1 ? maximumCovarianceDegree : maximumJointCovarianceDegree
+            let limit = nonzero.count <= 1 ? ExactLimits.covarianceDegree : ExactLimits.jointCovarianceDegree
             guard degree <= limit else {
                 throw ValidationError("total degree \(degree) is above the supported \(limit) for \(nonzero.count <= 1 ? "a single trace" : "a product of traces") with a covariance")
             }
-            if symbolic && degree > maximumSymbolicCovarianceDegree {
-                throw ValidationError("--symbolic with a covariance supports total degree up to \(maximumSymbolicCovarianceDegree) (got \(degree))")
+            if symbolic && degree > ExactLimits.symbolicCovarianceDegree {
+                throw ValidationError("--symbolic with a covariance supports total degree up to \(ExactLimits.symbolicCovarianceDegree) (got \(degree))")
             }
             // tr (Sigma W)^0 = d; one trace of positive degree goes the zonal route, products the word recursion.
             var value = Rational(d).power(list.count - nonzero.count)
@@ -121,8 +118,8 @@ struct ExactCommand: ParsableCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func validate() throws {
-            guard covariance.given || 2 * task.k <= ExactCommand.maximumDegree else {
-                throw ValidationError("--k must be at most \(ExactCommand.maximumDegree / 2) for exact moments")
+            guard covariance.given || 2 * task.k <= ExactLimits.degree else {
+                throw ValidationError("--k must be at most \(ExactLimits.degree / 2) for exact moments")
             }
         }
 
@@ -147,8 +144,8 @@ struct ExactCommand: ParsableCommand {
         /// Out of distribution: x ~ N(0, Sigma), w* ~ N(0, I), eta at its training value.
         private func runWithCovariance(eta: Rational) throws {
             guard let spectrum = try covariance.spectrum(d: task.d) else { return }
-            guard 2 * task.k <= maximumCovarianceDegree else {
-                throw ValidationError("--k must be at most \(maximumCovarianceDegree / 2) for exact moments with a covariance")
+            guard 2 * task.k <= ExactLimits.covarianceDegree else {
+                throw ValidationError("--k must be at most \(ExactLimits.covarianceDegree / 2) for exact moments with a covariance")
             }
             let moments = CovarianceTraceMoments(n: task.n, spectrum: spectrum, maxPower: 2 * task.k)
             let value = moments.expectedTrace(polynomial: gdChainErrorPolynomial(k: task.k, eta: eta))

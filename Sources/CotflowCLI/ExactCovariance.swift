@@ -55,13 +55,6 @@ func boundedFields(_ v: BoundedValue) -> (text: String, json: [(String, JSONValu
             [("error_bound", .number(bound))])
 }
 
-/// Largest degree of a single trace with a covariance (zonal route: partitions of the degree).
-let maximumCovarianceDegree = 28
-/// Largest total degree of a joint moment with a covariance (word recursion: states grow ~3.3x per 2 degrees).
-let maximumJointCovarianceDegree = 16
-/// Largest total degree for the symbolic polynomial in n and p_r.
-let maximumSymbolicCovarianceDegree = 12
-
 extension ExactCommand {
     struct EvalLoss: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -79,8 +72,8 @@ extension ExactCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func validate() throws {
-            guard 2 * task.k <= maximumCovarianceDegree else {
-                throw ValidationError("--k must be at most \(maximumCovarianceDegree / 2) for exact moments with a covariance")
+            guard 2 * task.k <= ExactLimits.covarianceDegree else {
+                throw ValidationError("--k must be at most \(ExactLimits.covarianceDegree / 2) for exact moments with a covariance")
             }
         }
 
@@ -122,12 +115,8 @@ extension ExactCommand {
                 return values
             }
             let vs = try numbers("v"), ws = try numbers("w")
-            guard vs.count == d, ws.count == d else {
-                throw ValidationError("--from: \(path) has \(vs.count) eigenvalues; pass --d \(vs.count)")
-            }
-            for (name, xs) in [("v", vs), ("w", ws)] where xs.max()! != xs.min()! {
-                throw ValidationError("--from: the eigenvalues '\(name)' in \(path) are not all equal (\(fmt(xs.min()!)) to \(fmt(xs.max()!))); the exact out-of-distribution loss needs V31 = v I and W13 = w I")
-            }
+            let point: ReducedChainPoint
+            do { point = try ReducedChainPoint(eigenvalues: vs, ws, d: d, source: path) } catch { throw ValidationError("--from: \(error)") }
             var u = given ?? Rational(-1)
             // `cotflow ode` records W24 as "w24" (the flow's u); "u" is accepted too.
             let key = object["w24"] != nil ? "w24" : "u"
@@ -135,7 +124,7 @@ extension ExactCommand {
                 guard recorded.isFinite else { throw ValidationError("--from: '\(key)' in \(path) is not finite") }
                 u = Rational(exactly: recorded)
             }
-            return (Rational(exactly: vs[0]), Rational(exactly: ws[0]), u)
+            return (point.v, point.w, u)
         }
     }
 }

@@ -43,29 +43,16 @@ struct HessianCommand: ParsableCommand {
             guard p.d == task.d else { throw CotflowError("\(load) has d = \(p.d); pass --d \(p.d)") }
             let batch = PromptBatch.sample(task: taskConfig, count: prompts,
                                            random: Random(seed: task.seed, stream: [StreamLabel.evaluation]), includeData: true)
-            let size = p.V.count
-            let entries: [Int]
-            switch params {
-            case .full: entries = Array(0..<(2 * size))
-            case .reduced:
-                let m = TransformerParameters.reducedMasks(d: task.d)
-                entries = m.V.indices.filter { m.V[$0] } + m.W.indices.filter { m.W[$0] }.map { $0 + size }
-            }
+            let entries = FullBatchHessian.entries(reduced: params == .reduced, d: task.d)
             let noise = batches > 0 ? GradientNoise.measure(objective, parameters: p, task: taskConfig, batches: batches,
                                                             size: batchSize, seed: task.seed, entries: entries) : nil
             return (p, try FullBatchHessian.compute(objective, parameters: p, task: taskConfig, batch: batch,
                                                      entries: entries, step: differenceStep), noise)
         }
         let m = h.entries.count, ev = h.eigenvalues
-        // Gradient along each eigenvector.
-        let along = (0..<m).map { j in (0..<m).reduce(0.0) { $0 + h.eigenvectors[$1 * m + j] * h.gradient[$1] } }
-        // Eigenvalues within this of zero are not resolved: the difference error scales with the largest one.
-        let resolution = max(h.relativeAsymmetry, 1e-12) * max(abs(ev.first!), abs(ev.last!))
-        let negative = ev.filter { $0 < -resolution }.count, nearZero = ev.filter { abs($0) <= resolution }.count
-        func shares(_ j: Int) -> [(name: String, share: Double)] {
-            FullBatchHessian.blockShares(h.eigenvector(j), entries: h.entries, d: task.d)
-                .filter { $0.share >= 0.01 }.sorted { $0.share > $1.share }
-        }
+        let along = h.gradientComponents, resolution = h.resolution
+        let negative = h.negativeCount, nearZero = h.unresolvedCount
+        func shares(_ j: Int) -> [(name: String, share: Double)] { h.mainBlocks(j, d: task.d) }
         func sharesText(_ j: Int) -> String { shares(j).map { "\($0.name) \(fmt(100 * $0.share))%" }.joined(separator: ", ") }
         let norms = FullBatchHessian.blockNorms(parameters)
 

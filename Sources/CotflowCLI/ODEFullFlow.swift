@@ -109,7 +109,7 @@ extension ODECommand {
                 + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
         ]
         if let p = t.parameters.last, let p0 = t.parameters.first {
-            if let v = try? symmetricPartEigenvalues(p.V31, d: task.d), let w = try? symmetricPartEigenvalues(p.W13, d: task.d) {
+            if case let (v, w)? = p.blockEigenvalues {
                 lines.append("V31 eigenvalues (symmetric part) in [\(fmt(v.first!)), \(fmt(v.last!))], W13 in [\(fmt(w.first!)), \(fmt(w.last!))], W24 = \(fmt(p.W24)) "
                     + "(construction up to the rescaling: (-W24) V31 = -eta I = \(fmt(-eta.doubleValue)) I, W13 / (-W24) = I)")
             }

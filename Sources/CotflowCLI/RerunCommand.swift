@@ -14,9 +14,6 @@ struct RerunCommand: ParsableCommand {
     @Option(help: "Largest relative difference of a number counted as equal. (default: 0, bit-for-bit)") var tolerance = 0.0
     @Flag(help: "Print one JSON object on stdout instead of the report.") var json = false
 
-    /// Keys that differ between runs by nature.
-    static let ignoredKeys: Set<String> = ["seconds", "command", "arguments", "out"]
-
     func validate() throws {
         guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a non-negative number (got \(tolerance))") }
     }
@@ -50,22 +47,8 @@ struct RerunCommand: ParsableCommand {
             throw CotflowError("the rerun (exit status \(process.terminationStatus)) wrote no summary.json into \(target)")
         }
 
-        var differences: [String] = []
-        var compared: [String] = []
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
-        for name in names where (name.hasSuffix(".json") || name.hasSuffix(".csv")) && !name.hasSuffix("_data.csv") {
-            let a = (directory as NSString).appendingPathComponent(name), b = (target as NSString).appendingPathComponent(name)
-            guard let left = FileManager.default.contents(atPath: a) else { continue }
-            guard let right = FileManager.default.contents(atPath: b) else { differences.append("\(name): not written by the rerun"); continue }
-            compared.append(name)
-            if name.hasSuffix(".json") {
-                let l = try? JSONSerialization.jsonObject(with: left), r = try? JSONSerialization.jsonObject(with: right)
-                guard let l, let r else { differences.append("\(name): not valid JSON"); continue }
-                compareJSON(l, r, path: name, into: &differences)
-            } else {
-                compareCSV(String(decoding: left, as: UTF8.self), String(decoding: right, as: UTF8.self), name: name, into: &differences)
-            }
-        }
+        let comparison = OutputComparison(original: directory, rerun: target, tolerance: tolerance)
+        let compared = comparison.compared, differences = comparison.differences
         let reproduces = differences.isEmpty
         if json {
             print(JSONValue.object([("cotflow_version", .string(cotflowVersion)), ("directory", .string(directory)), ("rerun", .string(target)),
@@ -97,43 +80,5 @@ struct RerunCommand: ParsableCommand {
             i += 1
         }
         return replaced ? out : out + ["--out", target]
-    }
-
-    private func equal(_ a: Double, _ b: Double) -> Bool {
-        if a == b || (a.isNaN && b.isNaN) { return true }
-        return abs(a - b) <= tolerance * max(abs(a), abs(b))
-    }
-
-    private func compareJSON(_ a: Any, _ b: Any, path: String, into differences: inout [String]) {
-        switch (a, b) {
-        case let (x as [String: Any], y as [String: Any]):
-            for key in Set(x.keys).union(y.keys).sorted() where !Self.ignoredKeys.contains(key) {
-                guard let xv = x[key], let yv = y[key] else { differences.append("\(path).\(key): present in only one run"); continue }
-                compareJSON(xv, yv, path: "\(path).\(key)", into: &differences)
-            }
-        case let (x as [Any], y as [Any]):
-            guard x.count == y.count else { differences.append("\(path): \(x.count) against \(y.count) entries"); return }
-            for i in x.indices { compareJSON(x[i], y[i], path: "\(path)[\(i)]", into: &differences) }
-        case let (x as String, y as String):
-            if x != y { differences.append("\(path): \"\(x)\" against \"\(y)\"") }
-        case let (x as NSNumber, y as NSNumber):
-            if !equal(x.doubleValue, y.doubleValue) { differences.append("\(path): \(x) against \(y)") }
-        case (is NSNull, is NSNull):
-            break
-        default:
-            differences.append("\(path): \(a) against \(b)")
-        }
-    }
-
-    private func compareCSV(_ a: String, _ b: String, name: String, into differences: inout [String]) {
-        let x = a.split(separator: "\n", omittingEmptySubsequences: false), y = b.split(separator: "\n", omittingEmptySubsequences: false)
-        guard x.count == y.count else { differences.append("\(name): \(x.count) against \(y.count) lines"); return }
-        for (line, (l, r)) in zip(x, y).enumerated() where l != r {
-            let lc = l.split(separator: ",", omittingEmptySubsequences: false), rc = r.split(separator: ",", omittingEmptySubsequences: false)
-            let same = lc.count == rc.count && zip(lc, rc).allSatisfy { p, q in
-                p == q || { if let u = Double(p), let v = Double(q) { return equal(u, v) }; return false }()
-            }
-            if !same { differences.append("\(name), line \(line + 1): '\(l.prefix(80))' against '\(r.prefix(80))'") }
-        }
     }
 }

@@ -59,75 +59,36 @@ struct StagesCommand: ParsableCommand {
 
     private func analyse() throws {
         let data = try CSVData.load(path: file)
-        let times = try data.column(timeColumn)
-        let lossName = try chooseLossColumn(data)
-        let losses = try data.column(lossName)
-
-        var cpOptions = ChangePointOptions()
-        cpOptions.penalty = penalty
-        cpOptions.noiseFloor = noiseFloor
-        cpOptions.gridPoints = gridPoints
-        cpOptions.minimumSegmentFraction = minSegment
-        let stages = try ChangePointDetector.stages(times: times, losses: losses, options: cpOptions)
-
-        var notes: [String] = []
-        var mechanistic: [Stage] = []
-        var boundaries: MechanisticBoundaries?
-        let (vp, wp) = prefixes(data)
-        let v = data.rows(prefix: vp), w = data.rows(prefix: wp)
-        let etaValue = try stepSize()
-        if v.isEmpty || w.isEmpty {
-            notes.append("no eigenvalue columns \(vp)1.. and \(wp)1.. in \(file): mechanistic stages skipped")
-        } else if let etaValue {
-            var mOptions = MechanisticOptions()
-            mOptions.plateauDrop = plateauDrop
-            mOptions.productTolerance = productTolerance
-            mOptions.exponentialTolerance = exponentialTolerance
-            mOptions.blockManifoldFraction = manifoldFraction
-            let distance = data.hasColumn(Self.manifoldColumn) ? try data.column(Self.manifoldColumn) : nil
-            let b = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: etaValue.value, options: mOptions,
-                                                       manifoldDistance: distance)
-            boundaries = b
-            mechanistic = try MechanisticDetector.stages(times: times, losses: losses, boundaries: b)
-        } else {
-            notes.append("no --eta and no eta in summary.json beside \(file): mechanistic stages skipped")
-        }
-
-        // A stage with a non-finite time, loss or rate is not a result (times near the range of a double).
-        for stage in stages + mechanistic {
-            let fields = [("t_start", stage.tStart), ("t_end", stage.tEnd), ("loss_start", stage.lossStart), ("loss_end", stage.lossEnd),
-                          ("mean_log_slope", stage.meanLogSlope), ("rate", stage.rate), ("duration", stage.duration)]
-            if let bad = fields.first(where: { !$0.1.isFinite }) {
-                throw CotflowError.input("\(file): stage \(stage.index) (\(stage.name)) has \(bad.0) = \(bad.1): the times or losses are too extreme "
-                    + "for double precision (time span \(times.first ?? .nan) to \(times.last ?? .nan)); rescale the \(timeColumn) column")
-            }
+        var options = TrajectoryStagesOptions()
+        options.timeColumn = timeColumn
+        options.lossColumn = lossColumn
+        options.vPrefix = vPrefix
+        options.wPrefix = wPrefix
+        options.changePoint.penalty = penalty
+        options.changePoint.noiseFloor = noiseFloor
+        options.changePoint.gridPoints = gridPoints
+        options.changePoint.minimumSegmentFraction = minSegment
+        options.mechanistic.plateauDrop = plateauDrop
+        options.mechanistic.productTolerance = productTolerance
+        options.mechanistic.exponentialTolerance = exponentialTolerance
+        options.mechanistic.blockManifoldFraction = manifoldFraction
+        var etaValue: (value: Double, text: String, source: String)?
+        let a = try TrajectoryStages(data: data, options: options) {
+            etaValue = try stepSize()
+            return etaValue?.value
         }
         try output.prepare(files: ["stages.csv", "mechanistic_stages.csv", "stages.json", "stages.svg", "stages.png"])
-        try output.write(StageTable.csvText(stages), "stages.csv")
-        if boundaries != nil { try output.write(StageTable.csvText(mechanistic), "mechanistic_stages.csv") }
-        let object = json(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes)
+        try output.write(StageTable.csvText(a.changePoint), "stages.csv")
+        if a.boundaries != nil { try output.write(StageTable.csvText(a.mechanistic), "mechanistic_stages.csv") }
+        let object = json(a, eta: etaValue)
         try output.write(object.rendered() + "\n", "stages.json")
-        output.emit(json: object, report: report(stages, mechanistic, boundaries, loss: lossName, eta: etaValue, notes: notes,
-                                                        manifold: data.hasColumn(Self.manifoldColumn)))
+        output.emit(json: object, report: report(a, eta: etaValue))
         if plot {
-            let panels = Figures.stages(times: times, losses: losses, lossName: lossName, timeColumn: timeColumn, changePoint: stages,
-                                        mechanistic: mechanistic, eigenvalues: (v: v, w: w, vPrefix: vp, wPrefix: wp), eta: etaValue?.value)
+            let panels = Figures.stages(times: a.times, losses: a.losses, lossName: a.lossColumn, timeColumn: timeColumn, changePoint: a.changePoint,
+                                        mechanistic: a.mechanistic, eigenvalues: (v: a.v, w: a.w, vPrefix: a.vPrefix, wPrefix: a.wPrefix),
+                                        eta: etaValue?.value)
             try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)" + taskBeside(), output: output)
         }
-    }
-
-    /// The column of the block-manifold landmark (`TransformerParameters.dataPathOffBlockNorm`).
-    static let manifoldColumn = "data_off_block_norm"
-
-    private func chooseLossColumn(_ data: CSVData) throws -> String {
-        if let lossColumn { return lossColumn }
-        for name in ["loss", "cot_loss_mean"] where data.hasColumn(name) { return name }
-        throw CotflowError.input("\(file): no loss or cot_loss_mean column; choose one with --loss-column (columns: \(data.header.joined(separator: ", ")))")
-    }
-
-    private func prefixes(_ data: CSVData) -> (String, String) {
-        let useShort = data.hasColumn("v_1")
-        return (vPrefix ?? (useShort ? "v_" : "v_diag_"), wPrefix ?? (data.hasColumn("w_1") ? "w_" : "w_diag_"))
     }
 
     /// ", (d, n, k) = (...)" from summary.json beside the file, or "" when it does not say.
@@ -156,8 +117,8 @@ struct StagesCommand: ParsableCommand {
         return (r.doubleValue, text, summary)
     }
 
-    private func json(_ stages: [Stage], _ mechanistic: [Stage], _ b: MechanisticBoundaries?, loss: String,
-                      eta: (value: Double, text: String, source: String)?, notes: [String]) -> JSONValue {
+    private func json(_ a: TrajectoryStages, eta: (value: Double, text: String, source: String)?) -> JSONValue {
+        let loss = a.lossColumn, b = a.boundaries
         let settings: [(String, JSONValue)] = [
             ("file", .string(file)), ("time_column", .string(timeColumn)), ("loss_column", .string(loss)),
             ("v_prefix", .string(vPrefix ?? "")), ("w_prefix", .string(wPrefix ?? "")), ("eta", eta.map { .string($0.text) } ?? .null),
@@ -168,25 +129,25 @@ struct StagesCommand: ParsableCommand {
         var pairs: [(String, JSONValue)] = Provenance(settings: settings).json + [
             ("file", .string(file)), ("time_column", .string(timeColumn)), ("loss_column", .string(loss)),
             ("eta", eta.map { .number($0.value) } ?? .null), ("eta_exact", eta.map { .string($0.text) } ?? .null),
-            ("stages", StageTable.json(stages)),
-            ("mechanistic_stages", b == nil ? .null : StageTable.json(mechanistic)),
+            ("stages", StageTable.json(a.changePoint)),
+            ("mechanistic_stages", b == nil ? .null : StageTable.json(a.mechanistic)),
             ("mechanistic_boundaries", b?.json ?? .null),
         ]
-        pairs.append(("notes", .array(notes.map { .string($0) })))
+        pairs.append(("notes", .array(a.notes.map { .string($0) })))
         return .object(pairs)
     }
 
-    private func report(_ stages: [Stage], _ mechanistic: [Stage], _ b: MechanisticBoundaries?, loss: String,
-                        eta: (value: Double, text: String, source: String)?, notes: [String], manifold: Bool) -> String {
-        var lines = [StageTable.text(stages, title: "change-point stages of ln(\(loss)) against \(timeColumn), \(file):")]
+    private func report(_ a: TrajectoryStages, eta: (value: Double, text: String, source: String)?) -> String {
+        let loss = a.lossColumn, b = a.boundaries
+        var lines = [StageTable.text(a.changePoint, title: "change-point stages of ln(\(loss)) against \(timeColumn), \(file):")]
         if let b, let eta {
             func show(_ x: Double?) -> String { x.map(fmt) ?? "not reached" }
             lines.append("")
-            lines.append(StageTable.text(mechanistic, title: "mechanistic stages (eta = \(eta.text) from \(eta.source)):"))
+            lines.append(StageTable.text(a.mechanistic, title: "mechanistic stages (eta = \(eta.text) from \(eta.source)):"))
             lines.append("  plateau end \(show(b.plateauEnd)), products v_j w_j at -eta \(show(b.productReached)), exponential from \(show(b.exponentialStart))"
-                + (manifold ? ", on the block manifold (\(Self.manifoldColumn) <= \(fmt(manifoldFraction)) x its start) from \(show(b.blockManifoldReached))" : ""))
+                + (a.hasManifoldColumn ? ", on the block manifold (\(TrajectoryStages.manifoldColumn) <= \(fmt(manifoldFraction)) x its start) from \(show(b.blockManifoldReached))" : ""))
         }
-        for note in notes { lines.append("note: \(note)") }
+        for note in a.notes { lines.append("note: \(note)") }
         if let out = output.out {
             lines.append("wrote \(out)/stages.csv" + (b != nil ? ", \(out)/mechanistic_stages.csv" : "") + " and \(out)/stages.json")
         }

@@ -100,15 +100,6 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    private var stepsDone: (TrainingResult) -> Int {
-        { result in
-            switch result.status {
-            case .diverged(let step, _), .interrupted(let step, _): return step
-            case .completed: return result.trajectory.records.last?.step ?? 0
-            }
-        }
-    }
-
     /// Every setting of the run, defaults resolved.
     private func settings(_ c: TrainingConfig, eta: Rational, ranges: (v: ClosedRange<Double>, w: ClosedRange<Double>)) -> [(String, JSONValue)] {
         task.settings(eta: eta) + [
@@ -132,7 +123,7 @@ struct TrainCommand: ParsableCommand {
             ("optimizer", .string(optimizer.rawValue)),
             ("curriculum", curriculumJSON(r)),
             ("clip_norm", clipNorm.map { .number($0) } ?? .null), ("clipped_steps", .int(r.clippedSteps)),
-            ("steps", .int(stepsDone(r))), ("seconds", .number(r.seconds)),
+            ("steps", .int(r.stepsDone)), ("seconds", .number(r.seconds)),
             ("final_cot_loss", .number(r.heldOutCoT.mean)),
         ] + status + r.heldOutEval.json(prefix: "eval_loss_") + r.heldOutCoT.json(prefix: "cot_loss_") + [
             ("w24", .number(p.W24)), ("off_block_norm", .number(p.offBlockNorm)),
@@ -152,7 +143,7 @@ struct TrainCommand: ParsableCommand {
         var lines = [
             "\(objective.rawValue) training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
                 + "\(params.rawValue) parameters, \(self.`init`.rawValue) init, \(optimizer.rawValue)",
-            "\(stepsDone(r)) steps in \(String(format: "%.1f", r.seconds)) s",
+            "\(r.stepsDone) steps in \(String(format: "%.1f", r.seconds)) s",
         ] + (r.curriculumStages.isEmpty ? [] : [
             "curriculum over the \(objective == .looped ? "number of loops" : "chain length"): "
                 + r.curriculumStages.map { "\($0.length) from step \($0.fromStep)" }.joined(separator: ", "),
@@ -163,19 +154,15 @@ struct TrainCommand: ParsableCommand {
         if case .diverged(let step, let reason) = r.status { lines.append("DIVERGED at step \(step): \(reason)") }
         if case .interrupted(let step, let signal) = r.status { lines.append("INTERRUPTED by \(signal) at step \(step)") }
         let p = r.parameters
-        if let v = try? symmetricPartEigenvalues(p.V31, d: task.d), let w = try? symmetricPartEigenvalues(p.W13, d: task.d) {
+        if case let (v, w)? = p.blockEigenvalues {
             lines.append("V31 eigenvalues (symmetric part) in [\(fmt(v.first!)), \(fmt(v.last!))] (construction -eta = \(fmt(-eta.doubleValue))); "
                 + "W13 in [\(fmt(w.first!)), \(fmt(w.last!))] (construction 1); W24 = \(fmt(p.W24)); norm outside the blocks \(fmt(p.offBlockNorm))")
         }
         // Predictions are invariant under V31 -> V31 / c, W13 -> c W13, W24 -> c W24; with W24 free
         // (full parameters) compare the invariant pair (-W24) V31 and W13 / (-W24) with the construction.
-        if abs(p.W24 + 1) > 1e-6, abs(p.W24) > 1e-12 {
-            let c = -p.W24
-            if let v = try? symmetricPartEigenvalues(p.V31.map { $0 * c }, d: task.d),
-               let w = try? symmetricPartEigenvalues(p.W13.map { $0 / c }, d: task.d) {
-                lines.append("rescaled to W24 = -1 (a symmetry of the model): (-W24) V31 eigenvalues in [\(fmt(v.first!)), \(fmt(v.last!))], "
-                    + "W13 / (-W24) in [\(fmt(w.first!)), \(fmt(w.last!))]")
-            }
+        if case let (v, w)? = p.rescaledBlockEigenvalues {
+            lines.append("rescaled to W24 = -1 (a symmetry of the model): (-W24) V31 eigenvalues in [\(fmt(v.first!)), \(fmt(v.last!))], "
+                + "W13 / (-W24) in [\(fmt(w.first!)), \(fmt(w.last!))]")
         }
         if let out = output.out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json, initial_parameters.json" + (plot ? ", figure.*" : "")) }
         return lines.joined(separator: "\n")

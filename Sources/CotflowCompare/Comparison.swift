@@ -170,19 +170,19 @@ public enum Comparator {
     public static func run(_ config: ComparisonConfig,
                            progress: ((TrainableSet, Int, Int) -> Void)? = nil) throws -> Comparison {
         let training = config.training
-        guard !config.trainable.isEmpty else { throw CotflowError("compare: no trainable set to run") }
-        guard training.objective == .cot else { throw CotflowError("compare: the flows descend the CoT loss; training's objective must be cot (got \(training.objective.rawValue))") }
+        guard !config.trainable.isEmpty else { throw CompareError.noTrainableSet }
+        guard training.objective == .cot else { throw CompareError.objectiveNotCoT(training.objective) }
         guard training.task.eta == config.eta.doubleValue else {
-            throw CotflowError("compare: training's step size \(training.task.eta) is not eta = \(config.eta)")
+            throw CompareError.stepSize(training: training.task.eta, eta: "\(config.eta)")
         }
-        guard training.steps >= 1 else { throw CotflowError("compare: need at least one training step") }
+        guard training.steps >= 1 else { throw CompareError.noTrainingSteps }
         guard training.recordEvery >= 1, training.steps / training.recordEvery >= 4 else {
-            throw CotflowError("compare: stage detection needs at least 5 records; use --record-every <= \(max(training.steps / 4, 1)) for \(training.steps) steps")
+            throw CompareError.tooFewRecords(steps: training.steps)
         }
         if let prompts = config.fullFlowPrompts {
-            guard prompts >= 1 else { throw CotflowError("compare: the full-matrix flow needs at least one prompt (got \(prompts))") }
+            guard prompts >= 1 else { throw CompareError.fullFlowPrompts(prompts) }
             guard config.hasTimeMap else {
-                throw CotflowError("compare: the full-matrix flow is compared on the time map t = learning rate x step, which only SGD has; use --optimizer sgd")
+                throw CompareError.fullFlowNeedsSGD
             }
             guard !config.flow.ode.stepper.requiresJacobian else {
                 throw FullFlowConfigurationError.implicitStepper(config.flow.ode.stepper, dimension: 2 * (2 * config.d + 2) * (2 * config.d + 2))
@@ -190,10 +190,10 @@ public enum Comparator {
         }
         if training.initialisation == .random {
             guard config.trainable == [.full] else {
-                throw CotflowError("compare: a random start is off the reduced model (V31 and W13 have no shared eigenbasis, every block is non-zero): use --params full")
+                throw CompareError.randomStartNotFull
             }
             guard config.fullFlowPrompts != nil else {
-                throw CotflowError("compare: a random start has no reduced flow to compare with; add --full-flow to compare training with the full-matrix flow")
+                throw CompareError.randomStartNeedsFullFlow
             }
         }
         let start = AssumptionInitialisation(d: config.d, seed: config.seed, vRange: training.vRange, wRange: training.wRange)
@@ -229,7 +229,7 @@ public enum Comparator {
             func integrate(_ w24: W24Mode) throws -> (FlowTrajectory, StageAnalysis) {
                 let reduced = try ReducedFlow(loss: loss, w24: w24).integrate(v0: start.v, w0: start.w, options: flowOptions)
                 if config.hasTimeMap && reduced.times.count != recordTimes.count {
-                    throw CotflowError("compare: the flow stopped at t = \(reduced.finalTime) before the last record time \(recordTimes.last!)")
+                    throw CompareError.flowStopped(full: false, at: reduced.finalTime, lastRecord: recordTimes.last!)
                 }
                 return (reduced, try StageAnalysis(times: reduced.times, losses: reduced.losses, v: reduced.v, w: reduced.w, eta: eta))
             }

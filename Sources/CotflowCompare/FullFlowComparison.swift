@@ -63,10 +63,10 @@ extension Comparator {
         do {
             trajectory = try flow.integrate(from: result.initialParameters, basis: result.basis, options: options)
         } catch let failure as FullFlowFailure {
-            throw CotflowError("compare: \(failure)")
+            throw CompareError.fullFlowFailed("\(failure)")
         }
         guard trajectory.times.count == times.count else {
-            throw CotflowError("compare: the full-matrix flow stopped at t = \(trajectory.finalTime) before the last record time \(times.last!)")
+            throw CompareError.flowStopped(full: true, at: trajectory.finalTime, lastRecord: times.last!)
         }
         let heldOut = PromptSets.heldOut(training)
         let heldOutLosses = trajectory.parameters.map {

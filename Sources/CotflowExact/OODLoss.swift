@@ -1,4 +1,5 @@
 import BigInt
+import CotflowIO
 import CotflowNumerics
 
 /// An exact rational together with a bound on its distance from the quantity asked for: zero when
@@ -106,4 +107,38 @@ public func gdChainErrorPolynomial(k: Int, eta: Rational) -> [Rational] {
         etaPower *= eta
     }
     return c
+}
+
+/// A flow's end point as reduced chain parameters V31 = v I, W13 = w I (for `reducedChainLoss`,
+/// with W24 = u beside it): the d eigenvalues of each must be equal; the doubles are taken exactly.
+public struct ReducedChainPoint: Sendable, Equatable {
+    public let v: Rational
+    public let w: Rational
+
+    /// `source` names where the eigenvalues come from in errors.
+    public init(eigenvalues v: [Double], _ w: [Double], d: Int, source: String) throws {
+        guard v.count == d, w.count == d else { throw ReducedChainPointError.eigenvalueCount(source: source, got: v.count) }
+        for (name, xs) in [("v", v), ("w", w)] where xs.max()! != xs.min()! {
+            throw ReducedChainPointError.unequal(source: source, name: name, min: xs.min()!, max: xs.max()!)
+        }
+        self.v = Rational(exactly: v[0])
+        self.w = Rational(exactly: w[0])
+    }
+}
+
+/// An end point that is not of the form V31 = v I, W13 = w I at this d.
+public enum ReducedChainPointError: ReportableError, Equatable {
+    case eigenvalueCount(source: String, got: Int)
+    case unequal(source: String, name: String, min: Double, max: Double)
+
+    public var kind: ErrorKind { .input }
+
+    public var description: String {
+        switch self {
+        case let .eigenvalueCount(source, got): return "\(source) has \(got) eigenvalues; pass --d \(got)"
+        case let .unequal(source, name, min, max):
+            return "the eigenvalues '\(name)' in \(source) are not all equal (\(fmt(min)) to \(fmt(max))); "
+                + "the exact out-of-distribution loss needs V31 = v I and W13 = w I"
+        }
+    }
 }

@@ -134,7 +134,7 @@ public struct ExperimentSettings: Sendable {
     public static let w24Range: ClosedRange<Double> = 1e-3...1e3
 
     /// The exact GD-chain loss is computed up to this chain length (2k Wishart moments).
-    public static let exactMaximumK = 30
+    public static let exactMaximumK = ExactLimits.degree / 2
 
     public init(job: SweepJob) { self.job = job }
 
@@ -144,7 +144,7 @@ public struct ExperimentSettings: Sendable {
     /// The settings at a grid point (the point's values replace the fixed ones).
     public func resolved(at point: SweepPoint) throws -> ExperimentSettings {
         var s = self
-        func bad(_ what: String) -> CotflowError { CotflowError("grid point \(point.label): \(what)") }
+        func bad(_ what: String) -> ExperimentError { .point(label: point.label, reason: what) }
         func integer(_ name: String, min: Int = 1) throws -> Int? {
             guard let x = point[name] else { return nil }
             guard x >= Double(min), x <= 1_000_000_000, x == x.rounded() else { throw bad("\(name) must be an integer from \(min) to 1000000000") }
@@ -259,7 +259,7 @@ public struct ExperimentSettings: Sendable {
     public init(recorded settings: [(String, JSONValue)]) throws {
         let map = Dictionary(settings, uniquingKeysWith: { a, _ in a })
         guard case .string(let jobText)? = map["job"], let job = SweepJob(rawValue: jobText) else {
-            throw CotflowError("the sweep's settings name no job")
+            throw ExperimentError.noJob
         }
         self.init(job: job)
         func number(_ key: String) -> Double? {

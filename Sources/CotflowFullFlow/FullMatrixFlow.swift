@@ -51,9 +51,15 @@ public struct FullFlowFailure: Error, CustomStringConvertible, Sendable {
 }
 
 /// Settings refused before integrating.
-public enum FullFlowConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum FullFlowConfigurationError: ReportableError, Equatable {
     /// An implicit stepper: it needs the Jacobian, which this flow does not provide.
     case implicitStepper(Stepper, dimension: Int)
+    /// No prompts, or prompts of another d or n than the task's.
+    case prompts
+    case promptCount(Int)
+    /// Initial parameters not finite or of another d.
+    case initialParameters(d: Int)
+    case initialLossNotFinite
 
     public var description: String {
         switch self {
@@ -61,6 +67,10 @@ public enum FullFlowConfigurationError: Error, CustomStringConvertible, Sendable
             return "stepper \(s.rawValue) needs the Jacobian of the right-hand side, which the full-matrix flow does not provide "
                 + "(it would be the \(n) x \(n) Hessian of the loss on every prompt at each evaluation); "
                 + "use an explicit stepper: rkf45 (the default), rkck, rk8pd, rk2, rk4 or msadams"
+        case .prompts: return "full-matrix flow: need at least one prompt of the task's d and n"
+        case .promptCount(let count): return "full-matrix flow: the number of prompts must be at least 1 (got \(count))"
+        case .initialParameters(let d): return "full-matrix flow: the initial parameters must be finite and of dimension d = \(d)"
+        case .initialLossNotFinite: return "full-matrix flow: the loss at the initial point is not finite"
         }
     }
 }
@@ -78,7 +88,7 @@ public struct FullMatrixFlow: Sendable {
 
     public init(task: TaskConfig, prompts: PromptBatch) throws {
         guard prompts.count >= 1, prompts.d == task.d, prompts.n == task.n else {
-            throw CotflowError("full-matrix flow: need at least one prompt of the task's d and n")
+            throw FullFlowConfigurationError.prompts
         }
         self.task = task
         self.prompts = prompts
@@ -88,7 +98,7 @@ public struct FullMatrixFlow: Sendable {
     /// The flow on `count` prompts of `seed`: the first batch that `train` with `--batch-size count`
     /// and the same seed trains on.
     public init(task: TaskConfig, promptCount count: Int, seed: UInt64) throws {
-        guard count >= 1 else { throw CotflowError("full-matrix flow: the number of prompts must be at least 1 (got \(count))") }
+        guard count >= 1 else { throw FullFlowConfigurationError.promptCount(count) }
         try self.init(task: task, prompts: PromptSets.firstTrainingBatch(task: task, count: count, seed: seed))
     }
 
@@ -148,11 +158,11 @@ public struct FullMatrixFlow: Sendable {
                           progress: ((Double) -> Void)? = nil) throws -> FullFlowTrajectory {
         try check(stepper: options.ode.stepper)
         guard initial.d == task.d, initial.isFinite else {
-            throw CotflowError("full-matrix flow: the initial parameters must be finite and of dimension d = \(task.d)")
+            throw FullFlowConfigurationError.initialParameters(d: task.d)
         }
         let y0 = initial.V + initial.W
         let start = objective(initial, gradient: true)
-        guard start.loss.isFinite else { throw CotflowError("full-matrix flow: the loss at the initial point is not finite") }
+        guard start.loss.isFinite else { throw FullFlowConfigurationError.initialLossNotFinite }
         let flow = self
         let rule = FlowStop(options: options, initialLoss: start.loss, d: task.d)
         let cache = ObjectiveCache()

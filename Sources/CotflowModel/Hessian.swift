@@ -87,6 +87,34 @@ public struct FullBatchHessian: Sendable {
         }
     }
 
+    /// The differenced entries of (V, W) as one index 0..<2 D^2: every entry, or V31 and W13 (`reduced`).
+    public static func entries(reduced: Bool, d: Int) -> [Int] {
+        let size = (2 * d + 2) * (2 * d + 2)
+        guard reduced else { return Array(0..<(2 * size)) }
+        let m = TransformerParameters.reducedMasks(d: d)
+        return m.V.indices.filter { m.V[$0] } + m.W.indices.filter { m.W[$0] }.map { $0 + size }
+    }
+
+    /// The gradient's component along each eigenvector.
+    public var gradientComponents: [Double] {
+        let m = entries.count
+        return (0..<m).map { j in (0..<m).reduce(0.0) { $0 + eigenvectors[$1 * m + j] * gradient[$1] } }
+    }
+
+    /// Eigenvalues within this of zero are not resolved: the difference error scales with the largest one.
+    public var resolution: Double {
+        max(relativeAsymmetry, 1e-12) * max(abs(eigenvalues.first!), abs(eigenvalues.last!))
+    }
+
+    /// Eigenvalues below `-resolution`, and within `resolution` of zero.
+    public var negativeCount: Int { eigenvalues.filter { $0 < -resolution }.count }
+    public var unresolvedCount: Int { eigenvalues.filter { abs($0) <= resolution }.count }
+
+    /// The blocks carrying at least 1% of eigenvector `j`, largest share first.
+    public func mainBlocks(_ j: Int, d: Int) -> [(name: String, share: Double)] {
+        Self.blockShares(eigenvector(j), entries: entries, d: d).filter { $0.share >= 0.01 }.sorted { $0.share > $1.share }
+    }
+
     /// Frobenius norms of the 16 blocks of V and of W, named "V11" ... "W44".
     public static func blockNorms(_ p: TransformerParameters) -> [(name: String, norm: Double)] {
         var out: [(String, Double)] = []

@@ -15,6 +15,18 @@ public enum StageError: ReportableError, Equatable {
     case noEigenvalues
     case eigenvalueCount(row: Int, v: Int, w: Int, d: Int)
     case eigenvalueNotFinite(row: Int)
+    /// A table with neither `loss` nor `cot_loss_mean` and no loss column chosen.
+    case noLossColumn(source: String, columns: [String])
+    /// A stage whose time, loss or rate is not finite (times near the range of a double).
+    case stageNotFinite(source: String, index: Int, name: String, field: String, value: Double, first: Double, last: Double, timeColumn: String)
+
+    /// The table-reading cases are the user's input; the rest are the run's (the CLI reads them as input).
+    public var kind: ErrorKind {
+        switch self {
+        case .noLossColumn, .stageNotFinite: return .input
+        default: return .failed
+        }
+    }
 
     public var description: String {
         switch self {
@@ -30,6 +42,11 @@ public enum StageError: ReportableError, Equatable {
         case .noEigenvalues: return "v and w rows are empty (no eigenvalue columns)"
         case let .eigenvalueCount(row, v, w, d): return "row \(row): v has \(v) and w has \(w) values, expected \(d) each"
         case let .eigenvalueNotFinite(row): return "row \(row): v or w is not finite"
+        case let .noLossColumn(source, columns):
+            return "\(source): no loss or cot_loss_mean column; choose one with --loss-column (columns: \(columns.joined(separator: ", ")))"
+        case let .stageNotFinite(source, index, name, field, value, first, last, timeColumn):
+            return "\(source): stage \(index) (\(name)) has \(field) = \(value): the times or losses are too extreme "
+                + "for double precision (time span \(first) to \(last)); rescale the \(timeColumn) column"
         }
     }
 }

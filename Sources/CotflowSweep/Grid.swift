@@ -35,15 +35,15 @@ public struct SweepAxis: Sendable, Equatable {
     public static func parse(_ text: String, allowedNames: [String]? = nil, integerNames: Set<String> = []) throws -> SweepAxis {
         let spec = String(text.filter { !$0.isWhitespace })
         guard let eq = spec.firstIndex(of: "=") else {
-            throw CotflowError("axis '\(text)': expected name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,...")
+            throw GridError.noEquals(spec: text)
         }
         let name = String(spec[..<eq])
         let body = String(spec[spec.index(after: eq)...])
-        guard !name.isEmpty else { throw CotflowError("axis '\(text)': the axis has no name (expected name=...)") }
+        guard !name.isEmpty else { throw GridError.noName(spec: text) }
         if let allowedNames, !allowedNames.contains(name) {
-            throw CotflowError("unknown axis name '\(name)' in '\(text)'; allowed: \(allowedNames.joined(separator: ", "))")
+            throw GridError.unknownName(name, spec: text, allowed: allowedNames)
         }
-        guard !body.isEmpty else { throw CotflowError("axis '\(name)': no values after '=' (an empty grid)") }
+        guard !body.isEmpty else { throw GridError.noValues(axis: name) }
         let integer = integerNames.contains(name)
         var values: [Double]
         if body.contains(":") {
@@ -55,10 +55,10 @@ public struct SweepAxis: Sendable, Equatable {
         } else {
             values = try parseList(body, name: name)
             if integer, let bad = values.first(where: { $0 != $0.rounded() }) {
-                throw CotflowError("axis '\(name)' takes integers (got \(SweepFormat.number(bad)))")
+                throw GridError.notInteger(axis: name, value: SweepFormat.number(bad))
             }
             if let repeated = firstRepeat(values) {
-                throw CotflowError("axis '\(name)' lists the value \(SweepFormat.number(repeated)) twice")
+                throw GridError.repeatedInList(axis: name, value: SweepFormat.number(repeated))
             }
         }
         return SweepAxis(name: name, spec: spec, values: values, integer: integer)
@@ -66,7 +66,7 @@ public struct SweepAxis: Sendable, Equatable {
 
     private static func number(_ s: Substring, name: String, what: String) throws -> Double {
         guard let x = Double(s), x.isFinite else {
-            throw CotflowError("axis '\(name)': \(what) '\(s)' is not a finite number")
+            throw GridError.notFinite(axis: name, what: what, text: String(s))
         }
         return x
     }
@@ -74,33 +74,33 @@ public struct SweepAxis: Sendable, Equatable {
     private static func parseRange(_ body: String, name: String) throws -> [Double] {
         let parts = body.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 3 || parts.count == 4 else {
-            throw CotflowError("axis '\(name)': a range is lo:hi:count or lo:hi:count:log (got '\(body)')")
+            throw GridError.rangeFields(axis: name, body: body)
         }
         let lo = try number(parts[0], name: name, what: "lower bound")
         let hi = try number(parts[1], name: name, what: "upper bound")
         guard let count = Int(parts[2]) else {
-            throw CotflowError("axis '\(name)': count '\(parts[2])' is not an integer")
+            throw GridError.countNotInteger(axis: name, text: String(parts[2]))
         }
         var log = false
         if parts.count == 4 {
             switch parts[3] {
             case "log": log = true
             case "lin", "linear": log = false
-            default: throw CotflowError("axis '\(name)': the fourth field of a range must be 'log' (got '\(parts[3])')")
+            default: throw GridError.fourthField(axis: name, text: String(parts[3]))
             }
         }
-        guard count >= 1 else { throw CotflowError("axis '\(name)': count must be at least 1 (got \(count)); an empty grid") }
-        guard lo <= hi else { throw CotflowError("axis '\(name)': lo = \(parts[0]) is greater than hi = \(parts[1]) (give lo:hi:count with lo <= hi)") }
+        guard count >= 1 else { throw GridError.countBelowOne(axis: name, count: count) }
+        guard lo <= hi else { throw GridError.loAboveHi(axis: name, lo: String(parts[0]), hi: String(parts[1])) }
         if log, !(lo > 0 && hi > 0) {
-            throw CotflowError("axis '\(name)': a log range needs positive bounds (got \(parts[0]):\(parts[1]))")
+            throw GridError.logBounds(axis: name, lo: String(parts[0]), hi: String(parts[1]))
         }
         if count == 1 {
             guard lo == hi else {
-                throw CotflowError("axis '\(name)': a range with count 1 needs lo == hi (or give one value: \(name)=\(parts[0]))")
+                throw GridError.singlePoint(axis: name, lo: String(parts[0]))
             }
             return [lo]
         }
-        guard count <= 10_000_000 else { throw CotflowError("axis '\(name)': count \(count) is too large") }
+        guard count <= 10_000_000 else { throw GridError.countTooLarge(axis: name, count: count) }
         var values: [Double] = []
         for i in 0..<count {
             let t = Double(i) / Double(count - 1)
@@ -113,7 +113,7 @@ public struct SweepAxis: Sendable, Equatable {
             values.append(SweepFormat.clean(x, digits: log ? 12 : 15))
         }
         if let repeated = firstRepeat(values) {
-            throw CotflowError("axis '\(name)': the range gives the value \(SweepFormat.number(repeated)) twice (lo == hi with count > 1?)")
+            throw GridError.repeatedInRange(axis: name, value: SweepFormat.number(repeated))
         }
         return values
     }
@@ -122,7 +122,7 @@ public struct SweepAxis: Sendable, Equatable {
         let parts = body.split(separator: ",", omittingEmptySubsequences: false)
         var values: [Double] = []
         for part in parts {
-            guard !part.isEmpty else { throw CotflowError("axis '\(name)': empty entry in the list '\(body)'") }
+            guard !part.isEmpty else { throw GridError.emptyListEntry(axis: name, body: body) }
             values.append(try number(part, name: name, what: "value"))
         }
         return values
@@ -150,16 +150,16 @@ public struct SweepGrid: Sendable, Equatable {
     }
 
     public init(axes: [SweepAxis]) throws {
-        guard !axes.isEmpty else { throw CotflowError("empty grid: give at least one axis (name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,...)") }
+        guard !axes.isEmpty else { throw GridError.noAxes }
         guard axes.count <= SweepGrid.maximumAxes else {
-            throw CotflowError("a grid has at most \(SweepGrid.maximumAxes) axes (got \(axes.count): \(axes.map(\.name).joined(separator: ", ")))")
+            throw GridError.tooManyAxes(names: axes.map(\.name))
         }
         var names = Set<String>()
         for axis in axes {
-            guard names.insert(axis.name).inserted else { throw CotflowError("axis '\(axis.name)' is given twice") }
-            guard !axis.values.isEmpty else { throw CotflowError("axis '\(axis.name)' has no values: an empty grid") }
+            guard names.insert(axis.name).inserted else { throw GridError.axisTwice(axis.name) }
+            guard !axis.values.isEmpty else { throw GridError.axisEmpty(axis.name) }
             guard SweepFormat.isPlainName(axis.name) else {
-                throw CotflowError("axis name '\(axis.name)' must not contain tabs, newlines, '=' or commas")
+                throw GridError.axisName(axis.name)
             }
         }
         self.axes = axes
@@ -212,9 +212,9 @@ public struct SweepPoint: Sendable, Equatable {
 }
 
 /// Number and name formatting shared by the TSV, JSON and report outputs.
-public enum SweepFormat {
+package enum SweepFormat {
     /// Shortest round-trip text; integers without a decimal point; `nan`, `inf`, `-inf`.
-    public static func number(_ x: Double) -> String {
+    package static func number(_ x: Double) -> String {
         if x.isNaN { return "nan" }
         if x.isInfinite { return x > 0 ? "inf" : "-inf" }
         if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
@@ -223,7 +223,7 @@ public enum SweepFormat {
 
     /// A metric cell of a sweep table: `number(x)`, and an empty cell for NaN (not reached or not
     /// measured), which pandas and Python's csv module read as a missing value.
-    public static func cell(_ x: Double) -> String {
+    package static func cell(_ x: Double) -> String {
         x.isNaN ? "" : number(x)
     }
 

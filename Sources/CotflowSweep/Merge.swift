@@ -32,7 +32,7 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
                         reporter: SweepReporter? = nil) throws -> MergeOutcome {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-        throw CotflowError("merge: \(directory) is not a directory")
+        throw MergeError.notADirectory(directory)
     }
     let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
     var found: [(file: String, index: Int, count: Int)] = []
@@ -43,11 +43,11 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
     found.sort { ($0.count, $0.index) < ($1.count, $1.index) }
     if let shardCount { found = found.filter { $0.count == shardCount } }
     guard !found.isEmpty else {
-        throw CotflowError("merge: no shard files (shard-<i>-of-<N>.json\(shardCount.map { " with N = \($0)" } ?? "")) in \(directory)")
+        throw MergeError.noShardFiles(directory: directory, count: shardCount)
     }
     let counts = Array(Set(found.map(\.count))).sorted()
     guard counts.count == 1, let count = counts.first else {
-        throw CotflowError("merge: \(directory) holds shards of runs with different shard counts (N = \(counts.map(String.init).joined(separator: ", "))); keep one set of shard-<i>-of-<N>.json files")
+        throw MergeError.mixedCounts(directory: directory, counts: counts)
     }
 
     var description: SweepDescription?
@@ -60,16 +60,17 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
         let json = try JSONReader.parse(try SweepFiles.read(path), source: path)
         let format = json["format"]?.stringValue ?? ""
         guard format == SweepFiles.shardFormat || SweepFiles.olderFormats.contains(format) else {
-            throw CotflowError("merge: \(entry.file) is not a sweep shard file")
+            throw MergeError.notAShardFile(entry.file)
         }
         let d = try SweepDescription.decode(json, file: entry.file)
         guard json["shard"]?["index"]?.intValue == entry.index, json["shard"]?["count"]?.intValue == entry.count else {
-            throw CotflowError("merge: \(entry.file) says it is shard \(json["shard"]?["index"]?.intValue ?? -1)/\(json["shard"]?["count"]?.intValue ?? -1), not \(entry.index)/\(entry.count)")
+            throw MergeError.wrongShard(file: entry.file, says: (json["shard"]?["index"]?.intValue ?? -1, json["shard"]?["count"]?.intValue ?? -1),
+                                        expected: (entry.index, entry.count))
         }
         if let first = description {
             let differences = d.differences(from: first)
             guard differences.isEmpty else {
-                throw CotflowError("merge: \(entry.file) and \(firstFile) describe different sweeps: \(differences.joined(separator: "; "))")
+                throw MergeError.differentSweeps(file: entry.file, first: firstFile, differences: differences)
             }
         } else {
             description = d
@@ -78,8 +79,8 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
         let shard = try Shard(index: entry.index, count: entry.count)
         let records = try d.decodeRecords(json, file: entry.file)
         for r in records {
-            guard shard.contains(r.index) else { throw CotflowError("merge: \(entry.file) holds point \(r.index), which is not in shard \(shard)") }
-            guard byIndex[r.index] == nil else { throw CotflowError("merge: point \(r.index) appears twice in \(entry.file)") }
+            guard shard.contains(r.index) else { throw MergeError.pointOutsideShard(file: entry.file, point: r.index, shard: "\(shard)") }
+            guard byIndex[r.index] == nil else { throw MergeError.pointTwice(file: entry.file, point: r.index) }
             byIndex[r.index] = r
         }
         let expected = shard.indices(in: d.grid)
@@ -90,7 +91,7 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
                 + (lacking.isEmpty ? "" : " (missing points \(listed(lacking)))"))
         }
     }
-    guard let description else { throw CotflowError("merge: no shard files in \(directory)") }
+    guard let description else { throw MergeError.noShards(directory) }
 
     let present = Set(found.map(\.index))
     let absent = (0..<count).filter { !present.contains($0) }
@@ -103,8 +104,7 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
     }
     let missing = (0..<description.grid.count).filter { byIndex[$0] == nil }
     if !problems.isEmpty, !allowPartial {
-        throw CotflowError("merge: \(directory): " + problems.joined(separator: "; ")
-            + "; \(missing.count) of \(description.grid.count) points missing. Run the missing shards, or merge with --allow-partial")
+        throw MergeError.incomplete(directory: directory, problems: problems, missing: missing.count, points: description.grid.count)
     }
 
     let records = byIndex.keys.sorted().map { byIndex[$0]! }

@@ -36,14 +36,14 @@ public struct SweepDescription: Sendable {
     public init(grid: SweepGrid, metricNames: [String], integerMetrics: Set<String> = [], settings: [(String, JSONValue)] = []) throws {
         var seen = Set(["index", "status"])
         for name in grid.names {
-            guard seen.insert(name).inserted else { throw CotflowError("axis name '\(name)' is reserved") }
+            guard seen.insert(name).inserted else { throw SweepDescriptionError.reservedAxisName(name) }
         }
         for name in metricNames {
-            guard SweepFormat.isPlainName(name) else { throw CotflowError("metric name '\(name)' must not be empty or contain tabs, newlines, '=' or commas") }
-            guard seen.insert(name).inserted else { throw CotflowError("metric name '\(name)' is repeated or clashes with an axis or column name") }
+            guard SweepFormat.isPlainName(name) else { throw SweepDescriptionError.metricName(name) }
+            guard seen.insert(name).inserted else { throw SweepDescriptionError.metricRepeated(name) }
         }
         if let unknown = integerMetrics.subtracting(metricNames).sorted().first {
-            throw CotflowError("integer metric '\(unknown)' is not a metric of the sweep")
+            throw SweepDescriptionError.unknownIntegerMetric(unknown)
         }
         self.grid = grid
         self.metricNames = metricNames
@@ -153,8 +153,7 @@ public struct SweepDescription: Sendable {
     static func decode(_ json: JSONValue, file: String) throws -> SweepDescription {
         func bad(_ what: String) -> CotflowError { CotflowError("\(file): not a sweep output (\(what))") }
         if let format = json["format"]?.stringValue, SweepFiles.olderFormats.contains(format) {
-            throw CotflowError.input("\(file) is in the older format '\(format)' (written by an earlier cotflow, which stored the settings as strings); "
-                + "merge or resume it with the cotflow that wrote it, or rerun the sweep (--force)")
+            throw SweepDescriptionError.olderFormat(file: file, format: format)
         }
         guard let axesJSON = json["grid"]?.arrayValue else { throw bad("no grid") }
         var axes: [SweepAxis] = []
@@ -202,23 +201,23 @@ public struct SweepDescription: Sendable {
 }
 
 /// File names and the atomic writer of sweep outputs.
-public enum SweepFiles {
+package enum SweepFiles {
     static let shardFormat = "cotflow-sweep-shard 2"
     static let mergedFormat = "cotflow-sweep 2"
     /// Formats that stored the settings as strings.
     static let olderFormats: Set<String> = ["cotflow-sweep-shard 1", "cotflow-sweep 1"]
-    public static let mergedTSV = "sweep.tsv"
-    public static let mergedJSON = "sweep.json"
-    public static let report = "report.txt"
+    package static let mergedTSV = "sweep.tsv"
+    package static let mergedJSON = "sweep.json"
+    package static let report = "report.txt"
     /// Seconds between fsyncs of a running shard's files (they are renamed into place after every point).
-    public static let syncInterval: TimeInterval = 5
+    package static let syncInterval: TimeInterval = 5
 
     /// Writes `text` to a temporary file next to `path` and renames it over `path`, so that
     /// `path` holds either its old or its new content, never a partial write, whenever the
     /// process stops. With `sync` the data are flushed to disk (fsync) before the rename, so the
     /// file also survives a machine crash; that costs milliseconds on a busy disk, so a sweep
     /// syncs at most every few seconds and at the end of a shard.
-    public static func writeAtomically(_ text: String, to path: String, sync: Bool = true) throws {
+    package static func writeAtomically(_ text: String, to path: String, sync: Bool = true) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let temp = (dir as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")

@@ -15,9 +15,9 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     }
 
     public init(index: Int, count: Int) throws {
-        guard count >= 1 else { throw CotflowError("shard count must be at least 1 (got \(count))") }
+        guard count >= 1 else { throw ShardError.countBelowOne(count) }
         guard index >= 0, index < count else {
-            throw CotflowError("shard index \(index) is out of range for \(count) shard\(count == 1 ? "" : "s") (0-based: 0 <= i < \(count))")
+            throw ShardError.indexOutOfRange(index: index, count: count)
         }
         self.init(uncheckedIndex: index, count: count)
     }
@@ -27,7 +27,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         let t = text.trimmingCharacters(in: .whitespaces)
         let parts = t.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
-            throw CotflowError("shard must be i/N with integers 0 <= i < N, e.g. 0/4 (got '\(text)')")
+            throw ShardError.syntax(text)
         }
         try self.init(index: i, count: n)
     }
@@ -42,7 +42,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         }
         func integer(_ key: String, _ text: String) throws -> Int {
             guard let x = Int(text.trimmingCharacters(in: .whitespaces)) else {
-                throw CotflowError("environment variable \(key) = '\(text)' is not an integer")
+                throw ShardError.environmentNotInteger(key: key, text: text)
             }
             return x
         }
@@ -50,15 +50,15 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         let count = try integer("SLURM_ARRAY_TASK_COUNT", countText)
         let min = try environment["SLURM_ARRAY_TASK_MIN"].map { try integer("SLURM_ARRAY_TASK_MIN", $0) } ?? 0
         let step = try environment["SLURM_ARRAY_TASK_STEP"].map { try integer("SLURM_ARRAY_TASK_STEP", $0) } ?? 1
-        guard step >= 1 else { throw CotflowError("environment variable SLURM_ARRAY_TASK_STEP = \(step) must be at least 1") }
+        guard step >= 1 else { throw ShardError.stepBelowOne(step) }
         let offset = id - min
         guard offset >= 0, offset % step == 0 else {
-            throw CotflowError("SLURM array task \(id) does not fit SLURM_ARRAY_TASK_MIN = \(min), SLURM_ARRAY_TASK_STEP = \(step)")
+            throw ShardError.taskOffGrid(id: id, min: min, step: step)
         }
         do {
             return try Shard(index: offset / step, count: count)
         } catch {
-            throw CotflowError("from SLURM_ARRAY_TASK_ID = \(id), SLURM_ARRAY_TASK_MIN = \(min), SLURM_ARRAY_TASK_COUNT = \(count): \(error)")
+            throw ShardError.slurmTask(id: id, min: min, count: count, reason: "\(error)")
         }
     }
 

@@ -1,12 +1,12 @@
 import Foundation
 
 /// A Slurm array-job script that runs a sweep's shards, one array task per shard.
-public enum SlurmScript {
+package enum SlurmScript {
     /// The script text. `arguments` is the sweep's command line (executable first) without any
     /// `--shard`: each task takes its shard from `SLURM_ARRAY_TASK_ID` and `SLURM_ARRAY_TASK_COUNT`.
     /// Every task runs with `--resume`, so resubmitting the same script after a failure, a time
     /// limit or a cancelled task reruns only the points not yet finished.
-    public static func arrayJob(arguments: [String], tasks: Int, cpusPerTask: Int, workingDirectory: String,
+    package static func arrayJob(arguments: [String], tasks: Int, cpusPerTask: Int, workingDirectory: String,
                                 outputDirectory: String, jobName: String = "cotflow-sweep") -> String {
         let command = arguments.map(quote).joined(separator: " ")
         let merge = [arguments[0], "merge", outputDirectory].map(quote).joined(separator: " ")
@@ -33,7 +33,7 @@ public enum SlurmScript {
     }
 
     /// Single-quotes a word for the shell when it holds anything but safe characters.
-    public static func quote(_ word: String) -> String {
+    package static func quote(_ word: String) -> String {
         let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=:/.,+@%")
         if !word.isEmpty, word.unicodeScalars.allSatisfy({ safe.contains($0) }) { return word }
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"

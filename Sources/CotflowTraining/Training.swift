@@ -229,6 +229,14 @@ public struct TrainingResult: Sendable {
     public let curriculumStages: [Curriculum.Stage]
     /// Optimizer steps whose batch gradient was clipped (0 without `clipNorm`).
     public let clippedSteps: Int
+
+    /// Steps done: where the run diverged or was interrupted, else the last recorded step.
+    public var stepsDone: Int {
+        switch status {
+        case .diverged(let step, _), .interrupted(let step, _): return step
+        case .completed: return trajectory.records.last?.step ?? 0
+        }
+    }
 }
 
 /// Trains a transformer on fresh batches each step.

@@ -141,4 +141,28 @@ final class CovarianceMomentTests: XCTestCase {
         XCTAssertThrowsError(try CovarianceSpectrum([r("1"), r("-2")]))
         XCTAssertThrowsError(try CovarianceSpectrum.geometric(d: 3, kappa: 0.5))
     }
+
+    /// The GD reference of an evaluation: the identity's loss, a spectrum's, nil beyond the limits.
+    func testGDChainReference() throws {
+        let eta = Rational(2, 5)
+        XCTAssertEqual(try gdChainReference(n: 8, d: 3, k: 4, eta: eta, spectrum: nil), BoundedValue(value: gdChainLoss(n: 8, d: 3, k: 4, eta: eta), errorBound: .zero))
+        XCTAssertNil(try gdChainReference(n: 8, d: 3, k: ExactLimits.degree / 2 + 1, eta: eta, spectrum: nil))
+        let spectrum = try CovarianceSpectrum([Rational(1, 2), Rational(1), Rational(2)])
+        XCTAssertEqual(try gdChainReference(n: 8, d: 3, k: 4, eta: eta, spectrum: spectrum), try gdChainLoss(n: 8, k: 4, eta: eta, spectrum: spectrum))
+        XCTAssertNil(try gdChainReference(n: 8, d: 3, k: ExactLimits.covarianceDegree / 2 + 1, eta: eta, spectrum: spectrum))
+    }
+
+    /// A flow's end point with equal eigenvalues, taken exactly; unequal ones or another d refused.
+    func testReducedChainPoint() throws {
+        let p = try ReducedChainPoint(eigenvalues: [-0.7, -0.7], [1.25, 1.25], d: 2, source: "s.json")
+        XCTAssertEqual(p.v, Rational(exactly: -0.7))
+        XCTAssertEqual(p.w, Rational(5, 4))
+        XCTAssertThrowsError(try ReducedChainPoint(eigenvalues: [1, 1, 1], [1, 1, 1], d: 2, source: "s.json")) { error in
+            XCTAssertEqual(error as? ReducedChainPointError, .eigenvalueCount(source: "s.json", got: 3))
+            XCTAssertEqual("\(error)", "s.json has 3 eigenvalues; pass --d 3")
+        }
+        XCTAssertThrowsError(try ReducedChainPoint(eigenvalues: [1, 1], [0.5, 2], d: 2, source: "s.json")) { error in
+            XCTAssertEqual("\(error)", "the eigenvalues 'w' in s.json are not all equal (0.5 to 2); the exact out-of-distribution loss needs V31 = v I and W13 = w I")
+        }
+    }
 }

@@ -390,3 +390,18 @@ final class VerdictTests: XCTestCase {
         XCTAssertFalse(skewed.isBelow(1))
     }
 }
+
+final class ExperimentErrorTests: XCTestCase {
+    func testRefusalsAreTyped() throws {
+        XCTAssertThrowsError(try ExperimentSettings(recorded: [])) { error in
+            XCTAssertEqual(error as? ExperimentError, .noJob)
+            XCTAssertEqual("\(error)", "the sweep's settings name no job")
+        }
+        let point = try SweepGrid(specs: ["d=0,2"]).point(0)
+        XCTAssertThrowsError(try ExperimentSettings(job: .flow).resolved(at: point)) { error in
+            XCTAssertEqual(error as? ExperimentError, .point(label: point.label, reason: "d must be an integer from 1 to 1000000000"))
+            XCTAssertEqual("\(error)", "grid point \(point.label): d must be an integer from 1 to 1000000000")
+        }
+        XCTAssertEqual(ExperimentSettings.exactMaximumK, 30)
+    }
+}

@@ -38,4 +38,30 @@ final class HessianTests: XCTestCase {
         // Block shares of an eigenvector sum to 1.
         XCTAssertEqual(FullBatchHessian.blockShares(h.eigenvector(0), entries: entries, d: d).reduce(0) { $0 + $1.share }, 1, accuracy: 1e-12)
     }
+
+    /// The spectrum's read-outs: gradient components, resolution, counts, main blocks, the entries.
+    func testSpectrumReadOuts() throws {
+        let d = 1, n = 4
+        let task = try TaskConfig(d: d, n: n, k: 2, eta: paperStepSize(n: n, d: d).doubleValue)
+        let batch = PromptBatch.sample(task: task, count: 8, random: Random(seed: 5, stream: [1]), includeData: true)
+        let p = TransformerParameters.construction(d: d, eta: task.eta)
+        let dim = 2 * d + 2
+        XCTAssertEqual(FullBatchHessian.entries(reduced: false, d: d), Array(0..<(2 * dim * dim)))
+        let reduced = FullBatchHessian.entries(reduced: true, d: d)
+        let masks = TransformerParameters.reducedMasks(d: d)
+        XCTAssertEqual(reduced.count, masks.V.filter { $0 }.count + masks.W.filter { $0 }.count)
+        XCTAssertTrue(reduced.allSatisfy { $0 < dim * dim ? masks.V[$0] : masks.W[$0 - dim * dim] })
+        let h = try FullBatchHessian.compute(.cot, parameters: p, task: task, batch: batch, entries: FullBatchHessian.entries(reduced: false, d: d))
+        let m = h.entries.count
+        // Components along an orthonormal basis keep the gradient's norm.
+        XCTAssertEqual(h.gradientComponents.reduce(0) { $0 + $1 * $1 }.squareRoot(), h.gradientNorm, accuracy: 1e-9 * max(h.gradientNorm, 1))
+        XCTAssertEqual(h.resolution, max(h.relativeAsymmetry, 1e-12) * max(abs(h.eigenvalues[0]), abs(h.eigenvalues[m - 1])))
+        XCTAssertEqual(h.negativeCount + h.unresolvedCount + h.eigenvalues.filter { $0 > h.resolution }.count, m)
+        for j in [0, m - 1] {
+            let blocks = h.mainBlocks(j, d: d)
+            XCTAssertFalse(blocks.isEmpty)
+            XCTAssertTrue(blocks.allSatisfy { $0.share >= 0.01 })
+            XCTAssertEqual(blocks.map(\.share), blocks.map(\.share).sorted(by: >))
+        }
+    }
 }

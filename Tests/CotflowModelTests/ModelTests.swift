@@ -280,3 +280,25 @@ final class GradientBufferTests: XCTestCase {
         XCTAssertEqual(Set(strings).count, 1000)
     }
 }
+
+final class BlockSpectraTests: XCTestCase {
+    /// The construction's blocks: -eta and 1; with W24 = -2 (the same predictions) the rescaled pair is the construction again.
+    func testBlockEigenvaluesAndTheInvariantPair() throws {
+        let d = 3, eta = 0.6
+        let p = TransformerParameters.construction(d: d, eta: eta)
+        let e = try XCTUnwrap(p.blockEigenvalues)
+        for x in e.v { XCTAssertEqual(x, -eta, accuracy: 1e-12) }
+        for x in e.w { XCTAssertEqual(x, 1, accuracy: 1e-12) }
+        XCTAssertNil(p.rescaledBlockEigenvalues)
+        var q = p
+        q.V31 = p.V31.map { $0 / 2 }
+        q.W13 = p.W13.map { $0 * 2 }
+        q.W24 = -2
+        let r = try XCTUnwrap(q.rescaledBlockEigenvalues)
+        for x in r.v { XCTAssertEqual(x, -eta, accuracy: 1e-12) }
+        for x in r.w { XCTAssertEqual(x, 1, accuracy: 1e-12) }
+        q.W24 = 0
+        XCTAssertNil(q.rescaledBlockEigenvalues)
+    }
+}
+

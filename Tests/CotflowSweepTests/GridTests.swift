@@ -153,4 +153,36 @@ final class ShardTests: XCTestCase {
         XCTAssertEqual(try Shard.resolve(nil, environment: [:]), Shard.whole)
         assertThrows(try Shard.resolve("5/3", environment: [:]), containing: "out of range")
     }
+
+    /// Refusals are typed, with the messages the CLI prints.
+    func testTypedErrors() {
+        XCTAssertThrowsError(try SweepAxis.parse("d=4:2:3")) { error in
+            XCTAssertEqual(error as? GridError, .loAboveHi(axis: "d", lo: "4", hi: "2"))
+            XCTAssertEqual("\(error)", "axis 'd': lo = 4 is greater than hi = 2 (give lo:hi:count with lo <= hi)")
+        }
+        XCTAssertThrowsError(try SweepGrid(specs: ["a=1", "b=1", "c=1", "e=1"])) { error in
+            XCTAssertEqual(error as? GridError, .tooManyAxes(names: ["a", "b", "c", "e"]))
+            XCTAssertEqual("\(error)", "a grid has at most 3 axes (got 4: a, b, c, e)")
+        }
+        XCTAssertThrowsError(try Shard(parsing: "4/4")) { error in
+            XCTAssertEqual(error as? ShardError, .indexOutOfRange(index: 4, count: 4))
+            XCTAssertEqual("\(error)", "shard index 4 is out of range for 4 shards (0-based: 0 <= i < 4)")
+        }
+        XCTAssertThrowsError(try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_COUNT": "2"])) { error in
+            XCTAssertEqual("\(error)", "from SLURM_ARRAY_TASK_ID = 5, SLURM_ARRAY_TASK_MIN = 0, SLURM_ARRAY_TASK_COUNT = 2: shard index 5 is out of range for 2 shards (0-based: 0 <= i < 2)")
+        }
+        let grid = try! SweepGrid(specs: ["d=1,2"])
+        XCTAssertThrowsError(try SweepDescription(grid: grid, metricNames: ["loss", "d"])) { error in
+            XCTAssertEqual(error as? SweepDescriptionError, .metricRepeated("d"))
+            XCTAssertEqual("\(error)", "metric name 'd' is repeated or clashes with an axis or column name")
+        }
+        XCTAssertThrowsError(try SweepDescription(grid: grid, metricNames: ["loss"], integerMetrics: ["steps"])) { error in
+            XCTAssertEqual(error as? SweepDescriptionError, .unknownIntegerMetric("steps"))
+        }
+        XCTAssertEqual(SweepDescriptionError.olderFormat(file: "f", format: "1").kind, .input)
+        XCTAssertThrowsError(try mergeShards(directory: "/nonexistent-cotflow-dir")) { error in
+            XCTAssertEqual(error as? MergeError, .notADirectory("/nonexistent-cotflow-dir"))
+            XCTAssertEqual("\(error)", "merge: /nonexistent-cotflow-dir is not a directory")
+        }
+    }
 }

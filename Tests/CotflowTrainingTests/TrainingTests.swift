@@ -92,6 +92,7 @@ final class TrainingTests: XCTestCase {
             XCTAssertNotEqual(a.trajectory, c.trajectory, "\(objective)")
             XCTAssertNotEqual(a.parameters, c.parameters, "\(objective)")
             XCTAssertEqual(a.trajectory.steps, [0, 10, 20, 30])
+            XCTAssertEqual(a.stepsDone, 30)
             XCTAssertEqual(a.trajectory.records[1].time, 10 * (try smallConfig(seed: 5)).learningRate)
         }
         // Progress callback sees every step.
@@ -115,6 +116,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(res.trajectory.records.count, 1)
         XCTAssertEqual(res.trajectory.records[0].step, 0)
         XCTAssertLessThanOrEqual(res.trajectory.records.last!.step, step)
+        XCTAssertEqual(res.stepsDone, step)
     }
 
     func testBadOptionsThrow() throws {
