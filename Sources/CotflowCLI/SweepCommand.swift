@@ -57,8 +57,11 @@ struct SweepCommand: ParsableCommand {
     var shard: String?
     @Flag(help: "Keep the finished points of an earlier run of this shard in --out and run only the rest.")
     var resume = false
-    @Option(help: "Points run at once (default: every core). The files have the same bytes for any value.")
+    @Option(help: "Points run at once, each in its own worker process (default: every core). The files have the same bytes for any value.")
     var jobs: Int?
+    /// Set in the worker processes of --jobs N: the parent's process ID.
+    @Option(name: .customLong("sweep-worker"), help: .hidden)
+    var sweepWorker: Int32?
 
     @Flag(help: "Draw the report's figure into --out (2 ordered axes: a heatmap of --plot-metric with the regime boundaries; 1 axis: every metric against it with replicate bands).")
     var plot = false
@@ -130,6 +133,20 @@ struct SweepCommand: ParsableCommand {
                 try FlowLimits.checkFlow(d: maxD, points: points, stepper: solver.stepper, what: "--points \(points) of each flow")
             }
         }
+        // A point, in every mode (serial, or a worker process of --jobs N).
+        let runPoint: @Sendable (SweepPoint) throws -> [String: Double] = { point in
+            // A signal stops the sweep between points; finished points stay in the shard files.
+            if Interruption.requested {
+                throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
+            }
+            return try settings.run(point)
+        }
+        if let parent = sweepWorker {
+            // The parent passes its signals on, possibly after the terminal's: keep handling them.
+            Interruption.install(repeatable: true)
+            try serveSweepPoints(grid: grid, metricNames: job.metricNames, parent: parent, run: runPoint)
+            return
+        }
         if let file = emitSbatch {
             try writeSbatch(to: file, grid: grid)
             return
@@ -166,20 +183,21 @@ struct SweepCommand: ParsableCommand {
         let outcome: SweepOutcome
         do {
             outcome = try reportingErrors {
-                try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames, integerMetrics: job.integerMetrics,
-                             settings: [("cotflow_version", .string(cotflowVersion))] + (try settings.fixedSettings(axes: Set(grid.names))), resume: resume, jobs: workers,
-                             reporter: PhaseReport.reporter(settings),
-                             run: { point in
-                                 // A signal stops the sweep between points; finished points stay in the shard files.
-                                 if Interruption.requested {
-                                     throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
-                                 }
-                                 return try settings.run(point)
-                             },
-                             progress: { done, total in
-                                 finished.count = done
-                                 progress.update(done, detail: "(\(total - done) left)")
-                             })
+                let fixed: [(String, JSONValue)] = [("cotflow_version", .string(cotflowVersion))] + (try settings.fixedSettings(axes: Set(grid.names)))
+                let reporter = PhaseReport.reporter(settings)
+                let update: (Int, Int) -> Void = { done, total in
+                    finished.count = done
+                    progress.update(done, detail: "(\(total - done) left)")
+                }
+                guard workers > 1 else {
+                    return try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames, integerMetrics: job.integerMetrics,
+                                        settings: fixed, resume: resume, jobs: 1, reporter: reporter, run: runPoint, progress: update)
+                }
+                // Worker processes, not threads: threads of one process contend on OpenBLAS's global lock.
+                let command = SweepWorkerCommand(executable: "/proc/self/exe",
+                                                 arguments: Array(CommandLine.arguments.dropFirst()) + ["--sweep-worker", String(getpid())])
+                return try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames, integerMetrics: job.integerMetrics,
+                                    settings: fixed, resume: resume, jobs: workers, workers: command, reporter: reporter, progress: update)
             }
         } catch let stopped as SweepInterrupted {
             progress.finish()

@@ -78,6 +78,10 @@ public func runSweep(
 /// `runSweep` with the shard's points run `jobs` at a time on concurrent threads. The records are
 /// written in index order whatever order the points finish in, so the files have the same bytes as
 /// a serial run (`jobs` = 1) as long as `run` is deterministic per point.
+///
+/// Threads share the process: a point that makes many small OpenBLAS calls contends on its global
+/// lock, so two threads can be slower than one. The `cotflow` CLI runs points in worker processes
+/// instead (the overload with `workers`); a library caller with a closure gets threads.
 @discardableResult
 public func runSweep(
     grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
@@ -93,44 +97,98 @@ public func runSweep(
             for index in indices { try finish(index, pointRecord(grid.point(index), metricNames: metricNames, run: run)) }
             return
         }
-        // Dedicated threads compute the points (not GCD's pool, which a training point's own
-        // parallelMap uses); this thread writes each record as it arrives.
-        let state = ParallelState()
-        let ready = DispatchSemaphore(value: 0)
+        try computeInParallel(indices, workers: min(jobs, indices.count), finish: finish) { _, index in
+            try pointRecord(grid.point(index), metricNames: metricNames, run: run)
+        }
+    }
+}
+
+/// `runSweep` with the shard's points run in `jobs` worker processes, each started as `workers`
+/// and serving `serveSweepPoints` with the same grid, metrics and point function: this is how
+/// `cotflow sweep --jobs N` runs (processes share no OpenBLAS lock). Each worker computes one point
+/// at a time exactly as a serial run does, and answers its metrics bit for bit, so the files have
+/// the same bytes as with `jobs` = 1. A point that throws is recorded as in a serial run; a worker
+/// that dies is an error naming its point (the finished points are kept). A SIGINT or SIGTERM
+/// received by this process (`Interruption`) is passed on to the workers, which stop as a serial
+/// run would. SIGPIPE is ignored from the first call on; workers never outlive this call.
+@discardableResult
+public func runSweep(
+    grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
+    integerMetrics: Set<String> = [], settings: [(String, JSONValue)] = [], resume: Bool = false, jobs: Int,
+    workers: SweepWorkerCommand, reporter: SweepReporter? = nil,
+    progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+) throws -> SweepOutcome {
+    guard jobs >= 1 else { throw CotflowError("jobs must be at least 1 (got \(jobs))") }
+    return try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, integerMetrics: integerMetrics, settings: settings,
+                            resume: resume, reporter: reporter, progress: progress) { indices, finish in
+        guard !indices.isEmpty else { return }
+        signal(SIGPIPE, SIG_IGN)
+        var processes: [WorkerProcess] = []
+        defer { for p in processes { p.finish() } }
         for _ in 0..<min(jobs, indices.count) {
-            let thread = Thread {
-                while let position = state.next(limit: indices.count) {
-                    let index = indices[position]
-                    do {
-                        state.push(.record(index, try pointRecord(grid.point(index), metricNames: metricNames, run: run)))
-                    } catch {
-                        state.push(.failure(error))
-                    }
+            do { processes.append(try WorkerProcess(workers)) } catch {
+                throw CotflowError("cannot start a sweep worker process (\(workers.executable)): \(describe(error))")
+            }
+        }
+        let started = processes
+        var forwarded = false
+        try computeInParallel(indices, workers: started.count, finish: finish, poll: {
+            if !forwarded, let sig = Interruption.signalNumber {
+                forwarded = true
+                for p in started { p.signal(sig) }
+            }
+        }) { worker, index in
+            try started[worker].compute(grid.point(index), metricNames: metricNames)
+        }
+    }
+}
+
+/// Computes the points at `indices` on `workers` dedicated threads (not GCD's pool, which a
+/// training point's own parallelMap uses), `compute(worker, index)` on worker `worker`'s thread,
+/// and hands each record to `finish` on this thread as it arrives; `poll` runs here every 50 ms.
+/// A worker stops at its first error; the first error stops the shard (points already under way
+/// are still written: no lost work) and is rethrown.
+private func computeInParallel(
+    _ indices: [Int], workers: Int, finish: (Int, SweepRecord) throws -> Void, poll: () -> Void = {},
+    compute: @escaping @Sendable (_ worker: Int, _ index: Int) throws -> SweepRecord
+) throws {
+    let state = ParallelState()
+    let ready = DispatchSemaphore(value: 0)
+    for worker in 0..<workers {
+        let thread = Thread {
+            while let position = state.next(limit: indices.count) {
+                let index = indices[position]
+                do {
+                    state.push(.record(index, try compute(worker, index)))
                     ready.signal()
+                } catch {
+                    state.push(.failure(error))
+                    ready.signal()
+                    return
                 }
             }
-            thread.stackSize = 16 << 20
-            thread.start()
         }
-        var handled = 0
-        var firstError: Error?
-        while !state.allHandled(handled, limit: indices.count) {
-            ready.wait()
-            handled += 1
-            switch state.pop() {
-            case .record(let index, let record):
-                // A point that finishes after another was interrupted is still written (no lost work).
-                do { try finish(index, record) } catch {
-                    if firstError == nil { firstError = error }
-                    state.stop()
-                }
-            case .failure(let error):
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+    var handled = 0
+    var firstError: Error?
+    while !state.allHandled(handled, limit: indices.count) {
+        poll()
+        guard ready.wait(timeout: .now() + 0.05) == .success else { continue }
+        handled += 1
+        switch state.pop() {
+        case .record(let index, let record):
+            do { try finish(index, record) } catch {
                 if firstError == nil { firstError = error }
                 state.stop()
             }
+        case .failure(let error):
+            if firstError == nil { firstError = error }
+            state.stop()
         }
-        if let firstError { throw firstError }
     }
+    if let firstError { throw firstError }
 }
 
 /// Work distribution and finished points of a parallel shard.
@@ -170,7 +228,7 @@ private final class ParallelState: @unchecked Sendable {
 }
 
 /// The record of one point: its metrics, or the failure (interruptions are rethrown).
-private func pointRecord(_ point: SweepPoint, metricNames: [String], run: (SweepPoint) throws -> [String: Double]) throws -> SweepRecord {
+func pointRecord(_ point: SweepPoint, metricNames: [String], run: (SweepPoint) throws -> [String: Double]) throws -> SweepRecord {
     do {
         let metrics = try run(point)
         return SweepRecord(index: point.index, values: point.values,

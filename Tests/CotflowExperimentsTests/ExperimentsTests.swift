@@ -275,7 +275,8 @@ final class PhaseReportTests: XCTestCase {
     }
 
     /// The same for training points (each of which splits its batch over threads itself) and a
-    /// free-W24 flow: --jobs changes nothing in the files.
+    /// free-W24 flow on threads (a library caller's closure): jobs changes nothing in the files.
+    /// The CLI's worker processes: SweepJobsTests.
     func testParallelTrainingAndW24PointsWriteTheSameBytesAsSerial() throws {
         var flow = ExperimentSettings(job: .flow)
         flow.d = 3; flow.n = 12; flow.k = 2; flow.w24 = .free(initial: -1)
