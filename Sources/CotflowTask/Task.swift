@@ -164,8 +164,7 @@ public struct PromptBatch: Sendable {
                 let base = p * d * d
                 S.withUnsafeMutableBufferPointer { sb in
                     a.withUnsafeBufferPointer { ab in
-                        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, Int32(d), Int32(d), invN,
-                                    ab.baseAddress, Int32(d), 0, sb.baseAddress! + base, Int32(d))
+                        syrkLower(d, d, invN, ab.baseAddress!, d, 0, sb.baseAddress! + base, d)
                     }
                     for i in 0..<d { for j in 0..<i { sb[base + j * d + i] = sb[base + i * d + j] } }
                 }
