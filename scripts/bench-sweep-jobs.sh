@@ -3,23 +3,26 @@
 # --jobs 2, alternated REPEATS times (default 3), release build. Prints the wall-clock seconds of
 # each run, the medians, their ratio, the load average before and after, and checks that both
 # runs wrote the same bytes; exits 1 when the speed-up is below TARGET (default 1.7, issue 12).
-# Usage: scripts/bench-sweep-jobs.sh [small|default] (default: small).
-#   small:   batch 64 (one chunk of 64 prompts: each point runs on one thread), 1000 steps
-#   default: `cotflow train`'s batch 256 (4 chunks, which a point already spreads over the cores)
+# Usage: [STEPS=N] [REPEATS=N] scripts/bench-sweep-jobs.sh [small|default] (default: small, 1000 steps, 3 repeats).
+#   small:   batch 64 and 64 held-out prompts (one chunk of 64 prompts each: each point runs on
+#            one thread), 1000 steps
+#   default: `cotflow train`'s batch 256 and 1000 held-out prompts (4 and 16 chunks, which a point
+#            already spreads over the cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-small}" in
-    small) extra=(--batch-size 64) ;;
-    default) extra=() ;;
+    small) extra=(--batch-size 64 --held-out 64) ;;
+    default) extra=(--held-out 1000) ;;
     *) echo "usage: $0 [small|default]" >&2; exit 64 ;;
 esac
 repeats=${REPEATS:-3}
+steps=${STEPS:-1000}
 swift build -c release --product cotflow >/dev/null
 cotflow=.build/release/cotflow
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-sweep=(sweep --job train --d 5 --n 20 --k 3 --params reduced --init assumption --optimizer sgd --steps 1000
-       --held-out 1000 "${extra[@]}" --vary learning_rate=0.01:0.3:8:log --vary seed=0,1 --quiet)
+sweep=(sweep --job train --d 5 --n 20 --k 3 --params reduced --init assumption --optimizer sgd --steps "$steps"
+       "${extra[@]}" --vary learning_rate=0.01:0.3:8:log --vary seed=0,1 --quiet)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load before: $load_before; $(nproc) cores"
 declare -A times
