@@ -104,8 +104,7 @@ extension ExactCommand {
 
         /// (v, w, u) from a `cotflow ode` summary.json; refuses unequal eigenvalues.
         private func endPoint(_ path: String, d: Int, u given: Rational?) throws -> (Rational, Rational, Rational) {
-            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--from: cannot read \(path)") }
-            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            guard let object = try JSONInput.object(path, what: "--from summary") as? [String: Any] else {
                 throw ValidationError("--from: \(path) is not a JSON object")
             }
             func numbers(_ key: String) throws -> [Double] {

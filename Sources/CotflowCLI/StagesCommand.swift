@@ -94,8 +94,7 @@ struct StagesCommand: ParsableCommand {
     /// ", (d, n, k) = (...)" from summary.json beside the file, or "" when it does not say.
     private func taskBeside() -> String {
         let summary = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("summary.json")
-        guard let data = FileManager.default.contents(atPath: summary),
-              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+        guard let object = (try? JSONInput.object(summary, what: "summary file")) as? [String: Any],
               let d = object["d"] as? Int, let n = object["n"] as? Int, let k = object["k"] as? Int else { return "" }
         return ", (d, n, k) = (\(d), \(n), \(k))"
     }

@@ -1,8 +1,10 @@
 import Foundation
 
 /// Reading the JSON files a user gives (covariances, parameters, summaries): every error names
-/// the file and says what is wrong. Parsing is Foundation's (JSONSerialization / JSONDecoder),
-/// which limits nesting depth instead of overflowing the stack.
+/// the file and says what is wrong. Parsing is `JSONReader`'s: numbers are read with `Double(String)`,
+/// so every double the tool wrote reads back to the same bits (Foundation's JSONSerialization on
+/// Linux loses the last bit of about a third of them), a duplicate key is an error, and nesting
+/// is limited.
 package enum JSONInput {
     /// Largest JSON file read (a parameter file at d = 2000 is about 1 GB).
     public static let maximumBytes = 2_000_000_000
@@ -24,12 +26,15 @@ package enum JSONInput {
 
     /// The parsed JSON value of `path` (objects, arrays, NSNumber, String, NSNull).
     public static func object(_ path: String, what: String) throws -> Any {
-        let bytes = try data(path, what: what)
-        do {
-            return try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])
-        } catch {
-            throw CotflowError.input("\(what) \(path) is not valid JSON: \(reason(error))")
+        try parse(data(path, what: what), source: "\(what) \(path)")
+    }
+
+    /// The parsed JSON value of `bytes` as Foundation values, numbers exact; errors name `source`.
+    public static func parse(_ bytes: Data, source: String) throws -> Any {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw CotflowError.input("\(source) is not valid JSON: it is not UTF-8 text")
         }
+        return try JSONReader.parse(text, source: source).foundationObject
     }
 
     /// Foundation's parse error in words (its position, without the domain and code).

@@ -54,6 +54,8 @@ package struct JSONReader {
             while true {
                 skipSpace()
                 let key = try string()
+                // Readers disagree on a repeated key (first or last value wins): refuse it.
+                guard !pairs.contains(where: { $0.0 == key }) else { throw error("duplicate key \"\(key)\"") }
                 skipSpace()
                 try expect(":")
                 skipSpace()
@@ -147,6 +149,19 @@ extension JSONValue {
     package subscript(key: String) -> JSONValue? {
         if case .object(let pairs) = self { return pairs.first(where: { $0.0 == key })?.1 }
         return nil
+    }
+
+    /// The value as Foundation's JSON objects (`[String: Any]`, `[Any]`, `String`, `NSNumber`, `NSNull`).
+    package var foundationObject: Any {
+        switch self {
+        case .object(let pairs): return Dictionary(pairs.map { ($0.0, $0.1.foundationObject) }, uniquingKeysWith: { first, _ in first })
+        case .array(let items): return items.map(\.foundationObject)
+        case .string(let s): return s
+        case .int(let n): return NSNumber(value: n)
+        case .number(let x): return NSNumber(value: x)
+        case .bool(let b): return NSNumber(value: b)
+        case .null: return NSNull()
+        }
     }
 
     package var arrayValue: [JSONValue]? { if case .array(let xs) = self { return xs }; return nil }

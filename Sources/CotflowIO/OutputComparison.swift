@@ -26,7 +26,7 @@ package struct OutputComparison: Sendable {
             guard let right = FileManager.default.contents(atPath: b) else { differences.append("\(name): not written by the rerun"); continue }
             compared.append(name)
             if name.hasSuffix(".json") {
-                let l = try? JSONSerialization.jsonObject(with: left), r = try? JSONSerialization.jsonObject(with: right)
+                let l = try? JSONInput.parse(left, source: a), r = try? JSONInput.parse(right, source: b)
                 guard let l, let r else { differences.append("\(name): not valid JSON"); continue }
                 compareJSON(l, r, path: name)
             } else {
@@ -42,7 +42,7 @@ package struct OutputComparison: Sendable {
         return abs(a - b) <= tolerance * max(abs(a), abs(b))
     }
 
-    /// Two parsed JSON values (`JSONSerialization`); `path` names the place in messages.
+    /// Two parsed JSON values (`JSONInput.parse`, numbers exact); `path` names the place in messages.
     package mutating func compareJSON(_ a: Any, _ b: Any, path: String) {
         switch (a, b) {
         case let (x as [String: Any], y as [String: Any]):
