@@ -61,20 +61,14 @@ final class FullMatrixFlowTests: XCTestCase {
         }
     }
 
-    /// The flow on 128 prompts from a random start, with the defaults to t = 3 on a linear grid.
-    func randomStart(points: Int) throws -> (FullMatrixFlow, TransformerParameters, [Double], FlowOptions) {
+    /// Along a gradient flow dL/dt = -|grad L|^2 <= 0: the recorded loss on the flow's prompts never rises
+    /// (up to the integration error), and from a random start it falls. The trajectory has train's columns.
+    func testLossFallsAlongTheFlowAndTheTableHasTrainingColumns() throws {
         let flow = try FullMatrixFlow(task: task, promptCount: 128, seed: 3)
         let (p0, basis) = try Trainer(config: trainingConfig(prompts: 128, initialisation: .random)).initialParameters()
         var options = FullMatrixFlow.defaultOptions
         options.ode.endTime = 3
-        options.ode.grid = .linear(points: points)
-        return (flow, p0, basis, options)
-    }
-
-    /// Along a gradient flow dL/dt = -|grad L|^2 <= 0: the recorded loss on the flow's prompts never rises
-    /// (up to the integration error), and from a random start it falls. The trajectory has train's columns.
-    func testLossFallsAlongTheFlowAndTheTableHasTrainingColumns() throws {
-        let (flow, p0, basis, options) = try randomStart(points: 31)
+        options.ode.grid = .linear(points: 31)
         let t = try flow.integrate(from: p0, basis: basis, options: options)
         XCTAssertEqual(t.times.count, 31)
         for i in 1..<t.losses.count { XCTAssertLessThanOrEqual(t.losses[i], t.losses[i - 1] * (1 + 1e-6), "record \(i)") }
@@ -89,8 +83,11 @@ final class FullMatrixFlowTests: XCTestCase {
     /// output times from its continuous extension: the losses there agree with rkf45 landing on each
     /// output time, within the tolerances, for fewer right-hand sides.
     func testDenseOutputAgreesWithSteppingOntoTheOutputTimes() throws {
-        let (flow, p0, basis, defaults) = try randomStart(points: 61)
-        var options = defaults
+        let flow = try FullMatrixFlow(task: task, promptCount: 128, seed: 3)
+        let (p0, basis) = try Trainer(config: trainingConfig(prompts: 128, initialisation: .random)).initialParameters()
+        var options = FullMatrixFlow.defaultOptions
+        options.ode.endTime = 3
+        options.ode.grid = .linear(points: 61)
         let dense = try flow.integrate(from: p0, basis: basis, options: options)
         XCTAssertEqual(dense.phases, [StepperPhase(name: "tsit5", start: 0)])
         options.ode.stepper = .rkf45
