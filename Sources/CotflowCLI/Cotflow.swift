@@ -169,7 +169,7 @@ struct FlowSolverOptions: ParsableArguments {
     /// The flow's defaults, shown in the help.
     static let defaults = FlowOptions()
 
-    @Option(help: "GSL stepper; implicit ones and msbdf use the analytic Jacobian.")
+    @Option(help: "Stepper: auto (tsit5, switching to msbdf with the analytic Jacobian where the flow is stiff), tsit5, or a GSL stepper (implicit ones and msbdf use the analytic Jacobian).")
     var stepper: Stepper = defaults.ode.stepper
     @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = defaults.ode.absoluteTolerance
     @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = defaults.ode.relativeTolerance

@@ -163,14 +163,14 @@ struct ODECommand: ParsableCommand {
             ("max_abs_v_plus_eta", .number((t.v.last ?? []).map { abs($0 + eta.doubleValue) }.max() ?? .nan)),
             ("max_abs_w_minus_1", .number((t.w.last ?? []).map { abs($0 - 1) }.max() ?? .nan)),
             ("w24_mode", .string(w24.rawValue)), ("w24_initial", .number(w24Initial)), ("w24", .number(t.u.last ?? .nan)),
-        ] + W24Report.json(t))
+        ] + StepperReport.json(t.phases, stepper: solver.stepper) + W24Report.json(t))
     }
 
     private func report(_ t: FlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> String {
         let s = t.statistics
         let v = t.v.last ?? [], w = t.w.last ?? []
         var lines = [
-            "reduced gradient flow\(t.w24.isFree ? " with W24 free" : ""), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(solver.stepper.rawValue)",
+            "reduced gradient flow\(t.w24.isFree ? " with W24 free" : ""), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(StepperReport.text(t.phases, stepper: solver.stepper))",
             "loss \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
                 + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
             "v in [\(fmt(v.min() ?? .nan)), \(fmt(v.max() ?? .nan))], w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))]"

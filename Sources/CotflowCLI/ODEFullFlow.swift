@@ -97,14 +97,14 @@ extension ODECommand {
             ("data_off_block_norm", .number(last?.dataPathOffBlockNorm ?? .nan)),
             ("chain_path_norm_product_initial", .number(first?.chainPathNormProduct ?? .nan)),
             ("chain_path_norm_product", .number(last?.chainPathNormProduct ?? .nan)),
-        ])
+        ] + StepperReport.json(t.phases, stepper: solver.stepper))
     }
 
     private func fullReport(_ t: FullFlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> String {
         let s = t.statistics
         var lines = [
             "full-matrix gradient flow (every entry of V and W), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
-                + "\(prompts) fixed prompts of seed \(task.seed), \(self.`init`.rawValue) start (scale \(fmt(scale.initScale))), stepper \(solver.stepper.rawValue)",
+                + "\(prompts) fixed prompts of seed \(task.seed), \(self.`init`.rawValue) start (scale \(fmt(scale.initScale))), stepper \(StepperReport.text(t.phases, stepper: solver.stepper))",
             "mean CoT loss on the prompts \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
                 + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
         ]

@@ -5,8 +5,10 @@ import CotflowODE
 /// What would work after a failed reduced flow (nil: no advice).
 enum FlowDiagnosis {
     static func advice(_ reason: ODEFailure.Reason, options: FlowOptions, initialLoss: Double, velocityNorm: Double,
-                       reached: Double) -> String? {
+                       reached: Double, phases: [StepperPhase]) -> String? {
         var text = ""
+        // `auto` that switched already runs msbdf.
+        if phases.count > 1 { return nil }
         // Explicit steppers crawl where the flow is stiff (the heavy-tailed settings of MODEL.md
         // section 6): msbdf and bsimp converge at (10, 20, 20) and at (5, 40, 5) with eta = 10,
         // where rkf45 reaches t = 6e-5 in 200,000 steps.

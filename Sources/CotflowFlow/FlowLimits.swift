@@ -18,6 +18,6 @@ public enum FlowLimits {
     public static func checkFlow(d: Int, points: Int, stepper: Stepper, what: String) throws {
         try ResourceLimit.check(points, atMost: maximumOutputPoints, option: "--points",
                                 reason: "each output point is stored with its 2d eigenvalues")
-        try ResourceLimit.checkMemory(flowBytes(d: d, points: points, implicit: stepper.requiresJacobian), what: what)
+        try ResourceLimit.checkMemory(flowBytes(d: d, points: points, implicit: stepper.mayUseJacobian), what: what)
     }
 }

@@ -4,10 +4,11 @@ import CotflowODE
 /// (`ode`) and the flow's stopping rules. The defaults run to convergence: the flow stops when the
 /// loss falls below `stopRelativeLoss` times min(initial loss, d).
 public struct FlowOptions: Sendable {
-    /// Stepper, tolerances, steps, end time and output grid. `ode.initialStep` nil: the flow picks
+    /// Stepper (auto: tsit5, switching to msbdf with the analytic Jacobian where the flow is stiff),
+    /// tolerances, steps, end time and output grid. `ode.initialStep` nil: the flow picks
     /// 0.01 |y0| / |f(y0)|, at most 1e-3. The end time is where the run ends if it has not converged;
     /// the grid is logarithmic by default: the stages of the flow span several decades of time.
-    public var ode = ODEOptions(endTime: 1e6, stepper: .rkf45, absoluteTolerance: 1e-10, relativeTolerance: 1e-8,
+    public var ode = ODEOptions(endTime: 1e6, stepper: .auto, absoluteTolerance: 1e-10, relativeTolerance: 1e-8,
                                 maximumSteps: 1_000_000, grid: .logarithmic(points: 400, first: 1e-3))
     /// Stop when loss <= stopRelativeLoss * min(initial loss, d) (0 disables); d = E||w*||^2.
     public var stopRelativeLoss = 1e-10

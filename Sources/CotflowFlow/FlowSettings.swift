@@ -20,3 +20,21 @@ extension FlowOptions {
         return pairs
     }
 }
+
+/// Which steppers ran in a flow: summary fields and the report's words. Only for `auto`, whose
+/// choice is made during the run (a forced stepper is the summary's `stepper`).
+public enum StepperReport {
+    /// `steppers_run` (names in order) and `stepper_switch_t` (the time of the switch, or null).
+    public static func json(_ phases: [StepperPhase], stepper: Stepper) -> [(String, JSONValue)] {
+        guard stepper == .auto else { return [] }
+        return [("steppers_run", .array(phases.map { .string($0.name) })),
+                ("stepper_switch_t", phases.count > 1 ? .number(phases[1].start) : .null)]
+    }
+
+    /// "auto (tsit5)" or "auto (tsit5, msbdf from t = 0.0012: stiff)"; the name for a forced stepper.
+    public static func text(_ phases: [StepperPhase], stepper: Stepper) -> String {
+        guard stepper == .auto, let first = phases.first else { return stepper.rawValue }
+        let switches = phases.dropFirst().map { ", \($0.name) from t = \(fmt($0.start)) (stiff)" }.joined()
+        return "auto (\(first.name)\(switches))"
+    }
+}

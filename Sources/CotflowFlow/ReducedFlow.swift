@@ -32,6 +32,8 @@ public struct FlowTrajectory: Sendable {
     public let eta: Double
     public let stopReason: StopReason
     public let statistics: ODEStatistics
+    /// The steppers that ran, each from the time it took over (two where `auto` switched to msbdf).
+    public let phases: [StepperPhase]
     /// True when the run ended by reaching the loss threshold, checked on the exact loss at the end point.
     public let converged: Bool
 
@@ -198,7 +200,8 @@ public struct ReducedFlow: Sendable {
             }
             let velocityNorm = first.velocity.map { abs($0) }.max() ?? 0
             throw FlowFailure(reason: .integration(failure.reason, advice: FlowDiagnosis.advice(failure.reason, options: options, initialLoss: initialLoss,
-                                                                                                velocityNorm: velocityNorm, reached: failure.partial.times.last ?? 0)),
+                                                                                                velocityNorm: velocityNorm, reached: failure.partial.times.last ?? 0,
+                                                                                                phases: failure.partial.phases)),
                               partial: trajectory(failure.partial, converged: false))
         }
     }
@@ -217,6 +220,6 @@ public struct ReducedFlow: Sendable {
             us.append(u)
         }
         return FlowTrajectory(times: solution.times, losses: losses, v: v, w: w, u: us, w24: w24, eta: eta,
-                              stopReason: solution.stopReason, statistics: solution.statistics, converged: converged)
+                              stopReason: solution.stopReason, statistics: solution.statistics, phases: solution.phases, converged: converged)
     }
 }

@@ -19,6 +19,8 @@ public struct FullFlowTrajectory: Sendable {
     public let basis: [Double]
     public let stopReason: StopReason
     public let statistics: ODEStatistics
+    /// The steppers that ran, each from the time it took over.
+    public let phases: [StepperPhase]
     /// True when the run ended by reaching the loss threshold (checked at the end point).
     public let converged: Bool
 
@@ -66,7 +68,7 @@ public enum FullFlowConfigurationError: ReportableError, Equatable {
         case .implicitStepper(let s, let n):
             return "stepper \(s.rawValue) needs the Jacobian of the right-hand side, which the full-matrix flow does not provide "
                 + "(it would be the \(n) x \(n) Hessian of the loss on every prompt at each evaluation); "
-                + "use an explicit stepper: rkf45 (the default), rkck, rk8pd, rk2, rk4 or msadams"
+                + "use an explicit stepper: auto (the default: tsit5 here, as the flow has no Jacobian), tsit5, rkf45, rkck, rk8pd, rk2, rk4 or msadams"
         case .prompts: return "full-matrix flow: need at least one prompt of the task's d and n"
         case .promptCount(let count): return "full-matrix flow: the number of prompts must be at least 1 (got \(count))"
         case .initialParameters(let d): return "full-matrix flow: the initial parameters must be finite and of dimension d = \(d)"
@@ -102,7 +104,8 @@ public struct FullMatrixFlow: Sendable {
         try self.init(task: task, prompts: PromptSets.firstTrainingBatch(task: task, count: count, seed: seed))
     }
 
-    /// Defaults of `cotflow ode --params full`: rkf45 with tolerances 1e-8 absolute, 1e-6 relative,
+    /// Defaults of `cotflow ode --params full`: auto (tsit5 with its continuous extension onto the
+    /// output grid; without a Jacobian it never switches) with tolerances 1e-8 absolute, 1e-6 relative,
     /// to t = 10 (the loss of a random start falls by orders of magnitude there, but the chain path
     /// decays only polynomially, so the flow need not reach the reduced flow's threshold), a
     /// logarithmic grid of 200 points from t = 1e-3, and the reduced flow's stopping rules.
@@ -200,7 +203,7 @@ public struct FullMatrixFlow: Sendable {
             medians.append(SampleSummary(r.perPrompt).median)
         }
         return FullFlowTrajectory(times: solution.times, parameters: params, losses: losses, medians: medians, basis: basis,
-                                  stopReason: solution.stopReason, statistics: solution.statistics, converged: converged)
+                                  stopReason: solution.stopReason, statistics: solution.statistics, phases: solution.phases, converged: converged)
     }
 }
 

@@ -1,10 +1,11 @@
-import CGSL
 import CotflowGSL
 import Foundation
 
-/// Integration of `ODESystem`s with GSL's odeiv2 (evolve + standard control).
+/// Integration of `ODESystem`s: the driver over a `SteppingMethod` (GSL's odeiv2 steppers, or
+/// methods written in Swift).
 public enum ODE {
-    /// Integrates the problem's system from `(t0, initial)` to `options.endTime`.
+    /// Integrates the problem's system from `(t0, initial)` to `options.endTime` with the method
+    /// of `options.stepper`.
     ///
     /// - Parameter stop: the stopping rule, evaluated after every accepted step with `(t, y)` (except
     ///   the step reaching the end time); a non-nil decision ends the run early, recording `(t, y)` as
@@ -17,11 +18,22 @@ public enum ODE {
         _ problem: ODEProblem,
         stop: ((_ t: Double, _ y: [Double]) -> StopDecision?)? = nil
     ) throws -> ODESolution {
+        try solve(problem, method: problem.options.stepper.method, stop: stop)
+    }
+
+    /// Integrates with `method` (`options.stepper` is not used): the seam for a method of one's own.
+    /// Output times inside a step come from the method's continuous extension where it has one
+    /// (unless `options.interpolateOutput` is false); otherwise the method steps onto each of them.
+    public static func solve(
+        _ problem: ODEProblem,
+        method: any SteppingMethod,
+        stop: ((_ t: Double, _ y: [Double]) -> StopDecision?)? = nil
+    ) throws -> ODESolution {
         let (system, t0, y0, options) = (problem.system, problem.t0, problem.initial, problem.options)
-        try validate(system, t0: t0, y0: y0, options: options)
+        try validate(system, method: method, t0: t0, y0: y0, options: options)
         let grid = try outputTimes(options.grid, t0: t0, end: options.endTime)
         GSL.initialize()
-        return try Run(system: system, t0: t0, y0: y0, options: options, grid: grid, stop: stop).execute()
+        return try Run(system: system, method: method, t0: t0, y0: y0, options: options, grid: grid, stop: stop).execute()
     }
 
     /// `solve(ODEProblem(system, from: t0, initial: y0, options: options), stop: stop)`.
@@ -35,9 +47,9 @@ public enum ODE {
         try solve(ODEProblem(system, from: t0, initial: y0, options: options), stop: stop)
     }
 
-    static func validate(_ system: ODESystem, t0: Double, y0: [Double], options: ODEOptions) throws {
-        if options.stepper.requiresJacobian && system.jacobian == nil {
-            throw ODEConfigurationError.missingJacobian(options.stepper)
+    static func validate(_ system: ODESystem, method: any SteppingMethod, t0: Double, y0: [Double], options: ODEOptions) throws {
+        if method.requiresJacobian && system.jacobian == nil {
+            throw ODEConfigurationError.missingJacobian(method.name)
         }
         func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
             if !condition { throw ODEConfigurationError.invalid(message()) }

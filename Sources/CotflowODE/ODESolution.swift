@@ -53,12 +53,16 @@ public struct ODESolution: Sendable {
     public var states: [[Double]]
     public var stopReason: StopReason
     public var statistics: ODEStatistics
+    /// The methods that ran, each from the time it took over (more than one where `auto` switched).
+    public var phases: [StepperPhase]
 
-    public init(times: [Double], states: [[Double]], stopReason: StopReason, statistics: ODEStatistics) {
+    public init(times: [Double], states: [[Double]], stopReason: StopReason, statistics: ODEStatistics,
+                phases: [StepperPhase] = []) {
         self.times = times
         self.states = states
         self.stopReason = stopReason
         self.statistics = statistics
+        self.phases = phases
     }
 
     public var finalTime: Double? { times.last }
@@ -68,13 +72,13 @@ public struct ODESolution: Sendable {
 /// Settings refused before integrating.
 public enum ODEConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A Jacobian-using stepper was chosen for a system without a Jacobian.
-    case missingJacobian(Stepper)
+    case missingJacobian(String)
     case invalid(String)
 
     public var description: String {
         switch self {
         case .missingJacobian(let stepper):
-            return "stepper \(stepper.rawValue) needs the Jacobian; this system provides none"
+            return "stepper \(stepper) needs the Jacobian; this system provides none"
         case .invalid(let message):
             return "invalid ODE settings: \(message)"
         }

@@ -64,6 +64,9 @@ public struct ODEOptions: Sendable {
     public var maximumSteps: Int
     public var endTime: Double
     public var grid: OutputGrid
+    /// Output times inside a step come from the stepper's continuous extension where it has one
+    /// (tsit5, auto before a switch); false: every stepper steps onto each output time.
+    public var interpolateOutput: Bool
 
     public init(
         endTime: Double,
@@ -74,8 +77,10 @@ public struct ODEOptions: Sendable {
         minimumStep: Double = 0,
         maximumStep: Double? = nil,
         maximumSteps: Int = 1_000_000,
-        grid: OutputGrid = .linear(points: 101)
+        grid: OutputGrid = .linear(points: 101),
+        interpolateOutput: Bool = true
     ) {
+        self.interpolateOutput = interpolateOutput
         self.endTime = endTime
         self.stepper = stepper
         self.absoluteTolerance = absoluteTolerance

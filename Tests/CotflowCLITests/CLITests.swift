@@ -48,7 +48,7 @@ final class CLITests: XCTestCase {
         for arguments in [["ode", "--help"], ["help", "ode"]] {
             let help = try cotflow(arguments)
             XCTAssertEqual(help.status, 0, "\(arguments): \(help.stderr)")
-            XCTAssertTrue(help.stdout.contains("values: rk2, rk4, rkf45"), help.stdout)
+            XCTAssertTrue(help.stdout.contains("values: auto, tsit5, rk2, rk4,"), help.stdout)
             XCTAssertTrue(help.stdout.contains("values: log, linear, steps; default: log"), help.stdout)
         }
         let grid = try cotflow(["ode", "--grid", "weekly"])

@@ -66,7 +66,7 @@ extension CLITests {
         XCTAssertEqual(odeSettings["rel_tol"] as? Double, 1e-9)
         XCTAssertEqual(odeSettings["abs_tol"] as? Double, 1e-10)
         XCTAssertEqual(odeSettings["init_scale"] as? Double, 0.05)
-        XCTAssertEqual(odeSettings["stepper"] as? String, "rkf45")
+        XCTAssertEqual(odeSettings["stepper"] as? String, "auto")
 
         // The result reruns from its own summary.json, bit for bit.
         let rerun = try cotflow(["rerun", dir, "--json"])

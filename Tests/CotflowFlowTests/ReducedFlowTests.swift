@@ -38,12 +38,16 @@ final class ReducedFlowTests: XCTestCase {
         options.ode.absoluteTolerance = 1e-10
         options.ode.relativeTolerance = 1e-10
         var results: [Stepper: FlowTrajectory] = [:]
-        for stepper in [Stepper.rkf45, .rk8pd, .msbdf] {
+        for stepper in [Stepper.rkf45, .rk8pd, .msbdf, .tsit5, .auto] {
             options.ode.stepper = stepper
             results[stepper] = try flow.integrate(v0: start.v, w0: start.w, options: options)
         }
+        // This flow is not stiff: auto keeps tsit5, whose output times come from its continuous extension.
+        XCTAssertEqual(results[.auto]!.phases, [StepperPhase(name: "tsit5", start: 0)])
+        XCTAssertEqual(results[.auto]!.v, results[.tsit5]!.v)
+        XCTAssertLessThan(results[.tsit5]!.statistics.rhsEvaluations, results[.rkf45]!.statistics.rhsEvaluations)
         let reference = results[.rk8pd]!
-        for stepper in [Stepper.rkf45, .msbdf] {
+        for stepper in [Stepper.rkf45, .msbdf, .tsit5] {
             let other = results[stepper]!
             XCTAssertEqual(other.times, reference.times)
             for i in reference.times.indices {
@@ -94,17 +98,21 @@ final class ReducedFlowTests: XCTestCase {
     /// MODEL.md section 6 setting: at (d, n, k) = (10, 20, 20) the initial population loss is
     /// carried by diverging prompts (about 2e10), the flow is stiff, and "converged" must still mean
     /// at the construction, not a fraction of the tail-dominated start.
+    /// The default stepper (auto) detects the stiffness and switches to msbdf, and says when.
     func testStiffTailDominatedFlowReachesTheConstructionWithAnImplicitStepper() throws {
         let loss = try ReducedLoss(n: 20, d: 10, k: 20, eta: paperStepSize(n: 20, d: 10))
         let ranges = AssumptionInitialisation.defaultRanges(scale: 0.05)
         let start = AssumptionInitialisation(d: 10, seed: 0, vRange: ranges.v, wRange: ranges.w)
-        var options = FlowOptions()
-        options.ode.stepper = .msbdf
-        let result = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
-        XCTAssertGreaterThan(result.losses[0], 1e9)
-        XCTAssertTrue(result.converged, "\(result.stopReason)")
-        let eta = loss.etaValue
-        for v in result.v.last! { XCTAssertEqual(v, -eta, accuracy: 1e-4) }
-        for w in result.w.last! { XCTAssertEqual(w, 1, accuracy: 1e-4) }
+        for stepper in [Stepper.msbdf, .auto] {
+            var options = FlowOptions()
+            options.ode.stepper = stepper
+            let result = try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)
+            XCTAssertGreaterThan(result.losses[0], 1e9)
+            XCTAssertTrue(result.converged, "\(stepper): \(result.stopReason)")
+            XCTAssertEqual(result.phases.map(\.name), stepper == .auto ? ["tsit5", "msbdf"] : ["msbdf"])
+            let eta = loss.etaValue
+            for v in result.v.last! { XCTAssertEqual(v, -eta, accuracy: 1e-4) }
+            for w in result.w.last! { XCTAssertEqual(w, 1, accuracy: 1e-4) }
+        }
     }
 }

@@ -240,13 +240,15 @@ final class W24FlowTests: XCTestCase {
         XCTAssertGreaterThan(convergences, 0)
     }
 
-    /// The advice of a failure is right: where rkf45 runs out of steps on a stiff flow it names
-    /// msbdf and bsimp, and bsimp converges there (msbdf: ReducedFlowTests).
+    /// The advice of a failure is right: where rkf45 (forced; the default auto switches by itself)
+    /// runs out of steps on a stiff flow it names msbdf and bsimp, and bsimp converges there
+    /// (msbdf and auto: ReducedFlowTests).
     func testStiffFailureAdviceNamesAStepperThatWorks() throws {
         let loss = try ReducedLoss(n: 20, d: 10, k: 20, eta: paperStepSize(n: 20, d: 10))
         let ranges = AssumptionInitialisation.defaultRanges(scale: 0.05)
         let start = AssumptionInitialisation(d: 10, seed: 0, vRange: ranges.v, wRange: ranges.w)
         var options = FlowOptions()
+        options.ode.stepper = .rkf45
         options.ode.maximumSteps = 2000
         XCTAssertThrowsError(try ReducedFlow(loss: loss).integrate(v0: start.v, w0: start.w, options: options)) { error in
             XCTAssertTrue("\(error)".contains("--stepper msbdf or bsimp"), "\(error)")

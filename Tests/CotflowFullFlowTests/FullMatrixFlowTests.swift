@@ -79,6 +79,25 @@ final class FullMatrixFlowTests: XCTestCase {
         XCTAssertEqual(Array(TrainingTrajectory.header(d: task.d).suffix(ParameterColumns.names(d: task.d).count)), ParameterColumns.names(d: task.d))
     }
 
+    /// The default stepper (auto: tsit5 here, the flow has no Jacobian) integrates freely and takes the
+    /// output times from its continuous extension: the losses there agree with rkf45 landing on each
+    /// output time, within the tolerances, for fewer right-hand sides.
+    func testDenseOutputAgreesWithSteppingOntoTheOutputTimes() throws {
+        let flow = try FullMatrixFlow(task: task, promptCount: 128, seed: 3)
+        let (p0, basis) = try Trainer(config: trainingConfig(prompts: 128, initialisation: .random)).initialParameters()
+        var options = FullMatrixFlow.defaultOptions
+        options.ode.endTime = 3
+        options.ode.grid = .linear(points: 61)
+        let dense = try flow.integrate(from: p0, basis: basis, options: options)
+        XCTAssertEqual(dense.phases, [StepperPhase(name: "tsit5", start: 0)])
+        options.ode.stepper = .rkf45
+        let hits = try flow.integrate(from: p0, basis: basis, options: options)
+        XCTAssertEqual(dense.times, hits.times)
+        XCTAssertLessThan(dense.statistics.rhsEvaluations, hits.statistics.rhsEvaluations)
+        // Both runs are within a few hundred local tolerances (1e-6 relative) of the flow.
+        for i in dense.times.indices { XCTAssertEqual(dense.losses[i], hits.losses[i], accuracy: 1e-4 * hits.losses[i], "t = \(dense.times[i])") }
+    }
+
     /// The construction has CoT loss 0 on every prompt: started there the flow stays and says so.
     func testConvergedIsCheckedAtTheEndPoint() throws {
         let flow = try FullMatrixFlow(task: task, promptCount: 64, seed: 3)
