@@ -45,13 +45,13 @@ let package = Package(
         // fixed-chunk parallel map.
         .target(name: "CotflowNumerics", dependencies: ["CGSL", "CotflowGSL", "CotflowIO", bigInt]),
         // The task: TaskConfig, prompts, the GD chain, the paper's step size, the Assumption 4.1 initialisation.
-        .target(name: "CotflowTask", dependencies: ["CGSL", "CotflowGSL", "CotflowIO", "CotflowNumerics", bigInt]),
+        .target(name: "CotflowTask", dependencies: ["CotflowGSL", "CotflowIO", "CotflowNumerics", bigInt]),
         // Exact Wishart moments and the exact population loss of the reduced model.
         .target(name: "CotflowExact", dependencies: ["CotflowIO", "CotflowNumerics", bigInt]),
         // Swift wrapper over GSL's odeiv2 drivers.
         .target(name: "CotflowODE", dependencies: ["CGSL", "CotflowGSL"]),
         // Tokens, the one-layer linear transformer, objectives and gradients, Hessians.
-        .target(name: "CotflowModel", dependencies: ["CGSL", "CotflowGSL", "CotflowIO", "CotflowNumerics", "CotflowTask"]),
+        .target(name: "CotflowModel", dependencies: ["CotflowGSL", "CotflowIO", "CotflowNumerics", "CotflowTask"]),
         // Full-matrix training on sampled batches (SGD, Adam), trajectories.
         .target(name: "CotflowTraining", dependencies: ["CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowTask"]),
         // Reduced gradient flow on eigenvalues: right-hand side, Jacobian, integration.
@@ -67,7 +67,7 @@ let package = Package(
         // Parameter sweeps over a grid, sharded runs and merging.
         .target(name: "CotflowSweep", dependencies: ["CotflowIO"]),
         // Experiments: the jobs a sweep runs (typed metrics per run), regimes, transitions, scaling fits, reports.
-        .target(name: "CotflowExperiments", dependencies: ["CGSL", "CotflowCompare", "CotflowExact", "CotflowFlow", "CotflowGSL", "CotflowIO",
+        .target(name: "CotflowExperiments", dependencies: ["CotflowCompare", "CotflowExact", "CotflowFlow", "CotflowGSL", "CotflowIO",
                                                            "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowStages",
                                                            "CotflowSweep", "CotflowTask", "CotflowTraining"]),
         // Plots through gnuplot (SVG and PNG), or the data and script when gnuplot is missing.

@@ -1,4 +1,3 @@
-import CGSL
 import CotflowIO
 import CotflowNumerics
 import Foundation
@@ -237,7 +236,7 @@ private func fitLaw(_ law: ScalingLaw, _ x: [Double], _ y: [Double], pure: (ss: 
         guard let f = linearFit(design(e), y, weights: weights) else { return nil }
         fit = f
         exponent = e
-        let bound = f.rss * (1 + gsl_cdf_fdist_Pinv(0.95, 1, dof) / dof)
+        let bound = f.rss * (1 + fisherFQuantile(0.95, 1, dof) / dof)
         // Walk out from the optimum on the grid to the first point above the bound, then bisect;
         // an interval that reaches the edge of the profiled range is open there.
         func edge(_ direction: Double) -> Double {
@@ -259,7 +258,7 @@ private func fitLaw(_ law: ScalingLaw, _ x: [Double], _ y: [Double], pure: (ss: 
         exponentInterval = (edge(-1), edge(1))
     }
     let sigma2 = fit.rss / dof
-    let t = gsl_cdf_tdist_Pinv(0.975, dof)
+    let t = studentTQuantile(0.975, dof: dof)
     // Covariance of the linear parameters: with an exponent, from the linearised model in every
     // parameter (the Jacobian includes d/de a x^e = a x^e ln x), so their intervals carry the
     // exponent's uncertainty; without one, the linear fit's own.
@@ -298,7 +297,7 @@ private func fitLaw(_ law: ScalingLaw, _ x: [Double], _ y: [Double], pure: (ss: 
         // Identical replicates (a deterministic run) carry no error to test against: R^2 decides.
         if pure.ss > 0 {
             let f = (lofSS / lofDF) / (pure.ss / Double(pure.df))
-            lackOfFit = gsl_cdf_fdist_Q(f, lofDF, Double(pure.df))
+            lackOfFit = fisherFUpperTail(f, lofDF, Double(pure.df))
         }
     }
     return LawFit(law: law, parameters: parameters, rss: fit.rss, points: n, parameterCount: parameterCount,

@@ -1,4 +1,3 @@
-import CGSL
 import CotflowGSL
 import CotflowIO
 import CotflowNumerics
@@ -60,16 +59,9 @@ public struct FullBatchHessian: Sendable {
         for i in 0..<m { for j in 0..<m {
             asym = max(asym, abs(H[i * m + j] - H[j * m + i])); scale = max(scale, abs(H[i * m + j]))
         } }
-        GSL.initialize()
-        let a = gsl_matrix_alloc(m, m)!, eval = gsl_vector_alloc(m)!, evec = gsl_matrix_alloc(m, m)!, work = gsl_eigen_symmv_alloc(m)!
-        defer { gsl_matrix_free(a); gsl_vector_free(eval); gsl_matrix_free(evec); gsl_eigen_symmv_free(work) }
-        for i in 0..<m { for j in 0..<m { gsl_matrix_set(a, i, j, 0.5 * (H[i * m + j] + H[j * m + i])) } }
-        try GSL.check(gsl_eigen_symmv(a, eval, evec, work), "Hessian eigen-decomposition")
-        try GSL.check(gsl_eigen_symmv_sort(eval, evec, GSL_EIGEN_SORT_VAL_ASC), "sorting Hessian eigenvalues")
-        var vectors = [Double](repeating: 0, count: m * m)
-        for i in 0..<m { for j in 0..<m { vectors[i * m + j] = gsl_matrix_get(evec, i, j) } }
+        let eigen = try symmetricPartEigensystem(H, m: m, what: "Hessian")
         return FullBatchHessian(entries: entries, loss: center.loss, gradient: center.g,
-                                eigenvalues: (0..<m).map { gsl_vector_get(eval, $0) }, eigenvectors: vectors,
+                                eigenvalues: eigen.values, eigenvectors: eigen.vectors,
                                 relativeAsymmetry: scale > 0 ? asym / scale : 0, differenceStep: h)
     }
 

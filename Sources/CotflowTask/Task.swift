@@ -1,4 +1,3 @@
-import CGSL
 import CotflowGSL
 import CotflowIO
 import CotflowNumerics
