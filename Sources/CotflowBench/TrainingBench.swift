@@ -39,9 +39,9 @@ func benchTraining() {
 func cotFlopsPerPrompt(d: Int, k: Int) -> Double {
     let dim = 2 * d + 2, d1 = d + 1
     let gemm = k * (2 * dim * d1 + 3 * d * dim)
-    let applyG = 2 * (k * (d * d + d) + 2 * k * k * d1)  // data part A S, chain part (Q U^T) U, two passes
+    let applyG = 2 * (k * (d * d + d) + k * (k + 1) * d1)  // data part A S, chain part (Q U^T) U over j <= i, two passes
     let chain = k * d * d
-    let sample = d * d * (d + 1) / 2                      // dsyrk of the Bartlett factor
+    let sample = d * (d + 1) * (d + 2) / 6                     // S = A A^T of the triangular Bartlett factor
     return 2 * Double(gemm + applyG + chain + sample)
 }
 
@@ -50,16 +50,9 @@ func throughput(d: Int, n: Int, k: Int, batch: Int, seconds: Double) -> (promptS
     var params = TransformerParameters.construction(d: d, eta: task.eta)
     let r = Random(seed: 9, stream: [7])
     for i in params.V.indices { params.V[i] += 0.01 * r.gaussian(); params.W[i] += 0.01 * r.gaussian() }
-    let chunks = fixedChunks(batch, size: Objectives.chunkSize)
-    let streams = chunks.indices.map { ChunkLocal(Random(seed: 1, stream: [StreamLabel.training, UInt64($0)])) }
-    let scale = 1 / Double(batch)
+    let batches = FreshBatchObjective(batchSize: batch, seed: 1, label: StreamLabel.training, workspaces: WorkspacePool())
     func step() {
-        let current = params
-        let parts = parallelMap(chunks.count) { c -> ObjectiveChunk in
-            let b = PromptBatch.sample(task: task, count: chunks[c].count, random: streams[c].value, includeData: false)
-            return Objectives.chunk(.cot, parameters: current, task: task, batch: b, range: 0..<b.count, gradScale: scale)
-        }
-        let res = Objectives.combine(parts, gradient: true)
+        let res = batches.evaluate(.cot, parameters: params, task: task, gradient: true)
         for i in params.V.indices {
             params.V[i] -= 1e-6 * res.gradV![i]
             params.W[i] -= 1e-6 * res.gradW![i]

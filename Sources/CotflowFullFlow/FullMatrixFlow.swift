@@ -87,6 +87,8 @@ public struct FullMatrixFlow: Sendable {
     public let prompts: PromptBatch
     /// The prompts' GD chains, computed once (the same prompts enter every right-hand side).
     let chains: GDChains
+    /// The kernels' scratch memory, kept across right-hand sides.
+    let workspaces = WorkspacePool()
 
     public init(task: TaskConfig, prompts: PromptBatch) throws {
         guard prompts.count >= 1, prompts.d == task.d, prompts.n == task.n else {
@@ -131,7 +133,7 @@ public struct FullMatrixFlow: Sendable {
 
     /// Mean CoT loss on the prompts (with its gradient when `gradient`).
     public func objective(_ p: TransformerParameters, gradient: Bool) -> ObjectiveResult {
-        Objectives.compute(.cot, parameters: p, task: task, batch: prompts, gradient: gradient, chains: chains)
+        Objectives.compute(.cot, parameters: p, task: task, batch: prompts, gradient: gradient, chains: chains, workspaces: workspaces)
     }
 
     /// The ODE system: `f(y) = -grad L_N(y)`, no Jacobian.

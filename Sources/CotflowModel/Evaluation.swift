@@ -29,15 +29,21 @@ public func evaluate(_ parameters: TransformerParameters, task: TaskConfig, prom
         throw ModelError.dimensionMismatch(parameters: parameters.d, task: task.d)
     }
     let chunks = fixedChunks(prompts, size: Objectives.chunkSize)
-    let parts = parallelMap(chunks.count) { c -> (ObjectiveChunk, [Double], [Double]) in
+    let workspaces = WorkspacePool()
+    let parts = parallelMap(chunks.count) { c -> ([Double], [Double], [Double]) in
         let random = Random(seed: seed, stream: [StreamLabel.evaluation, UInt64(c)])
         let batch = PromptBatch.sample(task: task, count: chunks[c].count, random: random, includeData: false)
-        let out = Objectives.chunk(.eval, parameters: parameters, task: task, batch: batch,
-                                   range: 0..<batch.count, gradScale: nil)
+        var losses = [Double](repeating: 0, count: batch.count)
+        losses.withUnsafeMutableBufferPointer { lb in
+            workspaces.with { ws in
+                Objectives.kernel(.eval, parameters: parameters, task: task, batch: batch, range: 0..<batch.count,
+                                  output: KernelOutput(losses: lb.baseAddress!, gradV: nil, gradW: nil, scale: 0, workspace: ws))
+            }
+        }
         let lambda = (try? batch.largestEigenvalues()) ?? [Double](repeating: .nan, count: batch.count)
-        return (out, batch.chainLosses(eta: task.eta, k: task.k), lambda)
+        return (losses, batch.chainLosses(eta: task.eta, k: task.k), lambda)
     }
-    let evalLosses = parts.flatMap { $0.0.losses }
+    let evalLosses = parts.flatMap { $0.0 }
     let chainLosses = parts.flatMap { $0.1 }
     let lambda = parts.flatMap { $0.2 }
     return EvaluationResult(evalLosses: evalLosses, chainLosses: chainLosses, lambdaMax: lambda,

@@ -37,8 +37,9 @@ public struct FullBatchHessian: Sendable {
             throw ModelError.hessianEntries(count: 2 * size)
         }
         guard h.isFinite, h > 0 else { throw ModelError.hessianStep(h) }
+        let workspaces = WorkspacePool()
         func grad(_ p: TransformerParameters) -> (loss: Double, g: [Double]) {
-            let r = Objectives.compute(objective, parameters: p, task: task, batch: batch)
+            let r = Objectives.compute(objective, parameters: p, task: task, batch: batch, workspaces: workspaces)
             let all = r.gradV! + r.gradW!
             return (r.loss, entries.map { all[$0] })
         }
@@ -136,10 +137,11 @@ public struct GradientNoise: Sendable {
     public static func measure(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
                                batches count: Int, size: Int, seed: UInt64, entries: [Int]) -> GradientNoise {
         var grads: [[Double]] = []
+        let workspaces = WorkspacePool()
         for b in 0..<count {
             let batch = PromptBatch.sample(task: task, count: size, random: Random(seed: seed, stream: [StreamLabel.monteCarlo, UInt64(b)]),
                                            includeData: objective.needsData)
-            let r = Objectives.compute(objective, parameters: parameters, task: task, batch: batch)
+            let r = Objectives.compute(objective, parameters: parameters, task: task, batch: batch, workspaces: workspaces)
             let all = r.gradV! + r.gradW!
             grads.append(entries.map { all[$0] })
         }

@@ -24,13 +24,6 @@ public struct ObjectiveResult: Sendable {
     public let gradW: [Double]?
 }
 
-/// Per-prompt losses of a chunk and the chunk's contribution to the gradient (already scaled).
-public struct ObjectiveChunk: Sendable {
-    public var losses: [Double]
-    public var gradV: [Double]
-    public var gradW: [Double]
-}
-
 public enum Objectives {
     /// Prompts per parallel chunk (fixed so that results do not depend on the machine).
     public static let chunkSize = 64
@@ -39,86 +32,135 @@ public enum Objectives {
     /// `chains`: the batch's GD chains computed once (`cot` only; a fixed batch evaluated many times).
     public static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
                                batch: PromptBatch, gradient: Bool = true, chains: GDChains? = nil) -> ObjectiveResult {
+        compute(objective, parameters: parameters, task: task, batch: batch, gradient: gradient, chains: chains,
+                workspaces: WorkspacePool())
+    }
+
+    /// `compute` with the kernels' scratch memory from `workspaces` (kept by a run across its calls).
+    package static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                                batch: PromptBatch, gradient: Bool = true, chains: GDChains? = nil,
+                                workspaces: WorkspacePool) -> ObjectiveResult {
         precondition(batch.count >= 1 && batch.d == task.d && parameters.d == task.d)
         precondition(chains == nil || (objective == .cot && chains!.matches(task: task, batch: batch)), "chains of another task or batch")
         let chunks = fixedChunks(batch.count, size: chunkSize)
-        let scale: Double? = gradient ? 1 / Double(batch.count) : nil
-        let parts = parallelMap(chunks.count) { c in
-            chunk(objective, parameters: parameters, task: task, batch: batch, range: chunks[c], gradScale: scale, chains: chains)
+        return reduce(chunks: chunks, dim: task.tokenSize, gradient: gradient, workspaces: workspaces) { c, out in
+            kernel(objective, parameters: parameters, task: task, batch: batch, range: chunks[c], output: out, chains: chains)
         }
-        return combine(parts, gradient: gradient)
     }
 
-    /// Sums chunk results in order.
-    public static func combine(_ parts: [ObjectiveChunk], gradient: Bool) -> ObjectiveResult {
-        var losses: [Double] = []
-        for p in parts { losses.append(contentsOf: p.losses) }
+    /// Runs `chunk(c, output)` for every chunk concurrently, each with a workspace of `workspaces`,
+    /// its losses written at its prompts' places and its (already scaled) gradient into its own
+    /// slot; then sums the slots in chunk order, so the result does not depend on the threads.
+    package static func reduce(chunks: [Range<Int>], dim: Int, gradient: Bool, workspaces: WorkspacePool,
+                               _ chunk: @Sendable (Int, KernelOutput) -> Void) -> ObjectiveResult {
+        let count = chunks.last?.upperBound ?? 0, dd = dim * dim, slot = 2 * dd
+        let scale = 1 / Double(max(count, 1))
+        var losses = [Double](repeating: 0, count: count)
         var gV: [Double]? = nil, gW: [Double]? = nil
-        if gradient, var v = parts.first?.gradV, var w = parts.first?.gradW {
-            for p in parts.dropFirst() {
-                for i in v.indices { v[i] += p.gradV[i] }
-                for i in w.indices { w[i] += p.gradW[i] }
+        workspaces.with { slots in
+            slots.reset(reserving: gradient ? chunks.count * slot : 0)
+            let gradients = SharedPointer(gradient ? slots.take(chunks.count * slot) : nil)
+            losses.withUnsafeMutableBufferPointer { lb in
+                let lossOut = SharedPointer(lb.baseAddress)
+                _ = parallelMap(chunks.count) { c -> Bool in
+                    let g = gradients.pointer.map { $0 + c * slot }
+                    g?.update(repeating: 0, count: slot)
+                    workspaces.with { ws in
+                        chunk(c, KernelOutput(losses: lossOut.pointer! + chunks[c].lowerBound, gradV: g, gradW: g.map { $0 + dd },
+                                              scale: scale, workspace: ws))
+                    }
+                    return true
+                }
             }
-            gV = v; gW = w
+            if let g = gradients.pointer {
+                var v = Array(UnsafeBufferPointer(start: g, count: dd)), w = Array(UnsafeBufferPointer(start: g + dd, count: dd))
+                for c in 1..<max(chunks.count, 1) {
+                    let part = g + c * slot
+                    for i in 0..<dd { v[i] += part[i] }
+                    for i in 0..<dd { w[i] += part[dd + i] }
+                }
+                gV = v; gW = w
+            }
         }
-        let mean = losses.reduce(0, +) / Double(max(losses.count, 1))
+        let mean = losses.reduce(0, +) / Double(max(count, 1))
         return ObjectiveResult(loss: mean, perPrompt: losses, gradV: gV, gradW: gW)
     }
 
-    /// Losses of prompts `range` of `batch`; when `gradScale` is given, also `gradScale` times the
-    /// gradient of their summed loss (empty gradient arrays otherwise). Single-threaded.
-    public static func chunk(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
-                             batch: PromptBatch, range: Range<Int>, gradScale: Double?, chains: GDChains? = nil) -> ObjectiveChunk {
+    /// Losses of prompts `range` of `batch` into `output.losses`; when `output` has gradient
+    /// buffers, adds `output.scale` times the gradient of their summed loss. Single-threaded.
+    package static func kernel(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                               batch: PromptBatch, range: Range<Int>, output: KernelOutput, chains: GDChains? = nil) {
         GSL.initialize()
-        let dim = task.tokenSize
-        var out = ObjectiveChunk(losses: [Double](repeating: 0, count: range.count),
-                                 gradV: gradScale == nil ? [] : [Double](repeating: 0, count: dim * dim),
-                                 gradW: gradScale == nil ? [] : [Double](repeating: 0, count: dim * dim))
         parameters.V.withUnsafeBufferPointer { vb in
             parameters.W.withUnsafeBufferPointer { wb in
                 batch.S.withUnsafeBufferPointer { sb in
                     batch.wStar.withUnsafeBufferPointer { ws in
-                        out.losses.withUnsafeMutableBufferPointer { lb in
-                            out.gradV.withUnsafeMutableBufferPointer { gvb in
-                                out.gradW.withUnsafeMutableBufferPointer { gwb in
-                                    let ctx = KernelContext(
-                                        d: task.d, n: task.n, k: task.k, eta: task.eta,
-                                        V: vb.baseAddress!, W: wb.baseAddress!, S: sb.baseAddress!, wStar: ws.baseAddress!,
-                                        losses: lb.baseAddress!, gradV: gradientPointer(gvb), gradW: gradientPointer(gwb),
-                                        scale: gradScale ?? 0)
-                                    switch objective {
-                                    case .cot:
-                                        if let chains {
-                                            chains.values.withUnsafeBufferPointer { cotKernel(ctx, range: range, chains: $0.baseAddress!) }
-                                        } else {
-                                            cotKernel(ctx, range: range)
-                                        }
-                                    case .eval: autoregressiveKernel(ctx, range: range, steps: task.k)
-                                    case .nocot: autoregressiveKernel(ctx, range: range, steps: 1)
-                                    case .looped:
-                                        guard let x = batch.X else { preconditionFailure("looped objective needs prompts with data X") }
-                                        x.withUnsafeBufferPointer { xb in loopedKernel(ctx, X: xb.baseAddress!, range: range) }
-                                    }
-                                }
+                        let ctx = KernelContext(
+                            d: task.d, n: task.n, k: task.k, eta: task.eta,
+                            V: vb.baseAddress!, W: wb.baseAddress!, S: sb.baseAddress!, wStar: ws.baseAddress!,
+                            losses: output.losses, gradV: output.gradV, gradW: output.gradW,
+                            scale: output.scale, workspace: output.workspace)
+                        switch objective {
+                        case .cot:
+                            if let chains {
+                                chains.values.withUnsafeBufferPointer { cotKernel(ctx, range: range, chains: $0.baseAddress!) }
+                            } else {
+                                cotKernel(ctx, range: range)
                             }
+                        case .eval: autoregressiveKernel(ctx, range: range, steps: task.k)
+                        case .nocot: autoregressiveKernel(ctx, range: range, steps: 1)
+                        case .looped:
+                            guard let x = batch.X else { preconditionFailure("looped objective needs prompts with data X") }
+                            x.withUnsafeBufferPointer { xb in loopedKernel(ctx, X: xb.baseAddress!, range: range) }
                         }
                     }
                 }
             }
         }
-        return out
+    }
+}
+
+/// Where a kernel writes: the losses of its prompts, the gradient (nil: loss only) to which it
+/// adds `scale` times its prompts' summed gradient, and its scratch memory.
+package struct KernelOutput {
+    package let losses: UnsafeMutablePointer<Double>
+    package let gradV: UnsafeMutablePointer<Double>?, gradW: UnsafeMutablePointer<Double>?
+    package let scale: Double
+    package let workspace: Workspace
+}
+
+/// The objective on fresh prompts at every call (training's batches): chunk c of the batch draws
+/// its prompts from its own stream `[label, c]` of the seed, call after call, into storage kept
+/// across calls, and the kernels' workspaces are kept too, so a step allocates only its result.
+package final class FreshBatchObjective: Sendable {
+    package let chunks: [Range<Int>]
+    private let streams: [ChunkLocal<Random>]
+    private let batches: [ChunkLocal<PromptBatch?>]
+    package let workspaces: WorkspacePool
+
+    package init(batchSize: Int, seed: UInt64, label: UInt64, workspaces: WorkspacePool) {
+        chunks = fixedChunks(batchSize, size: Objectives.chunkSize)
+        streams = chunks.indices.map { ChunkLocal(Random(seed: seed, stream: [label, UInt64($0)])) }
+        batches = chunks.map { _ in ChunkLocal(nil) }
+        self.workspaces = workspaces
+    }
+
+    /// Draws the next batch of `task` and evaluates `objective` there (with the gradient of the mean when `gradient`).
+    package func evaluate(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                          gradient: Bool) -> ObjectiveResult {
+        Objectives.reduce(chunks: chunks, dim: task.tokenSize, gradient: gradient, workspaces: workspaces) { c, out in
+            let box = batches[c], count = chunks[c].count
+            if box.value == nil || box.value!.d != task.d || box.value!.n != task.n {
+                box.value = PromptBatch.sample(task: task, count: count, random: streams[c].value, includeData: objective.needsData)
+            } else {
+                box.value!.resample(task: task, random: streams[c].value, includeData: objective.needsData)
+            }
+            Objectives.kernel(objective, parameters: parameters, task: task, batch: box.value!, range: 0..<count, output: out)
+        }
     }
 }
 
 // MARK: - Kernels
-
-/// The gradient buffer for a kernel, nil when no gradient is wanted. An empty Swift array's
-/// `baseAddress` is not nil (it points at shared storage of the runtime), so emptiness must be
-/// checked: a kernel writing `0 * inf` there corrupts the process.
-@inline(__always)
-func gradientPointer(_ buffer: UnsafeMutableBufferPointer<Double>) -> UnsafeMutablePointer<Double>? {
-    buffer.isEmpty ? nil : buffer.baseAddress
-}
 
 struct KernelContext {
     let d: Int, n: Int, k: Int, eta: Double
@@ -127,21 +169,8 @@ struct KernelContext {
     let losses: UnsafeMutablePointer<Double>
     let gradV: UnsafeMutablePointer<Double>?, gradW: UnsafeMutablePointer<Double>?
     let scale: Double
+    let workspace: Workspace
     var dim: Int { 2 * d + 2 }
-}
-
-/// A zeroed scratch buffer.
-@inline(__always)
-func scratch(_ count: Int) -> UnsafeMutablePointer<Double> {
-    let p = UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
-    p.initialize(repeating: 0, count: max(count, 1))
-    return p
-}
-
-/// A scratch buffer that the caller writes in full before reading (dgemm with beta = 0 does not read C).
-@inline(__always)
-func uninitializedScratch(_ count: Int) -> UnsafeMutablePointer<Double> {
-    UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
 }
 
 /// `out = G q` for `G = Z Z^T / n` of a context whose chain tokens (as u_j = (w_j; 1), rows of
@@ -175,8 +204,9 @@ func applyG(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: UnsafePoi
 }
 
 /// `applyG` for all k steps of one prompt of the teacher-forced chain (step i sees tokens 0...i),
-/// as small GEMMs: the data part `A S` (rows a_i = q1_i + w* q2_i; S is symmetric) and the chain
-/// part `M U` with `M_ij = [j <= i] (q34_i . u_j) / n`. `a` holds k*d and `m` k*k scratch doubles.
+/// as small products: the data part `A S` (rows a_i = q1_i + w* q2_i; S is symmetric) and, per
+/// step i, the chain part `sum_{j <= i} m_j u_j` with `m_j = (q34_i . u_j) / n`. `a` holds k*d and
+/// `m` k scratch doubles.
 @inline(__always)
 func applyGChain(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: UnsafePointer<Double>,
                  u: UnsafePointer<Double>, k: Int, out: UnsafeMutablePointer<Double>, d: Int, invN: Double,
@@ -186,16 +216,15 @@ func applyGChain(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: Unsa
         let qi = q + i * dim, ai = a + i * d, q2 = qi[d]
         for c in 0..<d { ai[c] = qi[c] + w[c] * q2 }
     }
-    gemm(false, false, k, d, d, 1, a, d, s, d, 0, out, dim)
+    smallGemm(false, false, k, d, d, 1, a, d, s, d, 0, out, dim)
     for i in 0..<k {
         let oi = out + i * dim
         var acc = 0.0
         for c in 0..<d { acc += w[c] * oi[c] }
         oi[d] = acc
+        smallGemm(false, true, 1, i + 1, d1, invN, q + i * dim + d1, dim, u, d1, 0, m, k)
+        smallGemm(false, false, 1, d1, i + 1, 1, m, k, u, d1, 0, oi + d1, dim)
     }
-    gemm(false, true, k, k, d1, invN, q + d1, dim, u, d1, 0, m, k)
-    for i in 0..<k { for j in (i + 1)..<max(i + 1, k) { m[i * k + j] = 0 } }
-    gemm(false, false, k, d1, k, 1, m, k, u, d1, 0, out + d1, dim)
 }
 
 /// The GD chains w_0..w_k of every prompt of a fixed batch (they depend on the prompts, eta and k
@@ -233,11 +262,11 @@ public struct GDChains: Sendable {
 func cotKernel(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePointer<Double>? = nil) {
     let d = ctx.d, k = ctx.k, dim = ctx.dim, d1 = d + 1, count = range.count, rows = count * k
     let invN = 1 / Double(ctx.n)
-    // Every entry is written before it is read (U, R, chain, a by loops; Q, H, mm by dgemm with beta = 0).
-    let U = uninitializedScratch(rows * d1), R = uninitializedScratch(rows * d)
-    let Q = uninitializedScratch(rows * dim), H = uninitializedScratch(rows * dim)
-    let chainScratch = uninitializedScratch((k + 1) * d), a = uninitializedScratch(k * d), mm = uninitializedScratch(k * k)
-    defer { for p in [U, R, Q, H, chainScratch, a, mm] { p.deallocate() } }
+    // Every entry is written before it is read (U, R, chain, a by loops; Q, H, mm by products with beta = 0).
+    let ws = ctx.workspace
+    ws.reset(reserving: rows * (d1 + d + 2 * dim) + (k + 1) * d + k * d + k)
+    let U = ws.take(rows * d1), R = ws.take(rows * d), Q = ws.take(rows * dim), H = ws.take(rows * dim)
+    let chainScratch = ws.take((k + 1) * d), a = ws.take(k * d), mm = ws.take(k)
     let V3 = ctx.V + d1 * dim, W34 = ctx.W + d1
     for (pi, p) in range.enumerated() {
         let chain: UnsafePointer<Double>
@@ -284,14 +313,15 @@ func cotKernel(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePointer<Do
 func autoregressiveKernel(_ ctx: KernelContext, range: Range<Int>, steps: Int) {
     let d = ctx.d, dim = ctx.dim, d1 = d + 1
     let invN = 1 / Double(ctx.n)
-    let u = scratch(steps * d1), q = scratch(steps * dim), h = scratch(steps * dim)
-    let gw = scratch((steps + 1) * d), bAdj = scratch(d1 * d1), dh = scratch(dim), dq = scratch(dim), a = scratch(d)
-    defer { for p in [u, q, h, gw, bAdj, dh, dq, a] { p.deallocate() } }
+    let ws = ctx.workspace
+    ws.reset(reserving: steps * (d1 + 2 * dim) + (steps + 1) * d + d1 * d1 + 2 * dim + 2 * d)
+    let u = ws.takeZeroed(steps * d1), q = ws.takeZeroed(steps * dim), h = ws.takeZeroed(steps * dim)
+    let gw = ws.takeZeroed((steps + 1) * d), bAdj = ws.takeZeroed(d1 * d1), dh = ws.takeZeroed(dim), dq = ws.takeZeroed(dim)
+    let a = ws.takeZeroed(d), last = ws.takeZeroed(d)
     let V3 = ctx.V + d1 * dim
     for (pi, p) in range.enumerated() {
         let s = ctx.S + p * d * d, w = ctx.wStar + p * d
         for c in 0..<d { u[c] = 0 }
-        var last = [Double](repeating: 0, count: d)
         for m in 0..<steps {
             let um = u + m * d1, qm = q + m * dim, hm = h + m * dim
             um[d] = 1
@@ -349,15 +379,16 @@ func autoregressiveKernel(_ ctx: KernelContext, range: Range<Int>, steps: Int) {
 }
 
 /// Looped transformer: `Z_{t+1} = Z_t + (1/n) V G_t W Z_t`, `G_t = Z_t Z_t^T`, t < k, on the full
-/// D x (n+1) matrix; w^_k is the w-block of the last column of Z_k. Per-prompt GEMMs.
+/// D x (n+1) matrix; w^_k is the w-block of the last column of Z_k. Per-prompt small products.
 func loopedKernel(_ ctx: KernelContext, X: UnsafePointer<Double>, range: Range<Int>) {
     let d = ctx.d, n = ctx.n, k = ctx.k, dim = ctx.dim, d1 = d + 1, cols = n + 1, dd = dim * dim
     let invN = 1 / Double(n)
     // Per loop step t: Z_t, G_t, V G_t and M_t = V G_t W, kept for the backward pass.
-    let zs = scratch((k + 1) * dim * cols), gs = scratch(k * dd), vgs = scratch(k * dd), ms = scratch(k * dd)
-    let e = scratch(dd), gwM = scratch(dd), a1 = scratch(dd), kM = scratch(dd)
-    let dz = scratch(dim * cols), dp = scratch(dim * cols)
-    defer { for p in [zs, gs, vgs, ms, e, gwM, a1, kM, dz, dp] { p.deallocate() } }
+    let ws = ctx.workspace
+    ws.reset(reserving: (k + 3) * dim * cols + (3 * k + 4) * dd)
+    let zs = ws.takeZeroed((k + 1) * dim * cols), gs = ws.takeZeroed(k * dd), vgs = ws.takeZeroed(k * dd), ms = ws.takeZeroed(k * dd)
+    let e = ws.takeZeroed(dd), gwM = ws.takeZeroed(dd), a1 = ws.takeZeroed(dd), kM = ws.takeZeroed(dd)
+    let dz = ws.takeZeroed(dim * cols), dp = ws.takeZeroed(dim * cols)
     for (pi, p) in range.enumerated() {
         let x = X + p * d * n, w = ctx.wStar + p * d
         for t in 0..<(dim * cols) { zs[t] = 0 }
@@ -370,11 +401,11 @@ func loopedKernel(_ ctx: KernelContext, X: UnsafePointer<Double>, range: Range<I
         zs[(2 * d + 1) * cols + n] = 1
         for t in 0..<k {
             let z = zs + t * dim * cols, next = zs + (t + 1) * dim * cols, g = gs + t * dd, vg = vgs + t * dd, m = ms + t * dd
-            gemm(false, true, dim, dim, cols, 1, z, cols, z, cols, 0, g, dim)
-            gemm(false, false, dim, dim, dim, 1, ctx.V, dim, g, dim, 0, vg, dim)
-            gemm(false, false, dim, dim, dim, 1, vg, dim, ctx.W, dim, 0, m, dim)
+            smallGemm(false, true, dim, dim, cols, 1, z, cols, z, cols, 0, g, dim)
+            smallGemm(false, false, dim, dim, dim, 1, ctx.V, dim, g, dim, 0, vg, dim)
+            smallGemm(false, false, dim, dim, dim, 1, vg, dim, ctx.W, dim, 0, m, dim)
             next.update(from: z, count: dim * cols)
-            gemm(false, false, dim, cols, dim, invN, m, dim, z, cols, 1, next, cols)
+            smallGemm(false, false, dim, cols, dim, invN, m, dim, z, cols, 1, next, cols)
         }
         let zk = zs + k * dim * cols
         var loss = 0.0
@@ -385,12 +416,12 @@ func loopedKernel(_ ctx: KernelContext, X: UnsafePointer<Double>, range: Range<I
         for i in 0..<d { dz[(d1 + i) * cols + n] = 2 * (zk[(d1 + i) * cols + n] - w[i]) * ctx.scale }
         for t in stride(from: k - 1, through: 0, by: -1) {
             let z = zs + t * dim * cols, g = gs + t * dd, vg = vgs + t * dd, m = ms + t * dd
-            gemm(false, true, dim, dim, cols, 1, dz, cols, z, cols, 0, e, dim)          // E = dY Z^T
-            gemm(false, false, dim, dim, dim, 1, g, dim, ctx.W, dim, 0, gwM, dim)        // G W
-            gemm(false, true, dim, dim, dim, invN, e, dim, gwM, dim, 1, gV, dim)         // dV += E (G W)^T / n
-            gemm(true, false, dim, dim, dim, invN, vg, dim, e, dim, 1, gW, dim)          // dW += (V G)^T E / n
-            gemm(true, false, dim, dim, dim, 1, ctx.V, dim, e, dim, 0, a1, dim)          // V^T E
-            gemm(false, true, dim, dim, dim, 1, a1, dim, ctx.W, dim, 0, kM, dim)         // A = V^T E W^T
+            smallGemm(false, true, dim, dim, cols, 1, dz, cols, z, cols, 0, e, dim)          // E = dY Z^T
+            smallGemm(false, false, dim, dim, dim, 1, g, dim, ctx.W, dim, 0, gwM, dim)        // G W
+            smallGemm(false, true, dim, dim, dim, invN, e, dim, gwM, dim, 1, gV, dim)         // dV += E (G W)^T / n
+            smallGemm(true, false, dim, dim, dim, invN, vg, dim, e, dim, 1, gW, dim)          // dW += (V G)^T E / n
+            smallGemm(true, false, dim, dim, dim, 1, ctx.V, dim, e, dim, 0, a1, dim)          // V^T E
+            smallGemm(false, true, dim, dim, dim, 1, a1, dim, ctx.W, dim, 0, kM, dim)         // A = V^T E W^T
             for r in 0..<dim {                                                           // K = (A + A^T) / n
                 for c in r..<dim {
                     let v = (kM[r * dim + c] + kM[c * dim + r]) * invN
@@ -398,8 +429,8 @@ func loopedKernel(_ ctx: KernelContext, X: UnsafePointer<Double>, range: Range<I
                 }
             }
             dp.update(from: dz, count: dim * cols)
-            gemm(false, false, dim, cols, dim, 1, kM, dim, z, cols, 1, dp, cols)         // + K Z
-            gemm(true, false, dim, cols, dim, invN, m, dim, dz, cols, 1, dp, cols)       // + M^T dY / n
+            smallGemm(false, false, dim, cols, dim, 1, kM, dim, z, cols, 1, dp, cols)         // + K Z
+            smallGemm(true, false, dim, cols, dim, invN, m, dim, dz, cols, 1, dp, cols)       // + M^T dY / n
             dz.update(from: dp, count: dim * cols)
         }
     }

@@ -1,26 +1,15 @@
 import CGSL
 import CotflowGSL
 
-/// Row-major dgemm: C = alpha op(A) op(B) + beta C, through this thread's OpenBLAS instance (one
-/// copy of the library per thread, so that threads do not contend on its allocation lock; same
-/// results bit for bit: notes/benchmarks.md, "Full-matrix flow").
+/// Row-major dgemm through OpenBLAS, C = alpha op(A) op(B) + beta C: for the chunk-level products
+/// (hundreds of rows); per-prompt products use `smallGemm`.
 @inlinable
 package func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
           _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
           _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
-    cot_dgemm(ta ? 1 : 0, tb ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
-
-/// Row-major lower-triangle dsyrk, C = alpha A A^T + beta C (A n x k), through this thread's
-/// OpenBLAS instance as `gemm`.
-@inlinable
-package func syrkLower(_ n: Int, _ k: Int, _ alpha: Double, _ a: UnsafePointer<Double>, _ lda: Int,
-                       _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
-    cot_dsyrk_lower(Int32(n), Int32(k), alpha, a, Int32(lda), beta, c, Int32(ldc))
-}
-
-/// The OpenBLAS instances `gemm` spreads threads over (1 when no further copy could be loaded).
-package var blasInstances: Int { Int(cot_blas_instances()) }
 
 /// A Haar-distributed orthogonal matrix (d x d, row-major): QR of a Gaussian matrix with the
 /// signs of R's diagonal moved into Q (Mezzadri's recipe).

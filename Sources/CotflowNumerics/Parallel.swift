@@ -39,3 +39,9 @@ package final class ChunkLocal<T>: @unchecked Sendable {
 package func fixedChunks(_ count: Int, size: Int) -> [Range<Int>] {
     stride(from: 0, to: count, by: size).map { $0..<min($0 + size, count) }
 }
+
+/// A pointer that concurrent iterations write through at disjoint places (the caller's guarantee).
+package struct SharedPointer: @unchecked Sendable {
+    package let pointer: UnsafeMutablePointer<Double>?
+    package init(_ pointer: UnsafeMutablePointer<Double>?) { self.pointer = pointer }
+}

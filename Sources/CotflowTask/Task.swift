@@ -122,54 +122,66 @@ public struct PromptBatch: Sendable {
 
     /// Draws `count` prompts of `task` from `random`; `includeData` forces sampling X.
     public static func sample(task: TaskConfig, count: Int, random: Random, includeData: Bool) -> PromptBatch {
+        var batch = PromptBatch(count: count, d: task.d, n: task.n, S: [], wStar: [], X: nil, unchecked: ())
+        batch.resample(task: task, random: random, includeData: includeData)
+        return batch
+    }
+
+    private init(count: Int, d: Int, n: Int, S: [Double], wStar: [Double], X: [Double]?, unchecked: Void) {
+        self.count = count; self.d = d; self.n = n; self.S = S; self.wStar = wStar; self.X = X
+    }
+
+    /// Draws this batch's `count` prompts again from `random`, as `sample` would, into its own
+    /// storage (no allocation when the sizes are those of the last draw: a training step's chunk).
+    package mutating func resample(task: TaskConfig, random: Random, includeData: Bool) {
         GSL.initialize()
         let d = task.d, n = task.n
+        precondition(d == self.d && n == self.n)
         let useX = includeData || n < d
-        var S = [Double](repeating: 0, count: count * d * d)
-        var wStar = [Double](repeating: 0, count: count * d)
-        var X: [Double]? = useX ? [Double](repeating: 0, count: count * d * n) : nil
-        var a = [Double](repeating: 0, count: d * d)
-        var g = [Double](repeating: 0, count: d * n)
-        let invN = 1 / Double(n)
-        for p in 0..<count {
-            for i in 0..<d { wStar[p * d + i] = random.gaussian() }
-            if useX {
-                // Row-major X (d x n): draw column by column so that each x_j = L g_j.
-                for j in 0..<n { for i in 0..<d { g[i * n + j] = random.gaussian() } }
-                if let l = task.covarianceFactor {
-                    var lx = [Double](repeating: 0, count: d * n)
-                    for i in 0..<d { for q in 0...i { let lv = l[i * d + q]; for j in 0..<n { lx[i * n + j] += lv * g[q * n + j] } } }
-                    g = lx
-                }
-                for t in 0..<(d * n) { X![p * d * n + t] = g[t] }
-                S.withUnsafeMutableBufferPointer { sb in
-                    g.withUnsafeBufferPointer { gb in
-                        gemm(false, true, d, d, n, invN, gb.baseAddress!, n, gb.baseAddress!, n, 0, sb.baseAddress! + p * d * d, d)
+        // Moved out of self so that each is uniquely referenced (written in place) and accessed apart.
+        var sAll = S, wAll = wStar, xAll = X
+        S = []; wStar = []; X = nil
+        if sAll.count != count * d * d { sAll = [Double](repeating: 0, count: count * d * d) }
+        if wAll.count != count * d { wAll = [Double](repeating: 0, count: count * d) }
+        if !useX { xAll = nil } else if xAll?.count != count * d * n { xAll = [Double](repeating: 0, count: count * d * n) }
+        let invN = 1 / Double(n), size = useX ? d * n : d * d, count = count
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * size) { scratch in
+            let g = scratch.baseAddress!, l = g + size
+            sAll.withUnsafeMutableBufferPointer { sb in
+                wAll.withUnsafeMutableBufferPointer { wb in
+                    for p in 0..<count {
+                        for i in 0..<d { wb[p * d + i] = random.gaussian() }
+                        let sp = sb.baseAddress! + p * d * d
+                        if useX {
+                            // Row-major X (d x n): draw column by column so that each x_j = L g_j.
+                            for j in 0..<n { for i in 0..<d { g[i * n + j] = random.gaussian() } }
+                            var x = g
+                            if let f = task.covarianceFactor {
+                                for t in 0..<(d * n) { l[t] = 0 }
+                                for i in 0..<d { for q in 0...i { let lv = f[i * d + q]; for j in 0..<n { l[i * n + j] += lv * g[q * n + j] } } }
+                                x = l
+                            }
+                            xAll!.withUnsafeMutableBufferPointer { xb in (xb.baseAddress! + p * d * n).update(from: x, count: d * n) }
+                            smallGemm(false, true, d, d, n, invN, x, n, x, n, 0, sp, d)  // S = X X^T / n
+                        } else {
+                            // Bartlett: A lower triangular, row-major (0-based row i has n - i degrees of freedom).
+                            for i in 0..<d {
+                                for j in 0..<i { g[i * d + j] = random.gaussian() }
+                                g[i * d + i] = random.chiSquared(Double(n - i)).squareRoot()
+                            }
+                            var a = g
+                            if let f = task.covarianceFactor {
+                                // A <- L A (still lower triangular).
+                                for i in 0..<d { for j in 0...i { var s = 0.0; for q in j...i { s += f[i * d + q] * g[q * d + j] }; l[i * d + j] = s } }
+                                a = l
+                            }
+                            lowerGram(d, invN, a, sp)  // S = A A^T / n
+                        }
                     }
-                }
-            } else {
-                // Bartlett: A lower triangular, row-major (0-based row i has n - i degrees of freedom).
-                for i in 0..<d {
-                    for j in 0..<i { a[i * d + j] = random.gaussian() }
-                    a[i * d + i] = random.chiSquared(Double(n - i)).squareRoot()
-                }
-                if let l = task.covarianceFactor {
-                    // A <- L A (still lower triangular).
-                    var la = [Double](repeating: 0, count: d * d)
-                    for i in 0..<d { for j in 0...i { var s = 0.0; for q in j...i { s += l[i * d + q] * a[q * d + j] }; la[i * d + j] = s } }
-                    a = la
-                }
-                // S = A A^T / n (lower triangle by dsyrk, then mirrored).
-                let base = p * d * d
-                S.withUnsafeMutableBufferPointer { sb in
-                    a.withUnsafeBufferPointer { ab in
-                        syrkLower(d, d, invN, ab.baseAddress!, d, 0, sb.baseAddress! + base, d)
-                    }
-                    for i in 0..<d { for j in 0..<i { sb[base + j * d + i] = sb[base + i * d + j] } }
                 }
             }
         }
-        return PromptBatch(count: count, d: d, n: n, S: S, wStar: wStar, X: X)
+        S = sAll; wStar = wAll; X = xAll
     }
 
     /// The GD chain `w_{i+1} = w_i - eta S (w_i - w*)`, `w_0 = 0`, for prompt `p`: (k+1) x d row-major.

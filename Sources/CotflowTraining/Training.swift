@@ -300,11 +300,9 @@ public struct Trainer: Sendable {
         let mask: (V: [Bool], W: [Bool])? = cfg.trainable == .reduced
             ? { let m = TransformerParameters.reducedMasks(d: d); return (m.V, m.W) }() : nil
 
-        let chunks = fixedChunks(cfg.batchSize, size: Objectives.chunkSize)
-        let streams = chunks.indices.map {
-            ChunkLocal(Random(seed: cfg.seed, stream: [StreamLabel.training, UInt64($0)]))
-        }
-        let scale = 1 / Double(cfg.batchSize)
+        // Kernel workspaces and the batches' storage, sized at the first step and reused by every step and evaluation.
+        let workspaces = WorkspacePool()
+        let batches = FreshBatchObjective(batchSize: cfg.batchSize, seed: cfg.seed, label: StreamLabel.training, workspaces: workspaces)
         var optimizer = OptimizerState(kind: cfg.optimizer, size: 2 * dim * dim, learningRate: cfg.learningRate)
 
         var trajectory = TrainingTrajectory(d: d)
@@ -319,18 +317,14 @@ public struct Trainer: Sendable {
             // The batch loss is at the curriculum's length of this step; prompts do not depend on it.
             let length = cfg.curriculum?.length(step: step, steps: cfg.steps, k: task.k) ?? task.k
             let stepTask = length == task.k ? task : try task.with(k: length)
-            let parts = parallelMap(chunks.count) { c -> ObjectiveChunk in
-                let batch = PromptBatch.sample(task: stepTask, count: chunks[c].count, random: streams[c].value,
-                                               includeData: objective.needsData)
-                return Objectives.chunk(objective, parameters: current, task: stepTask, batch: batch,
-                                        range: 0..<batch.count, gradScale: wantGradient ? scale : nil)
-            }
-            let result = Objectives.combine(parts, gradient: wantGradient)
+            let result = batches.evaluate(objective, parameters: current, task: stepTask, gradient: wantGradient)
 
             let stopping = Interruption.requested
             if step % cfg.recordEvery == 0 || step == cfg.steps || stopping {
-                let cot = Objectives.compute(.cot, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
-                let ev = Objectives.compute(test, parameters: params, task: task, batch: heldOut, gradient: false).perPrompt
+                let cot = Objectives.compute(.cot, parameters: params, task: task, batch: heldOut, gradient: false,
+                                             workspaces: workspaces).perPrompt
+                let ev = Objectives.compute(test, parameters: params, task: task, batch: heldOut, gradient: false,
+                                            workspaces: workspaces).perPrompt
                 lastEval = ev; lastCoT = cot
                 let cotSummary = SampleSummary(cot)
                 let evalSummary = SampleSummary(ev)

@@ -19,33 +19,6 @@ final class SupportTests: XCTestCase {
         XCTAssertEqual(cot_blas_threads(), 1)
     }
 
-    /// Every OpenBLAS instance `gemm` uses (one per thread: shim.c) gives the linked library's
-    /// results bit for bit, on shapes, transposes and scalars like the kernels', and further copies
-    /// were loaded (one per core and one for the calling thread, at most 8).
-    func testBLASInstancesAgreeBitForBit() {
-        GSL.initialize()
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        XCTAssertEqual(blasInstances, min(cores + 1, 8), "dlmopen of further OpenBLAS copies failed: threads share one allocation lock")
-        let random = Random(seed: 11)
-        for (m, n, k) in [(1, 4, 8), (5, 5, 5), (22, 22, 45), (22, 45, 22), (7, 3, 64), (13, 11, 2)] {
-            for (ta, tb) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                for (alpha, beta) in [(1.0, 0.0), (0.025, 1.0), (-1.0, 1.0)] {
-                    let a = (0..<(m * k)).map { _ in random.gaussian() }, b = (0..<(k * n)).map { _ in random.gaussian() }
-                    let c0 = (0..<(m * n)).map { _ in random.gaussian() }
-                    var reference = c0
-                    cot_dgemm_instance(0, Int32(ta), Int32(tb), Int32(m), Int32(n), Int32(k), alpha, a, Int32(ta == 1 ? m : k),
-                                       b, Int32(tb == 1 ? k : n), beta, &reference, Int32(n))
-                    for instance in 1..<blasInstances {
-                        var c = c0
-                        cot_dgemm_instance(Int32(instance), Int32(ta), Int32(tb), Int32(m), Int32(n), Int32(k), alpha, a, Int32(ta == 1 ? m : k),
-                                           b, Int32(tb == 1 ? k : n), beta, &c, Int32(n))
-                        XCTAssertEqual(c.map(\.bitPattern), reference.map(\.bitPattern), "instance \(instance), (\(m), \(n), \(k)), trans (\(ta), \(tb))")
-                    }
-                }
-            }
-        }
-    }
-
     func testGSLStatusBecomesError() {
         GSL.initialize()
         // With the handler off, a singular LU solve returns a status instead of aborting.

@@ -24,12 +24,18 @@ enum Cotflow {
         return dir.appendingPathComponent("cotflow")
     }
 
-    /// Runs cotflow; `onStart` gets the child's PID (for signal tests).
+    /// Runs cotflow; `onStart` gets the child's PID (for signal tests); `limits` are shell
+    /// commands run before it (`ulimit -v 1000000`).
     static func run(_ arguments: [String], timeout: TimeInterval = 30, environment: [String: String]? = nil,
-                    directory: String? = nil, onStart: ((Int32) -> Void)? = nil) throws -> Run {
+                    directory: String? = nil, limits: String? = nil, onStart: ((Int32) -> Void)? = nil) throws -> Run {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let limits {
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-c", "\(limits) && exec \"$0\" \"$@\"", executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         // Relative paths among hostile values ("0", "garbage") land in a temporary directory.
         process.currentDirectoryURL = URL(fileURLWithPath: directory ?? NSTemporaryDirectory())
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }

@@ -257,15 +257,6 @@ final class ModelTests: XCTestCase {
 }
 
 final class GradientBufferTests: XCTestCase {
-    /// Evaluation without a gradient must hand the kernels nil, never the (non-nil) base address
-    /// of an empty array, which points into the Swift runtime.
-    func testEmptyGradientBufferBecomesNil() {
-        var empty: [Double] = []
-        empty.withUnsafeMutableBufferPointer { XCTAssertNil(gradientPointer($0)) }
-        var some = [0.0, 1.0]
-        some.withUnsafeMutableBufferPointer { XCTAssertNotNil(gradientPointer($0)) }
-    }
-
     /// Infinite losses in an evaluation without gradients leave the process intact.
     func testEvaluationWithInfiniteLossesDoesNotTouchRuntimeMemory() throws {
         let task = try TaskConfig(d: 3, n: 8, k: 4, eta: 0.5)
@@ -278,6 +269,52 @@ final class GradientBufferTests: XCTestCase {
         // Exercise the runtime's shared storage after the evaluation.
         let strings = (0..<1000).map { "key \($0)" }
         XCTAssertEqual(Set(strings).count, 1000)
+    }
+}
+
+/// Results do not depend on the threads or on which workspace a chunk gets: `compute` (chunks on
+/// every core, workspaces reused) equals the chunks run one after another on this thread, in
+/// reverse order, through one shared workspace, summed in chunk order; bit for bit.
+final class DeterminismTests: XCTestCase {
+    func serial(_ objective: Objective, _ p: TransformerParameters, _ task: TaskConfig, _ batch: PromptBatch,
+                gradient: Bool) -> (losses: [Double], gradient: [Double]) {
+        let chunks = fixedChunks(batch.count, size: Objectives.chunkSize), dd = task.tokenSize * task.tokenSize
+        var losses = [Double](repeating: .nan, count: batch.count)
+        var slots = [[Double]](repeating: [Double](repeating: 0, count: 2 * dd), count: chunks.count)
+        let ws = Workspace()
+        for c in chunks.indices.reversed() {
+            losses.withUnsafeMutableBufferPointer { lb in
+                slots[c].withUnsafeMutableBufferPointer { g in
+                    Objectives.kernel(objective, parameters: p, task: task, batch: batch, range: chunks[c],
+                                      output: KernelOutput(losses: lb.baseAddress! + chunks[c].lowerBound,
+                                                           gradV: gradient ? g.baseAddress! : nil, gradW: gradient ? g.baseAddress! + dd : nil,
+                                                           scale: 1 / Double(batch.count), workspace: ws))
+                }
+            }
+        }
+        var sum = slots[0]
+        for c in 1..<chunks.count { for i in 0..<(2 * dd) { sum[i] += slots[c][i] } }
+        return (losses, gradient ? sum : [])
+    }
+
+    func testComputeEqualsSerialChunksBitForBit() throws {
+        for (d, n, k) in [(3, 5, 3), (4, 9, 6)] {
+            let task = try TaskConfig(d: d, n: n, k: k, eta: paperStepSize(n: n, d: d).doubleValue)
+            let batch = PromptBatch.sample(task: task, count: 3 * Objectives.chunkSize + 17, random: Random(seed: 31, stream: [1]), includeData: true)
+            let p = randomParameters(d: d, scale: 0.3, seed: 32)
+            let pool = WorkspacePool()
+            for objective in Objective.allCases {
+                let result = Objectives.compute(objective, parameters: p, task: task, batch: batch, gradient: true, workspaces: pool)
+                let again = Objectives.compute(objective, parameters: p, task: task, batch: batch, gradient: true, workspaces: pool)
+                let reference = serial(objective, p, task, batch, gradient: true)
+                XCTAssertEqual(result.perPrompt.map(\.bitPattern), reference.losses.map(\.bitPattern), "\(objective)")
+                XCTAssertEqual((result.gradV! + result.gradW!).map(\.bitPattern), reference.gradient.map(\.bitPattern), "\(objective)")
+                XCTAssertEqual(again.perPrompt.map(\.bitPattern), result.perPrompt.map(\.bitPattern), "\(objective): reused workspaces")
+                XCTAssertEqual((again.gradV! + again.gradW!).map(\.bitPattern), (result.gradV! + result.gradW!).map(\.bitPattern))
+                let lossOnly = Objectives.compute(objective, parameters: p, task: task, batch: batch, gradient: false, workspaces: pool)
+                XCTAssertEqual(lossOnly.perPrompt.map(\.bitPattern), result.perPrompt.map(\.bitPattern), "\(objective): loss only")
+            }
+        }
     }
 }
 

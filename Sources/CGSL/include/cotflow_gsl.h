@@ -37,16 +37,6 @@ gsl_rng *cot_rng_alloc(unsigned long seed);
 /// or NULL when the symbol is not found.
 const char *cot_symbol_library(const char *symbol);
 
-/* Row-major dgemm/dsyrk through this thread's OpenBLAS instance (shim.c). */
-void cot_dgemm(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda,
-               const double *b, int ldb, double beta, double *c, int ldc);
-void cot_dsyrk_lower(int n, int k, double alpha, const double *a, int lda, double beta, double *c, int ldc);
-/* Number of OpenBLAS instances (1 when no further copy could be loaded), and dgemm through one of them. */
-int cot_blas_instances(void);
-void cot_dgemm_instance(int instance, int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda,
-                        const double *b, int ldb, double beta, double *c, int ldc);
-
-
 /// Number of threads OpenBLAS uses.
 int cot_blas_threads(void);
 

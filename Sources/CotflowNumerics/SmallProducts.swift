@@ -1,0 +1,96 @@
+/// `C = alpha op(A) op(B) + beta C` for the small row-major products made per prompt (tens to a
+/// few thousand flops each), where a call into BLAS costs more than its arithmetic (notes/benchmarks.md,
+/// "Small-matrix kernels"). op(A) is m x k, op(B) k x n. Every entry is computed in one fixed order,
+/// the same on every machine, thread and call: `s = sum_p op(A)_ip op(B)_pj` with p ascending,
+/// then `C_ij = alpha s + beta C_ij` (`alpha s` when beta = 0: C is not read). Columns are taken
+/// 8, 4, 2 and 1 at a time in SIMD lanes (lanes do not reassociate), so the order does not depend
+/// on n or the lane width either.
+@inlinable
+package func smallGemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
+                       _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
+                       _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
+    // op(A)_ip = a[i * ai + p * ap].
+    let ai = ta ? 1 : lda, ap = ta ? lda : 1
+    if tb {
+        // op(B)_pj = b[j * ldb + p]: four dot products at a time.
+        for i in 0..<m {
+            let arow = a + i * ai, ci = c + i * ldc
+            var j = 0
+            while j + 4 <= n {
+                let b0 = b + j * ldb, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb
+                var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+                for p in 0..<k {
+                    let x = arow[p * ap]
+                    s0 += x * b0[p]; s1 += x * b1[p]; s2 += x * b2[p]; s3 += x * b3[p]
+                }
+                storeScaled(SIMD4(s0, s1, s2, s3), alpha, beta, ci + j)
+                j += 4
+            }
+            while j < n {
+                let bj = b + j * ldb
+                var s = 0.0
+                for p in 0..<k { s += arow[p * ap] * bj[p] }
+                ci[j] = beta == 0 ? alpha * s : alpha * s + beta * ci[j]
+                j += 1
+            }
+        }
+        return
+    }
+    // op(B)_pj = b[p * ldb + j]: rows of B in SIMD lanes.
+    for i in 0..<m {
+        let arow = a + i * ai, ci = c + i * ldc
+        var j = 0
+        while j + 8 <= n {
+            storeScaled(rowBlock(SIMD8<Double>.self, arow, ap, b + j, ldb, k), alpha, beta, ci + j)
+            j += 8
+        }
+        if j + 4 <= n {
+            storeScaled(rowBlock(SIMD4<Double>.self, arow, ap, b + j, ldb, k), alpha, beta, ci + j)
+            j += 4
+        }
+        if j + 2 <= n {
+            storeScaled(rowBlock(SIMD2<Double>.self, arow, ap, b + j, ldb, k), alpha, beta, ci + j)
+            j += 2
+        }
+        if j < n {
+            var s = 0.0
+            for p in 0..<k { s += arow[p * ap] * b[p * ldb + j] }
+            ci[j] = beta == 0 ? alpha * s : alpha * s + beta * ci[j]
+        }
+    }
+}
+
+/// `sum_p a[p * ap] * b[p * ldb + 0 ..< lanes]`, p ascending.
+@inlinable @inline(__always)
+package func rowBlock<V: SIMD>(_: V.Type, _ a: UnsafePointer<Double>, _ ap: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
+                               _ k: Int) -> V where V.Scalar == Double {
+    var acc = V()
+    for p in 0..<k {
+        acc += V(repeating: a[p * ap]) * UnsafeRawPointer(b + p * ldb).loadUnaligned(as: V.self)
+    }
+    return acc
+}
+
+/// `c[0 ..< lanes] = alpha s + beta c` (`alpha s` when beta = 0).
+@inlinable @inline(__always)
+package func storeScaled<V: SIMD>(_ s: V, _ alpha: Double, _ beta: Double, _ c: UnsafeMutablePointer<Double>) where V.Scalar == Double {
+    var out = alpha * s
+    if beta != 0 { out += beta * UnsafeRawPointer(c).loadUnaligned(as: V.self) }
+    UnsafeMutableRawPointer(c).storeBytes(of: out, as: V.self)
+}
+
+/// The lower triangle and its mirror of `C = alpha L L^T` for a lower-triangular row-major d x d L
+/// (entries above the diagonal are not read): `C_ij = alpha sum_{q <= min(i, j)} L_iq L_jq`, q ascending.
+@inlinable
+package func lowerGram(_ d: Int, _ alpha: Double, _ l: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>) {
+    for i in 0..<d {
+        let li = l + i * d
+        for j in 0...i {
+            let lj = l + j * d
+            var s = 0.0
+            for q in 0...j { s += li[q] * lj[q] }
+            c[i * d + j] = alpha * s
+            c[j * d + i] = alpha * s
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import CGSL
+@testable import CotflowGSL
+@testable import CotflowNumerics
+@testable import CotflowTask
+import XCTest
+
+/// The per-prompt kernels against a naive reference in their documented order (bit for bit) and
+/// against OpenBLAS (to rounding), on random shapes including edge sizes.
+final class SmallProductsTests: XCTestCase {
+    /// `alpha (sum_p op(A)_ip op(B)_pj, p ascending) + beta C_ij`, one entry at a time.
+    private func reference(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double, _ a: [Double], _ lda: Int,
+                           _ b: [Double], _ ldb: Int, _ beta: Double, _ c: [Double], _ ldc: Int) -> [Double] {
+        var out = c
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k { s += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]) }
+                out[i * ldc + j] = beta == 0 ? alpha * s : alpha * s + beta * c[i * ldc + j]
+            }
+        }
+        return out
+    }
+
+    func testSmallGemmMatchesReferenceBitForBitAndBLASToRounding() {
+        GSL.initialize()
+        let random = Random(seed: 21)
+        // Edge sizes (1, widths around the SIMD blocks of 2, 4, 8) and the kernels' own shapes.
+        var shapes = [(1, 1, 1), (1, 9, 1), (3, 1, 5), (20, 10, 10), (1, 11, 20), (1, 20, 11), (22, 22, 21), (10, 10, 200), (5, 0, 3), (4, 3, 0)]
+        for _ in 0..<40 { shapes.append((1 + Int(random.uniform() * 13), 1 + Int(random.uniform() * 19), 1 + Int(random.uniform() * 17))) }
+        for (m, n, k) in shapes {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                for (alpha, beta) in [(1.0, 0.0), (0.025, 1.0), (-1.5, 0.5)] {
+                    // Leading dimensions larger than the operands, so that strides are exercised.
+                    let lda = (ta ? m : k) + 2, ldb = (tb ? k : n) + 1, ldc = n + 3
+                    let a = (0..<((ta ? k : m) * lda)).map { _ in random.gaussian() }
+                    let b = (0..<((tb ? n : k) * ldb)).map { _ in random.gaussian() }
+                    let c0 = (0..<(m * ldc)).map { _ in random.gaussian() }
+                    var c = c0
+                    smallGemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, &c, ldc)
+                    let label = "(\(m), \(n), \(k)), trans (\(ta), \(tb)), alpha \(alpha), beta \(beta)"
+                    XCTAssertEqual(c.map(\.bitPattern), reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, ldc).map(\.bitPattern), label)
+                    var blas = c0
+                    if m > 0 && n > 0 {
+                        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                                    alpha, a, Int32(lda), b, Int32(ldb), beta, &blas, Int32(ldc))
+                    }
+                    // Rounding: a sum of k products differs by at most about k ulps of the sum of |terms|.
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var magnitude = abs(beta * c0[i * ldc + j])
+                            for p in 0..<k {
+                                magnitude += abs(alpha * (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]))
+                            }
+                            XCTAssertEqual(c[i * ldc + j], blas[i * ldc + j], accuracy: 4 * Double(k + 2) * magnitude * .ulpOfOne, label)
+                        }
+                    }
+                    // Padding columns of C are not touched.
+                    for i in 0..<m { for j in n..<ldc { XCTAssertEqual(c[i * ldc + j].bitPattern, c0[i * ldc + j].bitPattern) } }
+                }
+            }
+        }
+    }
+
+    func testLowerGramMatchesReferenceAndIsSymmetric() {
+        let random = Random(seed: 5)
+        for d in [1, 2, 3, 7, 10, 17] {
+            var l = (0..<(d * d)).map { _ in random.gaussian() }
+            let garbage = l  // above the diagonal: must not be read
+            var c = [Double](repeating: .nan, count: d * d)
+            lowerGram(d, 0.25, l, &c)
+            for i in 0..<d { for j in (i + 1)..<max(i + 1, d) { l[i * d + j] = 0 } }
+            for i in 0..<d {
+                for j in 0..<d {
+                    var s = 0.0
+                    for q in 0...min(i, j) { s += l[i * d + q] * l[j * d + q] }
+                    XCTAssertEqual(c[i * d + j].bitPattern, (0.25 * s).bitPattern, "d = \(d), (\(i), \(j))")
+                }
+            }
+            XCTAssertEqual(garbage.count, d * d)
+        }
+    }
+
+    /// Resampling a batch in place draws the same prompts as sampling a new one from the same stream.
+    func testResampleInPlaceMatchesSample() throws {
+        for (d, n, data) in [(3, 7, false), (4, 2, false), (3, 5, true)] {
+            let task = try TaskConfig(d: d, n: n, k: 2, eta: 0.3)
+            let a = Random(seed: 4, stream: [1]), b = Random(seed: 4, stream: [1])
+            var batch = PromptBatch.sample(task: task, count: 5, random: a, includeData: data)
+            _ = PromptBatch.sample(task: task, count: 5, random: b, includeData: data)
+            batch.resample(task: task, random: a, includeData: data)
+            let fresh = PromptBatch.sample(task: task, count: 5, random: b, includeData: data)
+            XCTAssertEqual(batch.S.map(\.bitPattern), fresh.S.map(\.bitPattern))
+            XCTAssertEqual(batch.wStar, fresh.wStar)
+            XCTAssertEqual(batch.X, fresh.X)
+            // S is the sample covariance of X where X is drawn.
+            if let x = fresh.X {
+                for p in 0..<5 {
+                    for i in 0..<d {
+                        for j in 0..<d {
+                            var s = 0.0
+                            for t in 0..<n { s += x[p * d * n + i * n + t] * x[p * d * n + j * n + t] }
+                            XCTAssertEqual(fresh.S[p * d * d + i * d + j], s / Double(n), accuracy: 1e-12 * max(1, abs(s)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A workspace hands out consecutive slices, grows only when asked for more than it has.
+    func testWorkspaceReuse() {
+        let ws = Workspace()
+        ws.reset(reserving: 10)
+        let a = ws.take(4), b = ws.takeZeroed(6)
+        XCTAssertEqual(b - a, 4)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: b, count: 6)), [Double](repeating: 0, count: 6))
+        ws.reset(reserving: 8)
+        XCTAssertEqual(ws.take(8), a, "a smaller reservation reuses the buffer")
+        let pool = WorkspacePool()
+        let first = pool.with { ObjectIdentifier($0) }
+        XCTAssertEqual(pool.with { ObjectIdentifier($0) }, first, "a returned workspace is lent again")
+    }
+}
