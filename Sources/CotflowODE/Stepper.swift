@@ -1,7 +1,7 @@
 import CGSL
 
 /// The GSL odeiv2 stepping methods.
-public enum Stepper: String, CaseIterable, Sendable, CustomStringConvertible {
+public enum Stepper: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
     case rk2, rk4, rkf45, rkck, rk8pd
     case rk1imp, rk2imp, rk4imp, bsimp
     case msadams, msbdf
