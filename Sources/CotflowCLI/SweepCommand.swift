@@ -138,7 +138,9 @@ struct SweepCommand: ParsableCommand {
         }
         let shard: Shard
         do {
-            shard = try plan.shard(self.shard, environment: ProcessInfo.processInfo.environment)
+            // A description fixes the shard count of its array; a command line takes any.
+            let environment = ProcessInfo.processInfo.environment
+            shard = from != nil ? try plan.shard(self.shard, environment: environment) : try Shard.resolve(self.shard, environment: environment)
         } catch {
             throw ValidationError("\(error)")
         }

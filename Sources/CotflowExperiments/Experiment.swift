@@ -412,7 +412,7 @@ func constructionDistance(v: [Double], w: [Double], eta: Double, w24: Double = -
 
 /// One reduced-flow run.
 public struct FlowMetrics: SweepMetrics {
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case initialLoss = "initial_loss", finalLoss = "final_loss", tEnd = "t_end", converged, steps
         case tLossHalf = "t_loss_half", tLoss1e3 = "t_loss_1e-3", exactEvalLoss = "exact_eval_loss"
         case plateauEnd = "plateau_end", productReached = "product_reached", exponentialStart = "exponential_start", stageCount = "stage_count"
@@ -492,7 +492,7 @@ public struct FlowMetrics: SweepMetrics {
 
 /// One training run.
 public struct TrainMetrics: SweepMetrics {
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case initialCoTLoss = "initial_cot_loss", finalCoTLoss = "final_cot_loss", evalMean = "eval_loss_mean", evalMedian = "eval_loss_median"
         case evalTopPercentShare = "eval_loss_top1pct_share", divergedStep = "diverged_step", distanceToConstruction = "distance_to_construction", w24
         case plateauEnd = "plateau_end", productReached = "product_reached", exponentialStart = "exponential_start", stageCount = "stage_count"
@@ -573,7 +573,7 @@ public struct CompareMetrics: SweepMetrics {
     public var sameMechanisticStages: Bool?
     public var maxBoundaryDifference: Double?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case flowFinalLoss = "flow_final_loss", maxRelativeLossDeviation = "max_rel_loss_deviation"
         case maxEigenvalueDeviation = "max_eigenvalue_deviation", sameMechanisticStages = "same_stages"
         case maxBoundaryDifference = "max_boundary_difference"
@@ -652,7 +652,7 @@ public struct ExactMetrics: SweepMetrics {
     public var previousLoss: Double
     public var relativeLoss: Double
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case evalLoss = "exact_eval_loss", previousLoss = "exact_eval_loss_previous_k", relativeLoss = "relative_to_start"
     }
 
