@@ -57,11 +57,10 @@ struct SweepCommand: ParsableCommand {
     var shard: String?
     @Flag(help: "Keep the finished points of an earlier run of this shard in --out and run only the rest.")
     var resume = false
-    @Option(help: "Points run at once, each in its own worker process (default: every core). The files have the same bytes for any value.")
+    @Option(help: "Points run at once, each on its own thread (default and at most: the cores). The files have the same bytes for any value.")
     var jobs: Int?
-    /// Set in the worker processes of --jobs N: the parent's process ID.
-    @Option(name: .customLong("sweep-worker"), help: .hidden)
-    var sweepWorker: Int32?
+    @Option(help: "Run the sweep described by FILE (written by --emit-sbatch: the settings, axes and --out of the sweep), as each Slurm array task does; --vary and the job's options are taken from it.")
+    var from: String?
 
     @Flag(help: "Draw the report's figure into --out (2 ordered axes: a heatmap of --plot-metric with the regime boundaries; 1 axis: every metric against it with replicate bands).")
     var plot = false
@@ -76,6 +75,10 @@ struct SweepCommand: ParsableCommand {
     var cpusPerTask = 1
 
     func validate() throws {
+        if from != nil {
+            guard vary.isEmpty, emitSbatch == nil else { throw ValidationError("--from takes the axes and settings from the description: drop --vary and --emit-sbatch") }
+            return
+        }
         guard (1...3).contains(vary.count) else {
             throw ValidationError("give 1 to 3 --vary name=lo:hi:count (names for --job \(job.rawValue): \(job.axisNames.joined(separator: ", ")))")
         }
@@ -99,65 +102,45 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
+        let plan: SweepPlan
+        if let from {
+            plan = try SweepPlan.read(from)
+        } else {
+            for spec in vary {
+                let name = String(spec.filter { !$0.isWhitespace }.prefix { $0 != "=" })
+                if !self.job.axisNames.contains(name), let reason = self.job.refusal(axis: name) { throw ValidationError("axis '\(name)': \(reason)") }
+            }
+            let grid: SweepGrid
+            do {
+                grid = try SweepGrid(specs: vary, allowedNames: self.job.axisNames, integerNames: SweepJob.integerAxes)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            let out = output.out.map { $0.hasPrefix("/") ? $0 : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent($0) } ?? ""
+            plan = SweepPlan(settings: try experimentSettings(axes: Set(grid.names)), axes: grid.axes.map(\.spec), directory: out,
+                             shards: min(shards, grid.count))
+        }
         let grid: SweepGrid
-        for spec in vary {
-            let name = String(spec.filter { !$0.isWhitespace }.prefix { $0 != "=" })
-            if !job.axisNames.contains(name), let reason = job.refusal(axis: name) { throw ValidationError("axis '\(name)': \(reason)") }
+        do { grid = try plan.grid() } catch { throw ValidationError("\(error)") }
+        let settings = plan.settings
+        // Every point's parameters are checked before any runs.
+        do { try settings.check(grid) } catch let error as ExperimentError { throw ValidationError("\(error)") } catch let error as ReportableError {
+            throw CotflowError.input(error.description)
         }
-        do {
-            grid = try SweepGrid(specs: vary, allowedNames: job.axisNames, integerNames: SweepJob.integerAxes)
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        let settings = try experimentSettings(axes: Set(grid.names))
-        // Check every point's parameters before running any; two points that round to the same
-        // run (an integer axis, or n = round(n_over_d x d)) would be reported as a trend.
-        var seen: [String: SweepPoint] = [:]
-        var maxD = 1
-        for point in grid.points {
-            let resolved: ExperimentSettings
-            do { resolved = try settings.resolved(at: point) } catch { throw ValidationError("\(error)") }
-            if job == .flow {
-                try readingInput { try ReducedLoss.checkSize(k: resolved.k, option: "k at grid point \(point.label)") }
-            }
-            let key = try resolved.fixedSettings(axes: []).map { "\($0.0)=\($0.1.rendered(pretty: false))" }.joined(separator: " ")
-            if let other = seen[key] {
-                throw ValidationError("grid points \(other.label) and \(point.label) are the same run after rounding to integers; "
-                    + "choose axis values that differ after rounding")
-            }
-            seen[key] = point
-            maxD = max(maxD, resolved.d)
-        }
-        if job == .flow {
-            try readingInput {
-                try FlowLimits.checkFlow(d: maxD, points: points, stepper: solver.stepper, what: "--points \(points) of each flow")
-            }
-        }
-        // A point, in every mode (serial, or a worker process of --jobs N).
-        let runPoint: @Sendable (SweepPoint) throws -> [String: Double] = { point in
-            // A signal stops the sweep between points; finished points stay in the shard files.
-            if Interruption.requested {
-                throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
-            }
-            return try settings.run(point)
-        }
-        if let parent = sweepWorker {
-            // The parent passes its signals on, possibly after the terminal's: keep handling them.
-            Interruption.install(repeatable: true)
-            try serveSweepPoints(grid: grid, metricNames: job.metricNames, parent: parent, run: runPoint)
-            return
-        }
+        let job = settings.job
         if let file = emitSbatch {
-            try writeSbatch(to: file, grid: grid)
+            try writeSbatch(plan, to: file)
             return
         }
-        guard let out = output.out, !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
+        guard let out = output.out ?? (from != nil ? plan.directory : nil), !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
         if plot, let m = plotMetric, !job.metricNames.contains(m) {
             throw ValidationError("--plot-metric \(m) is not a metric of --job \(job.rawValue) (metrics: \(job.metricNames.joined(separator: ", ")))")
         }
         let shard: Shard
         do {
-            shard = try Shard.resolve(self.shard, environment: ProcessInfo.processInfo.environment)
+            // A description fixes the shard count of its array; a command line takes any.
+            let environment = ProcessInfo.processInfo.environment
+            shard = from != nil ? try plan.shard(self.shard, environment: environment) : try Shard.resolve(self.shard, environment: environment)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -172,32 +155,19 @@ struct SweepCommand: ParsableCommand {
         }
         Interruption.install()
 
-        let workers = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        let asked = jobs ?? SweepThreads.cores
         // summary.json records the command line and every setting, so that `cotflow rerun DIR` can run it again.
         let provenance = Provenance(settings: try settings.fixedSettings(axes: Set(grid.names)) + [
-            ("vary", .array(grid.axes.map { .string($0.spec) })), ("shard", .string(shard.description)), ("jobs", .int(workers)),
+            ("vary", .array(grid.axes.map { .string($0.spec) })), ("shard", .string(shard.description)), ("jobs", .int(asked)),
             ("resume", .bool(resume)), ("plot", .bool(plot)), ("plot_metric", plotMetric.map { .string($0) } ?? .null),
         ]).json
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
         let finished = FinishedPoints()
         let outcome: SweepOutcome
         do {
-            outcome = try reportingErrors {
-                let fixed: [(String, JSONValue)] = [("cotflow_version", .string(cotflowVersion))] + (try settings.fixedSettings(axes: Set(grid.names)))
-                let reporter = PhaseReport.reporter(settings)
-                let update: (Int, Int) -> Void = { done, total in
-                    finished.count = done
-                    progress.update(done, detail: "(\(total - done) left)")
-                }
-                guard workers > 1 else {
-                    return try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames, integerMetrics: job.integerMetrics,
-                                        settings: fixed, resume: resume, jobs: 1, reporter: reporter, run: runPoint, progress: update)
-                }
-                // Worker processes, not threads: threads of one process contend on OpenBLAS's global lock.
-                let command = SweepWorkerCommand(executable: "/proc/self/exe",
-                                                 arguments: Array(CommandLine.arguments.dropFirst()) + ["--sweep-worker", String(getpid())])
-                return try runSweep(grid: grid, shard: shard, directory: out, metricNames: job.metricNames, integerMetrics: job.integerMetrics,
-                                    settings: fixed, resume: resume, jobs: workers, workers: command, reporter: reporter, progress: update)
+            outcome = try settings.sweep(grid, shard: shard, directory: out, resume: resume, jobs: asked, recordVersion: true) { done, total in
+                finished.count = done
+                progress.update(done, detail: "(\(total - done) left)")
             }
         } catch let stopped as SweepInterrupted {
             progress.finish()
@@ -225,7 +195,8 @@ struct SweepCommand: ParsableCommand {
             ("grid", grid.json),
             ("grid_points", .int(grid.count)),
             ("shard", .object([("index", .int(shard.index)), ("count", .int(shard.count))])),
-            ("jobs", .int(workers)),
+            ("jobs", .int(asked)),
+            ("jobs_used", .int(outcome.jobs)),
             ("records", .int(outcome.records.count)),
             ("failed", .int(outcome.failed)),
             ("resumed", .int(outcome.resumed)),
@@ -237,6 +208,7 @@ struct SweepCommand: ParsableCommand {
         output.emit(json: summary, report: {
             var lines = ["\(job.rawValue) sweep \(grid.spec): \(grid.count) points; shard \(shard): \(outcome.records.count) points, \(outcome.failed) failed"
                 + (outcome.resumed > 0 ? ", \(outcome.resumed) kept from an earlier run" : "")]
+            if outcome.jobs < asked { lines.append("--jobs \(asked): ran \(outcome.jobs) points at once (one per core)") }
             if let merged = outcome.merged { lines.append(merged.report.trimmingCharacters(in: .newlines)) }
             lines.append("wrote " + outcome.files.joined(separator: ", "))
             if shard.count > 1 { lines.append("when every shard is done: cotflow merge \(out)") }
@@ -249,37 +221,29 @@ struct SweepCommand: ParsableCommand {
 
     /// The fixed settings of every run, from the options.
     func experimentSettings(axes: Set<String>) throws -> ExperimentSettings {
-        if axes.contains("n"), axes.contains("n_over_d") { throw ValidationError("vary n or n_over_d, not both") }
-        if axes.contains("init_scale"), scale.vRange != nil || scale.wRange != nil {
-            throw ValidationError("an init_scale axis cannot be combined with --v-range or --w-range")
-        }
-        if axes.contains("eta"), task.eta != nil { throw ValidationError("--eta is fixed but eta is also an axis; give one") }
         for (name, flag) in sizes.given where axes.contains(name) {
             throw ValidationError("\(flag) is fixed but \(name) is also an axis; give one")
         }
-        var s = ExperimentSettings(job: job)
-        s.d = task.d
-        s.n = task.n
-        s.k = task.k
+        if axes.contains("w24_initial"), w24Initial != nil { throw ValidationError("--w24-initial is fixed but w24_initial is also an axis; give one") }
+        guard points >= 2, 1e-3 < solver.tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
+        var s = ExperimentSettings(job: job, optimizer: training.optimizer)
+        (s.d, s.n, s.k, s.seed) = (task.d, task.n, task.k, task.seed)
         s.eta = task.eta == nil ? nil : try task.stepSize()
-        s.seed = task.seed
         s.initScale = scale.initScale
         let ranges = try scale.ranges()
         if scale.vRange != nil { s.vRange = ranges.v }
         if scale.wRange != nil { s.wRange = ranges.w }
         s.flow = try solver.flowOptions()
-        if axes.contains("w24_initial"), w24Initial != nil { throw ValidationError("--w24-initial is fixed but w24_initial is also an axis; give one") }
         s.w24 = w24 == .free ? .free(initial: w24Initial ?? -1) : .fixed(w24Initial ?? -1)
-        guard points >= 2, 1e-3 < solver.tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
         s.points = points
-        if let x = training.objective { s.objective = x }
-        s.trainable = training.params
-        s.initialisation = training.`init`
-        s.optimizer = training.optimizer
-        (s.learningRate, s.batchSize, s.steps, s.recordEvery, s.heldOut) = (sizes.learningRate, sizes.batchSize, sizes.steps, sizes.recordEvery, sizes.heldOut)
-        s.stallFraction = stallFraction
-        s.convergedFraction = convergedFraction
-        s.constructionTolerance = constructionTolerance
+        training.apply(to: &s.training)
+        if let x = sizes.learningRate { s.training.learningRate = x }
+        if let x = sizes.batchSize { s.training.batchSize = x }
+        if let x = sizes.steps { s.training.steps = x }
+        if let x = sizes.recordEvery { s.training.recordEvery = x }
+        if let x = sizes.heldOut { s.training.heldOutSize = x }
+        (s.stallFraction, s.convergedFraction, s.constructionTolerance) = (stallFraction, convergedFraction, constructionTolerance)
+        try checkingInput { try s.checkAxes(axes) }
         return s
     }
 }
@@ -292,6 +256,13 @@ struct SweepTrainingOptions: ParsableArguments {
     @Option(help: "Trainable set (train, compare): full or reduced.") var params: TrainableSet?
     @Option(help: "Initialisation (train): random or assumption.") var `init`: InitialisationKind?
     @Option(help: "Optimizer (train, compare): sgd or adam.") var optimizer: OptimizerKind?
+
+    /// Sets the kinds given (the optimizer is set with the job's defaults: `ExperimentSettings(job:optimizer:)`).
+    func apply(to c: inout TrainingConfig) {
+        if let objective { c.objective = objective }
+        if let params { c.trainable = params }
+        if let x = self.`init` { c.initialisation = x }
+    }
 
     /// The first training flag given, for the error when the job does not train.
     var givenFlag: String? {

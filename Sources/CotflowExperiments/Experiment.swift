@@ -12,7 +12,7 @@ import CotflowTraining
 import Foundation
 
 /// What one grid point of a sweep runs.
-public enum SweepJob: String, Sendable, CaseIterable {
+public enum SweepJob: String, Sendable, CaseIterable, Codable {
     /// The reduced gradient flow from the Assumption 4.1 point (`cotflow ode`).
     case flow
     /// Training of the transformer (`cotflow train`).
@@ -22,21 +22,24 @@ public enum SweepJob: String, Sendable, CaseIterable {
     /// The exact evaluation loss of k GD steps (`cotflow exact gd-loss`).
     case exact
 
-    static let taskAxes = ["d", "n", "k", "eta", "n_over_d"]
-    static let trainingAxes = ["init_scale", "learning_rate", "batch_size", "steps", "record_every", "held_out", "seed"]
-
-    /// The numeric options of the job that can be an axis.
-    public var axisNames: [String] {
+    /// The metrics a point of the job records.
+    public var metrics: any SweepMetrics.Type {
         switch self {
-        case .flow: return Self.taskAxes + ["init_scale", "w24_initial", "t_end", "stop_loss", "abs_tol", "rel_tol", "max_steps", "points", "seed"]
-        case .train: return Self.taskAxes + Self.trainingAxes
-        case .compare: return Self.taskAxes + Self.trainingAxes
-        case .exact: return Self.taskAxes
+        case .flow: return FlowMetrics.self
+        case .train: return TrainMetrics.self
+        case .compare: return CompareMetrics.self
+        case .exact: return ExactMetrics.self
         }
     }
 
-    /// Axes whose values are integers.
-    public static let integerAxes: Set<String> = ["d", "n", "k", "seed", "batch_size", "steps", "record_every", "held_out", "max_steps", "points"]
+    /// The axes of the job (`ExperimentSettings.parameters`), in table order.
+    public var axes: [SweepParameter] { ExperimentSettings.parameters.filter { $0.jobs.contains(self) } }
+
+    /// The names of the job's axes.
+    public var axisNames: [String] { axes.map(\.name) }
+
+    /// Axes whose values are integers (of every job).
+    public static var integerAxes: Set<String> { Set(ExperimentSettings.parameters.filter(\.integer).map(\.name)) }
 
     /// Why `name` is not an axis of this job, when it is a known name that the job cannot vary
     /// (nil otherwise: then the list of axes says it all).
@@ -53,49 +56,70 @@ public enum SweepJob: String, Sendable, CaseIterable {
         }
     }
 
-    /// The metric columns of the job, in file order.
-    public var metricNames: [String] {
-        switch self {
-        case .flow: return FlowMetrics.names
-        case .train: return TrainMetrics.names
-        case .compare: return CompareMetrics.names
-        case .exact: return ExactMetrics.names
-        }
-    }
+    /// The metric columns of the job, in file order (the coding keys of its metrics).
+    public var metricNames: [String] { metrics.columns.map(\.name) }
 
     /// Metrics whose values are integers (counts, steps, 0/1 flags), written as JSON integers.
-    public var integerMetrics: Set<String> {
-        switch self {
-        case .flow: return ["converged", "steps", "stage_count"]
-        case .train: return ["diverged_step", "stage_count"]
-        case .compare: return ["diverged_step", "stage_count", "same_stages"]
-        case .exact: return []
+    public var integerMetrics: Set<String> { Set(metrics.columns.filter(\.integer).map(\.name)) }
+}
+
+/// One axis a sweep can vary: a field of `ExperimentSettings`, named by a key path.
+public struct SweepParameter: Sendable {
+    /// The field an axis sets.
+    public enum Field: Sendable {
+        case integer(WritableKeyPath<ExperimentSettings, Int> & Sendable, minimum: Int)
+        case unsigned(WritableKeyPath<ExperimentSettings, UInt64> & Sendable)
+        case real(WritableKeyPath<ExperimentSettings, Double> & Sendable)
+        case rational(WritableKeyPath<ExperimentSettings, Rational?> & Sendable)
+    }
+
+    public let name: String
+    public let field: Field
+    /// The jobs that have this axis.
+    public let jobs: Set<SweepJob>
+    /// Why a value of a real axis is refused (nil: it is allowed).
+    let refuse: @Sendable (Double) -> String?
+
+    init(_ name: String, _ field: Field, jobs: Set<SweepJob> = Set(SweepJob.allCases), refuse: @escaping @Sendable (Double) -> String? = { _ in nil }) {
+        self.name = name
+        self.field = field
+        self.jobs = jobs
+        self.refuse = refuse
+    }
+
+    /// The axis takes integers.
+    public var integer: Bool {
+        switch field {
+        case .integer, .unsigned: return true
+        case .real, .rational: return false
         }
     }
 
-    /// Metrics that are times of a stage boundary or transition (candidates for scaling fits).
-    public var timeMetrics: [String] {
-        switch self {
-        case .flow: return ["t_loss_half", "t_loss_1e-3", "plateau_end", "product_reached", "exponential_start"]
-        case .train, .compare: return ["diverged_step", "plateau_end", "product_reached", "exponential_start"]
-        case .exact: return []
+    /// Sets the field to `x`; throws the reason a value is refused.
+    public func set(_ x: Double, in s: inout ExperimentSettings, label: String) throws {
+        func bad(_ what: String) -> ExperimentError { .point(label: label, reason: what) }
+        func integer(min: Int) throws -> Int {
+            guard x >= Double(min), x <= 1_000_000_000, x == x.rounded() else { throw bad("\(name) must be an integer from \(min) to 1000000000") }
+            return Int(x)
         }
-    }
-
-    /// Metrics that describe the solver or are set by a stopping rule, not the model: never findings.
-    public var diagnosticMetrics: Set<String> {
-        switch self {
-        case .flow: return ["final_loss", "t_end", "steps", "converged", "stage_count", "distance_to_construction", "w24"]
-        case .train: return ["diverged_step", "stage_count"]
-        case .compare: return ["diverged_step", "stage_count"]
-        case .exact: return []
+        switch field {
+        case .integer(let path, let minimum):
+            s[keyPath: path] = try integer(min: minimum)
+        case .unsigned(let path):
+            s[keyPath: path] = UInt64(try integer(min: 0))
+        case .real(let path):
+            if let reason = refuse(x) { throw bad(reason) }
+            s[keyPath: path] = x
+        case .rational(let path):
+            guard x > 0, let r = Rational.parse(SweepFormat.number(x)) else { throw bad("\(name) must be positive") }
+            s[keyPath: path] = r
         }
     }
 }
 
 /// Every setting of one run of a sweep job: the fixed options, overridden at each grid point by the
-/// point's axis values (`resolved(at:)`).
-public struct ExperimentSettings: Sendable {
+/// point's axis values (`resolved(at:)`, through the table `parameters`).
+public struct ExperimentSettings: Sendable, Codable {
     public var job: SweepJob
     public var d = 10, n = 40, k = 5
     /// The GD step size; nil: the paper's n/(n+d+1) at each point's n and d.
@@ -113,16 +137,9 @@ public struct ExperimentSettings: Sendable {
     /// A stepper to retry a failed flow with (for example msbdf, implicit with the analytic Jacobian,
     /// where a heavy-tailed loss makes the flow stiff); nil: a failed flow is a failed point.
     public var fallbackStepper: Stepper?
-    // Training (jobs `train` and `compare`); nil: the command's default.
-    public var objective: TrainingObjective = .cot
-    public var trainable: TrainableSet?
-    public var initialisation: InitialisationKind?
-    public var optimizer: OptimizerKind?
-    public var learningRate: Double?
-    public var batchSize: Int?
-    public var steps: Int?
-    public var recordEvery: Int?
-    public var heldOut: Int?
+    /// The training (jobs `train` and `compare`), from `defaultTraining`. Its task, seed, initial
+    /// scale and ranges are not read: `trainingConfig()` takes them from the fields above.
+    public var training: TrainingConfig
     /// Regimes: a run is stalled when its final loss is above this fraction of its start.
     public var stallFraction = 0.5
     /// A training run (or an exact chain) has converged when its final loss is at most this
@@ -136,60 +153,101 @@ public struct ExperimentSettings: Sendable {
     /// The exact GD-chain loss is computed up to this chain length (2k Wishart moments).
     public static let exactMaximumK = ExactLimits.degree / 2
 
-    public init(job: SweepJob) { self.job = job }
+    public init(job: SweepJob, optimizer: OptimizerKind? = nil) {
+        self.job = job
+        training = Self.defaultTraining(job: job, optimizer: optimizer)
+    }
+
+    /// The training of a job before any option: `train` (and the jobs without training):
+    /// `TrainingConfig.defaults` (Adam, full parameters, random initialisation); `compare`: the
+    /// comparison's (`ComparisonConfig.defaults`: SGD on the reduced model from Assumption 4.1),
+    /// with `TrainingConfig.defaults`' learning rate when the optimizer is Adam, as `cotflow compare` does.
+    public static func defaultTraining(job: SweepJob, optimizer: OptimizerKind? = nil) -> TrainingConfig {
+        let task = TrainingConfig.defaultTask()
+        let trainDefaults = TrainingConfig.defaults(task: task)
+        var c: TrainingConfig
+        if job == .compare {
+            // Valid by construction (the default task).
+            c = try! ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: paperStepSize(n: task.n, d: task.d), seed: 0).training
+            if optimizer == .adam { c.learningRate = trainDefaults.learningRate }
+        } else {
+            c = trainDefaults
+        }
+        if let optimizer { c.optimizer = optimizer }
+        return c
+    }
 
     /// The step size at this point.
     public var stepSize: Rational { eta ?? paperStepSize(n: n, d: d) }
+
+    /// n / d (the axis `n_over_d`); setting it sets n = round(value x d).
+    public var nOverD: Double {
+        get { Double(n) / Double(d) }
+        set { n = Int((newValue * Double(d)).rounded()) }
+    }
+
+    /// The flow's initial (with W24 fixed: held) W24 (the axis `w24_initial`); setting it keeps the mode.
+    public var w24Initial: Double {
+        get { w24.initial }
+        set { w24 = w24.isFree ? .free(initial: newValue) : .fixed(newValue) }
+    }
+
+    /// The axes of every job: name, the field it sets, its jobs and its values. Applied in this order
+    /// (`n_over_d` after `d`).
+    public static let parameters: [SweepParameter] = {
+        let all = Set(SweepJob.allCases), running: Set<SweepJob> = [.flow, .train, .compare], flow: Set<SweepJob> = [.flow],
+            training: Set<SweepJob> = [.train, .compare]
+        let positive: @Sendable (String) -> @Sendable (Double) -> String? = { name in { $0.isFinite && $0 > 0 ? nil : "\(name) must be positive" } }
+        return [
+            SweepParameter("d", .integer(\.d, minimum: 1), jobs: all),
+            SweepParameter("n", .integer(\.n, minimum: 1), jobs: all),
+            SweepParameter("k", .integer(\.k, minimum: 1), jobs: all),
+            SweepParameter("eta", .rational(\.eta), jobs: all),
+            SweepParameter("n_over_d", .real(\.nOverD), jobs: all) { $0 > 0 && $0 <= 1e9 ? nil : "n_over_d must be positive" },
+            SweepParameter("init_scale", .real(\.initScale), jobs: running, refuse: positive("init_scale")),
+            SweepParameter("w24_initial", .real(\.w24Initial), jobs: flow) { u in
+                w24Range.contains(abs(u)) ? nil : "w24_initial must satisfy 1e-3 <= |W24| <= 1e3 (got \(SweepFormat.number(u)))"
+            },
+            SweepParameter("t_end", .real(\.flow.ode.endTime), jobs: flow, refuse: positive("t_end")),
+            SweepParameter("stop_loss", .real(\.flow.stopRelativeLoss), jobs: flow) { $0 >= 0 && $0 < 1 ? nil : "stop_loss must be in [0, 1)" },
+            SweepParameter("abs_tol", .real(\.flow.ode.absoluteTolerance), jobs: flow, refuse: positive("abs_tol")),
+            SweepParameter("rel_tol", .real(\.flow.ode.relativeTolerance), jobs: flow, refuse: positive("rel_tol")),
+            SweepParameter("max_steps", .integer(\.flow.ode.maximumSteps, minimum: 1), jobs: flow),
+            SweepParameter("points", .integer(\.points, minimum: 2), jobs: flow),
+            SweepParameter("learning_rate", .real(\.training.learningRate), jobs: training, refuse: positive("learning_rate")),
+            SweepParameter("batch_size", .integer(\.training.batchSize, minimum: 1), jobs: training),
+            SweepParameter("steps", .integer(\.training.steps, minimum: 0), jobs: training),
+            SweepParameter("record_every", .integer(\.training.recordEvery, minimum: 1), jobs: training),
+            SweepParameter("held_out", .integer(\.training.heldOutSize, minimum: 1), jobs: training),
+            SweepParameter("seed", .unsigned(\.seed), jobs: running),
+        ]
+    }()
+
+    /// The parameter of an axis name, nil when no job has it.
+    public static func parameter(_ name: String) -> SweepParameter? { parameters.first { $0.name == name } }
+
+    /// Refuses axes that clash with each other or with a fixed setting (`eta`, the ranges).
+    public func checkAxes(_ names: Set<String>) throws {
+        func refuse(_ text: String) -> CotflowError { CotflowError.input(text) }
+        if names.contains("n"), names.contains("n_over_d") { throw refuse("vary n or n_over_d, not both") }
+        if names.contains("init_scale"), vRange != nil || wRange != nil {
+            throw refuse("an init_scale axis cannot be combined with --v-range or --w-range")
+        }
+        if names.contains("eta"), eta != nil { throw refuse("--eta is fixed but eta is also an axis; give one") }
+    }
 
     /// The settings at a grid point (the point's values replace the fixed ones).
     public func resolved(at point: SweepPoint) throws -> ExperimentSettings {
         var s = self
         func bad(_ what: String) -> ExperimentError { .point(label: point.label, reason: what) }
-        func integer(_ name: String, min: Int = 1) throws -> Int? {
-            guard let x = point[name] else { return nil }
-            guard x >= Double(min), x <= 1_000_000_000, x == x.rounded() else { throw bad("\(name) must be an integer from \(min) to 1000000000") }
-            return Int(x)
+        for parameter in Self.parameters {
+            guard let x = point[parameter.name] else { continue }
+            guard parameter.jobs.contains(job) else { throw bad(job.refusal(axis: parameter.name) ?? "\(parameter.name) is not an axis of this job") }
+            try parameter.set(x, in: &s, label: point.label)
         }
-        func positive(_ name: String) throws -> Double? {
-            guard let x = point[name] else { return nil }
-            guard x.isFinite, x > 0 else { throw bad("\(name) must be positive") }
-            return x
-        }
-        if let v = try integer("d") { s.d = v }
-        if let v = try integer("n") { s.n = v }
-        if let ratio = point["n_over_d"] {
-            guard ratio > 0, ratio * Double(s.d) < 1e9 else { throw bad("n_over_d must be positive") }
-            s.n = Int((ratio * Double(s.d)).rounded())
-            guard s.n >= 1 else { throw bad("n = round(n_over_d x d) = 0; n must be at least 1") }
-        }
-        if let v = try integer("k") { s.k = v }
-        if let v = try integer("seed", min: 0) { s.seed = UInt64(v) }
-        if let e = point["eta"] {
-            guard e > 0, let r = Rational.parse(SweepFormat.number(e)) else { throw bad("eta must be positive") }
-            s.eta = r
-        }
-        if let v = try positive("init_scale") { s.initScale = v; s.vRange = nil; s.wRange = nil }
-        if let u = point["w24_initial"] {
-            guard s.job == .flow else { throw bad(s.job.refusal(axis: "w24_initial") ?? "w24_initial is not an axis of this job") }
-            guard Self.w24Range.contains(abs(u)) else { throw bad("w24_initial must satisfy 1e-3 <= |W24| <= 1e3 (got \(SweepFormat.number(u)))") }
-            s.w24 = s.w24.isFree ? .free(initial: u) : .fixed(u)
-        }
-        if let v = try positive("t_end") { s.flow.ode.endTime = v }
-        if let v = point["stop_loss"] {
-            guard v >= 0, v < 1 else { throw bad("stop_loss must be in [0, 1)") }
-            s.flow.stopRelativeLoss = v
-        }
-        if let v = try positive("abs_tol") { s.flow.ode.absoluteTolerance = v }
-        if let v = try positive("rel_tol") { s.flow.ode.relativeTolerance = v }
-        if let v = try integer("max_steps") { s.flow.ode.maximumSteps = v }
-        if let v = try integer("points", min: 2) { s.points = v }
-        if let v = try positive("learning_rate") { s.learningRate = v }
-        if let v = try integer("batch_size") { s.batchSize = v }
-        if let v = try integer("steps", min: 0) { s.steps = v }
-        if let v = try integer("record_every") { s.recordEvery = v }
-        if let v = try integer("held_out") { s.heldOut = v }
+        if point["n_over_d"] != nil, s.n < 1 { throw bad("n = round(n_over_d x d) = 0; n must be at least 1") }
         if s.job == .exact, s.k > Self.exactMaximumK { throw bad("k = \(s.k) is above the exact limit k <= \(Self.exactMaximumK) (2k Wishart moments)") }
-        if s.job == .train || s.job == .compare { try Self.trainingConfig(s).validate() }
+        if s.job == .train || s.job == .compare { try s.trainingConfig().validate() }
         return s
     }
 
@@ -235,7 +293,7 @@ public struct ExperimentSettings: Sendable {
             add("points", .int(points))
             out.append(("exact_eval_loss_max_k", .int(Self.exactMaximumK)))
         case .train, .compare:
-            let c = try Self.trainingConfig(self)
+            let c = try trainingConfig()
             out.append(("objective", .string(c.objective.rawValue)))
             out.append(("params", .string(c.trainable.rawValue)))
             out.append(("init", .string(c.initialisation.rawValue)))
@@ -273,32 +331,16 @@ public struct ExperimentSettings: Sendable {
         if case .string("free")? = map["w24"] { w24 = .free(initial: u) } else { w24 = .fixed(u) }
     }
 
-    /// The training configuration of the `train` or `compare` job at these settings.
-    static func trainingConfig(_ s: ExperimentSettings) throws -> TrainingConfig {
-        var c: TrainingConfig
-        if s.job == .compare {
-            // The comparison's training: SGD on the reduced model from the Assumption 4.1 point.
-            c = try ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed).training
-        } else {
-            let task = try TaskConfig(d: s.d, n: s.n, k: s.k, eta: s.stepSize.doubleValue)
-            c = TrainingConfig.defaults(task: task, objective: s.objective, seed: s.seed)
-        }
-        let defaults = AssumptionInitialisation.defaultRanges(scale: s.initScale)
-        c.initScale = s.initScale
-        c.vRange = s.vRange ?? defaults.v
-        c.wRange = s.wRange ?? defaults.w
-        if let x = s.trainable { c.trainable = x }
-        if let x = s.initialisation, s.job == .train { c.initialisation = x }
-        if let x = s.optimizer {
-            // Adam's default learning rate, as `cotflow compare` sets it.
-            if s.job == .compare, x == .adam, s.learningRate == nil { c.learningRate = 0.003 }
-            c.optimizer = x
-        }
-        if let x = s.learningRate { c.learningRate = x }
-        if let x = s.batchSize { c.batchSize = x }
-        if let x = s.steps { c.steps = x }
-        if let x = s.recordEvery { c.recordEvery = x }
-        if let x = s.heldOut { c.heldOutSize = x }
+    /// The training configuration of the `train` or `compare` job at these settings: `training`
+    /// with this run's task, seed, initial scale and ranges.
+    public func trainingConfig() throws -> TrainingConfig {
+        var c = training
+        c.task = try TaskConfig(d: d, n: n, k: k, eta: stepSize.doubleValue)
+        c.seed = seed
+        let defaults = AssumptionInitialisation.defaultRanges(scale: initScale)
+        c.initScale = initScale
+        c.vRange = vRange ?? defaults.v
+        c.wRange = wRange ?? defaults.w
         return c
     }
 
@@ -312,8 +354,13 @@ public struct ExperimentSettings: Sendable {
         }
     }
 
-    /// Runs the job at a grid point and returns its metric row (a sweep's `run`).
+    /// Runs the job at a grid point and returns its metric row (a sweep's `run`). A signal
+    /// (`Interruption`) received before the point stops the sweep (`SweepInterrupted`).
     public func run(_ point: SweepPoint) throws -> [String: Double] {
+        // A signal stops the sweep between points; finished points stay in the shard files.
+        if Interruption.requested {
+            throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
+        }
         let s = try resolved(at: point)
         do {
             return try s.measure().row
@@ -325,10 +372,32 @@ public struct ExperimentSettings: Sendable {
     }
 }
 
-/// The metrics of one run, typed; `row` is its line in the sweep's files.
-public protocol SweepMetrics: Sendable {
-    static var names: [String] { get }
-    var row: [String: Double] { get }
+/// The metrics of one run of a job, typed: its columns are the coding keys (`SweepMetricRow`),
+/// and its regime rule lives with it.
+public protocol SweepMetrics: SweepMetricRow {
+    /// The regime of a run with these metrics under the thresholds of `settings`.
+    func regime(_ settings: ExperimentSettings) -> RunRegime
+    /// The rule of `regime`, in words; `w24Varies`: W24 is free or an axis (the construction is up to its gauge).
+    static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String
+    /// Columns that are times of a stage boundary or transition (candidates for scaling fits).
+    static var timeColumns: [String] { get }
+    /// Columns that describe the solver or are set by a stopping rule, not the model: never findings.
+    static var diagnosticColumns: Set<String> { get }
+}
+
+extension SweepMetricRow {
+    /// The column names, in file order.
+    public static var names: [String] { columns.map(\.name) }
+}
+
+/// "final loss 0.3 of its start (stalled above 0.5)" and the like: the regime of a run whose loss
+/// ended at `ratio` of its start, with `converged` deciding a convergence first.
+private func lossRegime(ratio: Double, stall: Double, what: String, converged: (() -> RunRegime)?, unfinished: String) -> RunRegime {
+    if let converged { return converged() }
+    if !(ratio <= stall) {
+        return RunRegime(regime: .stalled, detail: "\(what) \(compactNumber(ratio)) of its start (stalled above \(compactNumber(stall)))")
+    }
+    return RunRegime(regime: .unfinished, detail: unfinished)
 }
 
 /// Relative distances of the invariant pair ((-W24) V31, W13 / (-W24)) from (-eta I, I): the
@@ -343,6 +412,13 @@ func constructionDistance(v: [Double], w: [Double], eta: Double, w24: Double = -
 
 /// One reduced-flow run.
 public struct FlowMetrics: SweepMetrics {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case initialLoss = "initial_loss", finalLoss = "final_loss", tEnd = "t_end", converged, steps
+        case tLossHalf = "t_loss_half", tLoss1e3 = "t_loss_1e-3", exactEvalLoss = "exact_eval_loss"
+        case plateauEnd = "plateau_end", productReached = "product_reached", exponentialStart = "exponential_start", stageCount = "stage_count"
+        case distanceToConstruction = "distance_to_construction", w24
+    }
+
     public var initialLoss: Double, finalLoss: Double, tEnd: Double
     public var converged: Bool
     public var steps: Int
@@ -356,10 +432,26 @@ public struct FlowMetrics: SweepMetrics {
     /// W24 at the end (the held value when it is fixed).
     public var w24: Double
 
-    public static let names = ["initial_loss", "final_loss", "t_end", "converged", "steps",
-                               "t_loss_half", "t_loss_1e-3", "exact_eval_loss",
-                               "plateau_end", "product_reached", "exponential_start", "stage_count",
-                               "distance_to_construction", "w24"]
+    public static var timeColumns: [String] {
+        [CodingKeys.tLossHalf, .tLoss1e3, .plateauEnd, .productReached, .exponentialStart].map(\.stringValue)
+    }
+    public static var diagnosticColumns: Set<String> {
+        Set([CodingKeys.finalLoss, .tEnd, .steps, .converged, .stageCount, .distanceToConstruction, .w24].map(\.stringValue))
+    }
+
+    public func regime(_ settings: ExperimentSettings) -> RunRegime {
+        let ratio = finalLoss / initialLoss, distance = distanceToConstruction
+        return lossRegime(ratio: ratio, stall: settings.stallFraction, what: "final loss", converged: converged ? {
+            // A sweep file without the distance (written before it was recorded) is not judged on it.
+            RunRegime(regime: distance > settings.constructionTolerance ? .convergedElsewhere : .converged,
+                      detail: "flow met its stopping loss" + (distance.isNaN ? "" : "; distance to the construction \(compactNumber(distance))"))
+        } : nil, unfinished: "final loss \(compactNumber(ratio)) of its start at t = \(compactNumber(tEnd))")
+    }
+
+    public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
+        let gauge = w24Varies ? " up to W24's gauge (v = eta/W24, w = -W24)" : ""
+        return "converged: the flow met its stopping loss within \(compactNumber(settings.constructionTolerance)) of the construction\(gauge) (else converged-elsewhere); stalled: final loss above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
+    }
 
     init(_ t: FlowTrajectory, eta: Double) {
         initialLoss = t.losses.first ?? .nan
@@ -396,18 +488,16 @@ public struct FlowMetrics: SweepMetrics {
         m.stageCount = stages.stageCount
         return m
     }
-
-    public var row: [String: Double] {
-        ["initial_loss": initialLoss, "final_loss": finalLoss, "t_end": tEnd, "converged": converged ? 1 : 0,
-         "steps": Double(steps), "t_loss_half": tLossHalf, "t_loss_1e-3": tLoss1e3, "exact_eval_loss": exactEvalLoss ?? .nan,
-         "plateau_end": plateauEnd ?? .nan, "product_reached": productReached ?? .nan,
-         "exponential_start": exponentialStart ?? .nan, "stage_count": stageCount.map(Double.init) ?? .nan,
-         "distance_to_construction": distanceToConstruction, "w24": w24]
-    }
 }
 
 /// One training run.
 public struct TrainMetrics: SweepMetrics {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case initialCoTLoss = "initial_cot_loss", finalCoTLoss = "final_cot_loss", evalMean = "eval_loss_mean", evalMedian = "eval_loss_median"
+        case evalTopPercentShare = "eval_loss_top1pct_share", divergedStep = "diverged_step", distanceToConstruction = "distance_to_construction", w24
+        case plateauEnd = "plateau_end", productReached = "product_reached", exponentialStart = "exponential_start", stageCount = "stage_count"
+    }
+
     public var initialCoTLoss: Double, finalCoTLoss: Double
     public var evalMean: Double, evalMedian: Double, evalTopPercentShare: Double
     /// The optimizer step at which training diverged, nil when it did not.
@@ -418,9 +508,25 @@ public struct TrainMetrics: SweepMetrics {
     public var plateauEnd: Double?, productReached: Double?, exponentialStart: Double?
     public var stageCount: Int?
 
-    public static let names = ["initial_cot_loss", "final_cot_loss", "eval_loss_mean", "eval_loss_median", "eval_loss_top1pct_share",
-                               "diverged_step", "distance_to_construction", "w24",
-                               "plateau_end", "product_reached", "exponential_start", "stage_count"]
+    public static var timeColumns: [String] {
+        [CodingKeys.divergedStep, .plateauEnd, .productReached, .exponentialStart].map(\.stringValue)
+    }
+    public static var diagnosticColumns: Set<String> { Set([CodingKeys.divergedStep, .stageCount].map(\.stringValue)) }
+
+    public func regime(_ settings: ExperimentSettings) -> RunRegime {
+        if let divergedStep { return RunRegime(regime: .diverged, detail: "diverged at step \(divergedStep)", divergedStep: divergedStep) }
+        let ratio = finalCoTLoss / initialCoTLoss, distance = distanceToConstruction
+        let converged: (() -> RunRegime)? = ratio <= settings.convergedFraction ? {
+            RunRegime(regime: distance > settings.constructionTolerance ? .convergedElsewhere : .converged,
+                      detail: "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction")
+        } : nil
+        return lossRegime(ratio: ratio, stall: settings.stallFraction, what: "final CoT loss", converged: converged,
+                          unfinished: "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction")
+    }
+
+    public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
+        "converged: final CoT loss at most \(compactNumber(settings.convergedFraction)) of its start and within \(compactNumber(settings.constructionTolerance)) of the construction up to W24's gauge (else converged-elsewhere); stalled: above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
+    }
 
     init(_ r: TrainingResult, config: TrainingConfig) {
         let cot = r.trajectory.cotLossMeans
@@ -444,17 +550,17 @@ public struct TrainMetrics: SweepMetrics {
     }
 
     static func measure(_ s: ExperimentSettings) throws -> TrainMetrics {
-        let config = try ExperimentSettings.trainingConfig(s)
+        let config = try s.trainingConfig()
         let result = try Trainer(config: config).run()
+        try stopIfInterrupted(result)
         return TrainMetrics(result, config: config)
     }
+}
 
-    public var row: [String: Double] {
-        ["initial_cot_loss": initialCoTLoss, "final_cot_loss": finalCoTLoss, "eval_loss_mean": evalMean,
-         "eval_loss_median": evalMedian, "eval_loss_top1pct_share": evalTopPercentShare,
-         "diverged_step": divergedStep.map(Double.init) ?? .nan, "distance_to_construction": distanceToConstruction, "w24": w24,
-         "plateau_end": plateauEnd ?? .nan, "product_reached": productReached ?? .nan,
-         "exponential_start": exponentialStart ?? .nan, "stage_count": stageCount.map(Double.init) ?? .nan]
+/// A training run that a signal stopped is no result: the sweep stops (the point is not recorded).
+private func stopIfInterrupted(_ result: TrainingResult) throws {
+    if case .interrupted(let step, let signal) = result.status {
+        throw SweepInterrupted("\(signal) received at step \(step) of a training run; the finished points are kept, rerun with --resume to run the rest")
     }
 }
 
@@ -467,11 +573,53 @@ public struct CompareMetrics: SweepMetrics {
     public var sameMechanisticStages: Bool?
     public var maxBoundaryDifference: Double?
 
-    public static let names = TrainMetrics.names + ["flow_final_loss", "max_rel_loss_deviation", "max_eigenvalue_deviation",
-                                                   "same_stages", "max_boundary_difference"]
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case flowFinalLoss = "flow_final_loss", maxRelativeLossDeviation = "max_rel_loss_deviation"
+        case maxEigenvalueDeviation = "max_eigenvalue_deviation", sameMechanisticStages = "same_stages"
+        case maxBoundaryDifference = "max_boundary_difference"
+    }
+
+    /// The training's columns, then the comparison's.
+    public init(from decoder: Decoder) throws {
+        training = try TrainMetrics(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        flowFinalLoss = try c.decode(Double.self, forKey: .flowFinalLoss)
+        maxRelativeLossDeviation = try c.decodeIfPresent(Double.self, forKey: .maxRelativeLossDeviation)
+        maxEigenvalueDeviation = try c.decodeIfPresent(Double.self, forKey: .maxEigenvalueDeviation)
+        sameMechanisticStages = try c.decodeIfPresent(Bool.self, forKey: .sameMechanisticStages)
+        maxBoundaryDifference = try c.decodeIfPresent(Double.self, forKey: .maxBoundaryDifference)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try training.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(flowFinalLoss, forKey: .flowFinalLoss)
+        try c.encodeIfPresent(maxRelativeLossDeviation, forKey: .maxRelativeLossDeviation)
+        try c.encodeIfPresent(maxEigenvalueDeviation, forKey: .maxEigenvalueDeviation)
+        try c.encodeIfPresent(sameMechanisticStages, forKey: .sameMechanisticStages)
+        try c.encodeIfPresent(maxBoundaryDifference, forKey: .maxBoundaryDifference)
+    }
+
+    init(training: TrainMetrics, flowFinalLoss: Double, maxRelativeLossDeviation: Double?, maxEigenvalueDeviation: Double?,
+         sameMechanisticStages: Bool?, maxBoundaryDifference: Double?) {
+        self.training = training
+        self.flowFinalLoss = flowFinalLoss
+        self.maxRelativeLossDeviation = maxRelativeLossDeviation
+        self.maxEigenvalueDeviation = maxEigenvalueDeviation
+        self.sameMechanisticStages = sameMechanisticStages
+        self.maxBoundaryDifference = maxBoundaryDifference
+    }
+
+    public static var timeColumns: [String] { TrainMetrics.timeColumns }
+    public static var diagnosticColumns: Set<String> { TrainMetrics.diagnosticColumns }
+    /// The training's regime.
+    public func regime(_ settings: ExperimentSettings) -> RunRegime { training.regime(settings) }
+    public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
+        TrainMetrics.regimeRule(settings, w24Varies: w24Varies)
+    }
 
     static func measure(_ s: ExperimentSettings) throws -> CompareMetrics {
-        let t = try ExperimentSettings.trainingConfig(s)
+        let t = try s.trainingConfig()
         var c = try ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
         c.training = t
         c.trainable = [t.trainable]
@@ -483,23 +631,17 @@ public struct CompareMetrics: SweepMetrics {
             // The comparison refuses a diverged training run; rerun the training alone (it stops
             // where it diverged) to record the diverged regime and its step.
             let result = try Trainer(config: t).run()
+            try stopIfInterrupted(result)
             guard case .diverged = result.status else { throw error }
             return CompareMetrics(training: TrainMetrics(result, config: t), flowFinalLoss: .nan, maxRelativeLossDeviation: nil,
                                   maxEigenvalueDeviation: nil, sameMechanisticStages: nil, maxBoundaryDifference: nil)
         }
         let run = comparison.runs[0]
+        try stopIfInterrupted(run.result)
         let agreement = run.mechanisticAgreement
         return CompareMetrics(training: TrainMetrics(run.result, config: t), flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
                               maxRelativeLossDeviation: run.maxRelativeLossDeviation, maxEigenvalueDeviation: run.maxEigenvalueDeviation,
                               sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference)
-    }
-
-    public var row: [String: Double] {
-        training.row.merging([
-            "flow_final_loss": flowFinalLoss, "max_rel_loss_deviation": maxRelativeLossDeviation ?? .nan,
-            "max_eigenvalue_deviation": maxEigenvalueDeviation ?? .nan,
-            "same_stages": sameMechanisticStages.map { $0 ? 1 : 0 } ?? .nan, "max_boundary_difference": maxBoundaryDifference ?? .nan,
-        ]) { $1 }
     }
 }
 
@@ -510,16 +652,30 @@ public struct ExactMetrics: SweepMetrics {
     public var previousLoss: Double
     public var relativeLoss: Double
 
-    public static let names = ["exact_eval_loss", "exact_eval_loss_previous_k", "relative_to_start"]
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case evalLoss = "exact_eval_loss", previousLoss = "exact_eval_loss_previous_k", relativeLoss = "relative_to_start"
+    }
+
+    public static var timeColumns: [String] { [] }
+    public static var diagnosticColumns: Set<String> { [] }
+
+    public func regime(_ settings: ExperimentSettings) -> RunRegime {
+        if evalLoss > previousLoss {
+            return RunRegime(regime: .diverged, detail: "the mean grows with k (\(compactNumber(previousLoss)) -> \(compactNumber(evalLoss)))")
+        }
+        let detail = "loss \(compactNumber(relativeLoss)) of its start d"
+        if relativeLoss <= settings.convergedFraction { return RunRegime(regime: .converged, detail: detail) }
+        return RunRegime(regime: !(relativeLoss <= settings.stallFraction) ? .stalled : .unfinished, detail: detail)
+    }
+
+    public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
+        "diverged: the mean grows with k; converged: at most \(compactNumber(settings.convergedFraction)) of d; stalled: above \(compactNumber(settings.stallFraction)) of d; unfinished: between"
+    }
 
     static func measure(_ s: ExperimentSettings) -> ExactMetrics {
         let eta = s.stepSize
         let loss = gdChainLoss(n: s.n, d: s.d, k: s.k, eta: eta).doubleValue
         let previous = s.k > 1 ? gdChainLoss(n: s.n, d: s.d, k: s.k - 1, eta: eta).doubleValue : Double(s.d)
         return ExactMetrics(evalLoss: loss, previousLoss: previous, relativeLoss: loss / Double(s.d))
-    }
-
-    public var row: [String: Double] {
-        ["exact_eval_loss": evalLoss, "exact_eval_loss_previous_k": previousLoss, "relative_to_start": relativeLoss]
     }
 }

@@ -39,70 +39,23 @@ public struct RunRegime: Sendable {
     /// The optimizer step of a diverged training run.
     public let divergedStep: Int?
 
-    /// Classifies a sweep record of `settings.job`.
-    public init(_ record: SweepRecord, metricNames: [String], settings: ExperimentSettings) {
-        var m: [String: Double] = [:]
-        for (name, value) in zip(metricNames, record.metrics) { m[name] = value }
-        func value(_ name: String) -> Double { m[name] ?? .nan }
-        var step: Int? = nil
-        let regime: Regime, detail: String
-        let stall = settings.stallFraction, fraction = settings.convergedFraction
-        if !record.succeeded {
-            regime = .failed
-            detail = record.status
-        } else {
-            switch settings.job {
-            case .flow:
-                let ratio = value("final_loss") / value("initial_loss")
-                let distance = value("distance_to_construction")
-                if value("converged") == 1 {
-                    // A sweep file without the distance (written before it was recorded) is not judged on it.
-                    regime = distance > settings.constructionTolerance ? .convergedElsewhere : .converged
-                    detail = "flow met its stopping loss" + (distance.isNaN ? "" : "; distance to the construction \(compactNumber(distance))")
-                } else if !(ratio <= stall) {
-                    regime = .stalled
-                    detail = "final loss \(compactNumber(ratio)) of its start (stalled above \(compactNumber(stall)))"
-                } else {
-                    regime = .unfinished
-                    detail = "final loss \(compactNumber(ratio)) of its start at t = \(compactNumber(value("t_end")))"
-                }
-            case .train, .compare:
-                let ratio = value("final_cot_loss") / value("initial_cot_loss")
-                let distance = value("distance_to_construction")
-                if value("diverged_step").isFinite {
-                    step = Int(value("diverged_step"))
-                    regime = .diverged
-                    detail = "diverged at step \(step!)"
-                } else if ratio <= fraction {
-                    regime = distance > settings.constructionTolerance ? .convergedElsewhere : .converged
-                    detail = "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction"
-                } else if !(ratio <= stall) {
-                    regime = .stalled
-                    detail = "final CoT loss \(compactNumber(ratio)) of its start (stalled above \(compactNumber(stall)))"
-                } else {
-                    regime = .unfinished
-                    detail = "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction"
-                }
-            case .exact:
-                let loss = value("exact_eval_loss"), previous = value("exact_eval_loss_previous_k"), ratio = value("relative_to_start")
-                if loss > previous {
-                    regime = .diverged
-                    detail = "the mean grows with k (\(compactNumber(previous)) -> \(compactNumber(loss)))"
-                } else if ratio <= fraction {
-                    regime = .converged
-                    detail = "loss \(compactNumber(ratio)) of its start d"
-                } else if !(ratio <= stall) {
-                    regime = .stalled
-                    detail = "loss \(compactNumber(ratio)) of its start d"
-                } else {
-                    regime = .unfinished
-                    detail = "loss \(compactNumber(ratio)) of its start d"
-                }
-            }
-        }
+    public init(regime: Regime, detail: String, divergedStep: Int? = nil) {
         self.regime = regime
         self.detail = detail
-        self.divergedStep = step
+        self.divergedStep = divergedStep
+    }
+
+    /// Classifies a sweep record of `settings.job` by the rule of its metrics type.
+    public init(_ record: SweepRecord, metricNames: [String], settings: ExperimentSettings) {
+        guard record.succeeded else {
+            self.init(regime: .failed, detail: record.status)
+            return
+        }
+        guard let metrics = settings.job.metrics.init(names: metricNames, values: record.metrics) else {
+            self.init(regime: .failed, detail: "the record's metrics are not those of a \(settings.job.rawValue) run")
+            return
+        }
+        self = metrics.regime(settings)
     }
 }
 
@@ -234,7 +187,7 @@ public struct PhaseReport: Sendable {
 
         var transitions: [Transition] = []
         var fits: [ScalingFinding] = []
-        let diagnostic = settings.job.diagnosticMetrics
+        let diagnostic = settings.job.metrics.diagnosticColumns
         for (oa, a) in ordered.enumerated() where grid.axes[a].values.count >= 2 {
             let axis = grid.axes[a]
             let logAxis = axis.values.allSatisfy { $0 > 0 } && (axis.spec.hasSuffix(":log") || (axis.values.max()! / axis.values.min()! >= 10 && axis.values.count >= 3))
@@ -295,7 +248,7 @@ public struct PhaseReport: Sendable {
                 // Scaling of the job's times against this axis (runs in the line's main regime).
                 guard axis.values.count >= 4, axis.values.allSatisfy({ $0 > 0 }),
                       let main = modalRegime(lineRegimes.flatMap { $0 }) else { continue }
-                for name in settings.job.timeMetrics {
+                for name in settings.job.metrics.timeColumns {
                     guard let m = metricNames.firstIndex(of: name) else { continue }
                     var xs: [Double] = [], ys: [Double] = []
                     for (i, cell) in line.enumerated() {
@@ -422,15 +375,7 @@ public struct PhaseReport: Sendable {
     }
 
     var regimeRule: String {
-        switch settings.job {
-        case .flow:
-            let gauge = settings.w24 != .paper || grid.names.contains("w24_initial") ? " up to W24's gauge (v = eta/W24, w = -W24)" : ""
-            return "converged: the flow met its stopping loss within \(compactNumber(settings.constructionTolerance)) of the construction\(gauge) (else converged-elsewhere); stalled: final loss above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
-        case .train, .compare:
-            return "converged: final CoT loss at most \(compactNumber(settings.convergedFraction)) of its start and within \(compactNumber(settings.constructionTolerance)) of the construction up to W24's gauge (else converged-elsewhere); stalled: above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
-        case .exact:
-            return "diverged: the mean grows with k; converged: at most \(compactNumber(settings.convergedFraction)) of d; stalled: above \(compactNumber(settings.stallFraction)) of d; unfinished: between"
-        }
+        settings.job.metrics.regimeRule(settings, w24Varies: settings.w24 != .paper || grid.names.contains("w24_initial"))
     }
 
     public var json: JSONValue {

@@ -53,16 +53,6 @@ public struct FlowStageMedians: Sendable {
     }
 }
 
-extension ExperimentSettings {
-    /// Runs the job at every point of `grid` (the whole grid, `jobs` points at a time) into
-    /// `directory`, with the phase report of these settings.
-    public func sweep(_ grid: SweepGrid, directory: String, jobs: Int) throws -> SweepOutcome {
-        try runSweep(grid: grid, shard: .whole, directory: directory, metricNames: job.metricNames, integerMetrics: job.integerMetrics,
-                     settings: try fixedSettings(axes: Set(grid.names)), jobs: jobs,
-                     reporter: PhaseReport.reporter(self), run: { [self] point in try self.run(point) })
-    }
-}
-
 /// The per-prompt CoT loss (1/2) sum_i ||M_i(S)||_F^2 of the reduced parameters over sampled Wishart
 /// S, at states of a reduced flow from the Assumption 4.1 point: where the flow's loss first falls
 /// to given fractions of its start. Next to it the exact population loss there, which the flow descends.

@@ -3,7 +3,7 @@ import CotflowODE
 /// Settings of one gradient-flow run (the reduced flow and the full-matrix flow): the integration
 /// (`ode`) and the flow's stopping rules. The defaults run to convergence: the flow stops when the
 /// loss falls below `stopRelativeLoss` times min(initial loss, d).
-public struct FlowOptions: Sendable {
+public struct FlowOptions: Sendable, Codable {
     /// Stepper (auto: tsit5, switching to msbdf with the analytic Jacobian where the flow is stiff),
     /// tolerances, steps, end time and output grid. `ode.initialStep` nil: the flow picks
     /// 0.01 |y0| / |f(y0)|, at most 1e-3. The end time is where the run ends if it has not converged;

@@ -5,7 +5,7 @@ import CotflowODE
 import Foundation
 
 /// How the flow treats `W24` (MODEL.md section 8).
-public enum W24Mode: Sendable, Equatable {
+public enum W24Mode: Sendable, Equatable, Codable {
     /// Held at this value (the paper's flow: -1).
     case fixed(Double)
     /// Trained with V31 and W13 (`u = W24`), starting at this value.

@@ -115,3 +115,19 @@ public struct Rational: Hashable, Sendable, Comparable, CustomStringConvertible 
         a.numerator * b.denominator < b.numerator * a.denominator
     }
 }
+
+/// Coded as its exact text, "p/q" or "p" (`description`), read back with `parse`.
+extension Rational: Codable {
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let r = Rational.parse(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a rational number: \(text)"))
+        }
+        self = r
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}

@@ -27,7 +27,7 @@ public struct ODESystem: Sendable {
 }
 
 /// Times at which the solution is recorded. Every grid includes t0 and the final time reached.
-public enum OutputGrid: Sendable, Equatable {
+public enum OutputGrid: Sendable, Equatable, Codable {
     /// `points` equally spaced times from t0 to the end time (points >= 2).
     case linear(points: Int)
     /// t0, then `points - 1` geometrically spaced times from `first` to the end time
@@ -48,7 +48,7 @@ public struct StopDecision: Sendable, Equatable, CustomStringConvertible {
 
 /// Integration settings. The stopping rule is not one of them: it is the one `stop` callback of
 /// `ODE.solve`, which may keep state.
-public struct ODEOptions: Sendable {
+public struct ODEOptions: Sendable, Codable {
     public var stepper: Stepper
     /// Standard GSL control on y: the local error of y_i must stay below
     /// absoluteTolerance + relativeTolerance * |y_i|.

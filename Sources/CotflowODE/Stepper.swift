@@ -4,7 +4,7 @@ import CGSL
 /// in Swift, and `auto`, which starts with tsit5 and switches to msbdf where the problem is stiff.
 /// Each name maps to a `SteppingMethod` (`method`); a method of the caller's own goes through
 /// `ODE.solve(_:method:stop:)`.
-public enum Stepper: String, CaseIterable, Sendable, CustomStringConvertible {
+public enum Stepper: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
     case auto
     case tsit5
     case rk2, rk4, rkf45, rkck, rk8pd

@@ -246,6 +246,19 @@ package enum SweepFiles {
         guard rename(temp, path) == 0 else { throw failure("rename failed") }
     }
 
+    /// The first sweep file in `directory` (a shard's JSON or `sweep.json`) that describes another
+    /// sweep than `description`, with the differences; nil when there is none.
+    package static func otherSweep(in directory: String, than description: SweepDescription) throws -> String? {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        for name in names where name == mergedJSON || parseShardFileName(name) != nil {
+            let file = path(directory, name)
+            let old = try SweepDescription.decode(JSONReader.parse(try read(file), source: file), file: file)
+            let differences = old.differences(from: description)
+            if !differences.isEmpty { return "\(name): " + differences.joined(separator: "; ") }
+        }
+        return nil
+    }
+
     static func read(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw CotflowError("cannot read \(path)")

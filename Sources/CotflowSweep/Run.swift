@@ -32,6 +32,8 @@ public struct SweepOutcome: Sendable {
     public let shardPoints: Int
     /// Records taken over from an earlier run of the shard (`resume`).
     public let resumed: Int
+    /// Points run at once (threads): the jobs asked, capped at the cores.
+    public let jobs: Int
     /// Paths written: the shard's TSV and JSON, and for an unsharded run the merged files and report.
     public let files: [String]
     /// The merged outputs of an unsharded (`0/1`) run.
@@ -79,9 +81,8 @@ public func runSweep(
 /// written in index order whatever order the points finish in, so the files have the same bytes as
 /// a serial run (`jobs` = 1) as long as `run` is deterministic per point.
 ///
-/// Threads share the process: a point that makes many small OpenBLAS calls contends on its global
-/// lock, so two threads can be slower than one. The `cotflow` CLI runs points in worker processes
-/// instead (the overload with `workers`); a library caller with a closure gets threads.
+/// `jobs` is capped at the machine's cores (`SweepThreads.used(asked:)`); `SweepOutcome.jobs` is
+/// the number used.
 @discardableResult
 public func runSweep(
     grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
@@ -91,75 +92,36 @@ public func runSweep(
     progress: ((_ done: Int, _ total: Int) -> Void)? = nil
 ) throws -> SweepOutcome {
     guard jobs >= 1 else { throw CotflowError("jobs must be at least 1 (got \(jobs))") }
+    let threads = SweepThreads.used(asked: jobs)
     return try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, integerMetrics: integerMetrics, settings: settings,
-                            resume: resume, reporter: reporter, progress: progress) { indices, finish in
-        if jobs == 1 || indices.count <= 1 {
+                            resume: resume, jobs: threads, reporter: reporter, progress: progress) { indices, finish in
+        if threads == 1 || indices.count <= 1 {
             for index in indices { try finish(index, pointRecord(grid.point(index), metricNames: metricNames, run: run)) }
             return
         }
-        try computeInParallel(indices, workers: min(jobs, indices.count), finish: finish) { _, index in
+        try computeInParallel(indices, workers: min(threads, indices.count), finish: finish) { index in
             try pointRecord(grid.point(index), metricNames: metricNames, run: run)
         }
     }
 }
 
-/// `runSweep` with the shard's points run in `jobs` worker processes, each started as `workers`
-/// and serving `serveSweepPoints` with the same grid, metrics and point function: this is how
-/// `cotflow sweep --jobs N` runs (processes share no OpenBLAS lock). Each worker computes one point
-/// at a time exactly as a serial run does, and answers its metrics bit for bit, so the files have
-/// the same bytes as with `jobs` = 1. A point that throws is recorded as in a serial run; a worker
-/// that dies is an error naming its point (the finished points are kept). A SIGINT or SIGTERM
-/// received by this process (`Interruption`) is passed on to the workers, which stop as a serial
-/// run would. SIGPIPE is ignored from the first call on; workers never outlive this call.
-@discardableResult
-public func runSweep(
-    grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
-    integerMetrics: Set<String> = [], settings: [(String, JSONValue)] = [], resume: Bool = false, jobs: Int,
-    workers: SweepWorkerCommand, reporter: SweepReporter? = nil,
-    progress: ((_ done: Int, _ total: Int) -> Void)? = nil
-) throws -> SweepOutcome {
-    guard jobs >= 1 else { throw CotflowError("jobs must be at least 1 (got \(jobs))") }
-    return try runSweepCore(grid: grid, shard: shard, directory: directory, metricNames: metricNames, integerMetrics: integerMetrics, settings: settings,
-                            resume: resume, reporter: reporter, progress: progress) { indices, finish in
-        guard !indices.isEmpty else { return }
-        signal(SIGPIPE, SIG_IGN)
-        var processes: [WorkerProcess] = []
-        defer { for p in processes { p.finish() } }
-        for _ in 0..<min(jobs, indices.count) {
-            do { processes.append(try WorkerProcess(workers)) } catch {
-                throw CotflowError("cannot start a sweep worker process (\(workers.executable)): \(describe(error))")
-            }
-        }
-        let started = processes
-        var forwarded = false
-        try computeInParallel(indices, workers: started.count, finish: finish, poll: {
-            if !forwarded, let sig = Interruption.signalNumber {
-                forwarded = true
-                for p in started { p.signal(sig) }
-            }
-        }) { worker, index in
-            try started[worker].compute(grid.point(index), metricNames: metricNames)
-        }
-    }
-}
-
 /// Computes the points at `indices` on `workers` dedicated threads (not GCD's pool, which a
-/// training point's own parallelMap uses), `compute(worker, index)` on worker `worker`'s thread,
-/// and hands each record to `finish` on this thread as it arrives; `poll` runs here every 50 ms.
+/// training point's own parallelMap uses), `compute(index)` on a worker thread,
+/// and hands each record to `finish` on this thread as it arrives.
 /// A worker stops at its first error; the first error stops the shard (points already under way
 /// are still written: no lost work) and is rethrown.
 private func computeInParallel(
-    _ indices: [Int], workers: Int, finish: (Int, SweepRecord) throws -> Void, poll: () -> Void = {},
-    compute: @escaping @Sendable (_ worker: Int, _ index: Int) throws -> SweepRecord
+    _ indices: [Int], workers: Int, finish: (Int, SweepRecord) throws -> Void,
+    compute: @escaping @Sendable (_ index: Int) throws -> SweepRecord
 ) throws {
     let state = ParallelState()
     let ready = DispatchSemaphore(value: 0)
-    for worker in 0..<workers {
+    for _ in 0..<workers {
         let thread = Thread {
             while let position = state.next(limit: indices.count) {
                 let index = indices[position]
                 do {
-                    state.push(.record(index, try compute(worker, index)))
+                    state.push(.record(index, try compute(index)))
                     ready.signal()
                 } catch {
                     state.push(.failure(error))
@@ -174,8 +136,7 @@ private func computeInParallel(
     var handled = 0
     var firstError: Error?
     while !state.allHandled(handled, limit: indices.count) {
-        poll()
-        guard ready.wait(timeout: .now() + 0.05) == .success else { continue }
+        ready.wait()
         handled += 1
         switch state.pop() {
         case .record(let index, let record):
@@ -227,6 +188,14 @@ private final class ParallelState: @unchecked Sendable {
     }
 }
 
+/// How many threads a sweep runs its points on.
+public enum SweepThreads {
+    /// The machine's cores (`activeProcessorCount`): the default and the cap of `jobs`.
+    public static var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    /// `asked` capped at the cores: more threads than cores only contend.
+    public static func used(asked: Int) -> Int { max(1, min(asked, cores)) }
+}
+
 /// The record of one point: its metrics, or the failure (interruptions are rethrown).
 func pointRecord(_ point: SweepPoint, metricNames: [String], run: (SweepPoint) throws -> [String: Double]) throws -> SweepRecord {
     do {
@@ -248,7 +217,7 @@ func pointRecord(_ point: SweepPoint, metricNames: [String], run: (SweepPoint) t
 
 private func runSweepCore(
     grid: SweepGrid, shard: Shard, directory: String, metricNames: [String],
-    integerMetrics: Set<String>, settings: [(String, JSONValue)], resume: Bool, reporter: SweepReporter?,
+    integerMetrics: Set<String>, settings: [(String, JSONValue)], resume: Bool, jobs: Int = 1, reporter: SweepReporter?,
     progress: ((_ done: Int, _ total: Int) -> Void)?,
     compute: (_ indices: [Int], _ finish: (Int, SweepRecord) throws -> Void) throws -> Void
 ) throws -> SweepOutcome {
@@ -315,7 +284,7 @@ private func runSweepCore(
         merged = m
     }
     return SweepOutcome(description: description, shard: shard, records: records, shardPoints: indices.count,
-                        resumed: resumed, files: files, merged: merged)
+                        resumed: resumed, jobs: jobs, files: files, merged: merged)
 }
 
 /// A failure message as a one-line status that cannot be mistaken for success.

@@ -2,8 +2,10 @@ import Foundation
 
 /// A Slurm array-job script that runs a sweep's shards, one array task per shard.
 package enum SlurmScript {
-    /// The script text. `arguments` is the sweep's command line (executable first) without any
-    /// `--shard`: each task takes its shard from `SLURM_ARRAY_TASK_ID` and `SLURM_ARRAY_TASK_COUNT`.
+    /// The script text. `arguments` is the sweep's command line (the executable's absolute path
+    /// first) without any `--shard`: each task takes its shard from `SLURM_ARRAY_TASK_ID` and
+    /// `SLURM_ARRAY_TASK_COUNT`. A `%` in the output directory is written `%%` in `#SBATCH --output`
+    /// (where Slurm reads `%` as a pattern).
     /// Every task runs with `--resume`, so resubmitting the same script after a failure, a time
     /// limit or a cancelled task reruns only the points not yet finished.
     package static func arrayJob(arguments: [String], tasks: Int, cpusPerTask: Int, workingDirectory: String,
@@ -24,7 +26,7 @@ package enum SlurmScript {
         #SBATCH --ntasks=1
         #SBATCH --cpus-per-task=\(cpusPerTask)
         #SBATCH --chdir=\(workingDirectory)
-        #SBATCH --output=\(outputDirectory)/slurm-%A_%a.out
+        #SBATCH --output=\(outputDirectory.replacingOccurrences(of: "%", with: "%%"))/slurm-%A_%a.out
         set -euo pipefail
         mkdir -p \(quote(outputDirectory))
         exec \(command) --resume --quiet --jobs "${SLURM_CPUS_PER_TASK:-1}"

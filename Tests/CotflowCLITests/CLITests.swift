@@ -294,9 +294,12 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(emit.status, 0, emit.stderr)
         let text = try String(contentsOfFile: script, encoding: .utf8)
         XCTAssertTrue(text.contains("#SBATCH --array=0-2"), text)
-        XCTAssertTrue(text.contains("--vary learning_rate=0.1,1,10 --vary seed=0,1"), text)
+        // The tasks run the written description with the binary named by its absolute path.
+        let exec = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("exec ") }).split(separator: " ")
+        XCTAssertTrue(exec[1].hasPrefix("/") && FileManager.default.isExecutableFile(atPath: String(exec[1])), text)
+        XCTAssertEqual(Array(exec[2...4]), ["sweep", "--from", Substring(dir + "/out/sweep-description.json")], text)
         XCTAssertTrue(text.contains("--resume --quiet --jobs"), text)
-        XCTAssertFalse(text.contains("--emit-sbatch"), text)
+        XCTAssertFalse(text.contains("--vary") || text.contains("--emit-sbatch"), text)
         // Running it here (1-D in learning rate, seeds as replicates) with --plot writes the figure's data and script.
         let run = try cotflow(args + ["--plot", "--quiet", "--jobs", "2"])
         XCTAssertEqual(run.status, 0, run.stderr)
@@ -304,6 +307,40 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/sweep_plot.gp"))
         XCTAssertTrue(try String(contentsOfFile: dir + "/out/sweep.tsv", encoding: .utf8).hasPrefix("index\tlearning_rate\tseed\t"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/report.json"))
+    }
+
+    /// `sweep --from` on the description that --emit-sbatch wrote reproduces the unsharded sweep,
+    /// sharded and merged too; a `%` in --out is `%%` in `#SBATCH --output`; and --emit-sbatch
+    /// refuses a directory that holds another grid.
+    func testSweepFromEmittedDescriptionReproducesTheSweep() throws {
+        let base = temporaryDirectory()
+        let out = base + "/grid%1", whole = base + "/whole", again = base + "/again"
+        let args = ["sweep", "--vary", "init_scale=0.02:0.2:3:log", "--vary", "k=2,4", "--d", "4", "--n", "16", "--points", "50"]
+        let emit = try cotflow(args + ["--out", out, "--emit-sbatch", base + "/sweep.sbatch", "--shards", "2"])
+        XCTAssertEqual(emit.status, 0, emit.stderr)
+        let script = try String(contentsOfFile: base + "/sweep.sbatch", encoding: .utf8)
+        XCTAssertTrue(script.contains("#SBATCH --output=\(base)/grid%%1/slurm-%A_%a.out"), script)
+        XCTAssertEqual(try cotflow(args + ["--quiet", "--out", whole]).status, 0)
+        for i in 0..<2 {
+            let run = try cotflow(["sweep", "--from", out + "/sweep-description.json", "--shard", "\(i)/2", "--quiet"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        XCTAssertEqual(try cotflow(["merge", out]).status, 0)
+        let unsharded = try cotflow(["sweep", "--from", out + "/sweep-description.json", "--quiet", "--out", again])
+        XCTAssertEqual(unsharded.status, 0, unsharded.stderr)
+        for file in ["sweep.tsv", "sweep.json", "report.txt", "report.json"] {
+            let expected = try Data(contentsOf: URL(fileURLWithPath: whole + "/" + file))
+            XCTAssertEqual(expected, try Data(contentsOf: URL(fileURLWithPath: out + "/" + file)), file)
+            XCTAssertEqual(expected, try Data(contentsOf: URL(fileURLWithPath: again + "/" + file)), file)
+        }
+        // The same grid may be emitted again (another shard count too); another grid is refused.
+        XCTAssertEqual(try cotflow(args + ["--out", out, "--emit-sbatch", base + "/same.sbatch", "--shards", "3"]).status, 0)
+        let other = try cotflow(["sweep", "--vary", "k=1,2", "--out", out, "--emit-sbatch", base + "/other.sbatch"])
+        XCTAssertEqual(other.status, 64, other.stderr)
+        XCTAssertTrue(other.stderr.contains("holds another sweep"), other.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: base + "/other.sbatch"))
+        let mixed = try cotflow(["sweep", "--from", out + "/sweep-description.json", "--vary", "k=1,2"])
+        XCTAssertEqual(mixed.status, 64, mixed.stderr)
     }
 
     /// Out of distribution (issue 14): the exact GD loss with a spectrum and a condition number, the

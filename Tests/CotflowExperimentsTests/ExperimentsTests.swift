@@ -21,14 +21,13 @@ func read(_ dir: String, _ name: String) throws -> String {
 
 /// A small SGD training job on the reduced parameters from Assumption 4.1 (about 0.1 s a point).
 func smallTraining() -> ExperimentSettings {
-    var s = ExperimentSettings(job: .train)
+    var s = ExperimentSettings(job: .train, optimizer: .sgd)
     s.d = 3; s.n = 12; s.k = 2
-    s.trainable = .reduced
-    s.initialisation = .assumption
-    s.optimizer = .sgd
-    s.steps = 300
-    s.batchSize = 64
-    s.heldOut = 500
+    s.training.trainable = .reduced
+    s.training.initialisation = .assumption
+    s.training.steps = 300
+    s.training.batchSize = 64
+    s.training.heldOutSize = 500
     return s
 }
 
@@ -251,7 +250,7 @@ final class PhaseReportTests: XCTestCase {
         let dir = try temporaryDirectory(self)
         var s = ExperimentSettings(job: .compare)
         s.d = 3; s.n = 12; s.k = 2
-        s.steps = 300; s.batchSize = 128; s.heldOut = 2000
+        s.training.steps = 300; s.training.batchSize = 128; s.training.heldOutSize = 2000
         let (outcome, report) = try sweep(s, ["learning_rate=0.03,3"], jobs: 2, in: dir)
         XCTAssertEqual(outcome.failed, 0)
         XCTAssertEqual(report.regimes[0]?.regime, .converged, report.text)
@@ -276,7 +275,6 @@ final class PhaseReportTests: XCTestCase {
 
     /// The same for training points (each of which splits its batch over threads itself) and a
     /// free-W24 flow on threads (a library caller's closure): jobs changes nothing in the files.
-    /// The CLI's worker processes: SweepJobsTests.
     func testParallelTrainingAndW24PointsWriteTheSameBytesAsSerial() throws {
         var flow = ExperimentSettings(job: .flow)
         flow.d = 3; flow.n = 12; flow.k = 2; flow.w24 = .free(initial: -1)
@@ -404,5 +402,84 @@ final class ExperimentErrorTests: XCTestCase {
             XCTAssertEqual("\(error)", "grid point \(point.label): d must be an integer from 1 to 1000000000")
         }
         XCTAssertEqual(ExperimentSettings.exactMaximumK, 30)
+    }
+
+    /// Every axis of the table sets exactly its field of the settings (compared on their encoding)
+    /// and reads back through its key path.
+    func testEachAxisSetsExactlyItsField() throws {
+        let values: [String: (Double, String)] = [
+            "d": (7, "d"), "n": (33, "n"), "k": (3, "k"), "eta": (0.5, "eta"), "n_over_d": (2.5, "n"), "init_scale": (0.07, "initScale"),
+            "w24_initial": (-2, "w24.fixed._0"), "t_end": (77, "flow.ode.endTime"), "stop_loss": (0.25, "flow.stopRelativeLoss"),
+            "abs_tol": (1e-7, "flow.ode.absoluteTolerance"), "rel_tol": (1e-5, "flow.ode.relativeTolerance"),
+            "max_steps": (1234, "flow.ode.maximumSteps"), "points": (77, "points"), "learning_rate": (0.123, "training.learningRate"),
+            "batch_size": (17, "training.batchSize"), "steps": (19, "training.steps"), "record_every": (7, "training.recordEvery"),
+            "held_out": (99, "training.heldOutSize"), "seed": (5, "seed"),
+        ]
+        XCTAssertEqual(Set(values.keys), Set(ExperimentSettings.parameters.map(\.name)), "every axis is tested")
+        func leaves(_ s: ExperimentSettings) throws -> [String: String] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            var out: [String: String] = [:]
+            func walk(_ x: Any, _ path: String) {
+                if let o = x as? [String: Any] {
+                    for (k, v) in o { walk(v, path.isEmpty ? k : path + "." + k) }
+                } else {
+                    out[path] = "\(x)"
+                }
+            }
+            walk(try JSONSerialization.jsonObject(with: try encoder.encode(s)), "")
+            return out
+        }
+        for parameter in ExperimentSettings.parameters {
+            let job = parameter.jobs.contains(.train) ? SweepJob.train : .flow
+            let base = ExperimentSettings(job: job)
+            let (x, field) = values[parameter.name]!
+            var changed = base
+            try parameter.set(x, in: &changed, label: parameter.name)
+            let before = try leaves(base), after = try leaves(changed)
+            let differing = Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }
+            XCTAssertEqual(differing, [field], parameter.name)
+            switch parameter.field {
+            case .integer(let path, _): XCTAssertEqual(Double(changed[keyPath: path]), x, parameter.name)
+            case .unsigned(let path): XCTAssertEqual(Double(changed[keyPath: path]), x, parameter.name)
+            case .real(let path): XCTAssertEqual(changed[keyPath: path], x, parameter.name)
+            case .rational(let path): XCTAssertEqual(changed[keyPath: path]?.doubleValue, x, parameter.name)
+            }
+            XCTAssertEqual(parameter.integer, SweepJob.integerAxes.contains(parameter.name))
+        }
+        XCTAssertEqual(SweepJob.integerAxes, ["d", "n", "k", "seed", "batch_size", "steps", "record_every", "held_out", "max_steps", "points"])
+    }
+
+    /// The metric columns are the coding keys, in a stable order, with the integer columns typed;
+    /// a row read back is the same metrics.
+    func testMetricColumnsAreCodingKeys() throws {
+        XCTAssertEqual(FlowMetrics.names, ["initial_loss", "final_loss", "t_end", "converged", "steps", "t_loss_half", "t_loss_1e-3",
+                                           "exact_eval_loss", "plateau_end", "product_reached", "exponential_start", "stage_count",
+                                           "distance_to_construction", "w24"])
+        XCTAssertEqual(FlowMetrics.names, FlowMetrics.CodingKeys.allCases.map(\.stringValue))
+        XCTAssertEqual(TrainMetrics.names, TrainMetrics.CodingKeys.allCases.map(\.stringValue))
+        XCTAssertEqual(CompareMetrics.names, TrainMetrics.names + CompareMetrics.CodingKeys.allCases.map(\.stringValue))
+        XCTAssertEqual(ExactMetrics.names, ExactMetrics.CodingKeys.allCases.map(\.stringValue))
+        XCTAssertEqual(SweepJob.flow.integerMetrics, ["converged", "steps", "stage_count"])
+        XCTAssertEqual(SweepJob.train.integerMetrics, ["diverged_step", "stage_count"])
+        XCTAssertEqual(SweepJob.compare.integerMetrics, ["diverged_step", "stage_count", "same_stages"])
+        XCTAssertEqual(SweepJob.exact.integerMetrics, [])
+        let trainingRow: [Double] = [2, 0.5, 1, 0.75, 0.1, 40, 0.3, -1, .nan, 3, .nan, 2]
+        let training = try XCTUnwrap(TrainMetrics(names: TrainMetrics.names, values: trainingRow))
+        XCTAssertEqual(training.divergedStep, 40)
+        XCTAssertEqual(training.stageCount, 2)
+        XCTAssertEqual(training.evalMedian, 0.75)
+        let compare = CompareMetrics(training: training, flowFinalLoss: 0.25, maxRelativeLossDeviation: 0.01, maxEigenvalueDeviation: nil,
+                                     sameMechanisticStages: true, maxBoundaryDifference: 0.2)
+        let row = compare.row
+        XCTAssertEqual(row["diverged_step"], 40)
+        XCTAssertEqual(row["same_stages"], 1)
+        XCTAssertTrue(row["plateau_end"]!.isNaN)
+        let back = try XCTUnwrap(CompareMetrics(names: CompareMetrics.names, values: CompareMetrics.names.map { row[$0]! }))
+        XCTAssertEqual(back.training.divergedStep, 40)
+        XCTAssertNil(back.training.plateauEnd)
+        XCTAssertEqual(back.sameMechanisticStages, true)
+        XCTAssertNil(back.maxEigenvalueDeviation)
+        XCTAssertEqual(back.regime(ExperimentSettings(job: .compare)).regime, .diverged)
     }
 }
