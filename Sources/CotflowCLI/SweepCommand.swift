@@ -275,7 +275,7 @@ struct SweepCommand: ParsableCommand {
         if let x = training.objective { s.objective = x }
         s.trainable = training.params
         s.initialisation = training.`init`
-        s.optimizer = training.optimizer
+        s.optimizer = try training.optimizer.resolved()
         (s.learningRate, s.batchSize, s.steps, s.recordEvery, s.heldOut) = (sizes.learningRate, sizes.batchSize, sizes.steps, sizes.recordEvery, sizes.heldOut)
         s.stallFraction = stallFraction
         s.convergedFraction = convergedFraction
@@ -291,14 +291,14 @@ struct SweepTrainingOptions: ParsableArguments {
     @Option(help: "Training objective (train): cot, nocot or looped.") var objective: TrainingObjective?
     @Option(help: "Trainable set (train, compare): full or reduced.") var params: TrainableSet?
     @Option(help: "Initialisation (train): random or assumption.") var `init`: InitialisationKind?
-    @Option(help: "Optimizer (train, compare): sgd or adam.") var optimizer: OptimizerKind?
+    @OptionGroup var optimizer: OptimizerOptions
 
     /// The first training flag given, for the error when the job does not train.
     var givenFlag: String? {
         if objective != nil { return "--objective" }
         if params != nil { return "--params" }
         if self.`init` != nil { return "--init" }
-        if optimizer != nil { return "--optimizer" }
+        if optimizer.optimizer != nil { return "--optimizer" }
         return nil
     }
 }

@@ -239,7 +239,7 @@ public struct ExperimentSettings: Sendable {
             out.append(("objective", .string(c.objective.rawValue)))
             out.append(("params", .string(c.trainable.rawValue)))
             out.append(("init", .string(c.initialisation.rawValue)))
-            out.append(("optimizer", .string(c.optimizer.rawValue)))
+            out += c.optimizer.settings
             add("learning_rate", .number(c.learningRate))
             add("batch_size", .int(c.batchSize))
             add("steps", .int(c.steps))
@@ -290,8 +290,8 @@ public struct ExperimentSettings: Sendable {
         if let x = s.trainable { c.trainable = x }
         if let x = s.initialisation, s.job == .train { c.initialisation = x }
         if let x = s.optimizer {
-            // Adam's default learning rate, as `cotflow compare` sets it.
-            if s.job == .compare, x == .adam, s.learningRate == nil { c.learningRate = 0.003 }
+            // The optimizer's default learning rate, as `cotflow compare` sets it.
+            if s.job == .compare, s.learningRate == nil { c.learningRate = ComparisonConfig.defaultLearningRate(optimizer: x) }
             c.optimizer = x
         }
         if let x = s.learningRate { c.learningRate = x }
