@@ -55,21 +55,72 @@ public struct Adam: Optimizer {
     }
 }
 
+/// SGD with heavy-ball momentum: v <- beta v + g, theta <- theta - lr v, from v = 0. To first
+/// order it follows the gradient flow with step lr / (1 - beta), so its flow time is
+/// t = lr x step / (1 - beta) (notes/training.md).
+public struct MomentumSGD: Optimizer {
+    public let learningRate: Double
+    /// The heavy-ball coefficient beta, in [0, 1).
+    public let beta: Double
+    private var velocity: [Double]
+
+    /// State for `size` parameters (2 D^2: V and W).
+    public init(size: Int, learningRate: Double, beta: Double) {
+        self.learningRate = learningRate; self.beta = beta
+        velocity = [Double](repeating: 0, count: size)
+    }
+
+    public func flowTime(step: Int) -> Double? { learningRate * Double(step) / (1 - beta) }
+
+    public mutating func update(_ p: inout TransformerParameters, gradV: [Double], gradW: [Double]) {
+        let half = gradV.count
+        for i in 0..<half {
+            velocity[i] = beta * velocity[i] + gradV[i]
+            p.V[i] -= learningRate * velocity[i]
+        }
+        for i in 0..<half {
+            velocity[half + i] = beta * velocity[half + i] + gradW[i]
+            p.W[i] -= learningRate * velocity[half + i]
+        }
+    }
+}
+
+/// An invalid optimizer parameter.
+public enum OptimizerError: ReportableError, Equatable {
+    case momentum(Double)
+    /// A momentum given to an optimizer without one (nil: no optimizer given).
+    case momentumWithoutMomentumOptimizer(String?)
+
+    public var description: String {
+        switch self {
+        case .momentum(let beta): return "optimizer: the momentum beta must be finite and in [0, 1) (got \(beta))"
+        case .momentumWithoutMomentumOptimizer(let name):
+            return "optimizer: --momentum applies to --optimizer momentum only (" + (name.map { "got --optimizer \($0)" } ?? "no --optimizer given") + ")"
+        }
+    }
+}
+
 /// The optimizer of a run, with its parameters: the one description of each optimizer (its name
 /// in the CLI and in JSON, its settings, its validation, its state and time map through `Optimizer`).
 public enum OptimizerKind: Sendable, Hashable {
     case sgd
     /// Adam with beta1 = 0.9, beta2 = 0.999, eps = 1e-8.
     case adam
+    /// SGD with heavy-ball momentum `beta` (`MomentumSGD`).
+    case momentum(beta: Double)
+
+    /// The heavy-ball coefficient of `--optimizer momentum` without `--momentum`.
+    public static let defaultMomentum = 0.9
 
     /// Every optimizer with its default parameters, in the order help lists them.
-    public static let allCases: [OptimizerKind] = [.sgd, .adam]
+    public static let allCases: [OptimizerKind] = [.sgd, .adam, .momentum(beta: defaultMomentum)]
 
     /// The name in the CLI (`--optimizer`) and in JSON.
     public var name: String {
         switch self {
         case .sgd: return "sgd"
         case .adam: return "adam"
+        case .momentum: return "momentum"
         }
     }
 
@@ -84,6 +135,7 @@ public enum OptimizerKind: Sendable, Hashable {
         switch self {
         case .sgd: return SGD(learningRate: learningRate)
         case .adam: return Adam(size: size, learningRate: learningRate)
+        case .momentum(let beta): return MomentumSGD(size: size, learningRate: learningRate, beta: beta)
         }
     }
 
@@ -104,14 +156,27 @@ public enum OptimizerKind: Sendable, Hashable {
         switch self {
         case .sgd: return "t = learning_rate x step"
         case .adam: return nil
+        case .momentum: return "t = learning_rate x step / (1 - momentum)"
         }
     }
 
     /// The name and parameters, as recorded in settings and summaries.
     public var settings: [(String, JSONValue)] {
-        [("optimizer", .string(name))]
+        switch self {
+        case .sgd, .adam: return [("optimizer", .string(name))]
+        case .momentum(let beta): return [("optimizer", .string(name)), ("momentum", .number(beta))]
+        }
     }
 
-    /// Throws a `TrainingError` naming an invalid parameter.
-    public func validate() throws {}
+    /// This optimizer with the momentum `beta` (nil: as it is); only `momentum` takes one.
+    public func with(momentum beta: Double?) throws -> OptimizerKind {
+        guard let beta else { return self }
+        guard case .momentum = self else { throw OptimizerError.momentumWithoutMomentumOptimizer(name) }
+        return .momentum(beta: beta)
+    }
+
+    /// Throws an `OptimizerError` naming an invalid parameter.
+    public func validate() throws {
+        if case .momentum(let beta) = self, !(beta.isFinite && beta >= 0 && beta < 1) { throw OptimizerError.momentum(beta) }
+    }
 }
