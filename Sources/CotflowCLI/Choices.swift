@@ -11,7 +11,11 @@ extension Stepper: ExpressibleByArgument {}
 extension TrainingObjective: ExpressibleByArgument {}
 extension TrainableSet: ExpressibleByArgument {}
 extension InitialisationKind: ExpressibleByArgument {}
-extension OptimizerKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.name) }
+    public var defaultValueDescription: String { name }
+}
 extension Objective: ExpressibleByArgument {}
 extension SweepJob: ExpressibleByArgument {}
 

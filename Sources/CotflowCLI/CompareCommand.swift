@@ -17,7 +17,7 @@ struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "The reduced gradient flow against full training of the transformer from the same initial point.",
-        discussion: "Training starts from the Assumption 4.1 point of --seed and the flow from its eigenvalues. With SGD a training step maps to flow time t = learning rate x step and the flow is evaluated at every record time; Adam has no such map, so only the shapes of the curves (their stages) are compared. The training loss is the teacher-forced CoT loss on a fixed held-out set. With --full-flow the full-matrix gradient flow (every entry of V and W on --prompts fixed prompts) from training's start is a third curve, scored on the same held-out set, and the report splits training's deviation into the reduction's part and sampling's; --init random compares full training with it alone (notes/compare.md). Writes comparison.csv (one row per record time) and summary.json with --out."
+        discussion: "Training starts from the Assumption 4.1 point of --seed and the flow from its eigenvalues. With an optimizer that maps steps to flow time (SGD: t = learning rate x step) the flow is evaluated at every record time; Adam has no such map, so only the shapes of the curves (their stages) are compared. The training loss is the teacher-forced CoT loss on a fixed held-out set. With --full-flow the full-matrix gradient flow (every entry of V and W on --prompts fixed prompts) from training's start is a third curve, scored on the same held-out set, and the report splits training's deviation into the reduction's part and sampling's; --init random compares full training with it alone (notes/compare.md). Writes comparison.csv (one row per record time) and summary.json with --out."
     )
 
     @OptionGroup var task: TaskOptions
@@ -26,7 +26,7 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: "Trainable sets to run: reduced (against the flow with W24 fixed), full (against the flow with W24 free) or both.")
     var params: ComparedSets = .reduced
-    @Option(help: "Optimizer: sgd (time map t = lr x step) or adam (shapes only).") var optimizer: OptimizerKind = TrainingRunOptions.compare.training.optimizer
+    @OptionGroup var optimizerOptions: OptimizerOptions
     @OptionGroup var training: TrainingRunOptions
     @Option(help: "GSL stepper of the flow.") var stepper: Stepper = TrainingRunOptions.compare.flow.ode.stepper
     @Flag(help: "Render comparison.svg/.png (losses, eigenvalues) with gnuplot into --out; without gnuplot the data and script are written.")
@@ -37,20 +37,26 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Training's start: assumption (Assumption 4.1, also the reduced flow's) or random (iid N(0, init-scale^2) entries; needs --params full and --full-flow: no reduced flow then).")
     var `init`: InitialisationKind = TrainingRunOptions.compare.training.initialisation
 
-    /// The defaults of the training in `compare`: the comparison's, except Adam's learning rate, which is training's.
-    private var defaultSizes: TrainingSizes {
+    /// The optimizer given, else the comparison's.
+    private func optimizer() throws -> OptimizerKind {
+        try optimizerOptions.resolved(default: TrainingRunOptions.compare.training.optimizer)
+    }
+
+    /// The defaults of the training in `compare`: the comparison's, with the optimizer's learning rate.
+    private func defaultSizes() throws -> TrainingSizes {
         var sizes = TrainingSizes(TrainingRunOptions.compare)
-        if optimizer == .adam { sizes.learningRate = TrainingRunOptions.train.learningRate }
+        sizes.learningRate = ComparisonConfig.defaultLearningRate(optimizer: try optimizer())
         return sizes
     }
 
     func validate() throws {
         try checkingInput { try ReducedLoss.checkSize(k: task.k) }
-        try training.checkLimits(task, training.resolved(over: defaultSizes), objective: .cot, command: "compare")
+        try training.checkLimits(task, training.resolved(over: try defaultSizes()), objective: .cot, command: "compare")
         try output.checkPlot(plot)
         if fullFlow {
             guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
-            guard optimizer == .sgd else { throw ValidationError("--full-flow is compared on the time map t = learning rate x step, which only --optimizer sgd has") }
+            let optimizer = try optimizer()
+            guard optimizer.hasTimeMap else { throw ValidationError(CompareError.fullFlowNeedsTimeMap(optimizer).description) }
             guard !stepper.requiresJacobian else {
                 throw ValidationError("--stepper \(stepper.rawValue): \(FullFlowConfigurationError.implicitStepper(stepper, dimension: 2 * (2 * task.d + 2) * (2 * task.d + 2)))")
             }
@@ -68,8 +74,8 @@ struct CompareCommand: ParsableCommand {
         config.training.vRange = ranges.v
         config.training.wRange = ranges.w
         config.trainable = params.trainable
-        config.training.optimizer = optimizer
-        let sizes = training.resolved(over: defaultSizes)
+        config.training.optimizer = try optimizer()
+        let sizes = training.resolved(over: try defaultSizes())
         config.training.learningRate = sizes.learningRate
         config.training.batchSize = sizes.batchSize
         config.training.steps = sizes.steps
@@ -106,7 +112,7 @@ struct CompareCommand: ParsableCommand {
                              + (output.out.map { " in \($0)" } ?? " (give --out DIR to keep them)"))
         }
         let settings = task.settings(eta: config.eta) + scale.settings(ranges) + [
-            ("params", .string(params.rawValue)), ("optimizer", .string(config.training.optimizer.rawValue)), ("learning_rate", .number(config.training.learningRate)),
+            ("params", .string(params.rawValue))] + config.training.optimizer.settings + [("learning_rate", .number(config.training.learningRate)),
             ("batch_size", .int(config.training.batchSize)), ("steps", .int(config.training.steps)), ("record_every", .int(config.training.recordEvery)),
             ("held_out", .int(config.training.heldOutSize)), ("deviation_floor", .number(config.deviationFloor)),
             ("init", .string(config.training.initialisation.rawValue)), ("full_flow", .bool(fullFlow)),
@@ -125,10 +131,10 @@ struct CompareCommand: ParsableCommand {
     private func commonSummary(_ config: ComparisonConfig) -> [(String, JSONValue)] {
         [
             ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(config.eta) + [
-            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("optimizer", .string(config.training.optimizer.rawValue)),
+            ("seed", .int(Int(truncatingIfNeeded: task.seed)))] + config.training.optimizer.settings + [
             ("learning_rate", .number(config.training.learningRate)), ("batch_size", .int(config.training.batchSize)),
             ("steps", .int(config.training.steps)), ("held_out", .int(config.training.heldOutSize)),
-            ("time_map", .string(config.hasTimeMap ? "t = learning_rate x step" : "none (adam): shapes only")),
+            ("time_map", .string(config.training.optimizer.timeMapFormula ?? "none (\(config.training.optimizer.name)): shapes only")),
             ("deviation_floor", .number(config.deviationFloor)),
         ]
     }
@@ -173,7 +179,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     private func report(_ c: Comparison) -> String {
-        var lines = ["\(c.flow == nil ? "full-matrix flow" : c.fullFlow == nil ? "reduced flow" : "reduced and full-matrix flows") against \(c.config.training.optimizer.rawValue) training from \(c.config.training.initialisation == .random ? "a random start (scale \(fmt(c.config.training.initScale)))" : "the Assumption 4.1 point"), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta), "
+        var lines = ["\(c.flow == nil ? "full-matrix flow" : c.fullFlow == nil ? "reduced flow" : "reduced and full-matrix flows") against \(c.config.training.optimizer.name) training from \(c.config.training.initialisation == .random ? "a random start (scale \(fmt(c.config.training.initScale)))" : "the Assumption 4.1 point"), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta), "
             + "learning rate \(fmt(c.config.training.learningRate)), batch \(c.config.training.batchSize), \(c.config.training.steps) steps, \(c.config.training.heldOutSize) held-out prompts"]
         if !c.config.hasTimeMap { lines.append("Adam has no map from steps to flow time: compare the shapes (stages) only") }
         for run in c.runs {

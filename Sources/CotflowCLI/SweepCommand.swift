@@ -226,7 +226,7 @@ struct SweepCommand: ParsableCommand {
         }
         if axes.contains("w24_initial"), w24Initial != nil { throw ValidationError("--w24-initial is fixed but w24_initial is also an axis; give one") }
         guard points >= 2, 1e-3 < solver.tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
-        var s = ExperimentSettings(job: job, optimizer: training.optimizer)
+        var s = ExperimentSettings(job: job, optimizer: try training.optimizer.resolved())
         (s.d, s.n, s.k, s.seed) = (task.d, task.n, task.k, task.seed)
         s.eta = task.eta == nil ? nil : try task.stepSize()
         s.initScale = scale.initScale
@@ -255,7 +255,7 @@ struct SweepTrainingOptions: ParsableArguments {
     @Option(help: "Training objective (train): cot, nocot or looped.") var objective: TrainingObjective?
     @Option(help: "Trainable set (train, compare): full or reduced.") var params: TrainableSet?
     @Option(help: "Initialisation (train): random or assumption.") var `init`: InitialisationKind?
-    @Option(help: "Optimizer (train, compare): sgd or adam.") var optimizer: OptimizerKind?
+    @OptionGroup var optimizer: OptimizerOptions
 
     /// Sets the kinds given (the optimizer is set with the job's defaults: `ExperimentSettings(job:optimizer:)`).
     func apply(to c: inout TrainingConfig) {
@@ -269,7 +269,7 @@ struct SweepTrainingOptions: ParsableArguments {
         if objective != nil { return "--objective" }
         if params != nil { return "--params" }
         if self.`init` != nil { return "--init" }
-        if optimizer != nil { return "--optimizer" }
+        if optimizer.optimizer != nil { return "--optimizer" }
         return nil
     }
 }

@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train the one-layer linear transformer (full D x D matrices) on freshly sampled prompts.",
-        discussion: "Records a trajectory every --record-every steps: batch loss, held-out CoT and evaluation losses (mean and median), eigenvalues of the symmetric parts of V31 and W13, their diagonals in the initial eigenbasis, W24, the norm outside those blocks, the off-diagonal mass of V31 and W13 in the initial eigenbasis and their commutator norm. With --out writes trajectory.csv, summary.json, parameters.json (final) and initial_parameters.json. Time t = learning rate x step matches the flow time of `cotflow ode` for SGD; Adam has no such map."
+        discussion: "Records a trajectory every --record-every steps: batch loss, held-out CoT and evaluation losses (mean and median), eigenvalues of the symmetric parts of V31 and W13, their diagonals in the initial eigenbasis, W24, the norm outside those blocks, the off-diagonal mass of V31 and W13 in the initial eigenbasis and their commutator norm. With --out writes trajectory.csv, summary.json, parameters.json (final) and initial_parameters.json. Time t is the optimizer's map of steps to the flow time of `cotflow ode` (SGD: t = learning rate x step); an optimizer without one (Adam) records t = learning rate x step."
     )
 
     @OptionGroup var task: TaskOptions
@@ -24,7 +24,7 @@ struct TrainCommand: ParsableCommand {
     var params: TrainableSet = .full
     @Option(help: "Initialisation: random (iid N(0, init-scale^2) entries) or assumption (Assumption 4.1).")
     var `init`: InitialisationKind = .random
-    @Option(help: "Optimizer: sgd or adam.") var optimizer: OptimizerKind = .adam
+    @OptionGroup var optimizerOptions: OptimizerOptions
     @OptionGroup var training: TrainingRunOptions
     @Flag(help: "Render figure.svg/.png (losses; eigenvalues of V31 and W13 with the construction's -eta and 1; W24) with gnuplot into --out.")
     var plot = false
@@ -61,6 +61,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let eta = try task.stepSize()
         let ranges = try scale.ranges()
+        let optimizer = try optimizerOptions.resolved(default: TrainingRunOptions.train.optimizer)
         var used: TrainingConfig?
         try output.prepare(files: ["trajectory.csv", "summary.json", "parameters.json", "initial_parameters.json"])
         Interruption.install()
@@ -79,7 +80,7 @@ struct TrainCommand: ParsableCommand {
             return try trainer.run(reporting: { done, _, loss in bar.update(done, loss: loss) })
         }
         let provenance = Provenance(settings: settings(used!, eta: eta, ranges: ranges))
-        let summary = withProvenance(provenance, self.summary(result, eta: eta))
+        let summary = withProvenance(provenance, self.summary(result, eta: eta, optimizer: optimizer))
         try output.write(result.trajectory.table.text, "trajectory.csv")
         try output.write(summary.rendered() + "\n", "summary.json")
         if let out = output.out {
@@ -90,10 +91,10 @@ struct TrainCommand: ParsableCommand {
             }
             try result.initialParameters.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
         }
-        output.emit(json: summary, report: report(result, eta: eta))
+        output.emit(json: summary, report: report(result, eta: eta, optimizer: optimizer))
         if plot {
             try renderFigure(Figures.training(result.trajectory, eta: eta.doubleValue), name: "figure",
-                             title: "\(objective.rawValue) training (\(optimizer.rawValue)), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta)", output: output)
+                             title: "\(objective.rawValue) training (\(optimizer.name)), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta)", output: output)
         }
         if result.status != .completed {
             throw RunStopped(description: "training \(result.status); the trajectory so far is kept" + (output.out.map { " in \($0)" } ?? ""))
@@ -104,8 +105,8 @@ struct TrainCommand: ParsableCommand {
     private func settings(_ c: TrainingConfig, eta: Rational, ranges: (v: ClosedRange<Double>, w: ClosedRange<Double>)) -> [(String, JSONValue)] {
         task.settings(eta: eta) + [
             ("objective", .string(objective.rawValue)), ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
-        ] + scale.settings(ranges) + [
-            ("optimizer", .string(optimizer.rawValue)), ("learning_rate", .number(c.learningRate)), ("batch_size", .int(c.batchSize)),
+        ] + scale.settings(ranges) + c.optimizer.settings + [
+            ("learning_rate", .number(c.learningRate)), ("batch_size", .int(c.batchSize)),
             ("steps", .int(c.steps)), ("record_every", .int(c.recordEvery)), ("held_out", .int(c.heldOutSize)),
             ("curriculum", .bool(c.curriculum != nil)), ("curriculum_start", c.curriculum.map { .int($0.start) } ?? .null),
             ("curriculum_ramp", c.curriculum.map { .number($0.rampFraction) } ?? .null),
@@ -113,14 +114,14 @@ struct TrainCommand: ParsableCommand {
         ]
     }
 
-    private func summary(_ r: TrainingResult, eta: Rational) -> JSONValue {
+    private func summary(_ r: TrainingResult, eta: Rational, optimizer: OptimizerKind) -> JSONValue {
         let status = r.status.json
         let p = r.parameters
         return .object([
             ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
             ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("objective", .string(objective.rawValue)),
             ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
-            ("optimizer", .string(optimizer.rawValue)),
+        ] + optimizer.settings + [
             ("curriculum", curriculumJSON(r)),
             ("clip_norm", clipNorm.map { .number($0) } ?? .null), ("clipped_steps", .int(r.clippedSteps)),
             ("steps", .int(r.stepsDone)), ("seconds", .number(r.seconds)),
@@ -139,10 +140,10 @@ struct TrainCommand: ParsableCommand {
         ])
     }
 
-    private func report(_ r: TrainingResult, eta: Rational) -> String {
+    private func report(_ r: TrainingResult, eta: Rational, optimizer: OptimizerKind) -> String {
         var lines = [
             "\(objective.rawValue) training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
-                + "\(params.rawValue) parameters, \(self.`init`.rawValue) init, \(optimizer.rawValue)",
+                + "\(params.rawValue) parameters, \(self.`init`.rawValue) init, \(optimizer.name)",
             "\(r.stepsDone) steps in \(String(format: "%.1f", r.seconds)) s",
         ] + (r.curriculumStages.isEmpty ? [] : [
             "curriculum over the \(objective == .looped ? "number of loops" : "chain length"): "

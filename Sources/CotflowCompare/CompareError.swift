@@ -9,7 +9,8 @@ public enum CompareError: ReportableError, Equatable {
     case noTrainingSteps
     case tooFewRecords(steps: Int)
     case fullFlowPrompts(Int)
-    case fullFlowNeedsSGD
+    /// The full-matrix flow needs training's steps mapped to flow time; this optimizer has no map.
+    case fullFlowNeedsTimeMap(OptimizerKind)
     case randomStartNotFull
     case randomStartNeedsFullFlow
     /// The reduced flow (`full: false`) or the full-matrix flow stopped before the last record time.
@@ -27,8 +28,9 @@ public enum CompareError: ReportableError, Equatable {
             case .tooFewRecords(let steps):
                 return "stage detection needs at least 5 records; use --record-every <= \(max(steps / 4, 1)) for \(steps) steps"
             case .fullFlowPrompts(let prompts): return "the full-matrix flow needs at least one prompt (got \(prompts))"
-            case .fullFlowNeedsSGD:
-                return "the full-matrix flow is compared on the time map t = learning rate x step, which only SGD has; use --optimizer sgd"
+            case .fullFlowNeedsTimeMap(let optimizer):
+                return "the full-matrix flow is compared on training's time map to flow time, which \(optimizer.name) does not have; use --optimizer "
+                    + OptimizerKind.allCases.filter(\.hasTimeMap).map(\.name).joined(separator: " or ")
             case .randomStartNotFull:
                 return "a random start is off the reduced model (V31 and W13 have no shared eigenbasis, every block is non-zero): use --params full"
             case .randomStartNeedsFullFlow:

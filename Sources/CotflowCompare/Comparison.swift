@@ -42,21 +42,32 @@ public struct ComparisonConfig: Sendable {
         let task = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue)
         let training = TrainingConfig(
             task: task, objective: .cot, trainable: .reduced, initialisation: .assumption, initScale: TrainingConfig.defaultInitScale,
-            optimizer: .sgd, learningRate: 0.002, batchSize: 512, steps: 2500, recordEvery: 50, heldOutSize: 100_000, seed: seed)
+            optimizer: .sgd, learningRate: sgdLearningRate, batchSize: 512, steps: 2500, recordEvery: 50, heldOutSize: 100_000, seed: seed)
         var flow = FlowOptions()
         flow.stopRelativeLoss = 0
         return ComparisonConfig(training: training, eta: eta, trainable: [.reduced], flow: flow, deviationFloor: 1e-3)
     }
 
-    /// True when training steps map to flow time.
-    public var hasTimeMap: Bool { training.optimizer == .sgd }
+    /// True when training steps map to flow time (through the optimizer's time map).
+    public var hasTimeMap: Bool { training.optimizer.hasTimeMap }
+
+    /// The default learning rate of a comparison's training with `optimizer`: with a time map, the
+    /// SGD default divided by the optimizer's time scale (the same flow time per step, so the default
+    /// steps reach the same t); without one, training's default (`TrainingConfig.defaults`).
+    public static func defaultLearningRate(optimizer: OptimizerKind) -> Double {
+        guard let scale = optimizer.timeScale else { return TrainingConfig.defaults(task: TrainingConfig.defaultTask()).learningRate }
+        return sgdLearningRate / scale
+    }
+
+    /// The default learning rate of SGD (t = 5 at the default 2500 steps).
+    static let sgdLearningRate = 0.002
 }
 
 /// One training run set against the flow.
 public struct TrainingComparison: Sendable {
     public let trainable: TrainableSet
     public let result: TrainingResult
-    /// Record times t = lr x step (SGD) and the held-out CoT loss (mean) at each.
+    /// Record times (the optimizer's time map, e.g. t = lr x step for SGD) and the held-out CoT loss (mean) at each.
     public let times: [Double]
     public let losses: [Double]
     /// The flow this run is compared with (W24 fixed for reduced training, free for full); nil
@@ -182,7 +193,7 @@ public enum Comparator {
         if let prompts = config.fullFlowPrompts {
             guard prompts >= 1 else { throw CompareError.fullFlowPrompts(prompts) }
             guard config.hasTimeMap else {
-                throw CompareError.fullFlowNeedsSGD
+                throw CompareError.fullFlowNeedsTimeMap(training.optimizer)
             }
             guard !config.flow.ode.stepper.requiresJacobian else {
                 throw FullFlowConfigurationError.implicitStepper(config.flow.ode.stepper, dimension: 2 * (2 * config.d + 2) * (2 * config.d + 2))

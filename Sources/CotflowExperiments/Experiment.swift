@@ -169,7 +169,7 @@ public struct ExperimentSettings: Sendable, Codable {
         if job == .compare {
             // Valid by construction (the default task).
             c = try! ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: paperStepSize(n: task.n, d: task.d), seed: 0).training
-            if optimizer == .adam { c.learningRate = trainDefaults.learningRate }
+            if let optimizer { c.learningRate = ComparisonConfig.defaultLearningRate(optimizer: optimizer) }
         } else {
             c = trainDefaults
         }
@@ -297,7 +297,7 @@ public struct ExperimentSettings: Sendable, Codable {
             out.append(("objective", .string(c.objective.rawValue)))
             out.append(("params", .string(c.trainable.rawValue)))
             out.append(("init", .string(c.initialisation.rawValue)))
-            out.append(("optimizer", .string(c.optimizer.rawValue)))
+            out += c.optimizer.settings
             add("learning_rate", .number(c.learningRate))
             add("batch_size", .int(c.batchSize))
             add("steps", .int(c.steps))

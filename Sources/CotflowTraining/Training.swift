@@ -45,12 +45,6 @@ public enum InitialisationKind: String, Sendable, CaseIterable, Codable {
     case assumption
 }
 
-public enum OptimizerKind: String, Sendable, CaseIterable, Codable {
-    case sgd
-    /// Adam with beta1 = 0.9, beta2 = 0.999, eps = 1e-8.
-    case adam
-}
-
 /// Options of a training run.
 public struct TrainingConfig: Sendable, Codable {
     public var task: TaskConfig
@@ -127,6 +121,7 @@ public struct TrainingConfig: Sendable, Codable {
             throw TrainingError.nonFiniteRanges
         }
         if let c = clipNorm, !(c.isFinite && c > 0) { throw TrainingError.clipNorm(c) }
+        try optimizer.validate()
         if let c = curriculum {
             guard objective != .nocot else { throw TrainingError.curriculumWithoutChain }
             try c.validate(k: task.k)
@@ -157,7 +152,8 @@ public enum TrainingStatus: Sendable, Equatable, CustomStringConvertible {
 public struct TrainingRecord: Sendable, Equatable {
     /// Optimizer steps taken.
     public let step: Int
-    /// Flow time t = learning rate x step (the time map of SGD).
+    /// Flow time through the optimizer's time map (SGD: t = learning rate x step); for an optimizer
+    /// without one (Adam), learning rate x step.
     public let time: Double
     /// Loss of the batch of this step (the training objective, at the curriculum's length).
     public let batchLoss: Double
@@ -303,7 +299,7 @@ public struct Trainer: Sendable {
         // Kernel workspaces and the batches' storage, sized at the first step and reused by every step and evaluation.
         let workspaces = WorkspacePool()
         let batches = FreshBatchObjective(batchSize: cfg.batchSize, seed: cfg.seed, label: StreamLabel.training, workspaces: workspaces)
-        var optimizer = OptimizerState(kind: cfg.optimizer, size: 2 * dim * dim, learningRate: cfg.learningRate)
+        var optimizer = cfg.optimizer.optimizer(size: 2 * dim * dim, learningRate: cfg.learningRate)
 
         var trajectory = TrainingTrajectory(d: d)
         var status = TrainingStatus.completed
@@ -329,7 +325,7 @@ public struct Trainer: Sendable {
                 let cotSummary = SampleSummary(cot)
                 let evalSummary = SampleSummary(ev)
                 let record = TrainingRecord(
-                    step: step, time: cfg.learningRate * Double(step), batchLoss: result.loss,
+                    step: step, time: optimizer.flowTime(step: step) ?? cfg.learningRate * Double(step), batchLoss: result.loss,
                     cotLossMean: cotSummary.mean, cotLossMedian: cotSummary.median,
                     evalLossMean: evalSummary.mean, evalLossMedian: evalSummary.median,
                     parameters: try ParameterColumns(params, basis: basis))
@@ -403,38 +399,4 @@ func concatenate(_ parts: [PromptBatch]) -> PromptBatch {
     let x: [Double]? = first.X == nil ? nil : parts.flatMap { $0.X! }
     return PromptBatch(count: parts.reduce(0) { $0 + $1.count }, d: first.d, n: first.n,
                        S: parts.flatMap { $0.S }, wStar: parts.flatMap { $0.wStar }, X: x)
-}
-
-/// SGD or Adam (beta1 0.9, beta2 0.999, eps 1e-8, bias-corrected) over (V, W) as one vector.
-struct OptimizerState {
-    let kind: OptimizerKind
-    let learningRate: Double
-    var m: [Double], v: [Double]
-    var t = 0
-    let beta1 = 0.9, beta2 = 0.999, eps = 1e-8
-
-    init(kind: OptimizerKind, size: Int, learningRate: Double) {
-        self.kind = kind; self.learningRate = learningRate
-        m = kind == .adam ? [Double](repeating: 0, count: size) : []
-        v = m
-    }
-
-    mutating func update(_ p: inout TransformerParameters, gradV: [Double], gradW: [Double]) {
-        let half = gradV.count
-        switch kind {
-        case .sgd:
-            for i in 0..<half { p.V[i] -= learningRate * gradV[i] }
-            for i in 0..<half { p.W[i] -= learningRate * gradW[i] }
-        case .adam:
-            t += 1
-            let c1 = 1 - pow(beta1, Double(t)), c2 = 1 - pow(beta2, Double(t))
-            func step(_ i: Int, _ g: Double) -> Double {
-                m[i] = beta1 * m[i] + (1 - beta1) * g
-                v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                return learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
-            }
-            for i in 0..<half { p.V[i] -= step(i, gradV[i]) }
-            for i in 0..<half { p.W[i] -= step(half + i, gradW[i]) }
-        }
-    }
 }
