@@ -1,6 +1,7 @@
 import ArgumentParser
 import CotflowExact
 import CotflowFlow
+import CotflowFullFlow
 import CotflowIO
 import CotflowNumerics
 import CotflowODE
@@ -171,29 +172,37 @@ struct FlowSolverOptions: ParsableArguments {
 
     @Option(help: "GSL stepper; implicit ones and msbdf use the analytic Jacobian.")
     var stepper: Stepper = defaults.ode.stepper
-    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = defaults.ode.absoluteTolerance
-    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = defaults.ode.relativeTolerance
+    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control. (default: \(fmt(defaults.ode.absoluteTolerance)); ode --params full \(fmt(fullDefaults.ode.absoluteTolerance)))")
+    var absTol: Double?
+    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control. (default: \(fmt(defaults.ode.relativeTolerance)); ode --params full \(fmt(fullDefaults.ode.relativeTolerance)))")
+    var relTol: Double?
     @Option(name: .customLong("max-steps"), help: "Fail after this many accepted steps.") var maxSteps = defaults.ode.maximumSteps
-    @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = defaults.ode.endTime
+    @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged. (default: \(fmt(defaults.ode.endTime)); ode --params full \(fmt(fullDefaults.ode.endTime)))")
+    var tEnd: Double?
     @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = defaults.stopRelativeLoss
+
+    /// The full-matrix flow's defaults, shown in the help.
+    static let fullDefaults = FullMatrixFlow.defaultOptions
 
     func validate() throws { _ = try flowOptions() }
 
-    /// Validated flow options with these settings (output grid and the other settings at their defaults).
-    func flowOptions() throws -> FlowOptions {
+    /// Validated flow options: these settings over `defaults` (the reduced flow's unless given; the
+    /// output grid and the other settings as in `defaults`).
+    func flowOptions(over defaults: FlowOptions = FlowOptions()) throws -> FlowOptions {
+        var options = defaults
+        options.ode.stepper = stepper
+        options.ode.absoluteTolerance = absTol ?? defaults.ode.absoluteTolerance
+        options.ode.relativeTolerance = relTol ?? defaults.ode.relativeTolerance
+        options.ode.maximumSteps = maxSteps
+        options.ode.endTime = tEnd ?? defaults.ode.endTime
+        options.stopRelativeLoss = stopLoss
+        let (absTol, relTol, tEnd) = (options.ode.absoluteTolerance, options.ode.relativeTolerance, options.ode.endTime)
         guard absTol.isFinite, relTol.isFinite, absTol >= 0, relTol >= 0, absTol + relTol > 0 else {
             throw ValidationError("--abs-tol and --rel-tol must be finite, non-negative and not both zero (got \(absTol) and \(relTol))")
         }
         guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive") }
         guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
         guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1) (got \(stopLoss))") }
-        var options = FlowOptions()
-        options.ode.stepper = stepper
-        options.ode.absoluteTolerance = absTol
-        options.ode.relativeTolerance = relTol
-        options.ode.maximumSteps = maxSteps
-        options.ode.endTime = tEnd
-        options.stopRelativeLoss = stopLoss
         return options
     }
 }

@@ -1,12 +1,14 @@
 import ArgumentParser
+import CotflowFlow
 import CotflowIO
+import CotflowTraining
 import Foundation
 
 struct RerunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rerun",
-        abstract: "Run a result again from the command line recorded in its summary.json, and check that it reproduces.",
-        discussion: "Reads DIR/summary.json (written by ode, train, eval, compare or sweep), runs the recorded arguments again with --out replaced by a new directory (default DIR/rerun), and compares every JSON and CSV file both runs wrote: JSON numbers and CSV cells within --tolerance (relative), everything else exactly. Timings (seconds), the command line and the output directory are not compared. Exit status 0 when everything reproduces, 1 when something differs."
+        abstract: "Solve the run recorded in a summary.json again, and check that it reproduces.",
+        discussion: "Reads DIR/summary.json (written by train or ode), decodes the run it records and solves it again in this process (from any working directory) into a new directory (default DIR/rerun), and compares every JSON and CSV file both runs wrote: JSON numbers and CSV cells within --tolerance (relative), everything else exactly. Timings (seconds), the command line and the output directory are not compared. Exit status 0 when everything reproduces, 1 when something differs."
     )
 
     @Argument(help: "Directory of an earlier run (with summary.json).") var directory: String
@@ -23,10 +25,17 @@ struct RerunCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: summaryPath) else {
             throw ValidationError("\(summaryPath): no such file; give a directory written by cotflow ode, train, eval, compare or sweep with --out")
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let arguments = object["arguments"] as? [String], let version = object["cotflow_version"] as? String else {
-            throw ValidationError("\(summaryPath) records no command line (\"arguments\" and \"cotflow_version\"); it was written by a cotflow older than 0.5.0")
+        let recorded: RecordedRun
+        do {
+            recorded = try RecordedRun(json: try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath))
+        } catch let error as ReportableError {
+            throw ValidationError("\(summaryPath) \(error.description)")
         }
+        // A rerun writes no summary of its own; one that records `rerun` was made by hand: never rerun a rerun.
+        guard recorded.provenance.arguments.first != "rerun", recorded.computation != "rerun" else {
+            throw ValidationError("\(summaryPath) records a rerun; rerun the original directory instead")
+        }
+        let version = recorded.version
         if version != cotflowVersion {
             warn("\(summaryPath) was written by cotflow \(version), this is \(cotflowVersion): differences may come from the versions")
         }
@@ -34,18 +43,8 @@ struct RerunCommand: ParsableCommand {
         guard !FileManager.default.fileExists(atPath: target) else {
             throw ValidationError("--out \(target) exists already; remove it or give another --out")
         }
-        let rerunArguments = Self.replacingOut(arguments, with: target)
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        FileHandle.standardError.write("rerun: \((["cotflow"] + rerunArguments).map(shellQuoted).joined(separator: " "))\n".data(using: .utf8)!)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = rerunArguments
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        process.waitUntilExit()
-        guard FileManager.default.fileExists(atPath: (target as NSString).appendingPathComponent("summary.json")) else {
-            throw CotflowError("the rerun (exit status \(process.terminationStatus)) wrote no summary.json into \(target)")
-        }
+        FileHandle.standardError.write("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n".data(using: .utf8)!)
+        try Self.solve(recorded, into: target)
 
         let comparison = OutputComparison(original: directory, rerun: target, tolerance: tolerance)
         let compared = comparison.compared, differences = comparison.differences
@@ -69,16 +68,24 @@ struct RerunCommand: ParsableCommand {
         if !reproduces { throw ExitCode.failure }
     }
 
-    /// The arguments with every `--out X` / `--out=X` replaced by `--out target` (added when absent).
-    static func replacingOut(_ arguments: [String], with target: String) -> [String] {
-        var out: [String] = [], i = 0, replaced = false
-        while i < arguments.count {
-            let a = arguments[i]
-            if a == "--out" { out += ["--out", target]; i += 2; replaced = true; continue }
-            if a.hasPrefix("--out=") { out += ["--out", target]; i += 1; replaced = true; continue }
-            out.append(a)
-            i += 1
+    /// Solves the recorded run in this process, writing its files into `target` (no report on stdout).
+    static func solve(_ recorded: RecordedRun, into target: String) throws {
+        var output = OutputOptions()
+        (output.out, output.json, output.quiet, output.force) = (target, false, true, false)
+        let arguments = recorded.provenance.arguments
+        do {
+            switch recorded.computation {
+            case TrainingRun.computation:
+                let run: TrainingRun = try recorded.run.decoded()
+                try TrainCommand.solve(run, output: output, provenance: try Provenance(arguments: arguments, run: run), printing: false)
+            case ReducedFlowRun.computation:
+                let run: ReducedFlowRun = try recorded.run.decoded()
+                try ODECommand.solve(run, output: output, provenance: try Provenance(arguments: arguments, run: run), printing: false)
+            default:
+                throw ValidationError("cannot rerun a \(recorded.computation) run")
+            }
+        } catch let error as DecodingError {
+            throw CotflowError.input("the recorded \(recorded.computation) run does not decode: \(error)")
         }
-        return replaced ? out : out + ["--out", target]
     }
 }

@@ -270,7 +270,7 @@ struct SweepCommand: ParsableCommand {
         s.flow = try solver.flowOptions()
         if axes.contains("w24_initial"), w24Initial != nil { throw ValidationError("--w24-initial is fixed but w24_initial is also an axis; give one") }
         s.w24 = w24 == .free ? .free(initial: w24Initial ?? -1) : .fixed(w24Initial ?? -1)
-        guard points >= 2, 1e-3 < solver.tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
+        guard points >= 2, 1e-3 < s.flow.ode.endTime else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
         s.points = points
         if let x = training.objective { s.objective = x }
         s.trainable = training.params

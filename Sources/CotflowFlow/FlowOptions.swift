@@ -87,3 +87,6 @@ package final class FlowStop {
         return nil
     }
 }
+
+// Part of a recorded run (summary.json's `run`).
+extension FlowOptions: Codable {}

@@ -220,3 +220,6 @@ public struct ReducedFlow: Sendable {
                               stopReason: solution.stopReason, statistics: solution.statistics, converged: converged)
     }
 }
+
+// Part of a recorded run (summary.json's `run`).
+extension W24Mode: Codable {}

@@ -104,3 +104,7 @@ public struct ODEProblem: Sendable {
         self.options = options
     }
 }
+
+// Part of a recorded run (summary.json's `run`).
+extension OutputGrid: Codable {}
+extension ODEOptions: Codable {}

@@ -4,7 +4,7 @@ import CotflowIO
 /// `start` and the length grows by one in equal stages until it reaches the task's k at step
 /// `round(rampFraction * steps)`; from there on the run trains at k (Yang et al. 2023 ramp the
 /// number of loops the same way). Held-out records always use the task's k. notes/looped.md.
-public struct Curriculum: Sendable, Equatable {
+public struct Curriculum: Sendable, Equatable, Codable {
     /// The first length (number of loops or chain steps), 1 <= start.
     public var start: Int
     /// Fraction of the run, in [0, 1), over which the length ramps from `start` to k.

@@ -6,7 +6,7 @@ import CotflowTask
 import Foundation
 
 /// The objective a run trains on (MODEL.md section 3).
-public enum TrainingObjective: String, Sendable, CaseIterable {
+public enum TrainingObjective: String, Sendable, CaseIterable, Codable {
     case cot, nocot, looped
 
     /// The objective minimised on each batch.
@@ -30,7 +30,7 @@ public enum TrainingObjective: String, Sendable, CaseIterable {
 }
 
 /// Which entries of V and W are trained.
-public enum TrainableSet: String, Sendable, CaseIterable {
+public enum TrainableSet: String, Sendable, CaseIterable, Codable {
     /// Every entry of V and W.
     case full
     /// V31 and W13 as full d x d blocks; W24 fixed at -1, everything else fixed at zero.
@@ -38,21 +38,21 @@ public enum TrainableSet: String, Sendable, CaseIterable {
 }
 
 /// Initial parameters.
-public enum InitialisationKind: String, Sendable, CaseIterable {
+public enum InitialisationKind: String, Sendable, CaseIterable, Codable {
     /// iid N(0, initScale^2) for every trainable entry (W24 = -1 for `reduced`).
     case random
     /// Assumption 4.1: V31 = U diag(v) U^T, W13 = U diag(w) U^T, W24 = -1, all else zero.
     case assumption
 }
 
-public enum OptimizerKind: String, Sendable, CaseIterable {
+public enum OptimizerKind: String, Sendable, CaseIterable, Codable {
     case sgd
     /// Adam with beta1 = 0.9, beta2 = 0.999, eps = 1e-8.
     case adam
 }
 
 /// Options of a training run.
-public struct TrainingConfig: Sendable {
+public struct TrainingConfig: Sendable, Codable {
     public var task: TaskConfig
     public var objective: TrainingObjective
     public var trainable: TrainableSet

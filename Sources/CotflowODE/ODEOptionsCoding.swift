@@ -1,0 +1,2 @@
+// The integration settings are part of a recorded run (summary.json's `run`).
+extension Stepper: Codable {}
