@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "CotflowFlowTests", dependencies: ["CotflowExact", "CotflowFlow", "CotflowGSL", "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowTask"]),
         .testTarget(name: "CotflowFullFlowTests", dependencies: ["CotflowFlow", "CotflowFullFlow", "CotflowModel", "CotflowODE", "CotflowTask", "CotflowTraining"]),
         // End-to-end tests that run the built `cotflow` executable.
-        .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI"]),
+        .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI", "CotflowFlow", "CotflowIO", "CotflowTraining"]),
         // Hostile values for every option of every subcommand, and the lost-work paths (signals included).
         .testTarget(name: "CotflowHostileTests", dependencies: ["CotflowCLI"]),
         .testTarget(name: "CotflowStagesTests", dependencies: ["CotflowGSL", "CotflowIO", "CotflowStages"]),

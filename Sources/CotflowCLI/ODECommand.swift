@@ -22,24 +22,24 @@ struct ODECommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var solver: FlowSolverOptions
 
-    @Option(name: .customLong("v"), help: "Eigenvalues v of V31 to start from: d comma-separated numbers (as `exact cot-loss --v`); overrides the sampled initialisation.")
+    @Option(name: .customLong("v"), parsing: .unconditional, help: "Eigenvalues v of V31 to start from: d comma-separated numbers (as `exact cot-loss --v`); overrides the sampled initialisation.")
     var v0: String?
-    @Option(name: .customLong("w"), help: "Eigenvalues w of W13 to start from: d comma-separated numbers (as `exact cot-loss --w`).")
+    @Option(name: .customLong("w"), parsing: .unconditional, help: "Eigenvalues w of W13 to start from: d comma-separated numbers (as `exact cot-loss --w`).")
     var w0: String?
     @Option(help: "W24: fixed (held at --w24-initial, the paper's flow) or free (trained with V31 and W13, as full training does).")
     var w24: W24Choice = .fixed
     @Option(name: .customLong("w24-initial"), parsing: .unconditional, help: "Initial (or, with --w24 fixed, held) value of W24; non-zero (a negative value may follow the option directly).")
     var w24Initial = -1.0
 
-    @Option(name: .customLong("initial-step"), help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
-    @Option(name: .customLong("min-step"), help: "Fail when the step size falls below this.") var minStep = FlowSolverOptions.defaults.ode.minimumStep
+    @Option(name: .customLong("initial-step"), parsing: .unconditional, help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
+    @Option(name: .customLong("min-step"), parsing: .unconditional, help: "Fail when the step size falls below this.") var minStep = FlowSolverOptions.defaults.ode.minimumStep
     @Option(help: "Output grid: log, linear or steps (every accepted step).") var grid: GridKind = .log
-    @Option(help: "Number of output points of a log or linear grid.") var points = 400
-    @Option(name: .customLong("t-first"), help: "First positive time of the log grid.") var tFirst = 1e-3
-    @Option(name: .customLong("stop-stall"), help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = FlowSolverOptions.defaults.stopStall
+    @Option(parsing: .unconditional, help: "Number of output points of a log or linear grid.") var points = 400
+    @Option(name: .customLong("t-first"), parsing: .unconditional, help: "First positive time of the log grid.") var tFirst = 1e-3
+    @Option(name: .customLong("stop-stall"), parsing: .unconditional, help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = FlowSolverOptions.defaults.stopStall
     @Option(help: "reduced: the flow on the eigenvalues of V31 and W13 (exact population loss). full: the gradient flow of every entry of V and W on the loss of --prompts fixed prompts (notes/full-flow.md).")
     var params: TrainableSet = .reduced
-    @Option(help: "With --params full: number of fixed prompts, drawn from --seed (the first batch `train --batch-size N` sees).")
+    @Option(parsing: .unconditional, help: "With --params full: number of fixed prompts, drawn from --seed (the first batch `train --batch-size N` sees).")
     var prompts = 4096
     @Option(help: "With --params full: the start, random (iid N(0, init-scale^2) entries, as `train`) or assumption (Assumption 4.1, as `train --init assumption`).")
     var `init`: InitialisationKind = .random

@@ -13,7 +13,7 @@ struct RerunCommand: ParsableCommand {
 
     @Argument(help: "Directory of an earlier run (with summary.json).") var directory: String
     @Option(help: "Directory for the new run. (default: DIR/rerun; must not exist yet)") var out: String?
-    @Option(help: "Largest relative difference of a number counted as equal. (default: 0, bit-for-bit)") var tolerance = 0.0
+    @Option(parsing: .unconditional, help: "Largest relative difference of a number counted as equal. (default: 0, bit-for-bit)") var tolerance = 0.0
     @Flag(help: "Print one JSON object on stdout instead of the report.") var json = false
 
     func validate() throws {

@@ -30,10 +30,10 @@ struct TrainCommand: ParsableCommand {
     var plot = false
     @Flag(help: "Curriculum (looped: number of loops; cot: chain length): train at --curriculum-start first and grow the length by one in equal stages until it reaches k at step R = min(round(--curriculum-ramp x steps), steps - 1), then train at k. Stage l (l = start...k-1) covers steps [(l-start) R/(k-start), (l-start+1) R/(k-start)); e.g. the defaults at k = 6 and 1000 steps train 1, 2, ..., 6 loops from steps 0, 100, ..., 500. Held-out records always use k; batch_loss is at the current length. The stages are in summary.json.")
     var curriculum = false
-    @Option(name: .customLong("curriculum-start"), help: "First length of the curriculum, 1...k (default \(Curriculum().start)).") var curriculumStart: Int?
-    @Option(name: .customLong("curriculum-ramp"), help: "Fraction of the steps, in [0, 1), over which the curriculum ramps to k (default \(Curriculum.defaultRampFraction)).")
+    @Option(name: .customLong("curriculum-start"), parsing: .unconditional, help: "First length of the curriculum, 1...k (default \(Curriculum().start)).") var curriculumStart: Int?
+    @Option(name: .customLong("curriculum-ramp"), parsing: .unconditional, help: "Fraction of the steps, in [0, 1), over which the curriculum ramps to k (default \(Curriculum.defaultRampFraction)).")
     var curriculumRamp: Double?
-    @Option(name: .customLong("clip-norm"), help: "Scale a batch gradient whose Euclidean norm exceeds this down to it (default: no clipping).")
+    @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: "Scale a batch gradient whose Euclidean norm exceeds this down to it (default: no clipping).")
     var clipNorm: Double?
 
     private var curriculumConfig: Curriculum? {
