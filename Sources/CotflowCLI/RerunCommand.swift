@@ -27,7 +27,13 @@ struct RerunCommand: ParsableCommand {
         }
         let recorded: RecordedRun
         do {
-            recorded = try RecordedRun(json: try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath))
+            let json = try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath)
+            // Commands that record no run value yet (eval, compare, stages, sweep): their command line, in a subprocess.
+            if json["run"] == nil, json["settings"] != nil, let arguments = json["arguments"]?.arrayValue?.compactMap(\.stringValue),
+               arguments.first != "rerun", let version = json["cotflow_version"]?.stringValue {
+                return try legacyRerun(arguments: arguments, version: version)
+            }
+            recorded = try RecordedRun(json: json)
         } catch let error as ReportableError {
             throw ValidationError("\(summaryPath) \(error.description)")
         }
@@ -46,6 +52,37 @@ struct RerunCommand: ParsableCommand {
         FileHandle.standardError.write("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n".data(using: .utf8)!)
         try Self.solve(recorded, into: target)
 
+        try compare(into: target, version: version)
+    }
+
+    /// The pre-run-value path, for summaries that record only a command line: runs it again in a
+    /// subprocess with --out replaced (to be removed once every command records its run).
+    private func legacyRerun(arguments: [String], version: String) throws {
+        let summaryPath = (directory as NSString).appendingPathComponent("summary.json")
+        if version != cotflowVersion {
+            warn("\(summaryPath) was written by cotflow \(version), this is \(cotflowVersion): differences may come from the versions")
+        }
+        let target = out ?? (directory as NSString).appendingPathComponent("rerun")
+        guard !FileManager.default.fileExists(atPath: target) else {
+            throw ValidationError("--out \(target) exists already; remove it or give another --out")
+        }
+        let rerunArguments = Self.replacingOut(arguments, with: target)
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        FileHandle.standardError.write("rerun: \((["cotflow"] + rerunArguments).map(shellQuoted).joined(separator: " "))\n".data(using: .utf8)!)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = rerunArguments
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        process.waitUntilExit()
+        guard FileManager.default.fileExists(atPath: (target as NSString).appendingPathComponent("summary.json")) else {
+            throw CotflowError("the rerun (exit status \(process.terminationStatus)) wrote no summary.json into \(target)")
+        }
+
+        try compare(into: target, version: version)
+    }
+
+    private func compare(into target: String, version: String) throws {
         let comparison = OutputComparison(original: directory, rerun: target, tolerance: tolerance)
         let compared = comparison.compared, differences = comparison.differences
         let reproduces = differences.isEmpty
@@ -87,5 +124,18 @@ struct RerunCommand: ParsableCommand {
         } catch let error as DecodingError {
             throw CotflowError.input("the recorded \(recorded.computation) run does not decode: \(error)")
         }
+    }
+
+    /// The arguments with every `--out X` / `--out=X` replaced by `--out target` (added when absent).
+    static func replacingOut(_ arguments: [String], with target: String) -> [String] {
+        var out: [String] = [], i = 0, replaced = false
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--out" { out += ["--out", target]; i += 2; replaced = true; continue }
+            if a.hasPrefix("--out=") { out += ["--out", target]; i += 1; replaced = true; continue }
+            out.append(a)
+            i += 1
+        }
+        return replaced ? out : out + ["--out", target]
     }
 }
