@@ -55,7 +55,7 @@ let package = Package(
         // Full-matrix training on sampled batches (SGD, Adam), trajectories.
         .target(name: "CotflowTraining", dependencies: ["CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowTask"]),
         // Reduced gradient flow on eigenvalues: right-hand side, Jacobian, integration.
-        .target(name: "CotflowFlow", dependencies: ["CotflowExact", "CotflowIO", "CotflowNumerics", "CotflowODE"]),
+        .target(name: "CotflowFlow", dependencies: ["CotflowExact", "CotflowIO", "CotflowNumerics", "CotflowODE", "CotflowTask"]),
         // Full-matrix gradient flow: every entry of V and W on the loss of a fixed set of prompts.
         .target(name: "CotflowFullFlow", dependencies: ["CotflowFlow", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowODE",
                                                         "CotflowTask", "CotflowTraining"]),
