@@ -55,7 +55,7 @@ let package = Package(
         // Full-matrix training on sampled batches (SGD, Adam), trajectories.
         .target(name: "CotflowTraining", dependencies: ["CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowTask"]),
         // Reduced gradient flow on eigenvalues: right-hand side, Jacobian, integration.
-        .target(name: "CotflowFlow", dependencies: ["CotflowExact", "CotflowIO", "CotflowNumerics", "CotflowODE"]),
+        .target(name: "CotflowFlow", dependencies: ["CotflowExact", "CotflowIO", "CotflowNumerics", "CotflowODE", "CotflowTask"]),
         // Full-matrix gradient flow: every entry of V and W on the loss of a fixed set of prompts.
         .target(name: "CotflowFullFlow", dependencies: ["CotflowFlow", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowODE",
                                                         "CotflowTask", "CotflowTraining"]),
@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "CotflowFlowTests", dependencies: ["CotflowExact", "CotflowFlow", "CotflowGSL", "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowTask"]),
         .testTarget(name: "CotflowFullFlowTests", dependencies: ["CotflowFlow", "CotflowFullFlow", "CotflowModel", "CotflowODE", "CotflowTask", "CotflowTraining"]),
         // End-to-end tests that run the built `cotflow` executable.
-        .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI"]),
+        .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI", "CotflowFlow", "CotflowIO", "CotflowTraining"]),
         // Hostile values for every option of every subcommand, and the lost-work paths (signals included).
         .testTarget(name: "CotflowHostileTests", dependencies: ["CotflowCLI"]),
         .testTarget(name: "CotflowStagesTests", dependencies: ["CotflowGSL", "CotflowIO", "CotflowStages"]),

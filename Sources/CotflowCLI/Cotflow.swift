@@ -1,6 +1,7 @@
 import ArgumentParser
 import CotflowExact
 import CotflowFlow
+import CotflowFullFlow
 import CotflowIO
 import CotflowNumerics
 import CotflowODE
@@ -20,14 +21,20 @@ struct Cotflow: ParsableCommand {
                       StagesCommand.self, SweepCommand.self, MergeCommand.self, RerunCommand.self, HessianCommand.self]
     )
 
-    /// Parses (negative numbers allowed as option values) and runs the command; every error
-    /// leaves through `exitCode(for:)`.
+    /// Parses (numeric options take a value that starts with `-`: `parsing: .unconditional`) and runs
+    /// the command; the errors of cotflow's commands leave through `exitCode(for:)`, argument-parser's
+    /// own (usage, `help`, `--help`, `--version`) through its `exit(withError:)`.
     static func main() {
         var command: ParsableCommand
         do {
-            command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+            command = try parseAsRoot()
         } catch {
-            exit(withError: error)  // argument-parser's usage errors, --help, --version: its own codes
+            exit(withError: error)
+        }
+        guard command is CotflowCommand else {
+            // argument-parser's built-in commands (`cotflow help ode`).
+            do { try command.run() } catch { exit(withError: error) }
+            return
         }
         do {
             try command.run()
@@ -40,8 +47,6 @@ struct Cotflow: ParsableCommand {
     /// The one place that maps errors to exit codes: 64 bad usage or input, 1 a run that failed
     /// (README, "Exit codes"). Prints the message; nil leaves the error to argument-parser.
     static func exitCode(for error: Error) -> Int32? {
-        // argument-parser's own errors (`cotflow help ode`, `cotflow ode --help` reach `run()` as them): its messages and codes.
-        if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { return nil }
         switch error {
         case is CleanExit: return nil
         case let e as ValidationError:
@@ -61,6 +66,25 @@ struct Cotflow: ParsableCommand {
     }
 }
 
+/// cotflow's own commands (argument-parser's built-in `help` is not one).
+protocol CotflowCommand: ParsableCommand {}
+extension TrainCommand: CotflowCommand {}
+extension EvalCommand: CotflowCommand {}
+extension ExactCommand: CotflowCommand {}
+extension ODECommand: CotflowCommand {}
+extension CompareCommand: CotflowCommand {}
+extension StagesCommand: CotflowCommand {}
+extension SweepCommand: CotflowCommand {}
+extension MergeCommand: CotflowCommand {}
+extension RerunCommand: CotflowCommand {}
+extension HessianCommand: CotflowCommand {}
+extension ExactCommand.Moment: CotflowCommand {}
+extension ExactCommand.GDLoss: CotflowCommand {}
+extension ExactCommand.CoTLoss: CotflowCommand {}
+extension ExactCommand.EvalLoss: CotflowCommand {}
+extension ExactCommand.NoCoTOptimum: CotflowCommand {}
+extension Cotflow: CotflowCommand {}
+
 func printError(_ message: String) {
     FileHandle.standardError.write("cotflow: error: \(message)\n".data(using: .utf8)!)
 }
@@ -75,7 +99,7 @@ struct RunStopped: Error, CustomStringConvertible {
 struct TaskOptions: ParsableArguments {
     @OptionGroup var problem: ProblemOptions
 
-    @Option(help: "Seed for every random stream of the run.")
+    @Option(parsing: .unconditional, help: "Seed for every random stream of the run.")
     var seed: UInt64 = 0
 
     var d: Int { problem.d }
@@ -88,16 +112,16 @@ struct TaskOptions: ParsableArguments {
 
 /// The task: dimension, context length, chain length, GD step size.
 struct ProblemOptions: ParsableArguments {
-    @Option(name: .customLong("d"), help: "Dimension d of x and w*.")
+    @Option(name: .customLong("d"), parsing: .unconditional, help: "Dimension d of x and w*.")
     var d: Int = TrainingConfig.defaultTask().d
 
-    @Option(name: .customLong("n"), help: "Context length n (examples per prompt).")
+    @Option(name: .customLong("n"), parsing: .unconditional, help: "Context length n (examples per prompt).")
     var n: Int = TrainingConfig.defaultTask().n
 
-    @Option(name: .customLong("k"), help: "Chain length k (GD steps in the chain of thought).")
+    @Option(name: .customLong("k"), parsing: .unconditional, help: "Chain length k (GD steps in the chain of thought).")
     var k: Int = TrainingConfig.defaultTask().k
 
-    @Option(name: .customLong("eta"), help: "GD step size: a decimal or a rational such as 20/31. (default: the paper's n/(n+d+1))")
+    @Option(name: .customLong("eta"), parsing: .unconditional, help: "GD step size: a decimal or a rational such as 20/31. (default: the paper's n/(n+d+1))")
     var eta: String?
 
     /// Largest d, n and k: beyond them the arithmetic on sizes (n + d + 1, (2d + 2)^2, 2k) could
@@ -129,13 +153,13 @@ struct ProblemOptions: ParsableArguments {
 
 /// Eigenvalue ranges of an Assumption 4.1 initialisation, shared by `train` and `ode`.
 struct InitScaleOptions: ParsableArguments {
-    @Option(name: .customLong("init-scale"), help: "Scale sigma of the initialisation. For assumption: v in [-2 sigma, -sigma], w in [sigma, 2 sigma] unless --v-range/--w-range are given; for random: the standard deviation of every entry.")
+    @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Scale sigma of the initialisation. For assumption: v in [-2 sigma, -sigma], w in [sigma, 2 sigma] unless --v-range/--w-range are given; for random: the standard deviation of every entry.")
     var initScale: Double = TrainingConfig.defaultInitScale
 
-    @Option(name: .customLong("v-range"), help: "Range lo,hi of the eigenvalues of V31 at an assumption initialisation.")
+    @Option(name: .customLong("v-range"), parsing: .unconditional, help: "Range lo,hi of the eigenvalues of V31 at an assumption initialisation.")
     var vRange: String?
 
-    @Option(name: .customLong("w-range"), help: "Range lo,hi of the eigenvalues of W13 at an assumption initialisation.")
+    @Option(name: .customLong("w-range"), parsing: .unconditional, help: "Range lo,hi of the eigenvalues of W13 at an assumption initialisation.")
     var wRange: String?
 
     func validate() throws { _ = try ranges() }
@@ -171,29 +195,37 @@ struct FlowSolverOptions: ParsableArguments {
 
     @Option(help: "Stepper: auto (tsit5, switching to msbdf with the analytic Jacobian where the flow is stiff), tsit5, or a GSL stepper (implicit ones and msbdf use the analytic Jacobian).")
     var stepper: Stepper = defaults.ode.stepper
-    @Option(name: .customLong("abs-tol"), help: "Absolute tolerance of the step control.") var absTol = defaults.ode.absoluteTolerance
-    @Option(name: .customLong("rel-tol"), help: "Relative tolerance of the step control.") var relTol = defaults.ode.relativeTolerance
-    @Option(name: .customLong("max-steps"), help: "Fail after this many accepted steps.") var maxSteps = defaults.ode.maximumSteps
-    @Option(name: .customLong("t-end"), help: "Flow time at which to stop if not converged.") var tEnd = defaults.ode.endTime
-    @Option(name: .customLong("stop-loss"), help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = defaults.stopRelativeLoss
+    @Option(name: .customLong("abs-tol"), parsing: .unconditional, help: "Absolute tolerance of the step control. (default: \(fmt(defaults.ode.absoluteTolerance)); ode --params full \(fmt(fullDefaults.ode.absoluteTolerance)))")
+    var absTol: Double?
+    @Option(name: .customLong("rel-tol"), parsing: .unconditional, help: "Relative tolerance of the step control. (default: \(fmt(defaults.ode.relativeTolerance)); ode --params full \(fmt(fullDefaults.ode.relativeTolerance)))")
+    var relTol: Double?
+    @Option(name: .customLong("max-steps"), parsing: .unconditional, help: "Fail after this many accepted steps.") var maxSteps = defaults.ode.maximumSteps
+    @Option(name: .customLong("t-end"), parsing: .unconditional, help: "Flow time at which to stop if not converged. (default: \(fmt(defaults.ode.endTime)); ode --params full \(fmt(fullDefaults.ode.endTime)))")
+    var tEnd: Double?
+    @Option(name: .customLong("stop-loss"), parsing: .unconditional, help: "Stop when the loss is below this fraction of min(initial loss, d) (0: never); d = E||w*||^2 is the scale of a target, a tail-dominated initial loss is not.") var stopLoss = defaults.stopRelativeLoss
+
+    /// The full-matrix flow's defaults, shown in the help.
+    static let fullDefaults = FullMatrixFlow.defaultOptions
 
     func validate() throws { _ = try flowOptions() }
 
-    /// Validated flow options with these settings (output grid and the other settings at their defaults).
-    func flowOptions() throws -> FlowOptions {
+    /// Validated flow options: these settings over `defaults` (the reduced flow's unless given; the
+    /// output grid and the other settings as in `defaults`).
+    func flowOptions(over defaults: FlowOptions = FlowOptions()) throws -> FlowOptions {
+        var options = defaults
+        options.ode.stepper = stepper
+        options.ode.absoluteTolerance = absTol ?? defaults.ode.absoluteTolerance
+        options.ode.relativeTolerance = relTol ?? defaults.ode.relativeTolerance
+        options.ode.maximumSteps = maxSteps
+        options.ode.endTime = tEnd ?? defaults.ode.endTime
+        options.stopRelativeLoss = stopLoss
+        let (absTol, relTol, tEnd) = (options.ode.absoluteTolerance, options.ode.relativeTolerance, options.ode.endTime)
         guard absTol.isFinite, relTol.isFinite, absTol >= 0, relTol >= 0, absTol + relTol > 0 else {
             throw ValidationError("--abs-tol and --rel-tol must be finite, non-negative and not both zero (got \(absTol) and \(relTol))")
         }
         guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive") }
         guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
         guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1) (got \(stopLoss))") }
-        var options = FlowOptions()
-        options.ode.stepper = stepper
-        options.ode.absoluteTolerance = absTol
-        options.ode.relativeTolerance = relTol
-        options.ode.maximumSteps = maxSteps
-        options.ode.endTime = tEnd
-        options.stopRelativeLoss = stopLoss
         return options
     }
 }

@@ -20,9 +20,9 @@ struct EvalCommand: ParsableCommand {
 
     @Option(help: "Parameter file written by `cotflow train` (parameters.json).") var load: String?
     @Flag(help: "Evaluate the construction of Theorem 3.2 (V31 = -eta I, W13 = I, W24 = -1).") var construction = false
-    @Option(help: "Number of evaluation prompts.") var prompts = 10_000
-    @Option(help: "Eigenvalues of a diagonal covariance of x: d comma-separated positive numbers.") var spectrum: String?
-    @Option(name: .customLong("condition-number"), help: "Diagonal covariance with eigenvalues geometrically spaced from K^(-1/2) to K^(1/2).") var conditionNumber: Double?
+    @Option(parsing: .unconditional, help: "Number of evaluation prompts.") var prompts = 10_000
+    @Option(parsing: .unconditional, help: "Eigenvalues of a diagonal covariance of x: d comma-separated positive numbers.") var spectrum: String?
+    @Option(name: .customLong("condition-number"), parsing: .unconditional, help: "Diagonal covariance with eigenvalues geometrically spaced from K^(-1/2) to K^(1/2).") var conditionNumber: Double?
     @Option(help: "JSON file with a d x d covariance (an array of d rows, or of d*d numbers).") var covariance: String?
     @Flag(help: "Render figure.svg/.png (sorted per-prompt losses of the transformer and the GD chain) with gnuplot into --out.")
     var plot = false

@@ -29,9 +29,9 @@ struct ExactCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "E[prod_r tr W^{m_r}] for the real Wishart matrix W = X X^T ~ W_d(n, I); with --spectrum or --condition-number, E[prod_r tr (Sigma W)^{m_r}].")
 
-        @Option(name: .customLong("d"), help: "Dimension d of the Wishart matrix (d x d).") var d: Int = 10
-        @Option(name: .customLong("n"), help: "Degrees of freedom n (the number of columns of X).") var n: Int = 40
-        @Option(help: "Comma-separated powers m_r, e.g. 2,3 for E[tr W^2 tr W^3].") var powers: String
+        @Option(name: .customLong("d"), parsing: .unconditional, help: "Dimension d of the Wishart matrix (d x d).") var d: Int = 10
+        @Option(name: .customLong("n"), parsing: .unconditional, help: "Degrees of freedom n (the number of columns of X).") var n: Int = 40
+        @Option(parsing: .unconditional, help: "Comma-separated powers m_r, e.g. 2,3 for E[tr W^2 tr W^3].") var powers: String
         @OptionGroup var covariance: CovarianceSpectrumOptions
         @Flag(help: "Also print the moment as a polynomial in n and d (with a covariance: in n and p_r = tr Sigma^r).") var symbolic = false
         @Flag(help: "Print one JSON object.") var json = false
@@ -171,8 +171,8 @@ struct ExactCommand: ParsableCommand {
             abstract: "The reduced population CoT loss L(v, w) with V31 = diag(v), W13 = diag(w), W24 = -1.")
 
         @OptionGroup var task: ProblemOptions
-        @Option(help: "Eigenvalues of V31: d comma-separated numbers (decimals or rationals), or one for all.") var v: String
-        @Option(help: "Eigenvalues of W13: d comma-separated numbers, or one for all.") var w: String
+        @Option(parsing: .unconditional, help: "Eigenvalues of V31: d comma-separated numbers (decimals or rationals), or one for all.") var v: String
+        @Option(parsing: .unconditional, help: "Eigenvalues of W13: d comma-separated numbers, or one for all.") var w: String
         @Flag(help: "Print one JSON object.") var json = false
 
         func validate() throws {
@@ -204,8 +204,8 @@ struct ExactCommand: ParsableCommand {
             commandName: "nocot-optimum",
             abstract: "Best evaluation loss without CoT, min_c E tr (I - c S)^2 = d(d+1)/(n+d+1) (Theorem 3.1).")
 
-        @Option(name: .customLong("d"), help: "Dimension d of x and w*.") var d: Int = 10
-        @Option(name: .customLong("n"), help: "Context length n (examples per prompt).") var n: Int = 40
+        @Option(name: .customLong("d"), parsing: .unconditional, help: "Dimension d of x and w*.") var d: Int = 10
+        @Option(name: .customLong("n"), parsing: .unconditional, help: "Context length n (examples per prompt).") var n: Int = 40
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() throws {

@@ -7,10 +7,10 @@ import Foundation
 
 /// The covariance of x for exact out-of-distribution quantities (MODEL.md sections 7 and 9).
 struct CovarianceSpectrumOptions: ParsableArguments {
-    @Option(help: "Eigenvalues of the covariance of x: d comma-separated positive numbers, decimals or rationals (taken exactly).")
+    @Option(parsing: .unconditional, help: "Eigenvalues of the covariance of x: d comma-separated positive numbers, decimals or rationals (taken exactly).")
     var spectrum: String?
 
-    @Option(name: .customLong("condition-number"),
+    @Option(name: .customLong("condition-number"), parsing: .unconditional,
             help: "Geometric spectrum from K^(-1/2) to K^(1/2), the doubles `cotflow eval --condition-number K` samples from (exact for those; the bound to the real K^(...) is printed).")
     var conditionNumber: Double?
 
@@ -64,9 +64,9 @@ extension ExactCommand {
 
         @OptionGroup var task: ProblemOptions
         @OptionGroup var covariance: CovarianceSpectrumOptions
-        @Option(help: "Eigenvalue v of V31 (all equal), a decimal or rational. Default: the construction's -eta.") var v: String?
-        @Option(help: "Eigenvalue w of W13 (all equal). Default 1.") var w: String?
-        @Option(help: "W24 = u. Default -1 (the value the paper's theory fixes).") var u: String?
+        @Option(parsing: .unconditional, help: "Eigenvalue v of V31 (all equal), a decimal or rational. Default: the construction's -eta.") var v: String?
+        @Option(parsing: .unconditional, help: "Eigenvalue w of W13 (all equal). Default 1.") var w: String?
+        @Option(parsing: .unconditional, help: "W24 = u. Default -1 (the value the paper's theory fixes).") var u: String?
         @Option(name: .customLong("from"), help: "summary.json of `cotflow ode`: evaluate its end point (v, w and, if recorded, u; the eigenvalues must be equal). The doubles are taken exactly.")
         var from: String?
         @Flag(help: "Print one JSON object.") var json = false

@@ -20,10 +20,10 @@ struct HessianCommand: ParsableCommand {
     @Option(help: "Parameter file written by `cotflow train` (parameters.json).") var load: String
     @Option(help: "Objective: looped, cot (teacher-forced), eval (autoregressive k steps) or nocot.") var objective: Objective = .looped
     @Option(help: "Differentiated entries: full (every entry of V and W) or reduced (V31 and W13).") var params: TrainableSet = .full
-    @Option(help: "Number of fixed prompts in the batch.") var prompts = 2000
-    @Option(help: "Also measure gradient noise over this many independent batches (0: skip).") var batches = 0
-    @Option(name: .customLong("batch-size"), help: "Prompts per batch for --batches.") var batchSize = 256
-    @Option(name: .customLong("difference-step"), help: "Step h of the central differences of the gradient.") var differenceStep = 1e-4
+    @Option(parsing: .unconditional, help: "Number of fixed prompts in the batch.") var prompts = 2000
+    @Option(parsing: .unconditional, help: "Also measure gradient noise over this many independent batches (0: skip).") var batches = 0
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Prompts per batch for --batches.") var batchSize = 256
+    @Option(name: .customLong("difference-step"), parsing: .unconditional, help: "Step h of the central differences of the gradient.") var differenceStep = 1e-4
 
     func validate() throws {
         guard prompts >= 1, prompts <= 1_000_000 else { throw ValidationError("--prompts must be in 1...1000000 (got \(prompts))") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CotflowExact
 import CotflowFigures
 import CotflowFlow
+import CotflowFullFlow
 import CotflowIO
 import CotflowNumerics
 import CotflowODE
@@ -21,24 +22,24 @@ struct ODECommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var solver: FlowSolverOptions
 
-    @Option(name: .customLong("v"), help: "Eigenvalues v of V31 to start from: d comma-separated numbers (as `exact cot-loss --v`); overrides the sampled initialisation.")
+    @Option(name: .customLong("v"), parsing: .unconditional, help: "Eigenvalues v of V31 to start from: d comma-separated numbers (as `exact cot-loss --v`); overrides the sampled initialisation.")
     var v0: String?
-    @Option(name: .customLong("w"), help: "Eigenvalues w of W13 to start from: d comma-separated numbers (as `exact cot-loss --w`).")
+    @Option(name: .customLong("w"), parsing: .unconditional, help: "Eigenvalues w of W13 to start from: d comma-separated numbers (as `exact cot-loss --w`).")
     var w0: String?
     @Option(help: "W24: fixed (held at --w24-initial, the paper's flow) or free (trained with V31 and W13, as full training does).")
     var w24: W24Choice = .fixed
     @Option(name: .customLong("w24-initial"), parsing: .unconditional, help: "Initial (or, with --w24 fixed, held) value of W24; non-zero (a negative value may follow the option directly).")
     var w24Initial = -1.0
 
-    @Option(name: .customLong("initial-step"), help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
-    @Option(name: .customLong("min-step"), help: "Fail when the step size falls below this.") var minStep = FlowSolverOptions.defaults.ode.minimumStep
+    @Option(name: .customLong("initial-step"), parsing: .unconditional, help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
+    @Option(name: .customLong("min-step"), parsing: .unconditional, help: "Fail when the step size falls below this.") var minStep = FlowSolverOptions.defaults.ode.minimumStep
     @Option(help: "Output grid: log, linear or steps (every accepted step).") var grid: GridKind = .log
-    @Option(help: "Number of output points of a log or linear grid.") var points = 400
-    @Option(name: .customLong("t-first"), help: "First positive time of the log grid.") var tFirst = 1e-3
-    @Option(name: .customLong("stop-stall"), help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = FlowSolverOptions.defaults.stopStall
+    @Option(parsing: .unconditional, help: "Number of output points of a log or linear grid.") var points = 400
+    @Option(name: .customLong("t-first"), parsing: .unconditional, help: "First positive time of the log grid.") var tFirst = 1e-3
+    @Option(name: .customLong("stop-stall"), parsing: .unconditional, help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = FlowSolverOptions.defaults.stopStall
     @Option(help: "reduced: the flow on the eigenvalues of V31 and W13 (exact population loss). full: the gradient flow of every entry of V and W on the loss of --prompts fixed prompts (notes/full-flow.md).")
     var params: TrainableSet = .reduced
-    @Option(help: "With --params full: number of fixed prompts, drawn from --seed (the first batch `train --batch-size N` sees).")
+    @Option(parsing: .unconditional, help: "With --params full: number of fixed prompts, drawn from --seed (the first batch `train --batch-size N` sees).")
     var prompts = 4096
     @Option(help: "With --params full: the start, random (iid N(0, init-scale^2) entries, as `train`) or assumption (Assumption 4.1, as `train --init assumption`).")
     var `init`: InitialisationKind = .random
@@ -71,65 +72,58 @@ struct ODECommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        if params == .full { return try runFullFlow() }
+    /// The reduced flow the options describe (defaults resolved by `ReducedFlowRun` and `FlowOptions`).
+    func reducedFlowRun() throws -> ReducedFlowRun {
         var options = try solver.flowOptions()
         options.ode.initialStep = initialStep
         options.ode.minimumStep = minStep
         options.stopStall = stopStall
         options.ode.grid = try outputGrid()
-        let eta = try task.stepSize()
-        let (v, w) = try initialPoint()
-        let mode: W24Mode = w24 == .free ? .free(initial: w24Initial) : .fixed(w24Initial)
-        try output.prepare(files: ["trajectory.csv", "summary.json"])
+        let ranges = try scale.ranges()
+        return ReducedFlowRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), seed: task.seed, initScale: scale.initScale,
+                              vRange: ranges.v, wRange: ranges.w, start: try givenPoint().map { ReducedFlowRun.Start(v: $0.0, w: $0.1) },
+                              w24: w24 == .free ? .free(initial: w24Initial) : .fixed(w24Initial), options: options)
+    }
 
-        let started = Date()
-        let loss = try reportingErrors { try ReducedLoss(n: task.n, d: task.d, k: task.k, eta: eta) }
-        let flow = ReducedFlow(loss: loss, w24: mode)
-        let trajectory: FlowTrajectory
-        var failure: String?
-        do {
-            trajectory = try flow.integrate(v0: v, w0: w, options: options)
-        } catch let error as FlowFailure {
-            trajectory = error.partial
-            failure = error.reason.description
-        }
-        let seconds = Date().timeIntervalSince(started)
-        let settings = task.settings(eta: eta) + scale.settings(try scale.ranges())
-            + [("v", v0.map { .string($0) } ?? .null), ("w", w0.map { .string($0) } ?? .null)] + options.settings
-        let summary = withProvenance(Provenance(settings: settings), self.summary(trajectory, eta: eta, seconds: seconds, failure: failure))
-        try output.write(trajectory.table.text, "trajectory.csv")
-        try output.write(summary.rendered() + "\n", "summary.json")
-        output.emit(json: summary, report: report(trajectory, eta: eta, seconds: seconds, failure: failure))
+    func run() throws {
+        if params == .full { return try runFullFlow() }
+        let run = try reducedFlowRun()
+        let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
-            try renderFigure(Figures.flow(trajectory, eta: eta.doubleValue), name: "figure",
-                             title: "reduced gradient flow, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta), stepper \(solver.stepper.rawValue)", output: output)
+            try renderFigure(Figures.flow(outcome.trajectory, eta: run.eta.doubleValue), name: "figure",
+                             title: "reduced gradient flow, (d, n, k) = (\(run.d), \(run.n), \(run.k)), eta = \(run.eta), stepper \(run.options.ode.stepper.rawValue)", output: output)
         }
-        if trajectory.times.count < 10 && grid != .steps {
-            FileHandle.standardError.write(("cotflow: warning: only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
-                + "early on a grid reaching t = \(fmt(solver.tEnd)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps\n").data(using: .utf8)!)
+        let trajectory = outcome.trajectory
+        if trajectory.times.count < 10 && run.options.ode.grid != .everyStep {
+            warn("only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
+                + "early on a grid reaching t = \(fmt(run.options.ode.endTime)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps")
         }
-        if let failure { throw RunStopped(description: "the flow failed: \(failure); the trajectory so far is kept") }
+        if case .failed(let reason) = outcome.status { throw RunStopped(description: "the flow failed: \(reason); the trajectory so far is kept") }
+    }
+
+    /// Solves `run` and writes its files and report (also what `rerun` calls).
+    @discardableResult
+    static func solve(_ run: ReducedFlowRun, output: OutputOptions, provenance: Provenance, plotted: Bool = false, printing: Bool = true) throws -> ReducedFlowOutcome {
+        try output.prepare(files: ["trajectory.csv", "summary.json"])
+        let outcome = try run.solve()
+        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
+        try output.write(outcome.trajectory.table.text, "trajectory.csv")
+        try output.write(summary: summary)
+        if printing { output.emit(json: summary, report: report(outcome, run: run, out: output.out, plotted: plotted)) }
+        return outcome
     }
 
     /// The output grid of --grid, --points and --t-first.
     func outputGrid() throws -> OutputGrid {
         switch grid {
         case .log:
-            guard points >= 2, tFirst > 0, tFirst < solver.tEnd else { throw ValidationError("a log grid needs --points >= 2 and 0 < --t-first < --t-end") }
+            guard points >= 2, tFirst > 0, tFirst < (try solver.flowOptions(over: params == .full ? FullMatrixFlow.defaultOptions : FlowOptions())).ode.endTime else { throw ValidationError("a log grid needs --points >= 2 and 0 < --t-first < --t-end") }
             return .logarithmic(points: points, first: tFirst)
         case .linear:
             guard points >= 2 else { throw ValidationError("a linear grid needs --points >= 2") }
             return .linear(points: points)
         case .steps: return .everyStep
         }
-    }
-
-    /// The start of the reduced flow: --v/--w if given, else the Assumption 4.1 point of --seed.
-    private func initialPoint() throws -> ([Double], [Double]) {
-        if let given = try givenPoint() { return given }
-        let start = try scale.assumption(d: task.d, seed: task.seed)
-        return (start.v, start.w)
     }
 
     /// --v and --w, checked; nil when neither is given.
@@ -147,38 +141,21 @@ struct ODECommand: ParsableCommand {
         return nil
     }
 
-    private func summary(_ t: FlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> JSONValue {
-        let s = t.statistics
-        return .object([
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
-            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("stepper", .string(solver.stepper.rawValue)),
-            ("initial_loss", .number(t.losses.first ?? .nan)), ("final_loss", .number(t.finalLoss)),
-            ("t_end", .number(t.finalTime)), ("converged", .bool(t.converged)),
-            ("stop_reason", .string(failure.map { "failed: \($0)" } ?? t.stopReason.description)),
-            ("steps", .int(s.acceptedSteps)), ("failed_steps", .int(s.failedSteps)),
-            ("rhs_evals", .int(s.rhsEvaluations)), ("jacobian_evals", .int(s.jacobianEvaluations)),
-            ("seconds", .number(seconds)),
-            ("v0", .numbers(t.v.first ?? [])), ("w0", .numbers(t.w.first ?? [])),
-            ("v", .numbers(t.v.last ?? [])), ("w", .numbers(t.w.last ?? [])),
-            ("max_abs_v_plus_eta", .number((t.v.last ?? []).map { abs($0 + eta.doubleValue) }.max() ?? .nan)),
-            ("max_abs_w_minus_1", .number((t.w.last ?? []).map { abs($0 - 1) }.max() ?? .nan)),
-            ("w24_mode", .string(w24.rawValue)), ("w24_initial", .number(w24Initial)), ("w24", .number(t.u.last ?? .nan)),
-        ] + StepperReport.json(t.phases, stepper: solver.stepper) + W24Report.json(t))
-    }
-
-    private func report(_ t: FlowTrajectory, eta: Rational, seconds: Double, failure: String?) -> String {
-        let s = t.statistics
+    private static func report(_ outcome: ReducedFlowOutcome, run: ReducedFlowRun, out: String?, plotted: Bool) -> String {
+        let t = outcome.trajectory, s = t.statistics, eta = run.eta, w24Initial = run.w24.initial
+        let failed: Bool
+        if case .failed = outcome.status { failed = true } else { failed = false }
         let v = t.v.last ?? [], w = t.w.last ?? []
         var lines = [
-            "reduced gradient flow\(t.w24.isFree ? " with W24 free" : ""), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(StepperReport.text(t.phases, stepper: solver.stepper))",
+            "reduced gradient flow\(t.w24.isFree ? " with W24 free" : ""), (d, n, k) = (\(run.d), \(run.n), \(run.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(StepperReport.text(t.phases, stepper: run.options.ode.stepper))",
             "loss \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
-                + (t.converged ? " (converged)" : failure == nil ? " (\(t.stopReason))" : ""),
+                + (t.converged ? " (converged)" : !failed ? " (\(t.stopReason))" : ""),
             "v in [\(fmt(v.min() ?? .nan)), \(fmt(v.max() ?? .nan))], w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))]"
                 + (t.w24.isFree ? "" : " (construction: v = eta/W24 = \(fmt(eta.doubleValue / w24Initial)), w = -W24 = \(fmt(-w24Initial)))"),
-            "\(s.acceptedSteps) steps, \(s.failedSteps) rejected, \(s.rhsEvaluations) right-hand sides, \(s.jacobianEvaluations) Jacobians, \(String(format: "%.2f", seconds)) s",
+            "\(s.acceptedSteps) steps, \(s.failedSteps) rejected, \(s.rhsEvaluations) right-hand sides, \(s.jacobianEvaluations) Jacobians, \(String(format: "%.2f", outcome.metrics.seconds)) s",
         ]
         lines += W24Report.lines(t)
-        if let out = output.out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json" + (plot ? " and figure.*" : "")) }
+        if let out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json" + (plotted ? " and figure.*" : "")) }
         return lines.joined(separator: "\n")
     }
 }

@@ -12,20 +12,14 @@ import Foundation
 /// `cotflow ode --params full`: the full-matrix gradient flow.
 extension ODECommand {
     func runFullFlow() throws {
-        var options = try solver.flowOptions()
+        // The full-matrix flow's own defaults (tolerances 1e-8/1e-6, t-end 10) where an option is not given.
+        var options = try solver.flowOptions(over: FullMatrixFlow.defaultOptions)
         let stepper = options.ode.stepper
         let eta = try task.stepSize()
         let taskConfig = try reportingErrors { try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue) }
         guard 2 * taskConfig.tokenSize * taskConfig.tokenSize <= 2_000_000 else { throw ValidationError("--d \(task.d) is too large for the full-matrix flow (2 D^2 state variables)") }
         let flow = try reportingErrors { try FullMatrixFlow(task: taskConfig, promptCount: prompts, seed: task.seed) }
         do { try flow.check(stepper: stepper) } catch { throw ValidationError("--stepper: \(error)") }
-        // The tolerances of the full-matrix flow's defaults where the user kept the reduced flow's.
-        let defaults = FullMatrixFlow.defaultOptions, reducedDefaults = FlowOptions()
-        if solver.absTol == reducedDefaults.ode.absoluteTolerance { options.ode.absoluteTolerance = defaults.ode.absoluteTolerance }
-        if solver.relTol == reducedDefaults.ode.relativeTolerance { options.ode.relativeTolerance = defaults.ode.relativeTolerance }
-        // --t-end defaults to the reduced flow's 1e6, a run to convergence; the full-matrix flow from a
-        // random start decays slowly in its chain path (notes/full-flow.md), so its default is its own.
-        if !CommandLine.arguments.contains(where: { $0 == "--t-end" || $0.hasPrefix("--t-end=") }) { options.ode.endTime = defaults.ode.endTime }
         options.ode.initialStep = initialStep
         options.ode.minimumStep = minStep
         options.stopStall = stopStall

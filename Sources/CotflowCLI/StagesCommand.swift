@@ -21,16 +21,16 @@ struct StagesCommand: ParsableCommand {
     @Option(name: .customLong("loss-column"), help: "Loss column. (default: loss if present, else cot_loss_mean)") var lossColumn: String?
     @Option(name: .customLong("v-prefix"), help: "Prefix of the eigenvalue columns of V31. (default: v_ if v_1 exists, else v_diag_)") var vPrefix: String?
     @Option(name: .customLong("w-prefix"), help: "Prefix of the eigenvalue columns of W13. (default: w_ if w_1 exists, else w_diag_)") var wPrefix: String?
-    @Option(help: "GD step size of the construction: a decimal or a rational such as 40/51. (default: eta from summary.json beside FILE)") var eta: String?
+    @Option(parsing: .unconditional, help: "GD step size of the construction: a decimal or a rational such as 40/51. (default: eta from summary.json beside FILE)") var eta: String?
 
-    @Option(help: "Penalty per segment of the change-point fit. (default: 8 sigma^2 ln N, see notes/stages.md)") var penalty: Double?
-    @Option(name: .customLong("noise-floor"), help: "Floor on the noise level of ln(loss).") var noiseFloor = ChangePointOptions().noiseFloor
-    @Option(name: .customLong("grid-points"), help: "Equally spaced times ln(loss) is resampled onto.") var gridPoints = ChangePointOptions().gridPoints
-    @Option(name: .customLong("min-segment"), help: "Minimum stage length of the change-point fit, as a fraction of the time span.") var minSegment = ChangePointOptions().minimumSegmentFraction
-    @Option(name: .customLong("plateau-drop"), help: "The plateau ends when the loss is below (1 - this) x its initial value.") var plateauDrop = MechanisticOptions().plateauDrop
-    @Option(name: .customLong("product-tolerance"), help: "Relative tolerance of max_j |v_j w_j + eta| / eta.") var productTolerance = MechanisticOptions().productTolerance
-    @Option(name: .customLong("exponential-tolerance"), help: "Relative tolerance of the local slope of ln(loss) against the final rate.") var exponentialTolerance = MechanisticOptions().exponentialTolerance
-    @Option(name: .customLong("manifold-fraction"), help: "With a data_off_block_norm column (train, ode --params full): the weights are on the block manifold once the norm of the data path outside the V31/W13/W24 blocks is at most this fraction of its start.") var manifoldFraction = MechanisticOptions().blockManifoldFraction
+    @Option(parsing: .unconditional, help: "Penalty per segment of the change-point fit. (default: 8 sigma^2 ln N, see notes/stages.md)") var penalty: Double?
+    @Option(name: .customLong("noise-floor"), parsing: .unconditional, help: "Floor on the noise level of ln(loss).") var noiseFloor = ChangePointOptions().noiseFloor
+    @Option(name: .customLong("grid-points"), parsing: .unconditional, help: "Equally spaced times ln(loss) is resampled onto.") var gridPoints = ChangePointOptions().gridPoints
+    @Option(name: .customLong("min-segment"), parsing: .unconditional, help: "Minimum stage length of the change-point fit, as a fraction of the time span.") var minSegment = ChangePointOptions().minimumSegmentFraction
+    @Option(name: .customLong("plateau-drop"), parsing: .unconditional, help: "The plateau ends when the loss is below (1 - this) x its initial value.") var plateauDrop = MechanisticOptions().plateauDrop
+    @Option(name: .customLong("product-tolerance"), parsing: .unconditional, help: "Relative tolerance of max_j |v_j w_j + eta| / eta.") var productTolerance = MechanisticOptions().productTolerance
+    @Option(name: .customLong("exponential-tolerance"), parsing: .unconditional, help: "Relative tolerance of the local slope of ln(loss) against the final rate.") var exponentialTolerance = MechanisticOptions().exponentialTolerance
+    @Option(name: .customLong("manifold-fraction"), parsing: .unconditional, help: "With a data_off_block_norm column (train, ode --params full): the weights are on the block manifold once the norm of the data path outside the V31/W13/W24 blocks is at most this fraction of its start.") var manifoldFraction = MechanisticOptions().blockManifoldFraction
 
     func validate() throws {
         if let penalty { guard penalty.isFinite, penalty >= 0 else { throw ValidationError("--penalty must be non-negative (got \(penalty))") } }

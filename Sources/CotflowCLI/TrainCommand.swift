@@ -30,10 +30,10 @@ struct TrainCommand: ParsableCommand {
     var plot = false
     @Flag(help: "Curriculum (looped: number of loops; cot: chain length): train at --curriculum-start first and grow the length by one in equal stages until it reaches k at step R = min(round(--curriculum-ramp x steps), steps - 1), then train at k. Stage l (l = start...k-1) covers steps [(l-start) R/(k-start), (l-start+1) R/(k-start)); e.g. the defaults at k = 6 and 1000 steps train 1, 2, ..., 6 loops from steps 0, 100, ..., 500. Held-out records always use k; batch_loss is at the current length. The stages are in summary.json.")
     var curriculum = false
-    @Option(name: .customLong("curriculum-start"), help: "First length of the curriculum, 1...k (default \(Curriculum().start)).") var curriculumStart: Int?
-    @Option(name: .customLong("curriculum-ramp"), help: "Fraction of the steps, in [0, 1), over which the curriculum ramps to k (default \(Curriculum.defaultRampFraction)).")
+    @Option(name: .customLong("curriculum-start"), parsing: .unconditional, help: "First length of the curriculum, 1...k (default \(Curriculum().start)).") var curriculumStart: Int?
+    @Option(name: .customLong("curriculum-ramp"), parsing: .unconditional, help: "Fraction of the steps, in [0, 1), over which the curriculum ramps to k (default \(Curriculum.defaultRampFraction)).")
     var curriculumRamp: Double?
-    @Option(name: .customLong("clip-norm"), help: "Scale a batch gradient whose Euclidean norm exceeds this down to it (default: no clipping).")
+    @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: "Scale a batch gradient whose Euclidean norm exceeds this down to it (default: no clipping).")
     var clipNorm: Double?
 
     private var curriculumConfig: Curriculum? {
@@ -54,96 +54,64 @@ struct TrainCommand: ParsableCommand {
         if let f = curriculumRamp, !(f.isFinite && f >= 0 && f < 1) {
             throw ValidationError("--curriculum-ramp must be a fraction in [0, 1) so that the run ends at k (got \(f))")
         }
-        try training.checkLimits(task, training.resolved(over: TrainingSizes(TrainingRunOptions.train)), objective: objective, command: "training")
+        try checkingInput { try trainingRun().validate() }
         try output.checkPlot(plot)
     }
 
-    func run() throws {
-        let eta = try task.stepSize()
+    /// The run the options describe (defaults resolved by `TrainingRun`).
+    func trainingRun() throws -> TrainingRun {
         let ranges = try scale.ranges()
-        let optimizer = try optimizerOptions.resolved(default: TrainingRunOptions.train.optimizer)
-        var used: TrainingConfig?
+        let optimizer = try optimizerOptions.resolved()
+        return try TrainingRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), seed: task.seed, objective: objective,
+                               trainable: params, initialisation: self.`init`, initScale: scale.initScale, vRange: ranges.v, wRange: ranges.w,
+                               optimizer: optimizer, learningRate: training.learningRate, batchSize: training.batchSize, steps: training.steps,
+                               recordEvery: training.recordEvery, heldOut: training.heldOut, curriculum: curriculumConfig, clipNorm: clipNorm)
+    }
+
+    func run() throws {
+        let run = try trainingRun()
+        let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
+        if plot {
+            let c = run.config
+            try renderFigure(Figures.training(outcome.result.trajectory, eta: run.eta.doubleValue), name: "figure",
+                             title: "\(c.objective.rawValue) training (\(c.optimizer.name)), (d, n, k) = (\(c.task.d), \(c.task.n), \(c.task.k)), eta = \(run.eta)", output: output)
+        }
+        if !outcome.status.holds {
+            throw RunStopped(description: "training \(outcome.status); the trajectory so far is kept" + (output.out.map { " in \($0)" } ?? ""))
+        }
+    }
+
+    /// Solves `run` and writes its files and report (also what `rerun` calls).
+    @discardableResult
+    static func solve(_ run: TrainingRun, output: OutputOptions, provenance: Provenance, plotted: Bool = false, printing: Bool = true) throws -> TrainingOutcome {
         try output.prepare(files: ["trajectory.csv", "summary.json", "parameters.json", "initial_parameters.json"])
         Interruption.install()
-        let result: TrainingResult = try reportingErrors {
-            let taskConfig = try TaskConfig(d: task.d, n: task.n, k: task.k, eta: eta.doubleValue)
-            let sizes = training.resolved(over: TrainingSizes(TrainingConfig.defaults(task: taskConfig, objective: objective, seed: task.seed)))
-            let config = TrainingConfig(
-                task: taskConfig, objective: objective, trainable: params, initialisation: self.`init`,
-                initScale: scale.initScale, vRange: ranges.v, wRange: ranges.w, optimizer: optimizer,
-                learningRate: sizes.learningRate, batchSize: sizes.batchSize, steps: sizes.steps, recordEvery: sizes.recordEvery,
-                heldOutSize: sizes.heldOut, seed: task.seed, curriculum: curriculumConfig, clipNorm: clipNorm)
-            used = config
-            let trainer = try Trainer(config: config)
-            let bar = Progress(total: config.steps, label: "train", enabled: !output.quiet)
+        let outcome: TrainingOutcome = try {
+            let bar = Progress(total: run.config.steps, label: "train", enabled: !output.quiet)
             defer { bar.finish() }
-            return try trainer.run(reporting: { done, _, loss in bar.update(done, loss: loss) })
-        }
-        let provenance = Provenance(settings: settings(used!, eta: eta, ranges: ranges))
-        let summary = withProvenance(provenance, self.summary(result, eta: eta, optimizer: optimizer))
+            return try run.solve(reporting: { done, _, loss in bar.update(done, loss: loss) })
+        }()
+        let result = outcome.result
+        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
         try output.write(result.trajectory.table.text, "trajectory.csv")
-        try output.write(summary.rendered() + "\n", "summary.json")
+        try output.write(summary: summary)
         if let out = output.out {
-            let task = self.task.settings(eta: eta).filter { $0.0 != "seed" }
             // A diverged run's parameters may be non-finite: then only the initial ones are saved.
             if result.parameters.isFinite || result.status == .completed {
-                try result.parameters.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: task)
+                try result.parameters.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: run.taskFields)
             }
-            try result.initialParameters.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: task)
+            try result.initialParameters.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: run.taskFields)
         }
-        output.emit(json: summary, report: report(result, eta: eta, optimizer: optimizer))
-        if plot {
-            try renderFigure(Figures.training(result.trajectory, eta: eta.doubleValue), name: "figure",
-                             title: "\(objective.rawValue) training (\(optimizer.name)), (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta)", output: output)
-        }
-        if result.status != .completed {
-            throw RunStopped(description: "training \(result.status); the trajectory so far is kept" + (output.out.map { " in \($0)" } ?? ""))
-        }
+        if printing { output.emit(json: summary, report: report(outcome, run: run, out: output.out, plotted: plotted)) }
+        return outcome
     }
 
-    /// Every setting of the run, defaults resolved.
-    private func settings(_ c: TrainingConfig, eta: Rational, ranges: (v: ClosedRange<Double>, w: ClosedRange<Double>)) -> [(String, JSONValue)] {
-        task.settings(eta: eta) + [
-            ("objective", .string(objective.rawValue)), ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
-        ] + scale.settings(ranges) + c.optimizer.settings + [
-            ("learning_rate", .number(c.learningRate)), ("batch_size", .int(c.batchSize)),
-            ("steps", .int(c.steps)), ("record_every", .int(c.recordEvery)), ("held_out", .int(c.heldOutSize)),
-            ("curriculum", .bool(c.curriculum != nil)), ("curriculum_start", c.curriculum.map { .int($0.start) } ?? .null),
-            ("curriculum_ramp", c.curriculum.map { .number($0.rampFraction) } ?? .null),
-            ("clip_norm", c.clipNorm.map { .number($0) } ?? .null),
-        ]
-    }
-
-    private func summary(_ r: TrainingResult, eta: Rational, optimizer: OptimizerKind) -> JSONValue {
-        let status = r.status.json
-        let p = r.parameters
-        return .object([
-            ("d", .int(task.d)), ("n", .int(task.n)), ("k", .int(task.k))] + etaFields(eta) + [
-            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("objective", .string(objective.rawValue)),
-            ("params", .string(params.rawValue)), ("init", .string(self.`init`.rawValue)),
-        ] + optimizer.settings + [
-            ("curriculum", curriculumJSON(r)),
-            ("clip_norm", clipNorm.map { .number($0) } ?? .null), ("clipped_steps", .int(r.clippedSteps)),
-            ("steps", .int(r.stepsDone)), ("seconds", .number(r.seconds)),
-            ("final_cot_loss", .number(r.heldOutCoT.mean)),
-        ] + status + r.heldOutEval.json(prefix: "eval_loss_") + r.heldOutCoT.json(prefix: "cot_loss_") + [
-            ("w24", .number(p.W24)), ("off_block_norm", .number(p.offBlockNorm)),
-        ])
-    }
-
-    private func curriculumJSON(_ r: TrainingResult) -> JSONValue {
-        guard let c = curriculumConfig else { return .null }
-        return .object([
-            ("over", .string(objective == .looped ? "loops" : "chain_length")),
-            ("start", .int(c.start)), ("ramp_fraction", .number(c.rampFraction)),
-            ("stages", .array(r.curriculumStages.map { .object([("from_step", .int($0.fromStep)), ("length", .int($0.length))]) })),
-        ])
-    }
-
-    private func report(_ r: TrainingResult, eta: Rational, optimizer: OptimizerKind) -> String {
+    private static func report(_ outcome: TrainingOutcome, run: TrainingRun, out: String?, plotted: Bool) -> String {
+        let r = outcome.result, c = run.config, eta = run.eta, task = c.task
+        let (objective, params, initialisation, optimizer) = (c.objective, c.trainable, c.initialisation, c.optimizer)
         var lines = [
             "\(objective.rawValue) training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
-                + "\(params.rawValue) parameters, \(self.`init`.rawValue) init, \(optimizer.name)",
+                + "\(params.rawValue) parameters, \(initialisation.rawValue) init, \(optimizer.name)",
             "\(r.stepsDone) steps in \(String(format: "%.1f", r.seconds)) s",
         ] + (r.curriculumStages.isEmpty ? [] : [
             "curriculum over the \(objective == .looped ? "number of loops" : "chain length"): "
@@ -165,7 +133,7 @@ struct TrainCommand: ParsableCommand {
             lines.append("rescaled to W24 = -1 (a symmetry of the model): (-W24) V31 eigenvalues in [\(fmt(v.first!)), \(fmt(v.last!))], "
                 + "W13 / (-W24) in [\(fmt(w.first!)), \(fmt(w.last!))]")
         }
-        if let out = output.out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json, initial_parameters.json" + (plot ? ", figure.*" : "")) }
+        if let out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json, initial_parameters.json" + (plotted ? ", figure.*" : "")) }
         return lines.joined(separator: "\n")
     }
 }

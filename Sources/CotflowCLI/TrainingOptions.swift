@@ -15,16 +15,16 @@ struct TrainingRunOptions: ParsableArguments {
         }
     }()
 
-    @Option(name: .customLong("learning-rate"),
+    @Option(name: .customLong("learning-rate"), parsing: .unconditional,
             help: "Learning rate. (default: train \(fmt(train.learningRate)); compare \(fmt(compare.training.learningRate)) with sgd, \(fmt(train.learningRate)) with adam)")
     var learningRate: Double?
-    @Option(name: .customLong("batch-size"), help: "Prompts per step. (default: train \(train.batchSize), compare \(compare.training.batchSize))")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Prompts per step. (default: train \(train.batchSize), compare \(compare.training.batchSize))")
     var batchSize: Int?
-    @Option(help: "Optimizer steps. (default: train \(train.steps), compare \(compare.training.steps))")
+    @Option(parsing: .unconditional, help: "Optimizer steps. (default: train \(train.steps), compare \(compare.training.steps))")
     var steps: Int?
-    @Option(name: .customLong("record-every"), help: "Steps between trajectory records. (default: \(train.recordEvery))")
+    @Option(name: .customLong("record-every"), parsing: .unconditional, help: "Steps between trajectory records. (default: \(train.recordEvery))")
     var recordEvery: Int?
-    @Option(name: .customLong("held-out"), help: "Size of the fixed held-out set of the training loss. (default: train \(train.heldOutSize), compare \(compare.training.heldOutSize))")
+    @Option(name: .customLong("held-out"), parsing: .unconditional, help: "Size of the fixed held-out set of the training loss. (default: train \(train.heldOutSize), compare \(compare.training.heldOutSize))")
     var heldOut: Int?
 
     func validate() throws {

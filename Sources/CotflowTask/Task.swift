@@ -4,7 +4,7 @@ import CotflowNumerics
 
 /// The in-context regression task of MODEL.md section 1: dimension `d`, context length `n`,
 /// chain length `k`, GD step size `eta` and the covariance of the inputs (nil = identity).
-public struct TaskConfig: Sendable, Equatable, Codable {
+public struct TaskConfig: Sendable, Equatable {
     public let d: Int
     public let n: Int
     /// Chain length k (number of GD steps / chain-of-thought tokens).

@@ -118,14 +118,14 @@ extension CLITests {
             let run = try cotflow(arguments)
             XCTAssertEqual(run.status, 0, "\(arguments): \(run.stderr)")
         }
-        let provenance = "provenance"
+        let provenance = "provenance", runProvenance = "run provenance"
         try checkCSV(ode + "/trajectory.csv", against: "ode: trajectory.csv", formats)
-        try checkJSON(ode + "/summary.json", against: [provenance, "ode: summary.json"], formats)
+        try checkJSON(ode + "/summary.json", against: [runProvenance, "ode: summary.json"], formats)
         try checkCSV(ode + "/figure_data.csv", against: "plot: figure_data.csv", formats)
         try checkCSV(train + "/trajectory.csv", against: "train: trajectory.csv", formats)
-        try checkJSON(train + "/summary.json", against: [provenance, "train: summary.json"], formats)
-        try checkJSON(train + "/parameters.json", against: [provenance, "train: parameters.json"], formats)
-        try checkJSON(train + "/initial_parameters.json", against: [provenance, "train: parameters.json"], formats)
+        try checkJSON(train + "/summary.json", against: [runProvenance, "train: summary.json"], formats)
+        try checkJSON(train + "/parameters.json", against: [runProvenance, "train: parameters.json"], formats)
+        try checkJSON(train + "/initial_parameters.json", against: [runProvenance, "train: parameters.json"], formats)
         try checkCSV(eval + "/per_prompt.csv", against: "eval: per_prompt.csv", formats)
         try checkJSON(eval + "/summary.json", against: [provenance, "eval: summary.json"], formats)
         try checkCSV(compare + "/comparison.csv", against: "compare: comparison.csv", formats)
