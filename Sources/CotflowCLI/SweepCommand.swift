@@ -225,7 +225,6 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("\(flag) is fixed but \(name) is also an axis; give one")
         }
         if axes.contains("w24_initial"), w24Initial != nil { throw ValidationError("--w24-initial is fixed but w24_initial is also an axis; give one") }
-        guard points >= 2, 1e-3 < solver.tEnd else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
         var s = ExperimentSettings(job: job, optimizer: try training.optimizer.resolved())
         (s.d, s.n, s.k, s.seed) = (task.d, task.n, task.k, task.seed)
         s.eta = task.eta == nil ? nil : try task.stepSize()
@@ -234,6 +233,7 @@ struct SweepCommand: ParsableCommand {
         if scale.vRange != nil { s.vRange = ranges.v }
         if scale.wRange != nil { s.wRange = ranges.w }
         s.flow = try solver.flowOptions()
+        guard points >= 2, 1e-3 < s.flow.ode.endTime else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
         s.w24 = w24 == .free ? .free(initial: w24Initial ?? -1) : .fixed(w24Initial ?? -1)
         s.points = points
         training.apply(to: &s.training)
