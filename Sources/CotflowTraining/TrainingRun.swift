@@ -135,7 +135,7 @@ public struct TrainingMetrics: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case d, n, k, eta, etaExact = "eta_exact", seed, objective, params, `init`, optimizer, curriculum
+        case d, n, k, eta, etaExact = "eta_exact", seed, objective, params, `init`, optimizer, momentum, curriculum
         case clipNorm = "clip_norm", clippedSteps = "clipped_steps", steps, seconds, finalCoTLoss = "final_cot_loss"
         case w24, offBlockNorm = "off_block_norm"
     }
@@ -145,7 +145,10 @@ public struct TrainingMetrics: Codable, Sendable {
         try c.encode(d, forKey: .d); try c.encode(n, forKey: .n); try c.encode(k, forKey: .k)
         try c.encode(eta, forKey: .eta); try c.encode(etaExact, forKey: .etaExact); try c.encode(seed, forKey: .seed)
         try c.encode(objective, forKey: .objective); try c.encode(params, forKey: .params); try c.encode(`init`, forKey: .`init`)
-        try c.encode(optimizer, forKey: .optimizer); try c.encodeIfPresent(curriculum, forKey: .curriculum)
+        // The optimizer flat, as in every summary: its name, then its parameters (`momentum`).
+        try c.encode(optimizer.name, forKey: .optimizer)
+        if case .momentum(let beta) = optimizer { try c.encode(beta, forKey: .momentum) }
+        try c.encodeIfPresent(curriculum, forKey: .curriculum)
         try c.encodeIfPresent(clipNorm, forKey: .clipNorm); try c.encode(clippedSteps, forKey: .clippedSteps)
         try c.encode(steps, forKey: .steps); try c.encode(seconds, forKey: .seconds); try c.encode(finalCoTLoss, forKey: .finalCoTLoss)
         try status.encode(to: encoder)
@@ -161,7 +164,11 @@ public struct TrainingMetrics: Codable, Sendable {
         objective = try c.decode(TrainingObjective.self, forKey: .objective)
         params = try c.decode(TrainableSet.self, forKey: .params)
         `init` = try c.decode(InitialisationKind.self, forKey: .`init`)
-        optimizer = try c.decode(OptimizerKind.self, forKey: .optimizer)
+        let name = try c.decode(String.self, forKey: .optimizer)
+        guard let kind = OptimizerKind(name: name) else {
+            throw DecodingError.dataCorruptedError(forKey: .optimizer, in: c, debugDescription: "unknown optimizer '\(name)'")
+        }
+        optimizer = try kind.with(momentum: c.decodeIfPresent(Double.self, forKey: .momentum))
         curriculum = try c.decodeIfPresent(CurriculumRecord.self, forKey: .curriculum)
         clipNorm = try c.decodeIfPresent(Double.self, forKey: .clipNorm)
         clippedSteps = try c.decode(Int.self, forKey: .clippedSteps)
