@@ -4,27 +4,22 @@ import PackageDescription
 let bigInt: Target.Dependency = .product(name: "BigInt", package: "BigInt")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
-// Layers, bottom to top, and what each target may import: notes/architecture.md. Every target
-// lists every module its files import (no reliance on transitive dependencies).
+// Layers, bottom to top, and what each module holds: notes/architecture.md. Every target lists every
+// module its files import (no reliance on transitive dependencies; PackageImportsTests checks it).
 // No unsafe compiler flags (SwiftPM refuses them in a dependency): the tests run an optimised build
 // instead (scripts/test.sh: `swift build -c release --build-tests -Xswiftc -enable-testing`).
 
-/// The modules of the library, bottom to top; each is a product, and `Cotflow` re-exports them all.
-let libraryModules = [
-    "CotflowIO", "CotflowGSL", "CotflowNumerics", "CotflowTask",
-    "CotflowExact", "CotflowODE", "CotflowModel",
-    "CotflowTraining", "CotflowFlow", "CotflowFullFlow",
-    "CotflowStages", "CotflowCompare", "CotflowSweep", "CotflowExperiments", "CotflowPlot", "CotflowFigures",
-]
+/// The modules of the library, bottom to top; `import Cotflow` re-exports them all.
+let libraryModules = ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowStages", "CotflowExperiments", "CotflowPlot"]
 
 let package = Package(
     name: "cotflow",
     products: [
         .executable(name: "cotflow", targets: ["CotflowCLI"]),
         .executable(name: "library-api", targets: ["library-api"]),
-        // `import Cotflow`: every public module at once.
+        // The library: `import Cotflow` (every module at once).
         .library(name: "Cotflow", targets: ["Cotflow"]),
-    ] + libraryModules.map { .library(name: $0, targets: [$0]) },
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.0"),
@@ -36,94 +31,57 @@ let package = Package(
             name: "CGSL",
             linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("gsl"), .linkedLibrary("m")]
         ),
-        // Support: JSON and CSV values, readers and writers, the number formatter, errors, provenance,
-        // output directories, size limits, signals, progress. Foundation only.
-        .target(name: "CotflowIO"),
-        // GSL set-up, typed GSL errors, random streams.
-        .target(name: "CotflowGSL", dependencies: ["CGSL"]),
-        // Exact rationals, tail-aware statistics and the median, dense linear algebra over BLAS/GSL,
-        // fixed-chunk parallel map.
-        .target(name: "CotflowNumerics", dependencies: ["CGSL", "CotflowGSL", "CotflowIO", bigInt]),
-        // The task: TaskConfig, prompts, the GD chain, the paper's step size, the Assumption 4.1 initialisation.
-        .target(name: "CotflowTask", dependencies: ["CotflowGSL", "CotflowIO", "CotflowNumerics", bigInt]),
-        // Exact Wishart moments and the exact population loss of the reduced model.
-        .target(name: "CotflowExact", dependencies: ["CotflowIO", "CotflowNumerics", bigInt]),
-        // Swift wrapper over GSL's odeiv2 drivers.
-        .target(name: "CotflowODE", dependencies: ["CGSL", "CotflowGSL"]),
-        // Tokens, the one-layer linear transformer, objectives and gradients, Hessians.
-        .target(name: "CotflowModel", dependencies: ["CotflowGSL", "CotflowIO", "CotflowNumerics", "CotflowTask"]),
-        // Full-matrix training on sampled batches (SGD, Adam), trajectories.
-        .target(name: "CotflowTraining", dependencies: ["CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowTask"]),
-        // Reduced gradient flow on eigenvalues: right-hand side, Jacobian, integration.
-        .target(name: "CotflowFlow", dependencies: ["CotflowExact", "CotflowIO", "CotflowNumerics", "CotflowODE", "CotflowTask"]),
-        // Full-matrix gradient flow: every entry of V and W on the loss of a fixed set of prompts.
-        .target(name: "CotflowFullFlow", dependencies: ["CotflowFlow", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowODE",
-                                                        "CotflowTask", "CotflowTraining"]),
-        // Stage detection: change points of the log-loss and mechanistic boundaries; stage tables.
-        .target(name: "CotflowStages", dependencies: ["CotflowIO", "CotflowNumerics"]),
-        // The reduced flow against full training from the same initial point.
-        .target(name: "CotflowCompare", dependencies: ["CotflowExact", "CotflowFlow", "CotflowFullFlow", "CotflowIO", "CotflowModel",
-                                                       "CotflowNumerics", "CotflowODE", "CotflowStages", "CotflowTask", "CotflowTraining"]),
-        // Parameter sweeps over a grid, sharded runs and merging.
-        .target(name: "CotflowSweep", dependencies: ["CotflowIO"]),
-        // Experiments: the jobs a sweep runs (typed metrics per run), regimes, transitions, scaling fits, reports.
-        .target(name: "CotflowExperiments", dependencies: ["CotflowCompare", "CotflowExact", "CotflowFlow", "CotflowGSL", "CotflowIO",
-                                                           "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowStages",
-                                                           "CotflowSweep", "CotflowTask", "CotflowTraining"]),
-        // Plots through gnuplot (SVG and PNG), or the data and script when gnuplot is missing.
-        .target(name: "CotflowPlot", dependencies: ["CotflowIO"]),
-        // The panels of each command's --plot: which series, reference lines and stages a result is drawn with.
-        .target(name: "CotflowFigures", dependencies: ["CotflowCompare", "CotflowExperiments", "CotflowFlow", "CotflowIO", "CotflowModel",
-                                                       "CotflowPlot", "CotflowStages", "CotflowSweep", "CotflowTraining"]),
+        // Numerics, IO and the C boundary: JSON/CSV values and readers, formatting, errors, provenance, output
+        // directories, limits, signals, progress; GSL set-up and errors, random streams; exact rationals, statistics, dense
+        // linear algebra and kernels, parallel map; the ODE layer (steppers, drivers). The only module that imports CGSL.
+        .target(name: "CotflowCore", dependencies: ["CGSL", bigInt]),
+        // Exact Wishart moments (also with a covariance), the exact population losses of the reduced model.
+        .target(name: "CotflowExact", dependencies: ["CotflowCore", bigInt]),
+        // The task (prompts, the GD chain, the paper's step size), the one-layer linear transformer (tokens,
+        // objectives, gradients, Hessians), its training (SGD, Adam, ...), the reduced flow and the full-matrix flow.
+        .target(name: "CotflowModel", dependencies: ["CotflowCore", "CotflowExact", bigInt]),
+        // Stage detection: change points of the log-loss, mechanistic boundaries, stage tables.
+        .target(name: "CotflowStages", dependencies: ["CotflowCore"]),
+        // Runs that combine the above: the flow against training, sweeps (grids, shards, merge, Slurm),
+        // the jobs a sweep runs, regimes, transitions, scaling fits, reports.
+        .target(name: "CotflowExperiments", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowStages"]),
+        // Figures through gnuplot (SVG, PNG) or their data and script, and the panels of each command's --plot.
+        .target(name: "CotflowPlot", dependencies: ["CotflowCore", "CotflowModel", "CotflowStages", "CotflowExperiments"]),
         // The umbrella: `import Cotflow` re-exports every library module.
         .target(name: "Cotflow", dependencies: libraryModules.map { .target(name: $0) }),
-        // The command-line tool (thin).
-        .executableTarget(
-            name: "CotflowCLI",
-            dependencies: ["CotflowCompare", "CotflowExact", "CotflowExperiments", "CotflowFlow", "CotflowFullFlow", "CotflowGSL",
-                           "CotflowFigures", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowPlot", "CotflowStages",
-                           "CotflowSweep", "CotflowTask", "CotflowTraining", argumentParser]
-        ),
-        // Release-build benchmarks: `swift run -c release cotflow-bench [training|exact|flow]`.
-        .executableTarget(
-            name: "cotflow-bench",
-            dependencies: ["CGSL", "CotflowExact", "CotflowFlow", "CotflowFullFlow", "CotflowGSL", "CotflowModel",
-                           "CotflowNumerics", "CotflowODE", "CotflowTask", "CotflowTraining", bigInt],
-            path: "Sources/CotflowBench"
-        ),
+        // The command-line tool (thin: parses, calls the library's runs, prints).
+        .executableTarget(name: "CotflowCLI", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowStages", "CotflowExperiments", "CotflowPlot", argumentParser]),
+        // Release-build benchmarks: `swift run -c release cotflow-bench [training|exact|flow|...]`.
+        .executableTarget(name: "cotflow-bench", dependencies: ["CGSL", "CotflowCore", "CotflowExact", "CotflowModel", bigInt], path: "Sources/CotflowBench"),
         // Examples: one executable per claim of the paper (`swift run -c release NAME`), sharing
         // a small support library; `--quick` runs a reduced size (used by ExamplesTests).
-        .target(name: "CotflowExamplesSupport", dependencies: ["CotflowIO", "CotflowNumerics", "CotflowPlot", argumentParser], path: "Examples/Support"),
-        .executableTarget(name: "cot-vs-nocot", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowExperiments", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/cot-vs-nocot"),
-        .executableTarget(name: "training-dynamics", dependencies: ["CotflowExamplesSupport", "CotflowCompare", "CotflowExact", "CotflowFlow", "CotflowIO", "CotflowPlot", "CotflowStages", "CotflowTask", "CotflowTraining"], path: "Examples/training-dynamics"),
-        .executableTarget(name: "weights-heatmap", dependencies: ["CotflowExamplesSupport", "CotflowExperiments", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/weights-heatmap"),
-        .executableTarget(name: "ood-generalization", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/ood-generalization"),
-        .executableTarget(name: "looped-vs-single", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowExperiments", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowTask", "CotflowTraining"], path: "Examples/looped-vs-single"),
-        .executableTarget(name: "stage-sweep", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowExperiments", "CotflowFlow", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowStages", "CotflowSweep", "CotflowTask"], path: "Examples/stage-sweep"),
-        .executableTarget(name: "exact-chain", dependencies: ["CotflowExamplesSupport", "CotflowExact", "CotflowExperiments", "CotflowGSL", "CotflowIO", "CotflowModel", "CotflowNumerics", "CotflowPlot", "CotflowSweep", "CotflowTask"], path: "Examples/exact-chain"),
-        // A program that uses the library directly (`import Cotflow`): exact loss, a flow, a short training run.
+        .target(name: "CotflowExamplesSupport", dependencies: ["CotflowCore", "CotflowPlot", argumentParser], path: "Examples/Support"),
+        .executableTarget(name: "cot-vs-nocot", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowExperiments", "CotflowPlot", "CotflowExamplesSupport"], path: "Examples/cot-vs-nocot"),
+        .executableTarget(name: "training-dynamics", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowStages", "CotflowExperiments", "CotflowPlot", "CotflowExamplesSupport"], path: "Examples/training-dynamics"),
+        .executableTarget(name: "weights-heatmap", dependencies: ["CotflowCore", "CotflowModel", "CotflowExperiments", "CotflowPlot", "CotflowExamplesSupport"], path: "Examples/weights-heatmap"),
+        .executableTarget(name: "ood-generalization", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowPlot", "CotflowExamplesSupport"], path: "Examples/ood-generalization"),
+        .executableTarget(name: "looped-vs-single", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowExperiments", "CotflowPlot", "CotflowExamplesSupport"], path: "Examples/looped-vs-single"),
+        .executableTarget(name: "stage-sweep", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowStages", "CotflowExperiments", "CotflowPlot", "CotflowExamplesSupport"], path: "Examples/stage-sweep"),
+        .executableTarget(name: "exact-chain", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowExperiments", "CotflowPlot", "CotflowExamplesSupport"], path: "Examples/exact-chain"),
+        // A program that uses the library as another package would (`import Cotflow`).
         .executableTarget(name: "library-api", dependencies: ["Cotflow"], path: "Examples/library-api"),
         // Writes the table of notes/reproduction.md from the examples' results.json.
-        .executableTarget(name: "reproduction-table", dependencies: ["CotflowExamplesSupport", argumentParser], path: "Examples/reproduction-table"),
-        .testTarget(name: "ExamplesTests", dependencies: ["CotflowExamplesSupport", "cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep", "exact-chain",
-                                                     "library-api", "CotflowExact", "CotflowNumerics", "CotflowTask"]),
-        // The base layer: IO, GSL, numerics, the task.
-        .testTarget(name: "CotflowBaseTests", dependencies: ["CGSL", "CotflowGSL", "CotflowIO", "CotflowNumerics", "CotflowTask", bigInt]),
-        .testTarget(name: "CotflowModelTests", dependencies: ["CotflowGSL", "CotflowModel", "CotflowNumerics", "CotflowTask"]),
-        .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowModel", "CotflowTask", "CotflowTraining"]),
-        .testTarget(name: "CotflowExactTests", dependencies: ["CotflowExact", "CotflowGSL", "CotflowNumerics", "CotflowTask", bigInt]),
-        .testTarget(name: "CotflowODETests", dependencies: ["CotflowODE"]),
-        .testTarget(name: "CotflowFlowTests", dependencies: ["CotflowExact", "CotflowFlow", "CotflowGSL", "CotflowModel", "CotflowNumerics", "CotflowODE", "CotflowTask"]),
-        .testTarget(name: "CotflowFullFlowTests", dependencies: ["CotflowFlow", "CotflowFullFlow", "CotflowModel", "CotflowODE", "CotflowTask", "CotflowTraining"]),
-        // End-to-end tests that run the built `cotflow` executable.
-        .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI", "CotflowFlow", "CotflowIO", "CotflowTraining"]),
-        // Hostile values for every option of every subcommand, and the lost-work paths (signals included).
+        .executableTarget(name: "reproduction-table", dependencies: [argumentParser, "CotflowExamplesSupport"], path: "Examples/reproduction-table"),
+        .testTarget(name: "CotflowBaseTests", dependencies: ["CGSL", "CotflowCore", "CotflowModel", bigInt]),
+        .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI", "CotflowCore", "CotflowModel"]),
+        .testTarget(name: "CotflowCompareTests", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowExperiments"]),
+        .testTarget(name: "CotflowExactTests", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", bigInt]),
+        .testTarget(name: "CotflowExperimentsTests", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowExperiments"]),
+        .testTarget(name: "CotflowFlowTests", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel"]),
+        .testTarget(name: "CotflowFullFlowTests", dependencies: ["CotflowCore", "CotflowModel"]),
         .testTarget(name: "CotflowHostileTests", dependencies: ["CotflowCLI"]),
-        .testTarget(name: "CotflowStagesTests", dependencies: ["CotflowGSL", "CotflowIO", "CotflowStages"]),
+        .testTarget(name: "CotflowModelTests", dependencies: ["CotflowCore", "CotflowModel"]),
+        .testTarget(name: "CotflowODETests", dependencies: ["CotflowCore"]),
         .testTarget(name: "CotflowPlotTests", dependencies: ["CotflowPlot"]),
-        .testTarget(name: "CotflowCompareTests", dependencies: ["CotflowCompare", "CotflowExact", "CotflowNumerics", "CotflowTask", "CotflowTraining"]),
-        .testTarget(name: "CotflowSweepTests", dependencies: ["CotflowIO", "CotflowSweep"]),
-        .testTarget(name: "CotflowExperimentsTests", dependencies: ["CotflowExact", "CotflowExperiments", "CotflowFlow", "CotflowGSL", "CotflowNumerics", "CotflowSweep", "CotflowTask"]),
+        .testTarget(name: "CotflowStagesTests", dependencies: ["CotflowCore", "CotflowStages"]),
+        .testTarget(name: "CotflowSweepTests", dependencies: ["CotflowCore", "CotflowExperiments"]),
+        .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowModel"]),
+        .testTarget(name: "ExamplesTests", dependencies: ["cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep", "exact-chain", "library-api", "CotflowCore", "CotflowExact", "CotflowModel", "CotflowExamplesSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # libFuzzer (swiftc -sanitize=fuzzer,address) over the file parsers: the CSV reader of `stages`,
 # the parameter JSON of `eval --load`, the sweep shard JSON of `merge` and `sweep --resume`.
-# Each target compiles its parser's sources with the few CotflowIO/CotflowNumerics files they use.
+# Each target compiles its parser's sources with the few CotflowCore/CotflowCore files they use.
 # Not part of CI; scripts/bench.sh runs it with a fixed budget. Usage: bash scripts/fuzz.sh [seconds per target]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-60}
 out=.build/fuzz
 mkdir -p "$out"
-support="Sources/CotflowIO/Output.swift Sources/CotflowIO/Reliability.swift Sources/CotflowIO/JSONInput.swift Sources/CotflowIO/JSONReader.swift Sources/CotflowIO/Format.swift Sources/CotflowNumerics/Statistics.swift"
+support="Sources/CotflowCore/IO/Output.swift Sources/CotflowCore/IO/Reliability.swift Sources/CotflowCore/IO/JSONInput.swift Sources/CotflowCore/IO/JSONReader.swift Sources/CotflowCore/IO/Format.swift Sources/CotflowCore/Numerics/Statistics.swift"
 
 build() {
     local name=$1; shift
@@ -22,9 +22,9 @@ build() {
     fi
 }
 
-build csv Sources/CotflowIO/CSVData.swift
-build parameters Sources/CotflowModel/Parameters.swift
-build shard Sources/CotflowSweep/*.swift
+build csv Sources/CotflowCore/IO/CSVData.swift
+build parameters Sources/CotflowModel/Model/Parameters.swift
+build shard Sources/CotflowExperiments/Sweep/*.swift
 
 status=0
 for name in csv parameters shard; do

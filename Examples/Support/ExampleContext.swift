@@ -1,6 +1,5 @@
 import ArgumentParser
-import CotflowIO
-import CotflowNumerics
+import CotflowCore
 import CotflowPlot
 import Foundation
 

@@ -1,4 +1,4 @@
-import CotflowIO
+import CotflowCore
 import Foundation
 
 /// One row of the reproduction table in notes/reproduction.md: a claim of the paper, what tests

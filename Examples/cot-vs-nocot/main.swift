@@ -1,12 +1,9 @@
 import CotflowExact
 import CotflowExamplesSupport
 import CotflowExperiments
-import CotflowIO
+import CotflowCore
 import CotflowModel
-import CotflowNumerics
 import CotflowPlot
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 // Theorems 3.1 and 3.2: a one-layer linear transformer without CoT cannot beat one GD step

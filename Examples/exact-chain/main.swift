@@ -7,13 +7,9 @@
 import CotflowExact
 import CotflowExamplesSupport
 import CotflowExperiments
-import CotflowGSL
-import CotflowIO
+import CotflowCore
 import CotflowModel
-import CotflowNumerics
 import CotflowPlot
-import CotflowSweep
-import CotflowTask
 import Foundation
 
 let ctx = ExampleContext(

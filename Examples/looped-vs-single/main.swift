@@ -1,13 +1,9 @@
 import CotflowExact
 import CotflowExamplesSupport
 import CotflowExperiments
-import CotflowGSL
-import CotflowIO
+import CotflowCore
 import CotflowModel
-import CotflowNumerics
 import CotflowPlot
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 // The abstract: "looped transformers significantly improve final performance compared to

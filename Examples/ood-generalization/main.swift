@@ -1,11 +1,8 @@
 import CotflowExact
 import CotflowExamplesSupport
-import CotflowIO
+import CotflowCore
 import CotflowModel
-import CotflowNumerics
 import CotflowPlot
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 // Theorem 4.2: a CoT transformer trained at Sigma = I generalises to x ~ N(0, Sigma) when Sigma is

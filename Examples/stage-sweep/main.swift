@@ -20,15 +20,10 @@
 import CotflowExact
 import CotflowExamplesSupport
 import CotflowExperiments
-import CotflowFlow
-import CotflowGSL
-import CotflowIO
 import CotflowModel
-import CotflowNumerics
+import CotflowCore
 import CotflowPlot
 import CotflowStages
-import CotflowSweep
-import CotflowTask
 import Foundation
 
 let ctx = ExampleContext(

@@ -1,11 +1,10 @@
-import CotflowCompare
+import CotflowExperiments
 import CotflowExact
 import CotflowExamplesSupport
-import CotflowIO
+import CotflowCore
 import CotflowPlot
 import CotflowStages
-import CotflowTask
-import CotflowTraining
+import CotflowModel
 import Foundation
 
 /// From a random start there is no reduced flow (MODEL.md section 8): full SGD training is set

@@ -9,15 +9,13 @@
 // paper's flow; all of V and W as well unless --quick, against the flow with W24 free. Writes the comparison table, the flow run to convergence, the
 // stage tables of both curves (data-driven and mechanistic detectors), figures and verdicts.
 // Then, from a random start (no reduced flow there), full SGD against the full-matrix gradient flow.
-import CotflowCompare
+import CotflowExperiments
 import CotflowExact
 import CotflowExamplesSupport
-import CotflowFlow
-import CotflowIO
+import CotflowModel
+import CotflowCore
 import CotflowPlot
 import CotflowStages
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 let ctx = ExampleContext(

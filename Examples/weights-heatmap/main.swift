@@ -1,12 +1,8 @@
 import CotflowExamplesSupport
 import CotflowExperiments
-import CotflowGSL
-import CotflowIO
+import CotflowCore
 import CotflowModel
-import CotflowNumerics
 import CotflowPlot
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 // The paper's Figure 1: train every entry of V and W (D x D, D = 2d + 2) with the CoT objective from

@@ -1,8 +1,7 @@
 import BigInt
 import CotflowExact
-import CotflowGSL
-import CotflowNumerics
-import CotflowTask
+import CotflowCore
+import CotflowModel
 import Foundation
 
 private func seconds<T>(_ body: () throws -> T) rethrows -> (T, Double) {

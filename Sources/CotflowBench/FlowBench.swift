@@ -1,6 +1,5 @@
 import CotflowExact
-import CotflowFlow
-import CotflowTask
+import CotflowModel
 import Foundation
 
 /// One reduced flow from the default Assumption 4.1 initialisation (scale 0.05, seed 0) until the

@@ -1,9 +1,5 @@
-import CotflowFlow
-import CotflowFullFlow
 import CotflowModel
-import CotflowODE
-import CotflowTask
-import CotflowTraining
+import CotflowCore
 import Foundation
 
 /// The full-matrix gradient flow at (d, n, k) = (10, 40, 5), paper's eta, 16384 prompts, from the

@@ -1,9 +1,6 @@
 import CGSL
-import CotflowGSL
+import CotflowCore
 import CotflowModel
-import CotflowNumerics
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 /// Training throughput (prompt-steps per second: prompts x optimizer steps per second) of the

@@ -1,8 +1,7 @@
 import ArgumentParser
 import CotflowExperiments
 import CotflowModel
-import CotflowODE
-import CotflowTraining
+import CotflowCore
 
 // The library's enumerations as option values: help lists them and shell completion offers them.
 // The conformances live here so that no library module depends on argument-parser.

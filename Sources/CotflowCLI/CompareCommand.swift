@@ -1,16 +1,10 @@
 import ArgumentParser
-import CotflowCompare
+import CotflowExperiments
 import CotflowExact
-import CotflowFigures
-import CotflowFlow
-import CotflowFullFlow
-import CotflowIO
-import CotflowNumerics
-import CotflowODE
 import CotflowPlot
+import CotflowModel
+import CotflowCore
 import CotflowStages
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 struct CompareCommand: ParsableCommand {

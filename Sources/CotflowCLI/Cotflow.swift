@@ -1,13 +1,8 @@
 import ArgumentParser
 import CotflowExact
-import CotflowFlow
-import CotflowFullFlow
-import CotflowIO
-import CotflowNumerics
-import CotflowODE
+import CotflowModel
+import CotflowCore
 import CotflowPlot
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 @main

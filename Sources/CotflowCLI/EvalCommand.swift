@@ -1,11 +1,8 @@
 import ArgumentParser
 import CotflowExact
-import CotflowFigures
-import CotflowIO
+import CotflowPlot
+import CotflowCore
 import CotflowModel
-import CotflowNumerics
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 struct EvalCommand: ParsableCommand {

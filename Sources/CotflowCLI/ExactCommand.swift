@@ -1,8 +1,7 @@
 import ArgumentParser
 import CotflowExact
-import CotflowIO
-import CotflowNumerics
-import CotflowTask
+import CotflowCore
+import CotflowModel
 import Foundation
 
 struct ExactCommand: ParsableCommand {

@@ -1,8 +1,7 @@
 import ArgumentParser
 import CotflowExact
-import CotflowIO
-import CotflowNumerics
-import CotflowTask
+import CotflowCore
+import CotflowModel
 import Foundation
 
 /// The covariance of x for exact out-of-distribution quantities (MODEL.md sections 7 and 9).

@@ -1,10 +1,6 @@
 import ArgumentParser
-import CotflowGSL
-import CotflowIO
+import CotflowCore
 import CotflowModel
-import CotflowNumerics
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 struct HessianCommand: ParsableCommand {

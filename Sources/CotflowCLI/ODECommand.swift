@@ -1,13 +1,8 @@
 import ArgumentParser
 import CotflowExact
-import CotflowFigures
-import CotflowFlow
-import CotflowFullFlow
-import CotflowIO
-import CotflowNumerics
-import CotflowODE
-import CotflowTask
-import CotflowTraining
+import CotflowPlot
+import CotflowModel
+import CotflowCore
 import Foundation
 
 struct ODECommand: ParsableCommand {

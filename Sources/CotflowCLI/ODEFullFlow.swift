@@ -1,12 +1,6 @@
 import ArgumentParser
-import CotflowFlow
-import CotflowFullFlow
-import CotflowIO
 import CotflowModel
-import CotflowNumerics
-import CotflowODE
-import CotflowTask
-import CotflowTraining
+import CotflowCore
 import Foundation
 
 /// `cotflow ode --params full`: the full-matrix gradient flow.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CotflowTraining
+import CotflowModel
 
 /// `--optimizer` and its parameters, shared by `train`, `compare` and `sweep` (train and compare
 /// jobs); unset, each takes its command's default. What an optimizer is lives in `OptimizerKind`.

@@ -1,7 +1,6 @@
 import ArgumentParser
-import CotflowFlow
-import CotflowIO
-import CotflowTraining
+import CotflowModel
+import CotflowCore
 import Foundation
 
 struct RerunCommand: ParsableCommand {

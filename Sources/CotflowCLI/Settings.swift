@@ -1,9 +1,6 @@
 import ArgumentParser
-import CotflowFlow
-import CotflowIO
-import CotflowNumerics
-import CotflowODE
-import CotflowTask
+import CotflowModel
+import CotflowCore
 import Foundation
 
 // The settings each option group contributes to the provenance of summary.json and parameter

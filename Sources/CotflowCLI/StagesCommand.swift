@@ -1,8 +1,6 @@
 import ArgumentParser
-import CotflowFigures
-import CotflowIO
-import CotflowNumerics
 import CotflowPlot
+import CotflowCore
 import CotflowStages
 import Foundation
 

@@ -1,11 +1,8 @@
 import ArgumentParser
 import CotflowExact
 import CotflowExperiments
-import CotflowFlow
-import CotflowIO
 import CotflowModel
-import CotflowSweep
-import CotflowTraining
+import CotflowCore
 import Foundation
 
 struct SweepCommand: ParsableCommand {

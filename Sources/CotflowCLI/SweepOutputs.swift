@@ -1,10 +1,7 @@
 import ArgumentParser
 import CotflowExperiments
-import CotflowFigures
-import CotflowIO
-import CotflowNumerics
 import CotflowPlot
-import CotflowSweep
+import CotflowCore
 import Foundation
 
 extension SweepCommand {

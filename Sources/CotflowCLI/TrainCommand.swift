@@ -1,10 +1,7 @@
 import ArgumentParser
-import CotflowFigures
-import CotflowIO
+import CotflowPlot
+import CotflowCore
 import CotflowModel
-import CotflowNumerics
-import CotflowTask
-import CotflowTraining
 import Foundation
 
 struct TrainCommand: ParsableCommand {

@@ -1,8 +1,7 @@
 import ArgumentParser
-import CotflowCompare
-import CotflowIO
-import CotflowNumerics
-import CotflowTraining
+import CotflowExperiments
+import CotflowCore
+import CotflowModel
 
 /// The sizes of a training run, shared by `train`, `compare` and `sweep` (train and compare
 /// jobs); unset, each takes its command's default from its configuration type.

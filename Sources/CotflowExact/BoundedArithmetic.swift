@@ -1,4 +1,4 @@
-import CotflowNumerics
+import CotflowCore
 
 /// Arithmetic in which the reduced loss polynomial is evaluated: exact rationals, or double-double
 /// with a running error bound (`Bounded`). One generic evaluator serves both.

@@ -1,5 +1,5 @@
 import BigInt
-import CotflowNumerics
+import CotflowCore
 import Foundation
 
 /// Joint trace moments with a covariance, `E[prod_r tr (Sigma W)^{m_r}]` for `W ~ W_d(n, I)`,

@@ -1,4 +1,4 @@
-import CotflowNumerics
+import CotflowCore
 
 /// The largest degrees the exact moment routes take in reasonable time and memory.
 public enum ExactLimits {

@@ -1,6 +1,5 @@
 import BigInt
-import CotflowIO
-import CotflowNumerics
+import CotflowCore
 
 /// An exact rational together with a bound on its distance from the quantity asked for: zero when
 /// the input was exact (a rational spectrum), positive when the spectrum itself was only known to a

@@ -1,5 +1,5 @@
 import BigInt
-import CotflowNumerics
+import CotflowCore
 
 /// The five equality-pattern values of `E[S_ab S_bc F(S)_ca]` (isotropic `S = W/n`),
 /// for a polynomial `F`. `ab` is a = b != c (equal to the b = c != a value), `ac` is a = c != b,

@@ -1,5 +1,5 @@
 import BigInt
-import CotflowNumerics
+import CotflowCore
 
 /// Binomial coefficient C(a, b) as a big integer (0 when b < 0 or b > a).
 func binomial(_ a: Int, _ b: Int) -> BigInt {

@@ -1,4 +1,4 @@
-import CotflowNumerics
+import CotflowCore
 import Foundation
 
 /// The CoT loss of the reduced model for single prompts: for each sample covariance S,

@@ -1,5 +1,5 @@
 import BigInt
-import CotflowNumerics
+import CotflowCore
 
 /// The exact population CoT loss of the reduced model `Vt = diag(v)`, `Wt = diag(w)`
 /// (MODEL.md section 5): `L = (1/2) sum_{i<k} E tr(M_i^T M_i)`,

@@ -1,4 +1,4 @@
-import CotflowIO
+import CotflowCore
 
 extension ReducedLoss {
     /// Largest k of the exact reduced loss (ode, compare, sweep, exact cot-loss): its rational

@@ -1,5 +1,5 @@
 import BigInt
-import CotflowNumerics
+import CotflowCore
 
 /// One evaluation of the reduced loss with `W24 = u` (MODEL.md section 8) at a point given in
 /// deviations from the zero-loss family, `pi_j = eta - u v_j`, `z_j = w_j + u`.

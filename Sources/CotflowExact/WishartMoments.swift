@@ -1,5 +1,5 @@
 import BigInt
-import CotflowNumerics
+import CotflowCore
 import Foundation
 
 /// Errors from invalid parameters.

@@ -1,5 +1,5 @@
 import BigInt
-import CotflowNumerics
+import CotflowCore
 import Foundation
 
 /// Exact single-trace moments `E tr (Sigma W)^m`, m = 0...maxPower, for `W ~ W_d(n, I)`, through

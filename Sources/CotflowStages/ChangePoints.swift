@@ -1,5 +1,4 @@
-import CotflowIO
-import CotflowNumerics
+import CotflowCore
 import Foundation
 
 /// Options of the data-driven change-point detector. See notes/stages.md.

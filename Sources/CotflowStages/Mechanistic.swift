@@ -1,4 +1,4 @@
-import CotflowIO
+import CotflowCore
 import Foundation
 
 /// Times at which the reduced model passes the landmarks of its dynamics.

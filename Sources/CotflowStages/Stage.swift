@@ -1,4 +1,4 @@
-import CotflowIO
+import CotflowCore
 import Foundation
 
 /// The name of a stage, in the words of notes/stages.md: change-point stages are named by their

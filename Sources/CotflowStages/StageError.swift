@@ -1,4 +1,4 @@
-import CotflowIO
+import CotflowCore
 
 /// What the stage detectors refuse: a curve they cannot read, or a setting out of its range.
 public enum StageError: ReportableError, Equatable {

@@ -1,4 +1,4 @@
-import CotflowIO
+import CotflowCore
 import Foundation
 
 /// Stage lists as text, CSV and JSON.

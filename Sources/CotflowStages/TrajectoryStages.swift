@@ -1,4 +1,4 @@
-import CotflowIO
+import CotflowCore
 
 /// What `TrajectoryStages` reads from a table: the columns and the detectors' settings.
 public struct TrajectoryStagesOptions: Sendable {

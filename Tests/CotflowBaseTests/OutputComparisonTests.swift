@@ -1,4 +1,4 @@
-@testable import CotflowIO
+@testable import CotflowCore
 import Foundation
 import XCTest
 

@@ -1,5 +1,5 @@
 import XCTest
-@testable import CotflowIO
+@testable import CotflowCore
 
 /// Every double the tool writes reads back to the same bits (issue 23): `JSONValue` writes the
 /// shortest representation that round-trips, and `JSONInput` reads it with `Double(String)`.

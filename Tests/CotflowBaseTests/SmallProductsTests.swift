@@ -1,7 +1,7 @@
 import CGSL
-@testable import CotflowGSL
-@testable import CotflowNumerics
-@testable import CotflowTask
+@testable import CotflowCore
+@testable import CotflowCore
+@testable import CotflowModel
 import XCTest
 
 /// The per-prompt kernels against a naive reference in their documented order (bit for bit) and

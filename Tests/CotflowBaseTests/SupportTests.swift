@@ -1,9 +1,9 @@
 import BigInt
 import CGSL
-@testable import CotflowGSL
-@testable import CotflowIO
-@testable import CotflowNumerics
-@testable import CotflowTask
+@testable import CotflowCore
+@testable import CotflowCore
+@testable import CotflowCore
+@testable import CotflowModel
 import XCTest
 
 final class SupportTests: XCTestCase {

@@ -1,6 +1,6 @@
-@testable import CotflowFlow
-import CotflowIO
-@testable import CotflowTraining
+@testable import CotflowModel
+import CotflowCore
+@testable import CotflowModel
 import Foundation
 import XCTest
 

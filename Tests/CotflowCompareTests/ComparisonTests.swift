@@ -1,8 +1,7 @@
-import CotflowCompare
+import CotflowExperiments
 import CotflowExact
-import CotflowNumerics
-import CotflowTask
-import CotflowTraining
+import CotflowCore
+import CotflowModel
 import XCTest
 
 final class ComparisonTests: XCTestCase {

@@ -1,6 +1,6 @@
 @testable import CotflowExact
-import CotflowGSL
-import CotflowTask
+import CotflowCore
+import CotflowModel
 import XCTest
 
 /// The fused double tier of `ReducedLoss.evaluate` (and the flow's in-place `velocity`/`lossValue`)

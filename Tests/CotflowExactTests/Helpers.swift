@@ -1,5 +1,5 @@
 import BigInt
-import CotflowGSL
+import CotflowCore
 import Foundation
 
 /// Small dense square matrices (row-major) for test Monte Carlo.

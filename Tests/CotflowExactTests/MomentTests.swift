@@ -1,7 +1,6 @@
 import BigInt
 @testable import CotflowExact
-import CotflowGSL
-import CotflowNumerics
+import CotflowCore
 import XCTest
 
 final class MomentTests: XCTestCase {

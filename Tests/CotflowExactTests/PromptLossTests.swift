@@ -1,7 +1,6 @@
 import CotflowExact
-import CotflowGSL
-import CotflowNumerics
-import CotflowTask
+import CotflowCore
+import CotflowModel
 import XCTest
 
 /// The per-prompt reduced loss and the best constant GD step (CotflowExact/PromptLoss.swift),

@@ -1,8 +1,7 @@
 import BigInt
 @testable import CotflowExact
-import CotflowGSL
-import CotflowNumerics
-import CotflowTask
+import CotflowCore
+import CotflowModel
 import XCTest
 
 final class ReducedLossTests: XCTestCase {

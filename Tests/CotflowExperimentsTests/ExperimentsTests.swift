@@ -1,10 +1,7 @@
 import CotflowExact
-import CotflowFlow
+import CotflowModel
 @testable import CotflowExperiments
-import CotflowGSL
-import CotflowNumerics
-import CotflowSweep
-import CotflowTask
+import CotflowCore
 import Foundation
 import XCTest
 

@@ -1,8 +1,6 @@
 import CotflowExact
-import CotflowGSL
+import CotflowCore
 import CotflowModel
-import CotflowNumerics
-import CotflowTask
 import XCTest
 
 /// The exact reduced loss L(v, w) and its gradient against Monte Carlo averages of the full

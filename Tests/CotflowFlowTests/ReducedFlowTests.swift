@@ -1,7 +1,6 @@
 import CotflowExact
-@testable import CotflowFlow
-import CotflowODE
-import CotflowTask
+@testable import CotflowModel
+import CotflowCore
 import XCTest
 
 final class ReducedFlowTests: XCTestCase {

@@ -1,10 +1,6 @@
 import CotflowExact
-@testable import CotflowFlow
-import CotflowGSL
-import CotflowModel
-import CotflowNumerics
-import CotflowODE
-import CotflowTask
+@testable import CotflowModel
+import CotflowCore
 import XCTest
 
 /// The reduced flow with W24 = u free (MODEL.md section 8).

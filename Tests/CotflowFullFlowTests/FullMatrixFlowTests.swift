@@ -1,9 +1,5 @@
-import CotflowFlow
-import CotflowFullFlow
 import CotflowModel
-import CotflowODE
-import CotflowTask
-import CotflowTraining
+import CotflowCore
 import XCTest
 
 final class FullMatrixFlowTests: XCTestCase {

@@ -1,8 +1,5 @@
-@testable import CotflowFullFlow
-import CotflowModel
-import CotflowODE
-import CotflowTask
-import CotflowTraining
+@testable import CotflowModel
+import CotflowCore
 import XCTest
 
 /// Shortcuts of the full-matrix flow that must not change a bit: the GD chains of its fixed prompts

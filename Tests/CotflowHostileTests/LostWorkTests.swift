@@ -100,9 +100,10 @@ final class LostWorkTests: XCTestCase {
         // --jobs 1 runs the points on this thread, --jobs 2 on two threads: both stop between points.
         for jobs in ["1", "2"] {
             let dir = Cotflow.temporaryDirectory()
-            // 10000 output points per flow: the optimised build runs these 401 flows in about 6 s of one
-            // core (1.2 s at 20 points, which could finish before the signal).
-            let args = ["sweep", "--vary", "seed=0:400:401", "--d", "2", "--n", "6", "--k", "2", "--points", "10000", "--quiet", "--out", dir]
+            // 10000 output points per flow, each landed on by rkf45: the optimised build runs these 401
+            // flows in about 6 s of one core (tsit5 interpolates them: 3 s, which could finish first).
+            let args = ["sweep", "--vary", "seed=0:400:401", "--d", "2", "--n", "6", "--k", "2", "--points", "10000", "--stepper", "rkf45",
+                        "--quiet", "--out", dir]
             let run = try interrupted(args + ["--jobs", jobs], signal: SIGINT, after: 1.5)
             XCTAssertEqual(run.status, 1, run.summary)
             XCTAssertTrue(run.stderr.contains("SIGINT"), run.stderr)

@@ -1,6 +1,5 @@
-import CotflowGSL
+import CotflowCore
 @testable import CotflowModel
-import CotflowTask
 import XCTest
 
 final class HessianTests: XCTestCase {

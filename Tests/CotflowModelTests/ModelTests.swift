@@ -1,7 +1,5 @@
-import CotflowGSL
+import CotflowCore
 @testable import CotflowModel
-import CotflowNumerics
-import CotflowTask
 import Foundation
 import XCTest
 

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import CotflowODE
+@testable import CotflowCore
 
 final class AccuracyTests: XCTestCase {
     /// Error bound as a multiple of the tolerance. The standard control bounds the local error of

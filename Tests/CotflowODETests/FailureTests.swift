@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import CotflowODE
+@testable import CotflowCore
 
 final class FailureTests: XCTestCase {
     func testJacobianSteppersWithoutJacobianAreRefused() {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import CotflowODE
+@testable import CotflowCore
 
 /// The stepper seam, dense output and the automatic switch to a stiff method.
 final class SteppingMethodTests: XCTestCase {

@@ -1,4 +1,4 @@
-import CotflowODE
+import CotflowCore
 
 /// Test problems with exact or reference solutions.
 enum Systems {

@@ -1,4 +1,4 @@
-import CotflowGSL
+import CotflowCore
 import CotflowStages
 import Foundation
 import XCTest

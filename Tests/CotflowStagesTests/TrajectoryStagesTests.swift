@@ -1,4 +1,4 @@
-import CotflowIO
+import CotflowCore
 import CotflowStages
 import Foundation
 import XCTest

@@ -1,4 +1,4 @@
-@testable import CotflowSweep
+@testable import CotflowExperiments
 import XCTest
 
 /// Asserts that `body` throws an error whose text contains every one of `fragments`.

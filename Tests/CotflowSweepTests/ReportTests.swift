@@ -1,4 +1,4 @@
-@testable import CotflowSweep
+@testable import CotflowExperiments
 import XCTest
 
 final class ReportTests: XCTestCase {

@@ -1,5 +1,5 @@
-import CotflowIO
-@testable import CotflowSweep
+import CotflowCore
+@testable import CotflowExperiments
 import Foundation
 import XCTest
 

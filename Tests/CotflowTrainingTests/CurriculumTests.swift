@@ -1,6 +1,4 @@
-import CotflowModel
-import CotflowTask
-@testable import CotflowTraining
+@testable import CotflowModel
 import XCTest
 
 final class CurriculumTests: XCTestCase {

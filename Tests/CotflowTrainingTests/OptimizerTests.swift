@@ -1,6 +1,4 @@
 import CotflowModel
-import CotflowTask
-import CotflowTraining
 import XCTest
 
 final class OptimizerTests: XCTestCase {

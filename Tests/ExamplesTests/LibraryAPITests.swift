@@ -1,6 +1,6 @@
 import CotflowExact
-import CotflowNumerics
-import CotflowTask
+import CotflowCore
+import CotflowModel
 import Foundation
 import XCTest
 

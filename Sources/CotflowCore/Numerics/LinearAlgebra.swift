@@ -1,0 +1,40 @@
+import CGSL
+
+/// Row-major dgemm through OpenBLAS, C = alpha op(A) op(B) + beta C: for the chunk-level products
+/// (hundreds of rows); per-prompt products use `smallGemm`.
+@inlinable
+package func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
+          _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
+          _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// A Haar-distributed orthogonal matrix (d x d, row-major): QR of a Gaussian matrix with the
+/// signs of R's diagonal moved into Q (Mezzadri's recipe).
+package func haarOrthogonal(d: Int, random: Random) -> [Double] {
+    GSL.initialize()
+    let a = gsl_matrix_alloc(d, d)!, q = gsl_matrix_alloc(d, d)!, r = gsl_matrix_alloc(d, d)!
+    let tau = gsl_vector_alloc(d)!
+    defer { gsl_matrix_free(a); gsl_matrix_free(q); gsl_matrix_free(r); gsl_vector_free(tau) }
+    for i in 0..<d { for j in 0..<d { gsl_matrix_set(a, i, j, random.gaussian()) } }
+    // A Gaussian matrix is non-singular with probability one; QR does not fail on it.
+    _ = gsl_linalg_QR_decomp(a, tau)
+    _ = gsl_linalg_QR_unpack(a, tau, q, r)
+    var out = [Double](repeating: 0, count: d * d)
+    for j in 0..<d {
+        let sign: Double = gsl_matrix_get(r, j, j) < 0 ? -1 : 1
+        for i in 0..<d { out[i * d + j] = sign * gsl_matrix_get(q, i, j) }
+    }
+    return out
+}
+
+/// Eigenvalues (ascending) of the symmetric part `(A + A^T)/2` of a d x d row-major matrix.
+package func symmetricPartEigenvalues(_ a: [Double], d: Int) throws -> [Double] {
+    GSL.initialize()
+    let m = gsl_matrix_alloc(d, d)!, eval = gsl_vector_alloc(d)!, work = gsl_eigen_symm_alloc(d)!
+    defer { gsl_matrix_free(m); gsl_vector_free(eval); gsl_eigen_symm_free(work) }
+    for i in 0..<d { for j in 0..<d { gsl_matrix_set(m, i, j, 0.5 * (a[i * d + j] + a[j * d + i])) } }
+    try GSL.check(gsl_eigen_symm(m, eval, work), "symmetric eigenvalues")
+    return (0..<d).map { gsl_vector_get(eval, $0) }.sorted()
+}

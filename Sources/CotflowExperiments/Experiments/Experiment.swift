@@ -1,0 +1,674 @@
+import CotflowExact
+import CotflowModel
+import CotflowCore
+import CotflowStages
+import Foundation
+
+/// What one grid point of a sweep runs.
+public enum SweepJob: String, Sendable, CaseIterable, Codable {
+    /// The reduced gradient flow from the Assumption 4.1 point (`cotflow ode`).
+    case flow
+    /// Training of the transformer (`cotflow train`).
+    case train
+    /// The reduced flow against training from the same point (`cotflow compare`, one trainable set).
+    case compare
+    /// The exact evaluation loss of k GD steps (`cotflow exact gd-loss`).
+    case exact
+
+    /// The metrics a point of the job records.
+    public var metrics: any SweepMetrics.Type {
+        switch self {
+        case .flow: return FlowMetrics.self
+        case .train: return TrainMetrics.self
+        case .compare: return CompareMetrics.self
+        case .exact: return ExactMetrics.self
+        }
+    }
+
+    /// The axes of the job (`ExperimentSettings.parameters`), in table order.
+    public var axes: [SweepParameter] { ExperimentSettings.parameters.filter { $0.jobs.contains(self) } }
+
+    /// The names of the job's axes.
+    public var axisNames: [String] { axes.map(\.name) }
+
+    /// Axes whose values are integers (of every job).
+    public static var integerAxes: Set<String> { Set(ExperimentSettings.parameters.filter(\.integer).map(\.name)) }
+
+    /// Why `name` is not an axis of this job, when it is a known name that the job cannot vary
+    /// (nil otherwise: then the list of axes says it all).
+    public func refusal(axis name: String) -> String? {
+        switch (self, name) {
+        case (.flow, "w24"):
+            return "w24 is the flow's final W24 (a metric); the initial W24 is the axis w24_initial (as `cotflow ode --w24-initial`)"
+        case (.train, "w24"), (.train, "w24_initial"), (.compare, "w24"), (.compare, "w24_initial"):
+            return "\(name) is an axis of --job flow only: training starts with W24 = -1 (--init assumption, or --params reduced) or draws it with the other entries (--init random --params full), and `cotflow train` has no option for it"
+        case (.exact, "w24"), (.exact, "w24_initial"):
+            return "\(name) is not an axis of --job exact: the GD chain has no W24"
+        default:
+            return nil
+        }
+    }
+
+    /// The metric columns of the job, in file order (the coding keys of its metrics).
+    public var metricNames: [String] { metrics.columns.map(\.name) }
+
+    /// Metrics whose values are integers (counts, steps, 0/1 flags), written as JSON integers.
+    public var integerMetrics: Set<String> { Set(metrics.columns.filter(\.integer).map(\.name)) }
+}
+
+/// One axis a sweep can vary: a field of `ExperimentSettings`, named by a key path.
+public struct SweepParameter: Sendable {
+    /// The field an axis sets.
+    public enum Field: Sendable {
+        case integer(WritableKeyPath<ExperimentSettings, Int> & Sendable, minimum: Int)
+        case unsigned(WritableKeyPath<ExperimentSettings, UInt64> & Sendable)
+        case real(WritableKeyPath<ExperimentSettings, Double> & Sendable)
+        case rational(WritableKeyPath<ExperimentSettings, Rational?> & Sendable)
+    }
+
+    public let name: String
+    public let field: Field
+    /// The jobs that have this axis.
+    public let jobs: Set<SweepJob>
+    /// Why a value of a real axis is refused (nil: it is allowed).
+    let refuse: @Sendable (Double) -> String?
+
+    init(_ name: String, _ field: Field, jobs: Set<SweepJob> = Set(SweepJob.allCases), refuse: @escaping @Sendable (Double) -> String? = { _ in nil }) {
+        self.name = name
+        self.field = field
+        self.jobs = jobs
+        self.refuse = refuse
+    }
+
+    /// The axis takes integers.
+    public var integer: Bool {
+        switch field {
+        case .integer, .unsigned: return true
+        case .real, .rational: return false
+        }
+    }
+
+    /// Sets the field to `x`; throws the reason a value is refused.
+    public func set(_ x: Double, in s: inout ExperimentSettings, label: String) throws {
+        func bad(_ what: String) -> ExperimentError { .point(label: label, reason: what) }
+        func integer(min: Int) throws -> Int {
+            guard x >= Double(min), x <= 1_000_000_000, x == x.rounded() else { throw bad("\(name) must be an integer from \(min) to 1000000000") }
+            return Int(x)
+        }
+        switch field {
+        case .integer(let path, let minimum):
+            s[keyPath: path] = try integer(min: minimum)
+        case .unsigned(let path):
+            s[keyPath: path] = UInt64(try integer(min: 0))
+        case .real(let path):
+            if let reason = refuse(x) { throw bad(reason) }
+            s[keyPath: path] = x
+        case .rational(let path):
+            guard x > 0, let r = Rational.parse(SweepFormat.number(x)) else { throw bad("\(name) must be positive") }
+            s[keyPath: path] = r
+        }
+    }
+}
+
+/// Every setting of one run of a sweep job: the fixed options, overridden at each grid point by the
+/// point's axis values (`resolved(at:)`, through the table `parameters`).
+public struct ExperimentSettings: Sendable, Codable {
+    public var job: SweepJob
+    public var d = 10, n = 40, k = 5
+    /// The GD step size; nil: the paper's n/(n+d+1) at each point's n and d.
+    public var eta: Rational?
+    public var seed: UInt64 = 0
+    public var initScale = 0.05
+    /// Eigenvalue ranges of the Assumption 4.1 point; nil: the defaults of `initScale`.
+    public var vRange: ClosedRange<Double>?
+    public var wRange: ClosedRange<Double>?
+    /// The flow (jobs `flow` and `compare`); its output grid is `points` log-spaced times.
+    public var flow = FlowOptions()
+    /// W24 in the flow job: held (the paper's flow, at -1) or trained from its initial value.
+    public var w24: W24Mode = .paper
+    public var points = 400
+    /// A stepper to retry a failed flow with (for example msbdf, implicit with the analytic Jacobian,
+    /// where a heavy-tailed loss makes the flow stiff); nil: a failed flow is a failed point.
+    public var fallbackStepper: Stepper?
+    /// The training (jobs `train` and `compare`), from `defaultTraining`. Its task, seed, initial
+    /// scale and ranges are not read: `trainingConfig()` takes them from the fields above.
+    public var training: TrainingConfig
+    /// Regimes: a run is stalled when its final loss is above this fraction of its start.
+    public var stallFraction = 0.5
+    /// A training run (or an exact chain) has converged when its final loss is at most this
+    /// fraction of its start and it is within `constructionTolerance` of the construction.
+    public var convergedFraction = 1e-2
+    public var constructionTolerance = 0.1
+
+    /// Allowed |W24| of the flow (as `cotflow ode --w24-initial`): a huge or tiny W24 makes the flow crawl.
+    public static let w24Range: ClosedRange<Double> = 1e-3...1e3
+
+    /// The exact GD-chain loss is computed up to this chain length (2k Wishart moments).
+    public static let exactMaximumK = ExactLimits.degree / 2
+
+    public init(job: SweepJob, optimizer: OptimizerKind? = nil) {
+        self.job = job
+        training = Self.defaultTraining(job: job, optimizer: optimizer)
+    }
+
+    /// The training of a job before any option: `train` (and the jobs without training):
+    /// `TrainingConfig.defaults` (Adam, full parameters, random initialisation); `compare`: the
+    /// comparison's (`ComparisonConfig.defaults`: SGD on the reduced model from Assumption 4.1),
+    /// with `TrainingConfig.defaults`' learning rate when the optimizer is Adam, as `cotflow compare` does.
+    public static func defaultTraining(job: SweepJob, optimizer: OptimizerKind? = nil) -> TrainingConfig {
+        let task = TrainingConfig.defaultTask()
+        let trainDefaults = TrainingConfig.defaults(task: task)
+        var c: TrainingConfig
+        if job == .compare {
+            // Valid by construction (the default task).
+            c = try! ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: paperStepSize(n: task.n, d: task.d), seed: 0).training
+            if let optimizer { c.learningRate = ComparisonConfig.defaultLearningRate(optimizer: optimizer) }
+        } else {
+            c = trainDefaults
+        }
+        if let optimizer { c.optimizer = optimizer }
+        return c
+    }
+
+    /// The step size at this point.
+    public var stepSize: Rational { eta ?? paperStepSize(n: n, d: d) }
+
+    /// n / d (the axis `n_over_d`); setting it sets n = round(value x d).
+    public var nOverD: Double {
+        get { Double(n) / Double(d) }
+        set { n = Int((newValue * Double(d)).rounded()) }
+    }
+
+    /// The flow's initial (with W24 fixed: held) W24 (the axis `w24_initial`); setting it keeps the mode.
+    public var w24Initial: Double {
+        get { w24.initial }
+        set { w24 = w24.isFree ? .free(initial: newValue) : .fixed(newValue) }
+    }
+
+    /// The axes of every job: name, the field it sets, its jobs and its values. Applied in this order
+    /// (`n_over_d` after `d`).
+    public static let parameters: [SweepParameter] = {
+        let all = Set(SweepJob.allCases), running: Set<SweepJob> = [.flow, .train, .compare], flow: Set<SweepJob> = [.flow],
+            training: Set<SweepJob> = [.train, .compare]
+        let positive: @Sendable (String) -> @Sendable (Double) -> String? = { name in { $0.isFinite && $0 > 0 ? nil : "\(name) must be positive" } }
+        return [
+            SweepParameter("d", .integer(\.d, minimum: 1), jobs: all),
+            SweepParameter("n", .integer(\.n, minimum: 1), jobs: all),
+            SweepParameter("k", .integer(\.k, minimum: 1), jobs: all),
+            SweepParameter("eta", .rational(\.eta), jobs: all),
+            SweepParameter("n_over_d", .real(\.nOverD), jobs: all) { $0 > 0 && $0 <= 1e9 ? nil : "n_over_d must be positive" },
+            SweepParameter("init_scale", .real(\.initScale), jobs: running, refuse: positive("init_scale")),
+            SweepParameter("w24_initial", .real(\.w24Initial), jobs: flow) { u in
+                w24Range.contains(abs(u)) ? nil : "w24_initial must satisfy 1e-3 <= |W24| <= 1e3 (got \(SweepFormat.number(u)))"
+            },
+            SweepParameter("t_end", .real(\.flow.ode.endTime), jobs: flow, refuse: positive("t_end")),
+            SweepParameter("stop_loss", .real(\.flow.stopRelativeLoss), jobs: flow) { $0 >= 0 && $0 < 1 ? nil : "stop_loss must be in [0, 1)" },
+            SweepParameter("abs_tol", .real(\.flow.ode.absoluteTolerance), jobs: flow, refuse: positive("abs_tol")),
+            SweepParameter("rel_tol", .real(\.flow.ode.relativeTolerance), jobs: flow, refuse: positive("rel_tol")),
+            SweepParameter("max_steps", .integer(\.flow.ode.maximumSteps, minimum: 1), jobs: flow),
+            SweepParameter("points", .integer(\.points, minimum: 2), jobs: flow),
+            SweepParameter("learning_rate", .real(\.training.learningRate), jobs: training, refuse: positive("learning_rate")),
+            SweepParameter("batch_size", .integer(\.training.batchSize, minimum: 1), jobs: training),
+            SweepParameter("steps", .integer(\.training.steps, minimum: 0), jobs: training),
+            SweepParameter("record_every", .integer(\.training.recordEvery, minimum: 1), jobs: training),
+            SweepParameter("held_out", .integer(\.training.heldOutSize, minimum: 1), jobs: training),
+            SweepParameter("seed", .unsigned(\.seed), jobs: running),
+        ]
+    }()
+
+    /// The parameter of an axis name, nil when no job has it.
+    public static func parameter(_ name: String) -> SweepParameter? { parameters.first { $0.name == name } }
+
+    /// Refuses axes that clash with each other or with a fixed setting (`eta`, the ranges).
+    public func checkAxes(_ names: Set<String>) throws {
+        func refuse(_ text: String) -> CotflowError { CotflowError.input(text) }
+        if names.contains("n"), names.contains("n_over_d") { throw refuse("vary n or n_over_d, not both") }
+        if names.contains("init_scale"), vRange != nil || wRange != nil {
+            throw refuse("an init_scale axis cannot be combined with --v-range or --w-range")
+        }
+        if names.contains("eta"), eta != nil { throw refuse("--eta is fixed but eta is also an axis; give one") }
+    }
+
+    /// The settings at a grid point (the point's values replace the fixed ones).
+    public func resolved(at point: SweepPoint) throws -> ExperimentSettings {
+        var s = self
+        func bad(_ what: String) -> ExperimentError { .point(label: point.label, reason: what) }
+        for parameter in Self.parameters {
+            guard let x = point[parameter.name] else { continue }
+            guard parameter.jobs.contains(job) else { throw bad(job.refusal(axis: parameter.name) ?? "\(parameter.name) is not an axis of this job") }
+            try parameter.set(x, in: &s, label: point.label)
+        }
+        if point["n_over_d"] != nil, s.n < 1 { throw bad("n = round(n_over_d x d) = 0; n must be at least 1") }
+        if s.job == .exact, s.k > Self.exactMaximumK { throw bad("k = \(s.k) is above the exact limit k <= \(Self.exactMaximumK) (2k Wishart moments)") }
+        if s.job == .train || s.job == .compare { try s.trainingConfig().validate() }
+        return s
+    }
+
+    /// The Assumption 4.1 starting point.
+    var start: AssumptionInitialisation {
+        let defaults = AssumptionInitialisation.defaultRanges(scale: initScale)
+        return AssumptionInitialisation(d: d, seed: seed, vRange: vRange ?? defaults.v, wRange: wRange ?? defaults.w)
+    }
+
+    /// The settings held fixed across a grid with these axes, as recorded in the sweep's files:
+    /// keyed by option name (`_` for `-`), integers as JSON integers, numbers as floats. `eta` is
+    /// the float and `eta_exact` its exact value where one step size holds for the whole grid;
+    /// `eta_rule` says where it comes from (`given` or `n/(n+d+1)`).
+    public func fixedSettings(axes: Set<String>) throws -> [(String, JSONValue)] {
+        var out: [(String, JSONValue)] = [("job", .string(job.rawValue))]
+        func add(_ name: String, _ value: @autoclosure () -> JSONValue) { if !axes.contains(name) { out.append((name, value())) } }
+        add("d", .int(d))
+        if !axes.contains("n_over_d") { add("n", .int(n)) }
+        add("k", .int(k))
+        if !axes.contains("eta") {
+            out.append(("eta_rule", .string(eta == nil ? "n/(n+d+1)" : "given")))
+            // Without a given eta, each point's n and d set it; it is one number when neither varies.
+            if eta != nil || axes.isDisjoint(with: ["d", "n", "n_over_d"]) { out += etaFields(stepSize) }
+        }
+        if job != .exact {
+            add("seed", .int(Int(seed)))
+            add("init_scale", .number(initScale))
+            if let v = vRange { out.append(("v_range", .numbers([v.lowerBound, v.upperBound]))) }
+            if let w = wRange { out.append(("w_range", .numbers([w.lowerBound, w.upperBound]))) }
+        }
+        switch job {
+        case .flow:
+            out.append(("model", .string("reduced gradient flow from Assumption 4.1")))
+            out.append(("w24", .string(w24.isFree ? "free" : "fixed")))
+            add("w24_initial", .number(w24.initial))
+            out.append(("stepper", .string(flow.ode.stepper.rawValue)))
+            out.append(("fallback_stepper", fallbackStepper.map { .string($0.rawValue) } ?? .null))
+            add("abs_tol", .number(flow.ode.absoluteTolerance))
+            add("rel_tol", .number(flow.ode.relativeTolerance))
+            add("max_steps", .int(flow.ode.maximumSteps))
+            add("t_end", .number(flow.ode.endTime))
+            add("stop_loss", .number(flow.stopRelativeLoss))
+            add("points", .int(points))
+            out.append(("exact_eval_loss_max_k", .int(Self.exactMaximumK)))
+        case .train, .compare:
+            let c = try trainingConfig()
+            out.append(("objective", .string(c.objective.rawValue)))
+            out.append(("params", .string(c.trainable.rawValue)))
+            out.append(("init", .string(c.initialisation.rawValue)))
+            out += c.optimizer.settings
+            add("learning_rate", .number(c.learningRate))
+            add("batch_size", .int(c.batchSize))
+            add("steps", .int(c.steps))
+            add("record_every", .int(c.recordEvery))
+            add("held_out", .int(c.heldOutSize))
+            if job == .compare { out.append(("stepper", .string(flow.ode.stepper.rawValue))) }
+        case .exact:
+            out.append(("quantity", .string("E||w_k - w*||^2 of k exact GD steps")))
+            out.append(("exact_max_k", .int(Self.exactMaximumK)))
+        }
+        out += [("stall_fraction", .number(stallFraction)), ("converged_fraction", .number(convergedFraction)),
+                ("construction_tolerance", .number(constructionTolerance))]
+        return out
+    }
+
+    /// The regime thresholds and the job recorded in a sweep's settings (for `cotflow merge`).
+    public init(recorded settings: [(String, JSONValue)]) throws {
+        let map = Dictionary(settings, uniquingKeysWith: { a, _ in a })
+        guard case .string(let jobText)? = map["job"], let job = SweepJob(rawValue: jobText) else {
+            throw ExperimentError.noJob
+        }
+        self.init(job: job)
+        func number(_ key: String) -> Double? {
+            switch map[key] { case .number(let x)?: return x; case .int(let i)?: return Double(i); default: return nil }
+        }
+        if let x = number("stall_fraction") { stallFraction = x }
+        if let x = number("converged_fraction") { convergedFraction = x }
+        if let x = number("construction_tolerance") { constructionTolerance = x }
+        // The W24 mode and value as the sweep ran them (an axis w24_initial is not a setting).
+        let u = number("w24_initial") ?? -1
+        if case .string("free")? = map["w24"] { w24 = .free(initial: u) } else { w24 = .fixed(u) }
+    }
+
+    /// The training configuration of the `train` or `compare` job at these settings: `training`
+    /// with this run's task, seed, initial scale and ranges.
+    public func trainingConfig() throws -> TrainingConfig {
+        var c = training
+        c.task = try TaskConfig(d: d, n: n, k: k, eta: stepSize.doubleValue)
+        c.seed = seed
+        let defaults = AssumptionInitialisation.defaultRanges(scale: initScale)
+        c.initScale = initScale
+        c.vRange = vRange ?? defaults.v
+        c.wRange = wRange ?? defaults.w
+        return c
+    }
+
+    /// Runs the job at these (resolved) settings.
+    public func measure() throws -> any SweepMetrics {
+        switch job {
+        case .flow: return try FlowMetrics.measure(self)
+        case .train: return try TrainMetrics.measure(self)
+        case .compare: return try CompareMetrics.measure(self)
+        case .exact: return ExactMetrics.measure(self)
+        }
+    }
+
+    /// Runs the job at a grid point and returns its metric row (a sweep's `run`). A signal
+    /// (`Interruption`) received before the point stops the sweep (`SweepInterrupted`).
+    public func run(_ point: SweepPoint) throws -> [String: Double] {
+        // A signal stops the sweep between points; finished points stay in the shard files.
+        if Interruption.requested {
+            throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
+        }
+        let s = try resolved(at: point)
+        do {
+            return try s.measure().row
+        } catch let failure as FlowFailure {
+            var partial = FlowMetrics(failure.partial, eta: s.stepSize.doubleValue)
+            partial.converged = false
+            throw SweepPointFailure("flow failed: \(failure.reason)", metrics: partial.row)
+        }
+    }
+}
+
+/// The metrics of one run of a job, typed: its columns are the coding keys (`SweepMetricRow`),
+/// and its regime rule lives with it.
+public protocol SweepMetrics: SweepMetricRow {
+    /// The regime of a run with these metrics under the thresholds of `settings`.
+    func regime(_ settings: ExperimentSettings) -> RunRegime
+    /// The rule of `regime`, in words; `w24Varies`: W24 is free or an axis (the construction is up to its gauge).
+    static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String
+    /// Columns that are times of a stage boundary or transition (candidates for scaling fits).
+    static var timeColumns: [String] { get }
+    /// Columns that describe the solver or are set by a stopping rule, not the model: never findings.
+    static var diagnosticColumns: Set<String> { get }
+}
+
+extension SweepMetricRow {
+    /// The column names, in file order.
+    public static var names: [String] { columns.map(\.name) }
+}
+
+/// "final loss 0.3 of its start (stalled above 0.5)" and the like: the regime of a run whose loss
+/// ended at `ratio` of its start, with `converged` deciding a convergence first.
+private func lossRegime(ratio: Double, stall: Double, what: String, converged: (() -> RunRegime)?, unfinished: String) -> RunRegime {
+    if let converged { return converged() }
+    if !(ratio <= stall) {
+        return RunRegime(regime: .stalled, detail: "\(what) \(compactNumber(ratio)) of its start (stalled above \(compactNumber(stall)))")
+    }
+    return RunRegime(regime: .unfinished, detail: unfinished)
+}
+
+/// Relative distances of the invariant pair ((-W24) V31, W13 / (-W24)) from (-eta I, I): the
+/// construction up to the W24 gauge (`v` = eigenvalues of V31 in its basis, likewise `w`).
+func constructionDistance(v: [Double], w: [Double], eta: Double, w24: Double = -1) -> Double {
+    let c = -w24
+    guard c != 0, !v.isEmpty else { return .nan }
+    let dv = v.map { abs(c * $0 + eta) / eta }.max() ?? .nan
+    let dw = w.map { abs($0 / c - 1) }.max() ?? .nan
+    return max(dv, dw)
+}
+
+/// One reduced-flow run.
+public struct FlowMetrics: SweepMetrics {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case initialLoss = "initial_loss", finalLoss = "final_loss", tEnd = "t_end", converged, steps
+        case tLossHalf = "t_loss_half", tLoss1e3 = "t_loss_1e-3", exactEvalLoss = "exact_eval_loss"
+        case plateauEnd = "plateau_end", productReached = "product_reached", exponentialStart = "exponential_start", stageCount = "stage_count"
+        case distanceToConstruction = "distance_to_construction", w24
+    }
+
+    public var initialLoss: Double, finalLoss: Double, tEnd: Double
+    public var converged: Bool
+    public var steps: Int
+    public var tLossHalf: Double, tLoss1e3: Double
+    public var exactEvalLoss: Double?
+    public var plateauEnd: Double?, productReached: Double?, exponentialStart: Double?
+    public var stageCount: Int?
+    /// max_j max(|u v_j - eta| / eta, |w_j / (-u) - 1|) at the end, u = W24 there: the distance
+    /// from the construction up to W24's gauge (u = -1: max_j max(|v_j + eta| / eta, |w_j - 1|)).
+    public var distanceToConstruction: Double
+    /// W24 at the end (the held value when it is fixed).
+    public var w24: Double
+
+    public static var timeColumns: [String] {
+        [CodingKeys.tLossHalf, .tLoss1e3, .plateauEnd, .productReached, .exponentialStart].map(\.stringValue)
+    }
+    public static var diagnosticColumns: Set<String> {
+        Set([CodingKeys.finalLoss, .tEnd, .steps, .converged, .stageCount, .distanceToConstruction, .w24].map(\.stringValue))
+    }
+
+    public func regime(_ settings: ExperimentSettings) -> RunRegime {
+        let ratio = finalLoss / initialLoss, distance = distanceToConstruction
+        return lossRegime(ratio: ratio, stall: settings.stallFraction, what: "final loss", converged: converged ? {
+            // A sweep file without the distance (written before it was recorded) is not judged on it.
+            RunRegime(regime: distance > settings.constructionTolerance ? .convergedElsewhere : .converged,
+                      detail: "flow met its stopping loss" + (distance.isNaN ? "" : "; distance to the construction \(compactNumber(distance))"))
+        } : nil, unfinished: "final loss \(compactNumber(ratio)) of its start at t = \(compactNumber(tEnd))")
+    }
+
+    public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
+        let gauge = w24Varies ? " up to W24's gauge (v = eta/W24, w = -W24)" : ""
+        return "converged: the flow met its stopping loss within \(compactNumber(settings.constructionTolerance)) of the construction\(gauge) (else converged-elsewhere); stalled: final loss above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
+    }
+
+    init(_ t: FlowTrajectory, eta: Double) {
+        initialLoss = t.losses.first ?? .nan
+        finalLoss = t.finalLoss
+        tEnd = t.finalTime
+        converged = t.converged
+        steps = t.statistics.acceptedSteps
+        tLossHalf = StageMetrics.timeBelow(0.5, times: t.times, losses: t.losses)
+        tLoss1e3 = StageMetrics.timeBelow(1e-3, times: t.times, losses: t.losses)
+        let u = t.u.last ?? .nan
+        w24 = u
+        distanceToConstruction = t.v.last.map { constructionDistance(v: $0, w: t.w.last!, eta: eta, w24: u) } ?? .nan
+    }
+
+    static func measure(_ s: ExperimentSettings) throws -> FlowMetrics {
+        let eta = s.stepSize
+        let loss = try ReducedLoss(n: s.n, d: s.d, k: s.k, eta: eta)
+        var options = s.flow
+        options.ode.grid = .logarithmic(points: s.points, first: 1e-3)
+        let start = s.start
+        let t: FlowTrajectory
+        do {
+            t = try ReducedFlow(loss: loss, w24: s.w24).integrate(v0: start.v, w0: start.w, options: options)
+        } catch is FlowFailure where s.fallbackStepper != nil {
+            options.ode.stepper = s.fallbackStepper!
+            t = try ReducedFlow(loss: loss, w24: s.w24).integrate(v0: start.v, w0: start.w, options: options)
+        }
+        var m = FlowMetrics(t, eta: eta.doubleValue)
+        if s.k <= ExperimentSettings.exactMaximumK { m.exactEvalLoss = gdChainLoss(n: s.n, d: s.d, k: s.k, eta: eta).doubleValue }
+        let stages = StageMetrics.stages(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: eta.doubleValue)
+        m.plateauEnd = stages.plateauEnd
+        m.productReached = stages.productReached
+        m.exponentialStart = stages.exponentialStart
+        m.stageCount = stages.stageCount
+        return m
+    }
+}
+
+/// One training run.
+public struct TrainMetrics: SweepMetrics {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case initialCoTLoss = "initial_cot_loss", finalCoTLoss = "final_cot_loss", evalMean = "eval_loss_mean", evalMedian = "eval_loss_median"
+        case evalTopPercentShare = "eval_loss_top1pct_share", divergedStep = "diverged_step", distanceToConstruction = "distance_to_construction", w24
+        case plateauEnd = "plateau_end", productReached = "product_reached", exponentialStart = "exponential_start", stageCount = "stage_count"
+    }
+
+    public var initialCoTLoss: Double, finalCoTLoss: Double
+    public var evalMean: Double, evalMedian: Double, evalTopPercentShare: Double
+    /// The optimizer step at which training diverged, nil when it did not.
+    public var divergedStep: Int?
+    /// Relative distance of (-W24) V31 from -eta I and of W13 / (-W24) from I (the larger).
+    public var distanceToConstruction: Double
+    public var w24: Double
+    public var plateauEnd: Double?, productReached: Double?, exponentialStart: Double?
+    public var stageCount: Int?
+
+    public static var timeColumns: [String] {
+        [CodingKeys.divergedStep, .plateauEnd, .productReached, .exponentialStart].map(\.stringValue)
+    }
+    public static var diagnosticColumns: Set<String> { Set([CodingKeys.divergedStep, .stageCount].map(\.stringValue)) }
+
+    public func regime(_ settings: ExperimentSettings) -> RunRegime {
+        if let divergedStep { return RunRegime(regime: .diverged, detail: "diverged at step \(divergedStep)", divergedStep: divergedStep) }
+        let ratio = finalCoTLoss / initialCoTLoss, distance = distanceToConstruction
+        let converged: (() -> RunRegime)? = ratio <= settings.convergedFraction ? {
+            RunRegime(regime: distance > settings.constructionTolerance ? .convergedElsewhere : .converged,
+                      detail: "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction")
+        } : nil
+        return lossRegime(ratio: ratio, stall: settings.stallFraction, what: "final CoT loss", converged: converged,
+                          unfinished: "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction")
+    }
+
+    public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
+        "converged: final CoT loss at most \(compactNumber(settings.convergedFraction)) of its start and within \(compactNumber(settings.constructionTolerance)) of the construction up to W24's gauge (else converged-elsewhere); stalled: above \(compactNumber(settings.stallFraction)) of its start; unfinished: between"
+    }
+
+    init(_ r: TrainingResult, config: TrainingConfig) {
+        let cot = r.trajectory.cotLossMeans
+        initialCoTLoss = cot.first ?? .nan
+        finalCoTLoss = r.heldOutCoT.mean
+        evalMean = r.heldOutEval.mean
+        evalMedian = r.heldOutEval.median
+        evalTopPercentShare = r.heldOutEval.topPercentShare
+        if case .diverged(let step, _) = r.status { divergedStep = step }
+        let mass = WeightMass(r.parameters, eta: config.task.eta)
+        distanceToConstruction = max(mass.vDeviation, mass.wDeviation)
+        w24 = r.parameters.W24
+        if divergedStep == nil {
+            let t = r.trajectory
+            let stages = StageMetrics.stages(times: t.times, losses: cot, v: t.vDiagonals, w: t.wDiagonals, eta: config.task.eta)
+            plateauEnd = stages.plateauEnd
+            productReached = stages.productReached
+            exponentialStart = stages.exponentialStart
+            stageCount = stages.stageCount
+        }
+    }
+
+    static func measure(_ s: ExperimentSettings) throws -> TrainMetrics {
+        let config = try s.trainingConfig()
+        let result = try Trainer(config: config).run()
+        try stopIfInterrupted(result)
+        return TrainMetrics(result, config: config)
+    }
+}
+
+/// A training run that a signal stopped is no result: the sweep stops (the point is not recorded).
+private func stopIfInterrupted(_ result: TrainingResult) throws {
+    if case .interrupted(let step, let signal) = result.status {
+        throw SweepInterrupted("\(signal) received at step \(step) of a training run; the finished points are kept, rerun with --resume to run the rest")
+    }
+}
+
+/// The reduced flow against one training run from the same point.
+public struct CompareMetrics: SweepMetrics {
+    public var training: TrainMetrics
+    public var flowFinalLoss: Double
+    public var maxRelativeLossDeviation: Double?
+    public var maxEigenvalueDeviation: Double?
+    public var sameMechanisticStages: Bool?
+    public var maxBoundaryDifference: Double?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case flowFinalLoss = "flow_final_loss", maxRelativeLossDeviation = "max_rel_loss_deviation"
+        case maxEigenvalueDeviation = "max_eigenvalue_deviation", sameMechanisticStages = "same_stages"
+        case maxBoundaryDifference = "max_boundary_difference"
+    }
+
+    /// The training's columns, then the comparison's.
+    public init(from decoder: Decoder) throws {
+        training = try TrainMetrics(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        flowFinalLoss = try c.decode(Double.self, forKey: .flowFinalLoss)
+        maxRelativeLossDeviation = try c.decodeIfPresent(Double.self, forKey: .maxRelativeLossDeviation)
+        maxEigenvalueDeviation = try c.decodeIfPresent(Double.self, forKey: .maxEigenvalueDeviation)
+        sameMechanisticStages = try c.decodeIfPresent(Bool.self, forKey: .sameMechanisticStages)
+        maxBoundaryDifference = try c.decodeIfPresent(Double.self, forKey: .maxBoundaryDifference)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try training.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(flowFinalLoss, forKey: .flowFinalLoss)
+        try c.encodeIfPresent(maxRelativeLossDeviation, forKey: .maxRelativeLossDeviation)
+        try c.encodeIfPresent(maxEigenvalueDeviation, forKey: .maxEigenvalueDeviation)
+        try c.encodeIfPresent(sameMechanisticStages, forKey: .sameMechanisticStages)
+        try c.encodeIfPresent(maxBoundaryDifference, forKey: .maxBoundaryDifference)
+    }
+
+    init(training: TrainMetrics, flowFinalLoss: Double, maxRelativeLossDeviation: Double?, maxEigenvalueDeviation: Double?,
+         sameMechanisticStages: Bool?, maxBoundaryDifference: Double?) {
+        self.training = training
+        self.flowFinalLoss = flowFinalLoss
+        self.maxRelativeLossDeviation = maxRelativeLossDeviation
+        self.maxEigenvalueDeviation = maxEigenvalueDeviation
+        self.sameMechanisticStages = sameMechanisticStages
+        self.maxBoundaryDifference = maxBoundaryDifference
+    }
+
+    public static var timeColumns: [String] { TrainMetrics.timeColumns }
+    public static var diagnosticColumns: Set<String> { TrainMetrics.diagnosticColumns }
+    /// The training's regime.
+    public func regime(_ settings: ExperimentSettings) -> RunRegime { training.regime(settings) }
+    public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
+        TrainMetrics.regimeRule(settings, w24Varies: w24Varies)
+    }
+
+    static func measure(_ s: ExperimentSettings) throws -> CompareMetrics {
+        let t = try s.trainingConfig()
+        var c = try ComparisonConfig.defaults(d: s.d, n: s.n, k: s.k, eta: s.stepSize, seed: s.seed)
+        c.training = t
+        c.trainable = [t.trainable]
+        c.flow.ode.stepper = s.flow.ode.stepper
+        let comparison: Comparison
+        do {
+            comparison = try Comparator.run(c)
+        } catch {
+            // The comparison refuses a diverged training run; rerun the training alone (it stops
+            // where it diverged) to record the diverged regime and its step.
+            let result = try Trainer(config: t).run()
+            try stopIfInterrupted(result)
+            guard case .diverged = result.status else { throw error }
+            return CompareMetrics(training: TrainMetrics(result, config: t), flowFinalLoss: .nan, maxRelativeLossDeviation: nil,
+                                  maxEigenvalueDeviation: nil, sameMechanisticStages: nil, maxBoundaryDifference: nil)
+        }
+        let run = comparison.runs[0]
+        try stopIfInterrupted(run.result)
+        let agreement = run.mechanisticAgreement
+        return CompareMetrics(training: TrainMetrics(run.result, config: t), flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
+                              maxRelativeLossDeviation: run.maxRelativeLossDeviation, maxEigenvalueDeviation: run.maxEigenvalueDeviation,
+                              sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference)
+    }
+}
+
+/// The exact evaluation loss E||w_k - w*||^2 of k GD steps from w_0 = 0 (start: E||w*||^2 = d).
+public struct ExactMetrics: SweepMetrics {
+    public var evalLoss: Double
+    /// The loss at k - 1 steps (d at k = 1).
+    public var previousLoss: Double
+    public var relativeLoss: Double
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case evalLoss = "exact_eval_loss", previousLoss = "exact_eval_loss_previous_k", relativeLoss = "relative_to_start"
+    }
+
+    public static var timeColumns: [String] { [] }
+    public static var diagnosticColumns: Set<String> { [] }
+
+    public func regime(_ settings: ExperimentSettings) -> RunRegime {
+        if evalLoss > previousLoss {
+            return RunRegime(regime: .diverged, detail: "the mean grows with k (\(compactNumber(previousLoss)) -> \(compactNumber(evalLoss)))")
+        }
+        let detail = "loss \(compactNumber(relativeLoss)) of its start d"
+        if relativeLoss <= settings.convergedFraction { return RunRegime(regime: .converged, detail: detail) }
+        return RunRegime(regime: !(relativeLoss <= settings.stallFraction) ? .stalled : .unfinished, detail: detail)
+    }
+
+    public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
+        "diverged: the mean grows with k; converged: at most \(compactNumber(settings.convergedFraction)) of d; stalled: above \(compactNumber(settings.stallFraction)) of d; unfinished: between"
+    }
+
+    static func measure(_ s: ExperimentSettings) -> ExactMetrics {
+        let eta = s.stepSize
+        let loss = gdChainLoss(n: s.n, d: s.d, k: s.k, eta: eta).doubleValue
+        let previous = s.k > 1 ? gdChainLoss(n: s.n, d: s.d, k: s.k - 1, eta: eta).doubleValue : Double(s.d)
+        return ExactMetrics(evalLoss: loss, previousLoss: previous, relativeLoss: loss / Double(s.d))
+    }
+}

@@ -1,0 +1,168 @@
+import CotflowExact
+import CotflowCore
+import Foundation
+
+
+/// The reduced gradient flow as a value (`cotflow ode`): the task, the start and the solver
+/// settings. Building it resolves every default; nothing runs until `solve`.
+public struct ReducedFlowRun: RecordableRun {
+    public static let computation = "ode"
+
+    public var d, n, k: Int
+    /// The GD step size, exact.
+    public var eta: Rational
+    public var seed: UInt64
+    /// The Assumption 4.1 start of `seed` (scale and ranges), used when `start` is nil.
+    public var initScale: Double
+    public var vRange, wRange: ClosedRange<Double>
+    /// The eigenvalues (v, w) to start from instead of the Assumption 4.1 point.
+    public var start: Start?
+    public var w24: W24Mode
+    public var options: FlowOptions
+
+    public struct Start: Codable, Sendable, Equatable {
+        public var v: [Double], w: [Double]
+        public init(v: [Double], w: [Double]) { self.v = v; self.w = w }
+    }
+
+    /// `eta` nil is the paper's n/(n+d+1); the ranges nil are the Assumption 4.1 ranges of
+    /// `initScale`; `options` the flow's defaults with the changes given.
+    public init(d: Int, n: Int, k: Int, eta: Rational? = nil, seed: UInt64, initScale: Double = 0.05,
+                vRange: ClosedRange<Double>? = nil, wRange: ClosedRange<Double>? = nil, start: Start? = nil,
+                w24: W24Mode = .paper, options: FlowOptions = FlowOptions()) {
+        let ranges = AssumptionInitialisation.defaultRanges(scale: initScale)
+        (self.d, self.n, self.k, self.eta, self.seed) = (d, n, k, eta ?? paperStepSize(n: n, d: d), seed)
+        (self.initScale, self.vRange, self.wRange) = (initScale, vRange ?? ranges.v, wRange ?? ranges.w)
+        (self.start, self.w24, self.options) = (start, w24, options)
+    }
+
+    /// The start: `start`, or the Assumption 4.1 point of `seed` (the one `train --init assumption` uses).
+    public var initialPoint: (v: [Double], w: [Double]) {
+        if let start { return (start.v, start.w) }
+        let a = AssumptionInitialisation(d: d, seed: seed, vRange: vRange, wRange: wRange)
+        return (a.v, a.w)
+    }
+
+    /// The task's and the solver's checks (before any work).
+    public func validate() throws {
+        _ = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue)
+        try ReducedLoss.checkSize(k: k)
+        if let start, start.v.count != d || start.w.count != d || !(start.v + start.w).allSatisfy(\.isFinite) {
+            throw FlowConfigurationError.eigenvalueCount(d: d, v: start.v.count, w: start.w.count)
+        }
+    }
+
+    /// Integrates; a failure part-way is a result with status `.failed` and the trajectory so far.
+    public func solve() throws -> ReducedFlowOutcome {
+        try validate()
+        let started = Date()
+        let flow = ReducedFlow(loss: try ReducedLoss(n: n, d: d, k: k, eta: eta), w24: w24)
+        let (v, w) = initialPoint
+        let trajectory: FlowTrajectory
+        var failure: String?
+        do {
+            trajectory = try flow.integrate(v0: v, w0: w, options: options)
+        } catch let error as FlowFailure {
+            trajectory = error.partial
+            failure = error.reason.description
+        }
+        return ReducedFlowOutcome(run: self, trajectory: trajectory, seconds: Date().timeIntervalSince(started), failure: failure)
+    }
+}
+
+/// A solved reduced flow: its trajectory, status and the metrics summary.json records.
+public struct ReducedFlowOutcome: Sendable {
+    public let trajectory: FlowTrajectory
+    public let metrics: ReducedFlowMetrics
+    public let status: RunStatus
+
+    public init(run: ReducedFlowRun, trajectory t: FlowTrajectory, seconds: Double, failure: String?) {
+        trajectory = t
+        status = failure.map { .failed(reason: $0) } ?? (t.converged ? .converged : .completed)
+        metrics = ReducedFlowMetrics(run: run, trajectory: t, seconds: seconds, failure: failure)
+    }
+}
+
+/// What summary.json records of a reduced flow besides the run: the task again (for readers of
+/// the file), the loss and end point, why it stopped, the solver's work and, with W24 free, the
+/// zero-loss family member.
+public struct ReducedFlowMetrics: Codable, Sendable {
+    public var d, n, k: Int
+    public var eta: Double
+    public var etaExact: String
+    public var seed: UInt64
+    public var stepper: Stepper
+    public var initialLoss, finalLoss, tEnd: Double
+    public var converged: Bool
+    /// "failed: ..." for a run that failed part-way.
+    public var stopReason: String
+    public var steps, failedSteps, rhsEvals, jacobianEvals: Int
+    public var seconds: Double
+    public var v0, w0, v, w: [Double]
+    public var maxAbsVPlusEta, maxAbsWMinus1: Double
+    /// "fixed" or "free".
+    public var w24Mode: String
+    public var w24Initial, w24: Double
+    /// With `--stepper auto`: the steppers that ran, in order, and the time of the switch (nil: none).
+    public var steppersRun: [String]?
+    public var stepperSwitchT: Double?
+    public var conservedQuantityStart, conservedQuantityEnd: Double?
+    public var familyMember: FamilyMember?
+
+    public struct FamilyMember: Codable, Sendable {
+        public var u, v, w, predictedU, maxDistance: Double
+        public var reached: Bool
+        private enum CodingKeys: String, CodingKey { case u, v, w, predictedU = "predicted_u", maxDistance = "max_distance", reached }
+    }
+
+    public init(run: ReducedFlowRun, trajectory t: FlowTrajectory, seconds: Double, failure: String?) {
+        let s = t.statistics, eta = run.eta.doubleValue
+        (d, n, k, self.eta, etaExact, seed, stepper) = (run.d, run.n, run.k, eta, run.eta.description, run.seed, run.options.ode.stepper)
+        (initialLoss, finalLoss, tEnd, converged) = (t.losses.first ?? .nan, t.finalLoss, t.finalTime, t.converged)
+        stopReason = failure.map { "failed: \($0)" } ?? t.stopReason.description
+        (steps, failedSteps, rhsEvals, jacobianEvals) = (s.acceptedSteps, s.failedSteps, s.rhsEvaluations, s.jacobianEvaluations)
+        self.seconds = seconds
+        (v0, w0, v, w) = (t.v.first ?? [], t.w.first ?? [], t.v.last ?? [], t.w.last ?? [])
+        maxAbsVPlusEta = v.map { abs($0 + eta) }.max() ?? .nan
+        maxAbsWMinus1 = w.map { abs($0 - 1) }.max() ?? .nan
+        (w24Mode, w24Initial, w24) = (run.w24.isFree ? "free" : "fixed", run.w24.initial, t.u.last ?? .nan)
+        if stepper == .auto {
+            steppersRun = t.phases.map(\.name)
+            stepperSwitchT = t.phases.count > 1 ? t.phases[1].start : nil
+        }
+        if let f = W24Report.family(t) {
+            (conservedQuantityStart, conservedQuantityEnd) = (f.conservedStart, f.conservedEnd)
+            familyMember = FamilyMember(u: f.reachedU, v: t.eta / f.reachedU, w: -f.reachedU, predictedU: f.predictedU,
+                                        maxDistance: f.distance, reached: t.converged)
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case d, n, k, eta, etaExact = "eta_exact", seed, stepper, initialLoss = "initial_loss", finalLoss = "final_loss"
+        case tEnd = "t_end", converged, stopReason = "stop_reason", steps, failedSteps = "failed_steps", rhsEvals = "rhs_evals"
+        case jacobianEvals = "jacobian_evals", seconds, v0, w0, v, w, maxAbsVPlusEta = "max_abs_v_plus_eta", maxAbsWMinus1 = "max_abs_w_minus_1"
+        case w24Mode = "w24_mode", w24Initial = "w24_initial", w24, steppersRun = "steppers_run", stepperSwitchT = "stepper_switch_t"
+        case conservedQuantityStart = "conserved_quantity_start", conservedQuantityEnd = "conserved_quantity_end", familyMember = "family_member"
+    }
+
+    // As the synthesized encoding, except that the W24 family is absent (not null) with W24 fixed.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(d, forKey: .d); try c.encode(n, forKey: .n); try c.encode(k, forKey: .k); try c.encode(eta, forKey: .eta)
+        try c.encode(etaExact, forKey: .etaExact); try c.encode(seed, forKey: .seed); try c.encode(stepper, forKey: .stepper)
+        try c.encode(initialLoss, forKey: .initialLoss); try c.encode(finalLoss, forKey: .finalLoss); try c.encode(tEnd, forKey: .tEnd)
+        try c.encode(converged, forKey: .converged); try c.encode(stopReason, forKey: .stopReason); try c.encode(steps, forKey: .steps)
+        try c.encode(failedSteps, forKey: .failedSteps); try c.encode(rhsEvals, forKey: .rhsEvals); try c.encode(jacobianEvals, forKey: .jacobianEvals)
+        try c.encode(seconds, forKey: .seconds); try c.encode(v0, forKey: .v0); try c.encode(w0, forKey: .w0); try c.encode(v, forKey: .v)
+        try c.encode(w, forKey: .w); try c.encode(maxAbsVPlusEta, forKey: .maxAbsVPlusEta); try c.encode(maxAbsWMinus1, forKey: .maxAbsWMinus1)
+        try c.encode(w24Mode, forKey: .w24Mode); try c.encode(w24Initial, forKey: .w24Initial); try c.encode(w24, forKey: .w24)
+        if let steppersRun {
+            try c.encode(steppersRun, forKey: .steppersRun)
+            if let stepperSwitchT { try c.encode(stepperSwitchT, forKey: .stepperSwitchT) } else { try c.encodeNil(forKey: .stepperSwitchT) }
+        }
+        if let familyMember, let conservedQuantityStart, let conservedQuantityEnd {
+            try c.encode(conservedQuantityStart, forKey: .conservedQuantityStart); try c.encode(conservedQuantityEnd, forKey: .conservedQuantityEnd)
+            try c.encode(familyMember, forKey: .familyMember)
+        }
+    }
+}

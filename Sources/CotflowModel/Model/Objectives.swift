@@ -1,0 +1,435 @@
+import CotflowCore
+
+/// The objectives of MODEL.md section 3.
+///
+/// - `cot`: teacher-forced CoT loss `(1/2) sum_{i<k} ||w^_{i+1}(Z_i) - w_{i+1}||^2` (true chain tokens).
+/// - `eval`: autoregressive, `||w^_k - w*||^2`, each prediction fed back as the next chain token.
+/// - `nocot`: one forward pass on Z_0, `||w^_1 - w*||^2` (the autoregressive loss with k = 1).
+/// - `looped`: the layer applied k times to the whole Z_0, `||w^_k - w*||^2`, w^_k from the last column.
+public enum Objective: String, Sendable, CaseIterable {
+    case cot, eval, nocot, looped
+
+    /// Whether prompts must carry the data matrices X (only the looped layer changes data columns).
+    public var needsData: Bool { self == .looped }
+}
+
+/// Mean loss over a batch, per-prompt losses and (optionally) the gradient of the mean loss
+/// with respect to the full D x D matrices V and W.
+public struct ObjectiveResult: Sendable {
+    public let loss: Double
+    public let perPrompt: [Double]
+    public let gradV: [Double]?
+    public let gradW: [Double]?
+}
+
+public enum Objectives {
+    /// Prompts per parallel chunk (fixed so that results do not depend on the machine).
+    public static let chunkSize = 64
+
+    /// Mean loss, per-prompt losses and (if `gradient`) the gradient of the mean, over `batch`.
+    /// `chains`: the batch's GD chains computed once (`cot` only; a fixed batch evaluated many times).
+    public static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                               batch: PromptBatch, gradient: Bool = true, chains: GDChains? = nil) -> ObjectiveResult {
+        compute(objective, parameters: parameters, task: task, batch: batch, gradient: gradient, chains: chains,
+                workspaces: WorkspacePool())
+    }
+
+    /// `compute` with the kernels' scratch memory from `workspaces` (kept by a run across its calls).
+    package static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                                batch: PromptBatch, gradient: Bool = true, chains: GDChains? = nil,
+                                workspaces: WorkspacePool) -> ObjectiveResult {
+        precondition(batch.count >= 1 && batch.d == task.d && parameters.d == task.d)
+        precondition(chains == nil || (objective == .cot && chains!.matches(task: task, batch: batch)), "chains of another task or batch")
+        let chunks = fixedChunks(batch.count, size: chunkSize)
+        return reduce(chunks: chunks, dim: task.tokenSize, gradient: gradient, workspaces: workspaces) { c, out in
+            kernel(objective, parameters: parameters, task: task, batch: batch, range: chunks[c], output: out, chains: chains)
+        }
+    }
+
+    /// Runs `chunk(c, output)` for every chunk concurrently, each with a workspace of `workspaces`,
+    /// its losses written at its prompts' places and its (already scaled) gradient into its own
+    /// slot; then sums the slots in chunk order, so the result does not depend on the threads.
+    package static func reduce(chunks: [Range<Int>], dim: Int, gradient: Bool, workspaces: WorkspacePool,
+                               _ chunk: @Sendable (Int, KernelOutput) -> Void) -> ObjectiveResult {
+        let count = chunks.last?.upperBound ?? 0, dd = dim * dim, slot = 2 * dd
+        let scale = 1 / Double(max(count, 1))
+        var losses = [Double](repeating: 0, count: count)
+        var gV: [Double]? = nil, gW: [Double]? = nil
+        workspaces.with { slots in
+            slots.reset(reserving: gradient ? chunks.count * slot : 0)
+            let gradients = SharedPointer(gradient ? slots.take(chunks.count * slot) : nil)
+            losses.withUnsafeMutableBufferPointer { lb in
+                let lossOut = SharedPointer(lb.baseAddress)
+                _ = parallelMap(chunks.count) { c -> Bool in
+                    let g = gradients.pointer.map { $0 + c * slot }
+                    g?.update(repeating: 0, count: slot)
+                    workspaces.with { ws in
+                        chunk(c, KernelOutput(losses: lossOut.pointer! + chunks[c].lowerBound, gradV: g, gradW: g.map { $0 + dd },
+                                              scale: scale, workspace: ws))
+                    }
+                    return true
+                }
+            }
+            if let g = gradients.pointer {
+                var v = Array(UnsafeBufferPointer(start: g, count: dd)), w = Array(UnsafeBufferPointer(start: g + dd, count: dd))
+                for c in 1..<max(chunks.count, 1) {
+                    let part = g + c * slot
+                    for i in 0..<dd { v[i] += part[i] }
+                    for i in 0..<dd { w[i] += part[dd + i] }
+                }
+                gV = v; gW = w
+            }
+        }
+        let mean = losses.reduce(0, +) / Double(max(count, 1))
+        return ObjectiveResult(loss: mean, perPrompt: losses, gradV: gV, gradW: gW)
+    }
+
+    /// Losses of prompts `range` of `batch` into `output.losses`; when `output` has gradient
+    /// buffers, adds `output.scale` times the gradient of their summed loss. Single-threaded.
+    package static func kernel(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                               batch: PromptBatch, range: Range<Int>, output: KernelOutput, chains: GDChains? = nil) {
+        GSL.initialize()
+        parameters.V.withUnsafeBufferPointer { vb in
+            parameters.W.withUnsafeBufferPointer { wb in
+                batch.S.withUnsafeBufferPointer { sb in
+                    batch.wStar.withUnsafeBufferPointer { ws in
+                        let ctx = KernelContext(
+                            d: task.d, n: task.n, k: task.k, eta: task.eta,
+                            V: vb.baseAddress!, W: wb.baseAddress!, S: sb.baseAddress!, wStar: ws.baseAddress!,
+                            losses: output.losses, gradV: output.gradV, gradW: output.gradW,
+                            scale: output.scale, workspace: output.workspace)
+                        switch objective {
+                        case .cot:
+                            if let chains {
+                                chains.values.withUnsafeBufferPointer { cotKernel(ctx, range: range, chains: $0.baseAddress!) }
+                            } else {
+                                cotKernel(ctx, range: range)
+                            }
+                        case .eval: autoregressiveKernel(ctx, range: range, steps: task.k)
+                        case .nocot: autoregressiveKernel(ctx, range: range, steps: 1)
+                        case .looped:
+                            guard let x = batch.X else { preconditionFailure("looped objective needs prompts with data X") }
+                            x.withUnsafeBufferPointer { xb in loopedKernel(ctx, X: xb.baseAddress!, range: range) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a kernel writes: the losses of its prompts, the gradient (nil: loss only) to which it
+/// adds `scale` times its prompts' summed gradient, and its scratch memory.
+package struct KernelOutput {
+    package let losses: UnsafeMutablePointer<Double>
+    package let gradV: UnsafeMutablePointer<Double>?, gradW: UnsafeMutablePointer<Double>?
+    package let scale: Double
+    package let workspace: Workspace
+}
+
+/// The objective on fresh prompts at every call (training's batches): chunk c of the batch draws
+/// its prompts from its own stream `[label, c]` of the seed, call after call, into storage kept
+/// across calls, and the kernels' workspaces are kept too, so a step allocates only its result.
+package final class FreshBatchObjective: Sendable {
+    package let chunks: [Range<Int>]
+    private let streams: [ChunkLocal<Random>]
+    private let batches: [ChunkLocal<PromptBatch?>]
+    package let workspaces: WorkspacePool
+
+    package init(batchSize: Int, seed: UInt64, label: UInt64, workspaces: WorkspacePool) {
+        chunks = fixedChunks(batchSize, size: Objectives.chunkSize)
+        streams = chunks.indices.map { ChunkLocal(Random(seed: seed, stream: [label, UInt64($0)])) }
+        batches = chunks.map { _ in ChunkLocal(nil) }
+        self.workspaces = workspaces
+    }
+
+    /// Draws the next batch of `task` and evaluates `objective` there (with the gradient of the mean when `gradient`).
+    package func evaluate(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
+                          gradient: Bool) -> ObjectiveResult {
+        Objectives.reduce(chunks: chunks, dim: task.tokenSize, gradient: gradient, workspaces: workspaces) { c, out in
+            let box = batches[c], count = chunks[c].count
+            if box.value == nil || box.value!.d != task.d || box.value!.n != task.n {
+                box.value = PromptBatch.sample(task: task, count: count, random: streams[c].value, includeData: objective.needsData)
+            } else {
+                box.value!.resample(task: task, random: streams[c].value, includeData: objective.needsData)
+            }
+            Objectives.kernel(objective, parameters: parameters, task: task, batch: box.value!, range: 0..<count, output: out)
+        }
+    }
+}
+
+// MARK: - Kernels
+
+struct KernelContext {
+    let d: Int, n: Int, k: Int, eta: Double
+    let V: UnsafePointer<Double>, W: UnsafePointer<Double>
+    let S: UnsafePointer<Double>, wStar: UnsafePointer<Double>
+    let losses: UnsafeMutablePointer<Double>
+    let gradV: UnsafeMutablePointer<Double>?, gradW: UnsafeMutablePointer<Double>?
+    let scale: Double
+    let workspace: Workspace
+    var dim: Int { 2 * d + 2 }
+}
+
+/// `out = G q` for `G = Z Z^T / n` of a context whose chain tokens (as u_j = (w_j; 1), rows of
+/// length d+1 at `u`) are the first `tokens` ones. The data part of G is
+/// `[[S, S w*], [w*^T S, w*^T S w*]]` on blocks 1,2; the chain part is `(1/n) sum u_j u_j^T` on blocks 3,4.
+@inline(__always)
+func applyG(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: UnsafePointer<Double>,
+            u: UnsafePointer<Double>, tokens: Int, out: UnsafeMutablePointer<Double>, d: Int, invN: Double,
+            a: UnsafeMutablePointer<Double>) {
+    let d1 = d + 1
+    let q2 = q[d]
+    for c in 0..<d { a[c] = q[c] + w[c] * q2 }
+    var ws = 0.0
+    for r in 0..<d {
+        let row = s + r * d
+        var acc = 0.0
+        for c in 0..<d { acc += row[c] * a[c] }
+        out[r] = acc
+        ws += w[r] * acc
+    }
+    out[d] = ws
+    let q34 = q + d1, o34 = out + d1
+    for c in 0..<d1 { o34[c] = 0 }
+    for j in 0..<tokens {
+        let uj = u + j * d1
+        var m = 0.0
+        for c in 0..<d1 { m += uj[c] * q34[c] }
+        m *= invN
+        for c in 0..<d1 { o34[c] += m * uj[c] }
+    }
+}
+
+/// `applyG` for all k steps of one prompt of the teacher-forced chain (step i sees tokens 0...i),
+/// as small products: the data part `A S` (rows a_i = q1_i + w* q2_i; S is symmetric) and, per
+/// step i, the chain part `sum_{j <= i} m_j u_j` with `m_j = (q34_i . u_j) / n`. `a` holds k*d and
+/// `m` k scratch doubles.
+@inline(__always)
+func applyGChain(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: UnsafePointer<Double>,
+                 u: UnsafePointer<Double>, k: Int, out: UnsafeMutablePointer<Double>, d: Int, invN: Double,
+                 a: UnsafeMutablePointer<Double>, m: UnsafeMutablePointer<Double>) {
+    let d1 = d + 1, dim = 2 * d + 2
+    for i in 0..<k {
+        let qi = q + i * dim, ai = a + i * d, q2 = qi[d]
+        for c in 0..<d { ai[c] = qi[c] + w[c] * q2 }
+    }
+    smallGemm(false, false, k, d, d, 1, a, d, s, d, 0, out, dim)
+    for i in 0..<k {
+        let oi = out + i * dim
+        var acc = 0.0
+        for c in 0..<d { acc += w[c] * oi[c] }
+        oi[d] = acc
+        smallGemm(false, true, 1, i + 1, d1, invN, q + i * dim + d1, dim, u, d1, 0, m, k)
+        smallGemm(false, false, 1, d1, i + 1, 1, m, k, u, d1, 0, oi + d1, dim)
+    }
+}
+
+/// The GD chains w_0..w_k of every prompt of a fixed batch (they depend on the prompts, eta and k
+/// only), computed once by the kernel's own `gdChain`, so the CoT objective is the same to the bit.
+public struct GDChains: Sendable {
+    public let d: Int, k: Int, count: Int
+    public let eta: Double
+    /// count blocks of (k+1) x d.
+    let values: [Double]
+
+    public init(task: TaskConfig, batch: PromptBatch) {
+        precondition(batch.d == task.d)
+        let d = task.d, k = task.k, size = (k + 1) * d
+        var values = [Double](repeating: 0, count: batch.count * size)
+        batch.S.withUnsafeBufferPointer { s in
+            batch.wStar.withUnsafeBufferPointer { w in
+                values.withUnsafeMutableBufferPointer { out in
+                    for p in 0..<batch.count {
+                        gdChain(s.baseAddress! + p * d * d, w.baseAddress! + p * d, d: d, eta: task.eta, k: k, into: out.baseAddress! + p * size)
+                    }
+                }
+            }
+        }
+        self.d = d; self.k = k; self.count = batch.count; self.eta = task.eta; self.values = values
+    }
+
+    func matches(task: TaskConfig, batch: PromptBatch) -> Bool {
+        d == task.d && k == task.k && eta == task.eta && count == batch.count
+    }
+}
+
+/// Teacher-forced CoT. With u_i = (w_i; 1) and z_i = (0; 0; w_i; 1): q_i = W[:, 3:4] u_i,
+/// h_i = G_i q_i, w^_{i+1} = w_i + V[3, :] h_i. All prompts and steps of the chunk are stacked as
+/// rows so that the products with V and W are single GEMMs; G_i q_i is a per-prompt loop.
+func cotKernel(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePointer<Double>? = nil) {
+    let d = ctx.d, k = ctx.k, dim = ctx.dim, d1 = d + 1, count = range.count, rows = count * k
+    let invN = 1 / Double(ctx.n)
+    // Every entry is written before it is read (U, R, chain, a by loops; Q, H, mm by products with beta = 0).
+    let ws = ctx.workspace
+    ws.reset(reserving: rows * (d1 + d + 2 * dim) + (k + 1) * d + k * d + k)
+    let U = ws.take(rows * d1), R = ws.take(rows * d), Q = ws.take(rows * dim), H = ws.take(rows * dim)
+    let chainScratch = ws.take((k + 1) * d), a = ws.take(k * d), mm = ws.take(k)
+    let V3 = ctx.V + d1 * dim, W34 = ctx.W + d1
+    for (pi, p) in range.enumerated() {
+        let chain: UnsafePointer<Double>
+        if let chains { chain = chains + p * (k + 1) * d } else {
+            gdChain(ctx.S + p * d * d, ctx.wStar + p * d, d: d, eta: ctx.eta, k: k, into: chainScratch)
+            chain = UnsafePointer(chainScratch)
+        }
+        for i in 0..<k {
+            let row = pi * k + i
+            for c in 0..<d {
+                U[row * d1 + c] = chain[i * d + c]
+                R[row * d + c] = chain[i * d + c] - chain[(i + 1) * d + c]  // w_i - w_{i+1}
+            }
+            U[row * d1 + d] = 1
+        }
+    }
+    gemm(false, true, rows, dim, d1, 1, U, d1, W34, dim, 0, Q, dim)
+    for (pi, p) in range.enumerated() {
+        let s = ctx.S + p * d * d, w = ctx.wStar + p * d
+        applyGChain(s, w, q: Q + pi * k * dim, u: U + pi * k * d1, k: k, out: H + pi * k * dim, d: d, invN: invN, a: a, m: mm)
+    }
+    // R = w_i + V3 h_i - w_{i+1}.
+    gemm(false, true, rows, d, dim, 1, H, dim, V3, dim, 1, R, d)
+    for pi in 0..<count {
+        var s = 0.0
+        for t in (pi * k * d)..<((pi + 1) * k * d) { s += R[t] * R[t] }
+        ctx.losses[pi] = 0.5 * s
+    }
+    guard let gV = ctx.gradV, let gW = ctx.gradW else { return }
+    for t in 0..<(rows * d) { R[t] *= ctx.scale }
+    gemm(true, false, d, dim, rows, 1, R, d, H, dim, 1, gV + d1 * dim, dim)  // dV3 += R^T H
+    gemm(false, false, rows, dim, d, 1, R, d, V3, dim, 0, Q, dim)            // dH = R V3 (into Q)
+    for (pi, p) in range.enumerated() {                                       // dQ = G dH (into H)
+        let s = ctx.S + p * d * d, w = ctx.wStar + p * d
+        applyGChain(s, w, q: Q + pi * k * dim, u: U + pi * k * d1, k: k, out: H + pi * k * dim, d: d, invN: invN, a: a, m: mm)
+    }
+    gemm(true, false, dim, d1, rows, 1, H, dim, U, d1, 1, gW + d1, dim)      // dW34 += dQ^T U
+}
+
+/// Autoregressive chain of `steps` predictions from w^_0 = 0 (eval: steps = k; nocot: steps = 1),
+/// loss `||w^_steps - w*||^2`. Reverse mode runs through the fed-back tokens: w^_j enters the
+/// query of step j and the key/value Gram matrix `C_m = sum_{j<=m} u_j u_j^T` of every later step;
+/// the adjoint of C accumulates as `B = sum_{m>=j} (dh_m q_m^T + q_m dh_m^T)/n` on blocks 3,4.
+func autoregressiveKernel(_ ctx: KernelContext, range: Range<Int>, steps: Int) {
+    let d = ctx.d, dim = ctx.dim, d1 = d + 1
+    let invN = 1 / Double(ctx.n)
+    let ws = ctx.workspace
+    ws.reset(reserving: steps * (d1 + 2 * dim) + (steps + 1) * d + d1 * d1 + 2 * dim + 2 * d)
+    let u = ws.takeZeroed(steps * d1), q = ws.takeZeroed(steps * dim), h = ws.takeZeroed(steps * dim)
+    let gw = ws.takeZeroed((steps + 1) * d), bAdj = ws.takeZeroed(d1 * d1), dh = ws.takeZeroed(dim), dq = ws.takeZeroed(dim)
+    let a = ws.takeZeroed(d), last = ws.takeZeroed(d)
+    let V3 = ctx.V + d1 * dim
+    for (pi, p) in range.enumerated() {
+        let s = ctx.S + p * d * d, w = ctx.wStar + p * d
+        for c in 0..<d { u[c] = 0 }
+        for m in 0..<steps {
+            let um = u + m * d1, qm = q + m * dim, hm = h + m * dim
+            um[d] = 1
+            for r in 0..<dim {
+                let row = ctx.W + r * dim + d1
+                var acc = 0.0
+                for c in 0..<d1 { acc += row[c] * um[c] }
+                qm[r] = acc
+            }
+            applyG(s, w, q: qm, u: u, tokens: m + 1, out: hm, d: d, invN: invN, a: a)
+            for i in 0..<d {
+                let row = V3 + i * dim
+                var acc = um[i]
+                for c in 0..<dim { acc += row[c] * hm[c] }
+                if m + 1 < steps { u[(m + 1) * d1 + i] = acc } else { last[i] = acc }
+            }
+        }
+        var loss = 0.0
+        for i in 0..<d { let e = last[i] - w[i]; loss += e * e }
+        ctx.losses[pi] = loss
+        guard let gV = ctx.gradV, let gW = ctx.gradW else { continue }
+        for t in 0..<((steps + 1) * d) { gw[t] = 0 }
+        for t in 0..<(d1 * d1) { bAdj[t] = 0 }
+        for i in 0..<d { gw[steps * d + i] = 2 * (last[i] - w[i]) * ctx.scale }
+        for m in stride(from: steps - 1, through: 0, by: -1) {
+            let g = gw + (m + 1) * d, gm = gw + m * d, um = u + m * d1, qm = q + m * dim, hm = h + m * dim
+            for i in 0..<d {
+                let row = gV + (d1 + i) * dim
+                for c in 0..<dim { row[c] += g[i] * hm[c] }
+            }
+            for c in 0..<dim { dh[c] = 0 }
+            for i in 0..<d {
+                let row = V3 + i * dim
+                for c in 0..<dim { dh[c] += row[c] * g[i] }
+            }
+            applyG(s, w, q: dh, u: u, tokens: m + 1, out: dq, d: d, invN: invN, a: a)
+            for r in 0..<dim {
+                let row = gW + r * dim + d1, wrow = ctx.W + r * dim + d1
+                for c in 0..<d1 { row[c] += dq[r] * um[c] }
+                for c in 0..<d { gm[c] += wrow[c] * dq[r] }
+            }
+            for c in 0..<d { gm[c] += g[c] }
+            for x in 0..<d1 {
+                for y in 0..<d1 {
+                    bAdj[x * d1 + y] += (dh[d1 + x] * qm[d1 + y] + qm[d1 + x] * dh[d1 + y]) * invN
+                }
+            }
+            for x in 0..<d {
+                var acc = 0.0
+                for y in 0..<d1 { acc += bAdj[x * d1 + y] * um[y] }
+                gm[x] += acc
+            }
+        }
+    }
+}
+
+/// Looped transformer: `Z_{t+1} = Z_t + (1/n) V G_t W Z_t`, `G_t = Z_t Z_t^T`, t < k, on the full
+/// D x (n+1) matrix; w^_k is the w-block of the last column of Z_k. Per-prompt small products.
+func loopedKernel(_ ctx: KernelContext, X: UnsafePointer<Double>, range: Range<Int>) {
+    let d = ctx.d, n = ctx.n, k = ctx.k, dim = ctx.dim, d1 = d + 1, cols = n + 1, dd = dim * dim
+    let invN = 1 / Double(n)
+    // Per loop step t: Z_t, G_t, V G_t and M_t = V G_t W, kept for the backward pass.
+    let ws = ctx.workspace
+    ws.reset(reserving: (k + 3) * dim * cols + (3 * k + 4) * dd)
+    let zs = ws.takeZeroed((k + 1) * dim * cols), gs = ws.takeZeroed(k * dd), vgs = ws.takeZeroed(k * dd), ms = ws.takeZeroed(k * dd)
+    let e = ws.takeZeroed(dd), gwM = ws.takeZeroed(dd), a1 = ws.takeZeroed(dd), kM = ws.takeZeroed(dd)
+    let dz = ws.takeZeroed(dim * cols), dp = ws.takeZeroed(dim * cols)
+    for (pi, p) in range.enumerated() {
+        let x = X + p * d * n, w = ctx.wStar + p * d
+        for t in 0..<(dim * cols) { zs[t] = 0 }
+        for i in 0..<d { for j in 0..<n { zs[i * cols + j] = x[i * n + j] } }
+        for j in 0..<n {
+            var y = 0.0
+            for i in 0..<d { y += w[i] * x[i * n + j] }
+            zs[d * cols + j] = y
+        }
+        zs[(2 * d + 1) * cols + n] = 1
+        for t in 0..<k {
+            let z = zs + t * dim * cols, next = zs + (t + 1) * dim * cols, g = gs + t * dd, vg = vgs + t * dd, m = ms + t * dd
+            smallGemm(false, true, dim, dim, cols, 1, z, cols, z, cols, 0, g, dim)
+            smallGemm(false, false, dim, dim, dim, 1, ctx.V, dim, g, dim, 0, vg, dim)
+            smallGemm(false, false, dim, dim, dim, 1, vg, dim, ctx.W, dim, 0, m, dim)
+            next.update(from: z, count: dim * cols)
+            smallGemm(false, false, dim, cols, dim, invN, m, dim, z, cols, 1, next, cols)
+        }
+        let zk = zs + k * dim * cols
+        var loss = 0.0
+        for i in 0..<d { let r = zk[(d1 + i) * cols + n] - w[i]; loss += r * r }
+        ctx.losses[pi] = loss
+        guard let gV = ctx.gradV, let gW = ctx.gradW else { continue }
+        for t in 0..<(dim * cols) { dz[t] = 0 }
+        for i in 0..<d { dz[(d1 + i) * cols + n] = 2 * (zk[(d1 + i) * cols + n] - w[i]) * ctx.scale }
+        for t in stride(from: k - 1, through: 0, by: -1) {
+            let z = zs + t * dim * cols, g = gs + t * dd, vg = vgs + t * dd, m = ms + t * dd
+            smallGemm(false, true, dim, dim, cols, 1, dz, cols, z, cols, 0, e, dim)          // E = dY Z^T
+            smallGemm(false, false, dim, dim, dim, 1, g, dim, ctx.W, dim, 0, gwM, dim)        // G W
+            smallGemm(false, true, dim, dim, dim, invN, e, dim, gwM, dim, 1, gV, dim)         // dV += E (G W)^T / n
+            smallGemm(true, false, dim, dim, dim, invN, vg, dim, e, dim, 1, gW, dim)          // dW += (V G)^T E / n
+            smallGemm(true, false, dim, dim, dim, 1, ctx.V, dim, e, dim, 0, a1, dim)          // V^T E
+            smallGemm(false, true, dim, dim, dim, 1, a1, dim, ctx.W, dim, 0, kM, dim)         // A = V^T E W^T
+            for r in 0..<dim {                                                           // K = (A + A^T) / n
+                for c in r..<dim {
+                    let v = (kM[r * dim + c] + kM[c * dim + r]) * invN
+                    kM[r * dim + c] = v; kM[c * dim + r] = v
+                }
+            }
+            dp.update(from: dz, count: dim * cols)
+            smallGemm(false, false, dim, cols, dim, 1, kM, dim, z, cols, 1, dp, cols)         // + K Z
+            smallGemm(true, false, dim, cols, dim, invN, m, dim, dz, cols, 1, dp, cols)       // + M^T dY / n
+            dz.update(from: dp, count: dim * cols)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import CotflowCore
+import Foundation
+
+/// A training run as a value (`cotflow train`): the exact step size and the one training
+/// configuration. Building it resolves every default; nothing runs until `solve`.
+public struct TrainingRun: RecordableRun {
+    public static let computation = "train"
+
+    /// The GD step size, exact (`config.task.eta` is its double).
+    public var eta: Rational
+    public var config: TrainingConfig
+
+    /// The run with the settings given; nil takes the default of `TrainingConfig.defaults` (the
+    /// one place of the training defaults), `eta` nil the paper's n/(n+d+1), the ranges nil the
+    /// Assumption 4.1 ranges of `initScale`.
+    public init(d: Int, n: Int, k: Int, eta: Rational? = nil, seed: UInt64, objective: TrainingObjective = .cot,
+                trainable: TrainableSet? = nil, initialisation: InitialisationKind? = nil, initScale: Double? = nil,
+                vRange: ClosedRange<Double>? = nil, wRange: ClosedRange<Double>? = nil, optimizer: OptimizerKind? = nil,
+                learningRate: Double? = nil, batchSize: Int? = nil, steps: Int? = nil, recordEvery: Int? = nil, heldOut: Int? = nil,
+                curriculum: Curriculum? = nil, clipNorm: Double? = nil) throws {
+        let eta = eta ?? paperStepSize(n: n, d: d)
+        let task = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue)
+        let defaults = TrainingConfig.defaults(task: task, objective: objective, seed: seed)
+        self.eta = eta
+        config = TrainingConfig(
+            task: task, objective: objective, trainable: trainable ?? defaults.trainable, initialisation: initialisation ?? defaults.initialisation,
+            initScale: initScale ?? defaults.initScale, vRange: vRange, wRange: wRange, optimizer: optimizer ?? defaults.optimizer,
+            learningRate: learningRate ?? defaults.learningRate, batchSize: batchSize ?? defaults.batchSize, steps: steps ?? defaults.steps,
+            recordEvery: recordEvery ?? defaults.recordEvery, heldOutSize: heldOut ?? defaults.heldOutSize, seed: seed,
+            curriculum: curriculum, clipNorm: clipNorm)
+    }
+
+    /// The configuration's checks, then the memory and work of the run at its sizes (before any allocation).
+    public func validate() throws {
+        try config.validate()
+        guard config.task.eta == eta.doubleValue else { throw TaskError.stepSize(config.task.eta) }
+        let t = config.task
+        try TrainingLimits.checkTraining(d: t.d, n: t.n, k: t.k, batch: config.batchSize, heldOut: config.heldOutSize,
+                                         steps: config.steps, recordEvery: config.recordEvery, objective: config.objective,
+                                         what: "training at --d \(t.d) --n \(t.n) --k \(t.k) with --batch-size \(config.batchSize) and --held-out \(config.heldOutSize)")
+    }
+
+    /// Trains; `reporting(step, total, batchLoss)` after every optimizer step.
+    public func solve(reporting: ((Int, Int, Double) -> Void)? = nil) throws -> TrainingOutcome {
+        try validate()
+        let result = try Trainer(config: config).run(reporting: reporting)
+        return TrainingOutcome(run: self, result: result)
+    }
+
+    /// d, n, k and eta of parameter files.
+    package var taskFields: [(String, JSONValue)] {
+        [("d", .int(config.task.d)), ("n", .int(config.task.n)), ("k", .int(config.task.k))] + etaFields(eta)
+    }
+}
+
+/// A solved training run: the trainer's result, its status and the metrics summary.json records.
+public struct TrainingOutcome: Sendable {
+    public let result: TrainingResult
+    public let metrics: TrainingMetrics
+    public var status: RunStatus { metrics.status }
+
+    public init(run: TrainingRun, result: TrainingResult) {
+        self.result = result
+        metrics = TrainingMetrics(run: run, result: result)
+    }
+}
+
+extension TrainingStatus {
+    /// The common status of a run.
+    public var runStatus: RunStatus {
+        switch self {
+        case .completed: return .completed
+        case .diverged(let step, let reason): return .diverged(step: step, reason: reason)
+        case .interrupted(let step, let signal): return .interrupted(step: step, signal: signal)
+        }
+    }
+}
+
+/// What summary.json records of a training run, besides the run itself: the run's main settings
+/// again (for readers of the file), the status, the held-out losses at the end and the parameters' shape.
+public struct TrainingMetrics: Codable, Sendable {
+    public var d, n, k: Int
+    public var eta: Double
+    public var etaExact: String
+    public var seed: UInt64
+    public var objective: TrainingObjective
+    public var params: TrainableSet
+    public var `init`: InitialisationKind
+    public var optimizer: OptimizerKind
+    public var curriculum: CurriculumRecord?
+    public var clipNorm: Double?
+    public var clippedSteps: Int
+    /// Steps done (where a run that stopped early stopped).
+    public var steps: Int
+    public var seconds: Double
+    /// The mean held-out CoT loss at the end.
+    public var finalCoTLoss: Double
+    public var status: RunStatus
+    public var evalLoss: LossStatistics
+    public var cotLoss: LossStatistics
+    public var w24: Double
+    public var offBlockNorm: Double
+
+    /// The curriculum as run: its settings and its stages.
+    public struct CurriculumRecord: Codable, Sendable {
+        /// "loops" (looped) or "chain_length" (cot).
+        public var over: String
+        public var start: Int
+        public var rampFraction: Double
+        public var stages: [Stage]
+
+        public struct Stage: Codable, Sendable {
+            public var fromStep: Int
+            public var length: Int
+            private enum CodingKeys: String, CodingKey { case fromStep = "from_step", length }
+        }
+        private enum CodingKeys: String, CodingKey { case over, start, rampFraction = "ramp_fraction", stages }
+    }
+
+    public init(run: TrainingRun, result r: TrainingResult) {
+        let c = run.config
+        (d, n, k, eta, etaExact, seed) = (c.task.d, c.task.n, c.task.k, run.eta.doubleValue, run.eta.description, c.seed)
+        (objective, params, `init`, optimizer) = (c.objective, c.trainable, c.initialisation, c.optimizer)
+        curriculum = c.curriculum.map {
+            CurriculumRecord(over: c.objective == .looped ? "loops" : "chain_length", start: $0.start, rampFraction: $0.rampFraction,
+                             stages: r.curriculumStages.map { .init(fromStep: $0.fromStep, length: $0.length) })
+        }
+        clipNorm = c.clipNorm
+        (clippedSteps, steps, seconds, finalCoTLoss, status) = (r.clippedSteps, r.stepsDone, r.seconds, r.heldOutCoT.mean, r.status.runStatus)
+        (evalLoss, cotLoss) = (LossStatistics(r.heldOutEval), LossStatistics(r.heldOutCoT))
+        (w24, offBlockNorm) = (r.parameters.W24, r.parameters.offBlockNorm)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case d, n, k, eta, etaExact = "eta_exact", seed, objective, params, `init`, optimizer, momentum, curriculum
+        case clipNorm = "clip_norm", clippedSteps = "clipped_steps", steps, seconds, finalCoTLoss = "final_cot_loss"
+        case w24, offBlockNorm = "off_block_norm"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(d, forKey: .d); try c.encode(n, forKey: .n); try c.encode(k, forKey: .k)
+        try c.encode(eta, forKey: .eta); try c.encode(etaExact, forKey: .etaExact); try c.encode(seed, forKey: .seed)
+        try c.encode(objective, forKey: .objective); try c.encode(params, forKey: .params); try c.encode(`init`, forKey: .`init`)
+        // The optimizer flat, as in every summary: its name, then its parameters (`momentum`).
+        try c.encode(optimizer.name, forKey: .optimizer)
+        if case .momentum(let beta) = optimizer { try c.encode(beta, forKey: .momentum) }
+        try c.encodeIfPresent(curriculum, forKey: .curriculum)
+        try c.encodeIfPresent(clipNorm, forKey: .clipNorm); try c.encode(clippedSteps, forKey: .clippedSteps)
+        try c.encode(steps, forKey: .steps); try c.encode(seconds, forKey: .seconds); try c.encode(finalCoTLoss, forKey: .finalCoTLoss)
+        try status.encode(to: encoder)
+        try evalLoss.encode(to: encoder, prefix: "eval_loss_")
+        try cotLoss.encode(to: encoder, prefix: "cot_loss_")
+        try c.encode(w24, forKey: .w24); try c.encode(offBlockNorm, forKey: .offBlockNorm)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        (d, n, k) = (try c.decode(Int.self, forKey: .d), try c.decode(Int.self, forKey: .n), try c.decode(Int.self, forKey: .k))
+        (eta, etaExact, seed) = (try c.decode(Double.self, forKey: .eta), try c.decode(String.self, forKey: .etaExact), try c.decode(UInt64.self, forKey: .seed))
+        objective = try c.decode(TrainingObjective.self, forKey: .objective)
+        params = try c.decode(TrainableSet.self, forKey: .params)
+        `init` = try c.decode(InitialisationKind.self, forKey: .`init`)
+        let name = try c.decode(String.self, forKey: .optimizer)
+        guard let kind = OptimizerKind(name: name) else {
+            throw DecodingError.dataCorruptedError(forKey: .optimizer, in: c, debugDescription: "unknown optimizer '\(name)'")
+        }
+        optimizer = try kind.with(momentum: c.decodeIfPresent(Double.self, forKey: .momentum))
+        curriculum = try c.decodeIfPresent(CurriculumRecord.self, forKey: .curriculum)
+        clipNorm = try c.decodeIfPresent(Double.self, forKey: .clipNorm)
+        clippedSteps = try c.decode(Int.self, forKey: .clippedSteps)
+        (steps, seconds, finalCoTLoss) = (try c.decode(Int.self, forKey: .steps), try c.decode(Double.self, forKey: .seconds), try c.decode(Double.self, forKey: .finalCoTLoss))
+        status = try RunStatus(from: decoder)
+        evalLoss = try LossStatistics(from: decoder, prefix: "eval_loss_")
+        cotLoss = try LossStatistics(from: decoder, prefix: "cot_loss_")
+        (w24, offBlockNorm) = (try c.decode(Double.self, forKey: .w24), try c.decode(Double.self, forKey: .offBlockNorm))
+    }
+}
