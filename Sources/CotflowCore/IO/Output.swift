@@ -112,6 +112,7 @@ extension ReportableError {
 
 /// An error with a message and a kind, for the places not yet converted to a module's enum.
 public struct CotflowError: ReportableError {
+    /// Whose fault the error is: bad input (exit 64) or a failed run (exit 1).
     public typealias Kind = ErrorKind
     public let description: String
     public let kind: Kind

@@ -86,6 +86,8 @@ public enum ODEConfigurationError: Error, Sendable, Equatable, CustomStringConve
 
 /// A failed integration, with the trajectory up to the last good state.
 public struct ODEFailure: Error, Sendable, CustomStringConvertible {
+    /// Why the integration stopped: a step limit, a step size GSL could not reduce further, a
+    /// non-finite right-hand side or Jacobian, a throwing callback, or a GSL status.
     public enum Reason: Sendable, CustomStringConvertible {
         case maximumStepsExceeded(Int)
         /// The proposed step `step` fell below the minimum at time `time`.

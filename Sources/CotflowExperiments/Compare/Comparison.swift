@@ -101,6 +101,8 @@ public struct TrainingComparison: Sendable {
     public internal(set) var fullFlow: FullFlowDeviation? = nil
 }
 
+/// The reduced flow and the training runs from one initial point, with their deviations and stage
+/// tables (`Comparator.run`).
 public struct Comparison: Sendable {
     public let config: ComparisonConfig
     /// The paper's flow (W24 fixed at -1), on the training record times when there is a time map,
@@ -170,6 +172,7 @@ public struct ComparisonStopped: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// Runs a comparison: the flow, then each training run from the same point.
 public enum Comparator {
     /// Runs the flow and each training run. `progress(run, step, total)` reports training progress.
     public static func run(_ config: ComparisonConfig,

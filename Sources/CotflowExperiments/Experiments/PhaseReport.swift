@@ -59,6 +59,7 @@ public struct RunRegime: Sendable {
 
 /// A place where behaviour changes between neighbouring grid values of an axis.
 public struct Transition: Sendable {
+    /// A change of regime (converged, stalled, diverged, ...) or a jump of a metric.
     public enum Kind: String, Sendable { case regime, metric }
     public let kind: Kind
     public let axis: String

@@ -3,6 +3,8 @@ import CotflowCore
 // Estimates of a reduced flow's memory from its sizes, checked before any allocation
 // (notes/reliability.md).
 
+/// Sizes a flow may have, checked before any allocation (memory of the output grid and of an
+/// implicit stepper's Jacobian).
 public enum FlowLimits {
     /// Largest number of output points of a flow (each holds 2d + 1 numbers).
     public static let maximumOutputPoints = 10_000_000

@@ -20,6 +20,8 @@ public struct ReducedFlowRun: RecordableRun {
     public var w24: W24Mode
     public var options: FlowOptions
 
+    /// A start of the flow given by its eigenvalues of V31 (`v`) and W13 (`w`), instead of the
+    /// Assumption 4.1 point drawn from the seed.
     public struct Start: Codable, Sendable, Equatable {
         public var v: [Double], w: [Double]
         public init(v: [Double], w: [Double]) { self.v = v; self.w = w }
@@ -109,6 +111,8 @@ public struct ReducedFlowMetrics: Codable, Sendable {
     public var conservedQuantityStart, conservedQuantityEnd: Double?
     public var familyMember: FamilyMember?
 
+    /// With W24 free: the member (u, eta/u, -u) of the family of global minima the flow reached,
+    /// the one its conserved quantity predicts, and the largest distance of the end point from it.
     public struct FamilyMember: Codable, Sendable {
         public var u, v, w, predictedU, maxDistance: Double
         public var reached: Bool

@@ -22,6 +22,8 @@ public struct ObjectiveResult: Sendable {
     public let gradW: [Double]?
 }
 
+/// The objectives' losses and analytic gradients over a batch of prompts, computed in fixed chunks
+/// in parallel with kernel workspaces (per-prompt losses, mean loss, gradients of V and W).
 public enum Objectives {
     /// Prompts per parallel chunk (fixed so that results do not depend on the machine).
     public static let chunkSize = 64

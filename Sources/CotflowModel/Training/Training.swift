@@ -203,6 +203,8 @@ public struct TrainingTrajectory: Sendable, Equatable {
     }
 }
 
+/// What a training run produced: final and initial parameters, the trajectory, how it ended, and
+/// the held-out losses at its last record.
 public struct TrainingResult: Sendable {
     public let parameters: TransformerParameters
     public let initialParameters: TransformerParameters

@@ -4,6 +4,8 @@ import Foundation
 // Estimates of a training run's memory and time from its sizes, checked before any allocation
 // (notes/reliability.md). Estimates are in Double so that they cannot overflow.
 
+/// Memory and work of a training run, estimated and checked against the limits before any
+/// allocation, with messages that give the estimate.
 public enum TrainingLimits {
     /// Bytes of a batch of prompts: S (d x d), w* (d) and, when stored, X (d x n) per prompt.
     public static func promptBytes(count: Int, d: Int, n: Int, data: Bool) -> Double {

@@ -109,6 +109,7 @@ public struct TrainingMetrics: Codable, Sendable {
         public var rampFraction: Double
         public var stages: [Stage]
 
+        /// A stage of the curriculum: from which step it trains at which length.
         public struct Stage: Codable, Sendable {
             public var fromStep: Int
             public var length: Int
