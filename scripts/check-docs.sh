@@ -37,6 +37,7 @@ print(f"docs: {total - len(missing)} of {total} public types documented" + ("" i
 sys.exit(1 if missing else 0)
 PY
 if [ "${1:-}" = "--render" ] && [ -n "${2:-}" ]; then
+    mkdir -p "$2"
     for m in "${modules[@]}"; do
         swift package --allow-writing-to-directory "$2" generate-documentation --target "$m" \
             --disable-indexing --transform-for-static-hosting --output-path "$2/$m" >/dev/null
