@@ -114,17 +114,12 @@ package enum ResourceLimit {
 package enum Interruption {
     private static let received = Atomic<Int32>(0)
 
-    /// Installs the handlers (idempotent). `repeatable` (a sweep's worker process, which its parent
-    /// may signal again) keeps them installed after the first signal.
-    public static func install(repeatable: Bool = false) {
+    /// Installs the handlers (idempotent).
+    public static func install() {
         for sig in [SIGINT, SIGTERM] {
-            if repeatable {
-                signal(sig) { s in Interruption.received.store(s, ordering: .relaxed) }
-            } else {
-                signal(sig) { s in
-                    Interruption.received.store(s, ordering: .relaxed)
-                    signal(s, SIG_DFL)
-                }
+            signal(sig) { s in
+                Interruption.received.store(s, ordering: .relaxed)
+                signal(s, SIG_DFL)
             }
         }
     }

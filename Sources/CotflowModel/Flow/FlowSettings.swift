@@ -23,11 +23,17 @@ extension FlowOptions {
 /// Which steppers ran in a flow: summary fields and the report's words. Only for `auto`, whose
 /// choice is made during the run (a forced stepper is the summary's `stepper`).
 public enum StepperReport {
-    /// `steppers_run` (names in order) and `stepper_switch_t` (the time of the switch, or null).
+    /// With `auto`: the steppers that ran (names in order) and the time of the switch (nil: none);
+    /// nil for a forced stepper.
+    public static func record(_ phases: [StepperPhase], stepper: Stepper) -> (steppersRun: [String], switchTime: Double?)? {
+        guard stepper == .auto else { return nil }
+        return (phases.map(\.name), phases.count > 1 ? phases[1].start : nil)
+    }
+
+    /// `steppers_run` and `stepper_switch_t` (null: no switch) of `record`.
     public static func json(_ phases: [StepperPhase], stepper: Stepper) -> [(String, JSONValue)] {
-        guard stepper == .auto else { return [] }
-        return [("steppers_run", .array(phases.map { .string($0.name) })),
-                ("stepper_switch_t", phases.count > 1 ? .number(phases[1].start) : .null)]
+        guard let r = record(phases, stepper: stepper) else { return [] }
+        return [("steppers_run", .array(r.steppersRun.map { .string($0) })), ("stepper_switch_t", r.switchTime.map { .number($0) } ?? .null)]
     }
 
     /// "auto (tsit5)" or "auto (tsit5, msbdf from t = 0.0012: stiff)"; the name for a forced stepper.

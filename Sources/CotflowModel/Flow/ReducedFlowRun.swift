@@ -130,10 +130,7 @@ public struct ReducedFlowMetrics: Codable, Sendable {
         maxAbsVPlusEta = v.map { abs($0 + eta) }.max() ?? .nan
         maxAbsWMinus1 = w.map { abs($0 - 1) }.max() ?? .nan
         (w24Mode, w24Initial, w24) = (run.w24.isFree ? "free" : "fixed", run.w24.initial, t.u.last ?? .nan)
-        if stepper == .auto {
-            steppersRun = t.phases.map(\.name)
-            stepperSwitchT = t.phases.count > 1 ? t.phases[1].start : nil
-        }
+        (steppersRun, stepperSwitchT) = StepperReport.record(t.phases, stepper: stepper).map { ($0.steppersRun, $0.switchTime) } ?? (nil, nil)
         if let f = W24Report.family(t) {
             (conservedQuantityStart, conservedQuantityEnd) = (f.conservedStart, f.conservedEnd)
             familyMember = FamilyMember(u: f.reachedU, v: t.eta / f.reachedU, w: -f.reachedU, predictedU: f.predictedU,
