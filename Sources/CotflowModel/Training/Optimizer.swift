@@ -170,6 +170,17 @@ public enum OptimizerKind: Sendable, Hashable {
         }
     }
 
+    /// The coefficient c of the first-order modified drift `-G - c H G` this optimizer follows at
+    /// learning rate `lr` (MODEL.md section 10; notes/training.md): SGD h/2 with h = lr, momentum
+    /// h (1 + beta) / (2 (1 - beta)) with h = lr / (1 - beta); nil without a time map.
+    public func driftCorrection(learningRate lr: Double) -> Double? {
+        switch self {
+        case .sgd: return lr / 2
+        case .adam: return nil
+        case .momentum(let beta): return lr / (1 - beta) * (1 + beta) / (2 * (1 - beta))
+        }
+    }
+
     /// The name and parameters, as recorded in settings and summaries.
     public var settings: [(String, JSONValue)] {
         switch self {
