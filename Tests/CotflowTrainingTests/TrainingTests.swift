@@ -49,7 +49,7 @@ final class TrainingTests: XCTestCase {
         let last = res.trajectory.records.last!.parameters
         // The table view: the header and one row of values per record, in the same order.
         let table = res.trajectory.table
-        XCTAssertEqual(table.header.count, 7 + 4 * d + 7)
+        XCTAssertEqual(table.header.count, 9 + 4 * d + 7)
         XCTAssertEqual(table.header, TrainingTrajectory.header(d: d))
         XCTAssertEqual(table.rows, res.trajectory.records.map(\.values))
         XCTAssertEqual(table.rows.last![table.header.firstIndex(of: "v_eig_1")!], last.vEigenvalues[0])
