@@ -138,7 +138,7 @@ public struct SampleSummary: Sendable, Equatable {
         if nonFiniteCount == count { return "no finite value" }
         if !tailDominated { return "mean \(fmt(mean)) ± \(fmt(standardError)), median \(fmt(median))" }
         let tail = tailIndex.map { "tail index \(String(format: "%.3g", $0.alpha)) ± \(String(format: "%.2g", $0.standardError))" } ?? "tail index not estimated (n < \(TailIndex.minimumCount))"
-        return "no stable mean (top 1% carry \(fmt(100 * topPercentShare))%, \(tail)): median \(fmt(median)), "
+        return "no stable mean (top 1% carry \(String(format: "%.3g", 100 * topPercentShare))%, \(tail)): median \(fmt(median)), "
             + "trimmed mean \(fmt(trimmedMean))"
     }
 
