@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowExperiments
 import CotflowModel
 import CotflowCore
 import Foundation
@@ -117,6 +118,9 @@ struct RerunCommand: ParsableCommand {
             case ReducedFlowRun.computation:
                 let run: ReducedFlowRun = try recorded.run.decoded()
                 try ODECommand.solve(run, output: output, provenance: try Provenance(arguments: arguments, run: run), printing: false)
+            case ComparisonRun.computation:
+                let run: ComparisonRun = try recorded.run.decoded()
+                try CompareCommand.solve(run, output: output, provenance: try Provenance(arguments: arguments, run: run), printing: false)
             default:
                 throw ValidationError("cannot rerun a \(recorded.computation) run")
             }

@@ -115,6 +115,25 @@ public struct SweepPlan: Codable, Sendable {
                                     workingDirectory: workingDirectory, outputDirectory: directory)
     }
 
+    /// Writes this plan into its directory (`fileName`) and the Slurm array script that runs it
+    /// (`cotflow sweep --from`, one task per shard) to `file`; returns what was written and how to submit it.
+    public func emitSbatch(to file: String, executable: String, cpusPerTask: Int, workingDirectory: String) throws -> String {
+        guard !directory.isEmpty else { throw CotflowError.input("--emit-sbatch needs --out DIR: where the array tasks write their shards") }
+        let planFile = (directory as NSString).appendingPathComponent(SweepPlan.fileName)
+        let script = try sbatchScript(planFile: planFile, executable: executable, cpusPerTask: cpusPerTask, workingDirectory: workingDirectory)
+        try checkDirectory()
+        // Slurm opens each task's output file in --out before the task starts: the directory must exist.
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CotflowError("--out \(directory): cannot create the directory: \(error.localizedDescription)")
+        }
+        try SweepFiles.writeAtomically(try encoded(), to: planFile)
+        try SweepFiles.writeAtomically(script, to: file)
+        _ = chmod(file, 0o755)
+        return "wrote \(file) and \(planFile): \(shards) array tasks over \(try grid().count) points; submit with `sbatch \(SlurmScript.quote(file))`, then `cotflow merge \(directory)`"
+    }
+
     /// Refuses a directory whose sweep files (shards, merged files or a description) describe
     /// another sweep than this plan's.
     public func checkDirectory() throws {
