@@ -83,16 +83,10 @@ struct SweepCommand: ParsableCommand {
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
         guard shards >= 1, cpusPerTask >= 1 else { throw ValidationError("--shards and --cpus-per-task must be at least 1") }
-        guard stallFraction > 0, stallFraction <= 1, convergedFraction > 0, convergedFraction < 1, constructionTolerance > 0, constructionTolerance.isFinite else {
-            throw ValidationError("--stall-fraction must be in (0, 1], --converged-fraction in (0, 1) and --construction-tolerance a positive finite number")
-        }
         if job != .flow, w24 != .fixed || w24Initial != nil {
             throw ValidationError("--w24 and --w24-initial apply to --job flow only (\(job.refusal(axis: "w24_initial") ?? "no W24 here"))")
         }
-        if let w24Initial, !(w24Initial.isFinite && ExperimentSettings.w24Range.contains(abs(w24Initial))) {
-            throw ValidationError("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24Initial)); the paper's value is -1")
-        }
-        _ = try trainingConfig(axes: [])
+        try checkingInput { _ = try trainingConfig(axes: []) }
     }
 
     func run() throws {
@@ -100,32 +94,20 @@ struct SweepCommand: ParsableCommand {
         if let from {
             plan = try SweepPlan.read(from)
         } else {
-            let grid: SweepGrid
-            do { grid = try job.grid(vary) } catch { throw ValidationError("\(error)") }
+            let grid = try job.grid(vary)
             let out = output.out.map { $0.hasPrefix("/") ? $0 : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent($0) } ?? ""
             plan = SweepPlan(settings: try experimentSettings(axes: Set(grid.names)), axes: grid.axes.map(\.spec), directory: out,
                              shards: min(shards, grid.count))
         }
-        let grid: SweepGrid
-        do { grid = try plan.grid() } catch { throw ValidationError("\(error)") }
-        let settings = plan.settings, job = settings.job
         // Every point's parameters are checked before any runs.
-        do { try settings.check(grid) } catch let error as ExperimentError { throw ValidationError("\(error)") } catch let error as ReportableError {
-            throw CotflowError.input(error.description)
-        }
+        let grid = try plan.checkedGrid(), settings = plan.settings, job = settings.job
         if let file = emitSbatch { return try writeSbatch(plan, to: file) }
         guard let out = output.out ?? (from != nil ? plan.directory : nil), !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
         if plot, let m = plotMetric, !job.metricNames.contains(m) {
             throw ValidationError("--plot-metric \(m) is not a metric of --job \(job.rawValue) (metrics: \(job.metricNames.joined(separator: ", ")))")
         }
-        let shard: Shard
-        do {
-            // A description fixes the shard count of its array; a command line takes any.
-            let environment = ProcessInfo.processInfo.environment
-            shard = from != nil ? try plan.shard(self.shard, environment: environment) : try Shard.resolve(self.shard, environment: environment)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        // A description fixes the shard count of its array; a command line takes any.
+        let shard = try plan.shard(self.shard, environment: ProcessInfo.processInfo.environment, anyCount: from == nil)
         let run = SweepShardRun(plan: plan, grid: grid, shard: shard, directory: out, jobs: jobs ?? SweepThreads.cores, resume: resume,
                                 force: output.force, plot: plot, plotMetric: plotMetric)
         try run.prepareDirectory()
@@ -149,12 +131,8 @@ struct SweepCommand: ParsableCommand {
     /// The training of the train and compare jobs (defaults resolved by `ExperimentSettings.training`).
     func trainingConfig(axes: Set<String>) throws -> TrainingConfig {
         let (t, optimizer) = (training, try training.resolvedOptimizer())
-        var c: TrainingConfig?
-        try checkingInput {
-            c = try ExperimentSettings.training(job: job, objective: objective, trainable: params, initialisation: self.`init`, optimizer: optimizer,
-                                            learningRate: t.learningRate, batchSize: t.batchSize, steps: t.steps, recordEvery: t.recordEvery, heldOut: t.heldOut, axes: axes)
-        }
-        return c!
+        return try ExperimentSettings.training(job: job, objective: objective, trainable: params, initialisation: self.`init`, optimizer: optimizer,
+                                               learningRate: t.learningRate, batchSize: t.batchSize, steps: t.steps, recordEvery: t.recordEvery, heldOut: t.heldOut, axes: axes)
     }
 
     /// The fixed settings of every run, from the options.
@@ -169,11 +147,9 @@ struct SweepCommand: ParsableCommand {
         if scale.vRange != nil { s.vRange = ranges.v }
         if scale.wRange != nil { s.wRange = ranges.w }
         s.flow = try solver.flowOptions()
-        guard points >= 2, 1e-3 < s.flow.ode.endTime else { throw ValidationError("--points must be at least 2 and --t-end above 1e-3") }
         s.w24 = w24 == .free ? .free(initial: w24Initial ?? -1) : .fixed(w24Initial ?? -1)
         s.points = points
         (s.stallFraction, s.convergedFraction, s.constructionTolerance) = (stallFraction, convergedFraction, constructionTolerance)
-        try checkingInput { try s.checkAxes(axes) }
         return s
     }
 }

@@ -25,8 +25,13 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("held-out"), parsing: .unconditional, help: "Size of the fixed held-out set of the training loss. (default: train \(train.heldOutSize), compare \(compare.heldOutSize))")
     var heldOut: Int?
 
-    /// The sizes are checked by the run (`TrainingConfig.validate`, `TrainingLimits`).
+    /// The ranges a size can take at all (naming the option); what fits in memory and time is the run's check (`TrainingLimits`).
     func validate() throws {
+        if let learningRate, !(learningRate.isFinite && learningRate > 0) { throw ValidationError("--learning-rate must be positive and finite (got \(learningRate))") }
+        for (flag, x, range) in [("--batch-size", batchSize, 1...100_000_000), ("--steps", steps, 0...1_000_000_000), ("--record-every", recordEvery, 1...Int.max),
+                                 ("--held-out", heldOut, 1...100_000_000)] {
+            if let x, !range.contains(x) { throw ValidationError("\(flag) must be " + (range.upperBound == .max ? "at least 1" : "from \(range.lowerBound) to \(range.upperBound)") + " (got \(x))") }
+        }
         _ = try resolvedOptimizer()
     }
 

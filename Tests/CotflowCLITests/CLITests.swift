@@ -70,7 +70,7 @@ final class CLITests: XCTestCase {
             (["ode", "--k", "0"], "--k must be from 1 to"),
             (["train", "--eta", "0"], "--eta must be positive"),
             (["train", "--eta", "abc"], "--eta must be a decimal or a rational"),
-            (["train", "--learning-rate=-1", "--steps", "1"], "learning rate must be finite and > 0"),
+            (["train", "--learning-rate=-1", "--steps", "1"], "--learning-rate must be positive"),
             (["eval", "--construction", "--d", "2", "--spectrum", "1,-1"], "--spectrum needs 2 positive numbers"),
             (["eval", "--load", "/nonexistent/parameters.json"], "nonexistent"),
             (["ode", "--stepper", "euler"], "is invalid for '--stepper <stepper>'. Please provide one of"),

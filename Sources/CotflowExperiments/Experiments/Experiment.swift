@@ -238,6 +238,18 @@ public struct ExperimentSettings: Sendable, Codable {
     /// The parameter of an axis name, nil when no job has it.
     public static func parameter(_ name: String) -> SweepParameter? { parameters.first { $0.name == name } }
 
+    /// Refuses regime thresholds out of range, a W24 outside `w24Range`, and a flow output grid of
+    /// fewer than 2 points or ending at t <= 1e-3.
+    public func validate() throws {
+        guard stallFraction > 0, stallFraction <= 1, convergedFraction > 0, convergedFraction < 1, constructionTolerance > 0, constructionTolerance.isFinite else {
+            throw CotflowError.input("--stall-fraction must be in (0, 1], --converged-fraction in (0, 1) and --construction-tolerance a positive finite number")
+        }
+        guard w24.initial.isFinite, Self.w24Range.contains(abs(w24.initial)) else {
+            throw CotflowError.input("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24.initial)); the paper's value is -1")
+        }
+        guard points >= 2, 1e-3 < flow.ode.endTime else { throw CotflowError.input("--points must be at least 2 and --t-end above 1e-3") }
+    }
+
     /// Refuses axes that clash with each other or with a fixed setting (`eta`, the ranges).
     public func checkAxes(_ names: Set<String>) throws {
         func refuse(_ text: String) -> CotflowError { CotflowError.input(text) }

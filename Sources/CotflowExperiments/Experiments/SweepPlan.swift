@@ -9,6 +9,7 @@ extension ExperimentSettings {
     /// same run after rounding (an integer axis, or n = round(n_over_d x d)), which a report would
     /// show as a trend.
     public func check(_ grid: SweepGrid) throws {
+        try validate()
         try checkAxes(Set(grid.names))
         var seen: [String: SweepPoint] = [:]
         var maxD = 1
@@ -74,6 +75,17 @@ public struct SweepPlan: Codable, Sendable {
         try SweepGrid(specs: axes, allowedNames: settings.job.axisNames, integerNames: SweepJob.integerAxes)
     }
 
+    /// The grid, every point checked before any runs (`ExperimentSettings.check`); a refusal is an input error.
+    public func checkedGrid() throws -> SweepGrid {
+        do {
+            let grid = try self.grid()
+            try settings.check(grid)
+            return grid
+        } catch let error as ReportableError {
+            throw CotflowError.input(error.description)
+        }
+    }
+
     /// The plan as JSON text (sorted keys: the same plan gives the same bytes).
     public func encoded() throws -> String {
         let encoder = JSONEncoder()
@@ -95,10 +107,12 @@ public struct SweepPlan: Codable, Sendable {
     }
 
     /// The shard an array task runs: `shard` (or the Slurm array task) must split the grid into
-    /// this plan's shard count, or be the whole grid.
-    public func shard(_ text: String?, environment: [String: String]) throws -> Shard {
-        let s = try Shard.resolve(text, environment: environment)
-        guard s.count == 1 || s.count == shards else {
+    /// this plan's shard count, or be the whole grid; with `anyCount` (a plan made from a command
+    /// line) it may split it into any count. A bad shard is an input error.
+    public func shard(_ text: String?, environment: [String: String], anyCount: Bool = false) throws -> Shard {
+        let s: Shard
+        do { s = try Shard.resolve(text, environment: environment) } catch let error as ReportableError { throw CotflowError.input(error.description) }
+        guard anyCount || s.count == 1 || s.count == shards else {
             throw CotflowError.input("shard \(s) does not split the grid into the description's \(shards) shards")
         }
         return s

@@ -132,12 +132,17 @@ extension Shard {
 }
 
 extension SweepJob {
-    /// The grid of the axis specs `name=...` for this job; a known name the job cannot vary is refused with the reason.
+    /// The grid of the axis specs `name=...` for this job; a known name the job cannot vary is
+    /// refused with the reason (every refusal an input error).
     public func grid(_ specs: [String]) throws -> SweepGrid {
         for spec in specs {
             let name = String(spec.filter { !$0.isWhitespace }.prefix { $0 != "=" })
             if !axisNames.contains(name), let reason = refusal(axis: name) { throw CotflowError.input("axis '\(name)': \(reason)") }
         }
-        return try SweepGrid(specs: specs, allowedNames: axisNames, integerNames: SweepJob.integerAxes)
+        do {
+            return try SweepGrid(specs: specs, allowedNames: axisNames, integerNames: SweepJob.integerAxes)
+        } catch let error as ReportableError {
+            throw CotflowError.input(error.description)
+        }
     }
 }
