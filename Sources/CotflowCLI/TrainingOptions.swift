@@ -11,7 +11,7 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(help: "Optimizer; notes/training.md gives each one's update and time map to flow time. (default: train \(train.optimizer.name), compare \(compare.optimizer.name))")
     var optimizer: OptimizerKind?
-    @Option(help: "Heavy-ball coefficient beta in [0, 1) of --optimizer momentum (v <- beta v + g, theta <- theta - lr v; flow time t = lr x step / (1 - beta)). (default: \(OptimizerKind.defaultMomentum))")
+    @Option(help: "Heavy-ball coefficient beta in [0, 1) of --optimizer momentum (v <- beta v + g, theta <- theta - lr v; flow time t = h (step - beta (1 - beta^step) / (1 - beta)), h = lr / (1 - beta)). (default: \(OptimizerKind.defaultMomentum))")
     var momentum: Double?
     @Option(name: .customLong("learning-rate"), parsing: .unconditional,
             help: "Learning rate. (default: train \(fmt(train.learningRate)); compare \(fmt(compare.learningRate)) with sgd, \(fmt(ComparisonRun.defaultLearningRate(optimizer: .adam))) with adam)")
