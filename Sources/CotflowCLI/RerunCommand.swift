@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowExperiments
 import CotflowModel
 import CotflowCore
 import CotflowStages
@@ -66,6 +67,9 @@ struct RerunCommand: ParsableCommand {
             case ReducedFlowRun.computation:
                 let run: ReducedFlowRun = try recorded.run.decoded()
                 try ODECommand.solve(run, output: output, provenance: try provenance(run), printing: false)
+            case ComparisonRun.computation:
+                let run: ComparisonRun = try recorded.run.decoded()
+                try CompareCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
             case FullFlowRun.computation:
                 let run: FullFlowRun = try recorded.run.decoded()
                 try ODECommand.solve(run, output: output, provenance: try provenance(run), printing: false)
