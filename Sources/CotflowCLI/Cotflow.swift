@@ -31,8 +31,10 @@ struct Cotflow: ParsableCommand {
             do { try command.run() } catch { exit(withError: error) }
             return
         }
+        Interruption.install()
         do {
             try command.run()
+            try StandardStreams.finishOutput()
         } catch {
             guard let code = exitCode(for: error) else { exit(withError: error) }
             Foundation.exit(code)
@@ -81,7 +83,7 @@ extension ExactCommand.NoCoTOptimum: CotflowCommand {}
 extension Cotflow: CotflowCommand {}
 
 func printError(_ message: String) {
-    FileHandle.standardError.write("cotflow: error: \(message)\n".data(using: .utf8)!)
+    StandardStreams.writeError("cotflow: error: \(message)\n")
 }
 
 /// A run that stopped early (interrupted or diverged) after writing what it had computed.

@@ -146,7 +146,7 @@ struct SweepCommand: ParsableCommand {
         var earlier = [shard.fileStem + ".tsv", shard.fileStem + ".json", summaryName]
         if shard.count == 1 { earlier += ["sweep.tsv", "sweep.json", "report.txt", "report.json"] }
         do {
-            try OutputDirectory.prepare(out, files: resume ? [] : earlier, force: output.force)
+            try OutputDirectory.prepare(out, files: resume ? [] : earlier, force: output.force, shard: shard.count > 1 ? shard.fileStem : nil)
         } catch let error as CotflowError {
             throw CotflowError.input(error.description + (resume ? "" : "; or pass --resume to keep the finished points of that run and run only the rest"))
         }
@@ -293,7 +293,7 @@ struct MergeCommand: ParsableCommand {
     var plotMetric: String?
 
     func run() throws {
-        let outcome = try reportingErrors { try mergeShards(directory: directory, allowPartial: allowPartial, reporter: PhaseReport.reporter()) }
+        let outcome = try reportingErrors { try mergeShards(directory: directory, allowPartial: allowPartial, metric: plot ? plotMetric : nil, reporter: PhaseReport.reporter()) }
         let summary: JSONValue = .object([
             ("grid", outcome.description.grid.json),
             ("grid_points", .int(outcome.description.grid.count)),

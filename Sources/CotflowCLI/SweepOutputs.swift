@@ -23,8 +23,7 @@ extension SweepCommand {
             throw CotflowError("--out \(plan.directory): cannot create the directory: \(error.localizedDescription)")
         }
         try SweepFiles.writeAtomically(try plan.encoded(), to: planFile)
-        try SweepFiles.writeAtomically(script, to: file)
-        _ = chmod(file, 0o755)
+        try SweepFiles.writeAtomically(script, to: file, mode: 0o755)
         print("wrote \(file) and \(planFile): \(plan.shards) array tasks over \(try plan.grid().count) points; submit with `sbatch \(SlurmScript.quote(file))`, then `cotflow merge \(plan.directory)`")
     }
 }

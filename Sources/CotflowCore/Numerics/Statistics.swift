@@ -40,8 +40,9 @@ public struct SampleSummary: Sendable, Equatable {
             return
         }
         let m = finite.reduce(0, +) / Double(finite.count)
+        // One value has no sample variance, so no standard error (NaN: null in JSON), never 0.
         let variance = finite.count > 1
-            ? finite.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(finite.count - 1) : 0
+            ? finite.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(finite.count - 1) : .nan
         mean = nonFinite > 0 ? .infinity : m
         standardError = (variance / Double(finite.count)).squareRoot()
         median = SampleSummary.quantile(finite, 0.5)
@@ -77,7 +78,8 @@ public struct SampleSummary: Sendable, Equatable {
 
     /// A human-readable line; warns when the mean is tail-dominated.
     public func report(name: String) -> String {
-        var s = "\(name): mean \(fmt(mean)) ± \(fmt(standardError)), median \(fmt(median)), "
+        let spread = standardError.isNaN && mean.isFinite ? " (one value: no standard error)" : " ± \(fmt(standardError))"
+        var s = "\(name): mean \(fmt(mean))\(spread), median \(fmt(median)), "
             + "p90 \(fmt(p90)), p99 \(fmt(p99)), max \(fmt(maximum)), n = \(count)"
         if divergedFraction > 0 { s += ", diverged \(fmt(100 * divergedFraction))%" }
         if tailDominated {
