@@ -54,6 +54,16 @@ final class InputExitCodeTests: XCTestCase {
         XCTAssertTrue(tampered.stderr.contains("shard-0-of-2.json"), tampered.stderr)
     }
 
+    func testAFigureWithFewFileDescriptorsLeftSaysWhyNotATrap() throws {
+        // Foundation's Process.run trapped (signal 4) with 11 or fewer descriptors.
+        let dir = Cotflow.temporaryDirectory()
+        let run = try Cotflow.run(["ode", "--d", "2", "--n", "4", "--k", "2", "--quiet", "--plot", "--out", dir], limits: "ulimit -n 10")
+        XCTAssertFalse(run.signaled, run.summary)
+        XCTAssertEqual(run.status, 0, run.summary)
+        XCTAssertTrue(run.stderr.contains("cannot start gnuplot") && run.stderr.contains("too few file descriptors left"), run.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("figure.gp")), "the data and script are written")
+    }
+
     func testACSVWithAByteOrderMarkReadsItsFirstColumn() throws {
         let rows = (0..<20).map { "\($0),\(exp(-0.3 * Double($0)))" }
         let file = try write("\u{FEFF}t,loss\n" + rows.joined(separator: "\n") + "\n", "bom.csv")

@@ -10,17 +10,19 @@ package enum FileOutput {
     /// before the rename (so the file also survives a machine crash); `mode` is the new file's
     /// permissions (before the umask).
     package static func write(_ text: String, to path: String, sync: Bool = true, mode: mode_t = 0o644) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        let directory = dir.isEmpty ? "." : dir
+        // Split at the last "/" by hand: Foundation's deletingLastPathComponent traps on a one-character name ("0").
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !name.isEmpty else { throw CotflowError("cannot write \(path): it names a directory, not a file") }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw CotflowError("cannot write \(path): \(describe(error))")
         }
-        let name = (path as NSString).lastPathComponent
         var temp = "", fd: Int32 = -1
         for _ in 0..<16 {
-            temp = (directory as NSString).appendingPathComponent(".\(name).tmp-\(String(UInt64.random(in: .min ... .max), radix: 36))")
+            temp = directory + "/.\(name).tmp-\(String(UInt64.random(in: .min ... .max), radix: 36))"
             fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
             if fd >= 0 || errno != EEXIST { break }
         }

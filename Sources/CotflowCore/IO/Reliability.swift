@@ -240,11 +240,14 @@ package enum OutputDirectory {
         } else {
             try lock(path, name: lockName, exclusive: true, option: option)
         }
-        let probe = (path as NSString).appendingPathComponent(".cotflow-write-check-\(getpid())")
-        guard fm.createFile(atPath: probe, contents: Data()) else {
+        // A probe file made as `FileOutput` makes its temporaries (exclusively, never through a symlink).
+        let probe = (path as NSString).appendingPathComponent(".cotflow-write-check-\(getpid())-\(UInt32.random(in: .min ... .max))")
+        let probeFD = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard probeFD >= 0 else {
             throw CotflowError.input("\(option) \(path): the directory is not writable (\(String(cString: strerror(errno)))); choose another \(option)")
         }
-        try? fm.removeItem(atPath: probe)
+        close(probeFD)
+        unlink(probe)
         let present = files.filter { fm.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }
         if force {
             // Remove the earlier runs' outputs so that none of them is left beside the new ones.
