@@ -53,7 +53,8 @@ ctx.run {
         let nocotGap = nocotEval.mean - optimum
         let nocotOK = abs(nocotGap) <= max(3 * nocotEval.standardError, 0.03 * optimum)
         nocotReaches = nocotReaches && nocotOK
-        nocotDetail.append("n=\(n): \(fmt(nocotEval.mean)) ± \(fmt(nocotEval.standardError)) vs \(fmt(optimum)) (\(String(format: "%+.1f", 100 * nocotGap / optimum))%)")
+        nocotDetail.append(nocotEval.tailDominated ? "n=\(n): \(nocotEval.centre) vs \(fmt(optimum))"
+                           : "n=\(n): \(fmt(nocotEval.mean)) ± \(fmt(nocotEval.standardError)) vs \(fmt(optimum)) (\(String(format: "%+.1f", 100 * nocotGap / optimum))%)")
 
         var rows: [JSONValue] = []
         var exacts: [Double] = [], gdMeans: [Double] = [], gdMedians: [Double] = []
@@ -77,8 +78,9 @@ ctx.run {
             if k == trainK {
                 let meanMeaningful = !model.tailDominated
                 beats = beats && model.isBelow(optimum) && (!meanMeaningful || exact < optimum)
-                medianDetail.append("n=\(n), k=\(k): median \(fmt(model.median)), mean \(fmt(model.mean)) ± \(fmt(model.standardError))"
-                    + "\(meanMeaningful ? "" : " (tail-dominated)"), exact GD \(fmt(exact)) vs optimum \(fmt(optimum))")
+                medianDetail.append("n=\(n), k=\(k): "
+                    + (meanMeaningful ? "median \(fmt(model.median)), mean \(fmt(model.mean)) ± \(fmt(model.standardError))" : model.centre)
+                    + ", exact GD \(fmt(exact)) vs optimum \(fmt(optimum))")
             }
         }
         // Where the exact mean and the median part: the k at which the exact mean is smallest.

@@ -82,7 +82,7 @@ ctx.run {
     let paperOK = a.status == .completed && !a.cot.tailDominated
     ctx.verdict(claim: "full training at the paper's setting (d, n, k) = (10, 20, \(k)), eta = 20/31, learns undisturbed by the GD chain's tail",
                 holds: paperOK && a.after.vDeviation < 0.05,
-                detail: "status \(a.status); CoT loss mean \(fmt(a.cot.mean)), median \(fmt(a.cot.median))"
+                detail: "status \(a.status); CoT loss \(a.cot.centre)"
                     + (a.cot.tailDominated ? " (tail-dominated)" : "") + "; (-W24) V31 is \(fmt(a.after.vDeviation)) (relative) from -eta I", row: 9)
     // Block structure, judged only on runs whose training is not tail-dominated.
     let runs = [("eta = 20/31, n = 20", a), ("eta = 10/31, n = 20", b)] + (c.map { [("eta = 40/51, n = 40", $0)] } ?? [])

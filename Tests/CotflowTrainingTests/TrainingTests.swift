@@ -49,7 +49,7 @@ final class TrainingTests: XCTestCase {
         let last = res.trajectory.records.last!.parameters
         // The table view: the header and one row of values per record, in the same order.
         let table = res.trajectory.table
-        XCTAssertEqual(table.header.count, 7 + 4 * d + 7)
+        XCTAssertEqual(table.header.count, 9 + 4 * d + 7)
         XCTAssertEqual(table.header, TrainingTrajectory.header(d: d))
         XCTAssertEqual(table.rows, res.trajectory.records.map(\.values))
         XCTAssertEqual(table.rows.last![table.header.firstIndex(of: "v_eig_1")!], last.vEigenvalues[0])
@@ -115,6 +115,39 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(res.trajectory.records[0].step, 0)
         XCTAssertLessThanOrEqual(res.trajectory.records.last!.step, step)
         XCTAssertEqual(res.stepsDone, step)
+    }
+
+    /// Issue 23: the held-out set never decides whether training runs. A looped model from a random start
+    /// of scale 0.3 at k = 6 loops overflows on some held-out prompts from step 0 (the old rule stopped
+    /// such a run there as diverged), while its training batches stay finite: the run completes, each
+    /// record counts the overflowed prompts (the same count as scoring the held-out set at the record's
+    /// parameters directly), its mean is NaN, and the final report says how many overflowed.
+    func testHeldOutPromptsThatOverflowDoNotStopTraining() throws {
+        let task = try TaskConfig(d: 3, n: 8, k: 6, eta: paperStepSize(n: 8, d: 3).doubleValue)
+        var cfg = TrainingConfig.defaults(task: task, objective: .looped, seed: 0)
+        cfg.initScale = 0.3
+        cfg.steps = 5; cfg.batchSize = 8; cfg.heldOutSize = 2000; cfg.recordEvery = 5
+        let res = try Trainer(config: cfg).run()
+        XCTAssertEqual(res.status, .completed)
+        XCTAssertEqual(res.trajectory.steps, [0, 5])
+        let heldOut = PromptSets.heldOut(cfg)
+        for (record, parameters) in zip(res.trajectory.records, [res.initialParameters, res.parameters]) {
+            let losses = Objectives.compute(.looped, parameters: parameters, task: task, batch: heldOut, gradient: false).perPrompt
+            let overflowed = losses.filter { !$0.isFinite }.count
+            XCTAssertGreaterThan(overflowed, 0, "step \(record.step)")
+            XCTAssertLessThan(overflowed, heldOut.count / 2, "step \(record.step)")
+            XCTAssertEqual(record.evalLossOverflowed, overflowed, "step \(record.step)")
+            XCTAssertTrue(record.evalLossMean.isNaN)
+            XCTAssertTrue(record.evalLossMedian.isFinite)
+            XCTAssertTrue(record.batchLoss.isFinite)
+        }
+        let overflowed = res.trajectory.records.last!.evalLossOverflowed
+        XCTAssertEqual(res.heldOutEval.nonFiniteCount, overflowed)
+        XCTAssertTrue(res.heldOutEval.tailDominated)
+        XCTAssertTrue(res.heldOutEval.report(name: "held-out").contains("overflowed \(overflowed) of 2000"))
+        let row = res.trajectory.table.rows.last!, header = res.trajectory.table.header
+        XCTAssertEqual(row[header.firstIndex(of: "eval_loss_overflowed")!], Double(overflowed))
+        XCTAssertTrue(row[header.firstIndex(of: "eval_loss_mean")!].isNaN)
     }
 
     func testBadOptionsThrow() throws {

@@ -7,13 +7,20 @@ public struct LossStatistics: Sendable, Equatable {
     public var divergedFraction: Double
     /// True when the sample had a finite divergence threshold (key `diverged_fraction`, else `nonfinite_fraction`).
     public var hasThreshold: Bool
+    /// The stability verdict: true when the mean is not a stable summary (`SampleSummary.tailDominated`).
     public var tailDominated: Bool
+    /// The 1%-trimmed mean, Hill's tail index and its standard error (NaN when not estimated).
+    public var trimmedMean, tailIndex, tailIndexStandardError: Double
+    /// Values that were not finite (overflowed prompts).
+    public var overflowed: Int
 
     public init(_ s: SampleSummary) {
         (mean, standardError, median, p90, p99, maximum, topPercentShare) = (s.mean, s.standardError, s.median, s.p90, s.p99, s.maximum, s.topPercentShare)
         divergedFraction = s.divergedFraction
         hasThreshold = s.divergenceThreshold.isFinite
         tailDominated = s.tailDominated
+        (trimmedMean, tailIndex, tailIndexStandardError) = (s.trimmedMean, s.tailIndex?.alpha ?? .nan, s.tailIndex?.standardError ?? .nan)
+        overflowed = s.nonFiniteCount
     }
 
     /// Writes the fields as `SampleSummary.json(prefix:)` does.
@@ -24,6 +31,10 @@ public struct LossStatistics: Sendable, Equatable {
             try c.encode(x, forKey: AnyCodingKey(prefix + name))
         }
         try c.encode(tailDominated, forKey: AnyCodingKey(prefix + "tail_dominated"))
+        for (name, x) in [("trimmed_mean", trimmedMean), ("tail_index", tailIndex), ("tail_index_stderr", tailIndexStandardError)] {
+            try c.encode(x, forKey: AnyCodingKey(prefix + name))
+        }
+        try c.encode(overflowed, forKey: AnyCodingKey(prefix + "overflowed"))
     }
 
     public init(from decoder: Decoder, prefix: String) throws {
@@ -33,5 +44,7 @@ public struct LossStatistics: Sendable, Equatable {
         hasThreshold = c.contains(AnyCodingKey(prefix + "diverged_fraction"))
         divergedFraction = try x(hasThreshold ? "diverged_fraction" : "nonfinite_fraction")
         tailDominated = try c.decode(Bool.self, forKey: AnyCodingKey(prefix + "tail_dominated"))
+        (trimmedMean, tailIndex, tailIndexStandardError) = (try x("trimmed_mean"), try x("tail_index"), try x("tail_index_stderr"))
+        overflowed = try c.decode(Int.self, forKey: AnyCodingKey(prefix + "overflowed"))
     }
 }

@@ -3,11 +3,11 @@ import Foundation
 
 /// A covariance file: a JSON array of d rows of d numbers, or of d*d numbers.
 package enum CovarianceFile {
-    /// The d x d covariance in `path`, row-major. Every refusal is an input error naming the file,
-    /// asymmetry included (the test of `TaskConfig`, which does not know the file).
-    package static func read(_ path: String, d: Int) throws -> [Double] {
+    /// The d x d covariance in `path` (`name`: as the user gave it), row-major. Every refusal is an
+    /// input error naming the file, asymmetry included (the test of `TaskConfig`, which does not know the file).
+    package static func read(_ path: String, name: String? = nil, d: Int) throws -> [Double] {
         let object = try JSONInput.object(path, what: "covariance file")
-        let what = "covariance file \(path)"
+        let what = "covariance file \(name ?? path)"
         guard let outer = object as? [Any] else {
             throw CotflowError.input("\(what) holds \(JSONInput.typeName(object)); expected an array of \(d) rows of \(d) numbers (or of \(d * d) numbers)")
         }
