@@ -22,9 +22,14 @@ struct Cotflow: CotflowCommand {
     static func main() {
         var command: ParsableCommand
         do { command = try parseAsRoot() } catch { exit(withError: error) }
-        do { try command.run() } catch {
+        let ours = command is CotflowCommand
+        if ours { Interruption.install() }
+        do {
+            try command.run()
+            if ours { try StandardStreams.finishOutput() }
+        } catch {
             // argument-parser's built-in commands (`cotflow help ode`) leave through its own exit.
-            guard command is CotflowCommand, let code = exitCode(for: error) else { exit(withError: error) }
+            guard ours, let code = exitCode(for: error) else { exit(withError: error) }
             Foundation.exit(code)
         }
     }
@@ -56,7 +61,7 @@ extension SweepCommand: CotflowCommand {}
 extension MergeCommand: CotflowCommand {}
 
 func printError(_ message: String) {
-    FileHandle.standardError.write("cotflow: error: \(message)\n".data(using: .utf8)!)
+    StandardStreams.writeError("cotflow: error: \(message)\n")
 }
 
 /// A run that stopped early (interrupted or diverged) after writing what it had computed.
