@@ -12,8 +12,8 @@ public struct TailIndex: Sendable, Equatable {
     /// The number k of order statistics used.
     public let orderStatistics: Int
 
-    /// The smallest sample Hill is computed on (k = 10): below it, a light tail (exponential) reads
-    /// as `alpha < 2` too often for a verdict (notes/statistics.md).
+    /// The smallest sample Hill is computed on (k = 10): below it, light tails read as `alpha < 2`
+    /// too often for a verdict (notes/statistics.md).
     public static let minimumCount = 100
 
     /// The estimate from an ascending sorted sample (non-finite values last); nil when the sample has
@@ -62,10 +62,11 @@ public struct SampleSummary: Sendable, Equatable {
 
     /// True when the mean is not a stable summary (notes/statistics.md): some value is not finite,
     /// the top 1% of values carry more than half of the sum, the mean exceeds ten times the median,
-    /// or the tail index is below 2 (no finite variance) by more than two standard errors.
+    /// or Hill's estimate of the tail index is below 2 (the variance, and so the standard error, is
+    /// estimated infinite).
     public var tailDominated: Bool {
         if !mean.isFinite || topPercentShare > 0.5 || (median > 0 && mean > 10 * median) { return true }
-        if let t = tailIndex, t.alpha + 2 * t.standardError < 2 { return true }
+        if let t = tailIndex, t.alpha < 2 { return true }
         return false
     }
 
