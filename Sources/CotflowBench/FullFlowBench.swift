@@ -79,3 +79,27 @@ func cpuSeconds() -> Double {
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
+
+/// Writes the fixed prompts of `cotflow ode --params full --d d --n n --prompts count --seed seed`
+/// (the flow's `PromptSets.firstTrainingBatch`) for a peer to integrate the same problem
+/// (scripts/bench-full-flow-peer.sh): raw little-endian float64, the count d x d matrices S
+/// (row-major) and then the count vectors w*. Arguments: `d n count seed path`.
+func writeFullFlowPrompts(_ args: [String]) {
+    guard args.count == 5, let d = Int(args[0]), let n = Int(args[1]), let count = Int(args[2]), let seed = UInt64(args[3]),
+          d >= 1, n >= 1, count >= 1 else {
+        FileHandle.standardError.write("usage: cotflow-bench full-flow-prompts d n count seed path\n".data(using: .utf8)!)
+        exit(2)
+    }
+    do {
+        // k and eta do not enter the prompts' draws.
+        let task = try TaskConfig(d: d, n: n, k: 1, eta: paperStepSize(n: n, d: d).doubleValue)
+        let prompts = try FullMatrixFlow(task: task, promptCount: count, seed: seed).prompts
+        var data = Data(capacity: 8 * (prompts.S.count + prompts.wStar.count))
+        for x in prompts.S + prompts.wStar { withUnsafeBytes(of: x.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        try data.write(to: URL(fileURLWithPath: args[4]), options: .atomic)
+        print("wrote \(count) prompts of (d, n) = (\(d), \(n)), seed \(seed), to \(args[4])")
+    } catch {
+        FileHandle.standardError.write("cotflow-bench: \(error)\n".data(using: .utf8)!)
+        exit(1)
+    }
+}

@@ -32,14 +32,32 @@ func benchTraining() {
                  res.seconds, Double(512 * 200) / res.seconds))
 }
 
-/// Flop count of one CoT prompt-step as implemented (forward, backward, chain, Bartlett sample).
+/// One size of the training step alone, without the dgemm reference (for profiles): `d n k batch seconds`.
+func benchTrainingStep(_ args: [String]) {
+    GSL.initialize()
+    let v = args.compactMap { Double($0) }
+    guard v.count == 5, v[0...3].allSatisfy({ $0 >= 1 && $0 == $0.rounded() }), v[4] > 0 else {
+        FileHandle.standardError.write("usage: cotflow-bench training-step d n k batch seconds\n".data(using: .utf8)!)
+        exit(2)
+    }
+    let (d, n, k, batch) = (Int(v[0]), Int(v[1]), Int(v[2]), Int(v[3]))
+    let cpu0 = cpuSeconds()
+    let r = throughput(d: d, n: n, k: k, batch: batch, seconds: v[4])
+    let cpu = cpuSeconds() - cpu0
+    print(String(format: "(d, n, k) = (%d, %d, %d), batch %d: %.0f prompt-steps/s; %.0f flop per prompt-step -> %.2f GFLOP/s; %.0f prompt-steps per CPU-second (warm-up included)",
+                 d, n, k, batch, r.promptSteps, r.flopsPerPrompt, r.promptSteps * r.flopsPerPrompt / 1e9,
+                 r.promptSteps * v[4] / cpu))
+}
+
+/// Flop count of one CoT prompt-step as implemented: the cheaper of the two kernels (direct or with
+/// the data part folded, `cotKernelCosts`), the chain part of G (two passes over j <= i), the GD
+/// chain and the Bartlett sample.
 func cotFlopsPerPrompt(d: Int, k: Int) -> Double {
-    let dim = 2 * d + 2, d1 = d + 1
-    let gemm = k * (2 * dim * d1 + 3 * d * dim)
-    let applyG = 2 * (k * (d * d + d) + k * (k + 1) * d1)  // data part A S, chain part (Q U^T) U over j <= i, two passes
+    let costs = cotKernelCosts(d: d, k: k)
+    let chainPart = 2 * k * (k + 1) * (d + 1)
     let chain = k * d * d
     let sample = d * (d + 1) * (d + 2) / 6                     // S = A A^T of the triangular Bartlett factor
-    return 2 * Double(gemm + applyG + chain + sample)
+    return 2 * Double(min(costs.direct, costs.folded) + chainPart + chain + sample)
 }
 
 func throughput(d: Int, n: Int, k: Int, batch: Int, seconds: Double) -> (promptSteps: Double, flopsPerPrompt: Double) {

@@ -119,31 +119,13 @@ struct ProblemOptions: ParsableArguments {
     @Option(name: .customLong("eta"), parsing: .unconditional, help: "GD step size: a decimal or a rational such as 20/31. (default: the paper's n/(n+d+1))")
     var eta: String?
 
-    /// Largest d, n and k: beyond them the arithmetic on sizes (n + d + 1, (2d + 2)^2, 2k) could
-    /// overflow, and every command's memory or time would be out of reach anyway.
-    static let maximumD = 100_000, maximumN = 1_000_000_000, maximumK = 1_000_000
+    static let maximumD = TaskLimits.maximumD, maximumN = TaskLimits.maximumN, maximumK = TaskLimits.maximumK
 
     func validate() throws { try validateTask() }
-
-    func validateTask() throws {
-        guard d >= 1, d <= Self.maximumD else { throw ValidationError("--d must be from 1 to \(Self.maximumD) (got \(d))") }
-        guard n >= 1, n <= Self.maximumN else { throw ValidationError("--n must be from 1 to \(Self.maximumN) (got \(n))") }
-        guard k >= 1, k <= Self.maximumK else { throw ValidationError("--k must be from 1 to \(Self.maximumK) (got \(k))") }
-        _ = try stepSize()
-    }
+    func validateTask() throws { try checkingInput { try TaskLimits.check(d: d, n: n, k: k); _ = try stepSize() } }
 
     /// The step size as an exact rational.
-    func stepSize() throws -> Rational {
-        guard let text = eta else { return paperStepSize(n: n, d: d) }
-        guard let value = Rational.parse(text) else {
-            throw ValidationError("--eta must be a decimal or a rational such as 20/31 (got '\(text)')")
-        }
-        guard value > Rational.zero else { throw ValidationError("--eta must be positive (got \(text))") }
-        guard value.doubleValue.isFinite, value.doubleValue >= 1e-300, value.doubleValue <= 1e300 else {
-            throw ValidationError("--eta = \(text) is outside [1e-300, 1e300]: not representable in double precision")
-        }
-        return value
-    }
+    func stepSize() throws -> Rational { try eta.map { eta in try checkingInput { try TaskLimits.stepSize(eta) } } ?? paperStepSize(n: n, d: d) }
 }
 
 /// Eigenvalue ranges of an Assumption 4.1 initialisation, shared by `train` and `ode`.
@@ -160,26 +142,7 @@ struct InitScaleOptions: ParsableArguments {
     func validate() throws { _ = try ranges() }
 
     func ranges() throws -> (v: ClosedRange<Double>, w: ClosedRange<Double>) {
-        guard initScale.isFinite, initScale > 0 else { throw ValidationError("--init-scale must be positive (got \(initScale))") }
-        // Assumption 4.1 is a small initialisation; far above 1 the loss grows like sigma^(4k) and the flow crawls.
-        guard initScale <= 100 else { throw ValidationError("--init-scale must be at most 100 (got \(initScale)): the model is studied from a small initialisation") }
-        let defaults = AssumptionInitialisation.defaultRanges(scale: initScale)
-        return (try parseRange(vRange, name: "--v-range") ?? defaults.v, try parseRange(wRange, name: "--w-range") ?? defaults.w)
-    }
-
-    private func parseRange(_ text: String?, name: String) throws -> ClosedRange<Double>? {
-        guard let text else { return nil }
-        let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo <= hi, abs(lo) <= 100, abs(hi) <= 100 else {
-            throw ValidationError("\(name) must be two numbers lo,hi with lo <= hi and |lo|, |hi| <= 100 (got '\(text)')")
-        }
-        return lo...hi
-    }
-
-    /// The Assumption 4.1 point that `train --init assumption` starts from for the same seed.
-    func assumption(d: Int, seed: UInt64) throws -> AssumptionInitialisation {
-        let r = try ranges()
-        return AssumptionInitialisation(d: d, seed: seed, vRange: r.v, wRange: r.w)
+        try checkingInput { try AssumptionInitialisation.ranges(scale: initScale, v: vRange, w: wRange) }
     }
 }
 
@@ -202,25 +165,22 @@ struct FlowSolverOptions: ParsableArguments {
     /// The full-matrix flow's defaults, shown in the help.
     static let fullDefaults = FullMatrixFlow.defaultOptions
 
-    func validate() throws { _ = try flowOptions() }
+    /// The settings given (nil: the flow's default).
+    var settings: FlowSolverSettings {
+        FlowSolverSettings(stepper: stepper, absoluteTolerance: absTol, relativeTolerance: relTol, endTime: tEnd, maximumSteps: maxSteps, stopRelativeLoss: stopLoss)
+    }
 
-    /// Validated flow options: these settings over `defaults` (the reduced flow's unless given; the
-    /// output grid and the other settings as in `defaults`).
+    /// The solver's settings (the output grid is its command's).
+    func validate() throws {
+        var options = settings.options(over: FlowOptions())
+        options.ode.grid = .everyStep
+        try checkingInput { try options.validate() }
+    }
+
+    /// Validated flow options: these settings over `defaults` (the reduced flow's unless given).
     func flowOptions(over defaults: FlowOptions = FlowOptions()) throws -> FlowOptions {
-        var options = defaults
-        options.ode.stepper = stepper
-        options.ode.absoluteTolerance = absTol ?? defaults.ode.absoluteTolerance
-        options.ode.relativeTolerance = relTol ?? defaults.ode.relativeTolerance
-        options.ode.maximumSteps = maxSteps
-        options.ode.endTime = tEnd ?? defaults.ode.endTime
-        options.stopRelativeLoss = stopLoss
-        let (absTol, relTol, tEnd) = (options.ode.absoluteTolerance, options.ode.relativeTolerance, options.ode.endTime)
-        guard absTol.isFinite, relTol.isFinite, absTol >= 0, relTol >= 0, absTol + relTol > 0 else {
-            throw ValidationError("--abs-tol and --rel-tol must be finite, non-negative and not both zero (got \(absTol) and \(relTol))")
-        }
-        guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive") }
-        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1") }
-        guard stopLoss >= 0, stopLoss < 1 else { throw ValidationError("--stop-loss must be in [0, 1) (got \(stopLoss))") }
+        let options = settings.options(over: defaults)
+        try checkingInput { try options.validate() }
         return options
     }
 }
@@ -263,17 +223,7 @@ struct OutputOptions: ParsableArguments {
 }
 
 /// Parses a comma-separated list of exact numbers ("-20/31,0.5,1").
-func parseRationalList(_ text: String, name: String) throws -> [Rational] {
-    let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-    var values: [Rational] = []
-    for item in items {
-        guard let r = Rational.parse(item) else {
-            throw ValidationError("\(name) must be a comma-separated list of numbers (bad entry '\(item)')")
-        }
-        values.append(r)
-    }
-    return values
-}
+func parseRationalList(_ text: String, name: String) throws -> [Rational] { try checkingInput { try Rational.parseList(text, name: name) } }
 
 /// Runs `body`; its errors reach `Cotflow.exitCode(for:)`, the one place that prints them and
 /// chooses the exit code.
@@ -282,17 +232,8 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 }
 
 /// For `validate()`: a library input error as a ValidationError (usage message, exit 64).
-func checkingInput(_ body: () throws -> Void) throws {
-    do { try body() } catch let error as ReportableError { throw ValidationError(error.description) }
-}
-
-/// Runs `body`, which reads or checks the user's input: its library errors become input errors (exit 64).
-func readingInput<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as ReportableError {
-        throw CotflowError.input(error.description)
-    }
+func checkingInput<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as ReportableError { throw ValidationError(error.description) }
 }
 
 /// Renders a figure into the output directory (`--plot`) and says on stderr what was written.

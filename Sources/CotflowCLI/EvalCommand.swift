@@ -12,7 +12,11 @@ struct EvalCommand: ParsableCommand {
         discussion: "Reports the mean, median, 90th and 99th percentiles of E || w^_k - w* ||^2 over fresh prompts, the same for the exact GD chain on the same prompts, and the fraction of prompts whose chain diverges (eta * lambda_max(S) >= 2). Out of distribution: --spectrum, --condition-number or --covariance FILE set the covariance of x. With identity or a diagonal covariance (--spectrum, --condition-number) the exact population value of the GD chain is printed beside the Monte Carlo numbers."
     )
 
-    @OptionGroup var task: TaskOptions
+    @Option(name: .customLong("d"), parsing: .unconditional, help: "Dimension d of x and w*. (default: from --load, else \(TrainingConfig.defaultTask().d))") var d: Int?
+    @Option(name: .customLong("n"), parsing: .unconditional, help: "Context length n. (default: from --load, else \(TrainingConfig.defaultTask().n))") var n: Int?
+    @Option(name: .customLong("k"), parsing: .unconditional, help: "Chain length k. (default: from --load, else \(TrainingConfig.defaultTask().k))") var k: Int?
+    @Option(name: .customLong("eta"), parsing: .unconditional, help: "GD step size: a decimal or a rational such as 20/31. (default: from --load, else the paper's n/(n+d+1))") var eta: String?
+    @Option(parsing: .unconditional, help: "Seed for every random stream of the run.") var seed: UInt64 = 0
     @OptionGroup var output: OutputOptions
 
     @Option(help: "Parameter file written by `cotflow train` (parameters.json).") var load: String?
@@ -25,191 +29,43 @@ struct EvalCommand: ParsableCommand {
     var plot = false
 
     func validate() throws {
-        guard prompts >= 1, prompts <= 100_000_000 else { throw ValidationError("--prompts must be from 1 to 100000000 (got \(prompts))") }
-        if let conditionNumber { guard conditionNumber.isFinite, conditionNumber >= 1, conditionNumber <= 1e14 else { throw ValidationError("--condition-number must be from 1 to 1e14, the most double precision can factor (got \(conditionNumber))") } }
-        try checkingInput {
-            try ResourceLimit.checkMemory(TrainingLimits.promptBytes(count: prompts, d: task.d, n: task.n, data: false) / 4
-                                          + 8 * 16 * Double(2 * task.d + 2) * Double(2 * task.d + 2),
-                                          what: "evaluation at --d \(task.d) --n \(task.n) with --prompts \(prompts)")
-            try ResourceLimit.checkWork(Double(prompts) * TrainingLimits.promptOperations(d: task.d, n: task.n, k: task.k, data: false),
-                                        what: "evaluation at --d \(task.d) --n \(task.n) --k \(task.k) with --prompts \(prompts)")
-        }
         guard (load != nil) != construction else { throw ValidationError("give exactly one of --load FILE and --construction") }
         try output.checkPlot(plot)
         guard [spectrum != nil, conditionNumber != nil, covariance != nil].filter({ $0 }).count <= 1 else {
             throw ValidationError("give at most one of --spectrum, --condition-number and --covariance")
         }
+        try checkingInput { try TaskLimits.check(d: d, n: n, k: k); _ = try eta.map { try TaskLimits.stepSize($0) } }
+    }
+
+    /// The evaluation the options describe (the task resolved by `EvaluationRun` from --load and the options).
+    func evaluationRun() throws -> EvaluationRun {
+        let sigma: EvaluationRun.EvaluationCovariance = spectrum.map { .spectrum($0) } ?? conditionNumber.map { .conditionNumber($0) }
+            ?? covariance.map { .file(InputFile($0)) } ?? .identity
+        return try EvaluationRun(d: d, n: n, k: k, eta: try eta.map { try TaskLimits.stepSize($0) }, seed: seed, load: load.map { InputFile($0) },
+                                 prompts: prompts, covariance: sigma)
     }
 
     func run() throws {
-        let (d, n, k, eta) = try resolvedTask()
-        let sigma = try covarianceMatrix(d: d)
-        try output.prepare(files: ["summary.json", "per_prompt.csv"])
-        let result = try reportingErrors { () throws -> EvaluationResult in
-            let taskConfig = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue, covariance: sigma)
-            let parameters = try load.map { try TransformerParameters.load(from: $0) }
-                ?? TransformerParameters.construction(d: d, eta: eta.doubleValue)
-            guard parameters.d == d else {
-                throw CotflowError.input("the parameters have d = \(parameters.d); pass --d \(parameters.d)")
-            }
-            return try evaluate(parameters, task: taskConfig, prompts: prompts, seed: task.seed)
-        }
-        // A non-finite loss is never a result: say which side overflowed.
-        for (name, losses) in [("the transformer's", result.evalLosses), ("the GD chain's", result.chainLosses)] {
-            let bad = losses.filter { !$0.isFinite }.count
-            guard bad == 0 else {
-                throw CotflowError("\(name) loss overflowed double precision on \(bad) of \(losses.count) prompts"
-                    + " (\(load.map { "parameters from \($0)" } ?? "the construction") with eta = \(eta)): no finite result; "
-                    + "use smaller parameters, a smaller --eta or a shorter --k")
-            }
-        }
-        let model = SampleSummary(result.evalLosses)
-        let chain = SampleSummary(result.chainLosses)
-        let exactBounded = try exactGDReference(d: d, n: n, k: k, eta: eta)
-        let exact = exactBounded?.value
-        let settings: [(String, JSONValue)] = [("d", .int(d)), ("n", .int(n)), ("k", .int(k))] + etaFields(eta) + [
-            ("seed", .int(Int(truncatingIfNeeded: task.seed))), ("load", load.map { .string($0) } ?? .null),
-            ("construction", .bool(construction)), ("prompts", .int(prompts)),
-            ("spectrum", spectrum.map { .string($0) } ?? .null), ("condition_number", conditionNumber.map { .number($0) } ?? .null),
-            ("covariance", covariance.map { .string($0) } ?? .null),
-        ]
-        var pairs: [(String, JSONValue)] = Provenance(settings: settings).json + [
-            ("d", .int(d)), ("n", .int(n)), ("k", .int(k))] + etaFields(eta) + [
-            ("prompts", .int(prompts)), ("seed", .int(Int(truncatingIfNeeded: task.seed))),
-            ("source", .string(load ?? "construction")), ("covariance", .string(covarianceDescription)),
-            ("diverged_fraction", .number(result.divergedFraction)),
-        ]
-        pairs += model.json(prefix: "eval_loss_") + chain.json(prefix: "gd_loss_")
-        if let exact { pairs += [("exact_gd_loss", .number(exact.doubleValue)), ("exact_gd_loss_rational", .string(exact.description))] }
-        if let exactBounded { pairs.append(("exact_gd_loss_error_bound", .number(exactBounded.errorBound.doubleValue))) }
-        let summary = JSONValue.object(pairs)
-        try output.write(summary.rendered() + "\n", "summary.json")
-        var table = CSVTable(header: ["prompt", "eval_loss", "gd_loss", "lambda_max", "chain_diverges"], integerColumns: ["prompt", "chain_diverges"])
-        for i in result.evalLosses.indices {
-            table.append([Double(i), result.evalLosses[i], result.chainLosses[i], result.lambdaMax[i], result.diverges[i] ? 1 : 0])
-        }
-        try output.write(table.text, "per_prompt.csv")
-        var lines = [
-            "evaluation of \(load ?? "the construction") over \(prompts) prompts, (d, n, k) = (\(d), \(n), \(k)), eta = \(eta), covariance \(covarianceDescription)",
-            model.report(name: "transformer E||w^_k - w*||^2"),
-            chain.report(name: "GD chain    E||w_k - w*||^2"),
-            "prompts whose GD chain diverges (eta * lambda_max(S) >= 2): \(fmt(100 * result.divergedFraction))%",
-        ]
-        if let exact { lines.append("exact population value of the GD chain: \(fmt(exact.doubleValue)) (= \(exact.description.count > 60 ? "a rational, see --json" : exact.description))"
-            + (exactBounded.map { $0.isExact ? "" : ", within \(String(format: "%.2g", $0.errorBound.doubleValue)) of the value at the real geometric spectrum" } ?? "")) }
-        if let out = output.out { lines.append("wrote \(out)/summary.json and \(out)/per_prompt.csv" + (plot ? " and figure.*" : "")) }
-        output.emit(json: summary, report: lines.joined(separator: "\n"))
+        let run = try evaluationRun()
+        run.warnings.forEach(warn)
+        try run.validate()
+        let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
-            try renderFigure(Figures.evaluation(result, exactMean: exact?.doubleValue), name: "figure",
-                             title: "evaluation of \(load.map { ($0 as NSString).lastPathComponent } ?? "the construction"), (d, n, k) = (\(d), \(n), \(k)), eta = \(eta), covariance \(covarianceDescription)",
+            try renderFigure(Figures.evaluation(outcome.result, exactMean: outcome.exact?.value.doubleValue), name: "figure",
+                             title: "evaluation of \(load.map { ($0 as NSString).lastPathComponent } ?? "the construction"), (d, n, k) = (\(run.d), \(run.n), \(run.k)), eta = \(run.eta), covariance \(run.covariance)",
                              output: output)
         }
     }
 
-    /// d, n, k and eta: from the parameter file of --load where it records them (an option given
-    /// on the command line wins, with a warning), else from the options.
-    private func resolvedTask() throws -> (d: Int, n: Int, k: Int, eta: Rational) {
-        var d = task.d, n = task.n, k = task.k
-        var eta = try task.stepSize()
-        guard let load else { return (d, n, k, eta) }
-        let recorded = try ParameterFileTask.read(load)
-        func pick(_ option: String, _ current: inout Int, _ fromFile: Int?) {
-            guard let fromFile else { return }
-            if optionGiven(option) {
-                if fromFile != current { warn("--\(option) \(current) overrides \(option) = \(fromFile) recorded in \(load)") }
-            } else {
-                current = fromFile
-            }
-        }
-        pick("d", &d, recorded.d)
-        pick("n", &n, recorded.n)
-        pick("k", &k, recorded.k)
-        if let fileEta = recorded.eta {
-            if optionGiven("eta") {
-                if fileEta != eta { warn("--eta \(eta) overrides eta = \(fileEta) recorded in \(load)") }
-            } else {
-                eta = fileEta
-            }
-        } else if !optionGiven("eta") {
-            eta = paperStepSize(n: n, d: d)
-        }
-        if recorded.n == nil || recorded.k == nil || recorded.eta == nil {
-            warn("\(load) does not record n, k and eta (written by an older cotflow?): evaluating at n = \(n), k = \(k), eta = \(eta) from the options")
-        }
-        guard n >= 1, k >= 1, d >= 1 else { throw ValidationError("\(load): d, n and k must be at least 1 (got \(d), \(n), \(k))") }
-        return (d, n, k, eta)
-    }
-
-    /// The exact GD-chain loss for the covariance sampled here: the identity, or a diagonal covariance.
-    /// Nil for --covariance FILE and for chains beyond the exact limits.
-    private func exactGDReference(d: Int, n: Int, k: Int, eta: Rational) throws -> BoundedValue? {
-        guard covariance == nil else { return nil }
-        var exactSpectrum: CovarianceSpectrum?
-        if let kappa = conditionNumber {
-            exactSpectrum = try CovarianceSpectrum.geometric(d: d, kappa: kappa)
-        } else if spectrum != nil {
-            let values = try covarianceMatrix(d: d) ?? []
-            exactSpectrum = try CovarianceSpectrum((0..<d).map { Rational(exactly: values[$0 * d + $0]) })
-        }
-        return try gdChainReference(n: n, d: d, k: k, eta: eta, spectrum: exactSpectrum)
-    }
-
-    private var covarianceDescription: String {
-        if let spectrum { return "diag(\(spectrum))" }
-        if let conditionNumber { return "geometric spectrum, condition number \(conditionNumber)" }
-        if let covariance { return "from \(covariance)" }
-        return "identity"
-    }
-
-    /// The covariance of x (row-major d x d), or nil for the identity.
-    private func covarianceMatrix(d: Int) throws -> [Double]? {
-        func diagonal(_ values: [Double]) -> [Double] {
-            var m = [Double](repeating: 0, count: d * d)
-            for i in 0..<d { m[i * d + i] = values[i] }
-            return m
-        }
-        if let spectrum {
-            let values = spectrum.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.count == d, values.allSatisfy({ $0 != nil && $0!.isFinite && $0! > 0 }) else {
-                throw ValidationError("--spectrum needs \(d) positive numbers (got '\(spectrum)')")
-            }
-            return diagonal(values.map { $0! })
-        }
-        if let kappa = conditionNumber {
-            guard kappa.isFinite, kappa >= 1 else { throw ValidationError("--condition-number must be at least 1 (got \(kappa))") }
-            return TaskConfig.geometricCovariance(d: d, kappa: kappa)
-        }
-        if let covariance {
-            return try readCovariance(covariance, d: d)
-        }
-        return nil
-    }
-}
-
-/// A d x d covariance from a JSON file: an array of d rows of d numbers, or of d*d numbers.
-func readCovariance(_ path: String, d: Int) throws -> [Double] {
-    let object = try JSONInput.object(path, what: "covariance file")
-    let what = "covariance file \(path)"
-    guard let outer = object as? [Any] else {
-        throw CotflowError.input("\(what) holds \(JSONInput.typeName(object)); expected an array of \(d) rows of \(d) numbers (or of \(d * d) numbers)")
-    }
-    var flat: [Any] = []
-    if outer.allSatisfy({ $0 is [Any] }) && !outer.isEmpty {
-        guard outer.count == d else { throw CotflowError.input("\(what) has \(outer.count) rows; expected \(d) for --d \(d)") }
-        for (i, row) in outer.enumerated() {
-            let r = row as! [Any]
-            guard r.count == d else { throw CotflowError.input("\(what): row \(i + 1) has \(r.count) entries; expected \(d)") }
-            flat += r
-        }
-    } else {
-        guard outer.count == d * d else { throw CotflowError.input("\(what) has \(outer.count) entries; expected \(d) rows or \(d * d) numbers for --d \(d)") }
-        flat = outer
-    }
-    return try flat.enumerated().map { i, value in
-        guard let x = JSONInput.number(value) else {
-            throw CotflowError.input("\(what): entry \(i + 1) (row \(i / d + 1), column \(i % d + 1)) is \(JSONInput.typeName(value)), not a number")
-        }
-        guard x.isFinite else { throw CotflowError.input("\(what): entry \(i + 1) is not finite in double precision") }
-        return x
+    /// Solves `run` and writes its files and report (also what `rerun` calls).
+    @discardableResult
+    static func solve(_ run: EvaluationRun, output: OutputOptions, provenance: Provenance, plotted: Bool = false, printing: Bool = true) throws -> EvaluationOutcome {
+        try output.prepare(files: ["summary.json", "per_prompt.csv"])
+        let outcome = try run.solve()
+        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
+        try output.write(summary: summary)
+        try output.write(outcome.table.text, "per_prompt.csv")
+        if printing { output.emit(json: summary, report: outcome.report(out: output.out, plotted: plotted)) }
+        return outcome
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CotflowExact
 import CotflowPlot
 import CotflowModel
 import CotflowCore
@@ -42,46 +41,57 @@ struct ODECommand: ParsableCommand {
     var plot = false
 
     func validate() throws {
-        guard stopStall.isFinite, stopStall >= 0 else { throw ValidationError("--stop-stall must be finite and non-negative (got \(stopStall))") }
-        guard minStep.isFinite, minStep >= 0 else { throw ValidationError("--min-step must be finite and non-negative (got \(minStep))") }
-        if let initialStep { guard initialStep.isFinite, initialStep > 0 else { throw ValidationError("--initial-step must be positive and finite (got \(initialStep))") } }
-        guard tFirst.isFinite else { throw ValidationError("--t-first must be finite (got \(tFirst))") }
         let stored = grid == .steps ? solver.maxSteps : points
         try checkingInput {
-            try ReducedLoss.checkSize(k: task.k)
             try FlowLimits.checkFlow(d: task.d, points: stored, stepper: solver.stepper,
-                                 what: grid == .steps ? "--grid steps with --max-steps \(solver.maxSteps) and --d \(task.d)"
-                                                      : "--points \(points) with --d \(task.d)")
+                                     what: grid == .steps ? "--grid steps with --max-steps \(solver.maxSteps) and --d \(task.d)"
+                                                          : "--points \(points) with --d \(task.d)")
         }
         try output.checkPlot(plot)
         if plot && params == .full { throw ValidationError("--plot draws the reduced flow; with --params full use `cotflow stages DIR/trajectory.csv --plot`") }
-        _ = try outputGrid()
-        if params == .reduced {
-            guard w24Initial.isFinite, abs(w24Initial) >= 1e-3, abs(w24Initial) <= 1e3 else {
-                throw ValidationError("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24Initial)); the paper's value is -1")
-            }
-            _ = try givenPoint()
-        } else {
-            if v0 != nil || w0 != nil { throw ValidationError("--v/--w set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
-            guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
+        if params == .full, v0 != nil || w0 != nil { throw ValidationError("--v/--w set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
+        try checkingInput { params == .full ? try fullFlowRun().validate() : try reducedFlowRun().validate() }
+    }
+
+    /// The solver settings given (each flow puts them over its own defaults).
+    private var settings: FlowSolverSettings {
+        var s = solver.settings
+        let outputGrid: OutputGrid = switch grid {
+        case .log: .logarithmic(points: points, first: tFirst)
+        case .linear: .linear(points: points)
+        case .steps: .everyStep
         }
+        (s.initialStep, s.minimumStep, s.stopStall, s.grid) = (initialStep, minStep, stopStall, outputGrid)
+        return s
     }
 
     /// The reduced flow the options describe (defaults resolved by `ReducedFlowRun` and `FlowOptions`).
     func reducedFlowRun() throws -> ReducedFlowRun {
-        var options = try solver.flowOptions()
-        options.ode.initialStep = initialStep
-        options.ode.minimumStep = minStep
-        options.stopStall = stopStall
-        options.ode.grid = try outputGrid()
         let ranges = try scale.ranges()
+        var start: ReducedFlowRun.Start?
+        if v0 != nil || w0 != nil {
+            guard let v0, let w0 else { throw ValidationError("give both --v and --w") }
+            start = .init(v: try parseRationalList(v0, name: "--v").map(\.doubleValue), w: try parseRationalList(w0, name: "--w").map(\.doubleValue))
+        }
         return ReducedFlowRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), seed: task.seed, initScale: scale.initScale,
-                              vRange: ranges.v, wRange: ranges.w, start: try givenPoint().map { ReducedFlowRun.Start(v: $0.0, w: $0.1) },
-                              w24: w24 == .free ? .free(initial: w24Initial) : .fixed(w24Initial), options: options)
+                              vRange: ranges.v, wRange: ranges.w, start: start,
+                              w24: w24 == .free ? .free(initial: w24Initial) : .fixed(w24Initial), options: settings.options(over: FlowOptions()))
+    }
+
+    /// The full-matrix flow the options describe (its own solver defaults resolved by `FullFlowRun`).
+    func fullFlowRun() throws -> FullFlowRun {
+        let ranges = try scale.ranges()
+        return FullFlowRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), seed: task.seed, prompts: prompts, initialisation: self.`init`,
+                           initScale: scale.initScale, vRange: ranges.v, wRange: ranges.w, solver: settings)
     }
 
     func run() throws {
-        if params == .full { return try runFullFlow() }
+        if params == .full {
+            let run = try fullFlowRun()
+            let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run))
+            if case .failed(let reason) = outcome.status { throw RunStopped(description: "the full-matrix flow failed: \(reason); the trajectory so far is kept") }
+            return
+        }
         let run = try reducedFlowRun()
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
@@ -104,53 +114,27 @@ struct ODECommand: ParsableCommand {
         let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
         try output.write(outcome.trajectory.table.text, "trajectory.csv")
         try output.write(summary: summary)
-        if printing { output.emit(json: summary, report: report(outcome, run: run, out: output.out, plotted: plotted)) }
+        if printing { output.emit(json: summary, report: outcome.report(out: output.out, plotted: plotted)) }
         return outcome
     }
 
-    /// The output grid of --grid, --points and --t-first.
-    func outputGrid() throws -> OutputGrid {
-        switch grid {
-        case .log:
-            guard points >= 2, tFirst > 0, tFirst < (try solver.flowOptions(over: params == .full ? FullMatrixFlow.defaultOptions : FlowOptions())).ode.endTime else { throw ValidationError("a log grid needs --points >= 2 and 0 < --t-first < --t-end") }
-            return .logarithmic(points: points, first: tFirst)
-        case .linear:
-            guard points >= 2 else { throw ValidationError("a linear grid needs --points >= 2") }
-            return .linear(points: points)
-        case .steps: return .everyStep
+    /// Solves the full-matrix flow and writes its files and report (also what `rerun` calls).
+    @discardableResult
+    static func solve(_ run: FullFlowRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws -> FullFlowOutcome {
+        try output.prepare(files: ["trajectory.csv", "summary.json", "parameters.json", "initial_parameters.json"])
+        let outcome: FullFlowOutcome = try {
+            let bar = Progress(total: 1000, label: "full-matrix flow", enabled: !output.quiet), end = run.options.ode.endTime
+            defer { bar.finish() }
+            return try run.solve { t in bar.update(Int(1000 * t / end), detail: "t = \(fmt(t))") }
+        }()
+        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
+        try output.write(try outcome.trajectory.table().text, "trajectory.csv")
+        try output.write(summary: summary)
+        if let out = output.out, let first = outcome.trajectory.parameters.first, let last = outcome.trajectory.parameters.last {
+            try first.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: run.taskFields)
+            if last.isFinite { try last.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: run.taskFields) }
         }
-    }
-
-    /// --v and --w, checked; nil when neither is given.
-    private func givenPoint() throws -> ([Double], [Double])? {
-        if v0 != nil || w0 != nil {
-            guard let v0, let w0 else { throw ValidationError("give both --v and --w") }
-            let v = try parseRationalList(v0, name: "--v").map(\.doubleValue)
-            let w = try parseRationalList(w0, name: "--w").map(\.doubleValue)
-            guard (v + w).allSatisfy(\.isFinite) else { throw ValidationError("--v and --w must be finite in double precision (got '\(v0)' and '\(w0)')") }
-            guard v.count == task.d, w.count == task.d else {
-                throw ValidationError("--v and --w need \(task.d) values each (got \(v.count) and \(w.count))")
-            }
-            return (v, w)
-        }
-        return nil
-    }
-
-    private static func report(_ outcome: ReducedFlowOutcome, run: ReducedFlowRun, out: String?, plotted: Bool) -> String {
-        let t = outcome.trajectory, s = t.statistics, eta = run.eta, w24Initial = run.w24.initial
-        let failed: Bool
-        if case .failed = outcome.status { failed = true } else { failed = false }
-        let v = t.v.last ?? [], w = t.w.last ?? []
-        var lines = [
-            "reduced gradient flow\(t.w24.isFree ? " with W24 free" : ""), (d, n, k) = (\(run.d), \(run.n), \(run.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(StepperReport.text(t.phases, stepper: run.options.ode.stepper))",
-            "loss \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
-                + (t.converged ? " (converged)" : !failed ? " (\(t.stopReason))" : ""),
-            "v in [\(fmt(v.min() ?? .nan)), \(fmt(v.max() ?? .nan))], w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))]"
-                + (t.w24.isFree ? "" : " (construction: v = eta/W24 = \(fmt(eta.doubleValue / w24Initial)), w = -W24 = \(fmt(-w24Initial)))"),
-            "\(s.acceptedSteps) steps, \(s.failedSteps) rejected, \(s.rhsEvaluations) right-hand sides, \(s.jacobianEvaluations) Jacobians, \(String(format: "%.2f", outcome.metrics.seconds)) s",
-        ]
-        lines += W24Report.lines(t)
-        if let out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json" + (plotted ? " and figure.*" : "")) }
-        return lines.joined(separator: "\n")
+        if printing { output.emit(json: summary, report: outcome.report(out: output.out)) }
+        return outcome
     }
 }

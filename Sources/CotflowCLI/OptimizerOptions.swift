@@ -6,7 +6,7 @@ import CotflowModel
 struct OptimizerOptions: ParsableArguments {
     @Option(help: "Optimizer; notes/training.md gives each one's update and time map to flow time. (default: train \(TrainingRunOptions.train.optimizer.name), compare \(TrainingRunOptions.compare.training.optimizer.name))")
     var optimizer: OptimizerKind?
-    @Option(help: "Heavy-ball coefficient beta in [0, 1) of --optimizer momentum (v <- beta v + g, theta <- theta - lr v; flow time t = lr x step / (1 - beta)). (default: \(OptimizerKind.defaultMomentum))")
+    @Option(help: "Heavy-ball coefficient beta in [0, 1) of --optimizer momentum (v <- beta v + g, theta <- theta - lr v; flow time t = h (step - beta (1 - beta^step) / (1 - beta)), h = lr / (1 - beta)). (default: \(OptimizerKind.defaultMomentum))")
     var momentum: Double?
 
     func validate() throws {

@@ -1,13 +1,14 @@
 import ArgumentParser
 import CotflowModel
 import CotflowCore
+import CotflowStages
 import Foundation
 
 struct RerunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rerun",
         abstract: "Solve the run recorded in a summary.json again, and check that it reproduces.",
-        discussion: "Reads DIR/summary.json (written by train or ode), decodes the run it records and solves it again in this process (from any working directory) into a new directory (default DIR/rerun), and compares every JSON and CSV file both runs wrote: JSON numbers and CSV cells within --tolerance (relative), everything else exactly. Timings (seconds), the command line and the output directory are not compared. Exit status 0 when everything reproduces, 1 when something differs."
+        discussion: "Reads DIR/summary.json (DIR/stages.json of `cotflow stages`), decodes the run it records and solves it again in this process (from any working directory: input files are read at the absolute paths recorded) into a new directory (default DIR/rerun), and compares every JSON and CSV file both runs wrote: JSON numbers and CSV cells within --tolerance (relative), everything else exactly. Timings (seconds), the command line and the output directory are not compared. Exit status 0 when everything reproduces, 1 when something differs."
     )
 
     @Argument(help: "Directory of an earlier run (with summary.json).") var directory: String
@@ -20,19 +21,14 @@ struct RerunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let summaryPath = (directory as NSString).appendingPathComponent("summary.json")
+        let names = ["summary.json", "stages.json"].map { (directory as NSString).appendingPathComponent($0) }
+        let summaryPath = names.first { FileManager.default.fileExists(atPath: $0) } ?? names[0]
         guard let data = FileManager.default.contents(atPath: summaryPath) else {
-            throw ValidationError("\(summaryPath): no such file; give a directory written by cotflow ode, train, eval, compare or sweep with --out")
+            throw ValidationError("\(summaryPath): no such file; give a directory written by a cotflow command with --out")
         }
         let recorded: RecordedRun
         do {
-            let json = try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath)
-            // Commands that record no run value yet (eval, compare, stages, sweep): their command line, in a subprocess.
-            if json["run"] == nil, json["settings"] != nil, let arguments = json["arguments"]?.arrayValue?.compactMap(\.stringValue),
-               arguments.first != "rerun", let version = json["cotflow_version"]?.stringValue {
-                return try legacyRerun(arguments: arguments, version: version)
-            }
-            recorded = try RecordedRun(json: json)
+            recorded = try RecordedRun(json: try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath))
         } catch let error as ReportableError {
             throw ValidationError("\(summaryPath) \(error.description)")
         }
@@ -40,9 +36,8 @@ struct RerunCommand: ParsableCommand {
         guard recorded.provenance.arguments.first != "rerun", recorded.computation != "rerun" else {
             throw ValidationError("\(summaryPath) records a rerun; rerun the original directory instead")
         }
-        let version = recorded.version
-        if version != cotflowVersion {
-            warn("\(summaryPath) was written by cotflow \(version), this is \(cotflowVersion): differences may come from the versions")
+        if recorded.version != cotflowVersion {
+            warn("\(summaryPath) was written by cotflow \(recorded.version), this is \(cotflowVersion): differences may come from the versions")
         }
         let target = out ?? (directory as NSString).appendingPathComponent("rerun")
         guard !FileManager.default.fileExists(atPath: target) else {
@@ -51,57 +46,10 @@ struct RerunCommand: ParsableCommand {
         FileHandle.standardError.write("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n".data(using: .utf8)!)
         try Self.solve(recorded, into: target)
 
-        try compare(into: target, version: version)
-    }
-
-    /// The pre-run-value path, for summaries that record only a command line: runs it again in a
-    /// subprocess with --out replaced (to be removed once every command records its run).
-    private func legacyRerun(arguments: [String], version: String) throws {
-        let summaryPath = (directory as NSString).appendingPathComponent("summary.json")
-        if version != cotflowVersion {
-            warn("\(summaryPath) was written by cotflow \(version), this is \(cotflowVersion): differences may come from the versions")
-        }
-        let target = out ?? (directory as NSString).appendingPathComponent("rerun")
-        guard !FileManager.default.fileExists(atPath: target) else {
-            throw ValidationError("--out \(target) exists already; remove it or give another --out")
-        }
-        let rerunArguments = Self.replacingOut(arguments, with: target)
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        FileHandle.standardError.write("rerun: \((["cotflow"] + rerunArguments).map(shellQuoted).joined(separator: " "))\n".data(using: .utf8)!)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = rerunArguments
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        process.waitUntilExit()
-        guard FileManager.default.fileExists(atPath: (target as NSString).appendingPathComponent("summary.json")) else {
-            throw CotflowError("the rerun (exit status \(process.terminationStatus)) wrote no summary.json into \(target)")
-        }
-
-        try compare(into: target, version: version)
-    }
-
-    private func compare(into target: String, version: String) throws {
-        let comparison = OutputComparison(original: directory, rerun: target, tolerance: tolerance)
-        let compared = comparison.compared, differences = comparison.differences
-        let reproduces = differences.isEmpty
-        if json {
-            print(JSONValue.object([("cotflow_version", .string(cotflowVersion)), ("directory", .string(directory)), ("rerun", .string(target)),
-                                    ("recorded_version", .string(version)), ("tolerance", .number(tolerance)),
-                                    ("files", .array(compared.map { .string($0) })), ("reproduces", .bool(reproduces)),
-                                    ("differences", .array(differences.prefix(100).map { .string($0) }))]).rendered())
-        } else {
-            print("reran \(directory) into \(target) (cotflow \(cotflowVersion); recorded by \(version))")
-            print("compared \(compared.joined(separator: ", "))" + (tolerance > 0 ? " within relative tolerance \(tolerance)" : " bit for bit"))
-            if reproduces {
-                print("REPRODUCES: every number and field agrees")
-            } else {
-                print("DOES NOT REPRODUCE: \(differences.count) difference\(differences.count == 1 ? "" : "s")")
-                for line in differences.prefix(20) { print("  \(line)") }
-                if differences.count > 20 { print("  ... (\(differences.count - 20) more)") }
-            }
-        }
-        if !reproduces { throw ExitCode.failure }
+        let report = RerunReport(directory: directory, rerun: target, recordedVersion: recorded.version,
+                                 comparison: OutputComparison(original: directory, rerun: target, tolerance: tolerance))
+        print(json ? try JSONValue.encoding(report).rendered() : report.text)
+        if !report.reproduces { throw ExitCode.failure }
     }
 
     /// Solves the recorded run in this process, writing its files into `target` (no report on stdout).
@@ -109,32 +57,32 @@ struct RerunCommand: ParsableCommand {
         var output = OutputOptions()
         (output.out, output.json, output.quiet, output.force) = (target, false, true, false)
         let arguments = recorded.provenance.arguments
+        func provenance<Run: RecordableRun>(_ run: Run) throws -> Provenance { try Provenance(arguments: arguments, run: run) }
         do {
             switch recorded.computation {
             case TrainingRun.computation:
                 let run: TrainingRun = try recorded.run.decoded()
-                try TrainCommand.solve(run, output: output, provenance: try Provenance(arguments: arguments, run: run), printing: false)
+                try TrainCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
             case ReducedFlowRun.computation:
                 let run: ReducedFlowRun = try recorded.run.decoded()
-                try ODECommand.solve(run, output: output, provenance: try Provenance(arguments: arguments, run: run), printing: false)
+                try ODECommand.solve(run, output: output, provenance: try provenance(run), printing: false)
+            case FullFlowRun.computation:
+                let run: FullFlowRun = try recorded.run.decoded()
+                try ODECommand.solve(run, output: output, provenance: try provenance(run), printing: false)
+            case EvaluationRun.computation:
+                let run: EvaluationRun = try recorded.run.decoded()
+                try EvalCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
+            case HessianRun.computation:
+                let run: HessianRun = try recorded.run.decoded()
+                try HessianCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
+            case StagesRun.computation:
+                let run: StagesRun = try recorded.run.decoded()
+                try StagesCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
             default:
                 throw ValidationError("cannot rerun a \(recorded.computation) run")
             }
         } catch let error as DecodingError {
             throw CotflowError.input("the recorded \(recorded.computation) run does not decode: \(error)")
         }
-    }
-
-    /// The arguments with every `--out X` / `--out=X` replaced by `--out target` (added when absent).
-    static func replacingOut(_ arguments: [String], with target: String) -> [String] {
-        var out: [String] = [], i = 0, replaced = false
-        while i < arguments.count {
-            let a = arguments[i]
-            if a == "--out" { out += ["--out", target]; i += 2; replaced = true; continue }
-            if a.hasPrefix("--out=") { out += ["--out", target]; i += 1; replaced = true; continue }
-            out.append(a)
-            i += 1
-        }
-        return replaced ? out : out + ["--out", target]
     }
 }

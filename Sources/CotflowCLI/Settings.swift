@@ -33,12 +33,6 @@ func withProvenance(_ provenance: Provenance, _ object: JSONValue) -> JSONValue 
     return .object(provenance.json + pairs)
 }
 
-/// True when `--name` (or `--name=value`) is on the command line, so that a value read from a
-/// file can yield to an option the user gave explicitly.
-func optionGiven(_ name: String, arguments: [String] = CommandLine.arguments) -> Bool {
-    arguments.dropFirst().contains { $0 == "--\(name)" || $0.hasPrefix("--\(name)=") }
-}
-
 /// Prints `cotflow: warning: text` on stderr.
 func warn(_ text: String) {
     FileHandle.standardError.write("cotflow: warning: \(text)\n".data(using: .utf8)!)

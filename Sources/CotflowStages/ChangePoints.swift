@@ -2,7 +2,7 @@ import CotflowCore
 import Foundation
 
 /// Options of the data-driven change-point detector. See notes/stages.md.
-public struct ChangePointOptions: Sendable {
+public struct ChangePointOptions: Sendable, Codable, Equatable {
     /// Penalty per segment in units of ln(loss)^2 summed over the (weighted) grid; nil = the
     /// default `penaltyScale * sigma^2 * ln(N)` (see `ChangePointDetector`).
     public var penalty: Double?

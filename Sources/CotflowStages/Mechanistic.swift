@@ -2,7 +2,7 @@ import CotflowCore
 import Foundation
 
 /// Times at which the reduced model passes the landmarks of its dynamics.
-public struct MechanisticBoundaries: Sendable, Equatable {
+public struct MechanisticBoundaries: Sendable, Equatable, Codable {
     /// First time the loss is below (1 - plateauDrop) x its initial value.
     public var plateauEnd: Double?
     /// First time from which max_j |v_j w_j + eta| <= productTolerance x eta for good.
@@ -23,6 +23,11 @@ public struct MechanisticBoundaries: Sendable, Equatable {
         self.blockManifoldReached = blockManifoldReached
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case plateauEnd = "plateau_end", productReached = "product_reached", exponentialStart = "exponential_start"
+        case blockManifoldReached = "block_manifold_reached"
+    }
+
     /// `plateau_end`, `product_reached`, `exponential_start`, `block_manifold_reached` (null where absent).
     public var json: JSONValue {
         .object([("plateau_end", plateauEnd.map { .number($0) } ?? .null),
@@ -33,7 +38,7 @@ public struct MechanisticBoundaries: Sendable, Equatable {
 }
 
 /// Options of the mechanistic detector. See notes/stages.md.
-public struct MechanisticOptions: Sendable {
+public struct MechanisticOptions: Sendable, Codable, Equatable {
     public var plateauDrop = 0.1
     public var productTolerance = 0.05
     public var exponentialTolerance = 0.1

@@ -1,7 +1,7 @@
 import CotflowCore
 
 /// What `TrajectoryStages` reads from a table: the columns and the detectors' settings.
-public struct TrajectoryStagesOptions: Sendable {
+public struct TrajectoryStagesOptions: Sendable, Codable, Equatable {
     public var timeColumn = "t"
     /// nil: `loss` if present, else `cot_loss_mean`.
     public var lossColumn: String?

@@ -26,6 +26,8 @@ final class SmallProductsTests: XCTestCase {
         let random = Random(seed: 21)
         // Edge sizes (1, widths around the SIMD blocks of 2, 4, 8) and the kernels' own shapes.
         var shapes = [(1, 1, 1), (1, 9, 1), (3, 1, 5), (20, 10, 10), (1, 11, 20), (1, 20, 11), (22, 22, 21), (10, 10, 200), (5, 0, 3), (4, 3, 0)]
+        // Two rows at a time with every tail after a block of 8 or 4 (1-3 more columns summed in the same pass).
+        for n in [2, 3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 19, 20, 21] { shapes.append((2 + n % 3, n, 1 + n % 5)) }
         for _ in 0..<40 { shapes.append((1 + Int(random.uniform() * 13), 1 + Int(random.uniform() * 19), 1 + Int(random.uniform() * 17))) }
         for (m, n, k) in shapes {
             for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {

@@ -30,6 +30,9 @@ extension CLITests {
         paper = [r for r in c["references"] if r["type"] == "conference-paper"]
         assert len(paper) == 1 and [a["family-names"] for a in paper[0]["authors"]] == ["Huang", "Wang", "Lee"], paper
         assert paper[0]["year"] == 2025
+        pref = c["preferred-citation"]
+        assert pref["type"] == "conference-paper" and [a["family-names"] for a in pref["authors"]] == ["Huang", "Wang", "Lee"], pref
+        assert str(c["date-released"]).count("-") == 2, c["date-released"]
         print("ok")
         """
         let process = Process()

@@ -127,14 +127,14 @@ extension CLITests {
         try checkJSON(train + "/parameters.json", against: [runProvenance, "train: parameters.json"], formats)
         try checkJSON(train + "/initial_parameters.json", against: [runProvenance, "train: parameters.json"], formats)
         try checkCSV(eval + "/per_prompt.csv", against: "eval: per_prompt.csv", formats)
-        try checkJSON(eval + "/summary.json", against: [provenance, "eval: summary.json"], formats)
+        try checkJSON(eval + "/summary.json", against: [runProvenance, "eval: summary.json"], formats)
         try checkCSV(compare + "/comparison.csv", against: "compare: comparison.csv", formats)
         try checkCSV(compare + "/ode_trajectory.csv", against: "ode: trajectory.csv", formats)
         try checkCSV(compare + "/train_reduced_trajectory.csv", against: "train: trajectory.csv", formats)
         try checkJSON(compare + "/summary.json", against: [provenance, "compare: summary.json"], formats)
         try checkCSV(stages + "/stages.csv", against: "stages: stages.csv", formats)
         try checkCSV(stages + "/mechanistic_stages.csv", against: "stages: stages.csv", formats)
-        try checkJSON(stages + "/stages.json", against: [provenance, "stages: stages.json"], formats)
+        try checkJSON(stages + "/stages.json", against: [runProvenance, "stages: stages.json"], formats)
 
         // Python reads every CSV: pandas when installed (integer columns as int64), else the csv module.
         let csvs = [ode + "/trajectory.csv", ode + "/figure_data.csv", train + "/trajectory.csv", eval + "/per_prompt.csv",

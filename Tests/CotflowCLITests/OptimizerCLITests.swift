@@ -21,7 +21,7 @@ extension CLITests {
         let compare = try cotflow(["compare"] + small + ["--optimizer", "momentum", "--steps", "50", "--record-every", "10",
                                                           "--held-out", "256", "--batch-size", "64", "--json"])
         XCTAssertEqual(compare.status, 0, compare.stderr)
-        XCTAssertEqual(compare.json["time_map"] as? String, "t = learning_rate x step / (1 - momentum)")
+        XCTAssertEqual(compare.json["time_map"] as? String, "t = learning_rate / (1 - momentum) x (step - momentum (1 - momentum^step) / (1 - momentum))")
         XCTAssertEqual(compare.json["momentum"] as? Double, 0.9)
         XCTAssertEqual(try XCTUnwrap(compare.json["learning_rate"] as? Double), 0.002 * (1 - 0.9), accuracy: 1e-15)
         XCTAssertNotNil(compare.json["max_rel_loss_deviation"] as? Double)

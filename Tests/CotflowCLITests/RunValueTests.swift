@@ -84,12 +84,15 @@ extension CLITests {
         XCTAssertEqual(given.status, 0, given.stderr)
         XCTAssertEqual(given.json["abs_tol"] as? Double, 1e-10)
         XCTAssertEqual(given.json["rel_tol"] as? Double, 1e-8)
-        let settings = try XCTUnwrap(given.json["settings"] as? [String: Any])
-        XCTAssertEqual(settings["t_end"] as? Double, 1e6)
+        let options = try XCTUnwrap((given.json["run"] as? [String: Any])?["options"] as? [String: Any])
+        let ode = options["ode"] as? [String: Any]
+        XCTAssertEqual(ode?["endTime"] as? Double, 1e6)
+        XCTAssertEqual(ode?["absoluteTolerance"] as? Double, 1e-10)
         // Not given: the full-matrix flow's own defaults.
         let defaults = try cotflow(["ode", "--params", "full", "--d", "2", "--n", "8", "--k", "2", "--prompts", "32", "--stop-loss", "0.5", "--quiet", "--json"])
         XCTAssertEqual(defaults.json["abs_tol"] as? Double, 1e-8)
         XCTAssertEqual(defaults.json["rel_tol"] as? Double, 1e-6)
-        XCTAssertEqual((defaults.json["settings"] as? [String: Any])?["t_end"] as? Double, 10)
+        let recorded = ((defaults.json["run"] as? [String: Any])?["options"] as? [String: Any])?["ode"] as? [String: Any]
+        XCTAssertEqual(recorded?["endTime"] as? Double, 10)
     }
 }

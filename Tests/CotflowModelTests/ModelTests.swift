@@ -84,6 +84,48 @@ final class ModelTests: XCTestCase {
         for o in Objective.allCases { checkGradient(o, p, entries: all, task: t, batch: b) }
     }
 
+    /// Both CoT kernels: the gradient of the one with the data part folded (chosen at a long chain)
+    /// against central differences, and the two kernels against each other to rounding.
+    func testFoldedAndDirectCoTKernels() throws {
+        let long = try TaskConfig(d: 3, n: 5, k: 9, eta: paperStepSize(n: 5, d: 3).doubleValue)
+        let costs = cotKernelCosts(d: 3, k: 9)
+        XCTAssertLessThan(costs.folded, costs.direct, "k = 9 against d = 3 takes the folded kernel")
+        let shortCosts = cotKernelCosts(d: d, k: k)
+        XCTAssertLessThan(shortCosts.direct, shortCosts.folded, "the class's (d, k) takes the direct kernel")
+        let b = batch(long, count: 5)
+        let p = randomParameters(d: d, scale: 0.3, seed: 13)
+        checkGradient(.cot, p, entries: Array(0..<(2 * p.V.count)), task: long, batch: b)
+        for task in [long, try self.task(), try TaskConfig(d: 5, n: 8, k: 2, eta: 0.4)] {
+            let batch = self.batch(task, count: 7)
+            let q = randomParameters(d: task.d, scale: 0.3, seed: 14)
+            let dd = task.tokenSize * task.tokenSize
+            func run(_ kernel: (KernelContext, Range<Int>) -> Void) -> [Double] {
+                var out = [Double](repeating: 0, count: batch.count + 2 * dd)
+                let ws = Workspace()
+                q.V.withUnsafeBufferPointer { v in
+                    q.W.withUnsafeBufferPointer { w in
+                        batch.S.withUnsafeBufferPointer { s in
+                            batch.wStar.withUnsafeBufferPointer { ws0 in
+                                out.withUnsafeMutableBufferPointer { o in
+                                    let base = o.baseAddress!
+                                    kernel(KernelContext(d: task.d, n: task.n, k: task.k, eta: task.eta, V: v.baseAddress!, W: w.baseAddress!,
+                                                         S: s.baseAddress!, wStar: ws0.baseAddress!, losses: base,
+                                                         gradV: base + batch.count, gradW: base + batch.count + dd, scale: 0.5, workspace: ws),
+                                           0..<batch.count)
+                                }
+                            }
+                        }
+                    }
+                }
+                return out
+            }
+            let folded = run { cotKernelFolded($0, range: $1) }, direct = run { cotKernelDirect($0, range: $1) }
+            let scale = direct.map(abs).max()!
+            XCTAssertGreaterThan(scale, 1e-3)
+            for (x, y) in zip(folded, direct) { XCTAssertEqual(x, y, accuracy: 1e-12 * scale, "(d, k) = (\(task.d), \(task.k))") }
+        }
+    }
+
     func testReducedGradientsMatchFiniteDifferences() throws {
         let t = try task()
         let b = batch(t, count: 4)

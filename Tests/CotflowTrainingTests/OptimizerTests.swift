@@ -16,8 +16,10 @@ final class OptimizerTests: XCTestCase {
         }
         XCTAssertEqual(thetas, [-0.5, -1.25, -2.125])
         XCTAssertEqual(p.W, [Double](repeating: -2.125, count: size))
-        // Time map t = lr x step / (1 - beta); SGD's is lr x step; Adam has none.
-        XCTAssertEqual(optimizer.flowTime(step: 4), 4)
+        // Time map: the distance moved at a constant gradient in units of h = lr / (1 - beta) = 1 here,
+        // t = h (s - beta (1 - beta^s) / (1 - beta)); SGD's is lr x step; Adam has none.
+        XCTAssertEqual((1...3).map { optimizer.flowTime(step: $0)! }, thetas.map { -$0 })
+        XCTAssertEqual(optimizer.flowTime(step: 0), 0)
         XCTAssertEqual(SGD(learningRate: 0.5).flowTime(step: 4), 2)
         XCTAssertNil(Adam(size: 2, learningRate: 0.5).flowTime(step: 4))
         XCTAssertEqual(OptimizerKind.momentum(beta: 0.75).timeScale, 4)
@@ -36,11 +38,11 @@ final class OptimizerTests: XCTestCase {
         let momentum = try Trainer(config: cfg).run()
         XCTAssertEqual(sgd.trajectory, momentum.trajectory)
         XCTAssertEqual(sgd.parameters, momentum.parameters)
-        // With beta = 0.5 the run differs and its record times are lr x step / (1 - beta).
+        // With beta = 0.5 the run differs and its record times are h (s - beta (1 - beta^s) / (1 - beta)), h = lr / (1 - beta).
         cfg.optimizer = .momentum(beta: 0.5)
         let heavy = try Trainer(config: cfg).run()
         XCTAssertNotEqual(heavy.parameters, sgd.parameters)
-        XCTAssertEqual(heavy.trajectory.times, [0, 5, 10, 15, 20].map { 0.01 * Double($0) / 0.5 })
+        XCTAssertEqual(heavy.trajectory.times, [0, 5, 10, 15, 20].map { 0.01 / 0.5 * (Double($0) - 0.5 * (1 - pow(0.5, Double($0))) / 0.5) })
     }
 
     func testMomentumIsValidated() throws {

@@ -3,8 +3,8 @@
 /// "Small-matrix kernels"). op(A) is m x k, op(B) k x n. Every entry is computed in one fixed order,
 /// the same on every machine, thread and call: `s = sum_p op(A)_ip op(B)_pj` with p ascending,
 /// then `C_ij = alpha s + beta C_ij` (`alpha s` when beta = 0: C is not read). Columns are taken
-/// 8, 4, 2 and 1 at a time in SIMD lanes (lanes do not reassociate), so the order does not depend
-/// on n or the lane width either.
+/// 8, 4, 2 and 1 at a time in SIMD lanes, rows two at a time (lanes and rows are independent sums,
+/// which do not reassociate), so the order does not depend on m, n or the lane width either.
 @inlinable
 package func smallGemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
                        _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
@@ -36,8 +36,39 @@ package func smallGemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ a
         }
         return
     }
-    // op(B)_pj = b[p * ldb + j]: rows of B in SIMD lanes.
-    for i in 0..<m {
+    // op(B)_pj = b[p * ldb + j]: rows of B in SIMD lanes, two rows of C at a time (independent
+    // accumulators that share the loads of B; each entry's sum is the same). The last 1-3 columns
+    // are summed in the same pass as the block of 8 or 4 before them (more independent sums).
+    var i0 = 0
+    while i0 + 2 <= m {
+        let a0 = a + i0 * ai, a1 = a0 + ai, c0 = c + i0 * ldc, c1 = c0 + ldc
+        var j = 0
+        while n - j >= 8 {
+            switch n - j - 8 {
+            case 1: rowBlock2Tail(SIMD8<Double>.self, pair: false, single: true, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j); j = n
+            case 2: rowBlock2Tail(SIMD8<Double>.self, pair: true, single: false, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j); j = n
+            case 3: rowBlock2Tail(SIMD8<Double>.self, pair: true, single: true, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j); j = n
+            default: rowBlock2Tail(SIMD8<Double>.self, pair: false, single: false, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j); j += 8
+            }
+        }
+        if n - j >= 4 {
+            switch n - j - 4 {
+            case 1: rowBlock2Tail(SIMD4<Double>.self, pair: false, single: true, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j)
+            case 2: rowBlock2Tail(SIMD4<Double>.self, pair: true, single: false, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j)
+            case 3: rowBlock2Tail(SIMD4<Double>.self, pair: true, single: true, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j)
+            default: rowBlock2Tail(SIMD4<Double>.self, pair: false, single: false, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j)
+            }
+            j = n
+        }
+        switch n - j {
+        case 1: rowBlock2Tail(SIMD2<Double>.self, lanes: false, pair: false, single: true, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j)
+        case 2: rowBlock2Tail(SIMD2<Double>.self, pair: false, single: false, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j)
+        case 3: rowBlock2Tail(SIMD2<Double>.self, pair: false, single: true, a0, a1, ap, b + j, ldb, k, alpha, beta, c0 + j, c1 + j)
+        default: break
+        }
+        i0 += 2
+    }
+    for i in i0..<m {
         let arow = a + i * ai, ci = c + i * ldc
         var j = 0
         while j + 8 <= n {
@@ -65,10 +96,51 @@ package func smallGemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ a
 package func rowBlock<V: SIMD>(_: V.Type, _ a: UnsafePointer<Double>, _ ap: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
                                _ k: Int) -> V where V.Scalar == Double {
     var acc = V()
-    for p in 0..<k {
-        acc += V(repeating: a[p * ap]) * UnsafeRawPointer(b + p * ldb).loadUnaligned(as: V.self)
+    var x = a, row = UnsafeRawPointer(b)
+    let step = ldb &* MemoryLayout<Double>.stride
+    for _ in 0..<k {
+        acc += V(repeating: x.pointee) * row.loadUnaligned(as: V.self)
+        x += ap; row += step
     }
     return acc
+}
+
+/// Rows a0 and a1 times columns `0 ..< lanes` of B (a block of V's width when `lanes`, then 2 more
+/// when `pair`, then 1 more when `single`), stored as `alpha s + beta c` into c0 and c1: every sum
+/// over p ascending, all in one pass over p.
+@inlinable @inline(__always)
+package func rowBlock2Tail<V: SIMD>(_: V.Type, lanes: Bool = true, pair: Bool, single: Bool,
+                                    _ a0: UnsafePointer<Double>, _ a1: UnsafePointer<Double>, _ ap: Int,
+                                    _ b: UnsafePointer<Double>, _ ldb: Int, _ k: Int, _ alpha: Double, _ beta: Double,
+                                    _ c0: UnsafeMutablePointer<Double>, _ c1: UnsafeMutablePointer<Double>) where V.Scalar == Double {
+    let w = lanes ? V.scalarCount : 0
+    var acc0 = V(), acc1 = V(), pair0 = SIMD2<Double>(), pair1 = SIMD2<Double>(), both = SIMD2<Double>()
+    var x0 = a0, x1 = a1, row = UnsafeRawPointer(b)
+    let step = ldb &* MemoryLayout<Double>.stride
+    for _ in 0..<k {
+        let s0 = x0.pointee, s1 = x1.pointee
+        if lanes {
+            let bp = row.loadUnaligned(as: V.self)
+            acc0 += V(repeating: s0) * bp
+            acc1 += V(repeating: s1) * bp
+        }
+        if pair {
+            let bp = row.loadUnaligned(fromByteOffset: w &* 8, as: SIMD2<Double>.self)
+            pair0 += SIMD2(repeating: s0) * bp
+            pair1 += SIMD2(repeating: s1) * bp
+        }
+        if single {
+            both += SIMD2(s0, s1) * SIMD2(repeating: row.load(fromByteOffset: (w &+ (pair ? 2 : 0)) &* 8, as: Double.self))
+        }
+        x0 += ap; x1 += ap; row += step
+    }
+    if lanes { storeScaled(acc0, alpha, beta, c0); storeScaled(acc1, alpha, beta, c1) }
+    if pair { storeScaled(pair0, alpha, beta, c0 + w); storeScaled(pair1, alpha, beta, c1 + w) }
+    if single {
+        let t = w + (pair ? 2 : 0)
+        c0[t] = beta == 0 ? alpha * both.x : alpha * both.x + beta * c0[t]
+        c1[t] = beta == 0 ? alpha * both.y : alpha * both.y + beta * c1[t]
+    }
 }
 
 /// `c[0 ..< lanes] = alpha s + beta c` (`alpha s` when beta = 0).

@@ -15,8 +15,16 @@ public struct FlowOptions: Sendable, Codable {
     /// Stop when the loss changed by less than this relative amount between time t/2 and t (0 disables).
     /// Off by default: a plateau of the flow would trigger it.
     public var stopStall = 0.0
+    /// The first-order modified equation (MODEL.md section 10): the drift `-G - c H G` with `G`, `H`
+    /// the gradient and Hessian of the loss, so the flow of `L + (c/2) |G|^2`. SGD with learning
+    /// rate `h` follows it at `c = h/2`, heavy-ball momentum at `c = h (1 + beta) / (2 (1 - beta))`
+    /// (`OptimizerKind.driftCorrection`); nil or 0: the gradient flow. Reduced flow only.
+    public var driftCorrection: Double?
 
     public init() {}
+
+    /// `c` of the modified drift (0: the gradient flow).
+    package var driftCoefficient: Double { driftCorrection ?? 0 }
 
     /// The integration settings of a run from `y0` whose velocity there is `velocity` (or its
     /// negative): without a given first trial step, 0.01 |y0| / |f(y0)|, at most 1e-3. Where the

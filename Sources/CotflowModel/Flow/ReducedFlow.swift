@@ -97,8 +97,11 @@ public struct ReducedFlow: Sendable {
     /// The ODE system on the state (pi, z[, u]), with the analytic Jacobian.
     public var system: ODESystem { system(monitor: nil, velocityAccuracy: 1e-10) }
 
-    /// Each right-hand side's error is at most `velocityAccuracy` of its largest component.
-    func system(monitor: PrecisionMonitor?, velocityAccuracy: Double) -> ODESystem {
+    /// Each right-hand side's error is at most `velocityAccuracy` of its largest component. With
+    /// `drift` c > 0 the right-hand side is the modified drift `-G - c H G` (`FlowOptions.driftCorrection`);
+    /// its correction term is in double precision and the Jacobian stays the gradient flow's (it only
+    /// steers an implicit stepper's Newton iteration).
+    func system(monitor: PrecisionMonitor?, velocityAccuracy: Double, drift: Double = 0) -> ODESystem {
         let flow = self, loss = self.loss, d = loss.d, free = w24.isFree
         return ODESystem(
             dimension: dimension,
@@ -106,6 +109,7 @@ public struct ReducedFlow: Sendable {
                 let state = y.baseAddress!, u = free ? y[2 * d] : flow.w24.initial
                 let tier = loss.velocity(pi: state, z: state + d, u: u, freeU: free, velocityAccuracy: velocityAccuracy, into: dydt.baseAddress!)
                 try monitor?.record(tier, time: t)
+                if drift != 0 { flow.addDriftCorrection(drift, state: Array(y), into: dydt) }
             },
             jacobian: { _, y, dfdy, _ in
                 let (pi, z, u) = flow.unpack(y)
@@ -151,6 +155,29 @@ public struct ReducedFlow: Sendable {
         )
     }
 
+    /// Adds `-c H G` in (v, w[, u]) to the state velocity: with pi = eta - u v and z = w + u,
+    /// d pi_j = -u dv_j - v_j du, dz_j = dw_j + du.
+    func addDriftCorrection(_ c: Double, state y: [Double], into dydt: UnsafeMutableBufferPointer<Double>) {
+        let d = loss.d, free = w24.isFree, hs = 2 * d + 1
+        let (pi, z, u) = unpack(y)
+        let g = loss.evaluate(pi: pi, z: z, u: u, freeU: free)
+        let h = loss.hessian(pi: pi, z: z, u: u)
+        let gradient = g.gradientV + g.gradientW + [free ? g.gradientU : 0]
+        var delta = [Double](repeating: 0, count: hs)
+        for r in 0..<hs where free || r < 2 * d {
+            var s = 0.0
+            for c in 0..<hs { s += h[r * hs + c] * gradient[c] }
+            delta[r] = -c * s
+        }
+        let du = delta[2 * d]
+        for j in 0..<d {
+            let v = (loss.etaValue - pi[j]) / u
+            dydt[j] += -u * delta[j] - v * du
+            dydt[d + j] += delta[d + j] + du
+        }
+        if free { dydt[2 * d] += du }
+    }
+
     /// The state vector of eigenvalues (v, w) and W24 = u.
     func state(v: [Double], w: [Double], u: Double) -> [Double] {
         let eta = loss.etaValue
@@ -165,6 +192,8 @@ public struct ReducedFlow: Sendable {
         }
         let u0 = w24.initial
         guard u0.isFinite, u0 != 0 else { throw FlowConfigurationError.initialW24(u0) }
+        let drift = options.driftCoefficient
+        guard drift.isFinite, drift >= 0 else { throw FlowConfigurationError.driftCorrection(drift, fullMatrix: false) }
         let y0 = state(v: v0, w: w0, u: u0)
         let start = unpack(y0)
         let first = loss.evaluate(pi: start.pi, z: start.z, u: start.u, freeU: w24.isFree)
@@ -189,7 +218,7 @@ public struct ReducedFlow: Sendable {
             // A tenth of the relative tolerance: the error a right-hand side adds to a step is
             // then a tenth of what the step control allows for it.
             let accuracy = min(1e-9, max(1e-14, 0.1 * options.ode.relativeTolerance))
-            let problem = ODEProblem(system(monitor: monitor, velocityAccuracy: accuracy), initial: y0, options: odeOptions)
+            let problem = ODEProblem(system(monitor: monitor, velocityAccuracy: accuracy, drift: drift), initial: y0, options: odeOptions)
             let solution = try ODE.solve(problem, stop: stop)
             return trajectory(solution, converged: rule.converged)
         } catch let failure as ODEFailure {

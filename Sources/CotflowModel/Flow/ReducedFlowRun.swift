@@ -45,13 +45,17 @@ public struct ReducedFlowRun: RecordableRun {
         return (a.v, a.w)
     }
 
-    /// The task's and the solver's checks (before any work).
+    /// The task's, the start's and the solver's checks (before any work).
     public func validate() throws {
         _ = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue)
         try ReducedLoss.checkSize(k: k)
-        if let start, start.v.count != d || start.w.count != d || !(start.v + start.w).allSatisfy(\.isFinite) {
+        if let start, start.v.count != d || start.w.count != d {
             throw FlowConfigurationError.eigenvalueCount(d: d, v: start.v.count, w: start.w.count)
         }
+        if let start, !(start.v + start.w).allSatisfy(\.isFinite) { throw FlowSettingsError("--v and --w must be finite in double precision") }
+        let u = w24.initial
+        guard u.isFinite, abs(u) >= 1e-3, abs(u) <= 1e3 else { throw FlowSettingsError("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(u)); the paper's value is -1") }
+        try options.validate()
     }
 
     /// Integrates; a failure part-way is a result with status `.failed` and the trajectory so far.
@@ -74,14 +78,34 @@ public struct ReducedFlowRun: RecordableRun {
 
 /// A solved reduced flow: its trajectory, status and the metrics summary.json records.
 public struct ReducedFlowOutcome: Sendable {
+    public let run: ReducedFlowRun
     public let trajectory: FlowTrajectory
     public let metrics: ReducedFlowMetrics
     public let status: RunStatus
 
     public init(run: ReducedFlowRun, trajectory t: FlowTrajectory, seconds: Double, failure: String?) {
-        trajectory = t
+        (self.run, trajectory) = (run, t)
         status = failure.map { .failed(reason: $0) } ?? (t.converged ? .converged : .completed)
         metrics = ReducedFlowMetrics(run: run, trajectory: t, seconds: seconds, failure: failure)
+    }
+
+    /// The report `cotflow ode` prints; `out` the directory written, if any, `plotted` with figure.*.
+    public func report(out: String?, plotted: Bool) -> String {
+        let t = trajectory, s = t.statistics, eta = run.eta, w24Initial = run.w24.initial
+        var failed = false
+        if case .failed = status { failed = true }
+        let v = t.v.last ?? [], w = t.w.last ?? []
+        var lines = [
+            "reduced gradient flow\(t.w24.isFree ? " with W24 free" : ""), (d, n, k) = (\(run.d), \(run.n), \(run.k)), eta = \(eta) = \(fmt(eta.doubleValue)), stepper \(StepperReport.text(t.phases, stepper: run.options.ode.stepper))",
+            "loss \(fmt(t.losses.first ?? .nan)) at t = 0 -> \(fmt(t.finalLoss)) at t = \(fmt(t.finalTime))"
+                + (t.converged ? " (converged)" : !failed ? " (\(t.stopReason))" : ""),
+            "v in [\(fmt(v.min() ?? .nan)), \(fmt(v.max() ?? .nan))], w in [\(fmt(w.min() ?? .nan)), \(fmt(w.max() ?? .nan))]"
+                + (t.w24.isFree ? "" : " (construction: v = eta/W24 = \(fmt(eta.doubleValue / w24Initial)), w = -W24 = \(fmt(-w24Initial)))"),
+            "\(s.acceptedSteps) steps, \(s.failedSteps) rejected, \(s.rhsEvaluations) right-hand sides, \(s.jacobianEvaluations) Jacobians, \(String(format: "%.2f", metrics.seconds)) s",
+        ]
+        lines += W24Report.lines(t)
+        if let out { lines.append("wrote \(out)/trajectory.csv and \(out)/summary.json" + (plotted ? " and figure.*" : "")) }
+        return lines.joined(separator: "\n")
     }
 }
 

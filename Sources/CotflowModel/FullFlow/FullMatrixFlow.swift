@@ -156,6 +156,7 @@ public struct FullMatrixFlow: Sendable {
     public func integrate(from initial: TransformerParameters, basis: [Double], options: FlowOptions,
                           progress: ((Double) -> Void)? = nil) throws -> FullFlowTrajectory {
         try check(stepper: options.ode.stepper)
+        if options.driftCoefficient != 0 { throw FlowConfigurationError.driftCorrection(options.driftCoefficient, fullMatrix: true) }
         guard initial.d == task.d, initial.isFinite else {
             throw FullFlowConfigurationError.initialParameters(d: task.d)
         }

@@ -203,27 +203,27 @@ func applyG(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: UnsafePoi
     }
 }
 
-/// `applyG` for all k steps of one prompt of the teacher-forced chain (step i sees tokens 0...i),
-/// as small products: the data part `A S` (rows a_i = q1_i + w* q2_i; S is symmetric) and, per
-/// step i, the chain part `sum_{j <= i} m_j u_j` with `m_j = (q34_i . u_j) / n`. `a` holds k*d and
-/// `m` k scratch doubles.
+/// The chain part of `applyG` for all k steps of one prompt of the teacher-forced chain (step i
+/// sees tokens 0...i): `out_i = sum_{j <= i} m_ij u_j` with `m_ij = (q_i . u_j) / n` (j ascending),
+/// as small products two steps at a time. Rows q_i (length d+1) at stride `ldq`, tokens u_j at
+/// stride `ldu` and transposed in `ut` (d+1 rows of k: `ut[c * k + j] = u_j[c]`), out_i at stride
+/// `ldo`; `m` holds k*k scratch doubles.
 @inline(__always)
-func applyGChain(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: UnsafePointer<Double>,
-                 u: UnsafePointer<Double>, k: Int, out: UnsafeMutablePointer<Double>, d: Int, invN: Double,
-                 a: UnsafeMutablePointer<Double>, m: UnsafeMutablePointer<Double>) {
-    let d1 = d + 1, dim = 2 * d + 2
-    for i in 0..<k {
-        let qi = q + i * dim, ai = a + i * d, q2 = qi[d]
-        for c in 0..<d { ai[c] = qi[c] + w[c] * q2 }
-    }
-    smallGemm(false, false, k, d, d, 1, a, d, s, d, 0, out, dim)
-    for i in 0..<k {
-        let oi = out + i * dim
-        var acc = 0.0
-        for c in 0..<d { acc += w[c] * oi[c] }
-        oi[d] = acc
-        smallGemm(false, true, 1, i + 1, d1, invN, q + i * dim + d1, dim, u, d1, 0, m, k)
-        smallGemm(false, false, 1, d1, i + 1, 1, m, k, u, d1, 0, oi + d1, dim)
+func applyGChainPart(q: UnsafePointer<Double>, _ ldq: Int, u: UnsafePointer<Double>, _ ldu: Int, ut: UnsafePointer<Double>,
+                     k: Int, d1: Int, invN: Double, out: UnsafeMutablePointer<Double>, _ ldo: Int,
+                     m: UnsafeMutablePointer<Double>) {
+    // Steps i and i+1 together: m_ij for j <= i+1 (m_{i,i+1} is computed and not used), then
+    // out = sum_{j <= i} m_ij u_j for both and the last term u_{i+1} for step i+1.
+    var i = 0
+    while i < k {
+        let rows = min(2, k - i), mi = m + i * k, oi = out + i * ldo
+        smallGemm(false, false, rows, i + rows, d1, invN, q + i * ldq, ldq, ut, k, 0, mi, k)
+        smallGemm(false, false, rows, d1, i + 1, 1, mi, k, u, ldu, 0, oi, ldo)
+        if rows == 2 {
+            let o1 = oi + ldo, m1 = mi[k + i + 1], u1 = u + (i + 1) * ldu
+            for c in 0..<d1 { o1[c] += m1 * u1[c] }
+        }
+        i += 2
     }
 }
 
@@ -256,54 +256,175 @@ public struct GDChains: Sendable {
     }
 }
 
-/// Teacher-forced CoT. With u_i = (w_i; 1) and z_i = (0; 0; w_i; 1): q_i = W[:, 3:4] u_i,
-/// h_i = G_i q_i, w^_{i+1} = w_i + V[3, :] h_i. All prompts and steps of the chunk are stacked as
-/// rows so that the products with V and W are single GEMMs; G_i q_i is a per-prompt loop.
+/// Teacher-forced CoT: `w^_{i+1} = w_i + V[3, :] G_i W[:, 3:4] u_i` with u_i = (w_i; 1) the true
+/// chain's tokens, loss `(1/2) sum_i ||w^_{i+1} - w_{i+1}||^2`. Two kernels with the same result up
+/// to rounding: `cotKernelFolded` folds the data part of G into a (d+1) x (d+1) matrix per prompt
+/// (about 4 d^3 multiply-adds per prompt, fewer per step) and pays when k is not small against d
+/// ((10, 20, 20)); `cotKernelDirect` applies G at every step ((50, 200, 20)). The multiply-add
+/// counts (`cotKernelCosts`) choose, so the choice, and with it the summation order, depends on
+/// (d, k) only.
 func cotKernel(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePointer<Double>? = nil) {
-    let d = ctx.d, k = ctx.k, dim = ctx.dim, d1 = d + 1, count = range.count, rows = count * k
+    let cost = cotKernelCosts(d: ctx.d, k: ctx.k)
+    if cost.folded < cost.direct {
+        cotKernelFolded(ctx, range: range, chains: chains)
+    } else {
+        cotKernelDirect(ctx, range: range, chains: chains)
+    }
+}
+
+/// Multiply-adds per prompt of the two CoT kernels with the gradient, without the parts they share
+/// (the GD chain, the chain part of G).
+package func cotKernelCosts(d: Int, k: Int) -> (direct: Int, folded: Int) {
+    let d1 = d + 1, dim = 2 * d + 2
+    let direct = k * (2 * dim * d1 + 3 * d * dim + 2 * d * d + 6 * d)
+    let folded = k * (2 * d1 * d1 + 2 * d * dim + d1 * d) + d * d * d1 + 3 * d * d1 * d1 + d * d * d + 2 * d * d + 2 * d * d1
+    return (direct, folded)
+}
+
+/// The CoT kernel applying G at every step: q_i = W[:, 3:4] u_i, h_i = G_i q_i (data part
+/// `[S a_i; w*^T S a_i]` with a_i = q1_i + w* q2_i, chain part `applyGChainPart`),
+/// w^_{i+1} = w_i + V[3, :] h_i; backward dV3 = sum_i r_i h_i^T, dq_i = G_i V3^T r_i,
+/// dW34 = sum_i dq_i u_i^T. One prompt at a time, every product a small product.
+func cotKernelDirect(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePointer<Double>? = nil) {
+    let d = ctx.d, k = ctx.k, dim = ctx.dim, d1 = d + 1
     let invN = 1 / Double(ctx.n)
-    // Every entry is written before it is read (U, R, chain, a by loops; Q, H, mm by products with beta = 0).
+    // Every entry is written before it is read (by loops or by products with beta = 0).
     let ws = ctx.workspace
-    ws.reset(reserving: rows * (d1 + d + 2 * dim) + (k + 1) * d + k * d + k)
-    let U = ws.take(rows * d1), R = ws.take(rows * d), Q = ws.take(rows * dim), H = ws.take(rows * dim)
-    let chainScratch = ws.take((k + 1) * d), a = ws.take(k * d), mm = ws.take(k)
-    let V3 = ctx.V + d1 * dim, W34 = ctx.W + d1
+    ws.reset(reserving: k * (d1 + d1 + d + 2 * dim) + (k + 1) * d + k * d + k * k + 2 * d1 * dim)
+    let U = ws.take(k * d1), UT = ws.take(d1 * k), R = ws.take(k * d), Q = ws.take(k * dim), H = ws.take(k * dim)
+    let chainScratch = ws.take((k + 1) * d), a = ws.take(k * d), mm = ws.take(k * k)
+    // W[:, 3:4] and V[3, :] transposed, so that both products run along rows.
+    let W34T = ws.take(d1 * dim), V3T = ws.take(dim * d)
+    let V3 = ctx.V + d1 * dim
+    for r in 0..<dim { for c in 0..<d1 { W34T[c * dim + r] = ctx.W[r * dim + d1 + c] } }
+    for r in 0..<d { for c in 0..<dim { V3T[c * d + r] = V3[r * dim + c] } }
+    // h_i = G_i q_i for the k rows of `q` into `h` (both at stride dim).
+    func applyG(_ q: UnsafePointer<Double>, _ h: UnsafeMutablePointer<Double>, s: UnsafePointer<Double>, w: UnsafePointer<Double>) {
+        for i in 0..<k {
+            let qi = q + i * dim, ai = a + i * d, q2 = qi[d]
+            for c in 0..<d { ai[c] = qi[c] + w[c] * q2 }
+        }
+        smallGemm(false, false, k, d, d, 1, a, d, s, d, 0, h, dim)  // S a_i (S symmetric)
+        for i in 0..<k {
+            let hi = h + i * dim
+            var acc = 0.0
+            for c in 0..<d { acc += w[c] * hi[c] }
+            hi[d] = acc
+        }
+        applyGChainPart(q: q + d1, dim, u: U, d1, ut: UT, k: k, d1: d1, invN: invN, out: h + d1, dim, m: mm)
+    }
     for (pi, p) in range.enumerated() {
+        let s = ctx.S + p * d * d, w = ctx.wStar + p * d
         let chain: UnsafePointer<Double>
         if let chains { chain = chains + p * (k + 1) * d } else {
-            gdChain(ctx.S + p * d * d, ctx.wStar + p * d, d: d, eta: ctx.eta, k: k, into: chainScratch)
+            gdChain(s, w, d: d, eta: ctx.eta, k: k, into: chainScratch)
             chain = UnsafePointer(chainScratch)
         }
         for i in 0..<k {
-            let row = pi * k + i
             for c in 0..<d {
-                U[row * d1 + c] = chain[i * d + c]
-                R[row * d + c] = chain[i * d + c] - chain[(i + 1) * d + c]  // w_i - w_{i+1}
+                U[i * d1 + c] = chain[i * d + c]
+                UT[c * k + i] = chain[i * d + c]
+                R[i * d + c] = chain[i * d + c] - chain[(i + 1) * d + c]  // w_i - w_{i+1}
             }
-            U[row * d1 + d] = 1
+            U[i * d1 + d] = 1
+            UT[d * k + i] = 1
+        }
+        smallGemm(false, false, k, dim, d1, 1, U, d1, W34T, dim, 0, Q, dim)     // q_i
+        applyG(Q, H, s: s, w: w)
+        smallGemm(false, false, k, d, dim, 1, H, dim, V3T, d, 1, R, d)           // r_i = w_i + V3 h_i - w_{i+1}
+        var loss = 0.0
+        for t in 0..<(k * d) { loss += R[t] * R[t] }
+        ctx.losses[pi] = 0.5 * loss
+        guard let gV = ctx.gradV, let gW = ctx.gradW else { continue }
+        for t in 0..<(k * d) { R[t] *= ctx.scale }
+        smallGemm(true, false, d, dim, k, 1, R, d, H, dim, 1, gV + d1 * dim, dim) // dV3 += R^T H
+        smallGemm(false, false, k, dim, d, 1, R, d, V3, dim, 0, Q, dim)          // dH = R V3 (into Q)
+        applyG(Q, H, s: s, w: w)                                                  // dQ = G dH (into H)
+        smallGemm(true, false, dim, d1, k, 1, H, dim, U, d1, 1, gW + d1, dim)     // dW34 += dQ^T U
+    }
+}
+
+/// The CoT kernel with the data part folded. Split W[:, 3:4] into rows
+/// Wa (blocks 1,2) and Wb (blocks 3,4) and V[3, :] into columns V3a, V3b:
+/// `w^_{i+1} = w_i + V3a F u_i + V3b C_i Wb u_i` with the prompt's `F = P^T S P Wa`, `P = [I, w*]`
+/// (the data part of G, folded into a (d+1) x (d+1) matrix once per prompt instead of applied per
+/// step) and `C_i = (1/n) sum_{j <= i} u_j u_j^T` (the chain part). Residuals r_i = w^_{i+1} - w_{i+1};
+/// with N = sum_i r_i u_i^T the gradient is dV3a = N F^T, dV3b = sum_i r_i (C_i Wb u_i)^T,
+/// dWa = (V3a P^T S P)^T N, dWb = sum_i C_i (V3b^T r_i) u_i^T. One prompt at a time, every product a
+/// small product (`smallGemm`), so that its rows stay in cache; the gradient adds each prompt's
+/// part to the chunk's, in prompt order.
+func cotKernelFolded(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePointer<Double>? = nil) {
+    let d = ctx.d, k = ctx.k, dim = ctx.dim, d1 = d + 1
+    let invN = 1 / Double(ctx.n)
+    // Every entry is written before it is read (by loops or by products with beta = 0).
+    let ws = ctx.workspace
+    ws.reset(reserving: k * (dim + d1 + d + 2 * d1) + (k + 1) * d + k * k + d * d1 + 2 * d1 * d1 + d * dim + 2 * d * d + d * d1
+             + d1 * d1 + dim * d + d1 * d)
+    // X: rows (u_i, C_i Wb u_i); UT: the u_i transposed; Q: Wb u_i, then V3b^T r_i; DQ: C_i V3b^T r_i.
+    let X = ws.take(k * dim), UT = ws.take(d1 * k), R = ws.take(k * d), Q = ws.take(k * d1), DQ = ws.take(k * d1)
+    let chainScratch = ws.take((k + 1) * d), mm = ws.take(k * k)
+    let B = ws.take(d * d1), F = ws.take(d1 * d1), K = ws.take(d * d1), NX = ws.take(d * dim), T = ws.take(d * d), TS = ws.take(d * d)
+    // Per chunk: Wb transposed; VX = [ (V3a F)^T (per prompt); V3b^T ] (dim x d), so that the
+    // residuals are one product X VX; V3a transposed.
+    let WbT = ws.take(d1 * d1), VX = ws.take(dim * d), V3aT = ws.take(d1 * d)
+    let V3 = ctx.V + d1 * dim, Wa = ctx.W + d1, Wb = ctx.W + d1 * dim + d1
+    for r in 0..<d1 { for c in 0..<d1 { WbT[c * d1 + r] = Wb[r * dim + c] } }
+    for a in 0..<d {
+        for c in 0..<d1 {
+            V3aT[c * d + a] = V3[a * dim + c]
+            VX[(d1 + c) * d + a] = V3[a * dim + d1 + c]
         }
     }
-    gemm(false, true, rows, dim, d1, 1, U, d1, W34, dim, 0, Q, dim)
     for (pi, p) in range.enumerated() {
         let s = ctx.S + p * d * d, w = ctx.wStar + p * d
-        applyGChain(s, w, q: Q + pi * k * dim, u: U + pi * k * d1, k: k, out: H + pi * k * dim, d: d, invN: invN, a: a, m: mm)
+        let chain: UnsafePointer<Double>
+        if let chains { chain = chains + p * (k + 1) * d } else {
+            gdChain(s, w, d: d, eta: ctx.eta, k: k, into: chainScratch)
+            chain = UnsafePointer(chainScratch)
+        }
+        for i in 0..<k {
+            for c in 0..<d {
+                X[i * dim + c] = chain[i * d + c]
+                UT[c * k + i] = chain[i * d + c]
+                R[i * d + c] = chain[i * d + c] - chain[(i + 1) * d + c]  // w_i - w_{i+1}
+            }
+            X[i * dim + d] = 1
+            UT[d * k + i] = 1
+        }
+        // F = P^T S P Wa: B = P Wa, rows 0..<d of F = S B, row d = w*^T S B.
+        for r in 0..<d { for c in 0..<d1 { B[r * d1 + c] = Wa[r * dim + c] + w[r] * Wa[d * dim + c] } }
+        smallGemm(false, false, d, d1, d, 1, s, d, B, d1, 0, F, d1)
+        for c in 0..<d1 {
+            var acc = 0.0
+            for r in 0..<d { acc += w[r] * F[r * d1 + c] }
+            F[d * d1 + c] = acc
+        }
+        smallGemm(true, false, d1, d, d1, 1, F, d1, V3aT, d, 0, VX, d)            // (V3a F)^T
+        smallGemm(false, false, k, d1, d1, 1, X, dim, WbT, d1, 0, Q, d1)          // Wb u_i
+        applyGChainPart(q: Q, d1, u: X, dim, ut: UT, k: k, d1: d1, invN: invN, out: X + d1, dim, m: mm)
+        smallGemm(false, false, k, d, dim, 1, X, dim, VX, d, 1, R, d)             // r_i = w_i - w_{i+1} + V3a F u_i + V3b C_i Wb u_i
+        var loss = 0.0
+        for t in 0..<(k * d) { loss += R[t] * R[t] }
+        ctx.losses[pi] = 0.5 * loss
+        guard let gV = ctx.gradV, let gW = ctx.gradW else { continue }
+        for t in 0..<(k * d) { R[t] *= ctx.scale }
+        smallGemm(true, false, d, dim, k, 1, R, d, X, dim, 0, NX, dim)           // [N, sum_i r_i (C_i Wb u_i)^T]
+        let gV3 = gV + d1 * dim
+        smallGemm(false, true, d, d1, d1, 1, NX, dim, F, d1, 1, gV3, dim)         // dV3a += N F^T
+        for a in 0..<d { for c in 0..<d1 { gV3[a * dim + d1 + c] += NX[a * dim + d1 + c] } }
+        // K = V3a P^T S P = [T S, T S w*] with T = V3a P^T; dWa += K^T N.
+        for a in 0..<d { for c in 0..<d { T[a * d + c] = V3[a * dim + c] + V3[a * dim + d] * w[c] } }
+        smallGemm(false, false, d, d, d, 1, T, d, s, d, 0, TS, d)
+        for a in 0..<d {
+            var acc = 0.0
+            for c in 0..<d { K[a * d1 + c] = TS[a * d + c]; acc += TS[a * d + c] * w[c] }
+            K[a * d1 + d] = acc
+        }
+        smallGemm(true, false, d1, d1, d, 1, K, d1, NX, dim, 1, gW + d1, dim)
+        smallGemm(false, false, k, d1, d, 1, R, d, V3 + d1, dim, 0, Q, d1)         // V3b^T r_i
+        applyGChainPart(q: Q, d1, u: X, dim, ut: UT, k: k, d1: d1, invN: invN, out: DQ, d1, m: mm)
+        smallGemm(true, false, d1, d1, k, 1, DQ, d1, X, dim, 1, gW + d1 * dim + d1, dim)  // dWb += sum_i C_i V3b^T r_i u_i^T
     }
-    // R = w_i + V3 h_i - w_{i+1}.
-    gemm(false, true, rows, d, dim, 1, H, dim, V3, dim, 1, R, d)
-    for pi in 0..<count {
-        var s = 0.0
-        for t in (pi * k * d)..<((pi + 1) * k * d) { s += R[t] * R[t] }
-        ctx.losses[pi] = 0.5 * s
-    }
-    guard let gV = ctx.gradV, let gW = ctx.gradW else { return }
-    for t in 0..<(rows * d) { R[t] *= ctx.scale }
-    gemm(true, false, d, dim, rows, 1, R, d, H, dim, 1, gV + d1 * dim, dim)  // dV3 += R^T H
-    gemm(false, false, rows, dim, d, 1, R, d, V3, dim, 0, Q, dim)            // dH = R V3 (into Q)
-    for (pi, p) in range.enumerated() {                                       // dQ = G dH (into H)
-        let s = ctx.S + p * d * d, w = ctx.wStar + p * d
-        applyGChain(s, w, q: Q + pi * k * dim, u: U + pi * k * d1, k: k, out: H + pi * k * dim, d: d, invN: invN, a: a, m: mm)
-    }
-    gemm(true, false, dim, d1, rows, 1, H, dim, U, d1, 1, gW + d1, dim)      // dW34 += dQ^T U
 }
 
 /// Autoregressive chain of `steps` predictions from w^_0 = 0 (eval: steps = k; nocot: steps = 1),

@@ -218,13 +218,31 @@ public struct PromptBatch: Sendable {
 package func gdChain(_ s: UnsafePointer<Double>, _ wStar: UnsafePointer<Double>, d: Int, eta: Double, k: Int,
              into out: UnsafeMutablePointer<Double>) {
     for i in 0..<d { out[i] = 0 }
-    for step in 0..<k {
-        let w = out + step * d, next = out + (step + 1) * d
-        // next = w - eta S (w - w*), as axpys over the rows of the symmetric S (vectorisable).
-        for r in 0..<d { next[r] = w[r] }
-        for c in 0..<d {
-            let f = -eta * (w[c] - wStar[c]), row = s + c * d
-            for r in 0..<d { next[r] += f * row[r] }
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: d) { fb in
+        let f = fb.baseAddress!
+        for step in 0..<k {
+            let w = out + step * d, next = out + (step + 1) * d
+            // next_r = w_r + sum_c f_c S_cr (c ascending), f_c = -eta (w_c - w*_c): rows of the
+            // symmetric S in SIMD lanes, the sums kept in registers.
+            for c in 0..<d { f[c] = -eta * (w[c] - wStar[c]) }
+            var r = 0
+            while r + 8 <= d { chainBlock(SIMD8<Double>.self, w + r, f, s + r, d, into: next + r); r += 8 }
+            if r + 4 <= d { chainBlock(SIMD4<Double>.self, w + r, f, s + r, d, into: next + r); r += 4 }
+            if r + 2 <= d { chainBlock(SIMD2<Double>.self, w + r, f, s + r, d, into: next + r); r += 2 }
+            if r < d {
+                var acc = w[r]
+                for c in 0..<d { acc += f[c] * s[c * d + r] }
+                next[r] = acc
+            }
         }
     }
+}
+
+/// `next[0 ..< lanes] = w + sum_c f_c s[c * d ..< lanes]`, c ascending.
+@inlinable @inline(__always)
+package func chainBlock<V: SIMD>(_: V.Type, _ w: UnsafePointer<Double>, _ f: UnsafePointer<Double>, _ s: UnsafePointer<Double>,
+                                 _ d: Int, into next: UnsafeMutablePointer<Double>) where V.Scalar == Double {
+    var acc = UnsafeRawPointer(w).loadUnaligned(as: V.self)
+    for c in 0..<d { acc += V(repeating: f[c]) * UnsafeRawPointer(s + c * d).loadUnaligned(as: V.self) }
+    UnsafeMutableRawPointer(next).storeBytes(of: acc, as: V.self)
 }

@@ -55,8 +55,9 @@ public struct Adam: Optimizer {
 }
 
 /// SGD with heavy-ball momentum: v <- beta v + g, theta <- theta - lr v, from v = 0. To first
-/// order it follows the gradient flow with step lr / (1 - beta), so its flow time is
-/// t = lr x step / (1 - beta) (notes/training.md).
+/// order it follows the gradient flow with step h = lr / (1 - beta); from v = 0 its flow time is
+/// t = h (step - beta (1 - beta^step) / (1 - beta)), the distance moved at a constant gradient
+/// (notes/training.md).
 public struct MomentumSGD: Optimizer {
     public let learningRate: Double
     /// The heavy-ball coefficient beta, in [0, 1).
@@ -69,7 +70,10 @@ public struct MomentumSGD: Optimizer {
         velocity = [Double](repeating: 0, count: size)
     }
 
-    public func flowTime(step: Int) -> Double? { learningRate * Double(step) / (1 - beta) }
+    public func flowTime(step: Int) -> Double? {
+        let h = learningRate / (1 - beta)
+        return h * (Double(step) - beta * (1 - pow(beta, Double(step))) / (1 - beta))
+    }
 
     public mutating func update(_ p: inout TransformerParameters, gradV: [Double], gradW: [Double]) {
         let half = gradV.count
@@ -146,8 +150,15 @@ public enum OptimizerKind: Sendable, Hashable {
     /// True when training steps map to flow time.
     public var hasTimeMap: Bool { flowTime(step: 1, learningRate: 1) != nil }
 
-    /// Flow time per unit of learning rate x step (1 for SGD); nil without a time map.
-    public var timeScale: Double? { flowTime(step: 1, learningRate: 1) }
+    /// Flow time per unit of learning rate x step once the optimizer's state has built up (1 for
+    /// SGD, 1 / (1 - beta) for momentum); nil without a time map.
+    public var timeScale: Double? {
+        switch self {
+        case .sgd: return 1
+        case .adam: return nil
+        case .momentum(let beta): return 1 / (1 - beta)
+        }
+    }
 
     /// The time map as a formula over `learning_rate` and `step` (and the optimizer's parameters);
     /// nil without one.
@@ -155,7 +166,18 @@ public enum OptimizerKind: Sendable, Hashable {
         switch self {
         case .sgd: return "t = learning_rate x step"
         case .adam: return nil
-        case .momentum: return "t = learning_rate x step / (1 - momentum)"
+        case .momentum: return "t = learning_rate / (1 - momentum) x (step - momentum (1 - momentum^step) / (1 - momentum))"
+        }
+    }
+
+    /// The coefficient c of the first-order modified drift `-G - c H G` this optimizer follows at
+    /// learning rate `lr` (MODEL.md section 10; notes/training.md): SGD h/2 with h = lr, momentum
+    /// h (1 + beta) / (2 (1 - beta)) with h = lr / (1 - beta); nil without a time map.
+    public func driftCorrection(learningRate lr: Double) -> Double? {
+        switch self {
+        case .sgd: return lr / 2
+        case .adam: return nil
+        case .momentum(let beta): return lr / (1 - beta) * (1 + beta) / (2 * (1 - beta))
         }
     }
 
