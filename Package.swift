@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "CotflowPlotTests", dependencies: ["CotflowPlot"]),
         .testTarget(name: "CotflowStagesTests", dependencies: ["CotflowCore", "CotflowStages"]),
         .testTarget(name: "CotflowSweepTests", dependencies: ["CotflowCore", "CotflowExperiments"]),
-        .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowModel"]),
+        .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowCore", "CotflowModel"]),
         .testTarget(name: "ExamplesTests", dependencies: ["cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep", "exact-chain", "library-api", "CotflowCore", "CotflowExact", "CotflowModel", "CotflowExamplesSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -64,10 +64,10 @@ struct RerunCommand: CotflowCommand {
         FileHandle.standardError.write("rerun: the recorded sweep of \(shellQuoted(Provenance(arguments: arguments, settings: []).command))\n".data(using: .utf8)!)
         if version != cotflowVersion { warn("the sweep was run by cotflow \(version), this is \(cotflowVersion): differences may come from the versions") }
         do {
-            fflush(stdout)
+            fflush(nil)
             let saved = dup(1), null = open("/dev/null", O_WRONLY)
             dup2(null, 1)
-            defer { fflush(stdout); dup2(saved, 1); close(saved); close(null) }
+            defer { fflush(nil); dup2(saved, 1); close(saved); close(null) }
             try sweep.run()
         }
         try compare(into: target, version: version)

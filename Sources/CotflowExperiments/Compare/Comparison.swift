@@ -111,6 +111,9 @@ public struct TrainingComparison: Sendable {
     public let mechanisticAgreement: StageAgreement?
     /// This run against the full-matrix flow (with `fullFlowPrompts`).
     public internal(set) var fullFlow: FullFlowDeviation? = nil
+    /// The flow of the optimizer's modified drift and the noise diagnostics along the flow
+    /// (an Assumption 4.1 start with a time map).
+    public internal(set) var correction: FlowCorrection? = nil
 }
 
 /// The reduced flow and the training runs from one initial point, with their deviations and stage
@@ -246,7 +249,7 @@ public enum Comparator {
                 try fullFlow(config, prompts: prompts, training: trainingConfigs[0], result: results[0].1, reduced: freeFlow ?? flow)
             }
         }
-        let runs = try results.map { trainable, result in
+        var runs = try results.map { trainable, result in
             let isFull = trainable == .full
             var run = try compare(trainable: trainable, result: result, flow: isFull ? freeFlow : flow,
                                   flowStages: isFull ? freeFlowStages : flowStages, config: config)
@@ -254,6 +257,11 @@ public enum Comparator {
                 run.fullFlow = deviation(losses: run.losses, v: run.v, w: run.w, stages: run.stages, from: full, floorFraction: config.deviationFloor)
             }
             return run
+        }
+        if training.initialisation == .assumption {
+            for i in runs.indices {
+                runs[i].correction = try stoppable("the first correction", results) { try FlowCorrection.measure(runs[i], config: config, start: start) }
+            }
         }
         return Comparison(config: config, flow: flow, flowStages: flowStages, freeFlow: freeFlow, freeFlowStages: freeFlowStages,
                           fullFlow: full, runs: runs)

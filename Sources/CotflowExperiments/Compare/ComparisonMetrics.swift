@@ -98,6 +98,8 @@ public struct ComparisonMetrics: Codable, Sendable {
         public var flowFinalW24: Double?
         /// ||W||^2 - ||V||^2 at the start and its drift: conserved by the flow only when W24 is trained too (full).
         public var conservedQuantityInitial, conservedQuantityDrift: Double?
+        /// The modified drift's flow and whether SGD is expected to follow the flow (`FlowCorrection`).
+        public var firstCorrection: FlowCorrectionMetrics?
 
         enum CodingKeys: String, CodingKey {
             case flow, maxRelLossDeviation = "max_rel_loss_deviation", maxEigenvalueDeviation = "max_eigenvalue_deviation"
@@ -105,7 +107,7 @@ public struct ComparisonMetrics: Codable, Sendable {
             case maxCommutatorNorm = "max_commutator_norm", stageAgreementChangePoints = "stage_agreement_change_points"
             case stageAgreementMechanistic = "stage_agreement_mechanistic", fullFlow = "full_flow", finalW24 = "final_w24"
             case flowFinalW24 = "flow_final_w24", conservedQuantityInitial = "conserved_quantity_initial"
-            case conservedQuantityDrift = "conserved_quantity_drift"
+            case conservedQuantityDrift = "conserved_quantity_drift", firstCorrection = "first_correction"
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -121,6 +123,7 @@ public struct ComparisonMetrics: Codable, Sendable {
             try c.encode(finalW24, forKey: .finalW24); try c.encodeIfPresent(flowFinalW24, forKey: .flowFinalW24)
             try c.encodeIfPresent(conservedQuantityInitial, forKey: .conservedQuantityInitial)
             try c.encodeIfPresent(conservedQuantityDrift, forKey: .conservedQuantityDrift)
+            try c.encodeIfPresent(firstCorrection, forKey: .firstCorrection)
         }
 
         /// Decodes the fields; `trainable` is the run's key in `runs` (set by the caller).
@@ -139,6 +142,7 @@ public struct ComparisonMetrics: Codable, Sendable {
             fullFlow = try c.decodeIfPresent(JSONValue.self, forKey: .fullFlow)
             (finalW24, flowFinalW24) = (try c.decode(Double.self, forKey: .finalW24), try number(.flowFinalW24))
             (conservedQuantityInitial, conservedQuantityDrift) = (try number(.conservedQuantityInitial), try number(.conservedQuantityDrift))
+            firstCorrection = try c.decodeIfPresent(FlowCorrectionMetrics.self, forKey: .firstCorrection)
         }
 
         init(_ run: TrainingComparison) {
@@ -153,6 +157,7 @@ public struct ComparisonMetrics: Codable, Sendable {
             (finalW24, flowFinalW24) = (run.w24.last ?? .nan, run.flow.map { $0.u.last ?? .nan })
             conservedQuantityInitial = run.trainable == .full ? run.conservedQuantity.first ?? .nan : nil
             conservedQuantityDrift = run.trainable == .full ? run.conservedDrift : nil
+            firstCorrection = run.correction.map(FlowCorrectionMetrics.init)
         }
     }
 

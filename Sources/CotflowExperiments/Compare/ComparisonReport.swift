@@ -23,6 +23,7 @@ extension Comparison {
                     + "||W||_F^2 - ||V||_F^2 = \(fmt(run.conservedQuantity.first ?? .nan)) at the start, drifts by up to \(fmt(run.conservedDrift)) under SGD (conserved by gradient flow)")
             }
             lines += run.fullFlowLines(c)
+            lines += run.correction?.reportLines ?? []
             for (detector, agreement) in [("change points", run.changePointAgreement), ("mechanistic", run.mechanisticAgreement)] {
                 guard let agreement else { continue }
                 lines.append("  \(detector): " + (agreement.sameStages

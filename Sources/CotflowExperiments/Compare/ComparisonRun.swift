@@ -81,23 +81,25 @@ public struct ComparisonOutcome: Sendable {
     public let comparison: Comparison?
     /// The training runs done when one stopped (the last one stopped early); empty otherwise.
     public let stoppedRuns: [(TrainableSet, TrainingResult)]
+    /// The phase after training that a stop request ended, if any.
+    public let stoppedPhase: String?
     public let metrics: ComparisonMetrics
     public var status: RunStatus { metrics.status }
 
     init(run: ComparisonRun, comparison: Comparison) {
         self.comparison = comparison
-        stoppedRuns = []
+        (stoppedRuns, stoppedPhase) = ([], nil)
         metrics = ComparisonMetrics(run: run, comparison: comparison)
     }
 
     init(run: ComparisonRun, stopped: ComparisonStopped) {
         comparison = nil
-        stoppedRuns = stopped.runs
+        (stoppedRuns, stoppedPhase) = (stopped.runs, stopped.phase)
         metrics = ComparisonMetrics(run: run, stopped: stopped)
     }
 
     /// Why the comparison stopped, when it did.
     public var stopDescription: String? {
-        stoppedRuns.isEmpty ? nil : ComparisonStopped(runs: stoppedRuns).description
+        stoppedRuns.isEmpty ? nil : ComparisonStopped(runs: stoppedRuns, phase: stoppedPhase).description
     }
 }
