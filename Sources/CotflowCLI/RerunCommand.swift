@@ -70,6 +70,10 @@ struct RerunCommand: ParsableCommand {
             case ComparisonRun.computation:
                 let run: ComparisonRun = try recorded.run.decoded()
                 try CompareCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
+            case SweepShardRun.computation:
+                var run: SweepShardRun = try recorded.run.decoded()
+                run.directory = target
+                try SweepCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
             case FullFlowRun.computation:
                 let run: FullFlowRun = try recorded.run.decoded()
                 try ODECommand.solve(run, output: output, provenance: try provenance(run), printing: false)
