@@ -3,7 +3,7 @@ import CotflowExact
 import CotflowCore
 import Foundation
 
-struct ExactCommand: ParsableCommand {
+struct ExactCommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "exact",
         abstract: "Exact population quantities (rational arithmetic over Wishart moments).",
@@ -15,7 +15,7 @@ struct ExactCommand: ParsableCommand {
         print(json ? try JSONValue.encoding(result).rendered() : result.text)
     }
 
-    struct Moment: ParsableCommand {
+    struct Moment: CotflowCommand {
         static let configuration = CommandConfiguration(
             abstract: "E[prod_r tr W^{m_r}] for the real Wishart matrix W = X X^T ~ W_d(n, I); with --spectrum or --condition-number, E[prod_r tr (Sigma W)^{m_r}].")
 
@@ -39,7 +39,7 @@ struct ExactCommand: ParsableCommand {
         func run() throws { try ExactCommand.emit(try moment.solve(), json: json) }
     }
 
-    struct GDLoss: ParsableCommand {
+    struct GDLoss: CotflowCommand {
         static let configuration = CommandConfiguration(
             commandName: "gd-loss",
             abstract: "E || w_k - w* ||^2 = E tr (I - eta S)^{2k}: the evaluation loss of k exact GD steps.")
@@ -53,7 +53,7 @@ struct ExactCommand: ParsableCommand {
         func run() throws { try ExactCommand.emit(try loss.solve(), json: json) }
     }
 
-    struct CoTLoss: ParsableCommand {
+    struct CoTLoss: CotflowCommand {
         static let configuration = CommandConfiguration(
             commandName: "cot-loss",
             abstract: "The reduced population CoT loss L(v, w) with V31 = diag(v), W13 = diag(w), W24 = -1.")
@@ -72,7 +72,7 @@ struct ExactCommand: ParsableCommand {
         func run() throws { try ExactCommand.emit(try loss.solve(), json: json) }
     }
 
-    struct EvalLoss: ParsableCommand {
+    struct EvalLoss: CotflowCommand {
         static let configuration = CommandConfiguration(
             commandName: "eval-loss",
             abstract: "Exact evaluation loss E || w^_k - w* ||^2 of reduced parameters V31 = v I, W13 = w I, W24 = u run autoregressively, in or out of distribution.",
@@ -105,7 +105,7 @@ struct ExactCommand: ParsableCommand {
         }
     }
 
-    struct NoCoTOptimum: ParsableCommand {
+    struct NoCoTOptimum: CotflowCommand {
         static let configuration = CommandConfiguration(
             commandName: "nocot-optimum",
             abstract: "Best evaluation loss without CoT, min_c E tr (I - c S)^2 = d(d+1)/(n+d+1) (Theorem 3.1).")

@@ -4,7 +4,7 @@ import CotflowModel
 import CotflowCore
 import Foundation
 
-struct ODECommand: ParsableCommand {
+struct ODECommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "ode",
         abstract: "Integrate the reduced gradient flow on the eigenvalues of V31 and W13 with GSL.",

@@ -175,7 +175,7 @@ struct MergeCommand: ParsableCommand {
     var plotMetric: String?
 
     func run() throws {
-        let outcome = try mergeShards(directory: directory, allowPartial: allowPartial, reporter: PhaseReport.reporter())
+        let outcome = try mergeShards(directory: directory, allowPartial: allowPartial, metric: plot ? plotMetric : nil, reporter: PhaseReport.reporter())
         print(json ? try JSONValue.encoding(MergeSummary(outcome)).rendered() : outcome.summaryReport)
         if plot {
             let d = outcome.description, settings = try ExperimentSettings(recorded: d.settings)

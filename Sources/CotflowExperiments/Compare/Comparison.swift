@@ -179,8 +179,13 @@ public struct Comparison: Sendable {
 /// one stopped early, see its `status`), for the caller to write.
 public struct ComparisonStopped: Error, CustomStringConvertible, Sendable {
     public let runs: [(TrainableSet, TrainingResult)]
+    /// The phase after training that was stopped (`the reduced flow`, `the full-matrix flow`), if any.
+    public var phase: String? = nil
     public var description: String {
-        "compare: \(runs.last.map { "\($0.0.rawValue) training \($0.1.status)" } ?? "stopped")"
+        if let phase, let signal = Interruption.signalNumber.map({ _ in Interruption.signalName }) {
+            return "compare: interrupted by \(signal) during \(phase) (the training runs had finished)"
+        }
+        return "compare: \(runs.last.map { "\($0.0.rawValue) training \($0.1.status)" } ?? "stopped")"
     }
 }
 
@@ -228,16 +233,18 @@ public enum Comparator {
                 }
                 return (reduced, try StageAnalysis(times: reduced.times, losses: reduced.losses, v: reduced.v, w: reduced.w, eta: eta))
             }
-            (flow, flowStages) = try integrate(.paper)
+            (flow, flowStages) = try stoppable("the reduced flow", results) { try integrate(.paper) }
             // Full training and the full-matrix flow also train W24: their reduced flow is the one
             // with W24 free.
             if config.trainable.contains(.full) || config.fullFlowPrompts != nil {
-                (freeFlow, freeFlowStages) = try integrate(.free(initial: -1))
+                (freeFlow, freeFlowStages) = try stoppable("the reduced flow with W24 free", results) { try integrate(.free(initial: -1)) }
             }
         }
         // The full-matrix flow from training's initial point (the same for every trainable set).
-        let full = try config.fullFlowPrompts.map {
-            try fullFlow(config, prompts: $0, training: trainingConfigs[0], result: results[0].1, reduced: freeFlow ?? flow)
+        let full = try config.fullFlowPrompts.map { prompts in
+            try stoppable("the full-matrix flow", results) {
+                try fullFlow(config, prompts: prompts, training: trainingConfigs[0], result: results[0].1, reduced: freeFlow ?? flow)
+            }
         }
         let runs = try results.map { trainable, result in
             let isFull = trainable == .full
@@ -250,6 +257,23 @@ public enum Comparator {
         }
         return Comparison(config: config, flow: flow, flowStages: flowStages, freeFlow: freeFlow, freeFlowStages: freeFlowStages,
                           fullFlow: full, runs: runs)
+    }
+
+    /// Runs a phase after training (a flow polls the stop request at every step): a stop request
+    /// during it ends the comparison as `ComparisonStopped`, with the finished training runs.
+    private static func stoppable<T>(_ phase: String, _ results: [(TrainableSet, TrainingResult)], _ body: () throws -> T) throws -> T {
+        func stopIfRequested() throws {
+            guard Interruption.requested, let last = results.last else { return }
+            let marked = last.1.markedInterrupted(signal: Interruption.signalName)
+            throw ComparisonStopped(runs: results.dropLast() + [(last.0, marked)], phase: phase)
+        }
+        let value: T
+        do { value = try body() } catch {
+            try stopIfRequested()
+            throw error
+        }
+        try stopIfRequested()
+        return value
     }
 
     private static func compare(trainable: TrainableSet, result: TrainingResult, flow: FlowTrajectory?,

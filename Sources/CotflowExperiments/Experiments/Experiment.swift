@@ -379,20 +379,31 @@ public struct ExperimentSettings: Sendable, Codable {
     }
 
     /// Runs the job at a grid point and returns its metric row (a sweep's `run`). A signal
-    /// (`Interruption`) received before the point stops the sweep (`SweepInterrupted`).
+    /// (`Interruption`) received before or during the point stops the sweep (`SweepInterrupted`):
+    /// a point cut short by it is not recorded (a flow or a training run stops at its next step).
     public func run(_ point: SweepPoint) throws -> [String: Double] {
-        // A signal stops the sweep between points; finished points stay in the shard files.
-        if Interruption.requested {
-            throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
+        func stopIfRequested() throws {
+            // Finished points stay in the shard files.
+            if Interruption.requested {
+                throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
+            }
         }
+        if Interruption.requested(at: "sweep") { try stopIfRequested() }
         let s = try resolved(at: point)
+        let row: [String: Double]
         do {
-            return try s.measure().row
+            row = try s.measure().row
         } catch let failure as FlowFailure {
+            try stopIfRequested()
             var partial = FlowMetrics(failure.partial, eta: s.stepSize.doubleValue)
             partial.converged = false
             throw SweepPointFailure("flow failed: \(failure.reason)", metrics: partial.row)
+        } catch {
+            try stopIfRequested()
+            throw error
         }
+        try stopIfRequested()
+        return row
     }
 }
 

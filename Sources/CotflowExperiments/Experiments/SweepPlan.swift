@@ -143,8 +143,7 @@ public struct SweepPlan: Codable, Sendable {
             throw CotflowError("--out \(directory): cannot create the directory: \(error.localizedDescription)")
         }
         try SweepFiles.writeAtomically(try encoded(), to: planFile)
-        try SweepFiles.writeAtomically(script, to: file)
-        _ = chmod(file, 0o755)
+        try SweepFiles.writeAtomically(script, to: file, mode: 0o755)
         return "wrote \(file) and \(planFile): \(shards) array tasks over \(try grid().count) points; submit with `sbatch \(SlurmScript.quote(file))`, then `cotflow merge \(directory)`"
     }
 

@@ -50,7 +50,7 @@ public struct SweepShardRun: RecordableRun {
     /// them, `force` discards them), then creates it.
     public func prepareDirectory() throws {
         do {
-            try OutputDirectory.prepare(directory, files: resume ? [] : shard.outputFiles, force: force)
+            try OutputDirectory.prepare(directory, files: resume ? [] : shard.outputFiles, force: force, shard: shard.count > 1 ? shard.fileStem : nil)
         } catch let error as CotflowError {
             throw CotflowError.input(error.description + (resume ? "" : "; or pass --resume to keep the finished points of that run and run only the rest"))
         }
