@@ -55,8 +55,7 @@ struct CompareCommand: ParsableCommand {
     /// Solves `run` and writes its files and report (also what `rerun` calls).
     @discardableResult
     static func solve(_ run: ComparisonRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws -> ComparisonOutcome {
-        try output.prepare(files: ["comparison.csv", "ode_trajectory.csv", "full_flow_trajectory.csv", "summary.json", "comparison.svg", "comparison.png"]
-                           + TrainableSet.allCases.map { "train_\($0.rawValue)_trajectory.csv" })
+        try output.prepare(files: ComparisonRun.outputFiles)
         Interruption.install()
         let c = run.config
         let outcome: ComparisonOutcome = try {

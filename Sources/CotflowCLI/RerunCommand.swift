@@ -30,9 +30,6 @@ struct RerunCommand: CotflowCommand {
         let recorded: RecordedRun
         do {
             let json = try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath)
-            if json["run"] == nil, let arguments = json["arguments"]?.arrayValue?.compactMap(\.stringValue), arguments.first == "sweep" {
-                return try rerunSweep(arguments, version: json["cotflow_version"]?.stringValue ?? "unknown")
-            }
             recorded = try RecordedRun(json: json)
         } catch let error as ReportableError {
             throw ValidationError("\(summaryPath) \(error.description)")
@@ -51,26 +48,6 @@ struct RerunCommand: CotflowCommand {
         FileHandle.standardError.write("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n".data(using: .utf8)!)
         try Self.solve(recorded, into: target)
         try compare(into: target, version: recorded.version)
-    }
-
-    /// A sweep records its command line and settings, no run value yet: the recorded arguments are
-    /// parsed as given (none rewritten) into the sweep command, which runs here into the new
-    /// directory with its report on stdout silenced.
-    private func rerunSweep(_ arguments: [String], version: String) throws {
-        let target = out ?? (directory as NSString).appendingPathComponent("rerun")
-        guard !FileManager.default.fileExists(atPath: target) else { throw ValidationError("--out \(target) exists already; remove it or give another --out") }
-        var sweep = try SweepCommand.parse(Array(arguments.dropFirst()))
-        (sweep.output.out, sweep.output.json, sweep.output.quiet, sweep.output.force) = (target, false, true, false)
-        FileHandle.standardError.write("rerun: the recorded sweep of \(shellQuoted(Provenance(arguments: arguments, settings: []).command))\n".data(using: .utf8)!)
-        if version != cotflowVersion { warn("the sweep was run by cotflow \(version), this is \(cotflowVersion): differences may come from the versions") }
-        do {
-            fflush(nil)
-            let saved = dup(1), null = open("/dev/null", O_WRONLY)
-            dup2(null, 1)
-            defer { fflush(nil); dup2(saved, 1); close(saved); close(null) }
-            try sweep.run()
-        }
-        try compare(into: target, version: version)
     }
 
     private func compare(into target: String, version: String) throws {
@@ -95,6 +72,12 @@ struct RerunCommand: CotflowCommand {
         case TrainingRun.computation: try rerun(TrainingRun.self) { try TrainCommand.solve($0, output: output, provenance: $1, printing: false) }
         case ReducedFlowRun.computation: try rerun(ReducedFlowRun.self) { try ODECommand.solve($0, output: output, provenance: $1, printing: false) }
         case ComparisonRun.computation: try rerun(ComparisonRun.self) { try CompareCommand.solve($0, output: output, provenance: $1, printing: false) }
+        case SweepShardRun.computation:
+            try rerun(SweepShardRun.self) { run, provenance in
+                var run = run
+                run.directory = target
+                try SweepCommand.solve(run, output: output, provenance: provenance, printing: false)
+            }
         case FullFlowRun.computation: try rerun(FullFlowRun.self) { try ODECommand.solve($0, output: output, provenance: $1, printing: false) }
         case EvaluationRun.computation: try rerun(EvaluationRun.self) { try EvalCommand.solve($0, output: output, provenance: $1, printing: false) }
         case HessianRun.computation: try rerun(HessianRun.self) { try HessianCommand.solve($0, output: output, provenance: $1, printing: false) }

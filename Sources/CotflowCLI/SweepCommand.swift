@@ -100,7 +100,8 @@ struct SweepCommand: ParsableCommand {
                              shards: min(shards, grid.count))
         }
         // Every point's parameters are checked before any runs.
-        let grid = try plan.checkedGrid(), settings = plan.settings, job = settings.job
+        let job = plan.settings.job
+        _ = try plan.checkedGrid()
         if let file = emitSbatch { return try writeSbatch(plan, to: file) }
         guard let out = output.out ?? (from != nil ? plan.directory : nil), !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
         if plot, let m = plotMetric, !job.metricNames.contains(m) {
@@ -108,24 +109,30 @@ struct SweepCommand: ParsableCommand {
         }
         // A description fixes the shard count of its array; a command line takes any.
         let shard = try plan.shard(self.shard, environment: ProcessInfo.processInfo.environment, anyCount: from == nil)
-        let run = SweepShardRun(plan: plan, grid: grid, shard: shard, directory: out, jobs: jobs ?? SweepThreads.cores, resume: resume,
-                                force: output.force, plot: plot, plotMetric: plotMetric)
+        let run = SweepShardRun(plan: plan, shard: shard, directory: out, jobs: jobs ?? SweepThreads.cores, resume: resume, force: output.force,
+                                plot: plot, plotMetric: plotMetric)
+        try Self.solve(run, output: output, provenance: try Provenance(run: run))
+    }
+
+    /// Solves `run` and writes its files, figure and report (also what `rerun` calls).
+    static func solve(_ run: SweepShardRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws {
+        let (grid, shard, out, settings) = (try run.grid, run.shard, run.directory, run.plan.settings)
         try run.prepareDirectory()
         Interruption.install()
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
         let solved: (outcome: SweepOutcome, summary: JSONValue)
         do {
             defer { progress.finish() }
-            solved = try run.solve { done, total in progress.update(done, detail: "(\(total - done) left)") }
+            solved = try run.solve(provenance: provenance) { done, total in progress.update(done, detail: "(\(total - done) left)") }
         } catch let stopped as SweepInterrupted {
             throw RunStopped(description: stopped.description)
         }
-        if plot, let merged = solved.outcome.merged {
-            try renderSweepFigure(PhaseReport(grid: grid, metricNames: job.metricNames, records: merged.records, settings: settings), metric: plotMetric, directory: out)
-        } else if plot {
+        if run.plot, let merged = solved.outcome.merged {
+            try renderSweepFigure(PhaseReport(grid: grid, metricNames: settings.job.metricNames, records: merged.records, settings: settings), metric: run.plotMetric, directory: out)
+        } else if run.plot {
             FileHandle.standardError.write("plot: a shard has no figure; draw it when every shard is done: cotflow merge \(out) --plot\n".data(using: .utf8)!)
         }
-        output.emit(json: solved.summary, report: solved.outcome.report(job: job, grid: grid, jobs: run.jobs, directory: out))
+        if printing { output.emit(json: solved.summary, report: solved.outcome.report(job: settings.job, grid: grid, jobs: run.jobs, directory: out)) }
     }
 
     /// The training of the train and compare jobs (defaults resolved by `ExperimentSettings.training`).
@@ -141,14 +148,11 @@ struct SweepCommand: ParsableCommand {
         var s = ExperimentSettings(job: job)
         s.training = try trainingConfig(axes: axes)
         (s.d, s.n, s.k, s.seed) = (task.d, task.n, task.k, task.seed)
-        s.eta = task.eta == nil ? nil : try task.stepSize()
-        s.initScale = scale.initScale
         let ranges = try scale.ranges()
-        if scale.vRange != nil { s.vRange = ranges.v }
-        if scale.wRange != nil { s.wRange = ranges.w }
-        s.flow = try solver.flowOptions()
+        (s.eta, s.initScale) = (task.eta == nil ? nil : try task.stepSize(), scale.initScale)
+        (s.vRange, s.wRange) = (scale.vRange == nil ? nil : ranges.v, scale.wRange == nil ? nil : ranges.w)
+        (s.flow, s.points) = (try solver.flowOptions(), points)
         s.w24 = w24 == .free ? .free(initial: w24Initial ?? -1) : .fixed(w24Initial ?? -1)
-        s.points = points
         (s.stallFraction, s.convergedFraction, s.constructionTolerance) = (stallFraction, convergedFraction, constructionTolerance)
         return s
     }
@@ -161,12 +165,10 @@ struct MergeCommand: ParsableCommand {
         discussion: "Reads every shard-<i>-of-<N>.json in DIR, checks that they describe one grid and that every shard is complete, and writes the merged files (byte-identical to an unsharded run of the grid) to DIR."
     )
 
-    @Argument(help: "The directory holding the shard files.")
-    var directory: String
+    @Argument(help: "The directory holding the shard files.") var directory: String
     @Flag(name: .customLong("allow-partial"), help: "Merge even when shards or points are missing; the missing points are listed.")
     var allowPartial = false
-    @Flag(help: "Print one JSON object on stdout instead of the report.")
-    var json = false
+    @Flag(help: "Print one JSON object on stdout instead of the report.") var json = false
     @Flag(help: "Draw the report's figure (sweep_plot.svg/.png) into DIR, as `sweep --plot` does.")
     var plot = false
     @Option(name: .customLong("plot-metric"), help: "The metric of a 2-D heatmap (default: the job's main loss).")

@@ -215,9 +215,7 @@ public struct ComparisonMetrics: Codable, Sendable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(d, forKey: .d); try c.encode(n, forKey: .n); try c.encode(k, forKey: .k)
         try c.encode(eta, forKey: .eta); try c.encode(etaExact, forKey: .etaExact); try c.encode(seed, forKey: .seed)
-        // The optimizer flat, as in every summary: its name, then its parameters (`momentum`).
-        try c.encode(optimizer.name, forKey: .optimizer)
-        if case .momentum(let beta) = optimizer { try c.encode(beta, forKey: .momentum) }
+        try optimizer.encodeFlat(to: &c, name: .optimizer, momentum: .momentum)
         try c.encode(learningRate, forKey: .learningRate); try c.encode(batchSize, forKey: .batchSize)
         try c.encode(steps, forKey: .steps); try c.encode(heldOut, forKey: .heldOut)
         try c.encode(timeMap, forKey: .timeMap); try c.encode(deviationFloor, forKey: .deviationFloor)
@@ -233,11 +231,7 @@ public struct ComparisonMetrics: Codable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         (d, n, k) = (try c.decode(Int.self, forKey: .d), try c.decode(Int.self, forKey: .n), try c.decode(Int.self, forKey: .k))
         (eta, etaExact, seed) = (try c.decode(Double.self, forKey: .eta), try c.decode(String.self, forKey: .etaExact), try c.decode(UInt64.self, forKey: .seed))
-        let name = try c.decode(String.self, forKey: .optimizer)
-        guard let kind = OptimizerKind(name: name) else {
-            throw DecodingError.dataCorruptedError(forKey: .optimizer, in: c, debugDescription: "unknown optimizer '\(name)'")
-        }
-        optimizer = try kind.with(momentum: c.decodeIfPresent(Double.self, forKey: .momentum))
+        optimizer = try OptimizerKind(flat: c, name: .optimizer, momentum: .momentum)
         (learningRate, batchSize) = (try c.decode(Double.self, forKey: .learningRate), try c.decode(Int.self, forKey: .batchSize))
         (steps, heldOut) = (try c.decode(Int.self, forKey: .steps), try c.decode(Int.self, forKey: .heldOut))
         (timeMap, deviationFloor) = (try c.decode(String.self, forKey: .timeMap), try c.decode(Double.self, forKey: .deviationFloor))

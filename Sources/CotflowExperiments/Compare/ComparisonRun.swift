@@ -10,6 +10,10 @@ public struct ComparisonRun: RecordableRun {
 
     public var config: ComparisonConfig
 
+    /// The files a comparison writes to its directory (the figure's too).
+    public static let outputFiles = ["comparison.csv", "ode_trajectory.csv", "full_flow_trajectory.csv", "summary.json", "comparison.svg", "comparison.png"]
+        + TrainableSet.allCases.map { "train_\($0.rawValue)_trajectory.csv" }
+
     /// The run with the settings given; nil takes the comparison's default (`ComparisonConfig.defaults`;
     /// the learning rate `defaultLearningRate(optimizer:)`), `eta` nil the paper's n/(n+d+1), the ranges
     /// nil the Assumption 4.1 ranges of `initScale`. `fullFlowPrompts` nil: no full-matrix flow.

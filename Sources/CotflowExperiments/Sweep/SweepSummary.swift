@@ -68,16 +68,6 @@ public struct SweepSummary: Codable, Sendable {
             try c.encode(files, forKey: .files)
         }
     }
-
-    /// The provenance's settings of a sweep: every fixed setting (`fixedSettings`), then the axes
-    /// and how this run was asked to go, so that `cotflow rerun DIR` can run it again.
-    public static func recordedSettings(_ settings: ExperimentSettings, grid: SweepGrid, shard: Shard, jobs: Int, resume: Bool,
-                                        plot: Bool, plotMetric: String?) throws -> [(String, JSONValue)] {
-        try settings.fixedSettings(axes: Set(grid.names)) + [
-            ("vary", .array(grid.axes.map { .string($0.spec) })), ("shard", .string(shard.description)), ("jobs", .int(jobs)),
-            ("resume", .bool(resume)), ("plot", .bool(plot)), ("plot_metric", plotMetric.map { .string($0) } ?? .null),
-        ]
-    }
 }
 
 extension SweepOutcome {
