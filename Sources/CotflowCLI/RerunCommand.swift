@@ -26,50 +26,43 @@ struct RerunCommand: CotflowCommand {
         guard let data = FileManager.default.contents(atPath: summaryPath) else {
             throw ValidationError("\(summaryPath): no such file; give a directory written by a cotflow command with --out")
         }
-        let recorded: RecordedRun
+        let json: JSONValue, recorded: RecordedRun?
         do {
-            let json = try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath)
-            if json["run"] == nil, let arguments = json["arguments"]?.arrayValue?.compactMap(\.stringValue), arguments.first == "sweep" {
-                return try rerunSweep(arguments, version: json["cotflow_version"]?.stringValue ?? "unknown")
-            }
-            recorded = try RecordedRun(json: json)
+            json = try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath)
+            // A sweep records its command line and settings, no run value yet (`rerunSweep`).
+            recorded = json["run"] == nil && json["arguments"]?.arrayValue?.first?.stringValue == "sweep" ? nil : try RecordedRun(json: json)
         } catch let error as ReportableError {
             throw ValidationError("\(summaryPath) \(error.description)")
         }
+        let arguments = recorded?.provenance.arguments ?? json["arguments"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let version = recorded?.version ?? json["cotflow_version"]?.stringValue ?? "unknown"
         // A rerun writes no summary of its own; one that records `rerun` was made by hand: never rerun a rerun.
-        guard recorded.provenance.arguments.first != "rerun", recorded.computation != "rerun" else {
+        guard arguments.first != "rerun", recorded?.computation != "rerun" else {
             throw ValidationError("\(summaryPath) records a rerun; rerun the original directory instead")
         }
-        if recorded.version != cotflowVersion {
-            warn("\(summaryPath) was written by cotflow \(recorded.version), this is \(cotflowVersion): differences may come from the versions")
+        if version != cotflowVersion {
+            warn("\(summaryPath) was written by cotflow \(version), this is \(cotflowVersion): differences may come from the versions")
         }
         let target = out ?? (directory as NSString).appendingPathComponent("rerun")
         guard !FileManager.default.fileExists(atPath: target) else {
             throw ValidationError("--out \(target) exists already; remove it or give another --out")
         }
-        FileHandle.standardError.write("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n".data(using: .utf8)!)
-        try Self.solve(recorded, into: target)
-        try compare(into: target, version: recorded.version)
+        let command = Provenance(arguments: arguments, settings: []).command
+        FileHandle.standardError.write("rerun: the recorded \(recorded?.computation ?? "sweep") run of \(shellQuoted(command))\n".data(using: .utf8)!)
+        if let recorded { try Self.solve(recorded, into: target) } else { try Self.rerunSweep(arguments, into: target) }
+        try compare(into: target, version: version)
     }
 
-    /// A sweep records its command line and settings, no run value yet: the recorded arguments are
-    /// parsed as given (none rewritten) into the sweep command, which runs here into the new
-    /// directory with its report on stdout silenced.
-    private func rerunSweep(_ arguments: [String], version: String) throws {
-        let target = out ?? (directory as NSString).appendingPathComponent("rerun")
-        guard !FileManager.default.fileExists(atPath: target) else { throw ValidationError("--out \(target) exists already; remove it or give another --out") }
+    /// The recorded arguments of a sweep parsed as given (none rewritten) into the sweep command,
+    /// which runs here into `target`, its report on stdout silenced.
+    static func rerunSweep(_ arguments: [String], into target: String) throws {
         var sweep = try SweepCommand.parse(Array(arguments.dropFirst()))
         (sweep.output.out, sweep.output.json, sweep.output.quiet, sweep.output.force) = (target, false, true, false)
-        FileHandle.standardError.write("rerun: the recorded sweep of \(shellQuoted(Provenance(arguments: arguments, settings: []).command))\n".data(using: .utf8)!)
-        if version != cotflowVersion { warn("the sweep was run by cotflow \(version), this is \(cotflowVersion): differences may come from the versions") }
-        do {
-            fflush(stdout)
-            let saved = dup(1), null = open("/dev/null", O_WRONLY)
-            dup2(null, 1)
-            defer { fflush(stdout); dup2(saved, 1); close(saved); close(null) }
-            try sweep.run()
-        }
-        try compare(into: target, version: version)
+        fflush(nil)
+        let saved = dup(1), null = open("/dev/null", O_WRONLY)
+        dup2(null, 1)
+        defer { fflush(nil); dup2(saved, 1); close(saved); close(null) }
+        try sweep.run()
     }
 
     private func compare(into target: String, version: String) throws {
