@@ -178,26 +178,16 @@ struct OutputOptions: ParsableArguments {
     var force = false
 
     /// Before any work: `--out` is created and writable, and holds none of `files` unless `--force`.
-    func prepare(files: [String]) throws {
-        guard let out else { return }
-        try OutputDirectory.prepare(out, files: files, force: force)
-    }
+    func prepare(files: [String]) throws { if let out { try OutputDirectory.prepare(out, files: files, force: force) } }
 
     /// `--plot` writes its figure files into `--out`.
-    func checkPlot(_ plot: Bool) throws {
-        if plot && out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
-    }
+    func checkPlot(_ plot: Bool) throws { if plot && out == nil { throw ValidationError("--plot needs --out DIR for the figure files") } }
 
     /// Writes `text` to `out/name` when `--out` is given.
-    func write(_ text: String, _ name: String) throws {
-        guard let out else { return }
-        try writeText(text, to: (out as NSString).appendingPathComponent(name))
-    }
+    func write(_ text: String, _ name: String) throws { if let out { try writeText(text, to: (out as NSString).appendingPathComponent(name)) } }
 
     /// Prints the JSON object or the human-readable report.
-    func emit(json object: JSONValue, report: @autoclosure () -> String) {
-        if json { print(object.rendered()) } else { print(report()) }
-    }
+    func emit(json object: JSONValue, report: @autoclosure () -> String) { print(json ? object.rendered() : report()) }
 }
 
 /// Parses a comma-separated list of exact numbers ("-20/31,0.5,1").

@@ -26,17 +26,15 @@ struct ExactCommand: CotflowCommand {
         @Flag(help: "Also print the moment as a polynomial in n and d (with a covariance: in n and p_r = tr Sigma^r).") var symbolic = false
         @Flag(help: "Print one JSON object.") var json = false
 
-        var moment: MomentRun {
-            get throws {
-                let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-                guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-                    throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
-                }
-                return MomentRun(d: d, n: n, powers: ms.map { $0! }, covariance: covariance.choice, symbolic: symbolic)
+        func moment() throws -> MomentRun {
+            let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
             }
+            return MomentRun(d: d, n: n, powers: ms.map { $0! }, covariance: covariance.choice, symbolic: symbolic)
         }
-        func validate() throws { try checkingInput { try moment.validate() } }
-        func run() throws { try ExactCommand.emit(try moment.solve(), json: json) }
+        func validate() throws { try checkingInput { try moment().validate() } }
+        func run() throws { try ExactCommand.emit(try moment().solve(), json: json) }
     }
 
     struct GDLoss: CotflowCommand {
@@ -48,9 +46,9 @@ struct ExactCommand: CotflowCommand {
         @OptionGroup var covariance: CovarianceSpectrumOptions
         @Flag(help: "Print one JSON object.") var json = false
 
-        var loss: GDLossRun { get throws { GDLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), covariance: covariance.choice) } }
-        func validate() throws { try checkingInput { try loss.validate() } }
-        func run() throws { try ExactCommand.emit(try loss.solve(), json: json) }
+        func loss() throws -> GDLossRun { GDLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), covariance: covariance.choice) }
+        func validate() throws { try checkingInput { try loss().validate() } }
+        func run() throws { try ExactCommand.emit(try loss().solve(), json: json) }
     }
 
     struct CoTLoss: CotflowCommand {
@@ -63,13 +61,11 @@ struct ExactCommand: CotflowCommand {
         @Option(parsing: .unconditional, help: "Eigenvalues of W13: d comma-separated numbers, or one for all.") var w: String
         @Flag(help: "Print one JSON object.") var json = false
 
-        var loss: CoTLossRun {
-            get throws {
-                CoTLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), v: try Rational.parseList(v, name: "--v"), w: try Rational.parseList(w, name: "--w"))
-            }
+        func loss() throws -> CoTLossRun {
+            CoTLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), v: try Rational.parseList(v, name: "--v"), w: try Rational.parseList(w, name: "--w"))
         }
-        func validate() throws { try checkingInput { try loss.validate() } }
-        func run() throws { try ExactCommand.emit(try loss.solve(), json: json) }
+        func validate() throws { try checkingInput { try loss().validate() } }
+        func run() throws { try ExactCommand.emit(try loss().solve(), json: json) }
     }
 
     struct EvalLoss: CotflowCommand {
