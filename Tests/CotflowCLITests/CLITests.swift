@@ -105,6 +105,12 @@ final class CLITests: XCTestCase {
         let trajectory = try String(contentsOfFile: dir + "/trajectory.csv", encoding: .utf8)
         XCTAssertGreaterThanOrEqual(trajectory.split(separator: "\n").count, 2)
         XCTAssertFalse(trajectory.lowercased().contains("nan"))
+        // A record whose held-out prompts overflowed has no mean: an empty cell beside the count.
+        let rows = trajectory.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let mean = try XCTUnwrap(rows[0].firstIndex(of: "eval_loss_mean")), over = try XCTUnwrap(rows[0].firstIndex(of: "eval_loss_overflowed"))
+        let overflowed = rows.dropFirst().filter { (Int($0[over]) ?? 0) > 0 }
+        XCTAssertFalse(overflowed.isEmpty, trajectory)
+        for row in overflowed { XCTAssertEqual(row[mean], "") }
     }
 
     func testTrainingIsByteIdenticalForTheSameSeed() throws {

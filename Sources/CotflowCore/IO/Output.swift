@@ -59,15 +59,19 @@ public indirect enum JSONValue: Sendable {
 }
 
 /// A CSV table: a header row and rows of numbers, written with round-trip precision.
-/// Columns named in `integerColumns` (steps, counts, indices, 0/1 flags) are written as integers.
+/// Columns named in `integerColumns` (steps, counts, indices, 0/1 flags) are written as integers;
+/// in `optionalColumns` a NaN is a value that does not exist (a mean over overflowed prompts) and is
+/// written as an empty cell.
 public struct CSVTable: Sendable {
     public let header: [String]
     public private(set) var rows: [[Double]] = []
     public let integerColumns: Set<String>
+    public let optionalColumns: Set<String>
 
-    public init(header: [String], integerColumns: Set<String> = []) {
+    public init(header: [String], integerColumns: Set<String> = [], optionalColumns: Set<String> = []) {
         self.header = header
         self.integerColumns = integerColumns
+        self.optionalColumns = optionalColumns
     }
 
     public mutating func append(_ row: [Double]) {
@@ -84,9 +88,10 @@ public struct CSVTable: Sendable {
 
     public var text: String {
         var s = header.joined(separator: ",") + "\n"
-        let integer = header.map { integerColumns.contains($0) }
+        let integer = header.map { integerColumns.contains($0) }, optional = header.map { optionalColumns.contains($0) }
         for row in rows {
             s += row.enumerated().map { i, x in
+                if x.isNaN, optional[i] { return "" }
                 guard x.isFinite else { return CSVTable.cell(x) }
                 return integer[i] && x == x.rounded() && abs(x) < 9e15 ? String(Int64(x)) : "\(x)"
             }.joined(separator: ",") + "\n"

@@ -144,22 +144,26 @@ public struct SampleSummary: Sendable, Equatable {
     public var centre: String {
         if nonFiniteCount == count { return "no finite value" }
         if meanIsStable {
-            let spread = standardError.isNaN ? " (one value: no standard error)" : " ± \(fmt(standardError))"
-            return "mean \(fmt(mean))\(spread), median \(fmt(median))"
+            let spread = standardError.isNaN ? " (one value: no standard error)" : " ± \(shown(standardError))"
+            return "mean \(shown(mean))\(spread), median \(shown(median))"
         }
         let tail = tailIndex.map { "tail index \(String(format: "%.3g", $0.alpha)) ± \(String(format: "%.2g", $0.standardError))" } ?? "tail index not estimated (n < \(TailIndex.minimumCount))"
-        return "no stable mean (top 1% carry \(String(format: "%.3g", 100 * topPercentShare))%, \(tail)): median \(fmt(median)), "
-            + "trimmed mean \(fmt(trimmedMean))"
+        return "no stable mean (top 1% carry \(String(format: "%.3g", 100 * topPercentShare))%, \(tail)): median \(shown(median)), "
+            + "trimmed mean \(shown(trimmedMean))"
     }
 
     /// A human-readable line: the mean only when it is stable (`centre`), then quantiles, and how
     /// many values overflowed.
     public func report(name: String) -> String {
-        var s = "\(name): \(centre), p90 \(fmt(p90)), p99 \(fmt(p99)), max \(fmt(maximum)), n = \(count)"
+        var s = "\(name): \(centre), p90 \(shown(p90)), p99 \(shown(p99)), max \(shown(maximum)), n = \(count)"
         if nonFiniteCount > 0 { s += ", overflowed \(nonFiniteCount) of \(count)" }
         if divergenceThreshold.isFinite, divergedFraction > 0 { s += ", diverged \(fmt(100 * divergedFraction))%" }
         return s
     }
+
+    /// A statistic as reports print it: a quantile or trimmed mean that falls on overflowed values
+    /// is "overflowed", never a printed inf.
+    private func shown(_ x: Double) -> String { x.isFinite ? fmt(x) : x.isNaN ? "none" : "overflowed" }
 }
 
 /// The median of `xs` (the mean of the two middle values for an even count); NaN when empty.

@@ -49,7 +49,7 @@ public struct FlowValidity: Sendable {
         return (true, "the batch noise adds \(worst) to the loss (h tr(Sigma) / (4 B L)) and the per-prompt gradients have a finite variance (\(tail))")
     }
 
-    private func percent(_ x: Double) -> String { String(format: "%.1f%%", 100 * x) }
+    private func percent(_ x: Double) -> String { String(format: "%.2g%%", 100 * x) }
 
     /// Measures at up to `count` records of `flow` above `floor` (the comparison's deviation floor),
     /// evenly spread over them, on `prompts` prompts of stream `StreamLabel.monteCarlo` of `seed`.

@@ -205,7 +205,9 @@ public struct TrainingTrajectory: Sendable, Equatable {
 
     /// The table written as `trajectory.csv` (output only).
     public var table: CSVTable {
-        var table = CSVTable(header: Self.header(d: d), integerColumns: ["step", "cot_loss_overflowed", "eval_loss_overflowed"])
+        // A held-out statistic over prompts that overflowed does not exist: an empty cell.
+        var table = CSVTable(header: Self.header(d: d), integerColumns: ["step", "cot_loss_overflowed", "eval_loss_overflowed"],
+                             optionalColumns: ["cot_loss_mean", "cot_loss_median", "eval_loss_mean", "eval_loss_median"])
         for r in records { table.append(r.values) }
         return table
     }
