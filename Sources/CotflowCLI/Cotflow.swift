@@ -22,9 +22,14 @@ struct Cotflow: CotflowCommand {
     static func main() {
         var command: ParsableCommand
         do { command = try parseAsRoot() } catch { exit(withError: error) }
-        do { try command.run() } catch {
+        let ours = command is CotflowCommand
+        if ours { Interruption.install() }
+        do {
+            try command.run()
+            if ours { try StandardStreams.finishOutput() }
+        } catch {
             // argument-parser's built-in commands (`cotflow help ode`) leave through its own exit.
-            guard command is CotflowCommand, let code = exitCode(for: error) else { exit(withError: error) }
+            guard ours, let code = exitCode(for: error) else { exit(withError: error) }
             Foundation.exit(code)
         }
     }
@@ -56,7 +61,7 @@ extension SweepCommand: CotflowCommand {}
 extension MergeCommand: CotflowCommand {}
 
 func printError(_ message: String) {
-    FileHandle.standardError.write("cotflow: error: \(message)\n".data(using: .utf8)!)
+    StandardStreams.writeError("cotflow: error: \(message)\n")
 }
 
 /// A run that stopped early (interrupted or diverged) after writing what it had computed.
@@ -187,12 +192,6 @@ struct OutputOptions: ParsableArguments {
 
 /// Parses a comma-separated list of exact numbers ("-20/31,0.5,1").
 func parseRationalList(_ text: String, name: String) throws -> [Rational] { try checkingInput { try Rational.parseList(text, name: name) } }
-
-/// Runs `body`; its errors reach `Cotflow.exitCode(for:)`, the one place that prints them and
-/// chooses the exit code.
-func reportingErrors<T>(_ body: () throws -> T) throws -> T {
-    try body()
-}
 
 /// For `validate()`: a library input error as a ValidationError (usage message, exit 64).
 func checkingInput<T>(_ body: () throws -> T) throws -> T {

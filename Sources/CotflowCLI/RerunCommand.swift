@@ -1,4 +1,5 @@
 import ArgumentParser
+import CotflowExperiments
 import CotflowModel
 import CotflowCore
 import CotflowStages
@@ -86,6 +87,7 @@ struct RerunCommand: CotflowCommand {
         switch recorded.computation {
         case TrainingRun.computation: try rerun(TrainingRun.self) { try TrainCommand.solve($0, output: output, provenance: $1, printing: false) }
         case ReducedFlowRun.computation: try rerun(ReducedFlowRun.self) { try ODECommand.solve($0, output: output, provenance: $1, printing: false) }
+        case ComparisonRun.computation: try rerun(ComparisonRun.self) { try CompareCommand.solve($0, output: output, provenance: $1, printing: false) }
         case FullFlowRun.computation: try rerun(FullFlowRun.self) { try ODECommand.solve($0, output: output, provenance: $1, printing: false) }
         case EvaluationRun.computation: try rerun(EvaluationRun.self) { try EvalCommand.solve($0, output: output, provenance: $1, printing: false) }
         case HessianRun.computation: try rerun(HessianRun.self) { try HessianCommand.solve($0, output: output, provenance: $1, printing: false) }
