@@ -193,12 +193,6 @@ struct OutputOptions: ParsableArguments {
 /// Parses a comma-separated list of exact numbers ("-20/31,0.5,1").
 func parseRationalList(_ text: String, name: String) throws -> [Rational] { try checkingInput { try Rational.parseList(text, name: name) } }
 
-/// Runs `body`; its errors reach `Cotflow.exitCode(for:)`, the one place that prints them and
-/// chooses the exit code.
-func reportingErrors<T>(_ body: () throws -> T) throws -> T {
-    try body()
-}
-
 /// For `validate()`: a library input error as a ValidationError (usage message, exit 64).
 func checkingInput<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as ReportableError { throw ValidationError(error.description) }
