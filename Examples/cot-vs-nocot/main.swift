@@ -53,7 +53,7 @@ ctx.run {
         let nocotGap = nocotEval.mean - optimum
         let nocotOK = abs(nocotGap) <= max(3 * nocotEval.standardError, 0.03 * optimum)
         nocotReaches = nocotReaches && nocotOK
-        nocotDetail.append(nocotEval.tailDominated ? "n=\(n): \(nocotEval.centre) vs \(fmt(optimum))"
+        nocotDetail.append(!nocotEval.meanIsStable ? "n=\(n): \(nocotEval.centre) vs \(fmt(optimum))"
                            : "n=\(n): \(fmt(nocotEval.mean)) ± \(fmt(nocotEval.standardError)) vs \(fmt(optimum)) (\(String(format: "%+.1f", 100 * nocotGap / optimum))%)")
 
         var rows: [JSONValue] = []
@@ -76,7 +76,7 @@ ctx.run {
             // The claim at k = k_train: the trained model beats the no-CoT optimum by its median, and by
             // its mean where the mean is meaningful (not tail-dominated; exact GD mean also below).
             if k == trainK {
-                let meanMeaningful = !model.tailDominated
+                let meanMeaningful = model.meanIsStable
                 beats = beats && model.isBelow(optimum) && (!meanMeaningful || exact < optimum)
                 medianDetail.append("n=\(n), k=\(k): "
                     + (meanMeaningful ? "median \(fmt(model.median)), mean \(fmt(model.mean)) ± \(fmt(model.standardError))" : model.centre)

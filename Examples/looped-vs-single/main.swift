@@ -177,12 +177,12 @@ ctx.run {
     let multi = ks.indices.filter { ks[$0] >= 2 }
     let beats = !multi.isEmpty && multi.allSatisfy { loopedStats[$0].isBelow(optimum) }
     let last = loopedStats.last!
-    let factor = optimum / (last.tailDominated ? last.median : last.mean)
+    let factor = optimum / (last.meanIsStable ? last.mean : last.median)
     ctx.verdict(claim: "looped transformers (trained end to end) significantly improve over the same layer without looping",
                 holds: multi.isEmpty ? nil : beats && factor >= 2,
                 detail: multi.map { "k=\(ks[$0]): \(loopedStats[$0].centre)" }
                     .joined(separator: "; ") + " vs no-CoT optimum \(fmt(optimum)) (trained no-CoT model: \(nocotSummary?.centre ?? "not run"));"
-                    + " improvement factor at k = \(ks.last!) (on the \(last.tailDominated ? "median" : "mean")): \(String(format: "%.2f", factor)). Trained from the Assumption 4.1 init with V31, W13 only", row: 13)
+                    + " improvement factor at k = \(ks.last!) (on the \(last.meanIsStable ? "mean" : "median")): \(String(format: "%.2f", factor)). Trained from the Assumption 4.1 init with V31, W13 only", row: 13)
     ctx.verdict(claim: "looped training of every entry from a small random initialisation also gets below the no-CoT optimum (k = \(kRandom))",
                 holds: randomLoss.isBelow(optimum),
                 detail: "\(randomStart.centre) -> \(randomLoss.centre)"

@@ -13,7 +13,7 @@ final class DoubleRoundTripTests: XCTestCase {
     private func doubles(_ count: Int, seed: UInt64) -> [Double] {
         var state = seed
         var out: [Double] = [5e-324, -5e-324, Double.leastNormalMagnitude, Double.leastNormalMagnitude.nextDown,
-                             .greatestFiniteMagnitude, -.greatestFiniteMagnitude, -0.0, 0.0, 0.1, 1.0 / 3.0, 1e23, 9007199254740993]
+                             .greatestFiniteMagnitude, -.greatestFiniteMagnitude, -0.0, 0.0, 0.1, 1.0 / 3.0, 1e23, 9007199254740994]
         while out.count < count {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             let bits = state ^ (state >> 29)

@@ -20,13 +20,7 @@ public struct CSVData: Sendable {
 
     /// Reads and parses the file at `path`.
     public static func load(path: String) throws -> CSVData {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CotflowError.input("\(path): no such file")
-        }
-        guard !isDirectory.boolValue else { throw CotflowError.input("\(path) is a directory, not a CSV file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw CotflowError.input("cannot read \(path)") }
-        return try parse(String(decoding: data, as: UTF8.self), source: path)
+        try parse(try InputFile(path).text(what: "CSV file"), source: path)
     }
 
     /// Parses CSV text; `source` names it in error messages. Lines end with "\n", "\r\n" or "\r";

@@ -7,8 +7,9 @@ public struct LossStatistics: Sendable, Equatable {
     public var divergedFraction: Double
     /// True when the sample had a finite divergence threshold (key `diverged_fraction`, else `nonfinite_fraction`).
     public var hasThreshold: Bool
-    /// The stability verdict: true when the mean is not a stable summary (`SampleSummary.tailDominated`).
     public var tailDominated: Bool
+    /// The stability verdict (`SampleSummary.meanIsStable`).
+    public var meanIsStable: Bool
     /// The 1%-trimmed mean, Hill's tail index and its standard error (NaN when not estimated).
     public var trimmedMean, tailIndex, tailIndexStandardError: Double
     /// Values that were not finite (overflowed prompts).
@@ -19,6 +20,7 @@ public struct LossStatistics: Sendable, Equatable {
         divergedFraction = s.divergedFraction
         hasThreshold = s.divergenceThreshold.isFinite
         tailDominated = s.tailDominated
+        meanIsStable = s.meanIsStable
         (trimmedMean, tailIndex, tailIndexStandardError) = (s.trimmedMean, s.tailIndex?.alpha ?? .nan, s.tailIndex?.standardError ?? .nan)
         overflowed = s.nonFiniteCount
     }
@@ -31,6 +33,7 @@ public struct LossStatistics: Sendable, Equatable {
             try c.encode(x, forKey: AnyCodingKey(prefix + name))
         }
         try c.encode(tailDominated, forKey: AnyCodingKey(prefix + "tail_dominated"))
+        try c.encode(meanIsStable, forKey: AnyCodingKey(prefix + "mean_stable"))
         for (name, x) in [("trimmed_mean", trimmedMean), ("tail_index", tailIndex), ("tail_index_stderr", tailIndexStandardError)] {
             try c.encode(x, forKey: AnyCodingKey(prefix + name))
         }
@@ -44,6 +47,7 @@ public struct LossStatistics: Sendable, Equatable {
         hasThreshold = c.contains(AnyCodingKey(prefix + "diverged_fraction"))
         divergedFraction = try x(hasThreshold ? "diverged_fraction" : "nonfinite_fraction")
         tailDominated = try c.decode(Bool.self, forKey: AnyCodingKey(prefix + "tail_dominated"))
+        meanIsStable = try c.decode(Bool.self, forKey: AnyCodingKey(prefix + "mean_stable"))
         (trimmedMean, tailIndex, tailIndexStandardError) = (try x("trimmed_mean"), try x("tail_index"), try x("tail_index_stderr"))
         overflowed = try c.decode(Int.self, forKey: AnyCodingKey(prefix + "overflowed"))
     }

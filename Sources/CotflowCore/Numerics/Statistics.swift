@@ -12,8 +12,8 @@ public struct TailIndex: Sendable, Equatable {
     /// The number k of order statistics used.
     public let orderStatistics: Int
 
-    /// The smallest sample Hill is computed on (k = 10): below it, a light tail (exponential) reads
-    /// as `alpha < 2` too often for a verdict (notes/statistics.md).
+    /// The smallest sample Hill is computed on (k = 10): below it, light tails read as `alpha < 2`
+    /// too often for a verdict (notes/statistics.md).
     public static let minimumCount = 100
 
     /// The estimate from an ascending sorted sample (non-finite values last); nil when the sample has
@@ -33,7 +33,7 @@ public struct TailIndex: Sendable, Equatable {
 /// Summary of a sample of per-prompt losses that cannot hide a heavy tail behind its mean
 /// (MODEL.md section 6): quantiles, the share of the sum carried by the largest 1% of values,
 /// the fraction of values at or above a divergence threshold, and whether the mean is stable
-/// (`tailDominated`; notes/statistics.md): otherwise reports quote the median, a trimmed mean and
+/// (`meanIsStable`; notes/statistics.md): otherwise reports quote the median, a trimmed mean and
 /// the tail index instead.
 public struct SampleSummary: Sendable, Equatable {
     public let count: Int
@@ -60,13 +60,18 @@ public struct SampleSummary: Sendable, Equatable {
     /// The share of the values `trimmedMean` drops from each end.
     public static let trimmedFraction = 0.01
 
-    /// True when the mean is not a stable summary (notes/statistics.md): some value is not finite,
-    /// the top 1% of values carry more than half of the sum, the mean exceeds ten times the median,
-    /// or the tail index is below 2 (no finite variance) by more than two standard errors.
+    /// True when a tail carries the sum: some value is not finite, the top 1% of values carry more
+    /// than half of the sum, or the mean exceeds ten times the median.
     public var tailDominated: Bool {
-        if !mean.isFinite || topPercentShare > 0.5 || (median > 0 && mean > 10 * median) { return true }
-        if let t = tailIndex, t.alpha + 2 * t.standardError < 2 { return true }
-        return false
+        !mean.isFinite || topPercentShare > 0.5 || (median > 0 && mean > 10 * median)
+    }
+
+    /// The stability verdict (notes/statistics.md): the mean is worth quoting with its standard error
+    /// when no tail carries the sum (`tailDominated`) and Hill's estimate of the tail index, where
+    /// there are enough values for it, is at least 2 (below 2 the variance, and so the standard
+    /// error, is estimated infinite).
+    public var meanIsStable: Bool {
+        !tailDominated && !(tailIndex.map { $0.alpha < 2 } ?? false)
     }
 
     /// - Parameters:
@@ -126,6 +131,7 @@ public struct SampleSummary: Sendable, Equatable {
             // Without a threshold only non-finite values count, so say that instead.
             (prefix + (divergenceThreshold.isFinite ? "diverged_fraction" : "nonfinite_fraction"), .number(divergedFraction)),
             (prefix + "tail_dominated", .bool(tailDominated)),
+            (prefix + "mean_stable", .bool(meanIsStable)),
             (prefix + "trimmed_mean", .number(trimmedMean)),
             (prefix + "tail_index", .number(tailIndex?.alpha ?? .nan)),
             (prefix + "tail_index_stderr", .number(tailIndex?.standardError ?? .nan)),
@@ -137,7 +143,7 @@ public struct SampleSummary: Sendable, Equatable {
     /// else `no stable mean (top 1% carry Y%, tail index a ± s): median M, trimmed mean T`.
     public var centre: String {
         if nonFiniteCount == count { return "no finite value" }
-        if !tailDominated {
+        if meanIsStable {
             let spread = standardError.isNaN ? " (one value: no standard error)" : " ± \(fmt(standardError))"
             return "mean \(fmt(mean))\(spread), median \(fmt(median))"
         }
