@@ -118,9 +118,12 @@ public struct ScalingAnalysis: Sendable {
 
     public var verdict: String {
         guard let best else {
-            let reason = fits.contains(where: \.supported) ? "no law is chosen: AICc needs more points than parameters + 2 (" : "no law is supported ("
-            return reason + fits.map { "\($0.law.rawValue): " + fitQuality($0) + ($0.aicc.isFinite ? "" : ", \($0.points) points for \($0.parameterCount) parameters") }
-                .joined(separator: "; ") + ")"
+            guard fits.contains(where: \.supported) else {
+                return "no law is supported (" + fits.map { "\($0.law.rawValue): " + fitQuality($0) }.joined(separator: "; ") + ")"
+            }
+            return "no law is chosen: AICc needs more points than parameters + 2 (" + fits.map {
+                "\($0.law.rawValue): " + fitQuality($0) + ($0.aicc.isFinite ? "" : ", \($0.points) points for \($0.parameterCount) parameters")
+            }.joined(separator: "; ") + ")"
         }
         let others = fits.filter { $0.law != best.law }.map {
             "\($0.law.rawValue) " + ($0.aicc.isFinite ? "dAICc = \(compactNumber($0.aicc - best.aicc))" : "no AICc (\($0.points) points for \($0.parameterCount) parameters)")
