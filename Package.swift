@@ -70,7 +70,7 @@ let package = Package(
         // Writes the table of notes/reproduction.md from the examples' results.json.
         .executableTarget(name: "reproduction-table", dependencies: [argumentParser, "CotflowExamplesSupport"], path: "Examples/reproduction-table"),
         .testTarget(name: "CotflowBaseTests", dependencies: ["CGSL", "CotflowCore", "CotflowModel", bigInt]),
-        .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI", "CotflowCore", "CotflowExact", "CotflowModel", "CotflowStages"]),
+        .testTarget(name: "CotflowCLITests", dependencies: ["CotflowCLI", "CotflowCore", "CotflowExact", "CotflowExperiments", "CotflowModel", "CotflowStages"]),
         .testTarget(name: "CotflowCompareTests", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowExperiments"]),
         .testTarget(name: "CotflowExactTests", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", bigInt]),
         .testTarget(name: "CotflowExperimentsTests", dependencies: ["CotflowCore", "CotflowExact", "CotflowModel", "CotflowExperiments"]),
@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "CotflowPlotTests", dependencies: ["CotflowPlot"]),
         .testTarget(name: "CotflowStagesTests", dependencies: ["CotflowCore", "CotflowStages"]),
         .testTarget(name: "CotflowSweepTests", dependencies: ["CotflowCore", "CotflowExperiments"]),
-        .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowModel"]),
+        .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowCore", "CotflowModel"]),
         .testTarget(name: "ExamplesTests", dependencies: ["cot-vs-nocot", "training-dynamics", "weights-heatmap", "ood-generalization", "looped-vs-single", "stage-sweep", "exact-chain", "library-api", "CotflowCore", "CotflowExact", "CotflowModel", "CotflowExamplesSupport"]),
     ],
     swiftLanguageModes: [.v6]

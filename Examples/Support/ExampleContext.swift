@@ -24,6 +24,10 @@ public final class ExampleContext {
     public let outputDirectory: String
     /// Added to every seed the example uses.
     public let seed: UInt64
+
+    /// The seed of the example's stream `offset`: `seed + offset`, wrapping past 2^64 - 1 (every
+    /// `--seed` is valid).
+    public func seed(_ offset: UInt64) -> UInt64 { seed &+ offset }
     private let declared: [String]
     private let given: [String: Int]
     private var sizes: [String: Int] = [:]

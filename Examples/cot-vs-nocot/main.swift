@@ -38,15 +38,15 @@ ctx.run {
         let task = try TaskConfig(d: d, n: n, k: trainK, eta: eta)
         print("\n== n = \(n), eta = \(etaExact) = \(fmt(eta)), no-CoT optimum d(d+1)/(n+d+1) = \(fmt(optimum))")
 
-        var cotConfig = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed + 1)
+        var cotConfig = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed(1))
         cotConfig.steps = steps
         let cot = try Trainer(config: cotConfig).run()
         print("CoT training: \(cot.status), \(fmt(cot.seconds)) s; held-out teacher-forced CoT loss median \(fmt(cot.heldOutCoT.median))")
 
-        var nocotConfig = TrainingConfig.defaults(task: try task.with(k: 1), objective: .nocot, seed: ctx.seed + 2)
+        var nocotConfig = TrainingConfig.defaults(task: try task.with(k: 1), objective: .nocot, seed: ctx.seed(2))
         nocotConfig.steps = steps
         let nocot = try Trainer(config: nocotConfig).run()
-        let nocotEval = SampleSummary(try evaluate(nocot.parameters, task: try task.with(k: 1), prompts: prompts, seed: ctx.seed + 3).evalLosses)
+        let nocotEval = SampleSummary(try evaluate(nocot.parameters, task: try task.with(k: 1), prompts: prompts, seed: ctx.seed(3)).evalLosses)
         print("no-CoT training: \(nocot.status), \(fmt(nocot.seconds)) s")
         print(nocotEval.report(name: "no-CoT model, fresh prompts"))
         // Within 3 standard errors, or 3% (the noise floor of constant-learning-rate Adam).
@@ -61,7 +61,7 @@ ctx.run {
         var cotMeans: [Double] = [], cotMedians: [Double] = [], cotP90s: [Double] = []
         for k in ks {
             let exact = gdChainLoss(n: n, d: d, k: k, eta: etaExact).doubleValue
-            let r = try evaluate(cot.parameters, task: try task.with(k: k), prompts: prompts, seed: ctx.seed + 3)
+            let r = try evaluate(cot.parameters, task: try task.with(k: k), prompts: prompts, seed: ctx.seed(3))
             let model = SampleSummary(r.evalLosses), chain = SampleSummary(r.chainLosses)
             print("k = \(k): exact GD mean \(fmt(exact)); chains diverging (eta lambda_max >= 2): \(fmt(100 * r.divergedFraction))%")
             print("  " + chain.report(name: "GD chain (sampled)").replacingOccurrences(of: "\n", with: "\n  "))
@@ -93,10 +93,10 @@ ctx.run {
         var longTrained: JSONValue = .null
         if n == ns.last!, !ctx.quick {
             let kMax = ks.last!, longTask = try task.with(k: kMax)
-            var longConfig = TrainingConfig.defaults(task: longTask, objective: .cot, seed: ctx.seed + 1)
+            var longConfig = TrainingConfig.defaults(task: longTask, objective: .cot, seed: ctx.seed(1))
             longConfig.steps = steps
             let long = try Trainer(config: longConfig).run()
-            let r = try evaluate(long.parameters, task: longTask, prompts: prompts, seed: ctx.seed + 3)
+            let r = try evaluate(long.parameters, task: longTask, prompts: prompts, seed: ctx.seed(3))
             let model = SampleSummary(r.evalLosses)
             print("CoT trained at k = \(kMax) instead: \(long.status), \(fmt(long.seconds)) s")
             print("  " + model.report(name: "CoT model (trained at k = \(kMax)), k = \(kMax)").replacingOccurrences(of: "\n", with: "\n  "))

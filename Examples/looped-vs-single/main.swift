@@ -55,9 +55,9 @@ ctx.run {
         + " the same prompts for every model and the GD chain")
 
     let base = try TaskConfig(d: d, n: n, k: 1, eta: eta)
-    let nocot = try train(base, .nocot, trainable: .full, initialisation: .random, steps: otherSteps, seed: ctx.seed + 2)
+    let nocot = try train(base, .nocot, trainable: .full, initialisation: .random, steps: otherSteps, seed: ctx.seed(2))
     let cotK = ks.max()!
-    let cot = try train(try base.with(k: cotK), .cot, trainable: .full, initialisation: .random, steps: otherSteps, seed: ctx.seed + 1)
+    let cot = try train(try base.with(k: cotK), .cot, trainable: .full, initialisation: .random, steps: otherSteps, seed: ctx.seed(1))
     print("no-CoT model (full, random init, \(otherSteps) Adam steps): \(nocot.status); CoT model (trained at k = \(cotK)): \(cot.status)")
 
     var csv = CSVTable(header: ["k", "looped_mean", "looped_stderr", "looped_median", "looped_p90", "looped_tail_dominated",
@@ -71,9 +71,9 @@ ctx.run {
     var totalLoopedSeconds = 0.0
     for k in ks {
         let task = try base.with(k: k)
-        let looped = try train(task, .looped, trainable: .reduced, initialisation: .assumption, steps: loopedSteps, seed: ctx.seed + 1)
+        let looped = try train(task, .looped, trainable: .reduced, initialisation: .assumption, steps: loopedSteps, seed: ctx.seed(1))
         totalLoopedSeconds += looped.seconds
-        let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: ctx.seed + 3, stream: [StreamLabel.evaluation]), includeData: true)
+        let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: ctx.seed(3), stream: [StreamLabel.evaluation]), includeData: true)
         let l = losses(.looped, looped.parameters, task: task, batch: batch)
         let c = losses(.eval, cot.parameters, task: task, batch: batch)
         let nc = losses(.nocot, nocot.parameters, task: task, batch: batch)
@@ -105,25 +105,25 @@ ctx.run {
     // The known limitation, shown: every entry trained from a small random initialisation.
     let kRandom = ks.max()!
     let randomTask = try base.with(k: kRandom)
-    let random = try train(randomTask, .looped, trainable: .full, initialisation: .random, steps: loopedSteps, seed: ctx.seed + 1)
-    let randomBatch = PromptBatch.sample(task: randomTask, count: prompts, random: Random(seed: ctx.seed + 3, stream: [StreamLabel.evaluation]), includeData: true)
+    let random = try train(randomTask, .looped, trainable: .full, initialisation: .random, steps: loopedSteps, seed: ctx.seed(1))
+    let randomBatch = PromptBatch.sample(task: randomTask, count: prompts, random: Random(seed: ctx.seed(3), stream: [StreamLabel.evaluation]), includeData: true)
     let randomLoss = losses(.looped, random.parameters, task: randomTask, batch: randomBatch)
     let randomStart = losses(.looped, random.initialParameters, task: randomTask, batch: randomBatch)
     // The same random start (seed + 1, as the CoT model) with the curriculum and gradient clipping, and with clipping alone.
     let clip = 1.0, curriculum = Curriculum()
-    let curriculumRun = try train(randomTask, .looped, trainable: .full, initialisation: .random, steps: loopedSteps, seed: ctx.seed + 1,
+    let curriculumRun = try train(randomTask, .looped, trainable: .full, initialisation: .random, steps: loopedSteps, seed: ctx.seed(1),
                                   curriculum: curriculum, clipNorm: clip)
-    let clipRun = try train(randomTask, .looped, trainable: .full, initialisation: .random, steps: loopedSteps, seed: ctx.seed + 1, clipNorm: clip)
+    let clipRun = try train(randomTask, .looped, trainable: .full, initialisation: .random, steps: loopedSteps, seed: ctx.seed(1), clipNorm: clip)
     let curriculumLoss = losses(.looped, curriculumRun.parameters, task: randomTask, batch: randomBatch)
     let clipLoss = losses(.looped, clipRun.parameters, task: randomTask, batch: randomBatch)
     let cotRandom = losses(.eval, cot.parameters, task: randomTask, batch: randomBatch)
     // For a fair comparison, the CoT model trained the same way (curriculum over the chain length, clipping).
-    let cotCurriculum = try train(randomTask, .cot, trainable: .full, initialisation: .random, steps: otherSteps, seed: ctx.seed + 1,
+    let cotCurriculum = try train(randomTask, .cot, trainable: .full, initialisation: .random, steps: otherSteps, seed: ctx.seed(1),
                                   curriculum: curriculum, clipNorm: clip)
     let cotCurriculumLoss = losses(.eval, cotCurriculum.parameters, task: randomTask, batch: randomBatch)
     let gdRandom = SampleSummary(randomBatch.chainLosses(eta: eta, k: kRandom))
     let schedule = curriculumRun.curriculumStages.map { "\($0.length) from step \($0.fromStep)" }.joined(separator: ", ")
-    print("\nrandom start of every entry (seed \(ctx.seed + 1), scale \(TrainingConfig.defaultInitScale), the CoT model's start), k = \(kRandom), \(loopedSteps) Adam steps each:")
+    print("\nrandom start of every entry (seed \(ctx.seed(1)), scale \(TrainingConfig.defaultInitScale), the CoT model's start), k = \(kRandom), \(loopedSteps) Adam steps each:")
     for (name, s) in [("looped before training           ", randomStart),
                       ("looped, plain Adam                ", randomLoss),
                       ("looped, curriculum + clip norm \(compact(clip))", curriculumLoss),

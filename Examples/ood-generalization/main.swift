@@ -22,7 +22,7 @@ ctx.run {
     let prompts = ctx.size(20_000, quick: 2_000)
     let task = try TaskConfig(d: d, n: n, k: k, eta: eta)
 
-    var config = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed + 1)
+    var config = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed(1))
     config.steps = ctx.size(1000, quick: 300)
     let trained = try Trainer(config: config).run()
     print("trained at Sigma = I, (d, n, k) = (\(d), \(n), \(k)), eta = \(n)/\(n + d + 1): \(trained.status), \(fmt(trained.seconds)) s;"
@@ -49,7 +49,7 @@ ctx.run {
     var rows: [JSONValue] = []
     for kappa in kappas {
         let ood = try TaskConfig(d: d, n: n, k: k, eta: eta, covariance: TaskConfig.geometricCovariance(d: d, kappa: kappa))
-        let r = try evaluate(trained.parameters, task: ood, prompts: prompts, seed: ctx.seed + 3)
+        let r = try evaluate(trained.parameters, task: ood, prompts: prompts, seed: ctx.seed(3))
         let model = SampleSummary(r.evalLosses), chain = SampleSummary(r.chainLosses)
         let medianEtaLambda = eta * SampleSummary(r.lambdaMax).median
         let exact = try exactGD(kappa)

@@ -136,7 +136,7 @@ ctx.run {
         ])))
     }
     ctx.record("task", .object([("d", .int(d)), ("n", .int(n)), ("k", .int(k)), ("eta", .string(eta.description)),
-                                ("seed", .int(Int(seed))), ("init_scale", .number(sigma))]))
+                                ("seed", .int(Int(truncatingIfNeeded: seed))), ("init_scale", .number(sigma))]))
     ctx.record("training", .object([("optimizer", .string("sgd")), ("learning_rate", .number(config.training.learningRate)),
                                     ("batch_size", .int(config.training.batchSize)), ("steps", .int(config.training.steps)),
                                     ("record_every", .int(config.training.recordEvery)), ("held_out", .int(config.training.heldOutSize)),

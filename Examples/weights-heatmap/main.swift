@@ -35,14 +35,14 @@ func heldOutSummaries(_ p: TransformerParameters, task: TaskConfig, prompts: Int
 /// One full training run; prints and records what happened; draws before/after heatmaps.
 @MainActor func run(label: String, n: Int, eta: Double, etaText: String, d: Int, k: Int, steps: Int) throws -> (status: TrainingStatus, after: WeightMass, cot: SampleSummary) {
     let task = try TaskConfig(d: d, n: n, k: k, eta: eta)
-    var config = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed + 1)
+    var config = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed(1))
     config.steps = steps
     // Only the first and last records are needed; 4000 fresh prompts are evaluated below.
     config.recordEvery = steps
     config.heldOutSize = 1
     let result = try Trainer(config: config).run()
     let before = WeightMass(result.initialParameters, eta: eta), after = WeightMass(result.parameters, eta: eta)
-    let (cot, eval, diverging) = try heldOutSummaries(result.parameters, task: task, prompts: 4000, seed: ctx.seed + 3)
+    let (cot, eval, diverging) = try heldOutSummaries(result.parameters, task: task, prompts: 4000, seed: ctx.seed(3))
     print("\n== \(label): (d, n, k) = (\(d), \(n), \(k)), eta = \(etaText); \(fmt(100 * diverging))% of prompts have eta lambda_max(S) >= 2")
     print("training (Adam, full V and W, random init scale \(config.initScale), \(steps) steps): \(result.status), \(fmt(result.seconds)) s")
     print("  " + cot.report(name: "teacher-forced CoT loss").replacingOccurrences(of: "\n", with: "\n  "))

@@ -2,6 +2,8 @@
 #include "cotflow_gsl.h"
 #include <dlfcn.h>
 #include <stddef.h>
+#include <errno.h>
+#include <stdio.h>
 
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
@@ -42,3 +44,12 @@ const char *cot_symbol_library(const char *symbol) {
 }
 
 int cot_blas_threads(void) { return openblas_get_num_threads(); }
+
+int cot_stdout_finish(void) {
+    errno = 0;
+    int failed = fflush(stdout) != 0;
+    int error = errno;
+    if (!failed && !ferror(stdout)) return 0;
+    clearerr(stdout);
+    return error ? error : EIO;
+}

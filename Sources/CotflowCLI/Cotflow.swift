@@ -6,7 +6,7 @@ import CotflowPlot
 import Foundation
 
 @main
-struct Cotflow: ParsableCommand {
+struct Cotflow: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "cotflow",
         abstract: "Simulate how a one-layer linear transformer learns multi-step gradient descent with chain of thought.",
@@ -21,20 +21,15 @@ struct Cotflow: ParsableCommand {
     /// own (usage, `help`, `--help`, `--version`) through its `exit(withError:)`.
     static func main() {
         var command: ParsableCommand
-        do {
-            command = try parseAsRoot()
-        } catch {
-            exit(withError: error)
-        }
-        guard command is CotflowCommand else {
-            // argument-parser's built-in commands (`cotflow help ode`).
-            do { try command.run() } catch { exit(withError: error) }
-            return
-        }
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        let ours = command is CotflowCommand
+        if ours { Interruption.install() }
         do {
             try command.run()
+            if ours { try StandardStreams.finishOutput() }
         } catch {
-            guard let code = exitCode(for: error) else { exit(withError: error) }
+            // argument-parser's built-in commands (`cotflow help ode`) leave through its own exit.
+            guard ours, let code = exitCode(for: error) else { exit(withError: error) }
             Foundation.exit(code)
         }
     }
@@ -51,9 +46,6 @@ struct Cotflow: ParsableCommand {
         case let e as ReportableError:
             printError(e.description)
             return e.kind == .input ? ExitCode.validationFailure.rawValue : ExitCode.failure.rawValue
-        case let e as RunStopped:
-            printError(e.description)
-            return ExitCode.failure.rawValue
         default:
             printError(describe(error))
             return ExitCode.failure.rawValue
@@ -64,28 +56,16 @@ struct Cotflow: ParsableCommand {
 /// cotflow's own commands (argument-parser's built-in `help` is not one).
 protocol CotflowCommand: ParsableCommand {}
 extension TrainCommand: CotflowCommand {}
-extension EvalCommand: CotflowCommand {}
-extension ExactCommand: CotflowCommand {}
-extension ODECommand: CotflowCommand {}
 extension CompareCommand: CotflowCommand {}
-extension StagesCommand: CotflowCommand {}
 extension SweepCommand: CotflowCommand {}
 extension MergeCommand: CotflowCommand {}
-extension RerunCommand: CotflowCommand {}
-extension HessianCommand: CotflowCommand {}
-extension ExactCommand.Moment: CotflowCommand {}
-extension ExactCommand.GDLoss: CotflowCommand {}
-extension ExactCommand.CoTLoss: CotflowCommand {}
-extension ExactCommand.EvalLoss: CotflowCommand {}
-extension ExactCommand.NoCoTOptimum: CotflowCommand {}
-extension Cotflow: CotflowCommand {}
 
 func printError(_ message: String) {
-    FileHandle.standardError.write("cotflow: error: \(message)\n".data(using: .utf8)!)
+    StandardStreams.writeError("cotflow: error: \(message)\n")
 }
 
 /// A run that stopped early (interrupted or diverged) after writing what it had computed.
-struct RunStopped: Error, CustomStringConvertible {
+struct RunStopped: ReportableError {
     let description: String
 }
 
@@ -101,7 +81,6 @@ struct TaskOptions: ParsableArguments {
     var n: Int { problem.n }
     var k: Int { problem.k }
     var eta: String? { problem.eta }
-    func validateTask() throws { try problem.validateTask() }
     func stepSize() throws -> Rational { try problem.stepSize() }
 }
 
@@ -121,8 +100,7 @@ struct ProblemOptions: ParsableArguments {
 
     static let maximumD = TaskLimits.maximumD, maximumN = TaskLimits.maximumN, maximumK = TaskLimits.maximumK
 
-    func validate() throws { try validateTask() }
-    func validateTask() throws { try checkingInput { try TaskLimits.check(d: d, n: n, k: k); _ = try stepSize() } }
+    func validate() throws { try checkingInput { try TaskLimits.check(d: d, n: n, k: k); _ = try stepSize() } }
 
     /// The step size as an exact rational.
     func stepSize() throws -> Rational { try eta.map { eta in try checkingInput { try TaskLimits.stepSize(eta) } } ?? paperStepSize(n: n, d: d) }
@@ -200,26 +178,16 @@ struct OutputOptions: ParsableArguments {
     var force = false
 
     /// Before any work: `--out` is created and writable, and holds none of `files` unless `--force`.
-    func prepare(files: [String]) throws {
-        guard let out else { return }
-        try OutputDirectory.prepare(out, files: files, force: force)
-    }
+    func prepare(files: [String]) throws { if let out { try OutputDirectory.prepare(out, files: files, force: force) } }
 
     /// `--plot` writes its figure files into `--out`.
-    func checkPlot(_ plot: Bool) throws {
-        if plot && out == nil { throw ValidationError("--plot needs --out DIR for the figure files") }
-    }
+    func checkPlot(_ plot: Bool) throws { if plot && out == nil { throw ValidationError("--plot needs --out DIR for the figure files") } }
 
     /// Writes `text` to `out/name` when `--out` is given.
-    func write(_ text: String, _ name: String) throws {
-        guard let out else { return }
-        try writeText(text, to: (out as NSString).appendingPathComponent(name))
-    }
+    func write(_ text: String, _ name: String) throws { if let out { try writeText(text, to: (out as NSString).appendingPathComponent(name)) } }
 
     /// Prints the JSON object or the human-readable report.
-    func emit(json object: JSONValue, report: @autoclosure () -> String) {
-        if json { print(object.rendered()) } else { print(report()) }
-    }
+    func emit(json object: JSONValue, report: @autoclosure () -> String) { print(json ? object.rendered() : report()) }
 }
 
 /// Parses a comma-separated list of exact numbers ("-20/31,0.5,1").

@@ -5,7 +5,7 @@ import CotflowCore
 import CotflowModel
 import Foundation
 
-struct EvalCommand: ParsableCommand {
+struct EvalCommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluate trained (--load FILE) or constructed (--construction) parameters autoregressively over k steps.",

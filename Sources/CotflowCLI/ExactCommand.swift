@@ -3,7 +3,7 @@ import CotflowExact
 import CotflowCore
 import Foundation
 
-struct ExactCommand: ParsableCommand {
+struct ExactCommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "exact",
         abstract: "Exact population quantities (rational arithmetic over Wishart moments).",
@@ -15,7 +15,7 @@ struct ExactCommand: ParsableCommand {
         print(json ? try JSONValue.encoding(result).rendered() : result.text)
     }
 
-    struct Moment: ParsableCommand {
+    struct Moment: CotflowCommand {
         static let configuration = CommandConfiguration(
             abstract: "E[prod_r tr W^{m_r}] for the real Wishart matrix W = X X^T ~ W_d(n, I); with --spectrum or --condition-number, E[prod_r tr (Sigma W)^{m_r}].")
 
@@ -26,20 +26,18 @@ struct ExactCommand: ParsableCommand {
         @Flag(help: "Also print the moment as a polynomial in n and d (with a covariance: in n and p_r = tr Sigma^r).") var symbolic = false
         @Flag(help: "Print one JSON object.") var json = false
 
-        var moment: MomentRun {
-            get throws {
-                let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-                guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-                    throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
-                }
-                return MomentRun(d: d, n: n, powers: ms.map { $0! }, covariance: covariance.choice, symbolic: symbolic)
+        func moment() throws -> MomentRun {
+            let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !ms.isEmpty, ms.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                throw ValidationError("--powers must be a comma-separated list of non-negative integers (got '\(powers)')")
             }
+            return MomentRun(d: d, n: n, powers: ms.map { $0! }, covariance: covariance.choice, symbolic: symbolic)
         }
-        func validate() throws { try checkingInput { try moment.validate() } }
-        func run() throws { try ExactCommand.emit(try moment.solve(), json: json) }
+        func validate() throws { try checkingInput { try moment().validate() } }
+        func run() throws { try ExactCommand.emit(try moment().solve(), json: json) }
     }
 
-    struct GDLoss: ParsableCommand {
+    struct GDLoss: CotflowCommand {
         static let configuration = CommandConfiguration(
             commandName: "gd-loss",
             abstract: "E || w_k - w* ||^2 = E tr (I - eta S)^{2k}: the evaluation loss of k exact GD steps.")
@@ -48,12 +46,12 @@ struct ExactCommand: ParsableCommand {
         @OptionGroup var covariance: CovarianceSpectrumOptions
         @Flag(help: "Print one JSON object.") var json = false
 
-        var loss: GDLossRun { get throws { GDLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), covariance: covariance.choice) } }
-        func validate() throws { try checkingInput { try loss.validate() } }
-        func run() throws { try ExactCommand.emit(try loss.solve(), json: json) }
+        func loss() throws -> GDLossRun { GDLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), covariance: covariance.choice) }
+        func validate() throws { try checkingInput { try loss().validate() } }
+        func run() throws { try ExactCommand.emit(try loss().solve(), json: json) }
     }
 
-    struct CoTLoss: ParsableCommand {
+    struct CoTLoss: CotflowCommand {
         static let configuration = CommandConfiguration(
             commandName: "cot-loss",
             abstract: "The reduced population CoT loss L(v, w) with V31 = diag(v), W13 = diag(w), W24 = -1.")
@@ -63,16 +61,14 @@ struct ExactCommand: ParsableCommand {
         @Option(parsing: .unconditional, help: "Eigenvalues of W13: d comma-separated numbers, or one for all.") var w: String
         @Flag(help: "Print one JSON object.") var json = false
 
-        var loss: CoTLossRun {
-            get throws {
-                CoTLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), v: try Rational.parseList(v, name: "--v"), w: try Rational.parseList(w, name: "--w"))
-            }
+        func loss() throws -> CoTLossRun {
+            CoTLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), v: try Rational.parseList(v, name: "--v"), w: try Rational.parseList(w, name: "--w"))
         }
-        func validate() throws { try checkingInput { try loss.validate() } }
-        func run() throws { try ExactCommand.emit(try loss.solve(), json: json) }
+        func validate() throws { try checkingInput { try loss().validate() } }
+        func run() throws { try ExactCommand.emit(try loss().solve(), json: json) }
     }
 
-    struct EvalLoss: ParsableCommand {
+    struct EvalLoss: CotflowCommand {
         static let configuration = CommandConfiguration(
             commandName: "eval-loss",
             abstract: "Exact evaluation loss E || w^_k - w* ||^2 of reduced parameters V31 = v I, W13 = w I, W24 = u run autoregressively, in or out of distribution.",
@@ -105,7 +101,7 @@ struct ExactCommand: ParsableCommand {
         }
     }
 
-    struct NoCoTOptimum: ParsableCommand {
+    struct NoCoTOptimum: CotflowCommand {
         static let configuration = CommandConfiguration(
             commandName: "nocot-optimum",
             abstract: "Best evaluation loss without CoT, min_c E tr (I - c S)^2 = d(d+1)/(n+d+1) (Theorem 3.1).")

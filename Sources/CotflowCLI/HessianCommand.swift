@@ -3,7 +3,7 @@ import CotflowCore
 import CotflowModel
 import Foundation
 
-struct HessianCommand: ParsableCommand {
+struct HessianCommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "hessian",
         abstract: "Loss, gradient and Hessian spectrum of an objective at saved parameters, over a fixed batch of prompts.",

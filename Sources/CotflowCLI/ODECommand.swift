@@ -4,7 +4,7 @@ import CotflowModel
 import CotflowCore
 import Foundation
 
-struct ODECommand: ParsableCommand {
+struct ODECommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "ode",
         abstract: "Integrate the reduced gradient flow on the eigenvalues of V31 and W13 with GSL.",
@@ -41,12 +41,6 @@ struct ODECommand: ParsableCommand {
     var plot = false
 
     func validate() throws {
-        let stored = grid == .steps ? solver.maxSteps : points
-        try checkingInput {
-            try FlowLimits.checkFlow(d: task.d, points: stored, stepper: solver.stepper,
-                                     what: grid == .steps ? "--grid steps with --max-steps \(solver.maxSteps) and --d \(task.d)"
-                                                          : "--points \(points) with --d \(task.d)")
-        }
         try output.checkPlot(plot)
         if plot && params == .full { throw ValidationError("--plot draws the reduced flow; with --params full use `cotflow stages DIR/trajectory.csv --plot`") }
         if params == .full, v0 != nil || w0 != nil { throw ValidationError("--v/--w set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }

@@ -1,10 +1,11 @@
 import ArgumentParser
+import CotflowExperiments
 import CotflowModel
 import CotflowCore
 import CotflowStages
 import Foundation
 
-struct RerunCommand: ParsableCommand {
+struct RerunCommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "rerun",
         abstract: "Solve the run recorded in a summary.json again, and check that it reproduces.",
@@ -28,7 +29,8 @@ struct RerunCommand: ParsableCommand {
         }
         let recorded: RecordedRun
         do {
-            recorded = try RecordedRun(json: try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath))
+            let json = try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath)
+            recorded = try RecordedRun(json: json)
         } catch let error as ReportableError {
             throw ValidationError("\(summaryPath) \(error.description)")
         }
@@ -45,8 +47,11 @@ struct RerunCommand: ParsableCommand {
         }
         FileHandle.standardError.write("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n".data(using: .utf8)!)
         try Self.solve(recorded, into: target)
+        try compare(into: target, version: recorded.version)
+    }
 
-        let report = RerunReport(directory: directory, rerun: target, recordedVersion: recorded.version,
+    private func compare(into target: String, version: String) throws {
+        let report = RerunReport(directory: directory, rerun: target, recordedVersion: version,
                                  comparison: OutputComparison(original: directory, rerun: target, tolerance: tolerance))
         print(json ? try JSONValue.encoding(report).rendered() : report.text)
         if !report.reproduces { throw ExitCode.failure }
@@ -56,33 +61,28 @@ struct RerunCommand: ParsableCommand {
     static func solve(_ recorded: RecordedRun, into target: String) throws {
         var output = OutputOptions()
         (output.out, output.json, output.quiet, output.force) = (target, false, true, false)
-        let arguments = recorded.provenance.arguments
-        func provenance<Run: RecordableRun>(_ run: Run) throws -> Provenance { try Provenance(arguments: arguments, run: run) }
-        do {
-            switch recorded.computation {
-            case TrainingRun.computation:
-                let run: TrainingRun = try recorded.run.decoded()
-                try TrainCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
-            case ReducedFlowRun.computation:
-                let run: ReducedFlowRun = try recorded.run.decoded()
-                try ODECommand.solve(run, output: output, provenance: try provenance(run), printing: false)
-            case FullFlowRun.computation:
-                let run: FullFlowRun = try recorded.run.decoded()
-                try ODECommand.solve(run, output: output, provenance: try provenance(run), printing: false)
-            case EvaluationRun.computation:
-                let run: EvaluationRun = try recorded.run.decoded()
-                try EvalCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
-            case HessianRun.computation:
-                let run: HessianRun = try recorded.run.decoded()
-                try HessianCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
-            case StagesRun.computation:
-                let run: StagesRun = try recorded.run.decoded()
-                try StagesCommand.solve(run, output: output, provenance: try provenance(run), printing: false)
-            default:
-                throw ValidationError("cannot rerun a \(recorded.computation) run")
+        func rerun<Run: RecordableRun>(_: Run.Type, _ solve: (Run, Provenance) throws -> Void) throws {
+            let run: Run
+            do { run = try recorded.run.decoded() } catch let error as DecodingError {
+                throw CotflowError.input("the recorded \(recorded.computation) run does not decode: \(error)")
             }
-        } catch let error as DecodingError {
-            throw CotflowError.input("the recorded \(recorded.computation) run does not decode: \(error)")
+            try solve(run, try Provenance(arguments: recorded.provenance.arguments, run: run))
+        }
+        switch recorded.computation {
+        case TrainingRun.computation: try rerun(TrainingRun.self) { try TrainCommand.solve($0, output: output, provenance: $1, printing: false) }
+        case ReducedFlowRun.computation: try rerun(ReducedFlowRun.self) { try ODECommand.solve($0, output: output, provenance: $1, printing: false) }
+        case ComparisonRun.computation: try rerun(ComparisonRun.self) { try CompareCommand.solve($0, output: output, provenance: $1, printing: false) }
+        case SweepShardRun.computation:
+            try rerun(SweepShardRun.self) { run, provenance in
+                var run = run
+                run.directory = target
+                try SweepCommand.solve(run, output: output, provenance: provenance, printing: false)
+            }
+        case FullFlowRun.computation: try rerun(FullFlowRun.self) { try ODECommand.solve($0, output: output, provenance: $1, printing: false) }
+        case EvaluationRun.computation: try rerun(EvaluationRun.self) { try EvalCommand.solve($0, output: output, provenance: $1, printing: false) }
+        case HessianRun.computation: try rerun(HessianRun.self) { try HessianCommand.solve($0, output: output, provenance: $1, printing: false) }
+        case StagesRun.computation: try rerun(StagesRun.self) { try StagesCommand.solve($0, output: output, provenance: $1, printing: false) }
+        default: throw ValidationError("cannot rerun a \(recorded.computation) run")
         }
     }
 }

@@ -4,7 +4,7 @@ import CotflowCore
 import CotflowStages
 import Foundation
 
-struct StagesCommand: ParsableCommand {
+struct StagesCommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "stages",
         abstract: "Split a loss curve into stages: penalised change points of ln(loss), and mechanistic boundaries of the reduced model.",

@@ -21,8 +21,7 @@ struct TrainCommand: ParsableCommand {
     var params: TrainableSet = .full
     @Option(help: "Initialisation: random (iid N(0, init-scale^2) entries) or assumption (Assumption 4.1).")
     var `init`: InitialisationKind = .random
-    @OptionGroup var optimizerOptions: OptimizerOptions
-    @OptionGroup var training: TrainingRunOptions
+    @OptionGroup var training: TrainingOptions
     @Flag(help: "Render figure.svg/.png (losses; eigenvalues of V31 and W13 with the construction's -eta and 1; W24) with gnuplot into --out.")
     var plot = false
     @Flag(help: "Curriculum (looped: number of loops; cot: chain length): train at --curriculum-start first and grow the length by one in equal stages until it reaches k at step R = min(round(--curriculum-ramp x steps), steps - 1), then train at k. Stage l (l = start...k-1) covers steps [(l-start) R/(k-start), (l-start+1) R/(k-start)); e.g. the defaults at k = 6 and 1000 steps train 1, 2, ..., 6 loops from steps 0, 100, ..., 500. Held-out records always use k; batch_loss is at the current length. The stages are in summary.json.")
@@ -41,16 +40,7 @@ struct TrainCommand: ParsableCommand {
         if !curriculum, curriculumStart != nil || curriculumRamp != nil {
             throw ValidationError("--curriculum-start and --curriculum-ramp need --curriculum")
         }
-        if curriculum, objective == .nocot {
-            throw ValidationError("--curriculum applies to --objective looped or cot (the no-CoT model has one step)")
-        }
-        if let s = curriculumStart, !(1...max(task.k, 1)).contains(s) {
-            throw ValidationError("--curriculum-start must be in 1...k = 1...\(task.k) (got \(s))")
-        }
-        if let c = clipNorm, !(c.isFinite && c > 0) { throw ValidationError("--clip-norm must be a positive number (got \(c))") }
-        if let f = curriculumRamp, !(f.isFinite && f >= 0 && f < 1) {
-            throw ValidationError("--curriculum-ramp must be a fraction in [0, 1) so that the run ends at k (got \(f))")
-        }
+        // Every other refusal is the run's (`TrainingRun.validate`).
         try checkingInput { try trainingRun().validate() }
         try output.checkPlot(plot)
     }
@@ -58,10 +48,9 @@ struct TrainCommand: ParsableCommand {
     /// The run the options describe (defaults resolved by `TrainingRun`).
     func trainingRun() throws -> TrainingRun {
         let ranges = try scale.ranges()
-        let optimizer = try optimizerOptions.resolved()
         return try TrainingRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), seed: task.seed, objective: objective,
                                trainable: params, initialisation: self.`init`, initScale: scale.initScale, vRange: ranges.v, wRange: ranges.w,
-                               optimizer: optimizer, learningRate: training.learningRate, batchSize: training.batchSize, steps: training.steps,
+                               optimizer: try training.resolvedOptimizer(), learningRate: training.learningRate, batchSize: training.batchSize, steps: training.steps,
                                recordEvery: training.recordEvery, heldOut: training.heldOut, curriculum: curriculumConfig, clipNorm: clipNorm)
     }
 
@@ -92,45 +81,8 @@ struct TrainCommand: ParsableCommand {
         let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
         try output.write(result.trajectory.table.text, "trajectory.csv")
         try output.write(summary: summary)
-        if let out = output.out {
-            // A diverged run's parameters may be non-finite: then only the initial ones are saved.
-            if result.parameters.isFinite || result.status == .completed {
-                try result.parameters.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: run.taskFields)
-            }
-            try result.initialParameters.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: run.taskFields)
-        }
-        if printing { output.emit(json: summary, report: report(outcome, run: run, out: output.out, plotted: plotted)) }
+        if let out = output.out { try outcome.saveParameters(in: out, run: run, provenance: provenance) }
+        if printing { output.emit(json: summary, report: outcome.report(run: run, out: output.out, plotted: plotted)) }
         return outcome
-    }
-
-    private static func report(_ outcome: TrainingOutcome, run: TrainingRun, out: String?, plotted: Bool) -> String {
-        let r = outcome.result, c = run.config, eta = run.eta, task = c.task
-        let (objective, params, initialisation, optimizer) = (c.objective, c.trainable, c.initialisation, c.optimizer)
-        var lines = [
-            "\(objective.rawValue) training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(eta) = \(fmt(eta.doubleValue)), "
-                + "\(params.rawValue) parameters, \(initialisation.rawValue) init, \(optimizer.name)",
-            "\(r.stepsDone) steps in \(String(format: "%.1f", r.seconds)) s",
-        ] + (r.curriculumStages.isEmpty ? [] : [
-            "curriculum over the \(objective == .looped ? "number of loops" : "chain length"): "
-                + r.curriculumStages.map { "\($0.length) from step \($0.fromStep)" }.joined(separator: ", "),
-        ]) + [
-            r.heldOutEval.report(name: "held-out evaluation loss"),
-            r.heldOutCoT.report(name: "held-out CoT loss"),
-        ]
-        if case .diverged(let step, let reason) = r.status { lines.append("DIVERGED at step \(step): \(reason)") }
-        if case .interrupted(let step, let signal) = r.status { lines.append("INTERRUPTED by \(signal) at step \(step)") }
-        let p = r.parameters
-        if case let (v, w)? = p.blockEigenvalues {
-            lines.append("V31 eigenvalues (symmetric part) in [\(fmt(v.first!)), \(fmt(v.last!))] (construction -eta = \(fmt(-eta.doubleValue))); "
-                + "W13 in [\(fmt(w.first!)), \(fmt(w.last!))] (construction 1); W24 = \(fmt(p.W24)); norm outside the blocks \(fmt(p.offBlockNorm))")
-        }
-        // Predictions are invariant under V31 -> V31 / c, W13 -> c W13, W24 -> c W24; with W24 free
-        // (full parameters) compare the invariant pair (-W24) V31 and W13 / (-W24) with the construction.
-        if case let (v, w)? = p.rescaledBlockEigenvalues {
-            lines.append("rescaled to W24 = -1 (a symmetry of the model): (-W24) V31 eigenvalues in [\(fmt(v.first!)), \(fmt(v.last!))], "
-                + "W13 / (-W24) in [\(fmt(w.first!)), \(fmt(w.last!))]")
-        }
-        if let out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json, initial_parameters.json" + (plotted ? ", figure.*" : "")) }
-        return lines.joined(separator: "\n")
     }
 }

@@ -211,9 +211,11 @@ public enum ChangePointDetector {
     /// - the steepest decaying stage: "descent";
     /// - other decaying stages: "transition" before the steepest, "convergence" after it.
     public static func names(rates: [Double], span: Double, options: ChangePointOptions = ChangePointOptions()) -> [StageName] {
-        guard !rates.isEmpty else { return [] }
-        let steepestRate = rates.min()!
-        let steepest = rates.firstIndex(of: steepestRate)!
+        // The steepest decay; a NaN rate (never made by `LossCurve`) is never the steepest.
+        guard let steepest = rates.indices.filter({ !rates[$0].isNaN }).min(by: { rates[$0] < rates[$1] }) else {
+            return rates.map { _ in .plateau }
+        }
+        let steepestRate = rates[steepest]
         let decay = max(0, -steepestRate)
         func isFlat(_ r: Double) -> Bool { abs(r) <= options.plateauRatio * decay || abs(r) * span <= options.flatLogChange }
         return rates.enumerated().map { i, r in

@@ -63,6 +63,11 @@ struct LossCurve {
                 throw StageError.lossNotPositive(row: i + 1, t: times[i], value: l)
             }
         }
+        // The span and the resampling grid t0 + span i / (N - 1) must be resolved in double precision.
+        let span = times[times.count - 1] - times[0]
+        guard span.isFinite, span > 1e-9 * max(abs(times[0]), abs(times[times.count - 1])) else {
+            throw StageError.timeSpanNotResolved(first: times[0], last: times[times.count - 1])
+        }
         t = times
         y = losses.map { Foundation.log($0) }
     }
@@ -114,25 +119,31 @@ struct LossCurve {
     }
 }
 
-/// Least-squares slope with trapezoid weights over sorted abscissae.
+/// Least-squares slope with trapezoid weights over sorted abscissae. The abscissae are scaled by
+/// a power of two to at most 1 in magnitude (exact: the slope has the same bits), so that the sums
+/// of weight x distance^2 stay finite for any finite times (times near 1e150 overflowed them).
 func weightedSlope(_ xs: [Double], _ ys: [Double]) -> Double {
     let n = xs.count
     guard n >= 2 else { return 0 }
+    let largest = max(abs(xs[0]), abs(xs[n - 1]))
+    guard largest > 0, largest.isFinite else { return 0 }
+    let scale = Double(sign: .plus, exponent: -largest.exponent - 1, significand: 1)
+    let u = xs.map { $0 * scale }
     var weights = [Double](repeating: 0, count: n)
     for i in 0..<(n - 1) {
-        let h = (xs[i + 1] - xs[i]) / 2
+        let h = (u[i + 1] - u[i]) / 2
         weights[i] += h
         weights[i + 1] += h
     }
     var sw = 0.0, sx = 0.0, sy = 0.0
-    for i in 0..<n { sw += weights[i]; sx += weights[i] * xs[i]; sy += weights[i] * ys[i] }
+    for i in 0..<n { sw += weights[i]; sx += weights[i] * u[i]; sy += weights[i] * ys[i] }
     guard sw > 0 else { return 0 }
     let mx = sx / sw, my = sy / sw
     var sxx = 0.0, sxy = 0.0
     for i in 0..<n {
-        let dx = xs[i] - mx
+        let dx = u[i] - mx
         sxx += weights[i] * dx * dx
         sxy += weights[i] * dx * (ys[i] - my)
     }
-    return sxx > 0 ? sxy / sxx : 0
+    return sxx > 0 ? sxy / sxx * scale : 0
 }

@@ -8,6 +8,8 @@ public enum StageError: ReportableError, Equatable {
     case tooFewPoints(minimum: Int, got: Int)
     case timeNotFinite(row: Int, value: Double)
     case timesNotIncreasing(row: Int, t: Double, previous: Double)
+    /// A time span that overflows or is too small beside the times to be resolved in double precision.
+    case timeSpanNotResolved(first: Double, last: Double)
     case lossNotPositive(row: Int, t: Double, value: Double)
     case manifoldDistanceCount(times: Int, got: Int)
     case manifoldDistanceNotFinite(row: Int)
@@ -23,7 +25,7 @@ public enum StageError: ReportableError, Equatable {
     /// The table-reading cases are the user's input; the rest are the run's (the CLI reads them as input).
     public var kind: ErrorKind {
         switch self {
-        case .noLossColumn, .stageNotFinite: return .input
+        case .noLossColumn, .stageNotFinite, .timeSpanNotResolved: return .input
         default: return .failed
         }
     }
@@ -35,6 +37,8 @@ public enum StageError: ReportableError, Equatable {
         case let .tooFewPoints(minimum, got): return "stage detection needs at least \(minimum) points (got \(got))"
         case let .timeNotFinite(row, value): return "time at row \(row) is not finite (\(value))"
         case let .timesNotIncreasing(row, t, previous): return "times must be strictly increasing: row \(row) has t = \(t) after t = \(previous)"
+        case let .timeSpanNotResolved(first, last):
+            return "the times from \(first) to \(last) span a range that double precision cannot resolve (it overflows, or is below 1e-9 of the times); shift or rescale the time column"
         case let .lossNotPositive(row, t, value): return "loss at row \(row) (t = \(t)) must be positive and finite (got \(value))"
         case let .manifoldDistanceCount(times, got): return "the block-manifold distance needs one value per time (\(times)); got \(got)"
         case let .manifoldDistanceNotFinite(row): return "row \(row): the block-manifold distance is not a finite non-negative number"

@@ -418,10 +418,10 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(hessian.status, 0, hessian.stderr)
         XCTAssertEqual((hessian.json["eigenvalues"] as? [Any])?.count, 2 * 36)
         for (arguments, message) in [(["train", "--curriculum-ramp", "0.5"], "need --curriculum"),
-                                     (["train", "--objective", "nocot", "--curriculum"], "--curriculum applies to"),
-                                     (["train", "--curriculum", "--curriculum-ramp", "1"], "--curriculum-ramp must be"),
-                                     (["train", "--curriculum", "--k", "3", "--curriculum-start", "4"], "--curriculum-start must be"),
-                                     (["train", "--clip-norm", "0"], "--clip-norm must be")] {
+                                     (["train", "--objective", "nocot", "--curriculum"], "a curriculum applies to the looped and cot objectives"),
+                                     (["train", "--curriculum", "--curriculum-ramp", "1"], "the ramp fraction must be in [0, 1)"),
+                                     (["train", "--curriculum", "--k", "3", "--curriculum-start", "4"], "the start length must be in 1...k = 1...3 (got 4)"),
+                                     (["train", "--clip-norm", "0"], "the gradient clipping norm must be finite and > 0")] {
             let bad = try cotflow(arguments)
             XCTAssertEqual(bad.status, 64, "\(arguments)")
             XCTAssertTrue(bad.stderr.contains(message), "\(arguments): \(bad.stderr)")

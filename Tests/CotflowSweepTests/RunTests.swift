@@ -45,7 +45,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(outcome.records.count, 12)
         XCTAssertEqual(outcome.failed, 0)
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
-        XCTAssertEqual(names, ["shard-0-of-1.tsv", "shard-0-of-1.json", "sweep.tsv", "sweep.json", "report.txt"])
+        XCTAssertEqual(names, [".cotflow.lock", "shard-0-of-1.tsv", "shard-0-of-1.json", "sweep.tsv", "sweep.json", "report.txt"])
         let tsv = try readText(dir, "sweep.tsv").split(separator: "\n", omittingEmptySubsequences: false)
         XCTAssertEqual(tsv.first, "index\tx\ty\tsquare\tthird\tinverse\ttiny\tflag\tstatus")
         XCTAssertEqual(tsv.count, 14) // header, 12 rows, final empty piece after the last newline

@@ -161,6 +161,14 @@ final class ExamplesTests: XCTestCase {
         XCTAssertTrue(bad.1.contains("--d must be at least 1"), bad.1)
     }
 
+    /// Issue 22: the largest seed is valid (seed offsets wrap past 2^64 - 1, where `seed + 1`
+    /// trapped), and a size beyond memory is refused before any allocation (320 GB aborted).
+    func testExtremeSeedAndSizeNeverTrap() throws {
+        let (status, text) = try runExecutable(executable("cot-vs-nocot"), ["--seed", "18446744073709551615", "--d", "100000"])
+        XCTAssertEqual(status, 1, text)
+        XCTAssertTrue(text.contains("of memory, above the limit"), text)
+    }
+
     func testExactChain() throws {
         try checkExample("exact-chain", expected: [("optimal one-step step size", "HOLDS"),
                                                    ("the construction of Theorem 3.2", "HOLDS"),

@@ -35,6 +35,8 @@ gsl_rng *cot_rng_alloc(unsigned long seed);
 
 /// The shared object that serves `symbol` in this process (for checking which CBLAS is used),
 /// or NULL when the symbol is not found.
+/* Flushes stdout; 0 when everything printed was written, else the errno of the failure (or EIO). */
+int cot_stdout_finish(void);
 const char *cot_symbol_library(const char *symbol);
 
 /// Number of threads OpenBLAS uses.

@@ -20,19 +20,15 @@ public struct CSVData: Sendable {
 
     /// Reads and parses the file at `path`.
     public static func load(path: String) throws -> CSVData {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CotflowError.input("\(path): no such file")
-        }
-        guard !isDirectory.boolValue else { throw CotflowError.input("\(path) is a directory, not a CSV file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw CotflowError.input("cannot read \(path)") }
-        return try parse(String(decoding: data, as: UTF8.self), source: path)
+        try parse(try InputFile(path).text(what: "CSV file"), source: path)
     }
 
     /// Parses CSV text; `source` names it in error messages. Lines end with "\n", "\r\n" or "\r";
     /// blank lines are skipped (line numbers in messages are those of the file).
     public static func parse(_ text: String, source: String) throws -> CSVData {
-        let bytes = Array(text.utf8)
+        // A UTF-8 byte order mark (Excel writes one) is not part of the first column's name.
+        var bytes = Array(text.utf8)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         var lines: [(number: Int, range: Range<Int>)] = []
         var number = 1, start = 0, i = 0
         while i <= bytes.count {
@@ -66,6 +62,10 @@ public struct CSVData: Sendable {
         guard !header.contains(where: \.isEmpty) else {
             throw CotflowError.input("\(source): line \(first.number): empty column name in the header")
         }
+        // Names are printed in messages and reports: a control character (an escape sequence) is refused, shown escaped.
+        if let name = header.first(where: { $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) {
+            throw CotflowError.input("\(source): line \(first.number): the column name '\(visible(name))' holds a control character")
+        }
         var seen = Set<String>()
         for name in header where !seen.insert(name).inserted {
             throw CotflowError.input("\(source): column '\(name)' appears twice in the header")
@@ -86,7 +86,7 @@ public struct CSVData: Sendable {
                 } else if cell.isEmpty {
                     values.append(.nan)
                 } else {
-                    if text[header[column]] == nil { text[header[column]] = "'\(cell)' on line \(number)" }
+                    if text[header[column]] == nil { text[header[column]] = "'\(visible(cell))' on line \(number)" }
                     values.append(.nan)
                 }
             }
@@ -119,6 +119,20 @@ public struct CSVData: Sendable {
         while let index = header.firstIndex(of: "\(prefix)\(indices.count + 1)"), !textColumns.contains(header[index]) { indices.append(index) }
         guard !indices.isEmpty else { return [] }
         return rows.map { row in indices.map { row[$0] } }
+    }
+
+    /// `text` with every control character (an escape sequence's ESC, C1 codes) written as \u{XX},
+    /// so that a file's text never reaches the terminal raw.
+    static func visible(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     private static func unquote(_ cell: String) -> String {

@@ -124,15 +124,10 @@ public struct CotflowError: ReportableError {
     public static func input(_ description: String) -> CotflowError { CotflowError(description, kind: .input) }
 }
 
-/// Writes `text` to `path`, creating parent directories.
+/// Writes `text` to `path`, creating parent directories, through `FileOutput` (a temporary file
+/// created exclusively, flushed, renamed over the target).
 package func writeText(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    do {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-    } catch {
-        throw CotflowError("cannot write \(path): \(describe(error))")
-    }
+    try FileOutput.write(text, to: path)
 }
 
 /// A progress bar on stderr, shown only once a run has taken more than `delay` seconds.
@@ -170,7 +165,7 @@ package final class Progress {
         shown = true
         let line = Progress.line(label: label, done: done, total: total, unit: unit, elapsed: elapsed, loss: loss, detail: detail, bar: isTTY)
         // "\r" returns to the start of the line and ESC[K clears what an earlier, longer line left.
-        FileHandle.standardError.write(((isTTY ? "\r" : "") + line + (isTTY ? "\u{1B}[K" : "\n")).data(using: .utf8)!)
+        StandardStreams.writeError((isTTY ? "\r" : "") + line + (isTTY ? "\u{1B}[K" : "\n"))
     }
 
     /// The progress text: `label [####----] done/total rate unit/s, elapsed, ~left, loss x`.
@@ -194,6 +189,6 @@ package final class Progress {
         let elapsed = Date().timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(lastDone) / elapsed : 0
         let text = "\(label) done: \(lastDone) \(unit) in \(String(format: "%.1f", elapsed))s (\(String(format: "%.1f", rate)) \(unit)/s)\n"
-        FileHandle.standardError.write(((isTTY ? "\r\u{1B}[K" : "") + text).data(using: .utf8)!)
+        StandardStreams.writeError((isTTY ? "\r\u{1B}[K" : "") + text)
     }
 }

@@ -109,17 +109,34 @@ package enum ResourceLimit {
     }
 }
 
-/// SIGINT and SIGTERM as a request to stop: long runs poll `requested` and write what they have.
-/// A second signal ends the process at once (the default action).
+/// The one signal policy of every command: SIGINT, SIGTERM and SIGHUP (a dropped ssh session)
+/// are a request to stop; SIGPIPE is ignored, so a closed stdout or stderr gives a write error,
+/// never the end of a run (`StandardStreams`).
+///
+/// A run that can stop early polls `requested` at its safe points (a training step, an ODE step,
+/// a sweep point) and writes what it computed, marked interrupted. Until something has polled, a
+/// signal ends the process at once (the default action): a command with no safe point (a short
+/// exact computation) is never left running after Ctrl-C. A second signal also ends it at once.
+/// `COTFLOW_READY_FILE`, if set, names a file that lists the phases ("training", "flow", "sweep")
+/// that have polled so far: the run is under way there and a signal will be handled (what scripts
+/// and tests wait for before they send one).
 package enum Interruption {
     private static let received = Atomic<Int32>(0)
+    private static let polled = Atomic<Bool>(false)
+    private static let installed = Atomic<Bool>(false)
+    /// The environment variable naming the file created when the run first polls.
+    public static let readyFileKey = "COTFLOW_READY_FILE"
 
     /// Installs the handlers (idempotent).
     public static func install() {
-        for sig in [SIGINT, SIGTERM] {
+        guard installed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        signal(SIGPIPE, SIG_IGN)
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { s in
                 Interruption.received.store(s, ordering: .relaxed)
                 signal(s, SIG_DFL)
+                // Nothing polls yet: nothing would stop, so the signal ends the process now.
+                if !Interruption.polled.load(ordering: .relaxed) { raise(s) }
             }
         }
     }
@@ -130,25 +147,73 @@ package enum Interruption {
         return s == 0 ? nil : s
     }
 
-    public static var requested: Bool { signalNumber != nil }
+    /// True once a stop was requested; reading it marks the run as one that stops at safe points.
+    public static var requested: Bool { requested(at: nil) }
 
-    /// "SIGINT" or "SIGTERM".
+    /// `requested`, polled at a safe point of `phase` ("training", "flow", "sweep"): the first poll
+    /// of each phase is announced in the ready file.
+    public static func requested(at phase: String?) -> Bool {
+        if !polled.load(ordering: .relaxed) { polled.store(true, ordering: .relaxed) }
+        if let phase, readyFile != nil { announce(phase) }
+        return signalNumber != nil
+    }
+
+    private static let readyFile: String? = {
+        guard let path = ProcessInfo.processInfo.environment[readyFileKey], !path.isEmpty else { return nil }
+        return path
+    }()
+    private static let announced = Mutex<[String]>([])
+
+    /// Rewrites the ready file with every phase polled so far, one a line (the pid first).
+    private static func announce(_ phase: String) {
+        guard let path = readyFile else { return }
+        announced.withLock { phases in
+            guard !phases.contains(phase) else { return }
+            phases.append(phase)
+            try? FileOutput.write(([String(getpid())] + phases).joined(separator: "\n") + "\n", to: path, sync: false)
+        }
+    }
+
+    /// "SIGINT", "SIGTERM" or "SIGHUP".
     public static var signalName: String {
         switch signalNumber {
         case SIGINT: return "SIGINT"
         case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
         case let s?: return "signal \(s)"
         case nil: return "no signal"
         }
     }
 }
 
-/// The output directory of a run: checked writable, and free of another run's files, before any work.
+/// The output directory of a run: locked for the run, checked writable, and free of another
+/// run's files, before any work.
 package enum OutputDirectory {
-    /// Creates `path` if missing and checks that it can be written. Unless `force`, refuses when it
-    /// already holds any of `files` (another run's outputs: writing would mix or overwrite them);
-    /// with `force` those files are removed first, so that old and new outputs never mix.
-    public static func prepare(_ path: String, files: [String], force: Bool, option: String = "--out") throws {
+    /// The lock file every run holds in its output directory (`flock`, released when the process ends).
+    public static let lockName = ".cotflow.lock"
+
+    /// Every file a cotflow run may write into its output directory, besides the files of a sweep
+    /// shard (`shard-*`, `summary-shard-*`), which shards of one sweep share the directory with:
+    /// `--force` removes these so that no earlier run's file (a figure of a run with `--plot`)
+    /// stays beside the new outputs.
+    public static let runFiles: [String] = [
+        "summary.json", "trajectory.csv", "parameters.json", "initial_parameters.json", "per_prompt.csv",
+        "comparison.csv", "ode_trajectory.csv", "full_flow_trajectory.csv", "train_full_trajectory.csv",
+        "train_reduced_trajectory.csv", "stages.csv", "mechanistic_stages.csv", "stages.json", "eigenvalues.csv",
+        "sweep.tsv", "sweep.json", "report.txt", "report.json",
+    ] + ["figure", "comparison", "stages", "sweep_plot"].flatMap { base in
+        [".svg", ".png", ".gp", ".tsv", "_data.csv"].map { base + $0 }
+    }
+
+    /// Creates `path` if missing, locks it for this run and checks that it can be written. Unless
+    /// `force`, refuses when it already holds any of `files` (another run's outputs: writing would
+    /// mix or overwrite them); with `force` those files and every other run file (`runFiles`) are
+    /// removed first, so that old and new outputs never mix.
+    ///
+    /// The lock: a second run into the same directory is refused (naming the holder's pid) while
+    /// this process lives. `shard` (a sweep shard's file stem) shares the directory with the other
+    /// shards of its sweep and excludes only another run of the same shard.
+    public static func prepare(_ path: String, files: [String], force: Bool, option: String = "--out", shard: String? = nil) throws {
         guard !path.isEmpty else { throw CotflowError.input("\(option) is empty; give a directory") }
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
@@ -169,20 +234,70 @@ package enum OutputDirectory {
                 throw CotflowError.input("\(option) \(path): cannot create the directory: \(describe(error))")
             }
         }
-        let probe = (path as NSString).appendingPathComponent(".cotflow-write-check-\(getpid())")
-        guard fm.createFile(atPath: probe, contents: Data()) else {
-            throw CotflowError.input("\(option) \(path): the directory is not writable (\(String(cString: strerror(errno)))); choose another --out")
+        if let shard {
+            try lock(path, name: lockName, exclusive: false, option: option)
+            try lock(path, name: ".cotflow-\(shard).lock", exclusive: true, option: option)
+        } else {
+            try lock(path, name: lockName, exclusive: true, option: option)
         }
-        try? fm.removeItem(atPath: probe)
+        // A probe file made as `FileOutput` makes its temporaries (exclusively, never through a symlink).
+        let probe = (path as NSString).appendingPathComponent(".cotflow-write-check-\(getpid())-\(UInt32.random(in: .min ... .max))")
+        let probeFD = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard probeFD >= 0 else {
+            throw CotflowError.input("\(option) \(path): the directory is not writable (\(String(cString: strerror(errno)))); choose another \(option)")
+        }
+        close(probeFD)
+        unlink(probe)
         let present = files.filter { fm.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }
         if force {
-            // Remove the earlier run's outputs so that none of them is left beside the new ones.
-            for name in present { try? fm.removeItem(atPath: (path as NSString).appendingPathComponent(name)) }
+            // Remove the earlier runs' outputs so that none of them is left beside the new ones.
+            for name in Set(present + runFiles) { try? fm.removeItem(atPath: (path as NSString).appendingPathComponent(name)) }
             return
         }
         guard present.isEmpty else {
             throw CotflowError.input("\(option) \(path) already holds the outputs of another run (\(present.joined(separator: ", "))); "
                 + "choose an empty directory, or pass --force to overwrite them")
+        }
+    }
+
+    /// Lock files this process holds, by path: kept open (and locked) until the process ends.
+    private static let held = Mutex<[String: Int32]>([:])
+
+    /// Takes the lock file `name` in `directory` (exclusive or shared), or throws naming the pid
+    /// that holds it. The file holds the pid of the last process that took it. A lock this process
+    /// already holds is kept (a run that solves another into a directory twice).
+    public static func lock(_ directory: String, name: String = lockName, exclusive: Bool = true, option: String = "--out") throws {
+        let path = (directory as NSString).appendingPathComponent(name)
+        let key = URL(fileURLWithPath: path).standardizedFileURL.path
+        try held.withLock { held in
+            if held[key] != nil { return }
+            let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                let reason = String(cString: strerror(errno))
+                if errno == EACCES || errno == EROFS || errno == EPERM {
+                    throw CotflowError.input("\(option) \(directory): the directory is not writable (\(reason)); choose another \(option)")
+                }
+                throw CotflowError.input("\(option) \(directory): cannot create the lock file \(name): \(reason)")
+            }
+            guard flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 else {
+                let busy = errno == EWOULDBLOCK
+                let reason = String(cString: strerror(errno))
+                var buffer = [UInt8](repeating: 0, count: 32)
+                let n = pread(fd, &buffer, buffer.count, 0)
+                close(fd)
+                guard busy else { throw CotflowError.input("\(option) \(directory): cannot lock \(name): \(reason)") }
+                let pid = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+                throw CotflowError.input("\(option) \(directory) is in use by another cotflow run"
+                    + (Int(pid) != nil ? " (pid \(pid))" : "") + "; wait for it to end, or choose another \(option)")
+            }
+            // Written only now: the lock is ours.
+            let text = Array("\(getpid())\n".utf8)
+            guard ftruncate(fd, 0) == 0, pwrite(fd, text, text.count, 0) == text.count else {
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                throw CotflowError.input("\(option) \(directory): the directory is not writable (\(reason)); choose another \(option)")
+            }
+            held[key] = fd
         }
     }
 }

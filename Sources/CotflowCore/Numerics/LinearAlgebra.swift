@@ -1,15 +1,5 @@
 import CGSL
 
-/// Row-major dgemm through OpenBLAS, C = alpha op(A) op(B) + beta C: for the chunk-level products
-/// (hundreds of rows); per-prompt products use `smallGemm`.
-@inlinable
-package func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
-          _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
-          _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-}
-
 /// A Haar-distributed orthogonal matrix (d x d, row-major): QR of a Gaussian matrix with the
 /// signs of R's diagonal moved into Q (Mezzadri's recipe).
 package func haarOrthogonal(d: Int, random: Random) -> [Double] {

@@ -93,8 +93,9 @@ public struct SampleSummary: Sendable, Equatable {
         // Overflowed values rank above every finite one.
         let ranked = finite + [Double](repeating: .infinity, count: nonFinite)
         let m = finite.reduce(0, +) / Double(finite.count)
+        // One value has no sample variance, so no standard error (NaN: null in JSON), never 0.
         let variance = finite.count > 1
-            ? finite.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(finite.count - 1) : 0
+            ? finite.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(finite.count - 1) : .nan
         mean = nonFinite > 0 ? .nan : m
         standardError = nonFinite > 0 ? .nan : (variance / Double(finite.count)).squareRoot()
         median = SampleSummary.quantile(ranked, 0.5)
@@ -142,7 +143,10 @@ public struct SampleSummary: Sendable, Equatable {
     /// else `no stable mean (top 1% carry Y%, tail index a ± s): median M, trimmed mean T`.
     public var centre: String {
         if nonFiniteCount == count { return "no finite value" }
-        if meanIsStable { return "mean \(fmt(mean)) ± \(fmt(standardError)), median \(fmt(median))" }
+        if meanIsStable {
+            let spread = standardError.isNaN ? " (one value: no standard error)" : " ± \(fmt(standardError))"
+            return "mean \(fmt(mean))\(spread), median \(fmt(median))"
+        }
         let tail = tailIndex.map { "tail index \(String(format: "%.3g", $0.alpha)) ± \(String(format: "%.2g", $0.standardError))" } ?? "tail index not estimated (n < \(TailIndex.minimumCount))"
         return "no stable mean (top 1% carry \(String(format: "%.3g", 100 * topPercentShare))%, \(tail)): median \(fmt(median)), "
             + "trimmed mean \(fmt(trimmedMean))"

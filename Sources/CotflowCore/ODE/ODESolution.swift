@@ -101,6 +101,8 @@ public struct ODEFailure: Error, Sendable, CustomStringConvertible {
         case callbackThrew(any Error)
         /// GSL returned an error status (e.g. no progress possible).
         case gsl(GSLError)
+        /// A stop was requested (SIGINT, SIGTERM, SIGHUP: `Interruption`); the state at `time` is kept.
+        case interrupted(signal: String, time: Double)
 
         public var description: String {
             switch self {
@@ -112,6 +114,7 @@ public struct ODEFailure: Error, Sendable, CustomStringConvertible {
             case .nonFiniteState(let time): return "state became non-finite in the step from t = \(time)"
             case .callbackThrew(let error): return "system function threw: \(error)"
             case .gsl(let error): return error.description
+            case .interrupted(let signal, let time): return "interrupted by \(signal) at t = \(time)"
             }
         }
     }

@@ -87,6 +87,10 @@ struct Run {
                 record(t, y)
                 return snapshot(.predicate(decision))
             }
+            // A safe point: the state is accepted and recorded up to t.
+            if Interruption.requested(at: "flow") {
+                throw failure(.interrupted(signal: Interruption.signalName, time: t), lastGood: (t, y))
+            }
         }
     }
 }

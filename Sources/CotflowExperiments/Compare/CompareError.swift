@@ -18,6 +18,14 @@ public enum CompareError: ReportableError, Equatable {
     /// The full-matrix flow failed (its failure's message).
     case fullFlowFailed(String)
 
+    /// A refused configuration is the user's input (exit 64); a flow that stopped is the run's (exit 1).
+    public var kind: ErrorKind {
+        switch self {
+        case .flowStopped, .fullFlowFailed: return .failed
+        default: return .input
+        }
+    }
+
     public var description: String {
         "compare: " + {
             switch self {

@@ -7,7 +7,7 @@ import Foundation
 /// One configuration and one seed: the reduced flow and full-matrix training from the same
 /// Assumption 4.1 point. Reduced training (W24 fixed at -1) is compared with the paper's flow,
 /// full training (which also trains W24) with the flow with W24 free (MODEL.md section 8).
-public struct ComparisonConfig: Sendable {
+public struct ComparisonConfig: Sendable, Codable {
     /// Training of every run: task, start (`assumption`, the reduced flow's point, or `random`: full
     /// parameters and the full-matrix flow only), optimizer, learning rate, batch, steps, records,
     /// held-out set, seed. Its objective is cot; its trainable set is replaced by each of `trainable`.
@@ -42,16 +42,28 @@ public struct ComparisonConfig: Sendable {
         return ComparisonConfig(training: training, eta: eta, trainable: [.reduced], flow: flow, deviationFloor: 1e-3)
     }
 
+    /// Throws the first setting a comparison refuses (`CompareError`).
+    public func validate() throws {
+        guard !trainable.isEmpty else { throw CompareError.noTrainableSet }
+        guard training.objective == .cot else { throw CompareError.objectiveNotCoT(training.objective) }
+        guard training.task.eta == eta.doubleValue else { throw CompareError.stepSize(training: training.task.eta, eta: "\(eta)") }
+        guard training.steps >= 1 else { throw CompareError.noTrainingSteps }
+        guard training.recordEvery >= 1, training.steps / training.recordEvery >= 4 else { throw CompareError.tooFewRecords(steps: training.steps) }
+        if let prompts = fullFlowPrompts {
+            guard prompts >= 1 else { throw CompareError.fullFlowPrompts(prompts) }
+            guard hasTimeMap else { throw CompareError.fullFlowNeedsTimeMap(training.optimizer) }
+            guard !flow.ode.stepper.requiresJacobian else {
+                throw FullFlowConfigurationError.implicitStepper(flow.ode.stepper, dimension: 2 * (2 * d + 2) * (2 * d + 2))
+            }
+        }
+        if training.initialisation == .random {
+            guard trainable == [.full] else { throw CompareError.randomStartNotFull }
+            guard fullFlowPrompts != nil else { throw CompareError.randomStartNeedsFullFlow }
+        }
+    }
+
     /// True when training steps map to flow time (through the optimizer's time map).
     public var hasTimeMap: Bool { training.optimizer.hasTimeMap }
-
-    /// The default learning rate of a comparison's training with `optimizer`: with a time map, the
-    /// SGD default divided by the optimizer's time scale (the same flow time per step, so the default
-    /// steps reach the same t); without one, training's default (`TrainingConfig.defaults`).
-    public static func defaultLearningRate(optimizer: OptimizerKind) -> Double {
-        guard let scale = optimizer.timeScale else { return TrainingConfig.defaults(task: TrainingConfig.defaultTask()).learningRate }
-        return sgdLearningRate / scale
-    }
 
     /// The default learning rate of SGD (t = 5 at the default 2500 steps).
     static let sgdLearningRate = 0.002
@@ -99,6 +111,9 @@ public struct TrainingComparison: Sendable {
     public let mechanisticAgreement: StageAgreement?
     /// This run against the full-matrix flow (with `fullFlowPrompts`).
     public internal(set) var fullFlow: FullFlowDeviation? = nil
+    /// The flow of the optimizer's modified drift and the noise diagnostics along the flow
+    /// (an Assumption 4.1 start with a time map).
+    public internal(set) var correction: FlowCorrection? = nil
 }
 
 /// The reduced flow and the training runs from one initial point, with their deviations and stage
@@ -167,8 +182,13 @@ public struct Comparison: Sendable {
 /// one stopped early, see its `status`), for the caller to write.
 public struct ComparisonStopped: Error, CustomStringConvertible, Sendable {
     public let runs: [(TrainableSet, TrainingResult)]
+    /// The phase after training that was stopped (`the reduced flow`, `the full-matrix flow`), if any.
+    public var phase: String? = nil
     public var description: String {
-        "compare: \(runs.last.map { "\($0.0.rawValue) training \($0.1.status)" } ?? "stopped")"
+        if let phase, let signal = Interruption.signalNumber.map({ _ in Interruption.signalName }) {
+            return "compare: interrupted by \(signal) during \(phase) (the training runs had finished)"
+        }
+        return "compare: \(runs.last.map { "\($0.0.rawValue) training \($0.1.status)" } ?? "stopped")"
     }
 }
 
@@ -177,33 +197,8 @@ public enum Comparator {
     /// Runs the flow and each training run. `progress(run, step, total)` reports training progress.
     public static func run(_ config: ComparisonConfig,
                            progress: ((TrainableSet, Int, Int) -> Void)? = nil) throws -> Comparison {
+        try config.validate()
         let training = config.training
-        guard !config.trainable.isEmpty else { throw CompareError.noTrainableSet }
-        guard training.objective == .cot else { throw CompareError.objectiveNotCoT(training.objective) }
-        guard training.task.eta == config.eta.doubleValue else {
-            throw CompareError.stepSize(training: training.task.eta, eta: "\(config.eta)")
-        }
-        guard training.steps >= 1 else { throw CompareError.noTrainingSteps }
-        guard training.recordEvery >= 1, training.steps / training.recordEvery >= 4 else {
-            throw CompareError.tooFewRecords(steps: training.steps)
-        }
-        if let prompts = config.fullFlowPrompts {
-            guard prompts >= 1 else { throw CompareError.fullFlowPrompts(prompts) }
-            guard config.hasTimeMap else {
-                throw CompareError.fullFlowNeedsTimeMap(training.optimizer)
-            }
-            guard !config.flow.ode.stepper.requiresJacobian else {
-                throw FullFlowConfigurationError.implicitStepper(config.flow.ode.stepper, dimension: 2 * (2 * config.d + 2) * (2 * config.d + 2))
-            }
-        }
-        if training.initialisation == .random {
-            guard config.trainable == [.full] else {
-                throw CompareError.randomStartNotFull
-            }
-            guard config.fullFlowPrompts != nil else {
-                throw CompareError.randomStartNeedsFullFlow
-            }
-        }
         let start = AssumptionInitialisation(d: config.d, seed: config.seed, vRange: training.vRange, wRange: training.wRange)
 
         var results: [(TrainableSet, TrainingResult)] = []
@@ -241,18 +236,20 @@ public enum Comparator {
                 }
                 return (reduced, try StageAnalysis(times: reduced.times, losses: reduced.losses, v: reduced.v, w: reduced.w, eta: eta))
             }
-            (flow, flowStages) = try integrate(.paper)
+            (flow, flowStages) = try stoppable("the reduced flow", results) { try integrate(.paper) }
             // Full training and the full-matrix flow also train W24: their reduced flow is the one
             // with W24 free.
             if config.trainable.contains(.full) || config.fullFlowPrompts != nil {
-                (freeFlow, freeFlowStages) = try integrate(.free(initial: -1))
+                (freeFlow, freeFlowStages) = try stoppable("the reduced flow with W24 free", results) { try integrate(.free(initial: -1)) }
             }
         }
         // The full-matrix flow from training's initial point (the same for every trainable set).
-        let full = try config.fullFlowPrompts.map {
-            try fullFlow(config, prompts: $0, training: trainingConfigs[0], result: results[0].1, reduced: freeFlow ?? flow)
+        let full = try config.fullFlowPrompts.map { prompts in
+            try stoppable("the full-matrix flow", results) {
+                try fullFlow(config, prompts: prompts, training: trainingConfigs[0], result: results[0].1, reduced: freeFlow ?? flow)
+            }
         }
-        let runs = try results.map { trainable, result in
+        var runs = try results.map { trainable, result in
             let isFull = trainable == .full
             var run = try compare(trainable: trainable, result: result, flow: isFull ? freeFlow : flow,
                                   flowStages: isFull ? freeFlowStages : flowStages, config: config)
@@ -261,8 +258,30 @@ public enum Comparator {
             }
             return run
         }
+        if training.initialisation == .assumption {
+            for i in runs.indices {
+                runs[i].correction = try stoppable("the first correction", results) { try FlowCorrection.measure(runs[i], config: config, start: start) }
+            }
+        }
         return Comparison(config: config, flow: flow, flowStages: flowStages, freeFlow: freeFlow, freeFlowStages: freeFlowStages,
                           fullFlow: full, runs: runs)
+    }
+
+    /// Runs a phase after training (a flow polls the stop request at every step): a stop request
+    /// during it ends the comparison as `ComparisonStopped`, with the finished training runs.
+    private static func stoppable<T>(_ phase: String, _ results: [(TrainableSet, TrainingResult)], _ body: () throws -> T) throws -> T {
+        func stopIfRequested() throws {
+            guard Interruption.requested, let last = results.last else { return }
+            let marked = last.1.markedInterrupted(signal: Interruption.signalName)
+            throw ComparisonStopped(runs: results.dropLast() + [(last.0, marked)], phase: phase)
+        }
+        let value: T
+        do { value = try body() } catch {
+            try stopIfRequested()
+            throw error
+        }
+        try stopIfRequested()
+        return value
     }
 
     private static func compare(trainable: TrainableSet, result: TrainingResult, flow: FlowTrajectory?,

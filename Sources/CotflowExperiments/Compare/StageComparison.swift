@@ -24,7 +24,7 @@ public struct StageAnalysis: Sendable {
 }
 
 /// Whether two stage tables name the same stages, and how far apart their boundaries are.
-public struct StageAgreement: Sendable {
+public struct StageAgreement: Sendable, Codable {
     /// Same number of stages with the same names, in order.
     public let sameStages: Bool
     /// max over interior boundaries of |t_a - t_b| / t_b (nil when the stages differ or there
@@ -42,8 +42,8 @@ public struct StageAgreement: Sendable {
         sameStages && (maxRelativeBoundaryDifference ?? 0) <= tolerance
     }
 
-    public var json: JSONValue {
-        .object([("same_stages", .bool(sameStages)),
-                 ("max_rel_boundary_difference", maxRelativeBoundaryDifference.map { .number($0) } ?? .null)])
-    }
+    /// `same_stages` and `max_rel_boundary_difference`, as summary.json has them.
+    public var json: JSONValue { (try? JSONValue.encoding(self)) ?? .null }
+
+    private enum CodingKeys: String, CodingKey { case sameStages = "same_stages", maxRelativeBoundaryDifference = "max_rel_boundary_difference" }
 }

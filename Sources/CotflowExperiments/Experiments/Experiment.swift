@@ -151,23 +151,42 @@ public struct ExperimentSettings: Sendable, Codable {
         training = Self.defaultTraining(job: job, optimizer: optimizer)
     }
 
-    /// The training of a job before any option: `train` (and the jobs without training):
-    /// `TrainingConfig.defaults` (Adam, full parameters, random initialisation); `compare`: the
-    /// comparison's (`ComparisonConfig.defaults`: SGD on the reduced model from Assumption 4.1),
-    /// with `TrainingConfig.defaults`' learning rate when the optimizer is Adam, as `cotflow compare` does.
+    /// The training of a job before any option: `train` (and the jobs without training): `TrainingRun`'s
+    /// defaults (Adam, full parameters, random initialisation); `compare`: `ComparisonRun`'s (SGD on
+    /// the reduced model from Assumption 4.1, the learning rate following the optimizer).
     public static func defaultTraining(job: SweepJob, optimizer: OptimizerKind? = nil) -> TrainingConfig {
-        let task = TrainingConfig.defaultTask()
-        let trainDefaults = TrainingConfig.defaults(task: task)
-        var c: TrainingConfig
-        if job == .compare {
-            // Valid by construction (the default task).
-            c = try! ComparisonConfig.defaults(d: task.d, n: task.n, k: task.k, eta: paperStepSize(n: task.n, d: task.d), seed: 0).training
-            if let optimizer { c.learningRate = ComparisonConfig.defaultLearningRate(optimizer: optimizer) }
-        } else {
-            c = trainDefaults
+        // Valid by construction (the default task, no size given).
+        try! training(job: job, optimizer: optimizer)
+    }
+
+    /// The training of a job with the settings given (nil: the job's default, resolved by
+    /// `TrainingRun` or `ComparisonRun`, as `cotflow train` and `cotflow compare` do). Refuses a
+    /// setting given to a job that does not train, one that `compare` cannot take, and a size
+    /// given that is also one of `axes`.
+    public static func training(job: SweepJob, objective: TrainingObjective? = nil, trainable: TrainableSet? = nil,
+                                initialisation: InitialisationKind? = nil, optimizer: OptimizerKind? = nil, learningRate: Double? = nil,
+                                batchSize: Int? = nil, steps: Int? = nil, recordEvery: Int? = nil, heldOut: Int? = nil,
+                                axes: Set<String> = []) throws -> TrainingConfig {
+        let kinds = [("--objective", objective != nil), ("--params", trainable != nil), ("--init", initialisation != nil), ("--optimizer", optimizer != nil)]
+        let sizes = [("learning_rate", learningRate != nil), ("batch_size", batchSize != nil), ("steps", steps != nil),
+                     ("record_every", recordEvery != nil), ("held_out", heldOut != nil)].map { ("--" + $0.0.replacingOccurrences(of: "_", with: "-"), $0.0, $0.1) }
+        if job != .train && job != .compare, let flag = (kinds + sizes.map { ($0.0, $0.2) }).first(where: \.1)?.0 {
+            throw CotflowError.input("\(flag) applies to --job train and compare, not \(job.rawValue)")
         }
-        if let optimizer { c.optimizer = optimizer }
-        return c
+        if job == .compare, (objective.map { $0 != .cot } ?? false) || (initialisation.map { $0 != .assumption } ?? false) {
+            throw CotflowError.input("--job compare trains the CoT objective from the Assumption 4.1 point (as `cotflow compare` does): drop --objective and --init")
+        }
+        for (flag, name, given) in sizes where given && axes.contains(name) { throw CotflowError.input("\(flag) is fixed but \(name) is also an axis; give one") }
+        let task = TrainingConfig.defaultTask()
+        if job == .compare {
+            var c = try ComparisonRun(d: task.d, n: task.n, k: task.k, seed: 0, optimizer: optimizer, learningRate: learningRate,
+                                      batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut).config.training
+            if let trainable { c.trainable = trainable }
+            return c
+        }
+        return try TrainingRun(d: task.d, n: task.n, k: task.k, seed: TrainingConfig.defaults(task: task).seed, objective: objective ?? .cot,
+                               trainable: trainable, initialisation: initialisation, optimizer: optimizer, learningRate: learningRate,
+                               batchSize: batchSize, steps: steps, recordEvery: recordEvery, heldOut: heldOut).config
     }
 
     /// The step size at this point.
@@ -218,6 +237,18 @@ public struct ExperimentSettings: Sendable, Codable {
 
     /// The parameter of an axis name, nil when no job has it.
     public static func parameter(_ name: String) -> SweepParameter? { parameters.first { $0.name == name } }
+
+    /// Refuses regime thresholds out of range, a W24 outside `w24Range`, and a flow output grid of
+    /// fewer than 2 points or ending at t <= 1e-3.
+    public func validate() throws {
+        guard stallFraction > 0, stallFraction <= 1, convergedFraction > 0, convergedFraction < 1, constructionTolerance > 0, constructionTolerance.isFinite else {
+            throw CotflowError.input("--stall-fraction must be in (0, 1], --converged-fraction in (0, 1) and --construction-tolerance a positive finite number")
+        }
+        guard w24.initial.isFinite, Self.w24Range.contains(abs(w24.initial)) else {
+            throw CotflowError.input("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24.initial)); the paper's value is -1")
+        }
+        guard points >= 2, 1e-3 < flow.ode.endTime else { throw CotflowError.input("--points must be at least 2 and --t-end above 1e-3") }
+    }
 
     /// Refuses axes that clash with each other or with a fixed setting (`eta`, the ranges).
     public func checkAxes(_ names: Set<String>) throws {
@@ -348,20 +379,31 @@ public struct ExperimentSettings: Sendable, Codable {
     }
 
     /// Runs the job at a grid point and returns its metric row (a sweep's `run`). A signal
-    /// (`Interruption`) received before the point stops the sweep (`SweepInterrupted`).
+    /// (`Interruption`) received before or during the point stops the sweep (`SweepInterrupted`):
+    /// a point cut short by it is not recorded (a flow or a training run stops at its next step).
     public func run(_ point: SweepPoint) throws -> [String: Double] {
-        // A signal stops the sweep between points; finished points stay in the shard files.
-        if Interruption.requested {
-            throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
+        func stopIfRequested() throws {
+            // Finished points stay in the shard files.
+            if Interruption.requested {
+                throw SweepInterrupted("\(Interruption.signalName) received; the finished points are kept, rerun with --resume to run the rest")
+            }
         }
+        if Interruption.requested(at: "sweep") { try stopIfRequested() }
         let s = try resolved(at: point)
+        let row: [String: Double]
         do {
-            return try s.measure().row
+            row = try s.measure().row
         } catch let failure as FlowFailure {
+            try stopIfRequested()
             var partial = FlowMetrics(failure.partial, eta: s.stepSize.doubleValue)
             partial.converged = false
             throw SweepPointFailure("flow failed: \(failure.reason)", metrics: partial.row)
+        } catch {
+            try stopIfRequested()
+            throw error
         }
+        try stopIfRequested()
+        return row
     }
 }
 

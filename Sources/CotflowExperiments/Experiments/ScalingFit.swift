@@ -112,12 +112,20 @@ public struct ScalingAnalysis: Sendable {
         guard distinctX >= 4 else { return nil }
         let pure = pureError(xs, ys)
         fits = ScalingLaw.allCases.compactMap { fitLaw($0, xs, ys, pure: pure) }
-        best = fits.filter(\.supported).min { $0.aicc < $1.aicc }
+        // A law fitted to N <= K + 1 points has no AICc (its correction term is infinite): it cannot be compared.
+        best = fits.filter { $0.supported && $0.aicc.isFinite }.min { $0.aicc < $1.aicc }
     }
 
     public var verdict: String {
-        guard let best else { return "no law is supported (" + fits.map { "\($0.law.rawValue): " + fitQuality($0) }.joined(separator: "; ") + ")" }
-        let others = fits.filter { $0.law != best.law }.map { "\($0.law.rawValue) dAICc = \(compactNumber($0.aicc - best.aicc))" + ($0.supported ? "" : ", not supported") }
+        guard let best else {
+            let reason = fits.contains(where: \.supported) ? "no law is chosen: AICc needs more points than parameters + 2 (" : "no law is supported ("
+            return reason + fits.map { "\($0.law.rawValue): " + fitQuality($0) + ($0.aicc.isFinite ? "" : ", \($0.points) points for \($0.parameterCount) parameters") }
+                .joined(separator: "; ") + ")"
+        }
+        let others = fits.filter { $0.law != best.law }.map {
+            "\($0.law.rawValue) " + ($0.aicc.isFinite ? "dAICc = \(compactNumber($0.aicc - best.aicc))" : "no AICc (\($0.points) points for \($0.parameterCount) parameters)")
+                + ($0.supported ? "" : ", not supported")
+        }
         return "best: \(best.law.rawValue) \(best.law.formula), " + best.parameters.map(\.text).joined(separator: ", ")
             + " (\(fitQuality(best)); " + others.joined(separator: "; ") + ")"
     }

@@ -9,6 +9,7 @@ extension ExperimentSettings {
     /// same run after rounding (an integer axis, or n = round(n_over_d x d)), which a report would
     /// show as a trend.
     public func check(_ grid: SweepGrid) throws {
+        try validate()
         try checkAxes(Set(grid.names))
         var seen: [String: SweepPoint] = [:]
         var maxD = 1
@@ -74,6 +75,17 @@ public struct SweepPlan: Codable, Sendable {
         try SweepGrid(specs: axes, allowedNames: settings.job.axisNames, integerNames: SweepJob.integerAxes)
     }
 
+    /// The grid, every point checked before any runs (`ExperimentSettings.check`); a refusal is an input error.
+    public func checkedGrid() throws -> SweepGrid {
+        do {
+            let grid = try self.grid()
+            try settings.check(grid)
+            return grid
+        } catch let error as ReportableError {
+            throw CotflowError.input(error.description)
+        }
+    }
+
     /// The plan as JSON text (sorted keys: the same plan gives the same bytes).
     public func encoded() throws -> String {
         let encoder = JSONEncoder()
@@ -95,10 +107,12 @@ public struct SweepPlan: Codable, Sendable {
     }
 
     /// The shard an array task runs: `shard` (or the Slurm array task) must split the grid into
-    /// this plan's shard count, or be the whole grid.
-    public func shard(_ text: String?, environment: [String: String]) throws -> Shard {
-        let s = try Shard.resolve(text, environment: environment)
-        guard s.count == 1 || s.count == shards else {
+    /// this plan's shard count, or be the whole grid; with `anyCount` (a plan made from a command
+    /// line) it may split it into any count. A bad shard is an input error.
+    public func shard(_ text: String?, environment: [String: String], anyCount: Bool = false) throws -> Shard {
+        let s: Shard
+        do { s = try Shard.resolve(text, environment: environment) } catch let error as ReportableError { throw CotflowError.input(error.description) }
+        guard anyCount || s.count == 1 || s.count == shards else {
             throw CotflowError.input("shard \(s) does not split the grid into the description's \(shards) shards")
         }
         return s
@@ -113,6 +127,24 @@ public struct SweepPlan: Codable, Sendable {
         }
         return SlurmScript.arrayJob(arguments: [executable, "sweep", "--from", planFile], tasks: shards, cpusPerTask: cpusPerTask,
                                     workingDirectory: workingDirectory, outputDirectory: directory)
+    }
+
+    /// Writes this plan into its directory (`fileName`) and the Slurm array script that runs it
+    /// (`cotflow sweep --from`, one task per shard) to `file`; returns what was written and how to submit it.
+    public func emitSbatch(to file: String, executable: String, cpusPerTask: Int, workingDirectory: String) throws -> String {
+        guard !directory.isEmpty else { throw CotflowError.input("--emit-sbatch needs --out DIR: where the array tasks write their shards") }
+        let planFile = (directory as NSString).appendingPathComponent(SweepPlan.fileName)
+        let script = try sbatchScript(planFile: planFile, executable: executable, cpusPerTask: cpusPerTask, workingDirectory: workingDirectory)
+        try checkDirectory()
+        // Slurm opens each task's output file in --out before the task starts: the directory must exist.
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CotflowError("--out \(directory): cannot create the directory: \(error.localizedDescription)")
+        }
+        try SweepFiles.writeAtomically(try encoded(), to: planFile)
+        try SweepFiles.writeAtomically(script, to: file, mode: 0o755)
+        return "wrote \(file) and \(planFile): \(shards) array tasks over \(try grid().count) points; submit with `sbatch \(SlurmScript.quote(file))`, then `cotflow merge \(directory)`"
     }
 
     /// Refuses a directory whose sweep files (shards, merged files or a description) describe

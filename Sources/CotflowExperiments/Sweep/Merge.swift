@@ -26,9 +26,11 @@ public struct MergeOutcome: Sendable {
 /// (pass `shardCount` to pick one when files of several runs share the directory). Missing
 /// shards, incomplete shards and missing points are errors naming them, unless `allowPartial`,
 /// which merges what there is and lists the rest in the outputs. The merged files do not depend
-/// on N: merging the shards of a grid gives the same bytes as the unsharded run.
+/// on N: merging the shards of a grid gives the same bytes as the unsharded run. `metric` (a
+/// figure's metric) must be one of the sweep's, checked before anything is written. The
+/// directory is locked (`OutputDirectory.lock`) against another run writing into it.
 @discardableResult
-public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial: Bool = false,
+public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial: Bool = false, metric: String? = nil,
                         reporter: SweepReporter? = nil) throws -> MergeOutcome {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -87,11 +89,16 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
         if json["complete"]?.boolValue != true || records.count != expected.count {
             incomplete.append(entry.index)
             let lacking = expected.filter { byIndex[$0] == nil }
-            problems.append("\(entry.file) is incomplete: \(records.count) of \(expected.count) points done"
-                + (lacking.isEmpty ? "" : " (missing points \(listed(lacking)))"))
+            problems.append(records.count == expected.count
+                ? "\(entry.file) holds all \(expected.count) points but is not marked complete (its run stopped before the end of the shard; rerun the shard with --resume)"
+                : "\(entry.file) is incomplete: \(records.count) of \(expected.count) points done"
+                    + (lacking.isEmpty ? "" : " (missing points \(listed(lacking)))"))
         }
     }
     guard let description else { throw MergeError.noShards(directory) }
+    if let metric, !description.metricNames.contains(metric) {
+        throw MergeError.unknownMetric(metric, metrics: description.metricNames)
+    }
 
     let present = Set(found.map(\.index))
     let absent = (0..<count).filter { !present.contains($0) }
@@ -119,6 +126,7 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
     }
     let tsvPath = SweepFiles.path(directory, SweepFiles.mergedTSV)
     let jsonPath = SweepFiles.path(directory, SweepFiles.mergedJSON)
+    try OutputDirectory.lock(directory, option: "merge's directory")
     try SweepFiles.writeAtomically(description.tsv(records), to: tsvPath)
     try SweepFiles.writeAtomically(description.mergedText(records: records, missing: missing), to: jsonPath)
     var files = [tsvPath, jsonPath]

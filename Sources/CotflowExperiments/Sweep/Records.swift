@@ -151,7 +151,7 @@ public struct SweepDescription: Sendable {
     /// Reads the description part of a shard or merged JSON file (format 2). A file of format 1
     /// (cotflow before typed settings) is refused, saying so.
     static func decode(_ json: JSONValue, file: String) throws -> SweepDescription {
-        func bad(_ what: String) -> CotflowError { CotflowError("\(file): not a sweep output (\(what))") }
+        func bad(_ what: String) -> CotflowError { CotflowError.input("\(file): not a sweep output (\(what))") }
         if let format = json["format"]?.stringValue, SweepFiles.olderFormats.contains(format) {
             throw SweepDescriptionError.olderFormat(file: file, format: format)
         }
@@ -175,9 +175,31 @@ public struct SweepDescription: Sendable {
         }
     }
 
-    /// Reads the records of a shard or merged JSON file.
+    /// A metric as the tool writes it: a finite JSON number, null (not reached or not measured:
+    /// NaN), or "inf" / "-inf". An integer metric is a whole number; a loss (a metric named with `loss`: losses, the
+    /// times they take and their shares) is not negative. Anything else is a tampered file.
+    static func metric(_ value: JSONValue, name: String, integer: Bool, point: Int, bad: (String) -> CotflowError) throws -> Double {
+        let x: Double
+        switch value {
+        case .null: return .nan
+        case .int(let n): x = Double(n)
+        case .number(let v):
+            // The writer writes an infinity as "inf"; a number literal beyond a double is tampering.
+            guard v.isFinite else { throw bad("point \(point): metric \(name) = \(v) is not finite") }
+            x = v
+        case .string("inf"): x = .infinity
+        case .string("-inf"): x = -.infinity
+        default: throw bad("point \(point): metric \(name) is not a number or null")
+        }
+        if integer, x.isFinite, x != x.rounded() || abs(x) > 9e15 { throw bad("point \(point): metric \(name) = \(x) is not a whole number") }
+        if name.contains("loss"), x < 0 { throw bad("point \(point): metric \(name) = \(x) is negative") }
+        return x
+    }
+
+    /// Reads the records of a shard or merged JSON file, strictly (`metric`): a tampered file is
+    /// refused (an input error naming the file and the point), never merged or resumed.
     func decodeRecords(_ json: JSONValue, file: String) throws -> [SweepRecord] {
-        func bad(_ what: String) -> CotflowError { CotflowError("\(file): bad record (\(what))") }
+        func bad(_ what: String) -> CotflowError { CotflowError.input("\(file): bad record (\(what))") }
         guard let items = json["records"]?.arrayValue else { throw bad("no records") }
         var records: [SweepRecord] = []
         for item in items {
@@ -191,9 +213,10 @@ public struct SweepDescription: Sendable {
             }
             guard values == grid.point(index).values else { throw bad("point \(index) has values that do not match the grid") }
             let ms = try metricNames.map { name -> Double in
-                guard let x = metrics[name]?.doubleValue else { throw bad("point \(index) has no metric \(name)") }
-                return x
+                guard let value = metrics[name] else { throw bad("point \(index) has no metric \(name)") }
+                return try Self.metric(value, name: name, integer: integerMetrics.contains(name), point: index, bad: bad)
             }
+            guard !status.isEmpty, SweepFormat.oneLine(status) == status else { throw bad("point \(index) has a status that is not one line of text") }
             records.append(SweepRecord(index: index, values: values, metrics: ms, status: status))
         }
         return records
@@ -212,38 +235,13 @@ package enum SweepFiles {
     /// Seconds between fsyncs of a running shard's files (they are renamed into place after every point).
     package static let syncInterval: TimeInterval = 5
 
-    /// Writes `text` to a temporary file next to `path` and renames it over `path`, so that
-    /// `path` holds either its old or its new content, never a partial write, whenever the
-    /// process stops. With `sync` the data are flushed to disk (fsync) before the rename, so the
+    /// Writes `text` to `path` through `FileOutput`: `path` holds either its old or its new
+    /// content, never a partial write, whenever the process stops, and a symlink there is replaced,
+    /// never followed. With `sync` the data are flushed to disk (fsync) before the rename, so the
     /// file also survives a machine crash; that costs milliseconds on a busy disk, so a sweep
     /// syncs at most every few seconds and at the end of a shard.
-    package static func writeAtomically(_ text: String, to path: String, sync: Bool = true) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        let temp = (dir as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw CotflowError("cannot write \(path): \(describe(error))")
-        }
-        func failure(_ what: String) -> CotflowError {
-            let reason = String(cString: strerror(errno))
-            unlink(temp)
-            return CotflowError("cannot write \(path): \(what): \(reason)")
-        }
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw failure("cannot create \(temp)") }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { close(fd); throw failure("write failed") }
-            written += n
-        }
-        if sync, fsync(fd) != 0 { close(fd); throw failure("fsync failed") }
-        guard close(fd) == 0 else { throw failure("close failed") }
-        guard rename(temp, path) == 0 else { throw failure("rename failed") }
+    package static func writeAtomically(_ text: String, to path: String, sync: Bool = true, mode: mode_t = 0o644) throws {
+        try FileOutput.write(text, to: path, sync: sync, mode: mode)
     }
 
     /// The first sweep file in `directory` (a shard's JSON or `sweep.json`) that describes another
@@ -261,7 +259,7 @@ package enum SweepFiles {
 
     static func read(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw CotflowError("cannot read \(path)")
+            throw CotflowError.input("cannot read \(path)")
         }
         return text
     }

@@ -228,7 +228,7 @@ private func runSweepCore(
 
     // Temporary files left by a run of this shard that was killed in the middle of a write.
     for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-    where name.hasPrefix("." + shard.fileStem + ".") && name.contains(".tmp-") {
+    where FileOutput.isTemporary(name, of: shard.fileStem + ".tsv") || FileOutput.isTemporary(name, of: shard.fileStem + ".json") {
         try? FileManager.default.removeItem(atPath: SweepFiles.path(directory, name))
     }
 

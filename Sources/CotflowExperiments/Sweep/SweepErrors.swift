@@ -93,8 +93,13 @@ public enum MergeError: ReportableError, Equatable {
     case pointTwice(file: String, point: Int)
     /// Missing or incomplete shards (`problems`) without `allowPartial`.
     case incomplete(directory: String, problems: [String], missing: Int, points: Int)
+    /// A metric asked for (the figure's `--plot-metric`) that the sweep does not have.
+    case unknownMetric(String, metrics: [String])
 
     public static func == (a: MergeError, b: MergeError) -> Bool { a.description == b.description }
+
+    /// Every refusal is about the directory and files the user gave (exit 64).
+    public var kind: ErrorKind { .input }
 
     public var description: String {
         "merge: " + {
@@ -115,6 +120,8 @@ public enum MergeError: ReportableError, Equatable {
             case let .incomplete(directory, problems, missing, points):
                 return "\(directory): " + problems.joined(separator: "; ")
                     + "; \(missing) of \(points) points missing. Run the missing shards, or merge with --allow-partial"
+            case let .unknownMetric(metric, metrics):
+                return "--plot-metric \(metric) is not a metric of this sweep (metrics: \(metrics.joined(separator: ", ")))"
             }
         }()
     }

@@ -65,4 +65,16 @@ extension FlowOptions {
         case .everyStep, .times: break
         }
     }
+
+    /// The memory of the stored trajectory of a flow at dimension d (`FlowLimits`).
+    public func checkStorage(d: Int) throws {
+        switch ode.grid {
+        case .everyStep:
+            try FlowLimits.checkFlow(d: d, points: ode.maximumSteps, stepper: ode.stepper, what: "--grid steps with --max-steps \(ode.maximumSteps) and --d \(d)")
+        case .linear(let points), .logarithmic(let points, _):
+            try FlowLimits.checkFlow(d: d, points: points, stepper: ode.stepper, what: "--points \(points) with --d \(d)")
+        case .times(let times):
+            try FlowLimits.checkFlow(d: d, points: times.count + 2, stepper: ode.stepper, what: "\(times.count) output times with --d \(d)")
+        }
+    }
 }

@@ -55,6 +55,7 @@ public struct ReducedFlowRun: RecordableRun {
         if let start, !(start.v + start.w).allSatisfy(\.isFinite) { throw FlowSettingsError("--v and --w must be finite in double precision") }
         let u = w24.initial
         guard u.isFinite, abs(u) >= 1e-3, abs(u) <= 1e3 else { throw FlowSettingsError("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(u)); the paper's value is -1") }
+        try options.checkStorage(d: d)
         try options.validate()
     }
 

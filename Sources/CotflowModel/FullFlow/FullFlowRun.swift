@@ -45,6 +45,7 @@ public struct FullFlowRun: RecordableRun {
         if options.ode.stepper.requiresJacobian {
             throw FullFlowConfigurationError.implicitStepper(options.ode.stepper, dimension: 2 * task.tokenSize * task.tokenSize)
         }
+        try options.checkStorage(d: d)
         try options.validate()
     }
 

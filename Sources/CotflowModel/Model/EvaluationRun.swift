@@ -140,32 +140,9 @@ public struct EvaluationRun: RecordableRun {
         return try gdChainReference(n: n, d: d, k: k, eta: eta, spectrum: spectrum)
     }
 
-    /// A d x d covariance from a JSON file: an array of d rows of d numbers, or of d*d numbers.
+    /// A d x d covariance from a JSON file (`CovarianceFile`: every refusal names the file).
     public static func readCovariance(_ file: InputFile, d: Int) throws -> [Double] {
-        let object = try JSONInput.object(file.path, what: "covariance file")
-        let what = "covariance file \(file.given)"
-        guard let outer = object as? [Any] else {
-            throw CotflowError.input("\(what) holds \(JSONInput.typeName(object)); expected an array of \(d) rows of \(d) numbers (or of \(d * d) numbers)")
-        }
-        var flat: [Any] = []
-        if outer.allSatisfy({ $0 is [Any] }) && !outer.isEmpty {
-            guard outer.count == d else { throw CotflowError.input("\(what) has \(outer.count) rows; expected \(d) for --d \(d)") }
-            for (i, row) in outer.enumerated() {
-                let r = row as! [Any]
-                guard r.count == d else { throw CotflowError.input("\(what): row \(i + 1) has \(r.count) entries; expected \(d)") }
-                flat += r
-            }
-        } else {
-            guard outer.count == d * d else { throw CotflowError.input("\(what) has \(outer.count) entries; expected \(d) rows or \(d * d) numbers for --d \(d)") }
-            flat = outer
-        }
-        return try flat.enumerated().map { i, value in
-            guard let x = JSONInput.number(value) else {
-                throw CotflowError.input("\(what): entry \(i + 1) (row \(i / d + 1), column \(i % d + 1)) is \(JSONInput.typeName(value)), not a number")
-            }
-            guard x.isFinite else { throw CotflowError.input("\(what): entry \(i + 1) is not finite in double precision") }
-            return x
-        }
+        try CovarianceFile.read(file.path, name: file.given, d: d)
     }
 }
 

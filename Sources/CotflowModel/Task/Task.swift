@@ -58,12 +58,8 @@ public struct TaskConfig: Sendable, Equatable {
     }
 }
 
-/// Lower Cholesky factor of a d x d row-major matrix; throws unless it is symmetric positive definite.
-package func choleskyFactor(_ c: [Double], d: Int) throws -> [Double] {
-    guard c.count == d * d else {
-        throw TaskError.covarianceSize(expected: d * d, got: c.count)
-    }
-    guard c.allSatisfy({ $0.isFinite }) else { throw TaskError.covarianceNotFinite }
+/// Throws `covarianceNotSymmetric` unless the d x d row-major `c` is symmetric to 1e-12 of its largest entry.
+package func checkSymmetric(_ c: [Double], d: Int) throws {
     var scale = 0.0
     for x in c { scale = max(scale, abs(x)) }
     for i in 0..<d {
@@ -71,6 +67,17 @@ package func choleskyFactor(_ c: [Double], d: Int) throws -> [Double] {
             throw TaskError.covarianceNotSymmetric(i: i, j: j)
         }
     }
+}
+
+/// Lower Cholesky factor of a d x d row-major matrix; throws unless it is symmetric positive definite.
+package func choleskyFactor(_ c: [Double], d: Int) throws -> [Double] {
+    guard c.count == d * d else {
+        throw TaskError.covarianceSize(expected: d * d, got: c.count)
+    }
+    guard c.allSatisfy({ $0.isFinite }) else { throw TaskError.covarianceNotFinite }
+    try checkSymmetric(c, d: d)
+    var scale = 0.0
+    for x in c { scale = max(scale, abs(x)) }
     // Plain Cholesky; a non-positive pivot means the matrix is not positive definite.
     var l = [Double](repeating: 0, count: d * d)
     for j in 0..<d {

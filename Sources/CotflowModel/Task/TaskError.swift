@@ -14,12 +14,8 @@ public enum TaskError: ReportableError, Equatable {
     case covarianceIllConditioned(ratio: Double)
     case covarianceNotPositiveDefinite(pivot: Int, value: Double)
 
-    public var kind: ErrorKind {
-        switch self {
-        case .covarianceIllConditioned, .covarianceNotPositiveDefinite: return .input
-        default: return .failed
-        }
-    }
+    /// A task is what the user asked for (sizes, step size, covariance): always input (exit 64).
+    public var kind: ErrorKind { .input }
 
     public var description: String {
         switch self {

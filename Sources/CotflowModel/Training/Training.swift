@@ -217,7 +217,7 @@ public struct TrainingResult: Sendable {
     public let parameters: TransformerParameters
     public let initialParameters: TransformerParameters
     public let trajectory: TrainingTrajectory
-    public let status: TrainingStatus
+    public private(set) var status: TrainingStatus
     /// Wall-clock seconds of the run (held-out evaluations included).
     public let seconds: Double
     /// Held-out per-prompt test losses (the objective's `testObjective`) at the final parameters
@@ -239,6 +239,14 @@ public struct TrainingResult: Sendable {
         case .completed: return trajectory.records.last?.step ?? 0
         }
     }
+
+    /// This result marked interrupted by `signal` after its last step: a later phase that used it
+    /// (a comparison's flows) was stopped, so the run as a whole did not complete.
+    public func markedInterrupted(signal: String) -> TrainingResult {
+        var result = self
+        result.status = .interrupted(step: stepsDone, signal: signal)
+        return result
+    }
 }
 
 /// Trains a transformer on fresh batches each step.
@@ -252,6 +260,12 @@ public struct Trainer: Sendable {
 
     public init(config: TrainingConfig) throws {
         try config.validate()
+        // Here the sizes of every allocation are decided: the memory they need is checked first,
+        // for every caller (the CLI checks earlier, with its options' names; examples and the library here).
+        let t = config.task
+        let data = config.objective.objective.needsData || config.objective.testObjective.needsData
+        try ResourceLimit.checkMemory(TrainingLimits.trainingBytes(d: t.d, n: t.n, k: t.k, batch: config.batchSize, heldOut: config.heldOutSize, data: data),
+                                      what: "training at (d, n, k) = (\(t.d), \(t.n), \(t.k)) with batch \(config.batchSize) and \(config.heldOutSize) held-out prompts")
         self.config = config
     }
 
@@ -320,7 +334,7 @@ public struct Trainer: Sendable {
             let stepTask = length == task.k ? task : try task.with(k: length)
             let result = batches.evaluate(objective, parameters: current, task: stepTask, gradient: wantGradient)
 
-            let stopping = Interruption.requested
+            let stopping = Interruption.requested(at: "training")
             if step % cfg.recordEvery == 0 || step == cfg.steps || stopping {
                 let cot = Objectives.compute(.cot, parameters: params, task: task, batch: heldOut, gradient: false,
                                              workspaces: workspaces).perPrompt

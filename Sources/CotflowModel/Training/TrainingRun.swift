@@ -143,9 +143,7 @@ public struct TrainingMetrics: Codable, Sendable {
         try c.encode(d, forKey: .d); try c.encode(n, forKey: .n); try c.encode(k, forKey: .k)
         try c.encode(eta, forKey: .eta); try c.encode(etaExact, forKey: .etaExact); try c.encode(seed, forKey: .seed)
         try c.encode(objective, forKey: .objective); try c.encode(params, forKey: .params); try c.encode(`init`, forKey: .`init`)
-        // The optimizer flat, as in every summary: its name, then its parameters (`momentum`).
-        try c.encode(optimizer.name, forKey: .optimizer)
-        if case .momentum(let beta) = optimizer { try c.encode(beta, forKey: .momentum) }
+        try optimizer.encodeFlat(to: &c, name: .optimizer, momentum: .momentum)
         try c.encodeIfPresent(curriculum, forKey: .curriculum)
         try c.encodeIfPresent(clipNorm, forKey: .clipNorm); try c.encode(clippedSteps, forKey: .clippedSteps)
         try c.encode(steps, forKey: .steps); try c.encode(seconds, forKey: .seconds); try c.encode(finalCoTLoss, forKey: .finalCoTLoss)
@@ -162,11 +160,7 @@ public struct TrainingMetrics: Codable, Sendable {
         objective = try c.decode(TrainingObjective.self, forKey: .objective)
         params = try c.decode(TrainableSet.self, forKey: .params)
         `init` = try c.decode(InitialisationKind.self, forKey: .`init`)
-        let name = try c.decode(String.self, forKey: .optimizer)
-        guard let kind = OptimizerKind(name: name) else {
-            throw DecodingError.dataCorruptedError(forKey: .optimizer, in: c, debugDescription: "unknown optimizer '\(name)'")
-        }
-        optimizer = try kind.with(momentum: c.decodeIfPresent(Double.self, forKey: .momentum))
+        optimizer = try OptimizerKind(flat: c, name: .optimizer, momentum: .momentum)
         curriculum = try c.decodeIfPresent(CurriculumRecord.self, forKey: .curriculum)
         clipNorm = try c.decodeIfPresent(Double.self, forKey: .clipNorm)
         clippedSteps = try c.decode(Int.self, forKey: .clippedSteps)
@@ -175,5 +169,22 @@ public struct TrainingMetrics: Codable, Sendable {
         evalLoss = try LossStatistics(from: decoder, prefix: "eval_loss_")
         cotLoss = try LossStatistics(from: decoder, prefix: "cot_loss_")
         (w24, offBlockNorm) = (try c.decode(Double.self, forKey: .w24), try c.decode(Double.self, forKey: .offBlockNorm))
+    }
+}
+
+extension OptimizerKind {
+    /// The optimizer flat, as every summary has it: its name under `name`, then its parameters (`momentum`).
+    package func encodeFlat<Key: CodingKey>(to c: inout KeyedEncodingContainer<Key>, name: Key, momentum: Key) throws {
+        try c.encode(self.name, forKey: name)
+        if case .momentum(let beta) = self { try c.encode(beta, forKey: momentum) }
+    }
+
+    /// Decodes an optimizer written by `encodeFlat`.
+    package init<Key: CodingKey>(flat c: KeyedDecodingContainer<Key>, name: Key, momentum: Key) throws {
+        let text = try c.decode(String.self, forKey: name)
+        guard let kind = OptimizerKind(name: text) else {
+            throw DecodingError.dataCorruptedError(forKey: name, in: c, debugDescription: "unknown optimizer '\(text)'")
+        }
+        self = try kind.with(momentum: c.decodeIfPresent(Double.self, forKey: momentum))
     }
 }

@@ -1,4 +1,5 @@
 import CotflowExperiments
+import Foundation
 
 /// What `cotflow sweep --plot` draws: every metric against the one ordered axis with the replicate
 /// range as a band, or a heatmap of one metric over two ordered axes with the regimes.
@@ -70,6 +71,19 @@ public enum SweepFigure {
         case .flow: return "t_loss_1e-3"
         case .train, .compare: return "final_cot_loss"
         case .exact: return "exact_eval_loss"
+        }
+    }
+}
+
+extension SweepFigure {
+    /// Renders the figure as `sweep_plot.*` in `directory` (not `sweep`: its data file would
+    /// overwrite the sweep's own sweep.tsv); returns what was written, or why there is no figure.
+    public func render(directory: String) throws -> String {
+        let base = (directory as NSString).appendingPathComponent("sweep_plot")
+        switch self {
+        case .lines(let panels, let title): return try Plotter.render(panels: panels, to: base, title: title).message
+        case .map(let map): return try Plotter.renderRegimeMap(map, to: base).message
+        case .none(let reason): return reason
         }
     }
 }

@@ -177,6 +177,9 @@ public enum Plotter {
     /// Runs `executable script` in `directory` with stdin from /dev/null, stopping it after `timeout` seconds.
     static func runGnuplot(_ executable: String, script: String, directory: String, timeout: TimeInterval) -> Run {
         let fm = FileManager.default
+        do { try Subprocess.checkDescriptors(for: "gnuplot (\(executable))") } catch {
+            return Run(failure: describe(error), output: "")
+        }
         let logURL = fm.temporaryDirectory.appendingPathComponent("cotflow-gnuplot-\(UUID().uuidString).log")
         guard fm.createFile(atPath: logURL.path, contents: nil), let log = try? FileHandle(forWritingTo: logURL) else {
             return Run(failure: "cannot create a log file for gnuplot in \(fm.temporaryDirectory.path)", output: "")

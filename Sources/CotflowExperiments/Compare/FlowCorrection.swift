@@ -1,0 +1,96 @@
+import CotflowCore
+import CotflowExact
+import CotflowModel
+
+/// The first correction to the flow along one training run (MODEL.md section 10,
+/// notes/sgd-correction.md): the flow of the optimizer's modified drift on the run's record times,
+/// training's deviation from it beside its deviation from the plain flow, and whether SGD is
+/// expected to follow the flow there (`FlowValidity`).
+public struct FlowCorrection: Sendable {
+    /// c of the drift `-G - c H G` (`OptimizerKind.driftCorrection`).
+    public let driftCoefficient: Double
+    public let modifiedFlow: FlowTrajectory
+    public let relativeLossDeviation: [Double]
+    /// Over the records where the plain flow's loss is above the comparison's floor.
+    public let maxRelativeLossDeviation: Double?
+    public let validity: FlowValidity
+
+    /// Prompts the noise diagnostics are measured on at each point.
+    public static let diagnosticPrompts = 4096
+
+    /// For `run`, compared with the reduced flow `run.flow` from `start`; nil without a time map
+    /// or drift (Adam) or without a reduced flow (a random start).
+    static func measure(_ run: TrainingComparison, config: ComparisonConfig, start: AssumptionInitialisation) throws -> FlowCorrection? {
+        let training = config.training
+        guard let flow = run.flow, let c = training.optimizer.driftCorrection(learningRate: training.learningRate),
+              let scale = training.optimizer.timeScale else { return nil }
+        var options = config.flow
+        options.ode.endTime = run.times.last!
+        options.ode.grid = .times(Array(run.times.dropFirst().dropLast()))
+        options.stopRelativeLoss = 0
+        options.driftCorrection = c
+        let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
+        let modified = try ReducedFlow(loss: loss, w24: flow.w24).integrate(v0: start.v, w0: start.w, options: options)
+        guard modified.times.count == run.times.count else {
+            throw CompareError.flowStopped(full: false, at: modified.finalTime, lastRecord: run.times.last!)
+        }
+        let relative = zip(run.losses, modified.losses).map { abs($0 - $1) / $1 }
+        let floor = config.deviationFloor * flow.losses[0]
+        let maximum = zip(relative, flow.losses).filter { $0.1 > floor }.map(\.0).max()
+        let validity = FlowValidity.measure(flow: flow, basis: start.basis(), task: training.task, trainable: run.trainable,
+                                            batchSize: training.batchSize, step: training.learningRate * scale,
+                                            prompts: diagnosticPrompts, seed: config.seed, floor: floor)
+        return FlowCorrection(driftCoefficient: c, modifiedFlow: modified, relativeLossDeviation: relative,
+                              maxRelativeLossDeviation: maximum, validity: validity)
+    }
+
+    /// The report's lines for this run.
+    public var reportLines: [String] {
+        let verdict = validity.verdict
+        var lines = ["  first correction (flow of the modified drift -G - c H G, c = \(fmt(driftCoefficient))): max relative loss deviation "
+                     + (maxRelativeLossDeviation.map(fmt) ?? "not measured") + " from it",
+                     "  the flow is \(verdict.expected ? "expected" : "NOT expected") to describe SGD here: \(verdict.reason)"]
+        for p in validity.points {
+            let tail = p.noise.gradientNorms.tailIndex.map { "\(fmt($0.alpha)) ± \(fmt($0.standardError))" } ?? "n/a"
+            lines.append("    t = \(fmt(p.time)): flow loss \(fmt(p.flowLoss)), noise scale tr(Sigma)/|G|^2 = \(fmt(p.noise.noiseScale)), "
+                + "noise bound \(fmt(p.noiseExcess)), top 1% carry \(fmt(p.noise.losses.topPercentShare)) of the loss and "
+                + "\(fmt(p.noise.gradientNorms.topPercentShare)) of the gradient norms, Hill index \(tail)")
+        }
+        return lines
+    }
+}
+
+/// What summary.json records of a run's first correction.
+public struct FlowCorrectionMetrics: Codable, Sendable {
+    public struct Point: Codable, Sendable {
+        public var t, flowLoss, noiseScale, noiseBound, lossTop1Share, gradientTop1Share: Double
+        public var gradientTailIndex, gradientTailIndexError: Double?
+        enum CodingKeys: String, CodingKey {
+            case t, flowLoss = "flow_loss", noiseScale = "noise_scale", noiseBound = "noise_bound", lossTop1Share = "loss_top1_share"
+            case gradientTop1Share = "gradient_top1_share", gradientTailIndex = "gradient_tail_index", gradientTailIndexError = "gradient_tail_index_se"
+        }
+    }
+    public var driftCoefficient: Double
+    public var maxRelLossDeviationModifiedFlow: Double?
+    public var flowExpected: Bool
+    public var verdict: String
+    public var prompts: Int
+    public var points: [Point]
+
+    enum CodingKeys: String, CodingKey {
+        case driftCoefficient = "drift_coefficient", maxRelLossDeviationModifiedFlow = "max_rel_loss_deviation_modified_flow"
+        case flowExpected = "flow_expected", verdict, prompts, points
+    }
+
+    init(_ c: FlowCorrection) {
+        driftCoefficient = c.driftCoefficient
+        maxRelLossDeviationModifiedFlow = c.maxRelativeLossDeviation
+        (flowExpected, verdict) = c.validity.verdict
+        prompts = FlowCorrection.diagnosticPrompts
+        points = c.validity.points.map {
+            Point(t: $0.time, flowLoss: $0.flowLoss, noiseScale: $0.noise.noiseScale, noiseBound: $0.noiseExcess,
+                  lossTop1Share: $0.noise.losses.topPercentShare, gradientTop1Share: $0.noise.gradientNorms.topPercentShare,
+                  gradientTailIndex: $0.noise.gradientNorms.tailIndex?.alpha, gradientTailIndexError: $0.noise.gradientNorms.tailIndex?.standardError)
+        }
+    }
+}
