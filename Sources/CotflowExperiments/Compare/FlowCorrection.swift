@@ -62,6 +62,7 @@ public struct FlowCorrection: Sendable {
 
 /// What summary.json records of a run's first correction.
 public struct FlowCorrectionMetrics: Codable, Sendable {
+    /// One point of the flow's diagnostics (`FlowValidity.Point`).
     public struct Point: Codable, Sendable {
         public var t, flowLoss, noiseScale, noiseBound, lossTop1Share, gradientTop1Share: Double
         public var gradientTailIndex, gradientTailIndexError: Double?
