@@ -215,6 +215,8 @@ public enum Comparator {
         var flow: FlowTrajectory? = nil, flowStages: StageAnalysis? = nil
         var freeFlow: FlowTrajectory? = nil, freeFlowStages: StageAnalysis? = nil
         let eta = config.eta.doubleValue
+        // The reduced loss and the flows' options, kept for the first correction.
+        var reduced: (loss: ReducedLoss, options: FlowOptions)? = nil
         if training.initialisation == .assumption {
             let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
             var flowOptions = config.flow
@@ -236,6 +238,7 @@ public enum Comparator {
                 }
                 return (reduced, try StageAnalysis(times: reduced.times, losses: reduced.losses, v: reduced.v, w: reduced.w, eta: eta))
             }
+            reduced = (loss, flowOptions)
             (flow, flowStages) = try stoppable("the reduced flow", results) { try integrate(.paper) }
             // Full training and the full-matrix flow also train W24: their reduced flow is the one
             // with W24 free.
@@ -258,13 +261,24 @@ public enum Comparator {
             }
             return run
         }
-        if training.initialisation == .assumption {
+        if let reduced {
             for i in runs.indices {
-                runs[i].correction = try stoppable("the first correction", results) { try FlowCorrection.measure(runs[i], config: config, start: start) }
+                runs[i].correction = try stoppable("the first correction", results) {
+                    try FlowCorrection.measure(runs[i], config: config, start: start, loss: reduced.loss, options: reduced.options)
+                }
             }
         }
         return Comparison(config: config, flow: flow, flowStages: flowStages, freeFlow: freeFlow, freeFlowStages: freeFlowStages,
                           fullFlow: full, runs: runs)
+    }
+
+    /// Relative deviations `|x - r| / r` of `losses` from `reference`, and the largest of them over
+    /// the records where `counted` (the reference by default) is above `floorFraction` x its start.
+    static func relativeLossDeviation(_ losses: [Double], from reference: [Double], floorFraction: Double,
+                                      counted: [Double]? = nil) -> (each: [Double], largest: Double?) {
+        let each = zip(losses, reference).map { abs($0 - $1) / $1 }
+        let counted = counted ?? reference, floor = floorFraction * counted[0]
+        return (each, zip(each, counted).filter { $0.1 > floor }.map(\.0).max())
     }
 
     /// Runs a phase after training (a flow polls the stop request at every step): a stop request
@@ -292,12 +306,11 @@ public enum Comparator {
         var relative: [Double]? = nil, eigen: [Double]? = nil
         var maxRelative: Double? = nil, maxEigen: Double? = nil
         if config.hasTimeMap, let flow {
-            relative = zip(losses, flow.losses).map { abs($0 - $1) / $1 }
+            let loss = relativeLossDeviation(losses, from: flow.losses, floorFraction: config.deviationFloor)
+            (relative, maxRelative) = (loss.each, loss.largest)
             eigen = times.indices.map { i in
                 (0..<d).map { max(abs(v[i][$0] - flow.v[i][$0]), abs(w[i][$0] - flow.w[i][$0])) }.max() ?? 0
             }
-            let floor = config.deviationFloor * flow.losses[0]
-            maxRelative = zip(relative!, flow.losses).filter { $0.1 > floor }.map(\.0).max()
             maxEigen = eigen!.max()
         }
         let stages = try StageAnalysis(times: times, losses: losses, v: v, w: w, eta: config.eta.doubleValue,

@@ -18,30 +18,27 @@ public struct FlowCorrection: Sendable {
     /// Prompts the noise diagnostics are measured on at each point.
     public static let diagnosticPrompts = 4096
 
-    /// For `run`, compared with the reduced flow `run.flow` from `start`; nil without a time map
-    /// or drift (Adam) or without a reduced flow (a random start).
-    static func measure(_ run: TrainingComparison, config: ComparisonConfig, start: AssumptionInitialisation) throws -> FlowCorrection? {
+    /// For `run`, compared with the reduced flow `run.flow` from `start` (of `loss`, integrated with
+    /// `options` on the record times); nil without a drift (Adam) or without a reduced flow.
+    static func measure(_ run: TrainingComparison, config: ComparisonConfig, start: AssumptionInitialisation,
+                        loss: ReducedLoss, options flowOptions: FlowOptions) throws -> FlowCorrection? {
         let training = config.training
         guard let flow = run.flow, let c = training.optimizer.driftCorrection(learningRate: training.learningRate),
               let scale = training.optimizer.timeScale else { return nil }
-        var options = config.flow
-        options.ode.endTime = run.times.last!
-        options.ode.grid = .times(Array(run.times.dropFirst().dropLast()))
-        options.stopRelativeLoss = 0
+        var options = flowOptions
         options.driftCorrection = c
-        let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
         let modified = try ReducedFlow(loss: loss, w24: flow.w24).integrate(v0: start.v, w0: start.w, options: options)
         guard modified.times.count == run.times.count else {
             throw CompareError.flowStopped(full: false, at: modified.finalTime, lastRecord: run.times.last!)
         }
-        let relative = zip(run.losses, modified.losses).map { abs($0 - $1) / $1 }
+        // Counted over the records the plain flow's deviation counts.
+        let deviation = Comparator.relativeLossDeviation(run.losses, from: modified.losses, floorFraction: config.deviationFloor, counted: flow.losses)
         let floor = config.deviationFloor * flow.losses[0]
-        let maximum = zip(relative, flow.losses).filter { $0.1 > floor }.map(\.0).max()
         let validity = FlowValidity.measure(flow: flow, basis: start.basis(), task: training.task, trainable: run.trainable,
                                             batchSize: training.batchSize, step: training.learningRate * scale,
                                             prompts: diagnosticPrompts, seed: config.seed, floor: floor)
-        return FlowCorrection(driftCoefficient: c, modifiedFlow: modified, relativeLossDeviation: relative,
-                              maxRelativeLossDeviation: maximum, validity: validity)
+        return FlowCorrection(driftCoefficient: c, modifiedFlow: modified, relativeLossDeviation: deviation.each,
+                              maxRelativeLossDeviation: deviation.largest, validity: validity)
     }
 
     /// The report's lines for this run.

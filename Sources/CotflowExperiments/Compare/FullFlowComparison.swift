@@ -87,14 +87,13 @@ extension Comparator {
     /// Training against the full-matrix flow at the same record times.
     static func deviation(losses: [Double], v: [[Double]], w: [[Double]], stages: StageAnalysis,
                           from flow: FullFlowCurve, floorFraction: Double) -> FullFlowDeviation {
-        let relative = zip(losses, flow.heldOutLosses).map { abs($0 - $1) / $1 }
-        let floor = floorFraction * flow.heldOutLosses[0]
+        let loss = relativeLossDeviation(losses, from: flow.heldOutLosses, floorFraction: floorFraction)
         let eigen = v.indices.map { i in
             v[i].indices.map { max(abs(v[i][$0] - flow.v[i][$0]), abs(w[i][$0] - flow.w[i][$0])) }.max() ?? 0
         }
         return FullFlowDeviation(
-            relativeLossDeviation: relative,
-            maxRelativeLossDeviation: zip(relative, flow.heldOutLosses).filter { $0.1 > floor }.map(\.0).max(),
+            relativeLossDeviation: loss.each,
+            maxRelativeLossDeviation: loss.largest,
             eigenvalueDeviation: eigen,
             changePointAgreement: StageAgreement(stages.changePoint, reference: flow.stages.changePoint),
             mechanisticAgreement: StageAgreement(stages.mechanistic, reference: flow.stages.mechanistic))
