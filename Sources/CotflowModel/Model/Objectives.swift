@@ -243,13 +243,16 @@ func gdChains(count: Int, s: UnsafePointer<Double>, wStar: UnsafePointer<Double>
 func teacherForcedRows(_ chain: UnsafePointer<Double>, d: Int, k: Int,
                        u: UnsafeMutablePointer<Double>, _ ldu: Int, ut: UnsafeMutablePointer<Double>, r: UnsafeMutablePointer<Double>) {
     for i in 0..<k {
+        let wi = chain + i * d, next = wi + d, ui = u + i * ldu, ri = r + i * d
         for c in 0..<d {
-            u[i * ldu + c] = chain[i * d + c]
-            ut[c * k + i] = chain[i * d + c]
-            r[i * d + c] = chain[i * d + c] - chain[(i + 1) * d + c]  // w_i - w_{i+1}
+            ui[c] = wi[c]
+            ri[c] = wi[c] - next[c]  // w_i - w_{i+1}
         }
-        u[i * ldu + d] = 1
-        ut[d * k + i] = 1
+        ui[d] = 1
+    }
+    for c in 0...d {
+        let row = ut + c * k
+        if c == d { for i in 0..<k { row[i] = 1 } } else { for i in 0..<k { row[i] = chain[i &* d &+ c] } }
     }
 }
 
@@ -369,12 +372,12 @@ func cotKernelFolded(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePoin
     let invN = 1 / Double(ctx.n)
     // Every entry is written before it is read (by loops or by products with beta = 0).
     let ws = ctx.workspace
-    ws.reset(reserving: k * (dim + d1 + d + 2 * d1) + (chains == nil ? range.count * (k + 1) * d : 0) + k * k + d * d1 + 2 * d1 * d1 + d * dim + 2 * d * d + d * d1
+    ws.reset(reserving: k * (dim + d1 + d + 2 * d1) + (chains == nil ? range.count * (k + 1) * d : 0) + k * k + d * d1 + 2 * d1 * d1 + d * dim + d * d + d * d1
              + d1 * d1 + dim * d + d1 * d)
     // X: rows (u_i, C_i Wb u_i); UT: the u_i transposed; Q: Wb u_i, then V3b^T r_i; DQ: C_i V3b^T r_i.
     let X = ws.take(k * dim), UT = ws.take(d1 * k), R = ws.take(k * d), Q = ws.take(k * d1), DQ = ws.take(k * d1)
     let chainsOfRange = rangeChains(ctx, range: range, chains: chains, workspace: ws), mm = ws.take(k * k)
-    let B = ws.take(d * d1), F = ws.take(d1 * d1), K = ws.take(d * d1), NX = ws.take(d * dim), T = ws.take(d * d), TS = ws.take(d * d)
+    let B = ws.take(d * d1), F = ws.take(d1 * d1), K = ws.take(d * d1), NX = ws.take(d * dim), T = ws.take(d * d)
     // Per chunk: Wb transposed; VX = [ (V3a F)^T (per prompt); V3b^T ] (dim x d), so that the
     // residuals are one product X VX; V3a transposed.
     let WbT = ws.take(d1 * d1), VX = ws.take(dim * d), V3aT = ws.take(d1 * d)
@@ -390,13 +393,13 @@ func cotKernelFolded(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePoin
         let s = ctx.S + p * d * d, w = ctx.wStar + p * d
         teacherForcedRows(chainsOfRange + pi * (k + 1) * d, d: d, k: k, u: X, dim, ut: UT, r: R)
         // F = P^T S P Wa: B = P Wa, rows 0..<d of F = S B, row d = w*^T S B.
-        for r in 0..<d { for c in 0..<d1 { B[r * d1 + c] = Wa[r * dim + c] + w[r] * Wa[d * dim + c] } }
-        smallGemm(false, false, d, d1, d, 1, s, d, B, d1, 0, F, d1)
-        for c in 0..<d1 {
-            var acc = 0.0
-            for r in 0..<d { acc += w[r] * F[r * d1 + c] }
-            F[d * d1 + c] = acc
+        let waLast = Wa + d * dim
+        for r in 0..<d {
+            let br = B + r * d1, war = Wa + r * dim, wr = w[r]
+            for c in 0..<d1 { br[c] = war[c] + wr * waLast[c] }
         }
+        smallGemm(false, false, d, d1, d, 1, s, d, B, d1, 0, F, d1)
+        smallGemm(false, false, 1, d1, d, 1, w, d, F, d1, 0, F + d * d1, d1)     // w*^T S B
         smallGemm(true, false, d1, d, d1, 1, F, d1, V3aT, d, 0, VX, d)            // (V3a F)^T
         smallGemm(false, false, k, d1, d1, 1, X, dim, WbT, d1, 0, Q, d1)          // Wb u_i
         applyGChainPart(q: Q, d1, u: X, dim, ut: UT, k: k, d1: d1, invN: invN, out: X + d1, dim, m: mm)
@@ -409,15 +412,17 @@ func cotKernelFolded(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePoin
         smallGemm(true, false, d, dim, k, 1, R, d, X, dim, 0, NX, dim)           // [N, sum_i r_i (C_i Wb u_i)^T]
         let gV3 = gV + d1 * dim
         smallGemm(false, true, d, d1, d1, 1, NX, dim, F, d1, 1, gV3, dim)         // dV3a += N F^T
-        for a in 0..<d { for c in 0..<d1 { gV3[a * dim + d1 + c] += NX[a * dim + d1 + c] } }
-        // K = V3a P^T S P = [T S, T S w*] with T = V3a P^T; dWa += K^T N.
-        for a in 0..<d { for c in 0..<d { T[a * d + c] = V3[a * dim + c] + V3[a * dim + d] * w[c] } }
-        smallGemm(false, false, d, d, d, 1, T, d, s, d, 0, TS, d)
         for a in 0..<d {
-            var acc = 0.0
-            for c in 0..<d { K[a * d1 + c] = TS[a * d + c]; acc += TS[a * d + c] * w[c] }
-            K[a * d1 + d] = acc
+            let ga = gV3 + a * dim + d1, na = NX + a * dim + d1
+            for c in 0..<d1 { ga[c] += na[c] }
         }
+        // K = V3a P^T S P = [T S, T S w*] with T = V3a P^T; dWa += K^T N.
+        for a in 0..<d {
+            let ta = T + a * d, va = V3 + a * dim, vd = va[d]
+            for c in 0..<d { ta[c] = va[c] + vd * w[c] }
+        }
+        smallGemm(false, false, d, d, d, 1, T, d, s, d, 0, K, d1)                // T S
+        smallGemm(false, false, d, 1, d, 1, K, d1, w, 1, 0, K + d, d1)             // T S w*
         smallGemm(true, false, d1, d1, d, 1, K, d1, NX, dim, 1, gW + d1, dim)
         smallGemm(false, false, k, d1, d, 1, R, d, V3 + d1, dim, 0, Q, d1)         // V3b^T r_i
         applyGChainPart(q: Q, d1, u: X, dim, ut: UT, k: k, d1: d1, invN: invN, out: DQ, d1, m: mm)
