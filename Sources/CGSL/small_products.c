@@ -18,6 +18,16 @@
 // Widest block of op(B)'s columns per pass and the packed copy of a transposed op(B).
 enum { W512 = 24, W256 = 12, PACK_ROWS = 256 };
 
+// Columns j0 ..< j0 + w of op(B) (k rows): B itself, or for a transposed op(B) (b[j ldb + p]) a copy
+// transposed into `pack` (rows of `width`). The row stride of the result goes to `ld`.
+static const double *column_block(int tb, const double *b, long ldb, long j0, long w, long k, double *pack, long width, long *ld) {
+    if (!tb) { *ld = ldb; return b + j0; }
+    for (long p = 0; p < k; p++)
+        for (long j = 0; j < w; j++) pack[p * width + j] = b[(j0 + j) * ldb + p];
+    *ld = width;
+    return pack;
+}
+
 // R rows of op(A) (op(A)_ip = a[i ai + p ap]) times NV vectors of 8 columns of B (row-major at ldb;
 // the last vector's lanes masked by `mask`) into C.
 // Causal (`i0` >= 0, the index of the block's first row): row i0 + r sums p <= i0 + r only (and p < k).
@@ -82,13 +92,8 @@ AVX512 static void gemm512(int tb, int causal, long m, long n, long k, double al
         long w = n - j0 < W512 ? n - j0 : W512;
         int nv = (int)((w + 7) / 8);
         __mmask8 mask = (__mmask8)(0xFFu >> (8 * nv - w));
-        const double *bb = b + j0;
-        long ldbb = ldb;
-        if (tb) {
-            for (long p = 0; p < k; p++)
-                for (long j = 0; j < w; j++) pack[p * W512 + j] = b[(j0 + j) * ldb + p];
-            bb = pack; ldbb = W512;
-        }
+        long ldbb;
+        const double *bb = column_block(tb, b, ldb, j0, w, k, pack, W512, &ldbb);
         switch (nv) {
         case 1: rows512(1, mask, causal, m, k, alpha, beta, a, ai, ap, bb, ldbb, c + j0, ldc); break;
         case 2: rows512(2, mask, causal, m, k, alpha, beta, a, ai, ap, bb, ldbb, c + j0, ldc); break;
@@ -216,13 +221,8 @@ AVX2 static void gemm256(int tb, int causal, long m, long n, long k, double alph
         int nv = (int)((w + 3) / 4);
         long live = w - 4 * (nv - 1);  // 1-4 lanes of the last vector
         __m256i mask = _mm256_set_epi64x(live > 3 ? -1 : 0, live > 2 ? -1 : 0, live > 1 ? -1 : 0, -1);
-        const double *bb = b + j0;
-        long ldbb = ldb;
-        if (tb) {
-            for (long p = 0; p < k; p++)
-                for (long j = 0; j < w; j++) pack[p * W256 + j] = b[(j0 + j) * ldb + p];
-            bb = pack; ldbb = W256;
-        }
+        long ldbb;
+        const double *bb = column_block(tb, b, ldb, j0, w, k, pack, W256, &ldbb);
         switch (nv) {
         case 1: rows256(1, mask, causal, m, k, alpha, beta, a, ai, ap, bb, ldbb, c + j0, ldc); break;
         case 2: rows256(2, mask, causal, m, k, alpha, beta, a, ai, ap, bb, ldbb, c + j0, ldc); break;
