@@ -83,8 +83,7 @@ public struct EvaluationRun: RecordableRun {
         if case .spectrum = covariance { _ = try covarianceMatrix() }
         try ResourceLimit.checkMemory(TrainingLimits.promptBytes(count: prompts, d: d, n: n, data: false) / 4 + 8 * 16 * Double(2 * d + 2) * Double(2 * d + 2),
                                       what: "evaluation at --d \(d) --n \(n) with --prompts \(prompts)")
-        try ResourceLimit.checkWork(Double(prompts) * TrainingLimits.promptOperations(d: d, n: n, k: k, data: false),
-                                    what: "evaluation at --d \(d) --n \(n) --k \(k) with --prompts \(prompts)")
+        try estimate().check(what: "evaluation at --d \(d) --n \(n) --k \(k) with --prompts \(prompts)", lower: "--k, --prompts or --d")
     }
 
     /// The covariance of x (row-major d x d), or nil for the identity.
