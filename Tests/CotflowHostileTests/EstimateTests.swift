@@ -38,6 +38,21 @@ final class EstimateTests: XCTestCase {
         XCTAssertEqual(try json(shard.stdout)["within_limit"] as? Bool, true, shard.stdout)
     }
 
+    /// An evaluation whose GD chains overflow (here 4 of 2000 prompts at k = 3000) is refused
+    /// from the chains alone, before the transformer's k-step chain runs (issue 22: `eval --k
+    /// 10000` took 75 s, then failed on this overflow).
+    func testAnEvaluationWhoseChainsOverflowIsRefusedBeforeTheTransformerRuns() throws {
+        let dir = Cotflow.temporaryDirectory() + "/out"
+        let run = try Cotflow.run(["eval", "--construction", "--k", "3000", "--prompts", "2000", "--out", dir], timeout: 120)
+        XCTAssertEqual(run.status, 64, run.summary)
+        XCTAssertTrue(run.stderr.contains("the GD chain's loss overflows double precision on 4 of 2000 prompts at k = 3000"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("before the transformer's 3000-step evaluation"), run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/summary.json"))
+        // At k = 1000 no chain overflows: the evaluation runs and reports.
+        let fine = try Cotflow.run(["eval", "--construction", "--k", "1000", "--prompts", "200"], timeout: 120)
+        XCTAssertEqual(fine.status, 0, fine.summary)
+    }
+
     /// `--estimate` on every command prints the estimate and exits 0 without running: no --out
     /// is created, even for a run the limit would refuse; `--json` gives the documented keys.
     func testEstimateRunsNothingAndCreatesNoOutput() throws {
