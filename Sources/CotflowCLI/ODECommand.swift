@@ -44,7 +44,7 @@ struct ODECommand: CotflowCommand {
         try output.checkPlot(plot)
         if plot && params == .full { throw ValidationError("--plot draws the reduced flow; with --params full use `cotflow stages DIR/trajectory.csv --plot`") }
         if params == .full, v0 != nil || w0 != nil { throw ValidationError("--v/--w set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
-        try checkingInput { params == .full ? try fullFlowRun().validate() : try reducedFlowRun().validate() }
+        try checkingInput { try output.validating { params == .full ? try fullFlowRun().validate() : try reducedFlowRun().validate() } }
     }
 
     /// The solver settings given (each flow puts them over its own defaults).
@@ -82,11 +82,13 @@ struct ODECommand: CotflowCommand {
     func run() throws {
         if params == .full {
             let run = try fullFlowRun()
+            if output.printEstimate(run.estimate(), what: "ode --params full") { return }
             let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run))
             if case .failed(let reason) = outcome.status { throw RunStopped(description: "the full-matrix flow failed: \(reason); the trajectory so far is kept") }
             return
         }
         let run = try reducedFlowRun()
+        if output.printEstimate(run.estimate(), what: "ode") { return }
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
             try renderFigure(Figures.flow(outcome.trajectory, eta: run.eta.doubleValue), name: "figure",

@@ -48,6 +48,7 @@ struct StagesCommand: CotflowCommand {
 
     func run() throws {
         let run = stagesRun
+        if output.printEstimate(run.estimate(), what: "stages") { return }
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run))
         if plot {
             let a = outcome.stages

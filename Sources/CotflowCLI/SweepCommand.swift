@@ -102,8 +102,17 @@ struct SweepCommand: ParsableCommand {
         // Every point's parameters are checked before any runs.
         let job = plan.settings.job
         _ = try plan.checkedGrid()
-        if let file = emitSbatch { return try writeSbatch(plan, to: file) }
-        guard let out = output.out ?? (from != nil ? plan.directory : nil), !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
+        if let file = emitSbatch {
+            // Each array task is one shard: its estimate is what the limit and Slurm's --time see.
+            let shards = try plan.shardEstimates(), largest = shards.indices.max { shards[$0].operations < shards[$1].operations }
+            if output.printEstimate(largest.map { shards[$0] } ?? WorkEstimate(), what: "sweep shard \(largest ?? 0)/\(plan.shards), the largest of the array") { return }
+            if let largest {
+                try shards[largest].check(what: "shard \(largest)/\(plan.shards) of the sweep", lower: "the job's sizes, or raise --shards (each array task runs one shard)")
+            }
+            return try writeSbatch(plan, to: file)
+        }
+        let out = output.out ?? (from != nil ? plan.directory : nil) ?? ""
+        guard !out.isEmpty || output.estimate else { throw ValidationError("give --out DIR for the sweep's files") }
         if plot, let m = plotMetric, !job.metricNames.contains(m) {
             throw ValidationError("--plot-metric \(m) is not a metric of --job \(job.rawValue) (metrics: \(job.metricNames.joined(separator: ", ")))")
         }
@@ -111,12 +120,15 @@ struct SweepCommand: ParsableCommand {
         let shard = try plan.shard(self.shard, environment: ProcessInfo.processInfo.environment, anyCount: from == nil)
         let run = SweepShardRun(plan: plan, shard: shard, directory: out, jobs: jobs ?? SweepThreads.cores, resume: resume, force: output.force,
                                 plot: plot, plotMetric: plotMetric)
+        if try output.printEstimate(try run.estimate(), what: "sweep shard \(shard) (\(shard.indices(in: try run.grid).count) points)") { return }
         try Self.solve(run, output: output, provenance: try Provenance(run: run))
     }
 
     /// Solves `run` and writes its files, figure and report (also what `rerun` calls).
     static func solve(_ run: SweepShardRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws {
         let (grid, shard, out, settings) = (try run.grid, run.shard, run.directory, run.plan.settings)
+        let points = shard.indices(in: grid).count
+        try run.estimate().check(what: "sweep shard \(shard) of \(points) points", lower: "the grid's points or the job's sizes, or split it with --shard i/N (or --emit-sbatch --shards N)")
         try run.prepareDirectory()
         Interruption.install()
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)

@@ -41,7 +41,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--curriculum-start and --curriculum-ramp need --curriculum")
         }
         // Every other refusal is the run's (`TrainingRun.validate`).
-        try checkingInput { try trainingRun().validate() }
+        try checkingInput { try output.validating { try trainingRun().validate() } }
         try output.checkPlot(plot)
     }
 
@@ -56,6 +56,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let run = try trainingRun()
+        if output.printEstimate(run.estimate(), what: "train") { return }
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
             let c = run.config

@@ -57,6 +57,7 @@ public struct ReducedFlowRun: RecordableRun {
         guard u.isFinite, abs(u) >= 1e-3, abs(u) <= 1e3 else { throw FlowSettingsError("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(u)); the paper's value is -1") }
         try options.checkStorage(d: d)
         try options.validate()
+        try estimate().check(what: "the reduced flow at --d \(d) --n \(n) --k \(k) to --t-end \(fmt(options.ode.endTime))", lower: "--k, --t-end or --max-steps")
     }
 
     /// Integrates; a failure part-way is a result with status `.failed` and the trajectory so far.

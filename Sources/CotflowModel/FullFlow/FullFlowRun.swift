@@ -47,6 +47,8 @@ public struct FullFlowRun: RecordableRun {
         }
         try options.checkStorage(d: d)
         try options.validate()
+        try estimate().check(what: "the full-matrix flow at --d \(d) --n \(n) --k \(k) on --prompts \(prompts) to --t-end \(fmt(options.ode.endTime))",
+                             lower: "--t-end, --prompts, --max-steps, --d or --k")
     }
 
     /// Integrates, calling `progress(t)` after every accepted step; a failure part-way is a result
