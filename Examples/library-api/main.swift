@@ -32,7 +32,7 @@ do {
     config.batchSize = 64
     config.heldOutSize = 1000
     let result = try Trainer(config: config).run()
-    print("training (\(config.steps) SGD steps): \(result.status); held-out evaluation loss \(result.heldOutEval.report(name: "E||w^_k - w*||^2"))")
+    print("training (\(config.steps) SGD steps): \(result.status); held-out evaluation loss \(result.heldOutEval?.report(name: "E||w^_k - w*||^2") ?? "none (diverged)")")
 
     let holds = flow.converged && result.status == .completed
     print(holds ? "library-api: done" : "library-api: the flow did not converge or the training did not complete")

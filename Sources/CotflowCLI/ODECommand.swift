@@ -27,7 +27,7 @@ struct ODECommand: CotflowCommand {
 
     @Option(name: .customLong("initial-step"), parsing: .unconditional, help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
     @Option(name: .customLong("min-step"), parsing: .unconditional, help: "Fail when the step size falls below this.") var minStep = FlowSolverOptions.defaults.ode.minimumStep
-    @Option(help: "Output grid: log, linear or steps (every accepted step).") var grid: GridKind = .log
+    @Option(help: "Output grid: log, linear (needs --t-end with the reduced flow; the figure's t axis is then linear) or steps (every accepted step).") var grid: GridKind = .log
     @Option(parsing: .unconditional, help: "Number of output points of a log or linear grid.") var points = 400
     @Option(name: .customLong("t-first"), parsing: .unconditional, help: "First positive time of the log grid.") var tFirst = 1e-3
     @Option(name: .customLong("stop-stall"), parsing: .unconditional, help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = FlowSolverOptions.defaults.stopStall
@@ -43,6 +43,13 @@ struct ODECommand: CotflowCommand {
     func validate() throws {
         try output.checkPlot(plot)
         if plot && params == .full { throw ValidationError("--plot draws the reduced flow; with --params full use `cotflow stages DIR/trajectory.csv --plot`") }
+        if grid == .linear, params == .reduced, solver.tEnd == nil {
+            // The reduced flow stops at its stopping loss, long before the default end 1e6: a linear grid
+            // to 1e6 kept 2 rows. The stopping time is not known before the run, so no default fits.
+            throw ValidationError("--grid linear spaces --points times evenly up to --t-end, and the reduced flow's default --t-end "
+                + "\(fmt(FlowSolverOptions.defaults.ode.endTime)) lies far past where the flow stops (its stopping loss): give --t-end "
+                + "(for example the final t of a --grid log run), or use --grid log or --grid steps")
+        }
         if params == .full, v0 != nil || w0 != nil { throw ValidationError("--v/--w set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
         try checkingInput { try output.validating { params == .full ? try fullFlowRun().validate() : try reducedFlowRun().validate() } }
     }
@@ -91,7 +98,7 @@ struct ODECommand: CotflowCommand {
         if output.printEstimate(run.estimate(), what: "ode") { return }
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
-            try renderFigure(Figures.flow(outcome.trajectory, eta: run.eta.doubleValue), name: "figure",
+            try renderFigure(Figures.flow(outcome.trajectory, eta: run.eta.doubleValue, logTime: grid != .linear), name: "figure",
                              title: "reduced gradient flow, (d, n, k) = (\(run.d), \(run.n), \(run.k)), eta = \(run.eta), stepper \(run.options.ode.stepper.rawValue)", output: output)
         }
         let trajectory = outcome.trajectory

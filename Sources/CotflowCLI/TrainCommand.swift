@@ -60,7 +60,7 @@ struct TrainCommand: ParsableCommand {
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
             let c = run.config
-            try renderFigure(Figures.training(outcome.result.trajectory, eta: run.eta.doubleValue), name: "figure",
+            try renderFigure(Figures.training(outcome.result.trajectory, eta: run.eta.doubleValue, optimizer: c.optimizer), name: "figure",
                              title: "\(c.objective.rawValue) training (\(c.optimizer.name)), (d, n, k) = (\(c.task.d), \(c.task.n), \(c.task.k)), eta = \(run.eta)", output: output)
         }
         if !outcome.status.holds {

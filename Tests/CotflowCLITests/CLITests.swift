@@ -63,6 +63,33 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(eval.stderr.contains(#""d" must be an integer"#), eval.stderr)
     }
 
+    /// Issue 24: `ode --grid linear` with the default --t-end 1e6 kept 2 rows (the flow stops long
+    /// before): it is refused; with --t-end the figure's t axis is linear, and log for --grid log.
+    /// `sweep --flow-time` refuses --steps and an optimizer without a time map.
+    func testLinearGridNeedsAnEndAndDrawsALinearTimeAxis() throws {
+        let refused = try cotflow(["ode", "--grid", "linear"])
+        XCTAssertEqual(refused.status, 64, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--grid linear spaces --points times evenly up to --t-end"), refused.stderr)
+        let dir = temporaryDirectory()
+        let task = ["--d", "3", "--n", "12", "--k", "2"]
+        let linear = try cotflow(["ode"] + task + ["--grid", "linear", "--t-end", "20", "--points", "50", "--out", dir + "/linear", "--plot"])
+        XCTAssertEqual(linear.status, 0, linear.stderr)
+        let linearScript = try String(contentsOfFile: dir + "/linear/figure.gp", encoding: .utf8)
+        XCTAssertFalse(linearScript.contains("set logscale x"), linearScript)
+        XCTAssertTrue(linearScript.contains("set format x \"%h\""), linearScript)
+        let log = try cotflow(["ode"] + task + ["--out", dir + "/log", "--plot"])
+        XCTAssertEqual(log.status, 0, log.stderr)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/log/figure.gp", encoding: .utf8).contains("set logscale x"))
+
+        let sweep = ["sweep", "--job", "train", "--vary", "learning_rate=0.01,0.1", "--out", dir + "/sweep", "--flow-time", "1"]
+        let steps = try cotflow(sweep + ["--optimizer", "sgd", "--steps", "10"])
+        XCTAssertEqual(steps.status, 64, steps.stderr)
+        XCTAssertTrue(steps.stderr.contains("drop --steps"), steps.stderr)
+        let adam = try cotflow(sweep + ["--optimizer", "adam"])
+        XCTAssertEqual(adam.status, 64, adam.stderr)
+        XCTAssertTrue(adam.stderr.contains("time map"), adam.stderr)
+    }
+
     func testBadInputGivesAClearMessageAndNonZeroExit() throws {
         let cases: [([String], String)] = [
             (["train", "--d", "0"], "--d must be from 1 to"),
