@@ -361,9 +361,9 @@ public struct PhaseReport: Sendable {
                 : " (no regime changes, and no metric jumps beyond the spread across \(replicateAxes.joined(separator: ", ")))"))
         } else {
             out.append("transitions (\(transitions.count)):")
-            // At most 10 per axis here; report.json has them all.
+            // At most 10 per axis here, regime changes (the boundaries) first; report.json has them all.
             for axis in grid.names {
-                let along = transitions.filter { $0.axis == axis }
+                let along = transitions.filter { $0.axis == axis && $0.kind == .regime } + transitions.filter { $0.axis == axis && $0.kind == .metric }
                 out += along.prefix(10).map { "  " + $0.text }
                 if along.count > 10 { out.append("  ... and \(along.count - 10) more along \(axis) (report.json lists all)") }
             }
