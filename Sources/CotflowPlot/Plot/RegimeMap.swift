@@ -59,8 +59,8 @@ extension Plotter {
         }
         func label(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(format: "%.3g", x) }
         let title = map.title + " (letters: \(map.legend ?? "regimes"); black lines: regime boundaries)"
-        // Wide enough for the title (about 6.5 px a character at the default font).
-        let width = max(520, 90 + 60 * cols, Int(6.5 * Double(title.count))), height = max(420, 120 + 40 * rows)
+        // Wide enough for the title (about 7.5 px a character at the default font).
+        let width = max(520, 90 + 60 * cols, Int(7.5 * Double(title.count))), height = max(420, 120 + 40 * rows)
         var s = GnuplotScript.preamble(what: "regime map", title: map.title, dataName: stem + ".tsv", stem: stem)
         s += "set palette defined (0 \"#fff5eb\", 0.5 \"#fd8d3c\", 1 \"#7f2704\")\nunset key\nset tics out nomirror font \",8\"\n"
         s += "set xlabel \(GnuplotScript.quote(map.columnAxis)) noenhanced\nset ylabel \(GnuplotScript.quote(map.rowAxis)) noenhanced\n"
