@@ -57,19 +57,6 @@ public struct ValidityMetrics: Codable, Sendable, Equatable {
         flowExpected = v.verdict.expected
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(firstCorrectionDeviation, forKey: .firstCorrectionDeviation)
-        try c.encodeIfPresent(noiseBound, forKey: .noiseBound)
-        try c.encodeIfPresent(noiseScale, forKey: .noiseScale)
-        try c.encodeIfPresent(lossTop1pctShare, forKey: .lossTop1pctShare)
-        try c.encodeIfPresent(gradientTop1pctShare, forKey: .gradientTop1pctShare)
-        try c.encodeIfPresent(gradientTailIndex, forKey: .gradientTailIndex)
-        try c.encodeIfPresent(gradientTailIndexError, forKey: .gradientTailIndexError)
-        try c.encodeIfPresent(flowExpected, forKey: .flowExpected)
-        try c.encodeIfPresent(heldOutOverflowedRecords, forKey: .heldOutOverflowedRecords)
-    }
-
     /// The compare job's regime (`CompareMetrics.regime`): follows the flow or not; `deviation` is
     /// training's largest relative loss deviation from the flow, nil when none was measured.
     func regime(deviation: Double?, tolerance: Double) -> RunRegime? {
