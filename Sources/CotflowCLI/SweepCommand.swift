@@ -8,7 +8,7 @@ import Foundation
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Run a job (flow, train, compare, exact) over a grid of up to 3 parameters, in parallel, optionally sharded; report regimes, transitions and scaling.",
+        abstract: "Run a job (flow, train, compare, exact) over a grid of up to 3 parameters (and seeds), in parallel, optionally sharded; report regimes, transitions and scaling.",
         discussion: """
         Each --vary is name=lo:hi:count (evenly spaced), name=lo:hi:count:log (geometric) or \
         name=v1,v2,... with name a numeric option of the job: flow: \(SweepJob.flow.axisNames.joined(separator: ", ")); \
@@ -26,7 +26,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "What each point runs: flow (reduced gradient flow), train (training), compare (flow against training) or exact (exact GD-chain loss).")
     var job: SweepJob = .flow
 
-    @Option(name: .customLong("vary"), help: "An axis of the grid: name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,... (up to 3 times).")
+    @Option(name: .customLong("vary"), help: "An axis of the grid: name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,... (up to 3 times, and once more for seed).")
     var vary: [String] = []
 
     @OptionGroup var task: TaskOptions
@@ -80,8 +80,8 @@ struct SweepCommand: ParsableCommand {
             guard vary.isEmpty, emitSbatch == nil else { throw ValidationError("--from takes the axes and settings from the description: drop --vary and --emit-sbatch") }
             return
         }
-        guard (1...3).contains(vary.count) else {
-            throw ValidationError("give 1 to 3 --vary name=lo:hi:count (names for --job \(job.rawValue): \(job.axisNames.joined(separator: ", ")))")
+        guard (1...SweepGrid.maximumAxes).contains(vary.count) else {
+            throw ValidationError("give 1 to 3 --vary (and one for seed) name=lo:hi:count (names for --job \(job.rawValue): \(job.axisNames.joined(separator: ", ")))")
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
         guard shards >= 1, cpusPerTask >= 1 else { throw ValidationError("--shards and --cpus-per-task must be at least 1") }

@@ -292,7 +292,8 @@ final class CLITests: XCTestCase {
             ["sweep", "--job", "flow", "--learning-rate", "0.1", "--vary", "k=1,2", "--out", dir],   // a training option on the flow job
             ["sweep", "--job", "flow", "--vary", "learning_rate=0.1,0.2", "--out", dir],             // not an axis of the flow job
             ["sweep", "--job", "train", "--learning-rate", "0.1", "--vary", "learning_rate=0.1,0.2", "--out", dir],
-            ["sweep", "--vary", "k=1,2", "--vary", "d=2,3", "--vary", "n=9,10", "--vary", "seed=0,1", "--out", dir],
+            ["sweep", "--vary", "k=1,2", "--vary", "d=2,3", "--vary", "n=9,10", "--vary", "init_scale=0.05,0.1", "--out", dir],  // 4 axes besides seed
+            ["sweep", "--vary", "k=1,2", "--vary", "d=2,3", "--vary", "n=9,10", "--vary", "init_scale=0.05,0.1", "--vary", "seed=0,1", "--out", dir],
             ["sweep", "--vary", "k=1,2", "--jobs", "0", "--out", dir],
             ["sweep", "--job", "exact", "--vary", "k=20,40", "--out", dir],                          // above the exact limit
         ]

@@ -14,6 +14,8 @@ extension Comparison {
             var line = "\(run.trainable.rawValue)" + (run.flow.map { " (against the flow with W24 \($0.w24.isFree ? "free" : "fixed at -1"))" } ?? "") + ": final held-out CoT loss \(fmt(run.losses.last ?? .nan))"
             if let dev = run.maxRelativeLossDeviation {
                 line += ", max relative loss deviation \(fmt(dev)) (where the flow's loss > \(fmt(c.config.deviationFloor)) x its start)"
+            } else if let why = run.lossDeviationMissing {
+                line += ", max relative loss deviation: none (\(why))"
             }
             if let e = run.maxEigenvalueDeviation { line += ", max eigenvalue deviation \(fmt(e))" }
             line += "; off the manifold: block norm <= \(fmt(run.offBlockNorm.max() ?? .nan)), off-diagonal <= \(fmt(run.offDiagonalNorm.max() ?? .nan)), commutator <= \(fmt(run.commutatorNorm.max() ?? .nan))"
