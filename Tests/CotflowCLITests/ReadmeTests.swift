@@ -1,3 +1,4 @@
+import CotflowCore
 import Foundation
 import XCTest
 
@@ -106,5 +107,30 @@ extension CLITests {
         let full = try cotflow(["ode", "--params", "full", "--d", "2", "--n", "8", "--k", "2", "--prompts", "32", "--t-end", "0.5", "--json", "--quiet"])
         XCTAssertEqual(full.status, 0, full.stderr)
         XCTAssertEqual(full.json["status"] as? String, "completed")
+    }
+}
+
+extension CLITests {
+    /// Issue 24, done when: "when does the plateau end, and does full SGD agree?" is answered with
+    /// one number per curve, quoted the same way by the report, the figure and the JSON.
+    func testComparePlateauEndsAreQuotedTheSameWayByTextFigureAndJSON() throws {
+        let out = temporaryDirectory()
+        let run = try cotflow(["compare", "--d", "3", "--n", "16", "--k", "2", "--params", "full", "--steps", "600", "--record-every", "30",
+                               "--held-out", "400", "--quiet", "--out", out, "--plot"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
+        let boundaries = try XCTUnwrap(summary["stage_boundaries"] as? [String: Any])
+        func end(_ curve: String) throws -> Double {
+            try XCTUnwrap((boundaries[curve] as? [String: Any])?["plateau_end"] as? Double, "\(curve) has no plateau end")
+        }
+        let free = try end("ode_free"), full = try end("full")
+        let line = try XCTUnwrap(run.stdout.components(separatedBy: "\n").first { $0.hasPrefix("plateau end (products v_j w_j reach 10% of -eta") }, run.stdout)
+        XCTAssertTrue(line.contains("flow t = \(fmt(try end("ode")))"), line)
+        XCTAssertTrue(line.contains("flow with W24 free t = \(fmt(free))"), line)
+        XCTAssertTrue(line.contains("full SGD t = \(fmt(full)) (" + String(format: "%+.1f%%", 100 * (full - free) / free) + " from the flow with W24 free)"), line)
+        if FileManager.default.fileExists(atPath: out + "/comparison.gp") {
+            let script = try String(contentsOfFile: out + "/comparison.gp", encoding: .utf8)
+            XCTAssertTrue(script.contains("# Panel 1: CoT loss (shaded: the flow's stages); " + line.replacingOccurrences(of: "; notes/stages.md", with: "")), script)
+        }
     }
 }
