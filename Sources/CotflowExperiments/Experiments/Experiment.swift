@@ -248,6 +248,7 @@ public struct ExperimentSettings: Sendable, Codable {
             throw CotflowError.input("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24.initial)); the paper's value is -1")
         }
         guard points >= 2, 1e-3 < flow.ode.endTime else { throw CotflowError.input("--points must be at least 2 and --t-end above 1e-3") }
+        if job == .flow || job == .compare { try flow.validate() }
     }
 
     /// Refuses axes that clash with each other or with a fixed setting (`eta`, the ranges).
