@@ -48,7 +48,7 @@ public struct SweepShardRun: RecordableRun {
     public func validate() throws {
         _ = try plan.checkedGrid()
         guard jobs >= 1 else { throw CotflowError.input("--jobs must be at least 1 (got \(jobs))") }
-        if let m = plotMetric, !plan.settings.job.metricNames.contains(m) {
+        if let m = plotMetric?.split(separator: ",").map(String.init).first(where: { !plan.settings.job.metricNames.contains($0) }) {
             throw CotflowError.input("--plot-metric \(m) is not a metric of --job \(plan.settings.job.rawValue) (metrics: \(plan.settings.job.metricNames.joined(separator: ", ")))")
         }
     }
