@@ -51,6 +51,8 @@ struct RerunCommand: CotflowCommand {
         guard !FileManager.default.fileExists(atPath: target) else {
             throw ValidationError("--out \(target) exists already; remove it or give another --out")
         }
+        // Every recorded run decodes and validates before anything is created.
+        for recorded in runs { try Self.solve(recorded, into: target, checkOnly: true) }
         for recorded in runs {
             FileHandle.standardError.write("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n".data(using: .utf8)!)
             try Self.solve(recorded, into: target)
@@ -87,19 +89,23 @@ struct RerunCommand: CotflowCommand {
         if !report.reproduces { throw ExitCode.failure }
     }
 
-    /// Solves the recorded run in this process, writing its files into `target` (no report on stdout).
-    static func solve(_ recorded: RecordedRun, into target: String) throws {
+    /// Solves the recorded run in this process, writing its files into `target` (no report on stdout);
+    /// `checkOnly`: decode and validate the run, solve nothing.
+    static func solve(_ recorded: RecordedRun, into target: String, checkOnly: Bool = false) throws {
         var output = OutputOptions()
         (output.out, output.json, output.quiet, output.force) = (target, false, true, false)
         func rerun<Run: RecordableRun>(_: Run.Type, _ solve: (Run, Provenance) throws -> Void) throws {
             let run: Run
-            do { run = try recorded.run.decoded() } catch let error as DecodingError {
-                throw CotflowError.input("the recorded \(recorded.computation) run does not decode: \(error)")
-            }
             // A summary is a file like any input: its run is checked as the command line's would be.
-            do { try run.validate() } catch let error as ReportableError {
+            do {
+                run = try recorded.run.decoded()
+                try run.validate()
+            } catch let error as DecodingError {
+                throw CotflowError.input("the recorded \(recorded.computation) run does not decode: \(error)")
+            } catch let error as ReportableError {
                 throw CotflowError.input("the recorded \(recorded.computation) run is not a valid run: \(error.description)")
             }
+            if checkOnly { return }
             try solve(run, try Provenance(arguments: recorded.provenance.arguments, run: run))
         }
         switch recorded.computation {
