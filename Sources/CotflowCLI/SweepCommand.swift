@@ -8,7 +8,7 @@ import Foundation
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Run a job (flow, train, compare, exact) over a grid of up to 3 parameters, in parallel, optionally sharded; report regimes, transitions and scaling.",
+        abstract: "Run a job (flow, train, compare, exact) over a grid of up to 3 parameters (and seeds), in parallel, optionally sharded; report regimes, transitions and scaling.",
         discussion: """
         Each --vary is name=lo:hi:count (evenly spaced), name=lo:hi:count:log (geometric) or \
         name=v1,v2,... with name a numeric option of the job: flow: \(SweepJob.flow.axisNames.joined(separator: ", ")); \
@@ -26,7 +26,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "What each point runs: flow (reduced gradient flow), train (training), compare (flow against training) or exact (exact GD-chain loss).")
     var job: SweepJob = .flow
 
-    @Option(name: .customLong("vary"), help: "An axis of the grid: name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,... (up to 3 times).")
+    @Option(name: .customLong("vary"), help: "An axis of the grid: name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,... (up to 3 times, and once more for seed).")
     var vary: [String] = []
 
     @OptionGroup var task: TaskOptions
@@ -80,8 +80,8 @@ struct SweepCommand: ParsableCommand {
             guard vary.isEmpty, emitSbatch == nil else { throw ValidationError("--from takes the axes and settings from the description: drop --vary and --emit-sbatch") }
             return
         }
-        guard (1...3).contains(vary.count) else {
-            throw ValidationError("give 1 to 3 --vary name=lo:hi:count (names for --job \(job.rawValue): \(job.axisNames.joined(separator: ", ")))")
+        guard (1...SweepGrid.maximumAxes).contains(vary.count) else {
+            throw ValidationError("give 1 to 3 --vary (and one for seed) name=lo:hi:count (names for --job \(job.rawValue): \(job.axisNames.joined(separator: ", ")))")
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
         guard shards >= 1, cpusPerTask >= 1 else { throw ValidationError("--shards and --cpus-per-task must be at least 1") }
@@ -105,8 +105,17 @@ struct SweepCommand: ParsableCommand {
         // Every point's parameters are checked before any runs.
         let job = plan.settings.job
         _ = try plan.checkedGrid()
-        if let file = emitSbatch { return try writeSbatch(plan, to: file) }
-        guard let out = output.out ?? (from != nil ? plan.directory : nil), !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
+        if let file = emitSbatch {
+            // Each array task is one shard: its estimate is what the limit and Slurm's --time see.
+            let shards = try plan.shardEstimates(), largest = shards.indices.max { shards[$0].operations < shards[$1].operations }
+            if output.printEstimate(largest.map { shards[$0] } ?? WorkEstimate(), what: "sweep shard \(largest ?? 0)/\(plan.shards), the largest of the array") { return }
+            if let largest {
+                try shards[largest].check(what: "shard \(largest)/\(plan.shards) of the sweep", lower: "the job's sizes, or raise --shards (each array task runs one shard)")
+            }
+            return try writeSbatch(plan, to: file)
+        }
+        let out = output.out ?? (from != nil ? plan.directory : nil) ?? ""
+        guard !out.isEmpty || output.estimate else { throw ValidationError("give --out DIR for the sweep's files") }
         if plot, let m = plotMetric?.split(separator: ",").map(String.init).first(where: { !job.metricNames.contains($0) }) {
             throw ValidationError("--plot-metric \(m) is not a metric of --job \(job.rawValue) (metrics: \(job.metricNames.joined(separator: ", ")))")
         }
@@ -114,12 +123,15 @@ struct SweepCommand: ParsableCommand {
         let shard = try plan.shard(self.shard, environment: ProcessInfo.processInfo.environment, anyCount: from == nil)
         let run = SweepShardRun(plan: plan, shard: shard, directory: out, jobs: jobs ?? SweepThreads.cores, resume: resume, force: output.force,
                                 plot: plot, plotMetric: plotMetric)
+        if try output.printEstimate(try run.estimate(), what: "sweep shard \(shard) (\(shard.indices(in: try run.grid).count) points)") { return }
         try Self.solve(run, output: output, provenance: try Provenance(run: run))
     }
 
     /// Solves `run` and writes its files, figure and report (also what `rerun` calls).
     static func solve(_ run: SweepShardRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws {
         let (grid, shard, out, settings) = (try run.grid, run.shard, run.directory, run.plan.settings)
+        let points = shard.indices(in: grid).count
+        try run.estimate().check(what: "sweep shard \(shard) of \(points) points", lower: "the grid's points or the job's sizes, or split it with --shard i/N (or --emit-sbatch --shards N)")
         try run.prepareDirectory()
         Interruption.install()
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)

@@ -313,11 +313,12 @@ final class PhaseReportTests: XCTestCase {
         s.training.steps = 300; s.training.batchSize = 128; s.training.heldOutSize = 2000
         let (outcome, report) = try sweep(s, ["learning_rate=0.03,3"], jobs: 2, in: dir)
         XCTAssertEqual(outcome.failed, 0)
-        XCTAssertEqual(report.regimes[0]?.regime, .converged, report.text)
         XCTAssertEqual(report.regimes[1]?.regime, .diverged, report.text)
         XCTAssertNotNil(report.regimes[1]?.divergedStep)
         let deviation = CompareMetrics.names.firstIndex(of: "max_rel_loss_deviation")!
         XCTAssertTrue(outcome.records[0].metrics[deviation].isFinite)
+        // The converging run follows the flow or not by its deviation (the compare job's regime).
+        XCTAssertEqual(report.regimes[0]?.regime, outcome.records[0].metrics[deviation] <= CompareMetrics.followTolerance ? .follows : .doesNotFollow, report.text)
         XCTAssertTrue(outcome.records[1].metrics[deviation].isNaN)
     }
 
@@ -518,11 +519,12 @@ final class ExperimentErrorTests: XCTestCase {
                                            "distance_to_construction", "w24"])
         XCTAssertEqual(FlowMetrics.names, FlowMetrics.CodingKeys.allCases.map(\.stringValue))
         XCTAssertEqual(TrainMetrics.names, TrainMetrics.CodingKeys.allCases.map(\.stringValue))
-        XCTAssertEqual(CompareMetrics.names, TrainMetrics.names + CompareMetrics.CodingKeys.allCases.map(\.stringValue))
+        XCTAssertEqual(CompareMetrics.names, TrainMetrics.names + CompareMetrics.CodingKeys.allCases.map(\.stringValue)
+                       + ValidityMetrics.CodingKeys.allCases.map(\.stringValue))
         XCTAssertEqual(ExactMetrics.names, ExactMetrics.CodingKeys.allCases.map(\.stringValue))
         XCTAssertEqual(SweepJob.flow.integerMetrics, ["converged", "steps", "stage_count"])
         XCTAssertEqual(SweepJob.train.integerMetrics, ["diverged_step", "stage_count"])
-        XCTAssertEqual(SweepJob.compare.integerMetrics, ["diverged_step", "stage_count", "same_stages"])
+        XCTAssertEqual(SweepJob.compare.integerMetrics, ["diverged_step", "stage_count", "same_stages", "flow_expected", "held_out_overflowed_records"])
         XCTAssertEqual(SweepJob.exact.integerMetrics, [])
         let trainingRow: [Double] = [2, 0.5, 1, 0.75, 0.1, 40, 0.3, -1, .nan, 3, .nan, 2]
         let training = try XCTUnwrap(TrainMetrics(names: TrainMetrics.names, values: trainingRow))

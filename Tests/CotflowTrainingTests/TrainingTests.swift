@@ -1,3 +1,4 @@
+import CotflowCore
 @testable import CotflowModel
 import CotflowCore
 import Foundation
@@ -79,6 +80,29 @@ final class TrainingTests: XCTestCase {
         var cfg = TrainingConfig.defaults(task: task, objective: objective, seed: seed)
         cfg.steps = 30; cfg.recordEvery = 10; cfg.batchSize = 200; cfg.heldOutSize = 150
         return cfg
+    }
+
+    /// Training gives the same bits whichever kernel runs the small products (Swift SSE2, C AVX2,
+    /// C AVX-512F): every objective, and the CoT objective at (10, 20, 20) too, where the folded
+    /// CoT kernel runs (the small config runs the direct one).
+    func testTrainingIsBitIdenticalWithEveryProductKernel() throws {
+        var configs = try TrainingObjective.allCases.map { try smallConfig(seed: 3, objective: $0) }
+        let task = try TaskConfig(d: 10, n: 20, k: 20, eta: paperStepSize(n: 20, d: 10).doubleValue / 2)
+        var folded = TrainingConfig.defaults(task: task, objective: .cot, seed: 3)
+        folded.steps = 4; folded.recordEvery = 2; folded.batchSize = 130; folded.heldOutSize = 70
+        configs.append(folded)
+        let costs = cotKernelCosts(d: 10, k: 20)
+        XCTAssertLessThan(costs.folded, costs.direct)
+        for cfg in configs {
+            let reference = try SmallProductKernel.with(.swift) { try Trainer(config: cfg).run() }
+            for kernel in SmallProductKernel.allCases where kernel != .swift && kernel.isSupported {
+                let other = try SmallProductKernel.with(kernel) { try Trainer(config: cfg).run() }
+                let label = "\(cfg.objective) (\(cfg.task.d), \(cfg.task.n), \(cfg.task.k)), \(kernel.name)"
+                XCTAssertEqual(other.trajectory, reference.trajectory, label)
+                XCTAssertEqual(other.parameters.V.map(\.bitPattern), reference.parameters.V.map(\.bitPattern), label)
+                XCTAssertEqual(other.parameters.W.map(\.bitPattern), reference.parameters.W.map(\.bitPattern), label)
+            }
+        }
     }
 
     func testSameSeedIsBitIdenticalDifferentSeedDiffers() throws {

@@ -103,6 +103,8 @@ public struct TrainingComparison: Sendable {
     /// The largest relative loss deviation over the records where the flow's loss is above
     /// `deviationFloor` times its initial value (nil without a time map).
     public let maxRelativeLossDeviation: Double?
+    /// Why `maxRelativeLossDeviation` is nil with a time map and a flow (a held-out mean overflowed, ...).
+    public let lossDeviationMissing: String?
     public let maxEigenvalueDeviation: Double?
     /// Stages of the training curve (held-out loss, diagonals in the initial eigenbasis).
     public let stages: StageAnalysis
@@ -192,11 +194,21 @@ public struct ComparisonStopped: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// Relative loss deviations of training from a flow, per record, and the largest over the records
+/// compared, or why there is none.
+struct LossDeviation {
+    let each: [Double]
+    let largest: Double?
+    let missing: String?
+}
+
 /// Runs a comparison: the flow, then each training run from the same point.
 public enum Comparator {
-    /// Runs the flow and each training run. `progress(run, step, total)` reports training progress.
+    /// Runs the flow and each training run. `progress(run, step, total)` reports training progress;
+    /// `phase(name, fraction)` each later phase as it starts (fraction 0) and the full-matrix
+    /// flow's progress, named as the phases of `ComparisonConfig.workEstimate`.
     public static func run(_ config: ComparisonConfig,
-                           progress: ((TrainableSet, Int, Int) -> Void)? = nil) throws -> Comparison {
+                           progress: ((TrainableSet, Int, Int) -> Void)? = nil, phase: ((String, Double) -> Void)? = nil) throws -> Comparison {
         try config.validate()
         let training = config.training
         let start = AssumptionInitialisation(d: config.d, seed: config.seed, vRange: training.vRange, wRange: training.wRange)
@@ -218,6 +230,7 @@ public enum Comparator {
         // The reduced loss and the flows' options, kept for the first correction.
         var reduced: (loss: ReducedLoss, options: FlowOptions)? = nil
         if training.initialisation == .assumption {
+            phase?("exact reduced loss", 0)
             let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
             var flowOptions = config.flow
             let recordTimes = results[0].1.trajectory.times
@@ -239,6 +252,7 @@ public enum Comparator {
                 return (reduced, try StageAnalysis(times: reduced.times, losses: reduced.losses, v: reduced.v, w: reduced.w, eta: eta))
             }
             reduced = (loss, flowOptions)
+            phase?("reduced flow", 0)
             (flow, flowStages) = try stoppable("the reduced flow", results) { try integrate(.paper) }
             // Full training and the full-matrix flow also train W24: their reduced flow is the one
             // with W24 free.
@@ -249,7 +263,9 @@ public enum Comparator {
         // The full-matrix flow from training's initial point (the same for every trainable set).
         let full = try config.fullFlowPrompts.map { prompts in
             try stoppable("the full-matrix flow", results) {
-                try fullFlow(config, prompts: prompts, training: trainingConfigs[0], result: results[0].1, reduced: freeFlow ?? flow)
+                phase?("full-matrix flow", 0)
+                return try fullFlow(config, prompts: prompts, training: trainingConfigs[0], result: results[0].1, reduced: freeFlow ?? flow,
+                                    progress: { phase?("full-matrix flow", $0) })
             }
         }
         var runs = try results.map { trainable, result in
@@ -262,6 +278,7 @@ public enum Comparator {
             return run
         }
         if let reduced {
+            phase?("first correction", 0)
             for i in runs.indices {
                 runs[i].correction = try stoppable("the first correction", results) {
                     try FlowCorrection.measure(runs[i], config: config, start: start, loss: reduced.loss, options: reduced.options)
@@ -274,11 +291,25 @@ public enum Comparator {
 
     /// Relative deviations `|x - r| / r` of `losses` from `reference`, and the largest of them over
     /// the records where `counted` (the reference by default) is above `floorFraction` x its start.
+    /// A counted record without a finite training loss (the held-out mean overflowed) leaves no
+    /// largest deviation, with the reason (`times` names where).
     static func relativeLossDeviation(_ losses: [Double], from reference: [Double], floorFraction: Double,
-                                      counted: [Double]? = nil) -> (each: [Double], largest: Double?) {
+                                      counted: [Double]? = nil, times: [Double]? = nil) -> LossDeviation {
         let each = zip(losses, reference).map { abs($0 - $1) / $1 }
         let counted = counted ?? reference, floor = floorFraction * counted[0]
-        return (each, zip(each, counted).filter { $0.1 > floor }.map(\.0).max())
+        let kept = each.indices.filter { $0 < counted.count && counted[$0] > floor }
+        func at(_ i: Int) -> String { times.map { "t = \(fmt($0[i]))" } ?? "record \(i)" }
+        if let first = kept.first(where: { !losses[$0].isFinite }) {
+            let count = kept.filter { !losses[$0].isFinite }.count
+            return LossDeviation(each: each, largest: nil, missing: "the held-out CoT loss has no mean (prompts overflowed) at \(count) of the \(kept.count) records compared, first at \(at(first))")
+        }
+        if let first = kept.first(where: { !reference[$0].isFinite }) {
+            return LossDeviation(each: each, largest: nil, missing: "the flow's loss is not finite at \(at(first))")
+        }
+        guard !kept.isEmpty else {
+            return LossDeviation(each: each, largest: nil, missing: "no record where the flow's loss is above \(fmt(floorFraction)) x its start")
+        }
+        return LossDeviation(each: each, largest: kept.map { each[$0] }.max(), missing: nil)
     }
 
     /// Runs a phase after training (a flow polls the stop request at every step): a stop request
@@ -304,10 +335,10 @@ public enum Comparator {
         let times = t.times, losses = t.cotLossMeans
         let v = t.vDiagonals, w = t.wDiagonals
         var relative: [Double]? = nil, eigen: [Double]? = nil
-        var maxRelative: Double? = nil, maxEigen: Double? = nil
+        var maxRelative: Double? = nil, maxEigen: Double? = nil, missing: String? = nil
         if config.hasTimeMap, let flow {
-            let loss = relativeLossDeviation(losses, from: flow.losses, floorFraction: config.deviationFloor)
-            (relative, maxRelative) = (loss.each, loss.largest)
+            let loss = relativeLossDeviation(losses, from: flow.losses, floorFraction: config.deviationFloor, times: times)
+            (relative, maxRelative, missing) = (loss.each, loss.largest, loss.missing)
             eigen = times.indices.map { i in
                 (0..<d).map { max(abs(v[i][$0] - flow.v[i][$0]), abs(w[i][$0] - flow.w[i][$0])) }.max() ?? 0
             }
@@ -321,7 +352,7 @@ public enum Comparator {
             relativeLossDeviation: relative, eigenvalueDeviation: eigen, v: v, w: w,
             offBlockNorm: columns.map(\.offBlockNorm), offDiagonalNorm: columns.map(\.offDiagonalNorm),
             commutatorNorm: columns.map(\.commutatorNorm),
-            maxRelativeLossDeviation: maxRelative, maxEigenvalueDeviation: maxEigen, stages: stages,
+            maxRelativeLossDeviation: maxRelative, lossDeviationMissing: missing, maxEigenvalueDeviation: maxEigen, stages: stages,
             changePointAgreement: config.hasTimeMap ? flowStages.map { StageAgreement(stages.changePoint, reference: $0.changePoint) } : nil,
             mechanisticAgreement: config.hasTimeMap ? flowStages.map { StageAgreement(stages.mechanistic, reference: $0.mechanistic) } : nil)
     }

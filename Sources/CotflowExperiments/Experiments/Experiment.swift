@@ -264,6 +264,10 @@ public struct ExperimentSettings: Sendable, Codable {
     /// Refuses axes that clash with each other or with a fixed setting (`eta`, the ranges).
     public func checkAxes(_ names: Set<String>) throws {
         func refuse(_ text: String) -> CotflowError { CotflowError.input(text) }
+        let ordered = names.subtracting(["seed"])
+        if ordered.count > 3 {
+            throw refuse("at most 3 axes besides the replicate axis seed (got \(ordered.count): \(ordered.sorted().joined(separator: ", ")))")
+        }
         if names.contains("n"), names.contains("n_over_d") { throw refuse("vary n or n_over_d, not both") }
         if names.contains("init_scale"), vRange != nil || wRange != nil {
             throw refuse("an init_scale axis cannot be combined with --v-range or --w-range")
@@ -345,7 +349,10 @@ public struct ExperimentSettings: Sendable, Codable {
             }
             add("record_every", .int(c.recordEvery))
             add("held_out", .int(c.heldOutSize))
-            if job == .compare { out.append(("stepper", .string(flow.ode.stepper.rawValue))) }
+            if job == .compare {
+                out.append(("stepper", .string(flow.ode.stepper.rawValue)))
+                out.append(("follow_tolerance", .number(CompareMetrics.followTolerance)))
+            }
         case .exact:
             out.append(("quantity", .string("E||w_k - w*||^2 of k exact GD steps")))
             out.append(("exact_max_k", .int(Self.exactMaximumK)))
@@ -437,6 +444,13 @@ public protocol SweepMetrics: SweepMetricRow {
     static var timeColumns: [String] { get }
     /// Columns that describe the solver or are set by a stopping rule, not the model: never findings.
     static var diagnosticColumns: Set<String> { get }
+    /// The regimes `regime(_:)` gives (the report's legend).
+    static var regimes: [Regime] { get }
+}
+
+extension SweepMetrics {
+    /// The regimes of a run's outcome (every job but compare).
+    public static var regimes: [Regime] { [.converged, .convergedElsewhere, .unfinished, .stalled, .diverged, .failed] }
 }
 
 extension SweepMetricRow {
@@ -657,6 +671,11 @@ public struct CompareMetrics: SweepMetrics {
     public var maxEigenvalueDeviation: Double?
     public var sameMechanisticStages: Bool?
     public var maxBoundaryDifference: Double?
+    /// The validity-map columns (the first correction and the noise diagnostics along the flow).
+    public var validity = ValidityMetrics()
+
+    /// A run follows the flow when its largest relative loss deviation from it is at most this.
+    public static let followTolerance = 0.05
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case flowFinalLoss = "flow_final_loss", maxRelativeLossDeviation = "max_rel_loss_deviation"
@@ -673,6 +692,7 @@ public struct CompareMetrics: SweepMetrics {
         maxEigenvalueDeviation = try c.decodeIfPresent(Double.self, forKey: .maxEigenvalueDeviation)
         sameMechanisticStages = try c.decodeIfPresent(Bool.self, forKey: .sameMechanisticStages)
         maxBoundaryDifference = try c.decodeIfPresent(Double.self, forKey: .maxBoundaryDifference)
+        validity = try ValidityMetrics(from: decoder)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -683,24 +703,35 @@ public struct CompareMetrics: SweepMetrics {
         try c.encodeIfPresent(maxEigenvalueDeviation, forKey: .maxEigenvalueDeviation)
         try c.encodeIfPresent(sameMechanisticStages, forKey: .sameMechanisticStages)
         try c.encodeIfPresent(maxBoundaryDifference, forKey: .maxBoundaryDifference)
+        try validity.encode(to: encoder)
     }
 
     init(training: TrainMetrics, flowFinalLoss: Double, maxRelativeLossDeviation: Double?, maxEigenvalueDeviation: Double?,
-         sameMechanisticStages: Bool?, maxBoundaryDifference: Double?) {
+         sameMechanisticStages: Bool?, maxBoundaryDifference: Double?, validity: ValidityMetrics = ValidityMetrics()) {
         self.training = training
         self.flowFinalLoss = flowFinalLoss
         self.maxRelativeLossDeviation = maxRelativeLossDeviation
         self.maxEigenvalueDeviation = maxEigenvalueDeviation
         self.sameMechanisticStages = sameMechanisticStages
         self.maxBoundaryDifference = maxBoundaryDifference
+        self.validity = validity
     }
 
     public static var timeColumns: [String] { TrainMetrics.timeColumns }
-    public static var diagnosticColumns: Set<String> { TrainMetrics.diagnosticColumns }
-    /// The training's regime.
-    public func regime(_ settings: ExperimentSettings) -> RunRegime { training.regime(settings) }
+    public static var diagnosticColumns: Set<String> {
+        TrainMetrics.diagnosticColumns.union([ValidityMetrics.CodingKeys.heldOutOverflowedRecords.stringValue])
+    }
+    public static var regimes: [Regime] { [.follows, .doesNotFollow] + TrainMetrics.regimes }
+    /// Whether training follows the flow (within `followTolerance`); a diverged run is diverged;
+    /// without a measured deviation (Adam: no time map) the training's regime.
+    public func regime(_ settings: ExperimentSettings) -> RunRegime {
+        if training.divergedStep != nil { return training.regime(settings) }
+        return validity.regime(deviation: maxRelativeLossDeviation, tolerance: Self.followTolerance) ?? training.regime(settings)
+    }
     public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
-        TrainMetrics.regimeRule(settings, w24Varies: w24Varies)
+        "follows: training's largest relative loss deviation from the flow is at most \(compactNumber(followTolerance)); does-not-follow: above it, "
+            + "or the held-out CoT loss has no mean where the flow's is finite; diverged: training diverged; without a deviation (no time map) the training's regime ("
+            + TrainMetrics.regimeRule(settings, w24Varies: w24Varies) + ")"
     }
 
     static func measure(_ s: ExperimentSettings) throws -> CompareMetrics {
@@ -728,7 +759,8 @@ public struct CompareMetrics: SweepMetrics {
         try training.measureFlowPlateau(s)
         return CompareMetrics(training: training, flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
                               maxRelativeLossDeviation: run.maxRelativeLossDeviation, maxEigenvalueDeviation: run.maxEigenvalueDeviation,
-                              sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference)
+                              sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference,
+                              validity: ValidityMetrics(run))
     }
 }
 

@@ -35,9 +35,10 @@ public struct TrainingRun: RecordableRun {
         try config.validate()
         guard config.task.eta == eta.doubleValue else { throw TaskError.stepSize(config.task.eta) }
         let t = config.task
-        try TrainingLimits.checkTraining(d: t.d, n: t.n, k: t.k, batch: config.batchSize, heldOut: config.heldOutSize,
-                                         steps: config.steps, recordEvery: config.recordEvery, objective: config.objective,
+        try TrainingLimits.checkTraining(d: t.d, n: t.n, k: t.k, batch: config.batchSize, heldOut: config.heldOutSize, objective: config.objective,
                                          what: "training at --d \(t.d) --n \(t.n) --k \(t.k) with --batch-size \(config.batchSize) and --held-out \(config.heldOutSize)")
+        try estimate().check(what: "training at --d \(t.d) --n \(t.n) --k \(t.k) with --steps \(config.steps), --batch-size \(config.batchSize) and --held-out \(config.heldOutSize)",
+                             lower: "--steps, --batch-size, --held-out, --d or --k")
     }
 
     /// Trains; `reporting(step, total, batchLoss)` after every optimizer step.

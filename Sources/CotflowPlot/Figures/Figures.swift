@@ -95,9 +95,10 @@ public enum Figures {
             }
         }
         let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
-        let shaded = (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) } ?? []
+        let shaded = (c.flowStages ?? c.fullFlow?.stages)?.story.stages.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.label) } ?? []
         var panels = [
-            PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses, shaded: shaded),
+            PlotSpec(title: "CoT loss (shaded: the flow's stages); " + c.plateauLine.replacingOccurrences(of: "; notes/stages.md", with: ""),
+                     xLabel: xLabel, yLabel: "loss", logY: true, series: losses, shaded: shaded),
         ]
         // The relative loss deviation of each training run from the flow (and from the full-matrix
         // flow), at the records: what `max_rel_loss_deviation` summarises (with a time map only).
@@ -116,19 +117,19 @@ public enum Figures {
         return panels
     }
 
-    /// `cotflow stages --plot`: the loss with the change-point stages shaded, with the mechanistic
-    /// stages when there are any, and the eigenvalue columns (`vPrefix`1.., `wPrefix`1..) when given,
-    /// with the construction's values when eta is known.
-    public static func stages(times: [Double], losses: [Double], lossName: String, timeColumn: String, changePoint: [Stage],
-                              mechanistic: [Stage], eigenvalues: (v: [[Double]], w: [[Double]], vPrefix: String, wPrefix: String),
+    /// `cotflow stages --plot`: the loss with the stage table shaded (its plateau end in the title),
+    /// the change-point cross-check when the table is read off the eigenvalues, and the eigenvalue
+    /// columns (`vPrefix`1.., `wPrefix`1..) when given, with the construction's values when eta is known.
+    public static func stages(times: [Double], losses: [Double], lossName: String, timeColumn: String, story: StageStory,
+                              eigenvalues: (v: [[Double]], w: [[Double]], vPrefix: String, wPrefix: String),
                               eta: Double?) -> [PlotSpec] {
-        func shaded(_ list: [Stage]) -> [ShadedInterval] { list.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) } }
+        func shaded(_ list: [Stage]) -> [ShadedInterval] { list.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.label) } }
         let curve = [PlotSeries(name: lossName, x: times, y: losses)]
-        var panels = [PlotSpec(title: "change-point stages", xLabel: timeColumn, yLabel: lossName, logY: true,
-                               series: curve, shaded: shaded(changePoint))]
-        if !mechanistic.isEmpty {
-            panels.append(PlotSpec(title: "mechanistic stages", xLabel: timeColumn, yLabel: lossName, logY: true,
-                                   series: curve, shaded: shaded(mechanistic)))
+        var panels = [PlotSpec(title: "stages (\(story.basis == .eigenvalues ? "eigenvalues" : "change points")), plateau end \(story.plateauEnd.map(fmt) ?? "none")",
+                               xLabel: timeColumn, yLabel: lossName, logY: true, series: curve, shaded: shaded(story.stages))]
+        if story.boundaries != nil {
+            panels.append(PlotSpec(title: "cross-check: change points of ln(loss)", xLabel: timeColumn, yLabel: lossName, logY: true,
+                                   series: curve, shaded: shaded(story.changePoints)))
         }
         let (v, w, vp, wp) = eigenvalues
         if !v.isEmpty && !w.isEmpty {

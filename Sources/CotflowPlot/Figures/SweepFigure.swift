@@ -71,10 +71,12 @@ public enum SweepFigure {
             }
             let finite = values.filter(\.isFinite)
             let logScale = !finite.isEmpty && finite.allSatisfy { $0 > 0 } && finite.max()! / finite.min()! >= 10
+            let shown = Set(letters)
+            let legend = report.settings.job.metrics.regimes.filter { shown.contains(String($0.letter)) }.map { "\($0.letter) \($0.rawValue)" }
             let sliceText = ordered.count == 3 ? " at \(grid.axes[ordered[2]].name) = \(SweepFormat.number(grid.axes[ordered[2]].values[0]))" : ""
             self = .map(RegimeMap(title: "\(report.settings.job.rawValue) sweep: \(name)\(sliceText)", rowAxis: rowAxis.name, columnAxis: colAxis.name,
                                   rowValues: rowAxis.values, columnValues: colAxis.values, values: values, metric: name,
-                                  logScale: logScale, regimes: letters))
+                                  logScale: logScale, regimes: letters, legend: legend.isEmpty ? nil : legend.joined(separator: ", ")))
         default:
             self = .none("no ordered axis to draw against")
         }
@@ -132,7 +134,8 @@ public enum SweepFigure {
     public static func defaultMetric(_ job: SweepJob) -> String {
         switch job {
         case .flow: return "t_loss_1e-3"
-        case .train, .compare: return "final_cot_loss"
+        case .train: return "final_cot_loss"
+        case .compare: return "max_rel_loss_deviation"
         case .exact: return "exact_eval_loss"
         }
     }
