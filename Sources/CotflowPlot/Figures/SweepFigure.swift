@@ -103,8 +103,8 @@ public enum SweepFigure {
         case .stalled: return "#9c755f"
         case .diverged: return "#e15759"
         case .failed: return "#7f7f7f"
-        case .doesNotFollow: return "#f28e2b"
         case .follows: return "#4e79a7"
+        case .doesNotFollow: return "#f28e2b"
         }
     }
 
