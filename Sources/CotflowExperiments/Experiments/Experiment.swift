@@ -756,8 +756,7 @@ public struct CompareMetrics: SweepMetrics {
         let run = comparison.runs[0]
         try stopIfInterrupted(run.result)
         let agreement = run.mechanisticAgreement
-        var training = TrainMetrics(run.result, config: t)
-        try training.measureFlowPlateau(s)
+        let training = TrainMetrics(run.result, config: t)
         return CompareMetrics(training: training, flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
                               maxRelativeLossDeviation: run.maxRelativeLossDeviation, maxEigenvalueDeviation: run.maxEigenvalueDeviation,
                               sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference,

@@ -156,7 +156,7 @@ public struct TrainingMetrics: Codable, Sendable {
         try c.encodeIfPresent(curriculum, forKey: .curriculum)
         try c.encodeIfPresent(clipNorm, forKey: .clipNorm); try c.encode(clippedSteps, forKey: .clippedSteps)
         try c.encode(steps, forKey: .steps); try c.encode(seconds, forKey: .seconds); try c.encode(finalCoTLoss, forKey: .finalCoTLoss)
-        try c.encodeIfPresent(lastRecordStep, forKey: .lastRecordStep)
+        if let lastRecordStep { try c.encode(lastRecordStep, forKey: .lastRecordStep) }
         try status.encode(to: encoder)
         try evalLoss?.encode(to: encoder, prefix: "eval_loss_")
         try cotLoss?.encode(to: encoder, prefix: "cot_loss_")
