@@ -8,7 +8,7 @@ import Foundation
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Run a job (flow, train, compare, exact) over a grid of up to 3 parameters, in parallel, optionally sharded; report regimes, transitions and scaling.",
+        abstract: "Run a job (flow, train, compare, exact) over a grid of up to 3 parameters (and seeds), in parallel, optionally sharded; report regimes, transitions and scaling.",
         discussion: """
         Each --vary is name=lo:hi:count (evenly spaced), name=lo:hi:count:log (geometric) or \
         name=v1,v2,... with name a numeric option of the job: flow: \(SweepJob.flow.axisNames.joined(separator: ", ")); \
@@ -26,7 +26,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "What each point runs: flow (reduced gradient flow), train (training), compare (flow against training) or exact (exact GD-chain loss).")
     var job: SweepJob = .flow
 
-    @Option(name: .customLong("vary"), help: "An axis of the grid: name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,... (up to 3 times).")
+    @Option(name: .customLong("vary"), help: "An axis of the grid: name=lo:hi:count, name=lo:hi:count:log or name=v1,v2,... (up to 3 times, and once more for seed).")
     var vary: [String] = []
 
     @OptionGroup var task: TaskOptions
@@ -45,6 +45,8 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Initialisation (train): random or assumption.") var `init`: InitialisationKind?
     @OptionGroup var training: TrainingOptions
 
+    @Option(name: .customLong("flow-time"), parsing: .unconditional, help: "Train each point (train, compare) to this flow time instead of a fixed --steps: steps = the fewest whose flow time, through the optimizer's time map (sgd: learning rate x step; momentum: its map), reaches it; Adam, with no time map, is refused.")
+    var flowTime: Double?
     @Option(name: .customLong("stall-fraction"), help: "A run is stalled when its final loss is above this fraction of its start.")
     var stallFraction = 0.5
     @Option(name: .customLong("converged-fraction"), help: "A training run (or exact chain) has converged when its final loss is at most this fraction of its start (and, for training, it is within --construction-tolerance of the construction).")
@@ -61,9 +63,9 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Run the sweep described by FILE (written by --emit-sbatch: the settings, axes and --out of the sweep), as each Slurm array task does; --vary and the job's options are taken from it.")
     var from: String?
 
-    @Flag(help: "Draw the report's figure into --out (2 ordered axes: a heatmap of --plot-metric with the regime boundaries; 1 axis: every metric against it with replicate bands).")
+    @Flag(help: "Draw the report's figure into --out (2 ordered axes: a heatmap of --plot-metric with the regime boundaries; 1 axis: --plot-metric against it, medians with the replicate range shaded and the regimes marked).")
     var plot = false
-    @Option(name: .customLong("plot-metric"), help: "The metric of the 2-D heatmap (default: the job's main loss).")
+    @Option(name: .customLong("plot-metric"), help: "The metric of the 2-D heatmap (default: the job's main loss), or comma-separated metrics of a 1-D figure (default: the one or two that decide the regimes, constant ones left out).")
     var plotMetric: String?
 
     @Option(name: .customLong("emit-sbatch"), help: "Write a Slurm array-job script for this sweep to FILE (one task per shard) instead of running it.")
@@ -78,8 +80,8 @@ struct SweepCommand: ParsableCommand {
             guard vary.isEmpty, emitSbatch == nil else { throw ValidationError("--from takes the axes and settings from the description: drop --vary and --emit-sbatch") }
             return
         }
-        guard (1...3).contains(vary.count) else {
-            throw ValidationError("give 1 to 3 --vary name=lo:hi:count (names for --job \(job.rawValue): \(job.axisNames.joined(separator: ", ")))")
+        guard (1...SweepGrid.maximumAxes).contains(vary.count) else {
+            throw ValidationError("give 1 to 3 --vary (and one for seed) name=lo:hi:count (names for --job \(job.rawValue): \(job.axisNames.joined(separator: ", ")))")
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
         guard shards >= 1, cpusPerTask >= 1 else { throw ValidationError("--shards and --cpus-per-task must be at least 1") }
@@ -87,6 +89,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("--w24 and --w24-initial apply to --job flow only (\(job.refusal(axis: "w24_initial") ?? "no W24 here"))")
         }
         try checkingInput { _ = try trainingConfig(axes: []) }
+        if flowTime != nil, training.steps != nil { throw ValidationError("--flow-time sets each point's steps (flow time through the time map at its learning rate); drop --steps") }
     }
 
     func run() throws {
@@ -113,7 +116,7 @@ struct SweepCommand: ParsableCommand {
         }
         let out = output.out ?? (from != nil ? plan.directory : nil) ?? ""
         guard !out.isEmpty || output.estimate else { throw ValidationError("give --out DIR for the sweep's files") }
-        if plot, let m = plotMetric, !job.metricNames.contains(m) {
+        if plot, let m = plotMetric?.split(separator: ",").map(String.init).first(where: { !job.metricNames.contains($0) }) {
             throw ValidationError("--plot-metric \(m) is not a metric of --job \(job.rawValue) (metrics: \(job.metricNames.joined(separator: ", ")))")
         }
         // A description fixes the shard count of its array; a command line takes any.
@@ -166,6 +169,7 @@ struct SweepCommand: ParsableCommand {
         (s.flow, s.points) = (try solver.flowOptions(), points)
         s.w24 = w24 == .free ? .free(initial: w24Initial ?? -1) : .fixed(w24Initial ?? -1)
         (s.stallFraction, s.convergedFraction, s.constructionTolerance) = (stallFraction, convergedFraction, constructionTolerance)
+        s.flowTime = flowTime
         return s
     }
 }
@@ -183,7 +187,7 @@ struct MergeCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout instead of the report.") var json = false
     @Flag(help: "Draw the report's figure (sweep_plot.svg/.png) into DIR, as `sweep --plot` does.")
     var plot = false
-    @Option(name: .customLong("plot-metric"), help: "The metric of a 2-D heatmap (default: the job's main loss).")
+    @Option(name: .customLong("plot-metric"), help: "The metric of a 2-D heatmap (default: the job's main loss), or comma-separated metrics of a 1-D figure.")
     var plotMetric: String?
     @Flag(help: "Print the merge's estimated work and time (reading the shard files) and exit without merging.") var estimate = false
 
@@ -200,7 +204,7 @@ struct MergeCommand: ParsableCommand {
         print(json ? try JSONValue.encoding(MergeSummary(outcome)).rendered() : outcome.summaryReport)
         if plot {
             let d = outcome.description, settings = try ExperimentSettings(recorded: d.settings)
-            if let m = plotMetric, !d.metricNames.contains(m) {
+            if let m = plotMetric?.split(separator: ",").map(String.init).first(where: { !d.metricNames.contains($0) }) {
                 throw ValidationError("--plot-metric \(m) is not a metric of this sweep (metrics: \(d.metricNames.joined(separator: ", ")))")
             }
             try renderSweepFigure(PhaseReport(grid: d.grid, metricNames: d.metricNames, records: outcome.records, settings: settings), metric: plotMetric, directory: directory)

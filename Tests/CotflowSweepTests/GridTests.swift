@@ -69,7 +69,7 @@ final class GridTests: XCTestCase {
     func testGridErrors() throws {
         assertThrows(try SweepGrid(specs: []), containing: "empty grid")
         assertThrows(try SweepGrid(specs: ["k=1,2", "k=3,4"]), containing: "'k' is given twice")
-        assertThrows(try SweepGrid(specs: ["a=1", "b=1", "c=1", "e=1"]), containing: "at most 3 axes")
+        assertThrows(try SweepGrid(specs: ["a=1", "b=1", "c=1", "e=1", "f=1"]), containing: "at most 4 axes")
         assertThrows(try SweepGrid(axes: [SweepAxis(name: "a", spec: "a=", values: [])]), containing: "empty grid")
         assertThrows(try SweepGrid(specs: ["z=1"], allowedNames: ["k"]), containing: "unknown axis name 'z'")
         assertThrows(try SweepDescription(grid: SweepGrid(specs: ["k=1"]), metricNames: ["loss", "loss"]), containing: "'loss' is repeated")
@@ -160,9 +160,9 @@ final class ShardTests: XCTestCase {
             XCTAssertEqual(error as? GridError, .loAboveHi(axis: "d", lo: "4", hi: "2"))
             XCTAssertEqual("\(error)", "axis 'd': lo = 4 is greater than hi = 2 (give lo:hi:count with lo <= hi)")
         }
-        XCTAssertThrowsError(try SweepGrid(specs: ["a=1", "b=1", "c=1", "e=1"])) { error in
-            XCTAssertEqual(error as? GridError, .tooManyAxes(names: ["a", "b", "c", "e"]))
-            XCTAssertEqual("\(error)", "a grid has at most 3 axes (got 4: a, b, c, e)")
+        XCTAssertThrowsError(try SweepGrid(specs: ["a=1", "b=1", "c=1", "e=1", "f=1"])) { error in
+            XCTAssertEqual(error as? GridError, .tooManyAxes(names: ["a", "b", "c", "e", "f"]))
+            XCTAssertEqual("\(error)", "a grid has at most 4 axes (got 5: a, b, c, e, f)")
         }
         XCTAssertThrowsError(try Shard(parsing: "4/4")) { error in
             XCTAssertEqual(error as? ShardError, .indexOutOfRange(index: 4, count: 4))

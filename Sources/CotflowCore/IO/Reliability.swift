@@ -199,7 +199,7 @@ package enum OutputDirectory {
     public static let runFiles: [String] = [
         "summary.json", "trajectory.csv", "parameters.json", "initial_parameters.json", "per_prompt.csv",
         "comparison.csv", "ode_trajectory.csv", "full_flow_trajectory.csv", "train_full_trajectory.csv",
-        "train_reduced_trajectory.csv", "stages.csv", "mechanistic_stages.csv", "stages.json", "eigenvalues.csv",
+        "train_reduced_trajectory.csv", "stages.csv", "change_point_stages.csv", "mechanistic_stages.csv", "stages.json", "eigenvalues.csv",
         "sweep.tsv", "sweep.json", "report.txt", "report.json",
     ] + ["figure", "comparison", "stages", "sweep_plot"].flatMap { base in
         [".svg", ".png", ".gp", ".tsv", "_data.csv"].map { base + $0 }

@@ -103,6 +103,8 @@ public struct TrainingComparison: Sendable {
     /// The largest relative loss deviation over the records where the flow's loss is above
     /// `deviationFloor` times its initial value (nil without a time map).
     public let maxRelativeLossDeviation: Double?
+    /// Why `maxRelativeLossDeviation` is nil with a time map and a flow (a held-out mean overflowed, ...).
+    public let lossDeviationMissing: String?
     public let maxEigenvalueDeviation: Double?
     /// Stages of the training curve (held-out loss, diagonals in the initial eigenbasis).
     public let stages: StageAnalysis
@@ -190,6 +192,14 @@ public struct ComparisonStopped: Error, CustomStringConvertible, Sendable {
         }
         return "compare: \(runs.last.map { "\($0.0.rawValue) training \($0.1.status)" } ?? "stopped")"
     }
+}
+
+/// Relative loss deviations of training from a flow, per record, and the largest over the records
+/// compared, or why there is none.
+struct LossDeviation {
+    let each: [Double]
+    let largest: Double?
+    let missing: String?
 }
 
 /// Runs a comparison: the flow, then each training run from the same point.
@@ -281,11 +291,25 @@ public enum Comparator {
 
     /// Relative deviations `|x - r| / r` of `losses` from `reference`, and the largest of them over
     /// the records where `counted` (the reference by default) is above `floorFraction` x its start.
+    /// A counted record without a finite training loss (the held-out mean overflowed) leaves no
+    /// largest deviation, with the reason (`times` names where).
     static func relativeLossDeviation(_ losses: [Double], from reference: [Double], floorFraction: Double,
-                                      counted: [Double]? = nil) -> (each: [Double], largest: Double?) {
+                                      counted: [Double]? = nil, times: [Double]? = nil) -> LossDeviation {
         let each = zip(losses, reference).map { abs($0 - $1) / $1 }
         let counted = counted ?? reference, floor = floorFraction * counted[0]
-        return (each, zip(each, counted).filter { $0.1 > floor }.map(\.0).max())
+        let kept = each.indices.filter { $0 < counted.count && counted[$0] > floor }
+        func at(_ i: Int) -> String { times.map { "t = \(fmt($0[i]))" } ?? "record \(i)" }
+        if let first = kept.first(where: { !losses[$0].isFinite }) {
+            let count = kept.filter { !losses[$0].isFinite }.count
+            return LossDeviation(each: each, largest: nil, missing: "the held-out CoT loss has no mean (prompts overflowed) at \(count) of the \(kept.count) records compared, first at \(at(first))")
+        }
+        if let first = kept.first(where: { !reference[$0].isFinite }) {
+            return LossDeviation(each: each, largest: nil, missing: "the flow's loss is not finite at \(at(first))")
+        }
+        guard !kept.isEmpty else {
+            return LossDeviation(each: each, largest: nil, missing: "no record where the flow's loss is above \(fmt(floorFraction)) x its start")
+        }
+        return LossDeviation(each: each, largest: kept.map { each[$0] }.max(), missing: nil)
     }
 
     /// Runs a phase after training (a flow polls the stop request at every step): a stop request
@@ -311,10 +335,10 @@ public enum Comparator {
         let times = t.times, losses = t.cotLossMeans
         let v = t.vDiagonals, w = t.wDiagonals
         var relative: [Double]? = nil, eigen: [Double]? = nil
-        var maxRelative: Double? = nil, maxEigen: Double? = nil
+        var maxRelative: Double? = nil, maxEigen: Double? = nil, missing: String? = nil
         if config.hasTimeMap, let flow {
-            let loss = relativeLossDeviation(losses, from: flow.losses, floorFraction: config.deviationFloor)
-            (relative, maxRelative) = (loss.each, loss.largest)
+            let loss = relativeLossDeviation(losses, from: flow.losses, floorFraction: config.deviationFloor, times: times)
+            (relative, maxRelative, missing) = (loss.each, loss.largest, loss.missing)
             eigen = times.indices.map { i in
                 (0..<d).map { max(abs(v[i][$0] - flow.v[i][$0]), abs(w[i][$0] - flow.w[i][$0])) }.max() ?? 0
             }
@@ -328,7 +352,7 @@ public enum Comparator {
             relativeLossDeviation: relative, eigenvalueDeviation: eigen, v: v, w: w,
             offBlockNorm: columns.map(\.offBlockNorm), offDiagonalNorm: columns.map(\.offDiagonalNorm),
             commutatorNorm: columns.map(\.commutatorNorm),
-            maxRelativeLossDeviation: maxRelative, maxEigenvalueDeviation: maxEigen, stages: stages,
+            maxRelativeLossDeviation: maxRelative, lossDeviationMissing: missing, maxEigenvalueDeviation: maxEigen, stages: stages,
             changePointAgreement: config.hasTimeMap ? flowStages.map { StageAgreement(stages.changePoint, reference: $0.changePoint) } : nil,
             mechanisticAgreement: config.hasTimeMap ? flowStages.map { StageAgreement(stages.mechanistic, reference: $0.mechanistic) } : nil)
     }

@@ -90,6 +90,8 @@ public struct ComparisonMetrics: Codable, Sendable {
         /// The flow it was compared with (`w24_fixed` or `w24_free`; nil from a random start).
         public var flow: String?
         public var maxRelLossDeviation, maxEigenvalueDeviation: Double?
+        /// Why `maxRelLossDeviation` is null with a flow to compare with (a held-out mean overflowed, ...).
+        public var maxRelLossDeviationMissing: String?
         public var finalLoss, maxOffBlockNorm, maxOffdiagNorm, maxCommutatorNorm: Double
         public var stageAgreementChangePoints, stageAgreementMechanistic: StageAgreement?
         /// Against the full-matrix flow (`--full-flow`).
@@ -103,6 +105,7 @@ public struct ComparisonMetrics: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case flow, maxRelLossDeviation = "max_rel_loss_deviation", maxEigenvalueDeviation = "max_eigenvalue_deviation"
+            case maxRelLossDeviationMissing = "max_rel_loss_deviation_missing"
             case finalLoss = "final_loss", maxOffBlockNorm = "max_off_block_norm", maxOffdiagNorm = "max_offdiag_norm"
             case maxCommutatorNorm = "max_commutator_norm", stageAgreementChangePoints = "stage_agreement_change_points"
             case stageAgreementMechanistic = "stage_agreement_mechanistic", fullFlow = "full_flow", finalW24 = "final_w24"
@@ -113,7 +116,13 @@ public struct ComparisonMetrics: Codable, Sendable {
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encodeIfPresent(flow, forKey: .flow)
-            try c.encodeIfPresent(maxRelLossDeviation, forKey: .maxRelLossDeviation)
+            // A deviation that could not be measured is null with its reason.
+            if maxRelLossDeviation == nil, let why = maxRelLossDeviationMissing {
+                try c.encodeNil(forKey: .maxRelLossDeviation)
+                try c.encode(why, forKey: .maxRelLossDeviationMissing)
+            } else {
+                try c.encodeIfPresent(maxRelLossDeviation, forKey: .maxRelLossDeviation)
+            }
             try c.encodeIfPresent(maxEigenvalueDeviation, forKey: .maxEigenvalueDeviation)
             try c.encode(finalLoss, forKey: .finalLoss); try c.encode(maxOffBlockNorm, forKey: .maxOffBlockNorm)
             try c.encode(maxOffdiagNorm, forKey: .maxOffdiagNorm); try c.encode(maxCommutatorNorm, forKey: .maxCommutatorNorm)
@@ -133,6 +142,7 @@ public struct ComparisonMetrics: Codable, Sendable {
             trainable = .reduced
             flow = try c.decodeIfPresent(String.self, forKey: .flow)
             (maxRelLossDeviation, maxEigenvalueDeviation) = (try number(.maxRelLossDeviation), try number(.maxEigenvalueDeviation))
+            maxRelLossDeviationMissing = try c.decodeIfPresent(String.self, forKey: .maxRelLossDeviationMissing)
             finalLoss = try c.decode(Double.self, forKey: .finalLoss)
             maxOffBlockNorm = try c.decode(Double.self, forKey: .maxOffBlockNorm)
             maxOffdiagNorm = try c.decode(Double.self, forKey: .maxOffdiagNorm)
@@ -149,6 +159,7 @@ public struct ComparisonMetrics: Codable, Sendable {
             trainable = run.trainable
             flow = run.flow.map { $0.w24.isFree ? "w24_free" : "w24_fixed" }
             (maxRelLossDeviation, maxEigenvalueDeviation) = (run.maxRelativeLossDeviation, run.maxEigenvalueDeviation)
+            maxRelLossDeviationMissing = run.lossDeviationMissing
             finalLoss = run.losses.last ?? .nan
             (maxOffBlockNorm, maxOffdiagNorm) = (run.offBlockNorm.max() ?? .nan, run.offDiagonalNorm.max() ?? .nan)
             maxCommutatorNorm = run.commutatorNorm.max() ?? .nan
@@ -165,7 +176,8 @@ public struct ComparisonMetrics: Codable, Sendable {
     public struct StoppedRun: Codable, Sendable {
         public var trainable: TrainableSet
         public var status: RunStatus
-        public var finalLoss: Double
+        /// Null for a diverged run (it has no final values).
+        public var finalLoss: Double?
 
         private enum CodingKeys: String, CodingKey { case finalLoss = "final_loss" }
 
@@ -178,11 +190,11 @@ public struct ComparisonMetrics: Codable, Sendable {
         public init(from decoder: Decoder) throws {
             trainable = .reduced
             status = try RunStatus(from: decoder)
-            finalLoss = try decoder.container(keyedBy: CodingKeys.self).decode(Double.self, forKey: .finalLoss)
+            finalLoss = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Double.self, forKey: .finalLoss)
         }
 
         init(_ trainable: TrainableSet, _ result: TrainingResult) {
-            (self.trainable, status, finalLoss) = (trainable, result.status.runStatus, result.heldOutCoT.mean)
+            (self.trainable, status, finalLoss) = (trainable, result.status.runStatus, result.heldOutCoT?.mean)
         }
     }
 

@@ -13,6 +13,8 @@ public struct FlowCorrection: Sendable {
     public let relativeLossDeviation: [Double]
     /// Over the records where the plain flow's loss is above the comparison's floor.
     public let maxRelativeLossDeviation: Double?
+    /// Why `maxRelativeLossDeviation` is nil (a held-out mean overflowed, ...).
+    public let deviationMissing: String?
     public let validity: FlowValidity
 
     /// Prompts the noise diagnostics are measured on at each point.
@@ -32,20 +34,21 @@ public struct FlowCorrection: Sendable {
             throw CompareError.flowStopped(full: false, at: modified.finalTime, lastRecord: run.times.last!)
         }
         // Counted over the records the plain flow's deviation counts.
-        let deviation = Comparator.relativeLossDeviation(run.losses, from: modified.losses, floorFraction: config.deviationFloor, counted: flow.losses)
+        let deviation = Comparator.relativeLossDeviation(run.losses, from: modified.losses, floorFraction: config.deviationFloor,
+                                                        counted: flow.losses, times: run.times)
         let floor = config.deviationFloor * flow.losses[0]
         let validity = FlowValidity.measure(flow: flow, basis: start.basis(), task: training.task, trainable: run.trainable,
                                             batchSize: training.batchSize, step: training.learningRate * scale,
                                             prompts: diagnosticPrompts, seed: config.seed, floor: floor)
         return FlowCorrection(driftCoefficient: c, modifiedFlow: modified, relativeLossDeviation: deviation.each,
-                              maxRelativeLossDeviation: deviation.largest, validity: validity)
+                              maxRelativeLossDeviation: deviation.largest, deviationMissing: deviation.missing, validity: validity)
     }
 
     /// The report's lines for this run.
     public var reportLines: [String] {
         let verdict = validity.verdict
         var lines = ["  first correction (flow of the modified drift -G - c H G, c = \(fmt(driftCoefficient))): max relative loss deviation "
-                     + (maxRelativeLossDeviation.map(fmt) ?? "not measured") + " from it",
+                     + (maxRelativeLossDeviation.map { fmt($0) + " from it" } ?? "none (\(deviationMissing ?? "not measured"))"),
                      "  the flow is \(verdict.expected ? "expected" : "NOT expected") to describe SGD here: \(verdict.reason)"]
         for p in validity.points {
             let tail = p.noise.gradientNorms.tailIndex.map { "\(fmt($0.alpha)) ± \(fmt($0.standardError))" } ?? "n/a"
@@ -70,6 +73,8 @@ public struct FlowCorrectionMetrics: Codable, Sendable {
     }
     public var driftCoefficient: Double
     public var maxRelLossDeviationModifiedFlow: Double?
+    /// Why `maxRelLossDeviationModifiedFlow` is null, when it is.
+    public var maxRelLossDeviationModifiedFlowMissing: String?
     public var flowExpected: Bool
     public var verdict: String
     public var prompts: Int
@@ -77,12 +82,24 @@ public struct FlowCorrectionMetrics: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case driftCoefficient = "drift_coefficient", maxRelLossDeviationModifiedFlow = "max_rel_loss_deviation_modified_flow"
+        case maxRelLossDeviationModifiedFlowMissing = "max_rel_loss_deviation_modified_flow_missing"
         case flowExpected = "flow_expected", verdict, prompts, points
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(driftCoefficient, forKey: .driftCoefficient)
+        // A deviation that could not be measured is null with its reason.
+        if let x = maxRelLossDeviationModifiedFlow { try c.encode(x, forKey: .maxRelLossDeviationModifiedFlow) } else { try c.encodeNil(forKey: .maxRelLossDeviationModifiedFlow) }
+        try c.encodeIfPresent(maxRelLossDeviationModifiedFlowMissing, forKey: .maxRelLossDeviationModifiedFlowMissing)
+        try c.encode(flowExpected, forKey: .flowExpected); try c.encode(verdict, forKey: .verdict)
+        try c.encode(prompts, forKey: .prompts); try c.encode(points, forKey: .points)
     }
 
     init(_ c: FlowCorrection) {
         driftCoefficient = c.driftCoefficient
         maxRelLossDeviationModifiedFlow = c.maxRelativeLossDeviation
+        maxRelLossDeviationModifiedFlowMissing = c.deviationMissing
         (flowExpected, verdict) = c.validity.verdict
         prompts = FlowCorrection.diagnosticPrompts
         points = c.validity.points.map {

@@ -133,6 +133,10 @@ public struct ExperimentSettings: Sendable, Codable {
     /// The training (jobs `train` and `compare`), from `defaultTraining`. Its task, seed, initial
     /// scale and ranges are not read: `trainingConfig()` takes them from the fields above.
     public var training: TrainingConfig
+    /// A fixed flow time for the training jobs: each point trains the fewest steps whose flow time
+    /// (its optimizer's time map at its learning rate) reaches it, instead of `training.steps`
+    /// (notes/sweeps.md, "Training at a fixed flow time"); nil: `training.steps`.
+    public var flowTime: Double?
     /// Regimes: a run is stalled when its final loss is above this fraction of its start.
     public var stallFraction = 0.5
     /// A training run (or an exact chain) has converged when its final loss is at most this
@@ -248,16 +252,28 @@ public struct ExperimentSettings: Sendable, Codable {
             throw CotflowError.input("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24.initial)); the paper's value is -1")
         }
         guard points >= 2, 1e-3 < flow.ode.endTime else { throw CotflowError.input("--points must be at least 2 and --t-end above 1e-3") }
+        if let flowTime {
+            guard job == .train || job == .compare else { throw CotflowError.input("--flow-time applies to --job train and compare, not \(job.rawValue)") }
+            guard flowTime.isFinite, flowTime > 0 else { throw CotflowError.input("--flow-time must be a positive number (got \(flowTime))") }
+            guard training.optimizer.hasTimeMap else {
+                throw CotflowError.input("--flow-time needs an optimizer with a time map (sgd, momentum): \(training.optimizer.name) has none, so its steps have no flow time")
+            }
+        }
     }
 
     /// Refuses axes that clash with each other or with a fixed setting (`eta`, the ranges).
     public func checkAxes(_ names: Set<String>) throws {
         func refuse(_ text: String) -> CotflowError { CotflowError.input(text) }
+        let ordered = names.subtracting(["seed"])
+        if ordered.count > 3 {
+            throw refuse("at most 3 axes besides the replicate axis seed (got \(ordered.count): \(ordered.sorted().joined(separator: ", ")))")
+        }
         if names.contains("n"), names.contains("n_over_d") { throw refuse("vary n or n_over_d, not both") }
         if names.contains("init_scale"), vRange != nil || wRange != nil {
             throw refuse("an init_scale axis cannot be combined with --v-range or --w-range")
         }
         if names.contains("eta"), eta != nil { throw refuse("--eta is fixed but eta is also an axis; give one") }
+        if names.contains("steps"), flowTime != nil { throw refuse("--flow-time sets each point's steps, so steps cannot also be an axis; give one") }
     }
 
     /// The settings at a grid point (the point's values replace the fixed ones).
@@ -324,10 +340,19 @@ public struct ExperimentSettings: Sendable, Codable {
             out += c.optimizer.settings
             add("learning_rate", .number(c.learningRate))
             add("batch_size", .int(c.batchSize))
-            add("steps", .int(c.steps))
+            if let flowTime {
+                // Steps follow the learning rate: one number only when it is fixed.
+                out.append(("flow_time", .number(flowTime)))
+                if !axes.contains("learning_rate") { out.append(("steps", .int(c.steps))) }
+            } else {
+                add("steps", .int(c.steps))
+            }
             add("record_every", .int(c.recordEvery))
             add("held_out", .int(c.heldOutSize))
-            if job == .compare { out.append(("stepper", .string(flow.ode.stepper.rawValue))) }
+            if job == .compare {
+                out.append(("stepper", .string(flow.ode.stepper.rawValue)))
+                out.append(("follow_tolerance", .number(CompareMetrics.followTolerance)))
+            }
         case .exact:
             out.append(("quantity", .string("E||w_k - w*||^2 of k exact GD steps")))
             out.append(("exact_max_k", .int(Self.exactMaximumK)))
@@ -365,6 +390,7 @@ public struct ExperimentSettings: Sendable, Codable {
         c.initScale = initScale
         c.vRange = vRange ?? defaults.v
         c.wRange = wRange ?? defaults.w
+        if let flowTime { c.steps = try c.optimizer.steps(toFlowTime: flowTime, learningRate: c.learningRate) }
         return c
     }
 
@@ -418,6 +444,13 @@ public protocol SweepMetrics: SweepMetricRow {
     static var timeColumns: [String] { get }
     /// Columns that describe the solver or are set by a stopping rule, not the model: never findings.
     static var diagnosticColumns: Set<String> { get }
+    /// The regimes `regime(_:)` gives (the report's legend).
+    static var regimes: [Regime] { get }
+}
+
+extension SweepMetrics {
+    /// The regimes of a run's outcome (every job but compare).
+    public static var regimes: [Regime] { [.converged, .convergedElsewhere, .unfinished, .stalled, .diverged, .failed] }
 }
 
 extension SweepMetricRow {
@@ -531,32 +564,51 @@ public struct TrainMetrics: SweepMetrics {
         case initialCoTLoss = "initial_cot_loss", finalCoTLoss = "final_cot_loss", evalMean = "eval_loss_mean", evalMedian = "eval_loss_median"
         case evalTopPercentShare = "eval_loss_top1pct_share", divergedStep = "diverged_step", distanceToConstruction = "distance_to_construction", w24
         case plateauEnd = "plateau_end", productReached = "product_reached", exponentialStart = "exponential_start", stageCount = "stage_count"
+        case tEnd = "t_end", flowPlateauEnd = "flow_plateau_end"
     }
 
-    public var initialCoTLoss: Double, finalCoTLoss: Double
-    public var evalMean: Double, evalMedian: Double, evalTopPercentShare: Double
+    public var initialCoTLoss: Double
+    /// The final values: nil (empty cells) for a diverged run, which has none (not its last record's).
+    public var finalCoTLoss: Double?
+    public var evalMean: Double?, evalMedian: Double?, evalTopPercentShare: Double?
     /// The optimizer step at which training diverged, nil when it did not.
     public var divergedStep: Int?
-    /// Relative distance of (-W24) V31 from -eta I and of W13 / (-W24) from I (the larger).
-    public var distanceToConstruction: Double
-    public var w24: Double
+    /// Relative distance of (-W24) V31 from -eta I and of W13 / (-W24) from I (the larger); nil when diverged.
+    public var distanceToConstruction: Double?
+    public var w24: Double?
     public var plateauEnd: Double?, productReached: Double?, exponentialStart: Double?
     public var stageCount: Int?
+    /// Flow time the run reached (its optimizer's time map; nil without one).
+    public var tEnd: Double?
+    /// For a stalled run from the Assumption 4.1 point with a time map: the plateau end of the
+    /// reduced flow from that point (nil otherwise), to tell a run stopped on the plateau from a stall.
+    public var flowPlateauEnd: Double?
 
     public static var timeColumns: [String] {
         [CodingKeys.divergedStep, .plateauEnd, .productReached, .exponentialStart].map(\.stringValue)
     }
-    public static var diagnosticColumns: Set<String> { Set([CodingKeys.divergedStep, .stageCount].map(\.stringValue)) }
+    public static var diagnosticColumns: Set<String> { Set([CodingKeys.divergedStep, .stageCount, .tEnd, .flowPlateauEnd].map(\.stringValue)) }
 
     public func regime(_ settings: ExperimentSettings) -> RunRegime {
         if let divergedStep { return RunRegime(regime: .diverged, detail: "diverged at step \(divergedStep)", divergedStep: divergedStep) }
-        let ratio = finalCoTLoss / initialCoTLoss, distance = distanceToConstruction
+        let ratio = (finalCoTLoss ?? .nan) / initialCoTLoss, distance = distanceToConstruction ?? .nan
         let converged: (() -> RunRegime)? = ratio <= settings.convergedFraction ? {
             RunRegime(regime: distance > settings.constructionTolerance ? .convergedElsewhere : .converged,
                       detail: "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction")
         } : nil
-        return lossRegime(ratio: ratio, stall: settings.stallFraction, what: "final CoT loss", converged: converged,
-                          unfinished: "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction")
+        let regime = lossRegime(ratio: ratio, stall: settings.stallFraction, what: "final CoT loss", converged: converged,
+                                unfinished: "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction")
+        if regime.regime == .stalled, let tEnd, let flowPlateauEnd, tEnd < flowPlateauEnd {
+            return RunRegime(regime: .stalled, detail: regime.detail + "; it ended at t = \(compactNumber(tEnd)), before the flow's plateau end t = "
+                + "\(compactNumber(flowPlateauEnd)): still on the plateau, not stuck (train to a later flow time, --flow-time)")
+        }
+        return regime
+    }
+
+    /// True when the run ended on the flow's plateau (stalled, before the plateau end).
+    public func endedBeforePlateauEnd(_ settings: ExperimentSettings) -> Bool {
+        guard let tEnd, let flowPlateauEnd else { return false }
+        return regime(settings).regime == .stalled && tEnd < flowPlateauEnd
     }
 
     public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
@@ -566,15 +618,15 @@ public struct TrainMetrics: SweepMetrics {
     init(_ r: TrainingResult, config: TrainingConfig) {
         let cot = r.trajectory.cotLossMeans
         initialCoTLoss = cot.first ?? .nan
-        finalCoTLoss = r.heldOutCoT.mean
-        evalMean = r.heldOutEval.mean
-        evalMedian = r.heldOutEval.median
-        evalTopPercentShare = r.heldOutEval.topPercentShare
+        finalCoTLoss = r.heldOutCoT?.mean
+        evalMean = r.heldOutEval?.mean
+        evalMedian = r.heldOutEval?.median
+        evalTopPercentShare = r.heldOutEval?.topPercentShare
         if case .diverged(let step, _) = r.status { divergedStep = step }
-        let mass = WeightMass(r.parameters, eta: config.task.eta)
-        distanceToConstruction = max(mass.vDeviation, mass.wDeviation)
-        w24 = r.parameters.W24
         if divergedStep == nil {
+            let mass = WeightMass(r.parameters, eta: config.task.eta)
+            distanceToConstruction = max(mass.vDeviation, mass.wDeviation)
+            w24 = r.parameters.W24
             let t = r.trajectory
             let stages = StageMetrics.stages(times: t.times, losses: cot, v: t.vDiagonals, w: t.wDiagonals, eta: config.task.eta)
             plateauEnd = stages.plateauEnd
@@ -582,13 +634,25 @@ public struct TrainMetrics: SweepMetrics {
             exponentialStart = stages.exponentialStart
             stageCount = stages.stageCount
         }
+        tEnd = config.optimizer.hasTimeMap ? r.lastRecord?.time : nil
     }
 
     static func measure(_ s: ExperimentSettings) throws -> TrainMetrics {
         let config = try s.trainingConfig()
         let result = try Trainer(config: config).run()
         try stopIfInterrupted(result)
-        return TrainMetrics(result, config: config)
+        var metrics = TrainMetrics(result, config: config)
+        try metrics.measureFlowPlateau(s)
+        return metrics
+    }
+
+    /// For a stalled run from the Assumption 4.1 point with a time map: the reduced flow's plateau
+    /// end from the same point (one flow, integrated only for such runs).
+    mutating func measureFlowPlateau(_ s: ExperimentSettings) throws {
+        guard regime(s).regime == .stalled, tEnd != nil, s.training.initialisation == .assumption else { return }
+        var flowSettings = s
+        flowSettings.job = .flow
+        flowPlateauEnd = try FlowMetrics.measure(flowSettings).plateauEnd
     }
 }
 
@@ -607,6 +671,11 @@ public struct CompareMetrics: SweepMetrics {
     public var maxEigenvalueDeviation: Double?
     public var sameMechanisticStages: Bool?
     public var maxBoundaryDifference: Double?
+    /// The validity-map columns (the first correction and the noise diagnostics along the flow).
+    public var validity = ValidityMetrics()
+
+    /// A run follows the flow when its largest relative loss deviation from it is at most this.
+    public static let followTolerance = 0.05
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case flowFinalLoss = "flow_final_loss", maxRelativeLossDeviation = "max_rel_loss_deviation"
@@ -623,6 +692,7 @@ public struct CompareMetrics: SweepMetrics {
         maxEigenvalueDeviation = try c.decodeIfPresent(Double.self, forKey: .maxEigenvalueDeviation)
         sameMechanisticStages = try c.decodeIfPresent(Bool.self, forKey: .sameMechanisticStages)
         maxBoundaryDifference = try c.decodeIfPresent(Double.self, forKey: .maxBoundaryDifference)
+        validity = try ValidityMetrics(from: decoder)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -633,24 +703,35 @@ public struct CompareMetrics: SweepMetrics {
         try c.encodeIfPresent(maxEigenvalueDeviation, forKey: .maxEigenvalueDeviation)
         try c.encodeIfPresent(sameMechanisticStages, forKey: .sameMechanisticStages)
         try c.encodeIfPresent(maxBoundaryDifference, forKey: .maxBoundaryDifference)
+        try validity.encode(to: encoder)
     }
 
     init(training: TrainMetrics, flowFinalLoss: Double, maxRelativeLossDeviation: Double?, maxEigenvalueDeviation: Double?,
-         sameMechanisticStages: Bool?, maxBoundaryDifference: Double?) {
+         sameMechanisticStages: Bool?, maxBoundaryDifference: Double?, validity: ValidityMetrics = ValidityMetrics()) {
         self.training = training
         self.flowFinalLoss = flowFinalLoss
         self.maxRelativeLossDeviation = maxRelativeLossDeviation
         self.maxEigenvalueDeviation = maxEigenvalueDeviation
         self.sameMechanisticStages = sameMechanisticStages
         self.maxBoundaryDifference = maxBoundaryDifference
+        self.validity = validity
     }
 
     public static var timeColumns: [String] { TrainMetrics.timeColumns }
-    public static var diagnosticColumns: Set<String> { TrainMetrics.diagnosticColumns }
-    /// The training's regime.
-    public func regime(_ settings: ExperimentSettings) -> RunRegime { training.regime(settings) }
+    public static var diagnosticColumns: Set<String> {
+        TrainMetrics.diagnosticColumns.union([ValidityMetrics.CodingKeys.heldOutOverflowedRecords.stringValue])
+    }
+    public static var regimes: [Regime] { [.follows, .doesNotFollow] + TrainMetrics.regimes }
+    /// Whether training follows the flow (within `followTolerance`); a diverged run is diverged;
+    /// without a measured deviation (Adam: no time map) the training's regime.
+    public func regime(_ settings: ExperimentSettings) -> RunRegime {
+        if training.divergedStep != nil { return training.regime(settings) }
+        return validity.regime(deviation: maxRelativeLossDeviation, tolerance: Self.followTolerance) ?? training.regime(settings)
+    }
     public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
-        TrainMetrics.regimeRule(settings, w24Varies: w24Varies)
+        "follows: training's largest relative loss deviation from the flow is at most \(compactNumber(followTolerance)); does-not-follow: above it, "
+            + "or the held-out CoT loss has no mean where the flow's is finite; diverged: training diverged; without a deviation (no time map) the training's regime ("
+            + TrainMetrics.regimeRule(settings, w24Varies: w24Varies) + ")"
     }
 
     static func measure(_ s: ExperimentSettings) throws -> CompareMetrics {
@@ -674,9 +755,12 @@ public struct CompareMetrics: SweepMetrics {
         let run = comparison.runs[0]
         try stopIfInterrupted(run.result)
         let agreement = run.mechanisticAgreement
-        return CompareMetrics(training: TrainMetrics(run.result, config: t), flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
+        var training = TrainMetrics(run.result, config: t)
+        try training.measureFlowPlateau(s)
+        return CompareMetrics(training: training, flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
                               maxRelativeLossDeviation: run.maxRelativeLossDeviation, maxEigenvalueDeviation: run.maxEigenvalueDeviation,
-                              sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference)
+                              sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference,
+                              validity: ValidityMetrics(run))
     }
 }
 

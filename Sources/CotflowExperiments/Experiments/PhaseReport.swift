@@ -16,6 +16,10 @@ public enum Regime: String, Sendable, CaseIterable {
     case diverged
     /// The run failed (an error; see its status).
     case failed
+    /// Training does not stay within the compare job's tolerance of the flow (first: a tie across seeds reads as not following).
+    case doesNotFollow = "does-not-follow"
+    /// Training stays within the compare job's tolerance of the flow.
+    case follows
 
     /// One letter for regime diagrams.
     public var letter: Character {
@@ -26,6 +30,8 @@ public enum Regime: String, Sendable, CaseIterable {
         case .stalled: return "S"
         case .diverged: return "D"
         case .failed: return "F"
+        case .doesNotFollow: return "N"
+        case .follows: return "A"
         }
     }
 }
@@ -300,7 +306,7 @@ public struct PhaseReport: Sendable {
             guard let m = modalRegime(rs) else { return "." }
             return rs.allSatisfy({ $0 == m }) ? String(m.letter) : String(m.letter).lowercased()
         }
-        let legend = "legend: " + Regime.allCases.map { "\($0.letter) \($0.rawValue)" }.joined(separator: ", ")
+        let legend = "legend: " + settings.job.metrics.regimes.map { "\($0.letter) \($0.rawValue)" }.joined(separator: ", ")
             + (replicateAxes.isEmpty ? "" : "; lower case: replicates disagree (modal regime shown)") + "; . no run"
         var lines: [String] = []
         switch ordered.count {
@@ -343,10 +349,20 @@ public struct PhaseReport: Sendable {
             if c > 0 { counts.append("\(c) \(r.rawValue)") }
         }
         out.append("regimes: " + counts.joined(separator: ", ") + " (\(regimeRule))")
-        for kind in [Regime.failed, .diverged] where kind == .failed || settings.job == .train || settings.job == .compare {
+        let training = settings.job == .train || settings.job == .compare
+        for kind in [Regime.failed, .diverged, .stalled] where kind == .failed || training {
             let runs = regimes.sorted(by: { $0.key < $1.key }).filter { $0.value.regime == kind }
             for (index, rr) in runs.prefix(5) { out.append("  \(kind.rawValue) at \(grid.point(index).label): \(rr.detail)") }
             if runs.count > 5 { out.append("  ... and \(runs.count - 5) more \(kind.rawValue) runs (report.json lists every run)") }
+        }
+        // A stalled training run that ended before the flow's plateau end is on the plateau, not stuck.
+        let onPlateau = records.filter { r in
+            guard r.succeeded, let m = settings.job.metrics.init(names: metricNames, values: r.metrics) else { return false }
+            return ((m as? TrainMetrics) ?? (m as? CompareMetrics)?.training)?.endedBeforePlateauEnd(settings) ?? false
+        }.count
+        if onPlateau > 0 {
+            out.append("  \(onPlateau) of the stalled runs ended before the reduced flow's plateau end: still on the plateau, not stuck"
+                + (settings.flowTime == nil ? " (--flow-time T trains every point to the same flow time)" : " (train to a later --flow-time)"))
         }
         out.append("regime diagram:")
         out += diagram.map { "  " + $0 }
@@ -355,9 +371,9 @@ public struct PhaseReport: Sendable {
                 : " (no regime changes, and no metric jumps beyond the spread across \(replicateAxes.joined(separator: ", ")))"))
         } else {
             out.append("transitions (\(transitions.count)):")
-            // At most 10 per axis here; report.json has them all.
+            // At most 10 per axis here, regime changes (the boundaries) first; report.json has them all.
             for axis in grid.names {
-                let along = transitions.filter { $0.axis == axis }
+                let along = transitions.filter { $0.axis == axis && $0.kind == .regime } + transitions.filter { $0.axis == axis && $0.kind == .metric }
                 out += along.prefix(10).map { "  " + $0.text }
                 if along.count > 10 { out.append("  ... and \(along.count - 10) more along \(axis) (report.json lists all)") }
             }

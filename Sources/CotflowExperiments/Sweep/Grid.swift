@@ -135,10 +135,10 @@ public struct SweepAxis: Sendable, Equatable {
     }
 }
 
-/// A grid of 1 to 3 axes. Points are numbered in row-major order: the first axis varies slowest,
+/// A grid of 1 to 4 axes (a job takes at most 3 besides its replicate axis). Points are numbered in row-major order: the first axis varies slowest,
 /// so point `index = i_0 * count_1 + i_1`; the numbering depends only on the axes.
 public struct SweepGrid: Sendable, Equatable {
-    public static let maximumAxes = 3
+    public static let maximumAxes = 4
     public let axes: [SweepAxis]
 
     /// The axes as JSON: `[{"name", "spec", "type", "values"}, ...]`, `type` `int` or `float`.

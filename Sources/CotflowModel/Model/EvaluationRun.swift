@@ -205,6 +205,11 @@ public struct EvaluationOutcome: Sendable {
             chain.report(name: "GD chain    E||w_k - w*||^2"),
             "prompts whose GD chain diverges (eta * lambda_max(S) >= 2): \(fmt(100 * result.divergedFraction))%",
         ]
+        // The two samples are one quantity on the same prompts: say how far apart they are.
+        let relative = zip(result.evalLosses, result.chainLosses).map { abs($0 - $1) / max(abs($1), .leastNormalMagnitude) }.max() ?? .nan
+        lines.append("the same quantity on the same prompts (the GD chain is what the construction computes): largest relative difference per prompt \(String(format: "%.2g", relative)), "
+            + "medians \(fmt(model.median)) and \(fmt(chain.median)) (difference \(String(format: "%.2g", model.median - chain.median)))"
+            + (exact != nil ? "; the exact value below is the population mean of the same quantity for the GD chain" : ""))
         if let exact {
             let value = exact.value
             lines.append("exact population value of the GD chain: \(fmt(value.doubleValue)) (= \(value.description.count > 60 ? "a rational, see --json" : value.description))"

@@ -13,9 +13,11 @@ public struct RegimeMap: Sendable {
     public var logScale: Bool
     /// Row-major regime letters (one per cell, "" for no run).
     public var regimes: [String]
+    /// What the letters mean ("A follows, N does-not-follow"); nil: "regimes".
+    public var legend: String?
 
     public init(title: String, rowAxis: String, columnAxis: String, rowValues: [Double], columnValues: [Double],
-                values: [Double], metric: String, logScale: Bool, regimes: [String]) {
+                values: [Double], metric: String, logScale: Bool, regimes: [String], legend: String? = nil) {
         self.title = title
         self.rowAxis = rowAxis
         self.columnAxis = columnAxis
@@ -25,6 +27,7 @@ public struct RegimeMap: Sendable {
         self.metric = metric
         self.logScale = logScale
         self.regimes = regimes
+        self.legend = legend
     }
 }
 
@@ -55,7 +58,9 @@ extension Plotter {
             }.joined(separator: "\t") + "\n"
         }
         func label(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(format: "%.3g", x) }
-        let width = max(520, 90 + 60 * cols), height = max(420, 120 + 40 * rows)
+        let title = map.title + " (letters: \(map.legend ?? "regimes"); black lines: regime boundaries)"
+        // Wide enough for the title (about 7.5 px a character at the default font).
+        let width = max(520, 90 + 60 * cols, Int(7.5 * Double(title.count))), height = max(420, 120 + 40 * rows)
         var s = GnuplotScript.preamble(what: "regime map", title: map.title, dataName: stem + ".tsv", stem: stem)
         s += "set palette defined (0 \"#fff5eb\", 0.5 \"#fd8d3c\", 1 \"#7f2704\")\nunset key\nset tics out nomirror font \",8\"\n"
         s += "set xlabel \(GnuplotScript.quote(map.columnAxis)) noenhanced\nset ylabel \(GnuplotScript.quote(map.rowAxis)) noenhanced\n"
@@ -63,7 +68,7 @@ extension Plotter {
         s += "set xrange [-0.5:\(GnuplotScript.number(Double(cols) - 0.5))]\nset yrange [-0.5:\(GnuplotScript.number(Double(rows) - 0.5))]\n"
         s += "set xtics (" + (0..<cols).map { "\(GnuplotScript.quote(label(map.columnValues[$0]))) \($0)" }.joined(separator: ", ") + ")\n"
         s += "set ytics (" + (0..<rows).map { "\(GnuplotScript.quote(label(map.rowValues[$0]))) \($0)" }.joined(separator: ", ") + ")\n"
-        s += "set title \(GnuplotScript.quote(map.title + " (letters: regimes; black lines: regime boundaries)")) noenhanced\n"
+        s += "set title \(GnuplotScript.quote(title)) noenhanced\n"
         for r in 0..<rows {
             for c in 0..<cols where !map.regimes[r * cols + c].isEmpty {
                 s += "set label \(GnuplotScript.quote(map.regimes[r * cols + c])) at \(c),\(r) center front font \",9\"\n"
