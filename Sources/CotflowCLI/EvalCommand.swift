@@ -62,7 +62,11 @@ struct EvalCommand: CotflowCommand {
     @discardableResult
     static func solve(_ run: EvaluationRun, output: OutputOptions, provenance: Provenance, plotted: Bool = false, printing: Bool = true) throws -> EvaluationOutcome {
         try output.prepare(files: ["summary.json", "per_prompt.csv"])
-        let outcome = try run.solve()
+        let outcome: EvaluationOutcome = try {
+            let bar = SharedProgress(Progress(total: run.prompts, label: "eval", unit: "prompts", enabled: !output.quiet, phases: run.estimate()))
+            defer { bar.finish() }
+            return try run.solve { phase, done, total in bar.report(phase, done: done, total: total, unit: phase == "exact GD reference" ? "steps" : "prompts") }
+        }()
         let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
         try output.write(summary: summary)
         try output.write(outcome.table.text, "per_prompt.csv")

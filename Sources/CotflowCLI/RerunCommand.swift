@@ -16,6 +16,7 @@ struct RerunCommand: CotflowCommand {
     @Option(help: "Directory for the new run. (default: DIR/rerun; must not exist yet)") var out: String?
     @Option(parsing: .unconditional, help: "Largest relative difference of a number counted as equal. (default: 0, bit-for-bit)") var tolerance = 0.0
     @Flag(help: "Print one JSON object on stdout instead of the report.") var json = false
+    @Flag(help: "Print the recorded run's estimated work and time on this machine and exit without running it.") var estimate = false
 
     func validate() throws {
         guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a non-negative number (got \(tolerance))") }
@@ -46,6 +47,10 @@ struct RerunCommand: CotflowCommand {
                 warn("\(summaryPath) was written by cotflow \(recorded.version), this is \(cotflowVersion): differences may come from the versions")
             }
             runs.append(recorded)
+        }
+        if estimate {
+            let work = try runs.map(Self.estimate).reduce(WorkEstimate(), +).merged()
+            return emitEstimate(work, what: "rerun of \(runs.first?.computation ?? "a run")" + (runs.count > 1 ? " (\(runs.count) shards)" : ""), json: json)
         }
         let target = out ?? (directory as NSString).appendingPathComponent("rerun")
         guard !FileManager.default.fileExists(atPath: target) else {
@@ -87,6 +92,26 @@ struct RerunCommand: CotflowCommand {
                                  comparison: OutputComparison(original: directory, rerun: target, tolerance: tolerance))
         print(json ? try JSONValue.encoding(report).rendered() : report.text)
         if !report.reproduces { throw ExitCode.failure }
+    }
+
+    /// The recorded run's estimate (`--estimate`).
+    static func estimate(_ recorded: RecordedRun) throws -> WorkEstimate {
+        func decoded<Run: RecordableRun>(_: Run.Type) throws -> Run {
+            do { return try recorded.run.decoded() } catch let error as DecodingError {
+                throw CotflowError.input("the recorded \(recorded.computation) run does not decode: \(error)")
+            }
+        }
+        switch recorded.computation {
+        case TrainingRun.computation: return try decoded(TrainingRun.self).estimate()
+        case ReducedFlowRun.computation: return try decoded(ReducedFlowRun.self).estimate()
+        case ComparisonRun.computation: return try decoded(ComparisonRun.self).estimate()
+        case SweepShardRun.computation: return try decoded(SweepShardRun.self).estimate()
+        case FullFlowRun.computation: return try decoded(FullFlowRun.self).estimate()
+        case EvaluationRun.computation: return try decoded(EvaluationRun.self).estimate()
+        case HessianRun.computation: return try decoded(HessianRun.self).estimate()
+        case StagesRun.computation: return try decoded(StagesRun.self).estimate()
+        default: throw ValidationError("cannot rerun a \(recorded.computation) run")
+        }
     }
 
     /// Solves the recorded run in this process, writing its files into `target` (no report on stdout);

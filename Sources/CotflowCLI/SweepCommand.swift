@@ -189,8 +189,17 @@ struct MergeCommand: ParsableCommand {
     var plot = false
     @Option(name: .customLong("plot-metric"), help: "The metric of a 2-D heatmap (default: the job's main loss), or comma-separated metrics of a 1-D figure.")
     var plotMetric: String?
+    @Flag(help: "Print the merge's estimated work and time (reading the shard files) and exit without merging.") var estimate = false
 
     func run() throws {
+        if estimate {
+            // Reading and checking every shard file: linear in their bytes.
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("shard-") }) ?? []
+            let bytes = files.compactMap { try? FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent($0))[.size] as? NSNumber }
+                .reduce(0.0) { $0 + $1.doubleValue }
+            return emitEstimate(WorkEstimate([.init("merge", .serial, operations: 200 * bytes, basis: "\(files.count) shard files, \(Int(bytes)) bytes")]),
+                                what: "merge", json: json)
+        }
         let outcome = try mergeShards(directory: directory, allowPartial: allowPartial, metric: plot ? plotMetric : nil, reporter: PhaseReport.reporter())
         print(json ? try JSONValue.encoding(MergeSummary(outcome)).rendered() : outcome.summaryReport)
         if plot {

@@ -121,5 +121,16 @@ final class EstimateTests: XCTestCase {
         for phase in ["gradient noise", "Hessian columns", "eigensystem"] {
             XCTAssertTrue(hessian.stderr.contains("hessian \(phase) (phase"), "no phase '\(phase)' in\n\(hessian.stderr)")
         }
+        // A long evaluation checks its chains first, then runs the transformer: both are shown.
+        let eval = try Cotflow.run(["eval", "--construction", "--k", "200", "--prompts", "500"], timeout: 120, environment: environment)
+        XCTAssertEqual(eval.status, 0, eval.summary)
+        for phase in ["GD chains (phase 1 of 2)", "evaluation (phase 2 of 2)"] {
+            XCTAssertTrue(eval.stderr.contains("eval \(phase)"), "no phase '\(phase)' in\n\(eval.stderr)")
+        }
+        // rerun and merge estimate what they would run.
+        let rerun = try Cotflow.run(["rerun", dir, "--estimate", "--json"], environment: Self.rates)
+        XCTAssertEqual(rerun.status, 0, rerun.summary)
+        XCTAssertEqual(try json(rerun.stdout)["estimate"] as? String, "rerun of train", rerun.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/rerun"), "rerun --estimate ran the run")
     }
 }

@@ -156,6 +156,9 @@ package final class Progress {
     /// The phases' names and shares of the estimated time, and the current phase.
     private let phases: [(name: String, share: Double)]
     private var phaseIndex: Int?
+    /// The fraction of the run before the current phase, and the current phase's share (0 for a
+    /// phase the estimate does not list: it is counted with the phase before it).
+    private var base = 0.0, share = 1.0
     /// Where the lines go (stderr; a test's sink).
     private let sink: @Sendable (String) -> Void
 
@@ -185,7 +188,14 @@ package final class Progress {
     public func phase(_ name: String, total: Int, unit: String = "steps") {
         guard enabled, name != currentName else { return }
         let from = (phaseIndex ?? -1) + 1
-        if from < phases.count, let i = phases[from...].firstIndex(where: { $0.name == name }) { phaseIndex = i }
+        if from < phases.count, let i = phases[from...].firstIndex(where: { $0.name == name }) {
+            phaseIndex = i
+            (base, share) = (phases[..<i].reduce(0) { $0 + $1.share }, phases[i].share)
+            known = true
+        } else if !phases.isEmpty {
+            base = phases[..<((phaseIndex ?? -1) + 1)].reduce(0) { $0 + $1.share }
+            (share, known) = (0, false)
+        }
         currentName = name
         self.total = max(total, 1)
         self.unit = unit
@@ -194,12 +204,13 @@ package final class Progress {
         if Date().timeIntervalSince(start) >= delay { lastPrint = .distantPast; update(0) }
     }
     private var currentName: String?
+    private var known = false
 
     /// The fraction of the whole run done, with `done` of `total` in the current phase.
     private func overall(_ done: Int) -> Double {
         let within = min(max(Double(done) / Double(total), 0), 1)
-        guard let i = phaseIndex, i < phases.count else { return within }
-        return phases[..<i].reduce(0) { $0 + $1.share } + phases[i].share * within
+        guard currentName != nil, !phases.isEmpty else { return within }
+        return base + share * within
     }
 
     /// Reports `done` of `total` steps; `loss` is the latest loss, shown when finite.
@@ -212,7 +223,7 @@ package final class Progress {
         lastPrint = now
         shown = true
         let phaseText = currentName.map { name in
-            phaseIndex.map { "\(name) (phase \($0 + 1) of \(phases.count))" } ?? name
+            known ? phaseIndex.map { "\(name) (phase \($0 + 1) of \(phases.count))" } ?? name : name
         }
         let line = Progress.line(label: label, done: done, total: total, unit: unit, elapsed: elapsed, loss: loss, detail: detail, bar: isTTY,
                                  fraction: phases.isEmpty ? nil : overall(done), phase: phaseText)
@@ -247,6 +258,10 @@ package final class Progress {
     /// Clears the bar on a terminal, then one line with the count, time and rate (only if a bar was shown).
     public func finish() {
         guard enabled, shown else { return }
+        finished()
+    }
+
+    private func finished() {
         let elapsed = Date().timeIntervalSince(start)
         let text: String
         if phases.isEmpty {
@@ -257,4 +272,21 @@ package final class Progress {
         }
         sink((isTTY ? "\r\u{1B}[K" : "") + text)
     }
+}
+
+/// A `Progress` that threads report to (the chunks of a parallel map), one at a time.
+package final class SharedProgress: @unchecked Sendable {
+    private let progress: Progress
+    private let lock = NSLock()
+
+    public init(_ progress: Progress) { self.progress = progress }
+
+    /// Enters `phase` (if new) and reports `done` of `total`.
+    public func report(_ phase: String, done: Int, total: Int, unit: String = "steps") {
+        lock.lock(); defer { lock.unlock() }
+        progress.phase(phase, total: total, unit: unit)
+        progress.update(done)
+    }
+
+    public func finish() { lock.lock(); defer { lock.unlock() }; progress.finish() }
 }

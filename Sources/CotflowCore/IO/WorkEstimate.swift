@@ -79,7 +79,8 @@ public struct WorkEstimate: Sendable, Equatable {
 
     /// One line: the total operations and the time, e.g. "about 3.1e+12 operations, about 25 min on this machine".
     public func summary(_ rates: MachineRates = .current) -> String {
-        "about \(Self.count(operations)) operations, about \(Self.duration(seconds(rates))) on this machine"
+        let time = seconds(rates)
+        return "about \(Self.count(operations)) operations, \(time < 0.1 ? "" : "about ")\(Self.duration(time)) on this machine"
     }
 
     /// The report `--estimate` prints: the total, each phase with its basis, and the rates.

@@ -24,8 +24,6 @@ extension ExperimentSettings {
             return c.workEstimate
         case .exact:
             return WorkEstimate([ExactWork.phase("exact GD-chain losses", degree: 2 * s.k, n: s.n, d: s.d, basis: "Wishart moments of degree up to 2k, at k and k - 1")])
-        default:
-            return WorkEstimate()
         }
     }
 }

@@ -1,4 +1,5 @@
 import CotflowCore
+import Foundation
 
 /// Per-prompt evaluation of a transformer against the GD chain on the same prompts.
 public struct EvaluationResult: Sendable {
@@ -19,14 +20,16 @@ public struct EvaluationResult: Sendable {
 
 /// Evaluates `parameters` on `prompts` fresh prompts of `task`, drawn from the stream
 /// `[StreamLabel.evaluation, chunk]` of `seed` in fixed chunks of `Objectives.chunkSize`.
+/// `progress(done)` after every chunk, with the prompts done so far (from any thread, in any order).
 public func evaluate(_ parameters: TransformerParameters, task: TaskConfig, prompts: Int,
-                     seed: UInt64) throws -> EvaluationResult {
+                     seed: UInt64, progress: (@Sendable (Int) -> Void)? = nil) throws -> EvaluationResult {
     guard prompts >= 1 else { throw ModelError.evaluationPrompts(prompts) }
     guard parameters.d == task.d else {
         throw ModelError.dimensionMismatch(parameters: parameters.d, task: task.d)
     }
     let chunks = fixedChunks(prompts, size: Objectives.chunkSize)
     let workspaces = WorkspacePool()
+    let done = PromptCounter()
     let parts = parallelMap(chunks.count) { c -> ([Double], [Double], [Double]) in
         let random = Random(seed: seed, stream: [StreamLabel.evaluation, UInt64(c)])
         let batch = PromptBatch.sample(task: task, count: chunks[c].count, random: random, includeData: false)
@@ -38,7 +41,9 @@ public func evaluate(_ parameters: TransformerParameters, task: TaskConfig, prom
             }
         }
         let lambda = (try? batch.largestEigenvalues()) ?? [Double](repeating: .nan, count: batch.count)
-        return (losses, batch.chainLosses(eta: task.eta, k: task.k), lambda)
+        let result = (losses, batch.chainLosses(eta: task.eta, k: task.k), lambda)
+        if let progress { progress(done.add(batch.count)) }
+        return result
     }
     let evalLosses = parts.flatMap { $0.0 }
     let chainLosses = parts.flatMap { $0.1 }
@@ -51,11 +56,22 @@ public func evaluate(_ parameters: TransformerParameters, task: TaskConfig, prom
 /// double precision, from the chains alone (k d^2 per prompt, the prompts drawn from the same
 /// streams): an evaluation that cannot give a finite result is refused before the transformer's
 /// k-step chain runs (issue 22: `eval --k 10000` took 75 s, then failed on this overflow).
-public func chainOverflowCount(task: TaskConfig, prompts: Int, seed: UInt64) -> Int {
+public func chainOverflowCount(task: TaskConfig, prompts: Int, seed: UInt64, progress: (@Sendable (Int) -> Void)? = nil) -> Int {
     let chunks = fixedChunks(prompts, size: Objectives.chunkSize)
+    let done = PromptCounter()
     return parallelMap(chunks.count) { c -> Int in
         let random = Random(seed: seed, stream: [StreamLabel.evaluation, UInt64(c)])
         let batch = PromptBatch.sample(task: task, count: chunks[c].count, random: random, includeData: false)
-        return batch.chainLosses(eta: task.eta, k: task.k).filter { !$0.isFinite }.count
+        let overflowed = batch.chainLosses(eta: task.eta, k: task.k).filter { !$0.isFinite }.count
+        if let progress { progress(done.add(batch.count)) }
+        return overflowed
     }.reduce(0, +)
+}
+
+/// Prompts done by the chunks of a parallel map, for its progress.
+private final class PromptCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    /// Adds `n` and returns the new count.
+    func add(_ n: Int) -> Int { lock.lock(); defer { lock.unlock() }; count += n; return count }
 }

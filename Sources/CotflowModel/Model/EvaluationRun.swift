@@ -107,22 +107,23 @@ public struct EvaluationRun: RecordableRun {
     }
 
     /// Evaluates; a loss that overflows double precision is an error naming the side that overflowed.
-    public func solve() throws -> EvaluationOutcome {
+    /// `progress(phase, done, total)` names the phases of `estimate()` as they run (from any thread).
+    public func solve(progress: (@Sendable (String, Int, Int) -> Void)? = nil) throws -> EvaluationOutcome {
         try validate()
         let task = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue, covariance: try covarianceMatrix())
         let parameters = try load.map { try TransformerParameters.load(from: $0.path) } ?? TransformerParameters.construction(d: d, eta: eta.doubleValue)
         guard parameters.d == d else { throw CotflowError.input("the parameters have d = \(parameters.d); pass --d \(parameters.d)") }
         // Where the transformer's chain costs far more than drawing the prompts again, the GD
         // chains are checked first: an overflow there leaves no finite result to report.
-        if KernelWork.objective(.eval, d: d, n: n, k: k, gradient: false) > 10 * KernelWork.sampling(d: d, n: n, k: k, data: false) {
-            let overflowed = chainOverflowCount(task: task, prompts: prompts, seed: seed)
+        if checksChainsFirst {
+            let overflowed = chainOverflowCount(task: task, prompts: prompts, seed: seed) { progress?("GD chains", $0, prompts) }
             guard overflowed == 0 else {
                 throw CotflowError.input("the GD chain's loss overflows double precision on \(overflowed) of \(prompts) prompts at k = \(k) with eta = \(eta) "
                     + "(|1 - eta lambda| > 1 for a large eigenvalue lambda of S, raised to the power 2k), found from the chains before the transformer's "
                     + "\(k)-step evaluation: no finite result; use a shorter --k or a smaller --eta")
             }
         }
-        let result = try evaluate(parameters, task: task, prompts: prompts, seed: seed)
+        let result = try evaluate(parameters, task: task, prompts: prompts, seed: seed) { progress?("evaluation", $0, prompts) }
         for (name, losses) in [("the transformer's", result.evalLosses), ("the GD chain's", result.chainLosses)] {
             let bad = losses.filter { !$0.isFinite }.count
             guard bad == 0 else {
@@ -131,7 +132,21 @@ public struct EvaluationRun: RecordableRun {
                     + "use smaller parameters, a smaller --eta or a shorter --k")
             }
         }
+        if hasExactReference { progress?("exact GD reference", 0, 1) }
         return EvaluationOutcome(run: self, result: result, exact: try exactGDReference())
+    }
+
+    /// True where the exact GD-chain value is computed beside the samples (the identity or a
+    /// diagonal covariance, within the exact limits).
+    var hasExactReference: Bool {
+        if case .file = covariance { return false }
+        return 2 * k <= (covariance == .identity ? ExactLimits.degree : ExactLimits.covarianceDegree)
+    }
+
+    /// True where the transformer's chain costs more than 10 x drawing the prompts: the GD chains
+    /// are then computed alone first (`chainOverflowCount`), so that an overflow is refused early.
+    public var checksChainsFirst: Bool {
+        KernelWork.objective(.eval, d: d, n: n, k: k, gradient: false) > 10 * KernelWork.sampling(d: d, n: n, k: k, data: false)
     }
 
     /// The exact GD-chain loss for the covariance sampled: the identity, or a diagonal covariance.

@@ -8,14 +8,14 @@ extension EvaluationRun {
     public func estimate() -> WorkEstimate {
         let perPrompt = KernelWork.sampling(d: d, n: n, k: k, data: false) + KernelWork.objective(.eval, d: d, n: n, k: k, gradient: false)
             + KernelWork.eigensystem(d, vectors: false)
-        var phases: [WorkEstimate.Phase] = [
-            .kernels("evaluation", prompts: Double(prompts), perPrompt: perPrompt, basis: "\(prompts) prompts of a \(k)-step chain at (d, n) = (\(d), \(n))"),
-        ]
-        let exactLimit = covariance == .identity ? ExactLimits.degree : ExactLimits.covarianceDegree
-        if 2 * k <= exactLimit {
-            if case .file = covariance {} else {
-                phases.append(ExactWork.phase("exact GD reference", degree: 2 * k, n: n, d: d, basis: "Wishart moments of degree up to 2k = \(2 * k)"))
-            }
+        var phases: [WorkEstimate.Phase] = []
+        if checksChainsFirst {
+            phases.append(.kernels("GD chains", prompts: Double(prompts), perPrompt: KernelWork.sampling(d: d, n: n, k: k, data: false),
+                                   basis: "\(prompts) prompts drawn and their GD chains, checked for overflow first"))
+        }
+        phases.append(.kernels("evaluation", prompts: Double(prompts), perPrompt: perPrompt, basis: "\(prompts) prompts of a \(k)-step chain at (d, n) = (\(d), \(n))"))
+        if hasExactReference {
+            phases.append(ExactWork.phase("exact GD reference", degree: 2 * k, n: n, d: d, basis: "Wishart moments of degree up to 2k = \(2 * k)"))
         }
         return WorkEstimate(phases)
     }
