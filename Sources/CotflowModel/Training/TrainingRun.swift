@@ -1,4 +1,5 @@
 import CotflowCore
+import CotflowExact
 import Foundation
 
 /// A training run as a value (`cotflow train`): the exact step size and the one training
@@ -32,6 +33,8 @@ public struct TrainingRun: RecordableRun {
 
     /// The configuration's checks, then the memory and work of the run at its sizes (before any allocation).
     public func validate() throws {
+        // The task's own checks too: a decoded run (rerun) has not been through TaskConfig's init.
+        try TaskLimits.check(d: config.task.d, n: config.task.n, k: config.task.k)
         try config.validate()
         guard config.task.eta == eta.doubleValue else { throw TaskError.stepSize(config.task.eta) }
         let t = config.task
