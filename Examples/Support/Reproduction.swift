@@ -93,28 +93,43 @@ public enum ReproductionTable {
     /// The rows as the JSON array of notes/reproduction-rows.json.
     public static func json(_ rows: [ClaimRow]) -> String { JSONValue.array(rows.map(\.json)).rendered() + "\n" }
 
-    /// The kind of verdict of a row, for the one-line verdict and the count at the top: read off
-    /// its verdict text ("**holds**", "**does not hold**", "consistent", "not tested", ...).
+    /// The verdict words of a row: the bold opening of each of its verdicts ("holds", "does not
+    /// hold", or "holds ..." with a condition), or "inconclusive".
+    static func verdictWords(_ row: ClaimRow) -> [String] {
+        var words: [String] = [], rest = Substring(row.verdict)
+        while let open = rest.range(of: "**"), let close = rest[open.upperBound...].range(of: "**") {
+            words.append(String(rest[open.upperBound..<close.lowerBound]))
+            rest = rest[close.upperBound...]
+        }
+        let inconclusive = row.verdict.components(separatedBy: "; ").filter { $0.hasPrefix("inconclusive") }.count
+        return words + Array(repeating: "inconclusive", count: inconclusive)
+    }
+
+    /// The kind of verdict of a row, for the one-line verdict and the count at the top: holds,
+    /// holds with a caveat (only conditional "holds ..."), mixed (some part does not hold or is
+    /// inconclusive while another holds), does not hold, inconclusive, consistent, not tested.
     public static func kind(_ row: ClaimRow) -> String {
         let v = row.verdict
         if v.hasPrefix("not tested") { return "not tested" }
         if v.contains("**consistent**") || v.hasPrefix("consistent") { return "consistent" }
-        let holds = v.components(separatedBy: "**holds**").count - 1, fails = v.components(separatedBy: "**does not hold**").count - 1
-        let inconclusive = v.contains("inconclusive")
-        if holds > 0 && (fails > 0 || inconclusive) { return "mixed" }
+        let words = verdictWords(row)
+        let holds = words.filter { $0 == "holds" }.count, conditional = words.filter { $0.hasPrefix("holds ") }.count
+        let fails = words.filter { $0 == "does not hold" }.count, inconclusive = words.filter { $0 == "inconclusive" }.count
+        if holds + conditional > 0 && fails + inconclusive > 0 { return "mixed" }
+        if conditional > 0 { return "holds with a caveat" }
         if holds > 0 { return "holds" }
-        if fails > 0 { return inconclusive ? "mixed" : "does not hold" }
-        if inconclusive { return "inconclusive" }
-        return "holds with a caveat"
+        if fails > 0 { return inconclusive > 0 ? "mixed" : "does not hold" }
+        return inconclusive > 0 ? "inconclusive" : "holds with a caveat"
     }
 
-    /// The one-line verdict of a row: its kind, and for a row of several verdicts how many hold.
+    /// The one-line verdict of a row: its kind, for a row of several verdicts how many hold, and
+    /// the condition of a conditional one.
     public static func oneLine(_ row: ClaimRow) -> String {
-        let parts = row.verdict.components(separatedBy: "; ").filter { $0.hasPrefix("**") || $0.hasPrefix("inconclusive") }
-        let k = kind(row)
-        guard parts.count > 1 else { return k == "holds with a caveat" ? row.verdict.components(separatedBy: "**").dropFirst().first.map { "holds with a caveat: \($0)" } ?? k : k }
-        let held = parts.filter { $0.hasPrefix("**holds**") }.count
-        return "\(k): \(held) of \(parts.count) verdicts hold"
+        let k = kind(row), words = verdictWords(row)
+        let conditions = words.filter { $0.hasPrefix("holds ") }
+        guard words.count > 1 else { return conditions.first.map { "\(k): \($0)" } ?? k }
+        return "\(k): \(words.filter { $0 == "holds" }.count) of \(words.count) verdicts hold"
+            + (conditions.isEmpty ? "" : ", \(conditions.count) with a condition (\(conditions.joined(separator: "; ")))")
     }
 
     /// The command that produced a row's numbers: the example at its full size, or the row's own commands.

@@ -61,6 +61,13 @@ final class ReproductionTests: XCTestCase {
         XCTAssertTrue(rendered.contains("**3 rows: 1 holds, 1 mixed, 1 inconclusive.**"), rendered)
         XCTAssertFalse(rendered.contains("old table"))
         XCTAssertTrue(rendered.hasSuffix("\(ReproductionTable.end)\nafter\n"))
+        // A conditional verdict beside one that does not hold is mixed; alone it is a caveat.
+        let conditional = ClaimRow(row: 4, claim: "c", testedBy: "t", measured: "m",
+                                   verdict: "**holds where the tail is light** (small k); **does not hold** elsewhere", source: "command")
+        XCTAssertEqual(ReproductionTable.kind(conditional), "mixed")
+        XCTAssertEqual(ReproductionTable.oneLine(conditional), "mixed: 0 of 2 verdicts hold, 1 with a condition (holds where the tail is light)")
+        let caveat = ClaimRow(row: 5, claim: "c", testedBy: "t", measured: "m", verdict: "**holds for the median; not for the mean** at n <= 4d", source: "command")
+        XCTAssertEqual(ReproductionTable.oneLine(caveat), "holds with a caveat: holds for the median; not for the mean")
         // A cell with a pipe stays one cell.
         XCTAssertTrue(ReproductionTable.table([ClaimRow(row: 1, claim: "|v|", testedBy: "t", measured: "m", verdict: "**holds**", source: "command")])
             .contains("| 1 | \\|v\\| | holds | t |"))
