@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "CotflowHostileTests", dependencies: ["CotflowCLI"]),
         .testTarget(name: "CotflowModelTests", dependencies: ["CotflowCore", "CotflowModel"]),
         .testTarget(name: "CotflowODETests", dependencies: ["CotflowCore"]),
-        .testTarget(name: "CotflowPlotTests", dependencies: ["CotflowPlot", "CotflowExperiments"]),
+        .testTarget(name: "CotflowPlotTests", dependencies: ["CotflowPlot", "CotflowCore", "CotflowModel", "CotflowExperiments"]),
         .testTarget(name: "CotflowStagesTests", dependencies: ["CotflowCore", "CotflowStages"]),
         .testTarget(name: "CotflowSweepTests", dependencies: ["CotflowCore", "CotflowExperiments"]),
         .testTarget(name: "CotflowTrainingTests", dependencies: ["CotflowCore", "CotflowModel"]),

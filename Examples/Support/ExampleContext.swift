@@ -103,9 +103,13 @@ public final class ExampleContext {
 
     /// Prints and records the verdict on the claim; `holds == nil` means inconclusive. With `row`,
     /// also a claim row of notes/reproduction.md (`testedBy` defaults to the example's name).
-    public func verdict(claim: String, holds: Bool?, detail: String, row: Int? = nil, testedBy: String? = nil) {
+    /// The printed line names the row (or says the verdict is a check of the tool, without one) and,
+    /// with `reading`, that the claim is the tool's reading of the paper rather than the paper's.
+    public func verdict(claim: String, holds: Bool?, detail: String, row: Int? = nil, testedBy: String? = nil, reading: Bool = false) {
         let word = holds.map { $0 ? "HOLDS" : "DOES NOT HOLD" } ?? "INCONCLUSIVE"
-        print("VERDICT: \(word): \(claim)\n  \(detail)")
+        let source = row.map { "row \($0) of notes/reproduction.md" + (reading ? "; the tool's reading of the paper, not the paper's claim" : "") }
+            ?? "no row: a check of the tool, not a claim of the paper"
+        print("VERDICT (\(source)): \(word): \(claim)\n  \(detail)")
         results.append(("verdicts", .object([("claim", .string(claim)), ("verdict", .string(word)), ("detail", .string(detail))])))
         if let row {
             let table = holds.map { $0 ? "**holds**" : "**does not hold**" } ?? "inconclusive"

@@ -93,12 +93,54 @@ public enum ReproductionTable {
     /// The rows as the JSON array of notes/reproduction-rows.json.
     public static func json(_ rows: [ClaimRow]) -> String { JSONValue.array(rows.map(\.json)).rendered() + "\n" }
 
-    /// The markdown table.
+    /// The kind of verdict of a row, for the one-line verdict and the count at the top: read off
+    /// its verdict text ("**holds**", "**does not hold**", "consistent", "not tested", ...).
+    public static func kind(_ row: ClaimRow) -> String {
+        let v = row.verdict
+        if v.hasPrefix("not tested") { return "not tested" }
+        if v.contains("**consistent**") || v.hasPrefix("consistent") { return "consistent" }
+        let holds = v.components(separatedBy: "**holds**").count - 1, fails = v.components(separatedBy: "**does not hold**").count - 1
+        let inconclusive = v.contains("inconclusive")
+        if holds > 0 && (fails > 0 || inconclusive) { return "mixed" }
+        if holds > 0 { return "holds" }
+        if fails > 0 { return inconclusive ? "mixed" : "does not hold" }
+        if inconclusive { return "inconclusive" }
+        return "holds with a caveat"
+    }
+
+    /// The one-line verdict of a row: its kind, and for a row of several verdicts how many hold.
+    public static func oneLine(_ row: ClaimRow) -> String {
+        let parts = row.verdict.components(separatedBy: "; ").filter { $0.hasPrefix("**") || $0.hasPrefix("inconclusive") }
+        let k = kind(row)
+        guard parts.count > 1 else { return k == "holds with a caveat" ? row.verdict.components(separatedBy: "**").dropFirst().first.map { "holds with a caveat: \($0)" } ?? k : k }
+        let held = parts.filter { $0.hasPrefix("**holds**") }.count
+        return "\(k): \(held) of \(parts.count) verdicts hold"
+    }
+
+    /// The command that produced a row's numbers: the example at its full size, or the row's own commands.
+    public static func producedBy(_ row: ClaimRow) -> String {
+        row.source.hasPrefix("example:") ? "`swift run -c release \(row.source.dropFirst("example:".count))`" : (kind(row) == "not tested" ? "—" : row.testedBy)
+    }
+
+    /// The count at the top: how many rows of each kind.
+    public static func count(_ rows: [ClaimRow]) -> String {
+        let order = ["holds", "holds with a caveat", "mixed", "does not hold", "inconclusive", "consistent", "not tested"]
+        let counts = order.map { k in (k, rows.filter { kind($0) == k }.count) }.filter { $0.1 > 0 }
+        return "**\(rows.count) rows: " + counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ") + ".** "
+            + "(Mixed: a row with several verdicts, some of which do not hold; the detail below each row says which.)"
+    }
+
+    /// The count, the markdown table (one line per row) and the detail of every row below it.
     public static func table(_ rows: [ClaimRow]) -> String {
         func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
-        var lines = ["| # | claim (source) | tested by | measured | holds? |", "|---|---|---|---|---|"]
+        var lines = [count(rows), "", "| # | claim (source) | verdict | numbers from |", "|---|---|---|---|"]
         for r in rows {
-            lines.append("| \(r.row) | \(cell(r.claim)) | \(cell(r.testedBy)) | \(cell(r.measured)) | \(cell(r.verdict)) |")
+            lines.append("| \(r.row) | \(cell(r.claim)) | \(cell(oneLine(r))) | \(cell(producedBy(r))) |")
+        }
+        lines.append("")
+        lines.append("### Detail of each row")
+        for r in rows {
+            lines += ["", "**Row \(r.row).** \(r.claim)", "", "- tested by: \(r.testedBy)", "- measured: \(r.measured)", "- verdict: \(r.verdict)"]
         }
         return lines.joined(separator: "\n")
     }

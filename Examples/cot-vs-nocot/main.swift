@@ -41,7 +41,7 @@ ctx.run {
         var cotConfig = TrainingConfig.defaults(task: task, objective: .cot, seed: ctx.seed(1))
         cotConfig.steps = steps
         let cot = try Trainer(config: cotConfig).run()
-        print("CoT training: \(cot.status), \(fmt(cot.seconds)) s; held-out teacher-forced CoT loss median \(fmt(cot.heldOutCoT.median))")
+        print("CoT training: \(cot.status), \(fmt(cot.seconds)) s; held-out teacher-forced CoT loss median \((cot.heldOutCoT.map { fmt($0.median) } ?? "none (diverged)"))")
 
         var nocotConfig = TrainingConfig.defaults(task: try task.with(k: 1), objective: .nocot, seed: ctx.seed(2))
         nocotConfig.steps = steps
@@ -116,8 +116,8 @@ ctx.run {
                      PlotSeries(name: "CoT model mean (not tail-dominated)", x: x, y: cotMeans),
                      PlotSeries(name: "CoT model median", x: x, y: cotMedians),
                      PlotSeries(name: "CoT model p90", x: x, y: cotP90s),
-                     PlotSeries(name: "no-CoT optimum", x: x, y: x.map { _ in optimum }),
-                     PlotSeries(name: "no-CoT model mean", x: x, y: x.map { _ in nocotEval.mean })]))
+                     PlotSeries(name: "no-CoT model mean", x: x, y: x.map { _ in nocotEval.mean })],
+            horizontalLines: [HorizontalLine(y: optimum, label: "no-CoT optimum d(d+1)/(n+d+1) = \(fmt(optimum))")]))
     }
     try ctx.write(csv.text, "losses.csv")
     try ctx.plot(panels, name: "loss_vs_k", title: "Evaluation loss vs chain length, d = \(d) (CoT trained at k = \(trainK))")

@@ -5,6 +5,24 @@
 import Cotflow
 import Foundation
 
+// No options: --help (or -h) says what the program does and exits; anything else is refused.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains("--help") || arguments.contains("-h") {
+    print("""
+        library-api: a program that uses cotflow as a library (Examples/library-api/main.swift; README, "Using cotflow as a library").
+        It prints the exact reduced CoT loss at V31 = -0.5 I, W13 = 0.9 I, (d, n, k) = (3, 10, 3), the reduced gradient flow
+        from there, and 300 SGD steps of the transformer from an Assumption 4.1 start; exit 0 when the flow converged and the
+        training completed. It takes no options.
+
+        USAGE: library-api [--help]
+        """)
+    exit(0)
+}
+if let first = arguments.first {
+    FileHandle.standardError.write("library-api: takes no options (got '\(first)'); --help says what it runs\n".data(using: .utf8)!)
+    exit(64)
+}
+
 do {
     let (d, n, k) = (3, 10, 3)
     let eta = paperStepSize(n: n, d: d)  // n / (n + d + 1) = 5/7, exact
@@ -32,7 +50,7 @@ do {
     config.batchSize = 64
     config.heldOutSize = 1000
     let result = try Trainer(config: config).run()
-    print("training (\(config.steps) SGD steps): \(result.status); held-out evaluation loss \(result.heldOutEval.report(name: "E||w^_k - w*||^2"))")
+    print("training (\(config.steps) SGD steps): \(result.status); held-out evaluation loss \(result.heldOutEval?.report(name: "E||w^_k - w*||^2") ?? "none (diverged)")")
 
     let holds = flow.converged && result.status == .completed
     print(holds ? "library-api: done" : "library-api: the flow did not converge or the training did not complete")

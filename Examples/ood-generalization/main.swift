@@ -26,7 +26,7 @@ ctx.run {
     config.steps = ctx.size(1000, quick: 300)
     let trained = try Trainer(config: config).run()
     print("trained at Sigma = I, (d, n, k) = (\(d), \(n), \(k)), eta = \(n)/\(n + d + 1): \(trained.status), \(fmt(trained.seconds)) s;"
-        + " held-out teacher-forced CoT loss median \(fmt(trained.heldOutCoT.median))")
+        + " held-out teacher-forced CoT loss median \((trained.heldOutCoT.map { fmt($0.median) } ?? "none (diverged)"))")
     // Population contraction limit: eta * lambda_max(Sigma) = eta * sqrt(kappa) = 2.
     let populationLimit = 4 / (eta * eta)
     print("contraction limit of the population covariance: eta sqrt(kappa) = 2 at kappa = 4/eta^2 = \(fmt(populationLimit));"
@@ -106,7 +106,7 @@ ctx.run {
 
     try ctx.write(csv.text, "ood.csv")
     ctx.record("training", .object([("d", .int(d)), ("n", .int(n)), ("k", .int(k)), ("eta", .string("\(n)/\(n + d + 1)")),
-                                    ("status", .string(trained.status.description)), ("heldout_cot", json(trained.heldOutCoT))]))
+                                    ("status", .string(trained.status.description)), ("heldout_cot", trained.heldOutCoT.map(json) ?? .null)]))
     ctx.record("population_contraction_limit_kappa", .number(populationLimit))
     ctx.record("sample_contraction_limit_kappa", sampleLimit.map { .number($0) } ?? .null)
     ctx.record("by_kappa", .array(rows))

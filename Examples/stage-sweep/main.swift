@@ -4,7 +4,7 @@
 // milliseconds), so the sweeps are dense and run over several seeds.
 //
 // Measured per run (CotflowStages, mechanistic detector, default options):
-//   plateau_end        first time the loss is below 0.9 x its start (the end of the initial plateau)
+//   plateau_end        first time max_j |v_j w_j| reaches 10% of eta (the end of the plateau: the stage table of notes/stages.md)
 //   product_reached    first time from which max_j |v_j w_j + eta| <= 0.05 eta (the transition done)
 //   exponential_start  start of the log-linear final convergence
 // and the times the loss falls to 1/2 and 1e-3 of its start. Each point is CotflowExperiments'
@@ -125,7 +125,7 @@ ctx.run {
     try ctx.plot([
         PlotSpec(title: "stage boundaries against sigma: medians over seeds, bars from the smallest to the largest seed, (d, n, k) = (\(d), \(baseN), \(k))",
                  xLabel: "sigma (v ~ U[-2 sigma, -sigma], w ~ U[sigma, 2 sigma])", yLabel: "flow time", logX: true, logY: true,
-                 series: [series(bySigma, .plateauEnd, "plateau end (loss < 0.9 x start)", sigmaOutcome.records, sigmaGrid), fitLine,
+                 series: [series(bySigma, .plateauEnd, "plateau end (products v_j w_j at 10% of -eta)", sigmaOutcome.records, sigmaGrid), fitLine,
                           series(bySigma, .productReached, "transition: v_j w_j within 5% of -eta", sigmaOutcome.records, sigmaGrid),
                           series(bySigma, .exponentialStart, "exponential convergence starts", sigmaOutcome.records, sigmaGrid),
                           series(bySigma, .tLoss1e3, "loss < 1e-3 x start", sigmaOutcome.records, sigmaGrid)]),
@@ -246,8 +246,11 @@ ctx.run {
     // it on the transition time: its local slope -dt/dlog(sigma) between adjacent sigmas should stay
     // roughly constant down to the smallest sigma. Saturation (the slope at the smallest sigmas below
     // a quarter of its largest value) means the flow leaves the origin at a finite rate instead.
-    let transitionValues = valid.map { $0[.productReached] }
-    let localSlopes = zip(zip(transitionValues, transitionValues.dropFirst()), zip(xs, xs.dropFirst())).map { pair in
+    // Every sigma whose products reach -eta counts, with or without a plateau (at large sigma the
+    // products are past a tenth of -eta from the start: no plateau, still a transition time).
+    let reached = bySigma.filter { $0[.productReached].isFinite }
+    let transitionValues = reached.map { $0[.productReached] }, transitionXs = reached.map { log($0.value) }
+    let localSlopes = zip(zip(transitionValues, transitionValues.dropFirst()), zip(transitionXs, transitionXs.dropFirst())).map { pair in
         -(pair.0.1 - pair.0.0) / (pair.1.1 - pair.1.0)
     }
     let origin = try ReducedLoss(n: baseN, d: d, k: k, eta: paperStepSize(n: baseN, d: d))
@@ -266,8 +269,8 @@ ctx.run {
                 detail: "transition time (v_j w_j within 5% of -eta) from sigma = \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)): "
                     + transitionValues.map { fmt($0) }.joined(separator: ", ")
                     + "; local slopes -dt/dlog(sigma) from the smallest sigma up: \(slopeList); scaling of the transition time over all runs: "
-                    + (transitionScaling?.analysis.verdict ?? "not fitted") + "; \(mechanism). Plateau end (loss < 0.9 x start): "
-                    + slopeText + halves + logLawText, row: 8)
+                    + (transitionScaling?.analysis.verdict ?? "not fitted") + "; \(mechanism). Plateau end (products v_j w_j at 10% of -eta, notes/stages.md): "
+                    + slopeText + halves + logLawText, row: 8, reading: true)
 
     var changeDetail = ""
     if let p = plateauStep { changeDetail += "largest change of the plateau end between n/d = \(compact(p.from, 3)) and \(compact(p.to, 3)) (x \(compact(p.factor, 3))); " }

@@ -40,8 +40,8 @@ func randomStartComparison(_ ctx: ExampleContext) throws {
         + "\(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     var text: [String] = []
     for (label, stages) in [("full-matrix flow", flow.stages), ("full SGD, random start", run.stages)] {
-        text.append(StageTable.text(stages.changePoint, title: "\(label): data-driven stages"))
-        text.append(StageTable.text(stages.mechanistic, title: "\(label): mechanistic stages"))
+        text.append(StageTable.text(stages.story.stages, title: "\(label): stages (eigenvalues; notes/stages.md)") + "\n  " + (stages.story.crossCheckLine ?? ""))
+        text.append(StageTable.text(stages.changePoint, title: "\(label): cross-check, change points of ln loss"))
     }
     print(text.joined(separator: "\n"))
     try ctx.write(text.joined(separator: "\n\n") + "\n", "random_start_stages.txt")
@@ -61,7 +61,7 @@ func randomStartComparison(_ ctx: ExampleContext) throws {
     ctx.record("random_start", .object(setting + numbers + boundaries))
     let series = [PlotSeries(name: "full-matrix flow (\(config.fullFlowPrompts!) prompts)", x: flow.trajectory.times, y: flow.heldOutLosses),
                   PlotSeries(name: "full SGD", x: run.times, y: run.losses)]
-    let shaded = flow.stages.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) }
+    let shaded = flow.stages.story.stages.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.label) }
     try ctx.plot([PlotSpec(title: "random start: full SGD and the full-matrix flow (held-out CoT loss)", xLabel: "t (= learning rate x step)",
                            yLabel: "CoT loss", logY: true, series: series, shaded: shaded)],
                  name: "random_start", title: "random start, (d, n, k) = (\(d), \(n), \(k))")

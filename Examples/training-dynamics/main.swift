@@ -26,11 +26,11 @@ let ctx = ExampleContext(
 /// "plateau -> transition: t = 1.372 vs 1.402 (2.2%)" for each interior boundary of two stage
 /// lists with the same names (the agreement itself is CotflowCompare.StageAgreement).
 func boundaryLines(reference: [Stage], other: [Stage]) -> [String] {
-    let a = reference.map(\.name.rawValue), b = other.map(\.name.rawValue)
+    let a = reference.map(\.label), b = other.map(\.label)
     guard a == b else { return ["stage names differ: [\(a.joined(separator: ", "))] vs [\(b.joined(separator: ", "))]"] }
     return (0..<max(0, reference.count - 1)).map { i in
         let ta = reference[i].tEnd, tb = other[i].tEnd
-        return "\(reference[i].name) -> \(reference[i + 1].name): t = \(fmt(ta)) vs \(fmt(tb)) (\(compact(100 * abs(tb - ta) / ta, 3))%)"
+        return "\(reference[i].label) -> \(reference[i + 1].label): t = \(fmt(ta)) vs \(fmt(tb)) (\(compact(100 * abs(tb - ta) / ta, 3))%)"
     }
 }
 
@@ -158,10 +158,11 @@ ctx.run {
     var stageText: [String] = []
     var stageJSON: [(String, JSONValue)] = []
     for (label, c) in curves {
-        stageText.append(StageTable.text(c.changePoint, title: "\(label): data-driven stages (change points of ln loss)"))
-        stageText.append(StageTable.text(c.mechanistic, title: "\(label): mechanistic stages (plateau end \(describe(c.boundaries.plateauEnd)), products v_j w_j within 5% of -eta from \(describe(c.boundaries.productReached)), exponential from \(describe(c.boundaries.exponentialStart)))"))
-        stageJSON.append((label, .object([("data_driven", StageTable.json(c.changePoint)), ("mechanistic", StageTable.json(c.mechanistic)),
-                                          ("mechanistic_boundaries", c.boundaries.json)])))
+        // The stage table every command quotes (notes/stages.md), then its change-point cross-check.
+        stageText.append(StageTable.text(c.story.stages, title: "\(label): stages (eigenvalues; notes/stages.md)") + "\n  " + (c.story.landmarkLine ?? "")
+            + "\n  " + (c.story.crossCheckLine ?? ""))
+        stageText.append(StageTable.text(c.changePoint, title: "\(label): cross-check, change points of ln loss"))
+        stageJSON.append((label, c.json))
     }
     print(stageText.joined(separator: "\n"))
     try ctx.write(stageText.joined(separator: "\n\n") + "\n", "stages.txt")
@@ -175,11 +176,11 @@ ctx.run {
         lossSeries.append(PlotSeries(name: "\(view.label) (held-out)", x: view.run.times, y: view.run.losses))
     }
     var stageLossPanels: [PlotSpec] = []
-    for (name, path) in [("data-driven", \StageAnalysis.changePoint), ("mechanistic", \StageAnalysis.mechanistic)] {
-        let shaded = curves[0].stages[keyPath: path].map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) }
+    for (name, path) in [("the", \StageAnalysis.mechanistic), ("cross-check: change-point", \StageAnalysis.changePoint)] {
+        let shaded = curves[0].stages[keyPath: path].map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.label) }
         var dashed: [VerticalLine] = []
         for (label, c) in curves.dropFirst() {
-            for stage in c[keyPath: path].dropLast() { dashed.append(VerticalLine(x: stage.tEnd, label: "\(label): \(stage.name) end")) }
+            for stage in c[keyPath: path].dropLast() { dashed.append(VerticalLine(x: stage.tEnd, label: "\(label): \(stage.label) end")) }
         }
         stageLossPanels.append(PlotSpec(title: "\(name) stages: the flow's shaded, training's boundaries dashed", xLabel: "t (= learning rate x step)",
                                         yLabel: "CoT loss", logY: true, series: lossSeries, shaded: shaded, verticalLines: dashed))
@@ -226,12 +227,12 @@ ctx.run {
         let mech = StageAgreement(c.mechanistic, reference: flowStages.mechanistic)
         let ddLines = boundaryLines(reference: flowStages.changePoint, other: c.changePoint)
         let mechLines = boundaryLines(reference: flowStages.mechanistic, other: c.mechanistic)
-        let detail = "data-driven: " + (ddLines.isEmpty ? "one stage each" : ddLines.joined(separator: "; "))
-            + " | mechanistic: " + (mechLines.isEmpty ? "one stage each" : mechLines.joined(separator: "; "))
+        let detail = "stages (eigenvalues): " + (mechLines.isEmpty ? "one stage each" : mechLines.joined(separator: "; "))
+            + " | cross-check (change points): " + (ddLines.isEmpty ? "one stage each" : ddLines.joined(separator: "; "))
         let gridStep: Double = tEnd / 199, recordStep: Double = tEnd / Double(flow.times.count - 1)
-        let resolution = " (data-driven boundaries are resolved to the detector's grid, span/199 = \(compact(gridStep, 3)); mechanistic ones to the record spacing \(compact(recordStep, 3)))"
+        let resolution = " (change-point boundaries are resolved to the detector's grid, span/199 = \(compact(gridStep, 3)); the eigenvalue ones to the record spacing \(compact(recordStep, 3)))"
         ctx.verdict(
-            claim: "\(label) training passes through the flow's stages (W24 \(view.run.flow!.w24.isFree ? "free" : "fixed")): same stages by both detectors, boundaries within \(Int(tolerance * 100))% in time",
+            claim: "\(label) training passes through the flow's stages (W24 \(view.run.flow!.w24.isFree ? "free" : "fixed")): the same stage table and the same change-point cross-check, boundaries within \(Int(tolerance * 100))% in time",
             holds: dd.agrees(within: tolerance) && mech.agrees(within: tolerance), detail: detail + resolution, row: 7)
     }
     for view in views {

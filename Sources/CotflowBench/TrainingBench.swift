@@ -9,7 +9,7 @@ import Foundation
 /// no true chain overflows at k = 20 (the cost of a step does not depend on eta).
 func benchTraining() {
     GSL.initialize()
-    print("Training benchmark (CoT objective, full parameters, SGD lr 1e-6, eta = n/(n+d+1)/2; \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+    print("Training benchmark (CoT objective, full parameters, SGD lr 1e-6, eta = n/(n+d+1)/2; \(ProcessInfo.processInfo.activeProcessorCount) cores; small products: \(SmallProductKernel.current.name) kernel)")
     let gemmOne = gemmRate(size: 1500, threads: 1)
     let cores = ProcessInfo.processInfo.activeProcessorCount
     let gemmAll = gemmRate(size: 1500, threads: cores)
@@ -44,13 +44,14 @@ func benchTrainingStep(_ args: [String]) {
     let cpu0 = cpuSeconds()
     let r = throughput(d: d, n: n, k: k, batch: batch, seconds: v[4])
     let cpu = cpuSeconds() - cpu0
-    print(String(format: "(d, n, k) = (%d, %d, %d), batch %d: %.0f prompt-steps/s; %.0f flop per prompt-step -> %.2f GFLOP/s; %.0f prompt-steps per CPU-second (warm-up included)",
+    print(String(format: "(d, n, k) = (%d, %d, %d), batch %d: %.0f prompt-steps/s; %.0f flop per prompt-step -> %.2f GFLOP/s; %.0f prompt-steps per CPU-second (warm-up included); %@ kernel",
                  d, n, k, batch, r.promptSteps, r.flopsPerPrompt, r.promptSteps * r.flopsPerPrompt / 1e9,
-                 r.promptSteps * v[4] / cpu))
+                 r.promptSteps * v[4] / cpu, SmallProductKernel.current.name))
 }
 
 /// Flop count of one CoT prompt-step as implemented: the cheaper of the two kernels (direct or with
-/// the data part folded, `cotKernelCosts`), the chain part of G (two passes over j <= i), the GD
+/// the data part folded, `cotKernelCosts`), the chain part of G (two passes over j <= i; the kernel
+/// computes all k^2 dot products q_i . u_j in one product, the half with j > i is not counted), the GD
 /// chain and the Bartlett sample.
 func cotFlopsPerPrompt(d: Int, k: Int) -> Double {
     let costs = cotKernelCosts(d: d, k: k)

@@ -31,7 +31,7 @@ struct CompareCommand: ParsableCommand {
     var `init`: InitialisationKind = ComparisonRun.defaultTraining.initialisation
 
     func validate() throws {
-        try checkingInput { try comparisonRun().validate() }
+        try checkingInput { try output.validating { try comparisonRun().validate() } }
         try output.checkPlot(plot)
     }
 
@@ -46,6 +46,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         let run = try comparisonRun()
+        if output.printEstimate(run.estimate(), what: "compare") { return }
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run))
         if plot, let c = outcome.comparison {
             try renderFigure(Figures.comparison(c), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta)", output: output)
@@ -59,10 +60,16 @@ struct CompareCommand: ParsableCommand {
         Interruption.install()
         let c = run.config
         let outcome: ComparisonOutcome = try {
-            let bar = Progress(total: c.training.steps * c.trainable.count, label: "compare", enabled: !output.quiet)
+            // Every phase in the display; the time left weighs them by the estimate's shares.
+            let bar = Progress(total: c.training.steps, label: "compare", enabled: !output.quiet, phases: run.estimate())
             defer { bar.finish() }
-            let offsets = Dictionary(uniqueKeysWithValues: c.trainable.enumerated().map { ($1, $0 * c.training.steps) })
-            return try run.solve { trainable, done, _ in bar.update(offsets[trainable]! + done) }
+            return try run.solve(progress: { trainable, done, total in
+                bar.phase("training (\(trainable.rawValue))", total: total)
+                bar.update(done)
+            }, phase: { name, fraction in
+                bar.phase(name, total: 100, unit: "%")
+                bar.update(Int(100 * fraction))
+            })
         }()
         let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
         guard let comparison = outcome.comparison else {

@@ -177,6 +177,19 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Overwrite the outputs of an earlier run in --out (they are removed first, so that none is left beside the new ones).")
     var force = false
 
+    @Flag(help: "Print the run's estimated work and time on this machine (from a short measurement of its rates) and exit without running or writing anything; with --json as one JSON object.")
+    var estimate = false
+
+    /// With --estimate: prints the estimate and returns true (the caller stops before any output directory or work).
+    func printEstimate(_ work: @autoclosure () throws -> WorkEstimate, what: String) rethrows -> Bool {
+        guard estimate else { return false }
+        try emitEstimate(work(), what: what, json: json)
+        return true
+    }
+
+    /// `body` (a run's validation); with --estimate a run beyond the work limit is not refused (its estimate is printed instead).
+    func validating(_ body: () throws -> Void) throws { try allowingEstimate(estimate, body) }
+
     /// Before any work: `--out` is created and writable, and holds none of `files` unless `--force`.
     func prepare(files: [String]) throws { if let out { try OutputDirectory.prepare(out, files: files, force: force) } }
 
@@ -203,4 +216,14 @@ func renderFigure(_ panels: [PlotSpec], name: String, title: String, output: Out
     guard let out = output.out else { throw ValidationError("--plot needs --out DIR for the figure files") }
     let outcome = try Plotter.render(panels: panels, to: (out as NSString).appendingPathComponent(name), title: title)
     FileHandle.standardError.write("plot: \(outcome.message)\n".data(using: .utf8)!)
+}
+
+/// Prints a run's estimate (`--estimate`), as text or as JSON (notes/formats.md, "--estimate").
+func emitEstimate(_ work: WorkEstimate, what: String, json: Bool) {
+    print(json ? work.json(what: what).rendered() : work.report(what: what))
+}
+
+/// Runs `body` (a validation); with `estimate`, a refusal by the work limit is dropped: the estimate is what was asked for.
+func allowingEstimate(_ estimate: Bool, _ body: () throws -> Void) throws {
+    do { try body() } catch is WorkLimitExceeded where estimate {}
 }

@@ -48,7 +48,8 @@ struct EvalCommand: CotflowCommand {
     func run() throws {
         let run = try evaluationRun()
         run.warnings.forEach(warn)
-        try run.validate()
+        try output.validating { try run.validate() }
+        if output.printEstimate(run.estimate(), what: "eval") { return }
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
             try renderFigure(Figures.evaluation(outcome.result, exactMean: outcome.exact?.value.doubleValue), name: "figure",

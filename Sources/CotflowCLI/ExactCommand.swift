@@ -25,6 +25,7 @@ struct ExactCommand: CotflowCommand {
         @OptionGroup var covariance: CovarianceSpectrumOptions
         @Flag(help: "Also print the moment as a polynomial in n and d (with a covariance: in n and p_r = tr Sigma^r).") var symbolic = false
         @Flag(help: "Print one JSON object.") var json = false
+        @OptionGroup var estimate: EstimateFlag
 
         func moment() throws -> MomentRun {
             let ms = powers.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -34,7 +35,10 @@ struct ExactCommand: CotflowCommand {
             return MomentRun(d: d, n: n, powers: ms.map { $0! }, covariance: covariance.choice, symbolic: symbolic)
         }
         func validate() throws { try checkingInput { try moment().validate() } }
-        func run() throws { try ExactCommand.emit(try moment().solve(), json: json) }
+        func run() throws {
+            if try estimate.print(try moment().estimate(), what: "exact moment", json: json) { return }
+            try ExactCommand.emit(try moment().solve(), json: json)
+        }
     }
 
     struct GDLoss: CotflowCommand {
@@ -45,10 +49,14 @@ struct ExactCommand: CotflowCommand {
         @OptionGroup var task: ProblemOptions
         @OptionGroup var covariance: CovarianceSpectrumOptions
         @Flag(help: "Print one JSON object.") var json = false
+        @OptionGroup var estimate: EstimateFlag
 
         func loss() throws -> GDLossRun { GDLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), covariance: covariance.choice) }
         func validate() throws { try checkingInput { try loss().validate() } }
-        func run() throws { try ExactCommand.emit(try loss().solve(), json: json) }
+        func run() throws {
+            if try estimate.print(try loss().estimate(), what: Self.configuration.commandName ?? "exact", json: json) { return }
+            try ExactCommand.emit(try loss().solve(), json: json)
+        }
     }
 
     struct CoTLoss: CotflowCommand {
@@ -60,12 +68,16 @@ struct ExactCommand: CotflowCommand {
         @Option(parsing: .unconditional, help: "Eigenvalues of V31: d comma-separated numbers (decimals or rationals), or one for all.") var v: String
         @Option(parsing: .unconditional, help: "Eigenvalues of W13: d comma-separated numbers, or one for all.") var w: String
         @Flag(help: "Print one JSON object.") var json = false
+        @OptionGroup var estimate: EstimateFlag
 
         func loss() throws -> CoTLossRun {
             CoTLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), v: try Rational.parseList(v, name: "--v"), w: try Rational.parseList(w, name: "--w"))
         }
         func validate() throws { try checkingInput { try loss().validate() } }
-        func run() throws { try ExactCommand.emit(try loss().solve(), json: json) }
+        func run() throws {
+            if try estimate.print(try loss().estimate(), what: Self.configuration.commandName ?? "exact", json: json) { return }
+            try ExactCommand.emit(try loss().solve(), json: json)
+        }
     }
 
     struct EvalLoss: CotflowCommand {
@@ -82,6 +94,7 @@ struct ExactCommand: CotflowCommand {
         @Option(name: .customLong("from"), help: "summary.json of `cotflow ode`: evaluate its end point (v, w and, if recorded, u; the eigenvalues must be equal). The doubles are taken exactly.")
         var from: String?
         @Flag(help: "Print one JSON object.") var json = false
+        @OptionGroup var estimate: EstimateFlag
 
         func validate() throws {
             if from != nil, v != nil || w != nil { throw ValidationError("give --from FILE or --v/--w, not both") }
@@ -97,6 +110,7 @@ struct ExactCommand: CotflowCommand {
             var (vv, ww, uu) = (try parse(v, "--v"), try parse(w, "--w") ?? .one, try parse(u, "--u") ?? Rational(-1))
             if let from { (vv, ww, uu) = try EvalLossRun.endPoint(InputFile(from), d: task.d, u: try parse(u, "--u")) }
             let loss = EvalLossRun(d: task.d, n: task.n, k: task.k, eta: try task.stepSize(), v: vv, w: ww, u: uu, covariance: covariance.choice)
+            if estimate.print(loss.estimate(), what: "exact eval-loss", json: json) { return }
             try ExactCommand.emit(try loss.solve(), json: json)
         }
     }
@@ -109,9 +123,13 @@ struct ExactCommand: CotflowCommand {
         @Option(name: .customLong("d"), parsing: .unconditional, help: "Dimension d of x and w*.") var d: Int = 10
         @Option(name: .customLong("n"), parsing: .unconditional, help: "Context length n (examples per prompt).") var n: Int = 40
         @Flag(help: "Print one JSON object.") var json = false
+        @OptionGroup var estimate: EstimateFlag
 
         func validate() throws { try checkingInput { try NoCoTOptimumRun(d: d, n: n).validate() } }
-        func run() throws { try ExactCommand.emit(try NoCoTOptimumRun(d: d, n: n).solve(), json: json) }
+        func run() throws {
+            if estimate.print(NoCoTOptimumRun(d: d, n: n).estimate(), what: "exact nocot-optimum", json: json) { return }
+            try ExactCommand.emit(try NoCoTOptimumRun(d: d, n: n).solve(), json: json)
+        }
     }
 }
 
@@ -130,4 +148,17 @@ struct CovarianceSpectrumOptions: ParsableArguments {
 
     /// The covariance given, nil for the identity.
     var choice: ExactCovariance? { spectrum.map { .spectrum($0) } ?? conditionNumber.map { .conditionNumber($0) } }
+}
+
+/// `--estimate` of the exact commands (the others have it in `OutputOptions`).
+struct EstimateFlag: ParsableArguments {
+    @Flag(help: "Print the estimated work and time on this machine (from a short measurement of its rates) and exit without computing; with --json as one JSON object.")
+    var estimate = false
+
+    /// With --estimate: prints the estimate and returns true.
+    func print(_ work: @autoclosure () throws -> WorkEstimate, what: String, json: Bool) rethrows -> Bool {
+        guard estimate else { return false }
+        emitEstimate(try work(), what: what, json: json)
+        return true
+    }
 }

@@ -29,10 +29,11 @@ struct HessianCommand: CotflowCommand {
         }
     }
 
-    func validate() throws { try checkingInput { try hessianRun.validate() } }
+    func validate() throws { try checkingInput { try output.validating { try hessianRun.validate() } } }
 
     func run() throws {
         let run = try hessianRun
+        if output.printEstimate(run.estimate(), what: "hessian") { return }
         try Self.solve(run, output: output, provenance: try Provenance(run: run))
     }
 
@@ -40,7 +41,14 @@ struct HessianCommand: CotflowCommand {
     @discardableResult
     static func solve(_ run: HessianRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws -> HessianOutcome {
         try output.prepare(files: ["summary.json", "eigenvalues.csv"])
-        let outcome = try run.solve()
+        let outcome: HessianOutcome = try {
+            let bar = Progress(total: 1, label: "hessian", unit: "columns", enabled: !output.quiet, phases: run.estimate())
+            defer { bar.finish() }
+            return try run.solve { phase, done, total in
+                bar.phase(phase, total: total, unit: phase == "Hessian columns" ? "columns" : "steps")
+                bar.update(done)
+            }
+        }()
         let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
         try output.write(summary: summary)
         try output.write(outcome.table.text, "eigenvalues.csv")

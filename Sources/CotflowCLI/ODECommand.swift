@@ -8,7 +8,7 @@ struct ODECommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "ode",
         abstract: "Integrate the reduced gradient flow on the eigenvalues of V31 and W13 with GSL.",
-        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v/--w), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out. With --params full: the gradient flow of every entry of V and W on --prompts fixed prompts from --init random|assumption (default t-end 10, tolerances 1e-8/1e-6, explicit steppers only; columns as `train`; notes/full-flow.md)."
+        discussion: "Starts from the Assumption 4.1 point that `cotflow train --init assumption` uses for the same seed and ranges (or from --v/--w), and by default runs until the loss is 1e-10 of min(initial loss, d). Writes trajectory.csv (t, loss, v_j, w_j) and summary.json with --out. With --params full: the gradient flow of every entry of V and W on --prompts fixed prompts from --init random|assumption (default t-end 10, tolerances 1e-8/1e-6, explicit steppers only; trajectory.csv: t, loss, loss_median and the parameter columns of `train`; notes/formats.md, notes/full-flow.md)."
     )
 
     @OptionGroup var task: TaskOptions
@@ -27,7 +27,7 @@ struct ODECommand: CotflowCommand {
 
     @Option(name: .customLong("initial-step"), parsing: .unconditional, help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
     @Option(name: .customLong("min-step"), parsing: .unconditional, help: "Fail when the step size falls below this.") var minStep = FlowSolverOptions.defaults.ode.minimumStep
-    @Option(help: "Output grid: log, linear or steps (every accepted step).") var grid: GridKind = .log
+    @Option(help: "Output grid: log, linear (needs --t-end with the reduced flow; the figure's t axis is then linear) or steps (every accepted step).") var grid: GridKind = .log
     @Option(parsing: .unconditional, help: "Number of output points of a log or linear grid.") var points = 400
     @Option(name: .customLong("t-first"), parsing: .unconditional, help: "First positive time of the log grid.") var tFirst = 1e-3
     @Option(name: .customLong("stop-stall"), parsing: .unconditional, help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = FlowSolverOptions.defaults.stopStall
@@ -43,8 +43,15 @@ struct ODECommand: CotflowCommand {
     func validate() throws {
         try output.checkPlot(plot)
         if plot && params == .full { throw ValidationError("--plot draws the reduced flow; with --params full use `cotflow stages DIR/trajectory.csv --plot`") }
+        if grid == .linear, params == .reduced, solver.tEnd == nil {
+            // The reduced flow stops at its stopping loss, long before the default end 1e6: a linear grid
+            // to 1e6 kept 2 rows. The stopping time is not known before the run, so no default fits.
+            throw ValidationError("--grid linear spaces --points times evenly up to --t-end, and the reduced flow's default --t-end "
+                + "\(fmt(FlowSolverOptions.defaults.ode.endTime)) lies far past where the flow stops (its stopping loss): give --t-end "
+                + "(for example the final t of a --grid log run), or use --grid log or --grid steps")
+        }
         if params == .full, v0 != nil || w0 != nil { throw ValidationError("--v/--w set the reduced flow's eigenvalues; with --params full the start is --init random|assumption") }
-        try checkingInput { params == .full ? try fullFlowRun().validate() : try reducedFlowRun().validate() }
+        try checkingInput { try output.validating { params == .full ? try fullFlowRun().validate() : try reducedFlowRun().validate() } }
     }
 
     /// The solver settings given (each flow puts them over its own defaults).
@@ -82,14 +89,16 @@ struct ODECommand: CotflowCommand {
     func run() throws {
         if params == .full {
             let run = try fullFlowRun()
+            if output.printEstimate(run.estimate(), what: "ode --params full") { return }
             let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run))
             if case .failed(let reason) = outcome.status { throw RunStopped(description: "the full-matrix flow failed: \(reason); the trajectory so far is kept") }
             return
         }
         let run = try reducedFlowRun()
+        if output.printEstimate(run.estimate(), what: "ode") { return }
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
-            try renderFigure(Figures.flow(outcome.trajectory, eta: run.eta.doubleValue), name: "figure",
+            try renderFigure(Figures.flow(outcome.trajectory, eta: run.eta.doubleValue, logTime: grid != .linear), name: "figure",
                              title: "reduced gradient flow, (d, n, k) = (\(run.d), \(run.n), \(run.k)), eta = \(run.eta), stepper \(run.options.ode.stepper.rawValue)", output: output)
         }
         let trajectory = outcome.trajectory
@@ -105,10 +114,12 @@ struct ODECommand: CotflowCommand {
     static func solve(_ run: ReducedFlowRun, output: OutputOptions, provenance: Provenance, plotted: Bool = false, printing: Bool = true) throws -> ReducedFlowOutcome {
         try output.prepare(files: ["trajectory.csv", "summary.json"])
         let outcome = try run.solve()
+        let t = outcome.trajectory
+        let stages = StageLines(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: run.eta.doubleValue)
         let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
         try output.write(outcome.trajectory.table.text, "trajectory.csv")
         try output.write(summary: summary)
-        if printing { output.emit(json: summary, report: outcome.report(out: output.out, plotted: plotted)) }
+        if printing { output.emit(json: summary, report: stages.adding(to: outcome.report(out: output.out, plotted: plotted))) }
         return outcome
     }
 
@@ -121,6 +132,9 @@ struct ODECommand: CotflowCommand {
             defer { bar.finish() }
             return try run.solve { t in bar.update(Int(1000 * t / end), detail: "t = \(fmt(t))") }
         }()
+        let columns = try outcome.trajectory.parameterColumns()
+        let stages = StageLines(times: outcome.trajectory.times, losses: outcome.trajectory.losses, v: columns.map(\.vDiagonal),
+                                w: columns.map(\.wDiagonal), eta: run.eta.doubleValue, manifoldDistance: columns.map(\.dataOffBlockNorm))
         let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
         try output.write(try outcome.trajectory.table().text, "trajectory.csv")
         try output.write(summary: summary)
@@ -128,7 +142,7 @@ struct ODECommand: CotflowCommand {
             try first.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: run.taskFields)
             if last.isFinite { try last.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: run.taskFields) }
         }
-        if printing { output.emit(json: summary, report: outcome.report(out: output.out)) }
+        if printing { output.emit(json: summary, report: stages.adding(to: outcome.report(out: output.out))) }
         return outcome
     }
 }

@@ -7,8 +7,8 @@ import Foundation
 struct StagesCommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "stages",
-        abstract: "Split a loss curve into stages: penalised change points of ln(loss), and mechanistic boundaries of the reduced model.",
-        discussion: "FILE is a CSV with a header row, such as trajectory.csv from `cotflow ode` or `cotflow train`, or one written by pandas (an unnamed index column and text columns are accepted). The data-driven detector fits piecewise-linear segments to ln(loss) against t; the mechanistic one needs the eigenvalue columns and eta (from --eta or summary.json beside FILE). With --out: stages.csv, mechanistic_stages.csv (index, name, then numbers) and stages.json. Details: notes/stages.md."
+        abstract: "Split a loss curve into stages: read off the eigenvalues (plateau, transition, convergence), cross-checked by change points of ln(loss).",
+        discussion: "FILE is a CSV with a header row, such as trajectory.csv from `cotflow ode` or `cotflow train`, or one written by pandas (an unnamed index column and text columns are accepted). The stage table is read off the eigenvalue columns and eta (from --eta or summary.json beside FILE): the plateau ends when the products v_j w_j reach a tenth of the GD value -eta, convergence begins when they are within 5% of it. Piecewise-linear change points of ln(loss) against t cross-check it (and are the table when there are no eigenvalues). With --out: stages.csv (the table), change_point_stages.csv (the cross-check; index, name, then numbers) and stages.json. Details: notes/stages.md."
     )
 
     @Argument(help: "CSV file with a time column and a loss column.") var file: String
@@ -25,7 +25,7 @@ struct StagesCommand: CotflowCommand {
     @Option(name: .customLong("noise-floor"), parsing: .unconditional, help: "Floor on the noise level of ln(loss).") var noiseFloor = ChangePointOptions().noiseFloor
     @Option(name: .customLong("grid-points"), parsing: .unconditional, help: "Equally spaced times ln(loss) is resampled onto.") var gridPoints = ChangePointOptions().gridPoints
     @Option(name: .customLong("min-segment"), parsing: .unconditional, help: "Minimum stage length of the change-point fit, as a fraction of the time span.") var minSegment = ChangePointOptions().minimumSegmentFraction
-    @Option(name: .customLong("plateau-drop"), parsing: .unconditional, help: "The plateau ends when the loss is below (1 - this) x its initial value.") var plateauDrop = MechanisticOptions().plateauDrop
+    @Option(name: .customLong("plateau-product"), parsing: .unconditional, help: "The plateau ends when max_j |v_j w_j| reaches this fraction of eta.") var plateauProduct = MechanisticOptions().plateauProduct
     @Option(name: .customLong("product-tolerance"), parsing: .unconditional, help: "Relative tolerance of max_j |v_j w_j + eta| / eta.") var productTolerance = MechanisticOptions().productTolerance
     @Option(name: .customLong("exponential-tolerance"), parsing: .unconditional, help: "Relative tolerance of the local slope of ln(loss) against the final rate.") var exponentialTolerance = MechanisticOptions().exponentialTolerance
     @Option(name: .customLong("manifold-fraction"), parsing: .unconditional, help: "With a data_off_block_norm column (train, ode --params full): the weights are on the block manifold once the norm of the data path outside the V31/W13/W24 blocks is at most this fraction of its start.") var manifoldFraction = MechanisticOptions().blockManifoldFraction
@@ -36,7 +36,7 @@ struct StagesCommand: CotflowCommand {
         (options.timeColumn, options.lossColumn, options.vPrefix, options.wPrefix) = (timeColumn, lossColumn, vPrefix, wPrefix)
         (options.changePoint.penalty, options.changePoint.noiseFloor, options.changePoint.gridPoints) = (penalty, noiseFloor, gridPoints)
         options.changePoint.minimumSegmentFraction = minSegment
-        (options.mechanistic.plateauDrop, options.mechanistic.productTolerance) = (plateauDrop, productTolerance)
+        (options.mechanistic.plateauProduct, options.mechanistic.productTolerance) = (plateauProduct, productTolerance)
         (options.mechanistic.exponentialTolerance, options.mechanistic.blockManifoldFraction) = (exponentialTolerance, manifoldFraction)
         return StagesRun(file: InputFile(file), options: options, eta: eta)
     }
@@ -48,11 +48,11 @@ struct StagesCommand: CotflowCommand {
 
     func run() throws {
         let run = stagesRun
+        if output.printEstimate(run.estimate(), what: "stages") { return }
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run))
         if plot {
             let a = outcome.stages
-            let panels = Figures.stages(times: a.times, losses: a.losses, lossName: a.lossColumn, timeColumn: timeColumn, changePoint: a.changePoint,
-                                        mechanistic: a.mechanistic, eigenvalues: (v: a.v, w: a.w, vPrefix: a.vPrefix, wPrefix: a.wPrefix),
+            let panels = Figures.stages(times: a.times, losses: a.losses, lossName: a.lossColumn, timeColumn: timeColumn, story: a.story, eigenvalues: (v: a.v, w: a.w, vPrefix: a.vPrefix, wPrefix: a.wPrefix),
                                         eta: outcome.eta?.value)
             try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)" + run.taskBeside, output: output)
         }
@@ -61,11 +61,12 @@ struct StagesCommand: CotflowCommand {
     /// Solves `run` and writes its files and report (also what `rerun` calls).
     @discardableResult
     static func solve(_ run: StagesRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws -> StagesOutcome {
-        try output.prepare(files: ["stages.csv", "mechanistic_stages.csv", "stages.json", "stages.svg", "stages.png"])
+        try output.prepare(files: ["stages.csv", "change_point_stages.csv", "stages.json", "stages.svg", "stages.png"])
         let outcome = try run.solve()
         let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
-        try output.write(StageTable.csvText(outcome.stages.changePoint), "stages.csv")
-        if outcome.stages.boundaries != nil { try output.write(StageTable.csvText(outcome.stages.mechanistic), "mechanistic_stages.csv") }
+        let story = outcome.stages.story
+        try output.write(StageTable.csvText(story.stages), "stages.csv")
+        if story.boundaries != nil { try output.write(StageTable.csvText(story.changePoints), "change_point_stages.csv") }
         try output.write(summary: summary, "stages.json")
         if printing { output.emit(json: summary, report: outcome.report(out: output.out)) }
         return outcome

@@ -45,6 +45,8 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Initialisation (train): random or assumption.") var `init`: InitialisationKind?
     @OptionGroup var training: TrainingOptions
 
+    @Option(name: .customLong("flow-time"), parsing: .unconditional, help: "Train each point (train, compare) to this flow time instead of a fixed --steps: steps = the fewest whose flow time, through the optimizer's time map (sgd: learning rate x step; momentum: its map), reaches it; Adam, with no time map, is refused.")
+    var flowTime: Double?
     @Option(name: .customLong("stall-fraction"), help: "A run is stalled when its final loss is above this fraction of its start.")
     var stallFraction = 0.5
     @Option(name: .customLong("converged-fraction"), help: "A training run (or exact chain) has converged when its final loss is at most this fraction of its start (and, for training, it is within --construction-tolerance of the construction).")
@@ -61,9 +63,9 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Run the sweep described by FILE (written by --emit-sbatch: the settings, axes and --out of the sweep), as each Slurm array task does; --vary and the job's options are taken from it.")
     var from: String?
 
-    @Flag(help: "Draw the report's figure into --out (2 ordered axes: a heatmap of --plot-metric with the regime boundaries; 1 axis: every metric against it with replicate bands).")
+    @Flag(help: "Draw the report's figure into --out (2 ordered axes: a heatmap of --plot-metric with the regime boundaries; 1 axis: --plot-metric against it, medians with the replicate range shaded and the regimes marked).")
     var plot = false
-    @Option(name: .customLong("plot-metric"), help: "The metric of the 2-D heatmap (default: the job's main loss).")
+    @Option(name: .customLong("plot-metric"), help: "The metric of the 2-D heatmap (default: the job's main loss), or comma-separated metrics of a 1-D figure (default: the one or two that decide the regimes, constant ones left out).")
     var plotMetric: String?
 
     @Option(name: .customLong("emit-sbatch"), help: "Write a Slurm array-job script for this sweep to FILE (one task per shard) instead of running it.")
@@ -87,6 +89,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("--w24 and --w24-initial apply to --job flow only (\(job.refusal(axis: "w24_initial") ?? "no W24 here"))")
         }
         try checkingInput { _ = try trainingConfig(axes: []) }
+        if flowTime != nil, training.steps != nil { throw ValidationError("--flow-time sets each point's steps (flow time through the time map at its learning rate); drop --steps") }
     }
 
     func run() throws {
@@ -102,21 +105,33 @@ struct SweepCommand: ParsableCommand {
         // Every point's parameters are checked before any runs.
         let job = plan.settings.job
         _ = try plan.checkedGrid()
-        if let file = emitSbatch { return try writeSbatch(plan, to: file) }
-        guard let out = output.out ?? (from != nil ? plan.directory : nil), !out.isEmpty else { throw ValidationError("give --out DIR for the sweep's files") }
-        if plot, let m = plotMetric, !job.metricNames.contains(m) {
+        if let file = emitSbatch {
+            // Each array task is one shard: its estimate is what the limit and Slurm's --time see.
+            let shards = try plan.shardEstimates(), largest = shards.indices.max { shards[$0].operations < shards[$1].operations }
+            if output.printEstimate(largest.map { shards[$0] } ?? WorkEstimate(), what: "sweep shard \(largest ?? 0)/\(plan.shards), the largest of the array") { return }
+            if let largest {
+                try shards[largest].check(what: "shard \(largest)/\(plan.shards) of the sweep", lower: "the job's sizes, or raise --shards (each array task runs one shard)")
+            }
+            return try writeSbatch(plan, to: file)
+        }
+        let out = output.out ?? (from != nil ? plan.directory : nil) ?? ""
+        guard !out.isEmpty || output.estimate else { throw ValidationError("give --out DIR for the sweep's files") }
+        if plot, let m = plotMetric?.split(separator: ",").map(String.init).first(where: { !job.metricNames.contains($0) }) {
             throw ValidationError("--plot-metric \(m) is not a metric of --job \(job.rawValue) (metrics: \(job.metricNames.joined(separator: ", ")))")
         }
         // A description fixes the shard count of its array; a command line takes any.
         let shard = try plan.shard(self.shard, environment: ProcessInfo.processInfo.environment, anyCount: from == nil)
         let run = SweepShardRun(plan: plan, shard: shard, directory: out, jobs: jobs ?? SweepThreads.cores, resume: resume, force: output.force,
                                 plot: plot, plotMetric: plotMetric)
+        if try output.printEstimate(try run.estimate(), what: "sweep shard \(shard) (\(shard.indices(in: try run.grid).count) points)") { return }
         try Self.solve(run, output: output, provenance: try Provenance(run: run))
     }
 
     /// Solves `run` and writes its files, figure and report (also what `rerun` calls).
     static func solve(_ run: SweepShardRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws {
         let (grid, shard, out, settings) = (try run.grid, run.shard, run.directory, run.plan.settings)
+        let points = shard.indices(in: grid).count
+        try run.estimate().check(what: "sweep shard \(shard) of \(points) points", lower: "the grid's points or the job's sizes, or split it with --shard i/N (or --emit-sbatch --shards N)")
         try run.prepareDirectory()
         Interruption.install()
         let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
@@ -154,6 +169,7 @@ struct SweepCommand: ParsableCommand {
         (s.flow, s.points) = (try solver.flowOptions(), points)
         s.w24 = w24 == .free ? .free(initial: w24Initial ?? -1) : .fixed(w24Initial ?? -1)
         (s.stallFraction, s.convergedFraction, s.constructionTolerance) = (stallFraction, convergedFraction, constructionTolerance)
+        s.flowTime = flowTime
         return s
     }
 }
@@ -171,7 +187,7 @@ struct MergeCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout instead of the report.") var json = false
     @Flag(help: "Draw the report's figure (sweep_plot.svg/.png) into DIR, as `sweep --plot` does.")
     var plot = false
-    @Option(name: .customLong("plot-metric"), help: "The metric of a 2-D heatmap (default: the job's main loss).")
+    @Option(name: .customLong("plot-metric"), help: "The metric of a 2-D heatmap (default: the job's main loss), or comma-separated metrics of a 1-D figure.")
     var plotMetric: String?
 
     func run() throws {
@@ -179,7 +195,7 @@ struct MergeCommand: ParsableCommand {
         print(json ? try JSONValue.encoding(MergeSummary(outcome)).rendered() : outcome.summaryReport)
         if plot {
             let d = outcome.description, settings = try ExperimentSettings(recorded: d.settings)
-            if let m = plotMetric, !d.metricNames.contains(m) {
+            if let m = plotMetric?.split(separator: ",").map(String.init).first(where: { !d.metricNames.contains($0) }) {
                 throw ValidationError("--plot-metric \(m) is not a metric of this sweep (metrics: \(d.metricNames.joined(separator: ", ")))")
             }
             try renderSweepFigure(PhaseReport(grid: d.grid, metricNames: d.metricNames, records: outcome.records, settings: settings), metric: plotMetric, directory: directory)

@@ -41,7 +41,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--curriculum-start and --curriculum-ramp need --curriculum")
         }
         // Every other refusal is the run's (`TrainingRun.validate`).
-        try checkingInput { try trainingRun().validate() }
+        try checkingInput { try output.validating { try trainingRun().validate() } }
         try output.checkPlot(plot)
     }
 
@@ -56,10 +56,11 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let run = try trainingRun()
+        if output.printEstimate(run.estimate(), what: "train") { return }
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
             let c = run.config
-            try renderFigure(Figures.training(outcome.result.trajectory, eta: run.eta.doubleValue), name: "figure",
+            try renderFigure(Figures.training(outcome.result.trajectory, eta: run.eta.doubleValue, optimizer: c.optimizer), name: "figure",
                              title: "\(c.objective.rawValue) training (\(c.optimizer.name)), (d, n, k) = (\(c.task.d), \(c.task.n), \(c.task.k)), eta = \(run.eta)", output: output)
         }
         if !outcome.status.holds {
@@ -77,12 +78,15 @@ struct TrainCommand: ParsableCommand {
             defer { bar.finish() }
             return try run.solve(reporting: { done, _, loss in bar.update(done, loss: loss) })
         }()
-        let result = outcome.result
+        let result = outcome.result, t = result.trajectory
+        let stages = run.config.objective != .cot ? StageLines.none
+            : StageLines(times: t.times, losses: t.cotLossMeans, v: t.vDiagonals, w: t.wDiagonals, eta: run.config.task.eta,
+                         manifoldDistance: t.parameters.map(\.dataOffBlockNorm))
         let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
         try output.write(result.trajectory.table.text, "trajectory.csv")
         try output.write(summary: summary)
         if let out = output.out { try outcome.saveParameters(in: out, run: run, provenance: provenance) }
-        if printing { output.emit(json: summary, report: outcome.report(run: run, out: output.out, plotted: plotted)) }
+        if printing { output.emit(json: summary, report: stages.adding(to: outcome.report(run: run, out: output.out, plotted: plotted))) }
         return outcome
     }
 }

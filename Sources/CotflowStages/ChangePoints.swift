@@ -52,7 +52,8 @@ public struct Segmentation: Sendable {
 ///    and a robust estimate of the noise of ln(loss) (MAD of the normalised second differences
 ///    of the original points).
 /// 4. Adjacent segments with nearly equal slopes are merged (`mergeSlopeTolerance`).
-/// 5. Stages are named by rate: see `names(rates:span:options:)`.
+/// 5. Stages are named by rate: see `names(rates:span:options:)`; a name that occurs more than
+///    once is numbered ("transition 1", "transition 2"), so names are unique within a table.
 public enum ChangePointDetector {
     public static func stages(times: [Double], losses: [Double], options: ChangePointOptions = ChangePointOptions()) throws -> [Stage] {
         let curve = try LossCurve(times: times, losses: losses)
@@ -60,7 +61,7 @@ public enum ChangePointDetector {
         let b = seg.boundaries
         let rates = (0..<(b.count - 1)).map { curve.rate(from: b[$0], to: b[$0 + 1]) }
         let labels = names(rates: rates, span: curve.span, options: options)
-        return (0..<(b.count - 1)).map { curve.stage(index: $0 + 1, name: labels[$0], from: b[$0], to: b[$0 + 1]) }
+        return Stage.numberingRepeats((0..<(b.count - 1)).map { curve.stage(index: $0 + 1, name: labels[$0], from: b[$0], to: b[$0 + 1]) })
     }
 
     /// The segmentation alone: boundaries, the noise estimate and the penalty.

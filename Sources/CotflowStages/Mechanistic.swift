@@ -3,7 +3,8 @@ import Foundation
 
 /// Times at which the reduced model passes the landmarks of its dynamics.
 public struct MechanisticBoundaries: Sendable, Equatable, Codable {
-    /// First time the loss is below (1 - plateauDrop) x its initial value.
+    /// First time the learned step reaches plateauProduct of the GD step: max_j |v_j w_j| >=
+    /// plateauProduct x eta (interpolated; the start time when it holds there; nil if never).
     public var plateauEnd: Double?
     /// First time from which max_j |v_j w_j + eta| <= productTolerance x eta for good.
     public var productReached: Double?
@@ -39,7 +40,8 @@ public struct MechanisticBoundaries: Sendable, Equatable, Codable {
 
 /// Options of the mechanistic detector. See notes/stages.md.
 public struct MechanisticOptions: Sendable, Codable, Equatable {
-    public var plateauDrop = 0.1
+    /// The plateau ends when max_j |v_j w_j| reaches this fraction of eta (the construction's |v_j w_j|).
+    public var plateauProduct = 0.1
     public var productTolerance = 0.05
     public var exponentialTolerance = 0.1
     /// The final rate is the least-squares slope of ln(loss) over this last fraction of the span.
@@ -54,9 +56,10 @@ public struct MechanisticOptions: Sendable, Codable, Equatable {
     public init() {}
 }
 
-/// Stage boundaries read off the mechanism: the end of the initial plateau, the time the
-/// eigenvalue products v_j w_j reach the GD value -eta, and the start of the exponential
-/// (log-linear) convergence.
+/// Stage boundaries read off the mechanism (notes/stages.md): the end of the plateau (the products
+/// v_j w_j, the learned step's use of the current iterate, reach a tenth of the GD value -eta), the
+/// time they reach -eta (within 5%), and the start of the exponential (log-linear) convergence,
+/// which is reported but cuts no stage. These are the stages every command quotes.
 public enum MechanisticDetector {
     /// - Parameter manifoldDistance: the norm of the data path outside the blocks at each time (column
     ///   `data_off_block_norm`), for the block-manifold landmark of a random start; nil skips it.
@@ -65,13 +68,13 @@ public enum MechanisticDetector {
                                   manifoldDistance: [Double]? = nil) throws -> MechanisticBoundaries {
         let curve = try LossCurve(times: times, losses: losses)
         try check(v: v, w: w, count: times.count, eta: eta, options: options)
-        let t = curve.t, y = curve.y
+        let t = curve.t
 
-        // Plateau end: the first crossing of ln((1 - drop) L0), interpolated in ln(loss).
+        // Plateau end: the first time max_j |v_j w_j| / eta reaches plateauProduct, interpolated.
         var plateauEnd: Double?
-        let level = y[0] + Foundation.log(1 - options.plateauDrop)
-        if let i = y.firstIndex(where: { $0 < level }) {
-            plateauEnd = crossing(t[i - 1], y[i - 1], t[i], y[i], level: level)
+        let product = productFractions(v: v, w: w, eta: eta)
+        if let i = product.firstIndex(where: { $0 >= options.plateauProduct }) {
+            plateauEnd = i == 0 ? t[0] : crossing(t[i - 1], product[i - 1], t[i], product[i], level: options.plateauProduct)
         }
 
         // Products: the last entry into the tolerance band, interpolated; nil if outside at the end.
@@ -117,17 +120,27 @@ public enum MechanisticDetector {
         stages(try LossCurve(times: times, losses: losses), b)
     }
 
-    /// Stage names in order and the boundary that opens each of the later ones.
-    static let names: [StageName] = [.plateau, .transition, .alignment, .exponentialConvergence]
+    /// max_j |v_j w_j| / eta at each time: the learned step's weight on the current iterate
+    /// against the GD step's (1 at the construction).
+    public static func productFractions(v: [[Double]], w: [[Double]], eta: Double) -> [Double] {
+        zip(v, w).map { vs, ws in (zip(vs, ws).map { abs($0 * $1) }.max() ?? 0) / eta }
+    }
+
+    /// Stage names in order: the landmark before each of the later ones opens it.
+    static let names: [StageName] = [.plateau, .transition, .convergence]
     /// The stage opened by the block-manifold landmark (a random start), placed at its time.
     static let blockManifoldName = StageName.blockManifold
 
-    /// Cuts [t0, t_end] at the boundaries that are present, strictly inside the span and later
-    /// than the previous cut; each stage is named after the landmark that opens it (t0 opens
-    /// "plateau"). A missing or out-of-order boundary therefore merges its stage into the previous one.
+    /// Cuts [t0, t_end] at the plateau end and the products' arrival at -eta; each stage is named
+    /// after the landmark that opens it. The first stage is the one whose landmark has been passed
+    /// at t0 (a start with products already at a tenth of -eta has no plateau). A missing or
+    /// out-of-order boundary merges its stage into the previous one. The exponential start cuts
+    /// no stage: it is a property of the convergence stage (its rate), reported beside the table.
     static func stages(_ curve: LossCurve, _ b: MechanisticBoundaries) -> [Stage] {
-        var cuts: [(time: Double, name: StageName)] = [(curve.first, names[0])]
-        for (k, boundary) in [b.plateauEnd, b.productReached, b.exponentialStart].enumerated() {
+        let landmarks = [b.plateauEnd, b.productReached]
+        let passed = landmarks.lastIndex { $0.map { $0 <= curve.first } ?? false }.map { $0 + 1 } ?? 0
+        var cuts: [(time: Double, name: StageName)] = [(curve.first, names[passed])]
+        for (k, boundary) in landmarks.enumerated() where k >= passed {
             guard let x = boundary, x > cuts[cuts.count - 1].time, x < curve.last else { continue }
             cuts.append((x, names[k + 1]))
         }
@@ -155,7 +168,7 @@ public enum MechanisticDetector {
                 throw StageError.eigenvalueNotFinite(row: i + 1)
             }
         }
-        guard options.plateauDrop > 0, options.plateauDrop < 1 else { throw StageError.setting(name: "plateauDrop", requirement: "in (0, 1)", value: "\(options.plateauDrop)") }
+        guard options.plateauProduct > 0, options.plateauProduct < 1 else { throw StageError.setting(name: "plateauProduct", requirement: "in (0, 1)", value: "\(options.plateauProduct)") }
         guard options.productTolerance.isFinite, options.productTolerance > 0 else { throw StageError.setting(name: "productTolerance", requirement: "positive", value: "\(options.productTolerance)") }
         guard options.exponentialTolerance.isFinite, options.exponentialTolerance > 0 else { throw StageError.setting(name: "exponentialTolerance", requirement: "positive", value: "\(options.exponentialTolerance)") }
         guard options.finalFraction > 0, options.finalFraction <= 0.5 else { throw StageError.setting(name: "finalFraction", requirement: "in (0, 0.5]", value: "\(options.finalFraction)") }

@@ -1,12 +1,12 @@
 import CotflowCore
 import Foundation
 
-/// The name of a stage, in the words of notes/stages.md: change-point stages are named by their
-/// rates (plateau, stall, rise, descent, transition, convergence), mechanistic stages by the landmark
-/// that opens them (plateau, transition, alignment, exponential convergence, block manifold).
+/// The name of a stage, in the words of notes/stages.md. The stage table every command quotes is
+/// read off the eigenvalues (`MechanisticDetector`): plateau, transition, convergence (and block
+/// manifold for a random start). The cross-check by change points of ln(loss) names its stages
+/// by their rates: plateau, stall, rise, descent, transition, convergence.
 public enum StageName: String, Sendable, CaseIterable, CustomStringConvertible {
-    case plateau, stall, rise, descent, transition, convergence, alignment
-    case exponentialConvergence = "exponential convergence"
+    case plateau, stall, rise, descent, transition, convergence
     case blockManifold = "block manifold"
 
     public var description: String { rawValue }
@@ -16,6 +16,9 @@ public enum StageName: String, Sendable, CaseIterable, CustomStringConvertible {
 public struct Stage: Sendable, Equatable {
     public var index: Int            // 1-based
     public var name: StageName
+    /// 1, 2, ... when the table has several stages of this name (the label is then "transition 2"):
+    /// names are unique within a table; nil when the name occurs once.
+    public var ordinal: Int?
     public var tStart: Double, tEnd: Double
     public var lossStart: Double, lossEnd: Double
     /// (ln lossEnd - ln lossStart) / (tEnd - tStart)
@@ -23,17 +26,41 @@ public struct Stage: Sendable, Equatable {
     /// Least-squares slope of ln(loss) against t over the stage's points: the rate estimate.
     public var rate: Double
     public var duration: Double { tEnd - tStart }
+    /// The name as tables print it: "transition", or "transition 2" when the name repeats.
+    public var label: String { ordinal.map { "\(name.rawValue) \($0)" } ?? name.rawValue }
 
-    public init(index: Int, name: StageName, tStart: Double, tEnd: Double, lossStart: Double, lossEnd: Double,
+    public init(index: Int, name: StageName, ordinal: Int? = nil, tStart: Double, tEnd: Double, lossStart: Double, lossEnd: Double,
                 meanLogSlope: Double, rate: Double) {
         self.index = index
         self.name = name
+        self.ordinal = ordinal
         self.tStart = tStart
         self.tEnd = tEnd
         self.lossStart = lossStart
         self.lossEnd = lossEnd
         self.meanLogSlope = meanLogSlope
         self.rate = rate
+    }
+
+    /// The name and ordinal of a label ("transition 2"); nil for an unknown name.
+    public static func parse(label: String) -> (name: StageName, ordinal: Int?)? {
+        if let name = StageName(rawValue: label) { return (name, nil) }
+        guard let space = label.lastIndex(of: " "), let ordinal = Int(label[label.index(after: space)...]), ordinal > 0,
+              let name = StageName(rawValue: String(label[..<space])) else { return nil }
+        return (name, ordinal)
+    }
+
+    /// `stages` with repeated names numbered 1, 2, ... in order, so that every label is unique.
+    public static func numberingRepeats(_ stages: [Stage]) -> [Stage] {
+        var total: [StageName: Int] = [:], seen: [StageName: Int] = [:]
+        for s in stages { total[s.name, default: 0] += 1 }
+        return stages.map { s in
+            var s = s
+            guard total[s.name, default: 0] > 1 else { s.ordinal = nil; return s }
+            seen[s.name, default: 0] += 1
+            s.ordinal = seen[s.name]
+            return s
+        }
     }
 }
 

@@ -12,7 +12,7 @@ public enum StageTable {
     /// Aligned columns: index, name, t_start, t_end, loss_start, loss_end, mean_log_slope, rate, duration.
     public static func text(_ stages: [Stage], title: String) -> String {
         var rows = [columns]
-        for s in stages { rows.append(["\(s.index)", s.name.rawValue] + values(s).map(fmt)) }
+        for s in stages { rows.append(["\(s.index)", s.label] + values(s).map(fmt)) }
         var widths = [Int](repeating: 0, count: columns.count)
         for row in rows { for (c, cell) in row.enumerated() { widths[c] = max(widths[c], cell.count) } }
         var lines = [title]
@@ -40,7 +40,7 @@ public enum StageTable {
     public static func csvText(_ stages: [Stage]) -> String {
         var s = columns.joined(separator: ",") + "\n"
         for stage in stages {
-            let name = "\"" + stage.name.rawValue.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            let name = "\"" + stage.label.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             s += (["\(stage.index)", name] + values(stage).map(CSVTable.cell)).joined(separator: ",") + "\n"
         }
         return s
@@ -49,7 +49,7 @@ public enum StageTable {
     /// Array of objects with keys index, name, t_start, t_end, loss_start, loss_end, mean_log_slope, rate, duration.
     public static func json(_ stages: [Stage]) -> JSONValue {
         .array(stages.map { s in
-            .object([("index", .int(s.index)), ("name", .string(s.name.rawValue))]
+            .object([("index", .int(s.index)), ("name", .string(s.label))]
                 + zip(columns.dropFirst(2), values(s)).map { ($0, JSONValue.number($1)) })
         })
     }

@@ -24,7 +24,7 @@ public struct StagesRun: RecordableRun {
         try check(c.noiseFloor.isFinite && c.noiseFloor >= 0, "--noise-floor must be non-negative (got \(c.noiseFloor))")
         try check((10...20_000).contains(c.gridPoints), "--grid-points must be in 10...20000 (got \(c.gridPoints))")
         try check(c.minimumSegmentFraction > 0 && c.minimumSegmentFraction <= 0.5, "--min-segment must be in (0, 0.5] (got \(c.minimumSegmentFraction))")
-        try check(m.plateauDrop > 0 && m.plateauDrop < 1, "--plateau-drop must be in (0, 1) (got \(m.plateauDrop))")
+        try check(m.plateauProduct > 0 && m.plateauProduct < 1, "--plateau-product must be in (0, 1) (got \(m.plateauProduct))")
         try check(m.productTolerance.isFinite && m.productTolerance > 0, "--product-tolerance must be positive (got \(m.productTolerance))")
         try check(m.exponentialTolerance.isFinite && m.exponentialTolerance > 0, "--exponential-tolerance must be positive (got \(m.exponentialTolerance))")
         try check(m.blockManifoldFraction > 0 && m.blockManifoldFraction < 1, "--manifold-fraction must be in (0, 1) (got \(m.blockManifoldFraction))")
@@ -95,41 +95,55 @@ public struct StagesOutcome: Sendable {
     public init(run: StagesRun, stages a: TrajectoryStages, eta: StepSizeSource?) {
         (self.run, stages, self.eta) = (run, a, eta)
         metrics = StagesMetrics(file: run.file.given, timeColumn: run.options.timeColumn, lossColumn: a.lossColumn, eta: eta?.value,
-                                etaExact: eta?.text, stages: a.changePoint, mechanisticStages: a.boundaries == nil ? nil : a.mechanistic,
-                                mechanisticBoundaries: a.boundaries, notes: a.notes)
+                                etaExact: eta?.text, story: a.story, notes: a.notes)
     }
 
     /// The report `cotflow stages` prints; `out` the directory written, if any.
     public func report(out: String?) -> String {
-        let a = stages, b = a.boundaries, timeColumn = run.options.timeColumn
-        var lines = [StageTable.text(a.changePoint, title: "change-point stages of ln(\(a.lossColumn)) against \(timeColumn), \(run.file.given):")]
-        if let b, let eta {
-            func show(_ x: Double?) -> String { x.map(fmt) ?? "not reached" }
+        let a = stages, story = a.story, timeColumn = run.options.timeColumn
+        let basis = story.boundaries != nil ? "read off the eigenvalues, eta = \(eta?.text ?? "") from \(eta?.source ?? "")" : "change points of ln(\(a.lossColumn)): no eigenvalues to read"
+        var lines = [StageTable.text(story.stages, title: "stages of \(run.file.given), ln(\(a.lossColumn)) against \(timeColumn) (\(basis); notes/stages.md):")]
+        if let b = story.boundaries, var landmarks = story.landmarkLine {
+            if a.hasManifoldColumn {
+                landmarks += "; on the block manifold (\(TrajectoryStages.manifoldColumn) <= \(fmt(run.options.mechanistic.blockManifoldFraction)) x its start) from \(b.blockManifoldReached.map(fmt) ?? "no time: on it throughout, or above the band at the end")"
+            }
+            lines.append("  " + landmarks)
             lines.append("")
-            lines.append(StageTable.text(a.mechanistic, title: "mechanistic stages (eta = \(eta.text) from \(eta.source)):"))
-            lines.append("  plateau end \(show(b.plateauEnd)), products v_j w_j at -eta \(show(b.productReached)), exponential from \(show(b.exponentialStart))"
-                + (a.hasManifoldColumn ? ", on the block manifold (\(TrajectoryStages.manifoldColumn) <= \(fmt(run.options.mechanistic.blockManifoldFraction)) x its start) from \(show(b.blockManifoldReached))" : ""))
+            if let check = story.crossCheckLine { lines.append(check) }
+            lines.append(StageTable.text(story.changePoints, title: "change-point stages (the cross-check):"))
         }
         for note in a.notes { lines.append("note: \(note)") }
-        if let out { lines.append("wrote \(out)/stages.csv" + (b != nil ? ", \(out)/mechanistic_stages.csv" : "") + " and \(out)/stages.json") }
+        if let out { lines.append("wrote \(out)/stages.csv" + (story.boundaries != nil ? ", \(out)/change_point_stages.csv" : "") + " and \(out)/stages.json") }
         return lines.joined(separator: "\n")
     }
 }
 
-/// What stages.json records besides the run: the columns read, the step size, both stage tables,
-/// the mechanistic landmarks and the notes.
+/// What stages.json records besides the run: the columns read, the step size, the stage table
+/// (`stages`, what it is read off: `stages_by`), its plateau end, the change-point cross-check,
+/// the eigenvalue landmarks and the notes.
 public struct StagesMetrics: Codable, Sendable {
     public var file, timeColumn, lossColumn: String
     public var eta: Double?
     public var etaExact: String?
+    public var stagesBy: StageStory.Basis
     public var stages: [Stage]
-    public var mechanisticStages: [Stage]?
+    public var plateauEnd: Double?
+    /// The change-point stages when `stages` is read off the eigenvalues (nil: `stages` are they).
+    public var changePointStages: [Stage]?
+    public var stageCrossCheck: StageCrossCheck?
     public var mechanisticBoundaries: MechanisticBoundaries?
     public var notes: [String]
 
+    public init(file: String, timeColumn: String, lossColumn: String, eta: Double?, etaExact: String?, story: StageStory, notes: [String]) {
+        (self.file, self.timeColumn, self.lossColumn, self.eta, self.etaExact, self.notes) = (file, timeColumn, lossColumn, eta, etaExact, notes)
+        (stagesBy, stages, plateauEnd) = (story.basis, story.stages, story.plateauEnd)
+        (changePointStages, stageCrossCheck, mechanisticBoundaries) = (story.boundaries == nil ? nil : story.changePoints, story.crossCheck, story.boundaries)
+    }
+
     private enum CodingKeys: String, CodingKey {
-        case file, timeColumn = "time_column", lossColumn = "loss_column", eta, etaExact = "eta_exact", stages
-        case mechanisticStages = "mechanistic_stages", mechanisticBoundaries = "mechanistic_boundaries", notes
+        case file, timeColumn = "time_column", lossColumn = "loss_column", eta, etaExact = "eta_exact", stagesBy = "stages_by", stages
+        case plateauEnd = "plateau_end", changePointStages = "change_point_stages", stageCrossCheck = "stage_cross_check"
+        case mechanisticBoundaries = "mechanistic_boundaries", notes
     }
 }
 
@@ -141,7 +155,7 @@ extension Stage: Codable {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(index, forKey: .index); try c.encode(name.rawValue, forKey: .name)
+        try c.encode(index, forKey: .index); try c.encode(label, forKey: .name)
         try c.encode(tStart, forKey: .tStart); try c.encode(tEnd, forKey: .tEnd); try c.encode(lossStart, forKey: .lossStart)
         try c.encode(lossEnd, forKey: .lossEnd); try c.encode(meanLogSlope, forKey: .meanLogSlope); try c.encode(rate, forKey: .rate)
         try c.encode(duration, forKey: .duration)
@@ -150,10 +164,10 @@ extension Stage: Codable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let name = try c.decode(String.self, forKey: .name)
-        guard let stageName = StageName(rawValue: name) else {
+        guard let parsed = Stage.parse(label: name) else {
             throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "unknown stage name '\(name)'")
         }
-        self.init(index: try c.decode(Int.self, forKey: .index), name: stageName, tStart: try c.decode(Double.self, forKey: .tStart),
+        self.init(index: try c.decode(Int.self, forKey: .index), name: parsed.name, ordinal: parsed.ordinal, tStart: try c.decode(Double.self, forKey: .tStart),
                   tEnd: try c.decode(Double.self, forKey: .tEnd), lossStart: try c.decode(Double.self, forKey: .lossStart),
                   lossEnd: try c.decode(Double.self, forKey: .lossEnd), meanLogSlope: try c.decode(Double.self, forKey: .meanLogSlope),
                   rate: try c.decode(Double.self, forKey: .rate))

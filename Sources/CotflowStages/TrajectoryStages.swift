@@ -29,6 +29,8 @@ public struct TrajectoryStages: Sendable {
     public let w: [[Double]]
     public let changePoint: [Stage]
     public let mechanistic: [Stage]
+    /// The stage table to quote and its cross-check (notes/stages.md).
+    public let story: StageStory
     /// nil when the mechanistic stages were skipped.
     public let boundaries: MechanisticBoundaries?
     public let notes: [String]
@@ -62,7 +64,7 @@ public struct TrajectoryStages: Sendable {
         let etaValue = try eta()
         var notes: [String] = [], mechanistic: [Stage] = [], boundaries: MechanisticBoundaries?
         if v.isEmpty || w.isEmpty {
-            notes.append("no eigenvalue columns \(vPrefix)1.. and \(wPrefix)1.. in \(file): mechanistic stages skipped")
+            notes.append("no eigenvalue columns \(vPrefix)1.. and \(wPrefix)1.. in \(file): the stage table is the change points of ln(loss), without the eigenvalue landmarks")
         } else if let etaValue {
             let distance = hasManifoldColumn ? try data.column(Self.manifoldColumn) : nil
             let b = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: etaValue,
@@ -70,11 +72,13 @@ public struct TrajectoryStages: Sendable {
             boundaries = b
             mechanistic = try MechanisticDetector.stages(times: times, losses: losses, boundaries: b)
         } else {
-            notes.append("no --eta and no eta in summary.json beside \(file): mechanistic stages skipped")
+            notes.append("no --eta and no eta in summary.json beside \(file): the stage table is the change points of ln(loss), without the eigenvalue landmarks")
         }
         self.notes = notes
         self.mechanistic = mechanistic
         self.boundaries = boundaries
+        story = try StageStory(times: times, losses: losses, changePoints: changePoint, boundaries: boundaries, stages: mechanistic,
+                               v: v, w: w, eta: etaValue, options: options.mechanistic)
         // A stage with a non-finite time, loss or rate is not a result (times near the range of a double).
         for stage in changePoint + mechanistic {
             let fields = [("t_start", stage.tStart), ("t_end", stage.tEnd), ("loss_start", stage.lossStart), ("loss_end", stage.lossEnd),

@@ -1,3 +1,4 @@
+import CotflowCore
 import Foundation
 import XCTest
 
@@ -61,6 +62,33 @@ final class CLITests: XCTestCase {
         let eval = try cotflow(["eval", "--load", file, "--prompts", "4"])
         XCTAssertEqual(eval.status, 64, eval.stderr)
         XCTAssertTrue(eval.stderr.contains(#""d" must be an integer"#), eval.stderr)
+    }
+
+    /// Issue 24: `ode --grid linear` with the default --t-end 1e6 kept 2 rows (the flow stops long
+    /// before): it is refused; with --t-end the figure's t axis is linear, and log for --grid log.
+    /// `sweep --flow-time` refuses --steps and an optimizer without a time map.
+    func testLinearGridNeedsAnEndAndDrawsALinearTimeAxis() throws {
+        let refused = try cotflow(["ode", "--grid", "linear"])
+        XCTAssertEqual(refused.status, 64, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--grid linear spaces --points times evenly up to --t-end"), refused.stderr)
+        let dir = temporaryDirectory()
+        let task = ["--d", "3", "--n", "12", "--k", "2"]
+        let linear = try cotflow(["ode"] + task + ["--grid", "linear", "--t-end", "20", "--points", "50", "--out", dir + "/linear", "--plot"])
+        XCTAssertEqual(linear.status, 0, linear.stderr)
+        let linearScript = try String(contentsOfFile: dir + "/linear/figure.gp", encoding: .utf8)
+        XCTAssertFalse(linearScript.contains("set logscale x"), linearScript)
+        XCTAssertTrue(linearScript.contains("set format x \"%h\""), linearScript)
+        let log = try cotflow(["ode"] + task + ["--out", dir + "/log", "--plot"])
+        XCTAssertEqual(log.status, 0, log.stderr)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/log/figure.gp", encoding: .utf8).contains("set logscale x"))
+
+        let sweep = ["sweep", "--job", "train", "--vary", "learning_rate=0.01,0.1", "--out", dir + "/sweep", "--flow-time", "1"]
+        let steps = try cotflow(sweep + ["--optimizer", "sgd", "--steps", "10"])
+        XCTAssertEqual(steps.status, 64, steps.stderr)
+        XCTAssertTrue(steps.stderr.contains("drop --steps"), steps.stderr)
+        let adam = try cotflow(sweep + ["--optimizer", "adam"])
+        XCTAssertEqual(adam.status, 64, adam.stderr)
+        XCTAssertTrue(adam.stderr.contains("time map"), adam.stderr)
     }
 
     func testBadInputGivesAClearMessageAndNonZeroExit() throws {
@@ -178,10 +206,56 @@ final class CLITests: XCTestCase {
         let run = try cotflow(["stages", dir + "/trajectory.csv", "--json"])
         XCTAssertEqual(run.status, 0, run.stderr)
         let stages = try XCTUnwrap(run.json["stages"] as? [[String: Any]])
-        let mechanistic = try XCTUnwrap(run.json["mechanistic_stages"] as? [[String: Any]])
-        XCTAssertGreaterThan(stages.count, 1)
-        XCTAssertGreaterThan(mechanistic.count, 1)  // eta read from summary.json beside the file
+        let changePoints = try XCTUnwrap(run.json["change_point_stages"] as? [[String: Any]])
+        XCTAssertEqual(stages.compactMap { $0["name"] as? String }, ["plateau", "transition", "convergence"])  // eta from summary.json
+        XCTAssertGreaterThan(changePoints.count, 1)
         for key in ["t_start", "t_end", "loss_start", "loss_end", "rate", "name"] { XCTAssertNotNil(stages[0][key], key) }
+    }
+
+    /// Issue 24, item 2: one stage table. At (d, n, k) = (5, 40, 5) its plateau ends inside the flat
+    /// part of the loss (where ln(loss) falls at most at a fifth of its steepest rate, the change
+    /// points' criterion of flat, over windows of 10% of the span) and covers most of it (the old
+    /// criterion, loss below 0.9 x its start, ended it at 0.41 of a flat part 1.6 long); the names of
+    /// both tables are unique; the text quotes the numbers of the table and of --json.
+    func testHeadlinePlateauEndsInsideTheFlatPart() throws {
+        let dir = temporaryDirectory()
+        XCTAssertEqual(try cotflow(["ode", "--d", "5", "--n", "40", "--k", "5", "--grid", "linear", "--t-end", "10", "--points", "1001", "--out", dir]).status, 0)
+        let json = try cotflow(["stages", dir + "/trajectory.csv", "--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let stages = try XCTUnwrap(json.json["stages"] as? [[String: Any]])
+        let names = stages.compactMap { $0["name"] as? String }
+        XCTAssertEqual(names, ["plateau", "transition", "convergence"])
+        let changeNames = (json.json["change_point_stages"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        XCTAssertEqual(Set(changeNames).count, changeNames.count, "\(changeNames)")
+        let plateauEnd = try XCTUnwrap(json.json["plateau_end"] as? Double)
+        XCTAssertEqual(stages[0]["t_end"] as? Double, plateauEnd)
+
+        // The flat part, from the trajectory alone.
+        let rows = try String(contentsOfFile: dir + "/trajectory.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",").map { Double($0)! } }
+        let t = rows.map { $0[0] }, y = rows.map { Foundation.log($0[1]) }
+        let h = 0.05 * (t.last! - t[0])
+        func rate(at x: Double) -> Double {  // least-squares slope of ln(loss) over [x - h, x + h]
+            let i = t.indices.filter { abs(t[$0] - x) <= h }
+            let mt = i.map { t[$0] }.reduce(0, +) / Double(i.count), my = i.map { y[$0] }.reduce(0, +) / Double(i.count)
+            return i.map { (t[$0] - mt) * (y[$0] - my) }.reduce(0, +) / i.map { (t[$0] - mt) * (t[$0] - mt) }.reduce(0, +)
+        }
+        let rates = t.map(rate(at:)), steepest = -rates.min()!
+        let flatEnd = t[rates.firstIndex { -$0 > 0.2 * steepest }!]
+        XCTAssertLessThanOrEqual(-rate(at: plateauEnd), 0.2 * steepest)
+        XCTAssertLessThanOrEqual(plateauEnd, flatEnd)
+        XCTAssertGreaterThanOrEqual(plateauEnd, 0.5 * flatEnd, "the plateau covers most of the flat part (flat to \(flatEnd))")
+
+        // The text quotes the table: the plateau end and the start of convergence, as printed in it.
+        let text = try cotflow(["stages", dir + "/trajectory.csv"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("plateau end \(fmt(plateauEnd)) "), text.stdout)
+        let convergence = try XCTUnwrap(stages[2]["t_start"] as? Double)
+        XCTAssertTrue(text.stdout.contains("convergence from \(fmt(convergence)) "), text.stdout)
+        XCTAssertTrue(text.stdout.contains("cross-check by change points"), text.stdout)
+        // ode prints the same table's plateau end.
+        let ode = try cotflow(["ode", "--d", "5", "--n", "40", "--k", "5", "--grid", "linear", "--t-end", "10", "--points", "1001"])
+        XCTAssertTrue(ode.stdout.contains("plateau until t = \(fmt(plateauEnd))"), ode.stdout)
     }
 
     func testStagesRejectsMissingAndMalformedFiles() throws {

@@ -100,7 +100,7 @@ extension CLITests {
             "e": ("eval", ["summary.json", "per_prompt.csv"]),
             "h": ("hessian", ["summary.json", "eigenvalues.csv"]),
             "f": ("ode_full", ["summary.json", "trajectory.csv", "parameters.json", "initial_parameters.json"]),
-            "s": ("stages", ["stages.json", "stages.csv", "mechanistic_stages.csv"]),
+            "s": ("stages", ["stages.json", "stages.csv", "change_point_stages.csv"]),
         ]
         for (dir, (computation, files)) in expected.sorted(by: { $0.key < $1.key }) {
             let rerun = try cotflow(["rerun", base + "/" + dir, "--json"])

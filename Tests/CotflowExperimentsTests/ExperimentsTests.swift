@@ -83,6 +83,15 @@ final class PhaseReportTests: XCTestCase {
         XCTAssertEqual(t.between.1, lrs[firstDiverged])
         // Diverged runs name their step; report.json carries the same transition.
         XCTAssertNotNil(report.regimes[outcome.records[firstDiverged].index]!.divergedStep)
+        // Issue 24: a diverged run has no final values (empty cells), never its step-0 values as "final".
+        let names = report.metricNames
+        func metric(_ record: Int, _ name: String) -> Double { outcome.records[record].metrics[names.firstIndex(of: name)!] }
+        for i in regimes.indices {
+            XCTAssertTrue(metric(i, "initial_cot_loss").isFinite)
+            for name in ["final_cot_loss", "eval_loss_mean", "eval_loss_median", "distance_to_construction", "w24"] {
+                XCTAssertEqual(metric(i, name).isNaN, regimes[i] == .diverged, "\(name) of point \(i) (\(regimes[i]))")
+            }
+        }
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try read(dir, "report.json").utf8)) as? [String: Any])
         let transitions = try XCTUnwrap(json["transitions"] as? [[String: Any]])
         XCTAssertEqual(transitions.count, 1)
@@ -92,6 +101,60 @@ final class PhaseReportTests: XCTestCase {
         XCTAssertEqual(transitions[0]["between"] as? [Double], [lrs[lastConverged], lrs[firstDiverged]])
         XCTAssertEqual((json["regimes"] as? [Any])?.count, 7)
         XCTAssertEqual(try read(dir, "report.txt"), report.text)
+    }
+
+    /// Issue 24: a training sweep at a fixed flow time runs each point the fewest steps whose flow
+    /// time, through its optimizer's time map, reaches it (SGD: T / lr; momentum: its slower start
+    /// counted); an optimizer without a time map, a steps axis and a job without training are refused.
+    func testFlowTimeSetsEachPointsStepsThroughTheTimeMap() throws {
+        var s = smallTraining()
+        s.flowTime = 3
+        let grid = try SweepGrid(specs: ["learning_rate=0.01,0.1"], allowedNames: SweepJob.train.axisNames, integerNames: SweepJob.integerAxes)
+        try s.check(grid)
+        XCTAssertEqual(try grid.points.map { try s.resolved(at: $0).trainingConfig().steps }, [300, 30])
+        XCTAssertTrue(try s.fixedSettings(axes: ["learning_rate"]).contains { $0.0 == "flow_time" && $0.1.rendered() == "3.0" })
+        XCTAssertFalse(try s.fixedSettings(axes: ["learning_rate"]).contains { $0.0 == "steps" })
+        s.training.optimizer = .momentum(beta: 0.9)
+        for point in grid.points {
+            let c = try s.resolved(at: point).trainingConfig()
+            XCTAssertGreaterThanOrEqual(c.optimizer.flowTime(step: c.steps, learningRate: c.learningRate)!, 3 * (1 - 1e-12))
+            XCTAssertLessThan(c.optimizer.flowTime(step: c.steps - 1, learningRate: c.learningRate)!, 3)
+            // Momentum covers lr / (1 - beta) of flow time per step once its velocity has built up.
+            XCTAssertGreaterThan(c.steps, Int(3 * (1 - 0.9) / c.learningRate))
+        }
+        s.training.optimizer = .adam
+        XCTAssertThrowsError(try s.check(grid)) { XCTAssertTrue("\($0)".contains("time map"), "\($0)") }
+        s.training.optimizer = .sgd
+        let stepsAxis = try SweepGrid(specs: ["steps=10,20"], allowedNames: SweepJob.train.axisNames, integerNames: SweepJob.integerAxes)
+        XCTAssertThrowsError(try s.check(stepsAxis))
+        var flow = ExperimentSettings(job: .flow)
+        flow.flowTime = 3
+        XCTAssertThrowsError(try flow.validate())
+        XCTAssertThrowsError(try OptimizerKind.adam.steps(toFlowTime: 1, learningRate: 0.1))
+        XCTAssertEqual(try OptimizerKind.sgd.steps(toFlowTime: 1, learningRate: 0.01), 100)
+        XCTAssertEqual(try OptimizerKind.sgd.steps(toFlowTime: 1, learningRate: 0.03), 34)
+    }
+
+    /// Issue 24: with fixed steps a small learning rate ends at a small flow time; a run that
+    /// stalled before the reduced flow's plateau end is still on the plateau, and the report says so.
+    /// At a fixed flow time every point ends at that t.
+    func testStalledRunBeforeTheFlowsPlateauEndIsReported() throws {
+        let dir = try temporaryDirectory(self)
+        let (outcome, report) = try sweep(smallTraining(), ["learning_rate=0.0001,0.1"], jobs: 2, in: dir)
+        let names = report.metricNames
+        func metric(_ i: Int, _ name: String) -> Double { outcome.records[i].metrics[names.firstIndex(of: name)!] }
+        XCTAssertEqual(outcome.records.map { report.regimes[$0.index]!.regime }, [.stalled, .converged], report.text)
+        XCTAssertEqual(metric(0, "t_end"), 0.03, accuracy: 1e-12)
+        XCTAssertGreaterThan(metric(0, "flow_plateau_end"), 0.03)
+        XCTAssertTrue(metric(1, "flow_plateau_end").isNaN, "the flow is integrated for stalled runs only")
+        XCTAssertTrue(report.regimes[outcome.records[0].index]!.detail.contains("before the flow's plateau end"), report.text)
+        XCTAssertTrue(report.text.contains("1 of the stalled runs ended before the reduced flow's plateau end"), report.text)
+
+        var fixed = smallTraining()
+        fixed.flowTime = 3
+        let (timed, timedReport) = try sweep(fixed, ["learning_rate=0.01,0.1"], jobs: 2, in: try temporaryDirectory(self))
+        let t = timedReport.metricNames.firstIndex(of: "t_end")!
+        for record in timed.records { XCTAssertEqual(record.metrics[t], 3, accuracy: 1e-9) }
     }
 
     /// Done-when: a flow sweep over k at the default settings, with seeds as replicates, reports no

@@ -131,6 +131,18 @@ final class PlotTests: XCTestCase {
         return path
     }
 
+    /// Issue 24: gnuplot's warnings on a render that worked are not shown (they leaked to the terminal
+    /// as "gnuplot said: ..."); on a failure they are (`testFailingOrHangingGnuplotIsReported`).
+    func testWarningsOfASuccessfulRenderAreNotShown() throws {
+        let warning = try fakeGnuplot("echo 'warning: empty y range [1:1], adjusting to [0.99:1.01]' >&2\n"
+            + "stem=${1%.gp}\necho '<svg></svg>' > \"$stem.svg\"\necho png > \"$stem.png\"\nexit 0")
+        let b = base("warning")
+        let outcome = try Plotter.render(panels: [lossSpec()], title: nil, to: b, options: Plotter.Options(executable: warning))
+        XCTAssertTrue(outcome.rendered, outcome.message)
+        XCTAssertFalse(outcome.message.contains("empty y range"), outcome.message)
+        XCTAssertFalse(outcome.message.contains("gnuplot said"), outcome.message)
+    }
+
     func testFailingOrHangingGnuplotIsReported() throws {
         let failing = try fakeGnuplot("echo 'line 3: undefined variable' >&2\nexit 1")
         let b = base("failing")

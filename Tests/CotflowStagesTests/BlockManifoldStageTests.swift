@@ -7,12 +7,8 @@ import XCTest
 final class BlockManifoldStageTests: XCTestCase {
     let eta = 40.0 / 51.0
 
-    /// MechanisticTests' synthetic curve: plateau end 2.003, products at 1.5 ln 10, exponential after 5.
-    func curve(_ times: [Double]) -> (losses: [Double], v: [[Double]], w: [[Double]]) {
-        let losses = times.map { Foundation.exp(Synthetic.logLoss($0, y0: Foundation.log(4), changePoints: [2, 5], slopes: [-0.05, -2, -3])) }
-        let v = times.map { t in [1.0, 0.5, 0.25].map { scale in -eta * (1 - scale * 0.5 * Foundation.exp(-t / 1.5)) } }
-        return (losses, v, times.map { _ in [1.0, 1.0, 1.0] })
-    }
+    /// MechanisticTests' synthetic curve: plateau end ln(49/9) = 1.69, products at -eta from ln(3781) = 8.24.
+    func curve(_ times: [Double]) -> (losses: [Double], v: [[Double]], w: [[Double]]) { MechanisticTests.synthetic(times: times, eta: eta) }
 
     func testBlockManifoldBoundaryAndStage() throws {
         let times = Synthetic.linearGrid(201, to: 10)
@@ -24,12 +20,12 @@ final class BlockManifoldStageTests: XCTestCase {
         // Linear interpolation of an exponential on a grid of step 0.05: within 0.05 of ln 10.
         XCTAssertEqual(reached, Foundation.log(10), accuracy: 0.05)
         let stages = try MechanisticDetector.stages(times: times, losses: losses, boundaries: b)
-        XCTAssertEqual(stages.map(\.name), [.plateau, .transition, .blockManifold, .alignment, .exponentialConvergence])
+        XCTAssertEqual(stages.map(\.name), [.plateau, .transition, .blockManifold, .convergence])
         XCTAssertEqual(stages[2].tStart, reached)
         // Without a distance the stages are the reduced model's.
         let plain = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta)
         XCTAssertNil(plain.blockManifoldReached)
-        XCTAssertEqual(try MechanisticDetector.stages(times: times, losses: losses, boundaries: plain).count, 4)
+        XCTAssertEqual(try MechanisticDetector.stages(times: times, losses: losses, boundaries: plain).count, 3)
     }
 
     func testNoLandmarkOnTheManifoldOrOutsideTheBandAtTheEnd() throws {

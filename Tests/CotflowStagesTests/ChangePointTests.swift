@@ -140,6 +140,22 @@ final class ChangePointTests: XCTestCase {
         XCTAssertEqual(a.last?.rate ?? 0, -4, accuracy: 0.2)
     }
 
+    /// Two decaying stages before the steepest (issue 24: both were "transition"): the names are
+    /// numbered, so every name in the table is unique, and a label reads back as its name and number.
+    func testRepeatedNamesAreNumbered() throws {
+        let times = Synthetic.linearGrid(400, to: 10)
+        let losses = Synthetic.losses(times, y0: 0, changePoints: [2.5, 5, 7.5], slopes: [-0.05, -1, -2, -4], noise: 0, seed: 1)
+        let stages = try ChangePointDetector.stages(times: times, losses: losses)
+        XCTAssertEqual(stages.map(\.label), ["plateau", "transition 1", "transition 2", "descent"])
+        XCTAssertEqual(Set(stages.map(\.label)).count, stages.count)
+        XCTAssertEqual(StageTable.json(stages).arrayValue?.compactMap { $0["name"]?.stringValue }, stages.map(\.label))
+        XCTAssertTrue(StageTable.csvText(stages).contains("\"transition 2\""))
+        XCTAssertEqual(Stage.parse(label: "transition 2")?.name, .transition)
+        XCTAssertEqual(Stage.parse(label: "transition 2")?.ordinal, 2)
+        XCTAssertEqual(Stage.parse(label: "block manifold")?.name, .blockManifold)
+        XCTAssertNil(Stage.parse(label: "transition x"))
+    }
+
     func testNamesFollowTheRates() {
         XCTAssertEqual(ChangePointDetector.names(rates: [-0.05, -3, -1], span: 10), [.plateau, .descent, .convergence])
         XCTAssertEqual(ChangePointDetector.names(rates: [-0.05, -1, -3, -0.01], span: 10), [.plateau, .transition, .descent, .stall])

@@ -5,44 +5,49 @@ import XCTest
 final class MechanisticTests: XCTestCase {
     let eta = 40.0 / 51.0
 
-    /// ln L: slope -0.05 on [0, 2], -2 on [2, 5], -3 after; products max_j |v_j w_j + eta| / eta
-    /// = 0.5 e^{-t / 1.5} (reaching 0.05 at t = 1.5 ln 10), with d = 3 coordinates.
-    func synthetic(times: [Double]) -> (losses: [Double], v: [[Double]], w: [[Double]]) {
+    /// ln L: slope -0.05 on [0, 2], -2 on [2, 5], -3 after; w_j = 1 and the products
+    /// -v_j w_j / eta = 1 / (1 + a_j e^{-t}), a = 49, 99, 199, with d = 3 coordinates: the largest
+    /// reaches a tenth at t = ln(49 / 9) (the plateau end), the smallest is within 5% of 1 from
+    /// t = ln(199 x 19) on (the products reached).
+    func synthetic(times: [Double]) -> (losses: [Double], v: [[Double]], w: [[Double]]) { Self.synthetic(times: times, eta: eta) }
+
+    static func synthetic(times: [Double], eta: Double) -> (losses: [Double], v: [[Double]], w: [[Double]]) {
         let losses = times.map { Foundation.exp(Synthetic.logLoss($0, y0: Foundation.log(4), changePoints: [2, 5], slopes: [-0.05, -2, -3])) }
-        let v = times.map { t in [1.0, 0.5, 0.25].map { scale in -eta * (1 - scale * 0.5 * Foundation.exp(-t / 1.5)) } }
+        let v = times.map { t in [49.0, 99, 199].map { a in -eta / (1 + a * Foundation.exp(-t)) } }
         let w = times.map { _ in [1.0, 1.0, 1.0] }
         return (losses, v, w)
     }
+    static let plateauEnd = Foundation.log(49.0 / 9), productReached = Foundation.log(199.0 * 19)
 
     func testBoundariesAtKnownTimes() throws {
         let times = Synthetic.linearGrid(201, to: 10)
         let (losses, v, w) = synthetic(times: times)
         let b = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta)
-        // ln(0.9) = -0.10536: 0.1 is lost on [0, 2], the rest at slope -2.
-        let plateauEnd = 2 + (-Foundation.log(0.9) - 0.1) / 2
-        XCTAssertEqual(b.plateauEnd ?? .nan, plateauEnd, accuracy: 1e-9)
-        XCTAssertEqual(b.productReached ?? .nan, 1.5 * Foundation.log(10), accuracy: 0.01)
+        // Linear interpolation of a logistic on a grid of step 0.05.
+        XCTAssertEqual(b.plateauEnd ?? .nan, Self.plateauEnd, accuracy: 0.01)
+        XCTAssertEqual(b.productReached ?? .nan, Self.productReached, accuracy: 0.01)
         // The local slope (window +-0.5) is within 10% of -3 from just after t = 5 on.
         let start = try XCTUnwrap(b.exponentialStart)
         XCTAssertGreaterThan(start, 5)
         XCTAssertLessThanOrEqual(start, 5.5)
 
+        // Three stages, cut at the plateau end and the products' arrival; the exponential start cuts none.
         let stages = try MechanisticDetector.stages(times: times, losses: losses, v: v, w: w, eta: eta)
-        XCTAssertEqual(stages.map(\.name), [.plateau, .transition, .alignment, .exponentialConvergence])
-        XCTAssertEqual(stages.map(\.tEnd), [b.plateauEnd!, b.productReached!, start, 10])
-        XCTAssertEqual(stages.map(\.tStart), [0, b.plateauEnd!, b.productReached!, start])
-        XCTAssertEqual(stages[3].rate, -3, accuracy: 1e-9)
+        XCTAssertEqual(stages.map(\.name), [.plateau, .transition, .convergence])
+        XCTAssertEqual(stages.map(\.tEnd), [b.plateauEnd!, b.productReached!, 10])
+        XCTAssertEqual(stages.map(\.tStart), [0, b.plateauEnd!, b.productReached!])
+        XCTAssertEqual(stages[2].rate, -3, accuracy: 1e-9)
         XCTAssertEqual(stages[0].lossStart, 4, accuracy: 1e-12)
-        XCTAssertEqual(stages[0].lossEnd, 0.9 * 4, accuracy: 1e-9)
+        XCTAssertEqual(stages[0].lossEnd, 4 * Foundation.exp(-0.05 * b.plateauEnd!), accuracy: 1e-9)
+        XCTAssertEqual(Set(stages.map(\.label)).count, stages.count, "names unique within the table")
     }
 
     func testLogGridGivesTheSameBoundaries() throws {
         let times = Synthetic.logGrid(400, to: 10)
         let (losses, v, w) = synthetic(times: times)
         let b = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta)
-        // Interpolation across the kink at t = 2 (grid spacing 0.046 there) shifts the crossing a little.
-        XCTAssertEqual(b.plateauEnd ?? .nan, 2 + (-Foundation.log(0.9) - 0.1) / 2, accuracy: 0.05)
-        XCTAssertEqual(b.productReached ?? .nan, 1.5 * Foundation.log(10), accuracy: 0.01)
+        XCTAssertEqual(b.plateauEnd ?? .nan, Self.plateauEnd, accuracy: 0.02)
+        XCTAssertEqual(b.productReached ?? .nan, Self.productReached, accuracy: 0.05)
         XCTAssertEqual(b.exponentialStart ?? .nan, 5.25, accuracy: 0.3)
     }
 
@@ -65,34 +70,37 @@ final class MechanisticTests: XCTestCase {
 
     func testMissingAndOutOfOrderBoundariesMergeStages() throws {
         let times = Synthetic.linearGrid(101, to: 10)
-        // ln L = -t^2 / 10 keeps curving: no exponential regime; the loss falls 10% at t = 1.03.
+        // ln L = -t^2 / 10 keeps curving: no exponential regime; products at a fifth of -eta from
+        // t = 3 on (from a hundredth before), never within 5%: plateau, then transition to the end.
         let losses = times.map { Foundation.exp(-$0 * $0 / 10) }
-        let v = times.map { _ in [-eta / 2] }, w = times.map { _ in [1.0] }
+        let v = times.map { t in [t < 3 ? -eta / 100 : -eta / 5] }, w = times.map { _ in [1.0] }
         let b = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta)
         XCTAssertNil(b.productReached)
         XCTAssertNil(b.exponentialStart)
-        XCTAssertEqual(b.plateauEnd ?? .nan, (10 * -Foundation.log(0.9)).squareRoot(), accuracy: 0.01)
+        // The crossing of 0.1 between the points at 2.9 (0.01) and 3.0 (0.2).
+        XCTAssertEqual(b.plateauEnd ?? .nan, 2.9 + 0.1 * 0.09 / 0.19, accuracy: 1e-9)
         let stages = try MechanisticDetector.stages(times: times, losses: losses, v: v, w: w, eta: eta)
         XCTAssertEqual(stages.map(\.name), [.plateau, .transition])
         XCTAssertEqual(stages.last?.tEnd, 10)
 
-        // A flat curve: no boundary at all, one plateau stage.
-        let flat = times.map { _ in 2.0 }
-        let b2 = try MechanisticDetector.boundaries(times: times, losses: flat, v: v, w: w, eta: eta)
+        // A flat curve with small products: no boundary at all, one plateau stage.
+        let flat = times.map { _ in 2.0 }, small = times.map { _ in [-eta / 100] }
+        let b2 = try MechanisticDetector.boundaries(times: times, losses: flat, v: small, w: w, eta: eta)
         XCTAssertEqual(b2, MechanisticBoundaries())
-        let one = try MechanisticDetector.stages(times: times, losses: flat, v: v, w: w, eta: eta)
+        let one = try MechanisticDetector.stages(times: times, losses: flat, v: small, w: w, eta: eta)
         XCTAssertEqual(one.map(\.name), [.plateau])
         XCTAssertEqual(one[0].rate, 0, accuracy: 1e-12)
 
-        // Products reached (at t0) before the plateau ends: that boundary is dropped (out of
-        // order), and the transition runs from the plateau end to the exponential regime.
+        // Products past a tenth at t0: no plateau, the table opens with the transition; products
+        // at -eta at t0: one convergence stage.
         let (l3, _, _) = synthetic(times: times)
+        let half = times.map { _ in [-eta / 2] }
+        XCTAssertEqual(try MechanisticDetector.boundaries(times: times, losses: l3, v: half, w: w, eta: eta).plateauEnd, 0)
+        XCTAssertEqual(try MechanisticDetector.stages(times: times, losses: l3, v: half, w: w, eta: eta).map(\.name), [.transition])
         let v4 = times.map { _ in [-eta] }
         let b4 = try MechanisticDetector.boundaries(times: times, losses: l3, v: v4, w: w, eta: eta)
         XCTAssertEqual(b4.productReached, 0)
-        let s4 = try MechanisticDetector.stages(times: times, losses: l3, v: v4, w: w, eta: eta)
-        XCTAssertEqual(s4.map(\.name), [.plateau, .transition, .exponentialConvergence])
-        XCTAssertEqual(s4.map(\.tEnd), [b4.plateauEnd!, b4.exponentialStart!, 10])
+        XCTAssertEqual(try MechanisticDetector.stages(times: times, losses: l3, v: v4, w: w, eta: eta).map(\.name), [.convergence])
     }
 
     func testInputChecks() {

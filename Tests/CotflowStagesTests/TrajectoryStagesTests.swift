@@ -47,13 +47,21 @@ final class TrajectoryStagesTests: XCTestCase {
         let noEta = try TrajectoryStages(data: try table()) { nil }
         XCTAssertNil(noEta.boundaries)
         XCTAssertEqual(noEta.mechanistic, [])
-        XCTAssertEqual(noEta.notes, ["no --eta and no eta in summary.json beside curve.csv: mechanistic stages skipped"])
+        XCTAssertEqual(noEta.notes, ["no --eta and no eta in summary.json beside curve.csv: the stage table is the change points of ln(loss), without the eigenvalue landmarks"])
         var asked = 0
         let noColumns = try TrajectoryStages(data: try table(eigenvalues: false)) { asked += 1; return self.eta }
         XCTAssertEqual(asked, 1)
         XCTAssertNil(noColumns.boundaries)
-        XCTAssertEqual(noColumns.notes, ["no eigenvalue columns v_diag_1.. and w_diag_1.. in curve.csv: mechanistic stages skipped"])
+        XCTAssertEqual(noColumns.notes, ["no eigenvalue columns v_diag_1.. and w_diag_1.. in curve.csv: the stage table is the change points of ln(loss), without the eigenvalue landmarks"])
         XCTAssertFalse(noColumns.changePoint.isEmpty)
+        // Without eigenvalues the table is the change points', and there is no cross-check.
+        XCTAssertEqual(noColumns.story.basis, .changePoints)
+        XCTAssertEqual(noColumns.story.stages, noColumns.changePoint)
+        XCTAssertNil(noColumns.story.crossCheck)
+        let both = try TrajectoryStages(data: try table()) { self.eta }
+        XCTAssertEqual(both.story.basis, .eigenvalues)
+        XCTAssertEqual(both.story.stages, both.mechanistic)
+        XCTAssertNotNil(both.story.crossCheck)
     }
 
     func testChoosesColumnsAndPrefixes() throws {

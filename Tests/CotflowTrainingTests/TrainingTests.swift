@@ -1,4 +1,6 @@
+import CotflowCore
 @testable import CotflowModel
+import CotflowCore
 import Foundation
 import XCTest
 
@@ -15,7 +17,7 @@ final class TrainingTests: XCTestCase {
         let res = try Trainer(config: cfg).run()
         XCTAssertEqual(res.status, .completed)
         let optimum = Double(d * (d + 1)) / Double(n + d + 1)
-        let s = res.heldOutEval
+        let s = try XCTUnwrap(res.heldOutEval)
         XCTAssertLessThan(s.standardError / optimum, 0.006, "held-out set too small for a 3% check")
         XCTAssertLessThan(abs(s.mean - optimum) / optimum, 0.03, "held-out no-CoT loss \(s.mean) vs optimum \(optimum)")
         // The trajectory holds step 0 and the last step.
@@ -80,6 +82,29 @@ final class TrainingTests: XCTestCase {
         return cfg
     }
 
+    /// Training gives the same bits whichever kernel runs the small products (Swift SSE2, C AVX2,
+    /// C AVX-512F): every objective, and the CoT objective at (10, 20, 20) too, where the folded
+    /// CoT kernel runs (the small config runs the direct one).
+    func testTrainingIsBitIdenticalWithEveryProductKernel() throws {
+        var configs = try TrainingObjective.allCases.map { try smallConfig(seed: 3, objective: $0) }
+        let task = try TaskConfig(d: 10, n: 20, k: 20, eta: paperStepSize(n: 20, d: 10).doubleValue / 2)
+        var folded = TrainingConfig.defaults(task: task, objective: .cot, seed: 3)
+        folded.steps = 4; folded.recordEvery = 2; folded.batchSize = 130; folded.heldOutSize = 70
+        configs.append(folded)
+        let costs = cotKernelCosts(d: 10, k: 20)
+        XCTAssertLessThan(costs.folded, costs.direct)
+        for cfg in configs {
+            let reference = try SmallProductKernel.with(.swift) { try Trainer(config: cfg).run() }
+            for kernel in SmallProductKernel.allCases where kernel != .swift && kernel.isSupported {
+                let other = try SmallProductKernel.with(kernel) { try Trainer(config: cfg).run() }
+                let label = "\(cfg.objective) (\(cfg.task.d), \(cfg.task.n), \(cfg.task.k)), \(kernel.name)"
+                XCTAssertEqual(other.trajectory, reference.trajectory, label)
+                XCTAssertEqual(other.parameters.V.map(\.bitPattern), reference.parameters.V.map(\.bitPattern), label)
+                XCTAssertEqual(other.parameters.W.map(\.bitPattern), reference.parameters.W.map(\.bitPattern), label)
+            }
+        }
+    }
+
     func testSameSeedIsBitIdenticalDifferentSeedDiffers() throws {
         for objective in TrainingObjective.allCases {
             let a = try Trainer(config: smallConfig(seed: 5, objective: objective)).run()
@@ -117,6 +142,35 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(res.stepsDone, step)
     }
 
+    /// Issue 24: a diverged run has no final values. Recorded every 50 steps, a run that diverges
+    /// before step 50 has only its step-0 record; those values were reported as "final" (held-out
+    /// losses, `final_cot_loss`). Now the final values are nil (JSON null), the last finite record
+    /// is named with its step, and the report says so.
+    func testDivergedRunHasNoFinalValues() throws {
+        let run = try TrainingRun(d: 3, n: 12, k: 2, seed: 0, trainable: .reduced, initialisation: .assumption, optimizer: .sgd,
+                                  learningRate: 30, batchSize: 64, steps: 300, recordEvery: 50, heldOut: 500)
+        let outcome = try run.solve()
+        let r = outcome.result
+        guard case .diverged(let step, _) = r.status else { return XCTFail("expected divergence, got \(r.status)") }
+        XCTAssertLessThan(step, 50, "the run must diverge before its second record")
+        XCTAssertNil(r.heldOutCoT)
+        XCTAssertNil(r.heldOutEval)
+        XCTAssertEqual(r.lastRecord?.step, 0)
+        XCTAssertNil(outcome.metrics.finalCoTLoss)
+        XCTAssertNil(outcome.metrics.cotLoss)
+        let json = try JSONValue.encoding(outcome.metrics).rendered()
+        XCTAssertTrue(json.contains("\"final_cot_loss\": null"), json)
+        XCTAssertTrue(json.contains("\"last_record_step\": 0"), json)
+        XCTAssertFalse(json.contains("cot_loss_mean"), json)
+        // The summary reads back.
+        let back = try JSONDecoder().decode(TrainingMetrics.self, from: Data(json.utf8))
+        XCTAssertNil(back.finalCoTLoss)
+        XCTAssertEqual(back.lastRecordStep, 0)
+        let report = outcome.report(run: run, out: nil, plotted: false)
+        XCTAssertFalse(report.contains("held-out CoT loss:"), report)
+        XCTAssertTrue(report.contains("held-out losses: none at the end (the run diverged); its last finite record, step 0 (t = 0)"), report)
+    }
+
     /// Issue 23: the held-out set never decides whether training runs. A looped model from a random start
     /// of scale 0.3 at k = 6 loops overflows on some held-out prompts from step 0 (the old rule stopped
     /// such a run there as diverged), while its training batches stay finite: the run completes, each
@@ -142,9 +196,9 @@ final class TrainingTests: XCTestCase {
             XCTAssertTrue(record.batchLoss.isFinite)
         }
         let overflowed = res.trajectory.records.last!.evalLossOverflowed
-        XCTAssertEqual(res.heldOutEval.nonFiniteCount, overflowed)
-        XCTAssertFalse(res.heldOutEval.meanIsStable)
-        XCTAssertTrue(res.heldOutEval.report(name: "held-out").contains("overflowed \(overflowed) of 2000"))
+        XCTAssertEqual(res.heldOutEval?.nonFiniteCount, overflowed)
+        XCTAssertFalse(try XCTUnwrap(res.heldOutEval).meanIsStable)
+        XCTAssertTrue(try XCTUnwrap(res.heldOutEval).report(name: "held-out").contains("overflowed \(overflowed) of 2000"))
         let row = res.trajectory.table.rows.last!, header = res.trajectory.table.header
         XCTAssertEqual(row[header.firstIndex(of: "eval_loss_overflowed")!], Double(overflowed))
         XCTAssertTrue(row[header.firstIndex(of: "eval_loss_mean")!].isNaN)

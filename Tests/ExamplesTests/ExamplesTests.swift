@@ -37,8 +37,9 @@ final class ExamplesTests: XCTestCase {
         return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/gnuplot") }
     }
 
-    /// Runs `name --quick --out <temp>` and checks what it wrote.
-    private func checkExample(_ name: String, expected: [(String, String)], file: StaticString = #filePath, line: UInt = #line) throws {
+    /// Runs `name --quick --out <temp>` and checks what it wrote; returns the output directory.
+    @discardableResult
+    private func checkExample(_ name: String, expected: [(String, String)], file: StaticString = #filePath, line: UInt = #line) throws -> URL {
         let exe = try executable(name)
         let scratch = temporaryDirectory(name)
         let out = scratch.appendingPathComponent("out")
@@ -63,7 +64,7 @@ final class ExamplesTests: XCTestCase {
             process.terminate()
             process.waitUntilExit()
             XCTFail("\(name) --quick did not finish within \(Int(Self.timeout)) s", file: file, line: line)
-            return
+            return out
         }
         process.waitUntilExit()
         let seconds = Date().timeIntervalSince(started)
@@ -76,11 +77,11 @@ final class ExamplesTests: XCTestCase {
         let resultsURL = out.appendingPathComponent("results.json")
         guard let data = FileManager.default.contents(atPath: resultsURL.path) else {
             XCTFail("no results.json in \(out.path); \(context)", file: file, line: line)
-            return
+            return out
         }
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             XCTFail("results.json does not parse as a JSON object; \(context)", file: file, line: line)
-            return
+            return out
         }
         XCTAssertEqual(json["example"] as? String, name, file: file, line: line)
         let verdicts = (json["verdicts"] as? [[String: Any]]) ?? []
@@ -118,11 +119,17 @@ final class ExamplesTests: XCTestCase {
             XCTAssertTrue(files.contains { $0.hasSuffix(".svg") },
                           "gnuplot is on PATH but no .svg figure was written (files: \(files)); \(context)", file: file, line: line)
         }
+        return out
     }
 
     // Expected verdicts at the quick sizes; they agree with the full-size runs (notes/reproduction.md).
     func testCoTVersusNoCoT() throws {
-        try checkExample("cot-vs-nocot", expected: [("beats the no-CoT optimum", "HOLDS"), ("no-CoT training reaches its optimum", "HOLDS")])
+        let out = try checkExample("cot-vs-nocot", expected: [("beats the no-CoT optimum", "HOLDS"), ("no-CoT training reaches its optimum", "HOLDS")])
+        // Issue 24: the no-CoT optimum is a labelled reference line, not a data series.
+        let script = try String(contentsOf: out.appendingPathComponent("loss_vs_k.gp"), encoding: .utf8)
+        let data = try String(contentsOf: out.appendingPathComponent("loss_vs_k.tsv"), encoding: .utf8)
+        XCTAssertTrue(script.contains("with lines dt 3 lw 1.5 lc rgb \"#505050\" title 'no-CoT optimum d(d+1)/(n+d+1) = "), script)
+        XCTAssertFalse(data.contains("series 'no-CoT optimum'"), data)
     }
     func testTrainingDynamics() throws {
         try checkExample("training-dynamics", expected: [

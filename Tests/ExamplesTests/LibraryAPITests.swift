@@ -37,4 +37,20 @@ final class LibraryAPITests: XCTestCase {
         XCTAssertTrue(text.contains("SGD steps): completed;"), text)
         XCTAssertTrue(text.contains("library-api: done"), text)
     }
+
+    /// Issue 24, item 10: `--help` prints what the program does and exits 0 without running it; an
+    /// unknown option is refused with exit 64.
+    func testLibraryAPIHelpDoesNotRunTheProgram() throws {
+        var dir = Bundle(for: LibraryAPITests.self).bundleURL
+        while !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("library-api").path), dir.path != "/" {
+            dir.deleteLastPathComponent()
+        }
+        let (status, text) = try runExecutable(dir.appendingPathComponent("library-api"), ["--help"])
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(text.contains("USAGE: library-api"), text)
+        XCTAssertFalse(text.contains("exact L_CoT") || text.contains("library-api: done"), text)
+        let (bad, message) = try runExecutable(dir.appendingPathComponent("library-api"), ["--d", "4"])
+        XCTAssertEqual(bad, 64, message)
+        XCTAssertFalse(message.contains("exact L_CoT"), message)
+    }
 }

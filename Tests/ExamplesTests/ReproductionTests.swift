@@ -17,6 +17,23 @@ final class ReproductionTests: XCTestCase {
         XCTAssertEqual(try ReproductionTable.render(document: document, rows: rows), document,
                        "notes/reproduction.md is not the rendering of notes/reproduction-rows.json: run `swift run -c release reproduction-table`")
         XCTAssertEqual(rows.map(\.row), Array(1...rows.count), "rows are numbered 1, 2, ... without gaps")
+        // Issue 24, item 7: a count at the top, one short line per row, the detail below the table,
+        // and every row's numbers named by the command that produced them.
+        XCTAssertTrue(document.contains("**\(rows.count) rows: "), "no count of the rows at the top of the table")
+        let tableLines = document.components(separatedBy: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| # ") }
+        XCTAssertEqual(tableLines.count, rows.count)
+        for line in tableLines { XCTAssertLessThan(line.count, 600, "a table row holds its detail: \(line.prefix(80))...") }
+        for row in rows {
+            XCTAssertTrue(document.contains("**Row \(row.row).** "), "row \(row.row) has no detail below the table")
+            if row.source.hasPrefix("example:") {
+                XCTAssertEqual(ReproductionTable.producedBy(row), "`swift run -c release \(row.source.dropFirst(8))`")
+            }
+            // A cotflow command in "tested by" of an example's row is not the source of its numbers: it must say so.
+            if row.source.hasPrefix("example:"), row.testedBy.contains("`cotflow ") {
+                XCTAssertTrue(row.testedBy.contains("not the numbers quoted") || row.testedBy.contains("reproduces"),
+                              "row \(row.row) names a cotflow command beside its example without saying whether it reproduces the numbers")
+            }
+        }
         for row in rows {
             for (field, text) in [("claim", row.claim), ("tested_by", row.testedBy), ("measured", row.measured), ("verdict", row.verdict)] {
                 XCTAssertFalse(text.trimmingCharacters(in: .whitespaces).isEmpty, "row \(row.row): empty \(field)")
@@ -39,11 +56,13 @@ final class ReproductionTests: XCTestCase {
         XCTAssertEqual(rows[1], committed[1])
         let document = "intro\n\(ReproductionTable.begin)\nold table\n\(ReproductionTable.end)\nafter\n"
         let rendered = try ReproductionTable.render(document: document, rows: rows)
-        XCTAssertTrue(rendered.contains("| 1 | paper claim (abstract) | example `x` | *x's wording*: a = 1 *x's second*: b = 2 | **holds** (x's wording); **does not hold** (x's second) |"), rendered)
+        XCTAssertTrue(rendered.contains("| 1 | paper claim (abstract) | mixed: 1 of 2 verdicts hold | `swift run -c release x` |"), rendered)
+        XCTAssertTrue(rendered.contains("- measured: *x's wording*: a = 1 *x's second*: b = 2"), rendered)
+        XCTAssertTrue(rendered.contains("**3 rows: 1 holds, 1 mixed, 1 inconclusive.**"), rendered)
         XCTAssertFalse(rendered.contains("old table"))
         XCTAssertTrue(rendered.hasSuffix("\(ReproductionTable.end)\nafter\n"))
         // A cell with a pipe stays one cell.
-        XCTAssertTrue(ReproductionTable.table([ClaimRow(row: 1, claim: "|v|", testedBy: "t", measured: "m", verdict: "v", source: "command")])
-            .contains("| 1 | \\|v\\| | t | m | v |"))
+        XCTAssertTrue(ReproductionTable.table([ClaimRow(row: 1, claim: "|v|", testedBy: "t", measured: "m", verdict: "**holds**", source: "command")])
+            .contains("| 1 | \\|v\\| | holds | t |"))
     }
 }

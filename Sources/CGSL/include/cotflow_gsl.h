@@ -15,6 +15,7 @@
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_odeiv2.h>
 #include <gsl/gsl_cdf.h>
+#include "cotflow_small_products.h"
 
 /// Turns GSL's abort-on-error handler off (idempotent) and pins OpenBLAS to one thread,
 /// so that results do not depend on BLAS threading; cotflow parallelises itself.

@@ -135,11 +135,15 @@ package func writeText(_ text: String, to path: String) throws {
     try FileOutput.write(text, to: path)
 }
 
-/// A progress bar on stderr, shown only once a run has taken more than `delay` seconds.
+/// A progress bar on stderr, shown only once a run has taken more than `delay` seconds
+/// (`COTFLOW_PROGRESS_DELAY` seconds if set: tests see every line at once).
 /// On a terminal one line is redrawn in place (count, steps per second, time left, the latest
-/// loss) and cleared at the end; otherwise one plain line is written every 5 seconds.
+/// loss) and cleared at the end; otherwise one plain line is written every 5 seconds and at the
+/// start of every phase. A run of several phases (`phases`: the phases of its `WorkEstimate`)
+/// names the phase it is in, and its time left covers every phase to come, each weighted by its
+/// share of the estimated time.
 package final class Progress {
-    private let total: Int
+    private var total: Int
     private let label: String
     private let start = Date()
     private var lastPrint = Date.distantPast
@@ -148,15 +152,54 @@ package final class Progress {
     private var shown = false
     private var lastDone = 0
     private let isTTY = isatty(2) != 0
-    private let unit: String
+    private var unit: String
+    /// The phases' names and shares of the estimated time, and the current phase.
+    private let phases: [(name: String, share: Double)]
+    private var phaseIndex: Int?
+    /// Where the lines go (stderr; a test's sink).
+    private let sink: @Sendable (String) -> Void
 
-    /// `unit` names what is counted (steps, points) in the rate.
-    public init(total: Int, label: String, unit: String = "steps", enabled: Bool = true, delay: TimeInterval = 2) {
+    /// The environment variable that sets the delay before the first line (seconds).
+    public static let delayEnvironmentKey = "COTFLOW_PROGRESS_DELAY"
+
+    /// `unit` names what is counted (steps, points) in the rate. `phases`: the run's estimate,
+    /// whose phases `phase(_:total:unit:)` enters in order.
+    public init(total: Int, label: String, unit: String = "steps", enabled: Bool = true, delay: TimeInterval? = nil,
+                phases: WorkEstimate? = nil, rates: MachineRates? = nil, sink: (@Sendable (String) -> Void)? = nil) {
         self.total = max(total, 1)
         self.label = label
         self.unit = unit
         self.enabled = enabled
-        self.delay = delay
+        self.delay = delay ?? ProcessInfo.processInfo.environment[Self.delayEnvironmentKey].flatMap { Double($0) }.flatMap { $0 >= 0 ? $0 : nil } ?? 2
+        if let phases, enabled, phases.phases.count > 1 {
+            let shares = phases.shares(rates ?? .current)
+            self.phases = zip(phases.phases, shares).map { ($0.name, $1) }
+        } else {
+            self.phases = []
+        }
+        self.sink = sink ?? { StandardStreams.writeError($0) }
+    }
+
+    /// Enters the phase `name` of the estimate (the next of that name), counting `total` of `unit`.
+    /// A phase not in the estimate is shown by name with its own count.
+    public func phase(_ name: String, total: Int, unit: String = "steps") {
+        guard enabled, name != currentName else { return }
+        let from = (phaseIndex ?? -1) + 1
+        if from < phases.count, let i = phases[from...].firstIndex(where: { $0.name == name }) { phaseIndex = i }
+        currentName = name
+        self.total = max(total, 1)
+        self.unit = unit
+        lastDone = 0
+        // Every phase start is shown once past the delay (a plain stream gets a line for it).
+        if Date().timeIntervalSince(start) >= delay { lastPrint = .distantPast; update(0) }
+    }
+    private var currentName: String?
+
+    /// The fraction of the whole run done, with `done` of `total` in the current phase.
+    private func overall(_ done: Int) -> Double {
+        let within = min(max(Double(done) / Double(total), 0), 1)
+        guard let i = phaseIndex, i < phases.count else { return within }
+        return phases[..<i].reduce(0) { $0 + $1.share } + phases[i].share * within
     }
 
     /// Reports `done` of `total` steps; `loss` is the latest loss, shown when finite.
@@ -168,21 +211,34 @@ package final class Progress {
         guard elapsed >= delay, now.timeIntervalSince(lastPrint) >= (isTTY ? 0.2 : 5) else { return }
         lastPrint = now
         shown = true
-        let line = Progress.line(label: label, done: done, total: total, unit: unit, elapsed: elapsed, loss: loss, detail: detail, bar: isTTY)
+        let phaseText = currentName.map { name in
+            phaseIndex.map { "\(name) (phase \($0 + 1) of \(phases.count))" } ?? name
+        }
+        let line = Progress.line(label: label, done: done, total: total, unit: unit, elapsed: elapsed, loss: loss, detail: detail, bar: isTTY,
+                                 fraction: phases.isEmpty ? nil : overall(done), phase: phaseText)
         // "\r" returns to the start of the line and ESC[K clears what an earlier, longer line left.
-        StandardStreams.writeError((isTTY ? "\r" : "") + line + (isTTY ? "\u{1B}[K" : "\n"))
+        sink((isTTY ? "\r" : "") + line + (isTTY ? "\u{1B}[K" : "\n"))
     }
 
-    /// The progress text: `label [####----] done/total rate unit/s, elapsed, ~left, loss x`.
-    public static func line(label: String, done: Int, total: Int, unit: String = "steps", elapsed: TimeInterval, loss: Double?, detail: String = "", bar: Bool) -> String {
-        let fraction = min(max(Double(done) / Double(max(total, 1)), 0), 1)
+    /// The progress text: `label [####----] phase: done/total rate unit/s, elapsed, ~left, loss x`.
+    /// `fraction`: the whole run's fraction done (default: done / total), which the bar and the
+    /// time left follow.
+    public static func line(label: String, done: Int, total: Int, unit: String = "steps", elapsed: TimeInterval, loss: Double?, detail: String = "",
+                            bar: Bool, fraction overall: Double? = nil, phase: String? = nil) -> String {
+        let fraction = min(max(overall ?? Double(done) / Double(max(total, 1)), 0), 1)
         let width = 24
         let filled = Int(fraction * Double(width))
         let barText = bar ? "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " : ""
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        let left = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
-        var line = "\(label) \(barText)\(done)/\(total) \(String(format: rate >= 100 ? "%.0f" : "%.1f", rate)) \(unit)/s, "
-            + "\(String(format: "%.0f", elapsed))s elapsed, ~\(String(format: "%.0f", left))s left"
+        let leftText: String
+        if fraction > 0 {
+            let left = elapsed * (1 - fraction) / fraction
+            leftText = left < 120 ? String(format: "%.0fs", left) : WorkEstimate.duration(left)
+        } else {
+            leftText = "?"
+        }
+        var line = "\(label) \(barText)\(phase.map { "\($0): " } ?? "")\(done)/\(total) \(String(format: rate >= 100 ? "%.0f" : "%.1f", rate)) \(unit)/s, "
+            + "\(String(format: "%.0f", elapsed))s elapsed, ~\(leftText) left"
         if let loss, loss.isFinite { line += ", loss \(String(format: "%.4g", loss))" }
         if !detail.isEmpty { line += " \(detail)" }
         return line
@@ -192,8 +248,13 @@ package final class Progress {
     public func finish() {
         guard enabled, shown else { return }
         let elapsed = Date().timeIntervalSince(start)
-        let rate = elapsed > 0 ? Double(lastDone) / elapsed : 0
-        let text = "\(label) done: \(lastDone) \(unit) in \(String(format: "%.1f", elapsed))s (\(String(format: "%.1f", rate)) \(unit)/s)\n"
-        StandardStreams.writeError((isTTY ? "\r\u{1B}[K" : "") + text)
+        let text: String
+        if phases.isEmpty {
+            let rate = elapsed > 0 ? Double(lastDone) / elapsed : 0
+            text = "\(label) done: \(lastDone) \(unit) in \(String(format: "%.1f", elapsed))s (\(String(format: "%.1f", rate)) \(unit)/s)\n"
+        } else {
+            text = "\(label) done: \(phases.count) phases in \(String(format: "%.1f", elapsed))s\n"
+        }
+        sink((isTTY ? "\r\u{1B}[K" : "") + text)
     }
 }

@@ -85,20 +85,20 @@ package enum ResourceLimit {
     /// The environment variable that overrides the work limit (floating-point operations).
     public static let workEnvironmentKey = "COTFLOW_WORK_LIMIT"
 
-    /// Work a run may plan for: `COTFLOW_WORK_LIMIT` if set, else 1e14 operations (hours on 2 cores).
+    /// Work a run may plan for: `COTFLOW_WORK_LIMIT` if set, else 1e14 operations (its time on
+    /// this machine: `WorkEstimate`, which every refusal quotes).
     public static var workOperations: Double {
         if let text = ProcessInfo.processInfo.environment[workEnvironmentKey], let value = parseBytes(text) { return value }
         return 1e14
     }
 
-    /// Throws an input error when `operations` (a rough count of floating-point operations) is
-    /// above the work limit.
-    public static func checkWork(_ operations: Double, what: String) throws {
-        let limit = workOperations
-        guard operations.isFinite, operations <= limit else {
-            throw CotflowError.input("\(what) needs about \(String(format: "%.2g", operations)) floating-point operations, above the limit of "
-                + "\(String(format: "%.2g", limit)) (hours on a 2-core machine); use smaller values, or set \(workEnvironmentKey)=<operations> to go past it")
-        }
+    /// The environment variable of an optional time limit (seconds of the estimate on this machine).
+    public static let timeEnvironmentKey = "COTFLOW_TIME_LIMIT"
+
+    /// The time a run may plan for: `COTFLOW_TIME_LIMIT` seconds if set, else none.
+    public static var timeLimit: Double? {
+        guard let text = ProcessInfo.processInfo.environment[timeEnvironmentKey], let x = Double(text), x.isFinite, x > 0 else { return nil }
+        return x
     }
 
     /// Throws an input error when `value` is above `limit`; `reason` says what the limit protects.
@@ -199,7 +199,7 @@ package enum OutputDirectory {
     public static let runFiles: [String] = [
         "summary.json", "trajectory.csv", "parameters.json", "initial_parameters.json", "per_prompt.csv",
         "comparison.csv", "ode_trajectory.csv", "full_flow_trajectory.csv", "train_full_trajectory.csv",
-        "train_reduced_trajectory.csv", "stages.csv", "mechanistic_stages.csv", "stages.json", "eigenvalues.csv",
+        "train_reduced_trajectory.csv", "stages.csv", "change_point_stages.csv", "mechanistic_stages.csv", "stages.json", "eigenvalues.csv",
         "sweep.tsv", "sweep.json", "report.txt", "report.json",
     ] + ["figure", "comparison", "stages", "sweep_plot"].flatMap { base in
         [".svg", ".png", ".gp", ".tsv", "_data.csv"].map { base + $0 }

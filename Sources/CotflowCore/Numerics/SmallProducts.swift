@@ -1,12 +1,101 @@
+import CGSL
+
 /// `C = alpha op(A) op(B) + beta C` for the small row-major products made per prompt (tens to a
 /// few thousand flops each), where a call into BLAS costs more than its arithmetic (notes/benchmarks.md,
 /// "Small-matrix kernels"). op(A) is m x k, op(B) k x n. Every entry is computed in one fixed order,
 /// the same on every machine, thread and call: `s = sum_p op(A)_ip op(B)_pj` with p ascending,
-/// then `C_ij = alpha s + beta C_ij` (`alpha s` when beta = 0: C is not read). Columns are taken
-/// 8, 4, 2 and 1 at a time in SIMD lanes, rows two at a time (lanes and rows are independent sums,
-/// which do not reassociate), so the order does not depend on m, n or the lane width either.
-@inlinable
+/// then `C_ij = alpha s + beta C_ij` (`alpha s` when beta = 0: C is not read). Runs the C kernel
+/// of `SmallProductKernel.current` (AVX2 or AVX-512F) and otherwise `smallGemmSwift`; they compute
+/// the same operations in the same order per entry, so the results are the same to the bit.
 package func smallGemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
+                       _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
+                       _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
+    _ = smallProduct(kernel: nil, ta, tb, causal: false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// The causal product `C_ij = alpha sum_{p <= min(i, k-1)} op(A)_ip op(B)_pj + beta C_ij` (p
+/// ascending): row i of C sums only the first i+1 rows of op(B) (step i of the chain sees tokens
+/// 0...i). Entry for entry the operations of `smallGemm` on row i alone with inner size min(i+1, k).
+package func causalGemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
+                        _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
+                        _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
+    _ = smallProduct(kernel: nil, ta, tb, causal: true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// `smallGemm` (or `causalGemm` when `causal`) with `kernel` (nil: the process's, `SmallProductKernel.current`);
+/// false, C untouched, when a given C kernel does not run here (not on this CPU, or op(B) transposed
+/// with k > 256). The kernels compute the same operations in the same order per entry.
+@discardableResult
+package func smallProduct(kernel: SmallProductKernel?, _ ta: Bool, _ tb: Bool, causal: Bool, _ m: Int, _ n: Int, _ k: Int,
+                          _ alpha: Double, _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
+                          _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) -> Bool {
+    let flags = (ta ? COT_TRANS_A : 0) | (tb ? COT_TRANS_B : 0) | (causal ? COT_CAUSAL : 0)
+    switch kernel {
+    case nil: if cot_small_gemm(flags, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 { return true }
+    case .swift?: break
+    case let other?: return cot_small_gemm_with(other.rawValue, flags, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0
+    }
+    if causal {
+        for i in 0..<m {
+            smallGemmSwift(ta, tb, 1, n, min(i + 1, k), alpha, a + (ta ? i : i * lda), lda, b, ldb, beta, c + i * ldc, ldc)
+        }
+    } else {
+        smallGemmSwift(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+    return true
+}
+
+/// The GD chains w_0..w_k (rows of d, w_0 = 0) of `count` prompts (S at `s + p d d`, w* at `wStar + p d`,
+/// chain p into `out + p (k+1) d`) in C, several prompts side by side, with `kernel` (nil: the
+/// process's): `w_{i+1,r} = w_ir + sum_c f_c S_cr` (from w_ir, c ascending), `f_c = (-eta)(w_ic - w*_c)`,
+/// the order of CotflowModel's `gdChain`. False when that kernel has no chains here (only AVX-512F
+/// has them, for d <= 24): the caller computes them.
+package func gdChainsKernel(kernel: SmallProductKernel? = nil, count: Int, d: Int, k: Int, eta: Double, s: UnsafePointer<Double>,
+                            wStar: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) -> Bool {
+    cot_gd_chains(kernel.map { $0.rawValue } ?? -1, count, d, k, eta, s, wStar, out) != 0
+}
+
+/// The kernels behind `smallGemm` (CGSL's cotflow_small_products.h for the C ones).
+package enum SmallProductKernel: Int32, CaseIterable, Sendable {
+    /// `smallGemmSwift`: the build's baseline vectors (SSE2 on x86-64).
+    case swift = 0
+    /// C with 4-wide vectors, where the CPU has AVX2.
+    case avx2 = 1
+    /// C with 8-wide vectors, where the CPU has AVX-512F.
+    case avx512 = 2
+
+    /// The kernel of this process: the widest the CPU runs, or at most the one named by the
+    /// environment variable COTFLOW_KERNEL (`swift`, `avx2`; other values and unset: the widest),
+    /// read once at the first product.
+    package static var current: SmallProductKernel { SmallProductKernel(rawValue: cot_small_gemm_kernel()) ?? .swift }
+
+    /// Runs `body` with `kernel` as the process's kernel (when this CPU runs it; tests): every
+    /// product of the process, on any thread, uses it until `body` returns.
+    package static func with<T>(_ kernel: SmallProductKernel, _ body: () throws -> T) rethrows -> T {
+        let previous = current
+        precondition(cot_small_gemm_set_kernel(kernel.rawValue) == kernel.rawValue, "kernel \(kernel.name) does not run on this CPU")
+        defer { _ = cot_small_gemm_set_kernel(previous.rawValue) }
+        return try body()
+    }
+
+    /// Whether this CPU runs the kernel.
+    package var isSupported: Bool { rawValue <= cot_small_gemm_best() }
+
+    package var name: String {
+        switch self {
+        case .swift: "swift"
+        case .avx2: "avx2"
+        case .avx512: "avx512"
+        }
+    }
+}
+
+/// `smallGemm` in Swift SIMD types (the fallback and the reference of the C kernels). Columns are
+/// taken 8, 4, 2 and 1 at a time in SIMD lanes, rows two at a time (lanes and rows are independent
+/// sums, which do not reassociate; Swift does not contract to FMA), so the order does not depend on
+/// m, n or the lane width either.
+@inlinable
+package func smallGemmSwift(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
                        _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
                        _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
     // op(A)_ip = a[i * ai + p * ap].

@@ -204,9 +204,11 @@ struct LossDeviation {
 
 /// Runs a comparison: the flow, then each training run from the same point.
 public enum Comparator {
-    /// Runs the flow and each training run. `progress(run, step, total)` reports training progress.
+    /// Runs the flow and each training run. `progress(run, step, total)` reports training progress;
+    /// `phase(name, fraction)` each later phase as it starts (fraction 0) and the full-matrix
+    /// flow's progress, named as the phases of `ComparisonConfig.workEstimate`.
     public static func run(_ config: ComparisonConfig,
-                           progress: ((TrainableSet, Int, Int) -> Void)? = nil) throws -> Comparison {
+                           progress: ((TrainableSet, Int, Int) -> Void)? = nil, phase: ((String, Double) -> Void)? = nil) throws -> Comparison {
         try config.validate()
         let training = config.training
         let start = AssumptionInitialisation(d: config.d, seed: config.seed, vRange: training.vRange, wRange: training.wRange)
@@ -228,6 +230,7 @@ public enum Comparator {
         // The reduced loss and the flows' options, kept for the first correction.
         var reduced: (loss: ReducedLoss, options: FlowOptions)? = nil
         if training.initialisation == .assumption {
+            phase?("exact reduced loss", 0)
             let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
             var flowOptions = config.flow
             let recordTimes = results[0].1.trajectory.times
@@ -249,6 +252,7 @@ public enum Comparator {
                 return (reduced, try StageAnalysis(times: reduced.times, losses: reduced.losses, v: reduced.v, w: reduced.w, eta: eta))
             }
             reduced = (loss, flowOptions)
+            phase?("reduced flow", 0)
             (flow, flowStages) = try stoppable("the reduced flow", results) { try integrate(.paper) }
             // Full training and the full-matrix flow also train W24: their reduced flow is the one
             // with W24 free.
@@ -259,7 +263,9 @@ public enum Comparator {
         // The full-matrix flow from training's initial point (the same for every trainable set).
         let full = try config.fullFlowPrompts.map { prompts in
             try stoppable("the full-matrix flow", results) {
-                try fullFlow(config, prompts: prompts, training: trainingConfigs[0], result: results[0].1, reduced: freeFlow ?? flow)
+                phase?("full-matrix flow", 0)
+                return try fullFlow(config, prompts: prompts, training: trainingConfigs[0], result: results[0].1, reduced: freeFlow ?? flow,
+                                    progress: { phase?("full-matrix flow", $0) })
             }
         }
         var runs = try results.map { trainable, result in
@@ -272,6 +278,7 @@ public enum Comparator {
             return run
         }
         if let reduced {
+            phase?("first correction", 0)
             for i in runs.indices {
                 runs[i].correction = try stoppable("the first correction", results) {
                     try FlowCorrection.measure(runs[i], config: config, start: start, loss: reduced.loss, options: reduced.options)

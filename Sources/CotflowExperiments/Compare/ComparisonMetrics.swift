@@ -176,7 +176,8 @@ public struct ComparisonMetrics: Codable, Sendable {
     public struct StoppedRun: Codable, Sendable {
         public var trainable: TrainableSet
         public var status: RunStatus
-        public var finalLoss: Double
+        /// Null for a diverged run (it has no final values).
+        public var finalLoss: Double?
 
         private enum CodingKeys: String, CodingKey { case finalLoss = "final_loss" }
 
@@ -189,11 +190,11 @@ public struct ComparisonMetrics: Codable, Sendable {
         public init(from decoder: Decoder) throws {
             trainable = .reduced
             status = try RunStatus(from: decoder)
-            finalLoss = try decoder.container(keyedBy: CodingKeys.self).decode(Double.self, forKey: .finalLoss)
+            finalLoss = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Double.self, forKey: .finalLoss)
         }
 
         init(_ trainable: TrainableSet, _ result: TrainingResult) {
-            (self.trainable, status, finalLoss) = (trainable, result.status.runStatus, result.heldOutCoT.mean)
+            (self.trainable, status, finalLoss) = (trainable, result.status.runStatus, result.heldOutCoT?.mean)
         }
     }
 

@@ -26,32 +26,53 @@ extension Comparison {
             }
             lines += run.fullFlowLines(c)
             lines += run.correction?.reportLines ?? []
-            for (detector, agreement) in [("change points", run.changePointAgreement), ("mechanistic", run.mechanisticAgreement)] {
+            for (detector, agreement) in [("stages", run.mechanisticAgreement), ("cross-check by change points", run.changePointAgreement)] {
                 guard let agreement else { continue }
                 lines.append("  \(detector): " + (agreement.sameStages
                     ? "same stages as the flow, boundaries within \(fmt(100 * (agreement.maxRelativeBoundaryDifference ?? 0)))%"
                     : "different stages from the flow"))
             }
         }
-        if let stages = c.flowStages {
-            lines.append(StageTable.text(stages.changePoint, title: "flow, change-point stages"))
-            lines.append(StageTable.text(stages.mechanistic, title: "flow, mechanistic stages"))
-        }
-        if let free = c.freeFlowStages {
-            lines.append(StageTable.text(free.changePoint, title: "flow with W24 free, change-point stages"))
-            lines.append(StageTable.text(free.mechanistic, title: "flow with W24 free, mechanistic stages"))
-        }
-        if let full = c.fullFlow {
-            lines.append(StageTable.text(full.stages.changePoint, title: "full-matrix flow, change-point stages"))
-            lines.append(StageTable.text(full.stages.mechanistic, title: "full-matrix flow, mechanistic stages" + full.stages.boundaries.blockManifoldNote))
-        }
-        for run in c.runs {
-            lines.append(StageTable.text(run.stages.changePoint, title: "\(run.trainable.rawValue) training, change-point stages"))
-            lines.append(StageTable.text(run.stages.mechanistic, title: "\(run.trainable.rawValue) training, mechanistic stages" + run.stages.boundaries.blockManifoldNote))
+        // The stage table of every curve (notes/stages.md), the plateau ends side by side first.
+        let curves: [(String, StageAnalysis)] = (c.flowStages.map { [("flow", $0)] } ?? []) + (c.freeFlowStages.map { [("flow with W24 free", $0)] } ?? [])
+            + (c.fullFlow.map { [("full-matrix flow", $0.stages)] } ?? []) + c.runs.map { ("\($0.trainable.rawValue) training", $0.stages) }
+        lines.append(plateauLine)
+        for (label, stages) in curves {
+            lines.append(StageTable.text(stages.story.stages, title: "\(label), stages" + stages.boundaries.blockManifoldNote))
+            if let landmarks = stages.story.landmarkLine { lines.append("  " + landmarks) }
+            if let check = stages.story.crossCheckLine { lines.append("  " + check) }
         }
         if let out {
             lines.append("wrote \(out)/comparison.csv, " + (c.flow != nil ? "ode_trajectory.csv, " : "") + (c.fullFlow != nil ? "full_flow_trajectory.csv, " : "") + "train_*_trajectory.csv, summary.json")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The plateau end of every curve, in the order of the report, and the curve it is compared
+    /// with (nil for the first): the one number per curve that `--json`
+    /// (`stage_boundaries.<curve>.plateau_end`) and the figure's title quote too.
+    public var plateauEnds: [(label: String, t: Double?, reference: (label: String, t: Double?)?)] {
+        let flow = flowStages.map { ("flow", $0.story.plateauEnd) }, free = freeFlowStages.map { ("flow with W24 free", $0.story.plateauEnd) }
+        let full = fullFlow.map { ("full-matrix flow", $0.stages.story.plateauEnd) }
+        var out: [(label: String, t: Double?, reference: (label: String, t: Double?)?)] = []
+        if let flow { out.append((flow.0, flow.1, nil)) }
+        if let free { out.append((free.0, free.1, flow)) }
+        if let full { out.append((full.0, full.1, free ?? flow)) }
+        for run in runs {
+            // Training against the flow it is compared with (none without a time map: Adam's steps are not flow time).
+            let reference = !config.hasTimeMap ? nil : run.flow?.w24.isFree == true ? (free ?? flow) : (flow ?? full)
+            out.append(("\(run.trainable.rawValue) \(config.training.optimizer.name == "sgd" ? "SGD" : config.training.optimizer.name)", run.stages.story.plateauEnd, reference))
+        }
+        return out
+    }
+
+    /// "plateau end (products v_j w_j reach 10% of -eta): flow t = 0.93, full SGD t = 0.95 (+2.9% from the flow)".
+    public var plateauLine: String {
+        let parts = plateauEnds.map { e -> String in
+            guard let t = e.t else { return "\(e.label): no plateau" }
+            guard let r = e.reference, let tr = r.t, tr > 0 else { return "\(e.label) t = \(fmt(t))" }
+            return "\(e.label) t = \(fmt(t)) (" + String(format: "%+.1f%%", 100 * (t - tr) / tr) + " from the \(r.label))"
+        }
+        return "plateau end (products v_j w_j reach 10% of -eta; notes/stages.md): " + parts.joined(separator: ", ")
     }
 }

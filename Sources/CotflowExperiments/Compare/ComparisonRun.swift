@@ -62,17 +62,20 @@ public struct ComparisonRun: RecordableRun {
         try ReducedLoss.checkSize(k: t.task.k)
         try config.validate()
         try t.validate()
-        try TrainingLimits.checkTraining(d: t.task.d, n: t.task.n, k: t.task.k, batch: t.batchSize, heldOut: t.heldOutSize, steps: t.steps,
-                                         recordEvery: t.recordEvery, objective: .cot,
+        try TrainingLimits.checkTraining(d: t.task.d, n: t.task.n, k: t.task.k, batch: t.batchSize, heldOut: t.heldOutSize, objective: .cot,
                                          what: "compare at --d \(t.task.d) --n \(t.task.n) --k \(t.task.k) with --batch-size \(t.batchSize) and --held-out \(t.heldOutSize)")
+        try estimate().check(what: "compare at --d \(t.task.d) --n \(t.task.n) --k \(t.task.k) with --steps \(t.steps), --batch-size \(t.batchSize) and --held-out \(t.heldOutSize)"
+                                + (config.fullFlowPrompts.map { " and --full-flow on --prompts \($0)" } ?? ""),
+                             lower: "--steps, --batch-size, --held-out, --prompts, --d or --k")
     }
 
-    /// Runs the comparison; `progress(set, step, total)` reports training. A training run that
-    /// diverged or was interrupted ends the comparison with that status and the runs so far.
-    public func solve(progress: ((TrainableSet, Int, Int) -> Void)? = nil) throws -> ComparisonOutcome {
+    /// Runs the comparison; `progress(set, step, total)` reports training, `phase(name, fraction)`
+    /// the later phases (`Comparator.run`). A training run that diverged or was interrupted ends
+    /// the comparison with that status and the runs so far.
+    public func solve(progress: ((TrainableSet, Int, Int) -> Void)? = nil, phase: ((String, Double) -> Void)? = nil) throws -> ComparisonOutcome {
         try validate()
         do {
-            return ComparisonOutcome(run: self, comparison: try Comparator.run(config, progress: progress))
+            return ComparisonOutcome(run: self, comparison: try Comparator.run(config, progress: progress, phase: phase))
         } catch let stopped as ComparisonStopped {
             return ComparisonOutcome(run: self, stopped: stopped)
         }

@@ -47,7 +47,7 @@ public struct FullFlowDeviation: Sendable {
 extension Comparator {
     /// The full-matrix flow on the training record times from training's initial point.
     static func fullFlow(_ config: ComparisonConfig, prompts: Int, training: TrainingConfig, result: TrainingResult,
-                         reduced: FlowTrajectory?) throws -> FullFlowCurve {
+                         reduced: FlowTrajectory?, progress: ((Double) -> Void)? = nil) throws -> FullFlowCurve {
         let started = Date()
         let task = training.task
         let times = result.trajectory.times
@@ -59,7 +59,8 @@ extension Comparator {
         options.stopRelativeLoss = 0
         let trajectory: FullFlowTrajectory
         do {
-            trajectory = try flow.integrate(from: result.initialParameters, basis: result.basis, options: options)
+            trajectory = try flow.integrate(from: result.initialParameters, basis: result.basis, options: options,
+                                            progress: progress.map { report in { t in report(t / options.ode.endTime) } })
         } catch let failure as FullFlowFailure {
             throw CompareError.fullFlowFailed("\(failure)")
         }

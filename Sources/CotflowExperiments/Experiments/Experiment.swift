@@ -133,6 +133,10 @@ public struct ExperimentSettings: Sendable, Codable {
     /// The training (jobs `train` and `compare`), from `defaultTraining`. Its task, seed, initial
     /// scale and ranges are not read: `trainingConfig()` takes them from the fields above.
     public var training: TrainingConfig
+    /// A fixed flow time for the training jobs: each point trains the fewest steps whose flow time
+    /// (its optimizer's time map at its learning rate) reaches it, instead of `training.steps`
+    /// (notes/sweeps.md, "Training at a fixed flow time"); nil: `training.steps`.
+    public var flowTime: Double?
     /// Regimes: a run is stalled when its final loss is above this fraction of its start.
     public var stallFraction = 0.5
     /// A training run (or an exact chain) has converged when its final loss is at most this
@@ -248,6 +252,13 @@ public struct ExperimentSettings: Sendable, Codable {
             throw CotflowError.input("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24.initial)); the paper's value is -1")
         }
         guard points >= 2, 1e-3 < flow.ode.endTime else { throw CotflowError.input("--points must be at least 2 and --t-end above 1e-3") }
+        if let flowTime {
+            guard job == .train || job == .compare else { throw CotflowError.input("--flow-time applies to --job train and compare, not \(job.rawValue)") }
+            guard flowTime.isFinite, flowTime > 0 else { throw CotflowError.input("--flow-time must be a positive number (got \(flowTime))") }
+            guard training.optimizer.hasTimeMap else {
+                throw CotflowError.input("--flow-time needs an optimizer with a time map (sgd, momentum): \(training.optimizer.name) has none, so its steps have no flow time")
+            }
+        }
     }
 
     /// Refuses axes that clash with each other or with a fixed setting (`eta`, the ranges).
@@ -262,6 +273,7 @@ public struct ExperimentSettings: Sendable, Codable {
             throw refuse("an init_scale axis cannot be combined with --v-range or --w-range")
         }
         if names.contains("eta"), eta != nil { throw refuse("--eta is fixed but eta is also an axis; give one") }
+        if names.contains("steps"), flowTime != nil { throw refuse("--flow-time sets each point's steps, so steps cannot also be an axis; give one") }
     }
 
     /// The settings at a grid point (the point's values replace the fixed ones).
@@ -328,7 +340,13 @@ public struct ExperimentSettings: Sendable, Codable {
             out += c.optimizer.settings
             add("learning_rate", .number(c.learningRate))
             add("batch_size", .int(c.batchSize))
-            add("steps", .int(c.steps))
+            if let flowTime {
+                // Steps follow the learning rate: one number only when it is fixed.
+                out.append(("flow_time", .number(flowTime)))
+                if !axes.contains("learning_rate") { out.append(("steps", .int(c.steps))) }
+            } else {
+                add("steps", .int(c.steps))
+            }
             add("record_every", .int(c.recordEvery))
             add("held_out", .int(c.heldOutSize))
             if job == .compare {
@@ -372,6 +390,7 @@ public struct ExperimentSettings: Sendable, Codable {
         c.initScale = initScale
         c.vRange = vRange ?? defaults.v
         c.wRange = wRange ?? defaults.w
+        if let flowTime { c.steps = try c.optimizer.steps(toFlowTime: flowTime, learningRate: c.learningRate) }
         return c
     }
 
@@ -545,32 +564,51 @@ public struct TrainMetrics: SweepMetrics {
         case initialCoTLoss = "initial_cot_loss", finalCoTLoss = "final_cot_loss", evalMean = "eval_loss_mean", evalMedian = "eval_loss_median"
         case evalTopPercentShare = "eval_loss_top1pct_share", divergedStep = "diverged_step", distanceToConstruction = "distance_to_construction", w24
         case plateauEnd = "plateau_end", productReached = "product_reached", exponentialStart = "exponential_start", stageCount = "stage_count"
+        case tEnd = "t_end", flowPlateauEnd = "flow_plateau_end"
     }
 
-    public var initialCoTLoss: Double, finalCoTLoss: Double
-    public var evalMean: Double, evalMedian: Double, evalTopPercentShare: Double
+    public var initialCoTLoss: Double
+    /// The final values: nil (empty cells) for a diverged run, which has none (not its last record's).
+    public var finalCoTLoss: Double?
+    public var evalMean: Double?, evalMedian: Double?, evalTopPercentShare: Double?
     /// The optimizer step at which training diverged, nil when it did not.
     public var divergedStep: Int?
-    /// Relative distance of (-W24) V31 from -eta I and of W13 / (-W24) from I (the larger).
-    public var distanceToConstruction: Double
-    public var w24: Double
+    /// Relative distance of (-W24) V31 from -eta I and of W13 / (-W24) from I (the larger); nil when diverged.
+    public var distanceToConstruction: Double?
+    public var w24: Double?
     public var plateauEnd: Double?, productReached: Double?, exponentialStart: Double?
     public var stageCount: Int?
+    /// Flow time the run reached (its optimizer's time map; nil without one).
+    public var tEnd: Double?
+    /// For a stalled run from the Assumption 4.1 point with a time map: the plateau end of the
+    /// reduced flow from that point (nil otherwise), to tell a run stopped on the plateau from a stall.
+    public var flowPlateauEnd: Double?
 
     public static var timeColumns: [String] {
         [CodingKeys.divergedStep, .plateauEnd, .productReached, .exponentialStart].map(\.stringValue)
     }
-    public static var diagnosticColumns: Set<String> { Set([CodingKeys.divergedStep, .stageCount].map(\.stringValue)) }
+    public static var diagnosticColumns: Set<String> { Set([CodingKeys.divergedStep, .stageCount, .tEnd, .flowPlateauEnd].map(\.stringValue)) }
 
     public func regime(_ settings: ExperimentSettings) -> RunRegime {
         if let divergedStep { return RunRegime(regime: .diverged, detail: "diverged at step \(divergedStep)", divergedStep: divergedStep) }
-        let ratio = finalCoTLoss / initialCoTLoss, distance = distanceToConstruction
+        let ratio = (finalCoTLoss ?? .nan) / initialCoTLoss, distance = distanceToConstruction ?? .nan
         let converged: (() -> RunRegime)? = ratio <= settings.convergedFraction ? {
             RunRegime(regime: distance > settings.constructionTolerance ? .convergedElsewhere : .converged,
                       detail: "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction")
         } : nil
-        return lossRegime(ratio: ratio, stall: settings.stallFraction, what: "final CoT loss", converged: converged,
-                          unfinished: "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction")
+        let regime = lossRegime(ratio: ratio, stall: settings.stallFraction, what: "final CoT loss", converged: converged,
+                                unfinished: "final CoT loss \(compactNumber(ratio)) of its start, \(compactNumber(distance)) from the construction")
+        if regime.regime == .stalled, let tEnd, let flowPlateauEnd, tEnd < flowPlateauEnd {
+            return RunRegime(regime: .stalled, detail: regime.detail + "; it ended at t = \(compactNumber(tEnd)), before the flow's plateau end t = "
+                + "\(compactNumber(flowPlateauEnd)): still on the plateau, not stuck (train to a later flow time, --flow-time)")
+        }
+        return regime
+    }
+
+    /// True when the run ended on the flow's plateau (stalled, before the plateau end).
+    public func endedBeforePlateauEnd(_ settings: ExperimentSettings) -> Bool {
+        guard let tEnd, let flowPlateauEnd else { return false }
+        return regime(settings).regime == .stalled && tEnd < flowPlateauEnd
     }
 
     public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
@@ -580,15 +618,15 @@ public struct TrainMetrics: SweepMetrics {
     init(_ r: TrainingResult, config: TrainingConfig) {
         let cot = r.trajectory.cotLossMeans
         initialCoTLoss = cot.first ?? .nan
-        finalCoTLoss = r.heldOutCoT.mean
-        evalMean = r.heldOutEval.mean
-        evalMedian = r.heldOutEval.median
-        evalTopPercentShare = r.heldOutEval.topPercentShare
+        finalCoTLoss = r.heldOutCoT?.mean
+        evalMean = r.heldOutEval?.mean
+        evalMedian = r.heldOutEval?.median
+        evalTopPercentShare = r.heldOutEval?.topPercentShare
         if case .diverged(let step, _) = r.status { divergedStep = step }
-        let mass = WeightMass(r.parameters, eta: config.task.eta)
-        distanceToConstruction = max(mass.vDeviation, mass.wDeviation)
-        w24 = r.parameters.W24
         if divergedStep == nil {
+            let mass = WeightMass(r.parameters, eta: config.task.eta)
+            distanceToConstruction = max(mass.vDeviation, mass.wDeviation)
+            w24 = r.parameters.W24
             let t = r.trajectory
             let stages = StageMetrics.stages(times: t.times, losses: cot, v: t.vDiagonals, w: t.wDiagonals, eta: config.task.eta)
             plateauEnd = stages.plateauEnd
@@ -596,13 +634,25 @@ public struct TrainMetrics: SweepMetrics {
             exponentialStart = stages.exponentialStart
             stageCount = stages.stageCount
         }
+        tEnd = config.optimizer.hasTimeMap ? r.lastRecord?.time : nil
     }
 
     static func measure(_ s: ExperimentSettings) throws -> TrainMetrics {
         let config = try s.trainingConfig()
         let result = try Trainer(config: config).run()
         try stopIfInterrupted(result)
-        return TrainMetrics(result, config: config)
+        var metrics = TrainMetrics(result, config: config)
+        try metrics.measureFlowPlateau(s)
+        return metrics
+    }
+
+    /// For a stalled run from the Assumption 4.1 point with a time map: the reduced flow's plateau
+    /// end from the same point (one flow, integrated only for such runs).
+    mutating func measureFlowPlateau(_ s: ExperimentSettings) throws {
+        guard regime(s).regime == .stalled, tEnd != nil, s.training.initialisation == .assumption else { return }
+        var flowSettings = s
+        flowSettings.job = .flow
+        flowPlateauEnd = try FlowMetrics.measure(flowSettings).plateauEnd
     }
 }
 
@@ -706,7 +756,9 @@ public struct CompareMetrics: SweepMetrics {
         let run = comparison.runs[0]
         try stopIfInterrupted(run.result)
         let agreement = run.mechanisticAgreement
-        return CompareMetrics(training: TrainMetrics(run.result, config: t), flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
+        var training = TrainMetrics(run.result, config: t)
+        try training.measureFlowPlateau(s)
+        return CompareMetrics(training: training, flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
                               maxRelativeLossDeviation: run.maxRelativeLossDeviation, maxEigenvalueDeviation: run.maxEigenvalueDeviation,
                               sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference,
                               validity: ValidityMetrics(run))

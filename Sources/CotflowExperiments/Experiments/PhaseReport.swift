@@ -349,10 +349,20 @@ public struct PhaseReport: Sendable {
             if c > 0 { counts.append("\(c) \(r.rawValue)") }
         }
         out.append("regimes: " + counts.joined(separator: ", ") + " (\(regimeRule))")
-        for kind in [Regime.failed, .diverged] where kind == .failed || settings.job == .train || settings.job == .compare {
+        let training = settings.job == .train || settings.job == .compare
+        for kind in [Regime.failed, .diverged, .stalled] where kind == .failed || training {
             let runs = regimes.sorted(by: { $0.key < $1.key }).filter { $0.value.regime == kind }
             for (index, rr) in runs.prefix(5) { out.append("  \(kind.rawValue) at \(grid.point(index).label): \(rr.detail)") }
             if runs.count > 5 { out.append("  ... and \(runs.count - 5) more \(kind.rawValue) runs (report.json lists every run)") }
+        }
+        // A stalled training run that ended before the flow's plateau end is on the plateau, not stuck.
+        let onPlateau = records.filter { r in
+            guard r.succeeded, let m = settings.job.metrics.init(names: metricNames, values: r.metrics) else { return false }
+            return ((m as? TrainMetrics) ?? (m as? CompareMetrics)?.training)?.endedBeforePlateauEnd(settings) ?? false
+        }.count
+        if onPlateau > 0 {
+            out.append("  \(onPlateau) of the stalled runs ended before the reduced flow's plateau end: still on the plateau, not stuck"
+                + (settings.flowTime == nil ? " (--flow-time T trains every point to the same flow time)" : " (train to a later --flow-time)"))
         }
         out.append("regime diagram:")
         out += diagram.map { "  " + $0 }

@@ -125,8 +125,11 @@ public struct SweepPlan: Codable, Sendable {
         where path.contains(where: \.isWhitespace) {
             throw CotflowError.input("--emit-sbatch: \(what) '\(path)' contains white space, which #SBATCH lines cannot hold; use a path without spaces")
         }
+        let time = try slurmTime(cores: cpusPerTask)
         return SlurmScript.arrayJob(arguments: [executable, "sweep", "--from", planFile], tasks: shards, cpusPerTask: cpusPerTask,
-                                    workingDirectory: workingDirectory, outputDirectory: directory)
+                                    workingDirectory: workingDirectory, outputDirectory: directory,
+                                    time: (time.text, "3 x the largest shard's estimate (\(WorkEstimate.duration(time.seconds)) on \(cpusPerTask) core\(cpusPerTask == 1 ? "" : "s") "
+                                        + "at \(MachineRates.current.source == "measured" ? "the rates measured where this script was written" : MachineRates.environmentKey)) + 10 min"))
     }
 
     /// Writes this plan into its directory (`fileName`) and the Slurm array script that runs it

@@ -96,8 +96,9 @@ public func mergeShards(directory: String, shardCount: Int? = nil, allowPartial:
         }
     }
     guard let description else { throw MergeError.noShards(directory) }
-    if let metric, !description.metricNames.contains(metric) {
-        throw MergeError.unknownMetric(metric, metrics: description.metricNames)
+    // A 1-D figure takes a comma-separated list.
+    if let metric, let unknown = metric.split(separator: ",").map(String.init).first(where: { !description.metricNames.contains($0) }) {
+        throw MergeError.unknownMetric(unknown, metrics: description.metricNames)
     }
 
     let present = Set(found.map(\.index))

@@ -8,8 +8,9 @@ package enum SlurmScript {
     /// (where Slurm reads `%` as a pattern).
     /// Every task runs with `--resume`, so resubmitting the same script after a failure, a time
     /// limit or a cancelled task reruns only the points not yet finished.
+    /// `time`: the `#SBATCH --time` of each task (from the shards' estimate), with what it came from.
     package static func arrayJob(arguments: [String], tasks: Int, cpusPerTask: Int, workingDirectory: String,
-                                outputDirectory: String, jobName: String = "cotflow-sweep") -> String {
+                                outputDirectory: String, jobName: String = "cotflow-sweep", time: (limit: String, basis: String)? = nil) -> String {
         let command = arguments.map(quote).joined(separator: " ")
         let merge = [arguments[0], "merge", outputDirectory].map(quote).joined(separator: " ")
         return """
@@ -20,8 +21,8 @@ package enum SlurmScript {
         # or submit the merge to run after the array: sbatch --dependency=afterok:JOBID --wrap "\(merge)"
         # Tasks run with --resume: resubmitting this file after a failure, a time limit or a cancelled
         # task reruns only the points not yet finished (finished points are kept in the shard files).
-        # Add #SBATCH --time=..., --partition=..., --account=... as your cluster requires.
-        #SBATCH --job-name=\(jobName)
+        \(time.map { "# --time: \($0.basis).\n# Add #SBATCH --partition=..., --account=... as your cluster requires." } ?? "# Add #SBATCH --time=..., --partition=..., --account=... as your cluster requires.")
+        #SBATCH --job-name=\(jobName)\(time.map { "\n#SBATCH --time=\($0.limit)" } ?? "")
         #SBATCH --array=0-\(tasks - 1)
         #SBATCH --ntasks=1
         #SBATCH --cpus-per-task=\(cpusPerTask)

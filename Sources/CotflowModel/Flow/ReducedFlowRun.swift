@@ -57,6 +57,7 @@ public struct ReducedFlowRun: RecordableRun {
         guard u.isFinite, abs(u) >= 1e-3, abs(u) <= 1e3 else { throw FlowSettingsError("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(u)); the paper's value is -1") }
         try options.checkStorage(d: d)
         try options.validate()
+        try estimate().check(what: "the reduced flow at --d \(d) --n \(n) --k \(k) to --t-end \(fmt(options.ode.endTime))", lower: "--k, --t-end or --max-steps")
     }
 
     /// Integrates; a failure part-way is a result with status `.failed` and the trajectory so far.
@@ -86,8 +87,8 @@ public struct ReducedFlowOutcome: Sendable {
 
     public init(run: ReducedFlowRun, trajectory t: FlowTrajectory, seconds: Double, failure: String?) {
         (self.run, trajectory) = (run, t)
-        status = failure.map { .failed(reason: $0) } ?? (t.converged ? .converged : .completed)
         metrics = ReducedFlowMetrics(run: run, trajectory: t, seconds: seconds, failure: failure)
+        status = metrics.status
     }
 
     /// The report `cotflow ode` prints; `out` the directory written, if any, `plotted` with figure.*.
@@ -123,6 +124,11 @@ public struct ReducedFlowMetrics: Codable, Sendable {
     public var converged: Bool
     /// "failed: ..." for a run that failed part-way.
     public var stopReason: String
+    /// The outcome as `train` and `compare` record it (`status`, and `failure` for a failed run):
+    /// converged, completed (stopped otherwise) or failed. `converged` and `stop_reason` say the same in detail.
+    public var status: RunStatus {
+        stopReason.hasPrefix("failed: ") ? .failed(reason: String(stopReason.dropFirst("failed: ".count))) : converged ? .converged : .completed
+    }
     public var steps, failedSteps, rhsEvals, jacobianEvals: Int
     public var seconds: Double
     public var v0, w0, v, w: [Double]
@@ -178,6 +184,7 @@ public struct ReducedFlowMetrics: Codable, Sendable {
         try c.encode(etaExact, forKey: .etaExact); try c.encode(seed, forKey: .seed); try c.encode(stepper, forKey: .stepper)
         try c.encode(initialLoss, forKey: .initialLoss); try c.encode(finalLoss, forKey: .finalLoss); try c.encode(tEnd, forKey: .tEnd)
         try c.encode(converged, forKey: .converged); try c.encode(stopReason, forKey: .stopReason); try c.encode(steps, forKey: .steps)
+        try status.encode(to: encoder)
         try c.encode(failedSteps, forKey: .failedSteps); try c.encode(rhsEvals, forKey: .rhsEvals); try c.encode(jacobianEvals, forKey: .jacobianEvals)
         try c.encode(seconds, forKey: .seconds); try c.encode(v0, forKey: .v0); try c.encode(w0, forKey: .w0); try c.encode(v, forKey: .v)
         try c.encode(w, forKey: .w); try c.encode(maxAbsVPlusEta, forKey: .maxAbsVPlusEta); try c.encode(maxAbsWMinus1, forKey: .maxAbsWMinus1)

@@ -47,6 +47,8 @@ public struct FullFlowRun: RecordableRun {
         }
         try options.checkStorage(d: d)
         try options.validate()
+        try estimate().check(what: "the full-matrix flow at --d \(d) --n \(n) --k \(k) on --prompts \(prompts) to --t-end \(fmt(options.ode.endTime))",
+                             lower: "--t-end, --prompts, --max-steps, --d or --k")
     }
 
     /// Integrates, calling `progress(t)` after every accepted step; a failure part-way is a result
@@ -81,8 +83,8 @@ public struct FullFlowOutcome: Sendable {
 
     public init(run: FullFlowRun, trajectory t: FullFlowTrajectory, seconds: Double, failure: String?) {
         (self.run, trajectory) = (run, t)
-        status = failure.map { .failed(reason: $0) } ?? (t.converged ? .converged : .completed)
         metrics = FullFlowMetrics(run: run, trajectory: t, seconds: seconds, failure: failure)
+        status = metrics.status
     }
 
     /// The report `cotflow ode --params full` prints; `out` the directory written, if any.
@@ -128,6 +130,11 @@ public struct FullFlowMetrics: Codable, Sendable {
     public var converged: Bool
     /// "failed: ..." for a run that failed part-way.
     public var stopReason: String
+    /// The outcome as `train` and `compare` record it (`status`, and `failure` for a failed run):
+    /// converged, completed (stopped otherwise) or failed. `converged` and `stop_reason` say the same in detail.
+    public var status: RunStatus {
+        stopReason.hasPrefix("failed: ") ? .failed(reason: String(stopReason.dropFirst("failed: ".count))) : converged ? .converged : .completed
+    }
     public var steps, failedSteps, rhsEvals: Int
     public var seconds: Double
     public var w24, offBlockNorm, dataOffBlockNormInitial, dataOffBlockNorm, chainPathNormProductInitial, chainPathNormProduct: Double
@@ -169,6 +176,7 @@ public struct FullFlowMetrics: Codable, Sendable {
         try c.encode(stopLoss, forKey: .stopLoss); try c.encode(initialLoss, forKey: .initialLoss); try c.encode(finalLoss, forKey: .finalLoss)
         try c.encode(finalLossMedian, forKey: .finalLossMedian); try c.encode(tEnd, forKey: .tEnd); try c.encode(converged, forKey: .converged)
         try c.encode(stopReason, forKey: .stopReason); try c.encode(steps, forKey: .steps); try c.encode(failedSteps, forKey: .failedSteps)
+        try status.encode(to: encoder)
         try c.encode(rhsEvals, forKey: .rhsEvals); try c.encode(seconds, forKey: .seconds); try c.encode(w24, forKey: .w24)
         try c.encode(offBlockNorm, forKey: .offBlockNorm); try c.encode(dataOffBlockNormInitial, forKey: .dataOffBlockNormInitial)
         try c.encode(dataOffBlockNorm, forKey: .dataOffBlockNorm); try c.encode(chainPathNormProductInitial, forKey: .chainPathNormProductInitial)

@@ -46,3 +46,16 @@ public func evaluate(_ parameters: TransformerParameters, task: TaskConfig, prom
     return EvaluationResult(evalLosses: evalLosses, chainLosses: chainLosses, lambdaMax: lambda,
                             diverges: lambda.map { !(task.eta * $0 < 2) })
 }
+
+/// How many of the `prompts` fresh prompts `evaluate` draws have a GD chain whose loss overflows
+/// double precision, from the chains alone (k d^2 per prompt, the prompts drawn from the same
+/// streams): an evaluation that cannot give a finite result is refused before the transformer's
+/// k-step chain runs (issue 22: `eval --k 10000` took 75 s, then failed on this overflow).
+public func chainOverflowCount(task: TaskConfig, prompts: Int, seed: UInt64) -> Int {
+    let chunks = fixedChunks(prompts, size: Objectives.chunkSize)
+    return parallelMap(chunks.count) { c -> Int in
+        let random = Random(seed: seed, stream: [StreamLabel.evaluation, UInt64(c)])
+        let batch = PromptBatch.sample(task: task, count: chunks[c].count, random: random, includeData: false)
+        return batch.chainLosses(eta: task.eta, k: task.k).filter { !$0.isFinite }.count
+    }.reduce(0, +)
+}

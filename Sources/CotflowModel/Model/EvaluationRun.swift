@@ -83,8 +83,7 @@ public struct EvaluationRun: RecordableRun {
         if case .spectrum = covariance { _ = try covarianceMatrix() }
         try ResourceLimit.checkMemory(TrainingLimits.promptBytes(count: prompts, d: d, n: n, data: false) / 4 + 8 * 16 * Double(2 * d + 2) * Double(2 * d + 2),
                                       what: "evaluation at --d \(d) --n \(n) with --prompts \(prompts)")
-        try ResourceLimit.checkWork(Double(prompts) * TrainingLimits.promptOperations(d: d, n: n, k: k, data: false),
-                                    what: "evaluation at --d \(d) --n \(n) --k \(k) with --prompts \(prompts)")
+        try estimate().check(what: "evaluation at --d \(d) --n \(n) --k \(k) with --prompts \(prompts)", lower: "--k, --prompts or --d")
     }
 
     /// The covariance of x (row-major d x d), or nil for the identity.
@@ -113,6 +112,16 @@ public struct EvaluationRun: RecordableRun {
         let task = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue, covariance: try covarianceMatrix())
         let parameters = try load.map { try TransformerParameters.load(from: $0.path) } ?? TransformerParameters.construction(d: d, eta: eta.doubleValue)
         guard parameters.d == d else { throw CotflowError.input("the parameters have d = \(parameters.d); pass --d \(parameters.d)") }
+        // Where the transformer's chain costs far more than drawing the prompts again, the GD
+        // chains are checked first: an overflow there leaves no finite result to report.
+        if KernelWork.objective(.eval, d: d, n: n, k: k, gradient: false) > 10 * KernelWork.sampling(d: d, n: n, k: k, data: false) {
+            let overflowed = chainOverflowCount(task: task, prompts: prompts, seed: seed)
+            guard overflowed == 0 else {
+                throw CotflowError.input("the GD chain's loss overflows double precision on \(overflowed) of \(prompts) prompts at k = \(k) with eta = \(eta) "
+                    + "(|1 - eta lambda| > 1 for a large eigenvalue lambda of S, raised to the power 2k), found from the chains before the transformer's "
+                    + "\(k)-step evaluation: no finite result; use a shorter --k or a smaller --eta")
+            }
+        }
         let result = try evaluate(parameters, task: task, prompts: prompts, seed: seed)
         for (name, losses) in [("the transformer's", result.evalLosses), ("the GD chain's", result.chainLosses)] {
             let bad = losses.filter { !$0.isFinite }.count
@@ -181,6 +190,11 @@ public struct EvaluationOutcome: Sendable {
             chain.report(name: "GD chain    E||w_k - w*||^2"),
             "prompts whose GD chain diverges (eta * lambda_max(S) >= 2): \(fmt(100 * result.divergedFraction))%",
         ]
+        // The two samples are one quantity on the same prompts: say how far apart they are.
+        let relative = zip(result.evalLosses, result.chainLosses).map { abs($0 - $1) / max(abs($1), .leastNormalMagnitude) }.max() ?? .nan
+        lines.append("the same quantity on the same prompts (the GD chain is what the construction computes): largest relative difference per prompt \(String(format: "%.2g", relative)), "
+            + "medians \(fmt(model.median)) and \(fmt(chain.median)) (difference \(String(format: "%.2g", model.median - chain.median)))"
+            + (exact != nil ? "; the exact value below is the population mean of the same quantity for the GD chain" : ""))
         if let exact {
             let value = exact.value
             lines.append("exact population value of the GD chain: \(fmt(value.doubleValue)) (= \(value.description.count > 60 ? "a rational, see --json" : value.description))"

@@ -27,8 +27,10 @@ public struct FullBatchHessian: Sendable {
         return (0..<m).map { eigenvectors[$0 * m + j] }
     }
 
+    /// `progress(done, total)` after every column of the differences (done = total: the eigensystem is next).
     public static func compute(_ objective: Objective, parameters: TransformerParameters, task: TaskConfig,
-                               batch: PromptBatch, entries: [Int], step h: Double = 1e-4) throws -> FullBatchHessian {
+                               batch: PromptBatch, entries: [Int], step h: Double = 1e-4,
+                               progress: ((Int, Int) -> Void)? = nil) throws -> FullBatchHessian {
         let size = parameters.V.count, m = entries.count
         guard m >= 1, entries.allSatisfy({ $0 >= 0 && $0 < 2 * size }) else {
             throw ModelError.hessianEntries(count: 2 * size)
@@ -50,6 +52,7 @@ public struct FullBatchHessian: Sendable {
             if e < size { plus.V[e] += h; minus.V[e] -= h } else { plus.W[e - size] += h; minus.W[e - size] -= h }
             let gp = grad(plus).g, gm = grad(minus).g
             for row in 0..<m { H[row * m + col] = (gp[row] - gm[row]) / (2 * h) }
+            progress?(col + 1, m)
         }
         guard H.allSatisfy({ $0.isFinite }) else { throw ModelError.hessianNotFinite }
         var asym = 0.0, scale = 0.0

@@ -41,18 +41,25 @@ public struct HessianRun: RecordableRun {
         guard differenceStep.isFinite, differenceStep > 0, differenceStep < 1 else {
             throw CotflowError.input("--difference-step must be in (0, 1) (got \(differenceStep))")
         }
+        try estimate().check(what: "the Hessian at --d \(d) --n \(n) --k \(k) with --prompts \(prompts) (--params \(params.rawValue))",
+                             lower: "--prompts, --batches, --d or --k, or use --params reduced")
     }
 
-    /// Computes the Hessian (and the noise with `batches` > 0) at the loaded parameters.
-    public func solve() throws -> HessianOutcome {
+    /// Computes the Hessian (and the noise with `batches` > 0) at the loaded parameters;
+    /// `progress(phase, done, total)` names the phases of `estimate()` as they run.
+    public func solve(progress: ((String, Int, Int) -> Void)? = nil) throws -> HessianOutcome {
         try validate()
         let task = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue)
         let p = try TransformerParameters.load(from: load.path)
         guard p.d == d else { throw CotflowError("\(load.given) has d = \(p.d); pass --d \(p.d)") }
         let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: seed, stream: [StreamLabel.evaluation]), includeData: true)
         let entries = FullBatchHessian.entries(reduced: params == .reduced, d: d)
+        if batches > 0 { progress?("gradient noise", 0, 1) }
         let noise = batches > 0 ? GradientNoise.measure(objective, parameters: p, task: task, batches: batches, size: batchSize, seed: seed, entries: entries) : nil
-        let h = try FullBatchHessian.compute(objective, parameters: p, task: task, batch: batch, entries: entries, step: differenceStep)
+        let h = try FullBatchHessian.compute(objective, parameters: p, task: task, batch: batch, entries: entries, step: differenceStep) { done, total in
+            progress?("Hessian columns", done, total)
+            if done == total { progress?("eigensystem", 0, 1) }
+        }
         return HessianOutcome(run: self, parameters: p, hessian: h, noise: noise)
     }
 }

@@ -205,25 +205,54 @@ func applyG(_ s: UnsafePointer<Double>, _ w: UnsafePointer<Double>, q: UnsafePoi
 
 /// The chain part of `applyG` for all k steps of one prompt of the teacher-forced chain (step i
 /// sees tokens 0...i): `out_i = sum_{j <= i} m_ij u_j` with `m_ij = (q_i . u_j) / n` (j ascending),
-/// as small products two steps at a time. Rows q_i (length d+1) at stride `ldq`, tokens u_j at
+/// as two small products (the second causal). Rows q_i (length d+1) at stride `ldq`, tokens u_j at
 /// stride `ldu` and transposed in `ut` (d+1 rows of k: `ut[c * k + j] = u_j[c]`), out_i at stride
-/// `ldo`; `m` holds k*k scratch doubles.
+/// `ldo`; `m` holds k*k scratch doubles. Each sum in the same order as applying the steps one at a time.
 @inline(__always)
 func applyGChainPart(q: UnsafePointer<Double>, _ ldq: Int, u: UnsafePointer<Double>, _ ldu: Int, ut: UnsafePointer<Double>,
                      k: Int, d1: Int, invN: Double, out: UnsafeMutablePointer<Double>, _ ldo: Int,
                      m: UnsafeMutablePointer<Double>) {
-    // Steps i and i+1 together: m_ij for j <= i+1 (m_{i,i+1} is computed and not used), then
-    // out = sum_{j <= i} m_ij u_j for both and the last term u_{i+1} for step i+1.
-    var i = 0
-    while i < k {
-        let rows = min(2, k - i), mi = m + i * k, oi = out + i * ldo
-        smallGemm(false, false, rows, i + rows, d1, invN, q + i * ldq, ldq, ut, k, 0, mi, k)
-        smallGemm(false, false, rows, d1, i + 1, 1, mi, k, u, ldu, 0, oi, ldo)
-        if rows == 2 {
-            let o1 = oi + ldo, m1 = mi[k + i + 1], u1 = u + (i + 1) * ldu
-            for c in 0..<d1 { o1[c] += m1 * u1[c] }
+    // m_ij = (q_i . u_j) / n for every i, j (those with j > i are not used), then out_i = sum_{j <= i} m_ij u_j.
+    smallGemm(false, false, k, k, d1, invN, q, ldq, ut, k, 0, m, k)
+    causalGemm(false, false, k, d1, k, 1, m, k, u, ldu, 0, out, ldo)
+}
+
+/// The GD chains of prompts `range` (range.count blocks of (k+1) x d): from `chains` (the whole
+/// batch's) when given, else computed into `ws`.
+func rangeChains(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePointer<Double>?, workspace ws: Workspace) -> UnsafePointer<Double> {
+    let d = ctx.d, size = (ctx.k + 1) * d
+    if let chains { return chains + range.lowerBound * size }
+    let out = ws.take(range.count * size)
+    gdChains(count: range.count, s: ctx.S + range.lowerBound * d * d, wStar: ctx.wStar + range.lowerBound * d, d: d, eta: ctx.eta,
+             k: ctx.k, into: out)
+    return UnsafePointer(out)
+}
+
+/// `gdChain` of `count` prompts (S at `s + p d d`, w* at `wStar + p d`) into `out + p (k+1) d`: in
+/// CotflowCore's C kernel where it runs (several prompts side by side, the same bits), else one at a time.
+func gdChains(count: Int, s: UnsafePointer<Double>, wStar: UnsafePointer<Double>, d: Int, eta: Double, k: Int,
+              into out: UnsafeMutablePointer<Double>) {
+    if gdChainsKernel(count: count, d: d, k: k, eta: eta, s: s, wStar: wStar, into: out) { return }
+    for p in 0..<count { gdChain(s + p * d * d, wStar + p * d, d: d, eta: eta, k: k, into: out + p * (k + 1) * d) }
+}
+
+/// The teacher-forced rows of one prompt for the CoT kernels, from its GD chain w_0..w_k (k+1 rows
+/// of d): the tokens u_i = (w_i; 1) at stride `ldu` in `u` and transposed in `ut` (d+1 rows of k),
+/// and `r_i = w_i - w_{i+1}` (k rows of d) in `r`, the residuals before the prediction's term is added.
+@inline(__always)
+func teacherForcedRows(_ chain: UnsafePointer<Double>, d: Int, k: Int,
+                       u: UnsafeMutablePointer<Double>, _ ldu: Int, ut: UnsafeMutablePointer<Double>, r: UnsafeMutablePointer<Double>) {
+    for i in 0..<k {
+        let wi = chain + i * d, next = wi + d, ui = u + i * ldu, ri = r + i * d
+        for c in 0..<d {
+            ui[c] = wi[c]
+            ri[c] = wi[c] - next[c]  // w_i - w_{i+1}
         }
-        i += 2
+        ui[d] = 1
+    }
+    for c in 0...d {
+        let row = ut + c * k
+        if c == d { for i in 0..<k { row[i] = 1 } } else { for i in 0..<k { row[i] = chain[i &* d &+ c] } }
     }
 }
 
@@ -242,9 +271,7 @@ public struct GDChains: Sendable {
         batch.S.withUnsafeBufferPointer { s in
             batch.wStar.withUnsafeBufferPointer { w in
                 values.withUnsafeMutableBufferPointer { out in
-                    for p in 0..<batch.count {
-                        gdChain(s.baseAddress! + p * d * d, w.baseAddress! + p * d, d: d, eta: task.eta, k: k, into: out.baseAddress! + p * size)
-                    }
+                    gdChains(count: batch.count, s: s.baseAddress!, wStar: w.baseAddress!, d: d, eta: task.eta, k: k, into: out.baseAddress!)
                 }
             }
         }
@@ -290,9 +317,9 @@ func cotKernelDirect(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePoin
     let invN = 1 / Double(ctx.n)
     // Every entry is written before it is read (by loops or by products with beta = 0).
     let ws = ctx.workspace
-    ws.reset(reserving: k * (d1 + d1 + d + 2 * dim) + (k + 1) * d + k * d + k * k + 2 * d1 * dim)
+    ws.reset(reserving: k * (d1 + d1 + d + 2 * dim) + (chains == nil ? range.count * (k + 1) * d : 0) + k * d + k * k + 2 * d1 * dim)
     let U = ws.take(k * d1), UT = ws.take(d1 * k), R = ws.take(k * d), Q = ws.take(k * dim), H = ws.take(k * dim)
-    let chainScratch = ws.take((k + 1) * d), a = ws.take(k * d), mm = ws.take(k * k)
+    let chainsOfRange = rangeChains(ctx, range: range, chains: chains, workspace: ws), a = ws.take(k * d), mm = ws.take(k * k)
     // W[:, 3:4] and V[3, :] transposed, so that both products run along rows.
     let W34T = ws.take(d1 * dim), V3T = ws.take(dim * d)
     let V3 = ctx.V + d1 * dim
@@ -315,20 +342,7 @@ func cotKernelDirect(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePoin
     }
     for (pi, p) in range.enumerated() {
         let s = ctx.S + p * d * d, w = ctx.wStar + p * d
-        let chain: UnsafePointer<Double>
-        if let chains { chain = chains + p * (k + 1) * d } else {
-            gdChain(s, w, d: d, eta: ctx.eta, k: k, into: chainScratch)
-            chain = UnsafePointer(chainScratch)
-        }
-        for i in 0..<k {
-            for c in 0..<d {
-                U[i * d1 + c] = chain[i * d + c]
-                UT[c * k + i] = chain[i * d + c]
-                R[i * d + c] = chain[i * d + c] - chain[(i + 1) * d + c]  // w_i - w_{i+1}
-            }
-            U[i * d1 + d] = 1
-            UT[d * k + i] = 1
-        }
+        teacherForcedRows(chainsOfRange + pi * (k + 1) * d, d: d, k: k, u: U, d1, ut: UT, r: R)
         smallGemm(false, false, k, dim, d1, 1, U, d1, W34T, dim, 0, Q, dim)     // q_i
         applyG(Q, H, s: s, w: w)
         smallGemm(false, false, k, d, dim, 1, H, dim, V3T, d, 1, R, d)           // r_i = w_i + V3 h_i - w_{i+1}
@@ -358,12 +372,12 @@ func cotKernelFolded(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePoin
     let invN = 1 / Double(ctx.n)
     // Every entry is written before it is read (by loops or by products with beta = 0).
     let ws = ctx.workspace
-    ws.reset(reserving: k * (dim + d1 + d + 2 * d1) + (k + 1) * d + k * k + d * d1 + 2 * d1 * d1 + d * dim + 2 * d * d + d * d1
+    ws.reset(reserving: k * (dim + d1 + d + 2 * d1) + (chains == nil ? range.count * (k + 1) * d : 0) + k * k + d * d1 + 2 * d1 * d1 + d * dim + d * d + d * d1
              + d1 * d1 + dim * d + d1 * d)
     // X: rows (u_i, C_i Wb u_i); UT: the u_i transposed; Q: Wb u_i, then V3b^T r_i; DQ: C_i V3b^T r_i.
     let X = ws.take(k * dim), UT = ws.take(d1 * k), R = ws.take(k * d), Q = ws.take(k * d1), DQ = ws.take(k * d1)
-    let chainScratch = ws.take((k + 1) * d), mm = ws.take(k * k)
-    let B = ws.take(d * d1), F = ws.take(d1 * d1), K = ws.take(d * d1), NX = ws.take(d * dim), T = ws.take(d * d), TS = ws.take(d * d)
+    let chainsOfRange = rangeChains(ctx, range: range, chains: chains, workspace: ws), mm = ws.take(k * k)
+    let B = ws.take(d * d1), F = ws.take(d1 * d1), K = ws.take(d * d1), NX = ws.take(d * dim), T = ws.take(d * d)
     // Per chunk: Wb transposed; VX = [ (V3a F)^T (per prompt); V3b^T ] (dim x d), so that the
     // residuals are one product X VX; V3a transposed.
     let WbT = ws.take(d1 * d1), VX = ws.take(dim * d), V3aT = ws.take(d1 * d)
@@ -377,28 +391,15 @@ func cotKernelFolded(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePoin
     }
     for (pi, p) in range.enumerated() {
         let s = ctx.S + p * d * d, w = ctx.wStar + p * d
-        let chain: UnsafePointer<Double>
-        if let chains { chain = chains + p * (k + 1) * d } else {
-            gdChain(s, w, d: d, eta: ctx.eta, k: k, into: chainScratch)
-            chain = UnsafePointer(chainScratch)
-        }
-        for i in 0..<k {
-            for c in 0..<d {
-                X[i * dim + c] = chain[i * d + c]
-                UT[c * k + i] = chain[i * d + c]
-                R[i * d + c] = chain[i * d + c] - chain[(i + 1) * d + c]  // w_i - w_{i+1}
-            }
-            X[i * dim + d] = 1
-            UT[d * k + i] = 1
-        }
+        teacherForcedRows(chainsOfRange + pi * (k + 1) * d, d: d, k: k, u: X, dim, ut: UT, r: R)
         // F = P^T S P Wa: B = P Wa, rows 0..<d of F = S B, row d = w*^T S B.
-        for r in 0..<d { for c in 0..<d1 { B[r * d1 + c] = Wa[r * dim + c] + w[r] * Wa[d * dim + c] } }
-        smallGemm(false, false, d, d1, d, 1, s, d, B, d1, 0, F, d1)
-        for c in 0..<d1 {
-            var acc = 0.0
-            for r in 0..<d { acc += w[r] * F[r * d1 + c] }
-            F[d * d1 + c] = acc
+        let waLast = Wa + d * dim
+        for r in 0..<d {
+            let br = B + r * d1, war = Wa + r * dim, wr = w[r]
+            for c in 0..<d1 { br[c] = war[c] + wr * waLast[c] }
         }
+        smallGemm(false, false, d, d1, d, 1, s, d, B, d1, 0, F, d1)
+        smallGemm(false, false, 1, d1, d, 1, w, d, F, d1, 0, F + d * d1, d1)     // w*^T S B
         smallGemm(true, false, d1, d, d1, 1, F, d1, V3aT, d, 0, VX, d)            // (V3a F)^T
         smallGemm(false, false, k, d1, d1, 1, X, dim, WbT, d1, 0, Q, d1)          // Wb u_i
         applyGChainPart(q: Q, d1, u: X, dim, ut: UT, k: k, d1: d1, invN: invN, out: X + d1, dim, m: mm)
@@ -411,15 +412,17 @@ func cotKernelFolded(_ ctx: KernelContext, range: Range<Int>, chains: UnsafePoin
         smallGemm(true, false, d, dim, k, 1, R, d, X, dim, 0, NX, dim)           // [N, sum_i r_i (C_i Wb u_i)^T]
         let gV3 = gV + d1 * dim
         smallGemm(false, true, d, d1, d1, 1, NX, dim, F, d1, 1, gV3, dim)         // dV3a += N F^T
-        for a in 0..<d { for c in 0..<d1 { gV3[a * dim + d1 + c] += NX[a * dim + d1 + c] } }
-        // K = V3a P^T S P = [T S, T S w*] with T = V3a P^T; dWa += K^T N.
-        for a in 0..<d { for c in 0..<d { T[a * d + c] = V3[a * dim + c] + V3[a * dim + d] * w[c] } }
-        smallGemm(false, false, d, d, d, 1, T, d, s, d, 0, TS, d)
         for a in 0..<d {
-            var acc = 0.0
-            for c in 0..<d { K[a * d1 + c] = TS[a * d + c]; acc += TS[a * d + c] * w[c] }
-            K[a * d1 + d] = acc
+            let ga = gV3 + a * dim + d1, na = NX + a * dim + d1
+            for c in 0..<d1 { ga[c] += na[c] }
         }
+        // K = V3a P^T S P = [T S, T S w*] with T = V3a P^T; dWa += K^T N.
+        for a in 0..<d {
+            let ta = T + a * d, va = V3 + a * dim, vd = va[d]
+            for c in 0..<d { ta[c] = va[c] + vd * w[c] }
+        }
+        smallGemm(false, false, d, d, d, 1, T, d, s, d, 0, K, d1)                // T S
+        smallGemm(false, false, d, 1, d, 1, K, d1, w, 1, 0, K + d, d1)             // T S w*
         smallGemm(true, false, d1, d1, d, 1, K, d1, NX, dim, 1, gW + d1, dim)
         smallGemm(false, false, k, d1, d, 1, R, d, V3 + d1, dim, 0, Q, d1)         // V3b^T r_i
         applyGChainPart(q: Q, d1, u: X, dim, ut: UT, k: k, d1: d1, invN: invN, out: DQ, d1, m: mm)

@@ -150,6 +150,29 @@ public enum OptimizerKind: Sendable, Hashable {
     /// True when training steps map to flow time.
     public var hasTimeMap: Bool { flowTime(step: 1, learningRate: 1) != nil }
 
+    /// The fewest steps whose flow time at `learningRate` reaches `time` (through the time map, so
+    /// momentum's slower start is counted; a relative 1e-12 of rounding is forgiven); throws
+    /// `TrainingError.noTimeMap` for an optimizer without one (Adam) and `.flowTimeSteps` beyond 1e9 steps.
+    public func steps(toFlowTime time: Double, learningRate: Double) throws -> Int {
+        guard time.isFinite, time >= 0 else { throw TrainingError.flowTime(time) }
+        guard hasTimeMap else { throw TrainingError.noTimeMap(name) }
+        let target = time * (1 - 1e-12), limit = 1_000_000_000
+        func reaches(_ n: Int) -> Bool { flowTime(step: n, learningRate: learningRate)! >= target }
+        // The time map increases with the step: double, then bisect.
+        var high = 1
+        while !reaches(high) {
+            guard high < limit else { throw TrainingError.flowTimeSteps(time: time, learningRate: learningRate) }
+            high = min(2 * high, limit)
+        }
+        var low = 0
+        if reaches(0) { return 0 }
+        while high - low > 1 {
+            let mid = (low + high) / 2
+            if reaches(mid) { high = mid } else { low = mid }
+        }
+        return high
+    }
+
     /// Flow time per unit of learning rate x step once the optimizer's state has built up (1 for
     /// SGD, 1 / (1 - beta) for momentum); nil without a time map.
     public var timeScale: Double? {

@@ -135,6 +135,12 @@ public enum TrainingStatus: Sendable, Equatable, CustomStringConvertible {
     /// Stopped by SIGINT or SIGTERM (`Interruption`) at optimizer step `step`, which is recorded.
     case interrupted(step: Int, signal: String)
 
+    /// True for `diverged`.
+    public var isDiverged: Bool {
+        if case .diverged = self { return true }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .completed: return "completed"
@@ -222,11 +228,11 @@ public struct TrainingResult: Sendable {
     public private(set) var status: TrainingStatus
     /// Wall-clock seconds of the run (held-out evaluations included).
     public let seconds: Double
-    /// Held-out per-prompt test losses (the objective's `testObjective`) at the final parameters
-    /// (for a diverged run: at the last recorded parameters).
-    public let heldOutEval: SampleSummary
-    /// Held-out per-prompt teacher-forced CoT losses at the final parameters.
-    public let heldOutCoT: SampleSummary
+    /// Held-out per-prompt test losses (the objective's `testObjective`) at the final parameters;
+    /// nil for a diverged run, which has no final values (its last finite record is `lastRecord`).
+    public let heldOutEval: SampleSummary?
+    /// Held-out per-prompt teacher-forced CoT losses at the final parameters; nil for a diverged run.
+    public let heldOutCoT: SampleSummary?
     /// The eigenbasis used for the `v_diag_j`/`w_diag_j` columns (d x d row-major, columns are vectors).
     public let basis: [Double]
     /// The curriculum's stages as scheduled over `steps` (empty without a curriculum).
@@ -241,6 +247,10 @@ public struct TrainingResult: Sendable {
         case .completed: return trajectory.records.last?.step ?? 0
         }
     }
+
+    /// The last record of the trajectory (every record holds finite training quantities): for a
+    /// diverged run, the last values before it diverged, at their own step.
+    public var lastRecord: TrainingRecord? { trajectory.records.last }
 
     /// This result marked interrupted by `signal` after its last step: a later phase that used it
     /// (a comparison's flows) was stopped, so the run as a whole did not complete.
@@ -394,12 +404,11 @@ public struct Trainer: Sendable {
             }
             progress?(step + 1, cfg.steps, result.loss)
         }
-        if case .diverged = status, lastEval.isEmpty {
-            lastEval = [.nan]; lastCoT = [.nan]
-        }
+        // A diverged run has no final held-out losses: those of its last record are not "final".
+        let final = status.isDiverged ? nil : (eval: SampleSummary(lastEval), cot: SampleSummary(lastCoT))
         return TrainingResult(parameters: params, initialParameters: initial, trajectory: trajectory, status: status,
                               seconds: Date().timeIntervalSince(start),
-                              heldOutEval: SampleSummary(lastEval), heldOutCoT: SampleSummary(lastCoT), basis: basis,
+                              heldOutEval: final?.eval, heldOutCoT: final?.cot, basis: basis,
                               curriculumStages: cfg.curriculum?.stages(steps: cfg.steps, k: task.k) ?? [], clippedSteps: clipped)
     }
 }

@@ -13,6 +13,9 @@ public enum TrainingError: ReportableError, Equatable {
     case curriculumWithoutChain
     case curriculumStart(Int, k: Int)
     case curriculumRamp(Double)
+    case flowTime(Double)
+    case noTimeMap(String)
+    case flowTimeSteps(time: Double, learningRate: Double)
 
     public var description: String {
         switch self {
@@ -27,6 +30,9 @@ public enum TrainingError: ReportableError, Equatable {
         case .curriculumWithoutChain: return "training: a curriculum applies to the looped and cot objectives, not nocot"
         case let .curriculumStart(start, k): return "curriculum: the start length must be in 1...k = 1...\(k) (got \(start))"
         case .curriculumRamp(let x): return "curriculum: the ramp fraction must be in [0, 1) so that the run ends at k (got \(x))"
+        case .flowTime(let x): return "training: the flow time must be finite and >= 0 (got \(x))"
+        case .noTimeMap(let name): return "training: a fixed flow time needs an optimizer with a time map (sgd, momentum); \(name) has none"
+        case let .flowTimeSteps(time, lr): return "training: flow time \(time) at learning rate \(lr) needs more than 1e9 steps"
         }
     }
 }

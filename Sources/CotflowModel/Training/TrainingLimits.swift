@@ -1,11 +1,11 @@
 import CotflowCore
 import Foundation
 
-// Estimates of a training run's memory and time from its sizes, checked before any allocation
+// Estimates of a training run's memory from its sizes (its work: TrainingEstimate.swift), checked before any allocation
 // (notes/reliability.md). Estimates are in Double so that they cannot overflow.
 
-/// Memory and work of a training run, estimated and checked against the limits before any
-/// allocation, with messages that give the estimate.
+/// Memory of a training run, estimated and checked against the limit before any allocation,
+/// with messages that give the estimate.
 public enum TrainingLimits {
     /// Bytes of a batch of prompts: S (d x d), w* (d) and, when stored, X (d x n) per prompt.
     public static func promptBytes(count: Int, d: Int, n: Int, data: Bool) -> Double {
@@ -23,19 +23,9 @@ public enum TrainingLimits {
         return 8 * 16 * dim * dim + prompts + workspace
     }
 
-    /// Rough operations per prompt: sampling S (d^2 n with X, d^3 by Bartlett) and the k-step
-    /// forward and backward passes over D x D matrices.
-    public static func promptOperations(d: Int, n: Int, k: Int, data: Bool) -> Double {
-        let D = Double(d), N = Double(n), dim = 2 * D + 2
-        return D * D * (data || n < d ? N : D) + 4 * Double(k) * dim * dim * dim
-    }
-
-    public static func checkTraining(d: Int, n: Int, k: Int, batch: Int, heldOut: Int, steps: Int, recordEvery: Int,
-                              objective: TrainingObjective, what: String) throws {
+    /// The memory of a training run at its sizes (its work: `TrainingConfig.workEstimate`, checked by the run).
+    public static func checkTraining(d: Int, n: Int, k: Int, batch: Int, heldOut: Int, objective: TrainingObjective, what: String) throws {
         let data = objective.objective.needsData || objective.testObjective.needsData
         try ResourceLimit.checkMemory(trainingBytes(d: d, n: n, k: k, batch: batch, heldOut: heldOut, data: data), what: what)
-        let records = Double(steps / max(recordEvery, 1) + 2)
-        let prompts = Double(heldOut) * (1 + 2 * records) + Double(batch) * Double(steps + 1)
-        try ResourceLimit.checkWork(prompts * promptOperations(d: d, n: n, k: k, data: data), what: what)
     }
 }

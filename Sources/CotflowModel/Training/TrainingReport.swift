@@ -14,15 +14,14 @@ extension TrainingOutcome {
         ] + (r.curriculumStages.isEmpty ? [] : [
             "curriculum over the \(objective == .looped ? "number of loops" : "chain length"): "
                 + r.curriculumStages.map { "\($0.length) from step \($0.fromStep)" }.joined(separator: ", "),
-        ]) + [
-            r.heldOutEval.report(name: "held-out evaluation loss"),
-            r.heldOutCoT.report(name: "held-out CoT loss"),
-        ]
+        ]) + r.heldOutReport
         if case .diverged(let step, let reason) = r.status { lines.append("DIVERGED at step \(step): \(reason)") }
         if case .interrupted(let step, let signal) = r.status { lines.append("INTERRUPTED by \(signal) at step \(step)") }
         let p = r.parameters
+        // A diverged run's parameters are those of the step it diverged at, not a result.
+        let at = r.status.isDiverged ? "where it diverged (step \(r.stepsDone)): " : ""
         if case let (v, w)? = p.blockEigenvalues {
-            lines.append("V31 eigenvalues (symmetric part) in [\(fmt(v.first!)), \(fmt(v.last!))] (construction -eta = \(fmt(-eta.doubleValue))); "
+            lines.append(at + "V31 eigenvalues (symmetric part) in [\(fmt(v.first!)), \(fmt(v.last!))] (construction -eta = \(fmt(-eta.doubleValue))); "
                 + "W13 in [\(fmt(w.first!)), \(fmt(w.last!))] (construction 1); W24 = \(fmt(p.W24)); norm outside the blocks \(fmt(p.offBlockNorm))")
         }
         // Predictions are invariant under V31 -> V31 / c, W13 -> c W13, W24 -> c W24; with W24 free
@@ -33,6 +32,20 @@ extension TrainingOutcome {
         }
         if let out { lines.append("wrote \(out)/trajectory.csv, summary.json, parameters.json, initial_parameters.json" + (plotted ? ", figure.*" : "")) }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension TrainingResult {
+    /// The held-out losses at the end; for a diverged run, which has none, the last finite record
+    /// named by its step (never as "final").
+    public var heldOutReport: [String] {
+        if let heldOutEval, let heldOutCoT {
+            return [heldOutEval.report(name: "held-out evaluation loss"), heldOutCoT.report(name: "held-out CoT loss")]
+        }
+        guard let last = lastRecord else { return ["held-out losses: none (the run diverged before its first record)"] }
+        return ["held-out losses: none at the end (the run diverged); its last finite record, step \(last.step) (t = \(fmt(last.time))): "
+            + "held-out evaluation loss mean \(fmt(last.evalLossMean)), held-out CoT loss mean \(fmt(last.cotLossMean))"
+            + (last.step == 0 ? " (the start)" : "")]
     }
 }
 

@@ -35,9 +35,10 @@ public struct TrainingRun: RecordableRun {
         try config.validate()
         guard config.task.eta == eta.doubleValue else { throw TaskError.stepSize(config.task.eta) }
         let t = config.task
-        try TrainingLimits.checkTraining(d: t.d, n: t.n, k: t.k, batch: config.batchSize, heldOut: config.heldOutSize,
-                                         steps: config.steps, recordEvery: config.recordEvery, objective: config.objective,
+        try TrainingLimits.checkTraining(d: t.d, n: t.n, k: t.k, batch: config.batchSize, heldOut: config.heldOutSize, objective: config.objective,
                                          what: "training at --d \(t.d) --n \(t.n) --k \(t.k) with --batch-size \(config.batchSize) and --held-out \(config.heldOutSize)")
+        try estimate().check(what: "training at --d \(t.d) --n \(t.n) --k \(t.k) with --steps \(config.steps), --batch-size \(config.batchSize) and --held-out \(config.heldOutSize)",
+                             lower: "--steps, --batch-size, --held-out, --d or --k")
     }
 
     /// Trains; `reporting(step, total, batchLoss)` after every optimizer step.
@@ -93,11 +94,14 @@ public struct TrainingMetrics: Codable, Sendable {
     /// Steps done (where a run that stopped early stopped).
     public var steps: Int
     public var seconds: Double
-    /// The mean held-out CoT loss at the end.
-    public var finalCoTLoss: Double
+    /// The mean held-out CoT loss at the end; nil (JSON null) for a diverged run, which has no final values.
+    public var finalCoTLoss: Double?
+    /// The step of the last record (for a diverged run: the last finite values, not final ones).
+    public var lastRecordStep: Int?
     public var status: RunStatus
-    public var evalLoss: LossStatistics
-    public var cotLoss: LossStatistics
+    /// The held-out statistics at the end; nil (not written) for a diverged run.
+    public var evalLoss: LossStatistics?
+    public var cotLoss: LossStatistics?
     public var w24: Double
     public var offBlockNorm: Double
 
@@ -127,14 +131,16 @@ public struct TrainingMetrics: Codable, Sendable {
                              stages: r.curriculumStages.map { .init(fromStep: $0.fromStep, length: $0.length) })
         }
         clipNorm = c.clipNorm
-        (clippedSteps, steps, seconds, finalCoTLoss, status) = (r.clippedSteps, r.stepsDone, r.seconds, r.heldOutCoT.mean, r.status.runStatus)
-        (evalLoss, cotLoss) = (LossStatistics(r.heldOutEval), LossStatistics(r.heldOutCoT))
+        (clippedSteps, steps, seconds, finalCoTLoss, status) = (r.clippedSteps, r.stepsDone, r.seconds, r.heldOutCoT?.mean, r.status.runStatus)
+        lastRecordStep = r.status.isDiverged ? r.lastRecord?.step : nil
+        (evalLoss, cotLoss) = (r.heldOutEval.map(LossStatistics.init), r.heldOutCoT.map(LossStatistics.init))
         (w24, offBlockNorm) = (r.parameters.W24, r.parameters.offBlockNorm)
     }
 
     private enum CodingKeys: String, CodingKey {
         case d, n, k, eta, etaExact = "eta_exact", seed, objective, params, `init`, optimizer, momentum, curriculum
         case clipNorm = "clip_norm", clippedSteps = "clipped_steps", steps, seconds, finalCoTLoss = "final_cot_loss"
+        case lastRecordStep = "last_record_step"
         case w24, offBlockNorm = "off_block_norm"
     }
 
@@ -147,9 +153,10 @@ public struct TrainingMetrics: Codable, Sendable {
         try c.encodeIfPresent(curriculum, forKey: .curriculum)
         try c.encodeIfPresent(clipNorm, forKey: .clipNorm); try c.encode(clippedSteps, forKey: .clippedSteps)
         try c.encode(steps, forKey: .steps); try c.encode(seconds, forKey: .seconds); try c.encode(finalCoTLoss, forKey: .finalCoTLoss)
+        try c.encodeIfPresent(lastRecordStep, forKey: .lastRecordStep)
         try status.encode(to: encoder)
-        try evalLoss.encode(to: encoder, prefix: "eval_loss_")
-        try cotLoss.encode(to: encoder, prefix: "cot_loss_")
+        try evalLoss?.encode(to: encoder, prefix: "eval_loss_")
+        try cotLoss?.encode(to: encoder, prefix: "cot_loss_")
         try c.encode(w24, forKey: .w24); try c.encode(offBlockNorm, forKey: .offBlockNorm)
     }
 
@@ -164,10 +171,13 @@ public struct TrainingMetrics: Codable, Sendable {
         curriculum = try c.decodeIfPresent(CurriculumRecord.self, forKey: .curriculum)
         clipNorm = try c.decodeIfPresent(Double.self, forKey: .clipNorm)
         clippedSteps = try c.decode(Int.self, forKey: .clippedSteps)
-        (steps, seconds, finalCoTLoss) = (try c.decode(Int.self, forKey: .steps), try c.decode(Double.self, forKey: .seconds), try c.decode(Double.self, forKey: .finalCoTLoss))
+        (steps, seconds, finalCoTLoss) = (try c.decode(Int.self, forKey: .steps), try c.decode(Double.self, forKey: .seconds), try c.decodeIfPresent(Double.self, forKey: .finalCoTLoss))
+        lastRecordStep = try c.decodeIfPresent(Int.self, forKey: .lastRecordStep)
         status = try RunStatus(from: decoder)
-        evalLoss = try LossStatistics(from: decoder, prefix: "eval_loss_")
-        cotLoss = try LossStatistics(from: decoder, prefix: "cot_loss_")
+        // A diverged run has no final statistics (its summary has no eval_loss_* or cot_loss_* keys).
+        let statistics = try decoder.container(keyedBy: AnyCodingKey.self)
+        evalLoss = statistics.contains(AnyCodingKey("eval_loss_mean")) ? try LossStatistics(from: decoder, prefix: "eval_loss_") : nil
+        cotLoss = statistics.contains(AnyCodingKey("cot_loss_mean")) ? try LossStatistics(from: decoder, prefix: "cot_loss_") : nil
         (w24, offBlockNorm) = (try c.decode(Double.self, forKey: .w24), try c.decode(Double.self, forKey: .offBlockNorm))
     }
 }

@@ -12,25 +12,28 @@ public enum Figures {
             + (w24 ? [HorizontalLine(y: -1, label: "construction: W24 = -1")] : [])
     }
 
-    /// `cotflow ode --plot`: the loss on log axes, and v_j, w_j against t with the construction's values.
-    public static func flow(_ t: FlowTrajectory, eta: Double) -> [PlotSpec] {
+    /// `cotflow ode --plot`: the loss (log y), and v_j, w_j against t with the construction's values;
+    /// t on a log axis, or a linear one for an output grid that is linear in t (`logTime` false).
+    public static func flow(_ t: FlowTrajectory, eta: Double, logTime: Bool = true) -> [PlotSpec] {
         let d = t.v.first?.count ?? 0
         let eigen = (0..<d).flatMap { j in
             [PlotSeries(name: "v_\(j + 1)", x: t.times, y: t.v.map { $0[j] }, group: "v_j (eigenvalues of V31)"),
              PlotSeries(name: "w_\(j + 1)", x: t.times, y: t.w.map { $0[j] }, group: "w_j (eigenvalues of W13)")]
         }
         return [
-            PlotSpec(title: "population CoT loss L(v, w)", xLabel: "flow time t", yLabel: "loss", logX: true, logY: true,
+            PlotSpec(title: "population CoT loss L(v, w)", xLabel: "flow time t", yLabel: "loss", logX: logTime, logY: true,
                      series: [PlotSeries(name: "reduced flow", x: t.times, y: t.losses)]),
-            PlotSpec(title: "eigenvalues of V31 and W13 (W24 = -1)", xLabel: "flow time t", yLabel: "eigenvalue", logX: true,
+            PlotSpec(title: "eigenvalues of V31 and W13 (W24 = -1)", xLabel: "flow time t", yLabel: "eigenvalue", logX: logTime,
                      series: eigen, horizontalLines: constructionLines(eta: eta)),
         ]
     }
 
-    /// `cotflow train --plot`: losses against the step, and the eigenvalues of the symmetric parts of
-    /// V31 and W13 with W24 and the construction's values.
-    public static func training(_ t: TrainingTrajectory, eta: Double) -> [PlotSpec] {
-        let steps = t.steps.map(Double.init), p = t.parameters
+    /// `cotflow train --plot`: losses against flow time t (the records' `time`: the optimizer's time
+    /// map, learning rate x step without one), and the eigenvalues of the symmetric parts of V31 and
+    /// W13 with W24 and the construction's values.
+    public static func training(_ t: TrainingTrajectory, eta: Double, optimizer: OptimizerKind) -> [PlotSpec] {
+        let steps = t.times, p = t.parameters
+        let xLabel = optimizer.timeMapFormula.map { "flow time t (\($0))" } ?? "t = learning rate x step (\(optimizer.name) has no time map)"
         let losses = [("batch loss (training objective)", t.batchLosses), ("held-out CoT loss, mean", t.cotLossMeans),
                       ("held-out CoT loss, median", t.cotLossMedians), ("held-out evaluation loss, mean", t.evalLossMeans)]
             .map { PlotSeries(name: $0.0, x: steps, y: $0.1) }
@@ -40,8 +43,8 @@ public enum Figures {
         }
         eigen.append(PlotSeries(name: "W24", x: steps, y: p.map(\.w24), dashed: true))
         return [
-            PlotSpec(title: "losses", xLabel: "step", yLabel: "loss", logY: true, series: losses),
-            PlotSpec(title: "V31, W13 and W24", xLabel: "step", yLabel: "value", series: eigen,
+            PlotSpec(title: "losses", xLabel: xLabel, yLabel: "loss", logY: true, series: losses),
+            PlotSpec(title: "V31, W13 and W24", xLabel: xLabel, yLabel: "value", series: eigen,
                      horizontalLines: constructionLines(eta: eta, w24: true)),
         ]
     }
@@ -89,27 +92,41 @@ public enum Figures {
             }
         }
         let xLabel = c.config.hasTimeMap ? "t (= learning rate x step for training)" : "t (flow); step (training, Adam: no time map)"
-        return [
-            PlotSpec(title: "CoT loss (shaded: the flow's mechanistic stages)", xLabel: xLabel, yLabel: "loss", logY: true, series: losses,
-                     shaded: (c.flowStages ?? c.fullFlow?.stages)?.mechanistic.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) } ?? []),
-            PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen,
-                     horizontalLines: constructionLines(eta: c.config.eta.doubleValue)),
+        let shaded = (c.flowStages ?? c.fullFlow?.stages)?.story.stages.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.label) } ?? []
+        var panels = [
+            PlotSpec(title: "CoT loss (shaded: the flow's stages); " + c.plateauLine.replacingOccurrences(of: "; notes/stages.md", with: ""),
+                     xLabel: xLabel, yLabel: "loss", logY: true, series: losses, shaded: shaded),
         ]
+        // The relative loss deviation of each training run from the flow (and from the full-matrix
+        // flow), at the records: what `max_rel_loss_deviation` summarises (with a time map only).
+        var deviations: [PlotSeries] = []
+        for run in c.runs {
+            let who = "\(run.trainable.rawValue) training"
+            if let each = run.relativeLossDeviation { deviations.append(PlotSeries(name: "\(who) vs the reduced flow", x: run.times, y: each)) }
+            if let full = run.fullFlow { deviations.append(PlotSeries(name: "\(who) vs the full-matrix flow", x: run.times, y: full.relativeLossDeviation, dashed: true)) }
+        }
+        if !deviations.isEmpty {
+            panels.append(PlotSpec(title: "relative loss deviation |L_train - L_flow| / L_flow (max counted where the flow's loss > \(fmt(c.config.deviationFloor)) x its start)",
+                                   xLabel: xLabel, yLabel: "relative deviation", logY: true, series: deviations, shaded: shaded))
+        }
+        panels.append(PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen,
+                               horizontalLines: constructionLines(eta: c.config.eta.doubleValue)))
+        return panels
     }
 
-    /// `cotflow stages --plot`: the loss with the change-point stages shaded, with the mechanistic
-    /// stages when there are any, and the eigenvalue columns (`vPrefix`1.., `wPrefix`1..) when given,
-    /// with the construction's values when eta is known.
-    public static func stages(times: [Double], losses: [Double], lossName: String, timeColumn: String, changePoint: [Stage],
-                              mechanistic: [Stage], eigenvalues: (v: [[Double]], w: [[Double]], vPrefix: String, wPrefix: String),
+    /// `cotflow stages --plot`: the loss with the stage table shaded (its plateau end in the title),
+    /// the change-point cross-check when the table is read off the eigenvalues, and the eigenvalue
+    /// columns (`vPrefix`1.., `wPrefix`1..) when given, with the construction's values when eta is known.
+    public static func stages(times: [Double], losses: [Double], lossName: String, timeColumn: String, story: StageStory,
+                              eigenvalues: (v: [[Double]], w: [[Double]], vPrefix: String, wPrefix: String),
                               eta: Double?) -> [PlotSpec] {
-        func shaded(_ list: [Stage]) -> [ShadedInterval] { list.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.name.rawValue) } }
+        func shaded(_ list: [Stage]) -> [ShadedInterval] { list.map { ShadedInterval(start: $0.tStart, end: $0.tEnd, label: $0.label) } }
         let curve = [PlotSeries(name: lossName, x: times, y: losses)]
-        var panels = [PlotSpec(title: "change-point stages", xLabel: timeColumn, yLabel: lossName, logY: true,
-                               series: curve, shaded: shaded(changePoint))]
-        if !mechanistic.isEmpty {
-            panels.append(PlotSpec(title: "mechanistic stages", xLabel: timeColumn, yLabel: lossName, logY: true,
-                                   series: curve, shaded: shaded(mechanistic)))
+        var panels = [PlotSpec(title: "stages (\(story.basis == .eigenvalues ? "eigenvalues" : "change points")), plateau end \(story.plateauEnd.map(fmt) ?? "none")",
+                               xLabel: timeColumn, yLabel: lossName, logY: true, series: curve, shaded: shaded(story.stages))]
+        if story.boundaries != nil {
+            panels.append(PlotSpec(title: "cross-check: change points of ln(loss)", xLabel: timeColumn, yLabel: lossName, logY: true,
+                                   series: curve, shaded: shaded(story.changePoints)))
         }
         let (v, w, vp, wp) = eigenvalues
         if !v.isEmpty && !w.isEmpty {

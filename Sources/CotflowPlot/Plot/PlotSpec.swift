@@ -17,10 +17,14 @@ public struct PlotSeries: Sendable {
     public var high: [Double]?
     /// Markers without a line (sampled values drawn over an exact curve).
     public var points: Bool
+    /// The spread (`low`, `high`) drawn as a shaded band behind the line (gnuplot filledcurves)
+    /// instead of error bars; the band has its own key entry, `bandName`.
+    public var bandName: String?
 
     public init(name: String, x: [Double], y: [Double], group: String? = nil, dashed: Bool = false,
-                colourGroup: String? = nil, low: [Double]? = nil, high: [Double]? = nil, points: Bool = false) {
+                colourGroup: String? = nil, low: [Double]? = nil, high: [Double]? = nil, points: Bool = false, bandName: String? = nil) {
         self.points = points
+        self.bandName = bandName
         self.colourGroup = colourGroup
         self.name = name
         self.x = x
@@ -48,16 +52,20 @@ public struct HorizontalLine: Sendable {
 }
 
 /// A stretch of the x axis drawn as a translucent vertical band with its label (a stage).
-/// `start` may be `-infinity` and `end` `+infinity` for open-ended stages.
+/// `start` may be `-infinity` and `end` `+infinity` for open-ended stages. Intervals of a panel
+/// with the same label share one number, one colour and one key entry.
 public struct ShadedInterval: Sendable {
     public var start: Double
     public var end: Double
     public var label: String
+    /// A colour ("#rrggbb") for this label; nil: the next of the band colours.
+    public var colour: String?
 
-    public init(start: Double, end: Double, label: String) {
+    public init(start: Double, end: Double, label: String, colour: String? = nil) {
         self.start = start
         self.end = end
         self.label = label
+        self.colour = colour
     }
 }
 

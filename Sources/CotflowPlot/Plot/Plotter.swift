@@ -132,7 +132,7 @@ public enum Plotter {
             notes.insert("wrote \(svgPath) only: gnuplot wrote no PNG (it has no pngcairo or png terminal); "
                 + "data \(dataPath), script \(scriptPath)", at: 0)
         }
-        if !run.output.isEmpty { notes.append("gnuplot said: \(run.output)") }
+        // gnuplot's own output (warnings about empty ranges, fonts) is shown only when it failed.
         return PlotOutcome(files: files, rendered: true, message: notes.joined(separator: "\n"))
     }
 

@@ -13,6 +13,7 @@ struct PreparedPanel {
         var low: [Double]? = nil
         var high: [Double]? = nil
         var points = false
+        var bandName: String? = nil
         var index = 0   // data block in the .tsv
         var keyName: String { group ?? name }
     }
@@ -21,6 +22,7 @@ struct PreparedPanel {
         var start: Double
         var end: Double
         var label: String
+        var colour: String? = nil
     }
 
     var spec: PlotSpec
@@ -50,7 +52,8 @@ struct PreparedPanel {
                 }
             }
             var kept = Series(name: s.name, x: [], y: [], group: s.group, dashed: s.dashed, colourGroup: s.colourGroup,
-                              low: spread ? [] : nil, high: spread ? [] : nil, points: s.points)
+                              low: spread ? [] : nil, high: spread ? [] : nil, points: s.points,
+                              bandName: spread ? s.bandName : nil)
             kept.x.reserveCapacity(s.x.count)
             kept.y.reserveCapacity(s.y.count)
             for (i, (x, y)) in zip(s.x, s.y).enumerated() {
@@ -75,7 +78,7 @@ struct PreparedPanel {
                 throw PlotError.bandReversed(band: band.label, plot: name, start: band.start, end: band.end)
             }
             if spec.logX && band.end <= 0 { droppedBands.append(band.label); continue }
-            bands.append(Band(start: band.start, end: band.end, label: band.label))
+            bands.append(Band(start: band.start, end: band.end, label: band.label, colour: band.colour))
         }
         for line in spec.verticalLines {
             guard line.x.isFinite else {
@@ -211,8 +214,8 @@ enum GnuplotScript {
         // Shared margins keep the x axes of stacked panels aligned; the right one leaves room for the keys.
         var keyNames: [Int] = []
         for panel in panels where hasKey(panel) {
-            let marked: [String] = panel.bands.map(\.label) + panel.lines.map(\.label)
-            let entries: [String] = keyEntries(panel) + marked.map { "A: " + $0 } + panel.references.map(\.label)
+            let marked: [String] = bandLabels(panel) + panel.lines.map(\.label)
+            let entries: [String] = keyEntries(panel) + panel.series.compactMap(\.bandName) + marked.map { "A: " + $0 } + panel.references.map(\.label)
             keyNames += entries.map(\.unicodeScalars.count)
         }
         var right = 0.97
@@ -280,6 +283,18 @@ enum GnuplotScript {
     static func lineLetter(_ i: Int) -> String {
         let letter = String(UnicodeScalar(UInt8(65 + i % 26)))
         return i < 26 ? letter : letter + "\(i / 26 + 1)"
+    }
+
+    /// The labels of a panel's bands in order of first appearance (bands with one label share a number).
+    static func bandLabels(_ panel: PreparedPanel) -> [String] {
+        var seen = Set<String>()
+        return panel.bands.map(\.label).filter { seen.insert($0).inserted }
+    }
+
+    /// The colour of each band label: its own, else the next band colour.
+    static func bandColour(_ panel: PreparedPanel, label: String) -> String {
+        let labels = bandLabels(panel), i = labels.firstIndex(of: label) ?? 0
+        return panel.bands.first { $0.label == label }?.colour ?? bandColours[i % bandColours.count]
     }
 
     static func hasKey(_ panel: PreparedPanel) -> Bool {
@@ -353,10 +368,11 @@ enum GnuplotScript {
         s += "set ylabel \(quote(spec.yLabel)) noenhanced\n"
         if spec.logX { s += "set logscale x\n" }
         if spec.logY { s += "set logscale y\n" }
-        // Log axes: 10^p at powers of ten over a decade or more, plain numbers below; linear: % h.
-        s += spec.logX ? logAxis("x", values: panel.series.flatMap(\.x)) : "set format x \"% h\"\nset xtics autofreq\nset mxtics default\n"
+        // Log axes: 10^p at powers of ten over a decade or more, plain numbers below; linear: %h
+        // (not "% h": after a "%L" axis gnuplot 5.4 prints it as 0.10000, labels running together).
+        s += spec.logX ? logAxis("x", values: panel.series.flatMap(\.x)) : "set format x \"%h\"\nset xtics autofreq\nset mxtics default\n"
         s += spec.logY ? logAxis("y", values: panel.series.flatMap { $0.y + ($0.low ?? []) + ($0.high ?? []) } + panel.references.map(\.y))
-            : "set format y \"% h\"\nset ytics autofreq\nset mytics default\n"
+            : "set format y \"%h\"\nset ytics autofreq\nset mytics default\n"
         if let (lo, hi) = panel.xRange {
             s += "set xrange [\(number(lo)):\(number(hi))]\n"
         } else if panel.series.isEmpty {
@@ -377,13 +393,14 @@ enum GnuplotScript {
         } else {
             s += "set key on outside right top vertical Left reverse noenhanced samplen 2 spacing 1.1\n"
         }
-        for (i, band) in panel.bands.enumerated() {
-            let colour = bandColours[i % bandColours.count]
+        let labels = bandLabels(panel)
+        for band in panel.bands {
+            let colour = bandColour(panel, label: band.label)
             s += "set object rect from first \(number(band.start)), graph 0 to first \(number(band.end)), graph 1 "
                 + "behind fillcolor rgb \"\(colour)\" fillstyle transparent solid 0.18 noborder\n"
             // The band's name is in the key (labels inside narrow bands overlap); its number marks it.
             let mid = spec.logX ? (band.start * band.end).squareRoot() : (band.start + band.end) / 2
-            s += "set label \(quote("\(i + 1)")) at first \(number(mid)), graph 0.97 center front noenhanced tc rgb \"#202020\"\n"
+            s += "set label \(quote("\(labels.firstIndex(of: band.label)! + 1)")) at first \(number(mid)), graph 0.97 center front noenhanced tc rgb \"#202020\"\n"
         }
         // A vertical line carries a letter; its text is in the key (rotated labels overlapped the
         // frame, the tic labels and each other).
@@ -406,10 +423,19 @@ enum GnuplotScript {
             colourOf[series.colourGroup ?? series.keyName] = lineColours[colourOf.count % lineColours.count]
         }
         var titled = Set<String>()
-        var curves = panel.series.map { series -> String in
+        // Shaded spreads first, so that every line is drawn over them.
+        var curves = panel.series.compactMap { series -> String? in
+            guard let band = series.bandName, series.low != nil else { return nil }
+            let colour = colourOf[series.colourGroup ?? series.keyName]!
+            let title = hasKey(panel) ? "title \(quote(band)) noenhanced" : "notitle"
+            return "cotflow_data index \(series.index) using 1:3:4 with filledcurves fillcolor rgb \"\(colour)\" fillstyle transparent solid 0.2 noborder \(title)"
+        }
+        curves += panel.series.map { series -> String in
             let colour = "lc rgb \"\(colourOf[series.colourGroup ?? series.keyName]!)\"" + (series.dashed ? " dt 2" : " dt 1")
             let style: String
-            if series.low != nil {
+            if series.low != nil, series.bandName != nil {
+                style = series.x.count <= sparsePoints ? "using 1:2 with linespoints lw \(width) pt 7 ps 0.6 \(colour)" : "using 1:2 with lines lw \(width) \(colour)"
+            } else if series.low != nil {
                 style = "using 1:2:3:4 with yerrorlines lw \(width) pt 7 ps 0.6 \(colour)"
             } else if series.x.count == 1 || series.points {
                 style = "using 1:2 with points pt 7 ps 0.8 \(colour)"
@@ -428,8 +454,8 @@ enum GnuplotScript {
         for (i, line) in panel.lines.enumerated() where hasKey(panel) {
             curves.append("NaN with lines dt 2 lw 1.5 lc rgb \"#333333\" title \(quote("\(lineLetter(i)): \(line.label)")) noenhanced")
         }
-        for (i, band) in panel.bands.enumerated() where hasKey(panel) {
-            curves.append("NaN with boxes fillstyle transparent solid 0.18 noborder lc rgb \"\(bandColours[i % bandColours.count])\" title \(quote("\(i + 1): \(band.label)")) noenhanced")
+        for (i, label) in labels.enumerated() where hasKey(panel) {
+            curves.append("NaN with boxes fillstyle transparent solid 0.18 noborder lc rgb \"\(bandColour(panel, label: label))\" title \(quote("\(i + 1): \(label)")) noenhanced")
         }
         s += "plot " + curves.joined(separator: ", \\\n     ") + "\n"
         return s
