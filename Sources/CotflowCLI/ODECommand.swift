@@ -27,7 +27,7 @@ struct ODECommand: CotflowCommand {
 
     @Option(name: .customLong("initial-step"), parsing: .unconditional, help: "First trial step. (default: 0.01 |y0| / |f(y0)|, at most 1e-3)") var initialStep: Double?
     @Option(name: .customLong("min-step"), parsing: .unconditional, help: "Fail when the step size falls below this.") var minStep = FlowSolverOptions.defaults.ode.minimumStep
-    @Option(help: "Output grid: log, linear (needs --t-end with the reduced flow; the figure's t axis is then linear) or steps (every accepted step).") var grid: GridKind = .log
+    @Option(help: "Output grid: log, linear (needs --t-end; its figure has a linear t axis) or steps (every accepted step).") var grid: GridKind = .log
     @Option(parsing: .unconditional, help: "Number of output points of a log or linear grid.") var points = 400
     @Option(name: .customLong("t-first"), parsing: .unconditional, help: "First positive time of the log grid.") var tFirst = 1e-3
     @Option(name: .customLong("stop-stall"), parsing: .unconditional, help: "Stop when the loss changed by less than this relative amount between t/2 and t (0: never).") var stopStall = FlowSolverOptions.defaults.stopStall

@@ -9,7 +9,7 @@ struct RerunCommand: CotflowCommand {
     static let configuration = CommandConfiguration(
         commandName: "rerun",
         abstract: "Solve the run recorded in a summary.json again, and check that it reproduces.",
-        discussion: "Reads DIR/summary.json (DIR/stages.json of `cotflow stages`), decodes the run it records and solves it again in this process (from any working directory: input files are read at the absolute paths recorded) into a new directory (default DIR/rerun), and compares every JSON and CSV file both runs wrote: JSON numbers and CSV cells within --tolerance (relative), everything else exactly. Timings (seconds), the command line and the output directory are not compared. Exit status 0 when everything reproduces, 1 when something differs."
+        discussion: "Reads DIR/summary.json (DIR/stages.json of `cotflow stages`; every DIR/summary-shard-<i>-of-<N>.json of a sweep run in shards, merged again when DIR holds the merge), decodes the run it records and solves it again in this process (from any working directory: input files are read at the absolute paths recorded) into a new directory (default DIR/rerun), and compares every JSON and CSV file both runs wrote: JSON numbers and CSV cells within --tolerance (relative), everything else exactly. Timings (seconds), the command line and the output directory are not compared. Exit status 0 when everything reproduces, 1 when something differs."
     )
 
     @Argument(help: "Directory of an earlier run (with summary.json).") var directory: String
@@ -22,32 +22,64 @@ struct RerunCommand: CotflowCommand {
     }
 
     func run() throws {
-        let names = ["summary.json", "stages.json"].map { (directory as NSString).appendingPathComponent($0) }
-        let summaryPath = names.first { FileManager.default.fileExists(atPath: $0) } ?? names[0]
-        guard let data = FileManager.default.contents(atPath: summaryPath) else {
-            throw ValidationError("\(summaryPath): no such file; give a directory written by a cotflow command with --out")
-        }
-        let recorded: RecordedRun
-        do {
-            let json = try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath)
-            recorded = try RecordedRun(json: json)
-        } catch let error as ReportableError {
-            throw ValidationError("\(summaryPath) \(error.description)")
-        }
-        // A rerun writes no summary of its own; one that records `rerun` was made by hand: never rerun a rerun.
-        guard recorded.provenance.arguments.first != "rerun", recorded.computation != "rerun" else {
-            throw ValidationError("\(summaryPath) records a rerun; rerun the original directory instead")
-        }
-        if recorded.version != cotflowVersion {
-            warn("\(summaryPath) was written by cotflow \(recorded.version), this is \(cotflowVersion): differences may come from the versions")
+        let summaries = try Self.summaryFiles(in: directory)
+        var runs: [RecordedRun] = []
+        for summaryPath in summaries {
+            guard let data = FileManager.default.contents(atPath: summaryPath) else {
+                throw ValidationError("\(summaryPath): cannot be read; check its permissions")
+            }
+            let recorded: RecordedRun
+            do {
+                let json = try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath)
+                recorded = try RecordedRun(json: json)
+            } catch let error as ReportableError {
+                throw ValidationError("\(summaryPath) \(error.description)")
+            }
+            // A rerun writes no summary of its own; one that records `rerun` was made by hand: never rerun a rerun.
+            guard recorded.provenance.arguments.first != "rerun", recorded.computation != "rerun" else {
+                throw ValidationError("\(summaryPath) records a rerun; rerun the original directory instead")
+            }
+            guard summaries.count == 1 || recorded.computation == SweepShardRun.computation else {
+                throw ValidationError("\(summaryPath) records a \(recorded.computation) run beside the shards of a sweep; rerun one run directory at a time")
+            }
+            if recorded.version != cotflowVersion {
+                warn("\(summaryPath) was written by cotflow \(recorded.version), this is \(cotflowVersion): differences may come from the versions")
+            }
+            runs.append(recorded)
         }
         let target = out ?? (directory as NSString).appendingPathComponent("rerun")
         guard !FileManager.default.fileExists(atPath: target) else {
             throw ValidationError("--out \(target) exists already; remove it or give another --out")
         }
-        FileHandle.standardError.write("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n".data(using: .utf8)!)
-        try Self.solve(recorded, into: target)
-        try compare(into: target, version: recorded.version)
+        // Every recorded run decodes and validates before anything is created.
+        for recorded in runs { try Self.solve(recorded, into: target, checkOnly: true) }
+        for recorded in runs {
+            FileHandle.standardError.write("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n".data(using: .utf8)!)
+            try Self.solve(recorded, into: target)
+        }
+        // The shards of a sweep that was merged are merged again (the merge records no run of its own).
+        let merged = (directory as NSString).appendingPathComponent("sweep.json")
+        if summaries.count > 1 || summaries.first.map({ ($0 as NSString).lastPathComponent != "summary.json" }) == true,
+           FileManager.default.fileExists(atPath: merged) {
+            FileHandle.standardError.write("rerun: merging the shards again (cotflow merge)\n".data(using: .utf8)!)
+            try mergeShards(directory: target, reporter: PhaseReport.reporter())
+        }
+        try compare(into: target, version: runs[0].version)
+    }
+
+    /// The summaries of the run in `directory`: `summary.json`, `stages.json` (of `cotflow stages`),
+    /// or, for a sweep run in shards into one directory, every `summary-shard-<i>-of-<N>.json`.
+    static func summaryFiles(in directory: String) throws -> [String] {
+        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        if let single = ["summary.json", "stages.json"].map(path).first(where: { FileManager.default.fileExists(atPath: $0) }) {
+            return [single]
+        }
+        let shards = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("summary-shard-") && $0.hasSuffix(".json") }.sorted().map(path)
+        guard !shards.isEmpty else {
+            throw ValidationError("\(path("summary.json")): no such file (nor stages.json or summary-shard-*.json); give a directory written by a cotflow command with --out")
+        }
+        return shards
     }
 
     private func compare(into target: String, version: String) throws {
@@ -57,15 +89,23 @@ struct RerunCommand: CotflowCommand {
         if !report.reproduces { throw ExitCode.failure }
     }
 
-    /// Solves the recorded run in this process, writing its files into `target` (no report on stdout).
-    static func solve(_ recorded: RecordedRun, into target: String) throws {
+    /// Solves the recorded run in this process, writing its files into `target` (no report on stdout);
+    /// `checkOnly`: decode and validate the run, solve nothing.
+    static func solve(_ recorded: RecordedRun, into target: String, checkOnly: Bool = false) throws {
         var output = OutputOptions()
         (output.out, output.json, output.quiet, output.force) = (target, false, true, false)
         func rerun<Run: RecordableRun>(_: Run.Type, _ solve: (Run, Provenance) throws -> Void) throws {
             let run: Run
-            do { run = try recorded.run.decoded() } catch let error as DecodingError {
+            // A summary is a file like any input: its run is checked as the command line's would be.
+            do {
+                run = try recorded.run.decoded()
+                try run.validate()
+            } catch let error as DecodingError {
                 throw CotflowError.input("the recorded \(recorded.computation) run does not decode: \(error)")
+            } catch let error as ReportableError {
+                throw CotflowError.input("the recorded \(recorded.computation) run is not a valid run: \(error.description)")
             }
+            if checkOnly { return }
             try solve(run, try Provenance(arguments: recorded.provenance.arguments, run: run))
         }
         switch recorded.computation {

@@ -60,7 +60,11 @@ struct TrainCommand: ParsableCommand {
         let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
         if plot {
             let c = run.config
-            try renderFigure(Figures.training(outcome.result.trajectory, eta: run.eta.doubleValue, optimizer: c.optimizer), name: "figure",
+            var diverged: (step: Int, time: Double)?
+            if case .diverged(let step, _) = outcome.result.status {
+                diverged = (step, c.optimizer.flowTime(step: step, learningRate: c.learningRate) ?? c.learningRate * Double(step))
+            }
+            try renderFigure(Figures.training(outcome.result.trajectory, eta: run.eta.doubleValue, optimizer: c.optimizer, diverged: diverged), name: "figure",
                              title: "\(c.objective.rawValue) training (\(c.optimizer.name)), (d, n, k) = (\(c.task.d), \(c.task.n), \(c.task.k)), eta = \(run.eta)", output: output)
         }
         if !outcome.status.holds {

@@ -88,6 +88,7 @@ extension CLITests {
             let ok: Bool
             switch type {
             case "int": ok = isInt
+            case "int or null": ok = isInt || value == "null"
             case "float": ok = isFloat || value == "null"
             case "float or null": ok = isFloat || value == "null"
             case "string": ok = value.hasPrefix("\"")

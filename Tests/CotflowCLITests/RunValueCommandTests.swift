@@ -132,4 +132,54 @@ extension CLITests {
             XCTAssertEqual(summary["prompts"]?.intValue, 16)
         }
     }
+
+    /// A sweep run in shards into one directory has no summary.json: rerun solves every shard's
+    /// recorded run, merges again when the directory holds the merge, and compares every file
+    /// (the shards' and the merged TSV tables included); a changed cell is found.
+    func testRerunOfAShardedSweepSolvesEveryShardAndMergesAgain() throws {
+        let dir = temporaryDirectory() + "/sweep"
+        for i in 0..<2 {
+            let shard = try cotflow(["sweep", "--vary", "k=1:3:3", "--d", "2", "--n", "6", "--shard", "\(i)/2", "--quiet", "--out", dir])
+            XCTAssertEqual(shard.status, 0, shard.stderr)
+        }
+        let unmerged = try cotflow(["rerun", dir, "--json", "--out", dir + "/rerun-shards"])
+        XCTAssertEqual(unmerged.status, 0, unmerged.stdout + unmerged.stderr)
+        XCTAssertEqual(Set(unmerged.json["files"] as? [String] ?? []),
+                       ["shard-0-of-2.json", "shard-0-of-2.tsv", "shard-1-of-2.json", "shard-1-of-2.tsv",
+                        "summary-shard-0-of-2.json", "summary-shard-1-of-2.json"])
+        XCTAssertEqual(try cotflow(["merge", dir]).status, 0)
+        let merged = try cotflow(["rerun", dir, "--json"])
+        XCTAssertEqual(merged.status, 0, merged.stdout + merged.stderr)
+        XCTAssertEqual(merged.json["reproduces"] as? Bool, true)
+        let files = Set(merged.json["files"] as? [String] ?? [])
+        XCTAssertTrue(files.isSuperset(of: ["sweep.json", "sweep.tsv", "report.json", "summary-shard-1-of-2.json"]), "\(files)")
+        XCTAssertTrue(merged.stderr.contains("merging the shards again"), merged.stderr)
+        // One changed cell of the merged table is a difference.
+        let table = dir + "/sweep.tsv"
+        var lines = try String(contentsOfFile: table, encoding: .utf8).components(separatedBy: "\n")
+        var cells = lines[1].components(separatedBy: "\t")
+        cells[2] = String(Double(cells[2])! * (1 + 1e-12))
+        lines[1] = cells.joined(separator: "\t")
+        try lines.joined(separator: "\n").write(toFile: table, atomically: true, encoding: .utf8)
+        let changed = try cotflow(["rerun", dir, "--json", "--out", dir + "/rerun-changed"])
+        XCTAssertEqual(changed.status, 1, changed.stdout + changed.stderr)
+        XCTAssertTrue((changed.json["differences"] as? [String] ?? []).contains { $0.hasPrefix("sweep.tsv, line 2") }, changed.stdout)
+    }
+
+    /// A summary is input like any file: a tampered run (a negative size or step count, an empty
+    /// batch) is refused as the command line would be (64), before anything is created.
+    func testRerunValidatesTheRecordedRunBeforeCreatingAnything() throws {
+        let dir = temporaryDirectory() + "/train"
+        let trained = try cotflow(["train", "--d", "2", "--n", "6", "--k", "2", "--steps", "4", "--batch-size", "8", "--held-out", "16", "--quiet", "--out", dir])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let original = try String(contentsOfFile: dir + "/summary.json", encoding: .utf8)
+        for (from, to) in [("\"d\": 2", "\"d\": -2"), ("\"steps\": 4,", "\"steps\": -4,"), ("\"batchSize\": 8,", "\"batchSize\": 0,")] {
+            XCTAssertTrue(original.contains(from), from)
+            try original.replacingOccurrences(of: from, with: to).write(toFile: dir + "/summary.json", atomically: true, encoding: .utf8)
+            let rerun = try cotflow(["rerun", dir])
+            XCTAssertEqual(rerun.status, 64, to + ": " + rerun.stderr)
+            XCTAssertTrue(rerun.stderr.contains("is not a valid run"), rerun.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/rerun"), to)
+        }
+    }
 }

@@ -54,6 +54,40 @@ final class InputExitCodeTests: XCTestCase {
         XCTAssertTrue(tampered.stderr.contains("shard-0-of-2.json"), tampered.stderr)
     }
 
+    /// Tolerances below round-off made the steps shrink without end (`--abs-tol 1e-300 --rel-tol
+    /// 1e-300` crawled to t = 1e-279 in a minute): refused before any work, for every flow.
+    func testToleranceBelowRoundOffIsRefusedNotIntegratedForever() throws {
+        for arguments in [["ode", "--d", "3", "--n", "10", "--k", "2", "--abs-tol", "1e-300", "--rel-tol", "1e-300"],
+                          ["ode", "--params", "full", "--d", "2", "--n", "6", "--k", "2", "--prompts", "8", "--rel-tol", "0", "--abs-tol", "1e-20"],
+                          ["sweep", "--d", "2", "--n", "6", "--vary", "k=1:2:2", "--rel-tol", "1e-15", "--abs-tol", "1e-15", "--out", Cotflow.temporaryDirectory() + "/s"]] {
+            let run = try Cotflow.run(arguments)
+            XCTAssertEqual(run.status, 64, "\(arguments): \(run.summary)")
+            XCTAssertTrue(run.stderr.contains("--rel-tol 1e-12 or more"), run.stderr)
+        }
+        // At the edge, one tolerance of 1e-14 with the other zero is a valid request.
+        let edge = try Cotflow.run(["ode", "--d", "2", "--n", "6", "--k", "2", "--rel-tol", "0", "--abs-tol", "1e-14", "--t-end", "1", "--quiet"])
+        XCTAssertEqual(edge.status, 0, edge.summary)
+    }
+
+    /// A parameter file whose step sizes were edited (eta_exact against eta, a negative eta_exact)
+    /// is refused by every command that loads one; hessian ran on with the file's task unread.
+    func testAParameterFileWithEditedStepSizesIsRefusedByEvalAndHessian() throws {
+        let dir = Cotflow.temporaryDirectory()
+        let trained = try Cotflow.run(["train", "--d", "2", "--n", "6", "--k", "2", "--steps", "2", "--batch-size", "8", "--held-out", "16", "--quiet", "--out", dir + "/t"])
+        XCTAssertEqual(trained.status, 0, trained.summary)
+        let original = try String(contentsOfFile: dir + "/t/parameters.json", encoding: .utf8)
+        XCTAssertTrue(original.contains("\"eta_exact\": \"2/3\""), original)
+        for (edited, says) in [("\"eta_exact\": \"5/7\"", "disagree"), ("\"eta_exact\": \"-1\"", "not a positive number")] {
+            let file = try write(original.replacingOccurrences(of: "\"eta_exact\": \"2/3\"", with: edited), "edited.json")
+            for arguments in [["eval", "--load", file, "--prompts", "16"],
+                              ["hessian", "--load", file, "--d", "2", "--n", "6", "--k", "2", "--prompts", "8"]] {
+                let run = try Cotflow.run(arguments)
+                XCTAssertEqual(run.status, 64, "\(edited) \(arguments[0]): \(run.summary)")
+                XCTAssertTrue(run.stderr.contains(file) && run.stderr.contains(says), run.stderr)
+            }
+        }
+    }
+
     func testAFigureWithFewFileDescriptorsLeftSaysWhyNotATrap() throws {
         // Foundation's Process.run trapped (signal 4) with 11 or fewer descriptors.
         let dir = Cotflow.temporaryDirectory()

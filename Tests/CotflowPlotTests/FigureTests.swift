@@ -108,6 +108,10 @@ extension PlotTests {
             for series in panel.series { XCTAssertEqual(series.x, [0, 0.5, 1.0], series.name) }
         }
         XCTAssertEqual(Figures.training(result.trajectory, eta: 0.5, optimizer: .adam)[0].xLabel, "t = learning rate x step (adam has no time map)")
+        // A diverged run is marked where it diverged.
+        let marked = Figures.training(result.trajectory, eta: 0.5, optimizer: .sgd, diverged: (step: 13, time: 0.65))
+        XCTAssertEqual(marked[0].verticalLines.map(\.label), ["diverged at step 13"])
+        XCTAssertEqual(marked[0].verticalLines.map(\.x), [0.65])
     }
 
     /// `compare --plot` has a panel of the relative loss deviation of training from the flow against t.

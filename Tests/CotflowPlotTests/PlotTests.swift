@@ -164,6 +164,31 @@ final class PlotTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: base("hung") + ".gp"))
     }
 
+    /// gnuplot opens its outputs by name: a symlink planted at the figure's path while it runs
+    /// (here by the fake gnuplot itself, before it writes) is replaced, never written through.
+    func testFigurePlantedAsASymlinkDuringTheRenderIsReplacedNotFollowed() throws {
+        let b = base("planted"), victim = directory.appendingPathComponent("victim.txt").path
+        try "keep me\n".write(toFile: victim, atomically: true, encoding: .utf8)
+        let stem = URL(fileURLWithPath: b).lastPathComponent
+        let planting = try fakeGnuplot("""
+            ln -s '\(victim)' '\(b).svg'
+            ln -s '\(victim)' '\(b).png'
+            echo '<svg/>' > '\(stem).svg'
+            echo 'png' > '\(stem).png'
+            """)
+        let outcome = try Plotter.render(panels: [lossSpec()], title: nil, to: b, options: Plotter.Options(executable: planting))
+        XCTAssertTrue(outcome.rendered, outcome.message)
+        XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "keep me\n")
+        for ext in [".svg", ".png"] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: b + ext)
+            XCTAssertEqual(attributes[.type] as? FileAttributeType, .typeRegular, ext)
+        }
+        XCTAssertEqual(try String(contentsOfFile: b + ".svg", encoding: .utf8), "<svg/>\n")
+        // The private directory is gone.
+        let left = try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: b).deletingLastPathComponent().path)
+        XCTAssertFalse(left.contains { $0.hasPrefix("." + stem + ".tmp-") }, "\(left)")
+    }
+
     func testMultiPanelAndManySeries() throws {
         let t = (0..<100).map { Double($0) / 10 }
         let eigen = (1...20).map { j in

@@ -15,12 +15,12 @@ package struct OutputComparison: Sendable {
 
     package init(tolerance: Double) { self.tolerance = tolerance }
 
-    /// Compares every `.json` and `.csv` file of `original` (except figure data, `*_data.csv`)
-    /// with the file of that name in `rerun`.
+    /// Compares every `.json`, `.csv` and `.tsv` file of `original` (except figure data,
+    /// `*_data.csv`) with the file of that name in `rerun`.
     package init(original: String, rerun: String, tolerance: Double) {
         self.init(tolerance: tolerance)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: original)) ?? []).sorted()
-        for name in names where (name.hasSuffix(".json") || name.hasSuffix(".csv")) && !name.hasSuffix("_data.csv") {
+        for name in names where [".json", ".csv", ".tsv"].contains(where: name.hasSuffix) && !name.hasSuffix("_data.csv") {
             let a = (original as NSString).appendingPathComponent(name), b = (rerun as NSString).appendingPathComponent(name)
             guard let left = FileManager.default.contents(atPath: a) else { continue }
             guard let right = FileManager.default.contents(atPath: b) else { differences.append("\(name): not written by the rerun"); continue }
@@ -30,7 +30,8 @@ package struct OutputComparison: Sendable {
                 guard let l, let r else { differences.append("\(name): not valid JSON"); continue }
                 compareJSON(l, r, path: name)
             } else {
-                compareCSV(String(decoding: left, as: UTF8.self), String(decoding: right, as: UTF8.self), name: name)
+                compareCSV(String(decoding: left, as: UTF8.self), String(decoding: right, as: UTF8.self), name: name,
+                           separator: name.hasSuffix(".tsv") ? "\t" : ",")
             }
         }
     }
@@ -64,12 +65,12 @@ package struct OutputComparison: Sendable {
         }
     }
 
-    /// Two CSV texts, line by line and cell by cell.
-    package mutating func compareCSV(_ a: String, _ b: String, name: String) {
+    /// Two CSV (or TSV) texts, line by line and cell by cell.
+    package mutating func compareCSV(_ a: String, _ b: String, name: String, separator: Character = ",") {
         let x = a.split(separator: "\n", omittingEmptySubsequences: false), y = b.split(separator: "\n", omittingEmptySubsequences: false)
         guard x.count == y.count else { differences.append("\(name): \(x.count) against \(y.count) lines"); return }
         for (line, (l, r)) in zip(x, y).enumerated() where l != r {
-            let lc = l.split(separator: ",", omittingEmptySubsequences: false), rc = r.split(separator: ",", omittingEmptySubsequences: false)
+            let lc = l.split(separator: separator, omittingEmptySubsequences: false), rc = r.split(separator: separator, omittingEmptySubsequences: false)
             let same = lc.count == rc.count && zip(lc, rc).allSatisfy { p, q in
                 p == q || { if let u = Double(p), let v = Double(q) { return equal(u, v) }; return false }()
             }

@@ -63,6 +63,9 @@ public enum RunStatus: Sendable, Equatable, Codable, CustomStringConvertible {
 public protocol RecordableRun: Codable, Sendable {
     /// The computation's name in summary.json (`train`, `ode`, `ode_full`, ...).
     static var computation: String { get }
+    /// Refuses settings that make no run (input errors naming the option); `rerun` calls it on
+    /// the decoded run before solving, as the command's own parsing does.
+    func validate() throws
 }
 
 /// summary.json: the provenance (version, command line), the run that was solved and its result.

@@ -252,6 +252,7 @@ public struct ExperimentSettings: Sendable, Codable {
             throw CotflowError.input("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24.initial)); the paper's value is -1")
         }
         guard points >= 2, 1e-3 < flow.ode.endTime else { throw CotflowError.input("--points must be at least 2 and --t-end above 1e-3") }
+        if job == .flow || job == .compare { try flow.validate() }
         if let flowTime {
             guard job == .train || job == .compare else { throw CotflowError.input("--flow-time applies to --job train and compare, not \(job.rawValue)") }
             guard flowTime.isFinite, flowTime > 0 else { throw CotflowError.input("--flow-time must be a positive number (got \(flowTime))") }
@@ -756,8 +757,7 @@ public struct CompareMetrics: SweepMetrics {
         let run = comparison.runs[0]
         try stopIfInterrupted(run.result)
         let agreement = run.mechanisticAgreement
-        var training = TrainMetrics(run.result, config: t)
-        try training.measureFlowPlateau(s)
+        let training = TrainMetrics(run.result, config: t)
         return CompareMetrics(training: training, flowFinalLoss: comparison.flow?.finalLoss ?? .nan,
                               maxRelativeLossDeviation: run.maxRelativeLossDeviation, maxEigenvalueDeviation: run.maxEigenvalueDeviation,
                               sameMechanisticStages: agreement?.sameStages, maxBoundaryDifference: agreement?.maxRelativeBoundaryDifference,

@@ -358,7 +358,7 @@ public struct PhaseReport: Sendable {
         // A stalled training run that ended before the flow's plateau end is on the plateau, not stuck.
         let onPlateau = records.filter { r in
             guard r.succeeded, let m = settings.job.metrics.init(names: metricNames, values: r.metrics) else { return false }
-            return ((m as? TrainMetrics) ?? (m as? CompareMetrics)?.training)?.endedBeforePlateauEnd(settings) ?? false
+            return (m as? TrainMetrics)?.endedBeforePlateauEnd(settings) ?? false
         }.count
         if onPlateau > 0 {
             out.append("  \(onPlateau) of the stalled runs ended before the reduced flow's plateau end: still on the plateau, not stuck"

@@ -43,6 +43,16 @@ public struct SweepShardRun: RecordableRun {
         directory = plan.directory
     }
 
+    /// Every point of the grid makes a run (`SweepPlan.checkedGrid`), the shard is one of the
+    /// plan's, and a figure's metric is one of the job's.
+    public func validate() throws {
+        _ = try plan.checkedGrid()
+        guard jobs >= 1 else { throw CotflowError.input("--jobs must be at least 1 (got \(jobs))") }
+        if let m = plotMetric?.split(separator: ",").map(String.init).first(where: { !plan.settings.job.metricNames.contains($0) }) {
+            throw CotflowError.input("--plot-metric \(m) is not a metric of --job \(plan.settings.job.rawValue) (metrics: \(plan.settings.job.metricNames.joined(separator: ", ")))")
+        }
+    }
+
     /// The plan's grid.
     public var grid: SweepGrid { get throws { try plan.grid() } }
 

@@ -43,6 +43,9 @@ public struct FlowSettingsError: ReportableError, Equatable {
 }
 
 extension FlowOptions {
+    /// The larger of the two tolerances must be at least this (about 50 times a double's round-off).
+    public static let smallestTolerance = 1e-14
+
     /// Tolerances, end time, steps, stopping rules and output grid: the checks of any flow.
     public func validate() throws {
         func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
@@ -51,6 +54,9 @@ extension FlowOptions {
         let (absTol, relTol, tEnd) = (ode.absoluteTolerance, ode.relativeTolerance, ode.endTime)
         try check(absTol.isFinite && relTol.isFinite && absTol >= 0 && relTol >= 0 && absTol + relTol > 0,
                   "--abs-tol and --rel-tol must be finite, non-negative and not both zero (got \(absTol) and \(relTol))")
+        // A tolerance below round-off cannot be met: the steps would shrink without end (1e-300 crawled to t = 1e-279 in a minute).
+        try check(max(absTol, relTol) >= FlowOptions.smallestTolerance,
+                  "--abs-tol and --rel-tol are both below \(FlowOptions.smallestTolerance) (got \(absTol) and \(relTol)): no step control holds an error below a double's round-off (2.2e-16 of the state), so the steps would shrink without end; give --rel-tol 1e-12 or more")
         try check(tEnd.isFinite && tEnd > 0, "--t-end must be positive")
         try check(ode.maximumSteps >= 1, "--max-steps must be at least 1")
         try check(stopRelativeLoss >= 0 && stopRelativeLoss < 1, "--stop-loss must be in [0, 1) (got \(stopRelativeLoss))")

@@ -41,6 +41,8 @@ public struct HessianRun: RecordableRun {
         guard differenceStep.isFinite, differenceStep > 0, differenceStep < 1 else {
             throw CotflowError.input("--difference-step must be in (0, 1) (got \(differenceStep))")
         }
+        // The file's own task fields are read as strictly as eval reads them.
+        _ = try ParameterFileTask.read(load.path)
         try estimate().check(what: "the Hessian at --d \(d) --n \(n) --k \(k) with --prompts \(prompts) (--params \(params.rawValue))",
                              lower: "--prompts, --batches, --d or --k, or use --params reduced")
     }

@@ -19,6 +19,7 @@ public enum ParameterFileError: ReportableError, Equatable {
     case notFinite(path: String, key: String, index: Int)
     case taskInteger(path: String, key: String)
     case taskStepSize(path: String, key: String)
+    case taskStepSizesDisagree(path: String, exact: String, float: Double)
 
     /// A file to read is the user's input (exit 64, as README says; `eval --load` gave 1 for the
     /// task fields before); saving non-finite parameters is a failure of the run.
@@ -46,6 +47,8 @@ public enum ParameterFileError: ReportableError, Equatable {
         case let .notFinite(path, key, index): return "parameter file \(path): \"\(key)\"[\(index)] is not finite"
         case let .taskInteger(path, key): return "parameter file \(path): \"\(key)\" must be an integer"
         case let .taskStepSize(path, key): return "parameter file \(path): \"\(key)\" is not a positive number"
+        case let .taskStepSizesDisagree(path, exact, float):
+            return "parameter file \(path): \"eta_exact\" \(exact) and \"eta\" \(float) disagree (eta must be the nearest double to eta_exact); the file was edited: fix or remove one of them"
         }
     }
 }

@@ -13,7 +13,8 @@ public struct ParameterFileTask: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ParameterFileError.unreadable(path: path)
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        // The exact reader: JSONSerialization loses the last bit of some doubles (eta = 8/11 read one ulp off).
+        guard let object = (try? JSONInput.parse(data, source: path)) as? [String: Any] else {
             throw ParameterFileError.notAnObject(path: path)
         }
         func integer(_ key: String) throws -> Int? {
@@ -29,6 +30,11 @@ public struct ParameterFileTask: Sendable {
             if object[key] != nil, eta == nil || !(eta! > Rational.zero) {
                 throw ParameterFileError.taskStepSize(path: path, key: key)
             }
+        }
+        // Both written: the float must be the exact value's nearest double, as the writer makes it.
+        if let exact = object["eta_exact"] as? String, let float = object["eta"] as? NSNumber, let eta,
+           Rational.parse(exact) != nil, float.doubleValue != eta.doubleValue {
+            throw ParameterFileError.taskStepSizesDisagree(path: path, exact: exact, float: float.doubleValue)
         }
         return ParameterFileTask(d: try integer("d"), n: try integer("n"), k: try integer("k"), eta: eta)
     }

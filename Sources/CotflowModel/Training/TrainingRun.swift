@@ -1,4 +1,5 @@
 import CotflowCore
+import CotflowExact
 import Foundation
 
 /// A training run as a value (`cotflow train`): the exact step size and the one training
@@ -32,6 +33,8 @@ public struct TrainingRun: RecordableRun {
 
     /// The configuration's checks, then the memory and work of the run at its sizes (before any allocation).
     public func validate() throws {
+        // The task's own checks too: a decoded run (rerun) has not been through TaskConfig's init.
+        try TaskLimits.check(d: config.task.d, n: config.task.n, k: config.task.k)
         try config.validate()
         guard config.task.eta == eta.doubleValue else { throw TaskError.stepSize(config.task.eta) }
         let t = config.task
@@ -153,7 +156,7 @@ public struct TrainingMetrics: Codable, Sendable {
         try c.encodeIfPresent(curriculum, forKey: .curriculum)
         try c.encodeIfPresent(clipNorm, forKey: .clipNorm); try c.encode(clippedSteps, forKey: .clippedSteps)
         try c.encode(steps, forKey: .steps); try c.encode(seconds, forKey: .seconds); try c.encode(finalCoTLoss, forKey: .finalCoTLoss)
-        try c.encodeIfPresent(lastRecordStep, forKey: .lastRecordStep)
+        if let lastRecordStep { try c.encode(lastRecordStep, forKey: .lastRecordStep) }
         try status.encode(to: encoder)
         try evalLoss?.encode(to: encoder, prefix: "eval_loss_")
         try cotLoss?.encode(to: encoder, prefix: "cot_loss_")

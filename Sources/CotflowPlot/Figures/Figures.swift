@@ -30,8 +30,10 @@ public enum Figures {
 
     /// `cotflow train --plot`: losses against flow time t (the records' `time`: the optimizer's time
     /// map, learning rate x step without one), and the eigenvalues of the symmetric parts of V31 and
-    /// W13 with W24 and the construction's values.
-    public static func training(_ t: TrainingTrajectory, eta: Double, optimizer: OptimizerKind) -> [PlotSpec] {
+    /// W13 with W24 and the construction's values; a diverged run (`diverged`: its step and flow
+    /// time) is marked where it diverged.
+    public static func training(_ t: TrainingTrajectory, eta: Double, optimizer: OptimizerKind,
+                                diverged: (step: Int, time: Double)? = nil) -> [PlotSpec] {
         let steps = t.times, p = t.parameters
         let xLabel = optimizer.timeMapFormula.map { "flow time t (\($0))" } ?? "t = learning rate x step (\(optimizer.name) has no time map)"
         let losses = [("batch loss (training objective)", t.batchLosses), ("held-out CoT loss, mean", t.cotLossMeans),
@@ -42,9 +44,10 @@ public enum Figures {
              PlotSeries(name: "w_eig_\(j + 1)", x: steps, y: p.map { $0.wEigenvalues[j] }, group: "w: eigenvalues of sym(W13)")]
         }
         eigen.append(PlotSeries(name: "W24", x: steps, y: p.map(\.w24), dashed: true))
+        let marks = diverged.map { [VerticalLine(x: $0.time, label: "diverged at step \($0.step)")] } ?? []
         return [
-            PlotSpec(title: "losses", xLabel: xLabel, yLabel: "loss", logY: true, series: losses),
-            PlotSpec(title: "V31, W13 and W24", xLabel: xLabel, yLabel: "value", series: eigen,
+            PlotSpec(title: "losses", xLabel: xLabel, yLabel: "loss", logY: true, series: losses, verticalLines: marks),
+            PlotSpec(title: "V31, W13 and W24", xLabel: xLabel, yLabel: "value", series: eigen, verticalLines: marks,
                      horizontalLines: constructionLines(eta: eta, w24: true)),
         ]
     }

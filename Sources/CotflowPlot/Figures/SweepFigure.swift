@@ -83,12 +83,13 @@ public enum SweepFigure {
     }
 
     /// The metrics a 1-D sweep's figure draws by default: what its regimes and transitions are
-    /// judged on (the final loss and the distance to the construction for training; the flow's
-    /// time scales; the exact loss).
+    /// judged on (the final loss and the distance to the construction for training; the deviation
+    /// from the flow for compare; the flow's time scales; the exact loss).
     public static func defaultMetrics(_ job: SweepJob) -> [String] {
         switch job {
         case .flow: return ["t_loss_1e-3", "plateau_end"]
-        case .train, .compare: return ["final_cot_loss", "distance_to_construction"]
+        case .train: return ["final_cot_loss", "distance_to_construction"]
+        case .compare: return ["max_rel_loss_deviation", "final_cot_loss"]
         case .exact: return ["exact_eval_loss"]
         }
     }

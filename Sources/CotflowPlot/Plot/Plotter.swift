@@ -112,7 +112,19 @@ public enum Plotter {
             return PlotOutcome(files: [dataPath, scriptPath], rendered: false, message: notes.joined(separator: "\n"))
         }
 
-        let run = runGnuplot(gnuplot, script: stem + ".gp", directory: directory, timeout: options.timeout)
+        // gnuplot opens its outputs by name and would follow a symlink planted there: it draws in a
+        // private directory of ours (0700, named as FileOutput's temporaries), and the figures are
+        // renamed into place, which replaces whatever is at the target instead of following it.
+        let scratch = try privateDirectory(in: directory, for: stem)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try writeText(data, to: scratch + "/" + stem + ".tsv")
+        try writeText(script, to: scratch + "/" + stem + ".gp")
+        let run = runGnuplot(gnuplot, script: stem + ".gp", directory: scratch, timeout: options.timeout)
+        for (drawn, target) in [(scratch + "/" + stem + ".svg", svgPath), (scratch + "/" + stem + ".png", pngPath)] where nonEmptyFile(drawn) {
+            guard rename(drawn, target) == 0 else {
+                throw PlotError.cannotReplace(path: target, reason: String(cString: strerror(errno)))
+            }
+        }
         let svgOK = nonEmptyFile(svgPath), pngOK = nonEmptyFile(pngPath)
         var files = [dataPath, scriptPath]
         if svgOK { files.append(svgPath) }
@@ -134,6 +146,16 @@ public enum Plotter {
         }
         // gnuplot's own output (warnings about empty ranges, fonts) is shown only when it failed.
         return PlotOutcome(files: files, rendered: true, message: notes.joined(separator: "\n"))
+    }
+
+    /// A new directory `.<stem>.tmp-XXXXXX` in `directory`, readable by this user only.
+    static func privateDirectory(in directory: String, for stem: String) throws -> String {
+        var template = Array((directory + "/." + stem + ".tmp-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw PlotError.cannotReplace(path: directory + "/" + stem + ".svg",
+                                          reason: "cannot create a private directory for gnuplot in \(directory): \(String(cString: strerror(errno)))")
+        }
+        return String(cString: made)
     }
 
     /// `base` without a figure, data or script extension; rejects empty names and directories.
