@@ -34,6 +34,8 @@ public struct FullFlowDeviation: Sendable {
     /// Largest over the records where the full flow's held-out loss is above the deviation floor
     /// times its initial value.
     public let maxRelativeLossDeviation: Double?
+    /// Why `maxRelativeLossDeviation` is nil (a held-out mean overflowed, ...).
+    public let lossDeviationMissing: String?
     /// max_j max(|v_diag_j - flow|, |w_diag_j - flow|) per record.
     public let eigenvalueDeviation: [Double]
     public let changePointAgreement: StageAgreement
@@ -95,6 +97,7 @@ extension Comparator {
         return FullFlowDeviation(
             relativeLossDeviation: loss.each,
             maxRelativeLossDeviation: loss.largest,
+            lossDeviationMissing: loss.missing,
             eigenvalueDeviation: eigen,
             changePointAgreement: StageAgreement(stages.changePoint, reference: flow.stages.changePoint),
             mechanisticAgreement: StageAgreement(stages.mechanistic, reference: flow.stages.mechanistic))

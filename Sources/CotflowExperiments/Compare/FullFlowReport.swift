@@ -8,6 +8,7 @@ extension FullFlowDeviation {
     public var json: JSONValue {
         .object([
             ("max_rel_loss_deviation", maxRelativeLossDeviation.map { .number($0) } ?? .null),
+        ] + (lossDeviationMissing.map { [("max_rel_loss_deviation_missing", .string($0))] } ?? []) + [
             ("rel_loss_deviation_at_t0", .number(relativeLossDeviation.first ?? .nan)),
             ("max_eigenvalue_deviation", .number(maxEigenvalueDeviation)),
             ("stage_agreement_change_points", changePointAgreement.json),
@@ -42,7 +43,7 @@ extension TrainingComparison {
             lines.append("  what the reduction leaves out: reduced flow with W24 free against the full-matrix flow (\(full.prompts) prompts), max relative loss deviation \(fmt(reduction))")
         }
         lines.append("  what sampling and the step size add: \(trainable.rawValue) SGD against the full-matrix flow, max relative loss deviation "
-            + "\(f.maxRelativeLossDeviation.map(fmt) ?? "n/a"), max eigenvalue deviation \(fmt(f.maxEigenvalueDeviation)) (both scored on the held-out set)")
+            + "\(f.maxRelativeLossDeviation.map(fmt) ?? "none (\(f.lossDeviationMissing ?? "not measured"))"), max eigenvalue deviation \(fmt(f.maxEigenvalueDeviation)) (both scored on the held-out set)")
         for (detector, agreement) in [("change points", f.changePointAgreement), ("mechanistic", f.mechanisticAgreement)] {
             lines.append("  against the full-matrix flow, \(detector): " + (agreement.sameStages
                 ? "same stages, boundaries within \(fmt(100 * (agreement.maxRelativeBoundaryDifference ?? 0)))%"

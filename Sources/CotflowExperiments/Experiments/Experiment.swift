@@ -720,7 +720,8 @@ public struct CompareMetrics: SweepMetrics {
 
     public static var timeColumns: [String] { TrainMetrics.timeColumns }
     public static var diagnosticColumns: Set<String> {
-        TrainMetrics.diagnosticColumns.union([ValidityMetrics.CodingKeys.heldOutOverflowedRecords.stringValue])
+        // The tail index's standard error describes the estimate; overflowed records the held-out set.
+        TrainMetrics.diagnosticColumns.union([ValidityMetrics.CodingKeys.heldOutOverflowedRecords, .gradientTailIndexError].map(\.stringValue))
     }
     public static var regimes: [Regime] { [.follows, .doesNotFollow] + TrainMetrics.regimes }
     /// Whether training follows the flow (within `followTolerance`); a diverged run is diverged;
