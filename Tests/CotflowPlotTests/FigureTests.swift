@@ -121,12 +121,21 @@ extension PlotTests {
         let comparison = try Comparator.run(config)
         let run = try XCTUnwrap(comparison.runs.first)
         let panels = Figures.comparison(comparison)
-        XCTAssertEqual(panels.count, 3)
+        XCTAssertEqual(panels.count, 4)
         let deviation = panels[1]
         XCTAssertTrue(deviation.title.hasPrefix("relative loss deviation"), deviation.title)
         XCTAssertTrue(deviation.logY)
         XCTAssertEqual(deviation.series.map(\.name), ["reduced training vs the reduced flow"])
         XCTAssertEqual(deviation.series[0].x, run.times)
         XCTAssertEqual(deviation.series[0].y, try XCTUnwrap(run.relativeLossDeviation))
+        // The diagnostics panel plots the validity points of the run's first correction.
+        let points = try XCTUnwrap(run.correction?.validity.points)
+        let noise = panels[3]
+        XCTAssertTrue(noise.title.hasPrefix("along the flow: batch-noise bound"), noise.title)
+        XCTAssertEqual(noise.series[0].name, "reduced: noise bound h tr(Sigma)/(4BL)")
+        XCTAssertEqual(noise.series[0].x, points.map(\.time))
+        XCTAssertEqual(noise.series[0].y, points.map(\.noiseExcess))
+        XCTAssertEqual(noise.series[1].y, points.map(\.noise.losses.topPercentShare))
+        XCTAssertEqual(noise.horizontalLines.map(\.y), [2])
     }
 }

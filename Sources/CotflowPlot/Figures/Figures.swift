@@ -114,6 +114,21 @@ public enum Figures {
         }
         panels.append(PlotSpec(title: "eigenvalues of V31 (v) and W13 (w) in the initial eigenbasis", xLabel: xLabel, yLabel: "eigenvalue", series: eigen,
                                horizontalLines: constructionLines(eta: c.config.eta.doubleValue)))
+        // What decides whether training can follow the flow (issue 23): along the flow, per run.
+        var noise: [PlotSeries] = []
+        for run in c.runs {
+            guard let points = run.correction?.validity.points, !points.isEmpty else { continue }
+            let who = run.trainable.rawValue, t = points.map(\.time)
+            noise.append(PlotSeries(name: "\(who): noise bound h tr(Sigma)/(4BL)", x: t, y: points.map(\.noiseExcess)))
+            noise.append(PlotSeries(name: "\(who): top 1% share of the loss", x: t, y: points.map(\.noise.losses.topPercentShare), dashed: true))
+            let tails = points.compactMap { p in p.noise.gradientNorms.tailIndex.map { (p.time, $0.alpha) } }
+            if !tails.isEmpty { noise.append(PlotSeries(name: "\(who): Hill index of the gradient norms", x: tails.map(\.0), y: tails.map(\.1), dashed: true)) }
+        }
+        if !noise.isEmpty {
+            panels.append(PlotSpec(title: "along the flow: batch-noise bound, top-1% share, tail index (below 2: no finite variance)",
+                                   xLabel: "t (flow)", yLabel: "value", logY: true, series: noise,
+                                   horizontalLines: [HorizontalLine(y: 2, label: "tail index 2")]))
+        }
         return panels
     }
 
