@@ -223,39 +223,49 @@ public struct MachineRates: Sendable, Equatable {
                             source: given.isEmpty ? "measured" : environmentKey)
     }()
 
+    /// Units of work per second of `round` (which does one round and returns its units), best of
+    /// three runs of ~2 ms each.
+    static func bestRate(_ round: () -> Int) -> Double {
+        var best = 0.0
+        for _ in 0..<3 {
+            var units = 0
+            let start = DispatchTime.now().uptimeNanoseconds
+            var elapsed: UInt64 = 0
+            repeat {
+                units += round()
+                elapsed = DispatchTime.now().uptimeNanoseconds - start
+            } while elapsed < 2_000_000
+            best = max(best, Double(units) / (Double(elapsed) * 1e-9))
+        }
+        return best
+    }
+
     /// Flops per second of the kernels' typical loop: a 22 x 11 matrix times a vector (the query
     /// `W u` of d = 10), in scalar Swift as the kernels run it, best of three ~2 ms runs.
     static func measureFlops() -> Double {
         let rows = 22, cols = 11
         let a = (0..<(rows * cols)).map { Double($0 % 7) * 0.01 }
         var x = (0..<cols).map { Double($0 % 5) * 0.1 }, y = [Double](repeating: 0, count: rows)
-        var best = 0.0
-        for _ in 0..<3 {
-            var products = 0
-            let start = DispatchTime.now().uptimeNanoseconds
-            var elapsed: UInt64 = 0
-            repeat {
-                a.withUnsafeBufferPointer { ap in
-                    x.withUnsafeMutableBufferPointer { xp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            for _ in 0..<200 {
-                                for r in 0..<rows {
-                                    var acc = 0.0
-                                    for c in 0..<cols { acc += ap[r * cols + c] * xp[c] }
-                                    yp[r] = acc
-                                }
-                                // Feed back, so that no product can be skipped.
-                                for c in 0..<cols { xp[c] = 0.5 * yp[c] }
+        let rate = bestRate {
+            a.withUnsafeBufferPointer { ap in
+                x.withUnsafeMutableBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        for _ in 0..<200 {
+                            for r in 0..<rows {
+                                var acc = 0.0
+                                for c in 0..<cols { acc += ap[r * cols + c] * xp[c] }
+                                yp[r] = acc
                             }
+                            // Feed back, so that no product can be skipped.
+                            for c in 0..<cols { xp[c] = 0.5 * yp[c] }
                         }
                     }
                 }
-                products += 200
-                elapsed = DispatchTime.now().uptimeNanoseconds - start
-            } while elapsed < 2_000_000
-            best = max(best, Double(products * 2 * rows * cols) / (Double(elapsed) * 1e-9))
+            }
+            return 200 * 2 * rows * cols
         }
-        return x.reduce(0, +).isFinite ? best : best
+        withExtendedLifetime(x) {}
+        return rate
     }
 
     /// Limb products per second of big-integer multiply-adds of 8-limb numbers (the size of the
@@ -264,19 +274,12 @@ public struct MachineRates: Sendable, Equatable {
         let limbs = 8
         let x = BigInt(3).power(limbs * 40), y = BigInt(7).power(limbs * 22)
         var acc = BigInt(0)
-        var best = 0.0
-        for _ in 0..<3 {
-            var products = 0
-            let start = DispatchTime.now().uptimeNanoseconds
-            var elapsed: UInt64 = 0
-            repeat {
-                for _ in 0..<100 { acc += x * y; acc -= x * y }
-                products += 200
-                elapsed = DispatchTime.now().uptimeNanoseconds - start
-            } while elapsed < 2_000_000
-            best = max(best, Double(products * x.words.count * y.words.count) / (Double(elapsed) * 1e-9))
+        let rate = bestRate {
+            for _ in 0..<100 { acc += x * y; acc -= x * y }
+            return 200 * x.words.count * y.words.count
         }
-        return acc.isZero ? best : best
+        withExtendedLifetime(acc) {}
+        return rate
     }
 
     /// The rates in words.
