@@ -39,12 +39,17 @@ final class OutputComparisonTests: XCTestCase {
         try writeText(#"{"x": 1}"#, to: b + "/summary.json")
         try writeText("t\n0\n", to: a + "/trajectory.csv")
         try writeText("t\n1\n", to: a + "/figure_data.csv")
+        try writeText("t\t1\n", to: a + "/figure.tsv")
+        try writeText("plot", to: a + "/figure.gp")
+        try writeText("t\t1\n", to: a + "/sweep.tsv")
+        try writeText("t\t1\n", to: b + "/sweep.tsv")
         try writeText("t\n0\n", to: a + "/missing.csv")
         try writeText("t\n0\n", to: b + "/trajectory.csv")
         try writeText("not json", to: a + "/broken.json")
         try writeText("not json", to: b + "/broken.json")
         let c = OutputComparison(original: a, rerun: b, tolerance: 0)
-        XCTAssertEqual(c.compared, ["broken.json", "summary.json", "trajectory.csv"])
+        XCTAssertEqual(c.compared, ["broken.json", "summary.json", "sweep.tsv", "trajectory.csv"])
+        XCTAssertEqual(c.figureData, ["figure.tsv", "figure_data.csv"])
         XCTAssertEqual(c.differences, ["broken.json: not valid JSON", "missing.csv: not written by the rerun"])
     }
 }

@@ -12,7 +12,7 @@ import XCTest
 extension CLITests {
     private func json(_ path: String) throws -> JSONValue { try JSONReader.parse(String(contentsOfFile: path, encoding: .utf8)) }
 
-    /// In a fresh directory: train, then eval, hessian, the full-matrix flow and stages, every
+    /// In a fresh directory: train (with --plot), then eval, hessian, the full-matrix flow and stages, every
     /// path relative to it. Returns the directory.
     private func runEveryCommand() throws -> String {
         let base = temporaryDirectory()
@@ -21,7 +21,7 @@ extension CLITests {
         FileManager.default.changeCurrentDirectoryPath(base)
         defer { FileManager.default.changeCurrentDirectoryPath(previous) }
         let commands = [
-            ["train", "--d", "2", "--n", "8", "--k", "2", "--steps", "20", "--batch-size", "16", "--held-out", "32", "--quiet", "--out", "t"],
+            ["train", "--d", "2", "--n", "8", "--k", "2", "--steps", "20", "--batch-size", "16", "--held-out", "32", "--quiet", "--out", "t", "--plot"],
             ["eval", "--load", "t/parameters.json", "--prompts", "64", "--spectrum", "1,2", "--out", "e"],
             ["hessian", "--load", "t/parameters.json", "--d", "2", "--n", "8", "--k", "2", "--prompts", "32", "--batches", "2", "--batch-size", "8", "--out", "h"],
             ["ode", "--params", "full", "--d", "2", "--n", "8", "--k", "2", "--prompts", "32", "--t-end", "1", "--points", "20", "--quiet", "--out", "f"],
@@ -107,6 +107,8 @@ extension CLITests {
             XCTAssertEqual(rerun.status, 0, "\(dir): \(rerun.stdout) \(rerun.stderr)")
             XCTAssertEqual(rerun.json["reproduces"] as? Bool, true, dir)
             XCTAssertEqual(Set(rerun.json["files"] as? [String] ?? []), files, dir)
+            // The figure's data is listed, not compared: a rerun draws no figures.
+            XCTAssertEqual(rerun.json["figure_data_not_compared"] as? [String] ?? ["?"], dir == "t" ? ["figure.tsv", "figure_data.csv"] : [], dir)
             XCTAssertTrue(rerun.stderr.contains("the recorded \(computation) run"), rerun.stderr)
         }
         // A recorded input file that is gone is named, and nothing is run.

@@ -10,17 +10,23 @@ package struct OutputComparison: Sendable {
     package let tolerance: Double
     /// The files compared, in name order.
     package private(set) var compared: [String] = []
+    /// Figure data of `original` (not compared: a rerun draws no figures), in name order.
+    package private(set) var figureData: [String] = []
     /// One line per difference.
     package private(set) var differences: [String] = []
 
     package init(tolerance: Double) { self.tolerance = tolerance }
 
-    /// Compares every `.json`, `.csv` and `.tsv` file of `original` (except figure data,
-    /// `*_data.csv`) with the file of that name in `rerun`.
+    /// Compares every `.json`, `.csv` and `.tsv` file of `original` with the file of that name in
+    /// `rerun`, except figure data (`X.tsv` beside its script `X.gp`, or `*_data.csv`).
     package init(original: String, rerun: String, tolerance: Double) {
         self.init(tolerance: tolerance)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: original)) ?? []).sorted()
-        for name in names where [".json", ".csv", ".tsv"].contains(where: name.hasSuffix) && !name.hasSuffix("_data.csv") {
+        func isFigureData(_ name: String) -> Bool {
+            name.hasSuffix("_data.csv") || (name.hasSuffix(".tsv") && names.contains(String(name.dropLast(4)) + ".gp"))
+        }
+        for name in names where [".json", ".csv", ".tsv"].contains(where: name.hasSuffix) {
+            if isFigureData(name) { figureData.append(name); continue }
             let a = (original as NSString).appendingPathComponent(name), b = (rerun as NSString).appendingPathComponent(name)
             guard let left = FileManager.default.contents(atPath: a) else { continue }
             guard let right = FileManager.default.contents(atPath: b) else { differences.append("\(name): not written by the rerun"); continue }
