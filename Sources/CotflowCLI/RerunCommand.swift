@@ -34,7 +34,8 @@ struct RerunCommand: CotflowCommand {
                 let json = try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath)
                 recorded = try RecordedRun(json: json)
             } catch let error as ReportableError {
-                throw ValidationError("\(summaryPath) \(error.description)")
+                // The reader's messages name the file already.
+                throw ValidationError(error.description.hasPrefix(summaryPath) ? error.description : "\(summaryPath) \(error.description)")
             }
             // A rerun writes no summary of its own; one that records `rerun` was made by hand: never rerun a rerun.
             guard recorded.provenance.arguments.first != "rerun", recorded.computation != "rerun" else {
@@ -61,6 +62,10 @@ struct RerunCommand: CotflowCommand {
         for recorded in runs {
             FileHandle.standardError.write("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n".data(using: .utf8)!)
             try Self.solve(recorded, into: target)
+            // A run stopped by a signal wrote what it had (marked interrupted): there is nothing to compare.
+            if Interruption.signalNumber != nil {
+                throw RunStopped(description: "rerun interrupted by \(Interruption.signalName): the run in \(target) is incomplete (marked interrupted); nothing was compared")
+            }
         }
         // The shards of a sweep that was merged are merged again (the merge records no run of its own).
         let merged = (directory as NSString).appendingPathComponent("sweep.json")
