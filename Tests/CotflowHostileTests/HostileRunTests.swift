@@ -139,4 +139,37 @@ final class HostileRunTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: file(file(dir, "o"), "figure.svg")) || plotted.stderr.contains("ulimit -u"), plotted.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: file(file(dir, "o"), "figure.gp")))
     }
+
+    /// `--force` removes the files a run writes; a directory of such a name is the user's: it was
+    /// removed with everything in it.
+    func testForceNeverRemovesADirectoryNamedLikeAnOutput() throws {
+        let dir = Cotflow.temporaryDirectory()
+        let kept = file(file(dir, "trajectory.csv"), "notes.txt")
+        try FileManager.default.createDirectory(atPath: file(dir, "trajectory.csv"), withIntermediateDirectories: true)
+        try "mine\n".write(toFile: kept, atomically: true, encoding: .utf8)
+        let run = try Cotflow.run(["ode", "--d", "2", "--n", "4", "--k", "2", "--quiet", "--force", "--out", dir])
+        XCTAssertEqual(run.status, 64, run.summary)
+        XCTAssertTrue(run.stderr.contains("trajectory.csv is a directory"), run.stderr)
+        XCTAssertEqual(try? String(contentsOfFile: kept, encoding: .utf8), "mine\n")
+    }
+
+    /// A rerun stopped by a signal compared its half-done run with the original and said "DOES NOT
+    /// REPRODUCE: 80 differences"; it says it was interrupted. A summary that does not parse is named once.
+    func testAnInterruptedRerunSaysSoInsteadOfComparing() throws {
+        let dir = Cotflow.temporaryDirectory()
+        let original = try Cotflow.run(["train", "--d", "3", "--n", "12", "--k", "2", "--steps", "20000", "--record-every", "100",
+                                        "--batch-size", "64", "--held-out", "64", "--quiet", "--out", dir], timeout: 120)
+        XCTAssertEqual(original.status, 0, original.summary)
+        let rerun = try Cotflow.signalled(["rerun", dir, "--out", file(dir, "again")], signal: SIGTERM, phase: "training")
+        XCTAssertEqual(rerun.status, 1, rerun.summary)
+        XCTAssertTrue(rerun.stderr.contains("rerun interrupted by SIGTERM"), rerun.stderr)
+        XCTAssertFalse(rerun.stdout.contains("REPRODUCE"), rerun.stdout)
+
+        let summary = file(dir, "summary.json")
+        let text = try String(contentsOfFile: summary, encoding: .utf8)
+        try String(text.prefix(text.count / 2)).write(toFile: summary, atomically: true, encoding: .utf8)
+        let truncated = try Cotflow.run(["rerun", dir, "--out", file(dir, "third")])
+        XCTAssertEqual(truncated.status, 64, truncated.summary)
+        XCTAssertEqual(truncated.stderr.components(separatedBy: summary).count, 2, "the file named once: \(truncated.stderr)")
+    }
 }
