@@ -66,6 +66,17 @@ public final class ExampleContext {
             }
             chosen[key] = value
         }
+        // The process limits every cotflow run checks before any work (notes/reliability.md): descriptors and
+        // a thread (libdispatch trapped or hung without them), room for OpenBLAS's buffers under ulimit -v (it
+        // spun for ever), and a write beyond ulimit -f that fails instead of killing the example.
+        Interruption.ignoreFileSizeSignal()
+        do {
+            try ResourceLimit.checkProcessLimits()
+            try ResourceLimit.checkAddressSpace(0, what: name)
+        } catch {
+            FileHandle.standardError.write("\(name): error: \(describe(error))\n".data(using: .utf8)!)
+            exit((error as? ReportableError)?.kind == .input ? 64 : 1)
+        }
         self.declared = sizes
         self.given = chosen
         self.quick = options.quick

@@ -93,12 +93,12 @@ ctx.run {
     let half = valid.count / 2
     let lowFit = half >= 2 ? LineFit(Array(xs.prefix(half)), plateaus.prefix(half).map { log($0) }) : nil
     let highFit = valid.count - half >= 2 ? LineFit(Array(xs.suffix(valid.count - half)), plateaus.suffix(valid.count - half).map { log($0) }) : nil
-    print("fit log(plateau_end) = a + b log(sigma): b = \(fmt(power.slope)) +- \(fmt(power.slopeError)), a = \(fmt(power.intercept)), R^2 = \(fmt(power.r2)) over \(power.points) sigmas")
+    print("fit log(plateau_end) = a + b log(sigma): b = \(power.slopeText), a = \(fmt(power.intercept)), R^2 = \(fmt(power.r2)) over \(power.points) sigmas")
     if let lowFit, let highFit {
-        print("  small-sigma half: b = \(fmt(lowFit.slope)) +- \(fmt(lowFit.slopeError)); large-sigma half: b = \(fmt(highFit.slope)) +- \(fmt(highFit.slopeError))")
+        print("  small-sigma half: b = \(lowFit.slopeText); large-sigma half: b = \(highFit.slopeText)")
     }
-    print("fit plateau_end = a + c log(1/sigma): c = \(fmt(logLaw.slope)) +- \(fmt(logLaw.slopeError)), a = \(fmt(logLaw.intercept)), R^2 = \(fmt(logLaw.r2))")
-    print("fit log(product_reached) = a + b log(sigma): b = \(fmt(transitionFit.slope)) +- \(fmt(transitionFit.slopeError)), R^2 = \(fmt(transitionFit.r2))")
+    print("fit plateau_end = a + c log(1/sigma): c = \(logLaw.slopeText), a = \(fmt(logLaw.intercept)), R^2 = \(fmt(logLaw.r2))")
+    print("fit log(product_reached) = a + b log(sigma): b = \(transitionFit.slopeText), R^2 = \(fmt(transitionFit.r2))")
 
     ctx.record("sigma_sweep", .object([
         ("d", .int(d)), ("n", .int(baseN)), ("k", .int(k)), ("grid", .string(sigmaGrid.spec)), ("runs", .int(sigmaGrid.count)),
@@ -239,7 +239,7 @@ ctx.run {
 
     // ---- Verdicts.
     let slopeText = "log(plateau_end) = \(fmt(power.intercept)) + \(fmt(power.slope)) log(sigma) (slope +- \(fmt(power.slopeError)), R^2 = \(fmt(power.r2)), \(power.points) values of sigma from \(fmt(sigmas.first!)) to \(fmt(sigmas.last!)), medians over \(sigmaGrid.axes[1].values.count) seeds)"
-    let halves = lowFit.flatMap { l in highFit.map { h in "; slope over the smaller sigmas \(fmt(l.slope)) +- \(fmt(l.slopeError)), over the larger \(fmt(h.slope)) +- \(fmt(h.slopeError))" } } ?? ""
+    let halves = lowFit.flatMap { l in highFit.map { h in "; slope over the smaller sigmas \(l.slopeText), over the larger \(h.slopeText)" } } ?? ""
     let logLawText = "; the law plateau = a + c log(1/sigma) gives c = \(fmt(logLaw.slope)) +- \(fmt(logLaw.slopeError)), R^2 = \(fmt(logLaw.r2))"
     // A plausible reading of a small-initialisation analysis: the origin is a saddle, so the time to
     // leave it (and with it the transition) grows like log(1/sigma) without bound as sigma -> 0. Test

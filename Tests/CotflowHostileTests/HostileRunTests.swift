@@ -172,4 +172,34 @@ final class HostileRunTests: XCTestCase {
         XCTAssertEqual(truncated.status, 64, truncated.summary)
         XCTAssertEqual(truncated.stderr.components(separatedBy: summary).count, 2, "the file named once: \(truncated.stderr)")
     }
+
+    /// The examples skipped the process checks of the CLI: under `ulimit -v 420000` exact-chain
+    /// spun in OpenBLAS until killed, under `ulimit -f 1` SIGXFSZ killed them with a temporary
+    /// file left, and under `ulimit -n 5` they depended on where the first write failed.
+    func testExamplesUnderProcessLimitsFailWithAMessage() throws {
+        let example = Cotflow.executable.deletingLastPathComponent().appendingPathComponent("exact-chain")
+        guard FileManager.default.isExecutableFile(atPath: example.path) else { throw XCTSkip("exact-chain is not built beside cotflow") }
+        for (limits, status, words) in [("ulimit -v 420000", Int32(64), "ulimit -v 420000"), ("ulimit -f 1", 1, "the file size limit (ulimit -f)"),
+                                        ("ulimit -n 5", 1, "ulimit -n")] {
+            let dir = Cotflow.temporaryDirectory()
+            let run = try Cotflow.run(["--quick", "--out", dir], timeout: 60, limits: limits, program: "exact-chain")
+            XCTAssertFalse(run.timedOut || run.signaled, "\(limits): \(run.summary)")
+            XCTAssertEqual(run.status, status, "\(limits): \(run.summary)")
+            XCTAssertTrue(run.stderr.contains(words), "\(limits): \(run.stderr)")
+            XCTAssertEqual(Cotflow.outputProblems(in: dir), [], limits)
+            XCTAssertEqual(Cotflow.outputProblems(in: (dir as NSString).appendingPathComponent("sweep")), [], limits)
+        }
+    }
+
+    /// stage-sweep --quick printed "b = -0.017158 +- nan" (a line through the two sigmas of each
+    /// half has no standard error) with exit 0.
+    func testStageSweepPrintsNoNonFiniteNumber() throws {
+        let example = Cotflow.executable.deletingLastPathComponent().appendingPathComponent("stage-sweep")
+        guard FileManager.default.isExecutableFile(atPath: example.path) else { throw XCTSkip("stage-sweep is not built beside cotflow") }
+        let dir = Cotflow.temporaryDirectory()
+        let run = try Cotflow.run(["--quick", "--out", dir], timeout: 120, program: "stage-sweep")
+        XCTAssertEqual(run.status, 0, run.summary)
+        XCTAssertNil(Cotflow.nonFiniteInReport(run.stdout), run.stdout)
+        XCTAssertTrue(run.stdout.contains("(2 points: no standard error)"), run.stdout)
+    }
 }

@@ -28,10 +28,12 @@ enum Cotflow {
     /// commands run before it (`ulimit -v 1000000`).
     /// `stdoutPath` sends stdout to that file instead (`/dev/full`); `closedStderr` gives the child a
     /// pipe for stderr whose reading end is closed (as `2>&1 | head` leaves it).
+    /// `program` names another executable built beside cotflow (an example: `exact-chain`).
     static func run(_ arguments: [String], timeout: TimeInterval = 30, environment: [String: String]? = nil,
                     directory: String? = nil, limits: String? = nil, stdoutPath: String? = nil, closedStderr: Bool = false,
-                    onStart: ((Int32) -> Void)? = nil) throws -> Run {
+                    program: String? = nil, onStart: ((Int32) -> Void)? = nil) throws -> Run {
         let process = Process()
+        let executable = program.map { Self.executable.deletingLastPathComponent().appendingPathComponent($0) } ?? Self.executable
         if let limits {
             process.executableURL = URL(fileURLWithPath: "/bin/bash")
             process.arguments = ["-c", "\(limits) && exec \"$0\" \"$@\"", executable.path] + arguments

@@ -194,9 +194,7 @@ package enum Interruption {
     public static func install() {
         guard installed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         signal(SIGPIPE, SIG_IGN)
-        // Beyond the file size limit (`ulimit -f`) a write fails with EFBIG (the writer says so and
-        // removes its temporary file) instead of the process dying with a half-written file.
-        signal(SIGXFSZ, SIG_IGN)
+        ignoreFileSizeSignal()
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { s in
                 Interruption.received.store(s, ordering: .relaxed)
@@ -206,6 +204,10 @@ package enum Interruption {
             }
         }
     }
+
+    /// Beyond the file size limit (`ulimit -f`) a write fails with EFBIG (the writer says so and
+    /// removes its temporary file) instead of SIGXFSZ ending the process with a half-written file.
+    public static func ignoreFileSizeSignal() { signal(SIGXFSZ, SIG_IGN) }
 
     /// The signal received, if any.
     public static var signalNumber: Int32? {

@@ -19,6 +19,11 @@ public struct LineFit: Sendable {
         points = x.count
     }
 
+    /// "b +- se", or, for a line through two points (no residual: no standard error), "b (2 points: no standard error)".
+    public var slopeText: String {
+        slopeError.isFinite ? "\(fmt(slope)) +- \(fmt(slopeError))" : "\(fmt(slope)) (\(points) points: no standard error)"
+    }
+
     public var json: JSONValue {
         .object([("slope", .number(slope)), ("slope_standard_error", .number(slopeError)), ("intercept", .number(intercept)),
                  ("r2", .number(r2)), ("points", .int(points))])
