@@ -170,23 +170,10 @@ struct MergeCommand: ParsableCommand {
     @Flag(help: "Print the merge's estimated work and time (reading the shard files) and exit without merging.") var estimate = false
 
     func run() throws {
-        if estimate {
-            // Reading and checking every shard file: linear in their bytes.
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("shard-") }) ?? []
-            let bytes = files.compactMap { try? FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent($0))[.size] as? NSNumber }
-                .reduce(0.0) { $0 + $1.doubleValue }
-            return print(WorkEstimate([.init("merge", .serial, operations: 200 * bytes, basis: "\(files.count) shard files, \(Int(bytes)) bytes")])
-                .printed(what: "merge", json: json))
-        }
+        if estimate { return print(mergeEstimate(directory: directory).printed(what: "merge", json: json)) }
         let outcome = try mergeShards(directory: directory, allowPartial: allowPartial, metric: plot ? plotMetric : nil, reporter: PhaseReport.reporter())
         print(json ? try JSONValue.encoding(MergeSummary(outcome)).rendered() : outcome.summaryReport)
-        if plot {
-            let d = outcome.description, settings = try ExperimentSettings(recorded: d.settings)
-            if let m = plotMetric?.split(separator: ",").map(String.init).first(where: { !d.metricNames.contains($0) }) {
-                throw ValidationError("--plot-metric \(m) is not a metric of this sweep (metrics: \(d.metricNames.joined(separator: ", ")))")
-            }
-            try renderSweepFigure(PhaseReport(grid: d.grid, metricNames: d.metricNames, records: outcome.records, settings: settings), metric: plotMetric, directory: directory)
-        }
+        if plot { try renderSweepFigure(try outcome.figureReport(metric: plotMetric), metric: plotMetric, directory: directory) }
         if !outcome.missing.isEmpty { warn("\(outcome.missing.count) points missing from the merge") }
     }
 }

@@ -59,7 +59,7 @@ final class RunPipelineTests: XCTestCase {
             try rerun.solve(into: target) { _, _, _ in XCTFail("\(computation): no figure was recorded") }
             let report = rerun.report(rerun: target, tolerance: 0)
             XCTAssertTrue(report.reproduces, "\(computation): \(report.differences)")
-            XCTAssertEqual(Set(report.files), files[computation]!.filter { $0.hasSuffix(".json") || $0.hasSuffix(".csv") }, computation)
+            XCTAssertEqual(Set(report.files), files[computation]!.filter { $0.hasSuffix(".json") || $0.hasSuffix(".csv") || $0.hasSuffix(".tsv") }, computation)
             // A second rerun into the same directory is refused before any work.
             XCTAssertThrowsError(try rerun.solve(into: target) { _, _, _ in })
         }
