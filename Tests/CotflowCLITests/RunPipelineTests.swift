@@ -33,7 +33,7 @@ final class RunPipelineTests: XCTestCase {
         try record(try EvaluationRun(seed: 2, load: parameters, prompts: 64))
         try record(HessianRun(d: 2, n: 8, k: 2, seed: 2, load: parameters, objective: .cot, prompts: 32))
         try record(StagesRun(file: InputFile((directories["ode"]! as NSString).appendingPathComponent("trajectory.csv"))))
-        try record(try ComparisonRun(d: 2, n: 8, k: 2, seed: 1, batchSize: 16, steps: 10, recordEvery: 5, heldOut: 32))
+        try record(try ComparisonRun(d: 2, n: 8, k: 2, seed: 1, batchSize: 16, steps: 10, recordEvery: 2, heldOut: 32))
         var settings = ExperimentSettings(job: .exact)
         (settings.d, settings.n, settings.k) = (2, 8, 2)
         let plan = SweepPlan(settings: settings, axes: ["k=1,2"], directory: "", shards: 1)
