@@ -67,3 +67,19 @@ enum FlowStopRecord {
         reason.hasPrefix("failed: ") ? .failed(reason: String(reason.dropFirst("failed: ".count))) : converged ? .converged : .completed
     }
 }
+
+/// A flow integrated to its end (the reduced and the full-matrix flow's trajectories): the output
+/// times and losses, why it stopped, the solver's work, the steppers that ran and whether it converged.
+public protocol SolvedFlow: Sendable {
+    var times: [Double] { get }
+    var losses: [Double] { get }
+    var stopReason: StopReason { get }
+    var statistics: ODEStatistics { get }
+    var phases: [StepperPhase] { get }
+    var converged: Bool { get }
+}
+
+extension SolvedFlow {
+    public var finalLoss: Double { losses.last ?? .nan }
+    public var finalTime: Double { times.last ?? .nan }
+}
