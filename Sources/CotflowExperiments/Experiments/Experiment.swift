@@ -70,6 +70,7 @@ public enum SweepSetting: Sendable {
         .recorded(name, jobs: jobs, fields: { s, _ in try value(s).map { [(name, $0)] } ?? [] })
     }
 
+    /// The setting's name (an axis's name; the key, or the first key, the files record it under).
     public var name: String {
         switch self {
         case .axis(let p): return p.name
