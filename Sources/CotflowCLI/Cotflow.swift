@@ -25,6 +25,7 @@ struct Cotflow: CotflowCommand {
         let ours = command is CotflowCommand
         if ours { Interruption.install() }
         do {
+            if ours { try ResourceLimit.checkProcessLimits() }
             try command.run()
             if ours { try StandardStreams.finishOutput() }
         } catch {

@@ -32,7 +32,8 @@ package struct Rerun {
             do {
                 recorded = try RecordedRun(json: try JSONReader.parse(String(decoding: data, as: UTF8.self), source: summaryPath))
             } catch let error as ReportableError {
-                throw CotflowError.input("\(summaryPath) \(error.description)")
+                // The reader's messages name the file already.
+                throw CotflowError.input(error.description.hasPrefix(summaryPath) ? error.description : "\(summaryPath) \(error.description)")
             }
             // A rerun writes no summary of its own; one that records `rerun` was made by hand: never rerun a rerun.
             guard recorded.provenance.arguments.first != "rerun", recorded.computation != "rerun" else {
@@ -84,6 +85,10 @@ package struct Rerun {
         for (recorded, run) in zip(runs, decoded) {
             StandardStreams.writeError("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n")
             let outcome = try Self.solve(run, arguments: recorded.provenance.arguments, into: target)
+            // A run stopped by a signal wrote what it had (marked interrupted): there is nothing to compare.
+            if Interruption.signalNumber != nil {
+                throw RunStopped("rerun interrupted by \(Interruption.signalName): the run in \(target) is incomplete (marked interrupted); nothing was compared")
+            }
             if let sweep = outcome as? SweepShardOutcome, let report = sweep.figure { try figure(report, (run as? SweepShardRun)?.plotMetric, target) }
         }
         let merged = (directory as NSString).appendingPathComponent("sweep.json")

@@ -46,6 +46,8 @@ public struct FullFlowRun: RecordableRun, TaskRun {
             throw FullFlowConfigurationError.implicitStepper(options.ode.stepper, dimension: 2 * task.tokenSize * task.tokenSize)
         }
         try options.checkStorage(d: d)
+        try ResourceLimit.checkAddressSpace(TrainingLimits.promptBytes(count: prompts, d: d, n: n, data: false),
+                                            what: "the full-matrix flow at --d \(d) --n \(n) on --prompts \(prompts)")
         try options.validate()
         try estimate().check(what: "the full-matrix flow at --d \(d) --n \(n) --k \(k) on --prompts \(prompts) to --t-end \(fmt(options.ode.endTime))",
                              lower: "--t-end, --prompts, --max-steps, --d or --k")

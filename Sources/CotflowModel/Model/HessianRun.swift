@@ -42,7 +42,10 @@ public struct HessianRun: RecordableRun, TaskRun {
             throw CotflowError.input("--difference-step must be in (0, 1) (got \(differenceStep))")
         }
         // The file's own task fields are read as strictly as eval reads them.
-        _ = try ParameterFileTask.read(load.path)
+        let recorded = try ParameterFileTask.read(load.path)
+        if let fileD = recorded.d, fileD != d { throw CotflowError.input("\(load.given) has d = \(fileD); pass --d \(fileD)") }
+        try ResourceLimit.checkMemory(TrainingLimits.promptBytes(count: prompts, d: d, n: n, data: true),
+                                      what: "the Hessian at --d \(d) --n \(n) with --prompts \(prompts)")
         try estimate().check(what: "the Hessian at --d \(d) --n \(n) --k \(k) with --prompts \(prompts) (--params \(params.rawValue))",
                              lower: "--prompts, --batches, --d or --k, or use --params reduced")
     }
@@ -53,7 +56,7 @@ public struct HessianRun: RecordableRun, TaskRun {
         try validate()
         let task = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue)
         let p = try TransformerParameters.load(from: load.path)
-        guard p.d == d else { throw CotflowError("\(load.given) has d = \(p.d); pass --d \(p.d)") }
+        guard p.d == d else { throw CotflowError.input("\(load.given) has d = \(p.d); pass --d \(p.d)") }
         let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: seed, stream: [StreamLabel.evaluation]), includeData: true)
         let entries = FullBatchHessian.entries(reduced: params == .reduced, d: d)
         if batches > 0 { progress?("gradient noise", 0, 1) }
