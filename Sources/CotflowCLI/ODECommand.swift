@@ -113,7 +113,11 @@ struct ODECommand: CotflowCommand {
     @discardableResult
     static func solve(_ run: ReducedFlowRun, output: OutputOptions, provenance: Provenance, plotted: Bool = false, printing: Bool = true) throws -> ReducedFlowOutcome {
         try output.prepare(files: ["trajectory.csv", "summary.json"])
-        let outcome = try run.solve()
+        let outcome: ReducedFlowOutcome = try {
+            let bar = Progress(total: 1, label: "ode", enabled: !output.quiet && !output.json, phases: run.estimate())
+            defer { bar.finish() }
+            return try run.solve(progress: bar.report)
+        }()
         let t = outcome.trajectory
         let stages = StageLines(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: run.eta.doubleValue)
         let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
@@ -128,9 +132,9 @@ struct ODECommand: CotflowCommand {
     static func solve(_ run: FullFlowRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws -> FullFlowOutcome {
         try output.prepare(files: ["trajectory.csv", "summary.json", "parameters.json", "initial_parameters.json"])
         let outcome: FullFlowOutcome = try {
-            let bar = Progress(total: 1000, label: "full-matrix flow", enabled: !output.quiet), end = run.options.ode.endTime
+            let bar = Progress(total: 1, label: "ode", enabled: !output.quiet && !output.json)
             defer { bar.finish() }
-            return try run.solve { t in bar.update(Int(1000 * t / end), detail: "t = \(fmt(t))") }
+            return try run.solve { t in bar.report(run.progress(at: t)) }
         }()
         let columns = try outcome.trajectory.parameterColumns()
         let stages = StageLines(times: outcome.trajectory.times, losses: outcome.trajectory.losses, v: columns.map(\.vDiagonal),
