@@ -209,6 +209,8 @@ package final class Progress {
     }
     private var currentName: String?
     private var known = false
+    /// The last count was not proportional to the work (no rate in the closing line).
+    private var byWork = false
 
     /// Shows what a library run reported (its phase, count and work done).
     public func report(_ r: ProgressReport) {
@@ -230,7 +232,7 @@ package final class Progress {
     /// estimate put too low) the time left is unknown and said so.
     public func update(_ done: Int, loss: Double? = nil, detail: String = "", work: Double? = nil) {
         guard enabled else { return }
-        lastDone = done
+        (lastDone, byWork) = (done, work != nil)
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
         guard elapsed >= delay, now.timeIntervalSince(lastPrint) >= (isTTY ? 0.2 : 5) else { return }
@@ -287,7 +289,8 @@ package final class Progress {
         let text: String
         if phases.isEmpty {
             let rate = elapsed > 0 ? Double(lastDone) / elapsed : 0
-            text = "\(label) done: \(lastDone) \(unit) in \(String(format: "%.1f", elapsed))s (\(String(format: "%.1f", rate)) \(unit)/s)\n"
+            text = "\(label) done: \(lastDone) \(unit) in \(String(format: "%.1f", elapsed))s"
+                + (byWork ? "\n" : " (\(String(format: "%.1f", rate)) \(unit)/s)\n")
         } else {
             text = "\(label) done: \(phases.count) phases in \(String(format: "%.1f", elapsed))s\n"
         }
