@@ -45,47 +45,10 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        let run = try comparisonRun()
-        if output.printEstimate(run.estimate(), what: "compare") { return }
-        let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run))
-        if plot, let c = outcome.comparison {
-            try renderFigure(Figures.comparison(c), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta)", output: output)
+        try output.solve(try comparisonRun(), what: "compare") { outcome in
+            if plot, let c = outcome.comparison {
+                try renderFigure(Figures.comparison(c), name: "comparison", title: "reduced flow vs training, (d, n, k) = (\(task.d), \(task.n), \(task.k)), eta = \(c.config.eta)", output: output)
+            }
         }
-    }
-
-    /// Solves `run` and writes its files and report (also what `rerun` calls).
-    @discardableResult
-    static func solve(_ run: ComparisonRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws -> ComparisonOutcome {
-        try output.prepare(files: ComparisonRun.outputFiles)
-        Interruption.install()
-        let c = run.config
-        let outcome: ComparisonOutcome = try {
-            // Every phase in the display; the time left weighs them by the estimate's shares.
-            let bar = Progress(total: c.training.steps, label: "compare", enabled: !output.quiet, phases: run.estimate())
-            defer { bar.finish() }
-            return try run.solve(progress: { trainable, done, total in
-                bar.phase("training (\(trainable.rawValue))", total: total)
-                bar.update(done)
-            }, phase: { name, fraction in
-                bar.phase(name, total: 100, unit: "%")
-                bar.update(Int(100 * fraction))
-            })
-        }()
-        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
-        guard let comparison = outcome.comparison else {
-            // A training run stopped: the runs so far are written, marked in summary.json.
-            for (trainable, result) in outcome.stoppedRuns { try output.write(result.trajectory.table.text, "train_\(trainable.rawValue)_trajectory.csv") }
-            try output.write(summary: summary)
-            if output.json, printing { print(summary.rendered()) }
-            throw RunStopped(description: (outcome.stopDescription ?? "compare: stopped") + "; the training trajectories so far are kept"
-                             + (output.out.map { " in \($0)" } ?? " (give --out DIR to keep them)"))
-        }
-        if let table = comparison.table { try output.write(table.text, "comparison.csv") }
-        if let flow = comparison.flow { try output.write(flow.table.text, "ode_trajectory.csv") }
-        if let full = comparison.fullFlow { try output.write(try full.trajectory.table().text, "full_flow_trajectory.csv") }
-        for r in comparison.runs { try output.write(r.result.trajectory.table.text, "train_\(r.trainable.rawValue)_trajectory.csv") }
-        try output.write(summary: summary)
-        if printing { output.emit(json: summary, report: comparison.report(out: output.out)) }
-        return outcome
     }
 }

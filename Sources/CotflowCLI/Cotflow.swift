@@ -25,6 +25,7 @@ struct Cotflow: CotflowCommand {
         let ours = command is CotflowCommand
         if ours { Interruption.install() }
         do {
+            if ours { try ResourceLimit.checkProcessLimits() }
             try command.run()
             if ours { try StandardStreams.finishOutput() }
         } catch {
@@ -64,9 +65,9 @@ func printError(_ message: String) {
     StandardStreams.writeError("cotflow: error: \(message)\n")
 }
 
-/// A run that stopped early (interrupted or diverged) after writing what it had computed.
-struct RunStopped: ReportableError {
-    let description: String
+/// Prints `cotflow: warning: text` on stderr.
+func warn(_ text: String) {
+    FileHandle.standardError.write("cotflow: warning: \(text)\n".data(using: .utf8)!)
 }
 
 /// The task with its random streams: dimension, context length, chain length, GD step size and
@@ -183,24 +184,26 @@ struct OutputOptions: ParsableArguments {
     /// With --estimate: prints the estimate and returns true (the caller stops before any output directory or work).
     func printEstimate(_ work: @autoclosure () throws -> WorkEstimate, what: String) rethrows -> Bool {
         guard estimate else { return false }
-        try emitEstimate(work(), what: what, json: json)
+        print(try work().printed(what: what, json: json))
         return true
     }
 
     /// `body` (a run's validation); with --estimate a run beyond the work limit is not refused (its estimate is printed instead).
-    func validating(_ body: () throws -> Void) throws { try allowingEstimate(estimate, body) }
-
-    /// Before any work: `--out` is created and writable, and holds none of `files` unless `--force`.
-    func prepare(files: [String]) throws { if let out { try OutputDirectory.prepare(out, files: files, force: force) } }
+    func validating(_ body: () throws -> Void) throws { try WorkLimitExceeded.ignored(when: estimate, body) }
 
     /// `--plot` writes its figure files into `--out`.
     func checkPlot(_ plot: Bool) throws { if plot && out == nil { throw ValidationError("--plot needs --out DIR for the figure files") } }
 
-    /// Writes `text` to `out/name` when `--out` is given.
-    func write(_ text: String, _ name: String) throws { if let out { try writeText(text, to: (out as NSString).appendingPathComponent(name)) } }
-
-    /// Prints the JSON object or the human-readable report.
-    func emit(json object: JSONValue, report: @autoclosure () -> String) { print(json ? object.rendered() : report()) }
+    /// With --estimate prints the estimate of `run` (`what`); otherwise solves it through the
+    /// library's pipeline into these outputs (`OutputRun.solve(into:provenance:)`), passes the
+    /// outcome to `then` (figures, warnings), and exits 1 when the result does not hold.
+    func solve<Run: OutputRun>(_ run: Run, what: String, plot: Bool = false, then: (Run.Outcome) throws -> Void = { _ in }) throws {
+        if try printEstimate(try run.estimate(), what: what) { return }
+        let output = RunOutput(directory: out, json: json, quiet: quiet, force: force, plotted: plot)
+        let outcome = try run.solve(into: output, provenance: try Provenance(run: run))
+        try then(outcome)
+        if let failure = run.failure(outcome, output: output) { throw failure }
+    }
 }
 
 /// Parses a comma-separated list of exact numbers ("-20/31,0.5,1").
@@ -216,14 +219,4 @@ func renderFigure(_ panels: [PlotSpec], name: String, title: String, output: Out
     guard let out = output.out else { throw ValidationError("--plot needs --out DIR for the figure files") }
     let outcome = try Plotter.render(panels: panels, to: (out as NSString).appendingPathComponent(name), title: title)
     FileHandle.standardError.write("plot: \(outcome.message)\n".data(using: .utf8)!)
-}
-
-/// Prints a run's estimate (`--estimate`), as text or as JSON (notes/formats.md, "--estimate").
-func emitEstimate(_ work: WorkEstimate, what: String, json: Bool) {
-    print(json ? work.json(what: what).rendered() : work.report(what: what))
-}
-
-/// Runs `body` (a validation); with `estimate`, a refusal by the work limit is dropped: the estimate is what was asked for.
-func allowingEstimate(_ estimate: Bool, _ body: () throws -> Void) throws {
-    do { try body() } catch is WorkLimitExceeded where estimate {}
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CotflowExact
 import CotflowPlot
 import CotflowCore
+import CotflowExperiments
 import CotflowModel
 import Foundation
 
@@ -49,28 +50,11 @@ struct EvalCommand: CotflowCommand {
         let run = try evaluationRun()
         run.warnings.forEach(warn)
         try output.validating { try run.validate() }
-        if output.printEstimate(run.estimate(), what: "eval") { return }
-        let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
-        if plot {
+        try output.solve(run, what: "eval", plot: plot) { outcome in
+            guard plot else { return }
             try renderFigure(Figures.evaluation(outcome.result, exactMean: outcome.exact?.value.doubleValue), name: "figure",
                              title: "evaluation of \(load.map { ($0 as NSString).lastPathComponent } ?? "the construction"), (d, n, k) = (\(run.d), \(run.n), \(run.k)), eta = \(run.eta), covariance \(run.covariance)",
                              output: output)
         }
-    }
-
-    /// Solves `run` and writes its files and report (also what `rerun` calls).
-    @discardableResult
-    static func solve(_ run: EvaluationRun, output: OutputOptions, provenance: Provenance, plotted: Bool = false, printing: Bool = true) throws -> EvaluationOutcome {
-        try output.prepare(files: ["summary.json", "per_prompt.csv"])
-        let outcome: EvaluationOutcome = try {
-            let bar = SharedProgress(Progress(total: run.prompts, label: "eval", unit: "prompts", enabled: !output.quiet, phases: run.estimate()))
-            defer { bar.finish() }
-            return try run.solve { phase, done, total in bar.report(phase, done: done, total: total, unit: phase == "exact GD reference" ? "steps" : "prompts") }
-        }()
-        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
-        try output.write(summary: summary)
-        try output.write(outcome.table.text, "per_prompt.csv")
-        if printing { output.emit(json: summary, report: outcome.report(out: output.out, plotted: plotted)) }
-        return outcome
     }
 }

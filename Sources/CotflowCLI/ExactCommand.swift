@@ -164,7 +164,7 @@ struct EstimateFlag: ParsableArguments {
     /// With --estimate: prints the estimate and returns true.
     func print(_ work: @autoclosure () throws -> WorkEstimate, what: String, json: Bool) rethrows -> Bool {
         guard estimate else { return false }
-        emitEstimate(try work(), what: what, json: json)
+        Swift.print(try work().printed(what: what, json: json))
         return true
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CotflowCore
+import CotflowExperiments
 import CotflowModel
 import Foundation
 
@@ -31,28 +32,5 @@ struct HessianCommand: CotflowCommand {
 
     func validate() throws { try checkingInput { try output.validating { try hessianRun.validate() } } }
 
-    func run() throws {
-        let run = try hessianRun
-        if output.printEstimate(run.estimate(), what: "hessian") { return }
-        try Self.solve(run, output: output, provenance: try Provenance(run: run))
-    }
-
-    /// Solves `run` and writes its files and report (also what `rerun` calls).
-    @discardableResult
-    static func solve(_ run: HessianRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws -> HessianOutcome {
-        try output.prepare(files: ["summary.json", "eigenvalues.csv"])
-        let outcome: HessianOutcome = try {
-            let bar = Progress(total: 1, label: "hessian", unit: "columns", enabled: !output.quiet, phases: run.estimate())
-            defer { bar.finish() }
-            return try run.solve { phase, done, total in
-                bar.phase(phase, total: total, unit: phase == "Hessian columns" ? "columns" : "steps")
-                bar.update(done)
-            }
-        }()
-        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
-        try output.write(summary: summary)
-        try output.write(outcome.table.text, "eigenvalues.csv")
-        if printing { output.emit(json: summary, report: outcome.report(out: output.out)) }
-        return outcome
-    }
+    func run() throws { try output.solve(try hessianRun, what: "hessian") }
 }

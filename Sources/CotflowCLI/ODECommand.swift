@@ -2,6 +2,7 @@ import ArgumentParser
 import CotflowPlot
 import CotflowModel
 import CotflowCore
+import CotflowExperiments
 import Foundation
 
 struct ODECommand: CotflowCommand {
@@ -87,66 +88,18 @@ struct ODECommand: CotflowCommand {
     }
 
     func run() throws {
-        if params == .full {
-            let run = try fullFlowRun()
-            if output.printEstimate(run.estimate(), what: "ode --params full") { return }
-            let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run))
-            if case .failed(let reason) = outcome.status { throw RunStopped(description: "the full-matrix flow failed: \(reason); the trajectory so far is kept") }
-            return
-        }
+        if params == .full { return try output.solve(try fullFlowRun(), what: "ode --params full") }
         let run = try reducedFlowRun()
-        if output.printEstimate(run.estimate(), what: "ode") { return }
-        let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
-        if plot {
-            try renderFigure(Figures.flow(outcome.trajectory, eta: run.eta.doubleValue, logTime: grid != .linear), name: "figure",
-                             title: "reduced gradient flow, (d, n, k) = (\(run.d), \(run.n), \(run.k)), eta = \(run.eta), stepper \(run.options.ode.stepper.rawValue)", output: output)
+        try output.solve(run, what: "ode", plot: plot) { outcome in
+            if plot {
+                try renderFigure(Figures.flow(outcome.trajectory, eta: run.eta.doubleValue, logTime: grid != .linear), name: "figure",
+                                 title: "reduced gradient flow, (d, n, k) = (\(run.d), \(run.n), \(run.k)), eta = \(run.eta), stepper \(run.options.ode.stepper.rawValue)", output: output)
+            }
+            let trajectory = outcome.trajectory
+            if trajectory.times.count < 10 && run.options.ode.grid != .everyStep {
+                warn("only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
+                    + "early on a grid reaching t = \(fmt(run.options.ode.endTime)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps")
+            }
         }
-        let trajectory = outcome.trajectory
-        if trajectory.times.count < 10 && run.options.ode.grid != .everyStep {
-            warn("only \(trajectory.times.count) output points: the run ended at t = \(fmt(trajectory.finalTime)), "
-                + "early on a grid reaching t = \(fmt(run.options.ode.endTime)); use --t-end \(fmt(trajectory.finalTime)), --grid log or --grid steps")
-        }
-        if case .failed(let reason) = outcome.status { throw RunStopped(description: "the flow failed: \(reason); the trajectory so far is kept") }
-    }
-
-    /// Solves `run` and writes its files and report (also what `rerun` calls).
-    @discardableResult
-    static func solve(_ run: ReducedFlowRun, output: OutputOptions, provenance: Provenance, plotted: Bool = false, printing: Bool = true) throws -> ReducedFlowOutcome {
-        try output.prepare(files: ["trajectory.csv", "summary.json"])
-        let outcome: ReducedFlowOutcome = try {
-            let bar = Progress(total: 1, label: "ode", enabled: !output.quiet && !output.json, phases: run.estimate())
-            defer { bar.finish() }
-            return try run.solve(progress: bar.report)
-        }()
-        let t = outcome.trajectory
-        let stages = StageLines(times: t.times, losses: t.losses, v: t.v, w: t.w, eta: run.eta.doubleValue)
-        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
-        try output.write(outcome.trajectory.table.text, "trajectory.csv")
-        try output.write(summary: summary)
-        if printing { output.emit(json: summary, report: stages.adding(to: outcome.report(out: output.out, plotted: plotted))) }
-        return outcome
-    }
-
-    /// Solves the full-matrix flow and writes its files and report (also what `rerun` calls).
-    @discardableResult
-    static func solve(_ run: FullFlowRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws -> FullFlowOutcome {
-        try output.prepare(files: ["trajectory.csv", "summary.json", "parameters.json", "initial_parameters.json"])
-        let outcome: FullFlowOutcome = try {
-            let bar = Progress(total: 1, label: "ode", enabled: !output.quiet && !output.json)
-            defer { bar.finish() }
-            return try run.solve { t in bar.report(run.progress(at: t)) }
-        }()
-        let columns = try outcome.trajectory.parameterColumns()
-        let stages = StageLines(times: outcome.trajectory.times, losses: outcome.trajectory.losses, v: columns.map(\.vDiagonal),
-                                w: columns.map(\.wDiagonal), eta: run.eta.doubleValue, manifoldDistance: columns.map(\.dataOffBlockNorm))
-        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
-        try output.write(try outcome.trajectory.table().text, "trajectory.csv")
-        try output.write(summary: summary)
-        if let out = output.out, let first = outcome.trajectory.parameters.first, let last = outcome.trajectory.parameters.last {
-            try first.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: run.taskFields)
-            if last.isFinite { try last.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: run.taskFields) }
-        }
-        if printing { output.emit(json: summary, report: stages.adding(to: outcome.report(out: output.out))) }
-        return outcome
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CotflowPlot
 import CotflowCore
+import CotflowExperiments
 import CotflowStages
 import Foundation
 
@@ -48,27 +49,12 @@ struct StagesCommand: CotflowCommand {
 
     func run() throws {
         let run = stagesRun
-        if output.printEstimate(run.estimate(), what: "stages") { return }
-        let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run))
-        if plot {
+        try output.solve(run, what: "stages") { outcome in
+            guard plot else { return }
             let a = outcome.stages
             let panels = Figures.stages(times: a.times, losses: a.losses, lossName: a.lossColumn, timeColumn: timeColumn, story: a.story, eigenvalues: (v: a.v, w: a.w, vPrefix: a.vPrefix, wPrefix: a.wPrefix),
                                         eta: outcome.eta?.value)
             try renderFigure(panels, name: "stages", title: "stages of \((file as NSString).lastPathComponent)" + run.taskBeside, output: output)
         }
-    }
-
-    /// Solves `run` and writes its files and report (also what `rerun` calls).
-    @discardableResult
-    static func solve(_ run: StagesRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws -> StagesOutcome {
-        try output.prepare(files: ["stages.csv", "change_point_stages.csv", "stages.json", "stages.svg", "stages.png"])
-        let outcome = try run.solve()
-        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
-        let story = outcome.stages.story
-        try output.write(StageTable.csvText(story.stages), "stages.csv")
-        if story.boundaries != nil { try output.write(StageTable.csvText(story.changePoints), "change_point_stages.csv") }
-        try output.write(summary: summary, "stages.json")
-        if printing { output.emit(json: summary, report: outcome.report(out: output.out)) }
-        return outcome
     }
 }

@@ -123,31 +123,9 @@ struct SweepCommand: ParsableCommand {
         let shard = try plan.shard(self.shard, environment: ProcessInfo.processInfo.environment, anyCount: from == nil)
         let run = SweepShardRun(plan: plan, shard: shard, directory: out, jobs: jobs ?? SweepThreads.cores, resume: resume, force: output.force,
                                 plot: plot, plotMetric: plotMetric)
-        if try output.printEstimate(try run.estimate(), what: "sweep shard \(shard) (\(shard.indices(in: try run.grid).count) points)") { return }
-        try Self.solve(run, output: output, provenance: try Provenance(run: run))
-    }
-
-    /// Solves `run` and writes its files, figure and report (also what `rerun` calls).
-    static func solve(_ run: SweepShardRun, output: OutputOptions, provenance: Provenance, printing: Bool = true) throws {
-        let (grid, shard, out, settings) = (try run.grid, run.shard, run.directory, run.plan.settings)
-        let points = shard.indices(in: grid).count
-        try run.estimate().check(what: "sweep shard \(shard) of \(points) points", lower: "the grid's points or the job's sizes, or split it with --shard i/N (or --emit-sbatch --shards N)")
-        try run.prepareDirectory()
-        Interruption.install()
-        let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
-        let solved: (outcome: SweepOutcome, summary: JSONValue)
-        do {
-            defer { progress.finish() }
-            solved = try run.solve(provenance: provenance) { done, total in progress.update(done, detail: "(\(total - done) left)") }
-        } catch let stopped as SweepInterrupted {
-            throw RunStopped(description: stopped.description)
+        try output.solve(run, what: "sweep shard \(shard) (\(shard.indices(in: try run.grid).count) points)") { outcome in
+            if let report = outcome.figure { try renderSweepFigure(report, metric: plotMetric, directory: out) }
         }
-        if run.plot, let merged = solved.outcome.merged {
-            try renderSweepFigure(PhaseReport(grid: grid, metricNames: settings.job.metricNames, records: merged.records, settings: settings), metric: run.plotMetric, directory: out)
-        } else if run.plot {
-            FileHandle.standardError.write("plot: a shard has no figure; draw it when every shard is done: cotflow merge \(out) --plot\n".data(using: .utf8)!)
-        }
-        if printing { output.emit(json: solved.summary, report: solved.outcome.report(job: settings.job, grid: grid, jobs: run.jobs, directory: out)) }
     }
 
     /// The training of the train and compare jobs (defaults resolved by `ExperimentSettings.training`).
@@ -192,23 +170,10 @@ struct MergeCommand: ParsableCommand {
     @Flag(help: "Print the merge's estimated work and time (reading the shard files) and exit without merging.") var estimate = false
 
     func run() throws {
-        if estimate {
-            // Reading and checking every shard file: linear in their bytes.
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("shard-") }) ?? []
-            let bytes = files.compactMap { try? FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent($0))[.size] as? NSNumber }
-                .reduce(0.0) { $0 + $1.doubleValue }
-            return emitEstimate(WorkEstimate([.init("merge", .serial, operations: 200 * bytes, basis: "\(files.count) shard files, \(Int(bytes)) bytes")]),
-                                what: "merge", json: json)
-        }
+        if estimate { return print(mergeEstimate(directory: directory).printed(what: "merge", json: json)) }
         let outcome = try mergeShards(directory: directory, allowPartial: allowPartial, metric: plot ? plotMetric : nil, reporter: PhaseReport.reporter())
         print(json ? try JSONValue.encoding(MergeSummary(outcome)).rendered() : outcome.summaryReport)
-        if plot {
-            let d = outcome.description, settings = try ExperimentSettings(recorded: d.settings)
-            if let m = plotMetric?.split(separator: ",").map(String.init).first(where: { !d.metricNames.contains($0) }) {
-                throw ValidationError("--plot-metric \(m) is not a metric of this sweep (metrics: \(d.metricNames.joined(separator: ", ")))")
-            }
-            try renderSweepFigure(PhaseReport(grid: d.grid, metricNames: d.metricNames, records: outcome.records, settings: settings), metric: plotMetric, directory: directory)
-        }
+        if plot { try renderSweepFigure(try outcome.figureReport(metric: plotMetric), metric: plotMetric, directory: directory) }
         if !outcome.missing.isEmpty { warn("\(outcome.missing.count) points missing from the merge") }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CotflowPlot
 import CotflowCore
+import CotflowExperiments
 import CotflowModel
 import Foundation
 
@@ -55,11 +56,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let run = try trainingRun()
-        if output.printEstimate(run.estimate(), what: "train") { return }
-        let outcome = try Self.solve(run, output: output, provenance: try Provenance(run: run), plotted: plot)
-        if plot {
-            let c = run.config
+        let run = try trainingRun(), c = run.config
+        try output.solve(run, what: "train", plot: plot) { outcome in
+            guard plot else { return }
             var diverged: (step: Int, time: Double)?
             if case .diverged(let step, _) = outcome.result.status {
                 diverged = (step, c.optimizer.flowTime(step: step, learningRate: c.learningRate) ?? c.learningRate * Double(step))
@@ -67,30 +66,5 @@ struct TrainCommand: ParsableCommand {
             try renderFigure(Figures.training(outcome.result.trajectory, eta: run.eta.doubleValue, optimizer: c.optimizer, diverged: diverged), name: "figure",
                              title: "\(c.objective.rawValue) training (\(c.optimizer.name)), (d, n, k) = (\(c.task.d), \(c.task.n), \(c.task.k)), eta = \(run.eta)", output: output)
         }
-        if !outcome.status.holds {
-            throw RunStopped(description: "training \(outcome.status); the trajectory so far is kept" + (output.out.map { " in \($0)" } ?? ""))
-        }
-    }
-
-    /// Solves `run` and writes its files and report (also what `rerun` calls).
-    @discardableResult
-    static func solve(_ run: TrainingRun, output: OutputOptions, provenance: Provenance, plotted: Bool = false, printing: Bool = true) throws -> TrainingOutcome {
-        try output.prepare(files: ["trajectory.csv", "summary.json", "parameters.json", "initial_parameters.json"])
-        Interruption.install()
-        let outcome: TrainingOutcome = try {
-            let bar = Progress(total: run.config.steps, label: "train", enabled: !output.quiet)
-            defer { bar.finish() }
-            return try run.solve(reporting: { done, _, loss in bar.update(done, loss: loss) })
-        }()
-        let result = outcome.result, t = result.trajectory
-        let stages = run.config.objective != .cot ? StageLines.none
-            : StageLines(times: t.times, losses: t.cotLossMeans, v: t.vDiagonals, w: t.wDiagonals, eta: run.config.task.eta,
-                         manifoldDistance: t.parameters.map(\.dataOffBlockNorm))
-        let summary = try RunSummary(provenance: provenance, run: run, result: outcome.metrics).json()
-        try output.write(result.trajectory.table.text, "trajectory.csv")
-        try output.write(summary: summary)
-        if let out = output.out { try outcome.saveParameters(in: out, run: run, provenance: provenance) }
-        if printing { output.emit(json: summary, report: stages.adding(to: outcome.report(run: run, out: output.out, plotted: plotted))) }
-        return outcome
     }
 }

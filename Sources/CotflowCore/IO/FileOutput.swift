@@ -28,7 +28,7 @@ package enum FileOutput {
         }
         guard fd >= 0 else { throw CotflowError("cannot write \(path): cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))") }
         func failure(_ what: String) -> CotflowError {
-            let reason = String(cString: strerror(errno))
+            let reason = ResourceLimit.writeFailure(errno)
             unlink(temp)
             return CotflowError("cannot write \(path): \(what): \(reason)")
         }
@@ -84,6 +84,42 @@ package enum StandardStreams {
 package enum Subprocess {
     /// Descriptors `Process.run` needs free (its pipes, the child's standard streams, a margin).
     package static let descriptorsNeeded = 16
+
+    /// Throws, saying why, unless a subprocess can start: file descriptors (`checkDescriptors`)
+    /// and a thread for Foundation's process monitor and the child (`checkThreads`: short of them
+    /// `Process.run` waits for ever).
+    package static func checkCanStart(_ what: String) throws {
+        try checkDescriptors(for: what)
+        try checkThreads(for: what, needed: 2)
+    }
+
+    /// Throws, saying why, when fewer than `needed` threads can run at once besides this one
+    /// (`ulimit -u` counts every thread and process of the user): they are started, held until
+    /// all are, and joined.
+    package static func checkThreads(for what: String, needed: Int) throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return }
+        var threads: [pthread_t] = [], failure: Int32 = 0
+        for _ in 0..<needed {
+            var thread = pthread_t()
+            // Each thread blocks reading the pipe until its writing end is closed.
+            let rc = pthread_create(&thread, nil, { argument in
+                var byte: UInt8 = 0
+                _ = read(Int32(Int(bitPattern: argument) - 1), &byte, 1)
+                return nil
+            }, UnsafeMutableRawPointer(bitPattern: Int(fds[0]) + 1))
+            guard rc == 0 else { failure = rc; break }
+            threads.append(thread)
+        }
+        close(fds[1])
+        for thread in threads { pthread_join(thread, nil) }
+        close(fds[0])
+        guard failure != 0 else { return }
+        var limit = rlimit()
+        getrlimit(Int32(__RLIMIT_NPROC.rawValue), &limit)
+        throw CotflowError("cannot start \(what): it needs \(needed) more threads, and only \(threads.count) could be started "
+            + "(\(String(cString: strerror(failure))); the limit of processes and threads of this user, ulimit -u, is \(limit.rlim_cur)); raise it and try again")
+    }
 
     /// Throws, saying why, when fewer than `needed` file descriptors can still be opened.
     package static func checkDescriptors(for what: String, needed: Int = descriptorsNeeded) throws {

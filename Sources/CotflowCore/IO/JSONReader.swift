@@ -16,6 +16,8 @@ package struct JSONReader {
 
     package static func parse(_ text: String, source: String = "JSON text") throws -> JSONValue {
         var reader = JSONReader(bytes: Array(text.utf8), source: source)
+        // A UTF-8 byte order mark (Windows editors write one) is not part of the value, as in CSV files.
+        if reader.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { reader.i = 3 }
         reader.skipSpace()
         let value = try reader.value()
         reader.skipSpace()

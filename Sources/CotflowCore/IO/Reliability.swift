@@ -73,12 +73,51 @@ package enum ResourceLimit {
 
     /// Throws an input error when `bytes` (an estimate, computed in floating point so that it
     /// cannot overflow) is above the memory limit. `what` names the options that set the size.
-    public static func checkMemory(_ bytes: Double, what: String) throws {
+    /// `blas`: the run calls BLAS or LAPACK, whose OpenBLAS needs room for its buffers under an
+    /// address-space limit (`checkAddressSpace`).
+    public static func checkMemory(_ bytes: Double, what: String, blas: Bool = true) throws {
         let limit = memoryBytes
         guard bytes.isFinite, bytes <= limit else {
             throw CotflowError.input("\(what) needs about \(bytesText(bytes)) of memory, above the limit of \(bytesText(limit)) "
                 + "(80% of this machine's memory unless \(environmentKey) is set); use smaller values, or set "
                 + "\(environmentKey)=<bytes> to go past the limit on a larger machine")
+        }
+        try checkAddressSpace(bytes, what: what, blas: blas)
+    }
+
+    /// OpenBLAS maps a buffer of 128 MB (its build's BUFFER_SIZE, 32 << 22 bytes) for each thread
+    /// inside a BLAS call, and when the mapping fails it retries for ever: under an address-space
+    /// limit (`ulimit -v`) too small for it a run spins at full CPU instead of failing.
+    static let blasBufferBytes = Double(32 << 22)
+    /// Address space each computing thread may map besides its BLAS buffer: glibc's heap of a
+    /// thread (64 MB reserved) and its stack.
+    static let threadHeapBytes = Double(72 << 20)
+
+    /// The address space this process may still map under its limit (RLIMIT_AS, `ulimit -v`):
+    /// the limit less what is mapped now; nil without a limit.
+    static var addressSpaceLeft: (left: Double, limit: Double)? {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        // /proc/self/statm: the mapped size in pages first.
+        let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+        let pages = statm.split(separator: " ").first.flatMap { Double($0) } ?? 0
+        let mapped = pages * Double(sysconf(Int32(_SC_PAGESIZE)))
+        return (Double(limit.rlim_cur) - mapped, Double(limit.rlim_cur))
+    }
+
+    /// Throws an input error when the address-space limit leaves less than `bytes` plus, for a
+    /// run that calls BLAS, a buffer and a heap for each computing thread (`blasBufferBytes`):
+    /// OpenBLAS would otherwise spin for ever on a mapping that cannot succeed.
+    public static func checkAddressSpace(_ bytes: Double, what: String, blas: Bool = true) throws {
+        guard let space = addressSpaceLeft else { return }
+        let threads = Double(max(ProcessInfo.processInfo.activeProcessorCount, 1))
+        let reserve = blas ? threads * (blasBufferBytes + threadHeapBytes) : 0
+        guard bytes + reserve <= space.left else {
+            let raise = (space.limit - space.left + bytes + reserve) / 1024
+            throw CotflowError.input("\(what) needs about \(bytesText(bytes + reserve)) of address space"
+                + (blas ? " (\(bytesText(bytes)) of data, and \(bytesText(reserve)) for OpenBLAS's buffer and a heap on each of \(Int(threads)) threads)" : "")
+                + ", but the address-space limit (ulimit -v \(Int(space.limit / 1024))) leaves this process \(bytesText(max(space.left, 0))); "
+                + "raise it to at least ulimit -v \(Int(raise.rounded(.up))), or use smaller values")
         }
     }
 
@@ -99,6 +138,30 @@ package enum ResourceLimit {
     public static var timeLimit: Double? {
         guard let text = ProcessInfo.processInfo.environment[timeEnvironmentKey], let x = Double(text), x.isFinite, x > 0 else { return nil }
         return x
+    }
+
+    /// Descriptors a run needs free besides its standard streams: libdispatch's event loop takes
+    /// two at the first concurrent loop (and traps when it cannot), the output directory's lock
+    /// one, and a file being written or read one.
+    public static let descriptorsNeeded = 4
+
+    /// Throws (a failed run: the limit is the machine's, not the input's) when fewer than
+    /// `descriptorsNeeded` file descriptors can be opened (`ulimit -n`), or no thread can be
+    /// started (`ulimit -u`: libdispatch retries a thread it cannot start for ever, so a run with
+    /// none hung at its first concurrent loop; with one it runs); before any work.
+    public static func checkProcessLimits() throws {
+        try Subprocess.checkDescriptors(for: "the run (its threads and files need \(descriptorsNeeded) file descriptors)", needed: descriptorsNeeded)
+        try Subprocess.checkThreads(for: "the run", needed: 1)
+    }
+
+    /// The reason of a failed write in words: `strerror`, and for EFBIG the file size limit
+    /// (`ulimit -f`) that caused it.
+    public static func writeFailure(_ code: Int32) -> String {
+        let reason = String(cString: strerror(code))
+        guard code == EFBIG else { return reason }
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return reason }
+        return "\(reason): the file size limit (ulimit -f) is \(bytesText(Double(limit.rlim_cur))); raise it"
     }
 
     /// Throws an input error when `value` is above `limit`; `reason` says what the limit protects.
@@ -131,6 +194,9 @@ package enum Interruption {
     public static func install() {
         guard installed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         signal(SIGPIPE, SIG_IGN)
+        // Beyond the file size limit (`ulimit -f`) a write fails with EFBIG (the writer says so and
+        // removes its temporary file) instead of the process dying with a half-written file.
+        signal(SIGXFSZ, SIG_IGN)
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { s in
                 Interruption.received.store(s, ordering: .relaxed)
@@ -244,14 +310,27 @@ package enum OutputDirectory {
         let probe = (path as NSString).appendingPathComponent(".cotflow-write-check-\(getpid())-\(UInt32.random(in: .min ... .max))")
         let probeFD = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard probeFD >= 0 else {
-            throw CotflowError.input("\(option) \(path): the directory is not writable (\(String(cString: strerror(errno)))); choose another \(option)")
+            let code = errno
+            guard code == EACCES || code == EROFS || code == EPERM else {
+                throw CotflowError("\(option) \(path): cannot create a file in the directory: \(String(cString: strerror(code)))")
+            }
+            throw CotflowError.input("\(option) \(path): the directory is not writable (\(String(cString: strerror(code)))); choose another \(option)")
         }
         close(probeFD)
         unlink(probe)
         let present = files.filter { fm.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }
         if force {
-            // Remove the earlier runs' outputs so that none of them is left beside the new ones.
-            for name in Set(present + runFiles) { try? fm.removeItem(atPath: (path as NSString).appendingPathComponent(name)) }
+            // Remove the earlier runs' outputs so that none of them is left beside the new ones. A run
+            // writes files: a directory of that name is the user's, never removed with its contents.
+            let names = Set(present + runFiles).sorted()
+            for name in names {
+                var isDirectory: ObjCBool = false
+                let file = (path as NSString).appendingPathComponent(name)
+                if (try? fm.destinationOfSymbolicLink(atPath: file)) == nil, fm.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+                    throw CotflowError.input("\(option) \(path): \(name) is a directory, not the file a run writes; --force removes files only: move it away or choose another \(option)")
+                }
+            }
+            for name in names { try? fm.removeItem(atPath: (path as NSString).appendingPathComponent(name)) }
             return
         }
         guard present.isEmpty else {
@@ -277,6 +356,8 @@ package enum OutputDirectory {
                 if errno == EACCES || errno == EROFS || errno == EPERM {
                     throw CotflowError.input("\(option) \(directory): the directory is not writable (\(reason)); choose another \(option)")
                 }
+                // Out of descriptors (`ulimit -n`) is the machine's limit, not a bad --out.
+                if errno == EMFILE || errno == ENFILE { throw CotflowError("\(option) \(directory): cannot open the lock file \(name): \(reason)") }
                 throw CotflowError.input("\(option) \(directory): cannot create the lock file \(name): \(reason)")
             }
             guard flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 else {
@@ -293,8 +374,10 @@ package enum OutputDirectory {
             // Written only now: the lock is ours.
             let text = Array("\(getpid())\n".utf8)
             guard ftruncate(fd, 0) == 0, pwrite(fd, text, text.count, 0) == text.count else {
-                let reason = String(cString: strerror(errno))
+                let code = errno, reason = ResourceLimit.writeFailure(code)
                 close(fd)
+                // A full device or the file size limit is the machine's, not a bad --out.
+                if code == EFBIG || code == ENOSPC || code == EDQUOT { throw CotflowError("\(option) \(directory): cannot write the lock file \(name): \(reason)") }
                 throw CotflowError.input("\(option) \(directory): the directory is not writable (\(reason)); choose another \(option)")
             }
             held[key] = fd

@@ -118,3 +118,118 @@ package struct RecordedRun {
         provenance = Provenance(arguments: arguments, computation: computation, run: run)
     }
 }
+
+/// Where a solved run's outputs go and how it shows itself: a command's `--out`, `--json`,
+/// `--quiet` and `--force`, and whether it prints at all (`rerun` prints its comparison instead).
+package struct RunOutput: Sendable {
+    /// The directory of the run's files; nil: no file is written.
+    package var directory: String?
+    /// Print summary.json's object on stdout instead of the report.
+    package var json: Bool
+    /// No progress display on stderr.
+    package var quiet: Bool
+    /// Remove an earlier run's outputs in the directory instead of refusing it.
+    package var force: Bool
+    /// Print the report (or the JSON) on stdout.
+    package var printing: Bool
+    /// A figure is drawn into the directory after the run (the report names it).
+    package var plotted: Bool
+
+    package init(directory: String?, json: Bool = false, quiet: Bool = false, force: Bool = false, printing: Bool = true, plotted: Bool = false) {
+        (self.directory, self.json, self.quiet, self.force, self.printing, self.plotted) = (directory, json, quiet, force, printing, plotted)
+    }
+
+    /// Writes `text` to `name` in the directory, if there is one.
+    package func write(_ text: String, _ name: String) throws {
+        if let directory { try writeText(text, to: (directory as NSString).appendingPathComponent(name)) }
+    }
+
+    /// Writes a summary's JSON to `name` in the directory, if there is one.
+    package func write(summary: JSONValue, _ name: String = "summary.json") throws { try write(summary.rendered() + "\n", name) }
+}
+
+/// What a solved run (a run's `Outcome`) gives every pipeline: the metrics summary.json records.
+package protocol RunOutcome {
+    associatedtype Metrics: Codable
+    var metrics: Metrics { get }
+}
+
+/// A recorded run that the tool solves into an output directory: the files it may write there, its
+/// progress display, the files it writes and the report it prints. `solve(into:provenance:)` is the
+/// one pipeline every command and `rerun` call; each step is the run's.
+package protocol OutputRun: RecordableRun {
+    associatedtype Outcome: RunOutcome
+    /// The files the run writes into its directory: refused there before any work unless forced.
+    static var outputFiles: [String] { get }
+    /// The work and time on this machine (`--estimate`).
+    func estimate() throws -> WorkEstimate
+    /// Before any work: the output directory created, locked and checked (default:
+    /// `OutputDirectory.prepare` with `outputFiles`).
+    func prepare(_ output: RunOutput) throws
+    /// Solves the run, showing its progress on stderr unless `output.quiet`.
+    func compute(_ output: RunOutput, provenance: Provenance) throws -> Outcome
+    /// Writes the run's files, summary.json among them (`summary`), into `output.directory`.
+    func write(_ outcome: Outcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws
+    /// The human-readable report.
+    func report(_ outcome: Outcome, output: RunOutput) throws -> String
+    /// An error that ends the run once its files are written, before any report (default: none).
+    func abort(_ outcome: Outcome, output: RunOutput) -> Error?
+    /// The error a command exits with after its report (and figure) when the result does not hold
+    /// (default: none); `rerun` compares the files instead.
+    func failure(_ outcome: Outcome, output: RunOutput) -> RunStopped?
+}
+
+extension OutputRun {
+    package func prepare(_ output: RunOutput) throws {
+        if let directory = output.directory { try OutputDirectory.prepare(directory, files: Self.outputFiles, force: output.force) }
+    }
+
+    package func abort(_ outcome: Outcome, output: RunOutput) -> Error? { nil }
+    package func failure(_ outcome: Outcome, output: RunOutput) -> RunStopped? { nil }
+
+    /// The pipeline: prepares the directory, installs the signal policy (`Interruption`), solves
+    /// with progress, writes the files and summary.json (provenance, this run, the metrics), and
+    /// prints the report or, with `json`, the summary.
+    @discardableResult
+    package func solve(into output: RunOutput, provenance: Provenance) throws -> Outcome {
+        try prepare(output)
+        Interruption.install()
+        let outcome = try compute(output, provenance: provenance)
+        let summary = try RunSummary(provenance: provenance, run: self, result: outcome.metrics).json()
+        if output.directory != nil { try write(outcome, summary: summary, output: output, provenance: provenance) }
+        if let error = abort(outcome, output: output) {
+            if output.json, output.printing { print(summary.rendered()) }
+            throw error
+        }
+        if output.printing { print(output.json ? summary.rendered() : try report(outcome, output: output)) }
+        return outcome
+    }
+}
+
+/// A run that stopped early (interrupted, diverged or failed) after writing what it had computed:
+/// the message says so (exit status 1).
+package struct RunStopped: ReportableError {
+    package let description: String
+    package init(_ description: String) { self.description = description }
+}
+
+extension RecordedRun {
+    /// The run recorded, decoded as the one of `types` whose `computation` it names, and, with
+    /// `validating`, checked as the command line's would be (a summary is a file like any input).
+    package func decoded(among types: [any OutputRun.Type], validating: Bool) throws -> any OutputRun {
+        guard let type = types.first(where: { $0.computation == computation }) else { throw CotflowError.input("cannot rerun a \(computation) run") }
+        func decode<Run: OutputRun>(_: Run.Type) throws -> Run {
+            let run: Run
+            do {
+                run = try self.run.decoded()
+                if validating { try run.validate() }
+            } catch let error as DecodingError {
+                throw CotflowError.input("the recorded \(computation) run does not decode: \(error)")
+            } catch let error as ReportableError where validating {
+                throw CotflowError.input("the recorded \(computation) run is not a valid run: \(error.description)")
+            }
+            return run
+        }
+        return try decode(type)
+    }
+}

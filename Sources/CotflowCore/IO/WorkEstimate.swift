@@ -120,6 +120,9 @@ public struct WorkEstimate: Sendable, Equatable {
         ])
     }
 
+    /// What `--estimate` prints: the report, or with `json` its JSON object.
+    public func printed(what: String, json: Bool) -> String { json ? self.json(what: what).rendered() : report(what: what) }
+
     /// Throws an input error when the estimate is beyond the work limit (`COTFLOW_WORK_LIMIT`
     /// operations) or the time limit (`COTFLOW_TIME_LIMIT` seconds, if set), with the estimate
     /// in the message. `what` names the run and the options that set its size; `lower` says which
@@ -299,4 +302,10 @@ public struct MachineRates: Sendable, Equatable {
 public struct WorkLimitExceeded: ReportableError {
     public let description: String
     public var kind: ErrorKind { .input }
+
+    /// Runs `body` (a run's validation); with `estimating` (`--estimate`), a refusal by the work
+    /// limit is dropped: the estimate is what was asked for.
+    package static func ignored(when estimating: Bool, _ body: () throws -> Void) throws {
+        do { try body() } catch is WorkLimitExceeded where estimating {}
+    }
 }

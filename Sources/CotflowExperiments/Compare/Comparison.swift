@@ -7,7 +7,7 @@ import Foundation
 /// One configuration and one seed: the reduced flow and full-matrix training from the same
 /// Assumption 4.1 point. Reduced training (W24 fixed at -1) is compared with the paper's flow,
 /// full training (which also trains W24) with the flow with W24 free (MODEL.md section 8).
-public struct ComparisonConfig: Sendable, Codable {
+public struct ComparisonConfig: Sendable, Codable, TaskRun {
     /// Training of every run: task, start (`assumption`, the reduced flow's point, or `random`: full
     /// parameters and the full-matrix flow only), optimizer, learning rate, batch, steps, records,
     /// held-out set, seed. Its objective is cot; its trainable set is replaced by each of `trainable`.

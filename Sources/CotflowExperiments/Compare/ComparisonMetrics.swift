@@ -4,10 +4,7 @@ import CotflowCore
 /// What summary.json records of a comparison, besides the run: the main settings again (for readers
 /// of the file), the status, and either the findings (completed) or the runs so far (stopped).
 public struct ComparisonMetrics: Codable, Sendable {
-    public var d, n, k: Int
-    public var eta: Double
-    public var etaExact: String
-    public var seed: UInt64
+    public var task: TaskRecord
     public var optimizer: OptimizerKind
     public var learningRate: Double
     public var batchSize, steps, heldOut: Int
@@ -199,7 +196,7 @@ public struct ComparisonMetrics: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case d, n, k, eta, etaExact = "eta_exact", seed, optimizer, momentum, learningRate = "learning_rate", batchSize = "batch_size"
+        case optimizer, momentum, learningRate = "learning_rate", batchSize = "batch_size"
         case steps, heldOut = "held_out", timeMap = "time_map", deviationFloor = "deviation_floor", stoppedRun = "stopped_run", runs
     }
 
@@ -216,7 +213,7 @@ public struct ComparisonMetrics: Codable, Sendable {
 
     private init(_ c: ComparisonConfig, status: RunStatus) {
         let t = c.training
-        (d, n, k, eta, etaExact, seed) = (c.d, c.n, c.k, c.eta.doubleValue, c.eta.description, c.seed)
+        task = TaskRecord(c)
         (optimizer, learningRate, batchSize, steps, heldOut) = (t.optimizer, t.learningRate, t.batchSize, t.steps, t.heldOutSize)
         timeMap = t.optimizer.timeMapFormula ?? "none (\(t.optimizer.name)): shapes only"
         deviationFloor = c.deviationFloor
@@ -224,9 +221,8 @@ public struct ComparisonMetrics: Codable, Sendable {
     }
 
     public func encode(to encoder: Encoder) throws {
+        try task.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(d, forKey: .d); try c.encode(n, forKey: .n); try c.encode(k, forKey: .k)
-        try c.encode(eta, forKey: .eta); try c.encode(etaExact, forKey: .etaExact); try c.encode(seed, forKey: .seed)
         try optimizer.encodeFlat(to: &c, name: .optimizer, momentum: .momentum)
         try c.encode(learningRate, forKey: .learningRate); try c.encode(batchSize, forKey: .batchSize)
         try c.encode(steps, forKey: .steps); try c.encode(heldOut, forKey: .heldOut)
@@ -241,8 +237,7 @@ public struct ComparisonMetrics: Codable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        (d, n, k) = (try c.decode(Int.self, forKey: .d), try c.decode(Int.self, forKey: .n), try c.decode(Int.self, forKey: .k))
-        (eta, etaExact, seed) = (try c.decode(Double.self, forKey: .eta), try c.decode(String.self, forKey: .etaExact), try c.decode(UInt64.self, forKey: .seed))
+        task = try TaskRecord(from: decoder)
         optimizer = try OptimizerKind(flat: c, name: .optimizer, momentum: .momentum)
         (learningRate, batchSize) = (try c.decode(Double.self, forKey: .learningRate), try c.decode(Int.self, forKey: .batchSize))
         (steps, heldOut) = (try c.decode(Int.self, forKey: .steps), try c.decode(Int.self, forKey: .heldOut))

@@ -1,26 +1,6 @@
 import CotflowCore
 import CotflowStages
 
-/// The stages of one curve by both detectors, and the table to quote (`story`: the eigenvalue
-/// stages, cross-checked by the change points; notes/stages.md).
-public struct StageAnalysis: Sendable {
-    public let changePoint: [Stage]
-    public let mechanistic: [Stage]
-    public let boundaries: MechanisticBoundaries
-    public let story: StageStory
-
-    /// `manifoldDistance`: the distance from the block manifold per time, for the landmark of a random start.
-    public init(times: [Double], losses: [Double], v: [[Double]], w: [[Double]], eta: Double, manifoldDistance: [Double]? = nil) throws {
-        changePoint = try ChangePointDetector.stages(times: times, losses: losses)
-        boundaries = try MechanisticDetector.boundaries(times: times, losses: losses, v: v, w: w, eta: eta, manifoldDistance: manifoldDistance)
-        mechanistic = try MechanisticDetector.stages(times: times, losses: losses, boundaries: boundaries)
-        story = try StageStory(times: times, losses: losses, changePoints: changePoint, boundaries: boundaries, stages: mechanistic, v: v, w: w, eta: eta)
-    }
-
-    /// The table (`stages`, `stages_by`, `plateau_end`), its cross-check and the eigenvalue landmarks.
-    public var json: JSONValue { .object(story.json + [("mechanistic_boundaries", boundaries.json)]) }
-}
-
 /// Whether two stage tables name the same stages, and how far apart their boundaries are.
 public struct StageAgreement: Sendable, Codable {
     /// Same number of stages with the same names, in order.

@@ -56,6 +56,53 @@ public enum SweepJob: String, Sendable, CaseIterable, Codable {
     public var integerMetrics: Set<String> { Set(metrics.columns.filter(\.integer).map(\.name)) }
 }
 
+/// One row of the table of a sweep job's settings (`ExperimentSettings.settings`), the one
+/// description of the settings: an axis, or a setting recorded beside the axes. The axes and the
+/// fixed settings a sweep's files record (`fixedSettings(axes:)`, in table order) both come from it.
+public enum SweepSetting: Sendable {
+    /// An axis; when it is fixed, it is recorded as its `record` says.
+    case axis(SweepParameter)
+    /// A setting recorded beside the axes: the fields it records at the settings and the grid's axes.
+    case recorded(String, jobs: Set<SweepJob>, fields: @Sendable (ExperimentSettings, _ axes: Set<String>) throws -> [(String, JSONValue)])
+
+    /// A setting recorded under its name: `value` at the settings (nil: not recorded).
+    package static func value(_ name: String, jobs: Set<SweepJob>, _ value: @escaping @Sendable (ExperimentSettings) throws -> JSONValue?) -> SweepSetting {
+        .recorded(name, jobs: jobs, fields: { s, _ in try value(s).map { [(name, $0)] } ?? [] })
+    }
+
+    /// The setting's name (an axis's name; the key, or the first key, the files record it under).
+    public var name: String {
+        switch self {
+        case .axis(let p): return p.name
+        case .recorded(let name, _, _): return name
+        }
+    }
+
+    /// The jobs that have this setting.
+    public var jobs: Set<SweepJob> {
+        switch self {
+        case .axis(let p): return p.jobs
+        case .recorded(_, let jobs, _): return jobs
+        }
+    }
+
+    /// What the sweep's files record of this setting at `s` with these axes.
+    func recorded(in s: ExperimentSettings, axes: Set<String>) throws -> [(String, JSONValue)] {
+        switch self {
+        case .recorded(_, _, let fields): return try fields(s, axes)
+        case .axis(let p):
+            switch p.record {
+            case .never: return []
+            case .fields(let fields): return try fields(s, axes)
+            case .value, .unlessAxes:
+                guard !axes.contains(p.name) else { return [] }
+                if case .unlessAxes(let others) = p.record, !axes.isDisjoint(with: others) { return [] }
+                return [(p.name, p.field.value(in: s))]
+            }
+        }
+    }
+}
+
 /// One axis a sweep can vary: a field of `ExperimentSettings`, named by a key path.
 public struct SweepParameter: Sendable {
     /// The field an axis sets.
@@ -64,20 +111,42 @@ public struct SweepParameter: Sendable {
         case unsigned(WritableKeyPath<ExperimentSettings, UInt64> & Sendable)
         case real(WritableKeyPath<ExperimentSettings, Double> & Sendable)
         case rational(WritableKeyPath<ExperimentSettings, Rational?> & Sendable)
+
+        /// The field's value at `s`, as the sweep's files record it.
+        func value(in s: ExperimentSettings) -> JSONValue {
+            switch self {
+            case .integer(let path, _): return .int(s[keyPath: path])
+            case .unsigned(let path): return .int(Int(s[keyPath: path]))
+            case .real(let path): return .number(s[keyPath: path])
+            case .rational(let path): return s[keyPath: path].map { .string($0.description) } ?? .null
+            }
+        }
+    }
+
+    /// How an axis is recorded when it is fixed (not an axis of the grid).
+    public enum Record: Sendable {
+        /// The field's value under the axis's name.
+        case value
+        /// Not recorded (a setting that another one determines).
+        case never
+        /// The field's value, unless one of these axes sets it.
+        case unlessAxes(Set<String>)
+        /// The fields these give at the settings and the grid's axes.
+        case fields(@Sendable (ExperimentSettings, _ axes: Set<String>) throws -> [(String, JSONValue)])
     }
 
     public let name: String
     public let field: Field
     /// The jobs that have this axis.
     public let jobs: Set<SweepJob>
+    /// How the setting is recorded when it is fixed.
+    public let record: Record
     /// Why a value of a real axis is refused (nil: it is allowed).
     let refuse: @Sendable (Double) -> String?
 
-    init(_ name: String, _ field: Field, jobs: Set<SweepJob> = Set(SweepJob.allCases), refuse: @escaping @Sendable (Double) -> String? = { _ in nil }) {
-        self.name = name
-        self.field = field
-        self.jobs = jobs
-        self.refuse = refuse
+    init(_ name: String, _ field: Field, jobs: Set<SweepJob> = Set(SweepJob.allCases), record: Record = .value,
+         refuse: @escaping @Sendable (Double) -> String? = { _ in nil }) {
+        (self.name, self.field, self.jobs, self.record, self.refuse) = (name, field, jobs, record, refuse)
     }
 
     /// The axis takes integers.
@@ -208,36 +277,70 @@ public struct ExperimentSettings: Sendable, Codable {
         set { w24 = w24.isFree ? .free(initial: newValue) : .fixed(newValue) }
     }
 
-    /// The axes of every job: name, the field it sets, its jobs and its values. Applied in this order
-    /// (`n_over_d` after `d`).
-    public static let parameters: [SweepParameter] = {
+    /// The settings of every job, in the order the sweep's files record them: each axis (name, the
+    /// field it sets, its jobs and its values; applied in this order, `n_over_d` after `d`) and each
+    /// setting recorded beside the axes. Adding a setting is adding it here.
+    public static let settings: [SweepSetting] = {
         let all = Set(SweepJob.allCases), running: Set<SweepJob> = [.flow, .train, .compare], flow: Set<SweepJob> = [.flow],
             training: Set<SweepJob> = [.train, .compare]
         let positive: @Sendable (String) -> @Sendable (Double) -> String? = { name in { $0.isFinite && $0 > 0 ? nil : "\(name) must be positive" } }
         return [
-            SweepParameter("d", .integer(\.d, minimum: 1), jobs: all),
-            SweepParameter("n", .integer(\.n, minimum: 1), jobs: all),
-            SweepParameter("k", .integer(\.k, minimum: 1), jobs: all),
-            SweepParameter("eta", .rational(\.eta), jobs: all),
-            SweepParameter("n_over_d", .real(\.nOverD), jobs: all) { $0 > 0 && $0 <= 1e9 ? nil : "n_over_d must be positive" },
-            SweepParameter("init_scale", .real(\.initScale), jobs: running, refuse: positive("init_scale")),
-            SweepParameter("w24_initial", .real(\.w24Initial), jobs: flow) { u in
+            .axis(SweepParameter("d", .integer(\.d, minimum: 1), jobs: all)),
+            .axis(SweepParameter("n", .integer(\.n, minimum: 1), jobs: all, record: .unlessAxes(["n_over_d"]))),
+            .axis(SweepParameter("k", .integer(\.k, minimum: 1), jobs: all)),
+            // `eta_rule` says where the step size comes from; without a given eta, each point's n and d set
+            // it, so it is one number (`eta`, and `eta_exact` exactly) only when neither varies.
+            .axis(SweepParameter("eta", .rational(\.eta), jobs: all, record: .fields { s, axes in
+                guard !axes.contains("eta") else { return [] }
+                return [("eta_rule", .string(s.eta == nil ? "n/(n+d+1)" : "given"))]
+                    + (s.eta != nil || axes.isDisjoint(with: ["d", "n", "n_over_d"]) ? etaFields(s.stepSize) : [])
+            })),
+            .axis(SweepParameter("n_over_d", .real(\.nOverD), jobs: all, record: .never) { $0 > 0 && $0 <= 1e9 ? nil : "n_over_d must be positive" }),
+            .axis(SweepParameter("seed", .unsigned(\.seed), jobs: running)),
+            .axis(SweepParameter("init_scale", .real(\.initScale), jobs: running, refuse: positive("init_scale"))),
+            .value("v_range", jobs: running) { s in s.vRange.map { .numbers([$0.lowerBound, $0.upperBound]) } },
+            .value("w_range", jobs: running) { s in s.wRange.map { .numbers([$0.lowerBound, $0.upperBound]) } },
+            .value("model", jobs: flow) { _ in .string("reduced gradient flow from Assumption 4.1") },
+            .value("w24", jobs: flow) { s in .string(s.w24.isFree ? "free" : "fixed") },
+            .axis(SweepParameter("w24_initial", .real(\.w24Initial), jobs: flow) { u in
                 w24Range.contains(abs(u)) ? nil : "w24_initial must satisfy 1e-3 <= |W24| <= 1e3 (got \(SweepFormat.number(u)))"
-            },
-            SweepParameter("t_end", .real(\.flow.ode.endTime), jobs: flow, refuse: positive("t_end")),
-            SweepParameter("stop_loss", .real(\.flow.stopRelativeLoss), jobs: flow) { $0 >= 0 && $0 < 1 ? nil : "stop_loss must be in [0, 1)" },
-            SweepParameter("abs_tol", .real(\.flow.ode.absoluteTolerance), jobs: flow, refuse: positive("abs_tol")),
-            SweepParameter("rel_tol", .real(\.flow.ode.relativeTolerance), jobs: flow, refuse: positive("rel_tol")),
-            SweepParameter("max_steps", .integer(\.flow.ode.maximumSteps, minimum: 1), jobs: flow),
-            SweepParameter("points", .integer(\.points, minimum: 2), jobs: flow),
-            SweepParameter("learning_rate", .real(\.training.learningRate), jobs: training, refuse: positive("learning_rate")),
-            SweepParameter("batch_size", .integer(\.training.batchSize, minimum: 1), jobs: training),
-            SweepParameter("steps", .integer(\.training.steps, minimum: 0), jobs: training),
-            SweepParameter("record_every", .integer(\.training.recordEvery, minimum: 1), jobs: training),
-            SweepParameter("held_out", .integer(\.training.heldOutSize, minimum: 1), jobs: training),
-            SweepParameter("seed", .unsigned(\.seed), jobs: running),
+            }),
+            .value("stepper", jobs: flow) { s in .string(s.flow.ode.stepper.rawValue) },
+            .value("fallback_stepper", jobs: flow) { s in s.fallbackStepper.map { .string($0.rawValue) } ?? .null },
+            .axis(SweepParameter("abs_tol", .real(\.flow.ode.absoluteTolerance), jobs: flow, refuse: positive("abs_tol"))),
+            .axis(SweepParameter("rel_tol", .real(\.flow.ode.relativeTolerance), jobs: flow, refuse: positive("rel_tol"))),
+            .axis(SweepParameter("max_steps", .integer(\.flow.ode.maximumSteps, minimum: 1), jobs: flow)),
+            .axis(SweepParameter("t_end", .real(\.flow.ode.endTime), jobs: flow, refuse: positive("t_end"))),
+            .axis(SweepParameter("stop_loss", .real(\.flow.stopRelativeLoss), jobs: flow) { $0 >= 0 && $0 < 1 ? nil : "stop_loss must be in [0, 1)" }),
+            .axis(SweepParameter("points", .integer(\.points, minimum: 2), jobs: flow)),
+            .value("exact_eval_loss_max_k", jobs: flow) { _ in .int(exactMaximumK) },
+            .value("objective", jobs: training) { s in .string(try s.trainingConfig().objective.rawValue) },
+            .value("params", jobs: training) { s in .string(try s.trainingConfig().trainable.rawValue) },
+            .value("init", jobs: training) { s in .string(try s.trainingConfig().initialisation.rawValue) },
+            .recorded("optimizer", jobs: training, fields: { s, _ in try s.trainingConfig().optimizer.settings }),
+            .axis(SweepParameter("learning_rate", .real(\.training.learningRate), jobs: training, refuse: positive("learning_rate"))),
+            .axis(SweepParameter("batch_size", .integer(\.training.batchSize, minimum: 1), jobs: training)),
+            .value("flow_time", jobs: training) { s in s.flowTime.map(JSONValue.number) },
+            // With a flow time, each point's steps follow its learning rate: one number only when that is fixed.
+            .axis(SweepParameter("steps", .integer(\.training.steps, minimum: 0), jobs: training, record: .fields { s, axes in
+                axes.contains(s.flowTime == nil ? "steps" : "learning_rate") ? [] : [("steps", .int(try s.trainingConfig().steps))]
+            })),
+            .axis(SweepParameter("record_every", .integer(\.training.recordEvery, minimum: 1), jobs: training)),
+            .axis(SweepParameter("held_out", .integer(\.training.heldOutSize, minimum: 1), jobs: training)),
+            .value("stepper", jobs: [.compare]) { s in .string(s.flow.ode.stepper.rawValue) },
+            .value("follow_tolerance", jobs: [.compare]) { _ in .number(CompareMetrics.followTolerance) },
+            .value("quantity", jobs: [.exact]) { _ in .string("E||w_k - w*||^2 of k exact GD steps") },
+            .value("exact_max_k", jobs: [.exact]) { _ in .int(exactMaximumK) },
+            .value("stall_fraction", jobs: all) { s in .number(s.stallFraction) },
+            .value("converged_fraction", jobs: all) { s in .number(s.convergedFraction) },
+            .value("construction_tolerance", jobs: all) { s in .number(s.constructionTolerance) },
         ]
     }()
+
+    /// The axes of every job, in table order.
+    public static var parameters: [SweepParameter] {
+        settings.compactMap { if case .axis(let p) = $0 { return p } else { return nil } }
+    }
 
     /// The parameter of an axis name, nil when no job has it.
     public static func parameter(_ name: String) -> SweepParameter? { parameters.first { $0.name == name } }
@@ -298,69 +401,11 @@ public struct ExperimentSettings: Sendable, Codable {
         return AssumptionInitialisation(d: d, seed: seed, vRange: vRange ?? defaults.v, wRange: wRange ?? defaults.w)
     }
 
-    /// The settings held fixed across a grid with these axes, as recorded in the sweep's files:
-    /// keyed by option name (`_` for `-`), integers as JSON integers, numbers as floats. `eta` is
-    /// the float and `eta_exact` its exact value where one step size holds for the whole grid;
-    /// `eta_rule` says where it comes from (`given` or `n/(n+d+1)`).
-    public func fixedSettings(axes: Set<String>) throws -> [(String, JSONValue)] {
-        var out: [(String, JSONValue)] = [("job", .string(job.rawValue))]
-        func add(_ name: String, _ value: @autoclosure () -> JSONValue) { if !axes.contains(name) { out.append((name, value())) } }
-        add("d", .int(d))
-        if !axes.contains("n_over_d") { add("n", .int(n)) }
-        add("k", .int(k))
-        if !axes.contains("eta") {
-            out.append(("eta_rule", .string(eta == nil ? "n/(n+d+1)" : "given")))
-            // Without a given eta, each point's n and d set it; it is one number when neither varies.
-            if eta != nil || axes.isDisjoint(with: ["d", "n", "n_over_d"]) { out += etaFields(stepSize) }
-        }
-        if job != .exact {
-            add("seed", .int(Int(seed)))
-            add("init_scale", .number(initScale))
-            if let v = vRange { out.append(("v_range", .numbers([v.lowerBound, v.upperBound]))) }
-            if let w = wRange { out.append(("w_range", .numbers([w.lowerBound, w.upperBound]))) }
-        }
-        switch job {
-        case .flow:
-            out.append(("model", .string("reduced gradient flow from Assumption 4.1")))
-            out.append(("w24", .string(w24.isFree ? "free" : "fixed")))
-            add("w24_initial", .number(w24.initial))
-            out.append(("stepper", .string(flow.ode.stepper.rawValue)))
-            out.append(("fallback_stepper", fallbackStepper.map { .string($0.rawValue) } ?? .null))
-            add("abs_tol", .number(flow.ode.absoluteTolerance))
-            add("rel_tol", .number(flow.ode.relativeTolerance))
-            add("max_steps", .int(flow.ode.maximumSteps))
-            add("t_end", .number(flow.ode.endTime))
-            add("stop_loss", .number(flow.stopRelativeLoss))
-            add("points", .int(points))
-            out.append(("exact_eval_loss_max_k", .int(Self.exactMaximumK)))
-        case .train, .compare:
-            let c = try trainingConfig()
-            out.append(("objective", .string(c.objective.rawValue)))
-            out.append(("params", .string(c.trainable.rawValue)))
-            out.append(("init", .string(c.initialisation.rawValue)))
-            out += c.optimizer.settings
-            add("learning_rate", .number(c.learningRate))
-            add("batch_size", .int(c.batchSize))
-            if let flowTime {
-                // Steps follow the learning rate: one number only when it is fixed.
-                out.append(("flow_time", .number(flowTime)))
-                if !axes.contains("learning_rate") { out.append(("steps", .int(c.steps))) }
-            } else {
-                add("steps", .int(c.steps))
-            }
-            add("record_every", .int(c.recordEvery))
-            add("held_out", .int(c.heldOutSize))
-            if job == .compare {
-                out.append(("stepper", .string(flow.ode.stepper.rawValue)))
-                out.append(("follow_tolerance", .number(CompareMetrics.followTolerance)))
-            }
-        case .exact:
-            out.append(("quantity", .string("E||w_k - w*||^2 of k exact GD steps")))
-            out.append(("exact_max_k", .int(Self.exactMaximumK)))
-        }
-        out += [("stall_fraction", .number(stallFraction)), ("converged_fraction", .number(convergedFraction)),
-                ("construction_tolerance", .number(constructionTolerance))]
-        return out
+    /// The settings held fixed across a grid with these axes, as recorded in the sweep's files: the
+    /// job, then each setting of `table` of this job that is not an axis, in table order, keyed by
+    /// option name (`_` for `-`), integers as JSON integers, numbers as floats.
+    public func fixedSettings(axes: Set<String>, table: [SweepSetting] = ExperimentSettings.settings) throws -> [(String, JSONValue)] {
+        try [("job", .string(job.rawValue))] + table.filter { $0.jobs.contains(job) }.flatMap { try $0.recorded(in: self, axes: axes) }
     }
 
     /// The regime thresholds and the job recorded in a sweep's settings (for `cotflow merge`).

@@ -140,11 +140,8 @@ public struct SweepPlan: Codable, Sendable {
         let script = try sbatchScript(planFile: planFile, executable: executable, cpusPerTask: cpusPerTask, workingDirectory: workingDirectory)
         try checkDirectory()
         // Slurm opens each task's output file in --out before the task starts: the directory must exist.
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw CotflowError("--out \(directory): cannot create the directory: \(error.localizedDescription)")
-        }
+        // It is prepared as every run's is (created, locked, checked writable): a run that holds it is not written into.
+        try OutputDirectory.prepare(directory, files: [], force: false)
         try SweepFiles.writeAtomically(try encoded(), to: planFile)
         try SweepFiles.writeAtomically(script, to: file, mode: 0o755)
         return "wrote \(file) and \(planFile): \(shards) array tasks over \(try grid().count) points; submit with `sbatch \(SlurmScript.quote(file))`, then `cotflow merge \(directory)`"

@@ -19,6 +19,26 @@ public struct MergeOutcome: Sendable {
     public var failed: Int { records.filter { !$0.succeeded }.count }
 }
 
+/// The work of `mergeShards` on `directory` (`merge --estimate`): reading and checking every shard
+/// file, linear in their bytes.
+package func mergeEstimate(directory: String) -> WorkEstimate {
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("shard-") }) ?? []
+    let bytes = files.compactMap { try? FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent($0))[.size] as? NSNumber }
+        .reduce(0.0) { $0 + $1.doubleValue }
+    return WorkEstimate([.init("merge", .serial, operations: 200 * bytes, basis: "\(files.count) shard files, \(Int(bytes)) bytes")])
+}
+
+extension MergeOutcome {
+    /// The report whose figure `merge --plot` draws (`SweepFigure`); `metric`, if given, is one of the sweep's.
+    package func figureReport(metric: String?) throws -> PhaseReport {
+        let d = description, settings = try ExperimentSettings(recorded: d.settings)
+        if let m = metric?.split(separator: ",").map(String.init).first(where: { !d.metricNames.contains($0) }) {
+            throw CotflowError.input("--plot-metric \(m) is not a metric of this sweep (metrics: \(d.metricNames.joined(separator: ", ")))")
+        }
+        return PhaseReport(grid: d.grid, metricNames: d.metricNames, records: records, settings: settings)
+    }
+}
+
 /// Merges the shard outputs `shard-<i>-of-<N>.json` in `directory` into `sweep.tsv`, `sweep.json`
 /// and `report.txt`, every point in index order.
 ///

@@ -69,7 +69,7 @@ public struct SweepShardRun: RecordableRun {
     /// Runs the shard and writes its summary (`provenance`, this run, `SweepSummary`);
     /// `progress(done, total)` after every point. A signal stops the run: the summary says how far
     /// it got and `SweepInterrupted` is rethrown.
-    package func solve(provenance: Provenance, progress: ((Int, Int) -> Void)? = nil) throws -> (outcome: SweepOutcome, summary: JSONValue) {
+    func solve(provenance: Provenance, progress: ((Int, Int) -> Void)? = nil) throws -> (outcome: SweepOutcome, summary: SweepSummary) {
         let settings = plan.settings, grid = try grid
         let finished = FinishedPoints()
         let summary: SweepSummary, outcome: SweepOutcome
@@ -85,9 +85,8 @@ public struct SweepShardRun: RecordableRun {
             try write(try RunSummary(provenance: provenance, run: self, result: summary).json())
             throw stopped
         }
-        let json = try RunSummary(provenance: provenance, run: self, result: summary).json()
-        try write(json)
-        return (outcome, json)
+        try write(try RunSummary(provenance: provenance, run: self, result: summary).json())
+        return (outcome, summary)
     }
 
     private func write(_ summary: JSONValue) throws {
@@ -96,4 +95,54 @@ public struct SweepShardRun: RecordableRun {
 
     /// Points finished so far (counted by the progress callback), for an interrupted sweep's summary.
     private final class FinishedPoints: @unchecked Sendable { var count = 0 }
+}
+
+/// A solved shard: the sweep's outcome, its summary and, with `plot` when the shard is the whole
+/// grid, the report whose figure the caller draws (`SweepFigure`).
+package struct SweepShardOutcome: RunOutcome {
+    package let outcome: SweepOutcome
+    package let metrics: SweepSummary
+    package let figure: PhaseReport?
+}
+
+extension SweepShardRun: OutputRun {
+    /// A shard's files are its own (`prepare`).
+    package static var outputFiles: [String] { [] }
+
+    /// This run writing into the output's directory (`rerun`'s), if it has one.
+    private func located(_ output: RunOutput) -> SweepShardRun {
+        var run = self
+        if let directory = output.directory { run.directory = directory }
+        return run
+    }
+
+    package func prepare(_ output: RunOutput) throws {
+        let run = located(output), points = shard.indices(in: try grid).count
+        try run.estimate().check(what: "sweep shard \(shard) of \(points) points", lower: "the grid's points or the job's sizes, or split it with --shard i/N (or --emit-sbatch --shards N)")
+        try run.prepareDirectory()
+    }
+
+    package func compute(_ output: RunOutput, provenance: Provenance) throws -> SweepShardOutcome {
+        let run = located(output), grid = try grid
+        let progress = Progress(total: shard.indices(in: grid).count, label: "sweep \(shard)", unit: "points", enabled: !output.quiet)
+        let solved: (outcome: SweepOutcome, summary: SweepSummary)
+        do {
+            defer { progress.finish() }
+            solved = try run.solve(provenance: provenance) { done, total in progress.update(done, detail: "(\(total - done) left)") }
+        } catch let stopped as SweepInterrupted {
+            throw RunStopped(stopped.description)
+        }
+        if plot, solved.outcome.merged == nil {
+            StandardStreams.writeError("plot: a shard has no figure; draw it when every shard is done: cotflow merge \(run.directory) --plot\n")
+        }
+        let figure = plot ? solved.outcome.merged.map { PhaseReport(grid: grid, metricNames: plan.settings.job.metricNames, records: $0.records, settings: plan.settings) } : nil
+        return SweepShardOutcome(outcome: solved.outcome, metrics: solved.summary, figure: figure)
+    }
+
+    /// The shard's files and summary are written as its points finish (`compute`).
+    package func write(_ outcome: SweepShardOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {}
+
+    package func report(_ outcome: SweepShardOutcome, output: RunOutput) throws -> String {
+        outcome.outcome.report(job: plan.settings.job, grid: try grid, jobs: jobs, directory: located(output).directory)
+    }
 }

@@ -19,6 +19,7 @@ public enum FlowLimits {
     public static func checkFlow(d: Int, points: Int, stepper: Stepper, what: String) throws {
         try ResourceLimit.check(points, atMost: maximumOutputPoints, option: "--points",
                                 reason: "each output point is stored with its 2d eigenvalues")
-        try ResourceLimit.checkMemory(flowBytes(d: d, points: points, implicit: stepper.mayUseJacobian), what: what)
+        // Only the implicit steppers' linear algebra calls BLAS.
+        try ResourceLimit.checkMemory(flowBytes(d: d, points: points, implicit: stepper.mayUseJacobian), what: what, blas: stepper.mayUseJacobian)
     }
 }

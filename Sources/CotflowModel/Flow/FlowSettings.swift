@@ -25,15 +25,9 @@ extension FlowOptions {
 public enum StepperReport {
     /// With `auto`: the steppers that ran (names in order) and the time of the switch (nil: none);
     /// nil for a forced stepper.
-    public static func record(_ phases: [StepperPhase], stepper: Stepper) -> (steppersRun: [String], switchTime: Double?)? {
+    public static func record(_ phases: [StepperPhase], stepper: Stepper) -> SteppersRun? {
         guard stepper == .auto else { return nil }
-        return (phases.map(\.name), phases.count > 1 ? phases[1].start : nil)
-    }
-
-    /// `steppers_run` and `stepper_switch_t` (null: no switch) of `record`.
-    public static func json(_ phases: [StepperPhase], stepper: Stepper) -> [(String, JSONValue)] {
-        guard let r = record(phases, stepper: stepper) else { return [] }
-        return [("steppers_run", .array(r.steppersRun.map { .string($0) })), ("stepper_switch_t", r.switchTime.map { .number($0) } ?? .null)]
+        return SteppersRun(steppers: phases.map(\.name), switchTime: phases.count > 1 ? phases[1].start : nil)
     }
 
     /// "auto (tsit5)" or "auto (tsit5, msbdf from t = 0.0012: stiff)"; the name for a forced stepper.
@@ -42,4 +36,50 @@ public enum StepperReport {
         let switches = phases.dropFirst().map { ", \($0.name) from t = \(fmt($0.start)) (stiff)" }.joined()
         return "auto (\(first.name)\(switches))"
     }
+}
+
+/// With `--stepper auto`: the steppers that ran, in order, and the time of the switch, as a flow's
+/// summary.json has them (flat): `steppers_run`, then `stepper_switch_t` (null: no switch).
+public struct SteppersRun: Codable, Sendable, Equatable {
+    public var steppers: [String]
+    public var switchTime: Double?
+
+    private enum CodingKeys: String, CodingKey { case steppers = "steppers_run", switchTime = "stepper_switch_t" }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(steppers, forKey: .steppers)
+        if let switchTime { try c.encode(switchTime, forKey: .switchTime) } else { try c.encodeNil(forKey: .switchTime) }
+    }
+
+    /// The record of a summary that has one (a flow with `auto`), else nil.
+    static func decodeIfPresent(from decoder: Decoder) throws -> SteppersRun? {
+        try decoder.container(keyedBy: CodingKeys.self).contains(.steppers) ? SteppersRun(from: decoder) : nil
+    }
+}
+
+/// How a flow ended, as its summary.json records it: `stop_reason` (why it stopped, or "failed: ..."
+/// for a run that failed part-way) and `converged`; `status` is the common status of the two.
+enum FlowStopRecord {
+    static func reason(_ stop: StopReason, failure: String?) -> String { failure.map { "failed: \($0)" } ?? stop.description }
+
+    static func status(reason: String, converged: Bool) -> RunStatus {
+        reason.hasPrefix("failed: ") ? .failed(reason: String(reason.dropFirst("failed: ".count))) : converged ? .converged : .completed
+    }
+}
+
+/// A flow integrated to its end (the reduced and the full-matrix flow's trajectories): the output
+/// times and losses, why it stopped, the solver's work, the steppers that ran and whether it converged.
+public protocol SolvedFlow: Sendable {
+    var times: [Double] { get }
+    var losses: [Double] { get }
+    var stopReason: StopReason { get }
+    var statistics: ODEStatistics { get }
+    var phases: [StepperPhase] { get }
+    var converged: Bool { get }
+}
+
+extension SolvedFlow {
+    public var finalLoss: Double { losses.last ?? .nan }
+    public var finalTime: Double { times.last ?? .nan }
 }

@@ -17,7 +17,7 @@ public enum W24Mode: Sendable, Equatable, Codable {
 }
 
 /// A reduced-flow trajectory: time, loss, the eigenvalues v (of V31) and w (of W13), and W24 = u.
-public struct FlowTrajectory: Sendable {
+public struct FlowTrajectory: SolvedFlow {
     public let times: [Double]
     /// Losses, each with a bounded error (see `ReducedLoss.evaluate`); the last one is the exact
     /// loss at the end point rounded to double.
@@ -34,9 +34,6 @@ public struct FlowTrajectory: Sendable {
     public let phases: [StepperPhase]
     /// True when the run ended by reaching the loss threshold, checked on the exact loss at the end point.
     public let converged: Bool
-
-    public var finalLoss: Double { losses.last ?? .nan }
-    public var finalTime: Double { times.last ?? .nan }
 
     /// `sum_j w_j^2 + u^2 - sum_j v_j^2` (= ||W||_F^2 - ||V||_F^2 on the block manifold), at output i;
     /// conserved by the flow with W24 free.

@@ -5,7 +5,7 @@ import Foundation
 
 /// The reduced gradient flow as a value (`cotflow ode`): the task, the start and the solver
 /// settings. Building it resolves every default; nothing runs until `solve`.
-public struct ReducedFlowRun: RecordableRun {
+public struct ReducedFlowRun: RecordableRun, TaskRun {
     public static let computation = "ode"
 
     public var d, n, k: Int
@@ -125,10 +125,7 @@ public struct ReducedFlowOutcome: Sendable {
 /// the file), the loss and end point, why it stopped, the solver's work and, with W24 free, the
 /// zero-loss family member.
 public struct ReducedFlowMetrics: Codable, Sendable {
-    public var d, n, k: Int
-    public var eta: Double
-    public var etaExact: String
-    public var seed: UInt64
+    public var task: TaskRecord
     public var stepper: Stepper
     public var initialLoss, finalLoss, tEnd: Double
     public var converged: Bool
@@ -137,7 +134,7 @@ public struct ReducedFlowMetrics: Codable, Sendable {
     /// The outcome as `train` and `compare` record it (`status`, and `failure` for a failed run):
     /// converged, completed (stopped otherwise) or failed. `converged` and `stop_reason` say the same in detail.
     public var status: RunStatus {
-        stopReason.hasPrefix("failed: ") ? .failed(reason: String(stopReason.dropFirst("failed: ".count))) : converged ? .converged : .completed
+        FlowStopRecord.status(reason: stopReason, converged: converged)
     }
     public var steps, failedSteps, rhsEvals, jacobianEvals: Int
     public var seconds: Double
@@ -146,9 +143,8 @@ public struct ReducedFlowMetrics: Codable, Sendable {
     /// "fixed" or "free".
     public var w24Mode: String
     public var w24Initial, w24: Double
-    /// With `--stepper auto`: the steppers that ran, in order, and the time of the switch (nil: none).
-    public var steppersRun: [String]?
-    public var stepperSwitchT: Double?
+    /// With `--stepper auto`: the steppers that ran (nil for a forced stepper).
+    public var steppersRun: SteppersRun?
     public var conservedQuantityStart, conservedQuantityEnd: Double?
     public var familyMember: FamilyMember?
 
@@ -162,16 +158,16 @@ public struct ReducedFlowMetrics: Codable, Sendable {
 
     public init(run: ReducedFlowRun, trajectory t: FlowTrajectory, seconds: Double, failure: String?) {
         let s = t.statistics, eta = run.eta.doubleValue
-        (d, n, k, self.eta, etaExact, seed, stepper) = (run.d, run.n, run.k, eta, run.eta.description, run.seed, run.options.ode.stepper)
+        (task, stepper) = (TaskRecord(run), run.options.ode.stepper)
         (initialLoss, finalLoss, tEnd, converged) = (t.losses.first ?? .nan, t.finalLoss, t.finalTime, t.converged)
-        stopReason = failure.map { "failed: \($0)" } ?? t.stopReason.description
+        stopReason = FlowStopRecord.reason(t.stopReason, failure: failure)
         (steps, failedSteps, rhsEvals, jacobianEvals) = (s.acceptedSteps, s.failedSteps, s.rhsEvaluations, s.jacobianEvaluations)
         self.seconds = seconds
         (v0, w0, v, w) = (t.v.first ?? [], t.w.first ?? [], t.v.last ?? [], t.w.last ?? [])
         maxAbsVPlusEta = v.map { abs($0 + eta) }.max() ?? .nan
         maxAbsWMinus1 = w.map { abs($0 - 1) }.max() ?? .nan
         (w24Mode, w24Initial, w24) = (run.w24.isFree ? "free" : "fixed", run.w24.initial, t.u.last ?? .nan)
-        (steppersRun, stepperSwitchT) = StepperReport.record(t.phases, stepper: stepper).map { ($0.steppersRun, $0.switchTime) } ?? (nil, nil)
+        steppersRun = StepperReport.record(t.phases, stepper: stepper)
         if let f = W24Report.family(t) {
             (conservedQuantityStart, conservedQuantityEnd) = (f.conservedStart, f.conservedEnd)
             familyMember = FamilyMember(u: f.reachedU, v: t.eta / f.reachedU, w: -f.reachedU, predictedU: f.predictedU,
@@ -180,18 +176,30 @@ public struct ReducedFlowMetrics: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case d, n, k, eta, etaExact = "eta_exact", seed, stepper, initialLoss = "initial_loss", finalLoss = "final_loss"
+        case stepper, initialLoss = "initial_loss", finalLoss = "final_loss"
         case tEnd = "t_end", converged, stopReason = "stop_reason", steps, failedSteps = "failed_steps", rhsEvals = "rhs_evals"
         case jacobianEvals = "jacobian_evals", seconds, v0, w0, v, w, maxAbsVPlusEta = "max_abs_v_plus_eta", maxAbsWMinus1 = "max_abs_w_minus_1"
-        case w24Mode = "w24_mode", w24Initial = "w24_initial", w24, steppersRun = "steppers_run", stepperSwitchT = "stepper_switch_t"
+        case w24Mode = "w24_mode", w24Initial = "w24_initial", w24
         case conservedQuantityStart = "conserved_quantity_start", conservedQuantityEnd = "conserved_quantity_end", familyMember = "family_member"
+    }
+
+    public init(from decoder: Decoder) throws {
+        task = try TaskRecord(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ key: CodingKeys) throws -> T { try c.decode(T.self, forKey: key) }
+        func optional<T: Decodable>(_ key: CodingKeys) throws -> T? { try c.decodeIfPresent(T.self, forKey: key) }
+        (stepper, initialLoss, finalLoss, tEnd, converged, stopReason) = (try get(.stepper), try get(.initialLoss), try get(.finalLoss), try get(.tEnd), try get(.converged), try get(.stopReason))
+        (steps, failedSteps, rhsEvals, jacobianEvals, seconds) = (try get(.steps), try get(.failedSteps), try get(.rhsEvals), try get(.jacobianEvals), try get(.seconds))
+        (v0, w0, v, w, maxAbsVPlusEta, maxAbsWMinus1) = (try get(.v0), try get(.w0), try get(.v), try get(.w), try get(.maxAbsVPlusEta), try get(.maxAbsWMinus1))
+        (w24Mode, w24Initial, w24, steppersRun) = (try get(.w24Mode), try get(.w24Initial), try get(.w24), try SteppersRun.decodeIfPresent(from: decoder))
+        (conservedQuantityStart, conservedQuantityEnd, familyMember) = (try optional(.conservedQuantityStart), try optional(.conservedQuantityEnd), try optional(.familyMember))
     }
 
     // As the synthesized encoding, except that the W24 family is absent (not null) with W24 fixed.
     public func encode(to encoder: Encoder) throws {
+        try task.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(d, forKey: .d); try c.encode(n, forKey: .n); try c.encode(k, forKey: .k); try c.encode(eta, forKey: .eta)
-        try c.encode(etaExact, forKey: .etaExact); try c.encode(seed, forKey: .seed); try c.encode(stepper, forKey: .stepper)
+        try c.encode(stepper, forKey: .stepper)
         try c.encode(initialLoss, forKey: .initialLoss); try c.encode(finalLoss, forKey: .finalLoss); try c.encode(tEnd, forKey: .tEnd)
         try c.encode(converged, forKey: .converged); try c.encode(stopReason, forKey: .stopReason); try c.encode(steps, forKey: .steps)
         try status.encode(to: encoder)
@@ -199,10 +207,7 @@ public struct ReducedFlowMetrics: Codable, Sendable {
         try c.encode(seconds, forKey: .seconds); try c.encode(v0, forKey: .v0); try c.encode(w0, forKey: .w0); try c.encode(v, forKey: .v)
         try c.encode(w, forKey: .w); try c.encode(maxAbsVPlusEta, forKey: .maxAbsVPlusEta); try c.encode(maxAbsWMinus1, forKey: .maxAbsWMinus1)
         try c.encode(w24Mode, forKey: .w24Mode); try c.encode(w24Initial, forKey: .w24Initial); try c.encode(w24, forKey: .w24)
-        if let steppersRun {
-            try c.encode(steppersRun, forKey: .steppersRun)
-            if let stepperSwitchT { try c.encode(stepperSwitchT, forKey: .stepperSwitchT) } else { try c.encodeNil(forKey: .stepperSwitchT) }
-        }
+        try steppersRun?.encode(to: encoder)
         if let familyMember, let conservedQuantityStart, let conservedQuantityEnd {
             try c.encode(conservedQuantityStart, forKey: .conservedQuantityStart); try c.encode(conservedQuantityEnd, forKey: .conservedQuantityEnd)
             try c.encode(familyMember, forKey: .familyMember)

@@ -4,7 +4,7 @@ import Foundation
 /// The full-matrix gradient flow as a value (`cotflow ode --params full`): the task, the fixed
 /// prompts, the start and the solver settings. Building it resolves every default (the flow's own
 /// tolerances and end time where none is given); nothing runs until `solve`.
-public struct FullFlowRun: RecordableRun {
+public struct FullFlowRun: RecordableRun, TaskRun {
     public static let computation = "ode_full"
 
     public var d, n, k: Int
@@ -46,6 +46,8 @@ public struct FullFlowRun: RecordableRun {
             throw FullFlowConfigurationError.implicitStepper(options.ode.stepper, dimension: 2 * task.tokenSize * task.tokenSize)
         }
         try options.checkStorage(d: d)
+        try ResourceLimit.checkAddressSpace(TrainingLimits.promptBytes(count: prompts, d: d, n: n, data: false),
+                                            what: "the full-matrix flow at --d \(d) --n \(n) on --prompts \(prompts)")
         try options.validate()
         try estimate().check(what: "the full-matrix flow at --d \(d) --n \(n) --k \(k) on --prompts \(prompts) to --t-end \(fmt(options.ode.endTime))",
                              lower: "--t-end, --prompts, --max-steps, --d or --k")
@@ -71,7 +73,7 @@ public struct FullFlowRun: RecordableRun {
     }
 
     /// d, n, k and eta of parameter files.
-    package var taskFields: [(String, JSONValue)] { [("d", .int(d)), ("n", .int(n)), ("k", .int(k))] + etaFields(eta) }
+    package var taskFields: [(String, JSONValue)] { TaskRecord(self).fileFields }
 }
 
 /// A solved full-matrix flow: its trajectory, status and the metrics summary.json records.
@@ -117,10 +119,7 @@ public struct FullFlowOutcome: Sendable {
 /// outside the blocks of the construction at the start and the end.
 public struct FullFlowMetrics: Codable, Sendable {
     public var params = "full"
-    public var d, n, k: Int
-    public var eta: Double
-    public var etaExact: String
-    public var seed: UInt64
+    public var task: TaskRecord
     public var prompts: Int
     public var `init`: InitialisationKind
     public var initScale: Double
@@ -133,44 +132,54 @@ public struct FullFlowMetrics: Codable, Sendable {
     /// The outcome as `train` and `compare` record it (`status`, and `failure` for a failed run):
     /// converged, completed (stopped otherwise) or failed. `converged` and `stop_reason` say the same in detail.
     public var status: RunStatus {
-        stopReason.hasPrefix("failed: ") ? .failed(reason: String(stopReason.dropFirst("failed: ".count))) : converged ? .converged : .completed
+        FlowStopRecord.status(reason: stopReason, converged: converged)
     }
     public var steps, failedSteps, rhsEvals: Int
     public var seconds: Double
     public var w24, offBlockNorm, dataOffBlockNormInitial, dataOffBlockNorm, chainPathNormProductInitial, chainPathNormProduct: Double
-    /// With `--stepper auto`: the steppers that ran, in order, and the time of the switch (nil: none).
-    public var steppersRun: [String]?
-    public var stepperSwitchT: Double?
+    /// With `--stepper auto`: the steppers that ran (nil for a forced stepper).
+    public var steppersRun: SteppersRun?
 
     public init(run: FullFlowRun, trajectory t: FullFlowTrajectory, seconds: Double, failure: String?) {
         let s = t.statistics, first = t.parameters.first, last = t.parameters.last, o = run.options
-        (d, n, k, eta, etaExact, seed, prompts) = (run.d, run.n, run.k, run.eta.doubleValue, run.eta.description, run.seed, run.prompts)
+        (task, prompts) = (TaskRecord(run), run.prompts)
         (`init`, initScale, stepper) = (run.initialisation, run.initScale, o.ode.stepper)
         (absTol, relTol, stopLoss) = (o.ode.absoluteTolerance, o.ode.relativeTolerance, o.stopRelativeLoss)
         (initialLoss, finalLoss, finalLossMedian, tEnd, converged) = (t.losses.first ?? .nan, t.finalLoss, t.medians.last ?? .nan, t.finalTime, t.converged)
-        stopReason = failure.map { "failed: \($0)" } ?? t.stopReason.description
+        stopReason = FlowStopRecord.reason(t.stopReason, failure: failure)
         (steps, failedSteps, rhsEvals, self.seconds) = (s.acceptedSteps, s.failedSteps, s.rhsEvaluations, seconds)
         (w24, offBlockNorm) = (last?.W24 ?? .nan, last?.offBlockNorm ?? .nan)
         (dataOffBlockNormInitial, dataOffBlockNorm) = (first?.dataPathOffBlockNorm ?? .nan, last?.dataPathOffBlockNorm ?? .nan)
         (chainPathNormProductInitial, chainPathNormProduct) = (first?.chainPathNormProduct ?? .nan, last?.chainPathNormProduct ?? .nan)
-        (steppersRun, stepperSwitchT) = StepperReport.record(t.phases, stepper: stepper).map { ($0.steppersRun, $0.switchTime) } ?? (nil, nil)
+        steppersRun = StepperReport.record(t.phases, stepper: stepper)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case params, d, n, k, eta, etaExact = "eta_exact", seed, prompts, `init`, initScale = "init_scale", stepper
+        case params, prompts, `init`, initScale = "init_scale", stepper
         case absTol = "abs_tol", relTol = "rel_tol", stopLoss = "stop_loss", initialLoss = "initial_loss", finalLoss = "final_loss"
         case finalLossMedian = "final_loss_median", tEnd = "t_end", converged, stopReason = "stop_reason", steps
         case failedSteps = "failed_steps", rhsEvals = "rhs_evals", seconds, w24, offBlockNorm = "off_block_norm"
         case dataOffBlockNormInitial = "data_off_block_norm_initial", dataOffBlockNorm = "data_off_block_norm"
         case chainPathNormProductInitial = "chain_path_norm_product_initial", chainPathNormProduct = "chain_path_norm_product"
-        case steppersRun = "steppers_run", stepperSwitchT = "stepper_switch_t"
+    }
+
+    public init(from decoder: Decoder) throws {
+        task = try TaskRecord(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ key: CodingKeys) throws -> T { try c.decode(T.self, forKey: key) }
+        (params, prompts, `init`, initScale, stepper) = (try get(.params), try get(.prompts), try get(.`init`), try get(.initScale), try get(.stepper))
+        (absTol, relTol, stopLoss, initialLoss, finalLoss, finalLossMedian) = (try get(.absTol), try get(.relTol), try get(.stopLoss), try get(.initialLoss), try get(.finalLoss), try get(.finalLossMedian))
+        (tEnd, converged, stopReason, steps, failedSteps, rhsEvals, seconds) = (try get(.tEnd), try get(.converged), try get(.stopReason), try get(.steps), try get(.failedSteps), try get(.rhsEvals), try get(.seconds))
+        (w24, offBlockNorm, dataOffBlockNormInitial, dataOffBlockNorm) = (try get(.w24), try get(.offBlockNorm), try get(.dataOffBlockNormInitial), try get(.dataOffBlockNorm))
+        (chainPathNormProductInitial, chainPathNormProduct) = (try get(.chainPathNormProductInitial), try get(.chainPathNormProduct))
+        steppersRun = try SteppersRun.decodeIfPresent(from: decoder)
     }
 
     // As the synthesized encoding, except that the steppers that ran are absent (not null) for a forced stepper.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(params, forKey: .params); try c.encode(d, forKey: .d); try c.encode(n, forKey: .n); try c.encode(k, forKey: .k)
-        try c.encode(eta, forKey: .eta); try c.encode(etaExact, forKey: .etaExact); try c.encode(seed, forKey: .seed)
+        try c.encode(params, forKey: .params)
+        try task.encode(to: encoder)
         try c.encode(prompts, forKey: .prompts); try c.encode(`init`, forKey: .`init`); try c.encode(initScale, forKey: .initScale)
         try c.encode(stepper, forKey: .stepper); try c.encode(absTol, forKey: .absTol); try c.encode(relTol, forKey: .relTol)
         try c.encode(stopLoss, forKey: .stopLoss); try c.encode(initialLoss, forKey: .initialLoss); try c.encode(finalLoss, forKey: .finalLoss)
@@ -181,9 +190,6 @@ public struct FullFlowMetrics: Codable, Sendable {
         try c.encode(offBlockNorm, forKey: .offBlockNorm); try c.encode(dataOffBlockNormInitial, forKey: .dataOffBlockNormInitial)
         try c.encode(dataOffBlockNorm, forKey: .dataOffBlockNorm); try c.encode(chainPathNormProductInitial, forKey: .chainPathNormProductInitial)
         try c.encode(chainPathNormProduct, forKey: .chainPathNormProduct)
-        if let steppersRun {
-            try c.encode(steppersRun, forKey: .steppersRun)
-            if let stepperSwitchT { try c.encode(stepperSwitchT, forKey: .stepperSwitchT) } else { try c.encodeNil(forKey: .stepperSwitchT) }
-        }
+        try steppersRun?.encode(to: encoder)
     }
 }

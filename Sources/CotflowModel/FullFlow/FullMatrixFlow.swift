@@ -3,7 +3,7 @@ import Foundation
 
 /// A trajectory of the full-matrix gradient flow: every entry of V and W at each output time, the
 /// mean and median CoT loss on the flow's prompts there, and the basis of the diagonal columns.
-public struct FullFlowTrajectory: Sendable {
+public struct FullFlowTrajectory: SolvedFlow {
     public let times: [Double]
     public let parameters: [TransformerParameters]
     /// Mean teacher-forced CoT loss on the flow's fixed prompts (the function the flow descends).
@@ -17,9 +17,6 @@ public struct FullFlowTrajectory: Sendable {
     public let phases: [StepperPhase]
     /// True when the run ended by reaching the loss threshold (checked at the end point).
     public let converged: Bool
-
-    public var finalLoss: Double { losses.last ?? .nan }
-    public var finalTime: Double { times.last ?? .nan }
 
     /// Trajectory header: `t, loss, loss_median` and the parameter columns of `train`.
     public static func header(d: Int) -> [String] { ["t", "loss", "loss_median"] + ParameterColumns.names(d: d) }

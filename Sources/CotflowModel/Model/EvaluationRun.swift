@@ -6,7 +6,7 @@ import Foundation
 /// parameters run autoregressively over k steps on fresh prompts, beside the exact GD chain.
 /// Building it resolves every default (d, n, k and eta from the parameter file where it records
 /// them and no option was given); nothing runs until `solve`.
-public struct EvaluationRun: RecordableRun {
+public struct EvaluationRun: RecordableRun, TaskRun {
     public static let computation = "eval"
 
     public var d, n, k: Int
@@ -223,11 +223,9 @@ public struct EvaluationOutcome: Sendable {
 /// What summary.json records of an evaluation besides the run: the task again (for readers of the
 /// file), the source and covariance in words, the sampled losses and the exact GD-chain value.
 public struct EvaluationMetrics: Codable, Sendable {
-    public var d, n, k: Int
-    public var eta: Double
-    public var etaExact: String
+    /// Written with `prompts` before the seed.
+    public var task: TaskRecord
     public var prompts: Int
-    public var seed: UInt64
     /// The parameter file as given, or "construction".
     public var source: String
     public var covariance: String
@@ -239,21 +237,20 @@ public struct EvaluationMetrics: Codable, Sendable {
     public var exactGDLossErrorBound: Double?
 
     public init(run: EvaluationRun, divergedFraction: Double, model: LossStatistics, chain: LossStatistics, exact: BoundedValue?) {
-        (d, n, k, eta, etaExact, prompts, seed) = (run.d, run.n, run.k, run.eta.doubleValue, run.eta.description, run.prompts, run.seed)
+        (task, prompts) = (TaskRecord(run), run.prompts)
         (source, covariance, self.divergedFraction, evalLoss, gdLoss) = (run.load?.given ?? "construction", run.covariance.description, divergedFraction, model, chain)
         (exactGDLoss, exactGDLossRational, exactGDLossErrorBound) = (exact?.value.doubleValue, exact?.value.description, exact?.errorBound.doubleValue)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case d, n, k, eta, etaExact = "eta_exact", prompts, seed, source, covariance, divergedFraction = "diverged_fraction"
+        case prompts, source, covariance, divergedFraction = "diverged_fraction"
         case exactGDLoss = "exact_gd_loss", exactGDLossRational = "exact_gd_loss_rational", exactGDLossErrorBound = "exact_gd_loss_error_bound"
     }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(d, forKey: .d); try c.encode(n, forKey: .n); try c.encode(k, forKey: .k)
-        try c.encode(eta, forKey: .eta); try c.encode(etaExact, forKey: .etaExact); try c.encode(prompts, forKey: .prompts)
-        try c.encode(seed, forKey: .seed); try c.encode(source, forKey: .source); try c.encode(covariance, forKey: .covariance)
+        try task.encode(to: encoder, eta: .numberAndExact) { try c.encode(prompts, forKey: .prompts) }
+        try c.encode(source, forKey: .source); try c.encode(covariance, forKey: .covariance)
         try c.encode(divergedFraction, forKey: .divergedFraction)
         try evalLoss.encode(to: encoder, prefix: "eval_loss_")
         try gdLoss.encode(to: encoder, prefix: "gd_loss_")
@@ -266,9 +263,7 @@ public struct EvaluationMetrics: Codable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        (d, n, k) = (try c.decode(Int.self, forKey: .d), try c.decode(Int.self, forKey: .n), try c.decode(Int.self, forKey: .k))
-        (eta, etaExact) = (try c.decode(Double.self, forKey: .eta), try c.decode(String.self, forKey: .etaExact))
-        (prompts, seed) = (try c.decode(Int.self, forKey: .prompts), try c.decode(UInt64.self, forKey: .seed))
+        (task, prompts) = (try TaskRecord(from: decoder), try c.decode(Int.self, forKey: .prompts))
         (source, covariance) = (try c.decode(String.self, forKey: .source), try c.decode(String.self, forKey: .covariance))
         divergedFraction = try c.decode(Double.self, forKey: .divergedFraction)
         (evalLoss, gdLoss) = (try LossStatistics(from: decoder, prefix: "eval_loss_"), try LossStatistics(from: decoder, prefix: "gd_loss_"))

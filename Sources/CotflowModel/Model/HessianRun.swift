@@ -5,7 +5,7 @@ import Foundation
 /// A Hessian measurement as a value (`cotflow hessian`): the loss, gradient and Hessian spectrum of
 /// an objective at saved parameters over a fixed batch of prompts, and optionally the gradient
 /// noise over independent batches. Nothing runs until `solve`.
-public struct HessianRun: RecordableRun {
+public struct HessianRun: RecordableRun, TaskRun {
     public static let computation = "hessian"
 
     public var d, n, k: Int
@@ -42,7 +42,10 @@ public struct HessianRun: RecordableRun {
             throw CotflowError.input("--difference-step must be in (0, 1) (got \(differenceStep))")
         }
         // The file's own task fields are read as strictly as eval reads them.
-        _ = try ParameterFileTask.read(load.path)
+        let recorded = try ParameterFileTask.read(load.path)
+        if let fileD = recorded.d, fileD != d { throw CotflowError.input("\(load.given) has d = \(fileD); pass --d \(fileD)") }
+        try ResourceLimit.checkMemory(TrainingLimits.promptBytes(count: prompts, d: d, n: n, data: true),
+                                      what: "the Hessian at --d \(d) --n \(n) with --prompts \(prompts)")
         try estimate().check(what: "the Hessian at --d \(d) --n \(n) --k \(k) with --prompts \(prompts) (--params \(params.rawValue))",
                              lower: "--prompts, --batches, --d or --k, or use --params reduced")
     }
@@ -53,7 +56,7 @@ public struct HessianRun: RecordableRun {
         try validate()
         let task = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue)
         let p = try TransformerParameters.load(from: load.path)
-        guard p.d == d else { throw CotflowError("\(load.given) has d = \(p.d); pass --d \(p.d)") }
+        guard p.d == d else { throw CotflowError.input("\(load.given) has d = \(p.d); pass --d \(p.d)") }
         let batch = PromptBatch.sample(task: task, count: prompts, random: Random(seed: seed, stream: [StreamLabel.evaluation]), includeData: true)
         let entries = FullBatchHessian.entries(reduced: params == .reduced, d: d)
         if batches > 0 { progress?("gradient noise", 0, 1) }
@@ -119,10 +122,8 @@ public struct HessianOutcome: Sendable {
 /// What summary.json records of a Hessian measurement besides the run: the settings again (for
 /// readers of the file), the loss, the spectrum, where its extreme eigenvectors live and the noise.
 public struct HessianMetrics: Codable, Sendable {
-    public var d, n, k: Int
-    /// The exact step size as text.
-    public var eta: String
-    public var seed: UInt64
+    /// Written with the step size exact only (`"eta": "40/51"`).
+    public var task: TaskRecord
     public var load: String
     public var objective: Objective
     public var params: TrainableSet
@@ -161,7 +162,7 @@ public struct HessianMetrics: Codable, Sendable {
 
     public init(run r: HessianRun, hessian h: FullBatchHessian, blockNorms: [(name: String, norm: Double)], noise: GradientNoise?) {
         let m = h.entries.count
-        (d, n, k, eta, seed, load, objective, params, prompts) = (r.d, r.n, r.k, r.eta.description, r.seed, r.load.given, r.objective, r.params, r.prompts)
+        (task, load, objective, params, prompts) = (TaskRecord(r), r.load.given, r.objective, r.params, r.prompts)
         (differenceStep, loss, gradientNorm, relativeAsymmetry, resolution) = (r.differenceStep, h.loss, h.gradientNorm, h.relativeAsymmetry, h.resolution)
         (negativeEigenvalues, nearZeroEigenvalues, eigenvalues, gradientComponents) = (h.negativeCount, h.unresolvedCount, h.eigenvalues, h.gradientComponents)
         self.blockNorms = NamedValues(blockNorms.map { ($0.name, $0.norm) })
@@ -174,10 +175,34 @@ public struct HessianMetrics: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case d, n, k, eta, seed, load, objective, params, prompts, differenceStep = "difference_step", loss, gradientNorm = "gradient_norm"
+        case load, objective, params, prompts, differenceStep = "difference_step", loss, gradientNorm = "gradient_norm"
         case relativeAsymmetry = "relative_asymmetry", resolution, negativeEigenvalues = "negative_eigenvalues"
         case nearZeroEigenvalues = "near_zero_eigenvalues", eigenvalues, gradientComponents = "gradient_components", blockNorms = "block_norms"
         case lowestEigenvectorBlocks = "lowest_eigenvector_blocks", highestEigenvectorBlocks = "highest_eigenvector_blocks", gradientNoise = "gradient_noise"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try task.encode(to: encoder, eta: .exact)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(load, forKey: .load); try c.encode(objective, forKey: .objective); try c.encode(params, forKey: .params)
+        try c.encode(prompts, forKey: .prompts); try c.encode(differenceStep, forKey: .differenceStep); try c.encode(loss, forKey: .loss)
+        try c.encode(gradientNorm, forKey: .gradientNorm); try c.encode(relativeAsymmetry, forKey: .relativeAsymmetry)
+        try c.encode(resolution, forKey: .resolution); try c.encode(negativeEigenvalues, forKey: .negativeEigenvalues)
+        try c.encode(nearZeroEigenvalues, forKey: .nearZeroEigenvalues); try c.encode(eigenvalues, forKey: .eigenvalues)
+        try c.encode(gradientComponents, forKey: .gradientComponents); try c.encode(blockNorms, forKey: .blockNorms)
+        try c.encode(lowestEigenvectorBlocks, forKey: .lowestEigenvectorBlocks); try c.encode(highestEigenvectorBlocks, forKey: .highestEigenvectorBlocks)
+        try c.encodeIfPresent(gradientNoise, forKey: .gradientNoise)
+    }
+
+    public init(from decoder: Decoder) throws {
+        task = try TaskRecord(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ key: CodingKeys) throws -> T { try c.decode(T.self, forKey: key) }
+        (load, objective, params, prompts, differenceStep, loss) = (try get(.load), try get(.objective), try get(.params), try get(.prompts), try get(.differenceStep), try get(.loss))
+        (gradientNorm, relativeAsymmetry, resolution, negativeEigenvalues) = (try get(.gradientNorm), try get(.relativeAsymmetry), try get(.resolution), try get(.negativeEigenvalues))
+        (nearZeroEigenvalues, eigenvalues, gradientComponents, blockNorms) = (try get(.nearZeroEigenvalues), try get(.eigenvalues), try get(.gradientComponents), try get(.blockNorms))
+        (lowestEigenvectorBlocks, highestEigenvectorBlocks) = (try get(.lowestEigenvectorBlocks), try get(.highestEigenvectorBlocks))
+        gradientNoise = try c.decodeIfPresent(Noise.self, forKey: .gradientNoise)
     }
 }
 

@@ -14,7 +14,8 @@ public struct ParameterFileTask: Sendable {
             throw ParameterFileError.unreadable(path: path)
         }
         // The exact reader: JSONSerialization loses the last bit of some doubles (eta = 8/11 read one ulp off).
-        guard let object = (try? JSONInput.parse(data, source: path)) as? [String: Any] else {
+        // A file that does not parse says why (a duplicate key, where it is truncated), not only that it is no object.
+        guard let object = try JSONInput.parse(data, source: "parameter file \(path)") as? [String: Any] else {
             throw ParameterFileError.notAnObject(path: path)
         }
         func integer(_ key: String) throws -> Int? {

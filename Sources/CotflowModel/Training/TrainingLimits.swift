@@ -18,8 +18,15 @@ public enum TrainingLimits {
     public static func trainingBytes(d: Int, n: Int, k: Int, batch: Int, heldOut: Int, data: Bool) -> Double {
         let dim = 2 * Double(d) + 2
         let prompts = promptBytes(count: heldOut, d: d, n: n, data: data) + promptBytes(count: batch, d: d, n: n, data: data)
-        let perThread = 8 * Double(Objectives.chunkSize) * dim * (Double(k) + 2) * (Double(n) + Double(k) + 1) / max(Double(n), 1)
-        let workspace = 8 * 4 * (dim * dim + perThread * Double(max(ProcessInfo.processInfo.activeProcessorCount, 1)))
+        // Doubles a kernel reserves per thread (Objectives.swift, `reset(reserving:)`), bounded by the sum over the
+        // kernels: the chains of a chunk, the k x k chain Gram, the looped kernel's k + 3 D x (n + 1) states and
+        // 3k + 4 D x D products, the per-step vectors. (The bound was (n + k + 1) / n x this in bytes: at n = 1,
+        // k = 1000 it asked for 132 GB of a run that uses 36 MB.)
+        let (K, N, d1, chunk) = (Double(k), Double(n), Double(d) + 1, Double(Objectives.chunkSize))
+        let perThread = chunk * (K + 1) * Double(d) + K * K + (K + 3) * dim * (N + 1) + (3 * K + 4) * dim * dim
+            + K * (4 * d1 + 3 * dim + 2 * Double(d)) + 4 * d1 * dim + 2 * dim * dim
+        let gradientSlots = (Double(batch) / chunk + 1) * 2 * dim * dim
+        let workspace = 8 * 4 * (dim * dim + perThread * Double(max(ProcessInfo.processInfo.activeProcessorCount, 1))) + 8 * gradientSlots
         return 8 * 16 * dim * dim + prompts + workspace
     }
 

@@ -51,10 +51,11 @@ public struct TrainingRun: RecordableRun {
         return TrainingOutcome(run: self, result: result)
     }
 
+    /// The task as summaries record it.
+    public var task: TaskRecord { TaskRecord(d: config.task.d, n: config.task.n, k: config.task.k, eta: eta, seed: config.seed) }
+
     /// d, n, k and eta of parameter files.
-    package var taskFields: [(String, JSONValue)] {
-        [("d", .int(config.task.d)), ("n", .int(config.task.n)), ("k", .int(config.task.k))] + etaFields(eta)
-    }
+    package var taskFields: [(String, JSONValue)] { task.fileFields }
 }
 
 /// A solved training run: the trainer's result, its status and the metrics summary.json records.
@@ -83,10 +84,7 @@ extension TrainingStatus {
 /// What summary.json records of a training run, besides the run itself: the run's main settings
 /// again (for readers of the file), the status, the held-out losses at the end and the parameters' shape.
 public struct TrainingMetrics: Codable, Sendable {
-    public var d, n, k: Int
-    public var eta: Double
-    public var etaExact: String
-    public var seed: UInt64
+    public var task: TaskRecord
     public var objective: TrainingObjective
     public var params: TrainableSet
     public var `init`: InitialisationKind
@@ -127,7 +125,7 @@ public struct TrainingMetrics: Codable, Sendable {
 
     public init(run: TrainingRun, result r: TrainingResult) {
         let c = run.config
-        (d, n, k, eta, etaExact, seed) = (c.task.d, c.task.n, c.task.k, run.eta.doubleValue, run.eta.description, c.seed)
+        task = run.task
         (objective, params, `init`, optimizer) = (c.objective, c.trainable, c.initialisation, c.optimizer)
         curriculum = c.curriculum.map {
             CurriculumRecord(over: c.objective == .looped ? "loops" : "chain_length", start: $0.start, rampFraction: $0.rampFraction,
@@ -141,16 +139,15 @@ public struct TrainingMetrics: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case d, n, k, eta, etaExact = "eta_exact", seed, objective, params, `init`, optimizer, momentum, curriculum
+        case objective, params, `init`, optimizer, momentum, curriculum
         case clipNorm = "clip_norm", clippedSteps = "clipped_steps", steps, seconds, finalCoTLoss = "final_cot_loss"
         case lastRecordStep = "last_record_step"
         case w24, offBlockNorm = "off_block_norm"
     }
 
     public func encode(to encoder: Encoder) throws {
+        try task.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(d, forKey: .d); try c.encode(n, forKey: .n); try c.encode(k, forKey: .k)
-        try c.encode(eta, forKey: .eta); try c.encode(etaExact, forKey: .etaExact); try c.encode(seed, forKey: .seed)
         try c.encode(objective, forKey: .objective); try c.encode(params, forKey: .params); try c.encode(`init`, forKey: .`init`)
         try optimizer.encodeFlat(to: &c, name: .optimizer, momentum: .momentum)
         try c.encodeIfPresent(curriculum, forKey: .curriculum)
@@ -165,8 +162,7 @@ public struct TrainingMetrics: Codable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        (d, n, k) = (try c.decode(Int.self, forKey: .d), try c.decode(Int.self, forKey: .n), try c.decode(Int.self, forKey: .k))
-        (eta, etaExact, seed) = (try c.decode(Double.self, forKey: .eta), try c.decode(String.self, forKey: .etaExact), try c.decode(UInt64.self, forKey: .seed))
+        task = try TaskRecord(from: decoder)
         objective = try c.decode(TrainingObjective.self, forKey: .objective)
         params = try c.decode(TrainableSet.self, forKey: .params)
         `init` = try c.decode(InitialisationKind.self, forKey: .`init`)

@@ -199,7 +199,7 @@ public enum Plotter {
     /// Runs `executable script` in `directory` with stdin from /dev/null, stopping it after `timeout` seconds.
     static func runGnuplot(_ executable: String, script: String, directory: String, timeout: TimeInterval) -> Run {
         let fm = FileManager.default
-        do { try Subprocess.checkDescriptors(for: "gnuplot (\(executable))") } catch {
+        do { try Subprocess.checkCanStart("gnuplot (\(executable))") } catch {
             return Run(failure: describe(error), output: "")
         }
         let logURL = fm.temporaryDirectory.appendingPathComponent("cotflow-gnuplot-\(UUID().uuidString).log")
@@ -222,7 +222,7 @@ public enum Plotter {
         do {
             try process.run()
         } catch {
-            return Run(failure: "could not start gnuplot (\(executable)): \(error.localizedDescription)", output: "")
+            return Run(failure: "could not start gnuplot (\(executable)): \(describe(error))", output: "")
         }
         if done.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
