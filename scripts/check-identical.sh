@@ -41,8 +41,11 @@ commands=$(awk '
             if (line ~ /\$B / && line !~ /swift build/ && line !~ /generate-completion-script/) print line }
 ' README.md)
 
-normalise() { # dir: blank timings in place; progress lines (printed at timed intervals) dropped
+normalise() { # dir bindir: blank timings in place; progress lines (printed at timed intervals) dropped;
+    # an output directory's lock holds the pid of the run that took it, a Slurm script the binary's resolved path
     find "$1" -type f -name '*.err' -print0 | xargs -0 -r sed -i -E -e '/ elapsed/d' -e '/^[a-z0-9/ -]+ done: /d'
+    find "$1" -type f -name '.cotflow*.lock' -print0 | xargs -0 -r sed -i -E 's/^[0-9]+$/PID/'
+    find "$1" -type f -name '*.sbatch' -print0 | xargs -0 -r sed -i "s|$(realpath "$2")/cotflow|BIN/cotflow|g"
     find "$1" -type f \( -name '*.json' -o -name '*.txt' -o -name '*.csv' -o -name '*.out' -o -name '*.err' -o -name '*.md' \) -print0 |
         xargs -0 -r sed -i -E \
             -e 's/("[a-z_]*seconds[a-z_]*"): *[-0-9.eE+]+/\1: T/g' \
@@ -62,7 +65,7 @@ execute() { # label bindir
     for e in "${examples[@]}"; do
         (cd "$work" && "$run/bin/$e" --quick --out "ex/$e") >"$work/ex-$e.out" 2>"$work/ex-$e.err" || echo "exit $?" >>"$work/ex-$e.out"
     done
-    normalise "$work"
+    normalise "$work" "$bindir"
     mv "$work" "$run/$label"
     echo "$label: $i README commands, ${#examples[@]} examples"
 }

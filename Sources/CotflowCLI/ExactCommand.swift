@@ -68,6 +68,7 @@ struct ExactCommand: CotflowCommand {
         @Option(parsing: .unconditional, help: "Eigenvalues of V31: d comma-separated numbers (decimals or rationals), or one for all.") var v: String
         @Option(parsing: .unconditional, help: "Eigenvalues of W13: d comma-separated numbers, or one for all.") var w: String
         @Flag(help: "Print one JSON object.") var json = false
+        @Flag(help: "No progress bar on stderr.") var quiet = false
         @OptionGroup var estimate: EstimateFlag
 
         func loss() throws -> CoTLossRun {
@@ -76,7 +77,12 @@ struct ExactCommand: CotflowCommand {
         func validate() throws { try checkingInput { try loss().validate() } }
         func run() throws {
             if try estimate.print(try loss().estimate(), what: Self.configuration.commandName ?? "exact", json: json) { return }
-            try ExactCommand.emit(try loss().solve(), json: json)
+            let value: ExactValue = try {
+                let bar = Progress(total: 2 * task.k, label: "exact cot-loss", unit: "moment degrees", enabled: !json && !quiet)
+                defer { bar.finish() }
+                return try loss().solve(progress: bar.report)
+            }()
+            try ExactCommand.emit(value, json: json)
         }
     }
 

@@ -29,9 +29,12 @@ package enum ExactWork {
 }
 
 extension ReducedLoss {
+    /// The name of the phase that builds the exact reduced loss (its estimate and progress).
+    public static let phaseName = "exact reduced loss"
+
     /// The work of building the exact reduced loss: Wishart moments of degree up to 2k.
     public static func workPhase(n: Int, d: Int, k: Int) -> WorkEstimate.Phase {
-        ExactWork.phase("exact reduced loss", degree: 2 * k, n: n, d: d, basis: "Wishart moments of degree up to 2k = \(2 * k) at (d, n) = (\(d), \(n))")
+        ExactWork.phase(phaseName, degree: 2 * k, n: n, d: d, basis: "Wishart moments of degree up to 2k = \(2 * k) at (d, n) = (\(d), \(n))")
     }
 }
 

@@ -253,10 +253,11 @@ public struct CoTLossRun: Codable, Sendable {
         }
     }
 
-    public func solve() throws -> ExactValue {
+    /// `progress`: told as the exact reduced loss is built (`ReducedLoss.init`).
+    public func solve(progress: ((ProgressReport) -> Void)? = nil) throws -> ExactValue {
         try validate()
         func all(_ values: [Rational]) -> [Rational] { values.count == d ? values : Array(repeating: values[0], count: d) }
-        let value = try ReducedLoss(n: n, d: d, k: k, eta: eta).exactLoss(v: all(v), w: all(w))
+        let value = try ReducedLoss(n: n, d: d, k: k, eta: eta, progress: progress).exactLoss(v: all(v), w: all(w))
         var result = try ExactValue("cot-loss", value: value, d: d, n: n)
         (result.k, result.eta) = (k, eta)
         result.text = "L_CoT(v, w) at (d, n, k) = (\(d), \(n), \(k)), eta = \(eta): \(fmt(value.doubleValue))\n  exact: \(value)"

@@ -1,5 +1,6 @@
 import BigInt
 import CotflowCore
+import Foundation
 
 /// The exact population CoT loss of the reduced model `Vt = diag(v)`, `Wt = diag(w)`
 /// (MODEL.md section 5): `L = (1/2) sum_{i<k} E tr(M_i^T M_i)`,
@@ -28,9 +29,14 @@ public final class ReducedLoss: Sendable {
     let bounded: [Bounded]
     /// And in double, for the first tier.
     let boundedDouble: [BoundedDouble]
+    /// eta in double-double, converted once (converting the rational at every evaluation of the
+    /// second tier took most of a stiff flow's time).
+    let boundedEta: Bounded
 
+    /// - Parameter progress: told after each power of S, with the moments' degree reached (of 2k)
+    ///   and the fraction of the estimated work done (`ExactWork`: the higher degrees cost most).
     /// - Throws: `ExactError.invalidArgument` unless n, d, k >= 1 and eta > 0.
-    public init(n: Int, d: Int, k: Int, eta: Rational) throws {
+    public init(n: Int, d: Int, k: Int, eta: Rational, progress: ((ProgressReport) -> Void)? = nil) throws {
         guard n >= 1, d >= 1, k >= 1 else { throw ExactError.invalidArgument("n, d, k must be >= 1 (got n=\(n), d=\(d), k=\(k))") }
         guard eta > Rational.zero else { throw ExactError.invalidArgument("eta must be > 0 (got \(eta))") }
         self.n = n; self.d = d; self.k = k; self.eta = eta
@@ -49,8 +55,14 @@ public final class ReducedLoss: Sendable {
         }
         // F_A = k I - 2 G1 + G2, F_B = G1 - G2, F_C = G2.
         var fA = PatternScalars.zero, fB = PatternScalars.zero, fC = PatternScalars.zero
+        let work = progress.map { _ in (0...(maxPower + 2)).map { ExactWork.moments(degree: $0, n: n, d: d) } }
         for m in 0...maxPower {
             let t = patternScalars(power: m, moments: moments)
+            if let progress, let work {
+                // patternScalars(power: m) needs the moments of degree up to m + 2.
+                progress(ProgressReport(phase: ReducedLoss.phaseName, done: m + 2, total: maxPower + 2, unit: "moment degrees",
+                                        work: work[m + 2] / work[maxPower + 2]))
+            }
             let cA = (m == 0 ? Rational(k) : .zero) - Rational(2) * g1[m] + g2[m]
             fA = fA + cA * t
             fB = fB + (g1[m] - g2[m]) * t
@@ -72,6 +84,7 @@ public final class ReducedLoss: Sendable {
         exact = ex
         bounded = ex.map { Bounded($0) }
         boundedDouble = ex.map { BoundedDouble($0.doubleValue, abs($0.doubleValue)) }
+        boundedEta = Bounded(eta)
     }
 
     /// Exact rational coefficients: pattern scalars `FA.all`, `FA.ab`, `FA.ac`, `FA.none`
@@ -108,5 +121,26 @@ public final class ReducedLoss: Sendable {
         var h = [Double](repeating: 0, count: size * size)
         for i in 0..<size { for j in 0..<size { h[i * size + j] = full[i * fullSize + j] } }
         return h
+    }
+}
+
+extension ReducedLoss {
+    private static let registryLock = NSLock()
+    nonisolated(unsafe) private static var registry: [String: ReducedLoss] = [:]
+
+    /// The loss of (n, d, k, eta), built once per process: a run's estimate reads the stiffness
+    /// of its flow from it, and the run then uses the same loss.
+    public static func shared(n: Int, d: Int, k: Int, eta: Rational, progress: ((ProgressReport) -> Void)? = nil) throws -> ReducedLoss {
+        let key = "\(n),\(d),\(k),\(eta)"
+        registryLock.lock()
+        let known = registry[key]
+        registryLock.unlock()
+        if let known { return known }
+        let loss = try ReducedLoss(n: n, d: d, k: k, eta: eta, progress: progress)
+        registryLock.lock()
+        defer { registryLock.unlock() }
+        if let other = registry[key] { return other }
+        registry[key] = loss
+        return loss
     }
 }

@@ -82,7 +82,7 @@ extension ReducedLoss {
             return ReducedEvaluation(loss: max(r.loss, 0), lossErrorBound: r.lossBound, gradientV: gv, gradientW: gw, gradientU: r.gu,
                                      velocity: velocity, velocityErrorBound: r.velocityBound, tier: .double)
         }
-        let r2 = evaluatePolynomial(bounded, eta: Bounded(eta), pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
+        let r2 = evaluatePolynomial(bounded, eta: boundedEta, pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
         if let result = accept(r2, value: \.value, bound: { $0.errorBound(depth: depth) }, tier: .doubleDouble) { return result }
         let r3 = evaluatePolynomial(exact, eta: eta, pi: pi, z: z, u: u, freeU: freeU, gradient: gradient)
         return accept(r3, value: \.doubleValue, bound: { abs($0.doubleValue).ulp }, tier: .exact)!
@@ -313,7 +313,7 @@ extension ReducedLoss {
     /// tolerates rounding in it).
     public func hessian(pi: [Double], z: [Double], u: Double) -> [Double] {
         precondition(pi.count == d && z.count == d, "pi and z must have length d")
-        let e = exact.map(\.doubleValue)
+        let e = boundedDouble.map(\.x)  // the coefficients rounded to double, converted once
         let size = 2 * d + 1, iu = 2 * d
         let v = pi.map { (etaValue - $0) / u }
         var sq = 0.0, svv = 0.0, sqq = 0.0, sqvv = 0.0, svp = 0.0

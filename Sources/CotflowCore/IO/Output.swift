@@ -185,7 +185,10 @@ package final class Progress {
 
     /// Enters the phase `name` of the estimate (the next of that name), counting `total` of `unit`.
     /// A phase not in the estimate is shown by name with its own count.
-    public func phase(_ name: String, total: Int, unit: String = "steps") {
+    public func phase(_ name: String, total: Int, unit: String = "steps") { enter(name, total: total, unit: unit, show: true) }
+
+    /// Enters the phase (see `phase`); `show`: a line for its start (else the caller's next update shows it).
+    private func enter(_ name: String, total: Int, unit: String, show: Bool) {
         guard enabled, name != currentName else { return }
         let from = (phaseIndex ?? -1) + 1
         if from < phases.count, let i = phases[from...].firstIndex(where: { $0.name == name }) {
@@ -201,22 +204,35 @@ package final class Progress {
         self.unit = unit
         lastDone = 0
         // Every phase start is shown once past the delay (a plain stream gets a line for it).
-        if Date().timeIntervalSince(start) >= delay { lastPrint = .distantPast; update(0) }
+        lastPrint = .distantPast
+        if show, Date().timeIntervalSince(start) >= delay { update(0) }
     }
     private var currentName: String?
     private var known = false
+    /// The last count was not proportional to the work (no rate in the closing line).
+    private var byWork = false
 
-    /// The fraction of the whole run done, with `done` of `total` in the current phase.
-    private func overall(_ done: Int) -> Double {
-        let within = min(max(Double(done) / Double(total), 0), 1)
+    /// Shows what a library run reported (its phase, count and work done).
+    public func report(_ r: ProgressReport) {
+        enter(r.phase, total: r.total, unit: r.unit, show: false)
+        (total, unit) = (max(r.total, 1), r.unit)
+        update(r.done, detail: r.detail, work: r.work)
+    }
+
+    /// The fraction of the whole run done, with `within` of the current phase's work done.
+    private func overall(_ within: Double) -> Double {
+        let within = min(max(within, 0), 1)
         guard currentName != nil, !phases.isEmpty else { return within }
         return base + share * within
     }
 
-    /// Reports `done` of `total` steps; `loss` is the latest loss, shown when finite.
-    public func update(_ done: Int, loss: Double? = nil, detail: String = "") {
+    /// Reports `done` of `total` steps; `loss` is the latest loss, shown when finite. `work`: the
+    /// fraction of the phase's estimated work done, where the count is not proportional to it
+    /// (default done / total); the bar and the time left follow it. Past `total` (a count the
+    /// estimate put too low) the time left is unknown and said so.
+    public func update(_ done: Int, loss: Double? = nil, detail: String = "", work: Double? = nil) {
         guard enabled else { return }
-        lastDone = done
+        (lastDone, byWork) = (done, work != nil)
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
         guard elapsed >= delay, now.timeIntervalSince(lastPrint) >= (isTTY ? 0.2 : 5) else { return }
@@ -225,8 +241,9 @@ package final class Progress {
         let phaseText = currentName.map { name in
             known ? phaseIndex.map { "\(name) (phase \($0 + 1) of \(phases.count))" } ?? name : name
         }
+        let within = work ?? Double(done) / Double(total)
         let line = Progress.line(label: label, done: done, total: total, unit: unit, elapsed: elapsed, loss: loss, detail: detail, bar: isTTY,
-                                 fraction: phases.isEmpty ? nil : overall(done), phase: phaseText)
+                                 fraction: phases.isEmpty && work == nil ? nil : overall(within), phase: phaseText, work: work)
         // "\r" returns to the start of the line and ESC[K clears what an earlier, longer line left.
         sink((isTTY ? "\r" : "") + line + (isTTY ? "\u{1B}[K" : "\n"))
     }
@@ -234,21 +251,27 @@ package final class Progress {
     /// The progress text: `label [####----] phase: done/total rate unit/s, elapsed, ~left, loss x`.
     /// `fraction`: the whole run's fraction done (default: done / total), which the bar and the
     /// time left follow.
+    /// `work`: the current phase's fraction of its estimated work, shown as a percentage in place
+    /// of the rate (where the count is not proportional to the work).
     public static func line(label: String, done: Int, total: Int, unit: String = "steps", elapsed: TimeInterval, loss: Double?, detail: String = "",
-                            bar: Bool, fraction overall: Double? = nil, phase: String? = nil) -> String {
+                            bar: Bool, fraction overall: Double? = nil, phase: String? = nil, work: Double? = nil) -> String {
         let fraction = min(max(overall ?? Double(done) / Double(max(total, 1)), 0), 1)
         let width = 24
         let filled = Int(fraction * Double(width))
         let barText = bar ? "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " : ""
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let leftText: String
-        if fraction > 0 {
+        if done > total && work == nil {
+            leftText = "? (past the estimated \(total))"
+        } else if fraction > 0 {
             let left = elapsed * (1 - fraction) / fraction
             leftText = left < 120 ? String(format: "%.0fs", left) : WorkEstimate.duration(left)
         } else {
             leftText = "?"
         }
-        var line = "\(label) \(barText)\(phase.map { "\($0): " } ?? "")\(done)/\(total) \(String(format: rate >= 100 ? "%.0f" : "%.1f", rate)) \(unit)/s, "
+        let rateText = work.map { String(format: "(%.0f%% of its work)", 100 * min(max($0, 0), 1)) }
+            ?? "\(String(format: rate >= 100 ? "%.0f" : "%.1f", rate)) \(unit)/s"
+        var line = "\(label) \(barText)\(phase.map { "\($0): " } ?? "")\(done)/\(total) \(work == nil ? "" : "\(unit) ")\(rateText), "
             + "\(String(format: "%.0f", elapsed))s elapsed, ~\(leftText) left"
         if let loss, loss.isFinite { line += ", loss \(String(format: "%.4g", loss))" }
         if !detail.isEmpty { line += " \(detail)" }
@@ -266,11 +289,27 @@ package final class Progress {
         let text: String
         if phases.isEmpty {
             let rate = elapsed > 0 ? Double(lastDone) / elapsed : 0
-            text = "\(label) done: \(lastDone) \(unit) in \(String(format: "%.1f", elapsed))s (\(String(format: "%.1f", rate)) \(unit)/s)\n"
+            text = "\(label) done: \(lastDone) \(unit) in \(String(format: "%.1f", elapsed))s"
+                + (byWork ? "\n" : " (\(String(format: "%.1f", rate)) \(unit)/s)\n")
         } else {
             text = "\(label) done: \(phases.count) phases in \(String(format: "%.1f", elapsed))s\n"
         }
         sink((isTTY ? "\r\u{1B}[K" : "") + text)
+    }
+}
+
+/// What a library run reports while it runs, for a progress display: its phase (named as in its
+/// `WorkEstimate`), `done` of `total` of `unit`, and, where that count is not proportional to the
+/// work, the phase's fraction of its estimated work done (`work`).
+public struct ProgressReport: Sendable, Equatable {
+    public var phase: String
+    public var done: Int, total: Int
+    public var unit: String
+    public var work: Double?
+    public var detail: String
+
+    public init(phase: String, done: Int, total: Int, unit: String, work: Double? = nil, detail: String = "") {
+        (self.phase, self.done, self.total, self.unit, self.work, self.detail) = (phase, done, total, unit, work, detail)
     }
 }
 

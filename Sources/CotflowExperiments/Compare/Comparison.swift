@@ -231,7 +231,7 @@ public enum Comparator {
         var reduced: (loss: ReducedLoss, options: FlowOptions)? = nil
         if training.initialisation == .assumption {
             phase?("exact reduced loss", 0)
-            let loss = try ReducedLoss(n: config.n, d: config.d, k: config.k, eta: config.eta)
+            let loss = try ReducedLoss.shared(n: config.n, d: config.d, k: config.k, eta: config.eta)
             var flowOptions = config.flow
             let recordTimes = results[0].1.trajectory.times
             if config.hasTimeMap {

@@ -60,7 +60,9 @@ extension Comparator {
         let trajectory: FullFlowTrajectory
         do {
             trajectory = try flow.integrate(from: result.initialParameters, basis: result.basis, options: options,
-                                            progress: progress.map { report in { t in report(t / options.ode.endTime) } })
+                                            progress: progress.map { report in { t in
+                                                report(FlowSteps.fullWorkFraction(at: t, end: options.ode.endTime, d: task.d, n: task.n, k: task.k))
+                                            } })
         } catch let failure as FullFlowFailure {
             throw CompareError.fullFlowFailed("\(failure)")
         }

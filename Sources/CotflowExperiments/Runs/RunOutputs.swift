@@ -41,7 +41,11 @@ extension ReducedFlowOutcome: RunOutcome {}
 extension ReducedFlowRun: OutputRun {
     package static let outputFiles = ["trajectory.csv", "summary.json"]
 
-    package func compute(_ output: RunOutput, provenance: Provenance) throws -> ReducedFlowOutcome { try solve() }
+    package func compute(_ output: RunOutput, provenance: Provenance) throws -> ReducedFlowOutcome {
+        let bar = Progress(total: 1, label: "ode", enabled: !output.quiet && !output.json, phases: estimate())
+        defer { bar.finish() }
+        return try solve(progress: bar.report)
+    }
 
     package func write(_ outcome: ReducedFlowOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {
         try output.write(outcome.trajectory.table.text, "trajectory.csv")
@@ -66,9 +70,9 @@ extension FullFlowRun: OutputRun {
     package static let outputFiles = ["trajectory.csv", "summary.json", "parameters.json", "initial_parameters.json"]
 
     package func compute(_ output: RunOutput, provenance: Provenance) throws -> FullFlowOutcome {
-        let bar = Progress(total: 1000, label: "full-matrix flow", enabled: !output.quiet), end = options.ode.endTime
+        let bar = Progress(total: 1, label: "ode", enabled: !output.quiet && !output.json)
         defer { bar.finish() }
-        return try solve { t in bar.update(Int(1000 * t / end), detail: "t = \(fmt(t))") }
+        return try solve { t in bar.report(progress(at: t)) }
     }
 
     package func write(_ outcome: FullFlowOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {

@@ -85,6 +85,9 @@ public struct ReducedFlow: Sendable {
 
     var dimension: Int { 2 * loss.d + (w24.isFree ? 1 : 0) }
 
+    /// Accepted steps between two reports to `integrate`'s `progress`.
+    static let progressInterval = 16
+
     /// (pi, z, u) of a state vector.
     func unpack<C: Collection<Double>>(_ y: C) -> (pi: [Double], z: [Double], u: Double) where C.Index == Int {
         let d = loss.d, s = y.startIndex
@@ -181,8 +184,10 @@ public struct ReducedFlow: Sendable {
         return v.map { eta.addingProduct(-u, $0) } + w.map { $0 + u } + (w24.isFree ? [u] : [])
     }
 
-    /// Integrates from eigenvalues (v0, w0), with W24 at `w24.initial`.
-    public func integrate(v0: [Double], w0: [Double], options: FlowOptions = FlowOptions()) throws -> FlowTrajectory {
+    /// Integrates from eigenvalues (v0, w0), with W24 at `w24.initial`. `progress` is told the
+    /// accepted steps and the time, every `progressInterval` steps.
+    public func integrate(v0: [Double], w0: [Double], options: FlowOptions = FlowOptions(),
+                          progress: ((_ steps: Int, _ t: Double) -> Void)? = nil) throws -> FlowTrajectory {
         let d = loss.d
         guard v0.count == d, w0.count == d else {
             throw FlowConfigurationError.eigenvalueCount(d: d, v: v0.count, w: w0.count)
@@ -199,7 +204,10 @@ public struct ReducedFlow: Sendable {
         let loss = self.loss, flow = self
         // Convergence is confirmed on the exact loss at the state (the stop runs on this thread).
         let rule = FlowStop(options: options, initialLoss: initialLoss, d: d)
+        var steps = 0
         let stop: (Double, [Double]) -> StopDecision? = { t, y in
+            steps += 1
+            if let progress, steps % ReducedFlow.progressInterval == 0 { progress(steps, t) }
             let u = flow.w24.isFree ? y[2 * d] : flow.w24.initial
             return rule.decision(t: t, loss: { y.withUnsafeBufferPointer { loss.lossValue(pi: $0.baseAddress!, z: $0.baseAddress! + d, u: u) } }, confirm: { _ in
                 guard u != 0 else { return nil }

@@ -45,10 +45,15 @@ public struct ReducedFlowRun: RecordableRun, TaskRun {
         return (a.v, a.w)
     }
 
-    /// The task's, the start's and the solver's checks (before any work).
-    public func validate() throws {
+    /// The task's checks (sizes, the exact loss's k).
+    func validateTask() throws {
         _ = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue)
         try ReducedLoss.checkSize(k: k)
+    }
+
+    /// The task's, the start's and the solver's checks (before any work).
+    public func validate() throws {
+        try validateTask()
         if let start, start.v.count != d || start.w.count != d {
             throw FlowConfigurationError.eigenvalueCount(d: d, v: start.v.count, w: start.w.count)
         }
@@ -61,15 +66,20 @@ public struct ReducedFlowRun: RecordableRun, TaskRun {
     }
 
     /// Integrates; a failure part-way is a result with status `.failed` and the trajectory so far.
-    public func solve() throws -> ReducedFlowOutcome {
+    /// `progress` is told the phases of `estimate()`: the exact reduced loss (moment degrees, with
+    /// their share of its work) and the flow (accepted steps against the estimated steps).
+    public func solve(progress: ((ProgressReport) -> Void)? = nil) throws -> ReducedFlowOutcome {
         try validate()
         let started = Date()
-        let flow = ReducedFlow(loss: try ReducedLoss(n: n, d: d, k: k, eta: eta), w24: w24)
+        let flow = ReducedFlow(loss: try ReducedLoss.shared(n: n, d: d, k: k, eta: eta, progress: progress), w24: w24)
         let (v, w) = initialPoint
         let trajectory: FlowTrajectory
         var failure: String?
+        let expected = progress == nil ? 0 : Int(min(estimate().phases.last?.steps ?? 1, 1e15))
         do {
-            trajectory = try flow.integrate(v0: v, w0: w, options: options)
+            trajectory = try flow.integrate(v0: v, w0: w, options: options, progress: progress.map { report in { steps, t in
+                report(ProgressReport(phase: Self.flowPhaseName, done: steps, total: expected, unit: "steps", detail: "t = \(fmt(t))"))
+            } })
         } catch let error as FlowFailure {
             trajectory = error.partial
             failure = error.reason.description
