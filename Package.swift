@@ -28,14 +28,15 @@ let package = Package(
     ],
     targets: [
         // C bindings: GSL headers, shims for GSL's global step/RNG types, OpenBLAS as the CBLAS.
-        // openblas is listed first so that it, not libgslcblas, serves the cblas_* symbols.
+        // The C boundary: shims for GSL's globals and the small-product kernels (AVX2 and AVX-512F, chosen at run
+        // time; Sources/CGSL/small_products.c). openblas is listed first so that it, not libgslcblas, serves the cblas_* symbols.
         .target(
             name: "CGSL",
             linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("gsl"), .linkedLibrary("m")]
         ),
         // Numerics, IO and the C boundary: JSON/CSV values and readers, formatting, errors, provenance, output
         // directories, limits, signals, progress; GSL set-up and errors, random streams; exact rationals, statistics, dense
-        // linear algebra and kernels, parallel map; the ODE layer (steppers, drivers). The only module that imports CGSL.
+        // linear algebra and kernels, parallel map; the ODE layer (steppers, drivers). The only library module that imports CGSL.
         .target(name: "CotflowCore", dependencies: ["CGSL", bigInt]),
         // Exact Wishart moments (also with a covariance), the exact population losses of the reduced model.
         .target(name: "CotflowExact", dependencies: ["CotflowCore", bigInt]),
