@@ -46,7 +46,7 @@ normalise() { # dir bindir: blank timings in place; progress lines (printed at t
     find "$1" -type f -name '*.err' -print0 | xargs -0 -r sed -i -E -e '/ elapsed/d' -e '/^[a-z0-9/ -]+ done: /d'
     find "$1" -type f -name '.cotflow*.lock' -print0 | xargs -0 -r sed -i -E 's/^[0-9]+$/PID/'
     find "$1" -type f -name '*.sbatch' -print0 | xargs -0 -r sed -i "s|$(realpath "$2")/cotflow|BIN/cotflow|g"
-    find "$1" -type f \( -name '*.json' -o -name '*.txt' -o -name '*.csv' -o -name '*.out' -o -name '*.err' -o -name '*.md' \) -print0 |
+    find "$1" -type f \( -name '*.json' -o -name '*.txt' -o -name '*.csv' -o -name '*.out' -o -name '*.err' -o -name '*.md' -o -name '*.sbatch' \) -print0 |
         xargs -0 -r sed -i -E \
             -e 's/("[a-z_]*seconds[a-z_]*"): *[-0-9.eE+]+/\1: T/g' \
             -e 's/[0-9]+(\.[0-9]+)? ?(s|ms|µs)\b/T s/g' \
