@@ -212,6 +212,12 @@ package final class Progress {
     /// The last count was not proportional to the work (no rate in the closing line).
     private var byWork = false
 
+    /// Enters `phase` (if new; see `phase`) and reports `done` of `total` of `unit` in it.
+    public func update(phase name: String, done: Int, total: Int, unit: String = "steps") {
+        phase(name, total: total, unit: unit)
+        update(done)
+    }
+
     /// Shows what a library run reported (its phase, count and work done).
     public func report(_ r: ProgressReport) {
         enter(r.phase, total: r.total, unit: r.unit, show: false)
@@ -323,8 +329,7 @@ package final class SharedProgress: @unchecked Sendable {
     /// Enters `phase` (if new) and reports `done` of `total`.
     public func report(_ phase: String, done: Int, total: Int, unit: String = "steps") {
         lock.lock(); defer { lock.unlock() }
-        progress.phase(phase, total: total, unit: unit)
-        progress.update(done)
+        progress.update(phase: phase, done: done, total: total, unit: unit)
     }
 
     public func finish() { lock.lock(); defer { lock.unlock() }; progress.finish() }

@@ -123,10 +123,7 @@ extension HessianRun: OutputRun {
     package func compute(_ output: RunOutput, provenance: Provenance) throws -> HessianOutcome {
         let bar = Progress(total: 1, label: "hessian", unit: "columns", enabled: !output.quiet, phases: estimate())
         defer { bar.finish() }
-        return try solve { phase, done, total in
-            bar.phase(phase, total: total, unit: phase == "Hessian columns" ? "columns" : "steps")
-            bar.update(done)
-        }
+        return try solve { phase, done, total in bar.update(phase: phase, done: done, total: total, unit: phase == "Hessian columns" ? "columns" : "steps") }
     }
 
     package func write(_ outcome: HessianOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {
@@ -161,13 +158,8 @@ extension ComparisonRun: OutputRun {
         // Every phase in the display; the time left weighs them by the estimate's shares.
         let bar = Progress(total: config.training.steps, label: "compare", enabled: !output.quiet, phases: estimate())
         defer { bar.finish() }
-        return try solve(progress: { trainable, done, total in
-            bar.phase("training (\(trainable.rawValue))", total: total)
-            bar.update(done)
-        }, phase: { name, fraction in
-            bar.phase(name, total: 100, unit: "%")
-            bar.update(Int(100 * fraction))
-        })
+        return try solve(progress: { trainable, done, total in bar.update(phase: "training (\(trainable.rawValue))", done: done, total: total) },
+                         phase: { name, fraction in bar.update(phase: name, done: Int(100 * fraction), total: 100, unit: "%") })
     }
 
     /// The comparison's tables, or, when a training run stopped, the training runs so far.
