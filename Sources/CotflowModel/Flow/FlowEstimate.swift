@@ -123,8 +123,8 @@ extension ReducedFlowRun {
         let (v, w) = initialPoint
         let u = w24.initial
         guard v.count == d, w.count == d, u.isFinite, u != 0 else { return nil }
-        let state = ReducedFlow(loss: loss, w24: w24).state(v: v, w: w, u: u)
-        let start = ReducedFlow(loss: loss, w24: w24).unpack(state)
+        let flow = ReducedFlow(loss: loss, w24: w24)
+        let start = flow.unpack(flow.state(v: v, w: w, u: u))
         return loss.evaluate(pi: start.pi, z: start.z, u: u, freeU: false, gradient: false).loss / Double(d)
     }
 
