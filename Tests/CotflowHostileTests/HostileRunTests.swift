@@ -193,6 +193,34 @@ final class HostileRunTests: XCTestCase {
         }
     }
 
+    /// The examples ran their whole computation before finding an unwritable `--out` (exit 1, the
+    /// work lost); stage-sweep ran a sweep at `--k 1000000` past every limit (no estimate, no end);
+    /// a size beyond the memory limit exited 1 where cotflow says 64; `--seed -1` was "a missing value".
+    func testExamplesCheckTheirOutputAndSizesBeforeAnyWork() throws {
+        for name in ["cot-vs-nocot", "stage-sweep"] {
+            let example = Cotflow.executable.deletingLastPathComponent().appendingPathComponent(name)
+            guard FileManager.default.isExecutableFile(atPath: example.path) else { throw XCTSkip("\(name) is not built beside cotflow") }
+            let blocker = Cotflow.temporaryPath("file")
+            FileManager.default.createFile(atPath: blocker, contents: Data())
+            let unwritable = try Cotflow.run(["--quick", "--out", (blocker as NSString).appendingPathComponent("out")], timeout: 60, program: name)
+            XCTAssertEqual(unwritable.status, 64, unwritable.summary)
+            XCTAssertTrue(unwritable.stderr.contains("--out") && unwritable.stderr.contains("is a file"), unwritable.stderr)
+            XCTAssertFalse(unwritable.stdout.contains("=="), "work before the refusal: \(unwritable.stdout)")
+
+            let seed = try Cotflow.run(["--quick", "--seed", "-1"], timeout: 60, program: name)
+            XCTAssertEqual(seed.status, 64, seed.summary)
+            XCTAssertTrue(seed.stderr.contains("'-1' is invalid for '--seed"), seed.stderr)
+        }
+        let dir = Cotflow.temporaryDirectory()
+        let sizes = try Cotflow.run(["--quick", "--k", "1000000", "--out", dir], timeout: 60, program: "stage-sweep")
+        XCTAssertFalse(sizes.timedOut, sizes.summary)
+        XCTAssertEqual(sizes.status, 64, sizes.summary)
+        XCTAssertTrue(sizes.stderr.contains("above the limit 100"), sizes.stderr)
+        let memory = try Cotflow.run(["--quick", "--d", "100000", "--out", dir], timeout: 60, program: "cot-vs-nocot")
+        XCTAssertEqual(memory.status, 64, memory.summary)
+        XCTAssertTrue(memory.stderr.contains("of memory"), memory.stderr)
+    }
+
     /// stage-sweep --quick printed "b = -0.017158 +- nan" (a line through the two sigmas of each
     /// half has no standard error) with exit 0.
     func testStageSweepPrintsNoNonFiniteNumber() throws {
