@@ -71,6 +71,7 @@ public final class ExampleContext {
         // spun for ever), and a write beyond ulimit -f that fails instead of killing the example.
         Interruption.ignoreFileSizeSignal()
         do {
+            try CommandLineText.checkUTF8()
             try ResourceLimit.checkProcessLimits()
             try ResourceLimit.checkAddressSpace(0, what: name)
         } catch {
