@@ -22,7 +22,7 @@ final class HostileRunThirdPassLimitsTests: XCTestCase {
     /// parameters.json (train): a write that failed after it (a full device, `ulimit -f`) or a kill
     /// left a summary of a completed run whose files were missing. The summary is written last.
     func testAFailedWriteLeavesNoSummaryOfFilesThatAreMissing() throws {
-        for (arguments, limit, failed) in [(["eval", "--construction", "--d", "3", "--n", "10", "--k", "2", "--prompts", "2000", "--quiet"], 2, "per_prompt.csv"),
+        for (arguments, limit, failed) in [(["eval", "--construction", "--d", "3", "--n", "10", "--k", "2", "--prompts", "2000", "--quiet"], 4, "per_prompt.csv"),
                                            (["train", "--d", "3", "--n", "10", "--k", "2", "--steps", "100", "--quiet"], 3, "parameters.json")] {
             let dir = Cotflow.temporaryDirectory()
             let run = try Cotflow.run(arguments + ["--out", dir], limits: "ulimit -f \(limit)")
