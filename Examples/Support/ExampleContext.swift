@@ -73,6 +73,7 @@ public final class ExampleContext {
         Interruption.ignoreFileSizeSignal()
         let outputDirectory = options.out ?? "out/examples/\(name)"
         do {
+            try CommandLineText.checkUTF8()
             try ResourceLimit.checkProcessLimits()
             try ResourceLimit.checkAddressSpace(0, what: name)
             // As every cotflow run: the directory is made, locked and checked writable before any work. The
