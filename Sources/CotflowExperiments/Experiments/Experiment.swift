@@ -355,6 +355,7 @@ public struct ExperimentSettings: Sendable, Codable {
             throw CotflowError.input("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24.initial)); the paper's value is -1")
         }
         guard points >= 2, 1e-3 < flow.ode.endTime else { throw CotflowError.input("--points must be at least 2 and --t-end above 1e-3") }
+        try AssumptionInitialisation.check(scale: initScale)
         if job == .flow || job == .compare { try flow.validate() }
         if let flowTime {
             guard job == .train || job == .compare else { throw CotflowError.input("--flow-time applies to --job train and compare, not \(job.rawValue)") }
