@@ -7,10 +7,11 @@ import Foundation
 public struct ExampleOptions: ParsableArguments {
     @Flag(help: "Reduced size (seconds; used by the tests).") public var quick = false
     @Option(help: "Output directory. (default: out/examples/<name>)") public var out: String?
-    @Option(help: "Added to every seed of the example (0 gives the published numbers).") public var seed: UInt64 = 0
-    @Option(name: .customLong("d"), help: "Dimension d (examples that have one main d).") public var d: Int?
-    @Option(name: .customLong("n"), help: "Context length n (examples that have one main n).") public var n: Int?
-    @Option(name: .customLong("k"), help: "Chain length k (examples that have one main k).") public var k: Int?
+    // Numbers take a value that starts with `-` (`--seed -1` is refused as a seed, not as a missing value).
+    @Option(parsing: .unconditional, help: "Added to every seed of the example (0 gives the published numbers).") public var seed: UInt64 = 0
+    @Option(name: .customLong("d"), parsing: .unconditional, help: "Dimension d (examples that have one main d).") public var d: Int?
+    @Option(name: .customLong("n"), parsing: .unconditional, help: "Context length n (examples that have one main n).") public var n: Int?
+    @Option(name: .customLong("k"), parsing: .unconditional, help: "Chain length k (examples that have one main k).") public var k: Int?
 
     public init() {}
 }
@@ -70,9 +71,14 @@ public final class ExampleContext {
         // a thread (libdispatch trapped or hung without them), room for OpenBLAS's buffers under ulimit -v (it
         // spun for ever), and a write beyond ulimit -f that fails instead of killing the example.
         Interruption.ignoreFileSizeSignal()
+        let outputDirectory = options.out ?? "out/examples/\(name)"
         do {
+            try CommandLineText.checkUTF8()
             try ResourceLimit.checkProcessLimits()
             try ResourceLimit.checkAddressSpace(0, what: name)
+            // As every cotflow run: the directory is made, locked and checked writable before any work. The
+            // example's own files are replaced by a new run of it; a cotflow command's outputs are refused.
+            try OutputDirectory.prepare(outputDirectory, files: ["summary.json"], force: false)
         } catch {
             FileHandle.standardError.write("\(name): error: \(describe(error))\n".data(using: .utf8)!)
             exit((error as? ReportableError)?.kind == .input ? 64 : 1)
@@ -81,7 +87,7 @@ public final class ExampleContext {
         self.given = chosen
         self.quick = options.quick
         self.seed = options.seed
-        self.outputDirectory = options.out ?? "out/examples/\(name)"
+        self.outputDirectory = outputDirectory
         let sizeText = chosen.keys.sorted().map { "--\($0) \(chosen[$0]!)" }.joined(separator: ", ")
         print("\(name)\(quick ? " (quick)" : ""): \(summary)" + (sizeText.isEmpty ? "" : " [\(sizeText)]") + (seed == 0 ? "" : " [seed offset \(seed)]"))
     }
@@ -129,7 +135,8 @@ public final class ExampleContext {
         }
     }
 
-    /// Runs the example's body; writes results.json; turns errors into a message and exit code 1.
+    /// Runs the example's body; writes results.json; turns errors into a message and exit code 64
+    /// (input) or 1.
     public func run(_ body: () throws -> Void) -> Never {
         do {
             try body()
@@ -146,8 +153,9 @@ public final class ExampleContext {
             print("wrote \(outputDirectory) in \(String(format: "%.1f", seconds)) s")
             exit(0)
         } catch {
-            FileHandle.standardError.write("\(name): error: \(error)\n".data(using: .utf8)!)
-            exit(1)
+            // As `cotflow`: a refusal of what the user asked for (a size beyond the limits) is bad input.
+            FileHandle.standardError.write("\(name): error: \(describe(error))\n".data(using: .utf8)!)
+            exit((error as? ReportableError)?.kind == .input ? 64 : 1)
         }
     }
 }

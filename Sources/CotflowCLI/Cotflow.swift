@@ -25,7 +25,10 @@ struct Cotflow: CotflowCommand {
         let ours = command is CotflowCommand
         if ours { Interruption.install() }
         do {
-            if ours { try ResourceLimit.checkProcessLimits() }
+            if ours {
+                try CommandLineText.checkUTF8()
+                try ResourceLimit.checkProcessLimits()
+            }
             try command.run()
             if ours { try StandardStreams.finishOutput() }
         } catch {
@@ -218,5 +221,14 @@ func checkingInput<T>(_ body: () throws -> T) throws -> T {
 func renderFigure(_ panels: [PlotSpec], name: String, title: String, output: OutputOptions) throws {
     guard let out = output.out else { throw ValidationError("--plot needs --out DIR for the figure files") }
     let outcome = try Plotter.render(panels: panels, to: (out as NSString).appendingPathComponent(name), title: title)
-    FileHandle.standardError.write("plot: \(outcome.message)\n".data(using: .utf8)!)
+    try reportFigure(outcome.message)
+}
+
+/// Says on stderr what a figure's rendering wrote; a stop requested while gnuplot drew (which
+/// stops it) ends the run with exit 1, its other files written.
+func reportFigure(_ message: String) throws {
+    StandardStreams.writeError("plot: \(message)\n")
+    if Interruption.signalNumber != nil {
+        throw RunStopped("interrupted by \(Interruption.signalName) while the figure was drawn; the run's other files are complete")
+    }
 }

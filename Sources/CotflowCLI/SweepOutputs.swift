@@ -17,5 +17,5 @@ extension SweepCommand {
 /// The sweep's figure (`SweepFigure`): a heatmap of `metric` over two ordered axes with the regime
 /// boundaries, or every metric against the one ordered axis with the replicate range as a band.
 func renderSweepFigure(_ report: PhaseReport, metric: String?, directory out: String) throws {
-    FileHandle.standardError.write("plot: \(try SweepFigure(report, metric: metric).render(directory: out))\n".data(using: .utf8)!)
+    try reportFigure(try SweepFigure(report, metric: metric).render(directory: out))
 }

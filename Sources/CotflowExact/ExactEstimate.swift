@@ -3,13 +3,15 @@ import Foundation
 
 /// The big-integer work of exact Wishart moments up to a total degree, in 64-bit limb products:
 /// the recursion visits about D^3/12 products of at most three traces of each degree D <= the
-/// total (partitions into at most three parts), each with about D terms of integers of about
-/// 1 + D log2(n d) / 64 limbs. Fitted against `exact cot-loss` at k = 40...80 (the count's
-/// `termCost` limb products per term; notes/reliability.md, "Estimates").
+/// total (partitions into at most three parts), each multiplying integers of about
+/// 1 + D (log2(n d) + 2 log2 D) / 64 limbs (the powers of n d and the combinatorial factors,
+/// which grow like D!) by schoolbook, so at the square of that. `termCost` is fitted against
+/// `exact cot-loss` at k = 60...100 and (d, n) = (3, 10), (10, 40), (1, 40)
+/// (notes/reliability.md, "Estimates").
 package enum ExactWork {
     /// Limb products per counted term, from the fit (the microbenchmark of `MachineRates` runs
     /// plain multiply-adds; the recursion's terms also allocate and reduce).
-    package static let termCost = 1.1
+    package static let termCost = 0.013
 
     package static func moments(degree: Int, n: Int, d: Int) -> Double {
         guard degree >= 2 else { return 1 }
@@ -17,7 +19,8 @@ package enum ExactWork {
         var total = 0.0
         for D in 2...degree {
             let x = Double(D)
-            total += x * x * x / 12 * (1 + x * bits / 64)
+            let limbs = 1 + x * (bits + 2 * log2(x)) / 64
+            total += x * x * x / 12 * limbs * limbs
         }
         return termCost * total
     }

@@ -52,9 +52,10 @@ final class EstimateScalingTests: XCTestCase {
 
     func testExactWorkGrowsWithTheDegree() {
         let k20 = ReducedLoss.workPhase(n: 40, d: 10, k: 20).operations, k40 = ReducedLoss.workPhase(n: 40, d: 10, k: 40).operations
-        // The degree doubles: D^4-D^5 terms grow 16-32 times.
+        // The degree doubles: D^3 products of integers of up to D log D limbs, squared (schoolbook),
+        // summed over the degrees: between D^4 and D^6 times the logarithms' growth, 16 to 100 times.
         XCTAssertGreaterThan(k40 / k20, 16)
-        XCTAssertLessThan(k40 / k20, 40)
+        XCTAssertLessThan(k40 / k20, 100)
     }
 
     func testComparisonSumsItsPartsAndASweepItsShards() throws {

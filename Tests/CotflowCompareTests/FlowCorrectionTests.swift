@@ -42,10 +42,12 @@ final class FlowCorrectionTests: XCTestCase {
         let start = AssumptionInitialisation(d: 3, seed: 1, vRange: c.config.training.vRange, wRange: c.config.training.wRange)
         let floor = c.config.deviationFloor * flow.losses[0]
         let same = FlowValidity.measure(flow: flow, basis: start.basis(), task: c.config.training.task, trainable: .reduced, batchSize: 512,
-                                        step: lr, prompts: FlowCorrection.diagnosticPrompts, seed: 1, floor: floor)
+                                        step: lr, optimizer: "SGD", driftShift: nil, driftCoefficient: lr / 2,
+                                        prompts: FlowCorrection.diagnosticPrompts, seed: 1, floor: floor)
         XCTAssertEqual(same.points.map(\.noiseExcess), points.map(\.noiseExcess))
         let one = FlowValidity.measure(flow: flow, basis: start.basis(), task: c.config.training.task, trainable: .reduced, batchSize: 1,
-                                       step: 25 * lr, prompts: FlowCorrection.diagnosticPrompts, seed: 1, floor: floor)
+                                       step: 25 * lr, optimizer: "SGD", driftShift: nil, driftCoefficient: 25 * lr / 2,
+                                       prompts: FlowCorrection.diagnosticPrompts, seed: 1, floor: floor)
         for (a, b) in zip(points, one.points) {
             XCTAssertEqual(b.noiseExcess, 512 * 25 * a.noiseExcess, accuracy: 1e-9 * b.noiseExcess)
         }
@@ -57,5 +59,23 @@ final class FlowCorrectionTests: XCTestCase {
         XCTAssertEqual(correction.validity.verdict.expected, !heavy, correction.validity.verdict.reason)
         XCTAssertFalse(one.verdict.expected)
         XCTAssertTrue(one.verdict.reason.contains(heavy ? "heavy tail" : "batch noise"), one.verdict.reason)
+
+        // The first correction's own prediction: the modified flow's largest loss shift from the plain
+        // flow over the counted records (at most the gap over all records), part of the verdict.
+        let shift = try XCTUnwrap(correction.validity.driftShift)
+        XCTAssertGreaterThan(shift, 0)
+        XCTAssertLessThanOrEqual(shift, gap)
+        XCTAssertEqual(correction.validity.driftCoefficient, lr / 2)
+        XCTAssertTrue(correction.reportLines[1].contains("to describe SGD here"), correction.reportLines[1])
+        // A drift that moves the loss by 20% (momentum at a large effective step) is not followed, and
+        // the verdict names the optimizer it is about (it said "SGD" for every optimizer).
+        let momentum = OptimizerKind.momentum(beta: 0.9).prose
+        XCTAssertEqual(momentum, "SGD with heavy-ball momentum (beta = 0.9)")
+        let drifting = FlowValidity.measure(flow: flow, basis: start.basis(), task: c.config.training.task, trainable: .reduced, batchSize: 512,
+                                            step: lr, optimizer: momentum, driftShift: 0.2, driftCoefficient: 19 * lr / 2,
+                                            prompts: FlowCorrection.diagnosticPrompts, seed: 1, floor: floor)
+        XCTAssertFalse(drifting.verdict.expected)
+        XCTAssertTrue(drifting.verdict.reason.contains(heavy ? momentum : "first correction") && drifting.verdict.reason.contains(heavy ? "heavy tail" : "20%"),
+                      drifting.verdict.reason)
     }
 }

@@ -27,6 +27,13 @@ final class InputExitCodeTests: XCTestCase {
         let covariance = try Cotflow.run(["eval", "--construction", "--d", "2", "--n", "4", "--k", "2", "--prompts", "10", "--covariance", asymmetric])
         XCTAssertEqual(covariance.status, 64, covariance.summary)
         XCTAssertTrue(covariance.stderr.contains(asymmetric) && covariance.stderr.contains("not symmetric"), covariance.stderr)
+        // The task's other refusals of a covariance name the file too (they said "task: the covariance is ...").
+        for (matrix, reason) in [("[[1, 2], [2, 1]]", "not positive definite"), ("[[1, 1], [1, 1]]", "condition number")] {
+            let file = try write(matrix, "covariance.json")
+            let run = try Cotflow.run(["eval", "--construction", "--d", "2", "--n", "4", "--k", "2", "--prompts", "10", "--covariance", file])
+            XCTAssertEqual(run.status, 64, run.summary)
+            XCTAssertTrue(run.stderr.contains("covariance file \(file): the covariance") && run.stderr.contains(reason), run.stderr)
+        }
 
         let compare = try Cotflow.run(["compare", "--d", "2", "--n", "6", "--k", "2", "--steps", "3", "--record-every", "1", "--quiet"])
         XCTAssertEqual(compare.status, 64, compare.summary)

@@ -78,14 +78,14 @@ enum Cotflow {
 
     /// Runs `arguments` and sends `signal` once the run says (in its `COTFLOW_READY_FILE`) that
     /// `phase` polls for a stop request: never after a fixed time.
-    static func signalled(_ arguments: [String], signal: Int32, phase: String, timeout: TimeInterval = 120,
+    static func signalled(_ arguments: [String], signal: Int32, phase: String, timeout: TimeInterval = 120, environment: [String: String] = [:],
                           closedStderr: Bool = false, beforeSignal: (@Sendable (Int32) -> Void)? = nil) throws -> Run {
         let ready = temporaryPath("ready")
         defer { try? FileManager.default.removeItem(atPath: ready) }
         // The run may end on its own before the signal: `beforeSignal` is still waited for.
         let sent = DispatchSemaphore(value: 0)
         defer { _ = sent.wait(timeout: .now() + timeout) }
-        return try run(arguments, timeout: timeout, environment: ["COTFLOW_READY_FILE": ready], closedStderr: closedStderr) { pid in
+        return try run(arguments, timeout: timeout, environment: environment.merging(["COTFLOW_READY_FILE": ready]) { $1 }, closedStderr: closedStderr) { pid in
             DispatchQueue.global().async {
                 defer { sent.signal() }
                 let deadline = Date().addingTimeInterval(timeout)

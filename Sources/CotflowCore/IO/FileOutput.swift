@@ -4,7 +4,9 @@ import Foundation
 /// The one way the tool writes a file: into a temporary file created exclusively (never through
 /// a symlink or an existing file) under an unpredictable name in the target's directory, flushed
 /// to disk, then renamed over the target, which holds its old or its new content, never a mix,
-/// whenever the process stops. A symlink planted at the target is replaced, not followed.
+/// whenever the process stops. A symlink planted at the target is replaced, not followed. Into an
+/// output directory the run locked, only while it is still that directory (not moved or removed:
+/// `OutputDirectory.checkStillHeld`).
 package enum FileOutput {
     /// Writes `text` to `path`, creating parent directories. `sync` flushes the data to disk
     /// before the rename (so the file also survives a machine crash); `mode` is the new file's
@@ -15,6 +17,7 @@ package enum FileOutput {
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !name.isEmpty else { throw CotflowError("cannot write \(path): it names a directory, not a file") }
+        do { try OutputDirectory.checkStillHeld(directory) } catch { throw CotflowError("cannot write \(path): \(describe(error))") }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {

@@ -174,9 +174,32 @@ package enum ResourceLimit {
     }
 }
 
-/// The one signal policy of every command: SIGINT, SIGTERM and SIGHUP (a dropped ssh session)
-/// are a request to stop; SIGPIPE is ignored, so a closed stdout or stderr gives a write error,
-/// never the end of a run (`StandardStreams`).
+/// The command line as given: Swift decodes each argument from its bytes and replaces bytes that
+/// are not UTF-8 by U+FFFD, so such a path would name another file (`--out $'a\xff'` wrote into
+/// `a\u{FFFD}`, and `--load` would read another file). Every argument must be UTF-8.
+package enum CommandLineText {
+    /// Throws an input error naming the first argument (and its option) that is not UTF-8.
+    package static func checkUTF8() throws {
+        let arguments = CommandLine.arguments
+        for i in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[i] else { continue }
+            let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw)))
+            guard Array(String(decoding: bytes, as: UTF8.self).utf8) != bytes else { continue }
+            let shown = bytes.map { $0 >= 0x20 && $0 < 0x7f ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }.joined()
+            // The option it is the value of: `--out=VALUE`, or the argument before it.
+            let inline = arguments[i].hasPrefix("--") ? arguments[i].split(separator: "=", maxSplits: 1).first.map(String.init) : nil
+            let after = inline == nil && i > 1 && arguments[i - 1].hasPrefix("-") ? ", after \(arguments[i - 1])," : ""
+            throw CotflowError.input("argument \(i) (\(shown))\(after)" + (inline.map { " of \($0)" } ?? "")
+                + " is not UTF-8 text; cotflow reads every path and value as UTF-8: rename the file or directory")
+        }
+    }
+}
+
+/// The one signal policy of every command: SIGINT, SIGTERM, SIGHUP (a dropped ssh session),
+/// SIGQUIT (Ctrl-\: Swift's runtime printed "Program crashed" and the run went on), SIGXCPU (a
+/// soft CPU-time limit) and SIGUSR1, SIGUSR2 (a batch system's warning before its time limit,
+/// `sbatch --signal`) are a request to stop; SIGPIPE is ignored, so a closed stdout or stderr gives
+/// a write error, never the end of a run (`StandardStreams`).
 ///
 /// A run that can stop early polls `requested` at its safe points (a training step, an ODE step,
 /// a sweep point) and writes what it computed, marked interrupted. Until something has polled, a
@@ -197,7 +220,7 @@ package enum Interruption {
         guard installed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         signal(SIGPIPE, SIG_IGN)
         ignoreFileSizeSignal()
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
+        for sig in stopSignals {
             signal(sig) { s in
                 Interruption.received.store(s, ordering: .relaxed)
                 signal(s, SIG_DFL)
@@ -206,6 +229,9 @@ package enum Interruption {
             }
         }
     }
+
+    /// The signals that request a stop.
+    public static let stopSignals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGXCPU, SIGUSR1, SIGUSR2]
 
     /// Beyond the file size limit (`ulimit -f`) a write fails with EFBIG (the writer says so and
     /// removes its temporary file) instead of SIGXFSZ ending the process with a half-written file.
@@ -244,12 +270,16 @@ package enum Interruption {
         }
     }
 
-    /// "SIGINT", "SIGTERM" or "SIGHUP".
+    /// "SIGINT", "SIGTERM", ... (`stopSignals`).
     public static var signalName: String {
         switch signalNumber {
         case SIGINT: return "SIGINT"
         case SIGTERM: return "SIGTERM"
         case SIGHUP: return "SIGHUP"
+        case SIGQUIT: return "SIGQUIT"
+        case SIGXCPU: return "SIGXCPU"
+        case SIGUSR1: return "SIGUSR1"
+        case SIGUSR2: return "SIGUSR2"
         case let s?: return "signal \(s)"
         case nil: return "no signal"
         }
@@ -346,15 +376,47 @@ package enum OutputDirectory {
     /// Lock files this process holds, by path: kept open (and locked) until the process ends.
     private static let held = Mutex<[String: Int32]>([:])
 
+    /// Throws when `directory` is an output directory this process locked whose lock file is no
+    /// longer the one it holds: the directory was moved or removed while the run went on (and
+    /// maybe another run prepared a new one at its path). A write there would recreate it unlocked
+    /// or mix with that run's files; `FileOutput.write` checks before every file.
+    package static func checkStillHeld(_ directory: String) throws {
+        let path = (directory as NSString).appendingPathComponent(lockName)
+        let key = URL(fileURLWithPath: path).standardizedFileURL.path
+        guard let fd = held.withLock({ $0[key] }) else { return }
+        var mine = stat(), there = stat()
+        guard fstat(fd, &mine) == 0 else { return }
+        guard lstat(path, &there) == 0, there.st_dev == mine.st_dev, there.st_ino == mine.st_ino else {
+            throw CotflowError("\(directory) is no longer the output directory this run locked: it was moved or removed while the run went on; "
+                + "nothing more is written there (the run's files would be recreated at that path beside whatever is there now)")
+        }
+    }
+
+    /// Holds the lock of `directory`, a run's output directory that this process reads (`rerun`),
+    /// shared for the life of the process: a run into it, which takes the lock exclusively, is
+    /// refused meanwhile, so that what is read and compared is one run's files. Throws naming the
+    /// pid of a run writing into it. A directory this user cannot write is read without the lock
+    /// when it has no lock file to take.
+    public static func lockForReading(_ directory: String) throws {
+        try lock(directory, exclusive: false, option: "", reading: true)
+    }
+
     /// Takes the lock file `name` in `directory` (exclusive or shared), or throws naming the pid
     /// that holds it. The file holds the pid of the last process that took it. A lock this process
-    /// already holds is kept (a run that solves another into a directory twice).
-    public static func lock(_ directory: String, name: String = lockName, exclusive: Bool = true, option: String = "--out") throws {
+    /// already holds is kept (a run that solves another into a directory twice). `reading`: see
+    /// `lockForReading`.
+    public static func lock(_ directory: String, name: String = lockName, exclusive: Bool = true, option: String = "--out", reading: Bool = false) throws {
         let path = (directory as NSString).appendingPathComponent(name)
         let key = URL(fileURLWithPath: path).standardizedFileURL.path
         try held.withLock { held in
             if held[key] != nil { return }
-            let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            var fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            let writable = fd >= 0
+            if fd < 0, reading {
+                // A directory this user cannot write (or a full device): its lock file, if any, is still taken.
+                fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+                if fd < 0 { return }
+            }
             guard fd >= 0 else {
                 let reason = String(cString: strerror(errno))
                 if errno == EACCES || errno == EROFS || errno == EPERM {
@@ -370,13 +432,20 @@ package enum OutputDirectory {
                 var buffer = [UInt8](repeating: 0, count: 32)
                 let n = pread(fd, &buffer, buffer.count, 0)
                 close(fd)
-                guard busy else { throw CotflowError.input("\(option) \(directory): cannot lock \(name): \(reason)") }
+                let named = reading ? directory : "\(option) \(directory)"
+                guard busy else { throw CotflowError.input("\(named): cannot lock \(name): \(reason)") }
                 let pid = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
-                throw CotflowError.input("\(option) \(directory) is in use by another cotflow run"
-                    + (Int(pid) != nil ? " (pid \(pid))" : "") + "; wait for it to end, or choose another \(option)")
+                let holder = Int(pid) != nil ? " (pid \(pid))" : ""
+                if reading { throw CotflowError.input("\(directory) is being written by another cotflow run\(holder); wait for it to end") }
+                throw CotflowError.input("\(named) is in use by another cotflow run\(holder); wait for it to end, or choose another \(option)")
             }
-            // Written only now: the lock is ours.
+            // Written only now: the lock is ours (a reader's pid at best effort).
             let text = Array("\(getpid())\n".utf8)
+            if reading {
+                if writable, ftruncate(fd, 0) == 0 { _ = pwrite(fd, text, text.count, 0) }
+                held[key] = fd
+                return
+            }
             guard ftruncate(fd, 0) == 0, pwrite(fd, text, text.count, 0) == text.count else {
                 let code = errno, reason = ResourceLimit.writeFailure(code)
                 close(fd)

@@ -168,8 +168,11 @@ package protocol OutputRun: RecordableRun {
     func prepare(_ output: RunOutput) throws
     /// Solves the run, showing its progress on stderr unless `output.quiet`.
     func compute(_ output: RunOutput, provenance: Provenance) throws -> Outcome
-    /// Writes the run's files, summary.json among them (`summary`), into `output.directory`.
-    func write(_ outcome: Outcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws
+    /// Writes the run's files but its summary into `output.directory`.
+    func write(_ outcome: Outcome, output: RunOutput, provenance: Provenance) throws
+    /// The summary's file name, written after every other file so that a summary always describes
+    /// complete files (nil: the run writes its summaries itself, a sweep shard as its points finish).
+    static var summaryName: String? { get }
     /// The human-readable report.
     func report(_ outcome: Outcome, output: RunOutput) throws -> String
     /// An error that ends the run once its files are written, before any report (default: none).
@@ -184,11 +187,13 @@ extension OutputRun {
         if let directory = output.directory { try OutputDirectory.prepare(directory, files: Self.outputFiles, force: output.force) }
     }
 
+    package static var summaryName: String? { "summary.json" }
     package func abort(_ outcome: Outcome, output: RunOutput) -> Error? { nil }
     package func failure(_ outcome: Outcome, output: RunOutput) -> RunStopped? { nil }
 
     /// The pipeline: prepares the directory, installs the signal policy (`Interruption`), solves
-    /// with progress, writes the files and summary.json (provenance, this run, the metrics), and
+    /// with progress, writes the files and then summary.json (provenance, this run, the metrics:
+    /// last, so that a write that fails or a kill leaves no summary of files that are missing), and
     /// prints the report or, with `json`, the summary.
     @discardableResult
     package func solve(into output: RunOutput, provenance: Provenance) throws -> Outcome {
@@ -196,7 +201,10 @@ extension OutputRun {
         Interruption.install()
         let outcome = try compute(output, provenance: provenance)
         let summary = try RunSummary(provenance: provenance, run: self, result: outcome.metrics).json()
-        if output.directory != nil { try write(outcome, summary: summary, output: output, provenance: provenance) }
+        if output.directory != nil {
+            try write(outcome, output: output, provenance: provenance)
+            if let name = Self.summaryName { try output.write(summary: summary, name) }
+        }
         if let error = abort(outcome, output: output) {
             if output.json, output.printing { print(summary.rendered()) }
             throw error

@@ -101,7 +101,7 @@ public struct ODEFailure: Error, Sendable, CustomStringConvertible {
         case callbackThrew(any Error)
         /// GSL returned an error status (e.g. no progress possible).
         case gsl(GSLError)
-        /// A stop was requested (SIGINT, SIGTERM, SIGHUP: `Interruption`); the state at `time` is kept.
+        /// A stop was requested (SIGINT, SIGTERM, SIGHUP and the other `Interruption.stopSignals`); the state at `time` is kept.
         case interrupted(signal: String, time: Double)
 
         public var description: String {

@@ -37,8 +37,11 @@ public struct FlowCorrection: Sendable {
         let deviation = Comparator.relativeLossDeviation(run.losses, from: modified.losses, floorFraction: config.deviationFloor,
                                                         counted: flow.losses, times: run.times)
         let floor = config.deviationFloor * flow.losses[0]
+        // What the first correction predicts of training's deviation: the modified flow's from the plain one.
+        let shift = Comparator.relativeLossDeviation(modified.losses, from: flow.losses, floorFraction: config.deviationFloor)
         let validity = FlowValidity.measure(flow: flow, basis: start.basis(), task: training.task, trainable: run.trainable,
                                             batchSize: training.batchSize, step: training.learningRate * scale,
+                                            optimizer: training.optimizer.prose, driftShift: shift.largest, driftCoefficient: c,
                                             prompts: diagnosticPrompts, seed: config.seed, floor: floor)
         return FlowCorrection(driftCoefficient: c, modifiedFlow: modified, relativeLossDeviation: deviation.each,
                               maxRelativeLossDeviation: deviation.largest, deviationMissing: deviation.missing, validity: validity)
@@ -49,7 +52,7 @@ public struct FlowCorrection: Sendable {
         let verdict = validity.verdict
         var lines = ["  first correction (flow of the modified drift -G - c H G, c = \(fmt(driftCoefficient))): max relative loss deviation "
                      + (maxRelativeLossDeviation.map { fmt($0) + " from it" } ?? "none (\(deviationMissing ?? "not measured"))"),
-                     "  the flow is \(verdict.expected ? "expected" : "NOT expected") to describe SGD here: \(verdict.reason)"]
+                     "  the flow is \(verdict.expected ? "expected" : "NOT expected") to describe \(validity.optimizer) here: \(verdict.reason)"]
         for p in validity.points {
             let tail = p.noise.gradientNorms.tailIndex.map { "\(fmt($0.alpha)) ± \(fmt($0.standardError))" } ?? "n/a"
             lines.append("    t = \(fmt(p.time)): flow loss \(fmt(p.flowLoss)), noise scale tr(Sigma)/|G|^2 = \(fmt(p.noise.noiseScale)), "

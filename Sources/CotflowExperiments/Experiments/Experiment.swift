@@ -774,7 +774,8 @@ public struct CompareMetrics: SweepMetrics {
     /// without a measured deviation (Adam: no time map) the training's regime.
     public func regime(_ settings: ExperimentSettings) -> RunRegime {
         if training.divergedStep != nil { return training.regime(settings) }
-        return validity.regime(deviation: maxRelativeLossDeviation, tolerance: Self.followTolerance) ?? training.regime(settings)
+        return validity.regime(deviation: maxRelativeLossDeviation, tolerance: Self.followTolerance, optimizer: settings.training.optimizer.prose)
+            ?? training.regime(settings)
     }
     public static func regimeRule(_ settings: ExperimentSettings, w24Varies: Bool) -> String {
         "follows: training's largest relative loss deviation from the flow is at most \(compactNumber(followTolerance)); does-not-follow: above it, "

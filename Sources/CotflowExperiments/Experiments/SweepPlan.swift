@@ -36,10 +36,11 @@ extension ExperimentSettings {
     }
 
     /// Runs the job at the points of one shard of `grid` into `directory` (`runSweep`, `jobs` points
-    /// at a time on threads, at most one per core), with the phase report of these settings.
-    /// `recordVersion`: the files record the cotflow version among the settings (as the CLI's do).
+    /// at a time on threads, at most one per core), with the phase report of these settings, after
+    /// `check(grid)`. `recordVersion`: the files record the cotflow version among the settings (as the CLI's do).
     public func sweep(_ grid: SweepGrid, shard: Shard = .whole, directory: String, resume: Bool = false, jobs: Int,
                       recordVersion: Bool = false, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> SweepOutcome {
+        try check(grid)
         let description = try description(grid, recordVersion: recordVersion)
         return try runSweep(grid: grid, shard: shard, directory: directory, metricNames: description.metricNames, integerMetrics: description.integerMetrics,
                      settings: description.settings,

@@ -16,7 +16,7 @@ public struct ValidityMetrics: Codable, Sendable, Equatable {
     /// The smallest Hill tail index of the per-prompt gradient norms along the flow, and its standard error.
     public var gradientTailIndex: Double?
     public var gradientTailIndexError: Double?
-    /// The verdict: the flow is expected to describe SGD here (`FlowValidity.verdict`).
+    /// The verdict: the flow is expected to describe the training here (`FlowValidity.verdict`).
     public var flowExpected: Bool?
     /// Records whose held-out CoT mean overflowed (no mean there; the deviation is then not measured).
     public var heldOutOverflowedRecords: Int?
@@ -58,10 +58,11 @@ public struct ValidityMetrics: Codable, Sendable, Equatable {
     }
 
     /// The compare job's regime (`CompareMetrics.regime`): follows the flow or not; `deviation` is
-    /// training's largest relative loss deviation from the flow, nil when none was measured.
-    func regime(deviation: Double?, tolerance: Double) -> RunRegime? {
+    /// training's largest relative loss deviation from the flow, nil when none was measured;
+    /// `optimizer` in words (`OptimizerKind.prose`).
+    func regime(deviation: Double?, tolerance: Double, optimizer: String) -> RunRegime? {
         let correction = firstCorrectionDeviation.map { "; first correction \(compactNumber($0))" } ?? ""
-        let verdict = flowExpected.map { $0 ? "; the flow is expected to describe SGD here" : "; the flow is not expected to describe SGD here" } ?? ""
+        let verdict = flowExpected.map { "; the flow is \($0 ? "" : "not ")expected to describe \(optimizer) here" } ?? ""
         if let deviation {
             return RunRegime(regime: deviation <= tolerance ? .follows : .doesNotFollow,
                              detail: "max relative loss deviation \(compactNumber(deviation)) from the flow\(correction)\(verdict)")

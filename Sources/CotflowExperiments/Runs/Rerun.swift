@@ -23,6 +23,8 @@ package struct Rerun {
     package init(directory: String, warn: (String) -> Void) throws {
         self.directory = directory
         summaries = try Self.summaryFiles(in: directory)
+        // Held until the comparison is made: a run into the directory meanwhile would change the files compared.
+        try OutputDirectory.lockForReading(directory)
         var runs: [RecordedRun] = []
         for summaryPath in summaries {
             guard let data = FileManager.default.contents(atPath: summaryPath) else {

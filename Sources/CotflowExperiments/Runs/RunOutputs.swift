@@ -18,9 +18,8 @@ extension TrainingRun: OutputRun {
         return try solve(reporting: { done, _, loss in bar.update(done, loss: loss) })
     }
 
-    package func write(_ outcome: TrainingOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {
+    package func write(_ outcome: TrainingOutcome, output: RunOutput, provenance: Provenance) throws {
         try output.write(outcome.result.trajectory.table.text, "trajectory.csv")
-        try output.write(summary: summary)
         if let out = output.directory { try outcome.saveParameters(in: out, run: self, provenance: provenance) }
     }
 
@@ -47,9 +46,8 @@ extension ReducedFlowRun: OutputRun {
         return try solve(progress: bar.report)
     }
 
-    package func write(_ outcome: ReducedFlowOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {
+    package func write(_ outcome: ReducedFlowOutcome, output: RunOutput, provenance: Provenance) throws {
         try output.write(outcome.trajectory.table.text, "trajectory.csv")
-        try output.write(summary: summary)
     }
 
     package func report(_ outcome: ReducedFlowOutcome, output: RunOutput) -> String {
@@ -75,9 +73,8 @@ extension FullFlowRun: OutputRun {
         return try solve { t in bar.report(progress(at: t)) }
     }
 
-    package func write(_ outcome: FullFlowOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {
+    package func write(_ outcome: FullFlowOutcome, output: RunOutput, provenance: Provenance) throws {
         try output.write(try outcome.trajectory.table().text, "trajectory.csv")
-        try output.write(summary: summary)
         if let out = output.directory, let first = outcome.trajectory.parameters.first, let last = outcome.trajectory.parameters.last {
             try first.save(to: (out as NSString).appendingPathComponent("initial_parameters.json"), provenance: provenance, task: taskFields)
             if last.isFinite { try last.save(to: (out as NSString).appendingPathComponent("parameters.json"), provenance: provenance, task: taskFields) }
@@ -107,8 +104,7 @@ extension EvaluationRun: OutputRun {
         return try solve { phase, done, total in bar.report(phase, done: done, total: total, unit: phase == "exact GD reference" ? "steps" : "prompts") }
     }
 
-    package func write(_ outcome: EvaluationOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {
-        try output.write(summary: summary)
+    package func write(_ outcome: EvaluationOutcome, output: RunOutput, provenance: Provenance) throws {
         try output.write(outcome.table.text, "per_prompt.csv")
     }
 
@@ -126,8 +122,7 @@ extension HessianRun: OutputRun {
         return try solve { phase, done, total in bar.update(phase: phase, done: done, total: total, unit: phase == "Hessian columns" ? "columns" : "steps") }
     }
 
-    package func write(_ outcome: HessianOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {
-        try output.write(summary: summary)
+    package func write(_ outcome: HessianOutcome, output: RunOutput, provenance: Provenance) throws {
         try output.write(outcome.table.text, "eigenvalues.csv")
     }
 
@@ -138,14 +133,14 @@ extension StagesOutcome: RunOutcome {}
 
 extension StagesRun: OutputRun {
     package static let outputFiles = ["stages.csv", "change_point_stages.csv", "stages.json", "stages.svg", "stages.png"]
+    package static var summaryName: String? { "stages.json" }
 
     package func compute(_ output: RunOutput, provenance: Provenance) throws -> StagesOutcome { try solve() }
 
-    package func write(_ outcome: StagesOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {
+    package func write(_ outcome: StagesOutcome, output: RunOutput, provenance: Provenance) throws {
         let story = outcome.stages.story
         try output.write(StageTable.csvText(story.stages), "stages.csv")
         if story.boundaries != nil { try output.write(StageTable.csvText(story.changePoints), "change_point_stages.csv") }
-        try output.write(summary: summary, "stages.json")
     }
 
     package func report(_ outcome: StagesOutcome, output: RunOutput) -> String { outcome.report(out: output.directory) }
@@ -163,16 +158,15 @@ extension ComparisonRun: OutputRun {
     }
 
     /// The comparison's tables, or, when a training run stopped, the training runs so far.
-    package func write(_ outcome: ComparisonOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {
+    package func write(_ outcome: ComparisonOutcome, output: RunOutput, provenance: Provenance) throws {
         guard let comparison = outcome.comparison else {
             for (trainable, result) in outcome.stoppedRuns { try output.write(result.trajectory.table.text, "train_\(trainable.rawValue)_trajectory.csv") }
-            return try output.write(summary: summary)
+            return
         }
         if let table = comparison.table { try output.write(table.text, "comparison.csv") }
         if let flow = comparison.flow { try output.write(flow.table.text, "ode_trajectory.csv") }
         if let full = comparison.fullFlow { try output.write(try full.trajectory.table().text, "full_flow_trajectory.csv") }
         for r in comparison.runs { try output.write(r.result.trajectory.table.text, "train_\(r.trainable.rawValue)_trajectory.csv") }
-        try output.write(summary: summary)
     }
 
     /// A training run that stopped ends the comparison: no report.

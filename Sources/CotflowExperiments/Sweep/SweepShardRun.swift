@@ -140,7 +140,8 @@ extension SweepShardRun: OutputRun {
     }
 
     /// The shard's files and summary are written as its points finish (`compute`).
-    package func write(_ outcome: SweepShardOutcome, summary: JSONValue, output: RunOutput, provenance: Provenance) throws {}
+    package func write(_ outcome: SweepShardOutcome, output: RunOutput, provenance: Provenance) throws {}
+    package static var summaryName: String? { nil }
 
     package func report(_ outcome: SweepShardOutcome, output: RunOutput) throws -> String {
         outcome.outcome.report(job: plan.settings.job, grid: try grid, jobs: jobs, directory: located(output).directory)

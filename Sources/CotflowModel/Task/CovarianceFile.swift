@@ -4,7 +4,8 @@ import Foundation
 /// A covariance file: a JSON array of d rows of d numbers, or of d*d numbers.
 package enum CovarianceFile {
     /// The d x d covariance in `path` (`name`: as the user gave it), row-major. Every refusal is an
-    /// input error naming the file, asymmetry included (the test of `TaskConfig`, which does not know the file).
+    /// input error naming the file, the task's own checks included (symmetric, positive definite,
+    /// factorable: `choleskyFactor`, which `TaskConfig` runs again without knowing the file).
     package static func read(_ path: String, name: String? = nil, d: Int) throws -> [Double] {
         let object = try JSONInput.object(path, what: "covariance file")
         let what = "covariance file \(name ?? path)"
@@ -31,9 +32,12 @@ package enum CovarianceFile {
             return x
         }
         do {
-            try checkSymmetric(values, d: d)
+            _ = try choleskyFactor(values, d: d)
         } catch let error as TaskError {
-            throw CotflowError.input("\(what): " + error.description.replacingOccurrences(of: "task: covariance ", with: "the covariance "))
+            var reason = Substring(error.description)
+            if reason.hasPrefix("task: ") { reason = reason.dropFirst("task: ".count) }
+            if reason.hasPrefix("covariance ") { reason = "the " + reason }
+            throw CotflowError.input("\(what): \(reason)")
         }
         return values
     }

@@ -127,6 +127,15 @@ public enum OptimizerKind: Sendable, Hashable {
         }
     }
 
+    /// The optimizer in a sentence of a report: "SGD", "Adam", "SGD with heavy-ball momentum (beta = 0.9)".
+    public var prose: String {
+        switch self {
+        case .sgd: return "SGD"
+        case .adam: return "Adam"
+        case .momentum(let beta): return "SGD with heavy-ball momentum (beta = \(beta))"
+        }
+    }
+
     /// The optimizer of this name with its default parameters.
     public init?(name: String) {
         guard let kind = Self.allCases.first(where: { $0.name == name }) else { return nil }

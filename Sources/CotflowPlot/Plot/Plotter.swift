@@ -196,20 +196,22 @@ public enum Plotter {
         var output: String
     }
 
-    /// Runs `executable script` in `directory` with stdin from /dev/null, stopping it after `timeout` seconds.
+    /// Runs `executable script` in `directory` with stdin from /dev/null, stopping it after `timeout`
+    /// seconds, or at a stop request (`Interruption`: the run's files are written, the figure is
+    /// what is left, and a SIGTERM waited for gnuplot's end). gnuplot's output goes to a file
+    /// unlinked as soon as it is opened, so that nothing is left behind when this process is killed.
     static func runGnuplot(_ executable: String, script: String, directory: String, timeout: TimeInterval) -> Run {
-        let fm = FileManager.default
         do { try Subprocess.checkCanStart("gnuplot (\(executable))") } catch {
             return Run(failure: describe(error), output: "")
         }
-        let logURL = fm.temporaryDirectory.appendingPathComponent("cotflow-gnuplot-\(UUID().uuidString).log")
-        guard fm.createFile(atPath: logURL.path, contents: nil), let log = try? FileHandle(forWritingTo: logURL) else {
-            return Run(failure: "cannot create a log file for gnuplot in \(fm.temporaryDirectory.path)", output: "")
+        let temporary = FileManager.default.temporaryDirectory.path
+        let logPath = temporary + "/cotflow-gnuplot-\(UUID().uuidString).log"
+        let fd = open(logPath, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            return Run(failure: "cannot create a log file for gnuplot in \(temporary): \(String(cString: strerror(errno)))", output: "")
         }
-        defer {
-            try? log.close()
-            try? fm.removeItem(at: logURL)
-        }
+        unlink(logPath)
+        let log = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [script]
@@ -224,16 +226,21 @@ public enum Plotter {
         } catch {
             return Run(failure: "could not start gnuplot (\(executable)): \(describe(error))", output: "")
         }
-        if done.wait(timeout: .now() + timeout) == .timedOut {
+        // Waits in slices of 0.1 s, polling for a stop request between them.
+        let deadline = Date().addingTimeInterval(timeout)
+        var stopped: String?
+        while done.wait(timeout: .now() + 0.1) == .timedOut {
+            if Interruption.requested(at: "plot") { stopped = "interrupted by \(Interruption.signalName) while gnuplot (\(executable)) was drawing" }
+            else if Date() >= deadline { stopped = "gnuplot (\(executable)) did not finish within \(Int(timeout)) s and was stopped" }
+            guard let stopped else { continue }
             process.terminate()
             if done.wait(timeout: .now() + 2) == .timedOut {
                 kill(process.processIdentifier, SIGKILL)
                 _ = done.wait(timeout: .now() + 2)
             }
-            return Run(failure: "gnuplot (\(executable)) did not finish within \(Int(timeout)) s and was stopped",
-                       output: readLog(logURL))
+            return Run(failure: stopped, output: readLog(fd))
         }
-        let output = readLog(logURL)
+        let output = readLog(fd)
         let status = process.terminationStatus
         if process.terminationReason == .uncaughtSignal {
             return Run(failure: "gnuplot (\(executable)) was killed by signal \(status)"
@@ -246,9 +253,17 @@ public enum Plotter {
         return Run(failure: nil, output: output)
     }
 
-    /// The last few non-empty lines of gnuplot's output, joined.
-    static func readLog(_ url: URL) -> String {
-        guard let data = try? Data(contentsOf: url) else { return "" }
+    /// The last few non-empty lines of gnuplot's output (the log file open at `fd`), joined.
+    static func readLog(_ fd: Int32) -> String {
+        var data: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 65536)
+        var offset: off_t = 0
+        while true {
+            let n = pread(fd, &buffer, buffer.count, offset)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { break }
+            data += buffer[0..<n]
+            offset += off_t(n)
+        }
         let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return lines.suffix(8).joined(separator: " | ")
