@@ -131,9 +131,10 @@ final class HostileRunThirdPassInputTests: XCTestCase {
         try attempt(text.replacingOccurrences(of: "\"shards\" : 2", with: "\"shards\" : 2, \"shards\" : 3"), "duplicate key \"shards\"")
         try attempt(text.replacingOccurrences(of: "\"shards\" : 2", with: "\"shards\" : \"2\""), "shards")
         try attempt(text.replacingOccurrences(of: "\"directory\" : \"\(dir)\"", with: "\"directory\" : \"\(elsewhere)\""), "not the one that holds it")
-        try attempt(text.replacingOccurrences(of: "\"directory\" : \"\(dir)\"", with: "\"directory\" : \"\(dir)/../x\""), "not the one that holds it")
+        let sibling = "escaped-" + UUID().uuidString
+        try attempt(text.replacingOccurrences(of: "\"directory\" : \"\(dir)\"", with: "\"directory\" : \"\(dir)/../\(sibling)\""), "not the one that holds it")
         XCTAssertFalse(FileManager.default.fileExists(atPath: elsewhere))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: file((dir as NSString).deletingLastPathComponent, "x")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file((dir as NSString).deletingLastPathComponent, sibling)))
         // The description as written still runs, and --out sends a run elsewhere on purpose.
         try text.write(toFile: plan, atomically: true, encoding: .utf8)
         let run = try Cotflow.run(["sweep", "--from", plan, "--shard", "0/2", "--quiet"])
@@ -141,6 +142,15 @@ final class HostileRunThirdPassInputTests: XCTestCase {
         let moved = try Cotflow.run(["sweep", "--from", plan, "--shard", "1/2", "--quiet", "--out", elsewhere])
         XCTAssertEqual(moved.status, 0, moved.summary)
         XCTAssertTrue(FileManager.default.fileExists(atPath: file(elsewhere, "shard-1-of-2.json")))
+    }
+
+    /// `sweep --vary t_end=...` (an axis of the flow job) failed (exit 1) after its checks, on
+    /// the clash of the axis with the job's own metric `t_end`: it is refused as input, named.
+    func testAnAxisThatIsAlsoAMetricIsRefused() throws {
+        let dir = Cotflow.temporaryDirectory()
+        let run = try Cotflow.run(["sweep", "--vary", "t_end=1,10", "--d", "3", "--n", "10", "--k", "2", "--quiet", "--out", dir])
+        XCTAssertEqual(run.status, 64, run.summary)
+        XCTAssertTrue(run.stderr.contains("t_end is a metric of --job flow"), run.stderr)
     }
 
     /// `SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN` overflowed (SIGILL) for values near Int.max.

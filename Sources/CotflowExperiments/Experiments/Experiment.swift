@@ -379,6 +379,10 @@ public struct ExperimentSettings: Sendable, Codable {
         }
         if names.contains("eta"), eta != nil { throw refuse("--eta is fixed but eta is also an axis; give one") }
         if names.contains("steps"), flowTime != nil { throw refuse("--flow-time sets each point's steps, so steps cannot also be an axis; give one") }
+        // The axis and the metric would be one column of the sweep's tables (the flow's t_end is when it stopped).
+        if let clash = names.intersection(job.metricNames).sorted().first {
+            throw refuse("\(clash) is a metric of --job \(job.rawValue) (measured at each point) and cannot also be an axis of it")
+        }
     }
 
     /// The settings at a grid point (the point's values replace the fixed ones).
