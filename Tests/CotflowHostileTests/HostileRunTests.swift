@@ -221,6 +221,15 @@ final class HostileRunTests: XCTestCase {
         XCTAssertTrue(memory.stderr.contains("of memory"), memory.stderr)
     }
 
+    /// `stages` of a missing table refused it (64) after making `--out` (empty but for its lock).
+    func testStagesOfAMissingTableMakesNoOutputDirectory() throws {
+        let out = Cotflow.temporaryPath("stages-out")
+        let run = try Cotflow.run(["stages", Cotflow.temporaryPath("missing") + ".csv", "--out", out])
+        XCTAssertEqual(run.status, 64, run.summary)
+        XCTAssertTrue(run.stderr.contains("no such file"), run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "made \(out)")
+    }
+
     /// stage-sweep --quick printed "b = -0.017158 +- nan" (a line through the two sigmas of each
     /// half has no standard error) with exit 0.
     func testStageSweepPrintsNoNonFiniteNumber() throws {

@@ -230,6 +230,9 @@ package enum Interruption {
         }
     }
 
+    /// True once `install` has run in this process (tests of the start's signal handling).
+    package static var isInstalled: Bool { installed.load(ordering: .relaxed) }
+
     /// The signals that request a stop.
     public static let stopSignals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGXCPU, SIGUSR1, SIGUSR2]
 
