@@ -114,7 +114,7 @@ struct SweepCommand: ParsableCommand {
             }
             return try writeSbatch(plan, to: file)
         }
-        let out = output.out ?? (from != nil ? plan.directory : nil) ?? ""
+        let out = try from.map { try plan.directory(readFrom: $0, out: output.out) } ?? output.out ?? ""
         guard !out.isEmpty || output.estimate else { throw ValidationError("give --out DIR for the sweep's files") }
         if plot, let m = plotMetric?.split(separator: ",").map(String.init).first(where: { !job.metricNames.contains($0) }) {
             throw ValidationError("--plot-metric \(m) is not a metric of --job \(job.rawValue) (metrics: \(job.metricNames.joined(separator: ", ")))")

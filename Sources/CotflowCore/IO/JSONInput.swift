@@ -24,6 +24,14 @@ package enum JSONInput {
         }
     }
 
+    /// The UTF-8 text of `path` (`data`'s checks).
+    public static func text(_ path: String, what: String) throws -> String {
+        guard let text = String(validating: try data(path, what: what), as: UTF8.self) else {
+            throw CotflowError.input("\(what) \(path) is not valid JSON: it is not UTF-8 text")
+        }
+        return text
+    }
+
     /// The parsed JSON value of `path` (objects, arrays, NSNumber, String, NSNull).
     public static func object(_ path: String, what: String) throws -> Any {
         try parse(data(path, what: what), source: "\(what) \(path)")

@@ -7,6 +7,8 @@ import Synchronization
 /// A Foundation or system error in words (never "NSCocoaErrorDomain error 512").
 public func describe(_ error: Error) -> String {
     if let e = error as? ReportableError { return e.description }
+    // It bridges to NSCocoaErrorDomain ("system error 4864"); its own text names the key path and type.
+    if let e = error as? DecodingError { return String(describing: e) }
     let ns = error as NSError
     // A Swift error of this project or a library says itself what went wrong.
     if ns.domain != NSCocoaErrorDomain, ns.domain != NSPOSIXErrorDomain { return String(describing: error) }

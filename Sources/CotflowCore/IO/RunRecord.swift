@@ -224,13 +224,15 @@ package struct RunStopped: ReportableError {
 extension RecordedRun {
     /// The run recorded, decoded as the one of `types` whose `computation` it names, and, with
     /// `validating`, checked as the command line's would be (a summary is a file like any input).
-    package func decoded(among types: [any OutputRun.Type], validating: Bool) throws -> any OutputRun {
+    /// `estimating` (`rerun --estimate`): validated as the command's `--estimate` is, a refusal by
+    /// the work limit dropped (an estimate of an unchecked run could overflow its sizes).
+    package func decoded(among types: [any OutputRun.Type], validating: Bool, estimating: Bool = false) throws -> any OutputRun {
         guard let type = types.first(where: { $0.computation == computation }) else { throw CotflowError.input("cannot rerun a \(computation) run") }
         func decode<Run: OutputRun>(_: Run.Type) throws -> Run {
             let run: Run
             do {
                 run = try self.run.decoded()
-                if validating { try run.validate() }
+                if validating { try WorkLimitExceeded.ignored(when: estimating) { try run.validate() } }
             } catch let error as DecodingError {
                 throw CotflowError.input("the recorded \(computation) run does not decode: \(error)")
             } catch let error as ReportableError where validating {

@@ -24,7 +24,7 @@ package func symmetricPartEigenvalues(_ a: [Double], d: Int) throws -> [Double] 
     GSL.initialize()
     let m = gsl_matrix_alloc(d, d)!, eval = gsl_vector_alloc(d)!, work = gsl_eigen_symm_alloc(d)!
     defer { gsl_matrix_free(m); gsl_vector_free(eval); gsl_eigen_symm_free(work) }
-    for i in 0..<d { for j in 0..<d { gsl_matrix_set(m, i, j, 0.5 * (a[i * d + j] + a[j * d + i])) } }
+    let scale = setSymmetricPart(m, of: a, m: d)
     try GSL.check(gsl_eigen_symm(m, eval, work), "symmetric eigenvalues")
-    return (0..<d).map { gsl_vector_get(eval, $0) }.sorted()
+    return (0..<d).map { Double(sign: .plus, exponent: -scale, significand: gsl_vector_get(eval, $0)) }.sorted()
 }

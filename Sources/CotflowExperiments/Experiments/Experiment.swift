@@ -355,6 +355,7 @@ public struct ExperimentSettings: Sendable, Codable {
             throw CotflowError.input("--w24-initial must be a number with 1e-3 <= |W24| <= 1e3 (got \(w24.initial)); the paper's value is -1")
         }
         guard points >= 2, 1e-3 < flow.ode.endTime else { throw CotflowError.input("--points must be at least 2 and --t-end above 1e-3") }
+        try AssumptionInitialisation.check(scale: initScale)
         if job == .flow || job == .compare { try flow.validate() }
         if let flowTime {
             guard job == .train || job == .compare else { throw CotflowError.input("--flow-time applies to --job train and compare, not \(job.rawValue)") }
@@ -378,6 +379,10 @@ public struct ExperimentSettings: Sendable, Codable {
         }
         if names.contains("eta"), eta != nil { throw refuse("--eta is fixed but eta is also an axis; give one") }
         if names.contains("steps"), flowTime != nil { throw refuse("--flow-time sets each point's steps, so steps cannot also be an axis; give one") }
+        // The axis and the metric would be one column of the sweep's tables (the flow's t_end is when it stopped).
+        if let clash = names.intersection(job.metricNames).sorted().first {
+            throw refuse("\(clash) is a metric of --job \(job.rawValue) (measured at each point) and cannot also be an axis of it")
+        }
     }
 
     /// The settings at a grid point (the point's values replace the fixed ones).

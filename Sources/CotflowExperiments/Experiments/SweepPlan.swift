@@ -94,17 +94,31 @@ public struct SweepPlan: Codable, Sendable {
         return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
     }
 
-    /// Reads a plan written by `encoded()`.
+    /// Reads a plan written by `encoded()`, through the strict reader of every file the tool reads
+    /// back (`JSONInput`: a duplicate key, a BOM, deep nesting; a wrong type named by its path).
     public static func read(_ path: String) throws -> SweepPlan {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CotflowError.input("cannot read the sweep description \(path)") }
-        let plan: SweepPlan
+        let json = try JSONReader.parse(try JSONInput.text(path, what: "sweep description"), source: "sweep description \(path)")
+        guard json["format"]?.stringValue == SweepPlan.format else {
+            throw CotflowError.input("\(path) is not a sweep description of format '\(SweepPlan.format)' (its \"format\" is \(json["format"]?.rendered(pretty: false) ?? "missing"))")
+        }
         do {
-            plan = try JSONDecoder().decode(SweepPlan.self, from: data)
+            return try json.decoded()
         } catch {
             throw CotflowError.input("\(path) is not a sweep description (\(SweepPlan.format)): \(describe(error))")
         }
-        guard plan.format == SweepPlan.format else { throw CotflowError.input("\(path) is a sweep description of format '\(plan.format)'; this cotflow reads '\(SweepPlan.format)'") }
-        return plan
+    }
+
+    /// The directory a plan read from `path` runs into: `out` when given on the command line, else
+    /// its recorded directory, which must be the one that holds `path` (where `--emit-sbatch`
+    /// writes it), so that an edited description cannot send a run's files elsewhere.
+    public func directory(readFrom path: String, out: String?) throws -> String {
+        if let out { return out }
+        func resolved(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        let holder = resolved((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
+        guard directory.hasPrefix("/"), resolved(directory) == holder else {
+            throw CotflowError.input("\(path) records the directory '\(directory)', not the one that holds it (\(holder)): a description runs into its own directory; move it back, or give --out DIR")
+        }
+        return directory
     }
 
     /// The shard an array task runs: `shard` (or the Slurm array task) must split the grid into

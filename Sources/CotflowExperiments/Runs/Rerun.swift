@@ -69,8 +69,18 @@ package struct Rerun {
 
     /// The recorded runs' estimate, and what it is of (`--estimate`).
     package func estimate() throws -> (work: WorkEstimate, what: String) {
-        let work = try runs.map { try $0.decoded(among: Self.runTypes, validating: false).estimate() }.reduce(WorkEstimate(), +).merged()
+        let work = try runs.indices.map { try decoded($0, estimating: true).estimate() }.reduce(WorkEstimate(), +).merged()
         return (work, "rerun of \(runs.first?.computation ?? "a run")" + (runs.count > 1 ? " (\(runs.count) shards)" : ""))
+    }
+
+    /// Run `i` decoded and validated (as its command's `--estimate` when `estimating`); a refusal
+    /// names its summary file.
+    private func decoded(_ i: Int, estimating: Bool) throws -> any OutputRun {
+        do {
+            return try runs[i].decoded(among: Self.runTypes, validating: true, estimating: estimating)
+        } catch let error as ReportableError {
+            throw CotflowError.input("\(summaries[i]): \(error.description)")
+        }
     }
 
     /// The directory a rerun writes to by default.
@@ -83,8 +93,8 @@ package struct Rerun {
         guard !FileManager.default.fileExists(atPath: target) else {
             throw CotflowError.input("--out \(target) exists already; remove it or give another --out")
         }
-        let decoded = try runs.map { try $0.decoded(among: Self.runTypes, validating: true) }
-        for (recorded, run) in zip(runs, decoded) {
+        let solvable = try runs.indices.map { try decoded($0, estimating: false) }
+        for (recorded, run) in zip(runs, solvable) {
             StandardStreams.writeError("rerun: the recorded \(recorded.computation) run of \(shellQuoted(recorded.provenance.command))\n")
             let outcome = try Self.solve(run, arguments: recorded.provenance.arguments, into: target)
             // A run stopped by a signal wrote what it had (marked interrupted): there is nothing to compare.

@@ -51,8 +51,9 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         let min = try environment["SLURM_ARRAY_TASK_MIN"].map { try integer("SLURM_ARRAY_TASK_MIN", $0) } ?? 0
         let step = try environment["SLURM_ARRAY_TASK_STEP"].map { try integer("SLURM_ARRAY_TASK_STEP", $0) } ?? 1
         guard step >= 1 else { throw ShardError.stepBelowOne(step) }
-        let offset = id - min
-        guard offset >= 0, offset % step == 0 else {
+        // Any integers may come from the environment: an overflowing offset is off the grid too.
+        let (offset, overflow) = id.subtractingReportingOverflow(min)
+        guard !overflow, offset >= 0, offset % step == 0 else {
             throw ShardError.taskOffGrid(id: id, min: min, step: step)
         }
         do {

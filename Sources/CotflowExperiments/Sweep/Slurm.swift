@@ -18,7 +18,7 @@ package enum SlurmScript {
         # A cotflow sweep as a Slurm array job: one task per shard (shard i of \(tasks) runs the grid points
         # with index % \(tasks) == i). Submit with `sbatch THIS_FILE`; when every task is done, merge:
         #   \(merge)
-        # or submit the merge to run after the array: sbatch --dependency=afterok:JOBID --wrap "\(merge)"
+        # or submit the merge to run after the array: sbatch --dependency=afterok:JOBID --wrap \(quote(merge))
         # Tasks run with --resume: resubmitting this file after a failure, a time limit or a cancelled
         # task reruns only the points not yet finished (finished points are kept in the shard files).
         \(time.map { "# --time: \($0.basis).\n# Add #SBATCH --partition=..., --account=... as your cluster requires." } ?? "# Add #SBATCH --time=..., --partition=..., --account=... as your cluster requires.")
@@ -26,13 +26,25 @@ package enum SlurmScript {
         #SBATCH --array=0-\(tasks - 1)
         #SBATCH --ntasks=1
         #SBATCH --cpus-per-task=\(cpusPerTask)
-        #SBATCH --chdir=\(workingDirectory)
-        #SBATCH --output=\(outputDirectory.replacingOccurrences(of: "%", with: "%%"))/slurm-%A_%a.out
+        #SBATCH --chdir=\(directive(workingDirectory))
+        #SBATCH --output=\(directive(outputDirectory.replacingOccurrences(of: "%", with: "%%")))/slurm-%A_%a.out
         set -euo pipefail
         mkdir -p \(quote(outputDirectory))
         exec \(command) --resume --quiet --jobs "${SLURM_CPUS_PER_TASK:-1}"
 
         """
+    }
+
+    /// A value of an `#SBATCH` line as sbatch reads it back: sbatch splits the line at white space
+    /// (refused before: `SweepPlan.sbatchScript`), drops quotes, takes a backslash as an escape and
+    /// ends the line at `#`, so each of `\ " ' #` is written after a backslash.
+    package static func directive(_ value: String) -> String {
+        var out = ""
+        for c in value {
+            if "\\\"'#".contains(c) { out.append("\\") }
+            out.append(c)
+        }
+        return out
     }
 
     /// Single-quotes a word for the shell when it holds anything but safe characters.

@@ -64,6 +64,12 @@ package enum FlowSteps {
     package static let stiffnessExponent = 0.195
     package static let stiffnessExponentPerDimension = 0.0027
 
+    /// Operations of one prompt's evaluation in the full-matrix flow (a right-hand side or an
+    /// output point) beyond its kernel's flops: the per-prompt set-up and the sum over prompts.
+    /// It dominates at small d: (2, 10, 2) took 5 x the kernels' estimate (notes/reliability.md,
+    /// "Hostile run (third pass)").
+    package static let fullPromptOverhead = 1500.0
+
     /// Steps of the full-matrix flow (explicit steppers only).
     package static func full(_ options: FlowOptions, d: Int, n: Int, k: Int) -> Double {
         let stable = options.ode.endTime * curvature(d: d, n: n, k: k) / stabilityConstant
@@ -159,8 +165,8 @@ extension FullFlowRun {
     /// right-hand side (the CoT loss and its gradient on every prompt) and every output point.
     public func estimate() -> WorkEstimate {
         let steps = FlowSteps.full(options, d: d, n: n, k: k)
-        let perPrompt = steps * FlowSteps.rightHandSides(options.ode.stepper) * KernelWork.objective(.cot, d: d, n: n, k: k, gradient: true)
-            + options.outputPoints(steps: steps) * KernelWork.objective(.cot, d: d, n: n, k: k, gradient: false)
+        let perPrompt = steps * FlowSteps.rightHandSides(options.ode.stepper) * (KernelWork.objective(.cot, d: d, n: n, k: k, gradient: true) + FlowSteps.fullPromptOverhead)
+            + options.outputPoints(steps: steps) * (KernelWork.objective(.cot, d: d, n: n, k: k, gradient: false) + FlowSteps.fullPromptOverhead)
             + KernelWork.sampling(d: d, n: n, k: k, data: false)
         return WorkEstimate([
             .kernels("full-matrix flow", prompts: Double(prompts), perPrompt: perPrompt,

@@ -63,6 +63,8 @@ extension FlowOptions {
         try check(stopStall.isFinite && stopStall >= 0, "--stop-stall must be finite and non-negative (got \(stopStall))")
         try check(ode.minimumStep.isFinite && ode.minimumStep >= 0, "--min-step must be finite and non-negative (got \(ode.minimumStep))")
         if let h = ode.initialStep { try check(h.isFinite && h > 0, "--initial-step must be positive and finite (got \(h))") }
+        // No option sets it; a run decoded from a summary (rerun, a sweep description) may hold any value.
+        if let h = ode.maximumStep { try check(h > 0, "the maximum step (maximumStep) must be positive (got \(h))") }
         switch ode.grid {
         case .logarithmic(let points, let first):
             try check(first.isFinite, "--t-first must be finite (got \(first))")

@@ -54,6 +54,7 @@ public struct ReducedFlowRun: RecordableRun, TaskRun {
     /// The task's, the start's and the solver's checks (before any work).
     public func validate() throws {
         try validateTask()
+        try AssumptionInitialisation.check(scale: initScale)
         if let start, start.v.count != d || start.w.count != d {
             throw FlowConfigurationError.eigenvalueCount(d: d, v: start.v.count, w: start.w.count)
         }

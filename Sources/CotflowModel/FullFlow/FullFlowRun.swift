@@ -42,6 +42,7 @@ public struct FullFlowRun: RecordableRun, TaskRun {
         let task = try TaskConfig(d: d, n: n, k: k, eta: eta.doubleValue)
         guard 2 * task.tokenSize * task.tokenSize <= 2_000_000 else { throw FlowSettingsError("--d \(d) is too large for the full-matrix flow (2 D^2 state variables)") }
         guard prompts >= 1 else { throw FlowSettingsError("--prompts must be at least 1 (got \(prompts))") }
+        try AssumptionInitialisation.check(scale: initScale)
         if options.ode.stepper.requiresJacobian {
             throw FullFlowConfigurationError.implicitStepper(options.ode.stepper, dimension: 2 * task.tokenSize * task.tokenSize)
         }

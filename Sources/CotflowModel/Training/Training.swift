@@ -112,7 +112,8 @@ public struct TrainingConfig: Sendable, Codable {
         guard steps >= 0 else { throw TrainingError.steps(steps) }
         guard recordEvery >= 1 else { throw TrainingError.recordEvery(recordEvery) }
         guard heldOutSize >= 1 else { throw TrainingError.heldOutSize(heldOutSize) }
-        guard initScale.isFinite, initScale >= 0 else { throw TrainingError.initScale(initScale) }
+        // `--init-scale`'s bound (`AssumptionInitialisation.check`; zero allowed here): a decoded run has not been through it.
+        guard initScale.isFinite, initScale >= 0, initScale <= 100 else { throw TrainingError.initScale(initScale) }
         for r in [vRange, wRange] where !(r.lowerBound.isFinite && r.upperBound.isFinite) {
             throw TrainingError.nonFiniteRanges
         }

@@ -24,7 +24,7 @@ public enum TrainingError: ReportableError, Equatable {
         case .steps(let x): return "training: steps must be >= 0 (got \(x))"
         case .recordEvery(let x): return "training: recordEvery must be >= 1 (got \(x))"
         case .heldOutSize(let x): return "training: held-out size must be >= 1 (got \(x))"
-        case .initScale(let x): return "training: init scale must be finite and >= 0 (got \(x))"
+        case .initScale(let x): return "training: init scale must be in [0, 100] (got \(x))"
         case .nonFiniteRanges: return "training: initial eigenvalue ranges must be finite"
         case .clipNorm(let x): return "training: the gradient clipping norm must be finite and > 0 (got \(x))"
         case .curriculumWithoutChain: return "training: a curriculum applies to the looped and cot objectives, not nocot"
