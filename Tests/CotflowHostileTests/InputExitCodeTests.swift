@@ -76,6 +76,15 @@ final class InputExitCodeTests: XCTestCase {
         XCTAssertEqual(edge.status, 0, edge.summary)
     }
 
+    /// `--min-step 1e308` failed the run (1) after its directory was made: no step fits the span.
+    func testASmallestStepBeyondTheSpanIsRefused() throws {
+        let out = Cotflow.temporaryPath("min-step")
+        let run = try Cotflow.run(["ode", "--d", "3", "--n", "10", "--k", "2", "--min-step", "1e308", "--out", out])
+        XCTAssertEqual(run.status, 64, run.summary)
+        XCTAssertTrue(run.stderr.contains("--min-step must be below --t-end"), run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
     /// A parameter file whose step sizes were edited (eta_exact against eta, a negative eta_exact)
     /// is refused by every command that loads one; hessian ran on with the file's task unread.
     func testAParameterFileWithEditedStepSizesIsRefusedByEvalAndHessian() throws {

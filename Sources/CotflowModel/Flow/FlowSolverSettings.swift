@@ -62,6 +62,8 @@ extension FlowOptions {
         try check(stopRelativeLoss >= 0 && stopRelativeLoss < 1, "--stop-loss must be in [0, 1) (got \(stopRelativeLoss))")
         try check(stopStall.isFinite && stopStall >= 0, "--stop-stall must be finite and non-negative (got \(stopStall))")
         try check(ode.minimumStep.isFinite && ode.minimumStep >= 0, "--min-step must be finite and non-negative (got \(ode.minimumStep))")
+        // A smallest step at or beyond the whole span leaves no step to take (1e308 failed the run after its directory was made).
+        try check(ode.minimumStep < tEnd, "--min-step must be below --t-end (got \(ode.minimumStep) and \(tEnd))")
         if let h = ode.initialStep { try check(h.isFinite && h > 0, "--initial-step must be positive and finite (got \(h))") }
         // No option sets it; a run decoded from a summary (rerun, a sweep description) may hold any value.
         if let h = ode.maximumStep { try check(h > 0, "the maximum step (maximumStep) must be positive (got \(h))") }
