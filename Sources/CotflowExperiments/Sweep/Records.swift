@@ -232,7 +232,9 @@ package enum SweepFiles {
     package static let mergedTSV = "sweep.tsv"
     package static let mergedJSON = "sweep.json"
     package static let report = "report.txt"
-    /// Seconds between fsyncs of a running shard's files (they are renamed into place after every point).
+    /// Seconds between rewrites of a running shard's files (each holds every finished record).
+    package static let writeInterval: TimeInterval = 1
+    /// Seconds between fsyncs of a running shard's files.
     package static let syncInterval: TimeInterval = 5
 
     /// Writes `text` to `path` through `FileOutput`: `path` holds either its old or its new
