@@ -37,7 +37,8 @@ extension SweepPlan {
     /// The work of one shard: every point's run, phases of one name summed.
     public func estimate(shard: Shard) throws -> WorkEstimate {
         let grid = try grid()
-        return try shard.indices(in: grid).reduce(WorkEstimate()) { $0 + (try settings.workEstimate(at: grid.point($1))) }.merged()
+        // The points' phases gathered once (adding estimates one by one copied every phase so far: O(points^2)).
+        return WorkEstimate(try shard.indices(in: grid).flatMap { try settings.workEstimate(at: grid.point($0)).phases }).merged()
     }
 
     /// Slurm's `--time` of an array task: the largest shard's estimate on `cores` cores at this
