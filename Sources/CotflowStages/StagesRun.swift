@@ -29,8 +29,6 @@ public struct StagesRun: RecordableRun {
         try check(m.exponentialTolerance.isFinite && m.exponentialTolerance > 0, "--exponential-tolerance must be positive (got \(m.exponentialTolerance))")
         try check(m.blockManifoldFraction > 0 && m.blockManifoldFraction < 1, "--manifold-fraction must be in (0, 1) (got \(m.blockManifoldFraction))")
         if let eta { try check(Rational.parse(eta).map { $0 > Rational.zero } ?? false, "--eta must be a positive decimal or rational such as 40/51 (got '\(eta)')") }
-        // Before --out is made: a missing table left an empty output directory.
-        try file.checkReadable(what: "CSV file")
     }
 
     /// Reads the table and runs both detectors; errors name the file.

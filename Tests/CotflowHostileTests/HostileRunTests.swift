@@ -221,13 +221,26 @@ final class HostileRunTests: XCTestCase {
         XCTAssertTrue(memory.stderr.contains("of memory"), memory.stderr)
     }
 
-    /// `stages` of a missing table refused it (64) after making `--out` (empty but for its lock).
-    func testStagesOfAMissingTableMakesNoOutputDirectory() throws {
-        let out = Cotflow.temporaryPath("stages-out")
-        let run = try Cotflow.run(["stages", Cotflow.temporaryPath("missing") + ".csv", "--out", out])
+    /// An input file refused as the run reads it (a missing table, a covariance that is not positive
+    /// definite, a parameter file without its keys) left the `--out` it had made (empty but for its lock).
+    func testARunRefusingItsInputFileLeavesNoOutputDirectory() throws {
+        let covariance = Cotflow.temporaryPath("covariance") + ".json", parameters = Cotflow.temporaryPath("parameters") + ".json"
+        try "[[1, 2], [2, 1]]".write(toFile: covariance, atomically: true, encoding: .utf8)
+        try "{\"V\": 3}".write(toFile: parameters, atomically: true, encoding: .utf8)
+        for (arguments, words) in [(["stages", Cotflow.temporaryPath("missing") + ".csv"], "no such file"),
+                                   (["eval", "--construction", "--d", "2", "--n", "4", "--k", "2", "--prompts", "10", "--covariance", covariance], "not positive definite"),
+                                   (["hessian", "--load", parameters, "--d", "2", "--n", "4", "--k", "2"], "missing key")] {
+            let out = Cotflow.temporaryPath("refused-out")
+            let run = try Cotflow.run(arguments + ["--out", out])
+            XCTAssertEqual(run.status, 64, run.summary)
+            XCTAssertTrue(run.stderr.contains(words), run.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(arguments[0]) made \(out)")
+        }
+        // A directory that was there before is left as it was, the lock file aside.
+        let existing = Cotflow.temporaryDirectory()
+        let run = try Cotflow.run(["stages", Cotflow.temporaryPath("missing") + ".csv", "--out", existing])
         XCTAssertEqual(run.status, 64, run.summary)
-        XCTAssertTrue(run.stderr.contains("no such file"), run.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "made \(out)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: existing))
     }
 
     /// stage-sweep --quick printed "b = -0.017158 +- nan" (a line through the two sigmas of each

@@ -16,18 +16,11 @@ public struct InputFile: Codable, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension InputFile {
-    /// Throws an input error naming the file unless it exists, is not a directory and can be read
-    /// (what a run checks before it prepares its output directory).
-    public func checkReadable(what: String = "file") throws {
+    /// The file's text; errors name the file as given.
+    public func text(what: String = "file") throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CotflowError.input("\(given): no such file") }
         guard !isDirectory.boolValue else { throw CotflowError.input("\(given) is a directory, not a \(what)") }
-        guard access(path, R_OK) == 0 else { throw CotflowError.input("cannot read \(given)") }
-    }
-
-    /// The file's text; errors name the file as given.
-    public func text(what: String = "file") throws -> String {
-        try checkReadable(what: what)
         guard let data = FileManager.default.contents(atPath: path) else { throw CotflowError.input("cannot read \(given)") }
         return String(decoding: data, as: UTF8.self)
     }

@@ -395,6 +395,19 @@ package enum OutputDirectory {
         }
     }
 
+    /// Removes `directory`, which this run made, when it holds nothing but its lock (the run was
+    /// refused before writing anything), and releases the lock.
+    package static func removeUnused(_ directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory), names.allSatisfy({ $0 == lockName }) else { return }
+        let path = (directory as NSString).appendingPathComponent(lockName)
+        let key = URL(fileURLWithPath: path).standardizedFileURL.path
+        held.withLock { held in
+            if let fd = held.removeValue(forKey: key) { close(fd) }
+        }
+        unlink(path)
+        rmdir(directory)
+    }
+
     /// Holds the lock of `directory`, a run's output directory that this process reads (`rerun`),
     /// shared for the life of the process: a run into it, which takes the lock exclusively, is
     /// refused meanwhile, so that what is read and compared is one run's files. Throws naming the

@@ -197,9 +197,18 @@ extension OutputRun {
     /// prints the report or, with `json`, the summary.
     @discardableResult
     package func solve(into output: RunOutput, provenance: Provenance) throws -> Outcome {
+        let created = output.directory.map { !FileManager.default.fileExists(atPath: $0) } ?? false
         try prepare(output)
         Interruption.install()
-        let outcome = try compute(output, provenance: provenance)
+        let outcome: Outcome
+        do {
+            outcome = try compute(output, provenance: provenance)
+        } catch let error as ReportableError where error.kind == .input {
+            // An input file refused as the run reads it (a parameter file, a covariance, a table):
+            // the directory this run made holds nothing of it, and goes.
+            if created, let directory = output.directory { OutputDirectory.removeUnused(directory) }
+            throw error
+        }
         let summary = try RunSummary(provenance: provenance, run: self, result: outcome.metrics).json()
         if output.directory != nil {
             try write(outcome, output: output, provenance: provenance)
